@@ -1,0 +1,1084 @@
+// The fastvsadm grammar (ipvsadm's options plus `ip addr|route|neigh`) and the rules for applying
+// a command to the configuration model. Everything here is pure: no I/O except
+// load_config_file's read, no exceptions, errors are one line of text.
+#include "common/command.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+namespace fastvs {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+bool has_letter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+// Decimal digits only, value <= max.
+std::optional<uint32_t> parse_uint(std::string_view s, uint32_t max) {
+  if (s.empty()) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+    if (value > max) return std::nullopt;
+  }
+  return static_cast<uint32_t>(value);
+}
+
+// True if `word` is a non-empty prefix of `full` (iproute2's matches()).
+bool abbrev_of(std::string_view word, std::string_view full) {
+  return !word.empty() && word.size() <= full.size() && full.substr(0, word.size()) == word;
+}
+
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+std::string port_name(uint16_t port) {
+  return "dpdk" + std::to_string(port);
+}
+
+std::string addr_port(uint32_t ip, uint16_t port) {
+  return format_ip4(ip) + ":" + std::to_string(port);
+}
+
+std::string service_name(const ServiceKey& k) {
+  return std::string(proto_name(k.proto)) + " " + addr_port(k.vip, k.vport);
+}
+
+std::string prefix_name(uint32_t prefix, unsigned len) {
+  if (prefix == 0 && len == 0) return "default";
+  return format_ip4(prefix) + "/" + std::to_string(len);
+}
+
+bool in_subnet(uint32_t ip, uint32_t net, unsigned len) {
+  const uint32_t mask = prefix_mask(len);
+  return (ip & mask) == (net & mask);
+}
+
+// An address an interface, a gateway or a real server may have: not 0.0.0.0, not loopback,
+// not multicast or class E, not the limited broadcast.
+bool is_unicast_ip(uint32_t ip) {
+  const uint32_t first = ip >> 24;
+  return ip != 0 && first != 127 && first < 224;
+}
+
+// "bad IPv4 address" vs "names are not resolved", for a word that should be an address.
+std::string bad_ip(std::string_view what, std::string_view s) {
+  if (has_letter(s) && s.find(':') == std::string_view::npos) {
+    return std::string(what) + " " + quoted(s) +
+           " is not a numeric IPv4 address (host names are not resolved)";
+  }
+  if (s.find(':') != std::string_view::npos) {
+    return std::string(what) + " " + quoted(s) + ": IPv6 is not supported";
+  }
+  return "bad " + std::string(what) + " " + quoted(s) + " (expected a dotted quad like 10.0.0.1)";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedulers and scheduler flags.
+
+constexpr std::array<std::string_view, 5> kSchedulers = {"rr", "wrr", "lc", "wlc", "sh"};
+constexpr std::array<std::string_view, 9> kSchedulersLater = {"lblc", "lblcr", "dh",   "sed", "nq",
+                                                              "fo",   "ovf",   "twos", "mh"};
+constexpr const char* kDefaultScheduler = "wlc";  // ipvsadm's DEF_SCHED
+
+std::string check_scheduler(std::string_view name) {
+  if (std::find(kSchedulers.begin(), kSchedulers.end(), name) != kSchedulers.end()) return "";
+  if (std::find(kSchedulersLater.begin(), kSchedulersLater.end(), name) != kSchedulersLater.end()) {
+    return "scheduler " + quoted(name) + " is not supported yet";
+  }
+  return "bad scheduler name " + quoted(name);
+}
+
+std::string flag_names(uint32_t flags) {
+  std::string out;
+  if (flags & kSchedShFallback) out += "sh-fallback";
+  if (flags & kSchedShPort) out += std::string(out.empty() ? "" : ",") + "sh-port";
+  return out;
+}
+
+// ipvsadm's parse_sched_flags: the sh-* flags belong to the sh scheduler.
+std::string check_sched_flags(std::string_view scheduler, uint32_t flags) {
+  if (flags == 0 || scheduler == "sh") return "";
+  return "scheduler flag " + quoted(flag_names(flags)) + " needs the sh scheduler, not " +
+         quoted(scheduler);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ipvsadm's commands and options.
+
+enum Opt : unsigned {
+  kOptTcp,
+  kOptUdp,
+  kOptSched,
+  kOptFlags,
+  kOptReal,
+  kOptMasq,
+  kOptGate,
+  kOptIpip,
+  kOptWeight,
+  kOptUThresh,
+  kOptLThresh,
+  kOptNumeric,
+  kOptCount,
+};
+
+constexpr unsigned bit(Opt o) {
+  return 1u << o;
+}
+constexpr unsigned kService = bit(kOptTcp) | bit(kOptUdp);
+constexpr unsigned kMethod = bit(kOptMasq) | bit(kOptGate) | bit(kOptIpip);
+
+struct OptDef {
+  Opt id;
+  char short_name;
+  const char* long_name;
+  bool takes_arg;
+};
+
+constexpr std::array<OptDef, kOptCount> kOpts = {{
+    {kOptTcp, 't', "tcp-service", true},
+    {kOptUdp, 'u', "udp-service", true},
+    {kOptSched, 's', "scheduler", true},
+    {kOptFlags, 'b', "sched-flags", true},
+    {kOptReal, 'r', "real-server", true},
+    {kOptMasq, 'm', "masquerading", false},
+    {kOptGate, 'g', "gatewaying", false},
+    {kOptIpip, 'i', "ipip", false},
+    {kOptWeight, 'w', "weight", true},
+    {kOptUThresh, 'x', "u-threshold", true},
+    {kOptLThresh, 'y', "l-threshold", true},
+    {kOptNumeric, 'n', "numeric", false},
+}};
+
+struct CmdDef {
+  Op op;
+  char short_name;
+  const char* long_name;
+  unsigned allowed;   // options that may come with the command
+  unsigned required;  // kService: one of -t/-u; bit(kOptReal): -r
+};
+
+constexpr unsigned kDestOpts =
+    kService | bit(kOptReal) | kMethod | bit(kOptWeight) | bit(kOptUThresh) | bit(kOptLThresh);
+
+// ipvsadm's commands_v_options table, restricted to the options fastvs knows.
+constexpr std::array<CmdDef, 12> kCmds = {{
+    {Op::AddService, 'A', "add-service", kService | bit(kOptSched) | bit(kOptFlags), kService},
+    {Op::EditService, 'E', "edit-service", kService | bit(kOptSched) | bit(kOptFlags), kService},
+    {Op::DelService, 'D', "delete-service", kService, kService},
+    {Op::Clear, 'C', "clear", 0, 0},
+    {Op::AddDest, 'a', "add-server", kDestOpts, kService | bit(kOptReal)},
+    {Op::EditDest, 'e', "edit-server", kDestOpts, kService | bit(kOptReal)},
+    {Op::DelDest, 'd', "delete-server", kService | bit(kOptReal), kService | bit(kOptReal)},
+    {Op::List, 'L', "list", kService | bit(kOptNumeric), 0},
+    {Op::List, 'l', "list", kService | bit(kOptNumeric), 0},
+    {Op::Save, 'S', "save", bit(kOptNumeric), 0},
+    {Op::Restore, 'R', "restore", 0, 0},
+    {Op::Zero, 'Z', "zero", kService, 0},
+}};
+
+// ipvsadm options fastvs knows about but does not implement: a clearer error than "unknown".
+struct LaterDef {
+  char short_name;  // 0: long only
+  const char* long_name;
+};
+constexpr std::array<LaterDef, 27> kLater = {{
+    {'p', "persistent"},    {'M', "netmask"},   {'f', "fwmark-service"},
+    {'c', "connection"},    {'X', "exact"},     {'o', "ops"},
+    {'6', "ipv6"},          {'h', "help"},      {'v', "version"},
+    {0, "stats"},           {0, "rate"},        {0, "thresholds"},
+    {0, "persistent-conn"}, {0, "nosort"},      {0, "sort"},
+    {0, "timeout"},         {0, "daemon"},      {0, "set"},
+    {0, "start-daemon"},    {0, "stop-daemon"}, {0, "mcast-interface"},
+    {0, "syncid"},          {0, "pe"},          {0, "tun-type"},
+    {0, "tun-port"},        {0, "tun-nocsum"},  {0, "tun-csum"},
+}};
+
+std::string opt_display(Opt o) {
+  const OptDef& d = kOpts[o];
+  return std::string("-") + d.short_name + " (--" + d.long_name + ")";
+}
+
+std::string cmd_display(const CmdDef& c) {
+  return std::string("-") + c.short_name + " (--" + c.long_name + ")";
+}
+
+const CmdDef* cmd_by_op(Op op) {
+  for (const CmdDef& c : kCmds) {
+    if (c.op == op) return &c;
+  }
+  return nullptr;
+}
+
+std::string later_display(const LaterDef& d) {
+  if (d.short_name) return std::string("-") + d.short_name + " (--" + d.long_name + ")";
+  return std::string("--") + d.long_name;
+}
+
+// HOST[:PORT] for -t/-u/-r. `port` is nullopt when no ":PORT" was given.
+std::string parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
+                            std::optional<uint16_t>& port) {
+  if (!s.empty() && s.front() == '[') {
+    return std::string(what) + " " + quoted(s) + ": IPv6 is not supported";
+  }
+  std::string_view host = s;
+  port.reset();
+  const size_t colon = s.find(':');
+  if (colon != std::string_view::npos) {
+    if (s.find(':', colon + 1) != std::string_view::npos) {
+      return std::string(what) + " " + quoted(s) + ": IPv6 is not supported";
+    }
+    host = s.substr(0, colon);
+    const std::string_view p = s.substr(colon + 1);
+    port = parse_port(p);
+    if (!port) {
+      if (has_letter(p)) {
+        return std::string(what) + " port " + quoted(p) +
+               " is not a number (service names are not resolved)";
+      }
+      return "bad " + std::string(what) + " port " + quoted(p) + " (0..65535)";
+    }
+  }
+  const auto a = parse_ip4(host);
+  if (!a) return bad_ip(what, host);
+  ip = *a;
+  return "";
+}
+
+// The state of one ipvsadm command line being parsed.
+struct IpvsadmParse {
+  Command cmd;
+  const CmdDef* def = nullptr;
+  unsigned seen = 0;
+  bool rport_given = false;
+
+  std::string set_command(const CmdDef& c) {
+    if (def) return "multiple commands: " + cmd_display(*def) + " and " + cmd_display(c);
+    def = &c;
+    cmd.op = c.op;
+    return "";
+  }
+
+  std::string set_option(const OptDef& d, std::string_view arg) {
+    const unsigned group = (bit(d.id) & kService)  ? kService
+                           : (bit(d.id) & kMethod) ? kMethod
+                                                   : bit(d.id);
+    if (seen & group) {
+      if (group == kService) return "more than one service address (-t/-u)";
+      if (group == kMethod) return "more than one forwarding method (-m/-g/-i)";
+      return "option " + opt_display(d.id) + " given twice";
+    }
+    seen |= bit(d.id);
+    switch (d.id) {
+      case kOptTcp:
+      case kOptUdp: {
+        std::optional<uint16_t> port;
+        std::string err = parse_host_port("service address", arg, cmd.service.vip, port);
+        if (!err.empty()) return err;
+        cmd.has_service = true;
+        cmd.service.proto = d.id == kOptTcp ? Proto::Tcp : Proto::Udp;
+        cmd.service.vport = port.value_or(0);
+        return "";
+      }
+      case kOptSched: {
+        std::string err = check_scheduler(arg);
+        if (!err.empty()) return err;
+        cmd.has_scheduler = true;
+        cmd.scheduler = std::string(arg);
+        return "";
+      }
+      case kOptFlags: {
+        uint32_t flags = 0;
+        size_t start = 0;
+        while (true) {
+          const size_t comma = arg.find(',', start);
+          const std::string_view f =
+              arg.substr(start, comma == arg.npos ? arg.npos : comma - start);
+          if (f == "sh-fallback") {
+            flags |= kSchedShFallback;
+          } else if (f == "sh-port") {
+            flags |= kSchedShPort;
+          } else if (f.empty()) {
+            return "empty scheduler flag in " + quoted(arg) + " (known: sh-fallback, sh-port)";
+          } else {
+            return "unknown scheduler flag " + quoted(f) + " (known: sh-fallback, sh-port)";
+          }
+          if (comma == arg.npos) break;
+          start = comma + 1;
+        }
+        cmd.has_sched_flags = true;
+        cmd.sched_flags = flags;
+        return "";
+      }
+      case kOptReal: {
+        std::optional<uint16_t> port;
+        std::string err = parse_host_port("real server", arg, cmd.rip, port);
+        if (!err.empty()) return err;
+        if (port && *port == 0) return "real server port 0 is not valid";
+        cmd.has_dest = true;
+        rport_given = port.has_value();
+        cmd.rport = port.value_or(0);
+        return "";
+      }
+      case kOptMasq:
+      case kOptGate:
+      case kOptIpip:
+        cmd.has_method = true;
+        cmd.method = d.id == kOptMasq   ? ForwardMethod::Masq
+                     : d.id == kOptGate ? ForwardMethod::Route
+                                        : ForwardMethod::Tunnel;
+        return "";
+      case kOptWeight: {
+        const auto w = parse_uint(arg, 65535);
+        if (!w) return "bad weight " + quoted(arg) + " (0..65535)";
+        cmd.has_weight = true;
+        cmd.weight = static_cast<int32_t>(*w);
+        return "";
+      }
+      case kOptUThresh:
+      case kOptLThresh: {
+        const auto t = parse_uint(arg, INT_MAX);
+        const bool upper = d.id == kOptUThresh;
+        if (!t) {
+          return std::string("bad ") + (upper ? "upper" : "lower") + " threshold " + quoted(arg) +
+                 " (0.." + std::to_string(INT_MAX) + ")";
+        }
+        (upper ? cmd.has_u_threshold : cmd.has_l_threshold) = true;
+        (upper ? cmd.u_threshold : cmd.l_threshold) = *t;
+        return "";
+      }
+      case kOptNumeric:
+        cmd.numeric = true;
+        return "";
+      case kOptCount:
+        break;
+    }
+    return "internal error: option";
+  }
+
+  // Checks done once the whole line is read: options against the command, required options,
+  // defaults that depend on other options.
+  std::string finish() {
+    if (!def) return "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)";
+    for (const OptDef& d : kOpts) {
+      if ((seen & bit(d.id)) && !(def->allowed & bit(d.id))) {
+        return "option " + opt_display(d.id) + " is not allowed with " + cmd_display(*def);
+      }
+    }
+    if ((def->required & kService) && !(seen & kService)) {
+      return cmd_display(*def) + " needs a service: -t|-u HOST:PORT";
+    }
+    if ((def->required & bit(kOptReal)) && !(seen & bit(kOptReal))) {
+      return cmd_display(*def) + " needs a real server: -r HOST[:PORT]";
+    }
+    if (cmd.op == Op::AddDest && !cmd.has_method) {
+      return "forwarding method required: only -m (masquerading) is supported for now";
+    }
+    if (cmd.has_dest && !rport_given) cmd.rport = cmd.service.vport;
+    if (cmd.has_sched_flags) {
+      // -E without -s keeps the service's scheduler: apply_command checks that case.
+      if (cmd.has_scheduler || cmd.op == Op::AddService) {
+        std::string err = check_sched_flags(
+            cmd.has_scheduler ? std::string_view(cmd.scheduler) : kDefaultScheduler,
+            cmd.sched_flags);
+        if (!err.empty()) return err;
+      }
+    }
+    return "";
+  }
+};
+
+bool takes_next_as_arg(const std::vector<std::string>& words, size_t next) {
+  if (next >= words.size()) return false;
+  const std::string& w = words[next];
+  // "-w -1" is a bad weight, "-t -s" is a missing argument.
+  return !(w.size() > 1 && w[0] == '-' && !(w[1] >= '0' && w[1] <= '9'));
+}
+
+ParseResult fail(std::string msg) {
+  ParseResult r;
+  r.error = std::move(msg);
+  return r;
+}
+
+ParseResult parse_ipvsadm(const std::vector<std::string>& words) {
+  IpvsadmParse p;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    std::string err;
+    if (w.size() > 2 && w[0] == '-' && w[1] == '-') {
+      std::string_view name = std::string_view(w).substr(2);
+      std::optional<std::string_view> inline_arg;
+      if (const size_t eq = name.find('='); eq != name.npos) {
+        inline_arg = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      bool found = false;
+      for (const CmdDef& c : kCmds) {
+        if (name == c.long_name) {
+          if (inline_arg) return fail("option --" + std::string(name) + " takes no argument");
+          err = p.set_command(c);
+          found = true;
+          break;
+        }
+      }
+      for (size_t k = 0; !found && k < kOpts.size(); ++k) {
+        const OptDef& d = kOpts[k];
+        if (name != d.long_name) continue;
+        found = true;
+        if (!d.takes_arg) {
+          if (inline_arg) return fail("option " + opt_display(d.id) + " takes no argument");
+          err = p.set_option(d, {});
+        } else if (inline_arg) {
+          err = p.set_option(d, *inline_arg);
+        } else if (takes_next_as_arg(words, i + 1)) {
+          err = p.set_option(d, words[++i]);
+        } else {
+          return fail("option " + opt_display(d.id) + " needs an argument");
+        }
+      }
+      for (const LaterDef& l : kLater) {
+        if (!found && name == l.long_name) {
+          return fail("option " + later_display(l) + " is not supported yet");
+        }
+      }
+      if (!found) return fail("unknown option " + quoted("--" + std::string(name)));
+    } else if (w.size() > 1 && w[0] == '-') {
+      // One or more short options bundled: "-Ln", "-At 10.0.0.1:80", "-w3".
+      for (size_t j = 1; j < w.size() && err.empty(); ++j) {
+        const char c = w[j];
+        const auto cmd_it = std::find_if(kCmds.begin(), kCmds.end(),
+                                         [c](const CmdDef& d) { return d.short_name == c; });
+        if (cmd_it != kCmds.end()) {
+          err = p.set_command(*cmd_it);
+          continue;
+        }
+        const auto opt_it = std::find_if(kOpts.begin(), kOpts.end(),
+                                         [c](const OptDef& d) { return d.short_name == c; });
+        if (opt_it != kOpts.end()) {
+          if (!opt_it->takes_arg) {
+            err = p.set_option(*opt_it, {});
+          } else if (j + 1 < w.size()) {
+            err = p.set_option(*opt_it, std::string_view(w).substr(j + 1));
+            break;
+          } else if (takes_next_as_arg(words, i + 1)) {
+            err = p.set_option(*opt_it, words[++i]);
+            break;
+          } else {
+            return fail("option " + opt_display(opt_it->id) + " needs an argument");
+          }
+          continue;
+        }
+        for (const LaterDef& l : kLater) {
+          if (l.short_name == c)
+            return fail("option " + later_display(l) + " is not supported yet");
+        }
+        return fail("unknown option " + quoted(std::string("-") + c));
+      }
+    } else {
+      return fail("unexpected argument " + quoted(w));
+    }
+    if (!err.empty()) return fail(err);
+  }
+  std::string err = p.finish();
+  if (!err.empty()) return fail(err);
+  ParseResult r;
+  r.ok = true;
+  r.cmd = p.cmd;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ip addr | route | neigh.
+
+enum class IpObject { Addr, Route, Neigh };
+enum class IpVerb { Add, Del, Show };
+
+const char* object_name(IpObject o) {
+  switch (o) {
+    case IpObject::Addr:
+      return "addr";
+    case IpObject::Route:
+      return "route";
+    case IpObject::Neigh:
+      return "neigh";
+  }
+  return "?";
+}
+
+std::string parse_device(std::string_view s, uint16_t& port) {
+  if (s.size() > 4 && s.substr(0, 4) == "dpdk" && !(s[4] == '0' && s.size() > 5)) {
+    if (const auto n = parse_uint(s.substr(4), 65535)) {
+      port = static_cast<uint16_t>(*n);
+      return "";
+    }
+  }
+  return "unknown device " + quoted(s) + " (the director's ports are dpdk0, dpdk1, ...)";
+}
+
+// IP[/LEN] (LEN defaults to 32), or "default" (0.0.0.0/0) when allow_default.
+std::string parse_prefix(std::string_view s, bool allow_default, uint32_t& ip, uint8_t& len) {
+  if (allow_default && s == "default") {
+    ip = 0;
+    len = 0;
+    return "";
+  }
+  std::string_view addr = s;
+  len = 32;
+  if (const size_t slash = s.find('/'); slash != s.npos) {
+    addr = s.substr(0, slash);
+    const auto n = parse_uint(s.substr(slash + 1), 32);
+    if (!n) return "bad prefix length in " + quoted(s) + " (0..32)";
+    len = static_cast<uint8_t>(*n);
+  }
+  const auto a = parse_ip4(addr);
+  if (!a) return bad_ip("address", addr);
+  ip = *a;
+  return "";
+}
+
+ParseResult parse_ip(const std::vector<std::string>& words) {
+  size_t i = 1;
+  while (i < words.size() && words[i].size() > 1 && words[i][0] == '-') {
+    if (words[i] != "-4") return fail("unsupported ip option " + quoted(words[i]));
+    ++i;
+  }
+  if (i >= words.size()) return fail("ip: missing object (addr, route or neigh)");
+  IpObject obj;
+  const std::string& o = words[i];
+  if (abbrev_of(o, "address")) {
+    obj = IpObject::Addr;
+  } else if (abbrev_of(o, "route")) {
+    obj = IpObject::Route;
+  } else if (abbrev_of(o, "neighbour") || abbrev_of(o, "neighbor")) {
+    obj = IpObject::Neigh;
+  } else {
+    return fail("unknown ip object " + quoted(o) + " (addr, route or neigh)");
+  }
+  ++i;
+  const std::string oname = std::string("ip ") + object_name(obj);
+
+  IpVerb verb = IpVerb::Show;
+  if (i < words.size()) {
+    const std::string& v = words[i];
+    if (abbrev_of(v, "add")) {
+      verb = IpVerb::Add;
+    } else if (abbrev_of(v, "delete")) {
+      verb = IpVerb::Del;
+    } else if (abbrev_of(v, "show") || abbrev_of(v, "list") || abbrev_of(v, "lst")) {
+      verb = IpVerb::Show;
+    } else {
+      return fail("unknown " + oname + " command " + quoted(v) + " (add, del or show)");
+    }
+    ++i;
+  }
+  const char* vname = verb == IpVerb::Add ? " add" : verb == IpVerb::Del ? " del" : " show";
+  const std::string what = oname + vname;
+
+  Command cmd;
+  bool have_target = false;  // the positional address/prefix
+  bool have_via = false;
+  bool have_lladdr = false;
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    const bool keyword = w == "dev" || (obj == IpObject::Route && w == "via") ||
+                         (obj == IpObject::Neigh && (w == "lladdr" || w == "nud"));
+    if (keyword) {
+      if (i + 1 >= words.size()) return fail(what + ": " + quoted(w) + " needs an argument");
+      const std::string& arg = words[++i];
+      if (w == "dev") {
+        if (cmd.has_port) return fail(what + ": dev given twice");
+        std::string err = parse_device(arg, cmd.port);
+        if (!err.empty()) return fail(err);
+        cmd.has_port = true;
+      } else if (verb == IpVerb::Show) {
+        return fail(what + ": unexpected " + quoted(w));
+      } else if (w == "via") {
+        if (have_via) return fail(what + ": via given twice");
+        const auto gw = parse_ip4(arg);
+        if (!gw) return fail(bad_ip("gateway", arg));
+        if (*gw == 0) return fail("bad gateway 0.0.0.0");
+        cmd.via = *gw;
+        have_via = true;
+      } else if (w == "lladdr") {
+        if (verb != IpVerb::Add) return fail(what + ": unexpected 'lladdr'");
+        if (have_lladdr) return fail(what + ": lladdr given twice");
+        const auto mac = parse_mac(arg);
+        if (!mac) return fail("bad lladdr " + quoted(arg) + " (expected aa:bb:cc:dd:ee:ff)");
+        cmd.mac = *mac;
+        have_lladdr = true;
+      } else {  // nud: static neighbours are permanent
+        if (verb != IpVerb::Add) return fail(what + ": unexpected 'nud'");
+        if (arg != "permanent" && arg != "noarp") {
+          return fail("nud state " + quoted(arg) +
+                      " is not supported (static neighbours are permanent)");
+        }
+      }
+      continue;
+    }
+    if (verb == IpVerb::Show) {
+      // "ip addr show dpdk0" is "ip addr show dev dpdk0".
+      if (cmd.has_port || w.rfind("dpdk", 0) != 0) {
+        return fail(what + ": unexpected argument " + quoted(w));
+      }
+      std::string err = parse_device(w, cmd.port);
+      if (!err.empty()) return fail(err);
+      cmd.has_port = true;
+      continue;
+    }
+    // A positional word is the address or prefix; iproute2 keywords we do not implement
+    // (brd, label, metric, proto, src, table, ...) land here too.
+    const bool numeric_start = !w.empty() && w[0] >= '0' && w[0] <= '9';
+    if (!numeric_start && !(obj == IpObject::Route && w == "default")) {
+      return fail(what + ": unsupported argument " + quoted(w));
+    }
+    if (have_target) return fail(what + ": unexpected argument " + quoted(w));
+    if (obj == IpObject::Neigh) {
+      const auto a = parse_ip4(w);
+      if (!a) return fail(bad_ip("address", w));
+      cmd.ip = *a;
+      cmd.prefix_len = 32;
+    } else {
+      std::string err = parse_prefix(w, obj == IpObject::Route, cmd.ip, cmd.prefix_len);
+      if (!err.empty()) return fail(err);
+      if (obj == IpObject::Route && (cmd.ip & ~prefix_mask(cmd.prefix_len)) != 0) {
+        return fail("invalid prefix " + w + ": host bits set");
+      }
+    }
+    have_target = true;
+  }
+
+  switch (obj) {
+    case IpObject::Addr:
+      cmd.op = verb == IpVerb::Add ? Op::AddrAdd : verb == IpVerb::Del ? Op::AddrDel : Op::AddrShow;
+      if (verb != IpVerb::Show) {
+        if (!have_target) return fail(what + " needs an address IP/LEN");
+        if (!cmd.has_port) return fail(what + " needs dev dpdkN");
+      }
+      break;
+    case IpObject::Route:
+      cmd.op = verb == IpVerb::Add   ? Op::RouteAdd
+               : verb == IpVerb::Del ? Op::RouteDel
+                                     : Op::RouteShow;
+      if (verb != IpVerb::Show && !have_target) return fail(what + " needs a prefix (or default)");
+      if (verb == IpVerb::Add && !have_via && !cmd.has_port) {
+        return fail(what + " needs via GATEWAY or dev dpdkN");
+      }
+      break;
+    case IpObject::Neigh:
+      cmd.op = verb == IpVerb::Add   ? Op::NeighAdd
+               : verb == IpVerb::Del ? Op::NeighDel
+                                     : Op::NeighShow;
+      if (verb != IpVerb::Show) {
+        if (!have_target) return fail(what + " needs an address");
+        if (verb == IpVerb::Add && !have_lladdr) return fail(what + " needs lladdr MAC");
+        if (!cmd.has_port) return fail(what + " needs dev dpdkN");
+      }
+      break;
+  }
+  ParseResult r;
+  r.ok = true;
+  r.cmd = cmd;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying.
+
+std::string check_port(uint16_t port, unsigned num_ports) {
+  if (port < num_ports) return "";
+  std::string have;
+  if (num_ports == 0) {
+    have = "the director has no ports";
+  } else if (num_ports == 1) {
+    have = "the director has 1 port: dpdk0";
+  } else {
+    have = "the director has " + std::to_string(num_ports) + " ports: dpdk0.." +
+           port_name(static_cast<uint16_t>(num_ports - 1));
+  }
+  return "no port " + port_name(port) + " (" + have + ")";
+}
+
+ServiceConfig* find_service(Config& cfg, const ServiceKey& key) {
+  for (ServiceConfig& s : cfg.services) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<DestConfig>::iterator find_dest(ServiceConfig& svc, uint32_t rip, uint16_t rport) {
+  return std::find_if(svc.dests.begin(), svc.dests.end(),
+                      [&](const DestConfig& d) { return d.rip == rip && d.rport == rport; });
+}
+
+bool is_local_address(const Config& cfg, uint32_t ip) {
+  return std::any_of(cfg.addrs.begin(), cfg.addrs.end(),
+                     [ip](const AddrConfig& a) { return a.ip == ip; });
+}
+
+// The port whose address has the longest prefix containing ip (only_port: that port only).
+std::optional<uint16_t> connected_port(const Config& cfg, uint32_t ip,
+                                       std::optional<uint16_t> only_port = std::nullopt) {
+  std::optional<uint16_t> best;
+  int best_len = -1;
+  for (const AddrConfig& a : cfg.addrs) {
+    if (only_port && a.port != *only_port) continue;
+    if (in_subnet(ip, a.ip, a.prefix_len) && a.prefix_len > best_len) {
+      best = a.port;
+      best_len = a.prefix_len;
+    }
+  }
+  return best;
+}
+
+std::string method_unsupported(ForwardMethod m) {
+  if (m == ForwardMethod::Route) return "forwarding method -g (gatewaying) is not supported yet";
+  if (m == ForwardMethod::Tunnel) return "forwarding method -i (ipip) is not supported yet";
+  return "";
+}
+
+std::string check_dest_numbers(int32_t weight, uint32_t u, uint32_t l) {
+  if (weight < 0 || weight > 65535) return "bad weight " + std::to_string(weight) + " (0..65535)";
+  if (u > INT_MAX) return "bad upper threshold " + std::to_string(u);
+  if (l > INT_MAX) return "bad lower threshold " + std::to_string(l);
+  // ip_vs_add_dest/ip_vs_edit_dest: -ERANGE, even when the upper threshold is 0 (no limit).
+  if (l > u) {
+    return "lower threshold " + std::to_string(l) + " is higher than upper threshold " +
+           std::to_string(u);
+  }
+  return "";
+}
+
+std::string apply_service(Config& cfg, const Command& cmd) {
+  ServiceConfig* svc = find_service(cfg, cmd.service);
+  const std::string name = service_name(cmd.service);
+  switch (cmd.op) {
+    case Op::AddService: {
+      if (cmd.service.vport == 0) return "port 0 services need persistence (-p), not supported yet";
+      if (svc) return "service " + name + " already exists";
+      ServiceConfig s;
+      s.key = cmd.service;
+      s.scheduler = cmd.has_scheduler ? cmd.scheduler : kDefaultScheduler;
+      s.sched_flags = cmd.has_sched_flags ? cmd.sched_flags : 0;
+      std::string err = check_scheduler(s.scheduler);
+      if (err.empty()) err = check_sched_flags(s.scheduler, s.sched_flags);
+      if (!err.empty()) return err;
+      cfg.services.push_back(std::move(s));
+      return "";
+    }
+    case Op::EditService: {
+      if (!svc) return "no such service " + name;
+      // What -s/-b give replaces; -s without -b clears the flags (they belong to the scheduler,
+      // and ipvsadm resends them on every -E); neither given keeps both.
+      const std::string sched = cmd.has_scheduler ? cmd.scheduler : svc->scheduler;
+      const uint32_t flags = cmd.has_sched_flags ? cmd.sched_flags
+                             : cmd.has_scheduler ? 0
+                                                 : svc->sched_flags;
+      std::string err = check_scheduler(sched);
+      if (err.empty()) err = check_sched_flags(sched, flags);
+      if (!err.empty()) return err;
+      svc->scheduler = sched;
+      svc->sched_flags = flags;
+      return "";
+    }
+    case Op::DelService:
+      if (!svc) return "no such service " + name;
+      cfg.services.erase(cfg.services.begin() + (svc - cfg.services.data()));
+      return "";
+    default:
+      break;
+  }
+  if (!svc) return "no such service " + name;
+  if (!cmd.has_dest) return "no real server given (-r)";
+  const std::string dname = addr_port(cmd.rip, cmd.rport);
+  auto dest = find_dest(*svc, cmd.rip, cmd.rport);
+  const bool exists = dest != svc->dests.end();
+  switch (cmd.op) {
+    case Op::AddDest: {
+      if (!cmd.has_method) {
+        return "forwarding method required: only -m (masquerading) is supported for now";
+      }
+      std::string err = method_unsupported(cmd.method);
+      if (err.empty())
+        err = check_dest_numbers(cmd.has_weight ? cmd.weight : 1, cmd.u_threshold, cmd.l_threshold);
+      if (!err.empty()) return err;
+      if (exists) return "destination " + dname + " already exists in service " + name;
+      if (cmd.rport == 0) return "real server port 0 is not valid";
+      const std::string rip = format_ip4(cmd.rip);
+      if (!is_unicast_ip(cmd.rip)) return "real server " + rip + " is not a unicast address";
+      if (is_local_address(cfg, cmd.rip)) {
+        return "real server " + rip + " is an address of this director";
+      }
+      const bool routed =
+          connected_port(cfg, cmd.rip) ||
+          std::any_of(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
+            return in_subnet(cmd.rip, r.prefix, r.prefix_len);
+          });
+      if (!routed) return "real server " + rip + " is not on a connected network or route";
+      DestConfig d;
+      d.rip = cmd.rip;
+      d.rport = cmd.rport;
+      d.method = cmd.method;
+      d.weight = cmd.has_weight ? cmd.weight : 1;
+      d.u_threshold = cmd.u_threshold;
+      d.l_threshold = cmd.l_threshold;
+      // The kernel's list_add_rcu: a new destination goes to the head of the list.
+      svc->dests.insert(svc->dests.begin(), d);
+      return "";
+    }
+    case Op::EditDest: {
+      if (!exists) return "no such destination " + dname + " in service " + name;
+      DestConfig d = *dest;
+      if (cmd.has_method) {
+        std::string err = method_unsupported(cmd.method);
+        if (!err.empty()) return err;
+        d.method = cmd.method;
+      }
+      if (cmd.has_weight) d.weight = cmd.weight;
+      if (cmd.has_u_threshold) d.u_threshold = cmd.u_threshold;
+      if (cmd.has_l_threshold) d.l_threshold = cmd.l_threshold;
+      std::string err = check_dest_numbers(d.weight, d.u_threshold, d.l_threshold);
+      if (!err.empty()) return err;
+      *dest = d;
+      return "";
+    }
+    case Op::DelDest:
+      if (!exists) return "no such destination " + dname + " in service " + name;
+      svc->dests.erase(dest);
+      return "";
+    default:
+      break;
+  }
+  return "internal error: not a service command";
+}
+
+std::string apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
+  if (!cmd.has_port) return "no device given (dev dpdkN)";
+  if (std::string err = check_port(cmd.port, num_ports); !err.empty()) return err;
+  if (cmd.prefix_len > 32) return "bad prefix length " + std::to_string(cmd.prefix_len);
+  const std::string ip = format_ip4(cmd.ip);
+  const std::string name = ip + "/" + std::to_string(cmd.prefix_len);
+  if (cmd.op == Op::AddrAdd) {
+    if (!is_unicast_ip(cmd.ip)) return "invalid interface address " + ip;
+    for (const AddrConfig& a : cfg.addrs) {
+      if (a.ip == cmd.ip) return "address " + ip + " already exists on " + port_name(a.port);
+    }
+    cfg.addrs.push_back({cmd.ip, cmd.prefix_len, cmd.port});
+    return "";
+  }
+  const auto it = std::find_if(cfg.addrs.begin(), cfg.addrs.end(), [&](const AddrConfig& a) {
+    return a.ip == cmd.ip && a.prefix_len == cmd.prefix_len && a.port == cmd.port;
+  });
+  if (it == cfg.addrs.end()) return "address " + name + " not found on " + port_name(cmd.port);
+  // Refuse to strand a static route's gateway (Linux would silently drop the route).
+  Config after = cfg;
+  after.addrs.erase(after.addrs.begin() + (it - cfg.addrs.begin()));
+  for (const RouteConfig& r : cfg.routes) {
+    if (r.via != 0 && !connected_port(after, r.via, r.port)) {
+      return "address " + name + " is needed by route " + prefix_name(r.prefix, r.prefix_len) +
+             " via " + format_ip4(r.via) + " (delete the route first)";
+    }
+  }
+  cfg.addrs = std::move(after.addrs);
+  return "";
+}
+
+std::string apply_route(Config& cfg, const Command& cmd, unsigned num_ports) {
+  if (cmd.prefix_len > 32) return "bad prefix length " + std::to_string(cmd.prefix_len);
+  const std::string name = prefix_name(cmd.ip, cmd.prefix_len);
+  if ((cmd.ip & ~prefix_mask(cmd.prefix_len)) != 0) {
+    return "invalid prefix " + name + ": host bits set";
+  }
+  if (cmd.has_port) {
+    if (std::string err = check_port(cmd.port, num_ports); !err.empty()) return err;
+  }
+  if (cmd.op == Op::RouteDel) {
+    const auto it = std::find_if(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
+      return r.prefix == cmd.ip && r.prefix_len == cmd.prefix_len &&
+             (cmd.via == 0 || r.via == cmd.via) && (!cmd.has_port || r.port == cmd.port);
+    });
+    if (it == cfg.routes.end()) return "no such route " + name;
+    cfg.routes.erase(it);
+    return "";
+  }
+  RouteConfig route{cmd.ip, cmd.prefix_len, cmd.via, cmd.port};
+  if (cmd.via != 0) {
+    const std::string gw = format_ip4(cmd.via);
+    if (is_local_address(cfg, cmd.via)) return "gateway " + gw + " is an address of this director";
+    if (!is_unicast_ip(cmd.via)) return "invalid gateway " + gw;
+    const auto port =
+        connected_port(cfg, cmd.via, cmd.has_port ? std::optional(cmd.port) : std::nullopt);
+    if (!port) {
+      if (cmd.has_port) {
+        return "gateway " + gw + " is not on a connected network of " + port_name(cmd.port);
+      }
+      return "gateway " + gw + " is not on a connected network";
+    }
+    route.port = *port;
+  } else if (!cmd.has_port) {
+    return "route " + name + " needs via GATEWAY or dev dpdkN";
+  }
+  for (const RouteConfig& r : cfg.routes) {
+    if (r.prefix == cmd.ip && r.prefix_len == cmd.prefix_len) {
+      return "route " + name + " already exists";
+    }
+  }
+  cfg.routes.push_back(route);
+  return "";
+}
+
+std::string apply_neigh(Config& cfg, const Command& cmd, unsigned num_ports) {
+  if (!cmd.has_port) return "no device given (dev dpdkN)";
+  if (std::string err = check_port(cmd.port, num_ports); !err.empty()) return err;
+  const std::string ip = format_ip4(cmd.ip);
+  const auto it = std::find_if(cfg.neighs.begin(), cfg.neighs.end(), [&](const NeighConfig& n) {
+    return n.ip == cmd.ip && n.port == cmd.port;
+  });
+  if (cmd.op == Op::NeighDel) {
+    if (it == cfg.neighs.end()) return "no neighbour " + ip + " on " + port_name(cmd.port);
+    cfg.neighs.erase(it);
+    return "";
+  }
+  if (!is_unicast_ip(cmd.ip)) return "invalid neighbour address " + ip;
+  if ((cmd.mac[0] & 1) || cmd.mac == MacAddr{}) {
+    return "lladdr " + format_mac(cmd.mac) + " is not a unicast MAC address";
+  }
+  if (it != cfg.neighs.end()) {
+    return "neighbour " + ip + " already exists on " + port_name(cmd.port);
+  }
+  cfg.neighs.push_back({cmd.ip, cmd.mac, cmd.port});
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> split_words(std::string_view line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && is_blank(line[i])) ++i;
+    if (i >= line.size() || line[i] == '#') break;
+    const size_t start = i;
+    while (i < line.size() && !is_blank(line[i])) ++i;
+    words.emplace_back(line.substr(start, i - start));
+  }
+  return words;
+}
+
+ParseResult parse_command(const std::vector<std::string>& words) {
+  if (words.empty()) {
+    // ipvsadm with no arguments lists the table.
+    ParseResult r;
+    r.ok = true;
+    r.cmd.op = Op::List;
+    return r;
+  }
+  if (words[0] == "ip") return parse_ip(words);
+  return parse_ipvsadm(words);
+}
+
+std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
+  switch (cmd.op) {
+    case Op::AddService:
+    case Op::EditService:
+    case Op::DelService:
+    case Op::AddDest:
+    case Op::EditDest:
+    case Op::DelDest:
+      return apply_service(cfg, cmd);
+    case Op::Clear:
+      cfg.services.clear();
+      return "";
+    case Op::AddrAdd:
+    case Op::AddrDel:
+      return apply_addr(cfg, cmd, num_ports);
+    case Op::RouteAdd:
+    case Op::RouteDel:
+      return apply_route(cfg, cmd, num_ports);
+    case Op::NeighAdd:
+    case Op::NeighDel:
+      return apply_neigh(cfg, cmd, num_ports);
+    case Op::List:
+    case Op::Save:
+    case Op::Restore:
+    case Op::Zero:
+      return cmd_display(*cmd_by_op(cmd.op)) + " does not change the configuration";
+    case Op::AddrShow:
+      return "ip addr show does not change the configuration";
+    case Op::RouteShow:
+      return "ip route show does not change the configuration";
+    case Op::NeighShow:
+      return "ip neigh show does not change the configuration";
+  }
+  return "internal error: unknown command";
+}
+
+LoadResult load_config_text(std::string_view text, std::string_view name, unsigned num_ports) {
+  LoadResult result;
+  Config work;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == text.npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    std::vector<std::string> words = split_words(line);
+    if (words.empty()) continue;
+    // Pasted scripts: "ipvsadm -A ...", "fastvsadm ip addr add ...".
+    if (words[0] == "fastvsadm" || words[0] == "ipvsadm") words.erase(words.begin());
+    std::string err;
+    const ParseResult p = parse_command(words);
+    if (!p.ok) {
+      err = p.error;
+    } else {
+      err = apply_command(work, p.cmd, num_ports);
+    }
+    if (!err.empty()) {
+      result.error = std::string(name) + ":" + std::to_string(line_no) + ": " + err;
+      return result;
+    }
+  }
+  result.ok = true;
+  result.cfg = std::move(work);
+  return result;
+}
+
+LoadResult load_config_file(const std::string& path, unsigned num_ports) {
+  LoadResult result;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    result.error = path + ": cannot open: " + std::strerror(errno);
+    return result;
+  }
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) {
+    result.error = path + ": read error";
+    return result;
+  }
+  return load_config_text(text, path, num_ports);
+}
+
+}  // namespace fastvs

@@ -1,0 +1,100 @@
+// The fastvsadm command grammar: ipvsadm's command line plus `ip addr|route|neigh`. One grammar
+// for the config file, the fastvsadm client and (later) the CLI socket. Pure: parsing turns words
+// into a Command; applying a Command to a Config either changes it or names the problem and
+// changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/model.h"
+
+namespace fastvs {
+
+enum class Op : uint8_t {
+  AddService,   // -A
+  EditService,  // -E
+  DelService,   // -D
+  Clear,        // -C
+  AddDest,      // -a
+  EditDest,     // -e
+  DelDest,      // -d
+  List,         // -L / -l
+  Save,         // -S
+  Restore,      // -R
+  Zero,         // -Z
+  AddrAdd,      // ip addr add IP/LEN dev dpdkN
+  AddrDel,      // ip addr del IP/LEN dev dpdkN
+  AddrShow,     // ip addr [show]
+  RouteAdd,     // ip route add PREFIX/LEN|default [via IP] dev dpdkN
+  RouteDel,     // ip route del PREFIX/LEN|default
+  RouteShow,    // ip route [show]
+  NeighAdd,     // ip neigh add IP lladdr MAC dev dpdkN
+  NeighDel,     // ip neigh del IP dev dpdkN
+  NeighShow,    // ip neigh [show]
+};
+
+struct Command {
+  Op op = Op::List;
+  // Service commands (-A -E -D -a -e -d, and -L/-Z with a service).
+  bool has_service = false;
+  ServiceKey service;
+  bool has_scheduler = false;  // -s given
+  std::string scheduler;
+  bool has_sched_flags = false;  // -b given
+  uint32_t sched_flags = 0;
+  // Destination commands (-a -e -d).
+  bool has_dest = false;
+  uint32_t rip = 0;
+  uint16_t rport = 0;
+  bool has_method = false;  // -m / -g / -i given
+  ForwardMethod method = ForwardMethod::Masq;
+  bool has_weight = false;
+  int32_t weight = 1;
+  bool has_u_threshold = false;
+  uint32_t u_threshold = 0;
+  bool has_l_threshold = false;
+  uint32_t l_threshold = 0;
+  // Listing options.
+  bool numeric = false;  // -n
+  // ip commands.
+  uint32_t ip = 0;  // address, route prefix, or neighbour
+  uint8_t prefix_len = 32;
+  uint32_t via = 0;
+  MacAddr mac{};
+  bool has_port = false;  // dev dpdkN given
+  uint16_t port = 0;
+};
+
+struct ParseResult {
+  bool ok = false;
+  Command cmd;
+  std::string error;  // one line naming the problem, e.g. "bad scheduler name 'wrrr'"
+};
+
+// Splits a line into words on blanks; a '#' that starts a word begins a comment.
+std::vector<std::string> split_words(std::string_view line);
+
+// Parses one command (words without the program name), e.g.
+// {"-A","-t","172.16.254.200:80","-s","wrr"} or {"ip","addr","add","10.0.0.1/24","dev","dpdk0"}.
+ParseResult parse_command(const std::vector<std::string>& words);
+
+// Applies a command that changes the configuration. Returns "" on success, else one line naming
+// the problem ("service TCP 172.16.254.200:80 already exists", "no port dpdk3 (2 ports)", ...),
+// and leaves cfg untouched. num_ports bounds dpdkN. Listing commands are an error here.
+std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports);
+
+// The config file: one command per line, blank lines and '#' comments ignored. Either every
+// line applies, or nothing does and error says "PATH:LINE: reason".
+struct LoadResult {
+  bool ok = false;
+  Config cfg;
+  std::string error;
+};
+LoadResult load_config_text(std::string_view text, std::string_view name, unsigned num_ports);
+LoadResult load_config_file(const std::string& path, unsigned num_ports);
+
+}  // namespace fastvs

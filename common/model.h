@@ -1,0 +1,78 @@
+// The configuration model: what ipvsadm and `ip` would hold for this director. Pure data, host
+// byte order. Control owns one Config; the data plane never sees it, only snapshots built from it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/net.h"
+
+namespace fastvs {
+
+// ipvsadm's -b flags that the schedulers understand (IP_VS_SVC_F_SCHED_SH_*).
+enum SchedFlags : uint32_t {
+  kSchedShFallback = 1u << 0,
+  kSchedShPort = 1u << 1,
+};
+
+struct ServiceKey {
+  Proto proto = Proto::Tcp;
+  uint32_t vip = 0;
+  uint16_t vport = 0;
+  friend bool operator==(const ServiceKey&, const ServiceKey&) = default;
+};
+
+struct DestConfig {
+  uint32_t rip = 0;
+  uint16_t rport = 0;
+  ForwardMethod method = ForwardMethod::Masq;
+  int32_t weight = 1;
+  uint32_t u_threshold = 0;
+  uint32_t l_threshold = 0;
+};
+
+struct ServiceConfig {
+  ServiceKey key;
+  std::string scheduler = "wlc";
+  uint32_t sched_flags = 0;
+  // In the kernel's list order: ip_vs_ctl.c adds a new destination at the head
+  // (list_add_rcu(&dest->n_list, &svc->destinations)), and the schedulers walk this order.
+  std::vector<DestConfig> dests;
+};
+
+struct AddrConfig {
+  uint32_t ip = 0;
+  uint8_t prefix_len = 32;
+  uint16_t port = 0;  // dpdkN
+};
+
+struct RouteConfig {
+  uint32_t prefix = 0;  // already masked
+  uint8_t prefix_len = 0;
+  uint32_t via = 0;  // 0: directly connected
+  uint16_t port = 0;
+};
+
+struct NeighConfig {
+  uint32_t ip = 0;
+  MacAddr mac{};
+  uint16_t port = 0;
+};
+
+// IPVS's defaults (ip_vs_proto_tcp.c tcp_timeouts, ip_vs_proto_udp.c udp_timeouts), seconds.
+struct Timeouts {
+  uint32_t tcp = 900;     // ESTABLISHED
+  uint32_t tcpfin = 120;  // FIN_WAIT
+  uint32_t udp = 300;
+};
+
+struct Config {
+  std::vector<AddrConfig> addrs;
+  std::vector<RouteConfig> routes;  // static routes; connected routes derive from addrs
+  std::vector<NeighConfig> neighs;  // static (permanent) neighbours
+  std::vector<ServiceConfig> services;
+  Timeouts timeouts;
+};
+
+}  // namespace fastvs

@@ -1,0 +1,201 @@
+#include "control/control.h"
+
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <fmt/core.h>
+
+#include "common/command.h"
+
+namespace fastvs {
+
+namespace {
+
+void log_line(const std::string& s) {
+  fmt::print(stderr, "fastvsd: {}\n", s);
+}
+
+rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) {
+  const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
+  return esize ? rte_ring_create_elem(name.c_str(), esize, size, SOCKET_ID_ANY, flags)
+               : rte_ring_create(name.c_str(), size, SOCKET_ID_ANY, flags);
+}
+
+}  // namespace
+
+Director::~Director() {
+  for (auto& w : workers_) {
+    for (unsigned o = 0; o < kMaxWorkers; ++o) {
+      rte_ring_free(w->handoff_out[o]);
+      rte_ring_free(w->txho_out[o]);
+    }
+    rte_ring_free(w->neigh_learn);
+  }
+  workers_.clear();
+  rte_mempool_free(pool_);
+}
+
+bool Director::init(std::string* err) {
+  const unsigned nworkers = rte_lcore_count() - 1;
+  if (nworkers < 1) {
+    *err =
+        "fastvsd needs at least two lcores (e.g. -l 0-1): the main one runs control, the "
+        "others are workers";
+    return false;
+  }
+  if (nworkers > kMaxWorkers) {
+    *err = fmt::format("{} workers: at most {} are supported", nworkers, kMaxWorkers);
+    return false;
+  }
+  const unsigned nports = rte_eth_dev_count_avail();
+  if (nports == 0) {
+    *err = "no ports: give fastvsd at least one ethdev (e.g. --vdev net_af_xdp0,iface=veth0)";
+    return false;
+  }
+  if (nports > kMaxPorts) {
+    *err = fmt::format("{} ports: at most {} are supported", nports, kMaxPorts);
+    return false;
+  }
+  // The configuration first: a bad file stops us before any port forwards a packet.
+  if (!opt_.config_path.empty()) {
+    LoadResult lr = load_config_file(opt_.config_path, nports);
+    if (!lr.ok) {
+      *err = lr.error;
+      return false;
+    }
+    cfg_ = std::move(lr.cfg);
+    log_line(fmt::format("loaded {}: {} services, {} addresses, {} routes", opt_.config_path,
+                         cfg_.services.size(), cfg_.addrs.size(), cfg_.routes.size()));
+  }
+  unsigned mbufs = opt_.mbufs;
+  if (!mbufs) {
+    // RX and TX rings of every queue, hand-off rings, per-lcore caches, and slack.
+    mbufs = nports * nworkers * 2048 + nworkers * nworkers * 2048 + nworkers * 512 + 4096;
+  }
+  pool_ = rte_pktmbuf_pool_create("fastvs_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                  static_cast<int>(rte_socket_id()));
+  if (!pool_) {
+    *err = fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(rte_errno));
+    return false;
+  }
+  if (!ports_init(nworkers, pool_, &ports_, err)) return false;
+  for (const auto& p : ports_)
+    log_line(fmt::format("{}: port {} ({}), mac {}, {} rx / {} tx queues{}", p.name, p.port_id,
+                         p.driver, format_mac(p.mac), p.nrxq, p.ntxq, p.rss ? ", RSS" : ""));
+  MacAddr macs[kMaxPorts];
+  for (size_t i = 0; i < ports_.size(); ++i) macs[i] = ports_[i].mac;
+  store_ = std::make_unique<DestStore>(nworkers);
+  snap_ = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs);
+  for (const auto& n : cfg_.neighs)
+    neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
+  return make_workers(err);
+}
+
+bool Director::make_workers(std::string* err) {
+  const unsigned nworkers = rte_lcore_count() - 1;
+  const uint64_t hz = rte_get_tsc_hz();
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
+  for (unsigned i = 0; i < nworkers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->id = i;
+    w->nworkers = nworkers;
+    w->pool = pool_;
+    w->neigh = &neigh_;
+    w->idle_sleep_us = opt_.idle_sleep_us;
+    w->stop = &worker_stop_;
+    w->tsc_hz = hz;
+    w->tsc_per_tick = hz / kTicksPerSecond;
+    worker_set_time(*w, rte_rdtsc());
+    w->icmp_refill_tick = w->now;
+    w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
+    if (!w->neigh_learn) {
+      *err = fmt::format("ring: {}", rte_strerror(rte_errno));
+      return false;
+    }
+    const std::string name = fmt::format("conns_w{}", i);
+    if (!w->conns.init(name.c_str(), opt_.conn_capacity,
+                       static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now)) {
+      *err = fmt::format(
+          "connection table of {} entries for worker {}: out of memory "
+          "(lower --conn-capacity or give the EAL more memory)",
+          opt_.conn_capacity, i);
+      return false;
+    }
+    log_line(
+        fmt::format("worker {} on lcore {}: connection table {} entries, {} bytes "
+                    "({:.0f} per connection)",
+                    i, worker_lcores_[i], opt_.conn_capacity, w->conns.memory_bytes(),
+                    double(w->conns.memory_bytes()) / opt_.conn_capacity));
+    for (const auto& p : ports_) {
+      if (i < p.nrxq) w->rxq[w->nrxq++] = RxQueue{p.port_id, static_cast<uint16_t>(i)};
+      w->txq[p.port_id] = i < p.ntxq ? static_cast<int32_t>(i) : -1;
+      w->tx_owner[p.port_id] = static_cast<uint16_t>(i % p.ntxq);
+    }
+    worker_adopt(*w, snap_.get());
+    workers_.push_back(std::move(w));
+  }
+  // One single-producer/single-consumer ring per ordered pair of workers, each way.
+  for (unsigned a = 0; a < nworkers; ++a) {
+    for (unsigned b = 0; b < nworkers; ++b) {
+      if (a == b) continue;
+      rte_ring* h = make_ring(fmt::format("ho_{}_{}", a, b), 2048);
+      rte_ring* t = make_ring(fmt::format("tx_{}_{}", a, b), 2048);
+      if (!h || !t) {
+        *err = fmt::format("hand-off ring: {}", rte_strerror(rte_errno));
+        return false;
+      }
+      workers_[a]->handoff_out[b] = workers_[b]->handoff_in[a] = h;
+      workers_[a]->txho_out[b] = workers_[b]->txho_in[a] = t;
+    }
+  }
+  return true;
+}
+
+void Director::run(std::atomic<bool>& stop) {
+  for (size_t i = 0; i < workers_.size(); ++i)
+    rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
+  log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
+  while (!stop.load()) {
+    for (auto& w : workers_) neigh_.drain(w->neigh_learn);
+    timespec ts{0, 10 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  worker_stop_.store(true);
+  rte_eal_mp_wait_lcore();
+  log_counters();
+  ports_close(ports_);
+  log_line("stopped");
+}
+
+void Director::log_counters() const {
+  WorkerCounters sum;
+  for (const auto& w : workers_) {
+    const WorkerCounters& c = w->ctr;
+    sum.rx += c.rx;
+    sum.tx += c.tx;
+    sum.nat_in += c.nat_in;
+    sum.nat_out += c.nat_out;
+    sum.icmp_nat += c.icmp_nat;
+    sum.handoff_out += c.handoff_out;
+    sum.conns_created += c.conns_created;
+    for (unsigned d = 0; d < kDropCount; ++d) sum.drops[d] += c.drops[d];
+  }
+  log_line(fmt::format("rx {} tx {} nat_in {} nat_out {} icmp_nat {} handoff {} conns {}", sum.rx,
+                       sum.tx, sum.nat_in, sum.nat_out, sum.icmp_nat, sum.handoff_out,
+                       sum.conns_created));
+  for (unsigned d = 0; d < kDropCount; ++d)
+    if (sum.drops[d])
+      log_line(fmt::format("drop {} {}", drop_name(static_cast<Drop>(d)), sum.drops[d]));
+}
+
+}  // namespace fastvs

@@ -1,0 +1,103 @@
+// fastvsd: the director. `fastvsd [EAL options] -- [fastvsd options]`.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "control/control.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) {
+  g_stop.store(true);
+}
+
+po::options_description make_options(fastvs::DaemonOptions& o) {
+  po::options_description d("fastvsd options (after the EAL options and --)");
+  d.add_options()("help,h", "print this help and exit")(
+      "config,c", po::value(&o.config_path),
+      "file of fastvsadm commands, one per line, '#' comments; applied all or nothing before "
+      "any packet is forwarded: an error names the line and fastvsd exits non-zero")(
+      "socket", po::value(&o.socket_path)->default_value(o.socket_path),
+      "Unix socket for fastvsadm (live control: not yet implemented)")(
+      "conn-capacity", po::value(&o.conn_capacity)->default_value(o.conn_capacity),
+      "connections per worker; when full, new flows are dropped and counted and existing "
+      "flows are untouched")(
+      "idle-sleep-us", po::value(&o.idle_sleep_us)->default_value(o.idle_sleep_us),
+      "microseconds an idle worker sleeps after 64 empty polls; 0 = pure polling (benchmarks). "
+      "Use it when workers share CPUs with other programs (the lab, tests)")(
+      "mbufs", po::value(&o.mbufs)->default_value(o.mbufs),
+      "packet buffers in the pool; 0 = sized from the ports' queues");
+  return d;
+}
+
+void usage(const po::options_description& d) {
+  std::cout
+      << "usage: fastvsd [EAL options] -- [options]\n\n"
+         "The LVS director on DPDK ports. Every ethdev given to the EAL (--vdev ..., PCI\n"
+         "devices) becomes a port named dpdk0, dpdk1, ... in port-id order. The EAL main\n"
+         "lcore runs control; every other lcore is a worker (at least one: -l 0-1).\n\n"
+         "example: fastvsd -l 0-1 --no-pci --vdev net_af_xdp0,iface=veth0 -- --config lab.conf\n\n"
+      << d
+      << "\nSIGINT/SIGTERM stop the workers, flush their TX buffers, close the ports "
+         "and exit 0.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fastvs::DaemonOptions opt;
+  auto desc = make_options(opt);
+  // --help works without the EAL (and without root).
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      usage(desc);
+      return 0;
+    }
+  }
+  const int eal_args = rte_eal_init(argc, argv);
+  if (eal_args < 0) {
+    fmt::print(stderr, "fastvsd: EAL init failed: {}\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  // What follows "--" (rte_eal_init leaves argv[eal_args] as the program name slot).
+  std::vector<std::string> rest(argv + eal_args + 1, argv + argc);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(rest).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
+    rte_eal_cleanup();
+    return 2;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  int rc = 0;
+  {
+    fastvs::Director dir(opt);
+    std::string err;
+    if (!dir.init(&err)) {
+      fmt::print(stderr, "fastvsd: {}\n", err);
+      rc = 1;
+    } else {
+      dir.run(g_stop);
+    }
+  }
+  rte_eal_cleanup();
+  return rc;
+}

@@ -1,0 +1,158 @@
+#include "dataplane/conn_table.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <fmt/core.h>
+
+namespace fastvs {
+
+ConnTable::~ConnTable() {
+  if (hash_) rte_hash_free(hash_);
+  rte_free(conns_);
+  rte_free(wheel_);
+}
+
+bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t now) {
+  if (capacity == 0 || capacity >= (1u << 30)) {
+    fmt::print(stderr, "conn table {}: capacity {} out of range\n", name, capacity);
+    return false;
+  }
+  rte_hash_parameters hp{};
+  hp.name = name;
+  // NAT keeps two keys per connection. rte_hash's cuckoo buckets fill to ~90-95%: size the
+  // index so that a full pool still inserts.
+  hp.entries = capacity * 2 + capacity / 4 + 64;
+  hp.key_len = sizeof(ConnKey);
+  hp.hash_func = rte_hash_crc;
+  hp.hash_func_init_val = 0x9747b28c;
+  hp.socket_id = socket;
+  hp.extra_flag = 0;  // single writer: no locks, no lcore cache
+  // Measured, not computed: what the allocations really took from the DPDK heap.
+  rte_malloc_socket_stats before{}, after{};
+  rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
+  hash_ = rte_hash_create(&hp);
+  if (!hash_) {
+    fmt::print(stderr, "conn table {}: rte_hash_create({} keys): {}\n", name, hp.entries,
+               rte_strerror(rte_errno));
+    return false;
+  }
+  conns_ =
+      static_cast<Conn*>(rte_zmalloc_socket("conns", sizeof(Conn) * size_t{capacity}, 64, socket));
+  wheel_ = static_cast<uint32_t*>(
+      rte_malloc_socket("conn_wheel", sizeof(uint32_t) * kWheelSlots, 64, socket));
+  if (!conns_ || !wheel_) {
+    fmt::print(stderr, "conn table {}: no memory for {} entries\n", name, capacity);
+    return false;
+  }
+  for (uint32_t i = 0; i < kWheelSlots; ++i) wheel_[i] = kConnNone;
+  capacity_ = capacity;
+  for (uint32_t i = 0; i < capacity; ++i) conns_[i].next = i + 1 < capacity ? i + 1 : kConnNone;
+  free_head_ = 0;
+  used_ = 0;
+  cursor_ = now;
+  rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &after);
+  memory_bytes_ = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+  return true;
+}
+
+Conn* ConnTable::lookup(const ConnKey& key, bool* is_out) const {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
+  const uintptr_t v = reinterpret_cast<uintptr_t>(data);
+  *is_out = v & 1;
+  return &conns_[v >> 1];
+}
+
+ConnKey ConnTable::in_key(const Conn& c) const {
+  return make_key(c.cip, c.vip, c.cport, c.vport, c.proto);
+}
+ConnKey ConnTable::out_key(const Conn& c) const {
+  return make_key(c.rip, c.cip, c.rport, c.cport, c.proto);
+}
+
+Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks,
+                        uint32_t now) {
+  if (free_head_ == kConnNone) return nullptr;
+  const uint32_t idx = free_head_;
+  const uintptr_t base = uintptr_t{idx} << 1;
+  if (rte_hash_add_key_data(hash_, &in, reinterpret_cast<void*>(base)) < 0) return nullptr;
+  if (out && rte_hash_add_key_data(hash_, out, reinterpret_cast<void*>(base | 1)) < 0) {
+    rte_hash_del_key(hash_, &in);
+    return nullptr;
+  }
+  free_head_ = conns_[idx].next;
+  ++used_;
+  Conn& c = conns_[idx];
+  std::memset(&c, 0, sizeof c);
+  c.cip = in.saddr;
+  c.vip = in.daddr;
+  c.cport = in.sport;
+  c.vport = in.dport;
+  c.proto = in.proto;
+  if (out) {
+    c.rip = out->saddr;
+    c.rport = out->sport;
+    c.flags = kConnHasOut;
+  }
+  c.timeout = timeout_ticks;
+  c.expires = now + timeout_ticks;
+  wheel_link(idx, c.expires);
+  return &c;
+}
+
+void ConnTable::touch(Conn* c, uint32_t timeout_ticks, uint32_t now) {
+  c->timeout = timeout_ticks;
+  c->expires = now + timeout_ticks;
+  // Moving forward costs nothing now (the slot re-arms it); moving back must move it.
+  if (static_cast<int32_t>(c->expires - c->armed) < 0) {
+    const uint32_t idx = index_of(c);
+    wheel_unlink(idx);
+    wheel_link(idx, c->expires);
+  }
+}
+
+void ConnTable::remove(Conn* c) {
+  const uint32_t idx = index_of(c);
+  wheel_unlink(idx);
+  const ConnKey in = in_key(*c);
+  rte_hash_del_key(hash_, &in);
+  if (c->flags & kConnHasOut) {
+    const ConnKey out = out_key(*c);
+    rte_hash_del_key(hash_, &out);
+  }
+  free_entry(idx);
+}
+
+void ConnTable::free_entry(uint32_t idx) {
+  conns_[idx].next = free_head_;
+  free_head_ = idx;
+  --used_;
+}
+
+void ConnTable::wheel_link(uint32_t idx, uint32_t tick) {
+  // Never behind the cursor (that slot was already processed), never a full turn ahead.
+  if (static_cast<int32_t>(tick - cursor_) < 0) tick = cursor_;
+  if (tick - cursor_ >= kWheelSlots) tick = cursor_ + kWheelSlots - 1;
+  Conn& c = conns_[idx];
+  c.armed = tick;
+  const uint32_t slot = tick & (kWheelSlots - 1);
+  c.prev = kConnNone;
+  c.next = wheel_[slot];
+  if (c.next != kConnNone) conns_[c.next].prev = idx;
+  wheel_[slot] = idx;
+}
+
+void ConnTable::wheel_unlink(uint32_t idx) {
+  Conn& c = conns_[idx];
+  if (c.prev != kConnNone)
+    conns_[c.prev].next = c.next;
+  else
+    wheel_[c.armed & (kWheelSlots - 1)] = c.next;
+  if (c.next != kConnNone) conns_[c.next].prev = c.prev;
+  c.next = c.prev = kConnNone;
+}
+
+}  // namespace fastvs

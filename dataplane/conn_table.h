@@ -1,0 +1,158 @@
+// The per-worker connection table. One writer (its worker), no locks.
+//
+// Layout (recorded here because persistence, fragments and floods build on it):
+// - Index: one rte_hash per worker, 16-byte keys (ConnKey), hashed with CRC32. A connection is
+//   found under its "in" key (CIP:cport -> VIP:vport, the client's packets) and, for NAT, also
+//   under its "out" key (RIP:rport -> CIP:cport, the real server's replies), as IPVS keeps one
+//   ip_vs_conn reachable from both directions. The key's data word is (entry index << 1 | is_out).
+// - Entries: a pre-sized array of 64-byte Conn records (one cache line), with a free list.
+//   Capacity is fixed at start; when it is full a new flow is refused and counted and existing
+//   flows are untouched.
+// - Expiry: a hashed timing wheel of kWheelSlots slots of one tick (1/16 s). An entry sits in
+//   the slot of the tick it was armed for. A packet that only extends the timeout just moves
+//   `expires` forward (no list work); when the slot comes due the entry is either expired or
+//   re-armed at its new deadline. A packet that shortens the timeout (e.g. ESTABLISHED ->
+//   CLOSE) moves the entry at once. So a tick costs O(expired + re-armed), never O(table).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/dest.h"
+#include "dataplane/tcp_state.h"
+
+struct rte_hash;
+
+namespace fastvs {
+
+struct ConnKey {
+  uint32_t saddr;
+  uint32_t daddr;
+  uint16_t sport;
+  uint16_t dport;
+  uint8_t proto;
+  uint8_t pad[3];
+};
+static_assert(sizeof(ConnKey) == 16);
+
+inline ConnKey make_key(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+                        uint8_t proto) {
+  ConnKey k;
+  std::memset(&k, 0, sizeof k);
+  k.saddr = saddr;
+  k.daddr = daddr;
+  k.sport = sport;
+  k.dport = dport;
+  k.proto = proto;
+  return k;
+}
+
+// IP_VS_CONN_F_* that matter here.
+enum ConnFlags : uint8_t {
+  kConnInactive = 1u << 0,  // counted in InActConn rather than ActiveConn
+  kConnNoOutput = 1u << 1,  // the director sees only the client's direction (DR/TUN)
+  kConnHasOut = 1u << 2,    // indexed under its out key too (NAT)
+};
+
+constexpr uint32_t kConnNone = 0xffffffffu;
+
+struct alignas(64) Conn {
+  uint32_t cip, vip, rip;        // network order
+  uint16_t cport, vport, rport;  // network order
+  uint8_t proto;
+  TcpState state;
+  uint8_t flags;
+  ForwardMethod method;
+  uint32_t svc_id;  // the service it was scheduled in (snapshot-independent id)
+  Destination* dest;
+  uint32_t expires;  // tick at which it expires
+  uint32_t armed;    // tick of the wheel slot it sits in
+  uint32_t next;     // wheel list, or free list
+  uint32_t prev;
+  uint32_t timeout;  // ticks, the current state's timeout
+};
+static_assert(sizeof(Conn) == 64);
+
+constexpr unsigned kTicksPerSecond = 16;
+
+class ConnTable {
+ public:
+  static constexpr uint32_t kWheelBits = 16;
+  static constexpr uint32_t kWheelSlots = 1u << kWheelBits;  // 4096 s at 16 ticks/s
+
+  ConnTable() = default;
+  ~ConnTable();
+  ConnTable(const ConnTable&) = delete;
+  ConnTable& operator=(const ConnTable&) = delete;
+
+  // Sizes the index and the pool for `capacity` connections on NUMA `socket`. `now` starts the
+  // wheel. Returns false (and logs why) if memory is short.
+  bool init(const char* name, uint32_t capacity, int socket, uint32_t now);
+
+  // Finds the connection a packet belongs to; *is_out tells which key matched.
+  Conn* lookup(const ConnKey& key, bool* is_out) const;
+
+  // Creates a connection indexed under `in` (and `out` when non-null). Returns nullptr when the
+  // table is full; nothing is changed then.
+  Conn* insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now);
+
+  // A packet refreshed the connection: it now expires `timeout_ticks` from `now`.
+  void touch(Conn* c, uint32_t timeout_ticks, uint32_t now);
+
+  // Removes at once (the caller has already accounted for it).
+  void remove(Conn* c);
+
+  // Expires what is due up to `now`, at most `budget` entries examined; `on_expire(Conn&)` runs
+  // before each entry is freed. Returns the number examined (expired + re-armed).
+  template <typename F>
+  uint32_t expire(uint32_t now, uint32_t budget, F&& on_expire);
+
+  uint32_t size() const { return used_; }
+  uint32_t capacity() const { return capacity_; }
+  Conn* entry(uint32_t idx) const { return &conns_[idx]; }
+  uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }
+  // Bytes the table holds: index (rte_hash: buckets and key slots) + entries + wheel.
+  size_t memory_bytes() const { return memory_bytes_; }
+
+ private:
+  void wheel_link(uint32_t idx, uint32_t tick);
+  void wheel_unlink(uint32_t idx);
+  void free_entry(uint32_t idx);
+  ConnKey in_key(const Conn& c) const;
+  ConnKey out_key(const Conn& c) const;
+
+  rte_hash* hash_ = nullptr;
+  Conn* conns_ = nullptr;
+  uint32_t* wheel_ = nullptr;
+  uint32_t capacity_ = 0;
+  uint32_t used_ = 0;
+  uint32_t free_head_ = kConnNone;
+  uint32_t cursor_ = 0;  // the next tick whose slot has not been processed
+  size_t memory_bytes_ = 0;
+};
+
+template <typename F>
+uint32_t ConnTable::expire(uint32_t now, uint32_t budget, F&& on_expire) {
+  uint32_t examined = 0;
+  // Tick arithmetic is modular: (int32_t)(a - b) orders ticks across wrap-around.
+  while (static_cast<int32_t>(now - cursor_) >= 0) {
+    const uint32_t slot = cursor_ & (kWheelSlots - 1);
+    while (wheel_[slot] != kConnNone) {
+      if (examined == budget) return examined;  // come back to this slot next call
+      ++examined;
+      const uint32_t idx = wheel_[slot];
+      Conn& c = conns_[idx];
+      if (static_cast<int32_t>(c.expires - now) <= 0) {
+        on_expire(c);
+        remove(&c);
+      } else {
+        wheel_unlink(idx);
+        wheel_link(idx, c.expires);  // lands in a later slot: armed > cursor_
+      }
+    }
+    ++cursor_;
+  }
+  return examined;
+}
+
+}  // namespace fastvs

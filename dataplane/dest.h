@@ -1,0 +1,72 @@
+// A destination (real server of one service) as the data plane sees it. The object is stable:
+// control allocates it once and snapshots point to it, so connection counts and counters survive
+// configuration changes. Every worker writes only its own slot of the per-worker arrays (single
+// writer, relaxed stores: no locked instructions on the hot path); readers sum the slots.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "common/net.h"
+
+namespace fastvs {
+
+constexpr unsigned kMaxWorkers = 32;
+
+// IP_VS_DEST_F_* as the schedulers test them.
+enum DestFlags : uint32_t {
+  kDestAvailable = 1u << 0,
+  kDestOverload = 1u << 1,
+};
+
+struct alignas(64) DestWorkerSlot {
+  std::atomic<int32_t> activeconns{0};
+  std::atomic<int32_t> inactconns{0};
+  std::atomic<int32_t> persistconns{0};
+  std::atomic<uint64_t> conns{0};
+  std::atomic<uint64_t> inpkts{0};
+  std::atomic<uint64_t> outpkts{0};
+  std::atomic<uint64_t> inbytes{0};
+  std::atomic<uint64_t> outbytes{0};
+};
+
+// Adds to a counter this worker alone writes: a plain load and store, no lock prefix.
+template <typename T, typename U>
+inline void slot_add(std::atomic<T>& c, U v) {
+  c.store(c.load(std::memory_order_relaxed) + static_cast<T>(v), std::memory_order_relaxed);
+}
+
+struct Destination {
+  uint32_t rip = 0;    // host order
+  uint16_t rport = 0;  // host order
+  uint32_t rip_be = 0;
+  uint16_t rport_be = 0;
+  ForwardMethod method = ForwardMethod::Masq;
+  std::atomic<int32_t> weight{1};
+  std::atomic<uint32_t> flags{kDestAvailable};
+  uint32_t u_threshold = 0;
+  uint32_t l_threshold = 0;
+  uint32_t nslots = 1;  // = number of workers: sums read only the slots in use
+  DestWorkerSlot slot[kMaxWorkers];
+
+  int32_t get_weight() const { return weight.load(std::memory_order_relaxed); }
+  bool overloaded() const { return flags.load(std::memory_order_relaxed) & kDestOverload; }
+
+  int32_t activeconns() const {
+    int32_t s = 0;
+    for (uint32_t i = 0; i < nslots; ++i) s += slot[i].activeconns.load(std::memory_order_relaxed);
+    return s;
+  }
+  int32_t inactconns() const {
+    int32_t s = 0;
+    for (uint32_t i = 0; i < nslots; ++i) s += slot[i].inactconns.load(std::memory_order_relaxed);
+    return s;
+  }
+  int32_t persistconns() const {
+    int32_t s = 0;
+    for (uint32_t i = 0; i < nslots; ++i) s += slot[i].persistconns.load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
+}  // namespace fastvs

@@ -1,0 +1,176 @@
+// What the director answers itself: ARP for its addresses, ICMP echo to them, and the ICMP
+// errors it originates (time exceeded). Also ARP requests for next hops it must resolve.
+#include <rte_arp.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+namespace {
+
+// Learned neighbours travel to control, which alone writes the table; a sender that the table
+// already maps to the same MAC costs nothing.
+void learn(Worker& w, uint16_t port, uint32_t ip, const rte_ether_addr& mac) {
+  if (ip == 0 || !w.snap->on_connected_subnet(port, ip)) return;
+  uint16_t known_port;
+  MacAddr known;
+  if (w.neigh->lookup(ip, &known_port, &known) && known_port == port &&
+      std::memcmp(known.data(), mac.addr_bytes, 6) == 0)
+    return;
+  NeighLearn nl{};
+  nl.ip = ip;
+  nl.port = port;
+  std::memcpy(nl.mac, mac.addr_bytes, 6);
+  if (w.neigh_learn) rte_ring_sp_enqueue_elem(w.neigh_learn, &nl, sizeof nl);
+}
+
+void arp_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  const uint16_t port = m->port;
+  learn(w, port, pi.saddr, arp->arp_data.arp_sha);
+  if (pi.sport == kArpOpReply) {
+    ++w.ctr.arp_replies_in;  // consumed: learning was all it was for
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const uint16_t* where = w.snap->local_by_ip.find(pi.daddr);
+  if (pi.sport != kArpOpRequest || !where || *where != port) return drop(w, m, Drop::arp_not_ours);
+  // Turn the request into the reply in place (RFC 826).
+  const MacAddr& ours = w.snap->port_mac[port];
+  arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+  arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+  arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+  std::memcpy(&arp->arp_data.arp_sha, ours.data(), 6);
+  arp->arp_data.arp_sip = pi.daddr;
+  eth->dst_addr = arp->arp_data.arp_tha;
+  std::memcpy(&eth->src_addr, ours.data(), 6);
+  ++w.ctr.arp_replies;
+  tx_enqueue(w, port, m);
+}
+
+void echo_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, pi.l4_off);
+  // Type 8 -> 0: the checksum's word (type, code) loses 0x0800.
+  icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+  icmp->icmp_cksum = csum_update2(icmp->icmp_cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8),
+                                  rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REPLY << 8));
+  ip->dst_addr = pi.saddr;
+  ip->src_addr = pi.daddr;
+  ip->time_to_live = 64;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  // Answer through the routing table, as the kernel does (the path back may be another port).
+  ++w.ctr.echo_replies;
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - pi.l3_off - pi.ip_len));
+  route_out(w, m, pi.saddr);
+}
+
+}  // namespace
+
+void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  if (pi.kind == PktKind::Arp) return arp_input(w, m, pi);
+  if (pi.kind == PktKind::Icmp && pi.icmp_type == kIcmpEcho) return echo_reply(w, m, pi);
+  drop(w, m, pi.kind == PktKind::Icmp ? Drop::icmp_other : Drop::local_other);
+}
+
+void send_arp_request(Worker& w, uint16_t port, uint32_t target) {
+  const unsigned slot = (target * 2654435761u) >> 26;  // 64 slots
+  if (w.arp_ip[slot] == target && w.now - w.arp_tick[slot] < kTicksPerSecond) return;
+  const SnapAddr* src = w.snap->source_addr(port, target);
+  if (!src) {
+    w.ctr.drop(Drop::no_source_addr);
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+  if (!m) return;
+  w.arp_ip[slot] = target;
+  w.arp_tick[slot] = w.now;
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)));
+  if (!eth) return (void)rte_pktmbuf_free(m);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  const MacAddr& ours = w.snap->port_mac[port];
+  std::memset(&eth->dst_addr, 0xff, 6);
+  std::memcpy(&eth->src_addr, ours.data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+  arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+  arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  arp->arp_hlen = 6;
+  arp->arp_plen = 4;
+  arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+  std::memcpy(&arp->arp_data.arp_sha, ours.data(), 6);
+  arp->arp_data.arp_sip = src->ip;
+  std::memset(&arp->arp_data.arp_tha, 0, 6);
+  arp->arp_data.arp_tip = target;
+  ++w.ctr.arp_requests;
+  tx_enqueue(w, port, m);
+}
+
+void send_icmp_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info) {
+  // The kernel's icmp_msgs_per_sec=1000 with icmp_msgs_burst=50, per worker.
+  if (w.now != w.icmp_refill_tick) {
+    const uint32_t add = (w.now - w.icmp_refill_tick) * (1000 / kTicksPerSecond);
+    w.icmp_tokens = std::min<uint32_t>(50, w.icmp_tokens + add);
+    w.icmp_refill_tick = w.now;
+  }
+  if (!w.icmp_tokens) {
+    w.ctr.drop(Drop::icmp_rate_limited);
+    return;
+  }
+  const auto* oip = rte_pktmbuf_mtod_offset(orig, const rte_ipv4_hdr*, kEthHdrLen);
+  // RFC 1122 3.2.2: never an ICMP error about an ICMP error.
+  if (oip->next_proto_id == kIpProtoIcmp) {
+    const uint8_t t =
+        *(rte_pktmbuf_mtod_offset(orig, const uint8_t*, kEthHdrLen) + rte_ipv4_hdr_len(oip));
+    if (t != kIcmpEcho && t != kIcmpEchoReply) return;
+  }
+  const SnapAddr* src = w.snap->source_addr(orig->port, oip->src_addr);
+  if (!src) {
+    w.ctr.drop(Drop::no_source_addr);
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+  if (!m) return;
+  --w.icmp_tokens;
+  // icmp_send quotes as much of the offending datagram as fits in 576 bytes.
+  const uint16_t olen = rte_be_to_cpu_16(oip->total_length);
+  const uint16_t quote = std::min<uint16_t>(olen, 576 - 20 - 8);
+  const uint16_t total = static_cast<uint16_t>(20 + 8 + quote);
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + total)));
+  if (!eth) return (void)rte_pktmbuf_free(m);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  auto* icmp = reinterpret_cast<uint8_t*>(ip + 1);
+  ip->version_ihl = RTE_IPV4_VHL_DEF;
+  ip->type_of_service = 0xc0;  // IPTOS_PREC_INTERNETCONTROL, as icmp_send sets it
+  ip->total_length = rte_cpu_to_be_16(total);
+  ip->packet_id = 0;
+  ip->fragment_offset = 0;
+  ip->time_to_live = 64;
+  ip->next_proto_id = kIpProtoIcmp;
+  ip->src_addr = src->ip;
+  ip->dst_addr = oip->src_addr;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  icmp[0] = type;
+  icmp[1] = code;
+  icmp[2] = icmp[3] = 0;
+  const uint32_t info_be = rte_cpu_to_be_32(info);
+  std::memcpy(icmp + 4, &info_be, 4);
+  std::memcpy(icmp + 8, oip, quote);
+  const uint16_t sum = csum_buffer(icmp, 8u + quote);
+  std::memcpy(icmp + 2, &sum, 2);
+  ++w.ctr.icmp_errors_sent;
+  route_out(w, m, oip->src_addr);
+}
+
+}  // namespace fastvs

@@ -1,0 +1,171 @@
+// The validating parser: Ethernet, ARP, IPv4, TCP/UDP/ICMP, and the header embedded in an ICMP
+// error. It never trusts a length field: every offset is checked against the bytes present.
+// Pure (works on a byte span), so it is unit-tested and fuzzed without the EAL.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "common/checksum.h"
+#include "dataplane/counters.h"
+
+namespace fastvs {
+
+constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr uint16_t kEtherTypeArp = 0x0806;
+constexpr unsigned kEthHdrLen = 14;
+constexpr uint8_t kIpProtoIcmp = 1;
+constexpr uint8_t kIpProtoIpip = 4;
+constexpr uint8_t kIpProtoTcp = 6;
+constexpr uint8_t kIpProtoUdp = 17;
+
+constexpr uint8_t kIcmpEchoReply = 0;
+constexpr uint8_t kIcmpDestUnreach = 3;
+constexpr uint8_t kIcmpSourceQuench = 4;
+constexpr uint8_t kIcmpEcho = 8;
+constexpr uint8_t kIcmpTimeExceeded = 11;
+constexpr uint8_t kIcmpFragNeeded = 4;  // code of kIcmpDestUnreach
+
+enum class PktKind : uint8_t { Arp, Tcp, Udp, Icmp, OtherIp };
+
+inline uint16_t load_be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline uint32_t load_be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+// Loads that keep network order (for fields compared or hashed as they are on the wire).
+inline uint32_t load_raw32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint16_t load_raw16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// What the rest of the pipeline needs; addresses and ports in network order.
+struct PacketInfo {
+  PktKind kind = PktKind::OtherIp;
+  uint8_t proto = 0;
+  uint8_t tcp_flags = 0;
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+  bool icmp_error = false;  // a dest-unreach, source-quench or time-exceeded with a usable body
+  uint16_t l3_off = kEthHdrLen;
+  uint16_t l4_off = 0;
+  uint16_t ip_len = 0;  // IPv4 total length (the frame may carry padding beyond it)
+  uint32_t saddr = 0;
+  uint32_t daddr = 0;
+  uint16_t sport = 0;  // ICMP echo: the identifier in both
+  uint16_t dport = 0;
+  // ICMP errors: the embedded (offending) packet's header.
+  uint16_t inner_l3_off = 0;
+  uint16_t inner_l4_off = 0;
+  uint8_t inner_proto = 0;
+  uint32_t inner_saddr = 0;
+  uint32_t inner_daddr = 0;
+  uint16_t inner_sport = 0;
+  uint16_t inner_dport = 0;
+};
+
+// The ARP fields fastvs uses (Ethernet/IPv4 ARP only).
+constexpr unsigned kArpLen = 28;
+constexpr uint16_t kArpOpRequest = 1;
+constexpr uint16_t kArpOpReply = 2;
+
+// Returns true and fills `pi`, or returns false with `*why` set.
+inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
+  if (len < kEthHdrLen) return *why = Drop::eth_truncated, false;
+  const uint16_t ethertype = load_be16(p + 12);
+  if (ethertype == kEtherTypeArp) {
+    const uint8_t* a = p + kEthHdrLen;
+    // htype 1, ptype IPv4, hlen 6, plen 4.
+    if (len < kEthHdrLen + kArpLen || load_be16(a) != 1 || load_be16(a + 2) != kEtherTypeIpv4 ||
+        a[4] != 6 || a[5] != 4)
+      return *why = Drop::arp_malformed, false;
+    const uint16_t op = load_be16(a + 6);
+    if (op != kArpOpRequest && op != kArpOpReply) return *why = Drop::arp_malformed, false;
+    pi.kind = PktKind::Arp;
+    pi.saddr = load_raw32(a + 14);
+    pi.daddr = load_raw32(a + 24);
+    pi.sport = op;  // the ARP opcode rides in sport
+    return true;
+  }
+  if (ethertype != kEtherTypeIpv4) return *why = Drop::ethertype, false;
+
+  const uint8_t* ip = p + kEthHdrLen;
+  const uint32_t avail = len - kEthHdrLen;
+  if (avail < 20) return *why = Drop::ip_truncated, false;
+  if ((ip[0] >> 4) != 4) return *why = Drop::ip_version, false;
+  const unsigned ihl = (ip[0] & 0x0f) * 4u;
+  if (ihl < 20) return *why = Drop::ip_ihl, false;
+  const uint16_t total = load_be16(ip + 2);
+  if (total < ihl || total > avail) return *why = Drop::ip_total_length, false;
+  if (csum_fold32(csum_partial(ip, ihl)) != 0xffff) return *why = Drop::ip_checksum, false;
+
+  pi.l3_off = kEthHdrLen;
+  pi.ip_len = total;
+  pi.proto = ip[9];
+  pi.saddr = load_raw32(ip + 12);
+  pi.daddr = load_raw32(ip + 16);
+  pi.l4_off = static_cast<uint16_t>(kEthHdrLen + ihl);
+  const uint16_t frag = load_be16(ip + 6);
+  if (frag & 0x1fff) return *why = Drop::ip_fragment, false;  // non-first fragment: no ports
+
+  const uint8_t* l4 = ip + ihl;
+  const uint32_t l4len = total - ihl;
+  switch (pi.proto) {
+    case kIpProtoTcp: {
+      if (l4len < 20) return *why = Drop::l4_truncated, false;
+      const unsigned doff = (l4[12] >> 4) * 4u;
+      if (doff < 20 || doff > l4len) return *why = Drop::tcp_doff, false;
+      pi.kind = PktKind::Tcp;
+      pi.sport = load_raw16(l4);
+      pi.dport = load_raw16(l4 + 2);
+      pi.tcp_flags = l4[13];
+      return true;
+    }
+    case kIpProtoUdp:
+      if (l4len < 8) return *why = Drop::l4_truncated, false;
+      pi.kind = PktKind::Udp;
+      pi.sport = load_raw16(l4);
+      pi.dport = load_raw16(l4 + 2);
+      return true;
+    case kIpProtoIcmp: {
+      if (l4len < 8) return *why = Drop::l4_truncated, false;
+      pi.kind = PktKind::Icmp;
+      pi.icmp_type = l4[0];
+      pi.icmp_code = l4[1];
+      if (pi.icmp_type == kIcmpEcho || pi.icmp_type == kIcmpEchoReply) {
+        pi.sport = pi.dport = load_raw16(l4 + 4);
+        return true;
+      }
+      if (pi.icmp_type != kIcmpDestUnreach && pi.icmp_type != kIcmpSourceQuench &&
+          pi.icmp_type != kIcmpTimeExceeded)
+        return true;
+      // The offending packet: its IPv4 header and at least the 8 bytes that hold the ports.
+      const uint8_t* in = l4 + 8;
+      const uint32_t inlen = l4len - 8;
+      if (inlen < 20 || (in[0] >> 4) != 4) return *why = Drop::icmp_malformed, false;
+      const unsigned iihl = (in[0] & 0x0f) * 4u;
+      if (iihl < 20 || inlen < iihl + 8) return *why = Drop::icmp_malformed, false;
+      pi.icmp_error = true;
+      pi.inner_l3_off = static_cast<uint16_t>(pi.l4_off + 8);
+      pi.inner_l4_off = static_cast<uint16_t>(pi.inner_l3_off + iihl);
+      pi.inner_proto = in[9];
+      pi.inner_saddr = load_raw32(in + 12);
+      pi.inner_daddr = load_raw32(in + 16);
+      pi.inner_sport = load_raw16(in + iihl);
+      pi.inner_dport = load_raw16(in + iihl + 2);
+      return true;
+    }
+    default:
+      pi.kind = PktKind::OtherIp;
+      return true;
+  }
+}
+
+}  // namespace fastvs

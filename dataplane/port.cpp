@@ -1,0 +1,85 @@
+#include "dataplane/port.h"
+
+#include <algorithm>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <fmt/core.h>
+
+namespace fastvs {
+
+namespace {
+constexpr uint16_t kRxDesc = 1024;
+constexpr uint16_t kTxDesc = 1024;
+}  // namespace
+
+bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* ports,
+                std::string* err) {
+  uint16_t pid;
+  RTE_ETH_FOREACH_DEV(pid) {
+    PortSetup ps;
+    ps.port_id = pid;
+    ps.name = fmt::format("dpdk{}", ports->size());
+    rte_eth_dev_info info{};
+    if (int rc = rte_eth_dev_info_get(pid, &info); rc != 0) {
+      *err = fmt::format("{}: dev_info: {}", ps.name, rte_strerror(-rc));
+      return false;
+    }
+    ps.driver = info.driver_name ? info.driver_name : "?";
+    ps.nrxq = static_cast<uint16_t>(
+        std::min<unsigned>(nworkers, std::max<uint16_t>(1, info.max_rx_queues)));
+    ps.ntxq = static_cast<uint16_t>(
+        std::min<unsigned>(nworkers, std::max<uint16_t>(1, info.max_tx_queues)));
+    rte_eth_conf conf{};
+    // RSS on the client address keeps a flow's packets on its owner's queue where the NIC can;
+    // hand-off rings make it correct where it cannot.
+    const uint64_t want =
+        RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+    if (ps.nrxq > 1 && (info.flow_type_rss_offloads & want)) {
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & want;
+      ps.rss = true;
+    }
+    if (int rc = rte_eth_dev_configure(pid, ps.nrxq, ps.ntxq, &conf); rc != 0) {
+      *err = fmt::format("{} ({}): configure {} rx / {} tx queues: {}", ps.name, ps.driver, ps.nrxq,
+                         ps.ntxq, rte_strerror(-rc));
+      return false;
+    }
+    uint16_t nrx = kRxDesc, ntx = kTxDesc;
+    rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
+    const int socket = rte_eth_dev_socket_id(pid);
+    for (uint16_t q = 0; q < ps.nrxq; ++q) {
+      if (int rc = rte_eth_rx_queue_setup(pid, q, nrx, socket, nullptr, pool); rc != 0) {
+        *err = fmt::format("{}: rx queue {}: {}", ps.name, q, rte_strerror(-rc));
+        return false;
+      }
+    }
+    for (uint16_t q = 0; q < ps.ntxq; ++q) {
+      if (int rc = rte_eth_tx_queue_setup(pid, q, ntx, socket, nullptr); rc != 0) {
+        *err = fmt::format("{}: tx queue {}: {}", ps.name, q, rte_strerror(-rc));
+        return false;
+      }
+    }
+    if (int rc = rte_eth_dev_start(pid); rc != 0) {
+      *err = fmt::format("{}: start: {}", ps.name, rte_strerror(-rc));
+      return false;
+    }
+    // Promiscuous: the director receives for VIPs and for the clients it NATs back.
+    rte_eth_promiscuous_enable(pid);
+    rte_ether_addr mac;
+    rte_eth_macaddr_get(pid, &mac);
+    std::copy(mac.addr_bytes, mac.addr_bytes + 6, ps.mac.begin());
+    ports->push_back(ps);
+  }
+  return true;
+}
+
+void ports_close(const std::vector<PortSetup>& ports) {
+  for (const auto& p : ports) {
+    rte_eth_dev_stop(p.port_id);
+    rte_eth_dev_close(p.port_id);
+  }
+}
+
+}  // namespace fastvs

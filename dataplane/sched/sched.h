@@ -1,0 +1,73 @@
+// IPVS's schedulers, pure logic: no EAL, no I/O. One file per scheduler (rr.cpp, wrr.cpp, ...);
+// this header is the only interface the worker uses. A switch, not a virtual call, picks the
+// scheduler per new connection.
+//
+// Each worker schedules its own new connections with its own SchedState (no locks); with one
+// worker every sequence equals the kernel's for the same list, weights and connection counts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "dataplane/dest.h"
+
+namespace fastvs {
+
+enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh };
+
+std::optional<SchedKind> sched_from_name(std::string_view name);
+const char* sched_name(SchedKind k);
+
+constexpr unsigned kShTabSize = 256;  // IP_VS_SH_TAB_SIZE (1 << IP_VS_SH_TAB_BITS, bits = 8)
+
+// What a scheduler reads of a service. Built by control, immutable once published.
+struct SchedService {
+  SchedKind kind = SchedKind::Wlc;
+  uint32_t flags = 0;                   // kSchedShFallback | kSchedShPort (common/model.h)
+  Destination* const* dests = nullptr;  // in the kernel's list order (newest first)
+  uint32_t ndests = 0;
+  // sh: the bucket table built by sh_build() (ip_vs_sh_reassign). Null for other schedulers.
+  Destination* const* sh_table = nullptr;
+};
+
+// A worker's private scheduler position for one service. The kernel keeps the equivalent in
+// svc->sched_data (rr: the list cursor; wrr: struct ip_vs_wrr_mark).
+struct SchedState {
+  int32_t cl = -1;  // rr/wrr cursor: index into dests, -1 = the list head
+  int32_t cw = 0;   // wrr current weight
+  int32_t mw = 0;   // wrr max weight (less gcd - 1, as the kernel keeps it)
+  int32_t di = 1;   // wrr gcd of the weights
+};
+
+// The flow being scheduled, host byte order. sh hashes the source address (and port with -b
+// sh-port).
+struct SchedFlow {
+  uint32_t cip = 0;
+  uint16_t cport = 0;
+};
+
+// Called when the service's destination list or weights changed (and once at start): the
+// kernel's init_service / add_dest / upd_dest / del_dest hooks reduce to this for rr and wrr.
+void sched_reset(const SchedService& svc, SchedState& st);
+
+// Picks a destination or returns nullptr ("no destination available", as the kernel logs).
+Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow& flow);
+
+// ip_vs_dest_conn_overhead (include/net/ip_vs.h): an active connection weighs 256 inactive ones.
+// lc and wlc rank destinations by it; the counts are summed over the workers' slots.
+inline int32_t dest_conn_overhead(const Destination& d) {
+  return d.activeconns() * 256 + d.inactconns();
+}
+
+// The individual schedulers (one file each). Each returns nullptr when none is available.
+Destination* rr_schedule(const SchedService& svc, SchedState& st);
+Destination* wrr_schedule(const SchedService& svc, SchedState& st);
+void wrr_reset(const SchedService& svc, SchedState& st);
+Destination* lc_schedule(const SchedService& svc);
+Destination* wlc_schedule(const SchedService& svc);
+Destination* sh_schedule(const SchedService& svc, const SchedFlow& flow);
+// Fills table[kShTabSize] as ip_vs_sh_reassign does from the current list and weights.
+void sh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+
+}  // namespace fastvs

@@ -1,0 +1,109 @@
+// An immutable view of the configuration, built by control and read by every worker without
+// locks. Everything a worker needs to classify, schedule and route a packet is here, in network
+// byte order; Destination objects are stable and outlive snapshots (DestStore).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/flat_map.h"
+#include "common/model.h"
+#include "dataplane/dest.h"
+#include "dataplane/sched/sched.h"
+#include "dataplane/tcp_state.h"
+
+namespace fastvs {
+
+constexpr unsigned kMaxPorts = 16;
+
+struct SnapService {
+  uint32_t id = 0;  // stable for the service's life (keys per-worker scheduler state)
+  uint8_t proto = 0;
+  uint32_t vip = 0;  // network order
+  uint16_t vport = 0;
+  SchedService sched;
+  std::vector<Destination*> dests;  // kernel list order
+  std::vector<Destination*> sh_table;
+};
+
+struct SnapAddr {
+  uint32_t ip = 0;  // network order
+  uint32_t mask = 0;
+  uint16_t port = 0;
+};
+
+struct SnapRoute {
+  uint32_t prefix = 0;  // network order
+  uint32_t mask = 0;
+  uint8_t len = 0;
+  uint32_t via = 0;  // 0: connected (the destination itself is the next hop)
+  uint16_t port = 0;
+};
+
+struct Snapshot {
+  std::vector<SnapService> services;
+  FlatMap64<uint32_t> service_by_key;  // svc_key() -> index in services
+  FlatMap64<Destination*> masq_by_rs;  // svc_key(proto, RIP, rport) -> a Masq destination
+  FlatMap64<uint16_t> local_by_ip;     // IP -> port it is configured on
+  std::vector<SnapAddr> addrs;
+  std::vector<SnapRoute> routes;  // longest prefix first; connected routes included
+  TcpTimeouts tcp_timeouts;
+  uint32_t udp_timeout = 300;
+  uint16_t nports = 0;
+  MacAddr port_mac[kMaxPorts]{};
+
+  static uint64_t svc_key(uint8_t proto, uint32_t ip_be, uint16_t port_be) {
+    return uint64_t{proto} << 48 | uint64_t{port_be} << 32 | ip_be;
+  }
+
+  const SnapService* find_service(uint8_t proto, uint32_t ip, uint16_t port) const {
+    const uint32_t* i = service_by_key.find(svc_key(proto, ip, port));
+    return i ? &services[*i] : nullptr;
+  }
+  const SnapRoute* route(uint32_t dst) const {
+    for (const auto& r : routes)
+      if ((dst & r.mask) == r.prefix) return &r;
+    return nullptr;
+  }
+  // The address to speak from on a port: one on the same subnet as `peer`, else the first.
+  const SnapAddr* source_addr(uint16_t port, uint32_t peer) const {
+    const SnapAddr* first = nullptr;
+    for (const auto& a : addrs) {
+      if (a.port != port) continue;
+      if ((peer & a.mask) == (a.ip & a.mask)) return &a;
+      if (!first) first = &a;
+    }
+    return first;
+  }
+  bool on_connected_subnet(uint16_t port, uint32_t ip) const {
+    for (const auto& a : addrs)
+      if (a.port == port && (ip & a.mask) == (a.ip & a.mask)) return true;
+    return false;
+  }
+};
+
+// Owns the Destination objects. A destination keeps its identity (and so its counters and
+// connection counts) for as long as its (service, RIP, port) stays configured.
+class DestStore {
+ public:
+  explicit DestStore(unsigned nworkers) : nworkers_(nworkers) {}
+  Destination* get(const ServiceKey& svc, const DestConfig& d);
+  uint32_t service_id(const ServiceKey& svc);
+
+ private:
+  using Key = std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>;
+  unsigned nworkers_;
+  std::map<Key, std::unique_ptr<Destination>> dests_;
+  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, uint32_t> service_ids_;
+  uint32_t next_service_id_ = 0;
+};
+
+// Builds a snapshot from the configuration. Port MACs come from the ports (or a test).
+std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, uint16_t nports,
+                                         const MacAddr* port_macs);
+
+}  // namespace fastvs

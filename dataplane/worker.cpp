@@ -1,0 +1,286 @@
+#include "dataplane/worker.h"
+
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include "dataplane/steer.h"
+
+namespace fastvs {
+
+void worker_adopt(Worker& w, const Snapshot* snap) {
+  w.snap = snap;
+  uint32_t max_id = 0;
+  for (const auto& s : snap->services) max_id = std::max(max_id, s.id + 1);
+  if (w.sched.size() < max_id) w.sched.resize(max_id);
+  for (const auto& s : snap->services) sched_reset(s.sched, w.sched[s.id]);
+}
+
+void worker_set_time(Worker& w, uint64_t tsc) {
+  w.now_tsc = tsc;
+  w.now = static_cast<uint32_t>(tsc / w.tsc_per_tick);
+}
+
+void worker_expire(Worker& w, uint32_t budget) {
+  w.ctr.conns_expired += 0;
+  w.conns.expire(w.now, budget, [&w](Conn& c) {
+    ++w.ctr.conns_expired;
+    if (!c.dest) return;
+    DestWorkerSlot& slot = c.dest->slot[w.id];
+    if (c.flags & kConnInactive)
+      slot_add(slot.inactconns, -1);
+    else
+      slot_add(slot.activeconns, -1);
+  });
+}
+
+// ---- classify + steer ----------------------------------------------------------------------
+
+namespace {
+
+// Decides what a parsed packet is and whose it is (the CIP that picks the owner worker).
+Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const SnapService** svc,
+                 Drop* why) {
+  const Snapshot& s = *w.snap;
+  switch (pi.kind) {
+    case PktKind::Arp:
+      return Verdict::Local;
+    case PktKind::Tcp:
+    case PktKind::Udp:
+      if ((*svc = s.find_service(pi.proto, pi.daddr, pi.dport))) {
+        *cip = pi.saddr;
+        return Verdict::Request;
+      }
+      if (s.masq_by_rs.find(Snapshot::svc_key(pi.proto, pi.saddr, pi.sport))) {
+        *cip = pi.daddr;
+        return Verdict::Reply;
+      }
+      break;
+    case PktKind::Icmp:
+      if (pi.icmp_error && (pi.inner_proto == kIpProtoTcp || pi.inner_proto == kIpProtoUdp)) {
+        // ip_vs_in_icmp: about a packet we sent from VIP:vport to a client.
+        if (s.find_service(pi.inner_proto, pi.inner_saddr, pi.inner_sport)) {
+          *cip = pi.inner_daddr;
+          return Verdict::IcmpToRs;
+        }
+        // ip_vs_out_icmp: about a packet we sent from a client to RIP:rport.
+        if (s.masq_by_rs.find(Snapshot::svc_key(pi.inner_proto, pi.inner_daddr, pi.inner_dport))) {
+          *cip = pi.inner_saddr;
+          return Verdict::IcmpToClient;
+        }
+      }
+      break;
+    case PktKind::OtherIp:
+      break;
+  }
+  if (s.local_by_ip.find(pi.daddr)) return Verdict::Local;
+  *why = Drop::no_service;
+  return Verdict::Drop;
+}
+
+void process(Worker& w, rte_mbuf* m, const PacketInfo& pi, Verdict v, const SnapService* svc) {
+  switch (v) {
+    case Verdict::Request:
+      return nat_request(w, m, pi, *svc);
+    case Verdict::Reply:
+      return nat_reply(w, m, pi);
+    case Verdict::IcmpToRs:
+      return nat_icmp(w, m, pi, false);
+    case Verdict::IcmpToClient:
+      return nat_icmp(w, m, pi, true);
+    case Verdict::Local:
+      return local_input(w, m, pi);
+    case Verdict::Drop:
+      break;
+  }
+}
+
+bool parse_mbuf(Worker& w, rte_mbuf* m, PacketInfo& pi) {
+  Drop why;
+  if (unlikely(m->nb_segs != 1)) {
+    drop(w, m, Drop::multi_segment);
+    return false;
+  }
+  if (unlikely(!parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, pi, &why))) {
+    drop(w, m, why);
+    return false;
+  }
+  return true;
+}
+
+void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
+  if (unlikely(rte_ring_sp_enqueue(w.handoff_out[owner], m) != 0)) {
+    drop(w, m, Drop::handoff_full);
+    return;
+  }
+  ++w.ctr.handoff_out;
+}
+
+}  // namespace
+
+void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
+  constexpr unsigned kPrefetch = 3;
+  w.ctr.rx += n;
+  for (unsigned i = 0; i < n && i < kPrefetch; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + kPrefetch < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetch], void*));
+    rte_mbuf* m = pkts[i];
+    PacketInfo pi;
+    if (!parse_mbuf(w, m, pi)) continue;
+    uint32_t cip = 0;
+    const SnapService* svc = nullptr;
+    Drop why = Drop::no_service;
+    const Verdict v = classify(w, pi, &cip, &svc, &why);
+    if (v == Verdict::Drop) {
+      drop(w, m, why);
+      continue;
+    }
+    if (v != Verdict::Local && w.nworkers > 1) {
+      const unsigned owner = owner_of(cip, w.nworkers);
+      if (owner != w.id) {
+        handoff(w, owner, m);
+        continue;
+      }
+    }
+    process(w, m, pi, v, svc);
+  }
+}
+
+void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
+  w.ctr.handoff_in += n;
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    PacketInfo pi;
+    if (!parse_mbuf(w, m, pi)) continue;
+    uint32_t cip = 0;
+    const SnapService* svc = nullptr;
+    Drop why = Drop::no_service;
+    const Verdict v = classify(w, pi, &cip, &svc, &why);
+    if (v == Verdict::Drop) {
+      drop(w, m, why);
+      continue;
+    }
+    process(w, m, pi, v, svc);
+  }
+}
+
+// ---- transmit ---------------------------------------------------------------------------------
+
+namespace {
+void flush_port(Worker& w, uint16_t port) {
+  TxBuffer& b = w.txbuf[port];
+  if (!b.n) return;
+  if (w.capture) {
+    w.capture->insert(w.capture->end(), b.pkts, b.pkts + b.n);
+    w.ctr.tx += b.n;
+    b.n = 0;
+    return;
+  }
+  const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(w.txq[port]), b.pkts, b.n);
+  w.ctr.tx += sent;
+  for (uint16_t i = sent; i < b.n; ++i) drop(w, b.pkts[i], Drop::tx_full);
+  b.n = 0;
+}
+}  // namespace
+
+void tx_enqueue(Worker& w, uint16_t port, rte_mbuf* m) {
+  m->port = port;
+  if (unlikely(w.txq[port] < 0)) {
+    // No TX queue of our own on this port: the worker that has one sends it.
+    if (rte_ring_sp_enqueue(w.txho_out[w.tx_owner[port]], m) != 0) drop(w, m, Drop::tx_full);
+    return;
+  }
+  TxBuffer& b = w.txbuf[port];
+  b.pkts[b.n++] = m;
+  if (b.n == kTxBufSize) flush_port(w, port);
+}
+
+void worker_flush(Worker& w) {
+  for (uint16_t p = 0; p < w.snap->nports; ++p)
+    if (w.txbuf[p].n) flush_port(w, p);
+}
+
+void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
+  const SnapRoute* r = w.snap->route(dst);
+  if (unlikely(!r)) return drop(w, m, Drop::no_route);
+  const uint32_t nexthop = r->via ? r->via : dst;
+  uint16_t nport;
+  MacAddr mac;
+  if (unlikely(!w.neigh->lookup(nexthop, &nport, &mac))) {
+    // Like the kernel, resolve while this packet is lost (no queue of pending packets).
+    send_arp_request(w, r->port, nexthop);
+    return drop(w, m, Drop::neigh_unresolved);
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  std::memcpy(&eth->dst_addr, mac.data(), 6);
+  std::memcpy(&eth->src_addr, w.snap->port_mac[r->port].data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  tx_enqueue(w, r->port, m);
+}
+
+bool decrement_ttl(Worker& w, rte_mbuf* m) {
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthHdrLen);
+  if (unlikely(ip->time_to_live <= 1)) {
+    send_icmp_error(w, m, kIcmpTimeExceeded, 0, 0);
+    drop(w, m, Drop::ttl_exceeded);
+    return false;
+  }
+  // ip_decrease_ttl: the TTL is the high byte of its 16-bit word, so the sum gains 0x0100.
+  uint32_t check = ip->hdr_checksum;
+  check += rte_cpu_to_be_16(0x0100);
+  ip->hdr_checksum = static_cast<uint16_t>(check + (check >= 0xffff));
+  --ip->time_to_live;
+  return true;
+}
+
+// ---- the poll loop -----------------------------------------------------------------------------
+
+int worker_main(void* arg) {
+  Worker& w = *static_cast<Worker*>(arg);
+  rte_mbuf* pkts[kBurst];
+  uint32_t idle = 0;
+  uint32_t last_tick = 0;
+  while (!w.stop->load(std::memory_order_relaxed)) {
+    worker_set_time(w, rte_rdtsc());
+    unsigned got = 0;
+    for (unsigned q = 0; q < w.nrxq; ++q) {
+      const uint16_t n = rte_eth_rx_burst(w.rxq[q].port, w.rxq[q].queue, pkts, kBurst);
+      if (n) worker_rx_burst(w, pkts, n);
+      got += n;
+    }
+    for (unsigned o = 0; o < w.nworkers; ++o) {
+      if (w.handoff_in[o]) {
+        const unsigned n =
+            rte_ring_sc_dequeue_burst(w.handoff_in[o], (void**)pkts, kBurst, nullptr);
+        if (n) worker_owned_burst(w, pkts, n);
+        got += n;
+      }
+      if (w.txho_in[o]) {
+        const unsigned n = rte_ring_sc_dequeue_burst(w.txho_in[o], (void**)pkts, kBurst, nullptr);
+        for (unsigned i = 0; i < n; ++i) tx_enqueue(w, pkts[i]->port, pkts[i]);
+        got += n;
+      }
+    }
+    // A closed loop (a benchmark, a ping-pong test) waits on what we buffered: send it now.
+    worker_flush(w);
+    if (w.now != last_tick) {
+      last_tick = w.now;
+      worker_expire(w, 4096);
+    }
+    if (got) {
+      idle = 0;
+    } else if (w.idle_sleep_us && ++idle > 64) {
+      usleep(w.idle_sleep_us);
+    }
+  }
+  // Everything still buffered goes out before the ports close.
+  worker_flush(w);
+  return 0;
+}
+
+}  // namespace fastvs

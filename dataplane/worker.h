@@ -1,0 +1,138 @@
+// A worker core: its state in one struct (DPDK l3fwd's lcore_conf), the poll loop, and the
+// pipeline as plain functions that tests call on crafted bursts.
+//
+// Stages, each findable by name: parse (parse.h) -> classify (which service, NAT reply, ICMP
+// error, local) -> steer (steer.h: hand to the owner worker) -> lookup/schedule (conn_table,
+// sched/) -> transmit by method (xmit/) -> route + neighbour -> TX buffer -> drain.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/conn_table.h"
+#include "dataplane/counters.h"
+#include "dataplane/neigh.h"
+#include "dataplane/parse.h"
+#include "dataplane/snapshot.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+namespace fastvs {
+
+constexpr unsigned kBurst = 32;
+constexpr unsigned kTxBufSize = 64;
+constexpr unsigned kMaxRxQueues = kMaxPorts;
+
+struct RxQueue {
+  uint16_t port;
+  uint16_t queue;
+};
+
+struct TxBuffer {
+  uint16_t n = 0;
+  rte_mbuf* pkts[kTxBufSize];
+};
+
+// What the packet is to the director, decided from the snapshot alone.
+enum class Verdict : uint8_t {
+  Request,       // to a service: schedule or follow its connection, NAT to the real server
+  Reply,         // from a Masq destination: NAT back to the client
+  IcmpToRs,      // ICMP error about a packet the director sent to a client
+  IcmpToClient,  // ICMP error about a packet the director sent to a real server
+  Local,         // ARP or ICMP for one of our addresses: answered by whichever worker has it
+  Drop,
+};
+
+struct Worker {
+  // Identity and wiring (set up once).
+  unsigned id = 0;
+  unsigned nworkers = 1;
+  rte_mempool* pool = nullptr;  // for packets the worker makes (ARP requests, ICMP errors)
+  NeighTable* neigh = nullptr;
+  rte_ring* neigh_learn = nullptr;       // to control
+  rte_ring* handoff_out[kMaxWorkers]{};  // to worker i: packets it owns
+  rte_ring* handoff_in[kMaxWorkers]{};   // from worker i: packets this worker owns
+  rte_ring* txho_out[kMaxWorkers]{};     // to worker i: packets for its TX queue
+  rte_ring* txho_in[kMaxWorkers]{};
+  RxQueue rxq[kMaxRxQueues];
+  unsigned nrxq = 0;
+  int32_t txq[kMaxPorts];        // this worker's TX queue on each port, or -1
+  uint16_t tx_owner[kMaxPorts];  // who transmits on a port for a worker without a queue
+  uint32_t idle_sleep_us = 0;
+
+  // Configuration in force.
+  const Snapshot* snap = nullptr;
+  std::vector<SchedState> sched;  // by SnapService::id
+
+  // Per-packet state.
+  ConnTable conns;
+  TxBuffer txbuf[kMaxPorts];
+  WorkerCounters ctr;
+  uint64_t tsc_hz = 0;
+  uint64_t tsc_per_tick = 1;
+  uint32_t now = 0;  // ticks (1/16 s)
+  uint64_t now_tsc = 0;
+  // ARP request rate limit: one request per next hop per second (a small direct-mapped cache).
+  uint32_t arp_ip[64]{};
+  uint32_t arp_tick[64]{};
+  // ICMP errors we originate: a token bucket like the kernel's icmp_msgs_per_sec / _burst.
+  uint32_t icmp_tokens = 50;
+  uint32_t icmp_refill_tick = 0;
+
+  // Tests: when set, drained TX buffers land here instead of in the port's TX queue.
+  std::vector<rte_mbuf*>* capture = nullptr;
+
+  std::atomic<bool>* stop = nullptr;
+};
+
+// Adopts a snapshot (between bursts): sizes and resets the scheduler state.
+void worker_adopt(Worker& w, const Snapshot* snap);
+
+// The whole pipeline for a burst taken from an RX queue: parse, steer, process, buffer TX.
+void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n);
+// A burst handed over by another worker: this worker owns every packet in it.
+void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n);
+// Drains every TX buffer that holds something.
+void worker_flush(Worker& w);
+// Advances the clock from the TSC (or a test's ticks) and expires due connections.
+void worker_set_time(Worker& w, uint64_t tsc);
+void worker_expire(Worker& w, uint32_t budget);
+
+// The poll loop (rte_eal_remote_launch target).
+int worker_main(void* arg);
+
+// Stage functions shared by the pipeline files.
+void tx_enqueue(Worker& w, uint16_t port, rte_mbuf* m);
+// Routes an IPv4 packet (whose Ethernet header is in place) toward `dst`: picks the port and next
+// hop, fills both MACs, buffers it. Frees and counts it when it cannot.
+void route_out(Worker& w, rte_mbuf* m, uint32_t dst);
+// Handles ARP and ICMP addressed to this director.
+void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi);
+// Asks who has `target` on `port` (at most once a second per target).
+void send_arp_request(Worker& w, uint16_t port, uint32_t target);
+// Sends an ICMP error about `m` (still in its received form) back to its source.
+void send_icmp_error(Worker& w, const rte_mbuf* m, uint8_t type, uint8_t code, uint32_t info);
+// Decrements the TTL as the kernel's decrement_ttl/ip_decrease_ttl do; false (and an ICMP time
+// exceeded sent, and the packet freed) when it had expired.
+bool decrement_ttl(Worker& w, rte_mbuf* m);
+
+// NAT (xmit/nat.cpp).
+void nat_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc);
+void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi);
+void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);
+
+inline void drop(Worker& w, rte_mbuf* m, Drop why);
+
+}  // namespace fastvs
+
+#include <rte_mbuf.h>
+
+namespace fastvs {
+inline void drop(Worker& w, rte_mbuf* m, Drop why) {
+  w.ctr.drop(why);
+  rte_pktmbuf_free(m);
+}
+}  // namespace fastvs

@@ -1,0 +1,197 @@
+// Masq (LVS-NAT): the request's destination VIP:vport becomes RIP:rport, the reply's source
+// RIP:rport becomes VIP:vport, and ICMP errors about either are translated (ip_vs_nat_icmp).
+// Checksums are updated incrementally (RFC 1624); a UDP checksum of 0 stays 0.
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+namespace {
+
+// set_tcp_state / udp_state_transition: the next state, IPVS's active/inactive accounting, and
+// the new timeout.
+void update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags) {
+  uint32_t secs;
+  if (c->proto == kIpProtoTcp) {
+    bool no_output = c->flags & kConnNoOutput;
+    const TcpDir rows = tcp_effective_dir(dir, &no_output);
+    if (!no_output) c->flags &= static_cast<uint8_t>(~kConnNoOutput);
+    const TcpState next = tcp_next_state(c->state, rows, tcp_flags);
+    if (next != c->state && c->dest) {
+      DestWorkerSlot& slot = c->dest->slot[w.id];
+      if (!(c->flags & kConnInactive) && !tcp_state_active(next)) {
+        slot_add(slot.activeconns, -1);
+        slot_add(slot.inactconns, 1);
+        c->flags |= kConnInactive;
+      } else if ((c->flags & kConnInactive) && tcp_state_active(next)) {
+        slot_add(slot.activeconns, 1);
+        slot_add(slot.inactconns, -1);
+        c->flags &= static_cast<uint8_t>(~kConnInactive);
+      }
+    }
+    c->state = next;
+    secs = w.snap->tcp_timeouts[next];
+  } else {
+    secs = w.snap->udp_timeout;
+  }
+  w.conns.touch(c, secs * kTicksPerSecond, w.now);
+}
+
+void forget(Worker& w, Conn* c) {
+  if (c->dest) {
+    DestWorkerSlot& slot = c->dest->slot[w.id];
+    slot_add(c->flags & kConnInactive ? slot.inactconns : slot.activeconns, -1);
+  }
+  ++w.ctr.conns_expired;
+  w.conns.remove(c);
+}
+
+// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
+// says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
+Conn* schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
+  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport)};
+  Destination* d = sched_pick(svc.sched, w.sched[svc.id], flow);
+  if (!d) return *why = Drop::no_dest, nullptr;
+  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
+  const ConnKey out = make_key(d->rip_be, pi.saddr, d->rport_be, pi.sport, pi.proto);
+  // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
+  Conn* c = w.conns.insert(in, &out, 3 * kTicksPerSecond, w.now);
+  if (!c) return *why = Drop::conn_table_full, nullptr;
+  c->dest = d;
+  c->svc_id = svc.id;
+  c->method = d->method;
+  c->state = TcpState::None;
+  c->flags |= kConnInactive;
+  DestWorkerSlot& slot = d->slot[w.id];
+  slot_add(slot.inactconns, 1);
+  slot_add(slot.conns, 1);
+  ++w.ctr.conns_created;
+  return c;
+}
+
+void rewrite_l4(rte_mbuf* m, const PacketInfo& pi, uint32_t old_ip, uint32_t new_ip,
+                uint16_t old_port, uint16_t new_port, bool dst) {
+  uint8_t* l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
+  if (pi.proto == kIpProtoTcp) {
+    auto* th = reinterpret_cast<rte_tcp_hdr*>(l4);
+    uint16_t sum = th->cksum;
+    csum_replace4(&sum, old_ip, new_ip);
+    csum_replace2(&sum, old_port, new_port);
+    th->cksum = sum;
+    (dst ? th->dst_port : th->src_port) = new_port;
+  } else {
+    auto* uh = reinterpret_cast<rte_udp_hdr*>(l4);
+    uint16_t sum = uh->dgram_cksum;
+    udp_csum_replace4(&sum, old_ip, new_ip);
+    udp_csum_replace2(&sum, old_port, new_port);
+    uh->dgram_cksum = sum;
+    (dst ? uh->dst_port : uh->src_port) = new_port;
+  }
+}
+
+void count_dest(Worker& w, Destination* d, rte_mbuf* m, bool in) {
+  if (!d) return;
+  DestWorkerSlot& s = d->slot[w.id];
+  slot_add(in ? s.inpkts : s.outpkts, 1);
+  slot_add(in ? s.inbytes : s.outbytes, m->pkt_len - kEthHdrLen);
+}
+
+}  // namespace
+
+void nat_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc) {
+  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
+  bool is_out = false;
+  Conn* c = w.conns.lookup(in, &is_out);
+  const bool syn = pi.proto == kIpProtoTcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
+  // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT starts over with a fresh choice.
+  if (c && syn && tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
+    forget(w, c);
+    c = nullptr;
+  }
+  if (!c) {
+    // IPVS creates connections only from a SYN (tcp_conn_schedule) or any UDP datagram.
+    if (pi.proto == kIpProtoTcp && !syn) return drop(w, m, Drop::no_conn);
+    Drop why;
+    if (!(c = schedule(w, pi, svc, &why))) return drop(w, m, why);
+  }
+  update_state(w, c, TcpDir::Input, pi.tcp_flags);
+  if (!decrement_ttl(w, m)) return;
+  count_dest(w, c->dest, m, true);
+
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
+  ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->dst_addr, c->rip);
+  ip->dst_addr = c->rip;
+  rewrite_l4(m, pi, pi.daddr, c->rip, pi.dport, c->rport, true);
+  ++w.ctr.nat_in;
+  route_out(w, m, c->rip);
+}
+
+void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  const ConnKey out = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
+  bool is_out = false;
+  Conn* c = w.conns.lookup(out, &is_out);
+  if (!c || !is_out) return drop(w, m, Drop::no_conn);
+  update_state(w, c, TcpDir::Output, pi.tcp_flags);
+  // The kernel forwards NAT replies through ip_forward, which decrements the TTL before the
+  // FORWARD hook where IPVS rewrites them.
+  if (!decrement_ttl(w, m)) return;
+  count_dest(w, c->dest, m, false);
+
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
+  ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->src_addr, c->vip);
+  ip->src_addr = c->vip;
+  rewrite_l4(m, pi, pi.saddr, c->vip, pi.sport, c->vport, false);
+  ++w.ctr.nat_out;
+  route_out(w, m, pi.daddr);
+}
+
+// ip_vs_nat_icmp: to_client (inout=1, from the real server's side) rewrites the outer source and
+// the embedded destination to VIP:vport; !to_client (inout=0) rewrites the outer destination and
+// the embedded source to RIP:rport. Both IP header checksums are recomputed and the ICMP
+// checksum over the whole message; the embedded TCP/UDP checksum is left as it was, as IPVS
+// leaves it.
+void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
+  uint8_t* icmp = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
+  const uint16_t icmp_len = static_cast<uint16_t>(pi.ip_len - (pi.l4_off - pi.l3_off));
+  // ip_vs_in_icmp / handle_response_icmp verify the ICMP checksum before trusting the body.
+  if (csum_fold32(csum_partial(icmp, icmp_len)) != 0xffff) return drop(w, m, Drop::icmp_checksum);
+
+  // The embedded packet was sent by us: reversed, it is the key of the connection it belongs to.
+  const ConnKey key =
+      make_key(pi.inner_daddr, pi.inner_saddr, pi.inner_dport, pi.inner_sport, pi.inner_proto);
+  bool is_out = false;
+  Conn* c = w.conns.lookup(key, &is_out);
+  if (!c || is_out != to_client) return drop(w, m, Drop::icmp_no_conn);
+  if (!decrement_ttl(w, m)) return;
+
+  auto* inner = reinterpret_cast<rte_ipv4_hdr*>(icmp + 8);
+  uint8_t* inner_l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.inner_l4_off);
+  uint32_t route_to;
+  if (to_client) {
+    ip->src_addr = c->vip;
+    inner->dst_addr = c->vip;
+    std::memcpy(inner_l4 + 2, &c->vport, 2);
+    route_to = ip->dst_addr;
+  } else {
+    ip->dst_addr = c->rip;
+    inner->src_addr = c->rip;
+    std::memcpy(inner_l4, &c->rport, 2);
+    route_to = c->rip;
+  }
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  inner->hdr_checksum = 0;
+  inner->hdr_checksum = rte_ipv4_cksum(inner);
+  icmp[2] = icmp[3] = 0;
+  const uint16_t sum = csum_buffer(icmp, icmp_len);
+  std::memcpy(icmp + 2, &sum, 2);
+  ++w.ctr.icmp_nat;
+  route_out(w, m, route_to);
+}
+
+}  // namespace fastvs

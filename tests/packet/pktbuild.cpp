@@ -1,0 +1,195 @@
+#include "pktbuild.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace fastvs::testing {
+
+namespace {
+uint16_t fold(uint64_t s) {
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+uint64_t sum16(const uint8_t* p, size_t n, uint64_t s = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) s += uint32_t{p[i]} << 8 | p[i + 1];
+  if (n & 1) s += uint32_t{p[n - 1]} << 8;
+  return s;
+}
+void put16(Bytes& b, size_t off, uint16_t v) {
+  b[off] = static_cast<uint8_t>(v >> 8);
+  b[off + 1] = static_cast<uint8_t>(v);
+}
+void push16(Bytes& b, uint16_t v) {
+  b.push_back(static_cast<uint8_t>(v >> 8));
+  b.push_back(static_cast<uint8_t>(v));
+}
+void push32(Bytes& b, uint32_t v) {
+  push16(b, static_cast<uint16_t>(v >> 16));
+  push16(b, static_cast<uint16_t>(v));
+}
+void push_ip(Bytes& b, const std::string& s) {
+  const uint32_t v = ip_be(s);
+  const auto* p = reinterpret_cast<const uint8_t*>(&v);
+  b.insert(b.end(), p, p + 4);
+}
+uint64_t pseudo(const std::string& src, const std::string& dst, uint8_t proto, size_t len) {
+  Bytes ph;
+  push_ip(ph, src);
+  push_ip(ph, dst);
+  ph.push_back(0);
+  ph.push_back(proto);
+  push16(ph, static_cast<uint16_t>(len));
+  return sum16(ph.data(), ph.size());
+}
+}  // namespace
+
+Mac mac(const std::string& s) {
+  Mac m{};
+  unsigned v[6];
+  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+    throw std::invalid_argument("mac " + s);
+  for (int i = 0; i < 6; ++i) m.b[i] = static_cast<uint8_t>(v[i]);
+  return m;
+}
+
+uint32_t ip_be(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) throw std::invalid_argument("ip " + s);
+  return a.s_addr;
+}
+
+Bytes eth(const Mac& dst, const Mac& src, uint16_t type, const Bytes& payload) {
+  Bytes b(dst.b, dst.b + 6);
+  b.insert(b.end(), src.b, src.b + 6);
+  push16(b, type);
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
+Bytes ipv4(const std::string& src, const std::string& dst, uint8_t proto, const Bytes& l4,
+           IpOpts o) {
+  Bytes b;
+  b.push_back(0x45);
+  b.push_back(o.tos);
+  push16(b, static_cast<uint16_t>(20 + l4.size()));
+  push16(b, o.id);
+  push16(b, o.df ? 0x4000 : 0);
+  b.push_back(o.ttl);
+  b.push_back(proto);
+  push16(b, 0);
+  push_ip(b, src);
+  push_ip(b, dst);
+  put16(b, 10, static_cast<uint16_t>(~fold(sum16(b.data(), 20))));
+  b.insert(b.end(), l4.begin(), l4.end());
+  return b;
+}
+
+Bytes tcp(const std::string& src, const std::string& dst, uint16_t sport, uint16_t dport,
+          uint8_t flags, const Bytes& data, uint32_t seq, uint32_t ack) {
+  Bytes b;
+  push16(b, sport);
+  push16(b, dport);
+  push32(b, seq);
+  push32(b, ack);
+  b.push_back(0x50);
+  b.push_back(flags);
+  push16(b, 65535);
+  push16(b, 0);  // checksum
+  push16(b, 0);  // urgent
+  b.insert(b.end(), data.begin(), data.end());
+  put16(b, 16,
+        static_cast<uint16_t>(~fold(sum16(b.data(), b.size(), pseudo(src, dst, 6, b.size())))));
+  return b;
+}
+
+Bytes udp(const std::string& src, const std::string& dst, uint16_t sport, uint16_t dport,
+          const Bytes& data, bool zero_csum) {
+  Bytes b;
+  push16(b, sport);
+  push16(b, dport);
+  push16(b, static_cast<uint16_t>(8 + data.size()));
+  push16(b, 0);
+  b.insert(b.end(), data.begin(), data.end());
+  if (!zero_csum) {
+    uint16_t c =
+        static_cast<uint16_t>(~fold(sum16(b.data(), b.size(), pseudo(src, dst, 17, b.size()))));
+    put16(b, 6, c ? c : 0xffff);
+  }
+  return b;
+}
+
+Bytes icmp_echo(uint8_t type, uint16_t id, uint16_t seq, const Bytes& data) {
+  Bytes b{type, 0, 0, 0};
+  push16(b, id);
+  push16(b, seq);
+  b.insert(b.end(), data.begin(), data.end());
+  put16(b, 2, static_cast<uint16_t>(~fold(sum16(b.data(), b.size()))));
+  return b;
+}
+
+Bytes icmp_error(uint8_t type, uint8_t code, uint32_t info, const Bytes& quoted) {
+  Bytes b{type, code, 0, 0};
+  push32(b, info);
+  b.insert(b.end(), quoted.begin(), quoted.end());
+  put16(b, 2, static_cast<uint16_t>(~fold(sum16(b.data(), b.size()))));
+  return b;
+}
+
+Bytes arp(uint16_t op, const Mac& sha, const std::string& sip, const Mac& tha,
+          const std::string& tip) {
+  Bytes b;
+  push16(b, 1);
+  push16(b, 0x0800);
+  b.push_back(6);
+  b.push_back(4);
+  push16(b, op);
+  b.insert(b.end(), sha.b, sha.b + 6);
+  push_ip(b, sip);
+  b.insert(b.end(), tha.b, tha.b + 6);
+  push_ip(b, tip);
+  return b;
+}
+
+std::string verify_checksums(const Bytes& f) {
+  if (f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return "";
+  const uint8_t* ip = f.data() + 14;
+  const size_t ihl = (ip[0] & 15) * 4u;
+  const size_t total = uint32_t{ip[2]} << 8 | ip[3];
+  if (fold(sum16(ip, ihl)) != 0xffff) return "bad IPv4 header checksum";
+  const uint8_t* l4 = ip + ihl;
+  const size_t l4len = total - ihl;
+  char src[16], dst[16];
+  inet_ntop(AF_INET, ip + 12, src, sizeof src);
+  inet_ntop(AF_INET, ip + 16, dst, sizeof dst);
+  switch (ip[9]) {
+    case 6:
+      if (fold(sum16(l4, l4len, pseudo(src, dst, 6, l4len))) != 0xffff) return "bad TCP checksum";
+      break;
+    case 17:
+      if ((l4[6] | l4[7]) && fold(sum16(l4, l4len, pseudo(src, dst, 17, l4len))) != 0xffff)
+        return "bad UDP checksum";
+      break;
+    case 1:
+      if (fold(sum16(l4, l4len)) != 0xffff) return "bad ICMP checksum";
+      break;
+  }
+  return "";
+}
+
+std::string hex(const Bytes& b) {
+  std::string s;
+  char buf[4];
+  for (size_t i = 0; i < b.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", b[i]);
+    s += buf;
+    if (i % 16 == 15)
+      s += '\n';
+    else if (i % 2 == 1)
+      s += ' ';
+  }
+  return s;
+}
+
+}  // namespace fastvs::testing

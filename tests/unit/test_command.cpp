@@ -1,0 +1,1129 @@
+// The fastvsadm grammar: addresses, ipvsadm's options, `ip addr|route|neigh`, applying commands
+// to the configuration model, and the config-file loader.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "common/command.h"
+#include "common/net.h"
+
+namespace fastvs {
+namespace {
+
+constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+}
+
+ParseResult parse(const std::string& line) {
+  return parse_command(split_words(line));
+}
+
+Command parse_ok(const std::string& line) {
+  ParseResult r = parse(line);
+  EXPECT_TRUE(r.ok) << line << " -> " << r.error;
+  return r.cmd;
+}
+
+std::string parse_err(const std::string& line) {
+  ParseResult r = parse(line);
+  EXPECT_FALSE(r.ok) << line << " parsed";
+  EXPECT_FALSE(r.error.empty()) << line;
+  EXPECT_EQ(r.error.find('\n'), std::string::npos) << r.error;
+  return r.error;
+}
+
+// Parses (must succeed) and applies; returns apply's answer.
+std::string run(Config& cfg, const std::string& line, unsigned num_ports = 2) {
+  ParseResult r = parse(line);
+  if (!r.ok) {
+    ADD_FAILURE() << line << " -> parse error: " << r.error;
+    return "parse error: " + r.error;
+  }
+  return apply_command(cfg, r.cmd, num_ports);
+}
+
+void run_ok(Config& cfg, const std::string& line, unsigned num_ports = 2) {
+  EXPECT_EQ(run(cfg, line, num_ports), "") << line;
+}
+
+// A printable picture of a Config, to check that a failed command changed nothing.
+std::string dump(const Config& c) {
+  std::ostringstream o;
+  for (const auto& a : c.addrs)
+    o << "addr " << format_ip4(a.ip) << "/" << +a.prefix_len << " " << a.port << "\n";
+  for (const auto& r : c.routes) {
+    o << "route " << format_ip4(r.prefix) << "/" << +r.prefix_len << " " << format_ip4(r.via) << " "
+      << r.port << "\n";
+  }
+  for (const auto& n : c.neighs)
+    o << "neigh " << format_ip4(n.ip) << " " << format_mac(n.mac) << " " << n.port << "\n";
+  for (const auto& s : c.services) {
+    o << "svc " << proto_name(s.key.proto) << " " << format_ip4(s.key.vip) << ":" << s.key.vport
+      << " " << s.scheduler << " " << s.sched_flags << "\n";
+    for (const auto& d : s.dests) {
+      o << "  dest " << format_ip4(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
+        << d.weight << " " << d.u_threshold << " " << d.l_threshold << "\n";
+    }
+  }
+  return o.str();
+}
+
+// Applies and expects `error`, with the configuration unchanged.
+void run_err(Config& cfg, const std::string& line, const std::string& error,
+             unsigned num_ports = 2) {
+  const std::string before = dump(cfg);
+  EXPECT_EQ(run(cfg, line, num_ports), error) << line;
+  EXPECT_EQ(dump(cfg), before) << line << " changed the configuration";
+}
+
+// Two-arm director: clients on dpdk0, real servers on dpdk1.
+Config two_arm() {
+  Config cfg;
+  run_ok(cfg, "ip addr add 172.16.254.200/24 dev dpdk0");
+  run_ok(cfg, "ip addr add 192.168.0.8/24 dev dpdk1");
+  run_ok(cfg, "ip route add default via 172.16.254.1 dev dpdk0");
+  run_ok(cfg, "-A -t 172.16.254.200:80 -s wrr");
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// net.h
+
+TEST(Net, ParseIp4Accepts) {
+  EXPECT_EQ(parse_ip4("0.0.0.0"), 0u);
+  EXPECT_EQ(parse_ip4("255.255.255.255"), 0xffffffffu);
+  EXPECT_EQ(parse_ip4("172.16.254.200"), ip(172, 16, 254, 200));
+  EXPECT_EQ(parse_ip4("10.0.0.1"), 0x0a000001u);
+}
+
+TEST(Net, ParseIp4Rejects) {
+  for (const char* s :
+       {"",           "1.2.3",      "1.2.3.4.5",         "256.1.1.1", "1.2.3.256", "1.2.3.4 ",
+        " 1.2.3.4",   "1.2.3.4x",   "x1.2.3.4",          "1..2.3",    "1.2.3.",    ".1.2.3",
+        "01.2.3.4",   "1.2.3.04",   "+1.2.3.4",          "1.2.3.-4",  "0x1.2.3.4", "1.2.3.4/24",
+        "1.2.3.4:80", "1000.1.1.1", "99999999999.1.1.1", "a.b.c.d",   "::1"}) {
+    EXPECT_FALSE(parse_ip4(s).has_value()) << s;
+  }
+}
+
+TEST(Net, FormatIp4) {
+  EXPECT_EQ(format_ip4(ip(192, 168, 0, 18)), "192.168.0.18");
+  EXPECT_EQ(format_ip4(0), "0.0.0.0");
+  EXPECT_EQ(format_ip4(0xffffffffu), "255.255.255.255");
+}
+
+TEST(Net, ParseMac) {
+  const MacAddr want{0xaa, 0xbb, 0xcc, 0x0d, 0xee, 0xff};
+  EXPECT_EQ(parse_mac("aa:bb:cc:0d:ee:ff"), want);
+  EXPECT_EQ(parse_mac("AA:Bb:CC:0D:eE:FF"), want);
+  EXPECT_EQ(parse_mac("aa:bb:cc:d:ee:ff"), want);  // iproute2 accepts one digit
+  for (const char* s :
+       {"", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:ff:00", "aa:bb:cc:dd:ee:fg", "aaa:bb:cc:dd:ee:ff",
+        "aa-bb-cc-dd-ee-ff", "aa:bb:cc:dd:ee:ff ", "aa::cc:dd:ee:ff", "aabbccddeeff"}) {
+    EXPECT_FALSE(parse_mac(s).has_value()) << s;
+  }
+}
+
+TEST(Net, FormatMacIsLowercase) {
+  EXPECT_EQ(format_mac({0xAA, 0x0B, 0xCC, 0x00, 0xEE, 0xFF}), "aa:0b:cc:00:ee:ff");
+}
+
+TEST(Net, ParsePort) {
+  EXPECT_EQ(parse_port("0"), 0);
+  EXPECT_EQ(parse_port("80"), 80);
+  EXPECT_EQ(parse_port("65535"), 65535);
+  for (const char* s : {"", "65536", "-1", "+80", "80a", "http", " 80", "99999999999"}) {
+    EXPECT_FALSE(parse_port(s).has_value()) << s;
+  }
+}
+
+TEST(Net, PrefixMask) {
+  EXPECT_EQ(prefix_mask(0), 0u);
+  EXPECT_EQ(prefix_mask(24), 0xffffff00u);
+  EXPECT_EQ(prefix_mask(32), 0xffffffffu);
+}
+
+// ---------------------------------------------------------------------------------------------
+// split_words
+
+TEST(SplitWords, BlanksAndComments) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_words(""), V{});
+  EXPECT_EQ(split_words("   \t "), V{});
+  EXPECT_EQ(split_words("# all comment"), V{});
+  EXPECT_EQ(split_words("  -A\t-t  1.2.3.4:80 \r"), (V{"-A", "-t", "1.2.3.4:80"}));
+  EXPECT_EQ(split_words("-A -t 1.2.3.4:80 # web"), (V{"-A", "-t", "1.2.3.4:80"}));
+  EXPECT_EQ(split_words("-A -t 1.2.3.4:80 #web"), (V{"-A", "-t", "1.2.3.4:80"}));
+  EXPECT_EQ(split_words("a#b c"), (V{"a#b", "c"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ipvsadm commands
+
+TEST(ParseIpvsadm, AddService) {
+  Command c = parse_ok("-A -t 172.16.254.200:80 -s wrr");
+  EXPECT_EQ(c.op, Op::AddService);
+  EXPECT_TRUE(c.has_service);
+  EXPECT_EQ(c.service.proto, Proto::Tcp);
+  EXPECT_EQ(c.service.vip, ip(172, 16, 254, 200));
+  EXPECT_EQ(c.service.vport, 80);
+  EXPECT_TRUE(c.has_scheduler);
+  EXPECT_EQ(c.scheduler, "wrr");
+  EXPECT_FALSE(c.has_sched_flags);
+
+  c = parse_ok("--add-service --udp-service 10.0.0.1:53 --scheduler rr");
+  EXPECT_EQ(c.op, Op::AddService);
+  EXPECT_EQ(c.service.proto, Proto::Udp);
+  EXPECT_EQ(c.service.vip, ip(10, 0, 0, 1));
+  EXPECT_EQ(c.service.vport, 53);
+  EXPECT_EQ(c.scheduler, "rr");
+
+  c = parse_ok("-A -t 10.0.0.1:80");
+  EXPECT_FALSE(c.has_scheduler);  // apply_command uses ipvsadm's default, wlc
+}
+
+TEST(ParseIpvsadm, OptionsInAnyOrderAndForms) {
+  for (const char* line :
+       {"-A -t 10.0.0.1:80 -s wrr", "-t 10.0.0.1:80 -A -s wrr", "-s wrr -t 10.0.0.1:80 -A",
+        "--tcp-service=10.0.0.1:80 --add-service --scheduler=wrr", "-At 10.0.0.1:80 -swrr",
+        "-A -t10.0.0.1:80 -s wrr"}) {
+    Command c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::AddService) << line;
+    EXPECT_EQ(c.service.vip, ip(10, 0, 0, 1)) << line;
+    EXPECT_EQ(c.service.vport, 80) << line;
+    EXPECT_EQ(c.scheduler, "wrr") << line;
+  }
+}
+
+TEST(ParseIpvsadm, Schedulers) {
+  for (const char* s : {"rr", "wrr", "lc", "wlc", "sh"}) {
+    EXPECT_EQ(parse_ok(std::string("-A -t 10.0.0.1:80 -s ") + s).scheduler, s);
+  }
+  for (const char* s : {"lblc", "lblcr", "dh", "sed", "nq", "fo", "ovf", "mh", "twos"}) {
+    EXPECT_EQ(parse_err(std::string("-A -t 10.0.0.1:80 -s ") + s),
+              std::string("scheduler '") + s + "' is not supported yet");
+  }
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s wrrr"), "bad scheduler name 'wrrr'");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s RR"), "bad scheduler name 'RR'");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 --scheduler="), "bad scheduler name ''");
+}
+
+TEST(ParseIpvsadm, SchedFlags) {
+  Command c = parse_ok("-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port");
+  EXPECT_TRUE(c.has_sched_flags);
+  EXPECT_EQ(c.sched_flags, kSchedShFallback | kSchedShPort);
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -b sh-port -s sh").sched_flags, kSchedShPort);
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -s sh --sched-flags sh-fallback").sched_flags,
+            kSchedShFallback);
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -s sh --sched-flags=sh-port").sched_flags, kSchedShPort);
+  // -E without -s: the service's scheduler decides, at apply time.
+  EXPECT_EQ(parse_ok("-E -t 10.0.0.1:80 -b sh-port").sched_flags, kSchedShPort);
+
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b flag-1"),
+            "unknown scheduler flag 'flag-1' (known: sh-fallback, sh-port)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,mh-port"),
+            "unknown scheduler flag 'mh-port' (known: sh-fallback, sh-port)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,"),
+            "empty scheduler flag in 'sh-port,' (known: sh-fallback, sh-port)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s wrr -b sh-port"),
+            "scheduler flag 'sh-port' needs the sh scheduler, not 'wrr'");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -b sh-fallback,sh-port"),
+            "scheduler flag 'sh-fallback,sh-port' needs the sh scheduler, not 'wlc'");
+}
+
+TEST(ParseIpvsadm, EditDeleteClear) {
+  Command c = parse_ok("-E -t 10.0.0.1:80 -s rr");
+  EXPECT_EQ(c.op, Op::EditService);
+  EXPECT_EQ(c.scheduler, "rr");
+  EXPECT_EQ(parse_ok("--edit-service -u 10.0.0.1:53").op, Op::EditService);
+  c = parse_ok("-D -u 10.0.0.1:53");
+  EXPECT_EQ(c.op, Op::DelService);
+  EXPECT_EQ(c.service.proto, Proto::Udp);
+  EXPECT_EQ(parse_ok("--delete-service -t 10.0.0.1:80").op, Op::DelService);
+  EXPECT_EQ(parse_ok("-C").op, Op::Clear);
+  EXPECT_EQ(parse_ok("--clear").op, Op::Clear);
+}
+
+TEST(ParseIpvsadm, AddServer) {
+  Command c = parse_ok("-a -t 172.16.254.200:80 -r 192.168.0.18:8080 -m -w 3 -x 100 -y 10");
+  EXPECT_EQ(c.op, Op::AddDest);
+  EXPECT_TRUE(c.has_dest);
+  EXPECT_EQ(c.rip, ip(192, 168, 0, 18));
+  EXPECT_EQ(c.rport, 8080);
+  EXPECT_TRUE(c.has_method);
+  EXPECT_EQ(c.method, ForwardMethod::Masq);
+  EXPECT_TRUE(c.has_weight);
+  EXPECT_EQ(c.weight, 3);
+  EXPECT_TRUE(c.has_u_threshold);
+  EXPECT_EQ(c.u_threshold, 100u);
+  EXPECT_TRUE(c.has_l_threshold);
+  EXPECT_EQ(c.l_threshold, 10u);
+
+  c = parse_ok(
+      "--add-server --tcp-service 172.16.254.200:80 --real-server 192.168.0.18 --masquerading "
+      "--weight=0 --u-threshold 2147483647 --l-threshold=0");
+  EXPECT_EQ(c.rport, 80);  // defaults to the service port
+  EXPECT_EQ(c.weight, 0);
+  EXPECT_EQ(c.u_threshold, 2147483647u);
+
+  c = parse_ok("-a -r 192.168.0.18 -m -t 172.16.254.200:443");  // -r before -t
+  EXPECT_EQ(c.rport, 443);
+
+  c = parse_ok("-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
+  EXPECT_FALSE(c.has_weight);
+  EXPECT_EQ(c.weight, 1);
+  EXPECT_FALSE(c.has_u_threshold);
+  EXPECT_FALSE(c.has_l_threshold);
+
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 -g").method, ForwardMethod::Route);
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 --gatewaying").method, ForwardMethod::Route);
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 -i").method, ForwardMethod::Tunnel);
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 --ipip").method, ForwardMethod::Tunnel);
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 -mw5").weight, 5);  // bundled, attached
+}
+
+TEST(ParseIpvsadm, AddServerNeedsMethod) {
+  EXPECT_EQ(parse_err("-a -t 172.16.254.200:80 -r 192.168.0.18:80 -w 1"),
+            "forwarding method required: only -m (masquerading) is supported for now");
+}
+
+TEST(ParseIpvsadm, EditDeleteServer) {
+  Command c = parse_ok("-e -t 1.1.1.1:80 -r 2.2.2.2:81 -w 7");
+  EXPECT_EQ(c.op, Op::EditDest);
+  EXPECT_FALSE(c.has_method);  // -e may leave the method alone
+  EXPECT_EQ(c.weight, 7);
+  EXPECT_EQ(parse_ok("--edit-server -t 1.1.1.1:80 -r 2.2.2.2 -m").op, Op::EditDest);
+  c = parse_ok("-d -t 1.1.1.1:80 -r 2.2.2.2");
+  EXPECT_EQ(c.op, Op::DelDest);
+  EXPECT_EQ(c.rport, 80);
+  EXPECT_EQ(parse_ok("--delete-server -t 1.1.1.1:80 -r 2.2.2.2:81").rport, 81);
+}
+
+TEST(ParseIpvsadm, ListingCommands) {
+  Command c = parse_ok("-L");
+  EXPECT_EQ(c.op, Op::List);
+  EXPECT_FALSE(c.numeric);
+  EXPECT_FALSE(c.has_service);
+  EXPECT_TRUE(parse_ok("-Ln").numeric);
+  EXPECT_TRUE(parse_ok("-l -n").numeric);
+  EXPECT_TRUE(parse_ok("--list --numeric").numeric);
+  c = parse_ok("-L -n -t 10.0.0.1:80");
+  EXPECT_TRUE(c.has_service);
+  EXPECT_EQ(c.service.vport, 80);
+  EXPECT_EQ(parse_ok("-S").op, Op::Save);
+  EXPECT_TRUE(parse_ok("--save -n").numeric);
+  EXPECT_EQ(parse_ok("-R").op, Op::Restore);
+  EXPECT_EQ(parse_ok("--restore").op, Op::Restore);
+  EXPECT_EQ(parse_ok("-Z").op, Op::Zero);
+  EXPECT_TRUE(parse_ok("--zero -u 10.0.0.1:53").has_service);
+  // ipvsadm with no arguments lists.
+  ParseResult r = parse_command({});
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.cmd.op, Op::List);
+}
+
+TEST(ParseIpvsadm, SaveOutputParsesBack) {
+  // What `ipvsadm -S -n` prints.
+  EXPECT_TRUE(parse("-A -t 172.16.254.200:80 -s wrr").ok);
+  EXPECT_TRUE(parse("-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1").ok);
+  EXPECT_TRUE(parse("-A -u 172.16.254.200:53 -s sh -b sh-fallback,sh-port").ok);
+}
+
+TEST(ParseIpvsadm, Numbers) {
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w 65535").weight, 65535);
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w 65536"), "bad weight '65536' (0..65535)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w -1"), "bad weight '-1' (0..65535)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w abc"), "bad weight 'abc' (0..65535)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m --weight="), "bad weight '' (0..65535)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w 1.5"), "bad weight '1.5' (0..65535)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -x 2147483648"),
+            "bad upper threshold '2147483648' (0..2147483647)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -y x"),
+            "bad lower threshold 'x' (0..2147483647)");
+}
+
+TEST(ParseIpvsadm, Addresses) {
+  EXPECT_EQ(parse_err("-A -t www.example.com:80"),
+            "service address 'www.example.com' is not a numeric IPv4 address (host names are not "
+            "resolved)");
+  EXPECT_EQ(parse_err("-A -t localhost"),
+            "service address 'localhost' is not a numeric IPv4 address (host names are not "
+            "resolved)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:http"),
+            "service address port 'http' is not a number (service names are not resolved)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:70000"), "bad service address port '70000' (0..65535)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:"), "bad service address port '' (0..65535)");
+  EXPECT_EQ(parse_err("-A -t 1.2.3:80"),
+            "bad service address '1.2.3' (expected a dotted quad like 10.0.0.1)");
+  EXPECT_EQ(parse_err("-A -t 256.1.1.1:80"),
+            "bad service address '256.1.1.1' (expected a dotted quad like 10.0.0.1)");
+  EXPECT_EQ(parse_err("-A -t [::1]:80"), "service address '[::1]:80': IPv6 is not supported");
+  EXPECT_EQ(parse_err("-A -t fe80::1"), "service address 'fe80::1': IPv6 is not supported");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r rs1.example.com:80 -m"),
+            "real server 'rs1.example.com' is not a numeric IPv4 address (host names are not "
+            "resolved)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2:0 -m"), "real server port 0 is not valid");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2:www -m"),
+            "real server port 'www' is not a number (service names are not resolved)");
+  // A service without a port parses (-D, -L); -A rejects port 0 when applied.
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1").service.vport, 0);
+}
+
+TEST(ParseIpvsadm, MissingRequiredOptions) {
+  EXPECT_EQ(parse_err("-A"), "-A (--add-service) needs a service: -t|-u HOST:PORT");
+  EXPECT_EQ(parse_err("-E -s rr"), "-E (--edit-service) needs a service: -t|-u HOST:PORT");
+  EXPECT_EQ(parse_err("-D"), "-D (--delete-service) needs a service: -t|-u HOST:PORT");
+  EXPECT_EQ(parse_err("-a -r 2.2.2.2 -m"), "-a (--add-server) needs a service: -t|-u HOST:PORT");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -m"),
+            "-a (--add-server) needs a real server: -r HOST[:PORT]");
+  EXPECT_EQ(parse_err("-e -t 1.1.1.1:80 -w 2"),
+            "-e (--edit-server) needs a real server: -r HOST[:PORT]");
+  EXPECT_EQ(parse_err("-d -t 1.1.1.1:80"),
+            "-d (--delete-server) needs a real server: -r HOST[:PORT]");
+  EXPECT_EQ(parse_err("-t 1.1.1.1:80 -s rr"),
+            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)");
+}
+
+TEST(ParseIpvsadm, OptionNotAllowedWithCommand) {
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -w 1"),
+            "option -w (--weight) is not allowed with -A (--add-service)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -r 2.2.2.2"),
+            "option -r (--real-server) is not allowed with -A (--add-service)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -m"),
+            "option -m (--masquerading) is not allowed with -A (--add-service)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -n"),
+            "option -n (--numeric) is not allowed with -A (--add-service)");
+  EXPECT_EQ(parse_err("-D -t 1.1.1.1:80 -s rr"),
+            "option -s (--scheduler) is not allowed with -D (--delete-service)");
+  EXPECT_EQ(parse_err("-C -t 1.1.1.1:80"),
+            "option -t (--tcp-service) is not allowed with -C (--clear)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -s rr"),
+            "option -s (--scheduler) is not allowed with -a (--add-server)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -b sh-port"),
+            "option -b (--sched-flags) is not allowed with -a (--add-server)");
+  EXPECT_EQ(parse_err("-d -t 1.1.1.1:80 -r 2.2.2.2 -m"),
+            "option -m (--masquerading) is not allowed with -d (--delete-server)");
+  EXPECT_EQ(parse_err("-d -t 1.1.1.1:80 -r 2.2.2.2 -w 1"),
+            "option -w (--weight) is not allowed with -d (--delete-server)");
+  EXPECT_EQ(parse_err("-L -r 2.2.2.2"),
+            "option -r (--real-server) is not allowed with -L (--list)");
+  EXPECT_EQ(parse_err("-l -s rr"), "option -s (--scheduler) is not allowed with -l (--list)");
+  EXPECT_EQ(parse_err("-S -t 1.1.1.1:80"),
+            "option -t (--tcp-service) is not allowed with -S (--save)");
+  EXPECT_EQ(parse_err("-R -n"), "option -n (--numeric) is not allowed with -R (--restore)");
+  EXPECT_EQ(parse_err("-Z -n"), "option -n (--numeric) is not allowed with -Z (--zero)");
+}
+
+TEST(ParseIpvsadm, Duplicates) {
+  EXPECT_EQ(parse_err("-A -a -t 1.1.1.1:80"),
+            "multiple commands: -A (--add-service) and -a (--add-server)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --add-service"),
+            "multiple commands: -A (--add-service) and -A (--add-service)");
+  EXPECT_EQ(parse_err("-Ln -L"), "multiple commands: -L (--list) and -L (--list)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -u 1.1.1.1:80"), "more than one service address (-t/-u)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -t 1.1.1.2:80"), "more than one service address (-t/-u)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"),
+            "more than one forwarding method (-m/-g/-i)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -m"),
+            "more than one forwarding method (-m/-g/-i)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w 1 --weight 2"),
+            "option -w (--weight) given twice");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -s rr -s wrr"), "option -s (--scheduler) given twice");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -r 2.2.2.3 -m"),
+            "option -r (--real-server) given twice");
+}
+
+TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -q"), "unknown option '-q'");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --frobnicate"), "unknown option '--frobnicate'");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --weigh 3"), "unknown option '--weigh'");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 300"), "option -p (--persistent) is not supported yet");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --persistent"),
+            "option -p (--persistent) is not supported yet");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -M 255.255.255.0"),
+            "option -M (--netmask) is not supported yet");
+  EXPECT_EQ(parse_err("-A -f 1"), "option -f (--fwmark-service) is not supported yet");
+  EXPECT_EQ(parse_err("-L -c"), "option -c (--connection) is not supported yet");
+  EXPECT_EQ(parse_err("-Lnc"), "option -c (--connection) is not supported yet");
+  EXPECT_EQ(parse_err("-L --stats"), "option --stats is not supported yet");
+  EXPECT_EQ(parse_err("-L --rate"), "option --rate is not supported yet");
+  EXPECT_EQ(parse_err("-L --timeout"), "option --timeout is not supported yet");
+  EXPECT_EQ(parse_err("--set 900 120 300"), "option --set is not supported yet");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"), "option -o (--ops) is not supported yet");
+}
+
+TEST(ParseIpvsadm, Arguments) {
+  EXPECT_EQ(parse_err("-A -t"), "option -t (--tcp-service) needs an argument");
+  EXPECT_EQ(parse_err("-A -t -s rr"), "option -t (--tcp-service) needs an argument");
+  EXPECT_EQ(parse_err("-A --tcp-service"), "option -t (--tcp-service) needs an argument");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -m -r"), "option -r (--real-server) needs an argument");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -w"),
+            "option -w (--weight) needs an argument");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 --masquerading=yes"),
+            "option -m (--masquerading) takes no argument");
+  EXPECT_EQ(parse_err("--add-service=1 -t 1.1.1.1:80"), "option --add-service takes no argument");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 wrr"), "unexpected argument 'wrr'");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -"), "unexpected argument '-'");
+  EXPECT_EQ(parse_err("frob"), "unexpected argument 'frob'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ip addr | route | neigh
+
+TEST(ParseIp, AddrAddDel) {
+  for (const char* line :
+       {"ip addr add 10.0.0.1/24 dev dpdk1", "ip a add 10.0.0.1/24 dev dpdk1",
+        "ip address add 10.0.0.1/24 dev dpdk1", "ip a a 10.0.0.1/24 dev dpdk1",
+        "ip addr add dev dpdk1 10.0.0.1/24", "ip -4 addr add 10.0.0.1/24 dev dpdk1"}) {
+    Command c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::AddrAdd) << line;
+    EXPECT_EQ(c.ip, ip(10, 0, 0, 1)) << line;
+    EXPECT_EQ(c.prefix_len, 24) << line;
+    EXPECT_TRUE(c.has_port) << line;
+    EXPECT_EQ(c.port, 1) << line;
+  }
+  Command c = parse_ok("ip addr add 10.0.0.1 dev dpdk0");
+  EXPECT_EQ(c.prefix_len, 32);
+  EXPECT_EQ(c.port, 0);
+  for (const char* line : {"ip addr del 10.0.0.1/24 dev dpdk0", "ip a d 10.0.0.1/24 dev dpdk0",
+                           "ip addr delete 10.0.0.1/24 dev dpdk0"}) {
+    c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::AddrDel) << line;
+    EXPECT_EQ(c.prefix_len, 24) << line;
+  }
+}
+
+TEST(ParseIp, AddrShow) {
+  for (const char* line : {"ip addr", "ip a", "ip addr show", "ip a s", "ip addr list", "ip a l",
+                           "ip addr lst", "ip address show"}) {
+    Command c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::AddrShow) << line;
+    EXPECT_FALSE(c.has_port) << line;
+  }
+  for (const char* line : {"ip addr show dev dpdk1", "ip addr show dpdk1", "ip a s dev dpdk1"}) {
+    Command c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::AddrShow) << line;
+    EXPECT_TRUE(c.has_port) << line;
+    EXPECT_EQ(c.port, 1) << line;
+  }
+}
+
+TEST(ParseIp, AddrErrors) {
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24"), "ip addr add needs dev dpdkN");
+  EXPECT_EQ(parse_err("ip addr del 10.0.0.1/24"), "ip addr del needs dev dpdkN");
+  EXPECT_EQ(parse_err("ip addr add dev dpdk0"), "ip addr add needs an address IP/LEN");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/33 dev dpdk0"),
+            "bad prefix length in '10.0.0.1/33' (0..32)");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/ dev dpdk0"),
+            "bad prefix length in '10.0.0.1/' (0..32)");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0/24 dev dpdk0"),
+            "bad address '10.0.0' (expected a dotted quad like 10.0.0.1)");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 dev eth0"),
+            "unknown device 'eth0' (the director's ports are dpdk0, dpdk1, ...)");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 dev dpdk"),
+            "unknown device 'dpdk' (the director's ports are dpdk0, dpdk1, ...)");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 dev dpdk01"),
+            "unknown device 'dpdk01' (the director's ports are dpdk0, dpdk1, ...)");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 dev"), "ip addr add: 'dev' needs an argument");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 dev dpdk0 dev dpdk1"),
+            "ip addr add: dev given twice");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 10.0.0.2/24 dev dpdk0"),
+            "ip addr add: unexpected argument '10.0.0.2/24'");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 brd + dev dpdk0"),
+            "ip addr add: unsupported argument 'brd'");
+  EXPECT_EQ(parse_err("ip addr add 10.0.0.1/24 dev dpdk0 label x"),
+            "ip addr add: unsupported argument 'label'");
+  EXPECT_EQ(parse_err("ip addr flush dev dpdk0"),
+            "unknown ip addr command 'flush' (add, del or show)");
+  EXPECT_EQ(parse_err("ip a dev dpdk1"), "unknown ip addr command 'dev' (add, del or show)");
+  EXPECT_EQ(parse_err("ip addr show eth0"), "ip addr show: unexpected argument 'eth0'");
+  EXPECT_EQ(parse_err("ip addr show dpdk0 dpdk1"), "ip addr show: unexpected argument 'dpdk1'");
+}
+
+TEST(ParseIp, Objects) {
+  EXPECT_EQ(parse_err("ip"), "ip: missing object (addr, route or neigh)");
+  EXPECT_EQ(parse_err("ip link"), "unknown ip object 'link' (addr, route or neigh)");
+  EXPECT_EQ(parse_err("ip addrlabel"), "unknown ip object 'addrlabel' (addr, route or neigh)");
+  EXPECT_EQ(parse_err("ip -s addr"), "unsupported ip option '-s'");
+  EXPECT_EQ(parse_err("ip -6 route"), "unsupported ip option '-6'");
+}
+
+TEST(ParseIp, RouteAdd) {
+  Command c = parse_ok("ip route add default via 172.16.254.1 dev dpdk0");
+  EXPECT_EQ(c.op, Op::RouteAdd);
+  EXPECT_EQ(c.ip, 0u);
+  EXPECT_EQ(c.prefix_len, 0);
+  EXPECT_EQ(c.via, ip(172, 16, 254, 1));
+  EXPECT_TRUE(c.has_port);
+  EXPECT_EQ(c.port, 0);
+
+  for (const char* line : {"ip route add 10.1.0.0/16 via 192.168.0.1 dev dpdk1",
+                           "ip r add 10.1.0.0/16 via 192.168.0.1 dev dpdk1",
+                           "ip ro a 10.1.0.0/16 dev dpdk1 via 192.168.0.1",
+                           "ip route add via 192.168.0.1 10.1.0.0/16 dev dpdk1"}) {
+    c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::RouteAdd) << line;
+    EXPECT_EQ(c.ip, ip(10, 1, 0, 0)) << line;
+    EXPECT_EQ(c.prefix_len, 16) << line;
+    EXPECT_EQ(c.via, ip(192, 168, 0, 1)) << line;
+    EXPECT_EQ(c.port, 1) << line;
+  }
+  c = parse_ok("ip route add 10.1.0.0/16 via 192.168.0.1");  // dev found from the gateway
+  EXPECT_FALSE(c.has_port);
+  c = parse_ok("ip route add 10.2.0.0/16 dev dpdk1");  // on-link
+  EXPECT_EQ(c.via, 0u);
+  c = parse_ok("ip route add 0.0.0.0/0 via 1.1.1.1");
+  EXPECT_EQ(c.prefix_len, 0);
+  c = parse_ok("ip route add 10.9.9.9 dev dpdk0");
+  EXPECT_EQ(c.prefix_len, 32);
+}
+
+TEST(ParseIp, RouteDelShow) {
+  Command c = parse_ok("ip route del default");
+  EXPECT_EQ(c.op, Op::RouteDel);
+  EXPECT_EQ(c.prefix_len, 0);
+  c = parse_ok("ip r d 10.1.0.0/16");
+  EXPECT_EQ(c.op, Op::RouteDel);
+  EXPECT_EQ(c.ip, ip(10, 1, 0, 0));
+  c = parse_ok("ip route delete 10.1.0.0/16 via 192.168.0.1 dev dpdk1");
+  EXPECT_EQ(c.via, ip(192, 168, 0, 1));
+  EXPECT_TRUE(c.has_port);
+  for (const char* line :
+       {"ip route", "ip r", "ip ro", "ip route show", "ip r s", "ip route list"}) {
+    EXPECT_EQ(parse_ok(line).op, Op::RouteShow) << line;
+  }
+}
+
+TEST(ParseIp, RouteErrors) {
+  EXPECT_EQ(parse_err("ip route add 10.0.0.1/24 via 192.168.0.1"),
+            "invalid prefix 10.0.0.1/24: host bits set");
+  EXPECT_EQ(parse_err("ip route del 10.0.0.1/24"), "invalid prefix 10.0.0.1/24: host bits set");
+  EXPECT_EQ(parse_err("ip route add 10.0.0.0/8"), "ip route add needs via GATEWAY or dev dpdkN");
+  EXPECT_EQ(parse_err("ip route add via 10.0.0.1"), "ip route add needs a prefix (or default)");
+  EXPECT_EQ(parse_err("ip route del"), "ip route del needs a prefix (or default)");
+  EXPECT_EQ(parse_err("ip route add default via"), "ip route add: 'via' needs an argument");
+  EXPECT_EQ(parse_err("ip route add default via gw.example.com"),
+            "gateway 'gw.example.com' is not a numeric IPv4 address (host names are not resolved)");
+  EXPECT_EQ(parse_err("ip route add default via 0.0.0.0"), "bad gateway 0.0.0.0");
+  EXPECT_EQ(parse_err("ip route add default via 1.1.1.1 via 1.1.1.2"),
+            "ip route add: via given twice");
+  EXPECT_EQ(parse_err("ip route add default via 1.1.1.1 metric 100"),
+            "ip route add: unsupported argument 'metric'");
+  EXPECT_EQ(parse_err("ip route add 10.0.0.0/8 10.1.0.0/16 dev dpdk0"),
+            "ip route add: unexpected argument '10.1.0.0/16'");
+  EXPECT_EQ(parse_err("ip route show via 1.1.1.1"), "ip route show: unexpected 'via'");
+  EXPECT_EQ(parse_err("ip route get 1.1.1.1"), "unknown ip route command 'get' (add, del or show)");
+}
+
+TEST(ParseIp, Neigh) {
+  const MacAddr mac{0x02, 0x00, 0x00, 0xaa, 0xbb, 0xcc};
+  for (const char* line :
+       {"ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1",
+        "ip n add 192.168.0.18 lladdr 02:00:00:AA:BB:CC dev dpdk1",
+        "ip neighbour add 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1",
+        "ip neighbor a dev dpdk1 lladdr 02:00:00:aa:bb:cc 192.168.0.18",
+        "ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1 nud permanent"}) {
+    Command c = parse_ok(line);
+    EXPECT_EQ(c.op, Op::NeighAdd) << line;
+    EXPECT_EQ(c.ip, ip(192, 168, 0, 18)) << line;
+    EXPECT_EQ(c.mac, mac) << line;
+    EXPECT_EQ(c.port, 1) << line;
+  }
+  Command c = parse_ok("ip neigh del 192.168.0.18 dev dpdk1");
+  EXPECT_EQ(c.op, Op::NeighDel);
+  EXPECT_EQ(c.ip, ip(192, 168, 0, 18));
+  EXPECT_EQ(parse_ok("ip n delete 192.168.0.18 dev dpdk1").op, Op::NeighDel);
+  for (const char* line :
+       {"ip neigh", "ip n", "ip neigh show", "ip neighbour list", "ip n s dev dpdk0"}) {
+    EXPECT_EQ(parse_ok(line).op, Op::NeighShow) << line;
+  }
+}
+
+TEST(ParseIp, NeighErrors) {
+  EXPECT_EQ(parse_err("ip neigh add 192.168.0.18 dev dpdk1"), "ip neigh add needs lladdr MAC");
+  EXPECT_EQ(parse_err("ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cc"),
+            "ip neigh add needs dev dpdkN");
+  EXPECT_EQ(parse_err("ip neigh add lladdr 02:00:00:aa:bb:cc dev dpdk1"),
+            "ip neigh add needs an address");
+  EXPECT_EQ(parse_err("ip neigh del 192.168.0.18"), "ip neigh del needs dev dpdkN");
+  EXPECT_EQ(parse_err("ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb dev dpdk1"),
+            "bad lladdr '02:00:00:aa:bb' (expected aa:bb:cc:dd:ee:ff)");
+  EXPECT_EQ(parse_err("ip neigh add 192.168.0.18/24 lladdr 02:00:00:aa:bb:cc dev dpdk1"),
+            "bad address '192.168.0.18/24' (expected a dotted quad like 10.0.0.1)");
+  EXPECT_EQ(parse_err("ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1 nud reachable"),
+            "nud state 'reachable' is not supported (static neighbours are permanent)");
+  EXPECT_EQ(parse_err("ip neigh del 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1"),
+            "ip neigh del: unexpected 'lladdr'");
+  EXPECT_EQ(
+      parse_err(
+          "ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cc lladdr 02:00:00:aa:bb:cd dev dpdk1"),
+      "ip neigh add: lladdr given twice");
+  EXPECT_EQ(parse_err("ip neigh replace 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1"),
+            "unknown ip neigh command 'replace' (add, del or show)");
+  EXPECT_EQ(parse_err("ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cc dev dpdk1 router"),
+            "ip neigh add: unsupported argument 'router'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply_command: services
+
+TEST(ApplyService, AddUsesDefaultsAndRejectsDuplicates) {
+  Config cfg;
+  run_ok(cfg, "-A -t 10.0.0.1:80");
+  ASSERT_EQ(cfg.services.size(), 1u);
+  EXPECT_EQ(cfg.services[0].scheduler, "wlc");
+  EXPECT_EQ(cfg.services[0].sched_flags, 0u);
+  EXPECT_EQ(cfg.services[0].key.proto, Proto::Tcp);
+  run_err(cfg, "-A -t 10.0.0.1:80 -s rr", "service TCP 10.0.0.1:80 already exists");
+  run_ok(cfg, "-A -u 10.0.0.1:80 -s sh -b sh-port");  // another protocol: another service
+  ASSERT_EQ(cfg.services.size(), 2u);
+  EXPECT_EQ(cfg.services[1].scheduler, "sh");
+  EXPECT_EQ(cfg.services[1].sched_flags, kSchedShPort);
+  run_err(cfg, "-A -t 10.0.0.1", "port 0 services need persistence (-p), not supported yet");
+}
+
+TEST(ApplyService, ServiceAddressNeedNotBeLocal) {
+  Config cfg;
+  run_ok(cfg, "-A -t 203.0.113.7:443 -s rr", 0);
+}
+
+TEST(ApplyService, Edit) {
+  Config cfg;
+  run_err(cfg, "-E -t 10.0.0.1:80 -s rr", "no such service TCP 10.0.0.1:80");
+  run_ok(cfg, "-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port");
+  run_ok(cfg, "-E -t 10.0.0.1:80");  // nothing given: nothing changes
+  EXPECT_EQ(cfg.services[0].scheduler, "sh");
+  EXPECT_EQ(cfg.services[0].sched_flags, kSchedShFallback | kSchedShPort);
+  run_ok(cfg, "-E -t 10.0.0.1:80 -b sh-port");  // keeps sh
+  EXPECT_EQ(cfg.services[0].sched_flags, kSchedShPort);
+  run_ok(cfg, "-E -t 10.0.0.1:80 -s rr");  // -s without -b clears the flags
+  EXPECT_EQ(cfg.services[0].scheduler, "rr");
+  EXPECT_EQ(cfg.services[0].sched_flags, 0u);
+  run_err(cfg, "-E -t 10.0.0.1:80 -b sh-port",
+          "scheduler flag 'sh-port' needs the sh scheduler, not 'rr'");
+  run_err(cfg, "-E -u 10.0.0.1:80 -s rr", "no such service UDP 10.0.0.1:80");
+}
+
+TEST(ApplyService, DeleteAndClear) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18 -m");
+  run_ok(cfg, "-A -u 172.16.254.200:53 -s rr");
+  run_err(cfg, "-D -t 172.16.254.200:81", "no such service TCP 172.16.254.200:81");
+  run_ok(cfg, "-D -t 172.16.254.200:80");
+  ASSERT_EQ(cfg.services.size(), 1u);
+  EXPECT_EQ(cfg.services[0].key.proto, Proto::Udp);
+  run_ok(cfg, "-A -t 172.16.254.200:80");
+  run_ok(cfg, "-C");
+  EXPECT_TRUE(cfg.services.empty());
+  // -C clears services only.
+  EXPECT_EQ(cfg.addrs.size(), 2u);
+  EXPECT_EQ(cfg.routes.size(), 1u);
+  run_ok(cfg, "-C");  // clearing nothing is fine
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply_command: destinations
+
+TEST(ApplyDest, AddInsertsAtFront) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 2 -x 10 -y 5");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.38 -m");
+  const auto& d = cfg.services[0].dests;
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].rip, ip(192, 168, 0, 38));
+  EXPECT_EQ(d[0].rport, 80);
+  EXPECT_EQ(d[0].weight, 1);
+  EXPECT_EQ(d[1].rip, ip(192, 168, 0, 28));
+  EXPECT_EQ(d[1].weight, 2);
+  EXPECT_EQ(d[1].u_threshold, 10u);
+  EXPECT_EQ(d[1].l_threshold, 5u);
+  EXPECT_EQ(d[1].method, ForwardMethod::Masq);
+  EXPECT_EQ(d[2].rip, ip(192, 168, 0, 18));
+}
+
+TEST(ApplyDest, AddErrors) {
+  Config cfg = two_arm();
+  run_err(cfg, "-a -t 172.16.254.200:81 -r 192.168.0.18:80 -m",
+          "no such service TCP 172.16.254.200:81");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 5",
+          "destination 192.168.0.18:80 already exists in service TCP 172.16.254.200:80");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:8080 -m");  // another port: another dest
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -g",
+          "forwarding method -g (gatewaying) is not supported yet");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -i",
+          "forwarding method -i (ipip) is not supported yet");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -m -y 1",
+          "lower threshold 1 is higher than upper threshold 0");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -m -x 5 -y 6",
+          "lower threshold 6 is higher than upper threshold 5");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.8 -m",
+          "real server 192.168.0.8 is an address of this director");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 224.0.0.1 -m",
+          "real server 224.0.0.1 is not a unicast address");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 0.0.0.0 -m",
+          "real server 0.0.0.0 is not a unicast address");
+}
+
+TEST(ApplyDest, AddWithoutMethodFromACommandStruct) {
+  Config cfg = two_arm();
+  Command c;
+  c.op = Op::AddDest;
+  c.has_service = true;
+  c.service = cfg.services[0].key;
+  c.has_dest = true;
+  c.rip = ip(192, 168, 0, 18);
+  c.rport = 80;
+  EXPECT_EQ(apply_command(cfg, c, 2),
+            "forwarding method required: only -m (masquerading) is supported for now");
+  c.has_method = true;
+  c.weight = 70000;
+  c.has_weight = true;
+  EXPECT_EQ(apply_command(cfg, c, 2), "bad weight 70000 (0..65535)");
+  EXPECT_TRUE(cfg.services[0].dests.empty());
+}
+
+TEST(ApplyDest, MasqNeedsConnectedNetworkOrRoute) {
+  Config cfg;
+  run_ok(cfg, "ip addr add 192.168.0.8/24 dev dpdk1");
+  run_ok(cfg, "-A -t 172.16.254.200:80 -s rr");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 10.1.2.3:80 -m",
+          "real server 10.1.2.3 is not on a connected network or route");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");  // connected
+  run_ok(cfg, "ip route add 10.1.0.0/16 via 192.168.0.1 dev dpdk1");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 10.1.2.3:80 -m");  // routed
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 10.2.0.1:80 -m",
+          "real server 10.2.0.1 is not on a connected network or route");
+  run_ok(cfg, "ip route add default via 192.168.0.1");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 10.2.0.1:80 -m");  // the default route covers it
+}
+
+TEST(ApplyDest, EditUpdatesOnlyWhatIsGiven) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 3 -x 100 -y 10");
+  run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.28:80 -w 1",
+          "no such destination 192.168.0.28:80 in service TCP 172.16.254.200:80");
+  run_err(cfg, "-e -t 172.16.254.200:81 -r 192.168.0.18:80 -w 1",
+          "no such service TCP 172.16.254.200:81");
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -w 0");
+  const DestConfig& d = cfg.services[0].dests[0];
+  EXPECT_EQ(d.weight, 0);
+  EXPECT_EQ(d.u_threshold, 100u);
+  EXPECT_EQ(d.l_threshold, 10u);
+  EXPECT_EQ(d.method, ForwardMethod::Masq);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -x 50");
+  EXPECT_EQ(cfg.services[0].dests[0].u_threshold, 50u);
+  EXPECT_EQ(cfg.services[0].dests[0].l_threshold, 10u);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -m -y 0 -x 0");
+  EXPECT_EQ(cfg.services[0].dests[0].u_threshold, 0u);
+  run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -y 1",
+          "lower threshold 1 is higher than upper threshold 0");
+  run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -g",
+          "forwarding method -g (gatewaying) is not supported yet");
+  run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -i -w 9",
+          "forwarding method -i (ipip) is not supported yet");
+}
+
+TEST(ApplyDest, Delete) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m");
+  run_err(cfg, "-d -t 172.16.254.200:80 -r 192.168.0.18:81",
+          "no such destination 192.168.0.18:81 in service TCP 172.16.254.200:80");
+  run_err(cfg, "-d -u 172.16.254.200:80 -r 192.168.0.18", "no such service UDP 172.16.254.200:80");
+  run_ok(cfg, "-d -t 172.16.254.200:80 -r 192.168.0.18");
+  ASSERT_EQ(cfg.services[0].dests.size(), 1u);
+  EXPECT_EQ(cfg.services[0].dests[0].rip, ip(192, 168, 0, 28));
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply_command: ip
+
+TEST(ApplyAddr, AddAndDelete) {
+  Config cfg;
+  run_ok(cfg, "ip addr add 172.16.254.200/24 dev dpdk0");
+  run_ok(cfg, "ip addr add 172.16.254.201/24 dev dpdk0");
+  run_ok(cfg, "ip addr add 192.168.0.8/24 dev dpdk1");
+  ASSERT_EQ(cfg.addrs.size(), 3u);
+  EXPECT_EQ(cfg.addrs[2].ip, ip(192, 168, 0, 8));
+  EXPECT_EQ(cfg.addrs[2].prefix_len, 24);
+  EXPECT_EQ(cfg.addrs[2].port, 1);
+  run_err(cfg, "ip addr add 172.16.254.200/24 dev dpdk0",
+          "address 172.16.254.200 already exists on dpdk0");
+  run_err(cfg, "ip addr add 172.16.254.200/32 dev dpdk1",
+          "address 172.16.254.200 already exists on dpdk0");
+  run_err(cfg, "ip addr del 172.16.254.200/32 dev dpdk0",
+          "address 172.16.254.200/32 not found on dpdk0");
+  run_err(cfg, "ip addr del 172.16.254.200/24 dev dpdk1",
+          "address 172.16.254.200/24 not found on dpdk1");
+  run_ok(cfg, "ip addr del 172.16.254.200/24 dev dpdk0");
+  ASSERT_EQ(cfg.addrs.size(), 2u);
+  EXPECT_EQ(cfg.addrs[0].ip, ip(172, 16, 254, 201));
+}
+
+TEST(ApplyAddr, PortsAndInvalidAddresses) {
+  Config cfg;
+  run_err(cfg, "ip addr add 10.0.0.1/24 dev dpdk5",
+          "no port dpdk5 (the director has 2 ports: dpdk0..dpdk1)");
+  run_err(cfg, "ip addr add 10.0.0.1/24 dev dpdk2",
+          "no port dpdk2 (the director has 2 ports: dpdk0..dpdk1)");
+  run_err(cfg, "ip addr add 10.0.0.1/24 dev dpdk1",
+          "no port dpdk1 (the director has 1 port: dpdk0)", 1);
+  run_err(cfg, "ip addr add 10.0.0.1/24 dev dpdk0", "no port dpdk0 (the director has no ports)", 0);
+  run_err(cfg, "ip addr add 10.0.0.1/24 dev dpdk4",
+          "no port dpdk4 (the director has 4 ports: dpdk0..dpdk3)", 4);
+  run_err(cfg, "ip addr del 10.0.0.1/24 dev dpdk4",
+          "no port dpdk4 (the director has 2 ports: dpdk0..dpdk1)");
+  run_err(cfg, "ip addr add 0.0.0.0/0 dev dpdk0", "invalid interface address 0.0.0.0");
+  run_err(cfg, "ip addr add 224.0.0.5/32 dev dpdk0", "invalid interface address 224.0.0.5");
+  run_err(cfg, "ip addr add 255.255.255.255/32 dev dpdk0",
+          "invalid interface address 255.255.255.255");
+  run_err(cfg, "ip addr add 127.0.0.1/8 dev dpdk0", "invalid interface address 127.0.0.1");
+}
+
+TEST(ApplyAddr, DeleteRefusedWhileARouteNeedsIt) {
+  Config cfg = two_arm();
+  run_err(cfg, "ip addr del 172.16.254.200/24 dev dpdk0",
+          "address 172.16.254.200/24 is needed by route default via 172.16.254.1 (delete the "
+          "route first)");
+  run_ok(cfg, "ip addr add 172.16.254.201/24 dev dpdk0");
+  run_ok(cfg, "ip addr del 172.16.254.200/24 dev dpdk0");  // .201 still connects the gateway
+  run_ok(cfg, "ip route del default");
+  run_ok(cfg, "ip addr del 172.16.254.201/24 dev dpdk0");
+}
+
+TEST(ApplyRoute, AddAndDelete) {
+  Config cfg = two_arm();
+  ASSERT_EQ(cfg.routes.size(), 1u);
+  EXPECT_EQ(cfg.routes[0].prefix, 0u);
+  EXPECT_EQ(cfg.routes[0].prefix_len, 0);
+  EXPECT_EQ(cfg.routes[0].via, ip(172, 16, 254, 1));
+  EXPECT_EQ(cfg.routes[0].port, 0);
+  run_ok(cfg, "ip route add 10.1.0.0/16 via 192.168.0.1");  // port from the gateway
+  EXPECT_EQ(cfg.routes[1].port, 1);
+  run_ok(cfg, "ip route add 10.2.0.0/16 dev dpdk1");  // on-link
+  EXPECT_EQ(cfg.routes[2].via, 0u);
+  EXPECT_EQ(cfg.routes[2].port, 1);
+  run_err(cfg, "ip route add default via 172.16.254.2 dev dpdk0", "route default already exists");
+  run_err(cfg, "ip route add 10.1.0.0/16 dev dpdk0", "route 10.1.0.0/16 already exists");
+  run_err(cfg, "ip route del 10.3.0.0/16", "no such route 10.3.0.0/16");
+  run_err(cfg, "ip route del 10.1.0.0/16 via 192.168.0.2", "no such route 10.1.0.0/16");
+  run_err(cfg, "ip route del 10.1.0.0/16 dev dpdk0", "no such route 10.1.0.0/16");
+  run_err(cfg, "ip route del 172.16.254.0/24", "no such route 172.16.254.0/24");  // connected
+  run_ok(cfg, "ip route del 10.1.0.0/16 via 192.168.0.1 dev dpdk1");
+  run_ok(cfg, "ip route del default");
+  ASSERT_EQ(cfg.routes.size(), 1u);
+  EXPECT_EQ(cfg.routes[0].prefix, ip(10, 2, 0, 0));
+}
+
+TEST(ApplyRoute, GatewayMustBeConnected) {
+  Config cfg = two_arm();
+  run_err(cfg, "ip route add 10.0.0.0/8 via 10.9.9.9 dev dpdk0",
+          "gateway 10.9.9.9 is not on a connected network of dpdk0");
+  run_err(cfg, "ip route add 10.0.0.0/8 via 192.168.0.1 dev dpdk0",
+          "gateway 192.168.0.1 is not on a connected network of dpdk0");
+  run_err(cfg, "ip route add 10.0.0.0/8 via 10.9.9.9",
+          "gateway 10.9.9.9 is not on a connected network");
+  run_err(cfg, "ip route add 10.0.0.0/8 via 192.168.0.8",
+          "gateway 192.168.0.8 is an address of this director");
+  run_err(cfg, "ip route add 10.0.0.0/8 via 192.168.0.1 dev dpdk3",
+          "no port dpdk3 (the director has 2 ports: dpdk0..dpdk1)");
+  run_err(cfg, "ip route add 10.0.0.0/8 dev dpdk2",
+          "no port dpdk2 (the director has 2 ports: dpdk0..dpdk1)");
+  Config empty;
+  run_err(empty, "ip route add default via 172.16.254.1 dev dpdk0",
+          "gateway 172.16.254.1 is not on a connected network of dpdk0");
+}
+
+TEST(ApplyRoute, HostBitsFromACommandStruct) {
+  Config cfg;
+  Command c;
+  c.op = Op::RouteAdd;
+  c.ip = ip(10, 0, 0, 1);
+  c.prefix_len = 24;
+  c.has_port = true;
+  EXPECT_EQ(apply_command(cfg, c, 1), "invalid prefix 10.0.0.1/24: host bits set");
+  EXPECT_TRUE(cfg.routes.empty());
+}
+
+TEST(ApplyNeigh, AddAndDelete) {
+  Config cfg;
+  run_ok(cfg, "ip neigh add 192.168.0.18 lladdr 02:00:00:AA:BB:CC dev dpdk1");
+  ASSERT_EQ(cfg.neighs.size(), 1u);
+  EXPECT_EQ(cfg.neighs[0].ip, ip(192, 168, 0, 18));
+  EXPECT_EQ(format_mac(cfg.neighs[0].mac), "02:00:00:aa:bb:cc");
+  EXPECT_EQ(cfg.neighs[0].port, 1);
+  run_err(cfg, "ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cd dev dpdk1",
+          "neighbour 192.168.0.18 already exists on dpdk1");
+  run_ok(cfg, "ip neigh add 192.168.0.18 lladdr 02:00:00:aa:bb:cd dev dpdk0");  // per device
+  run_err(cfg, "ip neigh add 192.168.0.19 lladdr 02:00:00:aa:bb:cd dev dpdk2",
+          "no port dpdk2 (the director has 2 ports: dpdk0..dpdk1)");
+  run_err(cfg, "ip neigh add 192.168.0.19 lladdr 01:00:5e:00:00:01 dev dpdk1",
+          "lladdr 01:00:5e:00:00:01 is not a unicast MAC address");
+  run_err(cfg, "ip neigh add 192.168.0.19 lladdr 00:00:00:00:00:00 dev dpdk1",
+          "lladdr 00:00:00:00:00:00 is not a unicast MAC address");
+  run_err(cfg, "ip neigh add 224.0.0.1 lladdr 02:00:00:aa:bb:cd dev dpdk1",
+          "invalid neighbour address 224.0.0.1");
+  run_err(cfg, "ip neigh del 192.168.0.19 dev dpdk1", "no neighbour 192.168.0.19 on dpdk1");
+  run_err(cfg, "ip neigh del 192.168.0.18 dev dpdk3",
+          "no port dpdk3 (the director has 2 ports: dpdk0..dpdk1)");
+  run_ok(cfg, "ip neigh del 192.168.0.18 dev dpdk1");
+  ASSERT_EQ(cfg.neighs.size(), 1u);
+  EXPECT_EQ(cfg.neighs[0].port, 0);
+}
+
+TEST(Apply, ListingCommandsAreNotChanges) {
+  Config cfg = two_arm();
+  run_err(cfg, "-L -n", "-L (--list) does not change the configuration");
+  run_err(cfg, "-l", "-L (--list) does not change the configuration");
+  run_err(cfg, "-S", "-S (--save) does not change the configuration");
+  run_err(cfg, "-R", "-R (--restore) does not change the configuration");
+  run_err(cfg, "-Z", "-Z (--zero) does not change the configuration");
+  run_err(cfg, "ip addr", "ip addr show does not change the configuration");
+  run_err(cfg, "ip route show", "ip route show does not change the configuration");
+  run_err(cfg, "ip neigh show", "ip neigh show does not change the configuration");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The config file
+
+constexpr const char* kTwoArm = R"(# fastvs: two-arm NAT
+ip addr add 172.16.254.200/24 dev dpdk0
+ip addr add 192.168.0.8/24 dev dpdk1
+ip route add default via 172.16.254.1 dev dpdk0
+
+-A -t 172.16.254.200:80 -s wrr
+-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1
+-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 1
+)";
+
+TEST(ConfigFile, TwoArmExample) {
+  LoadResult r = load_config_text(kTwoArm, "fastvs.conf", 2);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.error, "");
+  const Config& c = r.cfg;
+  ASSERT_EQ(c.addrs.size(), 2u);
+  EXPECT_EQ(c.addrs[0].ip, ip(172, 16, 254, 200));
+  EXPECT_EQ(c.addrs[0].port, 0);
+  EXPECT_EQ(c.addrs[1].ip, ip(192, 168, 0, 8));
+  EXPECT_EQ(c.addrs[1].port, 1);
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].via, ip(172, 16, 254, 1));
+  ASSERT_EQ(c.services.size(), 1u);
+  const ServiceConfig& s = c.services[0];
+  EXPECT_EQ(s.key.vip, ip(172, 16, 254, 200));
+  EXPECT_EQ(s.key.vport, 80);
+  EXPECT_EQ(s.scheduler, "wrr");
+  ASSERT_EQ(s.dests.size(), 2u);
+  EXPECT_EQ(s.dests[0].rip, ip(192, 168, 0, 28));  // kernel order: last added first
+  EXPECT_EQ(s.dests[1].rip, ip(192, 168, 0, 18));
+  for (const DestConfig& d : s.dests) {
+    EXPECT_EQ(d.rport, 80);
+    EXPECT_EQ(d.method, ForwardMethod::Masq);
+    EXPECT_EQ(d.weight, 1);
+  }
+  EXPECT_EQ(c.timeouts.tcp, 900u);
+}
+
+TEST(ConfigFile, OneArmExample) {
+  const char* text =
+      "ip addr add 172.16.254.200/24 dev dpdk0\n"
+      "ip addr add 192.168.0.8/24 dev dpdk0\n"
+      "ip route add default via 172.16.254.1 dev dpdk0\n"
+      "-A -t 172.16.254.200:80 -s wrr\n"
+      "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
+      "-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 1\n";
+  LoadResult r = load_config_text(text, "one-arm.conf", 1);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.cfg.addrs[1].port, 0);
+  ASSERT_EQ(r.cfg.services[0].dests.size(), 2u);
+  EXPECT_EQ(r.cfg.services[0].dests[0].rip, ip(192, 168, 0, 28));
+  // The two-arm file names dpdk1, which a one-port director does not have.
+  r = load_config_text(kTwoArm, "fastvs.conf", 1);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "fastvs.conf:3: no port dpdk1 (the director has 1 port: dpdk0)");
+}
+
+TEST(ConfigFile, ErrorsNameTheLineAndLoadNothing) {
+  const char* text =
+      "ip addr add 192.168.0.8/24 dev dpdk1\n"
+      "\n"
+      "-A -t 172.16.254.200:80 -s wrr\n"
+      "-A -t 172.16.254.200:80 -s rr\n"
+      "-A -t 172.16.254.201:80 -s bogus\n";
+  LoadResult r = load_config_text(text, "x.conf", 2);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "x.conf:4: service TCP 172.16.254.200:80 already exists");
+  EXPECT_TRUE(r.cfg.services.empty());
+  EXPECT_TRUE(r.cfg.addrs.empty());
+
+  r = load_config_text("-A -t 1.1.1.1:80 -s bogus\n", "y.conf", 2);
+  EXPECT_EQ(r.error, "y.conf:1: bad scheduler name 'bogus'");
+  r = load_config_text("-L -n\n", "y.conf", 2);
+  EXPECT_EQ(r.error, "y.conf:1: -L (--list) does not change the configuration");
+  // Order matters: a real server before the address that reaches it.
+  r = load_config_text(
+      "-A -t 172.16.254.200:80\n-a -t 172.16.254.200:80 -r 192.168.0.18 -m\n"
+      "ip addr add 192.168.0.8/24 dev dpdk1\n",
+      "z.conf", 2);
+  EXPECT_EQ(r.error, "z.conf:2: real server 192.168.0.18 is not on a connected network or route");
+}
+
+TEST(ConfigFile, CommentsBlanksPrefixesAndCrlf) {
+  const char* text =
+      "# comment\r\n"
+      "   \r\n"
+      "\t# indented comment\n"
+      "fastvsadm ip addr add 192.168.0.8/24 dev dpdk1   # DIP\r\n"
+      "ipvsadm -C\n"
+      "ipvsadm -A -t 172.16.254.200:80 -s rr\r\n"
+      "fastvsadm -a -t 172.16.254.200:80 -r 192.168.0.18 -m -w 4\r\n"
+      "-e -t 172.16.254.200:80 -r 192.168.0.18 -w 5";  // no final newline
+  LoadResult r = load_config_text(text, "p.conf", 2);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.cfg.services.size(), 1u);
+  EXPECT_EQ(r.cfg.services[0].scheduler, "rr");
+  EXPECT_EQ(r.cfg.services[0].dests[0].weight, 5);
+}
+
+TEST(ConfigFile, EmptyTextIsAnEmptyConfig) {
+  LoadResult r = load_config_text("", "e.conf", 2);
+  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.cfg.services.empty());
+  r = load_config_text("\n\n# nothing\n", "e.conf", 2);
+  EXPECT_TRUE(r.ok);
+}
+
+TEST(ConfigFile, FromAFile) {
+  char path[] = "/tmp/fastvs_test_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    std::ofstream out(path);
+    out << kTwoArm;
+  }
+  LoadResult r = load_config_file(path, 2);
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.cfg.services.size(), 1u);
+  {
+    std::ofstream out(path);
+    out << "ip addr add 10.0.0.1/24 dev dpdk0\n-A -t 10.0.0.1:80 -s nope\n";
+  }
+  r = load_config_file(path, 2);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, std::string(path) + ":2: bad scheduler name 'nope'");
+  std::remove(path);
+
+  r = load_config_file("/nonexistent/fastvs.conf", 2);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "/nonexistent/fastvs.conf: cannot open: No such file or directory");
+}
+
+}  // namespace
+}  // namespace fastvs
