@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <cstdio>
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -165,16 +167,77 @@ void Director::run(std::atomic<bool>& stop) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
+  uint64_t last_stats = 0;
+  const uint64_t hz = rte_get_tsc_hz();
   while (!stop.load()) {
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
+    const uint64_t now = rte_get_tsc_cycles();
+    if (!opt_.stats_file.empty() && now - last_stats >= hz / 1000 * opt_.stats_interval_ms) {
+      write_stats_file();
+      last_stats = now;
+    }
     timespec ts{0, 10 * 1000 * 1000};
     nanosleep(&ts, nullptr);
   }
   worker_stop_.store(true);
   rte_eal_mp_wait_lcore();
+  if (!opt_.stats_file.empty()) write_stats_file();
   log_counters();
   ports_close(ports_);
   log_line("stopped");
+}
+
+std::string Director::stats_json() const {
+  std::string j = "{\"workers\": [";
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const Worker& w = *workers_[i];
+    const WorkerCounters& c = w.ctr;
+    j += fmt::format(
+        "{}{{\"rx\": {}, \"tx\": {}, \"handoff_out\": {}, \"handoff_in\": {}, "
+        "\"nat_in\": {}, \"nat_out\": {}, \"icmp_nat\": {}, \"arp_replies\": {}, "
+        "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
+        "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"drops\": {{",
+        i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.icmp_nat,
+        c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent, c.conns_created,
+        c.conns_expired, w.conns.size());
+    for (unsigned d = 0; d < kDropCount; ++d)
+      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)),
+                       c.drops[d]);
+    j += "}}";
+  }
+  j += "], \"destinations\": [";
+  bool first = true;
+  for (const auto& svc : snap_->services) {
+    for (const Destination* d : svc.dests) {
+      uint64_t conns = 0, inpkts = 0, outpkts = 0;
+      for (uint32_t k = 0; k < d->nslots; ++k) {
+        conns += d->slot[k].conns.load(std::memory_order_relaxed);
+        inpkts += d->slot[k].inpkts.load(std::memory_order_relaxed);
+        outpkts += d->slot[k].outpkts.load(std::memory_order_relaxed);
+      }
+      j += fmt::format(
+          "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
+          "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
+          "\"outpkts\": {}}}",
+          first ? "" : ", ", svc.proto == kIpProtoTcp ? "tcp" : "udp",
+          format_ip4(rte_be_to_cpu_32(svc.vip)), rte_be_to_cpu_16(svc.vport), format_ip4(d->rip),
+          d->rport, d->get_weight(), d->activeconns(), d->inactconns(), conns, inpkts, outpkts);
+      first = false;
+    }
+  }
+  j += "]}\n";
+  return j;
+}
+
+void Director::write_stats_file() const {
+  // Written aside and renamed, so a reader never sees half a file.
+  const std::string tmp = opt_.stats_file + ".tmp";
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    const std::string j = stats_json();
+    std::fwrite(j.data(), 1, j.size(), f);
+    std::fclose(f);
+    std::rename(tmp.c_str(), opt_.stats_file.c_str());
+  }
 }
 
 void Director::log_counters() const {

@@ -23,6 +23,8 @@ struct DaemonOptions {
   uint32_t conn_capacity = 262144;  // per worker
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 0;  // 0: sized from ports and queues
+  std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
+  uint32_t stats_interval_ms = 1000;
 };
 
 class Director {
@@ -38,9 +40,12 @@ class Director {
   void run(std::atomic<bool>& stop);
 
   void log_counters() const;
+  // The counters summed over the workers, and per-destination connection counts, as JSON.
+  std::string stats_json() const;
 
  private:
   bool make_workers(std::string* err);
+  void write_stats_file() const;
 
   DaemonOptions opt_;
   Config cfg_;

@@ -40,7 +40,12 @@ po::options_description make_options(fastvs::DaemonOptions& o) {
       "microseconds an idle worker sleeps after 64 empty polls; 0 = pure polling (benchmarks). "
       "Use it when workers share CPUs with other programs (the lab, tests)")(
       "mbufs", po::value(&o.mbufs)->default_value(o.mbufs),
-      "packet buffers in the pool; 0 = sized from the ports' queues");
+      "packet buffers in the pool; 0 = sized from the ports' queues")(
+      "stats-file", po::value(&o.stats_file),
+      "write the counters (per worker, drops by reason, per destination) to this file as JSON, "
+      "replaced atomically every --stats-interval-ms and once more at exit")(
+      "stats-interval-ms", po::value(&o.stats_interval_ms)->default_value(o.stats_interval_ms),
+      "how often --stats-file is rewritten");
   return d;
 }
 

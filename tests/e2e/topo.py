@@ -1,0 +1,179 @@
+"""The classic LVS-NAT topologies rebuilt in network namespaces, with real servers.
+
+Everything it makes is named fvs-*, so a run that crashed is cleaned up by the next one
+(cleanup() at the start and at the end). Traffic stays inside these namespaces.
+
+two-arm NAT:   client ns (172.16.254.10/24) -- veth -- [fvs-c] dpdk0  fastvsd  dpdk1 [fvs-r]
+                 -- veth -- switch ns (bridge) -- rs1 ns (192.168.0.18), rs2 ns (192.168.0.28)
+one-arm NAT:   client, rs1 and rs2 on one switch; fastvsd's only port [fvs-r] on it too.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+PREFIX = "fvs-"
+VIP = "172.16.254.200"
+DIP = "192.168.0.8"
+CIP = "172.16.254.10"
+RS = {"rs1": "192.168.0.18", "rs2": "192.168.0.28"}
+PAGES = {"rs1": "rs1rs1", "rs2": "rs2rs2"}  # as in the seeds
+
+
+def sh(cmd, check=True, capture=False, timeout=30):
+    r = subprocess.run(cmd, shell=True, check=False, timeout=timeout,
+                       stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"`{cmd}` failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout if capture else r.returncode
+
+
+def ns(name, cmd, **kw):
+    return sh(f"ip netns exec {PREFIX}{name} {cmd}", **kw)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise RuntimeError("end-to-end tests need root (network namespaces, veth, XDP)")
+
+
+def cleanup():
+    """Removes every namespace and root-side interface a run may have left behind."""
+    for pidfile in [p for p in os.listdir("/run") if p.startswith("fvs-") and p.endswith(".pid")]:
+        try:
+            with open(f"/run/{pidfile}") as f:
+                os.kill(int(f.read().strip()), 9)
+        except (OSError, ValueError):
+            pass
+        os.unlink(f"/run/{pidfile}")
+    out = sh("ip netns list", capture=True, check=False)
+    for line in out.splitlines():
+        name = line.split()[0]
+        if name.startswith(PREFIX):
+            sh(f"ip netns pids {name} | xargs -r kill -9", check=False)
+            sh(f"ip netns del {name}", check=False)
+    for ifname in ("fvs-c", "fvs-r"):
+        sh(f"ip link set dev {ifname} xdp off", check=False)
+        sh(f"ip link del {ifname}", check=False)
+
+
+def _quiet_if(prefix_cmd, ifname):
+    # No IPv6 (no router solicitations or DAD on the wire), checksums computed in software:
+    # a veth would otherwise leave them to an offload that never happens past DPDK.
+    sh(f"{prefix_cmd} sysctl -qw net.ipv6.conf.{ifname}.disable_ipv6=1", check=False)
+    sh(f"{prefix_cmd} ethtool -K {ifname} tx off rx off", check=False)
+
+
+def _host(name, ifname, addrs, gw=None):
+    sh(f"ip netns add {PREFIX}{name}")
+    p = f"ip netns exec {PREFIX}{name}"
+    sh(f"{p} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+    sh(f"{p} ip link set lo up")
+    return p
+
+
+class Topology:
+    """Builds a topology; .start_servers() runs an HTTP and a UDP server on each real server."""
+
+    def __init__(self, kind="nat"):
+        require_root()
+        self.kind = kind
+        self.dir = tempfile.mkdtemp(prefix="fvs-lab-")
+        self.procs = []
+        cleanup()
+        try:
+            self._build()
+        except Exception:
+            self.destroy()
+            raise
+
+    def _build(self):
+        sh(f"ip netns add {PREFIX}sw")
+        sw = f"ip netns exec {PREFIX}sw"
+        sh(f"{sw} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+        sh(f"{sw} ip link add br0 type bridge")
+        sh(f"{sw} ip link set br0 up")
+
+        def to_switch(host_ns, port):
+            sh(f"ip link add {PREFIX}{port} type veth peer name eth0 netns {PREFIX}{host_ns}")
+            sh(f"ip link set {PREFIX}{port} netns {PREFIX}sw")
+            sh(f"{sw} ip link set {PREFIX}{port} master br0 up")
+
+        # Real servers: default route via the DIP.
+        for name, ip in RS.items():
+            p = _host(name, "eth0", [ip])
+            to_switch(name, name)
+            sh(f"{p} ip addr add {ip}/24 dev eth0")
+            sh(f"{p} ip link set eth0 up")
+            sh(f"{p} ip route add default via {DIP}")
+            _quiet_if(p, "eth0")
+        # The director's RS-side port: a root-side veth end on the switch.
+        sh(f"ip link add fvs-r type veth peer name {PREFIX}d netns {PREFIX}sw")
+        sh(f"{sw} ip link set {PREFIX}d master br0 up")
+        _quiet_if("", "fvs-r")
+        sh("ip link set fvs-r up")
+        p = _host("client", "eth0", [CIP])
+        if self.kind == "nat1":
+            to_switch("client", "cl")
+            self.ports = ["fvs-r"]
+        else:
+            sh(f"ip link add fvs-c type veth peer name eth0 netns {PREFIX}client")
+            _quiet_if("", "fvs-c")
+            sh("ip link set fvs-c up")
+            self.ports = ["fvs-c", "fvs-r"]
+        sh(f"{p} ip addr add {CIP}/24 dev eth0")
+        sh(f"{p} ip link set eth0 up")
+        _quiet_if(p, "eth0")
+        # More client addresses, to spread clients over workers.
+        for i in range(11, 27):
+            sh(f"{p} ip addr add 172.16.254.{i}/24 dev eth0")
+
+    def clients(self, n):
+        return [CIP] + [f"172.16.254.{i}" for i in range(11, 11 + n - 1)]
+
+    def start_servers(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in RS:
+            root = os.path.join(self.dir, name)
+            os.makedirs(root, exist_ok=True)
+            with open(os.path.join(root, "index.html"), "w") as f:
+                f.write(PAGES[name])
+            for cmd in (f"/usr/bin/python3 -m http.server 80 --bind 0.0.0.0 --directory {root}",
+                        f"/usr/bin/python3 {here}/udp_echo.py 5353 {name}"):
+                self.procs.append(subprocess.Popen(
+                    f"exec ip netns exec {PREFIX}{name} {cmd}", shell=True,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        # Ready when each answers on its own loopback.
+        for name in RS:
+            deadline = time.monotonic() + 20
+            while ns(name, "curl -s -o /dev/null --max-time 1 http://127.0.0.1/", check=False):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"HTTP server in {name} did not start")
+                time.sleep(0.05)
+
+    def destroy(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        self.procs = []
+        cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def vdev_args(ports, driver):
+    """EAL --vdev arguments for the root-side veth ends, in port order (dpdk0, dpdk1...)."""
+    args = []
+    for i, ifname in enumerate(ports):
+        if driver == "af_xdp":
+            args += ["--vdev", f"net_af_xdp{i},iface={ifname},start_queue=0,queue_count=1"]
+        else:
+            args += ["--vdev", f"net_af_packet{i},iface={ifname},qpairs=1"]
+    return args
+
+
+def curl(client_ip, url, timeout=3):
+    return ns("client", f"curl -s --max-time {timeout} --interface {client_ip} {url}",
+              capture=True, check=False, timeout=timeout + 5)

@@ -1,0 +1,89 @@
+"""Helpers for tests that run fastvsd as a process: EAL flags, polling, clean shutdown."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def fastvsd_path():
+    p = os.environ.get("FASTVSD")
+    if p and os.path.exists(p):
+        return p
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = os.path.join(here, "..", "..", "build", "fastvsd")
+    if os.path.exists(p):
+        return os.path.abspath(p)
+    raise RuntimeError("fastvsd not built: set FASTVSD or build into build/")
+
+
+def wait_for(cond, timeout, what, interval=0.05):
+    """Polls cond() until it returns a true value; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Fastvsd:
+    """fastvsd as a child process, with a stats file to poll and a clean stop."""
+
+    def __init__(self, eal_args, app_args, workdir, name="fvs"):
+        self.workdir = workdir
+        self.stats = os.path.join(workdir, "stats.json")
+        self.log = open(os.path.join(workdir, "fastvsd.log"), "w+")
+        self.cmd = [fastvsd_path(), "--file-prefix", f"{name}{os.getpid()}", "--no-pci",
+                    "--no-telemetry", "--log-level", "lib.eal:error"] + eal_args + \
+                   ["--", "--stats-file", self.stats, "--stats-interval-ms", "50"] + app_args
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def counters(self):
+        try:
+            with open(self.stats) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"fastvsd exited {self.proc.returncode}:\n{self.output()}")
+            return None
+
+    def total(self, key):
+        c = self.counters()
+        if not c:
+            return 0
+        return sum(w[key] for w in c["workers"])
+
+    def drops(self):
+        c = self.counters() or {"workers": []}
+        out = {}
+        for w in c["workers"]:
+            for k, v in w["drops"].items():
+                out[k] = out.get(k, 0) + v
+        return {k: v for k, v in out.items() if v}
+
+    def wait_started(self, timeout=20):
+        wait_for(lambda: self.counters() is not None, timeout, "fastvsd to start")
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("fastvsd did not stop on SIGTERM")
+        return self.proc.returncode
+
+    def close(self):
+        self.log.close()
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()

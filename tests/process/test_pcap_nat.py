@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""fastvsd as a process on net_pcap ports: input written by scapy, output checked by scapy.
+
+The checker is independent of fastvsd: scapy rebuilds every packet with its checksums deleted
+and compares, and each rewritten field is checked against what the IPVS semantics predict
+(rr over the kernel's list order, TTL - 1, port mapping, UDP checksum 0 kept).
+"""
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fvtest import Fastvsd, wait_for  # noqa: E402
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
+from scapy.layers.inet import IPerror, TCPerror, UDPerror  # noqa: E402
+
+PORT_MAC = ["02:70:63:61:70:00", "02:70:63:61:70:01"]  # net_pcap's MACs, by device index
+CLIENT_MAC = "c0:00:00:00:00:0a"
+RS_MAC = {"192.168.0.18": "aa:00:00:00:00:18", "192.168.0.28": "aa:00:00:00:00:28"}
+VIP, DIP = "172.16.254.200", "192.168.0.8"
+CLIENTS = [f"172.16.254.{10 + i}" for i in range(8)]
+
+
+def config(one_arm):
+    rs_dev = "dpdk0" if one_arm else "dpdk1"
+    lines = [f"ip addr add {VIP}/24 dev dpdk0", f"ip addr add {DIP}/24 dev {rs_dev}"]
+    lines += [f"ip neigh add {c} lladdr {CLIENT_MAC} dev dpdk0" for c in CLIENTS]
+    lines += [f"ip neigh add {ip} lladdr {mac} dev {rs_dev}" for ip, mac in RS_MAC.items()]
+    lines += [
+        f"-A -t {VIP}:80 -s rr",
+        f"-a -t {VIP}:80 -r 192.168.0.18:8080 -m",
+        f"-a -t {VIP}:80 -r 192.168.0.28:8080 -m",
+        f"-A -u {VIP}:53 -s rr",
+        f"-a -u {VIP}:53 -r 192.168.0.18:53 -m",
+        f"-a -u {VIP}:53 -r 192.168.0.28:53 -m",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def checksums_ok(pkt):
+    """Rebuilds the packet with every checksum recomputed by scapy and compares."""
+    fresh = pkt.copy()
+    del fresh[IP].chksum
+    for layer in (TCP, UDP, ICMP):
+        if fresh.haslayer(layer):
+            if layer is UDP and pkt[UDP].chksum == 0:
+                continue  # "no checksum" must stay so
+            del fresh[layer].chksum
+    rebuilt = Ether(bytes(fresh))
+    return bytes(rebuilt) == bytes(pkt), rebuilt
+
+
+def c2d(ip):
+    return Ether(src=CLIENT_MAC, dst=PORT_MAC[0]) / ip
+
+
+class PcapNat(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="fvs-pcap-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_fastvsd(self, ports, n_in):
+        """ports: list of input packet lists, one per pcap port. Returns output per port."""
+        eal = ["-l", "0-1", "--no-huge", "-m", "256", "--no-shconf"]
+        for i, pkts in enumerate(ports):
+            rx = os.path.join(self.dir, f"in{i}.pcap")
+            tx = os.path.join(self.dir, f"out{i}.pcap")
+            wrpcap(rx, pkts)
+            eal += ["--vdev", f"net_pcap{i},rx_pcap={rx},tx_pcap={tx}"]
+        with open(os.path.join(self.dir, "lab.conf"), "w") as f:
+            f.write(config(one_arm=len(ports) == 1))
+        d = Fastvsd(eal, ["--config", os.path.join(self.dir, "lab.conf"), "--conn-capacity",
+                          "4096", "--idle-sleep-us", "200"], self.dir, "fvspcap")
+        try:
+            wait_for(lambda: d.total("rx") >= n_in, 30, f"fastvsd to take in {n_in} packets")
+        finally:
+            rc = d.stop()
+        self.log = d.output()
+        self.assertEqual(rc, 0, self.log)
+        # The file written at exit holds the final counts.
+        self.counters = d.counters()
+        self.drops = d.drops()
+        d.close()
+        return [rdpcap(os.path.join(self.dir, f"out{i}.pcap")) for i in range(len(ports))]
+
+    def test_one_arm_tcp_udp_conversation(self):
+        pkts, expect = [], []
+        rr = ["192.168.0.28", "192.168.0.18"]  # the kernel's list order: newest first
+        for i, cip in enumerate(CLIENTS):
+            rip = rr[i % 2]
+            cport = 40000 + i
+            pkts.append(c2d(IP(src=cip, dst=VIP, ttl=64, id=i) / TCP(sport=cport, dport=80, flags="S", seq=100)))
+            expect.append(("req", cip, cport, rip, 8080, 63))
+            pkts.append(Ether(src=RS_MAC[rip], dst=PORT_MAC[0]) /
+                        IP(src=rip, dst=cip, ttl=64) / TCP(sport=8080, dport=cport, flags="SA", seq=500, ack=101))
+            expect.append(("rep", rip, 8080, cip, cport, 63))
+            data = Raw(b"GET / HTTP/1.0\r\n\r\n" + bytes([i]) * i)
+            pkts.append(c2d(IP(src=cip, dst=VIP, ttl=20) / TCP(sport=cport, dport=80, flags="PA", seq=101, ack=501) / data))
+            expect.append(("req", cip, cport, rip, 8080, 19))
+        # UDP: one datagram with a checksum, one with checksum 0.
+        for i, cip in enumerate(CLIENTS[:4]):
+            rip = rr[i % 2]
+            u = UDP(sport=5000 + i, dport=53) / Raw(b"q" * (i + 1))
+            p = c2d(IP(src=cip, dst=VIP, ttl=64) / u)
+            if i % 2:
+                p = Ether(bytes(p))
+                p[UDP].chksum = 0
+            pkts.append(p)
+            expect.append(("req", cip, 5000 + i, rip, 53, 63))
+        # Garbage that must be dropped and counted.
+        bad_ip = c2d(IP(src=CLIENTS[0], dst=VIP) / TCP(sport=1, dport=80, flags="S"))
+        bad_ip = Ether(bytes(bad_ip))
+        bad_ip[IP].chksum ^= 0xffff
+        pkts += [bad_ip,
+                 c2d(IP(src=CLIENTS[0], dst=VIP) / TCP(sport=2, dport=80, flags="A")),  # no conn
+                 c2d(IP(src=CLIENTS[0], dst="172.16.254.99") / UDP(sport=1, dport=1))]  # no service
+        out = self.run_fastvsd([pkts], len(pkts))[0]
+
+        self.assertEqual(len(out), len(expect), self.log)
+        for got, (kind, src, sport, dst, dport, ttl) in zip(out, expect):
+            ok, rebuilt = checksums_ok(got)
+            self.assertTrue(ok, f"checksums of {got.summary()}:\n{got.show(dump=True)}\nvs\n{rebuilt.show(dump=True)}")
+            self.assertEqual(got[Ether].src, PORT_MAC[0])
+            l4 = got[TCP] if got.haslayer(TCP) else got[UDP]
+            if kind == "req":
+                self.assertEqual((got[IP].src, l4.sport), (src, sport))
+                self.assertEqual((got[IP].dst, l4.dport), (dst, dport))
+                self.assertEqual(got[Ether].dst, RS_MAC[dst])
+            else:
+                self.assertEqual((got[IP].src, l4.sport), (VIP, 80))
+                self.assertEqual((got[IP].dst, l4.dport), (dport and dst, dport))
+                self.assertEqual(got[Ether].dst, CLIENT_MAC)
+            self.assertEqual(got[IP].ttl, ttl)
+        # UDP checksum 0 stayed 0; a computed one is valid (checked above).
+        udp_out = [p for p in out if p.haslayer(UDP)]
+        self.assertEqual([p[UDP].chksum == 0 for p in udp_out], [False, True, False, True])
+        self.assertEqual(self.drops, {"ip_checksum": 1, "no_conn": 1, "no_service": 1})
+        dests = {d["rip"]: d for d in self.counters["destinations"] if d["service"].startswith("tcp")}
+        self.assertEqual(dests["192.168.0.18:8080"]["conns"], 4)
+        self.assertEqual(dests["192.168.0.28:8080"]["conns"], 4)
+        # A SYN_RECV/ESTABLISHED connection is active (IPVS since 4.8).
+        self.assertEqual(dests["192.168.0.18:8080"]["activeconns"], 4)
+
+    def test_two_arm_requests_leave_by_the_rs_port(self):
+        pkts = []
+        for i, cip in enumerate(CLIENTS):
+            pkts.append(c2d(IP(src=cip, dst=VIP) / TCP(sport=41000 + i, dport=80, flags="S")))
+        pkts.append(c2d(IP(src=CLIENTS[0], dst=VIP) / ICMP(type=8, id=7, seq=1) / Raw(b"ping")))
+        pkts.append(Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                    ARP(op=1, hwsrc=CLIENT_MAC, psrc=CLIENTS[0], pdst=VIP))
+        out0, out1 = self.run_fastvsd([pkts, []], len(pkts))
+        self.assertEqual(len(out1), len(CLIENTS), self.log)
+        for p in out1:
+            self.assertTrue(checksums_ok(p)[0])
+            self.assertEqual(p[Ether].src, PORT_MAC[1])
+            self.assertIn(p[IP].dst, RS_MAC)
+            self.assertEqual(p[TCP].dport, 8080)
+        # The echo reply and the ARP reply leave by the client port.
+        kinds = sorted(p.lastlayer().name if not p.haslayer(ARP) else "ARP" for p in out0)
+        self.assertEqual(len(out0), 2, [p.summary() for p in out0])
+        echo = [p for p in out0 if p.haslayer(ICMP)][0]
+        self.assertEqual((echo[ICMP].type, echo[IP].src, echo[IP].dst), (0, VIP, CLIENTS[0]))
+        self.assertTrue(checksums_ok(echo)[0])
+        arp = [p for p in out0 if p.haslayer(ARP)][0]
+        self.assertEqual((arp[ARP].op, arp[ARP].psrc, arp[ARP].hwsrc, arp[ARP].pdst),
+                         (2, VIP, PORT_MAC[0], CLIENTS[0]))
+        del kinds
+
+    def test_bad_config_is_rejected_with_its_line(self):
+        bad = os.path.join(self.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("ip addr add 10.0.0.1/24 dev dpdk0\n# comment\n-A -t 10.0.0.1:80 -s wrrr\n")
+        rx = os.path.join(self.dir, "in.pcap")
+        wrpcap(rx, [c2d(IP(src=CLIENTS[0], dst=VIP) / TCP())])
+        d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "256", "--no-shconf", "--vdev",
+                     f"net_pcap0,rx_pcap={rx},tx_pcap={os.path.join(self.dir, 'o.pcap')}"],
+                    ["--config", bad], self.dir, "fvsbad")
+        d.proc.wait(30)
+        self.assertNotEqual(d.proc.returncode, 0)
+        self.assertIn(f"{bad}:3:", d.output())
+        self.assertIn("wrrr", d.output())
+        d.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
