@@ -5,6 +5,8 @@ The checker is independent of fastvsd: scapy rebuilds every packet with its chec
 and compares, and each rewritten field is checked against what the IPVS semantics predict
 (rr over the kernel's list order, TTL - 1, port mapping, UDP checksum 0 kept).
 """
+import collections
+import ipaddress
 import os
 import shutil
 import sys
@@ -40,6 +42,12 @@ def config(one_arm):
     return "\n".join(lines) + "\n"
 
 
+def owner_of(cip, nworkers):
+    """dataplane/steer.h: (fib(CIP in host order) * nworkers) >> 32."""
+    h = (int(ipaddress.IPv4Address(cip)) * 2654435761) & 0xffffffff
+    return (h * nworkers) >> 32
+
+
 def checksums_ok(pkt):
     """Rebuilds the packet with every checksum recomputed by scapy and compares."""
     fresh = pkt.copy()
@@ -64,9 +72,9 @@ class PcapNat(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run_fastvsd(self, ports, n_in):
+    def run_fastvsd(self, ports, n_in, lcores="0@0,1@1"):
         """ports: list of input packet lists, one per pcap port. Returns output per port."""
-        eal = ["-l", "0-1", "--no-huge", "-m", "256", "--no-shconf"]
+        eal = ["--lcores", lcores, "--no-huge", "-m", "256", "--no-shconf"]
         for i, pkts in enumerate(ports):
             rx = os.path.join(self.dir, f"in{i}.pcap")
             tx = os.path.join(self.dir, f"out{i}.pcap")
@@ -88,11 +96,16 @@ class PcapNat(unittest.TestCase):
         d.close()
         return [rdpcap(os.path.join(self.dir, f"out{i}.pcap")) for i in range(len(ports))]
 
-    def test_one_arm_tcp_udp_conversation(self):
+    def conversation(self, nworkers=1):
+        """Requests, replies and data of 8 clients, UDP, and garbage; with the expected output.
+        Each worker runs rr on its own: the real server a flow gets depends on its owner."""
         pkts, expect = [], []
         rr = ["192.168.0.28", "192.168.0.18"]  # the kernel's list order: newest first
+        turn = collections.Counter()
         for i, cip in enumerate(CLIENTS):
-            rip = rr[i % 2]
+            w = owner_of(cip, nworkers)
+            rip = rr[turn[w] % 2]
+            turn[w] += 1
             cport = 40000 + i
             pkts.append(c2d(IP(src=cip, dst=VIP, ttl=64, id=i) / TCP(sport=cport, dport=80, flags="S", seq=100)))
             expect.append(("req", cip, cport, rip, 8080, 63))
@@ -103,8 +116,11 @@ class PcapNat(unittest.TestCase):
             pkts.append(c2d(IP(src=cip, dst=VIP, ttl=20) / TCP(sport=cport, dport=80, flags="PA", seq=101, ack=501) / data))
             expect.append(("req", cip, cport, rip, 8080, 19))
         # UDP: one datagram with a checksum, one with checksum 0.
+        turn = collections.Counter()
         for i, cip in enumerate(CLIENTS[:4]):
-            rip = rr[i % 2]
+            w = owner_of(cip, nworkers)
+            rip = rr[turn[w] % 2]
+            turn[w] += 1
             u = UDP(sport=5000 + i, dport=53) / Raw(b"q" * (i + 1))
             p = c2d(IP(src=cip, dst=VIP, ttl=64) / u)
             if i % 2:
@@ -119,23 +135,74 @@ class PcapNat(unittest.TestCase):
         pkts += [bad_ip,
                  c2d(IP(src=CLIENTS[0], dst=VIP) / TCP(sport=2, dport=80, flags="A")),  # no conn
                  c2d(IP(src=CLIENTS[0], dst="172.16.254.99") / UDP(sport=1, dport=1))]  # no service
+        return pkts, expect
+
+    def check_output(self, got, want):
+        kind, src, sport, dst, dport, ttl = want
+        ok, rebuilt = checksums_ok(got)
+        self.assertTrue(ok, f"checksums of {got.summary()}:\n{got.show(dump=True)}\nvs\n{rebuilt.show(dump=True)}")
+        self.assertEqual(got[Ether].src, PORT_MAC[0])
+        l4 = got[TCP] if got.haslayer(TCP) else got[UDP]
+        if kind == "req":
+            self.assertEqual((got[IP].src, l4.sport), (src, sport))
+            self.assertEqual((got[IP].dst, l4.dport), (dst, dport))
+            self.assertEqual(got[Ether].dst, RS_MAC[dst])
+        else:
+            self.assertEqual((got[IP].src, l4.sport), (VIP, 80))
+            self.assertEqual((got[IP].dst, l4.dport), (dst, dport))
+            self.assertEqual(got[Ether].dst, CLIENT_MAC)
+        self.assertEqual(got[IP].ttl, ttl)
+
+    def _matches(self, p, want):
+        kind, src, sport, dst, dport, ttl = want
+        l4 = p[TCP] if p.haslayer(TCP) else p[UDP]
+        if kind == "req":
+            return (p[IP].src, l4.sport, p[IP].dst, l4.dport, p[IP].ttl) == (src, sport, dst, dport, ttl)
+        return (p[IP].src, l4.sport, p[IP].dst, l4.dport, p[IP].ttl) == (VIP, 80, dst, dport, ttl)
+
+    def test_two_workers_hand_off_without_rss(self):
+        # net_pcap has one queue: worker 0 polls it and hands worker 1 the clients it owns;
+        # worker 1 has no TX queue and hands its output back. Each worker alternates rr on its
+        # own, so compare what each flow became, not the order.
+        pkts, expect = self.conversation(nworkers=2)
+        self.assertEqual({owner_of(c, 2) for c in CLIENTS}, {0, 1})  # both workers get flows
+        out = self.run_fastvsd([pkts], len(pkts), lcores="0@0,1@1,2@1")[0]
+        self.assertEqual(len(out), len(expect), self.log)
+        # Across workers the output may interleave: every expected packet appears exactly once.
+        for want in expect:
+            same = [p for p in out if self._matches(p, want)]
+            self.assertEqual(len(same), 1, f"{want}: {[p.summary() for p in same]}")
+        flows = {}
+        for p in out:
+            self.assertTrue(checksums_ok(p)[0], p.summary())
+            l4 = p[TCP] if p.haslayer(TCP) else p[UDP]
+            if p[IP].dst == VIP or p[IP].src == VIP:  # a reply, rewritten from the VIP
+                key = (p[IP].dst, l4.dport, "tcp" if p.haslayer(TCP) else "udp")
+                flows.setdefault(key, set()).add(("rep", p[IP].src, l4.sport))
+            else:
+                key = (p[IP].src, l4.sport, "tcp" if p.haslayer(TCP) else "udp")
+                flows.setdefault(key, set()).add(("req", p[IP].dst, l4.dport))
+        for (cip, cport, proto), seen in flows.items():
+            reqs = {s for s in seen if s[0] == "req"}
+            self.assertEqual(len(reqs), 1, f"{cip}:{cport} went to more than one RS: {seen}")
+            self.assertIn(next(iter(reqs))[1], RS_MAC)
+        w = self.counters["workers"]
+        self.assertEqual(len(w), 2)
+        self.assertGreater(w[0]["handoff_out"], 0)
+        self.assertEqual(w[0]["handoff_out"], w[1]["handoff_in"])
+        self.assertGreater(w[1]["nat_in"], 0)
+        self.assertGreater(w[0]["nat_in"], 0)
+        self.assertEqual(w[0]["nat_in"] + w[1]["nat_in"], 8 * 2 + 4)
+        self.assertEqual(w[0]["nat_out"] + w[1]["nat_out"], 8)
+        self.assertEqual(self.drops, {"ip_checksum": 1, "no_conn": 1, "no_service": 1})
+
+    def test_one_arm_tcp_udp_conversation(self):
+        pkts, expect = self.conversation()
         out = self.run_fastvsd([pkts], len(pkts))[0]
 
         self.assertEqual(len(out), len(expect), self.log)
-        for got, (kind, src, sport, dst, dport, ttl) in zip(out, expect):
-            ok, rebuilt = checksums_ok(got)
-            self.assertTrue(ok, f"checksums of {got.summary()}:\n{got.show(dump=True)}\nvs\n{rebuilt.show(dump=True)}")
-            self.assertEqual(got[Ether].src, PORT_MAC[0])
-            l4 = got[TCP] if got.haslayer(TCP) else got[UDP]
-            if kind == "req":
-                self.assertEqual((got[IP].src, l4.sport), (src, sport))
-                self.assertEqual((got[IP].dst, l4.dport), (dst, dport))
-                self.assertEqual(got[Ether].dst, RS_MAC[dst])
-            else:
-                self.assertEqual((got[IP].src, l4.sport), (VIP, 80))
-                self.assertEqual((got[IP].dst, l4.dport), (dport and dst, dport))
-                self.assertEqual(got[Ether].dst, CLIENT_MAC)
-            self.assertEqual(got[IP].ttl, ttl)
+        for got, want in zip(out, expect):
+            self.check_output(got, want)
         # UDP checksum 0 stayed 0; a computed one is valid (checked above).
         udp_out = [p for p in out if p.haslayer(UDP)]
         self.assertEqual([p[UDP].chksum == 0 for p in udp_out], [False, True, False, True])
