@@ -115,6 +115,7 @@ bool Director::make_workers(std::string* err) {
     w->neigh = &neigh_;
     w->idle_sleep_us = opt_.idle_sleep_us;
     w->stop = &worker_stop_;
+    w->exit = &worker_exit_;
     w->tsc_hz = hz;
     w->tsc_per_tick = hz / kTicksPerSecond;
     worker_set_time(*w, rte_rdtsc());
@@ -179,7 +180,19 @@ void Director::run(std::atomic<bool>& stop) {
     timespec ts{0, 10 * 1000 * 1000};
     nanosleep(&ts, nullptr);
   }
+  // Two phases, so that nothing in a hand-off ring is lost: stop RX everywhere, then let the
+  // workers drain their rings until no packet has moved for three rounds (bounded: 2 s).
   worker_stop_.store(true);
+  uint64_t last = ~uint64_t{0};
+  for (int quiet = 0, rounds = 0; quiet < 3 && rounds < 200; ++rounds) {
+    timespec ts{0, 10 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+    uint64_t moved = 0;
+    for (const auto& w : workers_) moved += w->drained;
+    quiet = moved == last ? quiet + 1 : 0;
+    last = moved;
+  }
+  worker_exit_.store(true, std::memory_order_release);
   rte_eal_mp_wait_lcore();
   if (!opt_.stats_file.empty()) write_stats_file();
   log_counters();
@@ -201,8 +214,7 @@ std::string Director::stats_json() const {
         c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent, c.conns_created,
         c.conns_expired, w.conns.size());
     for (unsigned d = 0; d < kDropCount; ++d)
-      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)),
-                       c.drops[d]);
+      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
     j += "}}";
   }
   j += "], \"destinations\": [";

@@ -22,7 +22,7 @@ struct DaemonOptions {
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;  // per worker
   uint32_t idle_sleep_us = 0;
-  uint32_t mbufs = 0;  // 0: sized from ports and queues
+  uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
   uint32_t stats_interval_ms = 1000;
 };
@@ -57,6 +57,7 @@ class Director {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> worker_stop_{false};
+  std::atomic<bool> worker_exit_{false};
 };
 
 }  // namespace fastvs

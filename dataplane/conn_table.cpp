@@ -51,7 +51,7 @@ bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t n
   capacity_ = capacity;
   for (uint32_t i = 0; i < capacity; ++i) conns_[i].next = i + 1 < capacity ? i + 1 : kConnNone;
   free_head_ = 0;
-  used_ = 0;
+  used_.store(0, std::memory_order_relaxed);
   cursor_ = now;
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &after);
   memory_bytes_ = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
@@ -73,9 +73,15 @@ ConnKey ConnTable::out_key(const Conn& c) const {
   return make_key(c.rip, c.cip, c.rport, c.cport, c.proto);
 }
 
-Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks,
-                        uint32_t now) {
+Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now,
+                        bool* collision) {
+  *collision = false;
   if (free_head_ == kConnNone) return nullptr;
+  // rte_hash_add_key_data would silently re-point an existing key at the new entry.
+  if (rte_hash_lookup(hash_, &in) >= 0 || (out && rte_hash_lookup(hash_, out) >= 0)) {
+    *collision = true;
+    return nullptr;
+  }
   const uint32_t idx = free_head_;
   const uintptr_t base = uintptr_t{idx} << 1;
   if (rte_hash_add_key_data(hash_, &in, reinterpret_cast<void*>(base)) < 0) return nullptr;
@@ -84,7 +90,7 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
     return nullptr;
   }
   free_head_ = conns_[idx].next;
-  ++used_;
+  used_.store(used_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   Conn& c = conns_[idx];
   std::memset(&c, 0, sizeof c);
   c.cip = in.saddr;
@@ -129,7 +135,7 @@ void ConnTable::remove(Conn* c) {
 void ConnTable::free_entry(uint32_t idx) {
   conns_[idx].next = free_head_;
   free_head_ = idx;
-  --used_;
+  used_.store(used_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
 void ConnTable::wheel_link(uint32_t idx, uint32_t tick) {

@@ -15,6 +15,7 @@
 //   CLOSE) moves the entry at once. So a tick costs O(expired + re-armed), never O(table).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -93,8 +94,10 @@ class ConnTable {
   Conn* lookup(const ConnKey& key, bool* is_out) const;
 
   // Creates a connection indexed under `in` (and `out` when non-null). Returns nullptr when the
-  // table is full; nothing is changed then.
-  Conn* insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now);
+  // table is full or (with *collision set) when another connection already holds one of the
+  // keys, e.g. one client port talking to two VIPs that share a real server; nothing changes.
+  Conn* insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now,
+               bool* collision);
 
   // A packet refreshed the connection: it now expires `timeout_ticks` from `now`.
   void touch(Conn* c, uint32_t timeout_ticks, uint32_t now);
@@ -107,7 +110,7 @@ class ConnTable {
   template <typename F>
   uint32_t expire(uint32_t now, uint32_t budget, F&& on_expire);
 
-  uint32_t size() const { return used_; }
+  uint32_t size() const { return used_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return capacity_; }
   Conn* entry(uint32_t idx) const { return &conns_[idx]; }
   uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }
@@ -125,7 +128,7 @@ class ConnTable {
   Conn* conns_ = nullptr;
   uint32_t* wheel_ = nullptr;
   uint32_t capacity_ = 0;
-  uint32_t used_ = 0;
+  std::atomic<uint32_t> used_{0};  // read by control for stats
   uint32_t free_head_ = kConnNone;
   uint32_t cursor_ = 0;  // the next tick whose slot has not been processed
   size_t memory_bytes_ = 0;

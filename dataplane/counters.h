@@ -3,40 +3,44 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 
 namespace fastvs {
 
-#define FASTVS_DROP_REASONS(X)                                                   \
-  X(eth_truncated, "Ethernet header truncated")                                  \
-  X(ethertype, "not IPv4 or ARP")                                                \
-  X(multi_segment, "multi-segment packet")                                       \
-  X(arp_malformed, "malformed ARP")                                              \
-  X(arp_not_ours, "ARP for an address that is not ours")                         \
-  X(ip_truncated, "IPv4 header truncated")                                       \
-  X(ip_version, "IP version is not 4")                                           \
-  X(ip_ihl, "IPv4 header length below 20")                                       \
-  X(ip_total_length, "IPv4 total length beyond the frame or below the header")   \
-  X(ip_checksum, "bad IPv4 header checksum")                                     \
-  X(ip_fragment, "non-first fragment (not supported yet)")                       \
-  X(l4_truncated, "TCP/UDP/ICMP header truncated")                               \
-  X(tcp_doff, "TCP data offset out of range")                                    \
-  X(icmp_malformed, "ICMP error without a usable embedded header")               \
-  X(icmp_checksum, "bad ICMP checksum on an ICMP error")                         \
-  X(icmp_other, "ICMP to a local address that is not an echo request")           \
-  X(icmp_no_conn, "ICMP error about no known connection")                        \
-  X(local_other, "to a local address, not a service")                            \
-  X(no_service, "not to a service, not a NAT reply, not local")                  \
-  X(no_conn, "not a connection start and no connection")                         \
-  X(no_dest, "the scheduler found no available destination")                     \
-  X(dest_removed, "the connection's destination is gone or its service changed") \
-  X(conn_table_full, "connection table full")                                    \
-  X(ttl_exceeded, "TTL expired in transit")                                      \
-  X(no_route, "no route to the destination")                                     \
-  X(no_source_addr, "no local address on the egress port")                       \
-  X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                    \
-  X(handoff_full, "hand-off ring to the owner worker full")                      \
-  X(tx_full, "TX queue full")                                                    \
+#define FASTVS_DROP_REASONS(X)                                                     \
+  X(eth_truncated, "Ethernet header truncated")                                    \
+  X(ethertype, "not IPv4 or ARP")                                                  \
+  X(multi_segment, "multi-segment packet")                                         \
+  X(arp_malformed, "malformed ARP")                                                \
+  X(arp_not_ours, "ARP for an address that is not ours")                           \
+  X(ip_truncated, "IPv4 header truncated")                                         \
+  X(ip_version, "IP version is not 4")                                             \
+  X(ip_ihl, "IPv4 header length below 20")                                         \
+  X(ip_total_length, "IPv4 total length beyond the frame or below the header")     \
+  X(ip_checksum, "bad IPv4 header checksum")                                       \
+  X(ip_fragment, "IP fragment (reassembly not supported yet)")                     \
+  X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours") \
+  X(other_host, "unicast to another host's MAC (the port is promiscuous)")         \
+  X(l4_truncated, "TCP/UDP/ICMP header truncated")                                 \
+  X(tcp_doff, "TCP data offset out of range")                                      \
+  X(icmp_malformed, "ICMP error without a usable embedded header")                 \
+  X(icmp_checksum, "bad ICMP checksum (echo request or error)")                    \
+  X(icmp_other, "ICMP to a local address that is not an echo request")             \
+  X(icmp_no_conn, "ICMP error about no known connection")                          \
+  X(local_other, "to a local address, not a service")                              \
+  X(no_service, "not to a service, not a NAT reply, not local")                    \
+  X(no_conn, "not a connection start and no connection")                           \
+  X(no_dest, "the scheduler found no available destination")                       \
+  X(dest_removed, "the connection's destination is gone or its service changed")   \
+  X(conn_table_full, "connection table full")                                      \
+  X(conn_collision, "another connection holds the same real-server tuple")         \
+  X(ttl_exceeded, "TTL expired in transit")                                        \
+  X(no_route, "no route to the destination")                                       \
+  X(no_source_addr, "no local address on the egress port")                         \
+  X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                      \
+  X(handoff_full, "hand-off ring to the owner worker full")                        \
+  X(tx_full, "TX queue full")                                                      \
   X(icmp_rate_limited, "ICMP error not sent: rate limit")
 
 enum class Drop : uint8_t {
@@ -50,22 +54,43 @@ constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count);
 const char* drop_name(Drop d);
 const char* drop_text(Drop d);
 
+// A counter one worker writes and anyone reads: a relaxed load and store (no lock prefix on the
+// hot path), so a reader on another core sees a whole value, never a torn one.
+class Counter {
+ public:
+  Counter() = default;
+  Counter(const Counter& o) : v_(o.get()) {}
+  Counter& operator=(const Counter& o) {
+    v_.store(o.get(), std::memory_order_relaxed);
+    return *this;
+  }
+  void operator+=(uint64_t n) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void operator++() { *this += 1; }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+  operator uint64_t() const { return get(); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
 struct alignas(64) WorkerCounters {
-  uint64_t rx = 0;           // packets taken from RX queues
-  uint64_t tx = 0;           // packets handed to TX queues
-  uint64_t handoff_out = 0;  // mbufs sent to their owner worker
-  uint64_t handoff_in = 0;
-  uint64_t nat_in = 0;          // requests rewritten to a real server
-  uint64_t nat_out = 0;         // replies rewritten to the VIP
-  uint64_t icmp_nat = 0;        // ICMP errors translated
-  uint64_t arp_replies = 0;     // answered
-  uint64_t arp_replies_in = 0;  // received and learned from
-  uint64_t arp_requests = 0;
-  uint64_t echo_replies = 0;
-  uint64_t icmp_errors_sent = 0;
-  uint64_t conns_created = 0;
-  uint64_t conns_expired = 0;
-  std::array<uint64_t, kDropCount> drops{};
+  Counter rx;           // packets taken from RX queues
+  Counter tx;           // packets handed to TX queues
+  Counter handoff_out;  // mbufs sent to their owner worker
+  Counter handoff_in;
+  Counter nat_in;          // requests rewritten to a real server
+  Counter nat_out;         // replies rewritten to the VIP
+  Counter icmp_nat;        // ICMP errors translated
+  Counter arp_replies;     // answered
+  Counter arp_replies_in;  // received and learned from
+  Counter arp_requests;
+  Counter echo_replies;
+  Counter icmp_errors_sent;
+  Counter conns_created;
+  Counter conns_expired;
+  std::array<Counter, kDropCount> drops{};
 
   void drop(Drop d) { ++drops[static_cast<unsigned>(d)]; }
   uint64_t drops_of(Drop d) const { return drops[static_cast<unsigned>(d)]; }

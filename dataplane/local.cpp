@@ -14,15 +14,16 @@ namespace fastvs {
 
 namespace {
 
-// Learned neighbours travel to control, which alone writes the table; a sender that the table
-// already maps to the same MAC costs nothing.
-void learn(Worker& w, uint16_t port, uint32_t ip, const rte_ether_addr& mac) {
+// Learned neighbours travel to control, which alone writes the table. As the kernel does
+// (arp_process), an ARP addressed to us creates an entry; any other ARP heard on the wire (the
+// port is promiscuous) only refreshes an entry that exists, so strangers cannot fill the table.
+void learn(Worker& w, uint16_t port, uint32_t ip, const rte_ether_addr& mac, bool to_us) {
   if (ip == 0 || !w.snap->on_connected_subnet(port, ip)) return;
   uint16_t known_port;
   MacAddr known;
-  if (w.neigh->lookup(ip, &known_port, &known) && known_port == port &&
-      std::memcmp(known.data(), mac.addr_bytes, 6) == 0)
-    return;
+  const bool exists = w.neigh->lookup(ip, &known_port, &known);
+  if (!exists && !to_us) return;
+  if (exists && known_port == port && std::memcmp(known.data(), mac.addr_bytes, 6) == 0) return;
   NeighLearn nl{};
   nl.ip = ip;
   nl.port = port;
@@ -34,14 +35,15 @@ void arp_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
   const uint16_t port = m->port;
-  learn(w, port, pi.saddr, arp->arp_data.arp_sha);
+  const uint16_t* where = w.snap->local_by_ip.find(pi.daddr);
+  const bool to_us = where && *where == port;
+  learn(w, port, pi.saddr, arp->arp_data.arp_sha, to_us);
   if (pi.sport == kArpOpReply) {
     ++w.ctr.arp_replies_in;  // consumed: learning was all it was for
     rte_pktmbuf_free(m);
     return;
   }
-  const uint16_t* where = w.snap->local_by_ip.find(pi.daddr);
-  if (pi.sport != kArpOpRequest || !where || *where != port) return drop(w, m, Drop::arp_not_ours);
+  if (!to_us) return drop(w, m, Drop::arp_not_ours);
   // Turn the request into the reply in place (RFC 826).
   const MacAddr& ours = w.snap->port_mac[port];
   arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
@@ -59,6 +61,8 @@ void echo_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
   auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, pi.l4_off);
+  const uint16_t icmp_len = static_cast<uint16_t>(pi.ip_len - (pi.l4_off - pi.l3_off));
+  if (csum_fold32(csum_partial(icmp, icmp_len)) != 0xffff) return drop(w, m, Drop::icmp_checksum);
   // Type 8 -> 0: the checksum's word (type, code) loses 0x0800.
   icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
   icmp->icmp_cksum = csum_update2(icmp->icmp_cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8),
@@ -127,7 +131,10 @@ void send_icmp_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code
     return;
   }
   const auto* oip = rte_pktmbuf_mtod_offset(orig, const rte_ipv4_hdr*, kEthHdrLen);
-  // RFC 1122 3.2.2: never an ICMP error about an ICMP error.
+  // RFC 1122 3.2.2: never an ICMP error to a source that is no single host, nor about an ICMP
+  // error.
+  const uint8_t first = static_cast<uint8_t>(oip->src_addr);
+  if (first == 0 || first >= 224) return;
   if (oip->next_proto_id == kIpProtoIcmp) {
     const uint8_t t =
         *(rte_pktmbuf_mtod_offset(orig, const uint8_t*, kEthHdrLen) + rte_ipv4_hdr_len(oip));

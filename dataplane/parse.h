@@ -112,8 +112,9 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
   pi.saddr = load_raw32(ip + 12);
   pi.daddr = load_raw32(ip + 16);
   pi.l4_off = static_cast<uint16_t>(kEthHdrLen + ihl);
-  const uint16_t frag = load_be16(ip + 6);
-  if (frag & 0x1fff) return *why = Drop::ip_fragment, false;  // non-first fragment: no ports
+  // Fragments (MF set or an offset) until reassembly exists: a first fragment forwarded alone
+  // could never be reassembled, and later ones carry no ports.
+  if (load_be16(ip + 6) & 0x3fff) return *why = Drop::ip_fragment, false;
 
   const uint8_t* l4 = ip + ihl;
   const uint32_t l4len = total - ihl;
@@ -152,6 +153,8 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
       if (inlen < 20 || (in[0] >> 4) != 4) return *why = Drop::icmp_malformed, false;
       const unsigned iihl = (in[0] & 0x0f) * 4u;
       if (iihl < 20 || inlen < iihl + 8) return *why = Drop::icmp_malformed, false;
+      // A quoted non-first fragment has no ports where they would be (the kernel skips these).
+      if (load_be16(in + 6) & 0x1fff) return *why = Drop::icmp_malformed, false;
       pi.icmp_error = true;
       pi.inner_l3_off = static_cast<uint16_t>(pi.l4_off + 8);
       pi.inner_l4_off = static_cast<uint16_t>(pi.inner_l3_off + iihl);

@@ -32,13 +32,14 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     ps.ntxq = static_cast<uint16_t>(
         std::min<unsigned>(nworkers, std::max<uint16_t>(1, info.max_tx_queues)));
     rte_eth_conf conf{};
-    // RSS on the client address keeps a flow's packets on its owner's queue where the NIC can;
-    // hand-off rings make it correct where it cannot.
-    const uint64_t want =
-        RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
-    if (ps.nrxq > 1 && (info.flow_type_rss_offloads & want)) {
+    // RSS on the source address alone where the NIC can (RTE_ETH_RSS_L3_SRC_ONLY): a client's
+    // packets then share a queue. The NIC's Toeplitz hash is not the owner function
+    // (steer.h), so a worker still hands a packet to its owner when they differ; the hand-off
+    // keeps it correct, RSS only spreads the load over the queues.
+    if (ps.nrxq > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_IPV4)) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-      conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & want;
+      conf.rx_adv_conf.rss_conf.rss_hf =
+          RTE_ETH_RSS_IPV4 | (info.flow_type_rss_offloads & RTE_ETH_RSS_L3_SRC_ONLY);
       ps.rss = true;
     }
     if (int rc = rte_eth_dev_configure(pid, ps.nrxq, ps.ntxq, &conf); rc != 0) {

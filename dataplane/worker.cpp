@@ -112,6 +112,18 @@ bool parse_mbuf(Worker& w, rte_mbuf* m, PacketInfo& pi) {
   return true;
 }
 
+// What the kernel refuses before routing: frames for another host's MAC (the port is
+// promiscuous: PACKET_OTHERHOST) and martian sources (0/8, 127/8, multicast and above, ours).
+bool ip_acceptable(const Worker& w, const rte_mbuf* m, const PacketInfo& pi, Drop* why) {
+  const uint8_t* dmac = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (!(dmac[0] & 1) && std::memcmp(dmac, w.snap->port_mac[m->port].data(), 6) != 0)
+    return *why = Drop::other_host, false;
+  const uint8_t first = static_cast<uint8_t>(pi.saddr);  // network order: the first octet
+  if (first == 0 || first == 127 || first >= 224 || w.snap->local_by_ip.find(pi.saddr))
+    return *why = Drop::martian_source, false;
+  return true;
+}
+
 void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
   if (unlikely(rte_ring_sp_enqueue(w.handoff_out[owner], m) != 0)) {
     drop(w, m, Drop::handoff_full);
@@ -131,6 +143,13 @@ void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
     rte_mbuf* m = pkts[i];
     PacketInfo pi;
     if (!parse_mbuf(w, m, pi)) continue;
+    if (pi.kind != PktKind::Arp) {
+      Drop why;
+      if (unlikely(!ip_acceptable(w, m, pi, &why))) {
+        drop(w, m, why);
+        continue;
+      }
+    }
     uint32_t cip = 0;
     const SnapService* svc = nullptr;
     Drop why = Drop::no_service;
@@ -210,7 +229,7 @@ void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
   const uint32_t nexthop = r->via ? r->via : dst;
   uint16_t nport;
   MacAddr mac;
-  if (unlikely(!w.neigh->lookup(nexthop, &nport, &mac))) {
+  if (unlikely(!w.neigh->lookup(nexthop, &nport, &mac) || nport != r->port)) {
     // Like the kernel, resolve while this packet is lost (no queue of pending packets).
     send_arp_request(w, r->port, nexthop);
     return drop(w, m, Drop::neigh_unresolved);
@@ -241,6 +260,26 @@ bool decrement_ttl(Worker& w, rte_mbuf* m) {
 
 constexpr uint32_t kExpireBudget = 256;
 
+namespace {
+// What other workers handed us: packets we own, and output for our TX queues.
+unsigned poll_rings(Worker& w, rte_mbuf** pkts) {
+  unsigned got = 0;
+  for (unsigned o = 0; o < w.nworkers; ++o) {
+    if (w.handoff_in[o]) {
+      const unsigned n = rte_ring_sc_dequeue_burst(w.handoff_in[o], (void**)pkts, kBurst, nullptr);
+      if (n) worker_owned_burst(w, pkts, n);
+      got += n;
+    }
+    if (w.txho_in[o]) {
+      const unsigned n = rte_ring_sc_dequeue_burst(w.txho_in[o], (void**)pkts, kBurst, nullptr);
+      for (unsigned i = 0; i < n; ++i) tx_enqueue(w, pkts[i]->port, pkts[i]);
+      got += n;
+    }
+  }
+  return got;
+}
+}  // namespace
+
 int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   rte_mbuf* pkts[kBurst];
@@ -253,19 +292,7 @@ int worker_main(void* arg) {
       if (n) worker_rx_burst(w, pkts, n);
       got += n;
     }
-    for (unsigned o = 0; o < w.nworkers; ++o) {
-      if (w.handoff_in[o]) {
-        const unsigned n =
-            rte_ring_sc_dequeue_burst(w.handoff_in[o], (void**)pkts, kBurst, nullptr);
-        if (n) worker_owned_burst(w, pkts, n);
-        got += n;
-      }
-      if (w.txho_in[o]) {
-        const unsigned n = rte_ring_sc_dequeue_burst(w.txho_in[o], (void**)pkts, kBurst, nullptr);
-        for (unsigned i = 0; i < n; ++i) tx_enqueue(w, pkts[i]->port, pkts[i]);
-        got += n;
-      }
-    }
+    got += poll_rings(w, pkts);
     // A closed loop (a benchmark, a ping-pong test) waits on what we buffered: send it now.
     worker_flush(w);
     // Cheap when nothing is due (one compare); a bounded budget keeps a burst of expiries from
@@ -277,7 +304,17 @@ int worker_main(void* arg) {
       usleep(w.idle_sleep_us);
     }
   }
-  // Everything still buffered goes out before the ports close.
+  // Stopping, second phase: no more RX, but what other workers still hand us (their last
+  // packets, their output for our TX queues) goes out, until control has seen every worker
+  // quiet. Then the last flush, before the ports close.
+  while (!w.exit->load(std::memory_order_acquire)) {
+    const unsigned got = poll_rings(w, pkts);
+    worker_flush(w);
+    if (got)
+      w.drained += got;
+    else
+      usleep(100);
+  }
   worker_flush(w);
   return 0;
 }

@@ -85,7 +85,9 @@ struct Worker {
   // Tests: when set, drained TX buffers land here instead of in the port's TX queue.
   std::vector<rte_mbuf*>* capture = nullptr;
 
-  std::atomic<bool>* stop = nullptr;
+  std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
+  std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave
+  Counter drained;                    // packets moved after stop (control watches it settle)
 };
 
 // Adopts a snapshot (between bursts): sizes and resets the scheduler state.

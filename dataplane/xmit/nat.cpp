@@ -59,8 +59,9 @@ Conn* schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* wh
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   const ConnKey out = make_key(d->rip_be, pi.saddr, d->rport_be, pi.sport, pi.proto);
   // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
-  Conn* c = w.conns.insert(in, &out, 3 * kTicksPerSecond, w.now);
-  if (!c) return *why = Drop::conn_table_full, nullptr;
+  bool collision;
+  Conn* c = w.conns.insert(in, &out, 3 * kTicksPerSecond, w.now, &collision);
+  if (!c) return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
   c->dest = d;
   c->svc_id = svc.id;
   c->method = d->method;
@@ -106,15 +107,21 @@ void nat_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   bool is_out = false;
   Conn* c = w.conns.lookup(in, &is_out);
-  const bool syn = pi.proto == kIpProtoTcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
-  // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT starts over with a fresh choice.
-  if (c && syn && tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
+  // A request that matches a connection's reply key (a client claiming to be CIP = RIP) is not
+  // that connection's.
+  if (unlikely(c && is_out)) return drop(w, m, Drop::no_conn);
+  const bool tcp = pi.proto == kIpProtoTcp;
+  const bool syn = tcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
+  // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT starts over with a fresh choice
+  // (is_new_conn in ip_vs_core.c tests the SYN bit alone, so SYN|RST ends it too).
+  if (c && tcp && (pi.tcp_flags & kTcpSyn) &&
+      tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
     forget(w, c);
     c = nullptr;
   }
   if (!c) {
     // IPVS creates connections only from a SYN (tcp_conn_schedule) or any UDP datagram.
-    if (pi.proto == kIpProtoTcp && !syn) return drop(w, m, Drop::no_conn);
+    if (tcp && !syn) return drop(w, m, Drop::no_conn);
     Drop why;
     if (!(c = schedule(w, pi, svc, &why))) return drop(w, m, why);
   }
@@ -135,10 +142,10 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   bool is_out = false;
   Conn* c = w.conns.lookup(out, &is_out);
   if (!c || !is_out) return drop(w, m, Drop::no_conn);
-  update_state(w, c, TcpDir::Output, pi.tcp_flags);
-  // The kernel forwards NAT replies through ip_forward, which decrements the TTL before the
-  // FORWARD hook where IPVS rewrites them.
+  // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
+  // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;
+  update_state(w, c, TcpDir::Output, pi.tcp_flags);
   count_dest(w, c->dest, m, false);
 
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
@@ -168,6 +175,7 @@ void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
   Conn* c = w.conns.lookup(key, &is_out);
   if (!c || is_out != to_client) return drop(w, m, Drop::icmp_no_conn);
   if (!decrement_ttl(w, m)) return;
+  count_dest(w, c->dest, m, !to_client);  // ip_vs_in_stats / ip_vs_out_stats count ICMP too
 
   auto* inner = reinterpret_cast<rte_ipv4_hdr*>(icmp + 8);
   uint8_t* inner_l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.inner_l4_off);

@@ -41,6 +41,9 @@ ip route add default via 172.16.254.1 dev dpdk0
 -a -t 172.16.254.200:8080 -r 192.168.0.18:80 -m
 -A -u 172.16.254.200:53 -s rr
 -a -u 172.16.254.200:53 -r 192.168.0.28:5353 -m
+ip addr add 172.16.254.201/24 dev dpdk0
+-A -u 172.16.254.201:53 -s rr
+-a -u 172.16.254.201:53 -r 192.168.0.28:5353 -m
 )";
 
 Bytes to_bytes(rte_mbuf* m) {
@@ -442,6 +445,94 @@ TEST(MalformedFixtures, DroppedByReason) {
            {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
            {}},
       });
+}
+
+TEST(MalformedFixtures, WhatTheKernelRefusesBeforeRouting) {
+  Pipeline p;
+  Bytes first_frag = tcp_pkt(CIP, VIP, 40000, 80, SYN, 64);
+  first_frag[6] = 0x20;  // MF, offset 0
+  first_frag[10] = first_frag[11] = 0;
+  const uint16_t c = csum_buffer(first_frag.data(), 20);
+  std::memcpy(&first_frag[10], &c, 2);
+  run_steps(
+      p,
+      {
+          {"unicast to another host's MAC (promiscuous port)",
+           0,
+           eth(mac("02:99:99:99:99:99"), kClient, 0x0800, tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+           {},
+           Drop::other_host},
+          {"source 127.0.0.1",
+           0,
+           c2d(tcp_pkt("127.0.0.1", VIP, 40000, 80, SYN, 64)),
+           {},
+           Drop::martian_source},
+          {"source 0.0.0.0",
+           0,
+           c2d(tcp_pkt("0.0.0.0", VIP, 40000, 80, SYN, 64)),
+           {},
+           Drop::martian_source},
+          {"source multicast",
+           0,
+           c2d(tcp_pkt("224.0.0.1", VIP, 40000, 80, SYN, 64)),
+           {},
+           Drop::martian_source},
+          {"source is our own VIP",
+           0,
+           c2d(tcp_pkt(VIP, VIP, 80, 80, SYN, 64)),
+           {},
+           Drop::martian_source},
+          {"first fragment (MF set): no reassembly yet", 0, c2d(first_frag), {}, Drop::ip_fragment},
+      });
+}
+
+// Two VIPs share a real server; one client port talks to both. The replies of both would carry
+// the same (RIP:rport -> CIP:cport): the second connection is refused, the first keeps its
+// replies (IPVS would have the same ambiguity; it cannot tell them apart either).
+TEST(NatFixtures, SharedRealServerTupleIsNotStolen) {
+  Pipeline p;
+  const std::string VIP2 = "172.16.254.201";
+  run_steps(p, {
+                   {"to VIP:53",
+                    0,
+                    c2d(udp_pkt(CIP, VIP, 5060, 53, 64, {1})),
+                    {{1, d2rs(kRs2, udp_pkt(CIP, RS2, 5060, 5353, 63, {1}))}},
+                    {}},
+                   {"same client port to VIP2:53, same RS",
+                    0,
+                    c2d(udp_pkt(CIP, VIP2, 5060, 53, 64, {2})),
+                    {},
+                    Drop::conn_collision},
+                   {"the reply still belongs to the first",
+                    1,
+                    rs2d(kRs2, udp_pkt(RS2, CIP, 5353, 5060, 64, {3})),
+                    {{0, d2c(udp_pkt(VIP, CIP, 53, 5060, 63, {3}))}},
+                    {}},
+               });
+}
+
+TEST(LocalFixtures, ArpHeardOnTheWireDoesNotCreateEntries) {
+  Pipeline p;
+  const std::string stranger = "172.16.254.77";
+  run_steps(p, {
+                   {"a request between two other hosts",
+                    0,
+                    eth(kBcast, mac("c0:00:00:00:00:77"), 0x0806,
+                        arp(1, mac("c0:00:00:00:00:77"), stranger, kZero, "172.16.254.78")),
+                    {},
+                    Drop::arp_not_ours},
+               });
+  EXPECT_EQ(p.neigh.drain(p.learn), 0u);
+  run_steps(p, {
+                   {"a request to us from the same host",
+                    0,
+                    eth(kBcast, mac("c0:00:00:00:00:77"), 0x0806,
+                        arp(1, mac("c0:00:00:00:00:77"), stranger, kZero, VIP)),
+                    {{0, eth(mac("c0:00:00:00:00:77"), kPort0, 0x0806,
+                             arp(2, kPort0, VIP, mac("c0:00:00:00:00:77"), stranger))}},
+                    {}},
+               });
+  EXPECT_EQ(p.neigh.drain(p.learn), 1u);
 }
 
 // Random garbage never crashes the pipeline and every frame is accounted for.

@@ -17,6 +17,13 @@ ConnKey out_key(uint32_t i) {
   return make_key(0xc0a80012, 0x0a000000 + i, 80, uint16_t(i), 6);
 }
 
+Conn* ins(ConnTable& t, const ConnKey& in, const ConnKey* out, uint32_t timeout, uint32_t now) {
+  bool collision;
+  Conn* c = t.insert(in, out, timeout, now, &collision);
+  EXPECT_FALSE(collision);
+  return c;
+}
+
 struct Table {
   ConnTable t;
   explicit Table(uint32_t cap, uint32_t now = 100) {
@@ -29,7 +36,7 @@ struct Table {
 TEST(ConnTable, FindsBothKeys) {
   Table tb(16);
   const ConnKey in = in_key(1), out = out_key(1);
-  Conn* c = tb.t.insert(in, &out, 160, 100);
+  Conn* c = ins(tb.t, in, &out, 160, 100);
   ASSERT_NE(c, nullptr);
   bool is_out = true;
   EXPECT_EQ(tb.t.lookup(in, &is_out), c);
@@ -45,14 +52,33 @@ TEST(ConnTable, FindsBothKeys) {
   EXPECT_EQ(tb.t.size(), 0u);
 }
 
+// One client port talking to two VIPs that share a real server: both connections would have the
+// same reply key. The second is refused rather than stealing the first's replies.
+TEST(ConnTable, SharedReplyKeyIsRefused) {
+  Table tb(16);
+  const ConnKey in1 = make_key(1, 100, 5060, 5060, 17), in2 = make_key(1, 200, 5060, 5060, 17);
+  const ConnKey out = make_key(50, 1, 5060, 5060, 17);
+  Conn* a = ins(tb.t, in1, &out, 160, 100);
+  ASSERT_NE(a, nullptr);
+  bool collision = false;
+  EXPECT_EQ(tb.t.insert(in2, &out, 160, 100, &collision), nullptr);
+  EXPECT_TRUE(collision);
+  bool is_out;
+  EXPECT_EQ(tb.t.lookup(out, &is_out), a);
+  EXPECT_EQ(tb.t.lookup(in2, &is_out), nullptr);
+  EXPECT_EQ(tb.t.size(), 1u);
+}
+
 TEST(ConnTable, FullRefusesNewAndKeepsOld) {
   Table tb(100);
   for (uint32_t i = 0; i < 100; ++i) {
     const ConnKey in = in_key(i), out = out_key(i);
-    ASSERT_NE(tb.t.insert(in, &out, 160, 100), nullptr) << i;
+    ASSERT_NE(ins(tb.t, in, &out, 160, 100), nullptr) << i;
   }
   const ConnKey in = in_key(1000), out = out_key(1000);
-  EXPECT_EQ(tb.t.insert(in, &out, 160, 100), nullptr);
+  bool collision = true;
+  EXPECT_EQ(tb.t.insert(in, &out, 160, 100, &collision), nullptr);
+  EXPECT_FALSE(collision);
   EXPECT_EQ(tb.t.size(), 100u);
   bool is_out;
   for (uint32_t i = 0; i < 100; ++i) EXPECT_NE(tb.t.lookup(in_key(i), &is_out), nullptr) << i;
@@ -60,13 +86,13 @@ TEST(ConnTable, FullRefusesNewAndKeepsOld) {
   // Recovery: once entries expire, new flows fit again.
   tb.t.expire(100 + 160, 1000, [](Conn&) {});
   EXPECT_EQ(tb.t.size(), 0u);
-  EXPECT_NE(tb.t.insert(in, &out, 160, 260), nullptr);
+  EXPECT_NE(ins(tb.t, in, &out, 160, 260), nullptr);
 }
 
 TEST(ConnTable, ExpiresAtItsTickNotBefore) {
   Table tb(16);
   const ConnKey in = in_key(1), out = out_key(1);
-  tb.t.insert(in, &out, 10, 100);
+  ins(tb.t, in, &out, 10, 100);
   int expired = 0;
   tb.t.expire(109, 100, [&](Conn&) { ++expired; });
   EXPECT_EQ(expired, 0);
@@ -78,7 +104,7 @@ TEST(ConnTable, ExpiresAtItsTickNotBefore) {
 TEST(ConnTable, TouchExtendsAndShortens) {
   Table tb(16);
   const ConnKey in = in_key(1), out = out_key(1);
-  Conn* c = tb.t.insert(in, &out, 10, 100);
+  Conn* c = ins(tb.t, in, &out, 10, 100);
   int expired = 0;
   auto count = [&](Conn&) { ++expired; };
   tb.t.touch(c, 10, 105);  // now due at 115: the entry stays in slot 110 and is re-armed there
@@ -89,7 +115,7 @@ TEST(ConnTable, TouchExtendsAndShortens) {
   tb.t.expire(115, 100, count);
   EXPECT_EQ(expired, 1);
   // Shortening moves it at once: ESTABLISHED 900 s -> CLOSE 10 s.
-  c = tb.t.insert(in, &out, 900 * kTicksPerSecond, 200);
+  c = ins(tb.t, in, &out, 900 * kTicksPerSecond, 200);
   tb.t.touch(c, 10, 201);
   tb.t.expire(211, 100, count);
   EXPECT_EQ(expired, 2);
@@ -99,11 +125,11 @@ TEST(ConnTable, ExpiryCostIsExpiredPlusRearmedNotTable) {
   Table tb(20000);
   for (uint32_t i = 0; i < 10000; ++i) {
     const ConnKey in = in_key(i), out = out_key(i);
-    ASSERT_NE(tb.t.insert(in, &out, 900 * kTicksPerSecond, 100), nullptr);
+    ASSERT_NE(ins(tb.t, in, &out, 900 * kTicksPerSecond, 100), nullptr);
   }
   for (uint32_t i = 10000; i < 10010; ++i) {
     const ConnKey in = in_key(i), out = out_key(i);
-    ASSERT_NE(tb.t.insert(in, &out, 5, 100), nullptr);
+    ASSERT_NE(ins(tb.t, in, &out, 5, 100), nullptr);
   }
   // Advancing 100 ticks examines only the 10 that were due.
   EXPECT_EQ(tb.t.expire(200, 1u << 30, [](Conn&) {}), 10u);
@@ -119,7 +145,7 @@ TEST(ConnTable, TimeoutBeyondTheWheelIsRearmed) {
   Table tb(16);
   const ConnKey in = in_key(1);
   const uint32_t far = ConnTable::kWheelSlots * 2 + 7;
-  tb.t.insert(in, nullptr, far, 0);
+  ins(tb.t, in, nullptr, far, 0);
   int expired = 0;
   uint32_t examined = 0;
   for (uint32_t now = 0; now < far; now += 1000)

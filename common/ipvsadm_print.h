@@ -1,0 +1,95 @@
+// ipvsadm's output formats as pure code: `ipvsadm -L` (with -n, --stats, --rate, --exact,
+// --thresholds, --persistent-conn), `ipvsadm -S` and `ipvsadm -L --timeout`, byte for byte as
+// ipvsadm 1.31 (Debian 12's) prints them. No I/O except the getservbyport_r lookup of port names
+// when a listing is not numeric.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/model.h"
+
+namespace fastvs {
+
+// What `ipvsadm -L` shows of one destination (struct ip_vs_dest_entry): its configuration, the
+// connection counts IPVS keeps, the counters and the estimator's rates.
+struct DestStatus {
+  DestConfig cfg;
+  // IPVS turns a destination that is an address of the director into IP_VS_CONN_F_LOCALNODE and
+  // ipvsadm prints "Local" (-S: "-g"). fastvs refuses such destinations (apply_command), so this
+  // stays false; it is here so the printer covers every forwarding name ipvsadm prints.
+  bool local_node = false;
+  int32_t activeconns = 0;
+  int32_t inactconns = 0;
+  int32_t persistconns = 0;
+  // Counters since the last -Z.
+  uint64_t conns = 0;
+  uint64_t inpkts = 0;
+  uint64_t outpkts = 0;
+  uint64_t inbytes = 0;
+  uint64_t outbytes = 0;
+  // Rates per second (IPVS's estimator).
+  uint64_t cps = 0;
+  uint64_t inpps = 0;
+  uint64_t outpps = 0;
+  uint64_t inbps = 0;
+  uint64_t outbps = 0;
+};
+
+// One service as `ipvsadm -L` shows it. cfg.dests is ignored: `dests` is what is printed, in any
+// order (the printer sorts as ipvsadm does).
+struct ServiceStatus {
+  ServiceConfig cfg;
+  std::vector<DestStatus> dests;
+  // The service's totals.
+  uint64_t conns = 0;
+  uint64_t inpkts = 0;
+  uint64_t outpkts = 0;
+  uint64_t inbytes = 0;
+  uint64_t outbytes = 0;
+  uint64_t cps = 0;
+  uint64_t inpps = 0;
+  uint64_t outpps = 0;
+  uint64_t inbps = 0;
+  uint64_t outbps = 0;
+};
+
+// ipvsadm's listing options. When several are given, ipvsadm's precedence applies:
+// stats > rate > thresholds > persistent_conn. exact only changes how --stats/--rate numbers
+// are written.
+struct ListOptions {
+  bool numeric = false;          // -n
+  bool stats = false;            // --stats
+  bool rate = false;             // --rate
+  bool exact = false;            // --exact
+  bool thresholds = false;       // --thresholds
+  bool persistent_conn = false;  // --persistent-conn
+};
+
+// The IPVS version ipvsadm prints in its first line (IP_VS_VERSION_CODE 0x010201).
+inline constexpr const char* kIpvsVersion = "1.2.1";
+
+// `ipvsadm -L`: "IP Virtual Server version 1.2.1 (size=N)", the two header lines, then every
+// service and its destinations in ipvsadm's order. conn_table_size is N (scripts parse it).
+std::string format_list(const std::vector<ServiceStatus>& services, const ListOptions& o,
+                        uint32_t conn_table_size);
+
+// `ipvsadm -L -t|-u SERVICE`: as format_list for one service, without the version line
+// (ipvsadm's list_service prints only the title and the entry).
+std::string format_list_service(const ServiceStatus& service, const ListOptions& o);
+
+// `ipvsadm -S [-n]`: "-A ..." then "-a ..." lines per service, in ipvsadm's order. Numeric output
+// reads back with parse_command/load_config_text; without -n the ports are service names
+// ("172.16.254.200:http"), as ipvsadm writes them, which our grammar does not resolve.
+std::string format_save(const Config& cfg, bool numeric);
+
+// `ipvsadm -L --timeout`: "Timeout (tcp tcpfin udp): 900 120 300\n".
+std::string format_timeout(const Timeouts& t);
+
+// ipvsadm's sort keys (libipvs ipvs_cmp_services / ipvs_cmp_dests): negative, zero or positive
+// like qsort's comparators, including their quirk (see ipvsadm_print.cpp).
+int ipvsadm_cmp_services(const ServiceKey& a, const ServiceKey& b);
+int ipvsadm_cmp_dests(uint32_t rip_a, uint16_t rport_a, uint32_t rip_b, uint16_t rport_b);
+
+}  // namespace fastvs
