@@ -53,7 +53,7 @@ Bytes to_bytes(rte_mbuf* m) {
 
 class Pipeline {
  public:
-  Pipeline() : store(1) {
+  explicit Pipeline(uint32_t capacity = 1024) : store(1) {
     LoadResult lr = load_config_text(kConfig, "fixture", 2);
     EXPECT_TRUE(lr.ok) << lr.error;
     cfg = lr.cfg;
@@ -73,7 +73,7 @@ class Pipeline {
     w.capture = &out;
     worker_set_time(w, 1000);
     w.icmp_refill_tick = w.now;
-    EXPECT_TRUE(w.conns.init(name.c_str(), 1024, 0, w.now));
+    EXPECT_TRUE(w.conns.init(name.c_str(), capacity, 0, w.now));
     worker_adopt(w, snap.get());
     set_neigh("172.16.254.1", kGw, 0);
     set_neigh("172.16.254.10", kClient, 0);
@@ -484,6 +484,27 @@ TEST(MalformedFixtures, WhatTheKernelRefusesBeforeRouting) {
            Drop::martian_source},
           {"first fragment (MF set): no reassembly yet", 0, c2d(first_frag), {}, Drop::ip_fragment},
       });
+}
+
+TEST(NatFixtures, FullTableRefusesNewFlowsKeepsOld) {
+  Pipeline p(2);
+  run_steps(p, {
+      {"first flow", 0, c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+       {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}}, {}},
+      {"second flow", 0, c2d(tcp_pkt(CIP, VIP, 40001, 80, SYN, 64)),
+       {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40001, 80, SYN, 63))}}, {}},
+      {"third flow: table full", 0, c2d(tcp_pkt(CIP, VIP, 40002, 80, SYN, 64)), {},
+       Drop::conn_table_full},
+      {"the first flow goes on", 0, c2d(tcp_pkt(CIP, VIP, 40000, 80, ACK, 64)),
+       {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, ACK, 63))}}, {}},
+  });
+  // Recovery: the second flow expires (SYN_RECV: 60 s; the first is ESTABLISHED now: 900 s),
+  // and a new flow fits again.
+  worker_set_time(p.w, 1000 + 61 * kTicksPerSecond);
+  worker_expire(p.w, 100);
+  EXPECT_EQ(p.w.conns.size(), 1u);
+  run_steps(p, {{"a new flow after expiry", 0, c2d(tcp_pkt(CIP, VIP, 40003, 80, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40003, 80, SYN, 63))}}, {}}});
 }
 
 // Two VIPs share a real server; one client port talks to both. The replies of both would carry
