@@ -555,13 +555,29 @@ std::string parse_prefix(std::string_view s, bool allow_default, uint32_t& ip, u
 
 ParseResult parse_ip(const std::vector<std::string>& words) {
   size_t i = 1;
+  bool stats = false;
   while (i < words.size() && words[i].size() > 1 && words[i][0] == '-') {
-    if (words[i] != "-4") return fail("unsupported ip option " + quoted(words[i]));
+    if (words[i] == "-s" || words[i] == "-stats" || words[i] == "-statistics") {
+      stats = true;
+    } else if (words[i] != "-4") {
+      return fail("unsupported ip option " + quoted(words[i]));
+    }
     ++i;
   }
-  if (i >= words.size()) return fail("ip: missing object (addr, route or neigh)");
+  if (i >= words.size()) return fail("ip: missing object (addr, route, neigh or link)");
   IpObject obj;
   const std::string& o = words[i];
+  // `ip [-s] link [show]`: the ports and, with -s, their counters and the workers' drops.
+  if (abbrev_of(o, "link")) {
+    ++i;
+    if (i < words.size() && (abbrev_of(words[i], "show") || abbrev_of(words[i], "list"))) ++i;
+    if (i < words.size()) return fail("ip link: only 'show' is supported, not " + quoted(words[i]));
+    ParseResult r;
+    r.ok = true;
+    r.cmd.op = Op::LinkShow;
+    r.cmd.stats = stats;
+    return r;
+  }
   if (abbrev_of(o, "address")) {
     obj = IpObject::Addr;
   } else if (abbrev_of(o, "route")) {
@@ -1025,13 +1041,20 @@ std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       return "ip route show does not change the configuration";
     case Op::NeighShow:
       return "ip neigh show does not change the configuration";
+    case Op::LinkShow:
+      return "ip link show does not change the configuration";
   }
   return "internal error: unknown command";
 }
 
 LoadResult load_config_text(std::string_view text, std::string_view name, unsigned num_ports) {
+  return apply_config_text(Config{}, text, name, num_ports);
+}
+
+LoadResult apply_config_text(Config base, std::string_view text, std::string_view name,
+                             unsigned num_ports) {
   LoadResult result;
-  Config work;
+  Config work = std::move(base);
   size_t line_no = 0;
   size_t pos = 0;
   while (pos <= text.size()) {

@@ -35,6 +35,7 @@ enum class Op : uint8_t {
   NeighAdd,     // ip neigh add IP lladdr MAC dev dpdkN
   NeighDel,     // ip neigh del IP dev dpdkN
   NeighShow,    // ip neigh [show]
+  LinkShow,     // ip [-s] link [show]: ports, and with -s their counters and drops by reason
 };
 
 struct Command {
@@ -60,6 +61,7 @@ struct Command {
   uint32_t l_threshold = 0;
   // Listing options.
   bool numeric = false;  // -n
+  bool stats = false;    // ip -s
   // ip commands.
   uint32_t ip = 0;  // address, route prefix, or neighbour
   uint8_t prefix_len = 32;
@@ -95,6 +97,9 @@ struct LoadResult {
   std::string error;
 };
 LoadResult load_config_text(std::string_view text, std::string_view name, unsigned num_ports);
+// The same on top of an existing configuration (fastvsadm -R): all lines or none.
+LoadResult apply_config_text(Config base, std::string_view text, std::string_view name,
+                             unsigned num_ports);
 LoadResult load_config_file(const std::string& path, unsigned num_ports);
 
 }  // namespace fastvs

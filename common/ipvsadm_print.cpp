@@ -46,7 +46,8 @@ std::string port_to_anyname(uint16_t port, Proto proto) {
 // numerically by ipvsadm too, so the numeric address is what ipvsadm prints on a director
 // without reverse DNS. Ports are resolved as ipvsadm does (a local /etc/services lookup).
 std::string addrport_to_anyname(uint32_t ip, uint16_t port, Proto proto, bool numeric) {
-  std::string s = format_ip4(ip) + ":" + (numeric ? std::to_string(port) : port_to_anyname(port, proto));
+  std::string s =
+      format_ip4(ip) + ":" + (numeric ? std::to_string(port) : port_to_anyname(port, proto));
   // ipvsadm's buffer: malloc(60) filled with snprintf(buf, 60, ...).
   if (s.size() > 59) s.resize(59);
   return s;
@@ -191,9 +192,9 @@ uint32_t as_u32(int32_t v) {
 void append_title(std::string& out, const ListOptions& o) {
   if (o.stats) {
     // "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n"
-    out += fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
-                       "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes",
-                       "OutBytes");
+    out +=
+        fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
+                    "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes");
   } else if (o.rate) {
     out += fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
                        "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS");
@@ -204,9 +205,9 @@ void append_title(std::string& out, const ListOptions& o) {
                        "InActConn");
   } else if (o.persistent_conn) {
     // "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n"
-    out += fmt::format("{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
-                       "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn",
-                       "InActConn");
+    out +=
+        fmt::format("{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
+                    "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn");
   } else {
     out +=
         "Prot LocalAddress:Port Scheduler Flags\n"
@@ -339,8 +340,7 @@ std::string format_save(const Config& cfg, bool numeric) {
       const std::string dname = addrport_to_anyname(d->rip, d->rport, s->key.proto, numeric);
       // "-a %s -r %s %s -w %d\n". ipvsadm never saves -x/-y: thresholds do not survive
       // `ipvsadm -S | ipvsadm -R`, and fastvsadm -S keeps that behaviour.
-      out += fmt::format("-a {} -r {} {} -w {}", svc_name, dname, fwd_switch(d->method),
-                         d->weight);
+      out += fmt::format("-a {} -r {} {} -w {}", svc_name, dname, fwd_switch(d->method), d->weight);
       // print_tunnel_rule: ipvsadm 1.31 reads tun_type 0 (ipip) for every tunnel destination
       // (the netlink attribute, or the zeroed entry on kernels without it).
       if (d->method == ForwardMethod::Tunnel) out += " --tun-type ipip";

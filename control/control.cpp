@@ -1,6 +1,8 @@
 #include "control/control.h"
 
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -10,7 +12,9 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -20,11 +24,17 @@
 
 namespace fastvs {
 
-namespace {
-
 void log_line(const std::string& s) {
-  fmt::print(stderr, "fastvsd: {}\n", s);
+  // One line per event, with the time: changes are logged as they are applied.
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  fmt::print(stderr, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z fastvsd: {}\n", t.tm_year + 1900,
+             t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, s);
 }
+
+namespace {
 
 rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) {
   const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
@@ -35,7 +45,9 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
 }  // namespace
 
 Director::~Director() {
+  if (epoll_fd_ >= 0) close(epoll_fd_);
   for (auto& w : workers_) {
+    rte_ring_free(w->snap_in);
     for (unsigned o = 0; o < kMaxWorkers; ++o) {
       rte_ring_free(w->handoff_out[o]);
       rte_ring_free(w->txho_out[o]);
@@ -43,6 +55,7 @@ Director::~Director() {
     rte_ring_free(w->neigh_learn);
   }
   workers_.clear();
+  rte_free(qsbr_);
   rte_mempool_free(pool_);
 }
 
@@ -93,13 +106,24 @@ bool Director::init(std::string* err) {
   for (const auto& p : ports_)
     log_line(fmt::format("{}: port {} ({}), mac {}, {} rx / {} tx queues{}", p.name, p.port_id,
                          p.driver, format_mac(p.mac), p.nrxq, p.ntxq, p.rss ? ", RSS" : ""));
-  MacAddr macs[kMaxPorts];
-  for (size_t i = 0; i < ports_.size(); ++i) macs[i] = ports_[i].mac;
+  for (size_t i = 0; i < ports_.size(); ++i) macs_[i] = ports_[i].mac;
   store_ = std::make_unique<DestStore>(nworkers);
-  snap_ = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs);
+  snap_ = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
   for (const auto& n : cfg_.neighs)
     neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
-  return make_workers(err);
+  const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
+  qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("fastvs_qsbr", qsz, RTE_CACHE_LINE_SIZE));
+  if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, nworkers) != 0) {
+    *err = "RCU QSBR variable: out of memory";
+    return false;
+  }
+  if (!make_workers(err)) return false;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0 || !cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
+  cli_.set_handler(
+      [this](uint64_t client, const CliRequest& req, CliReply* r) { return handle(client, req, r); });
+  log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
+  return true;
 }
 
 bool Director::make_workers(std::string* err) {
@@ -121,7 +145,10 @@ bool Director::make_workers(std::string* err) {
     worker_set_time(*w, rte_rdtsc());
     w->icmp_refill_tick = w->now;
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
-    if (!w->neigh_learn) {
+    w->snap_in = make_ring(fmt::format("snap_w{}", i), 64);
+    w->qsbr = qsbr_;
+    rte_rcu_qsbr_thread_register(qsbr_, i);
+    if (!w->neigh_learn || !w->snap_in) {
       *err = fmt::format("ring: {}", rte_strerror(rte_errno));
       return false;
     }
@@ -168,17 +195,30 @@ void Director::run(std::atomic<bool>& stop) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
-  uint64_t last_stats = 0;
+  uint64_t last_stats = 0, last_reclaim = 0;
   const uint64_t hz = rte_get_tsc_hz();
+  epoll_event events[16];
   while (!stop.load()) {
+    // Short naps while a change waits for the workers, long ones otherwise.
+    const int timeout_ms = pending_.empty() && retired_.empty() ? 50 : 1;
+    const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
+    for (int i = 0; i < n; ++i) cli_.on_event(events[i].data.fd, events[i].events);
+    poll_rcu();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
     const uint64_t now = rte_get_tsc_cycles();
     if (!opt_.stats_file.empty() && now - last_stats >= hz / 1000 * opt_.stats_interval_ms) {
       write_stats_file();
       last_stats = now;
     }
-    timespec ts{0, 10 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
+    if (now - last_reclaim >= hz / 10) {
+      cli_.expire_idle();
+      // Trashed destinations go once no connection and no snapshot but the current uses them.
+      if (retired_.empty()) {
+        if (const unsigned freed = store_->reclaim())
+          log_line(fmt::format("freed {} removed destination(s) with no connections left", freed));
+      }
+      last_reclaim = now;
+    }
   }
   // Two phases, so that nothing in a hand-off ring is lost: stop RX everywhere, then let the
   // workers drain their rings until no packet has moved for three rounds (bounded: 2 s).

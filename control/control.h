@@ -1,19 +1,31 @@
 // The control side of fastvsd: owns the configuration and the neighbour table, wires the
-// workers (queues, hand-off rings), publishes the snapshot, and runs on the EAL main lcore,
-// sleeping between rounds (it never spins: two cores are shared with the lab).
+// workers (queues, hand-off rings), publishes snapshots, answers fastvsadm, and runs on the EAL
+// main lcore, sleeping in epoll between events (it never spins: two cores are shared with the
+// lab).
+//
+// A change: fastvsadm's command is applied to a copy of the configuration (an error changes
+// nothing); a new snapshot is built and pushed on every worker's ring; fastvsadm gets its answer
+// once rte_rcu_qsbr says every worker has passed a quiescent state since the push (each adopts
+// before it reports, so the answer means "in force"); the replaced snapshot is freed then too.
+// Changes are applied one at a time: a change that arrives while one is in flight waits.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/command.h"
 #include "common/model.h"
+#include "control/cli_server.h"
 #include "dataplane/neigh.h"
 #include "dataplane/port.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
+
+struct rte_rcu_qsbr;
 
 namespace fastvs {
 
@@ -22,21 +34,23 @@ struct DaemonOptions {
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;  // per worker
   uint32_t idle_sleep_us = 0;
-  uint32_t mbufs = 0;      // 0: sized from ports and queues
+  uint32_t mbufs = 0;  // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
   uint32_t stats_interval_ms = 1000;
 };
+
+void log_line(const std::string& s);
 
 class Director {
  public:
   explicit Director(DaemonOptions opt) : opt_(std::move(opt)) {}
   ~Director();
 
-  // After rte_eal_init: loads the config, brings up the ports, creates the workers. Returns
-  // false with `err` set; nothing forwards until then.
+  // After rte_eal_init: loads the config, brings up the ports, creates the workers, opens the
+  // CLI socket. Returns false with `err` set; nothing forwards until then.
   bool init(std::string* err);
   // Launches the workers and runs the control loop until `stop` is set; then stops the workers,
-  // drains their TX buffers and closes the ports.
+  // drains their rings and TX buffers and closes the ports.
   void run(std::atomic<bool>& stop);
 
   void log_counters() const;
@@ -47,9 +61,23 @@ class Director {
   bool make_workers(std::string* err);
   void write_stats_file() const;
 
+  // fastvsadm requests (control/commands.cpp).
+  bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
+  bool apply_change(uint64_t client, const std::vector<std::string>& words, const Config& next,
+                    CliReply* reply);
+  void publish(uint64_t client, std::string text);
+  void poll_rcu();
+  std::vector<struct ServiceStatus> service_status() const;
+  std::string show_addrs() const;
+  std::string show_routes() const;
+  std::string show_neighs() const;
+  std::string show_links(bool stats) const;
+  void zero(const Command& cmd);
+
   DaemonOptions opt_;
   Config cfg_;
   std::vector<PortSetup> ports_;
+  MacAddr macs_[kMaxPorts]{};
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<DestStore> store_;
   std::unique_ptr<Snapshot> snap_;
@@ -58,6 +86,22 @@ class Director {
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> worker_stop_{false};
   std::atomic<bool> worker_exit_{false};
+
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  struct Retired {
+    uint64_t token;
+    std::unique_ptr<Snapshot> snap;
+  };
+  std::vector<Retired> retired_;
+  struct Pending {
+    uint64_t client;
+    uint64_t token;
+    std::string text;
+  };
+  std::vector<Pending> pending_;
+  std::deque<std::pair<uint64_t, CliRequest>> waiting_;  // changes behind the one in flight
+  CliServer cli_;
+  int epoll_fd_ = -1;
 };
 
 }  // namespace fastvs

@@ -1,42 +1,129 @@
-// fastvsadm: ipvsadm's command line for fastvsd. This milestone checks the command against the
-// grammar and reports that the live socket does not exist yet (the next issue brings it).
-#include <sys/stat.h>
+// fastvsadm: ipvsadm's command line for fastvsd, over its Unix socket. One request, one reply;
+// exit 0 on success, otherwise a one-line message on stderr and a non-zero exit.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <fmt/core.h>
 
 #include "common/command.h"
+#include "control/cli_server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: fastvsadm [--socket PATH] COMMAND [OPTIONS]\n"
+    "\n"
+    "ipvsadm's commands, for fastvsd:\n"
+    "  -A|-E -t|-u VIP:PORT [-s SCHEDULER] [-b FLAGS]   add / edit a virtual service\n"
+    "  -D -t|-u VIP:PORT                                delete a virtual service\n"
+    "  -C                                               clear the whole table\n"
+    "  -a|-e -t|-u VIP:PORT -r RIP[:PORT] -m [-w WEIGHT] [-x UPPER] [-y LOWER]\n"
+    "                                                   add / edit a real server\n"
+    "  -d -t|-u VIP:PORT -r RIP[:PORT]                  delete a real server\n"
+    "  -L|-l [-n] [-t|-u VIP:PORT]                      list (as ipvsadm -L prints)\n"
+    "  -S [-n]                                          save in ipvsadm's restore format\n"
+    "  -R                                               restore from standard input, all or\n"
+    "                                                   nothing (ipvsadm stops half-way at a bad\n"
+    "                                                   line; fastvsadm changes nothing then)\n"
+    "  -Z [-t|-u VIP:PORT]                              zero the counters\n"
+    "schedulers: rr wrr lc wlc sh (default wlc); -b sh-fallback,sh-port for sh.\n"
+    "Forwarding: -m (masquerading, NAT); it must be given (DR and TUN come later).\n"
+    "\n"
+    "The director's own addresses, routes and neighbours on its DPDK ports:\n"
+    "  ip addr [add|del IP/LEN dev dpdkN]     ip route [add|del PREFIX/LEN|default [via IP] dev dpdkN]\n"
+    "  ip neigh [add IP lladdr MAC dev dpdkN | del IP dev dpdkN]\n"
+    "  ip [-s] link        ports; with -s their counters, per-worker packets and drops by reason\n"
+    "\n"
+    "Every change is answered once every worker has it in force. A removed real server's\n"
+    "connections are not cut: their packets are dropped (IPVS's expire_nodest_conn=0) until the\n"
+    "server is added back or they time out; to drain a server, set its weight to 0 first.\n"
+    "The socket: --socket PATH, else $FASTVS_SOCKET, else /run/fastvs/fastvsd.sock.\n";
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
   std::string socket_path = "/run/fastvs/fastvsd.sock";
-  if (const char* env = std::getenv("FASTVS_SOCKET")) socket_path = env;
-  for (size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] == "--socket") {
-      socket_path = words[i + 1];
-      words.erase(words.begin() + static_cast<long>(i), words.begin() + static_cast<long>(i) + 2);
+  if (const char* env = std::getenv("FASTVS_SOCKET"); env && *env) socket_path = env;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--socket" || words[i].rfind("--socket=", 0) == 0) {
+      const bool inline_arg = words[i].size() > 8;
+      if (!inline_arg && i + 1 >= words.size()) {
+        fmt::print(stderr, "fastvsadm: --socket needs a path\n");
+        return 2;
+      }
+      socket_path = inline_arg ? words[i].substr(9) : words[i + 1];
+      words.erase(words.begin() + static_cast<long>(i),
+                  words.begin() + static_cast<long>(i) + (inline_arg ? 1 : 2));
       break;
     }
   }
-  if (words.empty() || words[0] == "-h" || words[0] == "--help") {
-    fmt::print(
-        "usage: fastvsadm [--socket PATH] COMMAND (ipvsadm's commands; ip addr|route|neigh)\n");
-    return words.empty() ? 2 : 0;
+  if (!words.empty() && (words[0] == "-h" || words[0] == "--help")) {
+    fmt::print("{}", kUsage);
+    return 0;
   }
+  // The grammar is checked here too, so a typo is named even when fastvsd is not running.
   const fastvs::ParseResult pr = fastvs::parse_command(words);
   if (!pr.ok) {
     fmt::print(stderr, "fastvsadm: {}\n", pr.error);
     return 2;
   }
-  struct stat st;
-  if (stat(socket_path.c_str(), &st) != 0) {
-    fmt::print(stderr, "fastvsadm: fastvsd is not running (no socket at {})\n", socket_path);
+  fastvs::CliRequest req;
+  req.words = words;
+  if (pr.cmd.op == fastvs::Op::Restore)
+    req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+
+  sockaddr_un addr{};
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    fmt::print(stderr, "fastvsadm: socket path too long: {}\n", socket_path);
+    return 2;
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == ENOENT || errno == ECONNREFUSED)
+      fmt::print(stderr, "fastvsadm: fastvsd is not running (no socket at {})\n", socket_path);
+    else
+      fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path, std::strerror(errno));
     return 1;
   }
-  fmt::print(stderr, "fastvsadm: live control is not implemented yet\n");
+  const std::string msg = fastvs::cli_encode_request(req);
+  for (size_t off = 0; off < msg.size();) {
+    const ssize_t n = send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      fmt::print(stderr, "fastvsadm: sending to fastvsd: {}\n", std::strerror(errno));
+      return 1;
+    }
+    off += static_cast<size_t>(n);
+  }
+  shutdown(fd, SHUT_WR);
+  std::string reply;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const size_t nl = reply.find('\n');
+  const std::string status = reply.substr(0, nl);
+  const std::string body = nl == std::string::npos ? "" : reply.substr(nl + 1);
+  if (status == "ok") {
+    fmt::print("{}", body);
+    return 0;
+  }
+  if (status == "error") {
+    fmt::print(stderr, "fastvsadm: {}", body.empty() ? "error\n" : body);
+    return 1;
+  }
+  fmt::print(stderr, "fastvsadm: no answer from fastvsd (it may have stopped)\n");
   return 1;
 }

@@ -32,7 +32,7 @@ namespace fastvs {
   X(no_service, "not to a service, not a NAT reply, not local")                    \
   X(no_conn, "not a connection start and no connection")                           \
   X(no_dest, "the scheduler found no available destination")                       \
-  X(dest_removed, "the connection's destination is gone or its service changed")   \
+  X(dest_removed, "the connection's destination was removed (expire_nodest_conn=0)")   \
   X(conn_table_full, "connection table full")                                      \
   X(conn_collision, "another connection holds the same real-server tuple")         \
   X(ttl_exceeded, "TTL expired in transit")                                        \

@@ -48,6 +48,15 @@ struct Destination {
   uint32_t l_threshold = 0;
   uint32_t nslots = 1;  // = number of workers: sums read only the slots in use
   DestWorkerSlot slot[kMaxWorkers];
+  // -Z: the counters' sums when they were last zeroed. Control alone reads and writes these
+  // (workers never write across their own slot).
+  uint64_t zero_conns = 0, zero_inpkts = 0, zero_outpkts = 0, zero_inbytes = 0, zero_outbytes = 0;
+
+  uint64_t sum(std::atomic<uint64_t> DestWorkerSlot::*field) const {
+    uint64_t s = 0;
+    for (uint32_t i = 0; i < nslots; ++i) s += (slot[i].*field).load(std::memory_order_relaxed);
+    return s;
+  }
 
   int32_t get_weight() const { return weight.load(std::memory_order_relaxed); }
   bool overloaded() const { return flags.load(std::memory_order_relaxed) & kDestOverload; }

@@ -6,31 +6,84 @@
 
 namespace fastvs {
 
+void DestStore::begin() { ++epoch_; }
+
 Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
   const Key key{static_cast<uint8_t>(svc.proto), svc.vip, svc.vport, d.rip, d.rport};
-  auto& slot = dests_[key];
-  if (!slot) {
-    slot = std::make_unique<Destination>();
-    slot->rip = d.rip;
-    slot->rport = d.rport;
-    slot->rip_be = rte_cpu_to_be_32(d.rip);
-    slot->rport_be = rte_cpu_to_be_16(d.rport);
-    slot->nslots = nworkers_;
+  Entry& e = dests_[key];
+  if (!e.dest) {
+    e.dest = std::make_unique<Destination>();
+    e.dest->rip = d.rip;
+    e.dest->rport = d.rport;
+    e.dest->rip_be = rte_cpu_to_be_32(d.rip);
+    e.dest->rport_be = rte_cpu_to_be_16(d.rport);
+    e.dest->nslots = nworkers_;
   }
-  Destination* dest = slot.get();
+  e.seen = epoch_;
+  Destination* dest = e.dest.get();
   dest->method = d.method;
   dest->weight.store(d.weight, std::memory_order_relaxed);
   dest->u_threshold = d.u_threshold;
   dest->l_threshold = d.l_threshold;
+  dest->flags.fetch_or(kDestAvailable, std::memory_order_release);  // revived from the trash
   return dest;
 }
 
 uint32_t DestStore::service_id(const ServiceKey& svc) {
-  const auto key = std::make_tuple(static_cast<uint8_t>(svc.proto), svc.vip, svc.vport);
-  auto it = service_ids_.find(key);
-  if (it != service_ids_.end()) return it->second;
-  service_ids_.emplace(key, next_service_id_);
-  return next_service_id_++;
+  const SvcKey key{static_cast<uint8_t>(svc.proto), svc.vip, svc.vport};
+  auto it = services_.find(key);
+  if (it == services_.end()) {
+    it = services_.emplace(key, SvcEntry{}).first;
+    it->second.id = next_service_id_++;
+    service_keys_[it->second.id] = key;
+  }
+  it->second.seen = epoch_;
+  return it->second.id;
+}
+
+uint32_t DestStore::service_gen(uint32_t id, const std::string& signature) {
+  SvcEntry& e = services_.at(service_keys_.at(id));
+  if (e.signature != signature) {
+    e.signature = signature;
+    ++e.gen;
+  }
+  return e.gen;
+}
+
+void DestStore::end() {
+  for (auto& [key, e] : dests_)
+    if (e.seen != epoch_)
+      e.dest->flags.fetch_and(~uint32_t{kDestAvailable}, std::memory_order_release);
+  // A service that left is forgotten: added again, it starts afresh (a new id, new scheduler
+  // state), as a new ip_vs_service would.
+  for (auto it = services_.begin(); it != services_.end();) {
+    if (it->second.seen != epoch_) {
+      service_keys_.erase(it->second.id);
+      it = services_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+unsigned DestStore::reclaim() {
+  unsigned freed = 0;
+  for (auto it = dests_.begin(); it != dests_.end();) {
+    const Destination& d = *it->second.dest;
+    if (it->second.seen != epoch_ && d.activeconns() + d.inactconns() + d.persistconns() == 0) {
+      it = dests_.erase(it);
+      ++freed;
+    } else {
+      ++it;
+    }
+  }
+  return freed;
+}
+
+size_t DestStore::trashed() const {
+  size_t n = 0;
+  for (const auto& [key, e] : dests_) n += e.seen != epoch_;
+  return n;
 }
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, uint16_t nports,
@@ -43,7 +96,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   s->tcp_timeouts.secs[static_cast<unsigned>(TcpState::FinWait)] = cfg.timeouts.tcpfin;
   s->udp_timeout = cfg.timeouts.udp;
 
-  std::vector<std::pair<uint64_t, uint32_t>> svc_items;
+  store.begin();
+  std::vector<std::pair<uint64_t, uint32_t>> svc_items, id_items;
   std::vector<std::pair<uint64_t, Destination*>> rs_items;
   s->services.reserve(cfg.services.size());
   for (const auto& sc : cfg.services) {
@@ -64,8 +118,16 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
           rs_items.emplace_back(k, dest);
       }
     }
+    // What the worker's scheduler state depends on: the scheduler, its flags, the list and the
+    // weights.
+    std::string sig = sc.scheduler + "/" + std::to_string(sc.sched_flags);
+    for (const Destination* d : ss.dests)
+      sig += "/" + std::to_string(reinterpret_cast<uintptr_t>(d)) + ":" +
+             std::to_string(d->get_weight());
+    ss.gen = store.service_gen(ss.id, sig);
     svc_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
                            static_cast<uint32_t>(s->services.size()));
+    id_items.emplace_back(ss.id, static_cast<uint32_t>(s->services.size()));
     s->services.push_back(std::move(ss));
   }
   // Pointers into the vectors are taken only now that the services vector is final.
@@ -78,7 +140,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
       ss.sched.sh_table = ss.sh_table.data();
     }
   }
+  store.end();
   s->service_by_key.build(svc_items);
+  s->service_by_id.build(id_items);
   s->masq_by_rs.build(rs_items);
 
   std::vector<std::pair<uint64_t, uint16_t>> local_items;

@@ -21,7 +21,8 @@ namespace fastvs {
 constexpr unsigned kMaxPorts = 16;
 
 struct SnapService {
-  uint32_t id = 0;  // stable for the service's life (keys per-worker scheduler state)
+  uint32_t id = 0;   // stable for the service's life (keys per-worker scheduler state)
+  uint32_t gen = 0;  // changes when its destinations, weights or scheduler change
   uint8_t proto = 0;
   uint32_t vip = 0;  // network order
   uint16_t vport = 0;
@@ -46,7 +47,8 @@ struct SnapRoute {
 
 struct Snapshot {
   std::vector<SnapService> services;
-  FlatMap64<uint32_t> service_by_key;  // svc_key() -> index in services
+  FlatMap64<uint32_t> service_by_key;       // svc_key() -> index in services
+  FlatMap64<uint32_t> service_by_id;        // SnapService::id -> index in services
   FlatMap64<Destination*> masq_by_rs;  // svc_key(proto, RIP, rport) -> a Masq destination
   FlatMap64<uint16_t> local_by_ip;     // IP -> port it is configured on
   std::vector<SnapAddr> addrs;
@@ -62,6 +64,10 @@ struct Snapshot {
 
   const SnapService* find_service(uint8_t proto, uint32_t ip, uint16_t port) const {
     const uint32_t* i = service_by_key.find(svc_key(proto, ip, port));
+    return i ? &services[*i] : nullptr;
+  }
+  const SnapService* find_by_id(uint32_t id) const {
+    const uint32_t* i = service_by_id.find(id);
     return i ? &services[*i] : nullptr;
   }
   const SnapRoute* route(uint32_t dst) const {
@@ -87,18 +93,46 @@ struct Snapshot {
 };
 
 // Owns the Destination objects. A destination keeps its identity (and so its counters and
-// connection counts) for as long as its (service, RIP, port) stays configured.
+// connection counts) for as long as its (service, RIP, port) stays configured. One that leaves
+// the configuration goes to the trash, as IPVS's does (ip_vs_trash_put_dest): it is marked
+// unavailable, its connections' packets are dropped (expire_nodest_conn=0), re-adding it revives
+// it with its counts, and it is freed once no connection uses it and no snapshot names it.
 class DestStore {
  public:
   explicit DestStore(unsigned nworkers) : nworkers_(nworkers) {}
+
+  // A snapshot build: begin(), then get()/service_id()/service_gen() for everything in the
+  // configuration, then end(), which trashes what was not named.
+  void begin();
   Destination* get(const ServiceKey& svc, const DestConfig& d);
   uint32_t service_id(const ServiceKey& svc);
+  uint32_t service_gen(uint32_t id, const std::string& signature);
+  void end();
+
+  // Frees trashed destinations with no connections. Only call when no snapshot older than the
+  // current one can still be read by a worker.
+  unsigned reclaim();
+  size_t trashed() const;
+  size_t size() const { return dests_.size(); }
 
  private:
   using Key = std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>;
+  using SvcKey = std::tuple<uint8_t, uint32_t, uint16_t>;
+  struct Entry {
+    std::unique_ptr<Destination> dest;
+    uint64_t seen = 0;
+  };
+  struct SvcEntry {
+    uint32_t id = 0;
+    uint32_t gen = 0;
+    std::string signature;
+    uint64_t seen = 0;
+  };
   unsigned nworkers_;
-  std::map<Key, std::unique_ptr<Destination>> dests_;
-  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, uint32_t> service_ids_;
+  uint64_t epoch_ = 0;
+  std::map<Key, Entry> dests_;
+  std::map<SvcKey, SvcEntry> services_;
+  std::map<uint32_t, SvcKey> service_keys_;
   uint32_t next_service_id_ = 0;
 };
 

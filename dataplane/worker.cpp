@@ -7,6 +7,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "dataplane/steer.h"
@@ -14,11 +15,18 @@
 namespace fastvs {
 
 void worker_adopt(Worker& w, const Snapshot* snap) {
+  // The previous snapshot is still readable here: it is reclaimed only after this worker has
+  // passed a quiescent state, which comes after adoption.
+  const Snapshot* old = w.snap;
   w.snap = snap;
-  uint32_t max_id = 0;
-  for (const auto& s : snap->services) max_id = std::max(max_id, s.id + 1);
-  if (w.sched.size() < max_id) w.sched.resize(max_id);
-  for (const auto& s : snap->services) sched_reset(s.sched, w.sched[s.id]);
+  for (const auto& s : snap->services) {
+    if (s.id >= w.sched.size()) w.sched.resize(s.id + 1);  // new services only: rare
+    SchedState& st = w.sched[s.id];
+    if (st.gen == s.gen) continue;
+    const SnapService* before = old && st.gen != ~0u ? old->find_by_id(s.id) : nullptr;
+    sched_dests_changed(before ? &before->sched : nullptr, s.sched, st);
+    st.gen = s.gen;
+  }
 }
 
 void worker_set_time(Worker& w, uint64_t tsc) {
@@ -280,11 +288,22 @@ unsigned poll_rings(Worker& w, rte_mbuf** pkts) {
 }
 }  // namespace
 
+void worker_poll_snapshot(Worker& w) {
+  void* p = nullptr;
+  const Snapshot* newest = nullptr;
+  while (rte_ring_sc_dequeue(w.snap_in, &p) == 0) newest = static_cast<const Snapshot*>(p);
+  if (newest) worker_adopt(w, newest);
+}
+
 int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   rte_mbuf* pkts[kBurst];
   uint32_t idle = 0;
+  rte_rcu_qsbr_thread_online(w.qsbr, w.id);
   while (!w.stop->load(std::memory_order_relaxed)) {
+    // Between bursts: no pointer into a snapshot is held here.
+    if (w.snap_in) worker_poll_snapshot(w);
+    rte_rcu_qsbr_quiescent(w.qsbr, w.id);
     worker_set_time(w, rte_rdtsc());
     unsigned got = 0;
     for (unsigned q = 0; q < w.nrxq; ++q) {
@@ -301,7 +320,11 @@ int worker_main(void* arg) {
     if (got) {
       idle = 0;
     } else if (w.idle_sleep_us && ++idle > 64) {
+      // Asleep, the worker holds no snapshot pointer it will use: offline, it does not hold up
+      // reclamation. Awake, it adopts the newest snapshot before it touches a packet.
+      rte_rcu_qsbr_thread_offline(w.qsbr, w.id);
       usleep(w.idle_sleep_us);
+      rte_rcu_qsbr_thread_online(w.qsbr, w.id);
     }
   }
   // Stopping, second phase: no more RX, but what other workers still hand us (their last
@@ -316,6 +339,7 @@ int worker_main(void* arg) {
       usleep(100);
   }
   worker_flush(w);
+  rte_rcu_qsbr_thread_offline(w.qsbr, w.id);
   return 0;
 }
 

@@ -19,6 +19,7 @@
 struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
+struct rte_rcu_qsbr;
 
 namespace fastvs {
 
@@ -63,8 +64,12 @@ struct Worker {
   uint16_t tx_owner[kMaxPorts];  // who transmits on a port for a worker without a queue
   uint32_t idle_sleep_us = 0;
 
-  // Configuration in force.
+  // Configuration in force. Control pushes each new snapshot on snap_in; the worker adopts the
+  // newest at the top of its loop and then reports a quiescent state, after which control may
+  // free the one it replaced.
   const Snapshot* snap = nullptr;
+  rte_ring* snap_in = nullptr;
+  rte_rcu_qsbr* qsbr = nullptr;
   std::vector<SchedState> sched;  // by SnapService::id
 
   // Per-packet state.
@@ -102,6 +107,9 @@ void worker_flush(Worker& w);
 // Advances the clock from the TSC (or a test's ticks) and expires due connections.
 void worker_set_time(Worker& w, uint64_t tsc);
 void worker_expire(Worker& w, uint32_t budget);
+
+// Adopts the newest snapshot control has pushed, if any (the top of every loop iteration).
+void worker_poll_snapshot(Worker& w);
 
 // The poll loop (rte_eal_remote_launch target).
 int worker_main(void* arg);

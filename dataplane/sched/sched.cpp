@@ -47,6 +47,25 @@ void sched_reset(const SchedService& svc, SchedState& st) {
   }
 }
 
+void sched_dests_changed(const SchedService* old_svc, const SchedService& svc, SchedState& st) {
+  if (!old_svc || old_svc->kind != svc.kind) return sched_reset(svc, st);
+  if (svc.kind == SchedKind::Wrr) return wrr_reset(svc, st);
+  if (svc.kind != SchedKind::Rr) return;
+  // Follow the cursor's destination into the new list; if it left, the nearest one before it
+  // in the old list that is still there (or the head).
+  int32_t from = st.cl < static_cast<int32_t>(old_svc->ndests) ? st.cl : -1;
+  for (; from >= 0; --from) {
+    const Destination* d = old_svc->dests[from];
+    for (uint32_t i = 0; i < svc.ndests; ++i) {
+      if (svc.dests[i] == d) {
+        st.cl = static_cast<int32_t>(i);
+        return;
+      }
+    }
+  }
+  st.cl = -1;
+}
+
 Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow& flow) {
   switch (svc.kind) {
     case SchedKind::Rr:

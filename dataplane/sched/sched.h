@@ -38,6 +38,7 @@ struct SchedState {
   int32_t cw = 0;   // wrr current weight
   int32_t mw = 0;   // wrr max weight (less gcd - 1, as the kernel keeps it)
   int32_t di = 1;   // wrr gcd of the weights
+  uint32_t gen = ~0u;  // the SnapService::gen this state was last fitted to
 };
 
 // The flow being scheduled, host byte order. sh hashes the source address (and port with -b
@@ -50,6 +51,12 @@ struct SchedFlow {
 // Called when the service's destination list or weights changed (and once at start): the
 // kernel's init_service / add_dest / upd_dest / del_dest hooks reduce to this for rr and wrr.
 void sched_reset(const SchedService& svc, SchedState& st);
+
+// A new snapshot changed the service's destinations or weights (or its scheduler). Keeps what
+// the kernel keeps: rr's cursor stays on the same destination (ip_vs_rr has no add_dest hook;
+// ip_vs_rr_del_dest steps it back to the previous one when its destination goes), wrr runs
+// ip_vs_wrr_dest_changed; a new scheduler starts from its init_service.
+void sched_dests_changed(const SchedService* old_svc, const SchedService& svc, SchedState& st);
 
 // Picks a destination or returns nullptr ("no destination available", as the kernel logs).
 Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow& flow);

@@ -125,6 +125,11 @@ void nat_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService
     Drop why;
     if (!(c = schedule(w, pi, svc, &why))) return drop(w, m, why);
   }
+  // ip_vs_in with expire_nodest_conn=0: a connection whose destination was removed keeps its
+  // timer (not restarted) and its packets are dropped, until the destination returns or the
+  // connection expires.
+  if (unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
+    return drop(w, m, Drop::dest_removed);
   update_state(w, c, TcpDir::Input, pi.tcp_flags);
   if (!decrement_ttl(w, m)) return;
   count_dest(w, c->dest, m, true);
@@ -142,6 +147,8 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   bool is_out = false;
   Conn* c = w.conns.lookup(out, &is_out);
   if (!c || !is_out) return drop(w, m, Drop::no_conn);
+  if (unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
+    return drop(w, m, Drop::dest_removed);
   // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
   // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;

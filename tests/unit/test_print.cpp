@@ -124,7 +124,8 @@ TEST(ListNumeric, SeedNatConfig) {
 TEST(ListNumeric, EmptyTable) {
   ListOptions o;
   o.numeric = true;
-  EXPECT_EQ(format_list({}, o, 4096), std::string("IP Virtual Server version 1.2.1 (size=4096)\n") + kHeader);
+  EXPECT_EQ(format_list({}, o, 4096),
+            std::string("IP Virtual Server version 1.2.1 (size=4096)\n") + kHeader);
 }
 
 TEST(ListNumeric, SortsServicesAndDestinations) {
@@ -187,8 +188,8 @@ TEST(ListNumeric, OrderMatchesGlibcQsortEvenWhenIntransitive) {
       {0x00000001, 0x60000001, 0xc0000001},
       {0xc0000001, 0x60000001, 0x00000001},
       {0x60000001, 0xc0000001, 0x00000001, 0x90000001, 0x30000001, 0xf0000001, 0x0a000001},
-      {ip(10, 0, 0, 1), ip(192, 168, 0, 1), ip(172, 16, 0, 1), ip(127, 0, 0, 2),
-       ip(200, 1, 1, 1), ip(1, 1, 1, 1), ip(100, 64, 0, 1), ip(224, 0, 0, 9)},
+      {ip(10, 0, 0, 1), ip(192, 168, 0, 1), ip(172, 16, 0, 1), ip(127, 0, 0, 2), ip(200, 1, 1, 1),
+       ip(1, 1, 1, 1), ip(100, 64, 0, 1), ip(224, 0, 0, 9)},
   };
   for (const auto& addrs : cases) {
     std::vector<uint32_t> want = addrs;
@@ -257,14 +258,14 @@ TEST(ListNumeric, ListOneServiceHasNoVersionLine) {
 // Counters that reach every branch of print_largenum.
 void set_counters(ServiceStatus& s) {
   s.conns = 0;
-  s.inpkts = 99999999;         // < 100 million: "%9llu"
-  s.outpkts = 100000000;       // < 1 billion: "%8lluK" of /1000
-  s.inbytes = 99999999999;     // < 100 billion: "%8lluM" of /1000000
-  s.outbytes = 123456789012;   // < 100 trillion: "%8lluG" of /1e9
-  s.cps = 123456789;           // K
-  s.inpps = 7;                 //
-  s.outpps = 1000000000;       // M
-  s.inbps = 100000000000000;   // T
+  s.inpkts = 99999999;                 // < 100 million: "%9llu"
+  s.outpkts = 100000000;               // < 1 billion: "%8lluK" of /1000
+  s.inbytes = 99999999999;             // < 100 billion: "%8lluM" of /1000000
+  s.outbytes = 123456789012;           // < 100 trillion: "%8lluG" of /1e9
+  s.cps = 123456789;                   // K
+  s.inpps = 7;                         // small: "%9llu"
+  s.outpps = 1000000000;               // M
+  s.inbps = 100000000000000;           // T
   s.outbps = 18446744073709551615ULL;  // T
 }
 
@@ -432,22 +433,25 @@ TEST(ListPersistentConn, Golden) {
 // ---------------------------------------------------------------------------------------------
 // Without -n: ports by name (getservbyport), addresses numeric.
 
-void require_services_file() {
-  struct stat sb {};
-  ASSERT_EQ(stat("/etc/services", &sb), 0)
-      << "/etc/services is missing: port names cannot be resolved (Debian: apt-get install "
-         "netbase)";
-}
+// Port names come from /etc/services (netbase): without it the names cannot be checked, and
+// that is a failure of the test machine, not a reason to skip.
+#define REQUIRE_SERVICES_FILE()                                                                \
+  do {                                                                                         \
+    struct stat sb {};                                                                         \
+    ASSERT_EQ(stat("/etc/services", &sb), 0)                                                   \
+        << "/etc/services is missing: port names cannot be resolved (Debian: apt-get install " \
+           "netbase)";                                                                         \
+  } while (0)
 
 TEST(ListNames, PortsResolvedAddressesNumeric) {
-  require_services_file();
-  std::vector<ServiceStatus> st = status_of(load(
-      "-A -t 172.16.254.200:80 -s wrr\n"
-      "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
-      "-a -t 172.16.254.200:80 -r 192.168.0.28:8080 -m -w 1\n"
-      "-a -t 172.16.254.200:80 -r 192.168.0.38:9999 -m -w 1\n"
-      "-A -u 172.16.254.200:53 -s rr\n"
-      "-a -u 172.16.254.200:53 -r 192.168.0.18:53 -m -w 1\n"));
+  REQUIRE_SERVICES_FILE();
+  std::vector<ServiceStatus> st =
+      status_of(load("-A -t 172.16.254.200:80 -s wrr\n"
+                     "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
+                     "-a -t 172.16.254.200:80 -r 192.168.0.28:8080 -m -w 1\n"
+                     "-a -t 172.16.254.200:80 -r 192.168.0.38:9999 -m -w 1\n"
+                     "-A -u 172.16.254.200:53 -s rr\n"
+                     "-a -u 172.16.254.200:53 -r 192.168.0.18:53 -m -w 1\n"));
   ListOptions o;  // no -n
   // addrport_to_anyname without FMT_NUMERIC: port_to_anyname = getservbyport(port, "tcp"|"udp")
   // or the number; the address stays numeric (fastvs does no reverse DNS).
@@ -462,7 +466,7 @@ TEST(ListNames, PortsResolvedAddressesNumeric) {
 }
 
 TEST(SaveNames, PortsResolved) {
-  require_services_file();
+  REQUIRE_SERVICES_FILE();
   // ipvsadm -S without -n writes names too; ipvsadm -R reads them with getservbyname.
   EXPECT_EQ(format_save(load(kSeedServices), false),
             "-A -t 172.16.254.200:http -s wrr\n"

@@ -1,0 +1,215 @@
+#include "control/cli_server.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/core.h>
+
+namespace fastvs {
+
+bool cli_decode_request(const std::string& raw, CliRequest* req) {
+  size_t pos = 0;
+  req->words.clear();
+  while (true) {
+    const size_t end = raw.find('\0', pos);
+    if (end == std::string::npos) return false;  // no terminating empty word
+    if (end == pos) {
+      req->input = raw.substr(end + 1);
+      return true;
+    }
+    req->words.push_back(raw.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
+std::string cli_encode_request(const CliRequest& req) {
+  std::string out;
+  for (const auto& w : req.words) {
+    out += w;
+    out += '\0';
+  }
+  out += '\0';
+  out += req.input;
+  return out;
+}
+
+CliServer::~CliServer() {
+  while (!clients_.empty()) close_client(clients_.begin()->first);
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    unlink(path_.c_str());
+  }
+}
+
+bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) {
+  epoll_fd_ = epoll_fd;
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    *err = fmt::format("socket path '{}' is empty or too long", path);
+    return false;
+  }
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    const std::string dir = path.substr(0, slash);
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      *err = fmt::format("socket directory {}: {}", dir, std::strerror(errno));
+      return false;
+    }
+  }
+  // A socket left by a crashed fastvsd is replaced; one that still answers belongs to a
+  // running fastvsd and is not taken over.
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (probe >= 0) {
+    if (connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      close(probe);
+      *err = fmt::format("another fastvsd is listening on {}", path);
+      return false;
+    }
+    close(probe);
+  }
+  unlink(path.c_str());
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) {
+    *err = fmt::format("socket: {}", std::strerror(errno));
+    return false;
+  }
+  // Root-only: the socket is the director's whole configuration.
+  const mode_t old = umask(0177);
+  const int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old);
+  if (rc != 0 || chmod(path.c_str(), 0600) != 0 || ::listen(listen_fd_, 64) != 0) {
+    *err = fmt::format("socket {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  path_ = path;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  return true;
+}
+
+bool CliServer::on_event(int fd, uint32_t events) {
+  if (fd == listen_fd_) {
+    accept_all();
+    return true;
+  }
+  auto it = by_fd_.find(fd);
+  if (it == by_fd_.end()) return false;
+  const uint64_t id = it->second;
+  Client& c = clients_.at(id);
+  if (c.replying) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) write_client(id, c);
+  } else {
+    read_client(id, c);
+  }
+  return true;
+}
+
+void CliServer::accept_all() {
+  while (true) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN: all taken; other errors: the client is gone
+    const uint64_t id = next_id_++;
+    Client& c = clients_[id];
+    c.fd = fd;
+    c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
+    by_fd_[fd] = id;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
+void CliServer::read_client(uint64_t id, Client& c) {
+  char buf[65536];
+  while (true) {
+    const ssize_t n = read(c.fd, buf, sizeof buf);
+    if (n > 0) {
+      if (c.in.size() + static_cast<size_t>(n) > kMaxRequest) {
+        reply(id, CliReply{false, fmt::format("request larger than {} bytes", kMaxRequest)});
+        return;
+      }
+      c.in.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // more later
+    if (n < 0) return close_client(id);
+    break;  // EOF: the request is complete
+  }
+  CliRequest req;
+  if (!cli_decode_request(c.in, &req)) {
+    reply(id, CliReply{false, "malformed request (not from fastvsadm?)"});
+    return;
+  }
+  c.in.clear();
+  c.replying = true;  // from now on only the reply matters
+  epoll_event ev{};
+  ev.events = 0;  // nothing to read; EPOLLOUT is armed when the reply is ready
+  ev.data.fd = c.fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  CliReply r;
+  if (handler_ && handler_(id, req, &r)) reply(id, r);
+}
+
+void CliServer::reply(uint64_t id, const CliReply& r) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;  // the client left before its answer
+  Client& c = it->second;
+  c.replying = true;
+  c.out = (r.ok ? "ok\n" : "error\n") + r.text;
+  if (!r.ok && (c.out.empty() || c.out.back() != '\n')) c.out += '\n';
+  c.sent = 0;
+  c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
+  write_client(id, c);
+}
+
+void CliServer::write_client(uint64_t id, Client& c) {
+  while (c.sent < c.out.size()) {
+    const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      epoll_event ev{};
+      ev.events = EPOLLOUT;
+      ev.data.fd = c.fd;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+      return;
+    }
+    break;  // the client went away
+  }
+  close_client(id);
+}
+
+void CliServer::close_client(uint64_t id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+  close(it->second.fd);
+  by_fd_.erase(it->second.fd);
+  clients_.erase(it);
+}
+
+void CliServer::expire_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<uint64_t> late;
+  // Still sending its request, or not reading its reply: gone. A client waiting for a change to
+  // be adopted (replying, nothing to send yet) waits on the workers, not on itself.
+  for (const auto& [id, c] : clients_)
+    if (now > c.deadline && (!c.replying || !c.out.empty())) late.push_back(id);
+  for (uint64_t id : late) close_client(id);
+}
+
+}  // namespace fastvs

@@ -1,0 +1,77 @@
+// The Unix socket fastvsadm talks to. One request, one reply, on the control thread's epoll
+// loop; it never blocks: a client that connects and sends nothing is closed after a timeout, a
+// request larger than the bound gets a one-line error.
+//
+// Wire format (see cli_proto.h): request = argument words each ended by '\0', an empty word,
+// then standard input (for -R); the client half-closes. Reply = "ok\n" or "error\n", then text.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fastvs {
+
+struct CliRequest {
+  std::vector<std::string> words;
+  std::string input;  // what fastvsadm read from its standard input (-R)
+};
+
+struct CliReply {
+  bool ok = true;
+  std::string text;  // ok: what fastvsadm prints on stdout; error: the one-line message
+};
+
+class CliServer {
+ public:
+  static constexpr size_t kMaxRequest = 32u << 20;  // -R of a very large table fits
+  static constexpr std::chrono::seconds kClientTimeout{10};
+
+  ~CliServer();
+
+  // Creates the socket's directory, replaces a stale socket, binds with mode 0600.
+  bool listen(const std::string& path, int epoll_fd, std::string* err);
+
+  // The handler either answers now (returns true and fills the reply) or defers: it keeps the
+  // client id and calls reply() later (a change is answered once every worker has adopted it).
+  using Handler = std::function<bool(uint64_t client, const CliRequest&, CliReply*)>;
+  void set_handler(Handler h) { handler_ = std::move(h); }
+
+  // Dispatches an epoll event if it is one of ours; returns false if not.
+  bool on_event(int fd, uint32_t events);
+  // Closes clients that have been idle too long.
+  void expire_idle();
+  void reply(uint64_t client, const CliReply& r);
+  size_t clients() const { return clients_.size(); }
+
+ private:
+  struct Client {
+    int fd = -1;
+    std::string in;
+    std::string out;
+    size_t sent = 0;
+    bool replying = false;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  void accept_all();
+  void read_client(uint64_t id, Client& c);
+  void write_client(uint64_t id, Client& c);
+  void close_client(uint64_t id);
+
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  std::string path_;
+  Handler handler_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, Client> clients_;
+  std::map<int, uint64_t> by_fd_;
+};
+
+// Parses a complete request; false if it is not in the wire format.
+bool cli_decode_request(const std::string& raw, CliRequest* req);
+std::string cli_encode_request(const CliRequest& req);
+
+}  // namespace fastvs

@@ -1,0 +1,285 @@
+// fastvsadm's requests on the control thread: listings answered at once, changes applied to a
+// copy of the configuration and answered once every worker has adopted them.
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "common/ipvsadm_print.h"
+#include "control/control.h"
+
+namespace fastvs {
+
+namespace {
+
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
+bool changes_config(Op op) {
+  switch (op) {
+    case Op::List:
+    case Op::Save:
+    case Op::Zero:
+    case Op::AddrShow:
+    case Op::RouteShow:
+    case Op::NeighShow:
+    case Op::LinkShow:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
+  const ParseResult p = parse_command(req.words);
+  if (!p.ok) {
+    *reply = CliReply{false, p.error};
+    return true;
+  }
+  const Command& cmd = p.cmd;
+  if (changes_config(cmd.op) && (!pending_.empty() || (!queued && !waiting_.empty()))) {
+    // One change in flight at a time: the next waits for the workers to adopt this one.
+    waiting_.emplace_back(client, req);
+    return false;
+  }
+  switch (cmd.op) {
+    case Op::List: {
+      ListOptions o;
+      o.numeric = cmd.numeric;
+      const auto status = service_status();
+      if (cmd.has_service) {
+        for (const auto& s : status)
+          if (s.cfg.key == cmd.service) {
+            *reply = CliReply{true, format_list_service(s, o)};
+            return true;
+          }
+        *reply = CliReply{false, fmt::format("no such service {} {}:{}", proto_name(cmd.service.proto),
+                                             format_ip4(cmd.service.vip), cmd.service.vport)};
+        return true;
+      }
+      *reply = CliReply{true, format_list(status, o, opt_.conn_capacity)};
+      return true;
+    }
+    case Op::Save:
+      *reply = CliReply{true, format_save(cfg_, cmd.numeric)};
+      return true;
+    case Op::Zero:
+      zero(cmd);
+      *reply = CliReply{true, ""};
+      return true;
+    case Op::AddrShow:
+      *reply = CliReply{true, show_addrs()};
+      return true;
+    case Op::RouteShow:
+      *reply = CliReply{true, show_routes()};
+      return true;
+    case Op::NeighShow:
+      *reply = CliReply{true, show_neighs()};
+      return true;
+    case Op::LinkShow:
+      *reply = CliReply{true, show_links(cmd.stats)};
+      return true;
+    case Op::Restore: {
+      // All or nothing (ipvsadm -R stops at the first bad line, leaving half a table).
+      LoadResult lr =
+          apply_config_text(cfg_, req.input, "-R input", static_cast<unsigned>(ports_.size()));
+      if (!lr.ok) {
+        log_line(fmt::format("fastvsadm -R: refused, nothing changed: {}", lr.error));
+        *reply = CliReply{false, lr.error};
+        return true;
+      }
+      return apply_change(client, req.words, lr.cfg, reply);
+    }
+    default: {
+      Config next = cfg_;
+      const std::string err = apply_command(next, cmd, static_cast<unsigned>(ports_.size()));
+      if (!err.empty()) {
+        log_line(fmt::format("fastvsadm {}: refused: {}", join(req.words), err));
+        *reply = CliReply{false, err};
+        return true;
+      }
+      if (cmd.op == Op::NeighAdd)
+        neigh_.set(rte_cpu_to_be_32(cmd.ip), cmd.port, cmd.mac, NeighState::Permanent);
+      if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip));
+      return apply_change(client, req.words, next, reply);
+    }
+  }
+}
+
+bool Director::apply_change(uint64_t client, const std::vector<std::string>& words,
+                            const Config& next, CliReply*) {
+  cfg_ = next;
+  log_line(fmt::format("fastvsadm {}: applied", join(words)));
+  publish(client, "");
+  return false;  // answered when every worker has it
+}
+
+void Director::publish(uint64_t client, std::string text) {
+  auto next = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
+  for (auto& w : workers_) {
+    // The ring holds at most one snapshot at a time (one change in flight): it cannot fill.
+    if (rte_ring_sp_enqueue(w->snap_in, next.get()) != 0)
+      log_line(fmt::format("worker {}: snapshot ring full (should not happen)", w->id));
+  }
+  const uint64_t token = rte_rcu_qsbr_start(qsbr_);
+  retired_.push_back(Retired{token, std::move(snap_)});
+  snap_ = std::move(next);
+  pending_.push_back(Pending{client, token, std::move(text)});
+}
+
+void Director::poll_rcu() {
+  // rte_rcu_qsbr_check without waiting: the control thread never blocks on the workers.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (rte_rcu_qsbr_check(qsbr_, it->token, false) == 1) {
+      cli_.reply(it->client, CliReply{true, it->text});
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (rte_rcu_qsbr_check(qsbr_, it->token, false) == 1)
+      it = retired_.erase(it);
+    else
+      ++it;
+  }
+  // The next waiting change, now that none is in flight.
+  while (pending_.empty() && !waiting_.empty()) {
+    auto [client, req] = std::move(waiting_.front());
+    waiting_.pop_front();
+    CliReply r;
+    if (handle(client, req, &r, true)) cli_.reply(client, r);
+  }
+}
+
+std::vector<ServiceStatus> Director::service_status() const {
+  // snap_ is built from cfg_ in the same order: services[i].dests[j] is cfg_.services[i].dests[j].
+  std::vector<ServiceStatus> out;
+  for (size_t i = 0; i < cfg_.services.size(); ++i) {
+    ServiceStatus s;
+    s.cfg = cfg_.services[i];
+    const SnapService& ss = snap_->services[i];
+    for (size_t j = 0; j < s.cfg.dests.size(); ++j) {
+      const Destination& d = *ss.dests[j];
+      DestStatus ds;
+      ds.cfg = s.cfg.dests[j];
+      ds.activeconns = d.activeconns();
+      ds.inactconns = d.inactconns();
+      ds.persistconns = d.persistconns();
+      ds.conns = d.sum(&DestWorkerSlot::conns) - d.zero_conns;
+      ds.inpkts = d.sum(&DestWorkerSlot::inpkts) - d.zero_inpkts;
+      ds.outpkts = d.sum(&DestWorkerSlot::outpkts) - d.zero_outpkts;
+      ds.inbytes = d.sum(&DestWorkerSlot::inbytes) - d.zero_inbytes;
+      ds.outbytes = d.sum(&DestWorkerSlot::outbytes) - d.zero_outbytes;
+      s.conns += ds.conns;
+      s.inpkts += ds.inpkts;
+      s.outpkts += ds.outpkts;
+      s.inbytes += ds.inbytes;
+      s.outbytes += ds.outbytes;
+      s.dests.push_back(ds);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void Director::zero(const Command& cmd) {
+  // Counters are the workers'; zeroing records where they stand (no write to a worker's slot).
+  for (size_t i = 0; i < cfg_.services.size(); ++i) {
+    if (cmd.has_service && !(cfg_.services[i].key == cmd.service)) continue;
+    for (Destination* d : snap_->services[i].dests) {
+      d->zero_conns = d->sum(&DestWorkerSlot::conns);
+      d->zero_inpkts = d->sum(&DestWorkerSlot::inpkts);
+      d->zero_outpkts = d->sum(&DestWorkerSlot::outpkts);
+      d->zero_inbytes = d->sum(&DestWorkerSlot::inbytes);
+      d->zero_outbytes = d->sum(&DestWorkerSlot::outbytes);
+    }
+  }
+  log_line(cmd.has_service ? "fastvsadm -Z: service counters zeroed" : "fastvsadm -Z: all counters zeroed");
+}
+
+// iproute2's `ip -4 addr`, `ip route`, `ip neigh`, `ip -s link`, for the DPDK ports.
+std::string Director::show_addrs() const {
+  std::string out;
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500\n", p + 1,
+                       ports_[p].name);
+    for (const auto& a : cfg_.addrs)
+      if (a.port == p)
+        out += fmt::format("    inet {}/{} scope global {}\n", format_ip4(a.ip), a.prefix_len,
+                           ports_[p].name);
+  }
+  return out;
+}
+
+std::string Director::show_routes() const {
+  std::string out;
+  for (const auto& r : cfg_.routes) {
+    const std::string dst =
+        r.prefix_len == 0 ? "default" : fmt::format("{}/{}", format_ip4(r.prefix), r.prefix_len);
+    out += r.via ? fmt::format("{} via {} dev {}\n", dst, format_ip4(r.via), ports_[r.port].name)
+                 : fmt::format("{} dev {} scope link\n", dst, ports_[r.port].name);
+  }
+  for (const auto& a : cfg_.addrs) {
+    const uint32_t mask = prefix_mask(a.prefix_len);
+    out += fmt::format("{}/{} dev {} proto kernel scope link src {}\n", format_ip4(a.ip & mask),
+                       a.prefix_len, ports_[a.port].name, format_ip4(a.ip));
+  }
+  return out;
+}
+
+std::string Director::show_neighs() const {
+  std::string out;
+  neigh_.for_each([&](uint32_t ip, uint16_t port, const MacAddr& mac, NeighState st) {
+    out += fmt::format("{} dev {} lladdr {} {}\n", format_ip4(rte_be_to_cpu_32(ip)),
+                       port < ports_.size() ? ports_[port].name : "?", format_mac(mac),
+                       st == NeighState::Permanent ? "PERMANENT" : "REACHABLE");
+  });
+  return out;
+}
+
+std::string Director::show_links(bool stats) const {
+  std::string out;
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    const PortSetup& ps = ports_[p];
+    out += fmt::format(
+        "{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500 driver {} rxq {} txq {}\n"
+        "    link/ether {} brd ff:ff:ff:ff:ff:ff\n",
+        p + 1, ps.name, ps.driver, ps.nrxq, ps.ntxq, format_mac(ps.mac));
+    if (!stats) continue;
+    rte_eth_stats st{};
+    rte_eth_stats_get(ps.port_id, &st);
+    out += fmt::format(
+        "    RX: bytes  packets  errors  dropped missed\n    {:<10} {:<8} {:<7} {:<7} {}\n"
+        "    TX: bytes  packets  errors\n    {:<10} {:<8} {}\n",
+        st.ibytes, st.ipackets, st.ierrors, st.rx_nombuf, st.imissed, st.obytes, st.opackets,
+        st.oerrors);
+  }
+  if (!stats) return out;
+  // What fastvs itself did with the packets: per worker, and drops by reason.
+  for (const auto& w : workers_) {
+    const WorkerCounters& c = w->ctr;
+    out += fmt::format(
+        "worker {}: rx {} tx {} nat_in {} nat_out {} icmp_nat {} handoff_out {} handoff_in {} "
+        "conns {} created {} expired {}\n",
+        w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.icmp_nat.get(),
+        c.handoff_out.get(), c.handoff_in.get(), w->conns.size(), c.conns_created.get(),
+        c.conns_expired.get());
+    for (unsigned d = 0; d < kDropCount; ++d)
+      if (c.drops[d])
+        out += fmt::format("    drop {:<18} {:<10} {}\n", drop_name(static_cast<Drop>(d)),
+                           c.drops[d].get(), drop_text(static_cast<Drop>(d)));
+  }
+  return out;
+}
+
+}  // namespace fastvs
