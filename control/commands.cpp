@@ -125,6 +125,7 @@ bool Director::apply_change(uint64_t client, const std::vector<std::string>& wor
 
 void Director::publish(uint64_t client, std::string text) {
   auto next = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
+  next->seq = snap_->seq + 1;
   for (auto& w : workers_) {
     // The ring holds at most one snapshot at a time (one change in flight): it cannot fill.
     if (rte_ring_sp_enqueue(w->snap_in, next.get()) != 0)
@@ -146,8 +147,13 @@ void Director::poll_rcu() {
       ++it;
     }
   }
+  // A replaced snapshot is freed once every worker has adopted a newer one (adoption reads the
+  // one it replaces) and has passed a quiescent state since (no pointer into it is held).
+  uint64_t oldest_adopted = ~uint64_t{0};
+  for (const auto& w : workers_)
+    oldest_adopted = std::min(oldest_adopted, w->adopted_seq.load(std::memory_order_acquire));
   for (auto it = retired_.begin(); it != retired_.end();) {
-    if (rte_rcu_qsbr_check(qsbr_, it->token, false) == 1)
+    if (it->snap->seq < oldest_adopted && rte_rcu_qsbr_check(qsbr_, it->token, false) == 1)
       it = retired_.erase(it);
     else
       ++it;

@@ -200,7 +200,7 @@ void Director::run(std::atomic<bool>& stop) {
   epoll_event events[16];
   while (!stop.load()) {
     // Short naps while a change waits for the workers, long ones otherwise.
-    const int timeout_ms = pending_.empty() && retired_.empty() ? 50 : 1;
+    const int timeout_ms = pending_.empty() ? (retired_.empty() ? 50 : 10) : 1;
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
     for (int i = 0; i < n; ++i) cli_.on_event(events[i].data.fd, events[i].events);
     poll_rcu();

@@ -46,6 +46,7 @@ struct SnapRoute {
 };
 
 struct Snapshot {
+  uint64_t seq = 0;  // publication order
   std::vector<SnapService> services;
   FlatMap64<uint32_t> service_by_key;       // svc_key() -> index in services
   FlatMap64<uint32_t> service_by_id;        // SnapService::id -> index in services

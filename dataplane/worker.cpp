@@ -15,10 +15,11 @@
 namespace fastvs {
 
 void worker_adopt(Worker& w, const Snapshot* snap) {
-  // The previous snapshot is still readable here: it is reclaimed only after this worker has
-  // passed a quiescent state, which comes after adoption.
+  // The previous snapshot is still readable here: control frees it only after this worker has
+  // adopted a newer one (adopted_seq).
   const Snapshot* old = w.snap;
   w.snap = snap;
+  w.adopted_seq.store(snap->seq, std::memory_order_release);
   for (const auto& s : snap->services) {
     if (s.id >= w.sched.size()) w.sched.resize(s.id + 1);  // new services only: rare
     SchedState& st = w.sched[s.id];

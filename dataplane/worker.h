@@ -70,6 +70,10 @@ struct Worker {
   const Snapshot* snap = nullptr;
   rte_ring* snap_in = nullptr;
   rte_rcu_qsbr* qsbr = nullptr;
+  // The seq of the snapshot in use. Adoption reads the one it replaces (scheduler positions
+  // follow destinations across lists), so control frees a snapshot only once every worker has
+  // adopted a newer one, not merely passed a quiescent state (an idle worker is offline).
+  std::atomic<uint64_t> adopted_seq{0};
   std::vector<SchedState> sched;  // by SnapService::id
 
   // Per-packet state.

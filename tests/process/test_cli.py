@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""fastvsadm against a running fastvsd (on a net_ring port: a real DPDK port, no traffic):
+ipvsadm's grammar and output, errors that change nothing, -S/-C/-R, the seeds' scripts, and a
+socket that survives bad clients and a thousand good ones."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+
+FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
+
+SEED_SCRIPT = """\
+fastvsadm ip addr add 172.16.254.200/24 dev dpdk0
+fastvsadm ip addr add 192.168.0.8/24 dev dpdk1
+fastvsadm -A -t 172.16.254.200:80 -s wrr
+fastvsadm -a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1
+fastvsadm -a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 1
+"""
+
+LIST_AFTER_SEED = """\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  172.16.254.200:80 wrr
+  -> 192.168.0.18:80              Masq    1      0          0         
+  -> 192.168.0.28:80              Masq    1      0          0         
+"""
+
+
+class Cli(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="fvs-cli-")
+        cls.sock = os.path.join(cls.dir, "fastvsd.sock")
+        cls.d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "256", "--no-shconf",
+                         "--vdev", "net_ring0", "--vdev", "net_ring1"],
+                        ["--socket", cls.sock, "--conn-capacity", "4096", "--idle-sleep-us",
+                         "500"], cls.dir, "fvscli")
+        cls.d.wait_started()
+        wait_for(lambda: os.path.exists(cls.sock), 10, "the CLI socket")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        out = cls.d.output()
+        cls.d.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        assert rc == 0, out
+
+    def adm(self, *args, stdin=None, env=None):
+        e = dict(os.environ, FASTVS_SOCKET=self.sock)
+        if env is not None:
+            e = env
+        r = subprocess.run([FASTVSADM, *args], input=stdin, capture_output=True, text=True,
+                           env=e, timeout=20)
+        return r.returncode, r.stdout, r.stderr
+
+    def ok(self, *args, stdin=None):
+        rc, out, err = self.adm(*args, stdin=stdin)
+        self.assertEqual(rc, 0, f"fastvsadm {' '.join(args)}: {err}")
+        self.assertEqual(err, "")
+        return out
+
+    def setUp(self):
+        self.ok("-C")
+        for a in ("172.16.254.200/24 dev dpdk0", "192.168.0.8/24 dev dpdk1"):
+            self.adm("ip", "addr", "del", *a.split())
+
+    def test_seed_script_runs_unchanged(self):
+        # The seeds' commands with ipvsadm replaced by fastvsadm, run by a shell.
+        script = os.path.join(self.dir, "seed.sh")
+        with open(script, "w") as f:
+            f.write("set -e\n" + SEED_SCRIPT.replace("fastvsadm", FASTVSADM))
+        r = subprocess.run(["sh", script], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, FASTVS_SOCKET=self.sock))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.ok("-L", "-n"), LIST_AFTER_SEED)
+
+    def test_errors_name_the_problem_and_change_nothing(self):
+        subprocess.run(["sh", "-c", SEED_SCRIPT.replace("fastvsadm", FASTVSADM)],
+                       env=dict(os.environ, FASTVS_SOCKET=self.sock), check=True, timeout=30)
+        before = self.ok("-S", "-n")
+        cases = [
+            (["-A", "-t", "172.16.254.200:80", "-s", "wrr"], "already exists"),
+            (["-a", "-t", "172.16.254.201:80", "-r", "192.168.0.18:80", "-m"], "no such service"),
+            (["-a", "-t", "172.16.254.200:80", "-r", "192.168.0.18:80", "-m"], "already exists"),
+            (["-A", "-t", "172.16.254.9:80", "-s", "wrrr"], "bad scheduler name"),
+            (["-A", "-t", "300.1.1.1:80"], "300.1.1.1"),
+            (["-d", "-t", "172.16.254.200:80", "-r", "192.168.0.99:80"], "192.168.0.99"),
+            (["-a", "-t", "172.16.254.200:80", "-r", "192.168.0.38:80"], "forwarding method"),
+            (["ip", "addr", "add", "10.0.0.1/24", "dev", "dpdk7"], "dpdk7"),
+            (["-Q"], "unknown option"),
+        ]
+        for args, needle in cases:
+            rc, out, err = self.adm(*args)
+            self.assertNotEqual(rc, 0, args)
+            self.assertEqual(out, "", args)
+            self.assertEqual(err.count("\n"), 1, f"{args}: one line: {err!r}")
+            self.assertIn(needle, err, args)
+        self.assertEqual(self.ok("-S", "-n"), before)
+
+    def test_save_clear_restore_gives_the_same_table(self):
+        self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
+        self.ok("-A", "-t", "172.16.254.200:80", "-s", "wrr")
+        self.ok("-A", "-u", "172.16.254.200:53", "-s", "sh", "-b", "sh-fallback,sh-port")
+        self.ok("-A", "-t", "10.1.1.1:443", "-s", "lc")
+        for rip, w in (("192.168.0.18", 3), ("192.168.0.28", 1), ("192.168.0.38", 0)):
+            self.ok("-a", "-t", "172.16.254.200:80", "-r", f"{rip}:8080", "-m", "-w", str(w))
+            self.ok("-a", "-u", "172.16.254.200:53", "-r", f"{rip}:53", "-m")
+        saved = self.ok("-S", "-n")
+        listed = self.ok("-L", "-n")
+        self.ok("-C")
+        self.assertEqual(self.ok("-S", "-n"), "")
+        self.ok("-R", stdin=saved)
+        self.assertEqual(self.ok("-S", "-n"), saved)
+        self.assertEqual(self.ok("-L", "-n"), listed)
+
+    def test_restore_is_all_or_nothing(self):
+        self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
+        self.ok("-A", "-t", "172.16.254.200:80", "-s", "rr")
+        before = self.ok("-S", "-n")
+        bad = "-A -t 10.9.9.9:80 -s rr\n-a -t 10.9.9.9:80 -r 192.168.0.18:80 -m\n-A -t 10.9.9.9:81 -s nope\n"
+        rc, out, err = self.adm("-R", stdin=bad)
+        self.assertNotEqual(rc, 0)
+        self.assertIn(":3:", err)
+        self.assertEqual(self.ok("-S", "-n"), before)
+
+    def test_ip_show_forms(self):
+        self.ok("ip", "addr", "add", "172.16.254.200/24", "dev", "dpdk0")
+        self.ok("ip", "route", "add", "default", "via", "172.16.254.1", "dev", "dpdk0")
+        self.ok("ip", "neigh", "add", "172.16.254.1", "lladdr", "02:00:00:00:00:01", "dev", "dpdk0")
+        self.assertIn("inet 172.16.254.200/24 scope global dpdk0", self.ok("ip", "addr"))
+        routes = self.ok("ip", "route")
+        self.assertIn("default via 172.16.254.1 dev dpdk0", routes)
+        self.assertIn("172.16.254.0/24 dev dpdk0 proto kernel scope link src 172.16.254.200", routes)
+        self.assertIn("172.16.254.1 dev dpdk0 lladdr 02:00:00:00:00:01 PERMANENT", self.ok("ip", "neigh"))
+        link = self.ok("ip", "-s", "link")
+        self.assertIn("dpdk1", link)
+        self.assertIn("worker 0: rx", link)
+        self.ok("ip", "neigh", "del", "172.16.254.1", "dev", "dpdk0")
+        self.ok("ip", "route", "del", "default")
+        self.assertNotIn("172.16.254.1", self.ok("ip", "neigh"))
+
+    def test_socket_survives_bad_clients_and_many_good_ones(self):
+        pid = self.d.proc.pid
+
+        def fds():
+            return len(os.listdir(f"/proc/{pid}/fd"))
+
+        def rss_kb():
+            with open(f"/proc/{pid}/status") as f:
+                return int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+        self.ok("-L", "-n")
+        fds0 = fds()
+        # A client that connects and sends nothing does not block the control thread.
+        silent = socket.socket(socket.AF_UNIX)
+        silent.connect(self.sock)
+        self.ok("-L", "-n")
+        # Garbage and an oversized request get a one-line error; the daemon carries on.
+        g = socket.socket(socket.AF_UNIX)
+        g.connect(self.sock)
+        g.sendall(b"no terminator here")
+        g.shutdown(socket.SHUT_WR)
+        self.assertTrue(g.recv(4096).startswith(b"error\nmalformed request"))
+        g.close()
+        big = socket.socket(socket.AF_UNIX)
+        big.connect(self.sock)
+        try:
+            chunk = b"x" * (1 << 20)
+            for _ in range(40):
+                big.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        reply = b""
+        try:
+            reply = big.recv(4096)
+        except ConnectionResetError:
+            pass
+        big.close()
+        self.assertTrue(reply.startswith(b"error\nrequest larger than"), reply)
+        silent.close()
+        # A thousand fastvsadm calls in a row: no descriptor or memory left behind.
+        for i in range(300):
+            self.ok("-L", "-n")
+        rss0 = rss_kb()
+        for i in range(700):
+            self.ok("-L", "-n")
+        wait_for(lambda: fds() == fds0, 5, f"descriptors back to {fds0} (now {fds()})")
+        self.assertLess(rss_kb() - rss0, 2048, "resident memory grew by more than 2 MiB")
+
+    def test_not_running(self):
+        rc, out, err = self.adm("-L", "-n", env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
+        self.assertEqual(rc, 1)
+        self.assertEqual(err, "fastvsadm: fastvsd is not running (no socket at /nonexistent/x.sock)\n")
+        # --socket wins over the environment.
+        r = subprocess.run([FASTVSADM, "--socket", self.sock, "-L", "-n"], capture_output=True,
+                           text=True, env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
