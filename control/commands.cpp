@@ -62,8 +62,9 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
             *reply = CliReply{true, format_list_service(s, o)};
             return true;
           }
-        *reply = CliReply{false, fmt::format("no such service {} {}:{}", proto_name(cmd.service.proto),
-                                             format_ip4(cmd.service.vip), cmd.service.vport)};
+        *reply =
+            CliReply{false, fmt::format("no such service {} {}:{}", proto_name(cmd.service.proto),
+                                        format_ip4(cmd.service.vip), cmd.service.vport)};
         return true;
       }
       *reply = CliReply{true, format_list(status, o, opt_.conn_capacity)};
@@ -124,40 +125,22 @@ bool Director::apply_change(uint64_t client, const std::vector<std::string>& wor
 }
 
 void Director::publish(uint64_t client, std::string text) {
-  auto next = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
-  next->seq = snap_->seq + 1;
-  for (auto& w : workers_) {
-    // The ring holds at most one snapshot at a time (one change in flight): it cannot fill.
-    if (rte_ring_sp_enqueue(w->snap_in, next.get()) != 0)
-      log_line(fmt::format("worker {}: snapshot ring full (should not happen)", w->id));
-  }
-  const uint64_t token = rte_rcu_qsbr_start(qsbr_);
-  retired_.push_back(Retired{token, std::move(snap_)});
-  snap_ = std::move(next);
+  const uint64_t token =
+      pub_->publish(build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_));
   pending_.push_back(Pending{client, token, std::move(text)});
 }
 
 void Director::poll_rcu() {
   // rte_rcu_qsbr_check without waiting: the control thread never blocks on the workers.
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (rte_rcu_qsbr_check(qsbr_, it->token, false) == 1) {
+    if (pub_->in_force(it->token)) {
       cli_.reply(it->client, CliReply{true, it->text});
       it = pending_.erase(it);
     } else {
       ++it;
     }
   }
-  // A replaced snapshot is freed once every worker has adopted a newer one (adoption reads the
-  // one it replaces) and has passed a quiescent state since (no pointer into it is held).
-  uint64_t oldest_adopted = ~uint64_t{0};
-  for (const auto& w : workers_)
-    oldest_adopted = std::min(oldest_adopted, w->adopted_seq.load(std::memory_order_acquire));
-  for (auto it = retired_.begin(); it != retired_.end();) {
-    if (it->snap->seq < oldest_adopted && rte_rcu_qsbr_check(qsbr_, it->token, false) == 1)
-      it = retired_.erase(it);
-    else
-      ++it;
-  }
+  pub_->reclaim();
   // The next waiting change, now that none is in flight.
   while (pending_.empty() && !waiting_.empty()) {
     auto [client, req] = std::move(waiting_.front());
@@ -168,12 +151,13 @@ void Director::poll_rcu() {
 }
 
 std::vector<ServiceStatus> Director::service_status() const {
-  // snap_ is built from cfg_ in the same order: services[i].dests[j] is cfg_.services[i].dests[j].
+  // The current snapshot is built from cfg_ in the same order: services[i].dests[j] is
+  // cfg_.services[i].dests[j].
   std::vector<ServiceStatus> out;
   for (size_t i = 0; i < cfg_.services.size(); ++i) {
     ServiceStatus s;
     s.cfg = cfg_.services[i];
-    const SnapService& ss = snap_->services[i];
+    const SnapService& ss = pub_->current().services[i];
     for (size_t j = 0; j < s.cfg.dests.size(); ++j) {
       const Destination& d = *ss.dests[j];
       DestStatus ds;
@@ -202,7 +186,7 @@ void Director::zero(const Command& cmd) {
   // Counters are the workers'; zeroing records where they stand (no write to a worker's slot).
   for (size_t i = 0; i < cfg_.services.size(); ++i) {
     if (cmd.has_service && !(cfg_.services[i].key == cmd.service)) continue;
-    for (Destination* d : snap_->services[i].dests) {
+    for (Destination* d : pub_->current().services[i].dests) {
       d->zero_conns = d->sum(&DestWorkerSlot::conns);
       d->zero_inpkts = d->sum(&DestWorkerSlot::inpkts);
       d->zero_outpkts = d->sum(&DestWorkerSlot::outpkts);
@@ -210,7 +194,8 @@ void Director::zero(const Command& cmd) {
       d->zero_outbytes = d->sum(&DestWorkerSlot::outbytes);
     }
   }
-  log_line(cmd.has_service ? "fastvsadm -Z: service counters zeroed" : "fastvsadm -Z: all counters zeroed");
+  log_line(cmd.has_service ? "fastvsadm -Z: service counters zeroed"
+                           : "fastvsadm -Z: all counters zeroed");
 }
 
 // iproute2's `ip -4 addr`, `ip route`, `ip neigh`, `ip -s link`, for the DPDK ports.

@@ -108,7 +108,7 @@ bool Director::init(std::string* err) {
                          p.driver, format_mac(p.mac), p.nrxq, p.ntxq, p.rss ? ", RSS" : ""));
   for (size_t i = 0; i < ports_.size(); ++i) macs_[i] = ports_[i].mac;
   store_ = std::make_unique<DestStore>(nworkers);
-  snap_ = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
+  auto first = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
   for (const auto& n : cfg_.neighs)
     neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
@@ -117,16 +117,20 @@ bool Director::init(std::string* err) {
     *err = "RCU QSBR variable: out of memory";
     return false;
   }
-  if (!make_workers(err)) return false;
+  if (!make_workers(first.get(), err)) return false;
+  std::vector<Worker*> ws;
+  for (auto& w : workers_) ws.push_back(w.get());
+  pub_ = std::make_unique<Publisher>(qsbr_, ws, std::move(first));
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0 || !cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
-  cli_.set_handler(
-      [this](uint64_t client, const CliRequest& req, CliReply* r) { return handle(client, req, r); });
+  cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
+    return handle(client, req, r);
+  });
   log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
   return true;
 }
 
-bool Director::make_workers(std::string* err) {
+bool Director::make_workers(const Snapshot* first, std::string* err) {
   const unsigned nworkers = rte_lcore_count() - 1;
   const uint64_t hz = rte_get_tsc_hz();
   unsigned lcore;
@@ -171,7 +175,7 @@ bool Director::make_workers(std::string* err) {
       w->txq[p.port_id] = i < p.ntxq ? static_cast<int32_t>(i) : -1;
       w->tx_owner[p.port_id] = static_cast<uint16_t>(i % p.ntxq);
     }
-    worker_adopt(*w, snap_.get());
+    worker_adopt(*w, first);
     workers_.push_back(std::move(w));
   }
   // One single-producer/single-consumer ring per ordered pair of workers, each way.
@@ -200,7 +204,7 @@ void Director::run(std::atomic<bool>& stop) {
   epoll_event events[16];
   while (!stop.load()) {
     // Short naps while a change waits for the workers, long ones otherwise.
-    const int timeout_ms = pending_.empty() ? (retired_.empty() ? 50 : 10) : 1;
+    const int timeout_ms = pending_.empty() ? (pub_->retired() ? 10 : 50) : 1;
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
     for (int i = 0; i < n; ++i) cli_.on_event(events[i].data.fd, events[i].events);
     poll_rcu();
@@ -213,7 +217,7 @@ void Director::run(std::atomic<bool>& stop) {
     if (now - last_reclaim >= hz / 10) {
       cli_.expire_idle();
       // Trashed destinations go once no connection and no snapshot but the current uses them.
-      if (retired_.empty()) {
+      if (pub_->retired() == 0) {
         if (const unsigned freed = store_->reclaim())
           log_line(fmt::format("freed {} removed destination(s) with no connections left", freed));
       }
@@ -259,7 +263,7 @@ std::string Director::stats_json() const {
   }
   j += "], \"destinations\": [";
   bool first = true;
-  for (const auto& svc : snap_->services) {
+  for (const auto& svc : pub_->current().services) {
     for (const Destination* d : svc.dests) {
       uint64_t conns = 0, inpkts = 0, outpkts = 0;
       for (uint32_t k = 0; k < d->nslots; ++k) {

@@ -22,6 +22,7 @@
 #include "control/cli_server.h"
 #include "dataplane/neigh.h"
 #include "dataplane/port.h"
+#include "dataplane/publish.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
 
@@ -34,7 +35,7 @@ struct DaemonOptions {
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;  // per worker
   uint32_t idle_sleep_us = 0;
-  uint32_t mbufs = 0;  // 0: sized from ports and queues
+  uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
   uint32_t stats_interval_ms = 1000;
 };
@@ -58,7 +59,7 @@ class Director {
   std::string stats_json() const;
 
  private:
-  bool make_workers(std::string* err);
+  bool make_workers(const Snapshot* first, std::string* err);
   void write_stats_file() const;
 
   // fastvsadm requests (control/commands.cpp).
@@ -80,7 +81,7 @@ class Director {
   MacAddr macs_[kMaxPorts]{};
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<DestStore> store_;
-  std::unique_ptr<Snapshot> snap_;
+  std::unique_ptr<Publisher> pub_;
   NeighTable neigh_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<unsigned> worker_lcores_;
@@ -88,11 +89,6 @@ class Director {
   std::atomic<bool> worker_exit_{false};
 
   rte_rcu_qsbr* qsbr_ = nullptr;
-  struct Retired {
-    uint64_t token;
-    std::unique_ptr<Snapshot> snap;
-  };
-  std::vector<Retired> retired_;
   struct Pending {
     uint64_t client;
     uint64_t token;

@@ -40,7 +40,8 @@ constexpr const char* kUsage =
     "Forwarding: -m (masquerading, NAT); it must be given (DR and TUN come later).\n"
     "\n"
     "The director's own addresses, routes and neighbours on its DPDK ports:\n"
-    "  ip addr [add|del IP/LEN dev dpdkN]     ip route [add|del PREFIX/LEN|default [via IP] dev dpdkN]\n"
+    "  ip addr [add|del IP/LEN dev dpdkN]     ip route [add|del PREFIX/LEN|default [via IP] dev "
+    "dpdkN]\n"
     "  ip neigh [add IP lladdr MAC dev dpdkN | del IP dev dpdkN]\n"
     "  ip [-s] link        ports; with -s their counters, per-worker packets and drops by reason\n"
     "\n"
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
     if (errno == ENOENT || errno == ECONNREFUSED)
       fmt::print(stderr, "fastvsadm: fastvsd is not running (no socket at {})\n", socket_path);
     else
-      fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path, std::strerror(errno));
+      fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path,
+                 std::strerror(errno));
     return 1;
   }
   const std::string msg = fastvs::cli_encode_request(req);

@@ -8,39 +8,39 @@
 
 namespace fastvs {
 
-#define FASTVS_DROP_REASONS(X)                                                     \
-  X(eth_truncated, "Ethernet header truncated")                                    \
-  X(ethertype, "not IPv4 or ARP")                                                  \
-  X(multi_segment, "multi-segment packet")                                         \
-  X(arp_malformed, "malformed ARP")                                                \
-  X(arp_not_ours, "ARP for an address that is not ours")                           \
-  X(ip_truncated, "IPv4 header truncated")                                         \
-  X(ip_version, "IP version is not 4")                                             \
-  X(ip_ihl, "IPv4 header length below 20")                                         \
-  X(ip_total_length, "IPv4 total length beyond the frame or below the header")     \
-  X(ip_checksum, "bad IPv4 header checksum")                                       \
-  X(ip_fragment, "IP fragment (reassembly not supported yet)")                     \
-  X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours") \
-  X(other_host, "unicast to another host's MAC (the port is promiscuous)")         \
-  X(l4_truncated, "TCP/UDP/ICMP header truncated")                                 \
-  X(tcp_doff, "TCP data offset out of range")                                      \
-  X(icmp_malformed, "ICMP error without a usable embedded header")                 \
-  X(icmp_checksum, "bad ICMP checksum (echo request or error)")                    \
-  X(icmp_other, "ICMP to a local address that is not an echo request")             \
-  X(icmp_no_conn, "ICMP error about no known connection")                          \
-  X(local_other, "to a local address, not a service")                              \
-  X(no_service, "not to a service, not a NAT reply, not local")                    \
-  X(no_conn, "not a connection start and no connection")                           \
-  X(no_dest, "the scheduler found no available destination")                       \
-  X(dest_removed, "the connection's destination was removed (expire_nodest_conn=0)")   \
-  X(conn_table_full, "connection table full")                                      \
-  X(conn_collision, "another connection holds the same real-server tuple")         \
-  X(ttl_exceeded, "TTL expired in transit")                                        \
-  X(no_route, "no route to the destination")                                       \
-  X(no_source_addr, "no local address on the egress port")                         \
-  X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                      \
-  X(handoff_full, "hand-off ring to the owner worker full")                        \
-  X(tx_full, "TX queue full")                                                      \
+#define FASTVS_DROP_REASONS(X)                                                       \
+  X(eth_truncated, "Ethernet header truncated")                                      \
+  X(ethertype, "not IPv4 or ARP")                                                    \
+  X(multi_segment, "multi-segment packet")                                           \
+  X(arp_malformed, "malformed ARP")                                                  \
+  X(arp_not_ours, "ARP for an address that is not ours")                             \
+  X(ip_truncated, "IPv4 header truncated")                                           \
+  X(ip_version, "IP version is not 4")                                               \
+  X(ip_ihl, "IPv4 header length below 20")                                           \
+  X(ip_total_length, "IPv4 total length beyond the frame or below the header")       \
+  X(ip_checksum, "bad IPv4 header checksum")                                         \
+  X(ip_fragment, "IP fragment (reassembly not supported yet)")                       \
+  X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours")   \
+  X(other_host, "unicast to another host's MAC (the port is promiscuous)")           \
+  X(l4_truncated, "TCP/UDP/ICMP header truncated")                                   \
+  X(tcp_doff, "TCP data offset out of range")                                        \
+  X(icmp_malformed, "ICMP error without a usable embedded header")                   \
+  X(icmp_checksum, "bad ICMP checksum (echo request or error)")                      \
+  X(icmp_other, "ICMP to a local address that is not an echo request")               \
+  X(icmp_no_conn, "ICMP error about no known connection")                            \
+  X(local_other, "to a local address, not a service")                                \
+  X(no_service, "not to a service, not a NAT reply, not local")                      \
+  X(no_conn, "not a connection start and no connection")                             \
+  X(no_dest, "the scheduler found no available destination")                         \
+  X(dest_removed, "the connection's destination was removed (expire_nodest_conn=0)") \
+  X(conn_table_full, "connection table full")                                        \
+  X(conn_collision, "another connection holds the same real-server tuple")           \
+  X(ttl_exceeded, "TTL expired in transit")                                          \
+  X(no_route, "no route to the destination")                                         \
+  X(no_source_addr, "no local address on the egress port")                           \
+  X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                        \
+  X(handoff_full, "hand-off ring to the owner worker full")                          \
+  X(tx_full, "TX queue full")                                                        \
   X(icmp_rate_limited, "ICMP error not sent: rate limit")
 
 enum class Drop : uint8_t {

@@ -6,7 +6,9 @@
 
 namespace fastvs {
 
-void DestStore::begin() { ++epoch_; }
+void DestStore::begin() {
+  ++epoch_;
+}
 
 Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
   const Key key{static_cast<uint8_t>(svc.proto), svc.vip, svc.vport, d.rip, d.rport};

@@ -48,8 +48,8 @@ struct SnapRoute {
 struct Snapshot {
   uint64_t seq = 0;  // publication order
   std::vector<SnapService> services;
-  FlatMap64<uint32_t> service_by_key;       // svc_key() -> index in services
-  FlatMap64<uint32_t> service_by_id;        // SnapService::id -> index in services
+  FlatMap64<uint32_t> service_by_key;  // svc_key() -> index in services
+  FlatMap64<uint32_t> service_by_id;   // SnapService::id -> index in services
   FlatMap64<Destination*> masq_by_rs;  // svc_key(proto, RIP, rport) -> a Masq destination
   FlatMap64<uint16_t> local_by_ip;     // IP -> port it is configured on
   std::vector<SnapAddr> addrs;
