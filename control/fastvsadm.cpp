@@ -46,8 +46,9 @@ constexpr const char* kUsage =
     "  ip [-s] link        ports; with -s their counters, per-worker packets and drops by reason\n"
     "\n"
     "Every change is answered once every worker has it in force. A removed real server's\n"
-    "connections are not cut: their packets are dropped (IPVS's expire_nodest_conn=0) until the\n"
-    "server is added back or they time out; to drain a server, set its weight to 0 first.\n"
+    "connections are not cut: their clients' packets are dropped (IPVS's expire_nodest_conn=0)\n"
+    "until the server is added back or they time out; to drain a server, set its weight to 0\n"
+    "first and remove it when its connections are gone.\n"
     "The socket: --socket PATH, else $FASTVS_SOCKET, else /run/fastvs/fastvsd.sock.\n";
 
 }  // namespace

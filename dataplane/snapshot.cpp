@@ -143,6 +143,15 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     }
   }
   store.end();
+  // A removed Masq destination's replies still find their connections (ip_vs_out looks the
+  // connection up whatever the configuration says), until the last of them is gone.
+  store.for_each_trashed([&](uint8_t proto, Destination* d) {
+    if (d->method != ForwardMethod::Masq) return;
+    const uint64_t k = Snapshot::svc_key(proto, d->rip_be, d->rport_be);
+    if (std::none_of(rs_items.begin(), rs_items.end(),
+                     [k](const auto& it) { return it.first == k; }))
+      rs_items.emplace_back(k, d);
+  });
   s->service_by_key.build(svc_items);
   s->service_by_id.build(id_items);
   s->masq_by_rs.build(rs_items);

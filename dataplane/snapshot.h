@@ -114,6 +114,11 @@ class DestStore {
   // current one can still be read by a worker.
   unsigned reclaim();
   size_t trashed() const;
+  template <typename F>
+  void for_each_trashed(F&& fn) const {
+    for (const auto& [key, e] : dests_)
+      if (e.seen != epoch_) fn(std::get<0>(key), e.dest.get());
+  }
   size_t size() const { return dests_.size(); }
 
  private:

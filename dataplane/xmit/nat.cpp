@@ -146,9 +146,9 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   const ConnKey out = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   bool is_out = false;
   Conn* c = w.conns.lookup(out, &is_out);
+  // Unlike ip_vs_in, ip_vs_out does not look at the destination's availability: the replies of
+  // a removed destination's connections still go back to the client.
   if (!c || !is_out) return drop(w, m, Drop::no_conn);
-  if (unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
-    return drop(w, m, Drop::dest_removed);
   // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
   // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;

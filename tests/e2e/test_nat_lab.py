@@ -3,12 +3,15 @@
 fastvsd on the veths (af_xdp, else af_packet). Needs root; fails (does not skip) without it."""
 import collections
 import os
+import subprocess
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
 import topo  # noqa: E402
+import fvtest  # noqa: E402
 from fvtest import Fastvsd, wait_for  # noqa: E402
 
 DRIVER = os.environ.get("FASTVS_E2E_DRIVER", "af_packet")
@@ -117,6 +120,80 @@ class NatLab(unittest.TestCase):
         self.assertGreater(c["workers"][0]["handoff_out"], 0, c)
         self.assertGreater(c["workers"][1]["nat_in"], 0, c)
         self.assertGreater(c["workers"][1]["nat_out"], 0, c)
+
+
+class LiveNatLab(unittest.TestCase):
+    """The NAT lab configured live through fastvsadm, changed while curl runs in a loop."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.topo = topo.Topology("nat")
+        cls.topo.start_servers()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.topo.destroy()
+
+    def test_add_drain_remove_under_curl(self):
+        t = self.topo
+        sock = os.path.join(t.dir, "fastvsd.sock")
+        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+            topo.vdev_args(t.ports, DRIVER)
+        d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, "fvslive")
+        d.wait_started()
+        def stop():
+            rc = d.stop()
+            out = d.output()
+            d.close()
+            self.assertEqual(rc, 0, out)
+        self.addCleanup(stop)
+        adm_path = os.path.join(os.path.dirname(fvtest.fastvsd_path()), "fastvsadm")
+
+        def adm(*args):
+            r = subprocess.run([adm_path, "--socket", sock, *args], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
+            return r.stdout
+        # The seeds' commands, live.
+        adm("ip", "addr", "add", f"{topo.VIP}/24", "dev", "dpdk0")
+        adm("ip", "addr", "add", f"{topo.DIP}/24", "dev", "dpdk1")
+        adm("-A", "-t", f"{topo.VIP}:80", "-s", "wrr")
+        adm("-a", "-t", f"{topo.VIP}:80", "-r", "192.168.0.18:80", "-m", "-w", "1")
+        wait_for(lambda: topo.curl(topo.CIP, f"http://{topo.VIP}/", timeout=1) == "rs1rs1", 30,
+                 "rs1 to answer through the VIP")
+        results, stop = [], threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                results.append(topo.curl(topo.CIP, f"http://{topo.VIP}/", timeout=5))
+        th = threading.Thread(target=loop)
+        th.start()
+        try:
+            def seen_since(n, page):
+                return page in results[n:]
+            adm("-a", "-t", f"{topo.VIP}:80", "-r", "192.168.0.28:80", "-m", "-w", "1")
+            mark = len(results)
+            wait_for(lambda: seen_since(mark, "rs2rs2") and seen_since(mark, "rs1rs1"), 30,
+                     "both servers after adding rs2")
+            adm("-e", "-t", f"{topo.VIP}:80", "-r", "192.168.0.18:80", "-m", "-w", "0")  # drain
+            drained = len(results) + 1  # the request in flight may still go to rs1
+            wait_for(lambda: len(results) >= drained + 10, 60, "10 requests after draining rs1")
+            self.assertEqual(set(results[drained:]), {"rs2rs2"}, results[drained:])
+            listing = adm("-L", "-n")
+            # Weight 0, and the finished connections counted as IPVS counts them: TIME_WAIT is
+            # inactive.
+            self.assertRegex(listing, r"-> 192\.168\.0\.18:80 +Masq +0 +0 +[1-9]")
+            self.assertRegex(listing, r"-> 192\.168\.0\.28:80 +Masq +1 +\d+ +[1-9]")
+            adm("-d", "-t", f"{topo.VIP}:80", "-r", "192.168.0.18:80")
+            removed = len(results)
+            wait_for(lambda: len(results) >= removed + 10, 60, "10 requests after removing rs1")
+        finally:
+            stop.set()
+            th.join(30)
+        failed = [i for i, r in enumerate(results) if r not in ("rs1rs1", "rs2rs2")]
+        self.assertEqual(failed, [], f"failed requests among {len(results)}: {results}")
+        self.assertEqual(set(results[removed:]), {"rs2rs2"})
+        self.assertNotIn("192.168.0.18", adm("-L", "-n"))
 
 
 class OneArmNatLab(unittest.TestCase):

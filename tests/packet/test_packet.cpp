@@ -7,6 +7,8 @@
 // failed and how.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <optional>
 
 #include <rte_mbuf.h>
@@ -110,6 +112,7 @@ class Pipeline {
   Config cfg;
   DestStore store;
   std::unique_ptr<Snapshot> snap;
+  std::vector<std::unique_ptr<Snapshot>> old;  // replaced snapshots (no reclamation here)
   NeighTable neigh;
   rte_ring* learn = nullptr;
   Worker w;
@@ -489,22 +492,161 @@ TEST(MalformedFixtures, WhatTheKernelRefusesBeforeRouting) {
 TEST(NatFixtures, FullTableRefusesNewFlowsKeepsOld) {
   Pipeline p(2);
   run_steps(p, {
-      {"first flow", 0, c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
-       {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}}, {}},
-      {"second flow", 0, c2d(tcp_pkt(CIP, VIP, 40001, 80, SYN, 64)),
-       {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40001, 80, SYN, 63))}}, {}},
-      {"third flow: table full", 0, c2d(tcp_pkt(CIP, VIP, 40002, 80, SYN, 64)), {},
-       Drop::conn_table_full},
-      {"the first flow goes on", 0, c2d(tcp_pkt(CIP, VIP, 40000, 80, ACK, 64)),
-       {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, ACK, 63))}}, {}},
-  });
+                   {"first flow",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                    {}},
+                   {"second flow",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40001, 80, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40001, 80, SYN, 63))}},
+                    {}},
+                   {"third flow: table full",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40002, 80, SYN, 64)),
+                    {},
+                    Drop::conn_table_full},
+                   {"the first flow goes on",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40000, 80, ACK, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, ACK, 63))}},
+                    {}},
+               });
   // Recovery: the second flow expires (SYN_RECV: 60 s; the first is ESTABLISHED now: 900 s),
   // and a new flow fits again.
   worker_set_time(p.w, 1000 + 61 * kTicksPerSecond);
   worker_expire(p.w, 100);
   EXPECT_EQ(p.w.conns.size(), 1u);
-  run_steps(p, {{"a new flow after expiry", 0, c2d(tcp_pkt(CIP, VIP, 40003, 80, SYN, 64)),
-                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40003, 80, SYN, 63))}}, {}}});
+  run_steps(p, {{"a new flow after expiry",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40003, 80, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40003, 80, SYN, 63))}},
+                 {}}});
+}
+
+// Publishes the pipeline's configuration changed by `edit` (as control does) and adopts it.
+void reconfigure(Pipeline& p, const std::function<void(Config&)>& edit) {
+  edit(p.cfg);
+  MacAddr macs[2];
+  std::copy(kPort0.b, kPort0.b + 6, macs[0].begin());
+  std::copy(kPort1.b, kPort1.b + 6, macs[1].begin());
+  auto next = build_snapshot(p.cfg, p.store, 2, macs);
+  next->seq = p.snap->seq + 1;
+  worker_adopt(p.w, next.get());
+  p.old.push_back(std::move(p.snap));
+  p.snap = std::move(next);
+}
+
+ServiceConfig* find_svc(Config& c, uint16_t port) {
+  for (auto& s : c.services)
+    if (s.key.vport == port && s.key.proto == Proto::Tcp) return &s;
+  return nullptr;
+}
+
+// An unrelated change (a service added) does not restart another service's wrr sequence; a
+// weight change takes effect for the next new connection.
+TEST(LiveFixtures, SchedulerStateOutlivesUnrelatedChanges) {
+  Pipeline p;
+  run_steps(p, {{"wrr's first pick",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 41000, 80, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 41000, 80, SYN, 63))}},
+                 {}}});
+  reconfigure(p, [](Config& c) {
+    ServiceConfig s;
+    s.key = ServiceKey{Proto::Tcp, 0xac10fec8, 443};
+    s.scheduler = "rr";
+    s.dests.push_back(DestConfig{0xc0a80012, 443, ForwardMethod::Masq, 1, 0, 0});
+    c.services.push_back(s);
+  });
+  run_steps(p, {{"continues with RS1, not back to RS2",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 41001, 80, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 41001, 80, SYN, 63))}},
+                 {}}});
+  reconfigure(p, [](Config& c) {
+    for (auto& d : find_svc(c, 80)->dests)
+      if (d.rip == 0xc0a80012) d.weight = 0;  // drain RS1
+  });
+  run_steps(p, {
+                   {"new connections avoid the drained RS1",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 41002, 80, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 41002, 80, SYN, 63))}},
+                    {}},
+                   {"again",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 41003, 80, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 41003, 80, SYN, 63))}},
+                    {}},
+                   {"RS1's existing connection goes on",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 41001, 80, ACK, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 41001, 80, ACK, 63))}},
+                    {}},
+               });
+}
+
+// -d with IPVS's default expire_nodest_conn=0: the connection stays, its packets are dropped
+// and counted, its timer is not restarted; adding the destination back revives it (the trash).
+TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
+  Pipeline p;
+  run_steps(p, {{"open to RS2",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 42000, 80, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 42000, 80, SYN, 63))}},
+                 {}}});
+  DestConfig saved;
+  reconfigure(p, [&](Config& c) {
+    auto& ds = find_svc(c, 80)->dests;
+    for (auto it = ds.begin(); it != ds.end(); ++it)
+      if (it->rip == 0xc0a8001c) {
+        saved = *it;
+        ds.erase(it);
+        break;
+      }
+  });
+  run_steps(p, {
+                   {"the client's packet is dropped",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 42000, 80, ACK, 64)),
+                    {},
+                    Drop::dest_removed},
+                   {"the server's reply still goes back (ip_vs_out does not check)",
+                    1,
+                    rs2d(kRs2, tcp_pkt(RS2, CIP, 80, 42000, SYN | ACK, 64)),
+                    {{0, d2c(tcp_pkt(VIP, CIP, 80, 42000, SYN | ACK, 63))}},
+                    {}},
+                   {"a new connection goes to the one left",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 42001, 80, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 42001, 80, SYN, 63))}},
+                    {}},
+               });
+  EXPECT_EQ(p.store.trashed(), 1u);
+  EXPECT_EQ(p.store.reclaim(), 0u);  // a connection still uses it
+  reconfigure(p, [&](Config& c) {
+    auto& ds = find_svc(c, 80)->dests;
+    ds.insert(ds.begin(), saved);
+  });
+  EXPECT_EQ(p.store.trashed(), 0u);
+  run_steps(p, {{"back: the connection flows again",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 42000, 80, ACK, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 42000, 80, ACK, 63))}},
+                 {}}});
+  // Removed again, and its connection expires: then it is freed.
+  reconfigure(p, [&](Config& c) {
+    auto& ds = find_svc(c, 80)->dests;
+    ds.erase(std::remove_if(ds.begin(), ds.end(),
+                            [](const DestConfig& d) { return d.rip == 0xc0a8001c; }),
+             ds.end());
+  });
+  worker_set_time(p.w, 1000 + 1000 * kTicksPerSecond);
+  worker_expire(p.w, 1000);
+  EXPECT_EQ(p.store.reclaim(), 1u);
+  EXPECT_EQ(p.store.trashed(), 0u);
 }
 
 // Two VIPs share a real server; one client port talks to both. The replies of both would carry
