@@ -585,7 +585,7 @@ ParseResult parse_ip(const std::vector<std::string>& words) {
   } else if (abbrev_of(o, "neighbour") || abbrev_of(o, "neighbor")) {
     obj = IpObject::Neigh;
   } else {
-    return fail("unknown ip object " + quoted(o) + " (addr, route or neigh)");
+    return fail("unknown ip object " + quoted(o) + " (addr, route, neigh or link)");
   }
   ++i;
   const std::string oname = std::string("ip ") + object_name(obj);

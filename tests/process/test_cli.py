@@ -192,7 +192,10 @@ class Cli(unittest.TestCase):
         for i in range(700):
             self.ok("-L", "-n")
         wait_for(lambda: fds() == fds0, 5, f"descriptors back to {fds0} (now {fds()})")
-        self.assertLess(rss_kb() - rss0, 2048, "resident memory grew by more than 2 MiB")
+        # Under ASan freed memory sits in quarantine and RSS grows by design; the release build
+        # (run in the same suite) holds the bound.
+        if not os.environ.get("FASTVS_SANITIZED"):
+            self.assertLess(rss_kb() - rss0, 2048, "resident memory grew by more than 2 MiB")
 
     def test_not_running(self):
         rc, out, err = self.adm("-L", "-n", env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))

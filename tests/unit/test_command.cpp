@@ -545,10 +545,17 @@ TEST(ParseIp, AddrErrors) {
 }
 
 TEST(ParseIp, Objects) {
-  EXPECT_EQ(parse_err("ip"), "ip: missing object (addr, route or neigh)");
-  EXPECT_EQ(parse_err("ip link"), "unknown ip object 'link' (addr, route or neigh)");
-  EXPECT_EQ(parse_err("ip addrlabel"), "unknown ip object 'addrlabel' (addr, route or neigh)");
-  EXPECT_EQ(parse_err("ip -s addr"), "unsupported ip option '-s'");
+  EXPECT_EQ(parse_err("ip"), "ip: missing object (addr, route, neigh or link)");
+  EXPECT_EQ(parse_err("ip addrlabel"),
+            "unknown ip object 'addrlabel' (addr, route, neigh or link)");
+  EXPECT_EQ(parse_err("ip link set dpdk0 up"), "ip link: only 'show' is supported, not 'set'");
+  Command c = parse_ok("ip -s link");
+  EXPECT_EQ(c.op, Op::LinkShow);
+  EXPECT_TRUE(c.stats);
+  c = parse_ok("ip link show");
+  EXPECT_EQ(c.op, Op::LinkShow);
+  EXPECT_FALSE(c.stats);
+  EXPECT_EQ(parse_ok("ip -s addr").op, Op::AddrShow);
   EXPECT_EQ(parse_err("ip -6 route"), "unsupported ip option '-6'");
 }
 
