@@ -387,9 +387,6 @@ struct IpvsadmParse {
     if ((def->required & bit(kOptReal)) && !(seen & bit(kOptReal))) {
       return cmd_display(*def) + " needs a real server: -r HOST[:PORT]";
     }
-    if (cmd.op == Op::AddDest && !cmd.has_method) {
-      return "forwarding method required: only -m (masquerading) is supported for now";
-    }
     if (cmd.has_dest && !rport_given) cmd.rport = cmd.service.vport;
     if (cmd.has_sched_flags) {
       // -E without -s keeps the service's scheduler: apply_command checks that case.
@@ -763,9 +760,13 @@ std::optional<uint16_t> connected_port(const Config& cfg, uint32_t ip,
   return best;
 }
 
-std::string method_unsupported(ForwardMethod m) {
-  if (m == ForwardMethod::Route) return "forwarding method -g (gatewaying) is not supported yet";
-  if (m == ForwardMethod::Tunnel) return "forwarding method -i (ipip) is not supported yet";
+// Direct routing rewrites only the MAC addresses: the real server must be on a network the
+// director is attached to (the kernel's ip_vs_dr_xmit would route to a gateway's MAC, and the
+// gateway would send the packet to the VIP, i.e. back to the director).
+std::string check_method_reach(const Config& cfg, ForwardMethod m, uint32_t rip) {
+  if (m == ForwardMethod::Route && !connected_port(cfg, rip))
+    return "real server " + format_ip4(rip) +
+           " is not on a connected network: direct routing (-g) needs it on the director's LAN";
   return "";
 }
 
@@ -822,20 +823,21 @@ std::string apply_service(Config& cfg, const Command& cmd) {
   }
   if (!svc) return "no such service " + name;
   if (!cmd.has_dest) return "no real server given (-r)";
-  const std::string dname = addr_port(cmd.rip, cmd.rport);
-  auto dest = find_dest(*svc, cmd.rip, cmd.rport);
+  // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
+  // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
+  const bool add_unmapped = cmd.op == Op::AddDest && cmd.method_or_default() != ForwardMethod::Masq;
+  const uint16_t rport = add_unmapped ? svc->key.vport : cmd.rport;
+  const std::string dname = addr_port(cmd.rip, rport);
+  auto dest = find_dest(*svc, cmd.rip, rport);
   const bool exists = dest != svc->dests.end();
   switch (cmd.op) {
     case Op::AddDest: {
-      if (!cmd.has_method) {
-        return "forwarding method required: only -m (masquerading) is supported for now";
-      }
-      std::string err = method_unsupported(cmd.method);
-      if (err.empty())
-        err = check_dest_numbers(cmd.has_weight ? cmd.weight : 1, cmd.u_threshold, cmd.l_threshold);
+      const ForwardMethod method = cmd.method_or_default();
+      std::string err =
+          check_dest_numbers(cmd.has_weight ? cmd.weight : 1, cmd.u_threshold, cmd.l_threshold);
       if (!err.empty()) return err;
       if (exists) return "destination " + dname + " already exists in service " + name;
-      if (cmd.rport == 0) return "real server port 0 is not valid";
+      if (rport == 0) return "real server port 0 is not valid";
       const std::string rip = format_ip4(cmd.rip);
       if (!is_unicast_ip(cmd.rip)) return "real server " + rip + " is not a unicast address";
       if (is_local_address(cfg, cmd.rip)) {
@@ -847,10 +849,12 @@ std::string apply_service(Config& cfg, const Command& cmd) {
             return in_subnet(cmd.rip, r.prefix, r.prefix_len);
           });
       if (!routed) return "real server " + rip + " is not on a connected network or route";
+      err = check_method_reach(cfg, method, cmd.rip);
+      if (!err.empty()) return err;
       DestConfig d;
       d.rip = cmd.rip;
-      d.rport = cmd.rport;
-      d.method = cmd.method;
+      d.rport = rport;
+      d.method = method;
       d.weight = cmd.has_weight ? cmd.weight : 1;
       d.u_threshold = cmd.u_threshold;
       d.l_threshold = cmd.l_threshold;
@@ -862,7 +866,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       if (!exists) return "no such destination " + dname + " in service " + name;
       DestConfig d = *dest;
       if (cmd.has_method) {
-        std::string err = method_unsupported(cmd.method);
+        std::string err = check_method_reach(cfg, cmd.method, d.rip);
         if (!err.empty()) return err;
         d.method = cmd.method;
       }

@@ -53,6 +53,8 @@ struct Command {
   uint16_t rport = 0;
   bool has_method = false;  // -m / -g / -i given
   ForwardMethod method = ForwardMethod::Masq;
+  // ipvsadm's default forwarding method is -g (direct routing).
+  ForwardMethod method_or_default() const { return has_method ? method : ForwardMethod::Route; }
   bool has_weight = false;
   int32_t weight = 1;
   bool has_u_threshold = false;

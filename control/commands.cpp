@@ -126,7 +126,7 @@ bool Director::apply_change(uint64_t client, const std::vector<std::string>& wor
 
 void Director::publish(uint64_t client, std::string text) {
   const uint64_t token =
-      pub_->publish(build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_));
+      pub_->publish(build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_));
   pending_.push_back(Pending{client, token, std::move(text)});
 }
 

@@ -106,9 +106,12 @@ bool Director::init(std::string* err) {
   for (const auto& p : ports_)
     log_line(fmt::format("{}: port {} ({}), mac {}, {} rx / {} tx queues{}", p.name, p.port_id,
                          p.driver, format_mac(p.mac), p.nrxq, p.ntxq, p.rss ? ", RSS" : ""));
-  for (size_t i = 0; i < ports_.size(); ++i) macs_[i] = ports_[i].mac;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    macs_[i] = ports_[i].mac;
+    mtus_[i] = ports_[i].mtu;
+  }
   store_ = std::make_unique<DestStore>(nworkers);
-  auto first = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_);
+  auto first = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
   for (const auto& n : cfg_.neighs)
     neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);

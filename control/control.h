@@ -79,6 +79,7 @@ class Director {
   Config cfg_;
   std::vector<PortSetup> ports_;
   MacAddr macs_[kMaxPorts]{};
+  uint16_t mtus_[kMaxPorts]{};
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<DestStore> store_;
   std::unique_ptr<Publisher> pub_;

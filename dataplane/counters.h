@@ -41,6 +41,8 @@ namespace fastvs {
   X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                        \
   X(handoff_full, "hand-off ring to the owner worker full")                          \
   X(tx_full, "TX queue full")                                                        \
+  X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)") \
+  X(no_headroom, "no room in the buffer for the tunnel header")                      \
   X(icmp_rate_limited, "ICMP error not sent: rate limit")
 
 enum class Drop : uint8_t {
@@ -83,6 +85,8 @@ struct alignas(64) WorkerCounters {
   Counter nat_in;          // requests rewritten to a real server
   Counter nat_out;         // replies rewritten to the VIP
   Counter icmp_nat;        // ICMP errors translated
+  Counter dr_out;          // requests sent on by direct routing
+  Counter tun_out;         // requests sent on in an IPIP tunnel
   Counter arp_replies;     // answered
   Counter arp_replies_in;  // received and learned from
   Counter arp_requests;

@@ -68,6 +68,8 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     }
     // Promiscuous: the director receives for VIPs and for the clients it NATs back.
     rte_eth_promiscuous_enable(pid);
+    uint16_t mtu = 0;
+    if (rte_eth_dev_get_mtu(pid, &mtu) == 0 && mtu >= 576) ps.mtu = mtu;
     rte_ether_addr mac;
     rte_eth_macaddr_get(pid, &mac);
     std::copy(mac.addr_bytes, mac.addr_bytes + 6, ps.mac.begin());

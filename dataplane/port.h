@@ -21,6 +21,7 @@ struct PortSetup {
   uint16_t nrxq = 1;
   uint16_t ntxq = 1;
   bool rss = false;
+  uint16_t mtu = 1500;  // IP MTU
 };
 
 // Configures and starts every port for `nworkers` workers. Returns false with `err` set.

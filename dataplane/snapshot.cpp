@@ -89,10 +89,13 @@ size_t DestStore::trashed() const {
 }
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, uint16_t nports,
-                                         const MacAddr* port_macs) {
+                                         const MacAddr* port_macs, const uint16_t* port_mtus) {
   auto s = std::make_unique<Snapshot>();
   s->nports = nports;
-  for (uint16_t p = 0; p < nports && p < kMaxPorts; ++p) s->port_mac[p] = port_macs[p];
+  for (uint16_t p = 0; p < nports && p < kMaxPorts; ++p) {
+    s->port_mac[p] = port_macs[p];
+    s->port_mtu[p] = port_mtus ? port_mtus[p] : 1500;
+  }
   s->tcp_timeouts = TcpTimeouts();
   s->tcp_timeouts.secs[static_cast<unsigned>(TcpState::Established)] = cfg.timeouts.tcp;
   s->tcp_timeouts.secs[static_cast<unsigned>(TcpState::FinWait)] = cfg.timeouts.tcpfin;

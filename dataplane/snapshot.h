@@ -58,6 +58,7 @@ struct Snapshot {
   uint32_t udp_timeout = 300;
   uint16_t nports = 0;
   MacAddr port_mac[kMaxPorts]{};
+  uint16_t port_mtu[kMaxPorts]{};
 
   static uint64_t svc_key(uint8_t proto, uint32_t ip_be, uint16_t port_be) {
     return uint64_t{proto} << 48 | uint64_t{port_be} << 32 | ip_be;
@@ -143,7 +144,9 @@ class DestStore {
 };
 
 // Builds a snapshot from the configuration. Port MACs come from the ports (or a test).
+// port_mtus: the ports' IP MTU (null: 1500 each).
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, uint16_t nports,
-                                         const MacAddr* port_macs);
+                                         const MacAddr* port_macs,
+                                         const uint16_t* port_mtus = nullptr);
 
 }  // namespace fastvs

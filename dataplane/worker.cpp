@@ -94,7 +94,7 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
 void process(Worker& w, rte_mbuf* m, const PacketInfo& pi, Verdict v, const SnapService* svc) {
   switch (v) {
     case Verdict::Request:
-      return nat_request(w, m, pi, *svc);
+      return service_request(w, m, pi, *svc);
     case Verdict::Reply:
       return nat_reply(w, m, pi);
     case Verdict::IcmpToRs:

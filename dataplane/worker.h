@@ -133,8 +133,19 @@ void send_icmp_error(Worker& w, const rte_mbuf* m, uint8_t type, uint8_t code, u
 // exceeded sent, and the packet freed) when it had expired.
 bool decrement_ttl(Worker& w, rte_mbuf* m);
 
-// NAT (xmit/nat.cpp).
-void nat_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc);
+// A packet to a service (request.cpp): its connection, found or scheduled, then its method.
+void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc);
+// The connection's life, the same for every method (request.cpp).
+void conn_update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags);
+void conn_forget(Worker& w, Conn* c);
+Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why);
+void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in);
+
+// The forwarding methods, one file each (xmit/): cp->packet_xmit.
+void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);  // nat.cpp
+void xmit_route(Worker& w, rte_mbuf* m, const Conn& c);                      // dr.cpp
+void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c);                     // tunnel.cpp
+// NAT's other directions (xmit/nat.cpp): replies, and ICMP errors about any connection.
 void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);
 

@@ -12,68 +12,6 @@ namespace fastvs {
 
 namespace {
 
-// set_tcp_state / udp_state_transition: the next state, IPVS's active/inactive accounting, and
-// the new timeout.
-void update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags) {
-  uint32_t secs;
-  if (c->proto == kIpProtoTcp) {
-    bool no_output = c->flags & kConnNoOutput;
-    const TcpDir rows = tcp_effective_dir(dir, &no_output);
-    if (!no_output) c->flags &= static_cast<uint8_t>(~kConnNoOutput);
-    const TcpState next = tcp_next_state(c->state, rows, tcp_flags);
-    if (next != c->state && c->dest) {
-      DestWorkerSlot& slot = c->dest->slot[w.id];
-      if (!(c->flags & kConnInactive) && !tcp_state_active(next)) {
-        slot_add(slot.activeconns, -1);
-        slot_add(slot.inactconns, 1);
-        c->flags |= kConnInactive;
-      } else if ((c->flags & kConnInactive) && tcp_state_active(next)) {
-        slot_add(slot.activeconns, 1);
-        slot_add(slot.inactconns, -1);
-        c->flags &= static_cast<uint8_t>(~kConnInactive);
-      }
-    }
-    c->state = next;
-    secs = w.snap->tcp_timeouts[next];
-  } else {
-    secs = w.snap->udp_timeout;
-  }
-  w.conns.touch(c, secs * kTicksPerSecond, w.now);
-}
-
-void forget(Worker& w, Conn* c) {
-  if (c->dest) {
-    DestWorkerSlot& slot = c->dest->slot[w.id];
-    slot_add(c->flags & kConnInactive ? slot.inactconns : slot.activeconns, -1);
-  }
-  ++w.ctr.conns_expired;
-  w.conns.remove(c);
-}
-
-// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
-// says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
-Conn* schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
-  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport)};
-  Destination* d = sched_pick(svc.sched, w.sched[svc.id], flow);
-  if (!d) return *why = Drop::no_dest, nullptr;
-  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
-  const ConnKey out = make_key(d->rip_be, pi.saddr, d->rport_be, pi.sport, pi.proto);
-  // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
-  bool collision;
-  Conn* c = w.conns.insert(in, &out, 3 * kTicksPerSecond, w.now, &collision);
-  if (!c) return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
-  c->dest = d;
-  c->svc_id = svc.id;
-  c->method = d->method;
-  c->state = TcpState::None;
-  c->flags |= kConnInactive;
-  DestWorkerSlot& slot = d->slot[w.id];
-  slot_add(slot.inactconns, 1);
-  slot_add(slot.conns, 1);
-  ++w.ctr.conns_created;
-  return c;
-}
-
 void rewrite_l4(rte_mbuf* m, const PacketInfo& pi, uint32_t old_ip, uint32_t new_ip,
                 uint16_t old_port, uint16_t new_port, bool dst) {
   uint8_t* l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
@@ -94,52 +32,17 @@ void rewrite_l4(rte_mbuf* m, const PacketInfo& pi, uint32_t old_ip, uint32_t new
   }
 }
 
-void count_dest(Worker& w, Destination* d, rte_mbuf* m, bool in) {
-  if (!d) return;
-  DestWorkerSlot& s = d->slot[w.id];
-  slot_add(in ? s.inpkts : s.outpkts, 1);
-  slot_add(in ? s.inbytes : s.outbytes, m->pkt_len - kEthHdrLen);
-}
-
 }  // namespace
 
-void nat_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc) {
-  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
-  bool is_out = false;
-  Conn* c = w.conns.lookup(in, &is_out);
-  // A request that matches a connection's reply key (a client claiming to be CIP = RIP) is not
-  // that connection's.
-  if (unlikely(c && is_out)) return drop(w, m, Drop::no_conn);
-  const bool tcp = pi.proto == kIpProtoTcp;
-  const bool syn = tcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
-  // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT starts over with a fresh choice
-  // (is_new_conn in ip_vs_core.c tests the SYN bit alone, so SYN|RST ends it too).
-  if (c && tcp && (pi.tcp_flags & kTcpSyn) &&
-      tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
-    forget(w, c);
-    c = nullptr;
-  }
-  if (!c) {
-    // IPVS creates connections only from a SYN (tcp_conn_schedule) or any UDP datagram.
-    if (tcp && !syn) return drop(w, m, Drop::no_conn);
-    Drop why;
-    if (!(c = schedule(w, pi, svc, &why))) return drop(w, m, why);
-  }
-  // ip_vs_in with expire_nodest_conn=0: a connection whose destination was removed keeps its
-  // timer (not restarted) and its packets are dropped, until the destination returns or the
-  // connection expires.
-  if (unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
-    return drop(w, m, Drop::dest_removed);
-  update_state(w, c, TcpDir::Input, pi.tcp_flags);
+// ip_vs_nat_xmit: the TTL first (decrement_ttl, on the packet as received), then the rewrite.
+void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
   if (!decrement_ttl(w, m)) return;
-  count_dest(w, c->dest, m, true);
-
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
-  ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->dst_addr, c->rip);
-  ip->dst_addr = c->rip;
-  rewrite_l4(m, pi, pi.daddr, c->rip, pi.dport, c->rport, true);
+  ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->dst_addr, c.rip);
+  ip->dst_addr = c.rip;
+  rewrite_l4(m, pi, pi.daddr, c.rip, pi.dport, c.rport, true);
   ++w.ctr.nat_in;
-  route_out(w, m, c->rip);
+  route_out(w, m, c.rip);
 }
 
 void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
@@ -152,8 +55,8 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
   // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;
-  update_state(w, c, TcpDir::Output, pi.tcp_flags);
-  count_dest(w, c->dest, m, false);
+  conn_update_state(w, c, TcpDir::Output, pi.tcp_flags);
+  conn_count(w, c->dest, m, false);
 
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
   ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->src_addr, c->vip);
@@ -163,11 +66,11 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   route_out(w, m, pi.daddr);
 }
 
-// ip_vs_nat_icmp: to_client (inout=1, from the real server's side) rewrites the outer source and
-// the embedded destination to VIP:vport; !to_client (inout=0) rewrites the outer destination and
-// the embedded source to RIP:rport. Both IP header checksums are recomputed and the ICMP
-// checksum over the whole message; the embedded TCP/UDP checksum is left as it was, as IPVS
-// leaves it.
+// ICMP errors about a connection (ip_vs_in_icmp, ip_vs_out_icmp). ip_vs_nat_icmp: to_client
+// (inout=1, from the real server's side) rewrites the outer source and the embedded destination to
+// VIP:vport; !to_client (inout=0) rewrites the outer destination and the embedded source to
+// RIP:rport. Both IP header checksums are recomputed and the ICMP checksum over the whole message;
+// the embedded TCP/UDP checksum is left as it was, as IPVS leaves it.
 void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
   uint8_t* icmp = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
@@ -181,8 +84,12 @@ void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
   bool is_out = false;
   Conn* c = w.conns.lookup(key, &is_out);
   if (!c || is_out != to_client) return drop(w, m, Drop::icmp_no_conn);
+  conn_count(w, c->dest, m, !to_client);  // ip_vs_in_stats / ip_vs_out_stats count ICMP too
+  // ip_vs_icmp_xmit: only NAT translates; for DR and TUN the error goes to the real server
+  // unchanged, through the connection's own transmitter.
+  if (c->method == ForwardMethod::Route) return xmit_route(w, m, *c);
+  if (c->method == ForwardMethod::Tunnel) return xmit_tunnel(w, m, *c);
   if (!decrement_ttl(w, m)) return;
-  count_dest(w, c->dest, m, !to_client);  // ip_vs_in_stats / ip_vs_out_stats count ICMP too
 
   auto* inner = reinterpret_cast<rte_ipv4_hdr*>(icmp + 8);
   uint8_t* inner_l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.inner_l4_off);

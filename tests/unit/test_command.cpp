@@ -286,9 +286,10 @@ TEST(ParseIpvsadm, AddServer) {
   EXPECT_EQ(parse_ok("-a -t 1.1.1.1:80 -r 2.2.2.2 -mw5").weight, 5);  // bundled, attached
 }
 
-TEST(ParseIpvsadm, AddServerNeedsMethod) {
-  EXPECT_EQ(parse_err("-a -t 172.16.254.200:80 -r 192.168.0.18:80 -w 1"),
-            "forwarding method required: only -m (masquerading) is supported for now");
+TEST(ParseIpvsadm, AddServerDefaultsToDirectRouting) {
+  const Command c = parse_ok("-a -t 172.16.254.200:80 -r 192.168.0.18:80 -w 1");
+  EXPECT_FALSE(c.has_method);
+  EXPECT_EQ(c.method_or_default(), ForwardMethod::Route);  // ipvsadm's default: -g
 }
 
 TEST(ParseIpvsadm, EditDeleteServer) {
@@ -761,10 +762,16 @@ TEST(ApplyDest, AddErrors) {
   run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 5",
           "destination 192.168.0.18:80 already exists in service TCP 172.16.254.200:80");
   run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:8080 -m");  // another port: another dest
-  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -g",
-          "forwarding method -g (gatewaying) is not supported yet");
-  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -i",
-          "forwarding method -i (ipip) is not supported yet");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -g");
+  EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Route);
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.38:8080 -i");
+  // -g and -i cannot map ports: the destination takes the service's port.
+  EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Tunnel);
+  EXPECT_EQ(cfg.services[0].dests[0].rport, 80);
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.38:9090 -g",
+          "destination 192.168.0.38:80 already exists in service TCP 172.16.254.200:80");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.48");  // no method: -g
+  EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Route);
   run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -m -y 1",
           "lower threshold 1 is higher than upper threshold 0");
   run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28 -m -x 5 -y 6",
@@ -786,13 +793,27 @@ TEST(ApplyDest, AddWithoutMethodFromACommandStruct) {
   c.has_dest = true;
   c.rip = ip(192, 168, 0, 18);
   c.rport = 80;
-  EXPECT_EQ(apply_command(cfg, c, 2),
-            "forwarding method required: only -m (masquerading) is supported for now");
+  EXPECT_EQ(apply_command(cfg, c, 2), "");  // no method: -g, as ipvsadm
+  EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Route);
+  c.rip = ip(192, 168, 0, 19);
   c.has_method = true;
   c.weight = 70000;
   c.has_weight = true;
   EXPECT_EQ(apply_command(cfg, c, 2), "bad weight 70000 (0..65535)");
-  EXPECT_TRUE(cfg.services[0].dests.empty());
+  EXPECT_EQ(cfg.services[0].dests.size(), 1u);
+}
+
+TEST(ApplyDest, DirectRoutingNeedsTheDirectorsLan) {
+  Config cfg = two_arm();
+  run_ok(cfg, "ip route add 10.9.0.0/16 via 192.168.0.1 dev dpdk1");
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 10.9.0.5 -g",
+          "real server 10.9.0.5 is not on a connected network: direct routing (-g) needs it on "
+          "the director's LAN");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 10.9.0.5 -i");  // a tunnel goes through routers
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 10.9.0.6 -m");
+  run_err(cfg, "-e -t 172.16.254.200:80 -r 10.9.0.6 -g",
+          "real server 10.9.0.6 is not on a connected network: direct routing (-g) needs it on "
+          "the director's LAN");
 }
 
 TEST(ApplyDest, MasqNeedsConnectedNetworkOrRoute) {
@@ -830,10 +851,10 @@ TEST(ApplyDest, EditUpdatesOnlyWhatIsGiven) {
   EXPECT_EQ(cfg.services[0].dests[0].u_threshold, 0u);
   run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -y 1",
           "lower threshold 1 is higher than upper threshold 0");
-  run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -g",
-          "forwarding method -g (gatewaying) is not supported yet");
-  run_err(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -i -w 9",
-          "forwarding method -i (ipip) is not supported yet");
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -g");
+  EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Route);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -i -w 9");
+  EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Tunnel);
 }
 
 TEST(ApplyDest, Delete) {

@@ -1,0 +1,124 @@
+// A packet to a service: find or make its connection (ip_vs_in), then hand it to the
+// connection's forwarding method (cp->packet_xmit). The rest of a connection's life (state,
+// counts, expiry) is the same for every method.
+#include <rte_ip.h>
+
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+// set_tcp_state / udp_state_transition: the next state, IPVS's active/inactive accounting, and
+// the new timeout.
+void conn_update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags) {
+  uint32_t secs;
+  if (c->proto == kIpProtoTcp) {
+    bool no_output = c->flags & kConnNoOutput;
+    const TcpDir rows = tcp_effective_dir(dir, &no_output);
+    if (!no_output) c->flags &= static_cast<uint8_t>(~kConnNoOutput);
+    const TcpState next = tcp_next_state(c->state, rows, tcp_flags);
+    if (next != c->state && c->dest) {
+      DestWorkerSlot& slot = c->dest->slot[w.id];
+      if (!(c->flags & kConnInactive) && !tcp_state_active(next)) {
+        slot_add(slot.activeconns, -1);
+        slot_add(slot.inactconns, 1);
+        c->flags |= kConnInactive;
+      } else if ((c->flags & kConnInactive) && tcp_state_active(next)) {
+        slot_add(slot.activeconns, 1);
+        slot_add(slot.inactconns, -1);
+        c->flags &= static_cast<uint8_t>(~kConnInactive);
+      }
+    }
+    c->state = next;
+    secs = w.snap->tcp_timeouts[next];
+  } else {
+    secs = w.snap->udp_timeout;
+  }
+  w.conns.touch(c, secs * kTicksPerSecond, w.now);
+}
+
+void conn_forget(Worker& w, Conn* c) {
+  if (c->dest) {
+    DestWorkerSlot& slot = c->dest->slot[w.id];
+    slot_add(c->flags & kConnInactive ? slot.inactconns : slot.activeconns, -1);
+  }
+  ++w.ctr.conns_expired;
+  w.conns.remove(c);
+}
+
+// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
+// says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
+Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
+  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport)};
+  Destination* d = sched_pick(svc.sched, w.sched[svc.id], flow);
+  if (!d) return *why = Drop::no_dest, nullptr;
+  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
+  // Only NAT sees the replies: DR and TUN connections are found by their in key alone.
+  const bool masq = d->method == ForwardMethod::Masq;
+  const ConnKey out = make_key(d->rip_be, pi.saddr, d->rport_be, pi.sport, pi.proto);
+  // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
+  bool collision;
+  Conn* c = w.conns.insert(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision);
+  if (!c) return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
+  c->dest = d;
+  c->svc_id = svc.id;
+  c->method = d->method;
+  c->state = TcpState::None;
+  c->rip = d->rip_be;
+  c->rport = d->rport_be;
+  // __ip_vs_update_dest: every new connection starts INACTIVE, and NOOUTPUT unless it is NAT
+  // (the director will not see the real server's side: the INPUT_ONLY rows apply).
+  c->flags |= kConnInactive | (masq ? 0 : kConnNoOutput);
+  DestWorkerSlot& slot = d->slot[w.id];
+  slot_add(slot.inactconns, 1);
+  slot_add(slot.conns, 1);
+  ++w.ctr.conns_created;
+  return c;
+}
+
+void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in) {
+  if (!d) return;
+  DestWorkerSlot& s = d->slot[w.id];
+  slot_add(in ? s.inpkts : s.outpkts, 1);
+  slot_add(in ? s.inbytes : s.outbytes, m->pkt_len - kEthHdrLen);
+}
+
+void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc) {
+  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
+  bool is_out = false;
+  Conn* c = w.conns.lookup(in, &is_out);
+  // A request that matches a connection's reply key (a client claiming to be CIP = RIP) is not
+  // that connection's.
+  if (unlikely(c && is_out)) return drop(w, m, Drop::no_conn);
+  const bool tcp = pi.proto == kIpProtoTcp;
+  const bool syn = tcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
+  // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT starts over with a fresh choice
+  // (is_new_conn in ip_vs_core.c tests the SYN bit alone, so SYN|RST ends it too).
+  if (c && tcp && (pi.tcp_flags & kTcpSyn) &&
+      tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
+    conn_forget(w, c);
+    c = nullptr;
+  }
+  if (!c) {
+    // IPVS creates connections only from a SYN (tcp_conn_schedule) or any UDP datagram.
+    if (tcp && !syn) return drop(w, m, Drop::no_conn);
+    Drop why;
+    if (!(c = conn_schedule(w, pi, svc, &why))) return drop(w, m, why);
+  }
+  // ip_vs_in with expire_nodest_conn=0: a connection whose destination was removed keeps its
+  // timer (not restarted) and its packets are dropped, until the destination returns or the
+  // connection expires.
+  if (unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
+    return drop(w, m, Drop::dest_removed);
+  conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
+  conn_count(w, c->dest, m, true);
+  switch (c->method) {
+    case ForwardMethod::Masq:
+      return xmit_masq(w, m, pi, *c);
+    case ForwardMethod::Route:
+      return xmit_route(w, m, *c);
+    case ForwardMethod::Tunnel:
+      return xmit_tunnel(w, m, *c);
+  }
+}
+
+}  // namespace fastvs

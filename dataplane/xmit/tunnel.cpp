@@ -1,0 +1,54 @@
+// Tunnel (LVS-TUN, ipvsadm -i): ip_vs_tunnel_xmit with IPIP. An outer IPv4 header is put in
+// front: from the director's address on the egress port to the real server, protocol 4, its
+// TOS and (decremented) TTL copied from the inner header, DF copied as IPVS does with its
+// default pmtu_disc=1. The real server decapsulates and replies to the client directly.
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c) {
+  const SnapRoute* r = w.snap->route(c.rip);
+  if (unlikely(!r)) return drop(w, m, Drop::no_route);
+  auto* inner = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthHdrLen);
+  const uint16_t inner_len = rte_be_to_cpu_16(inner->total_length);
+  const bool df = inner->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+  // __ip_vs_get_out_rt, IP_VS_RT_MODE_TUNNEL: the room is the route's MTU less the outer
+  // header. ensure_mtu_is_adequate: too big with DF set -> ICMP fragmentation needed, with that
+  // room as the next-hop MTU, so the client's path MTU discovery shrinks its packets.
+  const uint16_t room = static_cast<uint16_t>(w.snap->port_mtu[r->port] - sizeof(rte_ipv4_hdr));
+  if (unlikely(inner_len > room)) {
+    if (df) send_icmp_error(w, m, kIcmpDestUnreach, kIcmpFragNeeded, room);
+    return drop(w, m, Drop::tunnel_too_big);
+  }
+  const SnapAddr* src = w.snap->source_addr(r->port, r->via ? r->via : c.rip);
+  if (unlikely(!src)) return drop(w, m, Drop::no_source_addr);
+  if (!decrement_ttl(w, m)) return;
+  // Ethernet padding beyond the IP datagram must not end up inside the tunnel.
+  if (m->data_len > kEthHdrLen + inner_len)
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - kEthHdrLen - inner_len));
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ipv4_hdr)));
+  if (unlikely(!eth)) return drop(w, m, Drop::no_headroom);
+  std::memmove(eth, reinterpret_cast<uint8_t*>(eth) + sizeof(rte_ipv4_hdr), kEthHdrLen);
+  inner =
+      reinterpret_cast<rte_ipv4_hdr*>(reinterpret_cast<uint8_t*>(eth + 1) + sizeof(rte_ipv4_hdr));
+  auto* outer = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  outer->version_ihl = RTE_IPV4_VHL_DEF;
+  outer->type_of_service = inner->type_of_service;
+  outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + sizeof(rte_ipv4_hdr)));
+  outer->packet_id = inner->packet_id;
+  outer->fragment_offset = df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+  outer->time_to_live = inner->time_to_live;
+  outer->next_proto_id = kIpProtoIpip;
+  outer->src_addr = src->ip;
+  outer->dst_addr = c.rip;
+  outer->hdr_checksum = 0;
+  outer->hdr_checksum = rte_ipv4_cksum(outer);
+  ++w.ctr.tun_out;
+  route_out(w, m, c.rip);
+}
+
+}  // namespace fastvs
