@@ -260,9 +260,10 @@ std::string Director::show_links(bool stats) const {
   for (const auto& w : workers_) {
     const WorkerCounters& c = w->ctr;
     out += fmt::format(
-        "worker {}: rx {} tx {} nat_in {} nat_out {} icmp_nat {} handoff_out {} handoff_in {} "
-        "conns {} created {} expired {}\n",
-        w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.icmp_nat.get(),
+        "worker {}: rx {} tx {} nat_in {} nat_out {} dr_out {} tun_out {} icmp_nat {} "
+        "handoff_out {} handoff_in {} conns {} created {} expired {}\n",
+        w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.dr_out.get(),
+        c.tun_out.get(), c.icmp_nat.get(),
         c.handoff_out.get(), c.handoff_in.get(), w->conns.size(), c.conns_created.get(),
         c.conns_expired.get());
     for (unsigned d = 0; d < kDropCount; ++d)

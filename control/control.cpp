@@ -254,10 +254,12 @@ std::string Director::stats_json() const {
     const WorkerCounters& c = w.ctr;
     j += fmt::format(
         "{}{{\"rx\": {}, \"tx\": {}, \"handoff_out\": {}, \"handoff_in\": {}, "
-        "\"nat_in\": {}, \"nat_out\": {}, \"icmp_nat\": {}, \"arp_replies\": {}, "
+        "\"nat_in\": {}, \"nat_out\": {}, \"dr_out\": {}, \"tun_out\": {}, \"icmp_nat\": {}, "
+        "\"arp_replies\": {}, "
         "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
         "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"drops\": {{",
-        i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.icmp_nat,
+        i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
+        c.tun_out, c.icmp_nat,
         c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent, c.conns_created,
         c.conns_expired, w.conns.size());
     for (unsigned d = 0; d < kDropCount; ++d)

@@ -1,4 +1,4 @@
-"""The classic LVS-NAT topologies rebuilt in network namespaces, with real servers.
+"""The classic LVS topologies rebuilt in network namespaces, with real servers.
 
 Everything it makes is named fvs-*, so a run that crashed is cleaned up by the next one
 (cleanup() at the start and at the end). Traffic stays inside these namespaces.
@@ -6,6 +6,8 @@ Everything it makes is named fvs-*, so a run that crashed is cleaned up by the n
 two-arm NAT:   client ns (172.16.254.10/24) -- veth -- [fvs-c] dpdk0  fastvsd  dpdk1 [fvs-r]
                  -- veth -- switch ns (bridge) -- rs1 ns (192.168.0.18), rs2 ns (192.168.0.28)
 one-arm NAT:   client, rs1 and rs2 on one switch; fastvsd's only port [fvs-r] on it too.
+DR, TUN:       the same LAN; the real servers hold the VIP (DR: on lo; TUN: behind an IPIP
+               decapsulator) with arp_ignore/arp_announce, and answer the client directly.
 """
 import os
 import shutil
@@ -102,21 +104,43 @@ class Topology:
             sh(f"ip link set {PREFIX}{port} netns {PREFIX}sw")
             sh(f"{sw} ip link set {PREFIX}{port} master br0 up")
 
-        # Real servers: default route via the DIP.
         for name, ip in RS.items():
             p = _host(name, "eth0", [ip])
             to_switch(name, name)
             sh(f"{p} ip addr add {ip}/24 dev eth0")
             sh(f"{p} ip link set eth0 up")
-            sh(f"{p} ip route add default via {DIP}")
             _quiet_if(p, "eth0")
+            if self.kind in ("nat", "nat1"):
+                # LVS-NAT: the real servers' default gateway is the DIP.
+                sh(f"{p} ip route add default via {DIP}")
+                continue
+            # LVS-DR and LVS-TUN: the real server holds the VIP itself and answers the client
+            # directly (on the same LAN here), but must not answer ARP for the VIP
+            # (arp_ignore=1, arp_announce=2, as the LVS HOWTO configures real servers).
+            sh(f"{p} ip route add 172.16.254.0/24 dev eth0")
+            for k, v in (("arp_ignore", 1), ("arp_announce", 2), ("rp_filter", 0)):
+                sh(f"{p} sysctl -qw net.ipv4.conf.all.{k}={v}")
+                sh(f"{p} sysctl -qw net.ipv4.conf.eth0.{k}={v}")
+            if self.kind == "dr":
+                sh(f"{p} ip addr add {VIP}/32 dev lo")
+            else:
+                # This kernel has no ipip module: a small userspace decapsulator stands in for
+                # tunl0 (raw IPPROTO_IPIP socket in, a TUN device holding the VIP out).
+                sh(f"{p} ip tuntap add dev ipip0 mode tun")
+                sh(f"{p} ip addr add {VIP}/32 dev ipip0")
+                sh(f"{p} ip link set ipip0 up")
+                sh(f"{p} sysctl -qw net.ipv4.conf.ipip0.rp_filter=0")
+                here = os.path.dirname(os.path.abspath(__file__))
+                self.procs.append(subprocess.Popen(
+                    f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 {here}/ipip_decap.py ipip0",
+                    shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         # The director's RS-side port: a root-side veth end on the switch.
         sh(f"ip link add fvs-r type veth peer name {PREFIX}d netns {PREFIX}sw")
         sh(f"{sw} ip link set {PREFIX}d master br0 up")
         _quiet_if("", "fvs-r")
         sh("ip link set fvs-r up")
         p = _host("client", "eth0", [CIP])
-        if self.kind == "nat1":
+        if self.kind in ("nat1", "dr", "tun"):
             to_switch("client", "cl")
             self.ports = ["fvs-r"]
         else:

@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""The README's lab command (scripts/lab's body, scripts/lab.py, on the already built tree):
+every mode shows both real servers answering in turn and the table, and a run after one that
+was killed with SIGKILL (leaving namespaces, XDP programs and a daemon behind) still works."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+LAB = [sys.executable if sys.executable else "/usr/bin/python3", os.path.join(ROOT, "scripts", "lab.py")]
+FORWARD = {"nat": "Masq", "nat1": "Masq", "dr": "Route", "tun": "Tunnel"}
+
+
+def run_lab(mode):
+    return subprocess.run(LAB + [mode], capture_output=True, text=True, timeout=180)
+
+
+class LabScript(unittest.TestCase):
+    def check(self, mode, r):
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        pages = re.findall(r"request +\d+: (rs[12]rs[12])", r.stdout)
+        self.assertEqual(len(pages), 8, r.stdout)
+        self.assertTrue(all(a != b for a, b in zip(pages, pages[1:])), pages)  # in turn
+        self.assertRegex(r.stdout, rf"-> 192\.168\.0\.18:80 +{FORWARD[mode]} ")
+        self.assertIn("$ fastvsadm -A -t 172.16.254.200:80 -s wrr", r.stdout)
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        self.assertNotIn("fvs-", left)
+
+    def test_every_mode(self):
+        for mode in ("nat", "nat1", "dr", "tun"):
+            with self.subTest(mode=mode):
+                self.check(mode, run_lab(mode))
+
+    def test_a_run_after_a_killed_one(self):
+        p = subprocess.Popen(LAB + ["nat"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, start_new_session=True)
+        # Kill it (and its fastvsd) once it is sending requests.
+        for line in p.stdout:
+            if "curl http://" in line:
+                break
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        time.sleep(0.2)
+        self.check("nat", run_lab("nat"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
