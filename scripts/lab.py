@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """The lab's body (scripts/lab calls it): topology, fastvsd, curl, counters, teardown."""
+import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,7 +26,13 @@ def say(s):
     print(f"\033[1m== {s}\033[0m", flush=True)
 
 
-def main(mode):
+def lcores(workers):
+    """Lcore 0 (control) on CPU 0; the workers over the other CPUs (they sleep when idle)."""
+    cpus = list(range(1, os.cpu_count() or 1)) or [0]
+    return ",".join(["0@0"] + [f"{i}@{cpus[(i - 1) % len(cpus)]}" for i in range(1, workers + 1)])
+
+
+def main(mode, keep=False, workers=1):
     if mode not in MODES:
         sys.exit(f"scripts/lab: unknown mode {mode!r} (one of {', '.join(MODES)})")
     say(MODES[mode])
@@ -66,7 +74,7 @@ def main(mode):
             return r.stdout
 
         for driver in ("af_xdp", "af_packet"):
-            cmd = [os.path.join(ROOT, "build", "fastvsd"), "--lcores", "0@0,1@1", "--in-memory",
+            cmd = [os.path.join(ROOT, "build", "fastvsd"), "--lcores", lcores(workers), "--in-memory",
                    "-m", "256", "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error"] + \
                 topo.vdev_args(t.ports, driver) + \
                 ["--", "--socket", sock, "--idle-sleep-us", "200", "--conn-capacity", "65536"]
@@ -97,12 +105,29 @@ def main(mode):
         say("the table and the counters")
         print(adm("-L", "-n"), end="")
         print(adm("ip", "-s", "link"), end="")
+        if mode in ("dr", "tun"):
+            c = subprocess.run([adm_bin, "--socket", sock, "ip", "-s", "link"], capture_output=True,
+                               text=True).stdout
+            nat_out = sum(int(x) for x in re.findall(r"nat_out (\d+)", c))
+            say(f"replies through the director: {nat_out} (the real servers answer the client directly)")
         if answered < 8:
             sys.exit("the VIP did not answer as it should")
+        if keep:
+            say("--keep: the lab stays up. Explore, e.g.:")
+            print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
+            print(f"    {adm_bin} --socket {sock} -L -n")
+            print("    Ctrl-C (or kill this script) tears it all down.", flush=True)
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
         say("done; tearing down")
     finally:
         teardown()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "nat")
+    ap = argparse.ArgumentParser(description="The LVS lab in network namespaces.")
+    ap.add_argument("mode", nargs="?", default="nat", choices=sorted(MODES))
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the lab running until Ctrl-C, to explore it")
+    ap.add_argument("--workers", type=int, default=1, help="fastvsd worker cores (default 1)")
+    a = ap.parse_args()
+    main(a.mode, a.keep, a.workers)
