@@ -29,13 +29,23 @@ uint32_t NeighTable::probe(uint32_t ip) const {
 }
 
 bool NeighTable::lookup(uint32_t ip, uint16_t* port, MacAddr* mac) const {
-  const uint32_t i = probe(ip);
-  if (i == kSlots || slots_[i].ip.load(std::memory_order_acquire) != ip) return false;
-  const uint64_t w = slots_[i].word.load(std::memory_order_acquire);
-  if ((w >> 56) == static_cast<uint8_t>(NeighState::None)) return false;
-  for (int b = 0; b < 6; ++b) (*mac)[b] = static_cast<uint8_t>(w >> (8 * b));
-  *port = static_cast<uint16_t>((w >> 48) & 0xff);
-  return true;
+  // One pass: the slot that holds `ip`, or an empty one that ends the probe (a hit is usually
+  // the first slot).
+  for (uint32_t n = 0, i = neigh_hash(ip) & (kSlots - 1); n < kSlots;
+       ++n, i = (i + 1) & (kSlots - 1)) {
+    const uint32_t cur = slots_[i].ip.load(std::memory_order_acquire);
+    if (cur == ip) {
+      const uint64_t w = slots_[i].word.load(std::memory_order_acquire);
+      if ((w >> 56) == static_cast<uint8_t>(NeighState::None)) return false;
+      // The MAC is the word's low 48 bits in memory order (x86 is little-endian).
+      static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+      std::memcpy(mac->data(), &w, 6);
+      *port = static_cast<uint16_t>((w >> 48) & 0xff);
+      return true;
+    }
+    if (cur == 0) return false;
+  }
+  return false;
 }
 
 bool NeighTable::set(uint32_t ip, uint16_t port, const MacAddr& mac, NeighState state) {

@@ -104,7 +104,7 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
   if (ihl < 20) return *why = Drop::ip_ihl, false;
   const uint16_t total = load_be16(ip + 2);
   if (total < ihl || total > avail) return *why = Drop::ip_total_length, false;
-  if (csum_fold32(csum_partial(ip, ihl)) != 0xffff) return *why = Drop::ip_checksum, false;
+  if (!ipv4_hdr_csum_ok(ip, ihl)) return *why = Drop::ip_checksum, false;
 
   pi.l3_off = kEthHdrLen;
   pi.ip_len = total;
