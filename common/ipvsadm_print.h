@@ -12,17 +12,8 @@
 
 namespace fastvs {
 
-// What `ipvsadm -L` shows of one destination (struct ip_vs_dest_entry): its configuration, the
-// connection counts IPVS keeps, the counters and the estimator's rates.
-struct DestStatus {
-  DestConfig cfg;
-  // IPVS turns a destination that is an address of the director into IP_VS_CONN_F_LOCALNODE and
-  // ipvsadm prints "Local" (-S: "-g"). fastvs refuses such destinations (apply_command), so this
-  // stays false; it is here so the printer covers every forwarding name ipvsadm prints.
-  bool local_node = false;
-  int32_t activeconns = 0;
-  int32_t inactconns = 0;
-  int32_t persistconns = 0;
+// The counters and rates ipvsadm prints with --stats and --rate, for a service or a destination.
+struct IpvsCounters {
   // Counters since the last -Z.
   uint64_t conns = 0;
   uint64_t inpkts = 0;
@@ -37,22 +28,24 @@ struct DestStatus {
   uint64_t outbps = 0;
 };
 
-// One service as `ipvsadm -L` shows it. cfg.dests is ignored: `dests` is what is printed, in any
-// order (the printer sorts as ipvsadm does).
-struct ServiceStatus {
+// What `ipvsadm -L` shows of one destination (struct ip_vs_dest_entry): its configuration, the
+// connection counts IPVS keeps, the counters and the estimator's rates.
+struct DestStatus : IpvsCounters {
+  DestConfig cfg;
+  // IPVS turns a destination that is an address of the director into IP_VS_CONN_F_LOCALNODE and
+  // ipvsadm prints "Local" (-S: "-g"). fastvs refuses such destinations (apply_command), so this
+  // stays false; it is here so the printer covers every forwarding name ipvsadm prints.
+  bool local_node = false;
+  int32_t activeconns = 0;
+  int32_t inactconns = 0;
+  int32_t persistconns = 0;
+};
+
+// One service as `ipvsadm -L` shows it, with its totals. cfg.dests is ignored: `dests` is what
+// is printed, in any order (the printer sorts as ipvsadm does).
+struct ServiceStatus : IpvsCounters {
   ServiceConfig cfg;
   std::vector<DestStatus> dests;
-  // The service's totals.
-  uint64_t conns = 0;
-  uint64_t inpkts = 0;
-  uint64_t outpkts = 0;
-  uint64_t inbytes = 0;
-  uint64_t outbytes = 0;
-  uint64_t cps = 0;
-  uint64_t inpps = 0;
-  uint64_t outpps = 0;
-  uint64_t inbps = 0;
-  uint64_t outbps = 0;
 };
 
 // ipvsadm's listing options. When several are given, ipvsadm's precedence applies:

@@ -98,8 +98,11 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
   }
   const uint32_t idx = free_head_;
   const uintptr_t base = uintptr_t{idx} << 1;
-  if (rte_hash_add_key_data(hash_, &in, reinterpret_cast<void*>(base)) < 0) return nullptr;
-  if (out && rte_hash_add_key_data(hash_, out, reinterpret_cast<void*>(base | 1)) < 0) {
+  // rte_hash's data word carries an entry index and a flag, not a pointer.
+  void* in_data = reinterpret_cast<void*>(base);       // NOLINT(performance-no-int-to-ptr)
+  void* out_data = reinterpret_cast<void*>(base | 1);  // NOLINT(performance-no-int-to-ptr)
+  if (rte_hash_add_key_data(hash_, &in, in_data) < 0) return nullptr;
+  if (out && rte_hash_add_key_data(hash_, out, out_data) < 0) {
     rte_hash_del_key(hash_, &in);
     return nullptr;
   }

@@ -67,15 +67,21 @@ class Lab:
         self.d.close()
 
 
-class NatLab(unittest.TestCase):
+class LabCase(unittest.TestCase):
+    """A topology of `kind` with its servers, built once for the class's tests."""
+    kind = "nat"
+
     @classmethod
     def setUpClass(cls):
-        cls.topo = topo.Topology("nat")
+        cls.topo = topo.Topology(cls.kind)
         cls.topo.start_servers()
 
     @classmethod
     def tearDownClass(cls):
         cls.topo.destroy()
+
+
+class NatLab(LabCase):
 
     def pages(self, n, clients=None):
         clients = clients or [topo.CIP]
@@ -122,17 +128,8 @@ class NatLab(unittest.TestCase):
         self.assertGreater(c["workers"][1]["nat_out"], 0, c)
 
 
-class LiveNatLab(unittest.TestCase):
+class LiveNatLab(LabCase):
     """The NAT lab configured live through fastvsadm, changed while curl runs in a loop."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.topo = topo.Topology("nat")
-        cls.topo.start_servers()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.topo.destroy()
 
     def test_add_drain_remove_under_curl(self):
         t = self.topo
@@ -196,15 +193,8 @@ class LiveNatLab(unittest.TestCase):
         self.assertNotIn("192.168.0.18", adm("-L", "-n"))
 
 
-class OneArmNatLab(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.topo = topo.Topology("nat1")
-        cls.topo.start_servers()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.topo.destroy()
+class OneArmNatLab(LabCase):
+    kind = "nat1"
 
     def test_one_arm_alternates(self):
         Lab(self, self.topo, lab_config(one_arm=True))
