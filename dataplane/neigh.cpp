@@ -61,6 +61,7 @@ bool NeighTable::set(uint32_t ip, uint16_t port, const MacAddr& mac, NeighState 
   if (w == old && s.ip.load(std::memory_order_relaxed) == ip) return false;
   s.word.store(w, std::memory_order_release);
   s.ip.store(ip, std::memory_order_release);  // claims the slot after its word is valid
+  gen_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
@@ -68,6 +69,7 @@ bool NeighTable::clear(uint32_t ip) {
   const uint32_t i = probe(ip);
   if (i == kSlots || slots_[i].ip.load(std::memory_order_relaxed) != ip) return false;
   slots_[i].word.store(0, std::memory_order_release);  // the slot keeps its IP as a tombstone
+  gen_.fetch_add(1, std::memory_order_release);
   return true;
 }
 

@@ -34,6 +34,8 @@ class NeighTable {
 
   // Worker side.
   bool lookup(uint32_t ip, uint16_t* port, MacAddr* mac) const;
+  // Changes whenever any entry changes: a worker's next-hop cache is valid while it holds.
+  uint32_t generation() const { return gen_.load(std::memory_order_acquire); }
 
   // Control side (one thread). A permanent entry is not overwritten by a learned one.
   bool set(uint32_t ip, uint16_t port, const MacAddr& mac, NeighState state);
@@ -52,6 +54,7 @@ class NeighTable {
     std::atomic<uint64_t> word{0};  // mac (48 bits) | port (8 bits) | state (8 bits)
   };
   Slot slots_[kSlots];
+  std::atomic<uint32_t> gen_{1};
 };
 
 }  // namespace fastvs

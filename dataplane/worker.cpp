@@ -146,6 +146,7 @@ void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
 void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   constexpr unsigned kPrefetch = 3;
   w.ctr.rx += n;
+  w.neigh_gen = w.neigh->generation();
   for (unsigned i = 0; i < n && i < kPrefetch; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (unsigned i = 0; i < n; ++i) {
     if (i + kPrefetch < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetch], void*));
@@ -180,6 +181,7 @@ void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
 
 void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   w.ctr.handoff_in += n;
+  w.neigh_gen = w.neigh->generation();
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketInfo pi;
@@ -233,6 +235,13 @@ void worker_flush(Worker& w) {
 }
 
 void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
+  Worker::NextHop& nh = w.nexthop[(dst * 2654435761u) >> 24];
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  if (likely(nh.dst == dst && nh.neigh_gen == w.neigh_gen && nh.snap_seq == w.snap->seq)) {
+    std::memcpy(eth, nh.macs, 12);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    return tx_enqueue(w, nh.port, m);
+  }
   const SnapRoute* r = w.snap->route(dst);
   if (unlikely(!r)) return drop(w, m, Drop::no_route);
   const uint32_t nexthop = r->via ? r->via : dst;
@@ -243,10 +252,14 @@ void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
     send_arp_request(w, r->port, nexthop);
     return drop(w, m, Drop::neigh_unresolved);
   }
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   std::memcpy(&eth->dst_addr, mac.data(), 6);
   std::memcpy(&eth->src_addr, w.snap->port_mac[r->port].data(), 6);
   eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  nh.dst = dst;
+  nh.neigh_gen = w.neigh_gen;
+  nh.snap_seq = w.snap->seq;
+  nh.port = r->port;
+  std::memcpy(nh.macs, eth, 12);
   tx_enqueue(w, r->port, m);
 }
 

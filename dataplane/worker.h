@@ -84,6 +84,20 @@ struct Worker {
   uint64_t tsc_per_tick = 1;
   uint32_t now = 0;  // ticks (1/16 s)
   uint64_t now_tsc = 0;
+  // Next hops already resolved: destination address -> egress port and both MACs, valid for one
+  // snapshot (routes) and one neighbour-table generation (MACs). Direct-mapped; a miss takes the
+  // full path (route lookup, neighbour lookup) and fills the slot.
+  struct NextHop {
+    uint32_t dst = 0;
+    uint32_t neigh_gen = 0;  // 0: empty
+    uint64_t snap_seq = 0;  // seq, not the pointer: a new snapshot may reuse a freed address
+    uint16_t port = 0;
+    uint8_t macs[12]{};  // destination MAC, then source MAC: the first 12 bytes of the frame
+  };
+  static constexpr unsigned kNextHops = 256;
+  NextHop nexthop[kNextHops];
+  uint32_t neigh_gen = 0;  // the neighbour table's generation, read once per burst
+
   // ARP request rate limit: one request per next hop per second (a small direct-mapped cache).
   uint32_t arp_ip[64]{};
   uint32_t arp_tick[64]{};

@@ -741,6 +741,21 @@ TEST(MixedFixtures, OneServiceTwoMethods) {
   });
 }
 
+// The worker's next-hop cache follows the neighbour table and the routes at once.
+TEST(LocalFixtures, NextHopChangesTakeEffectAtOnce) {
+  Pipeline p;
+  const Mac moved = mac("aa:00:00:00:99:28");
+  run_steps(p, {{"to RS2's MAC", 0, c2d(tcp_pkt(CIP, VIP, 46000, 80, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 46000, 80, SYN, 63))}}, {}}});
+  p.set_neigh(RS2, moved, 1);  // RS2's MAC changed (a learned ARP, a static neighbour)
+  run_steps(p, {{"to the new MAC", 0, c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
+                 {{1, eth(moved, kPort1, 0x0800, tcp_pkt(CIP, RS2, 46000, 80, ACK, 63))}}, {}}});
+  p.neigh.clear(ip_be(RS2));
+  run_steps(p, {{"gone: ARP again", 0, c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
+                 {{1, eth(kBcast, kPort1, 0x0806, arp(1, kPort1, DIP, kZero, RS2))}},
+                 Drop::neigh_unresolved}});
+}
+
 // Two VIPs share a real server; one client port talks to both. The replies of both would carry
 // the same (RIP:rport -> CIP:cport): the second connection is refused, the first keeps its
 // replies (IPVS would have the same ambiguity; it cannot tell them apart either).
