@@ -28,17 +28,52 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 FASTVSD = os.path.join(ROOT, "build", "fastvsd")
 MIDDLE_MAC = "02:00:00:00:00:01"
-VIP, CIP = "172.16.254.200", "172.16.254.10"
+GEN_MAC = "02:00:00:00:00:02"
+VIP, CIP = "172.16.254.200", "10.0.0.1"  # clients beyond a gateway
 
-CONFIG = f"""\
-ip addr add {VIP}/24 dev dpdk0
-ip addr add 192.168.0.8/24 dev dpdk1
-ip neigh add 192.168.0.18 lladdr aa:00:00:00:00:18 dev dpdk1
-ip neigh add 192.168.0.28 lladdr aa:00:00:00:00:28 dev dpdk1
+SERVICE = f"""\
+ip route add default via 172.16.254.1 dev dpdk0
 -A -u {VIP}:53 -s rr
 -a -u {VIP}:53 -r 192.168.0.18 -m
 -a -u {VIP}:53 -r 192.168.0.28 -m
 """
+# request: the real servers behind dpdk1, a net_null sink.
+CONFIG_REQUEST = f"""\
+ip addr add {VIP}/24 dev dpdk0
+ip addr add 192.168.0.8/24 dev dpdk1
+ip neigh add 172.16.254.1 lladdr {GEN_MAC} dev dpdk0
+ip neigh add 192.168.0.18 lladdr aa:00:00:00:00:18 dev dpdk1
+ip neigh add 192.168.0.28 lladdr aa:00:00:00:00:28 dev dpdk1
+""" + SERVICE
+# loop: one arm; the generator (5tswap) plays the clients' gateway and both real servers.
+CONFIG_LOOP = f"""\
+ip addr add {VIP}/24 dev dpdk0
+ip addr add 192.168.0.8/24 dev dpdk0
+ip neigh add 172.16.254.1 lladdr {GEN_MAC} dev dpdk0
+ip neigh add 192.168.0.18 lladdr {GEN_MAC} dev dpdk0
+ip neigh add 192.168.0.28 lladdr {GEN_MAC} dev dpdk0
+""" + SERVICE
+
+SCENARIOS = {
+    "request": "NAT, UDP, established, request direction",
+    "loop": "NAT, UDP, established, full loop (requests and replies, half each)",
+}
+LOOP_FLOWS = 128
+
+
+def loop_pcap(path):
+    """Requests from LOOP_FLOWS clients and the real servers' replies, interleaved. rr over the
+    kernel's list order [rs2, rs1] with one worker decides which server answers which flow."""
+    from scapy.all import IP, UDP, Ether, Raw, wrpcap  # Debian's python3-scapy
+    rr = ["192.168.0.28", "192.168.0.18"]
+    pkts = []
+    for i in range(LOOP_FLOWS):
+        cip, cport, rip = f"10.0.{i // 200}.{1 + i % 200}", 5000 + i, rr[i % 2]
+        pkts.append(Ether(src=GEN_MAC, dst=MIDDLE_MAC) / IP(src=cip, dst=VIP) /
+                    UDP(sport=cport, dport=53) / Raw(b"q" * 18))
+        pkts.append(Ether(src=GEN_MAC, dst=MIDDLE_MAC) / IP(src=rip, dst=cip) /
+                    UDP(sport=53, dport=cport) / Raw(b"a" * 18))
+    wrpcap(path, pkts)
 
 
 class Testpmd:
@@ -108,28 +143,47 @@ def fastvsd_tx(sock, port=1):
     return int(blocks[port][1])
 
 
-def measure(subject, seconds, tmp, rnd):
-    sock = os.path.join(tmp, f"memif{rnd}{subject}.sock")
-    gen = Testpmd(eal(0, f"fvsgen{os.getpid()}", "server", sock),
-                  ["--forward-mode=txonly", f"--tx-ip={CIP},{VIP}", "--tx-udp=5000,53",
-                   f"--eth-peer=0,{MIDDLE_MAC}", "--txonly-multi-flow", "--total-num-mbufs=16384",
-                   "--txd=1024", "--rxd=1024"],
-                  os.path.join(tmp, f"gen-{subject}-{rnd}.log"))
+def measure(scenario, subject, seconds, tmp, rnd):
+    loop = scenario == "loop"
+    sock = os.path.join(tmp, f"memif{scenario}{rnd}{subject}.sock")
+    # request: txonly. loop: 5tswap bounces every packet back with addresses swapped (a request
+    # to the RS comes back as its reply, a reply to the client as the next request), started
+    # with 64 bursts in flight.
+    if loop:
+        # A capture replayed forever (net_pcap infinite_rx) and io-forwarded into the memif; what
+        # comes back goes to /dev/null.
+        pcap = os.path.join(tmp, "loop.pcap")
+        if not os.path.exists(pcap):
+            loop_pcap(pcap)
+        gen_eal = eal(0, f"fvsgen{os.getpid()}", "server", sock, GEN_MAC)
+        # Ports: 0 the capture, 1 the memif, 2 a sink; chained: 0 -> 1 -> 2 (writing what comes
+        # back into a pcap file would be the bottleneck).
+        gen_eal = gen_eal[:-2] + ["--vdev", f"net_pcap0,rx_pcap={pcap},tx_pcap=/dev/null,infinite_rx=1",
+                                  gen_eal[-2], gen_eal[-1], "--vdev", "net_null1,no-rx=1"]
+        mode = ["--forward-mode=io", "--port-topology=chained"]
+    else:
+        gen_eal = eal(0, f"fvsgen{os.getpid()}", "server", sock, GEN_MAC)
+        mode = ["--forward-mode=txonly", "--txonly-multi-flow", f"--tx-ip={CIP},{VIP}",
+                "--tx-udp=5000,53", f"--eth-peer=0,{MIDDLE_MAC}"]
+    gen = Testpmd(gen_eal, mode + ["--total-num-mbufs=16384", "--txd=1024", "--rxd=1024"],
+                  os.path.join(tmp, f"gen-{scenario}-{subject}-{rnd}.log"))
     middle = fvs = None
     try:
         if subject == "testpmd":
-            middle = Testpmd(eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, sink=True),
-                             ["--forward-mode=io", "--total-num-mbufs=16384", "--txd=1024",
-                              "--rxd=1024"], os.path.join(tmp, f"mid-{rnd}.log"))
+            middle = Testpmd(eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, sink=not loop),
+                             ["--forward-mode=io"] + (["--port-topology=loop"] if loop else []) +
+                             ["--total-num-mbufs=16384", "--txd=1024", "--rxd=1024"],
+                             os.path.join(tmp, f"mid-{scenario}-{rnd}.log"))
             middle.cmd("start")
-            count = lambda: middle.tx_packets(1)  # noqa: E731
+            out_port = 0 if loop else 1
+            count = lambda: middle.tx_packets(out_port)  # noqa: E731
         else:
-            conf = os.path.join(tmp, "bench.conf")
+            conf = os.path.join(tmp, f"bench-{scenario}.conf")
             with open(conf, "w") as f:
-                f.write(CONFIG)
+                f.write(CONFIG_LOOP if loop else CONFIG_REQUEST)
             stats = os.path.join(tmp, f"fvs-{rnd}.json")
             fvs = subprocess.Popen(
-                [FASTVSD] + eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, 1024, sink=True) +
+                [FASTVSD] + eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, 1024, sink=not loop) +
                 ["--", "--config", conf, "--socket", os.path.join(tmp, f"fvs{rnd}.sock"),
                  "--stats-file", stats, "--stats-interval-ms", "200", "--conn-capacity", "65536"],
                 stdout=open(os.path.join(tmp, f"fvs-{rnd}.log"), "w"), stderr=subprocess.STDOUT)
@@ -139,7 +193,7 @@ def measure(subject, seconds, tmp, rnd):
                     raise RuntimeError(f"fastvsd did not start: see {tmp}/fvs-{rnd}.log")
                 time.sleep(0.05)
             cli = os.path.join(tmp, f"fvs{rnd}.sock")
-            count = lambda: fastvsd_tx(cli)  # noqa: E731
+            count = lambda: fastvsd_tx(cli, 0 if loop else 1)  # noqa: E731
         gen.cmd("start")
         time.sleep(2)  # warm-up: flows scheduled, caches warm
         samples = []
@@ -171,39 +225,47 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5, help="samples per run (one a second)")
+    ap.add_argument("--scenarios", default="request,loop", help="request,loop")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fvs-bench-")
-    runs = {"testpmd": [], "fastvsd": []}
-    extras = []
-    for rnd in range(a.rounds):
-        # Interleaved, alternating who goes first: the machine is shared and noisy.
-        order = ["testpmd", "fastvsd"] if rnd % 2 == 0 else ["fastvsd", "testpmd"]
-        for subject in order:
-            pps, extra = measure(subject, a.seconds, tmp, rnd)
-            runs[subject].append(pps)
-            if extra:
-                extras.append(extra)
-            print(f"round {rnd + 1}: {subject:8} {pps / 1e6:6.2f} Mpps {extra or ''}", flush=True)
-    ratios = [f / t for f, t in zip(runs["fastvsd"], runs["testpmd"]) if t]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    result = {
-        "date": time.strftime("%Y-%m-%d"), "cpu": cpu, "command": " ".join(["scripts/bench"] + sys.argv[1:]),
-        "scenario": "nat-udp: one worker, 64-byte UDP, 256 flows, one-arm NAT over memif",
-        "testpmd_io_pps": runs["testpmd"], "fastvsd_pps": runs["fastvsd"], "ratio": ratios,
-        "fastvsd_drops": [e["drops"] for e in extras],
-    }
-    os.makedirs(os.path.dirname(a.json), exist_ok=True)
-    with open(a.json, "w") as f:
-        json.dump(result, f, indent=2)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), "?")
+    result = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu,
+              "command": " ".join(["scripts/bench"] + sys.argv[1:]),
+              "setup": "one fastvsd worker, 64-byte UDP over memif, ceiling = testpmd in its place",
+              "scenarios": {}}
+    rows = []
     med = statistics.median
-    print(f"\n{result['date']}, {cpu}, {a.rounds} interleaved rounds of {a.seconds} s\n")
-    print("| scenario | fastvsd Mpps (median, min-max) | ceiling: testpmd io Mpps | ratio (median, min-max) |")
+    for scenario in a.scenarios.split(","):
+        runs = {"testpmd": [], "fastvsd": []}
+        extras = []
+        for rnd in range(a.rounds):
+            # Interleaved, alternating who goes first: the machine is shared and noisy.
+            order = ["testpmd", "fastvsd"] if rnd % 2 == 0 else ["fastvsd", "testpmd"]
+            for subject in order:
+                pps, extra = measure(scenario, subject, a.seconds, tmp, rnd)
+                runs[subject].append(pps)
+                if extra:
+                    extras.append(extra)
+                print(f"{scenario} round {rnd + 1}: {subject:8} {pps / 1e6:6.2f} Mpps {extra or ''}",
+                      flush=True)
+        ratios = [f / t for f, t in zip(runs["fastvsd"], runs["testpmd"]) if t]
+        result["scenarios"][scenario] = {
+            "what": SCENARIOS[scenario], "testpmd_pps": runs["testpmd"],
+            "fastvsd_pps": runs["fastvsd"], "ratio": ratios,
+            "fastvsd_drops": [e["drops"] for e in extras]}
+        f, t = runs["fastvsd"], runs["testpmd"]
+        rows.append(f"| {SCENARIOS[scenario]} | {med(f) / 1e6:.2f} ({min(f) / 1e6:.2f}-{max(f) / 1e6:.2f}) "
+                    f"| {med(t) / 1e6:.2f} ({min(t) / 1e6:.2f}-{max(t) / 1e6:.2f}) "
+                    f"| {med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |")
+    os.makedirs(os.path.dirname(a.json), exist_ok=True)
+    with open(a.json, "w") as fh:
+        json.dump(result, fh, indent=2)
+    print(f"\n{result['date']}, {cpu}, {a.rounds} interleaved rounds of {a.seconds} s each\n")
+    print("| scenario | fastvsd Mpps (median, min-max) | ceiling: testpmd Mpps | ratio (median, min-max) |")
     print("|---|---|---|---|")
-    print(f"| NAT, UDP, established, request direction | {med(runs['fastvsd']) / 1e6:.2f} "
-          f"({min(runs['fastvsd']) / 1e6:.2f}-{max(runs['fastvsd']) / 1e6:.2f}) | "
-          f"{med(runs['testpmd']) / 1e6:.2f} ({min(runs['testpmd']) / 1e6:.2f}-{max(runs['testpmd']) / 1e6:.2f}) | "
-          f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |")
+    print("\n".join(rows))
     print(f"\nJSON: {a.json}")
 
 
