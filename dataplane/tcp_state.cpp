@@ -12,7 +12,7 @@ constexpr unsigned kEventCount = 4;  // syn, fin, ack, rst: tcp_state_idx() valu
 constexpr unsigned kDirCount = 3;    // Input, Output, InputOnly: TCP_DIR_* / 4
 
 // Short names for the table, as the kernel's sNO, sES, ... macros.
-constexpr TcpState sNO = TcpState::None;
+[[maybe_unused]] constexpr TcpState sNO = TcpState::None;  // the table never goes back to NONE
 constexpr TcpState sES = TcpState::Established;
 constexpr TcpState sSS = TcpState::SynSent;
 constexpr TcpState sSR = TcpState::SynRecv;
@@ -22,7 +22,7 @@ constexpr TcpState sCL = TcpState::Close;
 constexpr TcpState sCW = TcpState::CloseWait;
 constexpr TcpState sLA = TcpState::LastAck;
 constexpr TcpState sLI = TcpState::Listen;
-constexpr TcpState sSA = TcpState::Synack;
+[[maybe_unused]] constexpr TcpState sSA = TcpState::Synack;  // nor to SYNACK (not in this table)
 
 // kNext[dir][event][current state] = next state. Transcribed from tcp_states[] in
 // net/netfilter/ipvs/ip_vs_proto_tcp.c as in current mainline (checked against 6.x sources).

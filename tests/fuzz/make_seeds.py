@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Seed corpora for the fuzzers: packets shaped like the packet fixtures' (NAT request and reply,
+ICMP errors, ARP, echo, DR/TUN services), the README's configuration, CLI requests."""
+import os
+import sys
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw  # Debian's python3-scapy
+
+out = sys.argv[1]
+P0, P1 = "02:00:00:00:00:00", "02:00:00:00:00:01"
+CIP, VIP, RS1, RS2 = "172.16.254.10", "172.16.254.200", "192.168.0.18", "192.168.0.28"
+
+
+def put(kind, name, data):
+    d = os.path.join(out, kind)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+frames = {
+    "syn": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / TCP(sport=40000, dport=80, flags="S")),
+    "synack": (1, Ether(dst=P1) / IP(src=RS2, dst=CIP) / TCP(sport=80, dport=40000, flags="SA")),
+    "udp": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / UDP(sport=5000, dport=53) / Raw(b"q")),
+    "tcp443": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / TCP(sport=40001, dport=443, flags="S")),
+    "icmperr": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / ICMP(type=3, code=4) /
+                IP(src=VIP, dst=CIP) / TCP(sport=80, dport=40000)),
+    "icmperr_rs": (1, Ether(dst=P1) / IP(src="192.168.0.1", dst=CIP) / ICMP(type=3, code=3) /
+                   IP(src=CIP, dst=RS2) / UDP(sport=5000, dport=53)),
+    "echo": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / ICMP(type=8) / Raw(b"ping")),
+    "arp": (0, Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, psrc=CIP, pdst=VIP)),
+    "ttl1": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP, ttl=1) / TCP(sport=40002, dport=80, flags="S")),
+}
+for name, (port, f) in frames.items():
+    raw = bytes(f)
+    put("parse", name, raw)
+    put("pipeline", name, bytes([port]) + raw)
+
+config = f"""ip addr add {VIP}/24 dev dpdk0
+ip addr add 192.168.0.8/24 dev dpdk1
+ip route add default via 172.16.254.1 dev dpdk0
+ip neigh add 172.16.254.1 lladdr 02:00:00:00:00:09 dev dpdk0
+-A -t {VIP}:80 -s wrr
+-a -t {VIP}:80 -r {RS1}:80 -m -w 1
+-a -t {VIP}:80 -r {RS2}:80 -m -w 3 -x 10 -y 5
+-A -u {VIP}:53 -s sh -b sh-fallback,sh-port
+-a -u {VIP}:53 -r {RS1} -g
+-e -t {VIP}:80 -r {RS1}:80 -w 0
+-d -t {VIP}:80 -r {RS1}:80
+-D -u {VIP}:53
+-C
+"""
+put("command", "readme", config.encode())
+put("cli", "list", b"-L\0-n\0\0")
+put("cli", "restore", b"-R\0\0-A -t 1.2.3.4:80 -s rr\n")
