@@ -76,7 +76,15 @@ bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) 
     }
     close(probe);
   }
-  unlink(path.c_str());
+  // Only a socket is replaced: a mistyped --socket must not delete a file.
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      *err = fmt::format("{} exists and is not a socket", path);
+      return false;
+    }
+    unlink(path.c_str());
+  }
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {
     *err = fmt::format("socket: {}", std::strerror(errno));
@@ -115,10 +123,25 @@ bool CliServer::on_event(int fd, uint32_t events) {
   return true;
 }
 
+void CliServer::set_accepting(bool on) {
+  if (on == accepting_) return;
+  accepting_ = on;
+  epoll_event ev{};
+  ev.events = on ? uint32_t{EPOLLIN} : 0u;
+  ev.data.fd = listen_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+}
+
 void CliServer::accept_all() {
   while (true) {
+    // Out of descriptors, or too many clients at once: stop listening until one leaves (a
+    // level-triggered listening socket would otherwise wake epoll forever).
+    if (clients_.size() >= kMaxClients) return set_accepting(false);
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: all taken; other errors: the client is gone
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) set_accepting(false);
+      return;  // EAGAIN: all taken; other errors: the client is gone
+    }
     const uint64_t id = next_id_++;
     Client& c = clients_[id];
     c.fd = fd;
@@ -200,6 +223,7 @@ void CliServer::close_client(uint64_t id) {
   close(it->second.fd);
   by_fd_.erase(it->second.fd);
   clients_.erase(it);
+  set_accepting(true);
 }
 
 void CliServer::expire_idle() {

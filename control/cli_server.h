@@ -29,6 +29,7 @@ class CliServer {
  public:
   static constexpr size_t kMaxRequest = 32u << 20;  // -R of a very large table fits
   static constexpr std::chrono::seconds kClientTimeout{10};
+  static constexpr size_t kMaxClients = 128;
 
   ~CliServer();
 
@@ -57,11 +58,13 @@ class CliServer {
     std::chrono::steady_clock::time_point deadline;
   };
   void accept_all();
+  void set_accepting(bool on);
   void read_client(uint64_t id, Client& c);
   void write_client(uint64_t id, Client& c);
   void close_client(uint64_t id);
 
   int listen_fd_ = -1;
+  bool accepting_ = true;
   int epoll_fd_ = -1;
   std::string path_;
   Handler handler_;

@@ -74,6 +74,14 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       *reply = CliReply{true, format_save(cfg_, cmd.numeric)};
       return true;
     case Op::Zero:
+      if (cmd.has_service &&
+          std::none_of(cfg_.services.begin(), cfg_.services.end(),
+                       [&](const ServiceConfig& s) { return s.key == cmd.service; })) {
+        *reply =
+            CliReply{false, fmt::format("no such service {} {}:{}", proto_name(cmd.service.proto),
+                                        format_ip4(cmd.service.vip), cmd.service.vport)};
+        return true;
+      }
       zero(cmd);
       *reply = CliReply{true, ""};
       return true;
@@ -98,6 +106,13 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         *reply = CliReply{false, lr.error};
         return true;
       }
+      // Static neighbours live in the neighbour table too: bring it to what -R left.
+      for (const auto& n : cfg_.neighs)
+        if (std::none_of(lr.cfg.neighs.begin(), lr.cfg.neighs.end(),
+                         [&](const NeighConfig& m) { return m.ip == n.ip; }))
+          neigh_.clear(rte_cpu_to_be_32(n.ip));
+      for (const auto& n : lr.cfg.neighs)
+        neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
       return apply_change(client, req.words, lr.cfg, reply);
     }
     default: {
@@ -125,8 +140,8 @@ bool Director::apply_change(uint64_t client, const std::vector<std::string>& wor
 }
 
 void Director::publish(uint64_t client, std::string text) {
-  const uint64_t token =
-      pub_->publish(build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_));
+  const uint64_t token = pub_->publish(
+      build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_));
   pending_.push_back(Pending{client, token, std::move(text)});
 }
 
@@ -263,9 +278,8 @@ std::string Director::show_links(bool stats) const {
         "worker {}: rx {} tx {} nat_in {} nat_out {} dr_out {} tun_out {} icmp_nat {} "
         "handoff_out {} handoff_in {} conns {} created {} expired {}\n",
         w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.dr_out.get(),
-        c.tun_out.get(), c.icmp_nat.get(),
-        c.handoff_out.get(), c.handoff_in.get(), w->conns.size(), c.conns_created.get(),
-        c.conns_expired.get());
+        c.tun_out.get(), c.icmp_nat.get(), c.handoff_out.get(), c.handoff_in.get(), w->conns.size(),
+        c.conns_created.get(), c.conns_expired.get());
     for (unsigned d = 0; d < kDropCount; ++d)
       if (c.drops[d])
         out += fmt::format("    drop {:<18} {:<10} {}\n", drop_name(static_cast<Drop>(d)),

@@ -47,7 +47,6 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
 Director::~Director() {
   if (epoll_fd_ >= 0) close(epoll_fd_);
   for (auto& w : workers_) {
-    rte_ring_free(w->snap_in);
     for (unsigned o = 0; o < kMaxWorkers; ++o) {
       rte_ring_free(w->handoff_out[o]);
       rte_ring_free(w->txho_out[o]);
@@ -152,10 +151,9 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     worker_set_time(*w, rte_rdtsc());
     w->icmp_refill_tick = w->now;
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
-    w->snap_in = make_ring(fmt::format("snap_w{}", i), 64);
     w->qsbr = qsbr_;
     rte_rcu_qsbr_thread_register(qsbr_, i);
-    if (!w->neigh_learn || !w->snap_in) {
+    if (!w->neigh_learn) {
       *err = fmt::format("ring: {}", rte_strerror(rte_errno));
       return false;
     }
@@ -259,9 +257,8 @@ std::string Director::stats_json() const {
         "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
         "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"drops\": {{",
         i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
-        c.tun_out, c.icmp_nat,
-        c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent, c.conns_created,
-        c.conns_expired, w.conns.size());
+        c.tun_out, c.icmp_nat, c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent,
+        c.conns_created, c.conns_expired, w.conns.size());
     for (unsigned d = 0; d < kDropCount; ++d)
       j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
     j += "}}";

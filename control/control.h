@@ -4,10 +4,10 @@
 // lab).
 //
 // A change: fastvsadm's command is applied to a copy of the configuration (an error changes
-// nothing); a new snapshot is built and pushed on every worker's ring; fastvsadm gets its answer
-// once rte_rcu_qsbr says every worker has passed a quiescent state since the push (each adopts
-// before it reports, so the answer means "in force"); the replaced snapshot is freed then too.
-// Changes are applied one at a time: a change that arrives while one is in flight waits.
+// nothing); a new snapshot is built and published to every worker (dataplane/publish.h); fastvsadm
+// gets its answer once rte_rcu_qsbr says every worker has passed a quiescent state since the push
+// (each adopts before it reports, so the answer means "in force"); the replaced snapshot is freed
+// then too. Changes are applied one at a time: a change that arrives while one is in flight waits.
 #pragma once
 
 #include <atomic>

@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
   if (pr.cmd.op == fastvs::Op::Restore)
     req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 
+  const std::string msg = fastvs::cli_encode_request(req);
+  if (msg.size() > fastvs::CliServer::kMaxRequest) {
+    fmt::print(stderr, "fastvsadm: request larger than {} bytes\n", fastvs::CliServer::kMaxRequest);
+    return 2;
+  }
   sockaddr_un addr{};
   if (socket_path.size() >= sizeof(addr.sun_path)) {
     fmt::print(stderr, "fastvsadm: socket path too long: {}\n", socket_path);
@@ -102,7 +107,6 @@ int main(int argc, char** argv) {
                  std::strerror(errno));
     return 1;
   }
-  const std::string msg = fastvs::cli_encode_request(req);
   for (size_t off = 0; off < msg.size();) {
     const ssize_t n = send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {

@@ -20,6 +20,9 @@ enum DestFlags : uint32_t {
 };
 
 struct alignas(64) DestWorkerSlot {
+  // Connections (and later templates) that point to the destination: changes only when one is
+  // created or freed, never on a state change, so a sum of 0 means none (reclaim reads it).
+  std::atomic<int32_t> refs{0};
   std::atomic<int32_t> activeconns{0};
   std::atomic<int32_t> inactconns{0};
   std::atomic<int32_t> persistconns{0};
@@ -69,6 +72,11 @@ struct Destination {
   int32_t inactconns() const {
     int32_t s = 0;
     for (uint32_t i = 0; i < nslots; ++i) s += slot[i].inactconns.load(std::memory_order_relaxed);
+    return s;
+  }
+  int32_t refs() const {
+    int32_t s = 0;
+    for (uint32_t i = 0; i < nslots; ++i) s += slot[i].refs.load(std::memory_order_acquire);
     return s;
   }
   int32_t persistconns() const {

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include <rte_rcu_qsbr.h>
-#include <rte_ring.h>
 
 #include <fmt/core.h>
 
@@ -17,12 +16,7 @@ Publisher::Publisher(rte_rcu_qsbr* qsbr, std::vector<Worker*> workers,
 
 uint64_t Publisher::publish(std::unique_ptr<Snapshot> next) {
   next->seq = current_->seq + 1;
-  for (Worker* w : workers_) {
-    // A worker drains its ring every loop iteration and an offline one on waking; the ring is
-    // sized for far more changes than control makes between two of those.
-    if (rte_ring_sp_enqueue(w->snap_in, next.get()) != 0)
-      fmt::print(stderr, "fastvsd: worker {}: snapshot ring full\n", w->id);
-  }
+  for (Worker* w : workers_) w->latest.store(next.get(), std::memory_order_release);
   const uint64_t token = rte_rcu_qsbr_start(qsbr_);
   retired_.push_back(Retired{token, std::move(current_)});
   current_ = std::move(next);

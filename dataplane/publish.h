@@ -1,6 +1,6 @@
-// Publication of snapshots to running workers, and their reclamation. Control pushes each new
-// snapshot on every worker's ring; a change is in force once every worker has passed an RCU
-// quiescent state since the push (workers adopt before they report one, and an idle worker is
+// Publication of snapshots to running workers, and their reclamation. Control stores each new
+// snapshot in every worker's `latest` pointer; a change is in force once every worker has passed an
+// RCU quiescent state since the push (workers adopt before they report one, and an idle worker is
 // offline: it adopts before it touches a packet). A replaced snapshot is freed once, in
 // addition, every worker has adopted a newer one: adoption reads the snapshot it replaces.
 #pragma once

@@ -36,12 +36,17 @@ void conn_update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags) {
   w.conns.touch(c, secs * kTicksPerSecond, w.now);
 }
 
-void conn_forget(Worker& w, Conn* c) {
-  if (c->dest) {
-    DestWorkerSlot& slot = c->dest->slot[w.id];
-    slot_add(c->flags & kConnInactive ? slot.inactconns : slot.activeconns, -1);
-  }
+void conn_release(Worker& w, Conn& c) {
   ++w.ctr.conns_expired;
+  if (!c.dest) return;
+  DestWorkerSlot& slot = c.dest->slot[w.id];
+  slot_add(c.flags & kConnInactive ? slot.inactconns : slot.activeconns, -1);
+  // Last: once the references sum to 0, control may free the destination.
+  slot.refs.store(slot.refs.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+}
+
+void conn_forget(Worker& w, Conn* c) {
+  conn_release(w, *c);
   w.conns.remove(c);
 }
 
@@ -71,6 +76,7 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   DestWorkerSlot& slot = d->slot[w.id];
   slot_add(slot.inactconns, 1);
   slot_add(slot.conns, 1);
+  slot_add(slot.refs, 1);
   ++w.ctr.conns_created;
   return c;
 }

@@ -1,6 +1,7 @@
 #include "dataplane/snapshot.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <rte_byteorder.h>
 
@@ -72,7 +73,7 @@ unsigned DestStore::reclaim() {
   unsigned freed = 0;
   for (auto it = dests_.begin(); it != dests_.end();) {
     const Destination& d = *it->second.dest;
-    if (it->second.seen != epoch_ && d.activeconns() + d.inactconns() + d.persistconns() == 0) {
+    if (it->second.seen != epoch_ && d.refs() == 0) {
       it = dests_.erase(it);
       ++freed;
     } else {
@@ -104,6 +105,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   store.begin();
   std::vector<std::pair<uint64_t, uint32_t>> svc_items, id_items;
   std::vector<std::pair<uint64_t, Destination*>> rs_items;
+  std::unordered_set<uint64_t> rs_seen;  // a large -R must not cost O(destinations^2)
   s->services.reserve(cfg.services.size());
   for (const auto& sc : cfg.services) {
     SnapService ss;
@@ -118,9 +120,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
         const uint64_t k = Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be);
-        if (std::none_of(rs_items.begin(), rs_items.end(),
-                         [k](const auto& it) { return it.first == k; }))
-          rs_items.emplace_back(k, dest);
+        if (rs_seen.insert(k).second) rs_items.emplace_back(k, dest);
       }
     }
     // What the worker's scheduler state depends on: the scheduler, its flags, the list and the
@@ -151,9 +151,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   store.for_each_trashed([&](uint8_t proto, Destination* d) {
     if (d->method != ForwardMethod::Masq) return;
     const uint64_t k = Snapshot::svc_key(proto, d->rip_be, d->rport_be);
-    if (std::none_of(rs_items.begin(), rs_items.end(),
-                     [k](const auto& it) { return it.first == k; }))
-      rs_items.emplace_back(k, d);
+    if (rs_seen.insert(k).second) rs_items.emplace_back(k, d);
   });
   s->service_by_key.build(svc_items);
   s->service_by_id.build(id_items);

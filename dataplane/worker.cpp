@@ -19,7 +19,6 @@ void worker_adopt(Worker& w, const Snapshot* snap) {
   // adopted a newer one (adopted_seq).
   const Snapshot* old = w.snap;
   w.snap = snap;
-  w.adopted_seq.store(snap->seq, std::memory_order_release);
   for (const auto& s : snap->services) {
     if (s.id >= w.sched.size()) w.sched.resize(s.id + 1);  // new services only: rare
     SchedState& st = w.sched[s.id];
@@ -28,6 +27,8 @@ void worker_adopt(Worker& w, const Snapshot* snap) {
     sched_dests_changed(before ? &before->sched : nullptr, s.sched, st);
     st.gen = s.gen;
   }
+  // Only now may control free `old`: this is the last read of it.
+  w.adopted_seq.store(snap->seq, std::memory_order_release);
 }
 
 void worker_set_time(Worker& w, uint64_t tsc) {
@@ -36,15 +37,7 @@ void worker_set_time(Worker& w, uint64_t tsc) {
 }
 
 void worker_expire(Worker& w, uint32_t budget) {
-  w.conns.expire(w.now, budget, [&w](Conn& c) {
-    ++w.ctr.conns_expired;
-    if (!c.dest) return;
-    DestWorkerSlot& slot = c.dest->slot[w.id];
-    if (c.flags & kConnInactive)
-      slot_add(slot.inactconns, -1);
-    else
-      slot_add(slot.activeconns, -1);
-  });
+  w.conns.expire(w.now, budget, [&w](Conn& c) { conn_release(w, c); });
 }
 
 // ---- classify + steer ----------------------------------------------------------------------
@@ -303,10 +296,8 @@ unsigned poll_rings(Worker& w, rte_mbuf** pkts) {
 }  // namespace
 
 void worker_poll_snapshot(Worker& w) {
-  void* p = nullptr;
-  const Snapshot* newest = nullptr;
-  while (rte_ring_sc_dequeue(w.snap_in, &p) == 0) newest = static_cast<const Snapshot*>(p);
-  if (newest) worker_adopt(w, newest);
+  const Snapshot* newest = w.latest.load(std::memory_order_acquire);
+  if (newest && newest != w.snap) worker_adopt(w, newest);
 }
 
 int worker_main(void* arg) {
@@ -316,7 +307,7 @@ int worker_main(void* arg) {
   rte_rcu_qsbr_thread_online(w.qsbr, w.id);
   while (!w.stop->load(std::memory_order_relaxed)) {
     // Between bursts: no pointer into a snapshot is held here.
-    if (w.snap_in) worker_poll_snapshot(w);
+    worker_poll_snapshot(w);
     rte_rcu_qsbr_quiescent(w.qsbr, w.id);
     worker_set_time(w, rte_rdtsc());
     unsigned got = 0;

@@ -64,11 +64,11 @@ struct Worker {
   uint16_t tx_owner[kMaxPorts];  // who transmits on a port for a worker without a queue
   uint32_t idle_sleep_us = 0;
 
-  // Configuration in force. Control pushes each new snapshot on snap_in; the worker adopts the
-  // newest at the top of its loop and then reports a quiescent state, after which control may
-  // free the one it replaced.
+  // Configuration in force. Control publishes each new snapshot in `latest` (one pointer: a
+  // worker that was asleep through several changes adopts only the newest, and nothing can
+  // overflow); the worker adopts it at the top of its loop and then reports a quiescent state.
   const Snapshot* snap = nullptr;
-  rte_ring* snap_in = nullptr;
+  std::atomic<const Snapshot*> latest{nullptr};
   rte_rcu_qsbr* qsbr = nullptr;
   // The seq of the snapshot in use. Adoption reads the one it replaces (scheduler positions
   // follow destinations across lists), so control frees a snapshot only once every worker has
@@ -90,7 +90,7 @@ struct Worker {
   struct NextHop {
     uint32_t dst = 0;
     uint32_t neigh_gen = 0;  // 0: empty
-    uint64_t snap_seq = 0;  // seq, not the pointer: a new snapshot may reuse a freed address
+    uint64_t snap_seq = 0;   // seq, not the pointer: a new snapshot may reuse a freed address
     uint16_t port = 0;
     uint8_t macs[12]{};  // destination MAC, then source MAC: the first 12 bytes of the frame
   };
@@ -152,13 +152,15 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
 // The connection's life, the same for every method (request.cpp).
 void conn_update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags);
 void conn_forget(Worker& w, Conn* c);
+// Takes a connection's counts and reference off its destination (before it is freed).
+void conn_release(Worker& w, Conn& c);
 Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why);
 void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in);
 
 // The forwarding methods, one file each (xmit/): cp->packet_xmit.
 void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);  // nat.cpp
-void xmit_route(Worker& w, rte_mbuf* m, const Conn& c);                      // dr.cpp
-void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c);                     // tunnel.cpp
+void xmit_route(Worker& w, rte_mbuf* m, const Conn& c);                       // dr.cpp
+void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c);                      // tunnel.cpp
 // NAT's other directions (xmit/nat.cpp): replies, and ICMP errors about any connection.
 void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);

@@ -96,6 +96,7 @@ class Cli(unittest.TestCase):
             (["-a", "-t", "172.16.254.200:80", "-r", "10.9.9.9:80", "-g"], "10.9.9.9"),
             (["ip", "addr", "add", "10.0.0.1/24", "dev", "dpdk7"], "dpdk7"),
             (["-Q"], "unknown option"),
+            (["-Z", "-t", "172.16.254.201:80"], "no such service"),
         ]
         for args, needle in cases:
             rc, out, err = self.adm(*args)
@@ -130,6 +131,29 @@ class Cli(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn(":3:", err)
         self.assertEqual(self.ok("-S", "-n"), before)
+
+    def test_restore_brings_static_neighbours_and_refuses_oversized_input(self):
+        self.ok("ip", "addr", "add", "172.16.254.200/24", "dev", "dpdk0")
+        self.ok("-R", stdin="ip neigh add 172.16.254.7 lladdr 02:00:00:00:00:07 dev dpdk0\n")
+        self.assertIn("172.16.254.7 dev dpdk0 lladdr 02:00:00:00:00:07 PERMANENT", self.ok("ip", "neigh"))
+        rc, out, err = self.adm("-R", stdin="#" * (33 << 20))
+        self.assertNotEqual(rc, 0)
+        self.assertEqual(err, "fastvsadm: request larger than 33554432 bytes\n")
+        self.ok("ip", "neigh", "del", "172.16.254.7", "dev", "dpdk0")
+
+    def test_socket_path_that_is_not_a_socket_is_left_alone(self):
+        path = os.path.join(self.dir, "precious.txt")
+        with open(path, "w") as f:
+            f.write("keep me")
+        d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "128", "--no-shconf", "--vdev", "net_ring9"],
+                    ["--socket", path], self.dir, "fvscli2")
+        d.proc.wait(30)
+        out = d.output()
+        d.close()
+        self.assertNotEqual(d.proc.returncode, 0)
+        self.assertIn("exists and is not a socket", out)
+        with open(path) as f:
+            self.assertEqual(f.read(), "keep me")
 
     def test_ip_show_forms(self):
         self.ok("ip", "addr", "add", "172.16.254.200/24", "dev", "dpdk0")
