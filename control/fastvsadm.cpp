@@ -1,6 +1,7 @@
 // fastvsadm: ipvsadm's command line for fastvsd, over its Unix socket. One request, one reply;
 // exit 0 on success, otherwise a one-line message on stderr and a non-zero exit.
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -116,10 +117,26 @@ int main(int argc, char** argv) {
     off += static_cast<size_t>(n);
   }
   shutdown(fd, SHUT_WR);
+  // fastvsd answers a change once every worker has it; a daemon whose workers are stuck must not
+  // hang the operator's shell.
+  const timeval limit{60, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   std::string reply;
   char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+  while (true) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      reply.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      close(fd);
+      fmt::print(stderr, "fastvsadm: no answer from fastvsd within {} s\n", limit.tv_sec);
+      return 1;
+    } else {
+      break;
+    }
+  }
   close(fd);
   const size_t nl = reply.find('\n');
   const std::string status = reply.substr(0, nl);

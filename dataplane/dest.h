@@ -44,11 +44,12 @@ struct Destination {
   uint16_t rport = 0;  // host order
   uint32_t rip_be = 0;
   uint16_t rport_be = 0;
-  ForwardMethod method = ForwardMethod::Masq;
+  // Control changes these while workers read them (-e): each is one atomic word.
+  std::atomic<ForwardMethod> method{ForwardMethod::Masq};
   std::atomic<int32_t> weight{1};
   std::atomic<uint32_t> flags{kDestAvailable};
-  uint32_t u_threshold = 0;
-  uint32_t l_threshold = 0;
+  std::atomic<uint32_t> u_threshold{0};
+  std::atomic<uint32_t> l_threshold{0};
   uint32_t nslots = 1;  // = number of workers: sums read only the slots in use
   DestWorkerSlot slot[kMaxWorkers];
   // -Z: the counters' sums when they were last zeroed. Control alone reads and writes these

@@ -58,7 +58,8 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   if (!d) return *why = Drop::no_dest, nullptr;
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   // Only NAT sees the replies: DR and TUN connections are found by their in key alone.
-  const bool masq = d->method == ForwardMethod::Masq;
+  const ForwardMethod method = d->method.load(std::memory_order_relaxed);
+  const bool masq = method == ForwardMethod::Masq;
   const ConnKey out = make_key(d->rip_be, pi.saddr, d->rport_be, pi.sport, pi.proto);
   // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
   bool collision;
@@ -66,7 +67,7 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   if (!c) return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
   c->dest = d;
   c->svc_id = svc.id;
-  c->method = d->method;
+  c->method = method;
   c->state = TcpState::None;
   c->rip = d->rip_be;
   c->rport = d->rport_be;

@@ -24,10 +24,10 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
   }
   e.seen = epoch_;
   Destination* dest = e.dest.get();
-  dest->method = d.method;
+  dest->method.store(d.method, std::memory_order_relaxed);
   dest->weight.store(d.weight, std::memory_order_relaxed);
-  dest->u_threshold = d.u_threshold;
-  dest->l_threshold = d.l_threshold;
+  dest->u_threshold.store(d.u_threshold, std::memory_order_relaxed);
+  dest->l_threshold.store(d.l_threshold, std::memory_order_relaxed);
   dest->flags.fetch_or(kDestAvailable, std::memory_order_release);  // revived from the trash
   return dest;
 }
@@ -149,7 +149,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   // A removed Masq destination's replies still find their connections (ip_vs_out looks the
   // connection up whatever the configuration says), until the last of them is gone.
   store.for_each_trashed([&](uint8_t proto, Destination* d) {
-    if (d->method != ForwardMethod::Masq) return;
+    if (d->method.load(std::memory_order_relaxed) != ForwardMethod::Masq) return;
     const uint64_t k = Snapshot::svc_key(proto, d->rip_be, d->rport_be);
     if (rs_seen.insert(k).second) rs_items.emplace_back(k, d);
   });
