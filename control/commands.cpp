@@ -113,7 +113,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
           neigh_.clear(rte_cpu_to_be_32(n.ip));
       for (const auto& n : lr.cfg.neighs)
         neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
-      return apply_change(client, req.words, lr.cfg, reply);
+      return apply_change(client, req.words, lr.cfg);
     }
     default: {
       Config next = cfg_;
@@ -126,30 +126,30 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       if (cmd.op == Op::NeighAdd)
         neigh_.set(rte_cpu_to_be_32(cmd.ip), cmd.port, cmd.mac, NeighState::Permanent);
       if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip));
-      return apply_change(client, req.words, next, reply);
+      return apply_change(client, req.words, next);
     }
   }
 }
 
 bool Director::apply_change(uint64_t client, const std::vector<std::string>& words,
-                            const Config& next, CliReply*) {
+                            const Config& next) {
   cfg_ = next;
   log_line(fmt::format("fastvsadm {}: applied", join(words)));
-  publish(client, "");
+  publish(client);
   return false;  // answered when every worker has it
 }
 
-void Director::publish(uint64_t client, std::string text) {
+void Director::publish(uint64_t client) {
   const uint64_t token = pub_->publish(
       build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_));
-  pending_.push_back(Pending{client, token, std::move(text)});
+  pending_.push_back(Pending{client, token});
 }
 
 void Director::poll_rcu() {
   // rte_rcu_qsbr_check without waiting: the control thread never blocks on the workers.
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (pub_->in_force(it->token)) {
-      cli_.reply(it->client, CliReply{true, it->text});
+      cli_.reply(it->client, CliReply{true, ""});
       it = pending_.erase(it);
     } else {
       ++it;

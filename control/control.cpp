@@ -146,7 +146,6 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     w->idle_sleep_us = opt_.idle_sleep_us;
     w->stop = &worker_stop_;
     w->exit = &worker_exit_;
-    w->tsc_hz = hz;
     w->tsc_per_tick = hz / kTicksPerSecond;
     worker_set_time(*w, rte_rdtsc());
     w->icmp_refill_tick = w->now;

@@ -64,9 +64,8 @@ class Director {
 
   // fastvsadm requests (control/commands.cpp).
   bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
-  bool apply_change(uint64_t client, const std::vector<std::string>& words, const Config& next,
-                    CliReply* reply);
-  void publish(uint64_t client, std::string text);
+  bool apply_change(uint64_t client, const std::vector<std::string>& words, const Config& next);
+  void publish(uint64_t client);
   void poll_rcu();
   std::vector<struct ServiceStatus> service_status() const;
   std::string show_addrs() const;
@@ -93,7 +92,6 @@ class Director {
   struct Pending {
     uint64_t client;
     uint64_t token;
-    std::string text;
   };
   std::vector<Pending> pending_;
   std::deque<std::pair<uint64_t, CliRequest>> waiting_;  // changes behind the one in flight

@@ -112,7 +112,6 @@ class ConnTable {
 
   uint32_t size() const { return used_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return capacity_; }
-  Conn* entry(uint32_t idx) const { return &conns_[idx]; }
   uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }
   // Bytes the table holds: index (rte_hash: buckets and key slots) + entries + wheel.
   size_t memory_bytes() const { return memory_bytes_; }

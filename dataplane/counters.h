@@ -97,7 +97,6 @@ struct alignas(64) WorkerCounters {
   std::array<Counter, kDropCount> drops{};
 
   void drop(Drop d) { ++drops[static_cast<unsigned>(d)]; }
-  uint64_t drops_of(Drop d) const { return drops[static_cast<unsigned>(d)]; }
 };
 
 }  // namespace fastvs

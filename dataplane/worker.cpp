@@ -136,6 +136,29 @@ void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
 
 }  // namespace
 
+namespace {
+// One packet: parse, refuse what the kernel refuses, classify, then (kSteer: it came from an RX
+// queue) hand it to its owner or process it here.
+template <bool kSteer>
+void rx_one(Worker& w, rte_mbuf* m) {
+  PacketInfo pi;
+  if (!parse_mbuf(w, m, pi)) return;
+  Drop why = Drop::no_service;
+  // A handed-over packet was already checked by the worker that received it.
+  if (kSteer && pi.kind != PktKind::Arp && unlikely(!ip_acceptable(w, m, pi, &why)))
+    return drop(w, m, why);
+  uint32_t cip = 0;
+  const SnapService* svc = nullptr;
+  const Verdict v = classify(w, pi, &cip, &svc, &why);
+  if (v == Verdict::Drop) return drop(w, m, why);
+  if (kSteer && v != Verdict::Local && w.nworkers > 1) {
+    const unsigned owner = owner_of(cip, w.nworkers);
+    if (owner != w.id) return handoff(w, owner, m);
+  }
+  process(w, m, pi, v, svc);
+}
+}  // namespace
+
 void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   constexpr unsigned kPrefetch = 3;
   w.ctr.rx += n;
@@ -143,52 +166,14 @@ void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   for (unsigned i = 0; i < n && i < kPrefetch; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (unsigned i = 0; i < n; ++i) {
     if (i + kPrefetch < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetch], void*));
-    rte_mbuf* m = pkts[i];
-    PacketInfo pi;
-    if (!parse_mbuf(w, m, pi)) continue;
-    if (pi.kind != PktKind::Arp) {
-      Drop why;
-      if (unlikely(!ip_acceptable(w, m, pi, &why))) {
-        drop(w, m, why);
-        continue;
-      }
-    }
-    uint32_t cip = 0;
-    const SnapService* svc = nullptr;
-    Drop why = Drop::no_service;
-    const Verdict v = classify(w, pi, &cip, &svc, &why);
-    if (v == Verdict::Drop) {
-      drop(w, m, why);
-      continue;
-    }
-    if (v != Verdict::Local && w.nworkers > 1) {
-      const unsigned owner = owner_of(cip, w.nworkers);
-      if (owner != w.id) {
-        handoff(w, owner, m);
-        continue;
-      }
-    }
-    process(w, m, pi, v, svc);
+    rx_one<true>(w, pkts[i]);
   }
 }
 
 void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   w.ctr.handoff_in += n;
   w.neigh_gen = w.neigh->generation();
-  for (unsigned i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    PacketInfo pi;
-    if (!parse_mbuf(w, m, pi)) continue;
-    uint32_t cip = 0;
-    const SnapService* svc = nullptr;
-    Drop why = Drop::no_service;
-    const Verdict v = classify(w, pi, &cip, &svc, &why);
-    if (v == Verdict::Drop) {
-      drop(w, m, why);
-      continue;
-    }
-    process(w, m, pi, v, svc);
-  }
+  for (unsigned i = 0; i < n; ++i) rx_one<false>(w, pkts[i]);
 }
 
 // ---- transmit ---------------------------------------------------------------------------------

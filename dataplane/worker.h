@@ -80,7 +80,6 @@ struct Worker {
   ConnTable conns;
   TxBuffer txbuf[kMaxPorts];
   WorkerCounters ctr;
-  uint64_t tsc_hz = 0;
   uint64_t tsc_per_tick = 1;
   uint32_t now = 0;  // ticks (1/16 s)
   uint64_t now_tsc = 0;

@@ -57,6 +57,13 @@ ip addr add 172.16.254.201/24 dev dpdk0
 -a -t 172.16.254.200:9000 -r 192.168.0.28 -g
 )";
 
+std::array<MacAddr, 2> port_macs() {
+  std::array<MacAddr, 2> macs;
+  std::copy(kPort0.b, kPort0.b + 6, macs[0].begin());
+  std::copy(kPort1.b, kPort1.b + 6, macs[1].begin());
+  return macs;
+}
+
 Bytes to_bytes(rte_mbuf* m) {
   const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
   return Bytes(p, p + m->data_len);
@@ -68,10 +75,7 @@ class Pipeline {
     LoadResult lr = load_config_text(kConfig, "fixture", 2);
     EXPECT_TRUE(lr.ok) << lr.error;
     cfg = lr.cfg;
-    MacAddr macs[2];
-    std::copy(kPort0.b, kPort0.b + 6, macs[0].begin());
-    std::copy(kPort1.b, kPort1.b + 6, macs[1].begin());
-    snap = build_snapshot(cfg, store, 2, macs);
+    snap = build_snapshot(cfg, store, 2, port_macs().data());
     static int n = 0;
     const std::string name = "fx" + std::to_string(n++);
     learn = rte_ring_create_elem((name + "l").c_str(), sizeof(NeighLearn), 64, 0,
@@ -537,10 +541,7 @@ TEST(NatFixtures, FullTableRefusesNewFlowsKeepsOld) {
 // Publishes the pipeline's configuration changed by `edit` (as control does) and adopts it.
 void reconfigure(Pipeline& p, const std::function<void(Config&)>& edit) {
   edit(p.cfg);
-  MacAddr macs[2];
-  std::copy(kPort0.b, kPort0.b + 6, macs[0].begin());
-  std::copy(kPort1.b, kPort1.b + 6, macs[1].begin());
-  auto next = build_snapshot(p.cfg, p.store, 2, macs);
+  auto next = build_snapshot(p.cfg, p.store, 2, port_macs().data());
   next->seq = p.snap->seq + 1;
   worker_adopt(p.w, next.get());
   p.old.push_back(std::move(p.snap));
