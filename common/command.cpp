@@ -135,6 +135,17 @@ enum Opt : unsigned {
   kOptUThresh,
   kOptLThresh,
   kOptNumeric,
+  kOptPersistent,
+  kOptNetmask,
+  kOptConn,
+  kOptExact,
+  kOptStats,
+  kOptRate,
+  kOptThresholds,
+  kOptPersistConn,
+  kOptSort,
+  kOptNoSort,
+  kOptTimeout,
   kOptCount,
 };
 
@@ -144,26 +155,39 @@ constexpr unsigned bit(Opt o) {
 constexpr unsigned kService = bit(kOptTcp) | bit(kOptUdp);
 constexpr unsigned kMethod = bit(kOptMasq) | bit(kOptGate) | bit(kOptIpip);
 
+enum class Arg : uint8_t { None, Required, Optional };
+
 struct OptDef {
   Opt id;
-  char short_name;
+  char short_name;  // 0: long only
   const char* long_name;
-  bool takes_arg;
+  Arg arg;
 };
 
 constexpr std::array<OptDef, kOptCount> kOpts = {{
-    {kOptTcp, 't', "tcp-service", true},
-    {kOptUdp, 'u', "udp-service", true},
-    {kOptSched, 's', "scheduler", true},
-    {kOptFlags, 'b', "sched-flags", true},
-    {kOptReal, 'r', "real-server", true},
-    {kOptMasq, 'm', "masquerading", false},
-    {kOptGate, 'g', "gatewaying", false},
-    {kOptIpip, 'i', "ipip", false},
-    {kOptWeight, 'w', "weight", true},
-    {kOptUThresh, 'x', "u-threshold", true},
-    {kOptLThresh, 'y', "l-threshold", true},
-    {kOptNumeric, 'n', "numeric", false},
+    {kOptTcp, 't', "tcp-service", Arg::Required},
+    {kOptUdp, 'u', "udp-service", Arg::Required},
+    {kOptSched, 's', "scheduler", Arg::Required},
+    {kOptFlags, 'b', "sched-flags", Arg::Required},
+    {kOptReal, 'r', "real-server", Arg::Required},
+    {kOptMasq, 'm', "masquerading", Arg::None},
+    {kOptGate, 'g', "gatewaying", Arg::None},
+    {kOptIpip, 'i', "ipip", Arg::None},
+    {kOptWeight, 'w', "weight", Arg::Required},
+    {kOptUThresh, 'x', "u-threshold", Arg::Required},
+    {kOptLThresh, 'y', "l-threshold", Arg::Required},
+    {kOptNumeric, 'n', "numeric", Arg::None},
+    {kOptPersistent, 'p', "persistent", Arg::Optional},
+    {kOptNetmask, 'M', "netmask", Arg::Required},
+    {kOptConn, 'c', "connection", Arg::None},
+    {kOptExact, 'X', "exact", Arg::None},
+    {kOptStats, 0, "stats", Arg::None},
+    {kOptRate, 0, "rate", Arg::None},
+    {kOptThresholds, 0, "thresholds", Arg::None},
+    {kOptPersistConn, 0, "persistent-conn", Arg::None},
+    {kOptSort, 0, "sort", Arg::None},
+    {kOptNoSort, 0, "nosort", Arg::None},
+    {kOptTimeout, 0, "timeout", Arg::None},
 }};
 
 struct CmdDef {
@@ -177,20 +201,28 @@ struct CmdDef {
 constexpr unsigned kDestOpts =
     kService | bit(kOptReal) | kMethod | bit(kOptWeight) | bit(kOptUThresh) | bit(kOptLThresh);
 
+constexpr unsigned kSvcOpts =
+    kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
+constexpr unsigned kListOpts = kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) |
+                               bit(kOptStats) | bit(kOptRate) | bit(kOptThresholds) |
+                               bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) |
+                               bit(kOptTimeout);
+
 // ipvsadm's commands_v_options table, restricted to the options fastvs knows.
-constexpr std::array<CmdDef, 12> kCmds = {{
-    {Op::AddService, 'A', "add-service", kService | bit(kOptSched) | bit(kOptFlags), kService},
-    {Op::EditService, 'E', "edit-service", kService | bit(kOptSched) | bit(kOptFlags), kService},
+constexpr std::array<CmdDef, 13> kCmds = {{
+    {Op::AddService, 'A', "add-service", kSvcOpts, kService},
+    {Op::EditService, 'E', "edit-service", kSvcOpts, kService},
     {Op::DelService, 'D', "delete-service", kService, kService},
     {Op::Clear, 'C', "clear", 0, 0},
     {Op::AddDest, 'a', "add-server", kDestOpts, kService | bit(kOptReal)},
     {Op::EditDest, 'e', "edit-server", kDestOpts, kService | bit(kOptReal)},
     {Op::DelDest, 'd', "delete-server", kService | bit(kOptReal), kService | bit(kOptReal)},
-    {Op::List, 'L', "list", kService | bit(kOptNumeric), 0},
-    {Op::List, 'l', "list", kService | bit(kOptNumeric), 0},
+    {Op::List, 'L', "list", kListOpts, 0},
+    {Op::List, 'l', "list", kListOpts, 0},
     {Op::Save, 'S', "save", bit(kOptNumeric), 0},
     {Op::Restore, 'R', "restore", 0, 0},
     {Op::Zero, 'Z', "zero", kService, 0},
+    {Op::SetTimeouts, 0, "set", 0, 0},
 }};
 
 // ipvsadm options fastvs knows about but does not implement: a clearer error than "unknown".
@@ -198,25 +230,32 @@ struct LaterDef {
   char short_name;  // 0: long only
   const char* long_name;
 };
-constexpr std::array<LaterDef, 27> kLater = {{
-    {'p', "persistent"},    {'M', "netmask"},   {'f', "fwmark-service"},
-    {'c', "connection"},    {'X', "exact"},     {'o', "ops"},
-    {'6', "ipv6"},          {'h', "help"},      {'v', "version"},
-    {0, "stats"},           {0, "rate"},        {0, "thresholds"},
-    {0, "persistent-conn"}, {0, "nosort"},      {0, "sort"},
-    {0, "timeout"},         {0, "daemon"},      {0, "set"},
-    {0, "start-daemon"},    {0, "stop-daemon"}, {0, "mcast-interface"},
-    {0, "syncid"},          {0, "pe"},          {0, "tun-type"},
-    {0, "tun-port"},        {0, "tun-nocsum"},  {0, "tun-csum"},
+constexpr std::array<LaterDef, 15> kLater = {{
+    {'f', "fwmark-service"}, {'o', "ops"},          {'6', "ipv6"},
+    {'h', "help"},           {'v', "version"},      {0, "daemon"},
+    {0, "start-daemon"},     {0, "stop-daemon"},    {0, "mcast-interface"},
+    {0, "syncid"},           {0, "pe"},             {0, "tun-type"},
+    {0, "tun-port"},         {0, "tun-nocsum"},     {0, "tun-csum"},
 }};
 
 std::string opt_display(Opt o) {
   const OptDef& d = kOpts[o];
+  if (!d.short_name) return std::string("--") + d.long_name;
   return std::string("-") + d.short_name + " (--" + d.long_name + ")";
 }
 
 std::string cmd_display(const CmdDef& c) {
+  if (!c.short_name) return std::string("--") + c.long_name;
   return std::string("-") + c.short_name + " (--" + c.long_name + ")";
+}
+
+// ipvsadm's parse_timeout: MAX_TIMEOUT is 31 days.
+constexpr uint32_t kMaxTimeout = 86400 * 31;
+
+std::optional<uint32_t> parse_timeout(std::string_view s, uint32_t min) {
+  const auto v = parse_uint(s, kMaxTimeout);
+  if (!v || *v < min) return std::nullopt;
+  return v;
 }
 
 const CmdDef* cmd_by_op(Op op) {
@@ -330,7 +369,6 @@ struct IpvsadmParse {
         std::optional<uint16_t> port;
         std::string err = parse_host_port("real server", arg, cmd.rip, port);
         if (!err.empty()) return err;
-        if (port && *port == 0) return "real server port 0 is not valid";
         cmd.has_dest = true;
         rport_given = port.has_value();
         cmd.rport = port.value_or(0);
@@ -365,6 +403,50 @@ struct IpvsadmParse {
       }
       case kOptNumeric:
         cmd.numeric = true;
+        return "";
+      case kOptPersistent: {
+        // ipvsadm's -p takes an optional timeout: none means DEFAULT_TIMEOUT.
+        const auto t = arg.empty() ? std::optional<uint32_t>(300) : parse_timeout(arg, 1);
+        if (!t) {
+          return "bad persistence timeout " + quoted(arg) + " (1.." +
+                 std::to_string(kMaxTimeout) + " seconds)";
+        }
+        cmd.has_persistent = true;
+        cmd.timeout = *t;
+        return "";
+      }
+      case kOptNetmask: {
+        const auto m = parse_ip4(arg);
+        if (!m) return "bad netmask " + quoted(arg) + " (expected a dotted quad like 255.255.255.0)";
+        cmd.has_netmask = true;
+        cmd.netmask = *m;
+        return "";
+      }
+      case kOptConn:
+        cmd.list_conns = true;
+        return "";
+      case kOptExact:
+        cmd.list_exact = true;
+        return "";
+      case kOptStats:
+        cmd.list_stats = true;
+        return "";
+      case kOptRate:
+        cmd.list_rate = true;
+        return "";
+      case kOptThresholds:
+        cmd.list_thresholds = true;
+        return "";
+      case kOptPersistConn:
+        cmd.list_persistent_conn = true;
+        return "";
+      case kOptSort:
+        return "";  // ipvsadm sorts by default; --sort is kept for old scripts
+      case kOptNoSort:
+        cmd.list_nosort = true;
+        return "";
+      case kOptTimeout:
+        cmd.list_timeout = true;
         return "";
       case kOptCount:
         break;
@@ -408,6 +490,12 @@ bool takes_next_as_arg(const std::vector<std::string>& words, size_t next) {
   return !(w.size() > 1 && w[0] == '-' && !(w[1] >= '0' && w[1] <= '9'));
 }
 
+// An optional argument (-p [timeout]) is the next word only when it is a number.
+bool takes_next_as_optional(const std::vector<std::string>& words, size_t next) {
+  return next < words.size() && !words[next].empty() && words[next][0] >= '0' &&
+         words[next][0] <= '9';
+}
+
 ParseResult fail(std::string msg) {
   ParseResult r;
   r.error = std::move(msg);
@@ -428,22 +516,44 @@ ParseResult parse_ipvsadm(const std::vector<std::string>& words) {
       }
       bool found = false;
       for (const CmdDef& c : kCmds) {
-        if (name == c.long_name) {
-          if (inline_arg) return fail("option --" + std::string(name) + " takes no argument");
+        if (name != c.long_name) continue;
+        found = true;
+        if (c.op == Op::SetTimeouts) {
+          // --set tcp tcpfin udp: three values, 0 keeps the current one.
+          std::vector<std::string_view> vals;
+          if (inline_arg) vals.push_back(*inline_arg);
+          while (vals.size() < 3 && takes_next_as_arg(words, i + 1)) vals.push_back(words[++i]);
+          if (vals.size() < 3) return fail("--set needs three timeouts: tcp tcpfin udp");
+          uint32_t* out[3] = {&p.cmd.set_timeouts.tcp, &p.cmd.set_timeouts.tcpfin,
+                              &p.cmd.set_timeouts.udp};
+          const char* names[3] = {"tcp", "tcpfin", "udp"};
+          for (int k = 0; k < 3; ++k) {
+            const auto t = parse_timeout(vals[k], 0);
+            if (!t) {
+              return fail(std::string("bad ") + names[k] + " timeout " + quoted(vals[k]) +
+                          " (0.." + std::to_string(kMaxTimeout) + " seconds, 0 keeps it)");
+            }
+            *out[k] = *t;
+          }
           err = p.set_command(c);
-          found = true;
           break;
         }
+        if (inline_arg) return fail("option --" + std::string(name) + " takes no argument");
+        err = p.set_command(c);
+        break;
       }
       for (size_t k = 0; !found && k < kOpts.size(); ++k) {
         const OptDef& d = kOpts[k];
         if (name != d.long_name) continue;
         found = true;
-        if (!d.takes_arg) {
+        if (d.arg == Arg::None) {
           if (inline_arg) return fail("option " + opt_display(d.id) + " takes no argument");
           err = p.set_option(d, {});
         } else if (inline_arg) {
           err = p.set_option(d, *inline_arg);
+        } else if (d.arg == Arg::Optional) {
+          err = p.set_option(d, takes_next_as_optional(words, i + 1) ? std::string_view(words[++i])
+                                                                     : std::string_view());
         } else if (takes_next_as_arg(words, i + 1)) {
           err = p.set_option(d, words[++i]);
         } else {
@@ -469,10 +579,15 @@ ParseResult parse_ipvsadm(const std::vector<std::string>& words) {
         const auto opt_it = std::find_if(kOpts.begin(), kOpts.end(),
                                          [c](const OptDef& d) { return d.short_name == c; });
         if (opt_it != kOpts.end()) {
-          if (!opt_it->takes_arg) {
+          if (opt_it->arg == Arg::None) {
             err = p.set_option(*opt_it, {});
           } else if (j + 1 < w.size()) {
             err = p.set_option(*opt_it, std::string_view(w).substr(j + 1));
+            break;
+          } else if (opt_it->arg == Arg::Optional) {
+            err = p.set_option(*opt_it, takes_next_as_optional(words, i + 1)
+                                            ? std::string_view(words[++i])
+                                            : std::string_view());
             break;
           } else if (takes_next_as_arg(words, i + 1)) {
             err = p.set_option(*opt_it, words[++i]);
@@ -782,12 +897,25 @@ std::string check_dest_numbers(int32_t weight, uint32_t u, uint32_t l) {
   return "";
 }
 
+// -p/-M of -A and -E. ipvsadm sends a service's flags whole, so -E without -p makes the
+// service non-persistent, and -p without -M means the whole address (255.255.255.255).
+std::string set_persistence(ServiceConfig& s, const Command& cmd) {
+  if (cmd.has_netmask && !cmd.has_persistent) return "-M (--netmask) needs -p (--persistent)";
+  // ip_vs_schedule: "port zero only supported in persistent services".
+  if (s.key.vport == 0 && !cmd.has_persistent) {
+    return "port 0 service " + service_name(s.key) + " needs persistence (-p)";
+  }
+  s.persistent = cmd.has_persistent;
+  s.timeout = cmd.has_persistent ? cmd.timeout : 300;
+  s.netmask = cmd.has_netmask ? cmd.netmask : 0xffffffffu;
+  return "";
+}
+
 std::string apply_service(Config& cfg, const Command& cmd) {
   ServiceConfig* svc = find_service(cfg, cmd.service);
   const std::string name = service_name(cmd.service);
   switch (cmd.op) {
     case Op::AddService: {
-      if (cmd.service.vport == 0) return "port 0 services need persistence (-p), not supported yet";
       if (svc) return "service " + name + " already exists";
       ServiceConfig s;
       s.key = cmd.service;
@@ -795,6 +923,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       s.sched_flags = cmd.has_sched_flags ? cmd.sched_flags : 0;
       std::string err = check_scheduler(s.scheduler);
       if (err.empty()) err = check_sched_flags(s.scheduler, s.sched_flags);
+      if (err.empty()) err = set_persistence(s, cmd);
       if (!err.empty()) return err;
       cfg.services.push_back(std::move(s));
       return "";
@@ -807,11 +936,14 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       const uint32_t flags = cmd.has_sched_flags ? cmd.sched_flags
                              : cmd.has_scheduler ? 0
                                                  : svc->sched_flags;
+      ServiceConfig s = *svc;
       std::string err = check_scheduler(sched);
       if (err.empty()) err = check_sched_flags(sched, flags);
+      if (err.empty()) err = set_persistence(s, cmd);
       if (!err.empty()) return err;
-      svc->scheduler = sched;
-      svc->sched_flags = flags;
+      s.scheduler = sched;
+      s.sched_flags = flags;
+      *svc = std::move(s);
       return "";
     }
     case Op::DelService:
@@ -827,6 +959,12 @@ std::string apply_service(Config& cfg, const Command& cmd) {
   // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
   const bool add_unmapped = cmd.op == Op::AddDest && cmd.method_or_default() != ForwardMethod::Masq;
   const uint16_t rport = add_unmapped ? svc->key.vport : cmd.rport;
+  // A port 0 service sends each connection to the port the client asked for
+  // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
+  if (svc->key.vport == 0 && rport != 0) {
+    return "service " + name + " has port 0: give the real server without a port (each " +
+           "connection keeps the port it was made to)";
+  }
   const std::string dname = addr_port(cmd.rip, rport);
   auto dest = find_dest(*svc, cmd.rip, rport);
   const bool exists = dest != svc->dests.end();
@@ -837,7 +975,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
           check_dest_numbers(cmd.has_weight ? cmd.weight : 1, cmd.u_threshold, cmd.l_threshold);
       if (!err.empty()) return err;
       if (exists) return "destination " + dname + " already exists in service " + name;
-      if (rport == 0) return "real server port 0 is not valid";
+      if (rport == 0 && svc->key.vport != 0) return "real server port 0 is not valid";
       const std::string rip = format_ip4(cmd.rip);
       if (!is_unicast_ip(cmd.rip)) return "real server " + rip + " is not a unicast address";
       if (is_local_address(cfg, cmd.rip)) {
@@ -1024,6 +1162,12 @@ std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       return apply_service(cfg, cmd);
     case Op::Clear:
       cfg.services.clear();
+      return "";
+    case Op::SetTimeouts:
+      // ip_vs_set_timeout: a value of 0 leaves that timeout as it is.
+      if (cmd.set_timeouts.tcp) cfg.timeouts.tcp = cmd.set_timeouts.tcp;
+      if (cmd.set_timeouts.tcpfin) cfg.timeouts.tcpfin = cmd.set_timeouts.tcpfin;
+      if (cmd.set_timeouts.udp) cfg.timeouts.udp = cmd.set_timeouts.udp;
       return "";
     case Op::AddrAdd:
     case Op::AddrDel:

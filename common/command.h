@@ -26,6 +26,7 @@ enum class Op : uint8_t {
   Save,         // -S
   Restore,      // -R
   Zero,         // -Z
+  SetTimeouts,  // --set tcp tcpfin udp
   AddrAdd,      // ip addr add IP/LEN dev dpdkN
   AddrDel,      // ip addr del IP/LEN dev dpdkN
   AddrShow,     // ip addr [show]
@@ -61,8 +62,23 @@ struct Command {
   uint32_t u_threshold = 0;
   bool has_l_threshold = false;
   uint32_t l_threshold = 0;
+  // -p [timeout], -M netmask.
+  bool has_persistent = false;
+  uint32_t timeout = 300;
+  bool has_netmask = false;
+  uint32_t netmask = 0xffffffffu;
+  // --set: 0 keeps a value.
+  Timeouts set_timeouts{0, 0, 0};
   // Listing options.
   bool numeric = false;  // -n
+  bool list_stats = false;            // --stats
+  bool list_rate = false;             // --rate
+  bool list_exact = false;            // --exact / -X
+  bool list_thresholds = false;       // --thresholds
+  bool list_persistent_conn = false;  // --persistent-conn
+  bool list_nosort = false;           // --nosort
+  bool list_timeout = false;          // --timeout
+  bool list_conns = false;            // -c / --connection
   bool stats = false;    // ip -s
   // ip commands.
   uint32_t ip = 0;  // address, route prefix, or neighbour

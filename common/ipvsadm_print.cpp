@@ -145,10 +145,11 @@ void ipvsadm_qsort(std::vector<T>& v, const Cmp& cmp) {
   msort(v.data(), v.size(), tmp.data(), cmp);
 }
 
-std::vector<const DestStatus*> sorted_dests(const std::vector<DestStatus>& dests) {
+std::vector<const DestStatus*> sorted_dests(const std::vector<DestStatus>& dests, bool nosort) {
   std::vector<const DestStatus*> out;
   out.reserve(dests.size());
   for (const DestStatus& d : dests) out.push_back(&d);
+  if (nosort) return out;  // FMT_NOSORT: the kernel's list order
   ipvsadm_qsort(out, [](const DestStatus* a, const DestStatus* b) {
     return ipvsadm_cmp_dests(a->cfg.rip, a->cfg.rport, b->cfg.rip, b->cfg.rport);
   });
@@ -233,14 +234,18 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
     for (uint64_t v : {s.cps, s.inpps, s.outpps, s.inbps, s.outbps})
       append_largenum(out, v, o.exact);
   } else {
-    // "%s %s", then " (flags)"; --thresholds and --persistent-conn use this line too.
-    // (" persistent %u", " mask %s" and " ops" follow here once the model has them.)
+    // "%s %s", then " (flags)", " persistent %u" and " mask %s" (only when it is not
+    // 255.255.255.255); --thresholds and --persistent-conn use this line too.
     out += svc_name + " " + c.scheduler;
     if (has_sched_flags(c)) out += " (" + sched_flags_text(c) + ")";
+    if (c.persistent) {
+      out += fmt::format(" persistent {}", c.timeout);
+      if (c.netmask != 0xffffffffu) out += " mask " + format_ip4(c.netmask);
+    }
   }
   out += "\n";
 
-  for (const DestStatus* d : sorted_dests(s.dests)) {
+  for (const DestStatus* d : sorted_dests(s.dests, o.nosort)) {
     std::string dname = addrport_to_anyname(d->cfg.rip, d->cfg.rport, c.key.proto, o.numeric);
     if (dname.size() > 28) dname.resize(28);  // dname[28] = '\0' for IPv4
     if (o.stats) {
@@ -295,9 +300,11 @@ std::string format_list(const std::vector<ServiceStatus>& services, const ListOp
   std::vector<const ServiceStatus*> order;
   order.reserve(services.size());
   for (const ServiceStatus& s : services) order.push_back(&s);
-  ipvsadm_qsort(order, [](const ServiceStatus* a, const ServiceStatus* b) {
-    return ipvsadm_cmp_services(a->cfg.key, b->cfg.key);
-  });
+  if (!o.nosort) {
+    ipvsadm_qsort(order, [](const ServiceStatus* a, const ServiceStatus* b) {
+      return ipvsadm_cmp_services(a->cfg.key, b->cfg.key);
+    });
+  }
   for (const ServiceStatus* s : order) append_service(out, *s, o);
   return out;
 }
@@ -327,6 +334,10 @@ std::string format_save(const Config& cfg, bool numeric) {
     // "-A %s -s %s", then " -p %u" / " -M %s" / " --pe %s" / " -o" (not in the model yet), then
     // " -b " and print_sched_flags.
     out += fmt::format("-A {} -s {}", svc_name, s->scheduler);
+    if (s->persistent) {
+      out += fmt::format(" -p {}", s->timeout);
+      if (s->netmask != 0xffffffffu) out += " -M " + format_ip4(s->netmask);
+    }
     if (has_sched_flags(*s)) out += " -b " + sched_flags_text(*s);
     out += "\n";
 
@@ -354,6 +365,29 @@ std::string format_timeout(const Timeouts& t) {
   // list_timeout: "Timeout (tcp tcpfin udp): %d %d %d\n"
   return fmt::format("Timeout (tcp tcpfin udp): {} {} {}\n", static_cast<int32_t>(t.tcp),
                      static_cast<int32_t>(t.tcpfin), static_cast<int32_t>(t.udp));
+}
+
+std::string format_conns(const std::vector<ConnListEntry>& conns, bool numeric,
+                         bool persistent_conn) {
+  // list_conn's title; with --persistent-conn it names the persistence engine's columns, which
+  // print_conn fills only for entries that have an engine (none here: fastvs has no --pe).
+  std::string out = "IPVS connection entries\n";
+  if (persistent_conn) {
+    out += fmt::format("pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n", "state", "source",
+                       "virtual", "destination", "pe name", "pe_data");
+  } else {
+    out += fmt::format("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual",
+                       "destination");
+  }
+  for (const ConnListEntry& c : conns) {
+    // print_conn: "%02d:%02d" of the seconds left, then "%-3s %-6s %-11s %-18s %-18s %s\n".
+    const std::string expire = fmt::format("{:02}:{:02}", c.expires / 60, c.expires % 60);
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto_name(c.proto), expire,
+                       c.state, addrport_to_anyname(c.cip, c.cport, c.proto, numeric),
+                       addrport_to_anyname(c.vip, c.vport, c.proto, numeric),
+                       addrport_to_anyname(c.rip, c.rport, c.proto, numeric));
+  }
+  return out;
 }
 
 }  // namespace fastvs

@@ -58,6 +58,7 @@ struct ListOptions {
   bool exact = false;            // --exact
   bool thresholds = false;       // --thresholds
   bool persistent_conn = false;  // --persistent-conn
+  bool nosort = false;           // --nosort: services and destinations in the order given
 };
 
 // The IPVS version ipvsadm prints in its first line (IP_VS_VERSION_CODE 0x010201).
@@ -79,6 +80,25 @@ std::string format_save(const Config& cfg, bool numeric);
 
 // `ipvsadm -L --timeout`: "Timeout (tcp tcpfin udp): 900 120 300\n".
 std::string format_timeout(const Timeouts& t);
+
+// One line of `ipvsadm -L -c` (a line of /proc/net/ip_vs_conn): a connection, or a persistence
+// template (cport 0, state NONE for TCP).
+struct ConnListEntry {
+  Proto proto = Proto::Tcp;
+  std::string state;     // "ESTABLISHED", ..., "NONE"; "UDP" for UDP entries
+  uint32_t expires = 0;  // seconds left
+  uint32_t cip = 0;
+  uint16_t cport = 0;
+  uint32_t vip = 0;
+  uint16_t vport = 0;
+  uint32_t rip = 0;
+  uint16_t rport = 0;
+};
+
+// `ipvsadm -L -c [-n] [--persistent-conn]`: "IPVS connection entries", the title, one line per
+// entry in the order given (ipvsadm prints the kernel's hash-table order, unsorted).
+std::string format_conns(const std::vector<ConnListEntry>& conns, bool numeric,
+                         bool persistent_conn);
 
 // ipvsadm's sort keys (libipvs ipvs_cmp_services / ipvs_cmp_dests): negative, zero or positive
 // like qsort's comparators, including their quirk (see ipvsadm_print.cpp).

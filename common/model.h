@@ -36,6 +36,11 @@ struct ServiceConfig {
   ServiceKey key;
   std::string scheduler = "wlc";
   uint32_t sched_flags = 0;
+  // -p [timeout] and -M netmask: a client (its address under the mask) keeps its real server
+  // across connections while the persistence template lives (IP_VS_SVC_F_PERSISTENT).
+  bool persistent = false;
+  uint32_t timeout = 300;          // seconds (ipvsadm's DEFAULT_TIMEOUT)
+  uint32_t netmask = 0xffffffffu;  // host order
   // In the kernel's list order: ip_vs_ctl.c adds a new destination at the head
   // (list_add_rcu(&dest->n_list, &svc->destinations)), and the schedulers walk this order.
   std::vector<DestConfig> dests;

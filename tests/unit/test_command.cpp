@@ -63,12 +63,14 @@ std::string dump(const Config& c) {
     o << "neigh " << format_ip4(n.ip) << " " << format_mac(n.mac) << " " << n.port << "\n";
   for (const auto& s : c.services) {
     o << "svc " << proto_name(s.key.proto) << " " << format_ip4(s.key.vip) << ":" << s.key.vport
-      << " " << s.scheduler << " " << s.sched_flags << "\n";
+      << " " << s.scheduler << " " << s.sched_flags << " p" << s.persistent << " " << s.timeout
+      << " " << format_ip4(s.netmask) << "\n";
     for (const auto& d : s.dests) {
       o << "  dest " << format_ip4(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
         << d.weight << " " << d.u_threshold << " " << d.l_threshold << "\n";
     }
   }
+  o << "timeouts " << c.timeouts.tcp << " " << c.timeouts.tcpfin << " " << c.timeouts.udp << "\n";
   return o.str();
 }
 
@@ -367,7 +369,8 @@ TEST(ParseIpvsadm, Addresses) {
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r rs1.example.com:80 -m"),
             "real server 'rs1.example.com' is not a numeric IPv4 address (host names are not "
             "resolved)");
-  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2:0 -m"), "real server port 0 is not valid");
+  // Port 0 parses (a port 0 service's destinations have it); applying checks it.
+  EXPECT_EQ(parse_ok("-a -t 1.1.1.1:0 -r 2.2.2.2:0 -m").rport, 0);
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2:www -m"),
             "real server port 'www' is not a number (service names are not resolved)");
   // A service without a port parses (-D, -L); -A rejects port 0 when applied.
@@ -442,19 +445,74 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -q"), "unknown option '-q'");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --frobnicate"), "unknown option '--frobnicate'");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --weigh 3"), "unknown option '--weigh'");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 300"), "option -p (--persistent) is not supported yet");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --persistent"),
-            "option -p (--persistent) is not supported yet");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -M 255.255.255.0"),
-            "option -M (--netmask) is not supported yet");
   EXPECT_EQ(parse_err("-A -f 1"), "option -f (--fwmark-service) is not supported yet");
-  EXPECT_EQ(parse_err("-L -c"), "option -c (--connection) is not supported yet");
-  EXPECT_EQ(parse_err("-Lnc"), "option -c (--connection) is not supported yet");
-  EXPECT_EQ(parse_err("-L --stats"), "option --stats is not supported yet");
-  EXPECT_EQ(parse_err("-L --rate"), "option --rate is not supported yet");
-  EXPECT_EQ(parse_err("-L --timeout"), "option --timeout is not supported yet");
-  EXPECT_EQ(parse_err("--set 900 120 300"), "option --set is not supported yet");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"), "option -o (--ops) is not supported yet");
+  EXPECT_EQ(parse_err("-L --daemon"), "option --daemon is not supported yet");
+}
+
+TEST(ParseIpvsadm, Persistence) {
+  // -p takes an optional timeout: the next word only if it is a number.
+  Command c = parse_ok("-A -t 1.1.1.1:80 -p");
+  EXPECT_TRUE(c.has_persistent);
+  EXPECT_EQ(c.timeout, 300u);
+  c = parse_ok("-A -t 1.1.1.1:80 -p 600 -s rr");
+  EXPECT_EQ(c.timeout, 600u);
+  EXPECT_EQ(c.scheduler, "rr");
+  c = parse_ok("-A -t 1.1.1.1:80 -p -s rr");
+  EXPECT_EQ(c.timeout, 300u);
+  EXPECT_EQ(parse_ok("-A -t 1.1.1.1:80 -p1800").timeout, 1800u);
+  EXPECT_EQ(parse_ok("-A -t 1.1.1.1:80 --persistent=60").timeout, 60u);
+  EXPECT_EQ(parse_ok("-A -t 1.1.1.1:80 --persistent 2678400").timeout, 2678400u);
+  c = parse_ok("-A -t 1.1.1.1:80 -p 60 -M 255.255.255.0");
+  EXPECT_TRUE(c.has_netmask);
+  EXPECT_EQ(c.netmask, 0xffffff00u);
+  EXPECT_EQ(parse_ok("-E -t 1.1.1.1:80 -p --netmask 255.255.0.0").netmask, 0xffff0000u);
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 0"), "bad persistence timeout '0' (1..2678400 seconds)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 2678401"),
+            "bad persistence timeout '2678401' (1..2678400 seconds)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 5m"), "bad persistence timeout '5m' (1..2678400 seconds)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M 255.0"),
+            "bad netmask '255.0' (expected a dotted quad like 255.255.255.0)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M"), "option -M (--netmask) needs an argument");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -p"),
+            "option -p (--persistent) is not allowed with -a (--add-server)");
+}
+
+TEST(ParseIpvsadm, SetTimeouts) {
+  Command c = parse_ok("--set 900 120 300");
+  EXPECT_EQ(c.op, Op::SetTimeouts);
+  EXPECT_EQ(c.set_timeouts.tcp, 900u);
+  EXPECT_EQ(c.set_timeouts.tcpfin, 120u);
+  EXPECT_EQ(c.set_timeouts.udp, 300u);
+  c = parse_ok("--set=0 0 1");
+  EXPECT_EQ(c.set_timeouts.tcp, 0u);
+  EXPECT_EQ(c.set_timeouts.udp, 1u);
+  EXPECT_EQ(parse_err("--set 900 120"), "--set needs three timeouts: tcp tcpfin udp");
+  EXPECT_EQ(parse_err("--set 900 x 300"),
+            "bad tcpfin timeout 'x' (0..2678400 seconds, 0 keeps it)");
+  EXPECT_EQ(parse_err("--set 900 120 300 -n"),
+            "option -n (--numeric) is not allowed with --set");
+  EXPECT_EQ(parse_err("--set 1 2 3 -L"), "multiple commands: --set and -L (--list)");
+}
+
+TEST(ParseIpvsadm, ListingOptions) {
+  Command c = parse_ok("-L -n --stats --exact");
+  EXPECT_TRUE(c.list_stats);
+  EXPECT_TRUE(c.list_exact);
+  EXPECT_TRUE(parse_ok("-Ln --rate").list_rate);
+  EXPECT_TRUE(parse_ok("-l --thresholds").list_thresholds);
+  EXPECT_TRUE(parse_ok("-L --persistent-conn").list_persistent_conn);
+  EXPECT_TRUE(parse_ok("-L --timeout").list_timeout);
+  EXPECT_TRUE(parse_ok("-L --nosort").list_nosort);
+  EXPECT_EQ(parse_ok("-L --sort").op, Op::List);
+  c = parse_ok("-Lnc");
+  EXPECT_TRUE(c.list_conns);
+  EXPECT_TRUE(c.numeric);
+  EXPECT_TRUE(parse_ok("-L -n -X").list_exact);
+  EXPECT_TRUE(parse_ok("-L --connection").list_conns);
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --stats"),
+            "option --stats is not allowed with -A (--add-service)");
+  EXPECT_EQ(parse_err("-L --stats=1"), "option --stats takes no argument");
 }
 
 TEST(ParseIpvsadm, Arguments) {
@@ -691,7 +749,56 @@ TEST(ApplyService, AddUsesDefaultsAndRejectsDuplicates) {
   ASSERT_EQ(cfg.services.size(), 2u);
   EXPECT_EQ(cfg.services[1].scheduler, "sh");
   EXPECT_EQ(cfg.services[1].sched_flags, kSchedShPort);
-  run_err(cfg, "-A -t 10.0.0.1", "port 0 services need persistence (-p), not supported yet");
+  run_err(cfg, "-A -t 10.0.0.1", "port 0 service TCP 10.0.0.1:0 needs persistence (-p)");
+}
+
+TEST(ApplyService, Persistence) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-A -t 10.0.0.1:80 -s rr -p 600 -M 255.255.255.0");
+  const ServiceConfig* s = &cfg.services.back();
+  EXPECT_TRUE(s->persistent);
+  EXPECT_EQ(s->timeout, 600u);
+  EXPECT_EQ(s->netmask, 0xffffff00u);
+  // ipvsadm resends a service's flags whole: -E -p without -M is the whole address again.
+  run_ok(cfg, "-E -t 10.0.0.1:80 -p 60");
+  s = &cfg.services.back();
+  EXPECT_EQ(s->scheduler, "rr");
+  EXPECT_EQ(s->timeout, 60u);
+  EXPECT_EQ(s->netmask, 0xffffffffu);
+  // -E without -p: no longer persistent, as with ipvsadm.
+  run_ok(cfg, "-E -t 10.0.0.1:80 -s wrr");
+  EXPECT_FALSE(cfg.services.back().persistent);
+  run_err(cfg, "-E -t 10.0.0.1:80 -M 255.255.0.0", "-M (--netmask) needs -p (--persistent)");
+  run_err(cfg, "-A -t 10.0.0.2:80 -M 255.255.0.0", "-M (--netmask) needs -p (--persistent)");
+}
+
+TEST(ApplyService, PortZeroServices) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-A -t 172.16.254.200:0 -s rr -p");
+  run_ok(cfg, "-a -t 172.16.254.200:0 -r 192.168.0.18 -m");
+  run_ok(cfg, "-a -t 172.16.254.200:0 -r 192.168.0.28:0 -g");
+  ASSERT_EQ(cfg.services.back().dests.size(), 2u);
+  EXPECT_EQ(cfg.services.back().dests[0].rport, 0);
+  EXPECT_EQ(cfg.services.back().dests[1].rport, 0);
+  run_err(cfg, "-a -t 172.16.254.200:0 -r 192.168.0.38:8080 -m",
+          "service TCP 172.16.254.200:0 has port 0: give the real server without a port (each "
+          "connection keeps the port it was made to)");
+  run_err(cfg, "-E -t 172.16.254.200:0 -s wrr",
+          "port 0 service TCP 172.16.254.200:0 needs persistence (-p)");
+  // An ordinary service still refuses a destination port 0.
+  run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.38:0 -m", "real server port 0 is not valid");
+}
+
+TEST(ApplyTimeouts, SetKeepsZeroes) {
+  Config cfg;
+  run_ok(cfg, "--set 0 60 0");
+  EXPECT_EQ(cfg.timeouts.tcp, 900u);
+  EXPECT_EQ(cfg.timeouts.tcpfin, 60u);
+  EXPECT_EQ(cfg.timeouts.udp, 300u);
+  run_ok(cfg, "--set 7200 0 1");
+  EXPECT_EQ(cfg.timeouts.tcp, 7200u);
+  EXPECT_EQ(cfg.timeouts.tcpfin, 60u);
+  EXPECT_EQ(cfg.timeouts.udp, 1u);
 }
 
 TEST(ApplyService, ServiceAddressNeedNotBeLocal) {

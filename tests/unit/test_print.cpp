@@ -606,5 +606,117 @@ TEST(Timeout, Golden) {
   EXPECT_EQ(format_timeout(Timeouts{7200, 0, 1}), "Timeout (tcp tcpfin udp): 7200 0 1\n");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Persistence: print_service_entry's " persistent %u" and " mask %s"; -S's " -p %u -M %s".
+
+constexpr const char* kPersistent =
+    "-A -t 172.16.254.200:80 -s rr -p 600 -M 255.255.255.0\n"
+    "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
+    "-A -t 172.16.254.200:0 -s wlc -p\n"
+    "-a -t 172.16.254.200:0 -r 192.168.0.28 -m -w 2\n"
+    "-A -u 172.16.254.200:53 -s sh -b sh-port -p 30\n";
+
+TEST(ListPersistent, Golden) {
+  std::vector<ServiceStatus> st = status_of(load(kPersistent));
+  ListOptions o;
+  o.numeric = true;
+  EXPECT_EQ(format_list(st, o, 4096),
+            std::string("IP Virtual Server version 1.2.1 (size=4096)\n") + kHeader +
+                "TCP  172.16.254.200:0 wlc persistent 300\n"
+                "  -> 192.168.0.28:0               Masq    2      0          0         \n"
+                "TCP  172.16.254.200:80 rr persistent 600 mask 255.255.255.0\n"
+                "  -> 192.168.0.18:80              Masq    1      0          0         \n"
+                "UDP  172.16.254.200:53 sh (sh-port) persistent 30\n");
+}
+
+TEST(SavePersistent, GoldenAndRoundTrip) {
+  const Config cfg = load(kPersistent);
+  const std::string saved = format_save(cfg, true);
+  EXPECT_EQ(saved,
+            "-A -t 172.16.254.200:0 -s wlc -p 300\n"
+            "-a -t 172.16.254.200:0 -r 192.168.0.28:0 -m -w 2\n"
+            "-A -t 172.16.254.200:80 -s rr -p 600 -M 255.255.255.0\n"
+            "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
+            "-A -u 172.16.254.200:53 -s sh -p 30 -b sh-port\n");
+  const Config again = load(saved);
+  EXPECT_EQ(format_save(again, true), saved);
+}
+
+TEST(ListNoSort, KeepsTheOrderGiven) {
+  std::vector<ServiceStatus> st = status_of(load(kSeedServices));
+  ListOptions o;
+  o.numeric = true;
+  o.nosort = true;
+  // The kernel's list order: the destination added last first.
+  EXPECT_EQ(format_list(st, o, 4096),
+            std::string("IP Virtual Server version 1.2.1 (size=4096)\n") + kHeader +
+                "TCP  172.16.254.200:80 wrr\n"
+                "  -> 192.168.0.28:80              Masq    1      0          0         \n"
+                "  -> 192.168.0.18:80              Masq    1      0          0         \n"
+                "UDP  172.16.254.200:53 rr\n"
+                "  -> 192.168.0.28:53              Masq    1      0          0         \n"
+                "  -> 192.168.0.18:53              Masq    1      0          0         \n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// -L -c: list_conn and print_conn.
+
+std::vector<ConnListEntry> some_conns() {
+  ConnListEntry a;
+  a.proto = Proto::Tcp;
+  a.state = "ESTABLISHED";
+  a.expires = 231;  // 03:51
+  a.cip = ip(192, 168, 56, 1);
+  a.cport = 56954;
+  a.vip = ip(192, 168, 56, 200);
+  a.vport = 80;
+  a.rip = ip(192, 168, 56, 102);
+  a.rport = 80;
+  ConnListEntry t = a;  // a persistence template
+  t.state = "NONE";
+  t.expires = 927;  // 15:27
+  t.cport = 0;
+  ConnListEntry u;
+  u.proto = Proto::Udp;
+  u.state = "UDP";
+  u.expires = 299;
+  u.cip = ip(10, 0, 0, 5);
+  u.cport = 40000;
+  u.vip = ip(10, 0, 0, 100);
+  u.vport = 53;
+  u.rip = ip(10, 1, 0, 1);
+  u.rport = 5353;
+  return {a, t, u};
+}
+
+TEST(ListConns, Golden) {
+  // list_conn's title, then print_conn: "%-3s %-6s %-11s %-18s %-18s %s\n".
+  EXPECT_EQ(format_conns(some_conns(), true, false),
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination\n"
+            "TCP 03:51  ESTABLISHED 192.168.56.1:56954 192.168.56.200:80  192.168.56.102:80\n"
+            "TCP 15:27  NONE        192.168.56.1:0     192.168.56.200:80  192.168.56.102:80\n"
+            "UDP 04:59  UDP         10.0.0.5:40000     10.0.0.100:53      10.1.0.1:5353\n");
+  EXPECT_EQ(format_conns({}, true, false),
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination\n");
+}
+
+TEST(ListConns, PersistentConnTitle) {
+  // With --persistent-conn the title names the engine's columns; lines without an engine keep
+  // the plain format (print_conn prints them only when /proc gives 11 fields).
+  EXPECT_EQ(format_conns({some_conns()[1]}, true, true),
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination        "
+            "pe name          pe_data\n"
+            "TCP 15:27  NONE        192.168.56.1:0     192.168.56.200:80  192.168.56.102:80\n");
+}
+
+TEST(ListConns, ExpiryOverAnHourKeepsCounting) {
+  std::vector<ConnListEntry> c = {some_conns()[0]};
+  c[0].expires = 7200;  // "%02d:%02d" of 120 minutes
+  EXPECT_NE(format_conns(c, true, false).find("TCP 120:00 ESTABLISHED"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fastvs
