@@ -203,10 +203,9 @@ constexpr unsigned kDestOpts =
 
 constexpr unsigned kSvcOpts =
     kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
-constexpr unsigned kListOpts = kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) |
-                               bit(kOptStats) | bit(kOptRate) | bit(kOptThresholds) |
-                               bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) |
-                               bit(kOptTimeout);
+constexpr unsigned kListOpts =
+    kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) | bit(kOptStats) | bit(kOptRate) |
+    bit(kOptThresholds) | bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) | bit(kOptTimeout);
 
 // ipvsadm's commands_v_options table, restricted to the options fastvs knows.
 constexpr std::array<CmdDef, 13> kCmds = {{
@@ -231,11 +230,21 @@ struct LaterDef {
   const char* long_name;
 };
 constexpr std::array<LaterDef, 15> kLater = {{
-    {'f', "fwmark-service"}, {'o', "ops"},          {'6', "ipv6"},
-    {'h', "help"},           {'v', "version"},      {0, "daemon"},
-    {0, "start-daemon"},     {0, "stop-daemon"},    {0, "mcast-interface"},
-    {0, "syncid"},           {0, "pe"},             {0, "tun-type"},
-    {0, "tun-port"},         {0, "tun-nocsum"},     {0, "tun-csum"},
+    {'f', "fwmark-service"},
+    {'o', "ops"},
+    {'6', "ipv6"},
+    {'h', "help"},
+    {'v', "version"},
+    {0, "daemon"},
+    {0, "start-daemon"},
+    {0, "stop-daemon"},
+    {0, "mcast-interface"},
+    {0, "syncid"},
+    {0, "pe"},
+    {0, "tun-type"},
+    {0, "tun-port"},
+    {0, "tun-nocsum"},
+    {0, "tun-csum"},
 }};
 
 std::string opt_display(Opt o) {
@@ -408,8 +417,8 @@ struct IpvsadmParse {
         // ipvsadm's -p takes an optional timeout: none means DEFAULT_TIMEOUT.
         const auto t = arg.empty() ? std::optional<uint32_t>(300) : parse_timeout(arg, 1);
         if (!t) {
-          return "bad persistence timeout " + quoted(arg) + " (1.." +
-                 std::to_string(kMaxTimeout) + " seconds)";
+          return "bad persistence timeout " + quoted(arg) + " (1.." + std::to_string(kMaxTimeout) +
+                 " seconds)";
         }
         cmd.has_persistent = true;
         cmd.timeout = *t;
@@ -417,7 +426,8 @@ struct IpvsadmParse {
       }
       case kOptNetmask: {
         const auto m = parse_ip4(arg);
-        if (!m) return "bad netmask " + quoted(arg) + " (expected a dotted quad like 255.255.255.0)";
+        if (!m)
+          return "bad netmask " + quoted(arg) + " (expected a dotted quad like 255.255.255.0)";
         cmd.has_netmask = true;
         cmd.netmask = *m;
         return "";
@@ -530,8 +540,8 @@ ParseResult parse_ipvsadm(const std::vector<std::string>& words) {
           for (int k = 0; k < 3; ++k) {
             const auto t = parse_timeout(vals[k], 0);
             if (!t) {
-              return fail(std::string("bad ") + names[k] + " timeout " + quoted(vals[k]) +
-                          " (0.." + std::to_string(kMaxTimeout) + " seconds, 0 keeps it)");
+              return fail(std::string("bad ") + names[k] + " timeout " + quoted(vals[k]) + " (0.." +
+                          std::to_string(kMaxTimeout) + " seconds, 0 keeps it)");
             }
             *out[k] = *t;
           }

@@ -70,7 +70,7 @@ struct Command {
   // --set: 0 keeps a value.
   Timeouts set_timeouts{0, 0, 0};
   // Listing options.
-  bool numeric = false;  // -n
+  bool numeric = false;               // -n
   bool list_stats = false;            // --stats
   bool list_rate = false;             // --rate
   bool list_exact = false;            // --exact / -X
@@ -79,7 +79,7 @@ struct Command {
   bool list_nosort = false;           // --nosort
   bool list_timeout = false;          // --timeout
   bool list_conns = false;            // -c / --connection
-  bool stats = false;    // ip -s
+  bool stats = false;                 // ip -s
   // ip commands.
   uint32_t ip = 0;  // address, route prefix, or neighbour
   uint8_t prefix_len = 32;

@@ -53,8 +53,22 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
   }
   switch (cmd.op) {
     case Op::List: {
+      if (cmd.list_timeout) {
+        *reply = CliReply{true, format_timeout(cfg_.timeouts)};
+        return true;
+      }
+      if (cmd.list_conns) {
+        start_dump(client, cmd);
+        return false;
+      }
       ListOptions o;
       o.numeric = cmd.numeric;
+      o.stats = cmd.list_stats;
+      o.rate = cmd.list_rate;
+      o.exact = cmd.list_exact;
+      o.thresholds = cmd.list_thresholds;
+      o.persistent_conn = cmd.list_persistent_conn;
+      o.nosort = cmd.list_nosort;
       const auto status = service_status();
       if (cmd.has_service) {
         for (const auto& s : status)
@@ -190,11 +204,150 @@ std::vector<ServiceStatus> Director::service_status() const {
       s.outpkts += ds.outpkts;
       s.inbytes += ds.inbytes;
       s.outbytes += ds.outbytes;
+      const auto e = dest_est_.find({static_cast<uint8_t>(s.cfg.key.proto), s.cfg.key.vip,
+                                     s.cfg.key.vport, ds.cfg.rip, ds.cfg.rport});
+      if (e != dest_est_.end()) e->second.read(ds);
       s.dests.push_back(ds);
     }
+    rates(s);
     out.push_back(std::move(s));
   }
   return out;
+}
+
+namespace {
+IpvsCounters raw_counters(const Destination& d) {
+  IpvsCounters c;
+  c.conns = d.sum(&DestWorkerSlot::conns);
+  c.inpkts = d.sum(&DestWorkerSlot::inpkts);
+  c.outpkts = d.sum(&DestWorkerSlot::outpkts);
+  c.inbytes = d.sum(&DestWorkerSlot::inbytes);
+  c.outbytes = d.sum(&DestWorkerSlot::outbytes);
+  return c;
+}
+}  // namespace
+
+void Director::rates(ServiceStatus& s) const {
+  const auto e =
+      svc_est_.find({static_cast<uint8_t>(s.cfg.key.proto), s.cfg.key.vip, s.cfg.key.vport});
+  if (e != svc_est_.end()) e->second.read(s);
+}
+
+void Director::estimate() {
+  // Estimators of services and destinations that left are dropped; new ones start from where
+  // their counters stand (ip_vs_start_estimator).
+  decltype(svc_est_) svc_next;
+  decltype(dest_est_) dest_next;
+  const Snapshot& snap = pub_->current();
+  for (size_t i = 0; i < cfg_.services.size(); ++i) {
+    const ServiceConfig& sc = cfg_.services[i];
+    const uint8_t proto = static_cast<uint8_t>(sc.key.proto);
+    IpvsCounters total;
+    for (size_t j = 0; j < sc.dests.size(); ++j) {
+      const IpvsCounters c = raw_counters(*snap.services[i].dests[j]);
+      total.conns += c.conns;
+      total.inpkts += c.inpkts;
+      total.outpkts += c.outpkts;
+      total.inbytes += c.inbytes;
+      total.outbytes += c.outbytes;
+      const auto key =
+          std::make_tuple(proto, sc.key.vip, sc.key.vport, sc.dests[j].rip, sc.dests[j].rport);
+      auto it = dest_est_.find(key);
+      RateEstimator& e = dest_next[key];
+      if (it == dest_est_.end()) {
+        e.reset(c);
+      } else {
+        e = it->second;
+        e.tick(c);
+      }
+    }
+    const auto key = std::make_tuple(proto, sc.key.vip, sc.key.vport);
+    auto it = svc_est_.find(key);
+    RateEstimator& e = svc_next[key];
+    if (it == svc_est_.end()) {
+      e.reset(total);
+    } else {
+      e = it->second;
+      e.tick(total);
+    }
+  }
+  svc_est_ = std::move(svc_next);
+  dest_est_ = std::move(dest_next);
+}
+
+void Director::sweep_templates() {
+  const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / (rte_get_tsc_hz() / kTicksPerSecond));
+  const unsigned control_slot = static_cast<unsigned>(workers_.size());
+  persist_.sweep(now, [&](Destination* d) {
+    // The template's PersistConn and reference, given back in control's own slot.
+    DestWorkerSlot& s = d->slot[control_slot];
+    slot_add(s.persistconns, -1);
+    s.refs.store(s.refs.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+  });
+}
+
+void Director::start_dump(uint64_t client, const Command& cmd) {
+  dump_waiters_.emplace_back(client, cmd);
+  if (dumping_) return;
+  dumping_ = true;
+  for (auto& w : workers_) {
+    ConnDump& d = w->dump;
+    d.rows.clear();
+    d.rows.reserve(w->conns.size() + 4096);  // room for what arrives while it copies
+    d.cursor = 0;
+    d.truncated = false;
+    d.state.store(ConnDump::kAsked, std::memory_order_release);
+  }
+}
+
+void Director::poll_dump() {
+  for (auto& w : workers_)
+    if (w->dump.state.load(std::memory_order_acquire) != ConnDump::kDone) return;
+  std::vector<ConnListEntry> rows;
+  bool truncated = false;
+  for (auto& w : workers_) {
+    truncated |= w->dump.truncated;
+    for (const ConnRow& r : w->dump.rows) {
+      ConnListEntry e;
+      e.proto = r.proto == kIpProtoTcp ? Proto::Tcp : Proto::Udp;
+      // udp_state_name: every UDP entry is in state "UDP".
+      e.state = e.proto == Proto::Tcp ? tcp_state_name(r.state) : "UDP";
+      e.expires = r.expires_in / kTicksPerSecond;
+      e.cip = rte_be_to_cpu_32(r.cip);
+      e.cport = rte_be_to_cpu_16(r.cport);
+      e.vip = rte_be_to_cpu_32(r.vip);
+      e.vport = rte_be_to_cpu_16(r.vport);
+      e.rip = rte_be_to_cpu_32(r.rip);
+      e.rport = rte_be_to_cpu_16(r.rport);
+      rows.push_back(std::move(e));
+    }
+    w->dump.rows.clear();
+    w->dump.rows.shrink_to_fit();
+    w->dump.state.store(ConnDump::kIdle, std::memory_order_relaxed);
+  }
+  // Persistence templates: <proto, CIP & mask, 0, VIP, vport, RIP, rport>, state NONE.
+  const Snapshot& snap = pub_->current();
+  const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / (rte_get_tsc_hz() / kTicksPerSecond));
+  persist_.for_each([&](uint64_t key, const Destination* d, uint32_t expires) {
+    const SnapService* svc = snap.find_by_id(static_cast<uint32_t>(key >> 32) - 1);
+    if (!svc) return;
+    ConnListEntry e;
+    e.proto = svc->proto == kIpProtoTcp ? Proto::Tcp : Proto::Udp;
+    e.state = e.proto == Proto::Tcp ? "NONE" : "UDP";
+    const int32_t left = static_cast<int32_t>(expires - now);
+    e.expires = left > 0 ? static_cast<uint32_t>(left) / kTicksPerSecond : 0;
+    e.cip = rte_be_to_cpu_32(static_cast<uint32_t>(key));
+    e.vip = rte_be_to_cpu_32(svc->vip);
+    e.vport = rte_be_to_cpu_16(svc->vport);
+    e.rip = d->rip;
+    e.rport = d->rport;
+    rows.push_back(std::move(e));
+  });
+  if (truncated) log_line("fastvsadm -L -c: connections arrived faster than the copy; listing cut");
+  for (const auto& [client, cmd] : dump_waiters_)
+    cli_.reply(client, CliReply{true, format_conns(rows, cmd.numeric, cmd.list_persistent_conn)});
+  dump_waiters_.clear();
+  dumping_ = false;
 }
 
 void Director::zero(const Command& cmd) {
@@ -208,6 +361,20 @@ void Director::zero(const Command& cmd) {
       d->zero_inbytes = d->sum(&DestWorkerSlot::inbytes);
       d->zero_outbytes = d->sum(&DestWorkerSlot::outbytes);
     }
+    // ip_vs_zero_stats zeroes the estimator too: rates restart from 0.
+    const ServiceConfig& sc = cfg_.services[i];
+    const uint8_t proto = static_cast<uint8_t>(sc.key.proto);
+    IpvsCounters total;
+    for (size_t j = 0; j < sc.dests.size(); ++j) {
+      const IpvsCounters c = raw_counters(*pub_->current().services[i].dests[j]);
+      dest_est_[{proto, sc.key.vip, sc.key.vport, sc.dests[j].rip, sc.dests[j].rport}].reset(c);
+      total.conns += c.conns;
+      total.inpkts += c.inpkts;
+      total.outpkts += c.outpkts;
+      total.inbytes += c.inbytes;
+      total.outbytes += c.outbytes;
+    }
+    svc_est_[{proto, sc.key.vip, sc.key.vport}].reset(total);
   }
   log_line(cmd.has_service ? "fastvsadm -Z: service counters zeroed"
                            : "fastvsadm -Z: all counters zeroed");

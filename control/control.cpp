@@ -109,6 +109,10 @@ bool Director::init(std::string* err) {
     macs_[i] = ports_[i].mac;
     mtus_[i] = ports_[i].mtu;
   }
+  if (!persist_.init(opt_.persist_capacity, static_cast<int>(rte_socket_id()))) {
+    *err = fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity);
+    return false;
+  }
   store_ = std::make_unique<DestStore>(nworkers);
   auto first = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
   for (const auto& n : cfg_.neighs)
@@ -151,6 +155,7 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     w->icmp_refill_tick = w->now;
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
     w->qsbr = qsbr_;
+    w->persist = &persist_;
     rte_rcu_qsbr_thread_register(qsbr_, i);
     if (!w->neigh_learn) {
       *err = fmt::format("ring: {}", rte_strerror(rte_errno));
@@ -199,17 +204,27 @@ void Director::run(std::atomic<bool>& stop) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
-  uint64_t last_stats = 0, last_reclaim = 0;
+  uint64_t last_stats = 0, last_reclaim = 0, last_sweep = 0, last_est = rte_get_tsc_cycles();
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
   while (!stop.load()) {
     // Short naps while a change waits for the workers, long ones otherwise.
-    const int timeout_ms = pending_.empty() ? (pub_->retired() ? 10 : 50) : 1;
+    const int timeout_ms = !pending_.empty() || dumping_ ? 1 : pub_->retired() ? 10 : 50;
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
     for (int i = 0; i < n; ++i) cli_.on_event(events[i].data.fd, events[i].events);
     poll_rcu();
+    if (dumping_) poll_dump();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
     const uint64_t now = rte_get_tsc_cycles();
+    if (now - last_sweep >= hz) {
+      sweep_templates();
+      last_sweep = now;
+    }
+    if (now - last_est >= hz * RateEstimator::kIntervalSeconds) {
+      estimate();
+      last_est += hz * RateEstimator::kIntervalSeconds;
+      if (now - last_est >= hz * RateEstimator::kIntervalSeconds) last_est = now;  // fell behind
+    }
     if (!opt_.stats_file.empty() && now - last_stats >= hz / 1000 * opt_.stats_interval_ms) {
       write_stats_file();
       last_stats = now;

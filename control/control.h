@@ -13,11 +13,14 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/command.h"
+#include "common/estimator.h"
 #include "common/model.h"
 #include "control/cli_server.h"
 #include "dataplane/neigh.h"
@@ -33,7 +36,8 @@ namespace fastvs {
 struct DaemonOptions {
   std::string config_path;
   std::string socket_path = "/run/fastvs/fastvsd.sock";
-  uint32_t conn_capacity = 262144;  // per worker
+  uint32_t conn_capacity = 262144;    // per worker
+  uint32_t persist_capacity = 65536;  // persistence templates, shared by the workers
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
@@ -73,6 +77,14 @@ class Director {
   std::string show_neighs() const;
   std::string show_links(bool stats) const;
   void zero(const Command& cmd);
+  // -L -c: asks every worker for its connections; answered by poll_dump() once all have.
+  void start_dump(uint64_t client, const Command& cmd);
+  void poll_dump();
+  // Every 2 s: IPVS's estimator over every service's and destination's counters.
+  void estimate();
+  void rates(ServiceStatus& s) const;
+  // Once a second: persistence templates that expired and control no connection go.
+  void sweep_templates();
 
   DaemonOptions opt_;
   Config cfg_;
@@ -87,6 +99,13 @@ class Director {
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> worker_stop_{false};
   std::atomic<bool> worker_exit_{false};
+
+  PersistTable persist_;
+  // Rate estimators by service (proto, VIP, vport) and destination (+ RIP, rport).
+  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, RateEstimator> svc_est_;
+  std::map<std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>, RateEstimator> dest_est_;
+  std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all
+  bool dumping_ = false;
 
   rte_rcu_qsbr* qsbr_ = nullptr;
   struct Pending {

@@ -36,6 +36,9 @@ po::options_description make_options(fastvs::DaemonOptions& o) {
       "conn-capacity", po::value(&o.conn_capacity)->default_value(o.conn_capacity),
       "connections per worker; when full, new flows are dropped and counted and existing "
       "flows are untouched")(
+      "persist-capacity", po::value(&o.persist_capacity)->default_value(o.persist_capacity),
+      "persistence templates (-p), shared by the workers; when a client's bucket is full its "
+      "new connection is dropped and counted")(
       "idle-sleep-us", po::value(&o.idle_sleep_us)->default_value(o.idle_sleep_us),
       "microseconds an idle worker sleeps after 64 empty polls; 0 = pure polling (benchmarks). "
       "Use it when workers share CPUs with other programs (the lab, tests)")(

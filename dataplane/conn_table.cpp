@@ -150,6 +150,7 @@ void ConnTable::remove(Conn* c) {
 }
 
 void ConnTable::free_entry(uint32_t idx) {
+  conns_[idx].proto = 0;  // free: for_each skips it
   conns_[idx].next = free_head_;
   free_head_ = idx;
   used_.store(used_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);

@@ -71,6 +71,7 @@ struct alignas(64) Conn {
   uint32_t next;     // wheel list, or free list
   uint32_t prev;
   uint32_t timeout;  // ticks, the current state's timeout
+  uint32_t tmpl;     // persistence template slot + 1 (PersistTable), 0: none
 };
 static_assert(sizeof(Conn) == 64);
 
@@ -110,6 +111,12 @@ class ConnTable {
   template <typename F>
   uint32_t expire(uint32_t now, uint32_t budget, F&& on_expire);
 
+  // Every live connection, in index order (the worker's own listings: -c).
+  template <typename F>
+  void for_each(uint32_t from, uint32_t count, F&& fn) const {
+    for (uint32_t i = from; i < capacity_ && i < from + count; ++i)
+      if (conns_[i].proto) fn(conns_[i]);
+  }
   uint32_t size() const { return used_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return capacity_; }
   uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }

@@ -11,7 +11,10 @@
 
 namespace fastvs {
 
-constexpr unsigned kMaxWorkers = 32;
+// Destination slots: one per worker, and the last in use (index nworkers) is control's, which
+// gives back what expired persistence templates held.
+constexpr unsigned kMaxWorkers = 31;
+constexpr unsigned kMaxSlots = kMaxWorkers + 1;
 
 // IP_VS_DEST_F_* as the schedulers test them.
 enum DestFlags : uint32_t {
@@ -50,8 +53,8 @@ struct Destination {
   std::atomic<uint32_t> flags{kDestAvailable};
   std::atomic<uint32_t> u_threshold{0};
   std::atomic<uint32_t> l_threshold{0};
-  uint32_t nslots = 1;  // = number of workers: sums read only the slots in use
-  DestWorkerSlot slot[kMaxWorkers];
+  uint32_t nslots = 1;  // workers + 1 (control): sums read only the slots in use
+  DestWorkerSlot slot[kMaxSlots];
   // -Z: the counters' sums when they were last zeroed. Control alone reads and writes these
   // (workers never write across their own slot).
   uint64_t zero_conns = 0, zero_inpkts = 0, zero_outpkts = 0, zero_inbytes = 0, zero_outbytes = 0;
@@ -80,6 +83,8 @@ struct Destination {
     for (uint32_t i = 0; i < nslots; ++i) s += slot[i].refs.load(std::memory_order_acquire);
     return s;
   }
+  // ip_vs_dest_totalconns: what the thresholds compare (templates are not counted).
+  int32_t totalconns() const { return activeconns() + inactconns(); }
   int32_t persistconns() const {
     int32_t s = 0;
     for (uint32_t i = 0; i < nslots; ++i) s += slot[i].persistconns.load(std::memory_order_relaxed);

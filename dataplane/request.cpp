@@ -3,6 +3,8 @@
 // counts, expiry) is the same for every method.
 #include <rte_ip.h>
 
+#include <algorithm>
+
 #include "dataplane/worker.h"
 
 namespace fastvs {
@@ -36,11 +38,32 @@ void conn_update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags) {
   w.conns.touch(c, secs * kTicksPerSecond, w.now);
 }
 
+// ip_vs_bind_dest's threshold rule: at its upper threshold a destination is OVERLOADED and
+// every scheduler skips it.
+void dest_check_overload(Destination& d) {
+  const uint32_t u = d.u_threshold.load(std::memory_order_relaxed);
+  if (u != 0 && !d.overloaded() && static_cast<uint32_t>(d.totalconns()) >= u)
+    d.flags.fetch_or(kDestOverload, std::memory_order_relaxed);
+}
+
+// ip_vs_unbind_dest: below the lower threshold (or 3/4 of the upper one when there is no lower
+// one) the overload lifts; with no thresholds at all it lifts at once.
+void dest_check_underload(Destination& d) {
+  if (!d.overloaded()) return;
+  const uint32_t l = d.l_threshold.load(std::memory_order_relaxed);
+  const uint32_t u = d.u_threshold.load(std::memory_order_relaxed);
+  const uint64_t total = static_cast<uint32_t>(std::max(d.totalconns(), 0));
+  if (l != 0 ? total < l : u != 0 ? total * 4 < uint64_t{u} * 3 : true)
+    d.flags.fetch_and(~uint32_t{kDestOverload}, std::memory_order_relaxed);
+}
+
 void conn_release(Worker& w, Conn& c) {
   ++w.ctr.conns_expired;
+  if (c.tmpl) w.persist->release(c.tmpl - 1);
   if (!c.dest) return;
   DestWorkerSlot& slot = c.dest->slot[w.id];
   slot_add(c.flags & kConnInactive ? slot.inactconns : slot.activeconns, -1);
+  dest_check_underload(*c.dest);
   // Last: once the references sum to 0, control may free the destination.
   slot.refs.store(slot.refs.load(std::memory_order_relaxed) - 1, std::memory_order_release);
 }
@@ -52,25 +75,83 @@ void conn_forget(Worker& w, Conn* c) {
 
 // ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
 // says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
+// A template's PersistConn and its reference on the destination (ip_vs_bind_dest for a
+// template), counted in this worker's slot whoever gives them back.
+void tmpl_bind(Worker& w, Destination* d, int delta) {
+  DestWorkerSlot& slot = d->slot[w.id];
+  slot_add(slot.persistconns, delta);
+  slot.refs.store(slot.refs.load(std::memory_order_relaxed) + delta, std::memory_order_release);
+}
+
+// ip_vs_sched_persist: the client's template (CIP & mask) names the destination; without one,
+// or when its destination left (ip_vs_check_template), the scheduler picks and a template is
+// made. Returns the destination and the template slot the new connection will hold.
+Destination* persist_pick(Worker& w, const PacketInfo& pi, const SnapService& svc,
+                          const SchedFlow& flow, uint32_t* tmpl, Drop* why) {
+  PersistTable& pt = *w.persist;
+  const uint64_t key = PersistTable::key_of(svc.id, pi.saddr & svc.persist_mask);
+  const uint32_t expires = w.now + svc.persist_ticks;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    Destination* d = nullptr;
+    uint32_t slot = pt.lookup(key, &d);
+    if (slot != PersistTable::kNone &&
+        !(d->flags.load(std::memory_order_relaxed) & kDestAvailable)) {
+      // The template's destination was removed: schedule again and re-point the template.
+      Destination* nd = sched_pick(svc.sched, w.sched[svc.id], flow);
+      if (!nd) return *why = Drop::no_dest, nullptr;
+      if (!pt.repoint(slot, key, d, nd)) continue;  // changed under us: look again
+      tmpl_bind(w, d, -1);
+      tmpl_bind(w, nd, 1);
+      d = nd;
+    } else if (slot == PersistTable::kNone) {
+      d = sched_pick(svc.sched, w.sched[svc.id], flow);
+      if (!d) return *why = Drop::no_dest, nullptr;
+      bool created;
+      slot = pt.insert(key, &d, expires, svc.persist_ticks, &created);
+      if (slot == PersistTable::kNone) return *why = Drop::persist_table_full, nullptr;
+      if (created) {
+        tmpl_bind(w, d, 1);
+        dest_check_overload(*d);
+      }
+    }
+    if (!pt.hold(slot, key, expires)) continue;  // control is removing it: look again
+    *tmpl = slot + 1;
+    return d;
+  }
+  return *why = Drop::persist_table_full, nullptr;
+}
+
 Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
   const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport)};
-  Destination* d = sched_pick(svc.sched, w.sched[svc.id], flow);
-  if (!d) return *why = Drop::no_dest, nullptr;
+  uint32_t tmpl = 0;
+  Destination* d = svc.persistent ? persist_pick(w, pi, svc, flow, &tmpl, why)
+                                  : sched_pick(svc.sched, w.sched[svc.id], flow);
+  if (!d) {
+    if (!svc.persistent) *why = Drop::no_dest;
+    return nullptr;
+  }
+  // The real server's port: the destination's, except in a port 0 service, where every
+  // connection keeps the port it was made to.
+  const uint16_t rport = svc.vport != 0 && d->rport_be != 0 ? d->rport_be : pi.dport;
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   // Only NAT sees the replies: DR and TUN connections are found by their in key alone.
   const ForwardMethod method = d->method.load(std::memory_order_relaxed);
   const bool masq = method == ForwardMethod::Masq;
-  const ConnKey out = make_key(d->rip_be, pi.saddr, d->rport_be, pi.sport, pi.proto);
+  const ConnKey out = make_key(d->rip_be, pi.saddr, rport, pi.sport, pi.proto);
   // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
   bool collision;
   Conn* c = w.conns.insert(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision);
-  if (!c) return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
+  if (!c) {
+    if (tmpl) w.persist->release(tmpl - 1);
+    return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
+  }
   c->dest = d;
   c->svc_id = svc.id;
   c->method = method;
   c->state = TcpState::None;
   c->rip = d->rip_be;
-  c->rport = d->rport_be;
+  c->rport = rport;
+  c->tmpl = tmpl;
   // __ip_vs_update_dest: every new connection starts INACTIVE, and NOOUTPUT unless it is NAT
   // (the director will not see the real server's side: the INPUT_ONLY rows apply).
   c->flags |= kConnInactive | (masq ? 0 : kConnNoOutput);
@@ -78,6 +159,7 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   slot_add(slot.inactconns, 1);
   slot_add(slot.conns, 1);
   slot_add(slot.refs, 1);
+  dest_check_overload(*d);
   ++w.ctr.conns_created;
   return c;
 }

@@ -1,5 +1,7 @@
 #include "dataplane/snapshot.h"
 
+#include "dataplane/conn_table.h"  // kTicksPerSecond
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -20,12 +22,15 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
     e.dest->rport = d.rport;
     e.dest->rip_be = rte_cpu_to_be_32(d.rip);
     e.dest->rport_be = rte_cpu_to_be_16(d.rport);
-    e.dest->nslots = nworkers_;
+    e.dest->nslots = nworkers_ + 1;  // and control's
   }
   e.seen = epoch_;
   Destination* dest = e.dest.get();
   dest->method.store(d.method, std::memory_order_relaxed);
   dest->weight.store(d.weight, std::memory_order_relaxed);
+  // __ip_vs_update_dest: no upper threshold, or a higher one, lifts the overload at once.
+  if (d.u_threshold == 0 || d.u_threshold > dest->u_threshold.load(std::memory_order_relaxed))
+    dest->flags.fetch_and(~uint32_t{kDestOverload}, std::memory_order_relaxed);
   dest->u_threshold.store(d.u_threshold, std::memory_order_relaxed);
   dest->l_threshold.store(d.l_threshold, std::memory_order_relaxed);
   dest->flags.fetch_or(kDestAvailable, std::memory_order_release);  // revived from the trash
@@ -115,10 +120,15 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     ss.vport = rte_cpu_to_be_16(sc.key.vport);
     ss.sched.kind = sched_from_name(sc.scheduler).value_or(SchedKind::Wlc);
     ss.sched.flags = sc.sched_flags;
+    ss.persistent = sc.persistent;
+    ss.persist_mask = rte_cpu_to_be_32(sc.netmask);
+    ss.persist_ticks = sc.timeout * kTicksPerSecond;
+    if (sc.key.vport == 0) s->has_port0 = true;
     for (const auto& d : sc.dests) {
       Destination* dest = store.get(sc.key, d);
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
+        if (sc.key.vport == 0) s->has_port0_masq = true;
         const uint64_t k = Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be);
         if (rs_seen.insert(k).second) rs_items.emplace_back(k, dest);
       }
@@ -150,6 +160,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   // connection up whatever the configuration says), until the last of them is gone.
   store.for_each_trashed([&](uint8_t proto, Destination* d) {
     if (d->method.load(std::memory_order_relaxed) != ForwardMethod::Masq) return;
+    if (d->rport == 0) s->has_port0_masq = true;
     const uint64_t k = Snapshot::svc_key(proto, d->rip_be, d->rport_be);
     if (rs_seen.insert(k).second) rs_items.emplace_back(k, d);
   });

@@ -27,6 +27,10 @@ struct SnapService {
   uint32_t vip = 0;  // network order
   uint16_t vport = 0;
   SchedService sched;
+  // -p/-M: templates key on (id, CIP & persist_mask) and live persist_ticks.
+  bool persistent = false;
+  uint32_t persist_mask = 0;  // network order
+  uint32_t persist_ticks = 0;
   std::vector<Destination*> dests;  // kernel list order
   std::vector<Destination*> sh_table;
 };
@@ -57,6 +61,10 @@ struct Snapshot {
   TcpTimeouts tcp_timeouts;
   uint32_t udp_timeout = 300;
   uint16_t nports = 0;
+  // Port 0 services (every port of a VIP) exist: a lookup that misses tries port 0 too, and a
+  // reply from a NAT real server of one is found by (RIP, 0).
+  bool has_port0 = false;
+  bool has_port0_masq = false;
   MacAddr port_mac[kMaxPorts]{};
   uint16_t port_mtu[kMaxPorts]{};
 
@@ -64,9 +72,17 @@ struct Snapshot {
     return uint64_t{proto} << 48 | uint64_t{port_be} << 32 | ip_be;
   }
 
+  // ip_vs_service_find: the exact <proto, VIP, vport>, then the VIP's port 0 service.
   const SnapService* find_service(uint8_t proto, uint32_t ip, uint16_t port) const {
     const uint32_t* i = service_by_key.find(svc_key(proto, ip, port));
+    if (!i && has_port0) i = service_by_key.find(svc_key(proto, ip, 0));
     return i ? &services[*i] : nullptr;
+  }
+  // The Masq destination a packet from ip:port (a real server's reply) belongs to.
+  Destination* find_masq(uint8_t proto, uint32_t ip, uint16_t port) const {
+    Destination* const* d = masq_by_rs.find(svc_key(proto, ip, port));
+    if (!d && has_port0_masq) d = masq_by_rs.find(svc_key(proto, ip, 0));
+    return d ? *d : nullptr;
   }
   const SnapService* find_by_id(uint32_t id) const {
     const uint32_t* i = service_by_id.find(id);

@@ -57,7 +57,7 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
         *cip = pi.saddr;
         return Verdict::Request;
       }
-      if (s.masq_by_rs.find(Snapshot::svc_key(pi.proto, pi.saddr, pi.sport))) {
+      if (s.find_masq(pi.proto, pi.saddr, pi.sport)) {
         *cip = pi.daddr;
         return Verdict::Reply;
       }
@@ -70,7 +70,7 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
           return Verdict::IcmpToRs;
         }
         // ip_vs_out_icmp: about a packet we sent from a client to RIP:rport.
-        if (s.masq_by_rs.find(Snapshot::svc_key(pi.inner_proto, pi.inner_daddr, pi.inner_dport))) {
+        if (s.find_masq(pi.inner_proto, pi.inner_daddr, pi.inner_dport)) {
           *cip = pi.inner_saddr;
           return Verdict::IcmpToClient;
         }
@@ -285,6 +285,21 @@ void worker_poll_snapshot(Worker& w) {
   if (newest && newest != w.snap) worker_adopt(w, newest);
 }
 
+void worker_dump_step(Worker& w, uint32_t budget) {
+  ConnDump& d = w.dump;
+  w.conns.for_each(d.cursor, budget, [&](const Conn& c) {
+    if (d.rows.size() == d.rows.capacity()) {
+      d.truncated = true;
+      return;
+    }
+    const int32_t left = static_cast<int32_t>(c.expires - w.now);
+    d.rows.push_back(ConnRow{c.cip, c.vip, c.rip, c.cport, c.vport, c.rport, c.proto, c.state,
+                             left > 0 ? static_cast<uint32_t>(left) : 0});
+  });
+  d.cursor += budget;
+  if (d.cursor >= w.conns.capacity()) d.state.store(ConnDump::kDone, std::memory_order_release);
+}
+
 int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   rte_mbuf* pkts[kBurst];
@@ -307,6 +322,8 @@ int worker_main(void* arg) {
     // Cheap when nothing is due (one compare); a bounded budget keeps a burst of expiries from
     // delaying forwarding, and running every iteration lets expiry keep up with creation.
     worker_expire(w, kExpireBudget);
+    if (unlikely(w.dump.state.load(std::memory_order_acquire) == ConnDump::kAsked))
+      worker_dump_step(w, 8192);
     if (got) {
       idle = 0;
     } else if (w.idle_sleep_us && ++idle > 64) {

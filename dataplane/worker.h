@@ -14,6 +14,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/neigh.h"
 #include "dataplane/parse.h"
+#include "dataplane/persist.h"
 #include "dataplane/snapshot.h"
 
 struct rte_mbuf;
@@ -47,6 +48,25 @@ enum class Verdict : uint8_t {
   Drop,
 };
 
+// fastvsadm -c: control asks, the worker copies its live connections between bursts (a bounded
+// number of entries per loop iteration, into room control reserved), control collects. The
+// worker alone reads its table; nothing is read across cores while it changes.
+struct ConnRow {
+  uint32_t cip, vip, rip;        // network order
+  uint16_t cport, vport, rport;  // network order
+  uint8_t proto;
+  TcpState state;
+  uint32_t expires_in;  // ticks
+};
+
+struct ConnDump {
+  enum : uint32_t { kIdle, kAsked, kDone };
+  std::atomic<uint32_t> state{kIdle};
+  std::vector<ConnRow> rows;  // control reserves; the worker never grows it past capacity
+  uint32_t cursor = 0;
+  bool truncated = false;
+};
+
 struct Worker {
   // Identity and wiring (set up once).
   unsigned id = 0;
@@ -70,6 +90,7 @@ struct Worker {
   const Snapshot* snap = nullptr;
   std::atomic<const Snapshot*> latest{nullptr};
   rte_rcu_qsbr* qsbr = nullptr;
+  PersistTable* persist = nullptr;  // shared by every worker (persistence templates)
   // The seq of the snapshot in use. Adoption reads the one it replaces (scheduler positions
   // follow destinations across lists), so control frees a snapshot only once every worker has
   // adopted a newer one, not merely passed a quiescent state (an idle worker is offline).
@@ -107,6 +128,8 @@ struct Worker {
   // Tests: when set, drained TX buffers land here instead of in the port's TX queue.
   std::vector<rte_mbuf*>* capture = nullptr;
 
+  ConnDump dump;
+
   std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
   std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave
   Counter drained;                    // packets moved after stop (control watches it settle)
@@ -124,6 +147,9 @@ void worker_flush(Worker& w);
 // Advances the clock from the TSC (or a test's ticks) and expires due connections.
 void worker_set_time(Worker& w, uint64_t tsc);
 void worker_expire(Worker& w, uint32_t budget);
+
+// Copies up to `budget` table entries into w.dump when control asked for them.
+void worker_dump_step(Worker& w, uint32_t budget);
 
 // Adopts the newest snapshot control has pushed, if any (the top of every loop iteration).
 void worker_poll_snapshot(Worker& w);

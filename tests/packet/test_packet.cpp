@@ -71,25 +71,21 @@ Bytes to_bytes(rte_mbuf* m) {
 
 class Pipeline {
  public:
-  explicit Pipeline(uint32_t capacity = 1024) : store(1) {
-    LoadResult lr = load_config_text(kConfig, "fixture", 2);
+  // `extra`: more configuration lines after the fixture's. With two workers, w2 shares the
+  // destinations and the persistence table; run_on() gives a packet to one worker directly.
+  explicit Pipeline(uint32_t capacity = 1024, const std::string& extra = "", unsigned nworkers = 1)
+      : store(nworkers) {
+    LoadResult lr = load_config_text(std::string(kConfig) + extra, "fixture", 2);
     EXPECT_TRUE(lr.ok) << lr.error;
     cfg = lr.cfg;
     snap = build_snapshot(cfg, store, 2, port_macs().data());
+    EXPECT_TRUE(persist.init(256, 0));
     static int n = 0;
     const std::string name = "fx" + std::to_string(n++);
     learn = rte_ring_create_elem((name + "l").c_str(), sizeof(NeighLearn), 64, 0,
                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
-    w.pool = test_pool();
-    w.neigh = &neigh;
-    w.neigh_learn = learn;
-    w.txq[0] = w.txq[1] = 0;
-    w.tsc_per_tick = 1;
-    w.capture = &out;
-    worker_set_time(w, 1000);
-    w.icmp_refill_tick = w.now;
-    EXPECT_TRUE(w.conns.init(name.c_str(), capacity, 0, w.now));
-    worker_adopt(w, snap.get());
+    setup(w, 0, nworkers, name, capacity);
+    if (nworkers > 1) setup(w2, 1, nworkers, name + "b", capacity);
     set_neigh("172.16.254.1", kGw, 0);
     set_neigh("172.16.254.10", kClient, 0);
     set_neigh("192.168.0.18", kRs1, 1);
@@ -98,6 +94,39 @@ class Pipeline {
   ~Pipeline() {
     for (auto* m : out) rte_pktmbuf_free(m);
     rte_ring_free(learn);
+  }
+  void setup(Worker& x, unsigned id, unsigned nworkers, const std::string& name,
+             uint32_t capacity) {
+    x.id = id;
+    x.nworkers = nworkers;
+    x.pool = test_pool();
+    x.neigh = &neigh;
+    x.neigh_learn = learn;
+    x.txq[0] = x.txq[1] = 0;
+    x.tsc_per_tick = 1;
+    x.capture = &out;
+    x.persist = &persist;
+    worker_set_time(x, 1000);
+    x.icmp_refill_tick = x.now;
+    EXPECT_TRUE(x.conns.init(name.c_str(), capacity, 0, x.now));
+    worker_adopt(x, snap.get());
+  }
+  // A packet given to worker x as its owner (no steering).
+  std::vector<std::pair<uint16_t, Bytes>> run_on(Worker& x, uint16_t port, const Bytes& frame) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+    EXPECT_NE(m, nullptr);
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+                frame.size());
+    m->port = port;
+    worker_owned_burst(x, &m, 1);
+    worker_flush(x);
+    std::vector<std::pair<uint16_t, Bytes>> res;
+    for (auto* o : out) {
+      res.emplace_back(o->port, to_bytes(o));
+      rte_pktmbuf_free(o);
+    }
+    out.clear();
+    return res;
   }
   void set_neigh(const std::string& ip, const Mac& m, uint16_t port) {
     MacAddr a;
@@ -124,11 +153,13 @@ class Pipeline {
 
   Config cfg;
   DestStore store;
+  PersistTable persist;
   std::unique_ptr<Snapshot> snap;
   std::vector<std::unique_ptr<Snapshot>> old;  // replaced snapshots (no reclamation here)
   NeighTable neigh;
   rte_ring* learn = nullptr;
   Worker w;
+  Worker w2;
   std::vector<rte_mbuf*> out;
 };
 
@@ -544,6 +575,7 @@ void reconfigure(Pipeline& p, const std::function<void(Config&)>& edit) {
   auto next = build_snapshot(p.cfg, p.store, 2, port_macs().data());
   next->seq = p.snap->seq + 1;
   worker_adopt(p.w, next.get());
+  if (p.w2.snap) worker_adopt(p.w2, next.get());
   p.old.push_back(std::move(p.snap));
   p.snap = std::move(next);
 }
@@ -662,97 +694,145 @@ TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
 TEST(DrFixtures, MacRewriteOnlyAndInputOnlyStates) {
   Pipeline p;
   const Bytes http = {'G', 'E', 'T'};
-  run_steps(p, {
-      // ip_vs_dr_xmit: the IP packet is the client's (to the VIP), TTL - 1; the frame goes to
-      // the real server's MAC from the RS-side port.
-      {"SYN to a DR service", 0, c2d(tcp_pkt(CIP, VIP, 43000, 443, SYN, 64)),
-       {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 43000, 443, SYN, 63))}}, {}},
-      {"the client's ACK", 0, c2d(tcp_pkt(CIP, VIP, 43000, 443, ACK, 64)),
-       {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 43000, 443, ACK, 63))}}, {}},
-      {"data", 0, c2d(tcp_pkt(CIP, VIP, 43000, 443, PSH | ACK, 20, http)),
-       {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 43000, 443, PSH | ACK, 19, http))}}, {}},
-  });
+  run_steps(
+      p,
+      {
+          // ip_vs_dr_xmit: the IP packet is the client's (to the VIP), TTL - 1; the frame goes to
+          // the real server's MAC from the RS-side port.
+          {"SYN to a DR service",
+           0,
+           c2d(tcp_pkt(CIP, VIP, 43000, 443, SYN, 64)),
+           {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 43000, 443, SYN, 63))}},
+           {}},
+          {"the client's ACK",
+           0,
+           c2d(tcp_pkt(CIP, VIP, 43000, 443, ACK, 64)),
+           {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 43000, 443, ACK, 63))}},
+           {}},
+          {"data",
+           0,
+           c2d(tcp_pkt(CIP, VIP, 43000, 443, PSH | ACK, 20, http)),
+           {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 43000, 443, PSH | ACK, 19, http))}},
+           {}},
+      });
   bool is_out;
-  const Conn* c = p.w.conns.lookup(make_key(ip_be(CIP), ip_be(VIP), htons(43000), htons(443), 6),
-                                   &is_out);
+  const Conn* c =
+      p.w.conns.lookup(make_key(ip_be(CIP), ip_be(VIP), htons(43000), htons(443), 6), &is_out);
   ASSERT_NE(c, nullptr);
   // INPUT_ONLY rows (NOOUTPUT): SYN -> SYN_RECV, ACK -> ESTABLISHED, and ActiveConn counts it.
   EXPECT_EQ(c->state, TcpState::Established);
   EXPECT_TRUE(c->flags & kConnNoOutput);
   EXPECT_EQ(c->dest->activeconns(), 1);
   // No reply key: the real server answers the client itself.
-  EXPECT_EQ(p.w.conns.lookup(make_key(ip_be(RS1), ip_be(CIP), htons(443), htons(43000), 6), &is_out),
-            nullptr);
+  EXPECT_EQ(
+      p.w.conns.lookup(make_key(ip_be(RS1), ip_be(CIP), htons(443), htons(43000), 6), &is_out),
+      nullptr);
   // An ICMP error about the RS's reply goes to the RS unchanged (ip_vs_icmp_xmit -> dr xmit).
   const Bytes quoted = tcp_pkt(VIP, CIP, 443, 43000, ACK, 60);
-  run_steps(p, {
-      {"ICMP error about a DR connection", 0,
-       c2d(ipv4(CIP, VIP, 1, icmp_error(3, 4, 1400, quoted), {.ttl = 64})),
-       {{1, d2rs(kRs1, ipv4(CIP, VIP, 1, icmp_error(3, 4, 1400, quoted), {.ttl = 63}))}}, {}},
-      {"TTL 1 through DR", 0, c2d(tcp_pkt(CIP, VIP, 43001, 443, SYN, 1)),
-       {{0, d2c(ipv4(VIP, CIP, 1, icmp_error(11, 0, 0, tcp_pkt(CIP, VIP, 43001, 443, SYN, 1)),
-                     {.ttl = 64, .id = 0, .tos = 0xc0, .df = false}))}},
-       Drop::ttl_exceeded},
-  });
+  run_steps(
+      p,
+      {
+          {"ICMP error about a DR connection",
+           0,
+           c2d(ipv4(CIP, VIP, 1, icmp_error(3, 4, 1400, quoted), {.ttl = 64})),
+           {{1, d2rs(kRs1, ipv4(CIP, VIP, 1, icmp_error(3, 4, 1400, quoted), {.ttl = 63}))}},
+           {}},
+          {"TTL 1 through DR",
+           0,
+           c2d(tcp_pkt(CIP, VIP, 43001, 443, SYN, 1)),
+           {{0, d2c(ipv4(VIP, CIP, 1, icmp_error(11, 0, 0, tcp_pkt(CIP, VIP, 43001, 443, SYN, 1)),
+                         {.ttl = 64, .id = 0, .tos = 0xc0, .df = false}))}},
+           Drop::ttl_exceeded},
+      });
 }
 
 TEST(TunFixtures, IpipEncapsulation) {
   Pipeline p;
-  const Bytes inner = ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN), {.ttl = 63, .id = 0x4242, .tos = 0x10});
-  run_steps(p, {
-      // ip_vs_tunnel_xmit: outer from the DIP (the egress port's address) to the RIP,
-      // protocol 4, TOS, TTL (after its decrement) and DF copied from the inner header.
-      {"SYN to a TUN service", 0,
-       c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN), {.ttl = 64, .id = 0x4242, .tos = 0x10})),
-       {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, inner, {.ttl = 63, .id = 0x4242, .tos = 0x10}))}}, {}},
-  });
+  const Bytes inner =
+      ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN), {.ttl = 63, .id = 0x4242, .tos = 0x10});
+  run_steps(
+      p, {
+             // ip_vs_tunnel_xmit: outer from the DIP (the egress port's address) to the RIP,
+             // protocol 4, TOS, TTL (after its decrement) and DF copied from the inner header.
+             {"SYN to a TUN service",
+              0,
+              c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN),
+                       {.ttl = 64, .id = 0x4242, .tos = 0x10})),
+              {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, inner, {.ttl = 63, .id = 0x4242, .tos = 0x10}))}},
+              {}},
+         });
   Bytes no_df_inner = ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 63, .df = false});
-  run_steps(p, {
-      {"DF clear stays clear outside", 0,
-       c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 64, .df = false})),
-       {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, no_df_inner, {.ttl = 63, .df = false}))}}, {}},
-  });
+  run_steps(p,
+            {
+                {"DF clear stays clear outside",
+                 0,
+                 c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 64, .df = false})),
+                 {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, no_df_inner, {.ttl = 63, .df = false}))}},
+                 {}},
+            });
   // 1500-byte IP packets do not fit with 20 more bytes: with DF the client is told the room
   // (1480) by ICMP fragmentation needed, from the address it sent to (the VIP's port).
   const Bytes big = tcp_pkt(CIP, VIP, 44000, 8443, ACK, 64, Bytes(1460, 'z'));
   ASSERT_EQ(big.size(), 1500u);
   const Bytes quote(big.begin(), big.begin() + 548);
   run_steps(p, {
-      {"too big for the tunnel, DF set", 0, c2d(big),
-       {{0, d2c(ipv4(VIP, CIP, 1, icmp_error(3, 4, 1480, quote),
-                     {.ttl = 64, .id = 0, .tos = 0xc0, .df = false}))}},
-       Drop::tunnel_too_big},
-      {"1480 bytes fit", 0, c2d(tcp_pkt(CIP, VIP, 44000, 8443, ACK, 64, Bytes(1440, 'z'))),
-       {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, tcp_pkt(CIP, VIP, 44000, 8443, ACK, 63, Bytes(1440, 'z')),
-                            {.ttl = 63}))}},
-       {}},
-  });
+                   {"too big for the tunnel, DF set",
+                    0,
+                    c2d(big),
+                    {{0, d2c(ipv4(VIP, CIP, 1, icmp_error(3, 4, 1480, quote),
+                                  {.ttl = 64, .id = 0, .tos = 0xc0, .df = false}))}},
+                    Drop::tunnel_too_big},
+                   {"1480 bytes fit",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 44000, 8443, ACK, 64, Bytes(1440, 'z'))),
+                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4,
+                                         tcp_pkt(CIP, VIP, 44000, 8443, ACK, 63, Bytes(1440, 'z')),
+                                         {.ttl = 63}))}},
+                    {}},
+               });
 }
 
 TEST(MixedFixtures, OneServiceTwoMethods) {
   Pipeline p;
   // rr over [RS2 (-g), RS1 (-m, port 9000)]: the methods are per destination.
   run_steps(p, {
-      {"first to RS2 by DR", 0, c2d(tcp_pkt(CIP, VIP, 45000, 9000, SYN, 64)),
-       {{1, d2rs(kRs2, tcp_pkt(CIP, VIP, 45000, 9000, SYN, 63))}}, {}},
-      {"then to RS1 by NAT", 0, c2d(tcp_pkt(CIP, VIP, 45001, 9000, SYN, 64)),
-       {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 45001, 9000, SYN, 63))}}, {}},
-      {"RS1's reply is NAT'd back", 1, rs2d(kRs1, tcp_pkt(RS1, CIP, 9000, 45001, SYN | ACK, 64)),
-       {{0, d2c(tcp_pkt(VIP, CIP, 9000, 45001, SYN | ACK, 63))}}, {}},
-  });
+                   {"first to RS2 by DR",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 45000, 9000, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, VIP, 45000, 9000, SYN, 63))}},
+                    {}},
+                   {"then to RS1 by NAT",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 45001, 9000, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 45001, 9000, SYN, 63))}},
+                    {}},
+                   {"RS1's reply is NAT'd back",
+                    1,
+                    rs2d(kRs1, tcp_pkt(RS1, CIP, 9000, 45001, SYN | ACK, 64)),
+                    {{0, d2c(tcp_pkt(VIP, CIP, 9000, 45001, SYN | ACK, 63))}},
+                    {}},
+               });
 }
 
 // The worker's next-hop cache follows the neighbour table and the routes at once.
 TEST(LocalFixtures, NextHopChangesTakeEffectAtOnce) {
   Pipeline p;
   const Mac moved = mac("aa:00:00:00:99:28");
-  run_steps(p, {{"to RS2's MAC", 0, c2d(tcp_pkt(CIP, VIP, 46000, 80, SYN, 64)),
-                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 46000, 80, SYN, 63))}}, {}}});
+  run_steps(p, {{"to RS2's MAC",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 46000, 80, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 46000, 80, SYN, 63))}},
+                 {}}});
   p.set_neigh(RS2, moved, 1);  // RS2's MAC changed (a learned ARP, a static neighbour)
-  run_steps(p, {{"to the new MAC", 0, c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
-                 {{1, eth(moved, kPort1, 0x0800, tcp_pkt(CIP, RS2, 46000, 80, ACK, 63))}}, {}}});
+  run_steps(p, {{"to the new MAC",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
+                 {{1, eth(moved, kPort1, 0x0800, tcp_pkt(CIP, RS2, 46000, 80, ACK, 63))}},
+                 {}}});
   p.neigh.clear(ip_be(RS2));
-  run_steps(p, {{"gone: ARP again", 0, c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
+  run_steps(p, {{"gone: ARP again",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
                  {{1, eth(kBcast, kPort1, 0x0806, arp(1, kPort1, DIP, kZero, RS2))}},
                  Drop::neigh_unresolved}});
 }
@@ -829,6 +909,279 @@ TEST(MalformedFixtures, GarbageIsAccountedFor) {
   // a frame that was then dropped, so transmitted + dropped >= received).
   EXPECT_GE(dropped + sent, 5000u);
   EXPECT_GT(dropped, 4000u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence (-p, -M), port 0 services, thresholds.
+
+const std::string CIP2 = "172.16.254.11";
+const std::string CIP_OTHER_NET = "172.16.253.10";  // reached through the gateway
+
+Destination* dest_of(Pipeline& p, uint16_t vport, const std::string& rip) {
+  const SnapService* s = p.snap->find_service(kIpProtoTcp, ip_be(VIP), htons(vport));
+  for (Destination* d : s->dests)
+    if (d->rip_be == ip_be(rip)) return d;
+  return nullptr;
+}
+
+// rr over [RS2, RS1] would alternate; persistence keeps a client on its first choice, and the
+// template counts as PersistConn.
+TEST(PersistFixtures, ClientKeepsItsRealServer) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr -p 300\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m\n");
+  p.set_neigh(CIP2, kClient, 0);
+  run_steps(p, {
+                   {"first connection: rr's first pick, RS2",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40000, 7000, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                    {}},
+                   {"second connection of the client: RS2 again",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40001, 7000, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40001, 80, SYN, 63))}},
+                    {}},
+                   {"another client: rr goes on to RS1",
+                    0,
+                    c2d(tcp_pkt(CIP2, VIP, 40000, 7000, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP2, RS1, 40000, 80, SYN, 63))}},
+                    {}},
+                   {"and keeps it",
+                    0,
+                    c2d(tcp_pkt(CIP2, VIP, 40001, 7000, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP2, RS1, 40001, 80, SYN, 63))}},
+                    {}},
+                   {"replies of a persistent connection are SNAT'd as usual",
+                    1,
+                    rs2d(kRs2, tcp_pkt(RS2, CIP, 80, 40001, SYN | ACK, 64)),
+                    {{0, d2c(tcp_pkt(VIP, CIP, 7000, 40001, SYN | ACK, 63))}},
+                    {}},
+               });
+  EXPECT_EQ(p.persist.size(), 2u);
+  EXPECT_EQ(dest_of(p, 7000, RS2)->persistconns(), 1);
+  EXPECT_EQ(dest_of(p, 7000, RS1)->persistconns(), 1);
+  EXPECT_EQ(dest_of(p, 7000, RS2)->inactconns() + dest_of(p, 7000, RS2)->activeconns(), 2);
+}
+
+// -M 255.255.255.0: every client of a /24 follows one template; another /24 schedules anew.
+TEST(PersistFixtures, NetmaskGroupsClients) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr -p 300 -M 255.255.255.0\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m\n");
+  run_steps(p, {
+                   {"172.16.254.10: RS2",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40000, 7000, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                    {}},
+                   {"172.16.254.11, same /24: RS2",
+                    0,
+                    c2d(tcp_pkt(CIP2, VIP, 40000, 7000, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP2, RS2, 40000, 80, SYN, 63))}},
+                    {}},
+                   {"172.16.253.10, another /24: RS1",
+                    0,
+                    eth(kPort0, kGw, 0x0800, tcp_pkt(CIP_OTHER_NET, VIP, 40000, 7000, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP_OTHER_NET, RS1, 40000, 80, SYN, 63))}},
+                    {}},
+               });
+  EXPECT_EQ(p.persist.size(), 2u);
+}
+
+// The template outlives its connections by the persistence timeout, then control's sweep
+// removes it and the client is scheduled anew; while it controls a connection it stays.
+TEST(PersistFixtures, TemplateExpiresAfterItsConnections) {
+  Pipeline p(1024,
+             "-A -u 172.16.254.200:7000 -s rr -p 30\n"
+             "-a -u 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -u 172.16.254.200:7000 -r 192.168.0.28:80 -m\n");
+  unsigned freed = 0;
+  auto sweep = [&](uint32_t now) {
+    p.persist.sweep(now, [&](Destination* d) {
+      slot_add(d->slot[1].persistconns, -1);  // control's slot (one worker)
+      slot_add(d->slot[1].refs, -1);
+      ++freed;
+    });
+  };
+  run_steps(p, {{"a datagram: RS2, template made",
+                 0,
+                 c2d(udp_pkt(CIP, VIP, 5000, 7000, 64, {1})),
+                 {{1, d2rs(kRs2, udp_pkt(CIP, RS2, 5000, 80, 63, {1}))}},
+                 {}}});
+  // 35 s on: the template's 30 s are over but its UDP connection (300 s) still lives.
+  worker_set_time(p.w, 1000 + 35 * kTicksPerSecond);
+  sweep(p.w.now);
+  EXPECT_EQ(freed, 0u);
+  EXPECT_EQ(p.persist.size(), 1u);
+  // 301 s: the connection expires; the template was re-armed for 30 s at 35 s and again at
+  // 65 s... and goes at the first sweep after its last connection ended and its timer ran out.
+  for (uint32_t t = 40; t <= 400; t += 5) {
+    worker_set_time(p.w, 1000 + t * kTicksPerSecond);
+    worker_expire(p.w, 1000);
+    sweep(p.w.now);
+    if (freed) break;
+  }
+  EXPECT_EQ(freed, 1u);
+  EXPECT_EQ(p.w.conns.size(), 0u);
+  run_steps(p, {{"scheduled anew: rr goes on to RS1",
+                 0,
+                 c2d(udp_pkt(CIP, VIP, 5001, 7000, 64, {2})),
+                 {{1, d2rs(kRs1, udp_pkt(CIP, RS1, 5001, 80, 63, {2}))}},
+                 {}}});
+}
+
+// ip_vs_check_template: a template whose destination was removed is re-pointed by the next
+// connection; the old destination's connections keep being dropped (expire_nodest_conn=0).
+TEST(PersistFixtures, TemplateOfARemovedDestinationIsRescheduled) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr -p 300\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m\n");
+  run_steps(p, {{"RS2",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40000, 7000, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                 {}}});
+  Destination* rs2 = dest_of(p, 7000, RS2);
+  reconfigure(p, [](Config& c) {
+    auto& d = find_svc(c, 7000)->dests;
+    d.erase(
+        std::remove_if(d.begin(), d.end(), [](const DestConfig& x) { return x.rip == 0xc0a8001c; }),
+        d.end());
+  });
+  run_steps(p, {{"a new connection: the template now names RS1",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40001, 7000, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40001, 80, SYN, 63))}},
+                 {}},
+                {"the old connection's packets are dropped",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40000, 7000, ACK, 64)),
+                 {},
+                 Drop::dest_removed}});
+  EXPECT_EQ(rs2->persistconns(), 0);
+  EXPECT_EQ(dest_of(p, 7000, RS1)->persistconns(), 1);
+  EXPECT_EQ(p.persist.size(), 1u);
+}
+
+// The point of sharing templates: with a netmask, one network's clients land on different
+// workers (workers own clients by address) and still reach one real server.
+TEST(PersistFixtures, TemplatesHoldAcrossWorkers) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr -p 300 -M 255.255.255.0\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m\n",
+             2);
+  // Both workers' rr would start at RS2; make worker 1's next pick RS1 first, so that only the
+  // template can send its client to RS2.
+  const auto warm = p.run_on(p.w2, 0, c2d(tcp_pkt("172.16.250.1", VIP, 1, 7000, SYN, 64)));
+  ASSERT_EQ(warm.size(), 1u);
+  EXPECT_EQ(warm[0].second, d2rs(kRs2, tcp_pkt("172.16.250.1", RS2, 1, 80, SYN, 63)));
+  const auto a = p.run_on(p.w, 0, c2d(tcp_pkt(CIP, VIP, 40000, 7000, SYN, 64)));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].second, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63)));
+  const auto b = p.run_on(p.w2, 0, c2d(tcp_pkt(CIP2, VIP, 40000, 7000, SYN, 64)));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].second, d2rs(kRs2, tcp_pkt(CIP2, RS2, 40000, 80, SYN, 63)))
+      << "worker 1's client followed worker 0's template";
+  EXPECT_EQ(p.persist.size(), 2u);  // 172.16.250.0/24 and 172.16.254.0/24
+  Destination* rs2 = dest_of(p, 7000, RS2);
+  EXPECT_EQ(rs2->persistconns(), 2);
+  EXPECT_EQ(rs2->totalconns(), 3);  // summed over both workers' slots
+  EXPECT_EQ(p.w.conns.size(), 1u);
+  EXPECT_EQ(p.w2.conns.size(), 2u);
+}
+
+// A port 0 service takes every port of its VIP; each connection keeps the port it was made to.
+TEST(PersistFixtures, PortZeroService) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.201:0 -s rr -p\n"
+             "-a -t 172.16.254.201:0 -r 192.168.0.18 -m\n");
+  const std::string VIP2 = "172.16.254.201";
+  run_steps(p, {
+                   {"port 22",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP2, 40000, 22, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40000, 22, SYN, 63))}},
+                    {}},
+                   {"its reply",
+                    1,
+                    rs2d(kRs1, tcp_pkt(RS1, CIP, 22, 40000, SYN | ACK, 64)),
+                    {{0, d2c(tcp_pkt(VIP2, CIP, 22, 40000, SYN | ACK, 63))}},
+                    {}},
+                   {"port 8888 of the same VIP",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP2, 40001, 8888, SYN, 64)),
+                    {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40001, 8888, SYN, 63))}},
+                    {}},
+                   {"the VIP's exact UDP 53 service still wins",
+                    0,
+                    c2d(udp_pkt(CIP, VIP2, 5000, 53, 64, {1})),
+                    {{1, d2rs(kRs2, udp_pkt(CIP, RS2, 5000, 5353, 63, {1}))}},
+                    {}},
+               });
+}
+
+// -x/-y: at its upper threshold a destination is OVERLOADED and skipped; it comes back once
+// below the lower threshold (ip_vs_bind_dest / ip_vs_unbind_dest).
+TEST(ThresholdFixtures, OverloadedDestinationIsSkippedUntilBelowLower) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m -x 2 -y 1\n");
+  auto syn = [&](uint16_t port) {
+    const auto out = p.run(0, c2d(tcp_pkt(CIP, VIP, port, 7000, SYN, 64)));
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty()                                                         ? std::string("none")
+           : out[0].second == d2rs(kRs2, tcp_pkt(CIP, RS2, port, 80, SYN, 63)) ? "RS2"
+           : out[0].second == d2rs(kRs1, tcp_pkt(CIP, RS1, port, 80, SYN, 63)) ? "RS1"
+                                                                               : "other";
+  };
+  Destination* rs2 = dest_of(p, 7000, RS2);
+  EXPECT_EQ(syn(1), "RS2");
+  EXPECT_EQ(syn(2), "RS1");
+  EXPECT_FALSE(rs2->overloaded());
+  // Connections stay in SYN_RECV (60 s): the next ones come 30 s later, to expire apart.
+  worker_set_time(p.w, 1000 + 30 * kTicksPerSecond);
+  EXPECT_EQ(syn(3), "RS2");  // RS2 now holds 2 = its upper threshold
+  EXPECT_TRUE(rs2->overloaded());
+  EXPECT_EQ(syn(4), "RS1");
+  EXPECT_EQ(syn(5), "RS1");  // rr skips the overloaded RS2
+  // The first RS2 connection expires: RS2 holds 1, not below its lower threshold of 1.
+  worker_set_time(p.w, 1000 + 61 * kTicksPerSecond);
+  worker_expire(p.w, 1000);
+  EXPECT_EQ(rs2->totalconns(), 1);
+  EXPECT_TRUE(rs2->overloaded());
+  worker_set_time(p.w, 1000 + 91 * kTicksPerSecond);
+  worker_expire(p.w, 1000);
+  EXPECT_EQ(rs2->totalconns(), 0);
+  EXPECT_FALSE(rs2->overloaded());
+  EXPECT_EQ(syn(6), "RS2");
+}
+
+// __ip_vs_update_dest: raising the upper threshold (or removing it) lifts the overload at once.
+TEST(ThresholdFixtures, RaisingTheThresholdLiftsTheOverload) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m -x 1\n");
+  p.run(0, c2d(tcp_pkt(CIP, VIP, 1, 7000, SYN, 64)));
+  Destination* rs2 = dest_of(p, 7000, RS2);
+  EXPECT_TRUE(rs2->overloaded());
+  run_steps(p, {{"the only destination is overloaded",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 2, 7000, SYN, 64)),
+                 {},
+                 Drop::no_dest}});
+  reconfigure(p, [](Config& c) { find_svc(c, 7000)->dests[0].u_threshold = 5; });
+  EXPECT_FALSE(rs2->overloaded());
+  run_steps(p, {{"accepted again",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 3, 7000, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 3, 80, SYN, 63))}},
+                 {}}});
 }
 
 }  // namespace

@@ -470,7 +470,8 @@ TEST(ParseIpvsadm, Persistence) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 0"), "bad persistence timeout '0' (1..2678400 seconds)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 2678401"),
             "bad persistence timeout '2678401' (1..2678400 seconds)");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 5m"), "bad persistence timeout '5m' (1..2678400 seconds)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 5m"),
+            "bad persistence timeout '5m' (1..2678400 seconds)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M 255.0"),
             "bad netmask '255.0' (expected a dotted quad like 255.255.255.0)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M"), "option -M (--netmask) needs an argument");
@@ -490,8 +491,7 @@ TEST(ParseIpvsadm, SetTimeouts) {
   EXPECT_EQ(parse_err("--set 900 120"), "--set needs three timeouts: tcp tcpfin udp");
   EXPECT_EQ(parse_err("--set 900 x 300"),
             "bad tcpfin timeout 'x' (0..2678400 seconds, 0 keeps it)");
-  EXPECT_EQ(parse_err("--set 900 120 300 -n"),
-            "option -n (--numeric) is not allowed with --set");
+  EXPECT_EQ(parse_err("--set 900 120 300 -n"), "option -n (--numeric) is not allowed with --set");
   EXPECT_EQ(parse_err("--set 1 2 3 -L"), "multiple commands: --set and -L (--list)");
 }
 
