@@ -33,7 +33,15 @@ const char* kConfig =
     "-a -u 172.16.254.200:53 -r 192.168.0.18 -g\n"
     "-a -u 172.16.254.200:53 -r 192.168.0.28 -i\n"
     "-A -t 172.16.254.200:443 -s lc\n"
-    "-a -t 172.16.254.200:443 -r 192.168.0.28 -i\n";
+    "-a -t 172.16.254.200:443 -r 192.168.0.28 -i\n"
+    // Persistence (a port 0 service; a netmask), thresholds.
+    "ip addr add 172.16.254.201/24 dev dpdk0\n"
+    "-A -t 172.16.254.201:0 -s rr -p 60\n"
+    "-a -t 172.16.254.201:0 -r 192.168.0.18 -m\n"
+    "-a -t 172.16.254.201:0 -r 192.168.0.28 -g\n"
+    "-A -u 172.16.254.200:5000 -s wlc -p 10 -M 255.255.0.0\n"
+    "-a -u 172.16.254.200:5000 -r 192.168.0.18:6000 -m -x 3 -y 1\n"
+    "-a -u 172.16.254.200:5000 -r 192.168.0.28:6000 -m -x 2\n";
 
 struct State {
   rte_mempool* pool = nullptr;
@@ -42,6 +50,7 @@ struct State {
   std::unique_ptr<fastvs::Snapshot> snap;
   std::unique_ptr<fastvs::NeighTable> neigh;
   rte_ring* learn = nullptr;
+  fastvs::PersistTable persist;
   std::unique_ptr<fastvs::Worker> w;
   std::vector<rte_mbuf*> out;
   uint32_t tick = 1000;
@@ -56,7 +65,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (rte_eal_init(sizeof args / sizeof args[0], const_cast<char**>(args)) < 0) std::abort();
   g = new State;
   g->pool = rte_pktmbuf_pool_create("fuzz", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  g->cfg = fastvs::load_config_text(kConfig, "fuzz", 2).cfg;
+  const fastvs::LoadResult lr = fastvs::load_config_text(kConfig, "fuzz", 2);
+  if (!lr.ok) std::abort();
+  g->cfg = lr.cfg;
+  if (!g->persist.init(64, 0)) std::abort();
   g->store = std::make_unique<fastvs::DestStore>(1);
   fastvs::MacAddr macs[2] = {{2, 0, 0, 0, 0, 0}, {2, 0, 0, 0, 0, 1}};
   g->snap = fastvs::build_snapshot(g->cfg, *g->store, 2, macs);
@@ -73,6 +85,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   w.neigh_learn = g->learn;
   w.txq[0] = w.txq[1] = 0;
   w.capture = &g->out;
+  w.persist = &g->persist;
   g->out.reserve(64);
   w.tsc_per_tick = 1;
   fastvs::worker_set_time(w, g->tick);
@@ -96,6 +109,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fastvs::worker_rx_burst(w, &m, 1);
   fastvs::worker_flush(w);
   fastvs::worker_expire(w, 64);
+  // Control's sweep of persistence templates (control's slot is 1 with one worker).
+  g->persist.sweep(g->tick, [](fastvs::Destination* d) {
+    fastvs::slot_add(d->slot[1].persistconns, -1);
+    fastvs::slot_add(d->slot[1].refs, -1);
+  });
   for (rte_mbuf* o : g->out) rte_pktmbuf_free(o);
   g->out.clear();
   g->neigh->drain(g->learn);

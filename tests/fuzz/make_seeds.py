@@ -29,6 +29,10 @@ frames = {
                    IP(src=CIP, dst=RS2) / UDP(sport=5000, dport=53)),
     "echo": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / ICMP(type=8) / Raw(b"ping")),
     "arp": (0, Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, psrc=CIP, pdst=VIP)),
+    "port0": (0, Ether(dst=P0) / IP(src=CIP, dst="172.16.254.201") /
+              TCP(sport=40003, dport=22, flags="S")),
+    "persist_masked": (0, Ether(dst=P0) / IP(src="172.16.9.9", dst=VIP) /
+                       UDP(sport=7, dport=5000) / Raw(b"p")),
     "ttl1": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP, ttl=1) / TCP(sport=40002, dport=80, flags="S")),
 }
 for name, (port, f) in frames.items():
@@ -48,8 +52,14 @@ ip neigh add 172.16.254.1 lladdr 02:00:00:00:00:09 dev dpdk0
 -e -t {VIP}:80 -r {RS1}:80 -w 0
 -d -t {VIP}:80 -r {RS1}:80
 -D -u {VIP}:53
+-A -t {VIP}:0 -s rr -p 600 -M 255.255.255.0
+-a -t {VIP}:0 -r {RS2} -m
+-E -t {VIP}:0 -s wrr -p
+--set 0 60 0
 -C
 """
 put("command", "readme", config.encode())
 put("cli", "list", b"-L\0-n\0\0")
+put("cli", "conns", b"-L\0-n\0-c\0\0")
+put("cli", "stats", b"-L\0--stats\0--exact\0\0")
 put("cli", "restore", b"-R\0\0-A -t 1.2.3.4:80 -s rr\n")
