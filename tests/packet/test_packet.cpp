@@ -1067,6 +1067,35 @@ TEST(PersistFixtures, TemplateOfARemovedDestinationIsRescheduled) {
   EXPECT_EQ(p.persist.size(), 1u);
 }
 
+// expire_quiescent_template=0 (IPVS's default): a template to a destination drained with
+// weight 0 still holds, so a persistent client keeps its server while it drains.
+TEST(PersistFixtures, TemplateToAQuiescedDestinationHolds) {
+  Pipeline p(1024,
+             "-A -t 172.16.254.200:7000 -s rr -p 300\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n"
+             "-a -t 172.16.254.200:7000 -r 192.168.0.28:80 -m\n");
+  p.set_neigh(CIP2, kClient, 0);
+  run_steps(p, {{"RS2",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40000, 7000, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                 {}}});
+  reconfigure(p, [](Config& c) {
+    for (auto& d : find_svc(c, 7000)->dests)
+      if (d.rip == 0xc0a8001c) d.weight = 0;
+  });
+  run_steps(p, {{"the persistent client still reaches RS2",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40001, 7000, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40001, 80, SYN, 63))}},
+                 {}},
+                {"a new client does not",
+                 0,
+                 c2d(tcp_pkt(CIP2, VIP, 40000, 7000, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP2, RS1, 40000, 80, SYN, 63))}},
+                 {}}});
+}
+
 // The point of sharing templates: with a netmask, one network's clients land on different
 // workers (workers own clients by address) and still reach one real server.
 TEST(PersistFixtures, TemplatesHoldAcrossWorkers) {
