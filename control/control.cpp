@@ -129,6 +129,11 @@ bool Director::init(std::string* err) {
     return handle(client, req, r);
   });
   log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
+  if (!opt_.metrics_listen.empty()) {
+    if (!metrics_http_.listen(opt_.metrics_listen, epoll_fd_, err)) return false;
+    metrics_http_.set_handler([this] { return format_prometheus(metrics_snapshot()); });
+    log_line(fmt::format("Prometheus metrics on http://{}/metrics", metrics_http_.bound()));
+  }
   return true;
 }
 
@@ -206,7 +211,9 @@ void Director::run(std::atomic<bool>& stop) {
     // Short naps while a change waits for the workers, long ones otherwise.
     const int timeout_ms = pending_.empty() ? (pub_->retired() ? 10 : 50) : 1;
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
-    for (int i = 0; i < n; ++i) cli_.on_event(events[i].data.fd, events[i].events);
+    for (int i = 0; i < n; ++i)
+      if (!cli_.on_event(events[i].data.fd, events[i].events))
+        metrics_http_.on_event(events[i].data.fd, events[i].events);
     poll_rcu();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
     const uint64_t now = rte_get_tsc_cycles();
@@ -216,6 +223,7 @@ void Director::run(std::atomic<bool>& stop) {
     }
     if (now - last_reclaim >= hz / 10) {
       cli_.expire_idle();
+      metrics_http_.expire_idle();
       // Trashed destinations go once no connection and no snapshot but the current uses them.
       if (pub_->retired() == 0) {
         if (const unsigned freed = store_->reclaim())
