@@ -21,6 +21,7 @@
 #include <fmt/core.h>
 
 #include "common/command.h"
+#include "control/telemetry.h"
 
 namespace fastvs {
 
@@ -45,6 +46,7 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
 }  // namespace
 
 Director::~Director() {
+  telemetry_publish(nullptr);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   for (auto& w : workers_) {
     for (unsigned o = 0; o < kMaxWorkers; ++o) {
@@ -134,6 +136,8 @@ bool Director::init(std::string* err) {
     metrics_http_.set_handler([this] { return format_prometheus(metrics_snapshot()); });
     log_line(fmt::format("Prometheus metrics on http://{}/metrics", metrics_http_.bound()));
   }
+  telemetry_register();
+  publish_telemetry();
   return true;
 }
 
@@ -204,7 +208,7 @@ void Director::run(std::atomic<bool>& stop) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
-  uint64_t last_stats = 0, last_reclaim = 0;
+  uint64_t last_stats = 0, last_reclaim = 0, last_telemetry = 0;
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
   while (!stop.load()) {
@@ -220,6 +224,12 @@ void Director::run(std::atomic<bool>& stop) {
     if (!opt_.stats_file.empty() && now - last_stats >= hz / 1000 * opt_.stats_interval_ms) {
       write_stats_file();
       last_stats = now;
+    }
+    // Telemetry's copy: after each change, and refreshed as often as the stats file.
+    if (pub_->current().seq != telemetry_seq_ ||
+        now - last_telemetry >= hz / 1000 * opt_.stats_interval_ms) {
+      publish_telemetry();
+      last_telemetry = now;
     }
     if (now - last_reclaim >= hz / 10) {
       cli_.expire_idle();

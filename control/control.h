@@ -67,6 +67,8 @@ class Director {
  private:
   bool make_workers(const Snapshot* first, std::string* err);
   void write_stats_file() const;
+  // Hands telemetry's threads a fresh metrics_snapshot() (control/telemetry.h).
+  void publish_telemetry();
 
   // fastvsadm requests (control/commands.cpp).
   bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
@@ -104,6 +106,7 @@ class Director {
   std::deque<std::pair<uint64_t, CliRequest>> waiting_;  // changes behind the one in flight
   CliServer cli_;
   MetricsHttpServer metrics_http_;
+  uint64_t telemetry_seq_ = 0;  // the snapshot seq telemetry last saw
   int epoll_fd_ = -1;
 };
 

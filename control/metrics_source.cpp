@@ -1,6 +1,7 @@
 // The Director's numbers for monitoring: one MetricsSnapshot, built on the control thread, that
-// the Prometheus endpoint formats at each scrape.
+// the Prometheus endpoint formats at each scrape and DPDK telemetry reads from its own threads.
 #include "control/control.h"
+#include "control/telemetry.h"
 
 namespace fastvs {
 
@@ -26,6 +27,11 @@ MetricsSnapshot Director::metrics_snapshot() const {
     m.workers.push_back(std::move(s));
   }
   return m;
+}
+
+void Director::publish_telemetry() {
+  telemetry_publish(std::make_shared<const MetricsSnapshot>(metrics_snapshot()));
+  telemetry_seq_ = pub_->current().seq;
 }
 
 }  // namespace fastvs
