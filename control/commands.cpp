@@ -179,7 +179,7 @@ void Director::poll_rcu() {
   }
 }
 
-std::vector<ServiceStatus> Director::service_status() const {
+std::vector<ServiceStatus> Director::service_status(bool since_zero) const {
   // The current snapshot is built from cfg_ in the same order: services[i].dests[j] is
   // cfg_.services[i].dests[j].
   std::vector<ServiceStatus> out;
@@ -194,11 +194,11 @@ std::vector<ServiceStatus> Director::service_status() const {
       ds.activeconns = d.activeconns();
       ds.inactconns = d.inactconns();
       ds.persistconns = d.persistconns();
-      ds.conns = d.sum(&DestWorkerSlot::conns) - d.zero_conns;
-      ds.inpkts = d.sum(&DestWorkerSlot::inpkts) - d.zero_inpkts;
-      ds.outpkts = d.sum(&DestWorkerSlot::outpkts) - d.zero_outpkts;
-      ds.inbytes = d.sum(&DestWorkerSlot::inbytes) - d.zero_inbytes;
-      ds.outbytes = d.sum(&DestWorkerSlot::outbytes) - d.zero_outbytes;
+      ds.conns = d.sum(&DestWorkerSlot::conns) - (since_zero ? d.zero_conns : 0);
+      ds.inpkts = d.sum(&DestWorkerSlot::inpkts) - (since_zero ? d.zero_inpkts : 0);
+      ds.outpkts = d.sum(&DestWorkerSlot::outpkts) - (since_zero ? d.zero_outpkts : 0);
+      ds.inbytes = d.sum(&DestWorkerSlot::inbytes) - (since_zero ? d.zero_inbytes : 0);
+      ds.outbytes = d.sum(&DestWorkerSlot::outbytes) - (since_zero ? d.zero_outbytes : 0);
       s.conns += ds.conns;
       s.inpkts += ds.inpkts;
       s.outpkts += ds.outpkts;

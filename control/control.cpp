@@ -21,6 +21,7 @@
 #include <fmt/core.h>
 
 #include "common/command.h"
+#include "control/telemetry.h"
 
 namespace fastvs {
 
@@ -45,6 +46,7 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
 }  // namespace
 
 Director::~Director() {
+  telemetry_publish(nullptr);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   for (auto& w : workers_) {
     for (unsigned o = 0; o < kMaxWorkers; ++o) {
@@ -133,6 +135,13 @@ bool Director::init(std::string* err) {
     return handle(client, req, r);
   });
   log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
+  if (!opt_.metrics_listen.empty()) {
+    if (!metrics_http_.listen(opt_.metrics_listen, epoll_fd_, err)) return false;
+    metrics_http_.set_handler([this] { return format_prometheus(metrics_snapshot()); });
+    log_line(fmt::format("Prometheus metrics on http://{}/metrics", metrics_http_.bound()));
+  }
+  telemetry_register();
+  publish_telemetry();
   return true;
 }
 
@@ -204,14 +213,17 @@ void Director::run(std::atomic<bool>& stop) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
-  uint64_t last_stats = 0, last_reclaim = 0, last_sweep = 0, last_est = rte_get_tsc_cycles();
+  uint64_t last_stats = 0, last_reclaim = 0, last_telemetry = 0, last_sweep = 0,
+           last_est = rte_get_tsc_cycles();
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
   while (!stop.load()) {
     // Short naps while a change waits for the workers, long ones otherwise.
     const int timeout_ms = !pending_.empty() || dumping_ ? 1 : pub_->retired() ? 10 : 50;
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
-    for (int i = 0; i < n; ++i) cli_.on_event(events[i].data.fd, events[i].events);
+    for (int i = 0; i < n; ++i)
+      if (!cli_.on_event(events[i].data.fd, events[i].events))
+        metrics_http_.on_event(events[i].data.fd, events[i].events);
     poll_rcu();
     if (dumping_) poll_dump();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
@@ -229,8 +241,15 @@ void Director::run(std::atomic<bool>& stop) {
       write_stats_file();
       last_stats = now;
     }
+    // Telemetry's copy: after each change, and refreshed as often as the stats file.
+    if (pub_->current().seq != telemetry_seq_ ||
+        now - last_telemetry >= hz / 1000 * opt_.stats_interval_ms) {
+      publish_telemetry();
+      last_telemetry = now;
+    }
     if (now - last_reclaim >= hz / 10) {
       cli_.expire_idle();
+      metrics_http_.expire_idle();
       // Trashed destinations go once no connection and no snapshot but the current uses them.
       if (pub_->retired() == 0) {
         if (const unsigned freed = store_->reclaim())

@@ -22,7 +22,9 @@
 #include "common/command.h"
 #include "common/estimator.h"
 #include "common/model.h"
+#include "common/metrics.h"
 #include "control/cli_server.h"
+#include "control/metrics_http.h"
 #include "dataplane/neigh.h"
 #include "dataplane/port.h"
 #include "dataplane/publish.h"
@@ -42,6 +44,7 @@ struct DaemonOptions {
   uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
   uint32_t stats_interval_ms = 1000;
+  std::string metrics_listen;  // ADDR:PORT of the Prometheus endpoint; empty: off
 };
 
 void log_line(const std::string& s);
@@ -61,17 +64,23 @@ class Director {
   void log_counters() const;
   // The counters summed over the workers, and per-destination connection counts, as JSON.
   std::string stats_json() const;
+  // Every service, destination and worker with raw counters (not since -Z): what /metrics and
+  // the telemetry commands show (control/metrics_source.cpp).
+  MetricsSnapshot metrics_snapshot() const;
 
  private:
   bool make_workers(const Snapshot* first, std::string* err);
   void write_stats_file() const;
+  // Hands telemetry's threads a fresh metrics_snapshot() (control/telemetry.h).
+  void publish_telemetry();
 
   // fastvsadm requests (control/commands.cpp).
   bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
   bool apply_change(uint64_t client, const std::vector<std::string>& words, const Config& next);
   void publish(uint64_t client);
   void poll_rcu();
-  std::vector<struct ServiceStatus> service_status() const;
+  // Counters since the last -Z as ipvsadm shows them, or the raw sums (since_zero = false).
+  std::vector<struct ServiceStatus> service_status(bool since_zero = true) const;
   std::string show_addrs() const;
   std::string show_routes() const;
   std::string show_neighs() const;
@@ -115,6 +124,8 @@ class Director {
   std::vector<Pending> pending_;
   std::deque<std::pair<uint64_t, CliRequest>> waiting_;  // changes behind the one in flight
   CliServer cli_;
+  MetricsHttpServer metrics_http_;
+  uint64_t telemetry_seq_ = 0;  // the snapshot seq telemetry last saw
   int epoll_fd_ = -1;
 };
 

@@ -48,7 +48,12 @@ po::options_description make_options(fastvs::DaemonOptions& o) {
       "write the counters (per worker, drops by reason, per destination) to this file as JSON, "
       "replaced atomically every --stats-interval-ms and once more at exit")(
       "stats-interval-ms", po::value(&o.stats_interval_ms)->default_value(o.stats_interval_ms),
-      "how often --stats-file is rewritten");
+      "how often --stats-file is rewritten (and the numbers DPDK telemetry's /fastvs/ "
+      "commands show are refreshed)")(
+      "metrics-listen", po::value(&o.metrics_listen),
+      "serve Prometheus metrics (text format 0.0.4) at http://ADDR:PORT/metrics, e.g. "
+      "127.0.0.1:9469 or [::1]:9469 (numeric address; port 0: any free port, logged); off by "
+      "default. Counters are raw sums, not reset by fastvsadm -Z");
   return d;
 }
 

@@ -34,12 +34,14 @@ def wait_for(cond, timeout, what, interval=0.05):
 class Fastvsd:
     """fastvsd as a child process, with a stats file to poll and a clean stop."""
 
-    def __init__(self, eal_args, app_args, workdir, name="fvs"):
+    def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False):
         self.workdir = workdir
+        self.prefix = f"{name}{os.getpid()}"
         self.stats = os.path.join(workdir, "stats.json")
         self.log = open(os.path.join(workdir, "fastvsd.log"), "w+")
-        self.cmd = [fastvsd_path(), "--file-prefix", f"{name}{os.getpid()}", "--no-pci",
-                    "--no-telemetry", "--log-level", "lib.eal:error"] + eal_args + \
+        eal_telemetry = ["--log-level", "lib.telemetry:error"] if telemetry else ["--no-telemetry"]
+        self.cmd = [fastvsd_path(), "--file-prefix", self.prefix, "--no-pci"] + eal_telemetry + \
+                   ["--log-level", "lib.eal:error"] + eal_args + \
                    ["--", "--stats-file", self.stats, "--stats-interval-ms", "50"] + app_args
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
 
