@@ -148,6 +148,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
 bool Director::apply_change(uint64_t client, const std::vector<std::string>& words,
                             const Config& next) {
   cfg_ = next;
+  kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   log_line(fmt::format("fastvsadm {}: applied", join(words)));
   publish(client);
   return false;  // answered when every worker has it
@@ -443,10 +444,10 @@ std::string Director::show_links(bool stats) const {
     const WorkerCounters& c = w->ctr;
     out += fmt::format(
         "worker {}: rx {} tx {} nat_in {} nat_out {} dr_out {} tun_out {} icmp_nat {} "
-        "handoff_out {} handoff_in {} conns {} created {} expired {}\n",
+        "handoff_out {} handoff_in {} conns {} created {} expired {} to_kernel {} from_kernel {}\n",
         w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.dr_out.get(),
         c.tun_out.get(), c.icmp_nat.get(), c.handoff_out.get(), c.handoff_in.get(), w->conns.size(),
-        c.conns_created.get(), c.conns_expired.get());
+        c.conns_created.get(), c.conns_expired.get(), c.to_kernel.get(), c.from_kernel.get());
     for (unsigned d = 0; d < kDropCount; ++d)
       if (c.drops[d])
         out += fmt::format("    drop {:<18} {:<10} {}\n", drop_name(static_cast<Drop>(d)),

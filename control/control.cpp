@@ -96,6 +96,8 @@ bool Director::init(std::string* err) {
   if (!mbufs) {
     // RX and TX rings of every queue, hand-off rings, per-lcore caches, and slack.
     mbufs = nports * nworkers * 2048 + nworkers * nworkers * 2048 + nworkers * 512 + 4096;
+    // The kernel path: the TAP queues' descriptors and its two rings.
+    if (opt_.kernel_path) mbufs += nports * 1024 + 2 * 4096;
   }
   pool_ = rte_pktmbuf_pool_create("fastvs_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));
@@ -110,6 +112,16 @@ bool Director::init(std::string* err) {
   for (size_t i = 0; i < ports_.size(); ++i) {
     macs_[i] = ports_[i].mac;
     mtus_[i] = ports_[i].mtu;
+  }
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) {
+    *err = fmt::format("epoll: {}", strerror(errno));
+    return false;
+  }
+  if (opt_.kernel_path) {
+    if (!kernel_.init(ports_, pool_, opt_.kernel_if_prefix, opt_.kernel_table, epoll_fd_, err))
+      return false;
+    kernel_.sync(cfg_);
   }
   if (!persist_.init(opt_.persist_capacity, static_cast<int>(rte_socket_id()))) {
     *err = fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity);
@@ -129,8 +141,7 @@ bool Director::init(std::string* err) {
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
   pub_ = std::make_unique<Publisher>(qsbr_, ws, std::move(first));
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0 || !cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
+  if (!cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
   cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
     return handle(client, req, r);
   });
@@ -165,6 +176,12 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
     w->qsbr = qsbr_;
     w->persist = &persist_;
+    if (kernel_.enabled()) {
+      w->to_kernel = kernel_.to_kernel();
+      w->kernel_wake_fd = kernel_.wake_fd();
+      w->kernel_rate = std::max(1u, opt_.kernel_rate / nworkers);
+      if (i == 0) w->from_kernel = kernel_.from_kernel();
+    }
     rte_rcu_qsbr_thread_register(qsbr_, i);
     if (!w->neigh_learn) {
       *err = fmt::format("ring: {}", rte_strerror(rte_errno));
@@ -222,7 +239,8 @@ void Director::run(std::atomic<bool>& stop) {
     const int timeout_ms = !pending_.empty() || dumping_ ? 1 : pub_->retired() ? 10 : 50;
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
     for (int i = 0; i < n; ++i)
-      if (!cli_.on_event(events[i].data.fd, events[i].events))
+      if (!cli_.on_event(events[i].data.fd, events[i].events) &&
+          !kernel_.on_event(events[i].data.fd))
         metrics_http_.on_event(events[i].data.fd, events[i].events);
     poll_rcu();
     if (dumping_) poll_dump();
@@ -272,6 +290,7 @@ void Director::run(std::atomic<bool>& stop) {
   }
   worker_exit_.store(true, std::memory_order_release);
   rte_eal_mp_wait_lcore();
+  kernel_.close();
   if (!opt_.stats_file.empty()) write_stats_file();
   log_counters();
   ports_close(ports_);
@@ -288,10 +307,11 @@ std::string Director::stats_json() const {
         "\"nat_in\": {}, \"nat_out\": {}, \"dr_out\": {}, \"tun_out\": {}, \"icmp_nat\": {}, "
         "\"arp_replies\": {}, "
         "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
-        "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"drops\": {{",
+        "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"to_kernel\": {}, "
+        "\"from_kernel\": {}, \"drops\": {{",
         i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
         c.tun_out, c.icmp_nat, c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent,
-        c.conns_created, c.conns_expired, w.conns.size());
+        c.conns_created, c.conns_expired, w.conns.size(), c.to_kernel, c.from_kernel);
     for (unsigned d = 0; d < kDropCount; ++d)
       j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
     j += "}}";

@@ -24,6 +24,7 @@
 #include "common/model.h"
 #include "common/metrics.h"
 #include "control/cli_server.h"
+#include "control/kernel_path.h"
 #include "control/metrics_http.h"
 #include "dataplane/neigh.h"
 #include "dataplane/port.h"
@@ -40,6 +41,10 @@ struct DaemonOptions {
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;    // per worker
   uint32_t persist_capacity = 65536;  // persistence templates, shared by the workers
+  bool kernel_path = true;             // TAP interfaces for the host's stack
+  std::string kernel_if_prefix = "dpdk";
+  uint32_t kernel_table = 100;    // routing table (and rule priority) of fastvsd's routes
+  uint32_t kernel_rate = 100000;  // packets a second to the host, all workers together
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
@@ -110,6 +115,7 @@ class Director {
   std::atomic<bool> worker_exit_{false};
 
   PersistTable persist_;
+  KernelPath kernel_;
   // Rate estimators by service (proto, VIP, vport) and destination (+ RIP, rport).
   std::map<std::tuple<uint8_t, uint32_t, uint16_t>, RateEstimator> svc_est_;
   std::map<std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>, RateEstimator> dest_est_;

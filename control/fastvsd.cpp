@@ -25,7 +25,7 @@ void on_signal(int) {
   g_stop.store(true);
 }
 
-po::options_description make_options(fastvs::DaemonOptions& o) {
+po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_path) {
   po::options_description d("fastvsd options (after the EAL options and --)");
   d.add_options()("help,h", "print this help and exit")(
       "config,c", po::value(&o.config_path),
@@ -36,6 +36,15 @@ po::options_description make_options(fastvs::DaemonOptions& o) {
       "conn-capacity", po::value(&o.conn_capacity)->default_value(o.conn_capacity),
       "connections per worker; when full, new flows are dropped and counted and existing "
       "flows are untouched")(
+      "no-kernel-path", po::bool_switch(&no_kernel_path),
+      "no TAP interfaces for the host's stack: traffic the data plane does not handle is "
+      "dropped and counted instead of handed to the host")(
+      "kernel-if-prefix", po::value(&o.kernel_if_prefix)->default_value(o.kernel_if_prefix),
+      "the kernel path's interfaces are PREFIX0, PREFIX1, ... (one per port)")(
+      "kernel-table", po::value(&o.kernel_table)->default_value(o.kernel_table),
+      "routing table (and ip rule priority) for fastvsd's routes in the host")(
+      "kernel-rate", po::value(&o.kernel_rate)->default_value(o.kernel_rate),
+      "packets a second the workers hand to the host at most (more are dropped and counted)")(
       "persist-capacity", po::value(&o.persist_capacity)->default_value(o.persist_capacity),
       "persistence templates (-p), shared by the workers; when a client's bucket is full its "
       "new connection is dropped and counted")(
@@ -73,7 +82,8 @@ void usage(const po::options_description& d) {
 
 int main(int argc, char** argv) {
   fastvs::DaemonOptions opt;
-  auto desc = make_options(opt);
+  bool no_kernel_path = false;
+  auto desc = make_options(opt, no_kernel_path);
   // --help works without the EAL (and without root).
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -93,6 +103,7 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     po::store(po::command_line_parser(rest).options(desc).run(), vm);
     po::notify(vm);
+    opt.kernel_path = !no_kernel_path;
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     rte_eal_cleanup();

@@ -44,7 +44,9 @@ namespace fastvs {
   X(tx_full, "TX queue full")                                                        \
   X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)") \
   X(no_headroom, "no room in the buffer for the tunnel header")                      \
-  X(icmp_rate_limited, "ICMP error not sent: rate limit")
+  X(icmp_rate_limited, "ICMP error not sent: rate limit")                            \
+  X(kernel_path_limit, "for the kernel, over the kernel path's rate limit")          \
+  X(kernel_path_full, "for the kernel, but its ring was full")
 
 enum class Drop : uint8_t {
 #define X(name, text) name,
@@ -95,6 +97,8 @@ struct alignas(64) WorkerCounters {
   Counter icmp_errors_sent;
   Counter conns_created;
   Counter conns_expired;
+  Counter to_kernel;    // handed to the host's stack (the kernel path)
+  Counter from_kernel;  // the host's frames sent out of a port
   std::array<Counter, kDropCount> drops{};
 
   void drop(Drop d) { ++drops[static_cast<unsigned>(d)]; }

@@ -39,7 +39,10 @@ void arp_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   const bool to_us = where && *where == port;
   learn(w, port, pi.saddr, arp->arp_data.arp_sha, to_us);
   if (pi.sport == kArpOpReply) {
-    ++w.ctr.arp_replies_in;  // consumed: learning was all it was for
+    ++w.ctr.arp_replies_in;
+    // The host's stack resolves its own next hops (health checks, ssh): it needs the answers to
+    // its requests too. Without a kernel path, learning was all the reply was for.
+    if (w.to_kernel && to_us) return to_kernel(w, m, Drop::arp_not_ours);
     rte_pktmbuf_free(m);
     return;
   }
@@ -83,7 +86,26 @@ void echo_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
 void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (pi.kind == PktKind::Arp) return arp_input(w, m, pi);
   if (pi.kind == PktKind::Icmp && pi.icmp_type == kIcmpEcho) return echo_reply(w, m, pi);
-  drop(w, m, pi.kind == PktKind::Icmp ? Drop::icmp_other : Drop::local_other);
+  // Not a service, not what the workers answer: the host's stack (ssh to the DIP, the answers
+  // to its own health checks and pings).
+  to_kernel(w, m, pi.kind == PktKind::Icmp ? Drop::icmp_other : Drop::local_other);
+}
+
+void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise) {
+  if (!w.to_kernel) return drop(w, m, otherwise);
+  // A token bucket of kernel_rate per second, a tenth of a second deep: a flood of traffic the
+  // data plane does not handle must not turn into a flood of system calls.
+  if (w.now != w.kernel_refill_tick) {
+    const uint64_t add = uint64_t{w.now - w.kernel_refill_tick} * w.kernel_rate / kTicksPerSecond;
+    w.kernel_tokens = static_cast<uint32_t>(
+        std::min<uint64_t>(std::max(w.kernel_rate / 10, 1u), w.kernel_tokens + add));
+    w.kernel_refill_tick = w.now;
+  }
+  if (!w.kernel_tokens) return drop(w, m, Drop::kernel_path_limit);
+  if (rte_ring_mp_enqueue(w.to_kernel, m) != 0) return drop(w, m, Drop::kernel_path_full);
+  --w.kernel_tokens;
+  ++w.ctr.to_kernel;
+  w.kernel_wake = true;
 }
 
 void send_arp_request(Worker& w, uint16_t port, uint32_t target) {

@@ -150,7 +150,9 @@ void rx_one(Worker& w, rte_mbuf* m) {
   uint32_t cip = 0;
   const SnapService* svc = nullptr;
   const Verdict v = classify(w, pi, &cip, &svc, &why);
-  if (v == Verdict::Drop) return drop(w, m, why);
+  // Traffic through the director that is no LVS traffic (a NAT real server's own connections
+  // out, what the host routes) is the host's to forward or refuse, as in a kernel director.
+  if (v == Verdict::Drop) return why == Drop::no_service ? to_kernel(w, m, why) : drop(w, m, why);
   if (kSteer && v != Verdict::Local && w.nworkers > 1) {
     const unsigned owner = owner_of(cip, w.nworkers);
     if (owner != w.id) return handoff(w, owner, m);
@@ -210,6 +212,14 @@ void tx_enqueue(Worker& w, uint16_t port, rte_mbuf* m) {
 void worker_flush(Worker& w) {
   for (uint16_t p = 0; p < w.snap->nports; ++p)
     if (w.txbuf[p].n) flush_port(w, p);
+  // Control sleeps in epoll: one wake-up per loop iteration that queued for the kernel.
+  if (unlikely(w.kernel_wake)) {
+    w.kernel_wake = false;
+    const uint64_t one = 1;
+    if (w.kernel_wake_fd >= 0 && write(w.kernel_wake_fd, &one, sizeof one) < 0) {
+      // EAGAIN: the counter is already non-zero, control will wake anyway.
+    }
+  }
 }
 
 void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
@@ -275,6 +285,13 @@ unsigned poll_rings(Worker& w, rte_mbuf** pkts) {
       for (unsigned i = 0; i < n; ++i) tx_enqueue(w, pkts[i]->port, pkts[i]);
       got += n;
     }
+  }
+  if (w.from_kernel) {
+    // The host's frames, already addressed by its own stack: out of the port they are for.
+    const unsigned n = rte_ring_sc_dequeue_burst(w.from_kernel, (void**)pkts, kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) tx_enqueue(w, pkts[i]->port, pkts[i]);
+    w.ctr.from_kernel += n;
+    got += n;
   }
   return got;
 }

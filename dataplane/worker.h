@@ -130,10 +130,23 @@ struct Worker {
 
   ConnDump dump;
 
+  // The kernel path (control/kernel_path.h): what the data plane does not handle itself goes to
+  // the host's stack through control, at most kernel_rate packets a second (a token bucket).
+  rte_ring* to_kernel = nullptr;    // multi-producer, control consumes; null: no kernel path
+  int kernel_wake_fd = -1;          // eventfd control sleeps on, written once per loop at most
+  bool kernel_wake = false;         // something was queued since the last wake-up
+  rte_ring* from_kernel = nullptr;  // the host's frames to send out (worker 0)
+  uint32_t kernel_rate = 100000;
+  uint32_t kernel_tokens = 0;
+  uint32_t kernel_refill_tick = 0;
+
   std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
   std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave
   Counter drained;                    // packets moved after stop (control watches it settle)
 };
+
+// Gives a packet to the host's stack (the kernel path); without one, drops it as `otherwise`.
+void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise);
 
 // Adopts a snapshot (between bursts): sizes and resets the scheduler state.
 void worker_adopt(Worker& w, const Snapshot* snap);

@@ -74,7 +74,9 @@ def main(mode, keep=False, workers=1):
             return r.stdout
 
         for driver in ("af_xdp", "af_packet"):
-            cmd = [os.path.join(ROOT, "build", "fastvsd"), "--lcores", lcores(workers), "--in-memory",
+            # In the director's namespace: its host stack is the kernel path's (dpdk0, dpdk1).
+            cmd = ["ip", "netns", "exec", topo.DIRECTOR_NS,
+                   os.path.join(ROOT, "build", "fastvsd"), "--lcores", lcores(workers), "--in-memory",
                    "-m", "256", "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error"] + \
                 topo.vdev_args(t.ports, driver) + \
                 ["--", "--socket", sock, "--idle-sleep-us", "200", "--conn-capacity", "65536"]

@@ -184,7 +184,7 @@ def measure(scenario, subject, seconds, tmp, rnd):
             stats = os.path.join(tmp, f"fvs-{rnd}.json")
             fvs = subprocess.Popen(
                 [FASTVSD] + eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, 1024, sink=not loop) +
-                ["--", "--config", conf, "--socket", os.path.join(tmp, f"fvs{rnd}.sock"),
+                ["--", "--no-kernel-path", "--config", conf, "--socket", os.path.join(tmp, f"fvs{rnd}.sock"),
                  "--stats-file", stats, "--stats-interval-ms", "200", "--conn-capacity", "65536"],
                 stdout=open(os.path.join(tmp, f"fvs-{rnd}.log"), "w"), stderr=subprocess.STDOUT)
             deadline = time.monotonic() + 20

@@ -51,7 +51,11 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   Conn* c = w.conns.lookup(out, &is_out);
   // Unlike ip_vs_in, ip_vs_out does not look at the destination's availability: the replies of
   // a removed destination's connections still go back to the client.
-  if (!c || !is_out) return drop(w, m, Drop::no_conn);
+  // No connection: an answer to the host's own traffic (a health check, from RIP:rport to the
+  // DIP) is the kernel's, as IPVS lets it through to the local stack.
+  if (!c || !is_out)
+    return w.snap->local_by_ip.find(pi.daddr) ? to_kernel(w, m, Drop::no_conn)
+                                              : drop(w, m, Drop::no_conn);
   // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
   // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;
@@ -83,7 +87,9 @@ void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
       make_key(pi.inner_daddr, pi.inner_saddr, pi.inner_dport, pi.inner_sport, pi.inner_proto);
   bool is_out = false;
   Conn* c = w.conns.lookup(key, &is_out);
-  if (!c || is_out != to_client) return drop(w, m, Drop::icmp_no_conn);
+  if (!c || is_out != to_client)
+    return w.snap->local_by_ip.find(pi.daddr) ? to_kernel(w, m, Drop::icmp_no_conn)
+                                              : drop(w, m, Drop::icmp_no_conn);
   conn_count(w, c->dest, m, !to_client);  // ip_vs_in_stats / ip_vs_out_stats count ICMP too
   // ip_vs_icmp_xmit: only NAT translates; for DR and TUN the error goes to the real server
   // unchanged, through the connection's own transmitter.

@@ -37,7 +37,8 @@ class Base:
         self.sock = os.path.join(t.dir, "fastvsd.sock")
         eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
             topo.vdev_args(t.ports, DRIVER)
-        self.d = Fastvsd(eal, ["--socket", self.sock, "--idle-sleep-us", "200"], t.dir, "fvs" + self.kind)
+        self.d = Fastvsd(eal, ["--socket", self.sock, "--idle-sleep-us", "200"], t.dir,
+                         "fvs" + self.kind, netns=topo.DIRECTOR_NS, kernel_path=True)
         self.d.wait_started()
         self.addCleanup(self.stop)
         wait_for(lambda: os.path.exists(self.sock), 10, "the CLI socket")

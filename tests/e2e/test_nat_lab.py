@@ -50,7 +50,8 @@ class Lab:
         eal = ["--lcores", lcores, "--no-huge", "-m", "512", "--no-shconf"] + \
             topo.vdev_args(topology.ports, DRIVER)
         self.d = Fastvsd(eal, ["--config", path, "--idle-sleep-us", "200", "--conn-capacity",
-                               "65536"], topology.dir, "fvse2e")
+                               "65536"], topology.dir, "fvse2e", netns=topo.DIRECTOR_NS,
+                         kernel_path=True)
         self.d.wait_started()
         testcase.addCleanup(self.stop)
         # Warm up through the UDP service, so that the TCP service's scheduler is untouched:
@@ -128,6 +129,66 @@ class NatLab(LabCase):
         self.assertGreater(c["workers"][1]["nat_out"], 0, c)
 
 
+class KernelPathLab(LabCase):
+    """The kernel path: the director's own stack (its namespace holds dpdk0/dpdk1, TAP
+    interfaces with the ports' addresses) talks through fastvsd's ports, and a real server's own
+    traffic is forwarded and masqueraded by it, as the seeds' MASQUERADE rule intends."""
+
+    def dir(self, cmd, timeout=10):
+        return topo.sh(f"ip netns exec {topo.DIRECTOR_NS} {cmd}", capture=True, check=False,
+                       timeout=timeout)
+
+    def test_host_stack_through_the_ports(self):
+        lab = Lab(self, self.topo, lab_config())
+        # The host's interfaces carry the ports' addresses.
+        addrs = self.dir("ip -4 -br addr")
+        self.assertRegex(addrs, rf"dpdk0 .*{topo.VIP}/24", addrs)
+        self.assertRegex(addrs, rf"dpdk1 .*{topo.DIP}/24", addrs)
+        # fastvsd's default route is in its own table, the host's main table has none.
+        self.assertIn("default via 172.16.254.1 dev dpdk0",
+                      self.dir("ip route show table 100"))
+        self.assertNotIn("default", self.dir("ip route show table main"))
+        # curl from the director's own stack to a real server, through dpdk1 (TAP -> control ->
+        # worker -> the port; the answer: port -> worker -> control -> TAP). Its first packets
+        # also resolve the server's MAC in the host.
+        page = wait_for(lambda: self.dir("curl -s --max-time 2 http://192.168.0.18/").strip(),
+                        20, "curl from the director's stack to rs1")
+        self.assertEqual(page, "rs1rs1")
+        # A real server pings the DIP (the workers answer echo themselves) and the VIP's
+        # subnet address from the other side.
+        self.assertEqual(topo.ns("rs1", f"ping -c 2 -W 2 {topo.DIP}", check=False), 0)
+        c = lab.d.counters()
+        self.assertGreater(sum(w["to_kernel"] for w in c["workers"]), 0, c)
+        self.assertGreater(sum(w["from_kernel"] for w in c["workers"]), 0, c)
+
+    def test_real_server_traffic_is_masqueraded(self):
+        Lab(self, self.topo, lab_config())
+        # A server on the client side; a real server reaches it through its gateway, the DIP:
+        # fastvsd hands what is not LVS traffic to the host, which forwards and masquerades it.
+        root = os.path.join(self.topo.dir, "www-client")
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("client-side")
+        srv = subprocess.Popen(f"exec ip netns exec fvs-client /usr/bin/python3 -m http.server "
+                               f"8080 --bind {topo.CIP} --directory {root}", shell=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (srv.kill(), srv.wait()))
+        wait_for(lambda: topo.ns("client", f"curl -s -o /dev/null --max-time 1 "
+                                 f"http://{topo.CIP}:8080/", check=False) == 0, 20,
+                 "the client-side server")
+        page = wait_for(lambda: topo.ns("rs1", f"curl -s --max-time 2 http://{topo.CIP}:8080/",
+                                        capture=True, check=False).strip(), 20,
+                        "rs1 to reach the client side")
+        self.assertEqual(page, "client-side")
+        # The client saw the director's address (masqueraded), not the real server's.
+        log = []
+        srv.kill()
+        _, err = srv.communicate(timeout=5)
+        log = [line for line in err.splitlines() if "GET / " in line]
+        self.assertTrue(log, err)
+        self.assertTrue(all(line.startswith(topo.VIP + " ") for line in log[-1:]), log)
+
+
 class LiveNatLab(LabCase):
     """The NAT lab configured live through fastvsadm, changed while curl runs in a loop."""
 
@@ -136,7 +197,8 @@ class LiveNatLab(LabCase):
         sock = os.path.join(t.dir, "fastvsd.sock")
         eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
             topo.vdev_args(t.ports, DRIVER)
-        d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, "fvslive")
+        d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, "fvslive",
+                    netns=topo.DIRECTOR_NS, kernel_path=True)
         d.wait_started()
         def stop():
             rc = d.stop()

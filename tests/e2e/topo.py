@@ -5,6 +5,8 @@ Everything it makes is named fvs-*, so a run that crashed is cleaned up by the n
 
 two-arm NAT:   client ns (172.16.254.10/24) -- veth -- [fvs-c] dpdk0  fastvsd  dpdk1 [fvs-r]
                  -- veth -- switch ns (bridge) -- rs1 ns (192.168.0.18), rs2 ns (192.168.0.28)
+               fastvsd runs in the director's namespace (fvs-dir), which holds fvs-c and fvs-r and
+               the kernel path's interfaces (dpdk0, dpdk1): the director host's own stack.
 one-arm NAT:   client, rs1 and rs2 on one switch; fastvsd's only port [fvs-r] on it too.
 DR, TUN:       the same LAN; the real servers hold the VIP (DR: on lo; TUN: behind an IPIP
                decapsulator) with arp_ignore/arp_announce, and answer the client directly.
@@ -17,6 +19,7 @@ import tempfile
 import time
 
 PREFIX = "fvs-"
+DIRECTOR_NS = "fvs-dir"
 VIP = "172.16.254.200"
 DIP = "192.168.0.8"
 CIP = "172.16.254.10"
@@ -73,6 +76,7 @@ def _host(name, ifname, addrs, gw=None):
     sh(f"ip netns add {PREFIX}{name}")
     p = f"ip netns exec {PREFIX}{name}"
     sh(f"{p} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+    sh(f"{p} sysctl -qw net.ipv6.conf.default.disable_ipv6=1")  # interfaces made later too
     sh(f"{p} ip link set lo up")
     return p
 
@@ -134,19 +138,26 @@ class Topology:
                 self.procs.append(subprocess.Popen(
                     f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 {here}/ipip_decap.py ipip0",
                     shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        # The director's RS-side port: a root-side veth end on the switch.
-        sh(f"ip link add fvs-r type veth peer name {PREFIX}d netns {PREFIX}sw")
+        # The director: a namespace of its own (its host stack is the kernel path's), with the
+        # RS-side port, a veth end on the switch. It forwards and masquerades what its real
+        # servers send elsewhere, as the seeds' director does (ip_forward, MASQUERADE).
+        d = _host("dir", "", [])
+        sh(f"{d} sysctl -qw net.ipv4.ip_forward=1")
+        if self.kind in ("nat", "nat1"):
+            sh(f"{d} iptables -t nat -A POSTROUTING -s 192.168.0.0/24 -j MASQUERADE")
+        sh(f"ip link add fvs-r netns {DIRECTOR_NS} type veth peer name {PREFIX}d netns {PREFIX}sw")
         sh(f"{sw} ip link set {PREFIX}d master br0 up")
-        _quiet_if("", "fvs-r")
-        sh("ip link set fvs-r up")
+        _quiet_if(d, "fvs-r")
+        sh(f"{d} ip link set fvs-r up")
         p = _host("client", "eth0", [CIP])
         if self.kind in ("nat1", "dr", "tun"):
             to_switch("client", "cl")
             self.ports = ["fvs-r"]
         else:
-            sh(f"ip link add fvs-c type veth peer name eth0 netns {PREFIX}client")
-            _quiet_if("", "fvs-c")
-            sh("ip link set fvs-c up")
+            sh(f"ip link add fvs-c netns {DIRECTOR_NS} type veth peer name eth0 "
+               f"netns {PREFIX}client")
+            _quiet_if(d, "fvs-c")
+            sh(f"{d} ip link set fvs-c up")
             self.ports = ["fvs-c", "fvs-r"]
         sh(f"{p} ip addr add {CIP}/24 dev eth0")
         sh(f"{p} ip link set eth0 up")

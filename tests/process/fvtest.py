@@ -34,7 +34,11 @@ def wait_for(cond, timeout, what, interval=0.05):
 class Fastvsd:
     """fastvsd as a child process, with a stats file to poll and a clean stop."""
 
-    def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False):
+    def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False, netns=None,
+                 kernel_path=False):
+        """netns: run inside that network namespace (`ip netns exec`). kernel_path: keep
+        fastvsd's TAP interfaces for the host's stack (off by default here: a test in the root
+        namespace must not give the host addresses and routes)."""
         self.workdir = workdir
         self.prefix = f"{name}{os.getpid()}"
         self.stats = os.path.join(workdir, "stats.json")
@@ -43,6 +47,10 @@ class Fastvsd:
         self.cmd = [fastvsd_path(), "--file-prefix", self.prefix, "--no-pci"] + eal_telemetry + \
                    ["--log-level", "lib.eal:error"] + eal_args + \
                    ["--", "--stats-file", self.stats, "--stats-interval-ms", "50"] + app_args
+        if not kernel_path:
+            self.cmd.append("--no-kernel-path")
+        if netns:
+            self.cmd = ["ip", "netns", "exec", netns] + self.cmd
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
 
     def counters(self):
