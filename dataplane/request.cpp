@@ -53,7 +53,8 @@ void conn_forget(Worker& w, Conn* c) {
 // ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
 // says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
 Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
-  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport)};
+  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
+                       rte_be_to_cpu_32(pi.daddr)};
   Destination* d = sched_pick(svc.sched, w.sched[svc.id], flow);
   if (!d) return *why = Drop::no_dest, nullptr;
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);

@@ -139,10 +139,10 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   for (auto& ss : s->services) {
     ss.sched.dests = ss.dests.data();
     ss.sched.ndests = static_cast<uint32_t>(ss.dests.size());
-    if (ss.sched.kind == SchedKind::Sh) {
-      ss.sh_table.assign(kShTabSize, nullptr);
-      sh_build(ss.dests.data(), ss.sched.ndests, ss.sh_table.data());
-      ss.sched.sh_table = ss.sh_table.data();
+    if (const unsigned size = sched_table_size(ss.sched.kind)) {
+      ss.table.assign(size, nullptr);
+      sched_build_table(ss.sched.kind, ss.dests.data(), ss.sched.ndests, ss.table.data());
+      ss.sched.table = ss.table.data();
     }
   }
   store.end();

@@ -28,7 +28,7 @@ struct SnapService {
   uint16_t vport = 0;
   SchedService sched;
   std::vector<Destination*> dests;  // kernel list order
-  std::vector<Destination*> sh_table;
+  std::vector<Destination*> table;  // sh, dh, mh: the scheduler's lookup table
 };
 
 struct SnapAddr {

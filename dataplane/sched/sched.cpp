@@ -30,6 +30,25 @@ const char* sched_name(SchedKind k) {
   return "?";
 }
 
+unsigned sched_table_size(SchedKind k) {
+  switch (k) {
+    case SchedKind::Sh:
+      return kShTabSize;
+    default:
+      return 0;
+  }
+}
+
+void sched_build_table(SchedKind kind, Destination* const* dests, uint32_t ndests,
+                       Destination** table) {
+  switch (kind) {
+    case SchedKind::Sh:
+      return sh_build(dests, ndests, table);
+    default:
+      return;
+  }
+}
+
 void sched_reset(const SchedService& svc, SchedState& st) {
   switch (svc.kind) {
     case SchedKind::Rr:
@@ -42,7 +61,7 @@ void sched_reset(const SchedService& svc, SchedState& st) {
     case SchedKind::Lc:
     case SchedKind::Wlc:
     case SchedKind::Sh:
-      // lc and wlc keep no state; sh's table is built by control (sh_build).
+      // lc and wlc keep no state; sh's table is built by control (sched_build_table).
       break;
   }
 }

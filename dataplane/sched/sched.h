@@ -27,25 +27,28 @@ struct SchedService {
   uint32_t flags = 0;                   // kSchedShFallback | kSchedShPort (common/model.h)
   Destination* const* dests = nullptr;  // in the kernel's list order (newest first)
   uint32_t ndests = 0;
-  // sh: the bucket table built by sh_build() (ip_vs_sh_reassign). Null for other schedulers.
-  Destination* const* sh_table = nullptr;
+  // sh: the lookup table control builds with sched_build_table() from the list and weights
+  // (the kernel's svc->sched_data), sched_table_size(kind) entries. Null for the others.
+  Destination* const* table = nullptr;
 };
 
 // A worker's private scheduler position for one service. The kernel keeps the equivalent in
 // svc->sched_data (rr: the list cursor; wrr: struct ip_vs_wrr_mark).
 struct SchedState {
-  int32_t cl = -1;  // rr/wrr cursor: index into dests, -1 = the list head
-  int32_t cw = 0;   // wrr current weight
-  int32_t mw = 0;   // wrr max weight (less gcd - 1, as the kernel keeps it)
-  int32_t di = 1;   // wrr gcd of the weights
+  int32_t cl = -1;     // rr/wrr cursor: index into dests, -1 = the list head
+  int32_t cw = 0;      // wrr current weight
+  int32_t mw = 0;      // wrr max weight (less gcd - 1, as the kernel keeps it)
+  int32_t di = 1;      // wrr gcd of the weights
   uint32_t gen = ~0u;  // the SnapService::gen this state was last fitted to
 };
 
 // The flow being scheduled, host byte order. sh hashes the source address (and port with -b
-// sh-port).
+// sh-port); the destination address (iph->daddr: the VIP) is there for the schedulers that
+// hash it.
 struct SchedFlow {
   uint32_t cip = 0;
   uint16_t cport = 0;
+  uint32_t daddr = 0;
 };
 
 // Called when the service's destination list or weights changed (and once at start): the
@@ -61,10 +64,24 @@ void sched_dests_changed(const SchedService* old_svc, const SchedService& svc, S
 // Picks a destination or returns nullptr ("no destination available", as the kernel logs).
 Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow& flow);
 
+// How many entries the scheduler's lookup table has (0: it has none).
+unsigned sched_table_size(SchedKind k);
+
+// Control, when it builds a snapshot: fills table[sched_table_size(kind)] from the current list
+// and weights, as the kernel's init_service / add_dest / del_dest / upd_dest hooks do.
+void sched_build_table(SchedKind kind, Destination* const* dests, uint32_t ndests,
+                       Destination** table);
+
 // ip_vs_dest_conn_overhead (include/net/ip_vs.h): an active connection weighs 256 inactive ones.
 // lc and wlc rank destinations by it; the counts are summed over the workers' slots.
 inline int32_t dest_conn_overhead(const Destination& d) {
   return d.activeconns() * 256 + d.inactconns();
+}
+
+// hash_32() of include/linux/hash.h: multiply by GOLDEN_RATIO_32, keep the top 'bits' bits.
+// sh hashes addresses with it.
+constexpr uint32_t kernel_hash_32(uint32_t val, unsigned bits) {
+  return (val * uint32_t{0x61C88647}) >> (32 - bits);
 }
 
 // The individual schedulers (one file each). Each returns nullptr when none is available.
