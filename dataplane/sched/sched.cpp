@@ -11,6 +11,10 @@ std::optional<SchedKind> sched_from_name(std::string_view name) {
   if (name == "lc") return SchedKind::Lc;
   if (name == "wlc") return SchedKind::Wlc;
   if (name == "sh") return SchedKind::Sh;
+  if (name == "sed") return SchedKind::Sed;
+  if (name == "nq") return SchedKind::Nq;
+  if (name == "fo") return SchedKind::Fo;
+  if (name == "ovf") return SchedKind::Ovf;
   return std::nullopt;
 }
 
@@ -26,6 +30,14 @@ const char* sched_name(SchedKind k) {
       return "wlc";
     case SchedKind::Sh:
       return "sh";
+    case SchedKind::Sed:
+      return "sed";
+    case SchedKind::Nq:
+      return "nq";
+    case SchedKind::Fo:
+      return "fo";
+    case SchedKind::Ovf:
+      return "ovf";
   }
   return "?";
 }
@@ -60,8 +72,13 @@ void sched_reset(const SchedService& svc, SchedState& st) {
       break;
     case SchedKind::Lc:
     case SchedKind::Wlc:
+    case SchedKind::Sed:
+    case SchedKind::Nq:
+    case SchedKind::Fo:
+    case SchedKind::Ovf:
     case SchedKind::Sh:
-      // lc and wlc keep no state; sh's table is built by control (sched_build_table).
+      // The others keep no per-worker state; sh's table is built by control
+      // (sched_build_table).
       break;
   }
 }
@@ -97,6 +114,14 @@ Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow
       return wlc_schedule(svc);
     case SchedKind::Sh:
       return sh_schedule(svc, flow);
+    case SchedKind::Sed:
+      return sed_schedule(svc);
+    case SchedKind::Nq:
+      return nq_schedule(svc);
+    case SchedKind::Fo:
+      return fo_schedule(svc);
+    case SchedKind::Ovf:
+      return ovf_schedule(svc);
   }
   return nullptr;
 }

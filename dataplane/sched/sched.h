@@ -14,7 +14,7 @@
 
 namespace fastvs {
 
-enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh };
+enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf };
 
 std::optional<SchedKind> sched_from_name(std::string_view name);
 const char* sched_name(SchedKind k);
@@ -78,6 +78,12 @@ inline int32_t dest_conn_overhead(const Destination& d) {
   return d.activeconns() * 256 + d.inactconns();
 }
 
+// ip_vs_sed_dest_overhead / ip_vs_nq_dest_overhead: active connections only, plus the one being
+// scheduled ("(Ci + 1) / Ui").
+inline int32_t dest_sed_overhead(const Destination& d) {
+  return d.activeconns() + 1;
+}
+
 // hash_32() of include/linux/hash.h: multiply by GOLDEN_RATIO_32, keep the top 'bits' bits.
 // sh hashes addresses with it.
 constexpr uint32_t kernel_hash_32(uint32_t val, unsigned bits) {
@@ -93,5 +99,9 @@ Destination* wlc_schedule(const SchedService& svc);
 Destination* sh_schedule(const SchedService& svc, const SchedFlow& flow);
 // Fills table[kShTabSize] as ip_vs_sh_reassign does from the current list and weights.
 void sh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+Destination* sed_schedule(const SchedService& svc);
+Destination* nq_schedule(const SchedService& svc);
+Destination* fo_schedule(const SchedService& svc);
+Destination* ovf_schedule(const SchedService& svc);
 
 }  // namespace fastvs

@@ -1,6 +1,7 @@
 // The schedulers against the kernel's sequences (net/netfilter/ipvs/ip_vs_{rr,wrr,lc,wlc,sh}.c),
-// with one worker. Destinations are named A, B, C, ... in the kernel's list order
-// (sched_fixture.h). Picks are written as strings of those letters, '-' for none.
+// with one worker; test_sched_more.cpp has sed, nq, fo and ovf. Destinations are named A, B, C,
+// ... in the kernel's list order (sched_fixture.h). Picks are written as strings of those
+// letters, '-' for none.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -20,8 +21,8 @@ namespace {
 // Names
 
 TEST(SchedName, RoundTrip) {
-  for (SchedKind k :
-       {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh}) {
+  for (SchedKind k : {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh,
+                      SchedKind::Sed, SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf}) {
     auto back = sched_from_name(sched_name(k));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, k);
