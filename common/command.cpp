@@ -856,6 +856,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       d.rport = rport;
       d.method = method;
       d.weight = cmd.has_weight ? cmd.weight : 1;
+      d.last_weight = d.weight;
       d.u_threshold = cmd.u_threshold;
       d.l_threshold = cmd.l_threshold;
       // The kernel's list_add_rcu: a new destination goes to the head of the list.
@@ -871,6 +872,8 @@ std::string apply_service(Config& cfg, const Command& cmd) {
         d.method = cmd.method;
       }
       if (cmd.has_weight) d.weight = cmd.weight;
+      // __ip_vs_update_dest: "keep the last_weight with latest non-0 weight".
+      if (d.weight != 0) d.last_weight = d.weight;
       if (cmd.has_u_threshold) d.u_threshold = cmd.u_threshold;
       if (cmd.has_l_threshold) d.l_threshold = cmd.l_threshold;
       std::string err = check_dest_numbers(d.weight, d.u_threshold, d.l_threshold);

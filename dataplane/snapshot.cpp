@@ -26,6 +26,7 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
   Destination* dest = e.dest.get();
   dest->method.store(d.method, std::memory_order_relaxed);
   dest->weight.store(d.weight, std::memory_order_relaxed);
+  dest->last_weight = d.weight != 0 ? d.weight : d.last_weight;
   dest->u_threshold.store(d.u_threshold, std::memory_order_relaxed);
   dest->l_threshold.store(d.l_threshold, std::memory_order_relaxed);
   dest->flags.fetch_or(kDestAvailable, std::memory_order_release);  // revived from the trash

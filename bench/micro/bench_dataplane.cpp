@@ -119,6 +119,7 @@ void BM_Sched(benchmark::State& st) {
   for (int i = 0; i < 8; ++i) {
     ds.push_back(std::make_unique<Destination>());
     ds.back()->weight.store(1 + i % 3);
+    ds.back()->last_weight = 1 + i % 3;
     ds.back()->slot[0].activeconns.store(i * 7);
     list.push_back(ds.back().get());
   }
@@ -137,7 +138,7 @@ void BM_Sched(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(sched_pick(svc, s, SchedFlow{++ip, 1000, 0x0a000001}));
   st.SetLabel(sched_name(kind));
 }
-BENCHMARK(BM_Sched)->DenseRange(0, static_cast<int>(SchedKind::Sh));
+BENCHMARK(BM_Sched)->DenseRange(0, static_cast<int>(SchedKind::Mh));
 
 // The whole pipeline on one worker: a burst of 32 established flows, parse -> classify ->
 // lookup -> state -> transmit by method -> route -> neighbour -> TX buffer (captured, not sent).

@@ -15,6 +15,8 @@ std::optional<SchedKind> sched_from_name(std::string_view name) {
   if (name == "nq") return SchedKind::Nq;
   if (name == "fo") return SchedKind::Fo;
   if (name == "ovf") return SchedKind::Ovf;
+  if (name == "dh") return SchedKind::Dh;
+  if (name == "mh") return SchedKind::Mh;
   return std::nullopt;
 }
 
@@ -38,6 +40,10 @@ const char* sched_name(SchedKind k) {
       return "fo";
     case SchedKind::Ovf:
       return "ovf";
+    case SchedKind::Dh:
+      return "dh";
+    case SchedKind::Mh:
+      return "mh";
   }
   return "?";
 }
@@ -46,6 +52,10 @@ unsigned sched_table_size(SchedKind k) {
   switch (k) {
     case SchedKind::Sh:
       return kShTabSize;
+    case SchedKind::Dh:
+      return kDhTabSize;
+    case SchedKind::Mh:
+      return kMhTabSize;
     default:
       return 0;
   }
@@ -56,6 +66,10 @@ void sched_build_table(SchedKind kind, Destination* const* dests, uint32_t ndest
   switch (kind) {
     case SchedKind::Sh:
       return sh_build(dests, ndests, table);
+    case SchedKind::Dh:
+      return dh_build(dests, ndests, table);
+    case SchedKind::Mh:
+      return mh_build(dests, ndests, table);
     default:
       return;
   }
@@ -77,7 +91,9 @@ void sched_reset(const SchedService& svc, SchedState& st) {
     case SchedKind::Fo:
     case SchedKind::Ovf:
     case SchedKind::Sh:
-      // The others keep no per-worker state; sh's table is built by control
+    case SchedKind::Dh:
+    case SchedKind::Mh:
+      // The others keep no per-worker state; sh's, dh's and mh's tables are built by control
       // (sched_build_table).
       break;
   }
@@ -122,6 +138,10 @@ Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow
       return fo_schedule(svc);
     case SchedKind::Ovf:
       return ovf_schedule(svc);
+    case SchedKind::Dh:
+      return dh_schedule(svc, flow);
+    case SchedKind::Mh:
+      return mh_schedule(svc, flow);
   }
   return nullptr;
 }

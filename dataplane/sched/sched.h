@@ -14,21 +14,25 @@
 
 namespace fastvs {
 
-enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf };
+enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf, Dh, Mh };
 
 std::optional<SchedKind> sched_from_name(std::string_view name);
 const char* sched_name(SchedKind k);
 
 constexpr unsigned kShTabSize = 256;  // IP_VS_SH_TAB_SIZE (1 << IP_VS_SH_TAB_BITS, bits = 8)
+constexpr unsigned kDhTabSize = 256;  // IP_VS_DH_TAB_SIZE (1 << IP_VS_DH_TAB_BITS, bits = 8)
+// IP_VS_MH_TAB_SIZE = primes[CONFIG_IP_VS_MH_TAB_INDEX - 8] with the Kconfig default index 12:
+// {251, 509, 1021, 2039, 4093, ...}[4].
+constexpr unsigned kMhTabSize = 4093;
 
 // What a scheduler reads of a service. Built by control, immutable once published.
 struct SchedService {
   SchedKind kind = SchedKind::Wlc;
-  uint32_t flags = 0;                   // kSchedShFallback | kSchedShPort (common/model.h)
+  uint32_t flags = 0;                   // kSchedSh* / kSchedMh* (common/model.h)
   Destination* const* dests = nullptr;  // in the kernel's list order (newest first)
   uint32_t ndests = 0;
-  // sh: the lookup table control builds with sched_build_table() from the list and weights
-  // (the kernel's svc->sched_data), sched_table_size(kind) entries. Null for the others.
+  // sh, dh and mh: the lookup table control builds with sched_build_table() from the list and
+  // weights (the kernel's svc->sched_data), sched_table_size(kind) entries. Null for the others.
   Destination* const* table = nullptr;
 };
 
@@ -42,9 +46,8 @@ struct SchedState {
   uint32_t gen = ~0u;  // the SnapService::gen this state was last fitted to
 };
 
-// The flow being scheduled, host byte order. sh hashes the source address (and port with -b
-// sh-port); the destination address (iph->daddr: the VIP) is there for the schedulers that
-// hash it.
+// The flow being scheduled, host byte order. sh and mh hash the source address (and port with
+// -b sh-port / mh-port); dh hashes the destination address (iph->daddr: the VIP).
 struct SchedFlow {
   uint32_t cip = 0;
   uint16_t cport = 0;
@@ -85,7 +88,7 @@ inline int32_t dest_sed_overhead(const Destination& d) {
 }
 
 // hash_32() of include/linux/hash.h: multiply by GOLDEN_RATIO_32, keep the top 'bits' bits.
-// sh hashes addresses with it.
+// sh and dh hash addresses with it.
 constexpr uint32_t kernel_hash_32(uint32_t val, unsigned bits) {
   return (val * uint32_t{0x61C88647}) >> (32 - bits);
 }
@@ -103,5 +106,14 @@ Destination* sed_schedule(const SchedService& svc);
 Destination* nq_schedule(const SchedService& svc);
 Destination* fo_schedule(const SchedService& svc);
 Destination* ovf_schedule(const SchedService& svc);
+Destination* dh_schedule(const SchedService& svc, const SchedFlow& flow);
+// Fills table[kDhTabSize] as ip_vs_dh_reassign does from the current list.
+void dh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+Destination* mh_schedule(const SchedService& svc, const SchedFlow& flow);
+// Fills table[kMhTabSize] as ip_vs_mh_reassign does from the current list and last weights.
+void mh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+// ip_vs_mh_hashkey with the hash1 key (the lookup, and a destination's offset) or the hash2 key
+// (a destination's skip), before the "% IP_VS_MH_TAB_SIZE". addr and port in host order.
+uint32_t mh_hashkey(uint32_t addr, uint16_t port, uint32_t offset, bool hash2 = false);
 
 }  // namespace fastvs

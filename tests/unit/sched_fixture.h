@@ -20,6 +20,7 @@ class Dests {
       d->rip = 0x0a000101 + static_cast<uint32_t>(i);  // 10.0.1.1, 10.0.1.2, ...
       d->rport = 80;
       d->weight.store(weights[i]);
+      d->last_weight = weights[i];  // __ip_vs_update_dest on add
       ptrs_.push_back(d.get());
       owned_.push_back(std::move(d));
     }
@@ -31,7 +32,11 @@ class Dests {
   Destination& operator[](size_t i) { return *ptrs_[i]; }
   size_t size() const { return ptrs_.size(); }
 
-  void set_weight(size_t i, int32_t w) { ptrs_[i]->weight.store(w); }
+  // ipvsadm -e -w: __ip_vs_update_dest keeps last_weight at the latest non-zero weight.
+  void set_weight(size_t i, int32_t w) {
+    ptrs_[i]->weight.store(w);
+    if (w != 0) ptrs_[i]->last_weight = w;
+  }
   void set_overload(size_t i, bool on) {
     ptrs_[i]->flags.store(on ? (kDestAvailable | kDestOverload) : kDestAvailable);
   }

@@ -857,6 +857,23 @@ TEST(ApplyDest, EditUpdatesOnlyWhatIsGiven) {
   EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Tunnel);
 }
 
+TEST(ApplyDest, LastWeightIsTheLatestNonZeroWeight) {
+  // __ip_vs_update_dest: "if (add || udest->weight != 0) last_weight = weight" (mh's table).
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 5");
+  const DestConfig& d = cfg.services[0].dests[0];
+  EXPECT_EQ(d.last_weight, 5);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -w 0");
+  EXPECT_EQ(cfg.services[0].dests[0].weight, 0);
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 5);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -x 10");  // weight untouched
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 5);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -w 3");
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 3);
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 0");  // added at 0: 0
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 0);
+}
+
 TEST(ApplyDest, Delete) {
   Config cfg = two_arm();
   run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");

@@ -1,7 +1,7 @@
 // The schedulers against the kernel's sequences (net/netfilter/ipvs/ip_vs_{rr,wrr,lc,wlc,sh}.c),
-// with one worker; test_sched_more.cpp has sed, nq, fo and ovf. Destinations are named A, B, C,
-// ... in the kernel's list order (sched_fixture.h). Picks are written as strings of those
-// letters, '-' for none.
+// with one worker; test_sched_more.cpp has sed, nq, fo, ovf, dh and mh. Destinations are named
+// A, B, C, ... in the kernel's list order (sched_fixture.h). Picks are written as strings of
+// those letters, '-' for none.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -21,8 +21,9 @@ namespace {
 // Names
 
 TEST(SchedName, RoundTrip) {
-  for (SchedKind k : {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh,
-                      SchedKind::Sed, SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf}) {
+  for (SchedKind k :
+       {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh, SchedKind::Sed,
+        SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf, SchedKind::Dh, SchedKind::Mh}) {
     auto back = sched_from_name(sched_name(k));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, k);
@@ -35,7 +36,7 @@ TEST(SchedName, UnknownAndCaseSensitive) {
   EXPECT_FALSE(sched_from_name("").has_value());
   EXPECT_FALSE(sched_from_name("WLC").has_value());
   EXPECT_FALSE(sched_from_name("rr ").has_value());
-  EXPECT_FALSE(sched_from_name("mh").has_value());
+  EXPECT_FALSE(sched_from_name("lblc").has_value());
 }
 
 // ---------------------------------------------------------------------------------------------
