@@ -92,9 +92,9 @@ std::string bad_ip(std::string_view what, std::string_view s) {
 // ---------------------------------------------------------------------------------------------
 // Schedulers and scheduler flags.
 
-constexpr std::array<std::string_view, 5> kSchedulers = {"rr", "wrr", "lc", "wlc", "sh"};
-constexpr std::array<std::string_view, 9> kSchedulersLater = {"lblc", "lblcr", "dh",   "sed", "nq",
-                                                              "fo",   "ovf",   "twos", "mh"};
+constexpr std::array<std::string_view, 11> kSchedulers = {"rr", "wrr", "lc",  "wlc", "sh", "sed",
+                                                          "nq", "fo",  "ovf", "dh",  "mh"};
+constexpr std::array<std::string_view, 3> kSchedulersLater = {"lblc", "lblcr", "twos"};
 constexpr const char* kDefaultScheduler = "wlc";  // ipvsadm's DEF_SCHED
 
 std::string check_scheduler(std::string_view name) {
@@ -105,18 +105,36 @@ std::string check_scheduler(std::string_view name) {
   return "bad scheduler name " + quoted(name);
 }
 
-std::string flag_names(uint32_t flags) {
+// ipvsadm's -b names: the scheduler they belong to and the bit (SCHED1 = fallback, SCHED2 =
+// port) they set.
+struct SchedFlagName {
+  std::string_view name;
+  std::string_view sched;
+  uint32_t bit;
+};
+constexpr std::array<SchedFlagName, 4> kSchedFlagNames = {{
+    {"sh-fallback", "sh", kSchedShFallback},
+    {"sh-port", "sh", kSchedShPort},
+    {"mh-fallback", "mh", kSchedMhFallback},
+    {"mh-port", "mh", kSchedMhPort},
+}};
+constexpr const char* kKnownFlags = " (known: sh-fallback, sh-port, mh-fallback, mh-port)";
+
+// The names of 'flags' as the scheduler 'sched' calls them, in print_sched_flags' order.
+std::string flag_names(uint32_t flags, std::string_view sched) {
   std::string out;
-  if (flags & kSchedShFallback) out += "sh-fallback";
-  if (flags & kSchedShPort) out += std::string(out.empty() ? "" : ",") + "sh-port";
+  for (const auto& f : kSchedFlagNames)
+    if (f.sched == sched && (flags & f.bit)) out += (out.empty() ? "" : ",") + std::string(f.name);
   return out;
 }
 
-// ipvsadm's parse_sched_flags: the sh-* flags belong to the sh scheduler.
-std::string check_sched_flags(std::string_view scheduler, uint32_t flags) {
-  if (flags == 0 || scheduler == "sh") return "";
-  return "scheduler flag " + quoted(flag_names(flags)) + " needs the sh scheduler, not " +
-         quoted(scheduler);
+// ipvsadm's parse_sched_flags: the sh-* flags belong to the sh scheduler, the mh-* flags to mh.
+// 'flags_of' is the scheduler whose names were given.
+std::string check_sched_flags(std::string_view scheduler, uint32_t flags,
+                              std::string_view flags_of) {
+  if (flags == 0 || scheduler == flags_of) return "";
+  return "scheduler flag " + quoted(flag_names(flags, flags_of)) + " needs the " +
+         std::string(flags_of) + " scheduler, not " + quoted(scheduler);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,25 +371,32 @@ struct IpvsadmParse {
       }
       case kOptFlags: {
         uint32_t flags = 0;
+        std::string_view of, first;
         size_t start = 0;
         while (true) {
           const size_t comma = arg.find(',', start);
           const std::string_view f =
               arg.substr(start, comma == arg.npos ? arg.npos : comma - start);
-          if (f == "sh-fallback") {
-            flags |= kSchedShFallback;
-          } else if (f == "sh-port") {
-            flags |= kSchedShPort;
-          } else if (f.empty()) {
-            return "empty scheduler flag in " + quoted(arg) + " (known: sh-fallback, sh-port)";
-          } else {
-            return "unknown scheduler flag " + quoted(f) + " (known: sh-fallback, sh-port)";
+          if (f.empty()) return "empty scheduler flag in " + quoted(arg) + kKnownFlags;
+          auto known = std::find_if(kSchedFlagNames.begin(), kSchedFlagNames.end(),
+                                    [&](const SchedFlagName& n) { return n.name == f; });
+          if (known == kSchedFlagNames.end()) {
+            return "unknown scheduler flag " + quoted(f) + kKnownFlags;
           }
+          // One -b serves one scheduler: sh-port with mh-port cannot both be right.
+          if (!of.empty() && known->sched != of) {
+            return "scheduler flags " + quoted(first) + " and " + quoted(f) +
+                   " are for different schedulers";
+          }
+          if (of.empty()) first = f;
+          of = known->sched;
+          flags |= known->bit;
           if (comma == arg.npos) break;
           start = comma + 1;
         }
         cmd.has_sched_flags = true;
         cmd.sched_flags = flags;
+        cmd.sched_flags_of = std::string(of);
         return "";
       }
       case kOptReal: {
@@ -485,7 +510,7 @@ struct IpvsadmParse {
       if (cmd.has_scheduler || cmd.op == Op::AddService) {
         std::string err = check_sched_flags(
             cmd.has_scheduler ? std::string_view(cmd.scheduler) : kDefaultScheduler,
-            cmd.sched_flags);
+            cmd.sched_flags, cmd.sched_flags_of);
         if (!err.empty()) return err;
       }
     }
@@ -932,7 +957,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       s.scheduler = cmd.has_scheduler ? cmd.scheduler : kDefaultScheduler;
       s.sched_flags = cmd.has_sched_flags ? cmd.sched_flags : 0;
       std::string err = check_scheduler(s.scheduler);
-      if (err.empty()) err = check_sched_flags(s.scheduler, s.sched_flags);
+      if (err.empty()) err = check_sched_flags(s.scheduler, s.sched_flags, cmd.sched_flags_of);
       if (err.empty()) err = set_persistence(s, cmd);
       if (!err.empty()) return err;
       cfg.services.push_back(std::move(s));
@@ -946,9 +971,12 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       const uint32_t flags = cmd.has_sched_flags ? cmd.sched_flags
                              : cmd.has_scheduler ? 0
                                                  : svc->sched_flags;
+      // Kept flags are named by the service's own scheduler (the only one that accepts them).
+      const std::string_view flags_of = cmd.has_sched_flags ? std::string_view(cmd.sched_flags_of)
+                                                            : std::string_view(svc->scheduler);
       ServiceConfig s = *svc;
       std::string err = check_scheduler(sched);
-      if (err.empty()) err = check_sched_flags(sched, flags);
+      if (err.empty()) err = check_sched_flags(sched, flags, flags_of);
       if (err.empty()) err = set_persistence(s, cmd);
       if (!err.empty()) return err;
       s.scheduler = sched;
@@ -1004,6 +1032,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       d.rport = rport;
       d.method = method;
       d.weight = cmd.has_weight ? cmd.weight : 1;
+      d.last_weight = d.weight;
       d.u_threshold = cmd.u_threshold;
       d.l_threshold = cmd.l_threshold;
       // The kernel's list_add_rcu: a new destination goes to the head of the list.
@@ -1019,6 +1048,8 @@ std::string apply_service(Config& cfg, const Command& cmd) {
         d.method = cmd.method;
       }
       if (cmd.has_weight) d.weight = cmd.weight;
+      // __ip_vs_update_dest: "keep the last_weight with latest non-0 weight".
+      if (d.weight != 0) d.last_weight = d.weight;
       if (cmd.has_u_threshold) d.u_threshold = cmd.u_threshold;
       if (cmd.has_l_threshold) d.l_threshold = cmd.l_threshold;
       std::string err = check_dest_numbers(d.weight, d.u_threshold, d.l_threshold);

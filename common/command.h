@@ -48,6 +48,9 @@ struct Command {
   std::string scheduler;
   bool has_sched_flags = false;  // -b given
   uint32_t sched_flags = 0;
+  // The scheduler the -b names belong to ("sh" for sh-*, "mh" for mh-*): the bits are the same
+  // (IP_VS_SVC_F_SCHED1/2), the names are not, and ipvsadm refuses a name for another scheduler.
+  std::string sched_flags_of;
   // Destination commands (-a -e -d).
   bool has_dest = false;
   uint32_t rip = 0;

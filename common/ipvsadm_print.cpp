@@ -72,8 +72,8 @@ const char* fwd_switch(ForwardMethod m) {
   return "-g";
 }
 
-// The model's flag bits are the kernel's IP_VS_SVC_F_SCHED1 (sh-fallback) and
-// IP_VS_SVC_F_SCHED2 (sh-port); ipvsadm tests `flags & (SCHED1 | SCHED2 | SCHED3)`.
+// The model's flag bits are the kernel's IP_VS_SVC_F_SCHED1 (sh-fallback, mh-fallback) and
+// IP_VS_SVC_F_SCHED2 (sh-port, mh-port); ipvsadm tests `flags & (SCHED1 | SCHED2 | SCHED3)`.
 bool has_sched_flags(const ServiceConfig& s) {
   return (s.sched_flags & (kSchedShFallback | kSchedShPort)) != 0;
 }

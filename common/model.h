@@ -10,10 +10,14 @@
 
 namespace fastvs {
 
-// ipvsadm's -b flags that the schedulers understand (IP_VS_SVC_F_SCHED_SH_*).
+// ipvsadm's -b flags that the schedulers understand: the kernel's IP_VS_SVC_F_SCHED1 and
+// IP_VS_SVC_F_SCHED2, named by the scheduler that reads them (ip_vs_sh.c and ip_vs_mh.c define
+// their SH_* and MH_* names on the same two bits). ServiceConfig::scheduler says which it is.
 enum SchedFlags : uint32_t {
-  kSchedShFallback = 1u << 0,
-  kSchedShPort = 1u << 1,
+  kSchedShFallback = 1u << 0,           // IP_VS_SVC_F_SCHED_SH_FALLBACK
+  kSchedShPort = 1u << 1,               // IP_VS_SVC_F_SCHED_SH_PORT
+  kSchedMhFallback = kSchedShFallback,  // IP_VS_SVC_F_SCHED_MH_FALLBACK
+  kSchedMhPort = kSchedShPort,          // IP_VS_SVC_F_SCHED_MH_PORT
 };
 
 struct ServiceKey {
@@ -30,6 +34,11 @@ struct DestConfig {
   int32_t weight = 1;
   uint32_t u_threshold = 0;
   uint32_t l_threshold = 0;
+  // dest->last_weight (__ip_vs_update_dest): the weight on add, then the last non-zero one, so
+  // it differs from weight only while weight is 0: the weight before -w 0 quiesced it (0 if it
+  // was added with weight 0). The mh scheduler builds its table from it, so quiescing one
+  // destination moves no other client.
+  int32_t last_weight = 0;
 };
 
 struct ServiceConfig {

@@ -53,6 +53,10 @@ struct Destination {
   std::atomic<uint32_t> flags{kDestAvailable};
   std::atomic<uint32_t> u_threshold{0};
   std::atomic<uint32_t> l_threshold{0};
+  // The kernel's dest->last_weight: the weight given when the destination was added, then the
+  // last non-zero weight it was given (__ip_vs_update_dest), so quiescing it (-w 0) leaves its
+  // share of the mh table in place. Control alone reads and writes it (mh_build).
+  int32_t last_weight = 1;
   uint32_t nslots = 1;  // workers + 1 (control): sums read only the slots in use
   DestWorkerSlot slot[kMaxSlots];
   // -Z: the counters' sums when they were last zeroed. Control alone reads and writes these
@@ -67,6 +71,7 @@ struct Destination {
 
   int32_t get_weight() const { return weight.load(std::memory_order_relaxed); }
   bool overloaded() const { return flags.load(std::memory_order_relaxed) & kDestOverload; }
+  bool available() const { return flags.load(std::memory_order_relaxed) & kDestAvailable; }
 
   int32_t activeconns() const {
     int32_t s = 0;

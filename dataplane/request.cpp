@@ -73,8 +73,6 @@ void conn_forget(Worker& w, Conn* c) {
   w.conns.remove(c);
 }
 
-// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
-// says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
 // A template's PersistConn and its reference on the destination (ip_vs_bind_dest for a
 // template), counted in this worker's slot whoever gives them back.
 void tmpl_bind(Worker& w, Destination* d, int delta) {
@@ -121,8 +119,11 @@ Destination* persist_pick(Worker& w, const PacketInfo& pi, const SnapService& sv
   return *why = Drop::persist_table_full, nullptr;
 }
 
+// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
+// says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
 Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
-  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport)};
+  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
+                       rte_be_to_cpu_32(pi.daddr)};
   uint32_t tmpl = 0;
   Destination* d = svc.persistent ? persist_pick(w, pi, svc, flow, &tmpl, why)
                                   : sched_pick(svc.sched, w.sched[svc.id], flow);

@@ -28,6 +28,7 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
   Destination* dest = e.dest.get();
   dest->method.store(d.method, std::memory_order_relaxed);
   dest->weight.store(d.weight, std::memory_order_relaxed);
+  dest->last_weight = d.weight != 0 ? d.weight : d.last_weight;
   // __ip_vs_update_dest: no upper threshold, or a higher one, lifts the overload at once.
   if (d.u_threshold == 0 || d.u_threshold > dest->u_threshold.load(std::memory_order_relaxed))
     dest->flags.fetch_and(~uint32_t{kDestOverload}, std::memory_order_relaxed);
@@ -149,10 +150,10 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   for (auto& ss : s->services) {
     ss.sched.dests = ss.dests.data();
     ss.sched.ndests = static_cast<uint32_t>(ss.dests.size());
-    if (ss.sched.kind == SchedKind::Sh) {
-      ss.sh_table.assign(kShTabSize, nullptr);
-      sh_build(ss.dests.data(), ss.sched.ndests, ss.sh_table.data());
-      ss.sched.sh_table = ss.sh_table.data();
+    if (const unsigned size = sched_table_size(ss.sched.kind)) {
+      ss.table.assign(size, nullptr);
+      sched_build_table(ss.sched.kind, ss.dests.data(), ss.sched.ndests, ss.table.data());
+      ss.sched.table = ss.table.data();
     }
   }
   store.end();

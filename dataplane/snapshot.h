@@ -32,7 +32,7 @@ struct SnapService {
   uint32_t persist_mask = 0;  // network order
   uint32_t persist_ticks = 0;
   std::vector<Destination*> dests;  // kernel list order
-  std::vector<Destination*> sh_table;
+  std::vector<Destination*> table;  // sh, dh, mh: the scheduler's lookup table
 };
 
 struct SnapAddr {

@@ -119,23 +119,26 @@ void BM_Sched(benchmark::State& st) {
   for (int i = 0; i < 8; ++i) {
     ds.push_back(std::make_unique<Destination>());
     ds.back()->weight.store(1 + i % 3);
+    ds.back()->last_weight = 1 + i % 3;
     ds.back()->slot[0].activeconns.store(i * 7);
     list.push_back(ds.back().get());
   }
-  std::vector<Destination*> table(kShTabSize);
+  std::vector<Destination*> table(sched_table_size(kind));
   SchedService svc;
   svc.kind = kind;
   svc.dests = list.data();
   svc.ndests = 8;
-  sh_build(list.data(), 8, table.data());
-  svc.sh_table = table.data();
+  if (!table.empty()) {
+    sched_build_table(kind, list.data(), 8, table.data());
+    svc.table = table.data();
+  }
   SchedState s;
   sched_reset(svc, s);
   uint32_t ip = 0;
-  for (auto _ : st) benchmark::DoNotOptimize(sched_pick(svc, s, SchedFlow{++ip, 1000}));
+  for (auto _ : st) benchmark::DoNotOptimize(sched_pick(svc, s, SchedFlow{++ip, 1000, 0x0a000001}));
   st.SetLabel(sched_name(kind));
 }
-BENCHMARK(BM_Sched)->DenseRange(0, 4);
+BENCHMARK(BM_Sched)->DenseRange(0, static_cast<int>(SchedKind::Mh));
 
 // The whole pipeline on one worker: a burst of 32 established flows, parse -> classify ->
 // lookup -> state -> transmit by method -> route -> neighbour -> TX buffer (captured, not sent).

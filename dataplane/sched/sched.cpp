@@ -11,6 +11,12 @@ std::optional<SchedKind> sched_from_name(std::string_view name) {
   if (name == "lc") return SchedKind::Lc;
   if (name == "wlc") return SchedKind::Wlc;
   if (name == "sh") return SchedKind::Sh;
+  if (name == "sed") return SchedKind::Sed;
+  if (name == "nq") return SchedKind::Nq;
+  if (name == "fo") return SchedKind::Fo;
+  if (name == "ovf") return SchedKind::Ovf;
+  if (name == "dh") return SchedKind::Dh;
+  if (name == "mh") return SchedKind::Mh;
   return std::nullopt;
 }
 
@@ -26,8 +32,47 @@ const char* sched_name(SchedKind k) {
       return "wlc";
     case SchedKind::Sh:
       return "sh";
+    case SchedKind::Sed:
+      return "sed";
+    case SchedKind::Nq:
+      return "nq";
+    case SchedKind::Fo:
+      return "fo";
+    case SchedKind::Ovf:
+      return "ovf";
+    case SchedKind::Dh:
+      return "dh";
+    case SchedKind::Mh:
+      return "mh";
   }
   return "?";
+}
+
+unsigned sched_table_size(SchedKind k) {
+  switch (k) {
+    case SchedKind::Sh:
+      return kShTabSize;
+    case SchedKind::Dh:
+      return kDhTabSize;
+    case SchedKind::Mh:
+      return kMhTabSize;
+    default:
+      return 0;
+  }
+}
+
+void sched_build_table(SchedKind kind, Destination* const* dests, uint32_t ndests,
+                       Destination** table) {
+  switch (kind) {
+    case SchedKind::Sh:
+      return sh_build(dests, ndests, table);
+    case SchedKind::Dh:
+      return dh_build(dests, ndests, table);
+    case SchedKind::Mh:
+      return mh_build(dests, ndests, table);
+    default:
+      return;
+  }
 }
 
 void sched_reset(const SchedService& svc, SchedState& st) {
@@ -41,8 +86,15 @@ void sched_reset(const SchedService& svc, SchedState& st) {
       break;
     case SchedKind::Lc:
     case SchedKind::Wlc:
+    case SchedKind::Sed:
+    case SchedKind::Nq:
+    case SchedKind::Fo:
+    case SchedKind::Ovf:
     case SchedKind::Sh:
-      // lc and wlc keep no state; sh's table is built by control (sh_build).
+    case SchedKind::Dh:
+    case SchedKind::Mh:
+      // The others keep no per-worker state; sh's, dh's and mh's tables are built by control
+      // (sched_build_table).
       break;
   }
 }
@@ -78,6 +130,18 @@ Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow
       return wlc_schedule(svc);
     case SchedKind::Sh:
       return sh_schedule(svc, flow);
+    case SchedKind::Sed:
+      return sed_schedule(svc);
+    case SchedKind::Nq:
+      return nq_schedule(svc);
+    case SchedKind::Fo:
+      return fo_schedule(svc);
+    case SchedKind::Ovf:
+      return ovf_schedule(svc);
+    case SchedKind::Dh:
+      return dh_schedule(svc, flow);
+    case SchedKind::Mh:
+      return mh_schedule(svc, flow);
   }
   return nullptr;
 }

@@ -14,38 +14,44 @@
 
 namespace fastvs {
 
-enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh };
+enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf, Dh, Mh };
 
 std::optional<SchedKind> sched_from_name(std::string_view name);
 const char* sched_name(SchedKind k);
 
 constexpr unsigned kShTabSize = 256;  // IP_VS_SH_TAB_SIZE (1 << IP_VS_SH_TAB_BITS, bits = 8)
+constexpr unsigned kDhTabSize = 256;  // IP_VS_DH_TAB_SIZE (1 << IP_VS_DH_TAB_BITS, bits = 8)
+// IP_VS_MH_TAB_SIZE = primes[CONFIG_IP_VS_MH_TAB_INDEX - 8] with the Kconfig default index 12:
+// {251, 509, 1021, 2039, 4093, ...}[4].
+constexpr unsigned kMhTabSize = 4093;
 
 // What a scheduler reads of a service. Built by control, immutable once published.
 struct SchedService {
   SchedKind kind = SchedKind::Wlc;
-  uint32_t flags = 0;                   // kSchedShFallback | kSchedShPort (common/model.h)
+  uint32_t flags = 0;                   // kSchedSh* / kSchedMh* (common/model.h)
   Destination* const* dests = nullptr;  // in the kernel's list order (newest first)
   uint32_t ndests = 0;
-  // sh: the bucket table built by sh_build() (ip_vs_sh_reassign). Null for other schedulers.
-  Destination* const* sh_table = nullptr;
+  // sh, dh and mh: the lookup table control builds with sched_build_table() from the list and
+  // weights (the kernel's svc->sched_data), sched_table_size(kind) entries. Null for the others.
+  Destination* const* table = nullptr;
 };
 
 // A worker's private scheduler position for one service. The kernel keeps the equivalent in
 // svc->sched_data (rr: the list cursor; wrr: struct ip_vs_wrr_mark).
 struct SchedState {
-  int32_t cl = -1;  // rr/wrr cursor: index into dests, -1 = the list head
-  int32_t cw = 0;   // wrr current weight
-  int32_t mw = 0;   // wrr max weight (less gcd - 1, as the kernel keeps it)
-  int32_t di = 1;   // wrr gcd of the weights
+  int32_t cl = -1;     // rr/wrr cursor: index into dests, -1 = the list head
+  int32_t cw = 0;      // wrr current weight
+  int32_t mw = 0;      // wrr max weight (less gcd - 1, as the kernel keeps it)
+  int32_t di = 1;      // wrr gcd of the weights
   uint32_t gen = ~0u;  // the SnapService::gen this state was last fitted to
 };
 
-// The flow being scheduled, host byte order. sh hashes the source address (and port with -b
-// sh-port).
+// The flow being scheduled, host byte order. sh and mh hash the source address (and port with
+// -b sh-port / mh-port); dh hashes the destination address (iph->daddr: the VIP).
 struct SchedFlow {
   uint32_t cip = 0;
   uint16_t cport = 0;
+  uint32_t daddr = 0;
 };
 
 // Called when the service's destination list or weights changed (and once at start): the
@@ -61,10 +67,30 @@ void sched_dests_changed(const SchedService* old_svc, const SchedService& svc, S
 // Picks a destination or returns nullptr ("no destination available", as the kernel logs).
 Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow& flow);
 
+// How many entries the scheduler's lookup table has (0: it has none).
+unsigned sched_table_size(SchedKind k);
+
+// Control, when it builds a snapshot: fills table[sched_table_size(kind)] from the current list
+// and weights, as the kernel's init_service / add_dest / del_dest / upd_dest hooks do.
+void sched_build_table(SchedKind kind, Destination* const* dests, uint32_t ndests,
+                       Destination** table);
+
 // ip_vs_dest_conn_overhead (include/net/ip_vs.h): an active connection weighs 256 inactive ones.
 // lc and wlc rank destinations by it; the counts are summed over the workers' slots.
 inline int32_t dest_conn_overhead(const Destination& d) {
   return d.activeconns() * 256 + d.inactconns();
+}
+
+// ip_vs_sed_dest_overhead / ip_vs_nq_dest_overhead: active connections only, plus the one being
+// scheduled ("(Ci + 1) / Ui").
+inline int32_t dest_sed_overhead(const Destination& d) {
+  return d.activeconns() + 1;
+}
+
+// hash_32() of include/linux/hash.h: multiply by GOLDEN_RATIO_32, keep the top 'bits' bits.
+// sh and dh hash addresses with it.
+constexpr uint32_t kernel_hash_32(uint32_t val, unsigned bits) {
+  return (val * uint32_t{0x61C88647}) >> (32 - bits);
 }
 
 // The individual schedulers (one file each). Each returns nullptr when none is available.
@@ -76,5 +102,18 @@ Destination* wlc_schedule(const SchedService& svc);
 Destination* sh_schedule(const SchedService& svc, const SchedFlow& flow);
 // Fills table[kShTabSize] as ip_vs_sh_reassign does from the current list and weights.
 void sh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+Destination* sed_schedule(const SchedService& svc);
+Destination* nq_schedule(const SchedService& svc);
+Destination* fo_schedule(const SchedService& svc);
+Destination* ovf_schedule(const SchedService& svc);
+Destination* dh_schedule(const SchedService& svc, const SchedFlow& flow);
+// Fills table[kDhTabSize] as ip_vs_dh_reassign does from the current list.
+void dh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+Destination* mh_schedule(const SchedService& svc, const SchedFlow& flow);
+// Fills table[kMhTabSize] as ip_vs_mh_reassign does from the current list and last weights.
+void mh_build(Destination* const* dests, uint32_t ndests, Destination** table);
+// ip_vs_mh_hashkey with the hash1 key (the lookup, and a destination's offset) or the hash2 key
+// (a destination's skip), before the "% IP_VS_MH_TAB_SIZE". addr and port in host order.
+uint32_t mh_hashkey(uint32_t addr, uint16_t port, uint32_t offset, bool hash2 = false);
 
 }  // namespace fastvs

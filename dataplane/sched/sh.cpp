@@ -12,15 +12,10 @@ constexpr unsigned kShTabBits = 8;  // IP_VS_SH_TAB_BITS
 constexpr unsigned kShTabMask = kShTabSize - 1;
 static_assert(kShTabSize == 1u << kShTabBits);
 
-// hash_32() of include/linux/hash.h: multiply by GOLDEN_RATIO_32, keep the top 'bits' bits.
-constexpr uint32_t hash_32(uint32_t val, unsigned bits) {
-  return (val * uint32_t{0x61C88647}) >> (32 - bits);
-}
-
 // ip_vs_sh_hashkey for IPv4: the port (0 without sh-port) is added to the address, both in host
 // order, before hashing; the offset is added after.
 constexpr uint32_t sh_hashkey(uint32_t addr, uint16_t port, uint32_t offset) {
-  return (offset + hash_32(uint32_t{port} + addr, kShTabBits)) & kShTabMask;
+  return (offset + kernel_hash_32(uint32_t{port} + addr, kShTabBits)) & kShTabMask;
 }
 
 // is_unavailable: quiesced (weight <= 0) or overloaded.
@@ -75,10 +70,10 @@ void sh_build(Destination* const* dests, uint32_t ndests, Destination** table) {
 }
 
 Destination* sh_schedule(const SchedService& svc, const SchedFlow& flow) {
-  if (!svc.sh_table) return nullptr;
+  if (!svc.table) return nullptr;
   const uint16_t port = (svc.flags & kSchedShPort) ? flow.cport : 0;
-  if (svc.flags & kSchedShFallback) return sh_get_fallback(svc.sh_table, flow.cip, port);
-  return sh_get(svc.sh_table, flow.cip, port);
+  if (svc.flags & kSchedShFallback) return sh_get_fallback(svc.table, flow.cip, port);
+  return sh_get(svc.table, flow.cip, port);
 }
 
 }  // namespace fastvs

@@ -72,6 +72,14 @@ def _quiet_if(prefix_cmd, ifname):
     sh(f"{prefix_cmd} ethtool -K {ifname} tx off rx off", check=False)
 
 
+def _host_keeps_off(prefix_cmd, ifname):
+    # The director host's stack talks through the kernel path (dpdk0, dpdk1), never through the
+    # ports' own interfaces. With af_packet the host sees every frame fastvsd sees: it must not
+    # answer them itself (a RST from the host for the VIP, ARP replies for its addresses).
+    sh(f"{prefix_cmd} iptables -t raw -A PREROUTING -i {ifname} -j DROP")
+    sh(f"{prefix_cmd} sysctl -qw net.ipv4.conf.{ifname}.arp_ignore=8")
+
+
 def _host(name, ifname, addrs, gw=None):
     sh(f"ip netns add {PREFIX}{name}")
     p = f"ip netns exec {PREFIX}{name}"
@@ -148,6 +156,7 @@ class Topology:
         sh(f"ip link add fvs-r netns {DIRECTOR_NS} type veth peer name {PREFIX}d netns {PREFIX}sw")
         sh(f"{sw} ip link set {PREFIX}d master br0 up")
         _quiet_if(d, "fvs-r")
+        _host_keeps_off(d, "fvs-r")
         sh(f"{d} ip link set fvs-r up")
         p = _host("client", "eth0", [CIP])
         if self.kind in ("nat1", "dr", "tun"):
@@ -157,6 +166,7 @@ class Topology:
             sh(f"ip link add fvs-c netns {DIRECTOR_NS} type veth peer name eth0 "
                f"netns {PREFIX}client")
             _quiet_if(d, "fvs-c")
+            _host_keeps_off(d, "fvs-c")
             sh(f"{d} ip link set fvs-c up")
             self.ports = ["fvs-c", "fvs-r"]
         sh(f"{p} ip addr add {CIP}/24 dev eth0")

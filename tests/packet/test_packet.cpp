@@ -691,6 +691,60 @@ TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
   EXPECT_EQ(p.store.trashed(), 0u);
 }
 
+// dh and mh through the snapshot: control builds their tables (mh's from last_weight), the
+// worker hashes the VIP (dh) or the client (mh). Service 80's list is RS2, RS1. The mh picks
+// come from tests/unit/mh_reference.py (ip_vs_mh.c in Python): 172.16.254.10 -> entry 1364 =
+// RS2; with mh-port, :43003 -> RS1 and :43002 -> RS2; RS2 quiesced, mh-fallback -> RS1.
+TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
+  Pipeline p;
+  auto syn = [](const std::string& cip, uint16_t sport, const Mac& rs, const std::string& rip) {
+    return Step{"SYN from " + cip + ":" + std::to_string(sport),
+                0,
+                c2d(tcp_pkt(cip, VIP, sport, 80, SYN, 64)),
+                {{1, d2rs(rs, tcp_pkt(cip, rip, sport, 80, SYN, 63))}},
+                {}};
+  };
+  auto refused = [](uint16_t sport) {
+    return Step{"no destination for :" + std::to_string(sport),
+                0,
+                c2d(tcp_pkt(CIP, VIP, sport, 80, SYN, 64)),
+                {},
+                Drop::no_dest};
+  };
+  auto svc80 = [&p] { return p.snap->find_service(6, ip_be(VIP), htons(80)); };
+  reconfigure(p, [](Config& c) { find_svc(c, 80)->scheduler = "mh"; });
+  ASSERT_EQ(svc80()->table.size(), kMhTabSize);
+  run_steps(p, {syn(CIP, 43000, kRs2, RS2), syn(CIP, 43001, kRs2, RS2)});
+  reconfigure(p, [](Config& c) { find_svc(c, 80)->sched_flags = kSchedMhPort; });
+  run_steps(p, {syn(CIP, 43003, kRs1, RS1), syn(CIP, 43002, kRs2, RS2)});
+  // -w 0 on RS2: the table stays (last_weight), RS2's clients get none without mh-fallback.
+  const std::vector<Destination*> table = svc80()->table;
+  reconfigure(p, [](Config& c) {
+    ServiceConfig* s = find_svc(c, 80);
+    s->sched_flags = 0;
+    for (auto& d : s->dests)
+      if (d.rip == 0xc0a8001c) d.weight = 0;
+  });
+  EXPECT_EQ(svc80()->table, table);
+  run_steps(p, {refused(43004)});
+  reconfigure(p, [](Config& c) { find_svc(c, 80)->sched_flags = kSchedMhFallback; });
+  run_steps(p, {syn(CIP, 43005, kRs1, RS1)});
+  // dh: hash_32(172.16.254.200, 8) = 114, bucket 114 of "RS2 RS1 ..." = RS2, for any client.
+  reconfigure(p, [](Config& c) {
+    ServiceConfig* s = find_svc(c, 80);
+    s->scheduler = "dh";
+    s->sched_flags = 0;
+    for (auto& d : s->dests) d.weight = 1;
+  });
+  ASSERT_EQ(svc80()->table.size(), kDhTabSize);
+  run_steps(p, {syn(CIP, 43006, kRs2, RS2), syn("198.51.100.7", 43007, kRs2, RS2)});
+  reconfigure(p, [](Config& c) {
+    for (auto& d : find_svc(c, 80)->dests)
+      if (d.rip == 0xc0a8001c) d.weight = 0;
+  });
+  run_steps(p, {refused(43008)});
+}
+
 TEST(DrFixtures, MacRewriteOnlyAndInputOnlyStates) {
   Pipeline p;
   const Bytes http = {'G', 'E', 'T'};

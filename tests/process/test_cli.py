@@ -97,6 +97,7 @@ class Cli(unittest.TestCase):
             (["ip", "addr", "add", "10.0.0.1/24", "dev", "dpdk7"], "dpdk7"),
             (["-Q"], "unknown option"),
             (["-Z", "-t", "172.16.254.201:80"], "no such service"),
+            (["-A", "-t", "172.16.254.201:80", "-s", "mh", "-b", "sh-port"], "needs the sh scheduler"),
         ]
         for args, needle in cases:
             rc, out, err = self.adm(*args)
@@ -111,9 +112,11 @@ class Cli(unittest.TestCase):
         self.ok("-A", "-t", "172.16.254.200:80", "-s", "wrr")
         self.ok("-A", "-u", "172.16.254.200:53", "-s", "sh", "-b", "sh-fallback,sh-port")
         self.ok("-A", "-t", "10.1.1.1:443", "-s", "lc")
+        self.ok("-A", "-t", "172.16.254.200:8443", "-s", "mh", "-b", "mh-fallback,mh-port")
         for rip, w in (("192.168.0.18", 3), ("192.168.0.28", 1), ("192.168.0.38", 0)):
             self.ok("-a", "-t", "172.16.254.200:80", "-r", f"{rip}:8080", "-m", "-w", str(w))
             self.ok("-a", "-u", "172.16.254.200:53", "-r", f"{rip}:53", "-m")
+            self.ok("-a", "-t", "172.16.254.200:8443", "-r", f"{rip}:8443", "-m", "-w", str(w))
         saved = self.ok("-S", "-n")
         listed = self.ok("-L", "-n")
         self.ok("-C")

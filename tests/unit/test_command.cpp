@@ -202,10 +202,10 @@ TEST(ParseIpvsadm, OptionsInAnyOrderAndForms) {
 }
 
 TEST(ParseIpvsadm, Schedulers) {
-  for (const char* s : {"rr", "wrr", "lc", "wlc", "sh"}) {
+  for (const char* s : {"rr", "wrr", "lc", "wlc", "sh", "sed", "nq", "fo", "ovf", "dh", "mh"}) {
     EXPECT_EQ(parse_ok(std::string("-A -t 10.0.0.1:80 -s ") + s).scheduler, s);
   }
-  for (const char* s : {"lblc", "lblcr", "dh", "sed", "nq", "fo", "ovf", "mh", "twos"}) {
+  for (const char* s : {"lblc", "lblcr", "twos"}) {
     EXPECT_EQ(parse_err(std::string("-A -t 10.0.0.1:80 -s ") + s),
               std::string("scheduler '") + s + "' is not supported yet");
   }
@@ -226,15 +226,37 @@ TEST(ParseIpvsadm, SchedFlags) {
   EXPECT_EQ(parse_ok("-E -t 10.0.0.1:80 -b sh-port").sched_flags, kSchedShPort);
 
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b flag-1"),
-            "unknown scheduler flag 'flag-1' (known: sh-fallback, sh-port)");
-  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,mh-port"),
-            "unknown scheduler flag 'mh-port' (known: sh-fallback, sh-port)");
+            "unknown scheduler flag 'flag-1' (known: sh-fallback, sh-port, mh-fallback, mh-port)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,"),
-            "empty scheduler flag in 'sh-port,' (known: sh-fallback, sh-port)");
+            "empty scheduler flag in 'sh-port,' (known: sh-fallback, sh-port, mh-fallback, "
+            "mh-port)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s wrr -b sh-port"),
             "scheduler flag 'sh-port' needs the sh scheduler, not 'wrr'");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -b sh-fallback,sh-port"),
             "scheduler flag 'sh-fallback,sh-port' needs the sh scheduler, not 'wlc'");
+}
+
+TEST(ParseIpvsadm, MhSchedFlags) {
+  // ip_vs_mh.c names IP_VS_SVC_F_SCHED1/2 MH_FALLBACK/MH_PORT: the same bits as sh's, under
+  // ipvsadm's mh-* names, which parse_sched_flags accepts only with -s mh.
+  Command c = parse_ok("-A -t 10.0.0.1:80 -s mh -b mh-fallback,mh-port");
+  EXPECT_EQ(c.sched_flags, kSchedMhFallback | kSchedMhPort);
+  EXPECT_EQ(c.sched_flags, kSchedShFallback | kSchedShPort);
+  EXPECT_EQ(c.sched_flags_of, "mh");
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -b mh-port -s mh").sched_flags, kSchedMhPort);
+  EXPECT_EQ(parse_ok("-E -t 10.0.0.1:80 -b mh-fallback").sched_flags_of, "mh");
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -s sh -b sh-port").sched_flags_of, "sh");
+  // A name for the other scheduler is refused either way round ("incompatible scheduler flag").
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b mh-port"),
+            "scheduler flag 'mh-port' needs the mh scheduler, not 'sh'");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s mh -b sh-fallback,sh-port"),
+            "scheduler flag 'sh-fallback,sh-port' needs the sh scheduler, not 'mh'");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s dh -b mh-port"),
+            "scheduler flag 'mh-port' needs the mh scheduler, not 'dh'");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s mh -b mh-port,sh-port"),
+            "scheduler flags 'mh-port' and 'sh-port' are for different schedulers");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,mh-port"),
+            "scheduler flags 'sh-port' and 'mh-port' are for different schedulers");
 }
 
 TEST(ParseIpvsadm, EditDeleteClear) {
@@ -334,6 +356,7 @@ TEST(ParseIpvsadm, SaveOutputParsesBack) {
   EXPECT_TRUE(parse("-A -t 172.16.254.200:80 -s wrr").ok);
   EXPECT_TRUE(parse("-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1").ok);
   EXPECT_TRUE(parse("-A -u 172.16.254.200:53 -s sh -b sh-fallback,sh-port").ok);
+  EXPECT_TRUE(parse("-A -u 172.16.254.200:54 -s mh -b mh-fallback,mh-port").ok);
 }
 
 TEST(ParseIpvsadm, Numbers) {
@@ -823,6 +846,27 @@ TEST(ApplyService, Edit) {
   run_err(cfg, "-E -u 10.0.0.1:80 -s rr", "no such service UDP 10.0.0.1:80");
 }
 
+TEST(ApplyService, EditMhFlags) {
+  // The bits stay with the service; the names must be its scheduler's.
+  Config cfg;
+  run_ok(cfg, "-A -t 10.0.0.1:80 -s mh -b mh-port");
+  EXPECT_EQ(cfg.services[0].sched_flags, kSchedMhPort);
+  run_ok(cfg, "-E -t 10.0.0.1:80");  // keeps mh and its flag
+  EXPECT_EQ(cfg.services[0].scheduler, "mh");
+  EXPECT_EQ(cfg.services[0].sched_flags, kSchedMhPort);
+  run_ok(cfg, "-E -t 10.0.0.1:80 -b mh-fallback,mh-port");  // -b without -s: mh decides
+  EXPECT_EQ(cfg.services[0].sched_flags, kSchedMhFallback | kSchedMhPort);
+  run_err(cfg, "-E -t 10.0.0.1:80 -b sh-port",
+          "scheduler flag 'sh-port' needs the sh scheduler, not 'mh'");
+  run_ok(cfg, "-E -t 10.0.0.1:80 -s sh -b sh-port");  // to sh: its own names
+  EXPECT_EQ(cfg.services[0].scheduler, "sh");
+  EXPECT_EQ(cfg.services[0].sched_flags, kSchedShPort);
+  run_err(cfg, "-E -t 10.0.0.1:80 -b mh-port",
+          "scheduler flag 'mh-port' needs the mh scheduler, not 'sh'");
+  run_ok(cfg, "-E -t 10.0.0.1:80 -s mh");  // -s without -b clears them
+  EXPECT_EQ(cfg.services[0].sched_flags, 0u);
+}
+
 TEST(ApplyService, DeleteAndClear) {
   Config cfg = two_arm();
   run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18 -m");
@@ -962,6 +1006,23 @@ TEST(ApplyDest, EditUpdatesOnlyWhatIsGiven) {
   EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Route);
   run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -i -w 9");
   EXPECT_EQ(cfg.services[0].dests[0].method, ForwardMethod::Tunnel);
+}
+
+TEST(ApplyDest, LastWeightIsTheLatestNonZeroWeight) {
+  // __ip_vs_update_dest: "if (add || udest->weight != 0) last_weight = weight" (mh's table).
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 5");
+  const DestConfig& d = cfg.services[0].dests[0];
+  EXPECT_EQ(d.last_weight, 5);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -w 0");
+  EXPECT_EQ(cfg.services[0].dests[0].weight, 0);
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 5);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -x 10");  // weight untouched
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 5);
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -w 3");
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 3);
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 0");  // added at 0: 0
+  EXPECT_EQ(cfg.services[0].dests[0].last_weight, 0);
 }
 
 TEST(ApplyDest, Delete) {

@@ -233,6 +233,14 @@ TEST(ListNumeric, ForwardNamesAndSchedFlags) {
   s.dests.clear();
   EXPECT_EQ(format_list_service(s, o),
             std::string(kHeader) + "TCP  172.16.254.200:80 sh (sh-port)\n");
+  // mh reads the same two bits under its own names.
+  s.cfg.scheduler = "mh";
+  s.cfg.sched_flags = kSchedMhFallback | kSchedMhPort;
+  EXPECT_EQ(format_list_service(s, o),
+            std::string(kHeader) + "TCP  172.16.254.200:80 mh (mh-fallback,mh-port)\n");
+  s.cfg.sched_flags = kSchedMhFallback;
+  EXPECT_EQ(format_list_service(s, o),
+            std::string(kHeader) + "TCP  172.16.254.200:80 mh (mh-fallback)\n");
   // Other schedulers get the generic names (ipvsadm's parse_sched_flags accepts flag-N anywhere).
   s.cfg.scheduler = "wrr";
   s.cfg.sched_flags = kSchedShFallback | kSchedShPort;
@@ -504,6 +512,15 @@ TEST(Save, SchedFlagsAndNoThresholds) {
   EXPECT_EQ(format_save(cfg, true),
             "-A -t 172.16.254.200:80 -s sh -b sh-fallback,sh-port\n"
             "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 0\n");
+  // mh: the same bits, print_sched_flags' mh names, and what -S writes loads back.
+  const Config mh = load(
+      "-A -t 172.16.254.200:80 -s mh -b mh-port,mh-fallback\n"
+      "-A -u 172.16.254.200:53 -s mh -b mh-port\n");
+  const std::string saved = format_save(mh, true);
+  EXPECT_EQ(saved,
+            "-A -t 172.16.254.200:80 -s mh -b mh-fallback,mh-port\n"
+            "-A -u 172.16.254.200:53 -s mh -b mh-port\n");
+  EXPECT_EQ(format_save(load(saved), true), saved);
 }
 
 TEST(Save, ForwardSwitches) {

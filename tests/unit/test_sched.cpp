@@ -1,7 +1,7 @@
 // The schedulers against the kernel's sequences (net/netfilter/ipvs/ip_vs_{rr,wrr,lc,wlc,sh}.c),
-// with one worker. Destinations are named A, B, C, ... in the kernel's list order: ip_vs_ctl.c
-// links a new destination at the head (list_add_rcu(&dest->n_list, &svc->destinations)), so A
-// is the destination added last. Picks are written as strings of those letters, '-' for none.
+// with one worker; test_sched_more.cpp has sed, nq, fo, ovf, dh and mh. Destinations are named
+// A, B, C, ... in the kernel's list order (sched_fixture.h). Picks are written as strings of
+// those letters, '-' for none.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -12,69 +12,18 @@
 
 #include "common/model.h"
 #include "dataplane/sched/sched.h"
+#include "tests/unit/sched_fixture.h"
 
 namespace fastvs {
 namespace {
-
-// A service's destination list, in list order.
-class Dests {
- public:
-  explicit Dests(SchedKind kind, std::vector<int32_t> weights) {
-    for (size_t i = 0; i < weights.size(); ++i) {
-      auto d = std::make_unique<Destination>();
-      d->rip = 0x0a000101 + static_cast<uint32_t>(i);  // 10.0.1.1, 10.0.1.2, ...
-      d->rport = 80;
-      d->weight.store(weights[i]);
-      ptrs_.push_back(d.get());
-      owned_.push_back(std::move(d));
-    }
-    svc.kind = kind;
-    svc.dests = ptrs_.data();
-    svc.ndests = static_cast<uint32_t>(ptrs_.size());
-  }
-
-  Destination& operator[](size_t i) { return *ptrs_[i]; }
-
-  void set_weight(size_t i, int32_t w) { ptrs_[i]->weight.store(w); }
-  void set_overload(size_t i, bool on) {
-    ptrs_[i]->flags.store(on ? (kDestAvailable | kDestOverload) : kDestAvailable);
-  }
-  // One worker: slot 0 holds all the counts (Destination::nslots = 1).
-  void set_conns(size_t i, int32_t active, int32_t inact) {
-    ptrs_[i]->slot[0].activeconns.store(active);
-    ptrs_[i]->slot[0].inactconns.store(inact);
-  }
-
-  char name(const Destination* d) const {
-    for (size_t i = 0; i < ptrs_.size(); ++i)
-      if (ptrs_[i] == d) return static_cast<char>('A' + i);
-    return '-';
-  }
-
-  // The next n picks through the worker's entry point.
-  std::string picks(SchedState& st, int n, SchedFlow flow = {}) const {
-    std::string s;
-    for (int i = 0; i < n; ++i) s += name(sched_pick(svc, st, flow));
-    return s;
-  }
-
-  SchedService svc;
-
- private:
-  std::vector<std::unique_ptr<Destination>> owned_;
-  std::vector<Destination*> ptrs_;
-};
-
-constexpr uint32_t ip4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
-  return a << 24 | b << 16 | c << 8 | d;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Names
 
 TEST(SchedName, RoundTrip) {
   for (SchedKind k :
-       {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh}) {
+       {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh, SchedKind::Sed,
+        SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf, SchedKind::Dh, SchedKind::Mh}) {
     auto back = sched_from_name(sched_name(k));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, k);
@@ -87,7 +36,7 @@ TEST(SchedName, UnknownAndCaseSensitive) {
   EXPECT_FALSE(sched_from_name("").has_value());
   EXPECT_FALSE(sched_from_name("WLC").has_value());
   EXPECT_FALSE(sched_from_name("rr ").has_value());
-  EXPECT_FALSE(sched_from_name("mh").has_value());
+  EXPECT_FALSE(sched_from_name("lblc").has_value());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,7 +412,7 @@ struct ShService {
   // ip_vs_sh_dest_changed: every add/del/update reassigns the whole table.
   void rebuild() {
     sh_build(d.svc.dests, d.svc.ndests, table.data());
-    d.svc.sh_table = table.data();
+    d.svc.table = table.data();
   }
   char pick(uint32_t cip, uint16_t cport = 0) {
     SchedState st;
@@ -616,7 +565,7 @@ TEST(SchedPick, DispatchesOnKind) {
   std::array<Destination*, kShTabSize> table{};
   sh_build(d.svc.dests, d.svc.ndests, table.data());  // "ABBBC" repeating
   d.svc.kind = SchedKind::Sh;
-  d.svc.sh_table = table.data();
+  d.svc.table = table.data();
   EXPECT_EQ(d.picks(st, 1, SchedFlow{ip4(10, 0, 0, 1), 0}), "C");  // bucket 39: 39 % 5 = 4
   EXPECT_EQ(d.picks(st, 1, SchedFlow{ip4(1, 2, 3, 4), 0}), "B");   // bucket 52: 52 % 5 = 2
 }
