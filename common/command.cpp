@@ -987,6 +987,9 @@ std::string apply_service(Config& cfg, const Command& cmd) {
     case Op::DelService:
       if (!svc) return "no such service " + name;
       cfg.services.erase(cfg.services.begin() + (svc - cfg.services.data()));
+      // Its checks and pool rules go with it.
+      std::erase_if(cfg.checks, [&](const CheckConfig& c) { return c.service == cmd.service; });
+      std::erase_if(cfg.pools, [&](const PoolConfig& p) { return p.service == cmd.service; });
       return "";
     default:
       break;
@@ -1060,6 +1063,9 @@ std::string apply_service(Config& cfg, const Command& cmd) {
     case Op::DelDest:
       if (!exists) return "no such destination " + dname + " in service " + name;
       svc->dests.erase(dest);
+      std::erase_if(cfg.checks, [&](const CheckConfig& c) {
+        return c.service == cmd.service && c.rip == cmd.rip && c.rport == rport;
+      });
       return "";
     default:
       break;
@@ -1180,6 +1186,284 @@ std::vector<std::string> split_words(std::string_view line) {
   return words;
 }
 
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// --check: health checks (keepalived's checkers, in one line each).
+
+// "6", "6s", "1.5", "500ms": seconds.
+std::optional<double> parse_seconds(std::string_view s) {
+  double scale = 1;
+  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
+    scale = 0.001;
+    s.remove_suffix(2);
+  } else if (s.size() > 1 && s.back() == 's') {
+    s.remove_suffix(1);
+  }
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  char buf[24];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = 0;
+  char* end = nullptr;
+  const double v = std::strtod(buf, &end);
+  if (end != buf + s.size() || !(v >= 0) || v > 86400 * 31) return std::nullopt;
+  return v * scale;
+}
+
+// "200", "200-299", "200,301-302".
+bool parse_status_codes(std::string_view s, std::vector<StatusRange>* out) {
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string_view part = s.substr(start, comma == s.npos ? s.npos : comma - start);
+    const size_t dash = part.find('-');
+    const auto lo = parse_uint(part.substr(0, dash), 999);
+    const auto hi = dash == part.npos ? lo : parse_uint(part.substr(dash + 1), 999);
+    if (!lo || !hi || *lo < 100 || *hi < *lo) return false;
+    out->push_back(StatusRange{static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi)});
+    if (comma == s.npos) break;
+    start = comma + 1;
+  }
+  return true;
+}
+
+ParseResult parse_check(const std::vector<std::string>& words) {
+  static constexpr const char* kUsage =
+      "usage: --check add|del|pool|list (see fastvsadm --help)";
+  if (words.size() < 2) return fail(kUsage);
+  ParseResult r;
+  Command& cmd = r.cmd;
+  const std::string& verb = words[1];
+  if (verb == "list") {
+    if (words.size() > 2) return fail("--check list takes no arguments");
+    cmd.op = Op::CheckList;
+    r.ok = true;
+    return r;
+  }
+  if (verb == "add") {
+    cmd.op = Op::CheckAdd;
+  } else if (verb == "del") {
+    cmd.op = Op::CheckDel;
+  } else if (verb == "pool") {
+    cmd.op = Op::CheckPool;
+  } else {
+    return fail("unknown --check command " + quoted(verb) + " (add, del, pool, list)");
+  }
+  size_t i = 2;
+  // -t|-u SERVICE, then -r RIP[:PORT] for add and del.
+  if (i + 1 >= words.size() || (words[i] != "-t" && words[i] != "-u"))
+    return fail("--check " + verb + " needs a service: -t|-u HOST:PORT");
+  {
+    std::optional<uint16_t> port;
+    std::string err = parse_host_port("service address", words[i + 1], cmd.service.vip, port);
+    if (!err.empty()) return fail(err);
+    cmd.has_service = true;
+    cmd.service.proto = words[i] == "-t" ? Proto::Tcp : Proto::Udp;
+    cmd.service.vport = port.value_or(0);
+    i += 2;
+  }
+  if (cmd.op != Op::CheckPool && i + 1 < words.size() && words[i] == "-r") {
+    std::optional<uint16_t> port;
+    std::string err = parse_host_port("real server", words[i + 1], cmd.rip, port);
+    if (!err.empty()) return fail(err);
+    cmd.has_dest = true;
+    cmd.rport = port.value_or(cmd.service.vport);
+    i += 2;
+  }
+  if (cmd.op == Op::CheckAdd && !cmd.has_dest)
+    return fail("--check add needs a real server: -r HOST[:PORT]");
+  CheckSpec& spec = cmd.check.spec;
+  bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
+  if (cmd.op == Op::CheckAdd) {
+    if (i >= words.size()) return fail("--check add needs a kind: tcp, http or misc");
+    std::string kind = words[i++];
+    for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (kind == "tcp" || kind == "tcp_check") {
+      spec.kind = CheckKind::Tcp;
+    } else if (kind == "http" || kind == "http_get") {
+      spec.kind = CheckKind::Http;
+    } else if (kind == "misc" || kind == "misc_check") {
+      spec.kind = CheckKind::Misc;
+    } else {
+      return fail("unknown check kind " + quoted(kind) + " (tcp, http, misc)");
+    }
+  }
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    const size_t eq = w.find('=');
+    const std::string key = w.substr(0, eq);
+    const std::string_view val =
+        eq == w.npos ? std::string_view() : std::string_view(w).substr(eq + 1);
+    auto need = [&](bool has) { return has == (eq != w.npos); };
+    auto bad = [&](const char* what) {
+      return fail("bad " + std::string(what) + " " + quoted(w));
+    };
+    if (cmd.op == Op::CheckPool) {
+      if (key == "quorum" && need(true)) {
+        const auto v = parse_uint(val, 1u << 30);
+        if (!v) return bad("quorum");
+        cmd.pool.quorum = *v;
+      } else if (key == "hysteresis" && need(true)) {
+        const auto v = parse_uint(val, 1u << 30);
+        if (!v) return bad("hysteresis");
+        cmd.pool.hysteresis = *v;
+      } else if (key == "sorry" && need(true)) {
+        std::optional<uint16_t> port;
+        std::string err = parse_host_port("sorry server", val, cmd.pool.sorry_ip, port);
+        if (!err.empty()) return fail(err);
+        cmd.pool.has_sorry = true;
+        cmd.pool.sorry_port = port.value_or(cmd.service.vport);
+      } else if ((key == "masq" || key == "route" || key == "tunnel") && need(false)) {
+        cmd.pool.sorry_method = key == "masq"    ? ForwardMethod::Masq
+                                : key == "route" ? ForwardMethod::Route
+                                                 : ForwardMethod::Tunnel;
+      } else if (key == "sorry_inhibit" && need(false)) {
+        cmd.pool.sorry_inhibit = true;
+      } else {
+        return fail("unknown --check pool option " + quoted(w) +
+                    " (quorum=N hysteresis=N sorry=IP[:PORT] masq|route|tunnel sorry_inhibit)");
+      }
+      continue;
+    }
+    if (cmd.op == Op::CheckDel) return fail("unexpected argument " + quoted(w));
+    if (key == "interval" && need(true)) {
+      const auto v = parse_seconds(val);
+      if (!v || *v <= 0) return bad("interval");
+      spec.delay_loop = *v;
+    } else if (key == "timeout" && need(true)) {
+      const auto v = parse_seconds(val);
+      if (!v || *v <= 0) return bad("timeout");
+      spec.connect_timeout = *v;
+    } else if (key == "retry" && need(true)) {
+      const auto v = parse_uint(val, 1000);
+      if (!v) return bad("retry");
+      spec.retry = *v;
+      retry_given = true;
+    } else if (key == "delay_before_retry" && need(true)) {
+      const auto v = parse_seconds(val);
+      if (!v) return bad("delay_before_retry");
+      spec.delay_before_retry = *v;
+      dbr_given = true;
+    } else if (key == "warmup" && need(true)) {
+      const auto v = parse_seconds(val);
+      if (!v) return bad("warmup");
+      spec.warmup = *v;
+      warmup_given = true;
+    } else if (key == "port" && need(true)) {
+      const auto v = parse_uint(val, 65535);
+      if (!v || *v == 0) return bad("port");
+      spec.connect_port = static_cast<uint16_t>(*v);
+    } else if (key == "ip" && need(true)) {
+      const auto a = parse_ip4(val);
+      if (!a) return bad("ip");
+      spec.connect_ip = *a;
+    } else if (key == "path" && need(true) && spec.kind == CheckKind::Http) {
+      if (val.empty() || val[0] != '/') return bad("path (it starts with /)");
+      spec.urls.push_back(HttpUrl{});
+      spec.urls.back().path = std::string(val);
+    } else if ((key == "status" || key == "digest" || key == "host") && need(true) &&
+               spec.kind == CheckKind::Http) {
+      if (spec.urls.empty()) return fail(quoted(w) + " comes after the path= it is for");
+      HttpUrl& u = spec.urls.back();
+      if (key == "status") {
+        if (!parse_status_codes(val, &u.status_codes)) return bad("status (e.g. 200,301-302)");
+      } else if (key == "digest") {
+        if (val.size() != 32 || val.find_first_not_of("0123456789abcdef") != val.npos)
+          return bad("digest (32 lowercase hex digits)");
+        u.digest = std::string(val);
+      } else {
+        u.virtualhost = std::string(val);
+      }
+    } else if (key == "program" && need(true) && spec.kind == CheckKind::Misc) {
+      spec.misc_argv = {std::string(val)};
+    } else if (key == "arg" && need(true) && spec.kind == CheckKind::Misc) {
+      if (spec.misc_argv.empty()) return fail(quoted(w) + " comes after program=");
+      spec.misc_argv.emplace_back(val);
+    } else if (key == "misc_timeout" && need(true) && spec.kind == CheckKind::Misc) {
+      const auto v = parse_seconds(val);
+      if (!v || *v <= 0) return bad("misc_timeout");
+      spec.misc_timeout = *v;
+      misc_timeout_given = true;
+    } else if (key == "dynamic" && need(false) && spec.kind == CheckKind::Misc) {
+      spec.misc_dynamic = true;
+    } else if (key == "alpha" && need(false)) {
+      spec.alpha = true;
+    } else if (key == "inhibit" && need(false)) {
+      cmd.check_inhibit = true;
+    } else {
+      return fail("unknown option " + quoted(w) + " for a " + check_kind_name(spec.kind) +
+                  " check");
+    }
+  }
+  if (cmd.op == Op::CheckAdd) {
+    // keepalived's defaults by kind (see common/check_spec.h).
+    if (spec.kind == CheckKind::Http) {
+      if (spec.urls.empty()) return fail("an http check needs path=/...");
+      if (!dbr_given) spec.delay_before_retry = 3;
+    }
+    if (spec.kind == CheckKind::Misc) {
+      if (spec.misc_argv.empty()) return fail("a misc check needs program=PATH");
+      if (!retry_given) spec.retry = 0;
+      if (!misc_timeout_given) spec.misc_timeout = spec.delay_loop;
+      spec.misc_path = spec.misc_argv[0];
+      for (size_t k = 1; k < spec.misc_argv.size(); ++k) spec.misc_path += " " + spec.misc_argv[k];
+    }
+    if (!warmup_given) spec.warmup = spec.delay_loop;
+    cmd.check.service = cmd.service;
+    cmd.check.rip = cmd.rip;
+    cmd.check.rport = cmd.rport;
+  }
+  cmd.pool.service = cmd.service;
+  r.ok = true;
+  return r;
+}
+
+std::string apply_check(Config& cfg, const Command& cmd) {
+  ServiceConfig* svc = find_service(cfg, cmd.service);
+  const std::string name = service_name(cmd.service);
+  if (!svc) return "no such service " + name;
+  auto same_dest = [&](const CheckConfig& c) {
+    return c.service == cmd.service && c.rip == cmd.rip && c.rport == cmd.rport;
+  };
+  switch (cmd.op) {
+    case Op::CheckAdd: {
+      auto d = find_dest(*svc, cmd.rip, cmd.rport);
+      if (d == svc->dests.end())
+        return "no such destination " + addr_port(cmd.rip, cmd.rport) + " in service " + name;
+      if (cmd.check_inhibit) d->inhibit = true;
+      cfg.checks.push_back(cmd.check);
+      return "";
+    }
+    case Op::CheckDel: {
+      const size_t before = cfg.checks.size();
+      if (cmd.has_dest) {
+        std::erase_if(cfg.checks, same_dest);
+        if (cfg.checks.size() == before)
+          return "no checks on " + addr_port(cmd.rip, cmd.rport) + " in service " + name;
+        return "";
+      }
+      const size_t pools = cfg.pools.size();
+      std::erase_if(cfg.checks, [&](const CheckConfig& c) { return c.service == cmd.service; });
+      std::erase_if(cfg.pools, [&](const PoolConfig& p) { return p.service == cmd.service; });
+      if (cfg.checks.size() == before && cfg.pools.size() == pools)
+        return "no checks in service " + name;
+      return "";
+    }
+    case Op::CheckPool: {
+      if (cmd.pool.has_sorry && !is_unicast_ip(cmd.pool.sorry_ip))
+        return "sorry server " + format_ip4(cmd.pool.sorry_ip) + " is not a unicast address";
+      std::erase_if(cfg.pools, [&](const PoolConfig& p) { return p.service == cmd.service; });
+      cfg.pools.push_back(cmd.pool);
+      return "";
+    }
+    default:
+      break;
+  }
+  return "internal error: not a check command";
+}
+
+}  // namespace
+
 ParseResult parse_command(const std::vector<std::string>& words) {
   if (words.empty()) {
     // ipvsadm with no arguments lists the table.
@@ -1189,6 +1473,7 @@ ParseResult parse_command(const std::vector<std::string>& words) {
     return r;
   }
   if (words[0] == "ip") return parse_ip(words);
+  if (words[0] == "--check") return parse_check(words);
   return parse_ipvsadm(words);
 }
 
@@ -1203,6 +1488,8 @@ std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       return apply_service(cfg, cmd);
     case Op::Clear:
       cfg.services.clear();
+      cfg.checks.clear();
+      cfg.pools.clear();
       return "";
     case Op::SetTimeouts:
       // ip_vs_set_timeout: a value of 0 leaves that timeout as it is.
@@ -1232,6 +1519,12 @@ std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       return "ip neigh show does not change the configuration";
     case Op::LinkShow:
       return "ip link show does not change the configuration";
+    case Op::CheckAdd:
+    case Op::CheckDel:
+    case Op::CheckPool:
+      return apply_check(cfg, cmd);
+    case Op::CheckList:
+      return "--check list does not change the configuration";
   }
   return "internal error: unknown command";
 }

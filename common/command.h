@@ -37,6 +37,10 @@ enum class Op : uint8_t {
   NeighDel,     // ip neigh del IP dev dpdkN
   NeighShow,    // ip neigh [show]
   LinkShow,     // ip [-s] link [show]: ports, and with -s their counters and drops by reason
+  CheckAdd,     // --check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|misc [key=value ...]
+  CheckDel,     // --check del -t|-u VIP:PORT [-r RIP[:PORT]]
+  CheckPool,    // --check pool -t|-u VIP:PORT [quorum=N] [hysteresis=N] [sorry=IP[:PORT]] ...
+  CheckList,    // --check list
 };
 
 struct Command {
@@ -90,6 +94,10 @@ struct Command {
   MacAddr mac{};
   bool has_port = false;  // dev dpdkN given
   uint16_t port = 0;
+  // --check: the checker (service, rip, rport filled from the command), the pool rules.
+  CheckConfig check;
+  bool check_inhibit = false;  // inhibit_on_failure for the destination
+  PoolConfig pool;
 };
 
 struct ParseResult {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/check_spec.h"
+#include "common/check_spec.h"
 #include "common/net.h"
 
 namespace fastvs {
@@ -39,6 +41,9 @@ struct DestConfig {
   // was added with weight 0). The mh scheduler builds its table from it, so quiescing one
   // destination moves no other client.
   int32_t last_weight = 0;
+  // inhibit_on_failure: when its health checks fail it stays at weight 0 (its connections go
+  // on) instead of leaving the service.
+  bool inhibit = false;
 };
 
 struct ServiceConfig {
@@ -81,12 +86,36 @@ struct Timeouts {
   uint32_t udp = 300;
 };
 
+// A health checker of one destination (`fastvsadm --check add`, keepalived's TCP_CHECK,
+// HTTP_GET, MISC_CHECK). A destination with several is up when all of them pass.
+struct CheckConfig {
+  ServiceKey service;
+  uint32_t rip = 0;
+  uint16_t rport = 0;
+  CheckSpec spec;
+};
+
+// How a checked service's destinations follow their checks (keepalived's quorum, hysteresis
+// and sorry_server; `fastvsadm --check pool`).
+struct PoolConfig {
+  ServiceKey service;
+  uint32_t quorum = 1;
+  uint32_t hysteresis = 0;
+  bool has_sorry = false;
+  uint32_t sorry_ip = 0;
+  uint16_t sorry_port = 0;
+  ForwardMethod sorry_method = ForwardMethod::Masq;
+  bool sorry_inhibit = false;
+};
+
 struct Config {
   std::vector<AddrConfig> addrs;
   std::vector<RouteConfig> routes;  // static routes; connected routes derive from addrs
   std::vector<NeighConfig> neighs;  // static (permanent) neighbours
   std::vector<ServiceConfig> services;
   Timeouts timeouts;
+  std::vector<CheckConfig> checks;
+  std::vector<PoolConfig> pools;
 };
 
 }  // namespace fastvs

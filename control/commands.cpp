@@ -31,6 +31,7 @@ bool changes_config(Op op) {
     case Op::RouteShow:
     case Op::NeighShow:
     case Op::LinkShow:
+    case Op::CheckList:
       return false;
     default:
       return true;
@@ -81,11 +82,21 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
                                         format_ip4(cmd.service.vip), cmd.service.vport)};
         return true;
       }
-      *reply = CliReply{true, format_list(status, o, opt_.conn_capacity)};
+      std::string text = format_list(status, o, opt_.conn_capacity);
+      // ipvsadm's table, byte for byte; with health checks configured, their state after it
+      // (a destination that is down is not in the table, as keepalived leaves IPVS).
+      if (!cfg_.checks.empty() || !cfg_.pools.empty())
+        text += "Health checks (fastvs):\n" + health_.status();
+      *reply = CliReply{true, std::move(text)};
       return true;
     }
     case Op::Save:
       *reply = CliReply{true, format_save(cfg_, cmd.numeric)};
+      return true;
+    case Op::CheckList:
+      *reply = CliReply{true, cfg_.checks.empty() && cfg_.pools.empty()
+                                  ? std::string("no health checks\n")
+                                  : health_.status()};
       return true;
     case Op::Zero:
       if (cmd.has_service &&
@@ -149,14 +160,70 @@ bool Director::apply_change(uint64_t client, const std::vector<std::string>& wor
                             const Config& next) {
   cfg_ = next;
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
+  refresh_health();
   log_line(fmt::format("fastvsadm {}: applied", join(words)));
   publish(client);
   return false;  // answered when every worker has it
 }
 
+void Director::refresh_health() {
+  std::vector<HealthDef> defs = health_defs(cfg_);
+  std::string sig = health_signature(defs);
+  if (sig != health_sig_) {
+    // Checked services changed: their checkers start over, and until the thread's first word
+    // (at once: initial()) they hold their configured destinations.
+    health_sig_ = std::move(sig);
+    health_dests_.clear();
+    if (!defs.empty() || !health_sig_.empty())
+      log_line(fmt::format("health checks: {} checked service(s)", defs.size()));
+    health_.configure(std::move(defs));
+  }
+  update_effective();
+}
+
+void Director::update_effective() {
+  effective_ = cfg_;
+  for (ServiceConfig& s : effective_.services) {
+    const auto it =
+        health_dests_.find({static_cast<uint8_t>(s.key.proto), s.key.vip, s.key.vport});
+    if (it == health_dests_.end()) continue;
+    // The checks' verdict, with what the model keeps beside weights (mh's last_weight).
+    std::vector<DestConfig> dests;
+    for (DestConfig d : it->second) {
+      for (const DestConfig& c : s.dests)
+        if (c.rip == d.rip && c.rport == d.rport) {
+          d.last_weight = d.weight != 0 ? d.weight : (c.weight != 0 ? c.weight : c.last_weight);
+          d.inhibit = c.inhibit;
+        }
+      if (d.last_weight == 0) d.last_weight = d.weight;
+      dests.push_back(d);
+    }
+    s.dests = std::move(dests);
+  }
+}
+
+void Director::on_health() {
+  for (HealthRunner::Update& u : health_.take()) {
+    for (const std::string& line : u.log) log_line("health: " + line);
+    // An answer about a service that is no longer checked (a reload raced it) is dropped.
+    if (!std::any_of(cfg_.services.begin(), cfg_.services.end(),
+                     [&](const ServiceConfig& s) { return s.key == u.service; }))
+      continue;
+    health_dests_[{static_cast<uint8_t>(u.service.proto), u.service.vip, u.service.vport}] =
+        std::move(u.dests);
+    health_dirty_ = true;
+  }
+  // One change in flight at a time: a verdict waits for the change being adopted.
+  if (health_dirty_ && pending_.empty()) {
+    health_dirty_ = false;
+    update_effective();
+    publish(0);
+  }
+}
+
 void Director::publish(uint64_t client) {
   const uint64_t token = pub_->publish(
-      build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_));
+      build_snapshot(effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_));
   pending_.push_back(Pending{client, token});
 }
 
@@ -171,6 +238,7 @@ void Director::poll_rcu() {
     }
   }
   pub_->reclaim();
+  if (health_dirty_ && pending_.empty()) on_health();
   // The next waiting change, now that none is in flight.
   while (pending_.empty() && !waiting_.empty()) {
     auto [client, req] = std::move(waiting_.front());
@@ -181,12 +249,12 @@ void Director::poll_rcu() {
 }
 
 std::vector<ServiceStatus> Director::service_status(bool since_zero) const {
-  // The current snapshot is built from cfg_ in the same order: services[i].dests[j] is
-  // cfg_.services[i].dests[j].
+  // The current snapshot is built from effective_ in the same order: services[i].dests[j] is
+  // effective_.services[i].dests[j].
   std::vector<ServiceStatus> out;
-  for (size_t i = 0; i < cfg_.services.size(); ++i) {
+  for (size_t i = 0; i < effective_.services.size(); ++i) {
     ServiceStatus s;
-    s.cfg = cfg_.services[i];
+    s.cfg = effective_.services[i];
     const SnapService& ss = pub_->current().services[i];
     for (size_t j = 0; j < s.cfg.dests.size(); ++j) {
       const Destination& d = *ss.dests[j];
@@ -240,8 +308,8 @@ void Director::estimate() {
   decltype(svc_est_) svc_next;
   decltype(dest_est_) dest_next;
   const Snapshot& snap = pub_->current();
-  for (size_t i = 0; i < cfg_.services.size(); ++i) {
-    const ServiceConfig& sc = cfg_.services[i];
+  for (size_t i = 0; i < effective_.services.size(); ++i) {
+    const ServiceConfig& sc = effective_.services[i];
     const uint8_t proto = static_cast<uint8_t>(sc.key.proto);
     IpvsCounters total;
     for (size_t j = 0; j < sc.dests.size(); ++j) {
@@ -353,8 +421,8 @@ void Director::poll_dump() {
 
 void Director::zero(const Command& cmd) {
   // Counters are the workers'; zeroing records where they stand (no write to a worker's slot).
-  for (size_t i = 0; i < cfg_.services.size(); ++i) {
-    if (cmd.has_service && !(cfg_.services[i].key == cmd.service)) continue;
+  for (size_t i = 0; i < effective_.services.size(); ++i) {
+    if (cmd.has_service && !(effective_.services[i].key == cmd.service)) continue;
     for (Destination* d : pub_->current().services[i].dests) {
       d->zero_conns = d->sum(&DestWorkerSlot::conns);
       d->zero_inpkts = d->sum(&DestWorkerSlot::inpkts);
@@ -363,7 +431,7 @@ void Director::zero(const Command& cmd) {
       d->zero_outbytes = d->sum(&DestWorkerSlot::outbytes);
     }
     // ip_vs_zero_stats zeroes the estimator too: rates restart from 0.
-    const ServiceConfig& sc = cfg_.services[i];
+    const ServiceConfig& sc = effective_.services[i];
     const uint8_t proto = static_cast<uint8_t>(sc.key.proto);
     IpvsCounters total;
     for (size_t j = 0; j < sc.dests.size(); ++j) {

@@ -128,7 +128,9 @@ bool Director::init(std::string* err) {
     return false;
   }
   store_ = std::make_unique<DestStore>(nworkers);
-  auto first = build_snapshot(cfg_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+  refresh_health();
+  auto first =
+      build_snapshot(effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
   for (const auto& n : cfg_.neighs)
     neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
@@ -142,6 +144,7 @@ bool Director::init(std::string* err) {
   for (auto& w : workers_) ws.push_back(w.get());
   pub_ = std::make_unique<Publisher>(qsbr_, ws, std::move(first));
   if (!cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
+  if (!health_.start(epoll_fd_, err)) return false;
   cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
     return handle(client, req, r);
   });
@@ -240,8 +243,12 @@ void Director::run(std::atomic<bool>& stop) {
     const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
     for (int i = 0; i < n; ++i)
       if (!cli_.on_event(events[i].data.fd, events[i].events) &&
-          !kernel_.on_event(events[i].data.fd))
-        metrics_http_.on_event(events[i].data.fd, events[i].events);
+          !kernel_.on_event(events[i].data.fd)) {
+        if (health_.owns(events[i].data.fd))
+          on_health();
+        else
+          metrics_http_.on_event(events[i].data.fd, events[i].events);
+      }
     poll_rcu();
     if (dumping_) poll_dump();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
@@ -290,6 +297,7 @@ void Director::run(std::atomic<bool>& stop) {
   }
   worker_exit_.store(true, std::memory_order_release);
   rte_eal_mp_wait_lcore();
+  health_.stop();
   kernel_.close();
   if (!opt_.stats_file.empty()) write_stats_file();
   log_counters();

@@ -24,6 +24,7 @@
 #include "common/model.h"
 #include "common/metrics.h"
 #include "control/cli_server.h"
+#include "control/health_runner.h"
 #include "control/kernel_path.h"
 #include "control/metrics_http.h"
 #include "dataplane/neigh.h"
@@ -99,6 +100,12 @@ class Director {
   void rates(ServiceStatus& s) const;
   // Once a second: persistence templates that expired and control no connection go.
   void sweep_templates();
+  // After cfg_ changed: restarts the checkers if the checked services changed, recomputes
+  // effective_.
+  void refresh_health();
+  void update_effective();
+  // The health thread decided something: log it, apply it as a change of its own.
+  void on_health();
 
   DaemonOptions opt_;
   Config cfg_;
@@ -116,6 +123,14 @@ class Director {
 
   PersistTable persist_;
   KernelPath kernel_;
+  // Health checks: the thread, what it decided per checked service, and the configuration the
+  // workers run: cfg_ (the operator's) with those verdicts applied, as keepalived would have
+  // changed IPVS. -L shows it; -S saves cfg_.
+  HealthRunner health_;
+  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::vector<DestConfig>> health_dests_;
+  std::string health_sig_;
+  Config effective_;
+  bool health_dirty_ = false;
   // Rate estimators by service (proto, VIP, vport) and destination (+ RIP, rport).
   std::map<std::tuple<uint8_t, uint32_t, uint16_t>, RateEstimator> svc_est_;
   std::map<std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>, RateEstimator> dest_est_;

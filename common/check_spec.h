@@ -1,0 +1,69 @@
+// What one health checker does (a TCP_CHECK, HTTP_GET or MISC_CHECK block of keepalived's, or a
+// `fastvsadm --check add`): its parameters, already resolved. Plain data, so that the
+// configuration model (common/model.h) can hold checks; the state machines are in
+// common/health.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/net.h"
+
+namespace fastvs {
+
+// ---------------------------------------------------------------------------------------------
+// What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
+
+enum class CheckKind : uint8_t { Tcp, Http, Misc };
+
+// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK".
+const char* check_kind_name(CheckKind k);
+
+// An inclusive range of HTTP status codes ("status_code 200-299 404").
+struct StatusRange {
+  uint16_t lo = 200;
+  uint16_t hi = 299;
+};
+
+// One `url { }` of an HTTP_GET. The check passes when the status is in status_codes and, if a
+// digest is given, the MD5 of the body equals it (keepalived's genhash prints that digest).
+struct HttpUrl {
+  std::string path = "/";
+  std::string digest;                     // 32 lowercase hex digits; "" = body not checked
+  std::vector<StatusRange> status_codes;  // empty = keepalived's default, 200-299
+  std::string virtualhost;  // Host header (already inherited); "" = the connect address
+  bool status_ok(unsigned code) const;
+};
+
+// A checker's parameters, already resolved the way keepalived resolves them: the checker's own
+// value, else its real server's, else its virtual server's, else the default for its kind.
+struct CheckSpec {
+  CheckKind kind = CheckKind::Tcp;
+  // Scheduling. Times are seconds (keepalived's <TIMER>: fractions allowed).
+  double delay_loop = 60;         // between runs (KEEPALIVED_DEFAULT_DELAY)
+  double delay_before_retry = 1;  // after a failure that is retried: 3 for HTTP_GET, 1 otherwise
+  unsigned retry = 1;             // failures retried before an up checker goes down: 0 for MISC
+  double warmup = 60;             // the first run is spread over [0, warmup] (default delay_loop)
+  bool alpha = false;             // start down and wait for a first success
+  // TCP_CHECK and HTTP_GET: where to connect (defaults: the real server's address and port).
+  uint32_t connect_ip = 0;
+  uint16_t connect_port = 0;
+  uint32_t bindto = 0;     // source address; 0: the kernel chooses
+  uint16_t bind_port = 0;  // source port; 0: any
+  double connect_timeout = 5;
+  // HTTP_GET: one run fetches every url in order, and passes when all of them pass.
+  std::vector<HttpUrl> urls;
+  // MISC_CHECK: a program run without a shell. Exit 0 passes, anything else fails; with
+  // misc_dynamic, exit 2..255 passes too and sets the real server's weight to the status - 2.
+  std::string misc_path;               // the command line as written, for logs
+  std::vector<std::string> misc_argv;  // program and arguments (misc_path split like keepalived)
+  double misc_timeout = 60;  // killed after this (default: the virtual server's delay_loop)
+  bool misc_dynamic = false;
+  std::string user;  // "user NAME [GROUP]" as written; "" = keepalived's default script user
+
+  // For logs: "TCP_CHECK 192.168.0.18:80", "HTTP_GET 192.168.0.18:80", "MISC_CHECK /bin/chk".
+  std::string describe() const;
+};
+
+}  // namespace fastvs

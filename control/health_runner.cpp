@@ -1,0 +1,255 @@
+#include "control/health_runner.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include <fmt/core.h>
+
+#include "control/probe.h"
+
+namespace fastvs {
+
+namespace {
+
+double mono_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::string svc_text(const ServiceKey& k) {
+  return fmt::format("{} {}:{}", proto_name(k.proto), format_ip4(k.vip), k.vport);
+}
+
+const char* change_name(DestChange::Op op) {
+  switch (op) {
+    case DestChange::Op::Add:
+      return "added";
+    case DestChange::Op::Edit:
+      return "weight changed";
+    case DestChange::Op::Remove:
+      return "removed";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::vector<HealthDef> health_defs(const Config& cfg) {
+  std::vector<HealthDef> out;
+  for (const ServiceConfig& s : cfg.services) {
+    const PoolConfig* pool = nullptr;
+    for (const PoolConfig& p : cfg.pools)
+      if (p.service == s.key) pool = &p;
+    bool checked = pool != nullptr;
+    for (const CheckConfig& c : cfg.checks) checked |= c.service == s.key;
+    if (!checked) continue;
+    HealthDef d;
+    d.pool.service = s.key;
+    // The kernel's list order is newest first; keepalived adds in file order. Either way every
+    // destination is in the pool with its configured weight.
+    for (const DestConfig& dc : s.dests) {
+      PoolServer ps;
+      ps.ip = dc.rip;
+      ps.port = dc.rport;
+      ps.method = dc.method;
+      ps.weight = dc.weight != 0 ? dc.weight : dc.last_weight;
+      ps.inhibit = dc.inhibit;
+      ps.u_threshold = dc.u_threshold;
+      ps.l_threshold = dc.l_threshold;
+      d.pool.real_servers.push_back(ps);
+      std::vector<CheckSpec> specs;
+      for (const CheckConfig& c : cfg.checks)
+        if (c.service == s.key && c.rip == dc.rip && c.rport == dc.rport) specs.push_back(c.spec);
+      d.checks.push_back(std::move(specs));
+    }
+    if (pool) {
+      d.pool.quorum = pool->quorum;
+      d.pool.hysteresis = pool->hysteresis;
+      if (pool->has_sorry) {
+        PoolServer sorry;
+        sorry.ip = pool->sorry_ip;
+        sorry.port = pool->sorry_port;
+        sorry.method = pool->sorry_method;
+        sorry.inhibit = pool->sorry_inhibit;
+        d.pool.sorry_server = sorry;
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string health_signature(const std::vector<HealthDef>& defs) {
+  std::string s;
+  for (const HealthDef& d : defs) {
+    s += svc_text(d.pool.service) + fmt::format(" q{} h{}", d.pool.quorum, d.pool.hysteresis);
+    if (d.pool.sorry_server)
+      s += fmt::format(" sorry {}:{}/{}/{}", d.pool.sorry_server->ip, d.pool.sorry_server->port,
+                       static_cast<int>(d.pool.sorry_server->method),
+                       d.pool.sorry_server->inhibit);
+    for (size_t i = 0; i < d.pool.real_servers.size(); ++i) {
+      const PoolServer& p = d.pool.real_servers[i];
+      s += fmt::format(" [{}:{} m{} w{} i{} x{} y{}", p.ip, p.port, static_cast<int>(p.method),
+                       p.weight, p.inhibit, p.u_threshold, p.l_threshold);
+      for (const CheckSpec& c : d.checks[i]) {
+        s += fmt::format(" {{{} {} {} {} {} {} {} {} {} {} {}", c.describe(), c.delay_loop,
+                         c.delay_before_retry, c.retry, c.warmup, c.alpha, c.connect_ip,
+                         c.connect_port, c.connect_timeout, c.misc_timeout, c.misc_dynamic);
+        for (const HttpUrl& u : c.urls) {
+          s += " " + u.path + " " + u.digest + " " + u.virtualhost;
+          for (const StatusRange& r : u.status_codes) s += fmt::format(" {}-{}", r.lo, r.hi);
+        }
+        s += "}";
+      }
+      s += "]";
+    }
+    s += ";";
+  }
+  return s;
+}
+
+HealthRunner::~HealthRunner() {
+  stop();
+}
+
+bool HealthRunner::start(int epoll_fd, std::string* err) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return *err = fmt::format("health checks: eventfd: {}", strerror(errno)), false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0)
+    return *err = fmt::format("health checks: epoll: {}", strerror(errno)), false;
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void HealthRunner::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void HealthRunner::configure(std::vector<HealthDef> defs) {
+  std::lock_guard<std::mutex> g(mu_);
+  next_ = std::move(defs);
+}
+
+std::vector<HealthRunner::Update> HealthRunner::take() {
+  uint64_t n;
+  if (read(wake_fd_, &n, sizeof n) < 0) {
+    // EAGAIN: already drained.
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<Update> out(std::make_move_iterator(out_.begin()),
+                          std::make_move_iterator(out_.end()));
+  out_.clear();
+  return out;
+}
+
+std::string HealthRunner::status() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return status_;
+}
+
+void HealthRunner::post(Update u) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    out_.push_back(std::move(u));
+  }
+  const uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) {
+    // EAGAIN: control has a wake-up pending already.
+  }
+}
+
+void HealthRunner::run() {
+  std::vector<ServiceHealth> svcs;
+  Prober prober;
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uni(0.0, 1.0);
+  const std::function<double()> jitter = [&] { return uni(rng); };
+
+  auto publish = [&](size_t k, const HealthUpdate& up) {
+    if (up.empty()) return;
+    const ServiceHealth& s = svcs[k];
+    Update u;
+    u.service = s.pool().spec().service;
+    u.dests = s.pool().dests();
+    const std::string name = svc_text(u.service);
+    for (const HealthEvent& e : up.events) u.log.push_back(fmt::format("{}: {}", name, e.text));
+    for (const DestChange& c : up.changes)
+      u.log.push_back(fmt::format("{}: {} {}:{} {} (weight {}): {}", name,
+                                  c.sorry ? "sorry server" : "destination", format_ip4(c.dest.rip),
+                                  c.dest.rport, change_name(c.op), c.dest.weight, c.reason));
+    post(std::move(u));
+  };
+  auto refresh_status = [&] {
+    std::string t;
+    for (const ServiceHealth& s : svcs) {
+      const Pool& p = s.pool();
+      t += fmt::format("{}  quorum {} (alive weight {}, quorum {}, hysteresis {}){}\n",
+                       svc_text(p.spec().service), p.quorum_up() ? "up" : "lost",
+                       p.alive_weight(), p.spec().quorum, p.spec().hysteresis,
+                       p.sorry_in_use() ? ", sorry server in use" : "");
+      for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
+        const PoolServer& rs = p.spec().real_servers[i];
+        const RealServerState& st = s.server(i);
+        t += fmt::format("  -> {:<21} {:<4} weight {}{}{}\n",
+                         fmt::format("{}:{}", format_ip4(rs.ip), rs.port),
+                         st.alive ? "UP" : "DOWN", st.weight, rs.inhibit ? " inhibit" : "",
+                         st.reason.empty() ? "" : "  " + st.reason);
+        for (size_t j = 0; j < s.num_checkers(i); ++j) {
+          const Checker& c = s.checker(CheckRef{i, j});
+          t += fmt::format("       {:<4} {}\n", c.up() ? "up" : "down", c.spec().describe());
+        }
+      }
+    }
+    std::lock_guard<std::mutex> g(mu_);
+    status_ = std::move(t);
+  };
+
+  while (!stop_.load()) {
+    std::optional<std::vector<HealthDef>> defs;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      defs.swap(next_);
+    }
+    if (defs) {
+      prober.cancel_all();  // no callback of the old services runs after this
+      svcs.clear();
+      const double now = mono_now();
+      for (HealthDef& d : *defs) svcs.emplace_back(std::move(d.pool), std::move(d.checks), now,
+                                                   jitter);
+      for (size_t k = 0; k < svcs.size(); ++k) publish(k, svcs[k].initial());
+      refresh_status();
+    }
+    const double now = mono_now();
+    for (size_t k = 0; k < svcs.size(); ++k) {
+      for (const CheckRef& ref : svcs[k].due(now)) {
+        svcs[k].begin(ref, now);
+        const PoolServer& rs = svcs[k].pool().spec().real_servers[ref.rs];
+        prober.start(svcs[k].spec(ref), rs.ip, rs.port, [&, k, ref](const CheckResult& r) {
+          publish(k, svcs[k].finish(ref, mono_now(), r));
+          refresh_status();
+        });
+      }
+    }
+    double wake = INFINITY;
+    for (const ServiceHealth& s : svcs) wake = std::min(wake, s.next_wakeup());
+    // Short naps: a new configuration or a stop is noticed within 100 ms.
+    const double ms = std::isfinite(wake) ? (wake - mono_now()) * 1000 : 100;
+    prober.poll(static_cast<int>(std::clamp(ms, 0.0, 100.0)));
+  }
+  prober.cancel_all();
+}
+
+}  // namespace fastvs
