@@ -56,8 +56,10 @@ struct CheckSpec {
   std::vector<HttpUrl> urls;
   // MISC_CHECK: a program run without a shell. Exit 0 passes, anything else fails; with
   // misc_dynamic, exit 2..255 passes too and sets the real server's weight to the status - 2.
-  std::string misc_path;               // the command line as written, for logs
-  std::vector<std::string> misc_argv;  // program and arguments (misc_path split like keepalived)
+  std::string misc_path;  // the command line as written, for logs
+  // Program and arguments: misc_path's single value split on blanks (single quotes group), or
+  // its several values one argument each (keepalived.conf(5), "Quoted strings").
+  std::vector<std::string> misc_argv;
   double misc_timeout = 60;  // killed after this (default: the virtual server's delay_loop)
   bool misc_dynamic = false;
   std::string user;  // "user NAME [GROUP]" as written; "" = keepalived's default script user

@@ -67,7 +67,10 @@ struct CheckerEvent {
 //  - A failure of an up checker: retried `retry` times, delay_before_retry apart; the next
 //    failure takes it down. As in keepalived, the retries are not given to the very first run
 //    ("one failure is enough initially"), nor to a checker already down, which is simply run
-//    again every delay_loop.
+//    again every delay_loop (dns_final, misc_check_child_thread; 2.2's tcp_epilog still cycles
+//    a down TCP_CHECK through its retries, which only probes a dead server more often).
+//  - HTTP_GET: one run checks every url (keepalived's fast_recovery; without it keepalived
+//    spaces the urls of a recovering server delay_loop apart).
 //  - MISC_CHECK counts its delays from when the program started, the others from the result.
 class Checker {
  public:

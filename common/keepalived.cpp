@@ -27,19 +27,6 @@ bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-char unescape(char c) {
-  switch (c) {
-    case 'n':
-      return '\n';
-    case 't':
-      return '\t';
-    case 'r':
-      return '\r';
-    default:
-      return c;
-  }
-}
-
 struct Token {
   enum class Kind : uint8_t { Word, Open, Close };
   Kind kind = Kind::Word;
@@ -48,7 +35,9 @@ struct Token {
 
 // keepalived's line lexer: blanks separate words, '{' and '}' are words of their own even when
 // glued to others, '#' and '!' start a comment anywhere outside quotes, and quoted parts ("..."
-// or '...') join the word around them, blanks included, with backslash escapes.
+// or '...') join the word around them, blanks included. In quotes a backslash takes the next
+// character as it is (keepalived also reads \n, \t, \xXX...: not here, so that no value, and
+// no message quoting one, spans two lines).
 std::string lex_line(std::string_view line, std::vector<Token>& out) {
   std::string word;
   bool in_word = false;
@@ -80,7 +69,7 @@ std::string lex_line(std::string_view line, std::vector<Token>& out) {
           break;
         }
         if (d == '\\' && i + 1 < line.size()) {
-          word += unescape(line[i + 1]);
+          word += line[i + 1];
           i += 2;
           continue;
         }
@@ -98,28 +87,21 @@ std::string lex_line(std::string_view line, std::vector<Token>& out) {
   return "";
 }
 
-// Splits a MISC_CHECK command line into program and arguments: blanks separate, quotes group
-// (keepalived's set_script_params_array).
-std::vector<std::string> split_argv(std::string_view s) {
+// A MISC_CHECK program and its arguments. keepalived.conf(5): "unquoted spaces will separate the
+// parameters. If it is required for a parameter to contain a space, it should be enclosed in
+// single quotes": one value ("/bin/check arg1 'two words'") is split on blanks, single quotes
+// grouping; several values (/bin/check arg1 'two words') are an argument each.
+std::vector<std::string> script_argv(const std::vector<std::string>& values) {
+  if (values.size() != 1) return values;
   std::vector<std::string> out;
   std::string cur;
   bool in_word = false;
-  char quote = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (quote) {
-      if (c == quote) {
-        quote = 0;
-      } else {
-        cur += c;
-      }
-    } else if (c == '\'' || c == '"') {
-      quote = c;
+  bool quoted = false;
+  for (const char c : values[0]) {
+    if (c == '\'') {
+      quoted = !quoted;
       in_word = true;
-    } else if (c == '\\' && i + 1 < s.size()) {
-      cur += s[++i];
-      in_word = true;
-    } else if (is_blank(c)) {
+    } else if (!quoted && is_blank(c)) {
       if (in_word) out.push_back(std::move(cur));
       cur.clear();
       in_word = false;
@@ -188,6 +170,7 @@ struct RawCheck {
   uint16_t bind_port = 0;
   std::vector<RawUrl> urls;
   std::string misc_path;
+  std::vector<std::string> misc_argv;
   std::optional<double> misc_timeout;
   bool misc_dynamic = false;
   std::string user;
@@ -809,6 +792,7 @@ class Loader {
       } else if (ch.kind == CheckKind::Misc && k == "misc_path") {
         ok = leaf(c, 1, 8);
         ch.misc_path = join(c.args);
+        ch.misc_argv = script_argv(c.args);
       } else if (ch.kind == CheckKind::Misc && k == "misc_timeout") {
         ok = timer_leaf(c, false, ch.misc_timeout);
       } else if (ch.kind == CheckKind::Misc && k == "misc_dynamic") {
@@ -1067,7 +1051,7 @@ class Loader {
     }
     if (c.kind == CheckKind::Misc) {
       s.misc_path = c.misc_path;
-      s.misc_argv = split_argv(c.misc_path);
+      s.misc_argv = c.misc_argv;
       // misc_check_thread: no misc_timeout means the virtual server's delay_loop.
       s.misc_timeout = c.misc_timeout.value_or(vs.inh.delay_loop.value_or(60.0));
       s.misc_dynamic = c.misc_dynamic;

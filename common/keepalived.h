@@ -10,8 +10,10 @@
 // What the loader does with what it reads (every message carries its line):
 //  - errors (the whole file is rejected, one line "NAME:LINE: reason"): unbalanced braces, a
 //    missing or extra value, a bad address, port, number, time, boolean or keyword value, an
-//    IPv6 address, protocol SCTP, `include` (not supported: paste the file in), keepalived's
-//    conditional lines (@id), parameters ($NAME=) and sequences (~SEQ);
+//    IPv6 address, protocol SCTP, an HTTP_GET without a url or a url without a path, a
+//    MISC_CHECK without misc_path, a virtual server defined twice, `include` (not supported:
+//    paste the file in), keepalived's conditional lines (@id), parameters ($NAME=) and
+//    sequences (~SEQ);
 //  - warnings ("NAME:LINE: text", the file still loads):
 //      * top-level blocks fastvsd does not run, skipped whole: vrrp_instance, vrrp_sync_group,
 //        vrrp_script, vrrp_track_process ("... is not handled by fastvsd (HA comes later)"),

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Seed corpora for the fuzzers: packets shaped like the packet fixtures' (NAT request and reply,
-ICMP errors, ARP, echo, DR/TUN services), the README's configuration, CLI requests."""
+ICMP errors, ARP, echo, DR/TUN services), the README's configuration, CLI requests, keepalived.conf
+files."""
 import os
 import sys
 
@@ -59,6 +60,83 @@ ip neigh add 172.16.254.1 lladdr 02:00:00:00:00:09 dev dpdk0
 -C
 """
 put("command", "readme", config.encode())
+keepalived_seed = f"""vrrp_instance VI_1 {{
+    state MASTER
+    virtual_ipaddress {{
+        {VIP}
+    }}
+}}
+virtual_server {VIP} 80 {{
+    delay_loop 6
+    lb_algo rr
+    lb_kind DR
+    persistence_timeout 0
+    protocol TCP
+    real_server {RS1} 80 {{
+        weight 1
+        TCP_CHECK {{
+            connect_timeout 10
+            nb_get_retry 3
+            delay_before_retry 3
+            connect_port 80
+        }}
+    }}
+    real_server {RS2} 80 {{
+        weight 1
+        TCP_CHECK {{connect_timeout 10
+            connect_port 80 }}
+    }}
+}}
+"""
+keepalived_full = f"""! every handled keyword
+virtual_server {VIP} 443 {{
+    delay_loop 2.5
+    lvs_sched sh
+    sh-port
+    lvs_method NAT
+    persistence_timeout
+    persistence_granularity 255.255.255.0
+    protocol TCP
+    quorum 2
+    hysteresis 1
+    alpha
+    omega
+    inhibit_on_failure
+    virtualhost www.example.com
+    quorum_up "/bin/true up"
+    sorry_server 192.168.0.99 8443
+    sorry_server_inhibit
+    sorry_server_lvs_method TUN type ipip
+    real_server {RS1} 8443 {{
+        weight 3
+        uthreshold 100
+        lthreshold 10
+        notify_up /bin/true
+        HTTP_GET {{
+            url {{ path /health
+                   digest 640205b7b0fc66c1ea91c463fac6334d
+                   status_code 200-299 404 }}
+            url {{ path /b
+                   virtualhost b.example.com }}
+            connect_ip {RS1}
+            bindto 192.168.0.8
+            retry 2
+        }}
+        MISC_CHECK {{
+            misc_path "/bin/check 'two words'"
+            misc_timeout 3
+            misc_dynamic
+            user nobody
+        }}
+    }}
+    real_server {RS2} 8443 {{
+        inhibit_on_failure off
+        TCP_CHECK {{ warmup 0 }}
+    }}
+}}
+"""
+put("keepalived", "seed", keepalived_seed.encode())
+put("keepalived", "full", keepalived_full.encode())
 put("cli", "list", b"-L\0-n\0\0")
 put("cli", "conns", b"-L\0-n\0-c\0\0")
 put("cli", "stats", b"-L\0--stats\0--exact\0\0")

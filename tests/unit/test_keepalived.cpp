@@ -685,6 +685,39 @@ virtual_server 10.0.0.1 80 { # the VIP
   EXPECT_TRUE(vs.real_servers.at(0).server.inhibit);
 }
 
+TEST(Keepalived, Quotes) {
+  // keepalived.conf(5) "Quoted strings": quoted parts join the word around them, blanks kept.
+  // A backslash in quotes takes the next character as it is.
+  const KaConfig cfg = load_ok(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 80 {
+    MISC_CHECK {
+      misc_path abcd" efg h jkl "mnop
+    }
+    MISC_CHECK {
+      misc_path "/bin/say \"hi there\" a\nb" '! not a comment'
+    }
+    MISC_CHECK {
+      misc_path "/bin/say 'hi there' \"quoted\""
+    }
+  }
+}
+)");
+  const auto& checks = cfg.virtual_servers.at(0).real_servers.at(0).checks;
+  EXPECT_EQ(checks.at(0).spec.misc_path, "abcd efg h jkl mnop");
+  EXPECT_EQ(checks.at(0).spec.misc_argv,
+            (std::vector<std::string>{"abcd", "efg", "h", "jkl", "mnop"}));
+  EXPECT_EQ(checks.at(1).spec.misc_path, "/bin/say \"hi there\" anb ! not a comment");
+  // Several values: one argument each.
+  EXPECT_EQ(checks.at(1).spec.misc_argv,
+            (std::vector<std::string>{"/bin/say \"hi there\" anb", "! not a comment"}));
+  // Single quotes group inside one value; double quotes there are plain characters.
+  EXPECT_EQ(checks.at(2).spec.misc_argv,
+            (std::vector<std::string>{"/bin/say", "hi there", "\"quoted\""}));
+}
+
 TEST(Keepalived, SkippedBlocksMayHoldAnything) {
   // A block fastvsd does not handle is skipped whole: its keywords are not checked, only its
   // braces.
