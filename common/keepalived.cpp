@@ -1182,4 +1182,92 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
   return out;
 }
 
+LoadResult ka_apply(Config base, const KaConfig& ka, const std::vector<ServiceKey>& replace,
+                    unsigned num_ports, std::vector<ServiceKey>* keys) {
+  LoadResult r;
+  const std::vector<std::string> unsupported = ka_unsupported(ka);
+  if (!unsupported.empty()) {
+    r.error = unsupported.front();
+    return r;
+  }
+  Config cfg = std::move(base);
+  for (const ServiceKey& k : replace) {
+    Command del;
+    del.op = Op::DelService;
+    del.has_service = true;
+    del.service = k;
+    apply_command(cfg, del, num_ports);  // gone already (fastvsadm -D): nothing to do
+  }
+  keys->clear();
+  for (const KaVirtualServer& vs : ka.virtual_servers) {
+    auto at = [&](unsigned line, const std::string& err) {
+      r.error = ka.name + ":" + std::to_string(line) + ": " + err;
+      return r;
+    };
+    Command add;
+    add.op = Op::AddService;
+    add.has_service = true;
+    add.service = vs.key;
+    add.has_scheduler = true;
+    add.scheduler = vs.scheduler;
+    add.has_sched_flags = vs.sched_flags != 0;
+    add.sched_flags = vs.sched_flags;
+    add.sched_flags_of = vs.scheduler;
+    if (vs.persistence_timeout > 0) {
+      add.has_persistent = true;
+      add.timeout = vs.persistence_timeout;
+      add.has_netmask = vs.persistence_granularity != 0xffffffffu;
+      add.netmask = vs.persistence_granularity;
+    }
+    if (std::string err = apply_command(cfg, add, num_ports); !err.empty()) {
+      if (err.find("already exists") != std::string::npos)
+        err += " (defined by the configuration file too)";
+      return at(vs.line, err);
+    }
+    for (const KaRealServer& rs : vs.real_servers) {
+      Command a;
+      a.op = Op::AddDest;
+      a.has_service = true;
+      a.service = vs.key;
+      a.has_dest = true;
+      a.rip = rs.server.ip;
+      a.rport = rs.server.port;
+      a.has_method = true;
+      a.method = rs.server.method;
+      a.has_weight = true;
+      a.weight = rs.server.weight;
+      a.u_threshold = rs.server.u_threshold;
+      a.l_threshold = rs.server.l_threshold;
+      if (std::string err = apply_command(cfg, a, num_ports); !err.empty())
+        return at(rs.line, err);
+      ServiceConfig& svc = cfg.services.back();
+      svc.dests.front().inhibit = rs.server.inhibit;
+      for (const KaCheck& c : rs.checks) {
+        CheckConfig cc;
+        cc.service = vs.key;
+        cc.rip = svc.dests.front().rip;
+        cc.rport = svc.dests.front().rport;
+        cc.spec = c.spec;
+        cfg.checks.push_back(std::move(cc));
+      }
+    }
+    PoolConfig pool;
+    pool.service = vs.key;
+    pool.quorum = vs.quorum;
+    pool.hysteresis = vs.hysteresis;
+    if (vs.sorry_server) {
+      pool.has_sorry = true;
+      pool.sorry_ip = vs.sorry_server->server.ip;
+      pool.sorry_port = vs.sorry_server->server.port;
+      pool.sorry_method = vs.sorry_server->server.method;
+      pool.sorry_inhibit = vs.sorry_server->server.inhibit;
+    }
+    cfg.pools.push_back(pool);
+    keys->push_back(vs.key);
+  }
+  r.ok = true;
+  r.cfg = std::move(cfg);
+  return r;
+}
+
 }  // namespace fastvs

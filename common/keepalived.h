@@ -61,6 +61,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/command.h"
 #include "common/health.h"
 #include "common/model.h"
 
@@ -148,6 +149,15 @@ using SchedulerCheck = std::function<std::string(std::string_view)>;
 // scheduler is checked by `check` when given, else by applying -A to an empty configuration
 // with apply_command(), so schedulers fastvs learns later are accepted here too.
 std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerCheck& check = {});
+
+// Puts a keepalived configuration into a fastvs one, all or nothing: the services in `replace`
+// (those an earlier load made) go first, with their checks; then each virtual server becomes a
+// service with every real server as a destination (applied with apply_command, so what fastvs
+// refuses is refused here, with the virtual server's line), its checkers as checks and its
+// quorum, hysteresis and sorry server as pool rules. The health thread then takes out what is
+// down, as keepalived would. `keys` gets the services made. ka_unsupported() counts as errors.
+LoadResult ka_apply(Config base, const KaConfig& ka, const std::vector<ServiceKey>& replace,
+                    unsigned num_ports, std::vector<ServiceKey>* keys);
 
 // The health state machines of one virtual server, its checkers starting at `now`.
 ServiceHealth ka_service_health(const KaVirtualServer& vs, double now,

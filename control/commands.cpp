@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "common/ipvsadm_print.h"
+#include "common/keepalived.h"
 #include "control/control.h"
 
 namespace fastvs {
@@ -40,7 +41,59 @@ bool changes_config(Op op) {
 
 }  // namespace
 
+bool Director::load_keepalived(const std::string& path, const Config& base, Config* out,
+                               std::vector<ServiceKey>* keys, std::string* err) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return *err = fmt::format("{}: cannot open: {}", path, strerror(errno)), false;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  const KaLoadResult ka = parse_keepalived(text, path);
+  for (const std::string& w : ka.warnings) log_line("keepalived.conf: " + w);
+  if (!ka.ok) return *err = ka.error, false;
+  std::vector<ServiceKey> made;
+  LoadResult lr = ka_apply(base, ka.cfg, *keys, static_cast<unsigned>(ports_.size()), &made);
+  if (!lr.ok) return *err = lr.error, false;
+  *out = std::move(lr.cfg);
+  *keys = std::move(made);
+  log_line(fmt::format("loaded {}: {} virtual servers", path, keys->size()));
+  return true;
+}
+
+bool Director::reload_keepalived(uint64_t client, const CliRequest& req) {
+  if (req.words.size() > 2) {
+    cli_.reply(client, CliReply{false, "usage: --keepalived-reload [FILE]"});
+    return false;
+  }
+  const std::string path = req.words.size() == 2 ? req.words[1] : opt_.keepalived_conf;
+  if (path.empty()) {
+    cli_.reply(client, CliReply{false, "no keepalived.conf: give one (--keepalived-reload FILE "
+                                       "or fastvsd --keepalived-conf FILE)"});
+    return false;
+  }
+  Config next;
+  std::vector<ServiceKey> keys = ka_keys_;
+  std::string err;
+  if (!load_keepalived(path, cfg_, &next, &keys, &err)) {
+    log_line(fmt::format("fastvsadm --keepalived-reload: refused, nothing changed: {}", err));
+    cli_.reply(client, CliReply{false, err});
+    return false;
+  }
+  ka_keys_ = std::move(keys);
+  opt_.keepalived_conf = path;
+  return apply_change(client, req.words, next);
+}
+
 bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
+  if (!req.words.empty() && req.words[0] == "--keepalived-reload") {
+    if (!pending_.empty() || (!queued && !waiting_.empty())) {
+      waiting_.emplace_back(client, req);
+      return false;
+    }
+    return reload_keepalived(client, req);
+  }
   const ParseResult p = parse_command(req.words);
   if (!p.ok) {
     *reply = CliReply{false, p.error};

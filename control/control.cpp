@@ -92,6 +92,11 @@ bool Director::init(std::string* err) {
     log_line(fmt::format("loaded {}: {} services, {} addresses, {} routes", opt_.config_path,
                          cfg_.services.size(), cfg_.addrs.size(), cfg_.routes.size()));
   }
+  if (!opt_.keepalived_conf.empty()) {
+    Config next;
+    if (!load_keepalived(opt_.keepalived_conf, cfg_, &next, &ka_keys_, err)) return false;
+    cfg_ = std::move(next);
+  }
   unsigned mbufs = opt_.mbufs;
   if (!mbufs) {
     // RX and TX rings of every queue, hand-off rings, per-lcore caches, and slack.

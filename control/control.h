@@ -42,6 +42,7 @@ struct DaemonOptions {
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;    // per worker
   uint32_t persist_capacity = 65536;  // persistence templates, shared by the workers
+  std::string keepalived_conf;         // keepalived.conf's virtual servers, loaded at start
   bool kernel_path = true;             // TAP interfaces for the host's stack
   std::string kernel_if_prefix = "dpdk";
   uint32_t kernel_table = 100;    // routing table (and rule priority) of fastvsd's routes
@@ -106,6 +107,11 @@ class Director {
   void update_effective();
   // The health thread decided something: log it, apply it as a change of its own.
   void on_health();
+  // keepalived.conf: parses `path` and puts its virtual servers into `base` in place of the last
+  // load's; logs the warnings. false with `err` ("FILE:LINE: reason") and nothing changed.
+  bool load_keepalived(const std::string& path, const Config& base, Config* out,
+                       std::vector<ServiceKey>* keys, std::string* err);
+  bool reload_keepalived(uint64_t client, const CliRequest& req);
 
   DaemonOptions opt_;
   Config cfg_;
@@ -131,6 +137,7 @@ class Director {
   std::string health_sig_;
   Config effective_;
   bool health_dirty_ = false;
+  std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
   // Rate estimators by service (proto, VIP, vport) and destination (+ RIP, rport).
   std::map<std::tuple<uint8_t, uint32_t, uint16_t>, RateEstimator> svc_est_;
   std::map<std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>, RateEstimator> dest_est_;

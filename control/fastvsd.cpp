@@ -45,6 +45,11 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "routing table (and ip rule priority) for fastvsd's routes in the host")(
       "kernel-rate", po::value(&o.kernel_rate)->default_value(o.kernel_rate),
       "packets a second the workers hand to the host at most (more are dropped and counted)")(
+      "keepalived-conf", po::value(&o.keepalived_conf),
+      "keepalived.conf whose virtual_server blocks (services, real servers, TCP_CHECK / HTTP_GET "
+      "/ MISC_CHECK health checks, quorum, sorry_server) fastvsd runs; vrrp_instance and other "
+      "blocks are reported and skipped, an error rejects the whole file; `fastvsadm "
+      "--keepalived-reload` reads it again")(
       "persist-capacity", po::value(&o.persist_capacity)->default_value(o.persist_capacity),
       "persistence templates (-p), shared by the workers; when a client's bucket is full its "
       "new connection is dropped and counted")(
