@@ -1228,8 +1228,7 @@ bool parse_status_codes(std::string_view s, std::vector<StatusRange>* out) {
 }
 
 ParseResult parse_check(const std::vector<std::string>& words) {
-  static constexpr const char* kUsage =
-      "usage: --check add|del|pool|list (see fastvsadm --help)";
+  static constexpr const char* kUsage = "usage: --check add|del|pool|list (see fastvsadm --help)";
   if (words.size() < 2) return fail(kUsage);
   ParseResult r;
   Command& cmd = r.cmd;
@@ -1295,9 +1294,7 @@ ParseResult parse_check(const std::vector<std::string>& words) {
     const std::string_view val =
         eq == w.npos ? std::string_view() : std::string_view(w).substr(eq + 1);
     auto need = [&](bool has) { return has == (eq != w.npos); };
-    auto bad = [&](const char* what) {
-      return fail("bad " + std::string(what) + " " + quoted(w));
-    };
+    auto bad = [&](const char* what) { return fail("bad " + std::string(what) + " " + quoted(w)); };
     if (cmd.op == Op::CheckPool) {
       if (key == "quorum" && need(true)) {
         const auto v = parse_uint(val, 1u << 30);

@@ -1238,8 +1238,7 @@ LoadResult ka_apply(Config base, const KaConfig& ka, const std::vector<ServiceKe
       a.weight = rs.server.weight;
       a.u_threshold = rs.server.u_threshold;
       a.l_threshold = rs.server.l_threshold;
-      if (std::string err = apply_command(cfg, a, num_ports); !err.empty())
-        return at(rs.line, err);
+      if (std::string err = apply_command(cfg, a, num_ports); !err.empty()) return at(rs.line, err);
       ServiceConfig& svc = cfg.services.back();
       svc.dests.front().inhibit = rs.server.inhibit;
       for (const KaCheck& c : rs.checks) {

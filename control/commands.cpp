@@ -69,8 +69,9 @@ bool Director::reload_keepalived(uint64_t client, const CliRequest& req) {
   }
   const std::string path = req.words.size() == 2 ? req.words[1] : opt_.keepalived_conf;
   if (path.empty()) {
-    cli_.reply(client, CliReply{false, "no keepalived.conf: give one (--keepalived-reload FILE "
-                                       "or fastvsd --keepalived-conf FILE)"});
+    cli_.reply(client, CliReply{false,
+                                "no keepalived.conf: give one (--keepalived-reload FILE "
+                                "or fastvsd --keepalived-conf FILE)"});
     return false;
   }
   Config next;
@@ -237,8 +238,7 @@ void Director::refresh_health() {
 void Director::update_effective() {
   effective_ = cfg_;
   for (ServiceConfig& s : effective_.services) {
-    const auto it =
-        health_dests_.find({static_cast<uint8_t>(s.key.proto), s.key.vip, s.key.vport});
+    const auto it = health_dests_.find({static_cast<uint8_t>(s.key.proto), s.key.vip, s.key.vport});
     if (it == health_dests_.end()) continue;
     // The checks' verdict, with what the model keeps beside weights (mh's last_weight).
     std::vector<DestConfig> dests;

@@ -42,8 +42,8 @@ struct DaemonOptions {
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;    // per worker
   uint32_t persist_capacity = 65536;  // persistence templates, shared by the workers
-  std::string keepalived_conf;         // keepalived.conf's virtual servers, loaded at start
-  bool kernel_path = true;             // TAP interfaces for the host's stack
+  std::string keepalived_conf;        // keepalived.conf's virtual servers, loaded at start
+  bool kernel_path = true;            // TAP interfaces for the host's stack
   std::string kernel_if_prefix = "dpdk";
   uint32_t kernel_table = 100;    // routing table (and rule priority) of fastvsd's routes
   uint32_t kernel_rate = 100000;  // packets a second to the host, all workers together

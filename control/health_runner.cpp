@@ -92,8 +92,7 @@ std::string health_signature(const std::vector<HealthDef>& defs) {
     s += svc_text(d.pool.service) + fmt::format(" q{} h{}", d.pool.quorum, d.pool.hysteresis);
     if (d.pool.sorry_server)
       s += fmt::format(" sorry {}:{}/{}/{}", d.pool.sorry_server->ip, d.pool.sorry_server->port,
-                       static_cast<int>(d.pool.sorry_server->method),
-                       d.pool.sorry_server->inhibit);
+                       static_cast<int>(d.pool.sorry_server->method), d.pool.sorry_server->inhibit);
     for (size_t i = 0; i < d.pool.real_servers.size(); ++i) {
       const PoolServer& p = d.pool.real_servers[i];
       s += fmt::format(" [{}:{} m{} w{} i{} x{} y{}", p.ip, p.port, static_cast<int>(p.method),
@@ -197,19 +196,20 @@ void HealthRunner::run() {
     for (const ServiceHealth& s : svcs) {
       const Pool& p = s.pool();
       t += fmt::format("{}  quorum {} (alive weight {}, quorum {}, hysteresis {}){}\n",
-                       svc_text(p.spec().service), p.quorum_up() ? "up" : "lost",
-                       p.alive_weight(), p.spec().quorum, p.spec().hysteresis,
+                       svc_text(p.spec().service), p.quorum_up() ? "up" : "lost", p.alive_weight(),
+                       p.spec().quorum, p.spec().hysteresis,
                        p.sorry_in_use() ? ", sorry server in use" : "");
       for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
         const PoolServer& rs = p.spec().real_servers[i];
         const RealServerState& st = s.server(i);
         t += fmt::format("  -> {:<21} {:<4} weight {}{}{}\n",
-                         fmt::format("{}:{}", format_ip4(rs.ip), rs.port),
-                         st.alive ? "UP" : "DOWN", st.weight, rs.inhibit ? " inhibit" : "",
+                         fmt::format("{}:{}", format_ip4(rs.ip), rs.port), st.alive ? "UP" : "DOWN",
+                         st.weight, rs.inhibit ? " inhibit" : "",
                          st.reason.empty() ? "" : "  " + st.reason);
         for (size_t j = 0; j < s.num_checkers(i); ++j) {
           const Checker& c = s.checker(CheckRef{i, j});
-          t += fmt::format("       {:<4} {}\n", c.up() ? "up" : "down", c.spec().describe());
+          t += fmt::format("       {:<4} {}{}\n", c.up() ? "up" : "down", c.spec().describe(),
+                           c.has_run() ? "" : " (not run yet)");
         }
       }
     }
@@ -227,8 +227,8 @@ void HealthRunner::run() {
       prober.cancel_all();  // no callback of the old services runs after this
       svcs.clear();
       const double now = mono_now();
-      for (HealthDef& d : *defs) svcs.emplace_back(std::move(d.pool), std::move(d.checks), now,
-                                                   jitter);
+      for (HealthDef& d : *defs)
+        svcs.emplace_back(std::move(d.pool), std::move(d.checks), now, jitter);
       for (size_t k = 0; k < svcs.size(); ++k) publish(k, svcs[k].initial());
       refresh_status();
     }

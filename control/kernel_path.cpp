@@ -55,8 +55,7 @@ bool KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     t.port = p.port_id;
     t.ifname = prefix + std::to_string(p.port_id);
     if (t.ifname.size() > 15) {
-      *err = fmt::format("kernel path: interface name {} is longer than 15 characters",
-                         t.ifname);
+      *err = fmt::format("kernel path: interface name {} is longer than 15 characters", t.ifname);
       return false;
     }
     const std::string vdev = fmt::format("net_tap_fastvs{}", p.port_id);
@@ -200,8 +199,8 @@ void KernelPath::sync(const Config& cfg) {
     const std::string dev = ifname(a.port);
     const uint32_t net = a.ip & prefix_mask(a.prefix_len);
     if (!dev.empty())
-      ip_or_log(fmt::format("route add {}/{} dev {} src {} table {}", format_ip4(net),
-                            a.prefix_len, dev, format_ip4(a.ip), table_));
+      ip_or_log(fmt::format("route add {}/{} dev {} src {} table {}", format_ip4(net), a.prefix_len,
+                            dev, format_ip4(a.ip), table_));
   }
   for (const auto& r : cfg.routes) {
     const std::string dev = ifname(r.port);

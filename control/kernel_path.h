@@ -74,7 +74,7 @@ class KernelPath {
   rte_ring* from_kernel_ = nullptr;
   int wake_fd_ = -1;
   uint32_t table_ = 100;
-  std::string synced_;  // the addresses and routes last applied, as text
+  std::string synced_;              // the addresses and routes last applied, as text
   std::vector<std::string> rules_;  // `ip rule` selectors added, to delete on close
   uint64_t to_host_ = 0, from_host_ = 0;
 };

@@ -181,23 +181,42 @@ class Topology:
 
     def start_servers(self):
         here = os.path.dirname(os.path.abspath(__file__))
+        self.http = {}
         for name in RS:
-            root = os.path.join(self.dir, name)
-            os.makedirs(root, exist_ok=True)
-            with open(os.path.join(root, "index.html"), "w") as f:
-                f.write(PAGES[name])
-            for cmd in (f"/usr/bin/python3 -m http.server 80 --bind 0.0.0.0 --directory {root}",
-                        f"/usr/bin/python3 {here}/udp_echo.py 5353 {name}"):
-                self.procs.append(subprocess.Popen(
-                    f"exec ip netns exec {PREFIX}{name} {cmd}", shell=True,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        # Ready when each answers on its own loopback.
+            self.procs.append(subprocess.Popen(
+                f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 {here}/udp_echo.py 5353 {name}",
+                shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.start_http(name, wait=False)
         for name in RS:
-            deadline = time.monotonic() + 20
-            while ns(name, "curl -s -o /dev/null --max-time 1 http://127.0.0.1/", check=False):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"HTTP server in {name} did not start")
-                time.sleep(0.05)
+            self.wait_http(name)
+
+    def start_http(self, name, port=80, page=None, wait=True):
+        """An HTTP server in real server `name` serving `page` (default: the seeds' page)."""
+        root = os.path.join(self.dir, f"{name}-{port}")
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write(page if page is not None else PAGES[name])
+        p = subprocess.Popen(
+            f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 -m http.server {port} "
+            f"--bind 0.0.0.0 --directory {root}", shell=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        self.http[(name, port)] = p
+        if wait:
+            self.wait_http(name, port)
+
+    def wait_http(self, name, port=80):
+        # Ready when it answers on its own loopback.
+        deadline = time.monotonic() + 20
+        while ns(name, f"curl -s -o /dev/null --max-time 1 http://127.0.0.1:{port}/", check=False):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"HTTP server in {name} did not start")
+            time.sleep(0.05)
+
+    def stop_http(self, name, port=80):
+        p = self.http.pop((name, port))
+        p.kill()
+        p.wait()
 
     def destroy(self):
         for p in self.procs:

@@ -812,6 +812,77 @@ TEST(ApplyService, PortZeroServices) {
   run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.38:0 -m", "real server port 0 is not valid");
 }
 
+TEST(ParseCheck, AddDelPoolList) {
+  Command c = parse_ok(
+      "--check add -t 10.0.0.1:80 -r 192.168.0.18 tcp interval=2s timeout=500ms "
+      "retry=3 delay_before_retry=1.5 port=8080 inhibit");
+  EXPECT_EQ(c.op, Op::CheckAdd);
+  EXPECT_EQ(c.check.rport, 80);  // the service's port, as -a gives it
+  EXPECT_EQ(c.check.spec.kind, CheckKind::Tcp);
+  EXPECT_DOUBLE_EQ(c.check.spec.delay_loop, 2);
+  EXPECT_DOUBLE_EQ(c.check.spec.connect_timeout, 0.5);
+  EXPECT_EQ(c.check.spec.retry, 3u);
+  EXPECT_DOUBLE_EQ(c.check.spec.delay_before_retry, 1.5);
+  EXPECT_DOUBLE_EQ(c.check.spec.warmup, 2);  // keepalived: warmup defaults to delay_loop
+  EXPECT_EQ(c.check.spec.connect_port, 8080);
+  EXPECT_TRUE(c.check_inhibit);
+  c = parse_ok(
+      "--check add -u 10.0.0.1:53 -r 192.168.0.18:5353 http path=/a status=200,301-302 "
+      "digest=0123456789abcdef0123456789abcdef path=/b host=example.org");
+  ASSERT_EQ(c.check.spec.urls.size(), 2u);
+  EXPECT_EQ(c.check.spec.urls[0].status_codes.size(), 2u);
+  EXPECT_EQ(c.check.spec.urls[0].digest, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(c.check.spec.urls[1].virtualhost, "example.org");
+  EXPECT_DOUBLE_EQ(c.check.spec.delay_before_retry, 3);  // HTTP_GET's default
+  c = parse_ok("--check add -t 10.0.0.1:80 -r 192.168.0.18 misc program=/bin/chk arg=-x dynamic");
+  EXPECT_EQ(c.check.spec.misc_argv, (std::vector<std::string>{"/bin/chk", "-x"}));
+  EXPECT_EQ(c.check.spec.retry, 0u);  // MISC_CHECK's default
+  EXPECT_TRUE(c.check.spec.misc_dynamic);
+  c = parse_ok("--check pool -t 10.0.0.1:80 quorum=2 hysteresis=1 sorry=192.168.0.99:8080 route");
+  EXPECT_EQ(c.pool.quorum, 2u);
+  EXPECT_TRUE(c.pool.has_sorry);
+  EXPECT_EQ(c.pool.sorry_port, 8080);
+  EXPECT_EQ(c.pool.sorry_method, ForwardMethod::Route);
+  EXPECT_EQ(parse_ok("--check del -t 10.0.0.1:80").op, Op::CheckDel);
+  EXPECT_EQ(parse_ok("--check list").op, Op::CheckList);
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
+            "--check add needs a real server: -r HOST[:PORT]");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
+            "unknown check kind 'icmp' (tcp, http, misc)");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
+            "bad interval 'interval=soon'");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
+            "unknown option 'path=/' for a TCP_CHECK check");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 http"),
+            "an http check needs path=/...");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 http status=200 path=/"),
+            "'status=200' comes after the path= it is for");
+  EXPECT_EQ(parse_err("--check frob"), "unknown --check command 'frob' (add, del, pool, list)");
+}
+
+TEST(ApplyCheck, ChecksFollowTheirServiceAndDestination) {
+  Config cfg = two_arm();
+  cfg.services.clear();
+  run_ok(cfg, "-A -t 172.16.254.200:80 -s rr");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18 -m");
+  run_err(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.28 tcp",
+          "no such destination 192.168.0.28:80 in service TCP 172.16.254.200:80");
+  run_err(cfg, "--check add -t 172.16.254.200:81 -r 192.168.0.18 tcp",
+          "no such service TCP 172.16.254.200:81");
+  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18 tcp inhibit");
+  ASSERT_EQ(cfg.checks.size(), 1u);
+  EXPECT_TRUE(cfg.services.back().dests[0].inhibit);
+  run_ok(cfg, "--check pool -t 172.16.254.200:80 sorry=192.168.0.99");
+  ASSERT_EQ(cfg.pools.size(), 1u);
+  run_err(cfg, "--check del -t 172.16.254.200:80 -r 192.168.0.28",
+          "no checks on 192.168.0.28:80 in service TCP 172.16.254.200:80");
+  // -d takes the destination's checks, -D the service's pool rules too.
+  run_ok(cfg, "-d -t 172.16.254.200:80 -r 192.168.0.18");
+  EXPECT_TRUE(cfg.checks.empty());
+  run_ok(cfg, "-D -t 172.16.254.200:80");
+  EXPECT_TRUE(cfg.pools.empty());
+}
+
 TEST(ApplyTimeouts, SetKeepsZeroes) {
   Config cfg;
   run_ok(cfg, "--set 0 60 0");

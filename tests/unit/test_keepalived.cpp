@@ -172,6 +172,45 @@ TEST(Keepalived, SeedAsServicesAndCommands) {
   EXPECT_EQ(c.services[0].dests[1].rip, s.dests[1].rip);
 }
 
+// ka_apply: the seed's virtual server into a director's configuration, then a reload in place.
+TEST(Keepalived, ApplySeedThenReload) {
+  const KaConfig ka = load_ok(kSeed);
+  LoadResult base = load_config_text("ip addr add 192.168.0.8/24 dev dpdk0\n", "base", 1);
+  ASSERT_TRUE(base.ok) << base.error;
+  std::vector<ServiceKey> keys;
+  LoadResult r = ka_apply(base.cfg, ka, {}, 1, &keys);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(keys.size(), 1u);
+  ASSERT_EQ(r.cfg.services.size(), 1u);
+  const ServiceConfig& s = r.cfg.services[0];
+  EXPECT_EQ(s.scheduler, "rr");
+  EXPECT_FALSE(s.persistent);
+  ASSERT_EQ(s.dests.size(), 2u);
+  EXPECT_EQ(format_ip4(s.dests[0].rip), "192.168.0.28");  // the kernel's order: newest first
+  EXPECT_EQ(s.dests[0].method, ForwardMethod::Route);
+  ASSERT_EQ(r.cfg.checks.size(), 2u);
+  EXPECT_EQ(r.cfg.checks[0].spec.retry, 3u);  // nb_get_retry
+  EXPECT_DOUBLE_EQ(r.cfg.checks[0].spec.connect_timeout, 10);
+  ASSERT_EQ(r.cfg.pools.size(), 1u);
+  // Reloading replaces what the last load made, and nothing else.
+  std::vector<ServiceKey> again;
+  LoadResult r2 = ka_apply(r.cfg, ka, keys, 1, &again);
+  ASSERT_TRUE(r2.ok) << r2.error;
+  EXPECT_EQ(r2.cfg.services.size(), 1u);
+  EXPECT_EQ(r2.cfg.checks.size(), 2u);
+  // Loaded twice without replacing: the service exists already, nothing changes.
+  LoadResult r3 = ka_apply(r.cfg, ka, {}, 1, &again);
+  EXPECT_FALSE(r3.ok);
+  EXPECT_NE(r3.error.find(":16: service TCP 192.168.0.38:80 already exists"), std::string::npos)
+      << r3.error;
+  // A DR real server off the director's networks is refused with its line.
+  LoadResult none = load_config_text("", "base", 1);
+  LoadResult r4 = ka_apply(none.cfg, ka, {}, 1, &again);
+  EXPECT_FALSE(r4.ok);
+  EXPECT_NE(r4.error.find("192.168.0.18 is not on a connected network"), std::string::npos)
+      << r4.error;
+}
+
 TEST(Keepalived, SeedHealth) {
   const KaConfig cfg = load_ok(kSeed);
   ServiceHealth h = ka_service_health(cfg.virtual_servers[0], 0);

@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""End to end: fastvsd's health checks with keepalived's semantics, in the lab. fastvsd runs in
+the director's namespace and reads a keepalived.conf; its checks reach the real servers through
+the kernel path. Stop a real server's HTTP server and it leaves scheduling within delay_loop +
+retries while every curl succeeds from the other; start it and it returns. inhibit_on_failure
+keeps it at weight 0; the sorry server answers when both are down; HTTP_GET and MISC_CHECK;
+the seeds' keepalived DR configuration, loaded as is. Needs root; fails (does not skip)."""
+import hashlib
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
+import topo  # noqa: E402
+from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+
+DRIVER = os.environ.get("FASTVS_E2E_DRIVER", "af_xdp")
+FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
+
+NAT_ADDRS = f"""ip addr add {topo.VIP}/24 dev dpdk0
+ip addr add {topo.DIP}/24 dev dpdk1
+ip route add default via 172.16.254.1 dev dpdk0
+"""
+
+
+def tcp_check():
+    return "TCP_CHECK {\n connect_timeout 1\n retry 1\n delay_before_retry 1\n }"
+
+
+def nat_vs(rs1_extra="", rs2_extra="", vs_extra="", rs1_check=None, rs2_check=None):
+    return f"""
+virtual_server {topo.VIP} 80 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    {vs_extra}
+    real_server 192.168.0.18 80 {{
+        weight 1
+        {rs1_extra}
+        {rs1_check or tcp_check()}
+    }}
+    real_server 192.168.0.28 80 {{
+        weight 1
+        {rs2_extra}
+        {rs2_check or tcp_check()}
+    }}
+}}
+"""
+
+
+class Director:
+    """fastvsd in the director's namespace with a --config and a --keepalived-conf."""
+
+    def __init__(self, testcase, t, addrs, keepalived, kind):
+        conf = os.path.join(t.dir, "addrs.conf")
+        with open(conf, "w") as f:
+            f.write(addrs)
+        self.ka = os.path.join(t.dir, "keepalived.conf")
+        with open(self.ka, "w") as f:
+            f.write(keepalived)
+        self.sock = os.path.join(t.dir, "fastvsd.sock")
+        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+            topo.vdev_args(t.ports, DRIVER)
+        self.d = Fastvsd(eal, ["--config", conf, "--keepalived-conf", self.ka, "--socket",
+                               self.sock, "--idle-sleep-us", "200"], t.dir, "fvshc" + kind,
+                         netns=topo.DIRECTOR_NS, kernel_path=True)
+        self.d.wait_started()
+        testcase.addCleanup(self.stop)
+        wait_for(lambda: os.path.exists(self.sock), 10, "the CLI socket")
+
+    def stop(self):
+        rc = self.d.stop()
+        if rc != 0:
+            raise AssertionError(f"fastvsd exited {rc}:\n{self.d.output()}")
+        self.d.close()
+
+    def adm(self, *args):
+        r = subprocess.run([FASTVSADM, "--socket", self.sock, *args], capture_output=True,
+                           text=True, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError(f"fastvsadm {' '.join(args)}: {r.stderr}")
+        return r.stdout
+
+    def table(self):
+        """ipvsadm's table of -L -n (the health section after it cut off)."""
+        return self.adm("-L", "-n").split("Health checks (fastvs):")[0]
+
+    def checks_ran(self):
+        return "not run yet" not in self.adm("--check", "list")
+
+
+def pages(n, vip=topo.VIP, client=topo.CIP):
+    return [topo.curl(client, f"http://{vip}/").strip() for _ in range(n)]
+
+
+class HealthNatLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.topo = topo.Topology("nat")
+        cls.topo.start_servers()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.topo.destroy()
+
+    def setUp(self):
+        # Every test starts with both real servers serving.
+        for name in topo.RS:
+            if (name, 80) not in self.topo.http:
+                self.topo.start_http(name)
+
+    def both_serving(self, d):
+        wait_for(lambda: d.checks_ran(), 20, "the first checks")
+        seen = set()
+        wait_for(lambda: seen.update(pages(2)) or {"rs1rs1", "rs2rs2"} <= seen, 30,
+                 "both real servers through the VIP")
+
+    def test_tcp_check_takes_a_failed_server_out_and_back(self):
+        d = Director(self, self.topo, NAT_ADDRS, nat_vs(), "tcp")
+        self.both_serving(d)
+        self.topo.stop_http("rs1")
+        # delay_loop 1 s, one retry 1 s later: out within a few seconds.
+        wait_for(lambda: "192.168.0.18:80" not in d.table(), 15, "rs1 to leave the service")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:80 +DOWN", status)
+        self.assertIn("connect to 192.168.0.18:80 failed", status)
+        got = pages(10)
+        self.assertEqual(got, ["rs2rs2"] * 10, got)  # every request answered, by rs2
+        self.topo.start_http("rs1")
+        wait_for(lambda: "192.168.0.18:80" in d.table(), 15, "rs1 to come back")
+        seen = set()
+        wait_for(lambda: seen.update(pages(2)) or "rs1rs1" in seen, 20, "rs1 to serve again")
+        log = d.d.output()
+        self.assertIn("health: TCP 172.16.254.200:80: destination 192.168.0.18:80 removed", log)
+        self.assertIn("health: TCP 172.16.254.200:80: destination 192.168.0.18:80 added", log)
+
+    def test_inhibit_on_failure_keeps_it_at_weight_0(self):
+        d = Director(self, self.topo, NAT_ADDRS, nat_vs(rs1_extra="inhibit_on_failure"), "inh")
+        self.both_serving(d)
+        self.topo.stop_http("rs1")
+        wait_for(lambda: "192.168.0.18:80              Masq    0" in d.table(), 15,
+                 "rs1 at weight 0")
+        self.assertEqual(pages(6), ["rs2rs2"] * 6)
+        self.topo.start_http("rs1")
+        wait_for(lambda: "192.168.0.18:80              Masq    1" in d.table(), 15,
+                 "rs1 back at weight 1")
+
+    def test_sorry_server_when_both_are_down(self):
+        self.topo.start_http("rs2", port=8080, page="sorry")
+        self.addCleanup(lambda: self.topo.stop_http("rs2", 8080))
+        d = Director(self, self.topo, NAT_ADDRS,
+                     nat_vs(vs_extra="sorry_server 192.168.0.28 8080"), "sorry")
+        self.both_serving(d)
+        self.topo.stop_http("rs1")
+        self.topo.stop_http("rs2")
+        wait_for(lambda: pages(1) == ["sorry"], 20, "the sorry server to answer")
+        self.assertIn("192.168.0.28:8080", d.table())
+        self.topo.start_http("rs2")
+        wait_for(lambda: pages(1) == ["rs2rs2"], 20, "rs2 to take over from the sorry server")
+        self.assertNotIn("192.168.0.28:8080", d.table())
+
+    def test_http_get_digest_and_misc_check(self):
+        good = hashlib.md5(b"rs1rs1").hexdigest()
+        http = ("HTTP_GET {\n url {\n path /index.html\n status_code 200\n digest " + good +
+                "\n }\n connect_timeout 1\n retry 1\n delay_before_retry 1\n }")
+        # rs2's page is not what this digest expects: its check fails from the start.
+        wrong = ("HTTP_GET {\n url {\n path /index.html\n digest " + "0" * 32 +
+                 "\n }\n connect_timeout 1\n retry 1\n delay_before_retry 1\n }")
+        misc = "MISC_CHECK {\n misc_path \"/bin/sh -c 'exit 0'\"\n misc_timeout 2\n }"
+        d = Director(self, self.topo, NAT_ADDRS,
+                     nat_vs(rs1_check=http + "\n" + misc, rs2_check=wrong), "http")
+        wait_for(lambda: "192.168.0.28:80" not in d.table(), 20, "rs2 out on its digest")
+        status = d.adm("--check", "list")
+        self.assertIn("digest", status)
+        self.assertRegex(status, r"192\.168\.0\.18:80 +UP")
+        got = set(wait_for(lambda: pages(4), 20, "answers"))
+        self.assertEqual(got, {"rs1rs1"})
+
+    def test_checks_from_fastvsadm(self):
+        d = Director(self, self.topo, NAT_ADDRS, "", "adm")
+        for c in (f"-A -t {topo.VIP}:80 -s rr", f"-a -t {topo.VIP}:80 -r 192.168.0.18:80 -m",
+                  f"-a -t {topo.VIP}:80 -r 192.168.0.28:80 -m",
+                  f"--check add -t {topo.VIP}:80 -r 192.168.0.18:80 tcp interval=1 timeout=1 "
+                  "retry=1 delay_before_retry=1",
+                  f"--check add -t {topo.VIP}:80 -r 192.168.0.28:80 http interval=1 timeout=1 "
+                  "path=/ status=200"):
+            d.adm(*c.split())
+        self.both_serving(d)
+        self.topo.stop_http("rs2")
+        wait_for(lambda: "192.168.0.28:80" not in d.table(), 20, "rs2 to leave")
+        self.assertEqual(pages(4), ["rs1rs1"] * 4)
+        d.adm("--check", "del", "-t", f"{topo.VIP}:80", "-r", "192.168.0.28:80")
+        # Without its check rs2 is back in the table (and its connections fail: nobody checks).
+        wait_for(lambda: "192.168.0.28:80" in d.table(), 10, "rs2 back without its check")
+        self.topo.start_http("rs2")
+
+
+SEED_KEEPALIVED = """vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass 1111
+    }
+    virtual_ipaddress {
+        192.168.0.38
+    }
+}
+
+virtual_server 192.168.0.38 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind DR
+    persistence_timeout 0
+    protocol TCP
+
+    real_server 192.168.0.18 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 10
+            nb_get_retry 3
+            delay_before_retry 3
+            connect_port 80
+        }
+    }
+
+    real_server 192.168.0.28 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 10
+            nb_get_retry 3
+            delay_before_retry 3
+            connect_port 80
+        }
+    }
+}
+"""
+
+
+class SeedKeepalivedDrLab(unittest.TestCase):
+    """The seeds' keepalived.conf (LVS-DR, VIP 192.168.0.38), loaded as is."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.topo = topo.Topology("dr")
+        t = cls.topo
+        # The seeds' VIP: on the real servers' lo (they already ignore ARP for it), and reachable
+        # from the client on the shared LAN.
+        for name in topo.RS:
+            topo.ns(name, "ip addr add 192.168.0.38/32 dev lo")
+        topo.ns("client", "ip route add 192.168.0.38/32 dev eth0")
+        t.start_servers()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.topo.destroy()
+
+    def test_seed_configuration_runs(self):
+        d = Director(self, self.topo, f"ip addr add {topo.DIP}/24 dev dpdk0\n"
+                     "ip addr add 192.168.0.38/24 dev dpdk0\n", SEED_KEEPALIVED, "seed")
+        log = d.d.output()
+        self.assertIn("vrrp_instance is not handled by fastvsd (HA comes later)", log)
+        self.assertEqual(d.table(),
+                         "IP Virtual Server version 1.2.1 (size=262144)\n"
+                         "Prot LocalAddress:Port Scheduler Flags\n"
+                         "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+                         "TCP  192.168.0.38:80 rr\n"
+                         "  -> 192.168.0.18:80              Route   1      0          0         \n"
+                         "  -> 192.168.0.28:80              Route   1      0          0         \n")
+        seen = set()
+        wait_for(lambda: seen.update(pages(2, vip="192.168.0.38")) or
+                 {"rs1rs1", "rs2rs2"} <= seen, 30, "both real servers through the seeds' VIP")
+        got = pages(4, vip="192.168.0.38")
+        self.assertEqual(sorted(got), ["rs1rs1", "rs1rs1", "rs2rs2", "rs2rs2"], got)
+        # The checks ran (first run within 1 s + warmup) and keep both up.
+        wait_for(lambda: d.checks_ran(), 20, "the seeds' TCP_CHECKs to run")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:80 +UP")
+        self.assertRegex(status, r"192\.168\.0\.28:80 +UP")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
