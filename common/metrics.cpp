@@ -179,6 +179,13 @@ std::string format_prometheus(const MetricsSnapshot& m) {
       for (const DestStatus& d : s.dests) e.sample(g.name, dst_labels[k++], g.get(d));
   }
 
+  if (!m.health.empty()) {
+    e.family("fastvs_real_server_up", "gauge",
+             "A checked real server passes all its health checks (1) or not (0)");
+    for (const RealServerHealth& h : m.health)
+      e.sample("fastvs_real_server_up", dest_labels(h.service, h.server), h.up ? 1 : 0);
+  }
+
   std::vector<std::string> w_labels;
   for (const WorkerStatus& w : m.workers) w_labels.push_back(label("worker", std::to_string(w.id)));
   for (const WorkerCounterFamily& f : kWorkerFamilies) {

@@ -39,10 +39,20 @@ struct WorkerStatus {
   std::vector<std::pair<std::string, uint64_t>> drops;
 };
 
+// A checked real server's health (fastvsadm --check, keepalived.conf): up when all its checkers
+// pass. A down one is out of its service's table (or at weight 0 with inhibit_on_failure), so
+// this is where monitoring sees it.
+struct RealServerHealth {
+  ServiceKey service;
+  DestConfig server;  // rip, rport
+  bool up = true;
+};
+
 struct MetricsSnapshot {
   // IpvsCounters hold the raw sums (not since -Z); the rates are not used.
   std::vector<ServiceStatus> services;
   std::vector<WorkerStatus> workers;
+  std::vector<RealServerHealth> health;
 };
 
 // The whole /metrics body: HELP and TYPE once per family, then its samples, services in the

@@ -159,6 +159,11 @@ std::string HealthRunner::status() const {
   return status_;
 }
 
+std::vector<RealServerHealth> HealthRunner::servers() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return servers_;
+}
+
 void HealthRunner::post(Update u) {
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -193,8 +198,17 @@ void HealthRunner::run() {
   };
   auto refresh_status = [&] {
     std::string t;
+    std::vector<RealServerHealth> servers;
     for (const ServiceHealth& s : svcs) {
       const Pool& p = s.pool();
+      for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
+        RealServerHealth h;
+        h.service = p.spec().service;
+        h.server.rip = p.spec().real_servers[i].ip;
+        h.server.rport = p.spec().real_servers[i].port;
+        h.up = s.server(i).alive;
+        servers.push_back(h);
+      }
       t += fmt::format("{}  quorum {} (alive weight {}, quorum {}, hysteresis {}){}\n",
                        svc_text(p.spec().service), p.quorum_up() ? "up" : "lost", p.alive_weight(),
                        p.spec().quorum, p.spec().hysteresis,
@@ -215,6 +229,7 @@ void HealthRunner::run() {
     }
     std::lock_guard<std::mutex> g(mu_);
     status_ = std::move(t);
+    servers_ = std::move(servers);
   };
 
   while (!stop_.load()) {

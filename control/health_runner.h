@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/health.h"
+#include "common/metrics.h"
 #include "common/model.h"
 
 namespace fastvs {
@@ -53,6 +54,8 @@ class HealthRunner {
   std::vector<Update> take();
   // Every checked service, real server and checker with its state (fastvsadm --check list).
   std::string status() const;
+  // Each checked real server, up or not (the metrics).
+  std::vector<RealServerHealth> servers() const;
 
  private:
   void run();
@@ -65,6 +68,7 @@ class HealthRunner {
   std::optional<std::vector<HealthDef>> next_;  // guarded by mu_
   std::deque<Update> out_;                      // guarded by mu_
   std::string status_;                          // guarded by mu_
+  std::vector<RealServerHealth> servers_;       // guarded by mu_
 };
 
 }  // namespace fastvs

@@ -8,6 +8,7 @@ namespace fastvs {
 MetricsSnapshot Director::metrics_snapshot() const {
   MetricsSnapshot m;
   m.services = service_status(/*since_zero=*/false);
+  m.health = health_.servers();
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
     const WorkerCounters& c = w.ctr;

@@ -65,7 +65,8 @@ class Director:
         eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
             topo.vdev_args(t.ports, DRIVER)
         self.d = Fastvsd(eal, ["--config", conf, "--keepalived-conf", self.ka, "--socket",
-                               self.sock, "--idle-sleep-us", "200"], t.dir, "fvshc" + kind,
+                               self.sock, "--idle-sleep-us", "200", "--metrics-listen",
+                               "127.0.0.1:9469"], t.dir, "fvshc" + kind,
                          netns=topo.DIRECTOR_NS, kernel_path=True)
         self.d.wait_started()
         testcase.addCleanup(self.stop)
@@ -87,6 +88,10 @@ class Director:
     def table(self):
         """ipvsadm's table of -L -n (the health section after it cut off)."""
         return self.adm("-L", "-n").split("Health checks (fastvs):")[0]
+
+    def metrics(self):
+        return topo.sh(f"ip netns exec {topo.DIRECTOR_NS} curl -s --max-time 2 "
+                       "http://127.0.0.1:9469/metrics", capture=True, check=False)
 
     def checks_ran(self):
         return "not run yet" not in self.adm("--check", "list")
@@ -129,6 +134,9 @@ class HealthNatLab(unittest.TestCase):
         self.assertIn("connect to 192.168.0.18:80 failed", status)
         got = pages(10)
         self.assertEqual(got, ["rs2rs2"] * 10, got)  # every request answered, by rs2
+        m = d.metrics()
+        self.assertIn('rip="192.168.0.18",rport="80"} 0', m)
+        self.assertIn('rip="192.168.0.28",rport="80"} 1', m)
         self.topo.start_http("rs1")
         wait_for(lambda: "192.168.0.18:80" in d.table(), 15, "rs1 to come back")
         seen = set()

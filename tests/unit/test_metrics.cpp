@@ -207,6 +207,27 @@ TEST(Prometheus, LabelValuesAreEscaped) {
   EXPECT_NE(t.find("{worker=\"0\",reason=\"quote\\\"d\"} 1\n"), std::string::npos) << t;
 }
 
+TEST(Prometheus, CheckedRealServersUpOrDown) {
+  MetricsSnapshot m;
+  RealServerHealth up, down;
+  up.service = down.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
+  up.server.rip = 0xc0a80012;
+  up.server.rport = 80;
+  down.server.rip = 0xc0a8001c;
+  down.server.rport = 80;
+  down.up = false;
+  m.health = {up, down};
+  const std::string t = format_prometheus(m);
+  EXPECT_NE(t.find("# TYPE fastvs_real_server_up gauge\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("fastvs_real_server_up{proto=\"TCP\",vip=\"10.0.0.1\",vport=\"80\","
+                   "rip=\"192.168.0.18\",rport=\"80\"} 1\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("rip=\"192.168.0.28\",rport=\"80\"} 0\n"), std::string::npos) << t;
+  // Without checks the family is not declared at all.
+  EXPECT_EQ(format_prometheus(MetricsSnapshot{}).find("fastvs_real_server_up"), std::string::npos);
+}
+
 TEST(Prometheus, CountersAreWrittenWhole) {
   MetricsSnapshot m = small_set();
   m.services[0].dests[0].inbytes = UINT64_MAX;
