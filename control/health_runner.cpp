@@ -17,12 +17,6 @@ namespace fastvs {
 
 namespace {
 
-double mono_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 std::string svc_text(const ServiceKey& k) {
   return fmt::format("{} {}:{}", proto_name(k.proto), format_ip4(k.vip), k.vport);
 }
@@ -241,19 +235,19 @@ void HealthRunner::run() {
     if (defs) {
       prober.cancel_all();  // no callback of the old services runs after this
       svcs.clear();
-      const double now = mono_now();
+      const double now = monotonic_seconds();
       for (HealthDef& d : *defs)
         svcs.emplace_back(std::move(d.pool), std::move(d.checks), now, jitter);
       for (size_t k = 0; k < svcs.size(); ++k) publish(k, svcs[k].initial());
       refresh_status();
     }
-    const double now = mono_now();
+    const double now = monotonic_seconds();
     for (size_t k = 0; k < svcs.size(); ++k) {
       for (const CheckRef& ref : svcs[k].due(now)) {
         svcs[k].begin(ref, now);
         const PoolServer& rs = svcs[k].pool().spec().real_servers[ref.rs];
         prober.start(svcs[k].spec(ref), rs.ip, rs.port, [&, k, ref](const CheckResult& r) {
-          publish(k, svcs[k].finish(ref, mono_now(), r));
+          publish(k, svcs[k].finish(ref, monotonic_seconds(), r));
           refresh_status();
         });
       }
@@ -261,7 +255,7 @@ void HealthRunner::run() {
     double wake = INFINITY;
     for (const ServiceHealth& s : svcs) wake = std::min(wake, s.next_wakeup());
     // Short naps: a new configuration or a stop is noticed within 100 ms.
-    const double ms = std::isfinite(wake) ? (wake - mono_now()) * 1000 : 100;
+    const double ms = std::isfinite(wake) ? (wake - monotonic_seconds()) * 1000 : 100;
     prober.poll(static_cast<int>(std::clamp(ms, 0.0, 100.0)));
   }
   prober.cancel_all();

@@ -22,12 +22,6 @@ namespace fastvs {
 
 namespace {
 
-double mono_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 std::string addr(uint32_t ip, uint16_t port) {
   return format_ip4(ip) + ":" + std::to_string(port);
 }
@@ -51,6 +45,12 @@ struct Prober::Probe {
   size_t sent = 0;
   std::string in;
 };
+
+double monotonic_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 Prober::Prober() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -98,7 +98,7 @@ bool Prober::start_connect(Probe& p, std::string* err) {
   ev.data.fd = p.fd;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, p.fd, &ev);
   p.stage = Probe::Stage::Connecting;
-  p.deadline = mono_now() + p.spec.connect_timeout;
+  p.deadline = monotonic_seconds() + p.spec.connect_timeout;
   return true;
 }
 
@@ -131,7 +131,7 @@ void Prober::start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done)
     }
     p->pid = pid;
     p->stage = Probe::Stage::Program;
-    p->deadline = mono_now() + spec.misc_timeout;
+    p->deadline = monotonic_seconds() + spec.misc_timeout;
     probes_.push_back(std::move(p));
     return;
   }
@@ -237,7 +237,7 @@ void Prober::poll(int timeout_ms) {
       }
     }
   }
-  const double now = mono_now();
+  const double now = monotonic_seconds();
   for (size_t i = 0; i < probes_.size();) {
     Probe& p = *probes_[i];
     if (p.stage == Probe::Stage::Program) {

@@ -47,6 +47,9 @@ class Prober {
   std::vector<std::unique_ptr<Probe>> probes_;
 };
 
+// CLOCK_MONOTONIC in seconds: the health checks' clock.
+double monotonic_seconds();
+
 // RFC 1321 MD5 of `data` as 32 lowercase hex digits (keepalived's genhash digest).
 std::string md5_hex(const std::string& data);
 
