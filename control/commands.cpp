@@ -224,10 +224,21 @@ void Director::refresh_health() {
   std::vector<HealthDef> defs = health_defs(cfg_);
   std::string sig = health_signature(defs);
   if (sig != health_sig_) {
-    // Checked services changed: their checkers start over, and until the thread's first word
-    // (at once: initial()) they hold their configured destinations.
+    // Checked services changed: theirs start over, and until the thread's first word (at once:
+    // initial()) they hold their configured destinations. The others keep their verdicts.
     health_sig_ = std::move(sig);
-    health_dests_.clear();
+    std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::string> sigs;
+    for (const HealthDef& d : defs)
+      sigs[{static_cast<uint8_t>(d.pool.service.proto), d.pool.service.vip, d.pool.service.vport}] =
+          health_signature(d);
+    for (auto it = health_dests_.begin(); it != health_dests_.end();) {
+      const auto s = sigs.find(it->first);
+      if (s == sigs.end() || health_sigs_[it->first] != s->second)
+        it = health_dests_.erase(it);
+      else
+        ++it;
+    }
+    health_sigs_ = std::move(sigs);
     if (!defs.empty() || !health_sig_.empty())
       log_line(fmt::format("health checks: {} checked service(s)", defs.size()));
     health_.configure(std::move(defs));

@@ -282,7 +282,9 @@ void Director::run(std::atomic<bool>& stop) {
       metrics_http_.expire_idle();
       // Trashed destinations go once no connection and no snapshot but the current uses them.
       if (pub_->retired() == 0) {
-        if (const unsigned freed = store_->reclaim())
+        const auto start = [this] { return rte_rcu_qsbr_start(qsbr_); };
+        const auto done = [this](uint64_t t) { return rte_rcu_qsbr_check(qsbr_, t, false) == 1; };
+        if (const unsigned freed = store_->reclaim(start, done))
           log_line(fmt::format("freed {} removed destination(s) with no connections left", freed));
       }
       last_reclaim = now;

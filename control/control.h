@@ -135,6 +135,7 @@ class Director {
   HealthRunner health_;
   std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::vector<DestConfig>> health_dests_;
   std::string health_sig_;
+  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::string> health_sigs_;  // per service
   Config effective_;
   bool health_dirty_ = false;
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 
 #include <fmt/core.h>
@@ -82,7 +83,13 @@ std::vector<HealthDef> health_defs(const Config& cfg) {
 
 std::string health_signature(const std::vector<HealthDef>& defs) {
   std::string s;
-  for (const HealthDef& d : defs) {
+  for (const HealthDef& d : defs) s += health_signature(d);
+  return s;
+}
+
+std::string health_signature(const HealthDef& d) {
+  std::string s;
+  {
     s += svc_text(d.pool.service) + fmt::format(" q{} h{}", d.pool.quorum, d.pool.hysteresis);
     if (d.pool.sorry_server)
       s += fmt::format(" sorry {}:{}/{}/{}", d.pool.sorry_server->ip, d.pool.sorry_server->port,
@@ -134,6 +141,8 @@ void HealthRunner::stop() {
 void HealthRunner::configure(std::vector<HealthDef> defs) {
   std::lock_guard<std::mutex> g(mu_);
   next_ = std::move(defs);
+  ++generation_;
+  out_.clear();  // about the checks being replaced
 }
 
 std::vector<HealthRunner::Update> HealthRunner::take() {
@@ -142,8 +151,9 @@ std::vector<HealthRunner::Update> HealthRunner::take() {
     // EAGAIN: already drained.
   }
   std::lock_guard<std::mutex> g(mu_);
-  std::vector<Update> out(std::make_move_iterator(out_.begin()),
-                          std::make_move_iterator(out_.end()));
+  std::vector<Update> out;
+  for (Update& u : out_)
+    if (u.generation == generation_) out.push_back(std::move(u));
   out_.clear();
   return out;
 }
@@ -170,16 +180,25 @@ void HealthRunner::post(Update u) {
 }
 
 void HealthRunner::run() {
-  std::vector<ServiceHealth> svcs;
+  // A checked service; shared with its probes' callbacks, which check `live` (a service whose
+  // definition changed is replaced, and what its probes still report is not its successor's).
+  struct Entry {
+    ServiceHealth health;
+    std::string sig;
+    bool live = true;
+  };
+  std::vector<std::shared_ptr<Entry>> svcs;
+  uint64_t generation = 0;  // of the last configure() taken
   Prober prober;
   std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> uni(0.0, 1.0);
   const std::function<double()> jitter = [&] { return uni(rng); };
 
-  auto publish = [&](size_t k, const HealthUpdate& up) {
-    if (up.empty()) return;
-    const ServiceHealth& s = svcs[k];
+  auto publish = [&](const Entry& e, const HealthUpdate& up, bool always = false) {
+    if (up.empty() && !always) return;
+    const ServiceHealth& s = e.health;
     Update u;
+    u.generation = generation;
     u.service = s.pool().spec().service;
     u.dests = s.pool().dests();
     const std::string name = svc_text(u.service);
@@ -193,7 +212,8 @@ void HealthRunner::run() {
   auto refresh_status = [&] {
     std::string t;
     std::vector<RealServerHealth> servers;
-    for (const ServiceHealth& s : svcs) {
+    for (const auto& e : svcs) {
+      const ServiceHealth& s = e->health;
       const Pool& p = s.pool();
       for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
         RealServerHealth h;
@@ -231,29 +251,47 @@ void HealthRunner::run() {
     {
       std::lock_guard<std::mutex> g(mu_);
       defs.swap(next_);
+      if (defs) generation = generation_;
     }
     if (defs) {
-      prober.cancel_all();  // no callback of the old services runs after this
-      svcs.clear();
+      // A service whose definition is unchanged keeps its checkers' state (keepalived's reload
+      // does too) and says where it stands again, for this generation; the others start over.
+      std::vector<std::shared_ptr<Entry>> next;
       const double now = monotonic_seconds();
-      for (HealthDef& d : *defs)
-        svcs.emplace_back(std::move(d.pool), std::move(d.checks), now, jitter);
-      for (size_t k = 0; k < svcs.size(); ++k) publish(k, svcs[k].initial());
+      for (HealthDef& d : *defs) {
+        std::string sig = health_signature(d);
+        std::shared_ptr<Entry> kept;
+        for (auto& e : svcs)
+          if (e && e->sig == sig) kept = std::move(e);
+        if (kept) {
+          publish(*kept, HealthUpdate{}, true);
+          next.push_back(std::move(kept));
+          continue;
+        }
+        auto e = std::make_shared<Entry>(
+            Entry{ServiceHealth(std::move(d.pool), std::move(d.checks), now, jitter), sig, true});
+        publish(*e, e->health.initial(), true);
+        next.push_back(std::move(e));
+      }
+      for (auto& e : svcs)
+        if (e) e->live = false;
+      svcs = std::move(next);
       refresh_status();
     }
     const double now = monotonic_seconds();
-    for (size_t k = 0; k < svcs.size(); ++k) {
-      for (const CheckRef& ref : svcs[k].due(now)) {
-        svcs[k].begin(ref, now);
-        const PoolServer& rs = svcs[k].pool().spec().real_servers[ref.rs];
-        prober.start(svcs[k].spec(ref), rs.ip, rs.port, [&, k, ref](const CheckResult& r) {
-          publish(k, svcs[k].finish(ref, monotonic_seconds(), r));
+    for (const auto& e : svcs) {
+      for (const CheckRef& ref : e->health.due(now)) {
+        e->health.begin(ref, now);
+        const PoolServer& rs = e->health.pool().spec().real_servers[ref.rs];
+        prober.start(e->health.spec(ref), rs.ip, rs.port, [&, e, ref](const CheckResult& r) {
+          if (!e->live) return;
+          publish(*e, e->health.finish(ref, monotonic_seconds(), r));
           refresh_status();
         });
       }
     }
     double wake = INFINITY;
-    for (const ServiceHealth& s : svcs) wake = std::min(wake, s.next_wakeup());
+    for (const auto& e : svcs) wake = std::min(wake, e->health.next_wakeup());
     // Short naps: a new configuration or a stop is noticed within 100 ms.
     const double ms = std::isfinite(wake) ? (wake - monotonic_seconds()) * 1000 : 100;
     prober.poll(static_cast<int>(std::clamp(ms, 0.0, 100.0)));

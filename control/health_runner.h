@@ -28,12 +28,15 @@ struct HealthDef {
 // The checked services of a configuration: every service with a check or pool rules. Its real
 // servers are the service's configured destinations.
 std::vector<HealthDef> health_defs(const Config& cfg);
-// A text that changes when the definitions do (a new one restarts the checkers).
+// A text that changes when the definitions do; per service, a changed one restarts that
+// service's checkers.
 std::string health_signature(const std::vector<HealthDef>& defs);
+std::string health_signature(const HealthDef& def);
 
 class HealthRunner {
  public:
   struct Update {
+    uint64_t generation = 0;  // the configure() it answers; older ones are stale
     ServiceKey service;
     std::vector<DestConfig> dests;  // what the service should hold now
     std::vector<std::string> log;   // the transitions and changes, one line each
@@ -50,7 +53,8 @@ class HealthRunner {
   // Replaces every checked service (the checkers start over, as keepalived's reload does).
   void configure(std::vector<HealthDef> defs);
   bool owns(int fd) const { return fd == wake_fd_ && fd >= 0; }
-  // On its eventfd: what the thread decided since the last call.
+  // On its eventfd: what the thread decided since the last call, for the latest configure()
+  // only (answers about checks that were replaced since are dropped).
   std::vector<Update> take();
   // Every checked service, real server and checker with its state (fastvsadm --check list).
   std::string status() const;
@@ -66,6 +70,7 @@ class HealthRunner {
   int wake_fd_ = -1;
   mutable std::mutex mu_;
   std::optional<std::vector<HealthDef>> next_;  // guarded by mu_
+  uint64_t generation_ = 0;                     // guarded by mu_: configure() calls so far
   std::deque<Update> out_;                      // guarded by mu_
   std::string status_;                          // guarded by mu_
   std::vector<RealServerHealth> servers_;       // guarded by mu_

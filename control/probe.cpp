@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -44,6 +45,9 @@ struct Prober::Probe {
   std::string out;
   size_t sent = 0;
   std::string in;
+  ~Probe() {
+    if (fd >= 0) close(fd);
+  }
 };
 
 double monotonic_seconds() {
@@ -63,9 +67,8 @@ Prober::~Prober() {
 
 void Prober::cancel_all() {
   for (auto& p : probes_) {
-    if (p->fd >= 0) close(p->fd);
     if (p->pid > 0) {
-      kill(p->pid, SIGKILL);
+      kill(-p->pid, SIGKILL);  // its process group: what it started too
       waitpid(p->pid, nullptr, 0);
     }
   }
@@ -121,8 +124,16 @@ void Prober::start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    // None of fastvsd's descriptors (the TAP devices, sockets) goes to the program.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // A process group of its own, so that a timeout kills what it started as well.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid;
-    const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    const int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
       p->done(
@@ -146,6 +157,7 @@ void Prober::finish(size_t i, const CheckResult& r) {
   std::unique_ptr<Probe> p = std::move(probes_[i]);
   probes_.erase(probes_.begin() + static_cast<std::ptrdiff_t>(i));
   if (p->fd >= 0) close(p->fd);  // closing removes it from the epoll set
+  p->fd = -1;
   p->done(r);
 }
 
@@ -203,11 +215,17 @@ void Prober::step(Probe& p) {
       if (p.in.size() > kMaxResponse) break;
     }
     const HttpUrl& u = p.spec.urls.at(p.url);
-    // "HTTP/1.x NNN reason\r\n", headers, a blank line, the body.
+    // "HTTP/d.d NNN reason\r\n", headers, a blank line, the body: the status is exactly three
+    // digits after the version and one space, followed by a space or the line's end.
     unsigned code = 0;
-    if (p.in.size() < 12 || p.in.compare(0, 5, "HTTP/") != 0 ||
-        std::sscanf(p.in.c_str() + p.in.find(' '), " %3u", &code) != 1)
+    const bool status_line =
+        p.in.size() >= 12 && p.in.compare(0, 5, "HTTP/") == 0 && std::isdigit(p.in[5]) &&
+        p.in[6] == '.' && std::isdigit(p.in[7]) && p.in[8] == ' ' && std::isdigit(p.in[9]) &&
+        std::isdigit(p.in[10]) && std::isdigit(p.in[11]) &&
+        (p.in.size() == 12 || p.in[12] == ' ' || p.in[12] == '\r' || p.in[12] == '\n');
+    if (!status_line)
       return fail(fmt::format("GET {} from {}: no HTTP status line", u.path, addr(p.ip, p.port)));
+    code = static_cast<unsigned>((p.in[9] - '0') * 100 + (p.in[10] - '0') * 10 + (p.in[11] - '0'));
     if (!u.status_ok(code))
       return fail(fmt::format("GET {} from {}: status {}", u.path, addr(p.ip, p.port), code));
     if (!u.digest.empty()) {
@@ -259,7 +277,7 @@ void Prober::poll(int timeout_ms) {
         continue;
       }
       if (now >= p.deadline) {
-        kill(p.pid, SIGKILL);
+        kill(-p.pid, SIGKILL);
         waitpid(p.pid, nullptr, 0);
         p.pid = -1;
         finish(i, CheckResult{

@@ -35,7 +35,7 @@ namespace fastvs {
   X(dest_removed, "the connection's destination was removed (expire_nodest_conn=0)") \
   X(conn_table_full, "connection table full")                                        \
   X(conn_collision, "another connection holds the same real-server tuple")           \
-  X(persist_table_full, "no room for a persistence template (its bucket is full)")    \
+  X(persist_table_full, "no room for a persistence template (its bucket is full)")   \
   X(ttl_exceeded, "TTL expired in transit")                                          \
   X(no_route, "no route to the destination")                                         \
   X(no_source_addr, "no local address on the egress port")                           \

@@ -97,9 +97,12 @@ void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise) {
   // data plane does not handle must not turn into a flood of system calls.
   if (w.now != w.kernel_refill_tick) {
     const uint64_t add = uint64_t{w.now - w.kernel_refill_tick} * w.kernel_rate / kTicksPerSecond;
-    w.kernel_tokens = static_cast<uint32_t>(
-        std::min<uint64_t>(std::max(w.kernel_rate / 10, 1u), w.kernel_tokens + add));
-    w.kernel_refill_tick = w.now;
+    // Below 16 a second a tick earns less than a token: wait for a whole one.
+    if (add > 0) {
+      w.kernel_tokens = static_cast<uint32_t>(
+          std::min<uint64_t>(std::max(w.kernel_rate / 10, 1u), w.kernel_tokens + add));
+      w.kernel_refill_tick = w.now;
+    }
   }
   if (!w.kernel_tokens) return drop(w, m, Drop::kernel_path_limit);
   if (rte_ring_mp_enqueue(w.to_kernel, m) != 0) return drop(w, m, Drop::kernel_path_full);

@@ -22,8 +22,10 @@ PersistTable::~PersistTable() {
 }
 
 bool PersistTable::init(uint32_t capacity, int socket) {
+  // Load at most 1/4 of the slots: with 8 slots a bucket, a bucket then overflows (the new
+  // client's connection is dropped and counted) for about 1 in 10^5 clients at full capacity.
   uint32_t n = kBucketSlots;
-  while (n < 2 * capacity && n < (1u << 30)) n <<= 1;
+  while (n / 4 < capacity && n < (1u << 30)) n <<= 1;
   slots_ = static_cast<Slot*>(rte_zmalloc_socket("persist_slots", sizeof(Slot) * n, 128, socket));
   ctl_ = static_cast<Ctl*>(rte_zmalloc_socket("persist_ctl", sizeof(Ctl) * n, 64, socket));
   if (!slots_ || !ctl_) return false;
@@ -85,10 +87,12 @@ uint32_t PersistTable::insert(uint64_t key, Destination** dest, uint32_t expires
       if (s.key == 0 && empty == kNone) empty = base + j;
     }
     if (empty == kNone) return kNone;
-    // Timer first, so a sweep never sees the new template with its previous tenant's timer.
-    ctl_[empty].timeout.store(timeout, std::memory_order_relaxed);
-    ctl_[empty].expires.store(expires, std::memory_order_release);
+    // The timer is written once the slot is ours (another worker may race for the same empty
+    // slot with another key). Its previous tenant left it far in the future (clear_if_idle), so
+    // a sweep in between does not take the new template for an expired one.
     if (cas(empty, Slot{0, nullptr}, Slot{key, *dest})) {
+      ctl_[empty].timeout.store(timeout, std::memory_order_relaxed);
+      ctl_[empty].expires.store(expires, std::memory_order_relaxed);
       used_.fetch_add(1, std::memory_order_relaxed);
       *created = true;
       return empty;
@@ -101,12 +105,14 @@ bool PersistTable::repoint(uint32_t slot, uint64_t key, Destination* from, Desti
   return cas(slot, Slot{key, from}, Slot{key, to});
 }
 
-bool PersistTable::hold(uint32_t slot, uint64_t key, uint32_t expires) {
+bool PersistTable::hold(uint32_t slot, uint64_t key, Destination* dest, uint32_t expires) {
   Ctl& c = ctl_[slot];
   c.n_control.fetch_add(1, std::memory_order_seq_cst);
   // Control marks a template dying before it reads n_control: if the key is still plain here,
-  // control will see this reference and keep the template.
-  if (__atomic_load_n(&slots_[slot].key, __ATOMIC_SEQ_CST) != key) {
+  // control will see this reference and keep the template. The destination is compared too: the
+  // slot may have been cleared and taken again by the same client with another destination.
+  if (__atomic_load_n(&slots_[slot].key, __ATOMIC_SEQ_CST) != key ||
+      __atomic_load_n(&slots_[slot].dest, __ATOMIC_SEQ_CST) != dest) {
     c.n_control.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
@@ -120,6 +126,9 @@ bool PersistTable::clear_if_idle(uint32_t i, uint64_t key, Destination* dest) {
     cas(i, Slot{key | kDying, dest}, Slot{key, dest});  // a connection took it meanwhile
     return false;
   }
+  // Far in the future until the next tenant sets its own timer (see insert).
+  ctl_[i].expires.store(ctl_[i].expires.load(std::memory_order_relaxed) + (1u << 30),
+                        std::memory_order_relaxed);
   cas(i, Slot{key | kDying, dest}, Slot{0, nullptr});
   used_.fetch_sub(1, std::memory_order_relaxed);
   return true;

@@ -38,7 +38,7 @@ class PersistTable {
   PersistTable(const PersistTable&) = delete;
   PersistTable& operator=(const PersistTable&) = delete;
 
-  // Room for at least `capacity` templates (buckets of 8, load kept under 1/2). `socket`: NUMA.
+  // Room for `capacity` templates (buckets of 8, load kept under 1/4). `socket`: NUMA.
   bool init(uint32_t capacity, int socket);
   uint32_t capacity() const { return nslots_; }
 
@@ -57,7 +57,7 @@ class PersistTable {
 
   // A new connection of the template: takes a reference (n_control) and restarts its timer.
   // False if the template is being removed (the caller looks it up again).
-  bool hold(uint32_t slot, uint64_t key, uint32_t expires);
+  bool hold(uint32_t slot, uint64_t key, Destination* dest, uint32_t expires);
   // A connection it controlled ended.
   void release(uint32_t slot) { ctl_[slot].n_control.fetch_sub(1, std::memory_order_relaxed); }
 

@@ -112,7 +112,7 @@ Destination* persist_pick(Worker& w, const PacketInfo& pi, const SnapService& sv
         dest_check_overload(*d);
       }
     }
-    if (!pt.hold(slot, key, expires)) continue;  // control is removing it: look again
+    if (!pt.hold(slot, key, d, expires)) continue;  // removed or changed: look again
     *tmpl = slot + 1;
     return d;
   }

@@ -75,16 +75,27 @@ void DestStore::end() {
   }
 }
 
-unsigned DestStore::reclaim() {
+unsigned DestStore::reclaim(const std::function<uint64_t()>& start,
+                            const std::function<bool(uint64_t)>& done) {
   unsigned freed = 0;
   for (auto it = dests_.begin(); it != dests_.end();) {
-    const Destination& d = *it->second.dest;
-    if (it->second.seen != epoch_ && d.refs() == 0) {
-      it = dests_.erase(it);
-      ++freed;
-    } else {
+    Entry& e = it->second;
+    if (e.seen == epoch_ || e.dest->refs() != 0) {
+      e.grace.reset();
       ++it;
+      continue;
     }
+    if (start && !e.grace) {
+      e.grace = start();
+      ++it;
+      continue;
+    }
+    if (start && !done(*e.grace)) {
+      ++it;
+      continue;
+    }
+    it = dests_.erase(it);
+    ++freed;
   }
   return freed;
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -129,7 +131,12 @@ class DestStore {
 
   // Frees trashed destinations with no connections. Only call when no snapshot older than the
   // current one can still be read by a worker.
-  unsigned reclaim();
+  // With workers running, pass a grace period: start() when a destination is first seen unused
+  // (an RCU token), done(token) once every worker has passed a quiescent state since, so none
+  // still holds a pointer it read before (a persistence template's, say). Without them (tests,
+  // one thread) it is freed at once.
+  unsigned reclaim(const std::function<uint64_t()>& start = {},
+                   const std::function<bool(uint64_t)>& done = {});
   size_t trashed() const;
   template <typename F>
   void for_each_trashed(F&& fn) const {
@@ -144,6 +151,7 @@ class DestStore {
   struct Entry {
     std::unique_ptr<Destination> dest;
     uint64_t seen = 0;
+    std::optional<uint64_t> grace;  // the RCU token taken when it was first seen unused
   };
   struct SvcEntry {
     uint32_t id = 0;

@@ -200,6 +200,12 @@ class HealthNatLab(unittest.TestCase):
         self.topo.stop_http("rs2")
         wait_for(lambda: "192.168.0.28:80" not in d.table(), 20, "rs2 to leave")
         self.assertEqual(pages(4), ["rs1rs1"] * 4)
+        # Checks added to another service leave this one's verdicts alone (rs2 stays out).
+        for c in (f"-A -t {topo.VIP}:8080 -s rr", f"-a -t {topo.VIP}:8080 -r 192.168.0.18:80 -m",
+                  f"--check add -t {topo.VIP}:8080 -r 192.168.0.18:80 tcp interval=1"):
+            d.adm(*c.split())
+        self.assertNotIn("192.168.0.28:80", d.table())
+        self.assertEqual(pages(4), ["rs1rs1"] * 4)
         d.adm("--check", "del", "-t", f"{topo.VIP}:80", "-r", "192.168.0.28:80")
         # Without its check rs2 is back in the table (and its connections fail: nobody checks).
         wait_for(lambda: "192.168.0.28:80" in d.table(), 10, "rs2 back without its check")
