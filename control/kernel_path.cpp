@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
 
 #include <rte_dev.h>
 #include <rte_ethdev.h>
@@ -35,6 +39,44 @@ std::string run_ip(const std::string& args) {
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out.empty() ? fmt::format("exit status {}", rc) : out;
 }
+
+// Several `ip` commands in one process (`ip -force -batch`): a sync costs one fork, not one a
+// command. Failures of commands marked quiet (deleting what may not exist) are not logged.
+struct IpBatch {
+  std::vector<std::pair<std::string, bool>> cmds;  // command, quiet
+  void add(std::string c, bool quiet = false) { cmds.emplace_back(std::move(c), quiet); }
+  void run() {
+    if (cmds.empty()) return;
+    char path[] = "/tmp/fastvs-ip-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return log_line("kernel path: cannot write an ip batch file");
+    std::string text;
+    for (const auto& [c, quiet] : cmds) text += c + "\n";
+    const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (written) {
+      FILE* p = popen(fmt::format("ip -force -batch {} 2>&1", path).c_str(), "r");
+      std::string last;
+      char buf[512];
+      while (p && fgets(buf, sizeof buf, p)) {
+        std::string line(buf);
+        while (!line.empty() && line.back() == '\n') line.pop_back();
+        // "Command failed FILE:N" follows the error it is about.
+        const size_t at = line.rfind(':');
+        if (line.rfind("Command failed ", 0) == 0 && at != std::string::npos) {
+          const size_t n = std::strtoul(line.c_str() + at + 1, nullptr, 10);
+          if (n >= 1 && n <= cmds.size() && !cmds[n - 1].second)
+            log_line(fmt::format("kernel path: ip {}: {}", cmds[n - 1].first, last));
+        } else {
+          last = line;
+        }
+      }
+      if (p) pclose(p);
+    }
+    unlink(path);
+    cmds.clear();
+  }
+};
 
 void ip_or_log(const std::string& args) {
   const std::string err = run_ip(args);
@@ -185,38 +227,41 @@ void KernelPath::sync(const Config& cfg) {
       if (t.port == port) return t.ifname;
     return "";
   };
+  IpBatch b;
   // Addresses: the TAP interfaces hold exactly the ports' addresses.
-  for (const Tap& t : taps_) ip_or_log(fmt::format("addr flush dev {}", t.ifname));
+  for (const Tap& t : taps_) b.add(fmt::format("addr flush dev {}", t.ifname));
   for (const auto& a : cfg.addrs) {
     const std::string dev = ifname(a.port);
     if (!dev.empty())
-      ip_or_log(fmt::format("addr add {}/{} dev {}", format_ip4(a.ip), a.prefix_len, dev));
+      b.add(fmt::format("addr add {}/{} dev {}", format_ip4(a.ip), a.prefix_len, dev));
   }
   // fastvsd's routes in a table of their own, used by traffic from the ports' addresses and by
   // what arrives from the ports (forwarded by the host).
-  run_ip(fmt::format("route flush table {}", table_));
+  b.add(fmt::format("route flush table {}", table_), true);
   for (const auto& a : cfg.addrs) {
     const std::string dev = ifname(a.port);
     const uint32_t net = a.ip & prefix_mask(a.prefix_len);
     if (!dev.empty())
-      ip_or_log(fmt::format("route add {}/{} dev {} src {} table {}", format_ip4(net), a.prefix_len,
-                            dev, format_ip4(a.ip), table_));
+      b.add(fmt::format("route add {}/{} dev {} src {} table {}", format_ip4(net), a.prefix_len,
+                        dev, format_ip4(a.ip), table_));
   }
   for (const auto& r : cfg.routes) {
     const std::string dev = ifname(r.port);
     if (dev.empty()) continue;
     const std::string dst =
         r.prefix_len == 0 ? "default" : fmt::format("{}/{}", format_ip4(r.prefix), r.prefix_len);
-    ip_or_log(r.via ? fmt::format("route add {} via {} dev {} table {}", dst, format_ip4(r.via),
-                                  dev, table_)
-                    : fmt::format("route add {} dev {} table {}", dst, dev, table_));
+    b.add(r.via ? fmt::format("route add {} via {} dev {} table {}", dst, format_ip4(r.via), dev,
+                              table_)
+                : fmt::format("route add {} dev {} table {}", dst, dev, table_));
   }
-  for (const std::string& sel : rules_) run_ip(fmt::format("rule del {} lookup {}", sel, table_));
+  for (const std::string& sel : rules_)
+    b.add(fmt::format("rule del {} lookup {}", sel, table_), true);
   rules_.clear();
   for (const Tap& t : taps_) rules_.push_back("iif " + t.ifname);
   for (const auto& a : cfg.addrs) rules_.push_back("from " + format_ip4(a.ip));
   for (const std::string& sel : rules_)
-    ip_or_log(fmt::format("rule add {} lookup {} priority {}", sel, table_, table_));
+    b.add(fmt::format("rule add {} lookup {} priority {}", sel, table_, table_));
+  b.run();
   synced_ = want;
   log_line(fmt::format("kernel path: host addresses and routes synced ({} addresses, {} routes)",
                        cfg.addrs.size(), cfg.routes.size()));
