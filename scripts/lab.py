@@ -114,6 +114,33 @@ def main(mode, keep=False, workers=1):
             say(f"replies through the director: {nat_out} (the real servers answer the client directly)")
         if answered < 8:
             sys.exit("the VIP did not answer as it should")
+        if mode == "nat":
+            # The kernel path: the director's own stack through its ports, and a real server's
+            # own traffic forwarded and masqueraded by it (the seeds' MASQUERADE rule).
+            say("the director's own stack through its ports: curl http://192.168.0.18/ in fvs-dir")
+            page = topo.sh(f"ip netns exec {topo.DIRECTOR_NS} curl -s --max-time 3 "
+                           "http://192.168.0.18/", capture=True, check=False).strip()
+            print(f"    {page or '(no answer)'}", flush=True)
+            say(f"rs1 reaches a server on the client side ({topo.CIP}:8080), masqueraded")
+            www = os.path.join(t.dir, "www-client")
+            os.makedirs(www, exist_ok=True)
+            with open(os.path.join(www, "index.html"), "w") as f:
+                f.write("client-side page")
+            srv = subprocess.Popen(f"exec ip netns exec fvs-client /usr/bin/python3 -m http.server "
+                                   f"8080 --bind {topo.CIP} --directory {www}", shell=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                got = ""
+                for _ in range(40):
+                    got = topo.ns("rs1", f"curl -s --max-time 1 http://{topo.CIP}:8080/",
+                                  capture=True, check=False).strip()
+                    if got:
+                        break
+                    time.sleep(0.1)
+                print(f"    {got or '(no answer)'}", flush=True)
+            finally:
+                srv.kill()
+                srv.wait()
         if keep:
             say("--keep: the lab stays up. Explore, e.g.:")
             print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
