@@ -1563,23 +1563,26 @@ LoadResult apply_config_text(Config base, std::string_view text, std::string_vie
   return result;
 }
 
-LoadResult load_config_file(const std::string& path, unsigned num_ports) {
-  LoadResult result;
+bool read_text_file(const std::string& path, std::string* text, std::string* err) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {
-    result.error = path + ": cannot open: " + std::strerror(errno);
-    return result;
+    *err = path + ": cannot open: " + std::strerror(errno);
+    return false;
   }
-  std::string text;
+  text->clear();
   char buf[4096];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text->append(buf, n);
   const bool failed = std::ferror(f) != 0;
   std::fclose(f);
-  if (failed) {
-    result.error = path + ": read error";
-    return result;
-  }
+  if (failed) *err = path + ": read error";
+  return !failed;
+}
+
+LoadResult load_config_file(const std::string& path, unsigned num_ports) {
+  LoadResult result;
+  std::string text;
+  if (!read_text_file(path, &text, &result.error)) return result;
   return load_config_text(text, path, num_ports);
 }
 

@@ -131,4 +131,7 @@ LoadResult apply_config_text(Config base, std::string_view text, std::string_vie
                              unsigned num_ports);
 LoadResult load_config_file(const std::string& path, unsigned num_ports);
 
+// A whole file as text; false with err "PATH: cannot open: reason" or "PATH: read error".
+bool read_text_file(const std::string& path, std::string* text, std::string* err);
+
 }  // namespace fastvs

@@ -26,6 +26,15 @@ struct IpvsCounters {
   uint64_t outpps = 0;
   uint64_t inbps = 0;
   uint64_t outbps = 0;
+
+  // Adds another's counters (a service's totals are its destinations' sums); rates untouched.
+  void add_counters(const IpvsCounters& o) {
+    conns += o.conns;
+    inpkts += o.inpkts;
+    outpkts += o.outpkts;
+    inbytes += o.inbytes;
+    outbytes += o.outbytes;
+  }
 };
 
 // What `ipvsadm -L` shows of one destination (struct ip_vs_dest_entry): its configuration, the

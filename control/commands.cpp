@@ -43,13 +43,8 @@ bool changes_config(Op op) {
 
 bool Director::load_keepalived(const std::string& path, const Config& base, Config* out,
                                std::vector<ServiceKey>* keys, std::string* err) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return *err = fmt::format("{}: cannot open: {}", path, strerror(errno)), false;
   std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
+  if (!read_text_file(path, &text, err)) return false;
   const KaLoadResult ka = parse_keepalived(text, path);
   for (const std::string& w : ka.warnings) log_line("keepalived.conf: " + w);
   if (!ka.ok) return *err = ka.error, false;
@@ -332,11 +327,7 @@ std::vector<ServiceStatus> Director::service_status(bool since_zero) const {
       ds.outpkts = d.sum(&DestWorkerSlot::outpkts) - (since_zero ? d.zero_outpkts : 0);
       ds.inbytes = d.sum(&DestWorkerSlot::inbytes) - (since_zero ? d.zero_inbytes : 0);
       ds.outbytes = d.sum(&DestWorkerSlot::outbytes) - (since_zero ? d.zero_outbytes : 0);
-      s.conns += ds.conns;
-      s.inpkts += ds.inpkts;
-      s.outpkts += ds.outpkts;
-      s.inbytes += ds.inbytes;
-      s.outbytes += ds.outbytes;
+      s.add_counters(ds);
       const auto e = dest_est_.find({static_cast<uint8_t>(s.cfg.key.proto), s.cfg.key.vip,
                                      s.cfg.key.vport, ds.cfg.rip, ds.cfg.rport});
       if (e != dest_est_.end()) e->second.read(ds);
@@ -378,11 +369,7 @@ void Director::estimate() {
     IpvsCounters total;
     for (size_t j = 0; j < sc.dests.size(); ++j) {
       const IpvsCounters c = raw_counters(*snap.services[i].dests[j]);
-      total.conns += c.conns;
-      total.inpkts += c.inpkts;
-      total.outpkts += c.outpkts;
-      total.inbytes += c.inbytes;
-      total.outbytes += c.outbytes;
+      total.add_counters(c);
       const auto key =
           std::make_tuple(proto, sc.key.vip, sc.key.vport, sc.dests[j].rip, sc.dests[j].rport);
       auto it = dest_est_.find(key);
@@ -408,8 +395,13 @@ void Director::estimate() {
   dest_est_ = std::move(dest_next);
 }
 
+uint32_t Director::now_tick() const {
+  // The workers' clock (worker_set_time): the same TSC, the same tick length.
+  return static_cast<uint32_t>(rte_rdtsc() / (rte_get_tsc_hz() / kTicksPerSecond));
+}
+
 void Director::sweep_templates() {
-  const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / (rte_get_tsc_hz() / kTicksPerSecond));
+  const uint32_t now = now_tick();
   const unsigned control_slot = static_cast<unsigned>(workers_.size());
   persist_.sweep(now, [&](Destination* d) {
     // The template's PersistConn and reference, given back in control's own slot.
@@ -460,7 +452,7 @@ void Director::poll_dump() {
   }
   // Persistence templates: <proto, CIP & mask, 0, VIP, vport, RIP, rport>, state NONE.
   const Snapshot& snap = pub_->current();
-  const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / (rte_get_tsc_hz() / kTicksPerSecond));
+  const uint32_t now = now_tick();
   persist_.for_each([&](uint64_t key, const Destination* d, uint32_t expires) {
     const SnapService* svc = snap.find_by_id(static_cast<uint32_t>(key >> 32) - 1);
     if (!svc) return;
@@ -501,11 +493,7 @@ void Director::zero(const Command& cmd) {
     for (size_t j = 0; j < sc.dests.size(); ++j) {
       const IpvsCounters c = raw_counters(*pub_->current().services[i].dests[j]);
       dest_est_[{proto, sc.key.vip, sc.key.vport, sc.dests[j].rip, sc.dests[j].rport}].reset(c);
-      total.conns += c.conns;
-      total.inpkts += c.inpkts;
-      total.outpkts += c.outpkts;
-      total.inbytes += c.inbytes;
-      total.outbytes += c.outbytes;
+      total.add_counters(c);
     }
     svc_est_[{proto, sc.key.vip, sc.key.vport}].reset(total);
   }

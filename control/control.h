@@ -101,6 +101,8 @@ class Director {
   void rates(ServiceStatus& s) const;
   // Once a second: persistence templates that expired and control no connection go.
   void sweep_templates();
+  // The workers' tick (1/16 s), read on the control thread.
+  uint32_t now_tick() const;
   // After cfg_ changed: restarts the checkers if the checked services changed, recomputes
   // effective_.
   void refresh_health();

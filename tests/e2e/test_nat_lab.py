@@ -181,7 +181,6 @@ class KernelPathLab(LabCase):
                         "rs1 to reach the client side")
         self.assertEqual(page, "client-side")
         # The client saw the director's address (masqueraded), not the real server's.
-        log = []
         srv.kill()
         _, err = srv.communicate(timeout=5)
         log = [line for line in err.splitlines() if "GET / " in line]
