@@ -24,6 +24,7 @@ const char* check_kind_name(CheckKind k);
 struct StatusRange {
   uint16_t lo = 200;
   uint16_t hi = 299;
+  friend bool operator==(const StatusRange&, const StatusRange&) = default;
 };
 
 // One `url { }` of an HTTP_GET. The check passes when the status is in status_codes and, if a
@@ -34,6 +35,7 @@ struct HttpUrl {
   std::vector<StatusRange> status_codes;  // empty = keepalived's default, 200-299
   std::string virtualhost;  // Host header (already inherited); "" = the connect address
   bool status_ok(unsigned code) const;
+  friend bool operator==(const HttpUrl&, const HttpUrl&) = default;
 };
 
 // A checker's parameters, already resolved the way keepalived resolves them: the checker's own
@@ -66,6 +68,7 @@ struct CheckSpec {
 
   // For logs: "TCP_CHECK 192.168.0.18:80", "HTTP_GET 192.168.0.18:80", "MISC_CHECK /bin/chk".
   std::string describe() const;
+  friend bool operator==(const CheckSpec&, const CheckSpec&) = default;
 };
 
 }  // namespace fastvs

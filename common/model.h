@@ -44,6 +44,7 @@ struct DestConfig {
   // inhibit_on_failure: when its health checks fail it stays at weight 0 (its connections go
   // on) instead of leaving the service.
   bool inhibit = false;
+  friend bool operator==(const DestConfig&, const DestConfig&) = default;
 };
 
 struct ServiceConfig {
@@ -58,12 +59,14 @@ struct ServiceConfig {
   // In the kernel's list order: ip_vs_ctl.c adds a new destination at the head
   // (list_add_rcu(&dest->n_list, &svc->destinations)), and the schedulers walk this order.
   std::vector<DestConfig> dests;
+  friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
 
 struct AddrConfig {
   uint32_t ip = 0;
   uint8_t prefix_len = 32;
   uint16_t port = 0;  // dpdkN
+  friend bool operator==(const AddrConfig&, const AddrConfig&) = default;
 };
 
 struct RouteConfig {
@@ -71,12 +74,14 @@ struct RouteConfig {
   uint8_t prefix_len = 0;
   uint32_t via = 0;  // 0: directly connected
   uint16_t port = 0;
+  friend bool operator==(const RouteConfig&, const RouteConfig&) = default;
 };
 
 struct NeighConfig {
   uint32_t ip = 0;
   MacAddr mac{};
   uint16_t port = 0;
+  friend bool operator==(const NeighConfig&, const NeighConfig&) = default;
 };
 
 // IPVS's defaults (ip_vs_proto_tcp.c tcp_timeouts, ip_vs_proto_udp.c udp_timeouts), seconds.
@@ -84,6 +89,7 @@ struct Timeouts {
   uint32_t tcp = 900;     // ESTABLISHED
   uint32_t tcpfin = 120;  // FIN_WAIT
   uint32_t udp = 300;
+  friend bool operator==(const Timeouts&, const Timeouts&) = default;
 };
 
 // A health checker of one destination (`fastvsadm --check add`, keepalived's TCP_CHECK,
@@ -93,6 +99,7 @@ struct CheckConfig {
   uint32_t rip = 0;
   uint16_t rport = 0;
   CheckSpec spec;
+  friend bool operator==(const CheckConfig&, const CheckConfig&) = default;
 };
 
 // How a checked service's destinations follow their checks (keepalived's quorum, hysteresis
@@ -106,6 +113,7 @@ struct PoolConfig {
   uint16_t sorry_port = 0;
   ForwardMethod sorry_method = ForwardMethod::Masq;
   bool sorry_inhibit = false;
+  friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
 };
 
 struct Config {
@@ -116,6 +124,7 @@ struct Config {
   Timeouts timeouts;
   std::vector<CheckConfig> checks;
   std::vector<PoolConfig> pools;
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 }  // namespace fastvs

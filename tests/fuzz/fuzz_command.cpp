@@ -1,24 +1,15 @@
 // libFuzzer: the fastvsadm grammar and the config loader on any text. A rejected line names its
 // problem and changes nothing; an accepted file loads whole.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "common/command.h"
 #include "common/ipvsadm_print.h"
-
-namespace {
-std::string serialize(const fastvs::Config& c) {
-  std::string s = fastvs::format_save(c, true);
-  for (const auto& a : c.addrs) s += "a" + std::to_string(a.ip) + "/" + std::to_string(a.prefix_len) + "@" + std::to_string(a.port);
-  for (const auto& r : c.routes) s += "r" + std::to_string(r.prefix) + "/" + std::to_string(r.prefix_len) + ">" + std::to_string(r.via);
-  for (const auto& n : c.neighs) s += "n" + std::to_string(n.ip) + "@" + std::to_string(n.port);
-  for (const auto& v : c.services)
-    for (const auto& d : v.dests) s += "x" + std::to_string(d.u_threshold) + "," + std::to_string(d.l_threshold);
-  return s;
-}
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -34,14 +25,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (p.error.empty()) std::abort();
       continue;
     }
-    const std::string before = serialize(cfg);
+    const fastvs::Config before = cfg;
     const std::string err = fastvs::apply_command(cfg, p.cmd, 2);
-    if (!err.empty() && serialize(cfg) != before) std::abort();  // an error changed something
+    if (!err.empty() && !(cfg == before)) std::abort();  // an error changed something
   }
-  // What -S prints, -R reads back to the same table.
+  // What -S prints, -C then -R reads back to the same table.
   const std::string saved = fastvs::format_save(cfg, true);
-  const fastvs::LoadResult again = fastvs::load_config_text(saved, "saved", 2);
-  (void)again;
+  fastvs::Config cleared = cfg;
+  cleared.services.clear();
+  cleared.checks.clear();
+  cleared.pools.clear();
+  const fastvs::LoadResult again = fastvs::apply_config_text(cleared, saved, "saved", 2);
+  // Like ipvsadm's, -S lists services and destinations sorted (so a restore may change the
+  // kernel's list order), keeps no thresholds, and a restored destination's last weight is the
+  // one it is restored with: the same table, as -L shows it.
+  auto by_key = [](std::vector<fastvs::ServiceConfig> v) {
+    for (fastvs::ServiceConfig& s : v) {
+      for (fastvs::DestConfig& d : s.dests) {
+        d.u_threshold = d.l_threshold = 0;
+        d.last_weight = 0;
+        d.inhibit = false;
+      }
+      std::sort(s.dests.begin(), s.dests.end(), [](const auto& a, const auto& b) {
+        return std::tuple(a.rip, a.rport) < std::tuple(b.rip, b.rport);
+      });
+    }
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+      return std::tuple(a.key.proto, a.key.vip, a.key.vport) <
+             std::tuple(b.key.proto, b.key.vip, b.key.vport);
+    });
+    return v;
+  };
+  if (!again.ok || !(by_key(again.cfg.services) == by_key(cfg.services))) std::abort();
   const fastvs::LoadResult lr = fastvs::load_config_text(text, "fuzz", 2);
   if (!lr.ok && lr.error.empty()) std::abort();
   return 0;
