@@ -221,11 +221,238 @@ def measure(scenario, subject, seconds, tmp, rnd):
         gen.quit()
 
 
+# --- Scenarios driven by fvsgen (bench/gen/fvsgen.cpp): floods from millions of sources and
+# new flows, which testpmd cannot generate. One arm: fastvsd's real servers are reached through
+# the generator's MAC, so every forwarded packet comes back to the generator, which classifies
+# it (established / flood / answers). The generator's port drops what the director's RX ring
+# cannot take, as a wire would.
+FVSGEN = os.path.join(ROOT, "build", "bench", "gen", "fvsgen")
+CONFIG_ONEARM = CONFIG_LOOP + f"""\
+-A -t {VIP}:80 -s rr
+-a -t {VIP}:80 -r 192.168.0.18 -m
+-a -t {VIP}:80 -r 192.168.0.28 -m
+"""
+EST_FLOWS = 1000
+EST_RATE = 50_000  # packets/s over the 1,000 established flows
+FLOOD_SOURCES = 10_000_000
+
+
+def read_stats(path):
+    for _ in range(50):
+        try:
+            with open(path) as f:
+                return json.load(f)["workers"][0]
+        except (OSError, ValueError):
+            time.sleep(0.02)  # being replaced (written to .tmp, renamed)
+    raise RuntimeError(f"no stats in {path}")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in f)
+                if k in ("VmRSS", "VmHWM")}
+
+
+class GenRun:
+    """fastvsd (CPU 1) and fvsgen (CPU 0) over one memif; fastvsd stays up across several
+    generator runs so a later run can see what an earlier one left (a full table, draining)."""
+
+    def __init__(self, tmp, name, fvs_args=(), conf_extra="", mem=1024):
+        self.tmp, self.name = tmp, name
+        self.sock = os.path.join(tmp, f"memif-{name}.sock")
+        self.stats = os.path.join(tmp, f"stats-{name}.json")
+        self.cli = os.path.join(tmp, f"cli-{name}.sock")
+        self.conf = os.path.join(tmp, f"{name}.conf")
+        with open(self.conf, "w") as f:
+            f.write(CONFIG_ONEARM + conf_extra)
+        self.fvs_cmd = [FASTVSD] + eal(1, f"fvsmid{os.getpid()}", "client", self.sock, MIDDLE_MAC, mem) + \
+            ["--", "--no-kernel-path", "--config", self.conf, "--socket", self.cli,
+             "--stats-file", self.stats, "--stats-interval-ms", "200"] + list(fvs_args)
+        self.fvs = None
+        self.runs = 0
+
+    def gen(self, args, timeout):
+        """One generator run; fastvsd is started on the first (the generator is the memif
+        server, so it starts first and waits for the link)."""
+        self.runs += 1
+        gen_eal = ["--lcores", "0@0", "--file-prefix", f"fvsgen{os.getpid()}", "--in-memory", "-m", "256",
+                   "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error",
+                   "--vdev", f"net_memif0,role=server,socket={self.sock},mac={GEN_MAC}"]
+        g = subprocess.Popen([FVSGEN] + gen_eal + ["--", "--vip", VIP, "--src-mac", GEN_MAC,
+                                                   "--dst-mac", MIDDLE_MAC] + args,
+                             stdout=subprocess.PIPE, stderr=open(os.path.join(self.tmp, f"gen-{self.name}-{self.runs}.log"), "w"),
+                             text=True)
+        if self.fvs is None:
+            deadline = time.monotonic() + 30
+            log = os.path.join(self.tmp, f"gen-{self.name}-{self.runs}.log")
+            while "port started" not in open(log).read():  # the memif server listens
+                if g.poll() is not None or time.monotonic() > deadline:
+                    g.kill()
+                    raise RuntimeError(f"fvsgen did not start: see {self.tmp}/gen-{self.name}-{self.runs}.log")
+                time.sleep(0.05)
+            self.fvs = subprocess.Popen(self.fvs_cmd, stdout=open(os.path.join(self.tmp, f"fvs-{self.name}.log"), "w"),
+                                        stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 60
+            while not os.path.exists(self.stats):
+                if self.fvs.poll() is not None or time.monotonic() > deadline:
+                    g.kill()
+                    raise RuntimeError(f"fastvsd did not start: see {self.tmp}/fvs-{self.name}.log")
+                time.sleep(0.05)
+        try:
+            out, _ = g.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            g.kill()
+            raise RuntimeError(f"fvsgen did not finish in {timeout}s")
+        if g.returncode != 0:
+            raise RuntimeError(f"fvsgen exited {g.returncode}: see {self.tmp}/gen-{self.name}-{self.runs}.log")
+        r = json.loads(out.strip().splitlines()[-1])
+        time.sleep(0.5)  # two stats intervals: the file shows the run's end
+        w = read_stats(self.stats)
+        r["fastvsd"] = {"drops": {k: v for k, v in w["drops"].items() if v}, "conns": w["conns"],
+                        **rss_kib(self.fvs.pid)}
+        return r
+
+    def conns(self):
+        return read_stats(self.stats)["conns"]
+
+    def wait_conns(self, at_most, timeout):
+        """Seconds until the table holds at most `at_most` connections (None: not in time)."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.conns() <= at_most:
+                return time.monotonic() - t0
+            time.sleep(0.2)
+        return None
+
+    def close(self):
+        if self.fvs:
+            self.fvs.send_signal(signal.SIGTERM)
+            self.fvs.wait(30)
+
+
+def new_flows(tmp, kind, seconds, capacity):
+    """Every packet a new flow from 10M sources, as fast as the port takes them: the worker's
+    new-flow capacity. syn: TCP SYNs, the table grows (SYN_RECV lives 60 s); udp: datagrams
+    with a 1 s UDP timeout, where expiry keeps up with creation."""
+    extra = "--set 0 0 1\n" if kind == "udp" else ""
+    run = GenRun(tmp, f"new-{kind}", ["--conn-capacity", str(capacity)], extra, mem=6144 if capacity > 4e6 else 2048)
+    try:
+        r = run.gen(["--flood", kind, "--flood-rate", "max", "--flood-sources", str(FLOOD_SOURCES),
+                     "--vport", "53" if kind == "udp" else "80", "--seconds", str(seconds)], seconds + 60)
+    finally:
+        run.close()
+    r["rate"] = r["flood_rx"] / r["seconds"]
+    return r
+
+
+def syn_flood(tmp, rate, seconds, capacity):
+    """1,000 established TCP flows carry EST_RATE packets/s while a SYN flood from 10M sources
+    runs at `rate`; then the table drains by its timeouts (SYN_RECV: 60 s)."""
+    run = GenRun(tmp, f"synflood-{int(rate)}", ["--conn-capacity", str(capacity)], mem=6144 if capacity > 4e6 else 2048)
+    try:
+        r = run.gen(["--flood", "syn", "--flood-rate", str(int(rate)), "--flood-sources", str(FLOOD_SOURCES),
+                     "--est-flows", str(EST_FLOWS), "--est-rate", str(EST_RATE), "--seconds", str(seconds)],
+                    seconds + 120)
+        r["peak_conns"] = r["fastvsd"]["conns"]
+        r["drain_seconds"] = run.wait_conns(EST_FLOWS, 150)
+    finally:
+        run.close()
+    return r
+
+
+def table_full(tmp, rate, seconds):
+    """A 64K-entry table (UDP timeout 5 s) filled by new UDP flows while 1,000 established UDP
+    flows carry traffic; after the flood the entries expire and new flows are accepted again."""
+    run = GenRun(tmp, "tablefull", ["--conn-capacity", "65536"], "--set 0 0 5\n")
+    try:
+        full = run.gen(["--udp", "--vport", "53", "--flood", "udp", "--flood-rate", str(int(rate)),
+                        "--flood-sources", str(FLOOD_SOURCES), "--est-flows", str(EST_FLOWS),
+                        "--est-rate", str(EST_RATE), "--seconds", str(seconds)], seconds + 60)
+        drained = run.wait_conns(EST_FLOWS // 2, 60)
+        # New clients (another source range) after the drain: every one gets a connection.
+        after = run.gen(["--udp", "--vport", "53", "--flood", "udp", "--flood-rate", "10000",
+                         "--flood-sources", "10000", "--seconds", "1"], 60)
+    finally:
+        run.close()
+    return {"full": full, "drain_seconds": drained, "after": after}
+
+
+def answer_flood(tmp, kind, seconds):
+    """A flood of ARP requests for the VIP, ICMP echo to it, or UDP to a port with no service,
+    as fast as the port takes them, beside 1,000 established flows."""
+    run = GenRun(tmp, f"flood-{kind}", ["--conn-capacity", "65536"])
+    try:
+        r = run.gen(["--flood", kind, "--flood-rate", "max", "--flood-sources", "65536",
+                     "--est-flows", str(EST_FLOWS), "--est-rate", str(EST_RATE), "--seconds", str(seconds)],
+                    seconds + 60)
+    finally:
+        run.close()
+    return r
+
+
+def est_loss(r):
+    return r["est_tx"] + r["est_ring_full"] - r["est_rx"]
+
+
+def run_floods(a, tmp, result):
+    """Issue 8's floods and scenario 3's new flows; returns table rows."""
+    rows = []
+    med = statistics.median
+    # Capacity first: new flows per second, SYN and UDP, a few rounds each.
+    caps = {"syn": [], "udp": []}
+    for rnd in range(a.rounds):
+        for kind in ("syn", "udp"):
+            r = new_flows(tmp, kind, a.seconds * 2 if kind == "syn" else a.seconds,
+                          16 << 20 if kind == "syn" else 1 << 20)
+            caps[kind].append(r)
+            print(f"new flows {kind} round {rnd + 1}: {r['rate'] / 1e6:.2f} M/s, table {r['fastvsd']['conns']}, "
+                  f"drops {r['fastvsd']['drops']}", flush=True)
+    result["new_flows"] = caps
+    for kind in ("syn", "udp"):
+        rates = [r["rate"] for r in caps[kind]]
+        rows.append(f"| new flows per second, {'TCP SYN (table grows to ' + str(max(r['fastvsd']['conns'] for r in caps[kind])) + ')' if kind == 'syn' else 'UDP, 1 s timeout (steady state)'} "
+                    f"| {med(rates) / 1e6:.2f} M/s ({min(rates) / 1e6:.2f}-{max(rates) / 1e6:.2f}) |")
+    cap = med(r["rate"] for r in caps["syn"])
+    floods = {}
+    for share in (0.5, 1.5):
+        r = syn_flood(tmp, cap * share, a.seconds * 2, 16 << 20)
+        floods[str(share)] = r
+        print(f"SYN flood at {share:.0%} ({cap * share / 1e6:.2f} M/s): {json.dumps(r)}", flush=True)
+        rows.append(f"| SYN flood at {share:.0%} of capacity ({cap * share / 1e6:.2f} M/s offered, 10M sources), "
+                    f"1,000 established flows at {EST_RATE // 1000}k pps | established lost {est_loss(r)} of "
+                    f"{r['est_tx'] + r['est_ring_full']}; flood forwarded {r['flood_rx'] / r['seconds'] / 1e6:.2f} M/s; "
+                    f"table peak {r['peak_conns']}, drained in {r['drain_seconds'] and round(r['drain_seconds'])} s; "
+                    f"RSS {r['fastvsd']['VmRSS'] // 1024} MiB |")
+    result["syn_flood"] = floods
+    tf = table_full(tmp, cap * 0.5, a.seconds)
+    result["table_full"] = tf
+    f = tf["full"]
+    print(f"table full: {json.dumps(tf)}", flush=True)
+    rows.append(f"| table full (64K entries), new UDP flows at {cap * 0.5 / 1e6:.2f} M/s, 1,000 established flows "
+                f"| established lost {est_loss(f)} of {f['est_tx'] + f['est_ring_full']}; "
+                f"conn_table_full drops {f['fastvsd']['drops'].get('conn_table_full', 0)}; drained in "
+                f"{tf['drain_seconds'] and round(tf['drain_seconds'], 1)} s; then {tf['after']['flood_rx']} of "
+                f"{tf['after']['flood_tx']} new flows accepted |")
+    answers = {}
+    for kind in ("arp", "echo", "noservice"):
+        r = answer_flood(tmp, kind, a.seconds)
+        answers[kind] = r
+        print(f"{kind} flood: {json.dumps(r)}", flush=True)
+        got = r["arp_answers"] if kind == "arp" else r["echo_answers"] if kind == "echo" else 0
+        rows.append(f"| {kind} flood, {(r['flood_tx'] + r['flood_ring_full']) / r['seconds'] / 1e6:.2f} M/s offered "
+                    f"({r['flood_tx'] / r['seconds'] / 1e6:.2f} M/s taken), 1,000 established flows "
+                    f"| established lost {est_loss(r)} of {r['est_tx'] + r['est_ring_full']}; answers "
+                    f"{got / r['seconds']:.0f}/s; drops {r['fastvsd']['drops']} |")
+    result["answer_floods"] = answers
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5, help="samples per run (one a second)")
-    ap.add_argument("--scenarios", default="request,loop", help="request,loop")
+    ap.add_argument("--scenarios", default="request,loop",
+                    help="request,loop (testpmd); floods (fvsgen: new flows, SYN flood, full table, ARP/ICMP/no-service floods)")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fvs-bench-")
@@ -237,7 +464,11 @@ def main():
               "scenarios": {}}
     rows = []
     med = statistics.median
+    flood_rows = []
     for scenario in a.scenarios.split(","):
+        if scenario == "floods":
+            flood_rows = run_floods(a, tmp, result)
+            continue
         runs = {"testpmd": [], "fastvsd": []}
         extras = []
         for rnd in range(a.rounds):
@@ -266,6 +497,10 @@ def main():
     print("| scenario | fastvsd Mpps (median, min-max) | ceiling: testpmd Mpps | ratio (median, min-max) |")
     print("|---|---|---|---|")
     print("\n".join(rows))
+    if flood_rows:
+        print("\n| floods and new flows (one worker, fvsgen over memif) | result |")
+        print("|---|---|")
+        print("\n".join(flood_rows))
     print(f"\nJSON: {a.json}")
 
 
