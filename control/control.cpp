@@ -320,13 +320,14 @@ std::string Director::stats_json() const {
     j += fmt::format(
         "{}{{\"rx\": {}, \"tx\": {}, \"handoff_out\": {}, \"handoff_in\": {}, "
         "\"nat_in\": {}, \"nat_out\": {}, \"dr_out\": {}, \"tun_out\": {}, \"icmp_nat\": {}, "
-        "\"arp_replies\": {}, "
+        "\"arp_replies\": {}, \"arp_replies_in\": {}, "
         "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
         "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"to_kernel\": {}, "
         "\"from_kernel\": {}, \"drops\": {{",
         i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
-        c.tun_out, c.icmp_nat, c.arp_replies, c.arp_requests, c.echo_replies, c.icmp_errors_sent,
-        c.conns_created, c.conns_expired, w.conns.size(), c.to_kernel, c.from_kernel);
+        c.tun_out, c.icmp_nat, c.arp_replies, c.arp_replies_in, c.arp_requests, c.echo_replies,
+        c.icmp_errors_sent, c.conns_created, c.conns_expired, w.conns.size(), c.to_kernel,
+        c.from_kernel);
     for (unsigned d = 0; d < kDropCount; ++d)
       j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
     j += "}}";

@@ -91,7 +91,7 @@ struct alignas(64) WorkerCounters {
   Counter dr_out;          // requests sent on by direct routing
   Counter tun_out;         // requests sent on in an IPIP tunnel
   Counter arp_replies;     // answered
-  Counter arp_replies_in;  // received and learned from
+  Counter arp_replies_in;  // received, learned from and consumed (not handed to the kernel)
   Counter arp_requests;
   Counter echo_replies;
   Counter icmp_errors_sent;

@@ -39,10 +39,10 @@ void arp_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   const bool to_us = where && *where == port;
   learn(w, port, pi.saddr, arp->arp_data.arp_sha, to_us);
   if (pi.sport == kArpOpReply) {
-    ++w.ctr.arp_replies_in;
     // The host's stack resolves its own next hops (health checks, ssh): it needs the answers to
     // its requests too. Without a kernel path, learning was all the reply was for.
     if (w.to_kernel && to_us) return to_kernel(w, m, Drop::arp_not_ours);
+    ++w.ctr.arp_replies_in;
     rte_pktmbuf_free(m);
     return;
   }
