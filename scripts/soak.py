@@ -210,6 +210,9 @@ class Soak:
         m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
         if m:
             r["non2xx"] = int(m.group(1))
+        # wrk gives up at once when its first connection is refused: one failed request.
+        if "unable to connect" in text:
+            r["errors"] += 1
         return r
 
     def run(self):
