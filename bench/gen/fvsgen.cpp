@@ -80,7 +80,7 @@ bool parse_mac(const char* s, uint8_t* out) {
   std::fprintf(stderr,
                "fvsgen: %s\nusage: fvsgen EAL... -- --vip A [--vport P] [--udp] "
                "[--src-mac M] [--dst-mac M] [--flood syn|udp|arp|echo|noservice] "
-               "[--flood-rate PPS|max] [--flood-sources N] [--est-flows N] [--est-rate PPS] "
+               "[--flood-rate PPS|max] [--flood-sources N] [--est-flows N] [--est-rate PPS|max] "
                "[--seconds S] [--drain S]\n",
                why);
   std::exit(2);
@@ -121,7 +121,8 @@ Options parse_args(int argc, char** argv) {
     } else if (a == "--est-flows") {
       o.est_flows = static_cast<uint32_t>(std::strtoul(val(), nullptr, 10));
     } else if (a == "--est-rate") {
-      o.est_rate = std::atof(val());
+      const std::string_view v = val();
+      o.est_rate = v == "max" ? -1 : std::atof(v.data());
     } else if (a == "--seconds") {
       o.seconds = std::atof(val());
     } else if (a == "--drain") {
@@ -343,7 +344,9 @@ struct Gen {
       if (now >= end) break;
       const double t = static_cast<double>(now - start) / static_cast<double>(hz);
       // Established traffic first: it is what is measured.
-      if (o.est_flows && o.est_rate > 0) {
+      if (o.est_flows && o.est_rate < 0) {
+        send(32, true, false);
+      } else if (o.est_flows && o.est_rate > 0) {
         const uint64_t due = static_cast<uint64_t>(t * o.est_rate);
         if (due > est_due_sent) {
           const unsigned n = static_cast<unsigned>(std::min<uint64_t>(due - est_due_sent, 32));

@@ -112,6 +112,26 @@ void BM_ConnInsertExpire(benchmark::State& st) {
 }
 BENCHMARK(BM_ConnInsertExpire);
 
+// Memory per connection, index included: what the table takes from the DPDK heap (the hash
+// sized for two keys a connection, the connection array, the timer wheel) over its capacity.
+// The table is preallocated, so this is also the cost of a full table.
+void BM_ConnTableBytes(benchmark::State& st) {
+  const auto n = static_cast<uint32_t>(st.range(0));
+  static int id = 0;
+  for (auto _ : st) {
+    ConnTable t;
+    if (!t.init(("bm" + std::to_string(id++)).c_str(), n, 0, 0))
+      return st.SkipWithError("no memory");
+    st.counters["bytes_per_conn"] = static_cast<double>(t.memory_bytes()) / n;
+    st.counters["MiB"] = static_cast<double>(t.memory_bytes()) / (1 << 20);
+  }
+}
+BENCHMARK(BM_ConnTableBytes)
+    ->Arg(1 << 20)
+    ->Arg(10'000'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
 void BM_Sched(benchmark::State& st) {
   const auto kind = static_cast<SchedKind>(st.range(0));
   std::vector<std::unique_ptr<Destination>> ds;
@@ -269,7 +289,7 @@ BENCHMARK_CAPTURE(BM_Pipeline, tun, "-i");
 
 int main(int argc, char** argv) {
   const char* eal[] = {"bench",        "-l",       "0",           "--no-huge",      "-m",
-                       "1024",         "--no-pci", "--no-shconf", "--no-telemetry", "--log-level",
+                       "4096",         "--no-pci", "--no-shconf", "--no-telemetry", "--log-level",
                        "lib.eal:error"};
   if (rte_eal_init(sizeof eal / sizeof eal[0], const_cast<char**>(eal)) < 0) return 1;
   fastvs::g_pool = rte_pktmbuf_pool_create("bench_pool", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);

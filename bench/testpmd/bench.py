@@ -19,10 +19,12 @@ import json
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -57,7 +59,13 @@ ip neigh add 192.168.0.28 lladdr {GEN_MAC} dev dpdk0
 SCENARIOS = {
     "request": "NAT, UDP, established, request direction",
     "loop": "NAT, UDP, established, full loop (requests and replies, half each)",
+    "dr": "DR, UDP, established, request direction",
+    "tun": "TUN, UDP, established, request direction (84-byte frames out)",
+    "updates": "NAT request direction while 1,000 changes a second are applied",
+    "workers2": "NAT request direction, 2 workers (sharing the CPUs: hand-off cost, not speed)",
 }
+# The request scenario's configuration for each scenario that uses it.
+METHOD = {"request": "-m", "updates": "-m", "workers2": "-m", "dr": "-g", "tun": "-i"}
 LOOP_FLOWS = 128
 
 
@@ -128,6 +136,57 @@ class Testpmd:
         self.log.close()
 
 
+class Changer(threading.Thread):
+    """1,000 changes a second through fastvsd's CLI socket (fastvsadm's framing: words ending in
+    NUL, an empty word, then input), for `seconds`: services and destinations added, edited and
+    removed beside the one carrying the traffic, and weight changes on that one."""
+
+    def __init__(self, sock, seconds, rate=1000):
+        super().__init__(daemon=True)
+        self.sock, self.seconds, self.rate = sock, seconds, rate
+        self.done, self.errors, self.elapsed = 0, [], 0.0
+
+    def changes(self):
+        i = 0
+        while True:
+            v = f"10.{(i // 250) % 250}.{i % 250}.1"
+            yield from (["-A", "-t", f"{v}:80", "-s", "wrr"],
+                        ["-a", "-t", f"{v}:80", "-r", "192.168.0.13:80", "-m", "-w", "2"],
+                        ["-a", "-t", f"{v}:80", "-r", "192.168.0.14:80", "-m"],
+                        ["-e", "-t", f"{v}:80", "-r", "192.168.0.13:80", "-m", "-w", "5"],
+                        ["-e", "-u", f"{VIP}:53", "-r", "192.168.0.18", "-m", "-w", str(1 + i % 4)],
+                        ["-e", "-u", f"{VIP}:53", "-r", "192.168.0.28", "-m", "-w", str(1 + i % 3)],
+                        ["-d", "-t", f"{v}:80", "-r", "192.168.0.14:80"],
+                        ["-A", "-u", f"{v}:53", "-s", "sh"],
+                        ["-D", "-u", f"{v}:53"],
+                        ["-D", "-t", f"{v}:80"])
+            i += 1
+
+    def one(self, words):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sock)
+        s.sendall(b"".join(w.encode() + b"\0" for w in words) + b"\0")
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+        s.close()
+        if not reply.startswith(b"ok\n"):
+            self.errors.append(f"{' '.join(words)}: {reply.decode(errors='replace').strip()}")
+
+    def run(self):
+        t0 = time.monotonic()
+        gen = self.changes()
+        while time.monotonic() - t0 < self.seconds:
+            due = int((time.monotonic() - t0) * self.rate)
+            while self.done < due:
+                self.one(next(gen))
+                self.done += 1
+            time.sleep(0.001)
+        self.elapsed = time.monotonic() - t0
+
+
 def eal(cpu, prefix, role, sock, mac=None, mem=512, sink=False):
     vdev = f"net_memif0,role={role},socket={sock}" + (f",mac={mac}" if mac else "")
     return ["--lcores", f"0@{cpu},1@{cpu}", "--file-prefix", prefix, "--in-memory", "-m", str(mem),
@@ -180,10 +239,13 @@ def measure(scenario, subject, seconds, tmp, rnd):
         else:
             conf = os.path.join(tmp, f"bench-{scenario}.conf")
             with open(conf, "w") as f:
-                f.write(CONFIG_LOOP if loop else CONFIG_REQUEST)
+                f.write(CONFIG_LOOP if loop else CONFIG_REQUEST.replace(" -m\n", f" {METHOD[scenario]}\n"))
             stats = os.path.join(tmp, f"fvs-{rnd}.json")
+            fvs_eal = eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, 1024, sink=not loop)
+            if scenario == "workers2":
+                fvs_eal[1] = "0@1,1@1,2@0"  # the second worker shares the generator's CPU
             fvs = subprocess.Popen(
-                [FASTVSD] + eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, 1024, sink=not loop) +
+                [FASTVSD] + fvs_eal +
                 ["--", "--no-kernel-path", "--config", conf, "--socket", os.path.join(tmp, f"fvs{rnd}.sock"),
                  "--stats-file", stats, "--stats-interval-ms", "200", "--conn-capacity", "65536"],
                 stdout=open(os.path.join(tmp, f"fvs-{rnd}.log"), "w"), stderr=subprocess.STDOUT)
@@ -196,6 +258,10 @@ def measure(scenario, subject, seconds, tmp, rnd):
             count = lambda: fastvsd_tx(cli, 0 if loop else 1)  # noqa: E731
         gen.cmd("start")
         time.sleep(2)  # warm-up: flows scheduled, caches warm
+        changer = None
+        if fvs and scenario == "updates":
+            changer = Changer(cli, seconds + 1)
+            changer.start()
         samples = []
         t0, c0 = time.monotonic(), count()
         for _ in range(seconds):
@@ -203,13 +269,30 @@ def measure(scenario, subject, seconds, tmp, rnd):
             t1, c1 = time.monotonic(), count()
             samples.append((c1 - c0) / (t1 - t0))
             t0, c0 = t1, c1
+        if changer:
+            changer.join()
         gen.cmd("stop")
-        time.sleep(0.2)
+        time.sleep(0.5)  # the stats file rewritten after the last packet
         extra = {}
         if fvs:
             with open(os.path.join(tmp, f"fvs-{rnd}.json")) as f:
-                w = json.load(f)["workers"][0]
-            extra = {"drops": {k: v for k, v in w["drops"].items() if v}, "conns": w["conns"]}
+                st = json.load(f)
+            ws = st["workers"]
+            extra = {"drops": {k: sum(w["drops"][k] for w in ws) for k in ws[0]["drops"]
+                               if sum(w["drops"][k] for w in ws)},
+                     "conns": sum(w["conns"] for w in ws)}
+            if len(ws) > 1:
+                extra["handoff"] = sum(w["handoff_out"] for w in ws)
+            if changer:
+                # Lost: taken in but not sent (drops); misrouted: a packet counted by a
+                # destination of another service than the one carrying the traffic.
+                rx = sum(w["rx"] for w in ws)
+                carried = sum(d["inpkts"] for d in st["destinations"] if d["service"] == f"udp:{VIP}:53")
+                other = sum(d["inpkts"] for d in st["destinations"] if d["service"] != f"udp:{VIP}:53")
+                extra.update({"changes": changer.done, "change_errors": changer.errors[:3],
+                              "change_seconds": round(changer.elapsed, 2),
+                              "lost": rx - sum(w["tx"] for w in ws),
+                              "misrouted": (rx - carried) + other})
         return statistics.median(samples), extra
     finally:
         if middle:
@@ -390,6 +473,39 @@ def answer_flood(tmp, kind, seconds):
     return r
 
 
+def working_set(tmp, flows, seconds):
+    """Established UDP flows at the port's pace: `flows` clients, each with its connection
+    (made in the generator's setup phase), cycled round-robin: 256 fit in any cache, 1M do not."""
+    run = GenRun(tmp, f"ws-{flows}", ["--conn-capacity", str(max(65536, flows * 2))], mem=2048)
+    try:
+        r = run.gen(["--udp", "--vport", "53", "--est-flows", str(flows), "--est-rate", "max",
+                     "--seconds", str(seconds)], seconds + 120)
+    finally:
+        run.close()
+    r["rate"] = r["est_rx"] / r["seconds"]
+    return r
+
+
+def run_working_set(a, tmp, result):
+    """Scenario 2: 1M concurrent flows against 256, interleaved, the same generator."""
+    med = statistics.median
+    runs = {256: [], 1 << 20: []}
+    for rnd in range(a.rounds):
+        for flows in ((256, 1 << 20) if rnd % 2 == 0 else (1 << 20, 256)):
+            r = working_set(tmp, flows, a.seconds)
+            runs[flows].append(r)
+            print(f"working set {flows} round {rnd + 1}: {r['rate'] / 1e6:.2f} Mpps, table "
+                  f"{r['fastvsd']['conns']}, setup missing {r['setup_missing']}", flush=True)
+    result["working_set"] = {str(k): v for k, v in runs.items()}
+    small = [r["rate"] for r in runs[256]]
+    big = [r["rate"] for r in runs[1 << 20]]
+    ratios = [b / s for b, s in zip(big, small)]
+    return [f"| NAT, UDP, 1M concurrent flows vs 256 (fvsgen, round-robin over the flows) | "
+            f"{med(big) / 1e6:.2f} ({min(big) / 1e6:.2f}-{max(big) / 1e6:.2f}) | "
+            f"{med(small) / 1e6:.2f} ({min(small) / 1e6:.2f}-{max(small) / 1e6:.2f}) | "
+            f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |"]
+
+
 def est_loss(r):
     return r["est_tx"] + r["est_ring_full"] - r["est_rx"]
 
@@ -451,8 +567,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5, help="samples per run (one a second)")
-    ap.add_argument("--scenarios", default="request,loop",
-                    help="request,loop (testpmd); floods (fvsgen: new flows, SYN flood, full table, ARP/ICMP/no-service floods)")
+    ap.add_argument("--scenarios", default="request,loop,dr,tun,updates,workers2,workingset,floods",
+                    help="request,loop,dr,tun,updates,workers2 (testpmd as generator and ceiling); "
+                    "workingset (1M flows vs 256), floods (new flows, SYN flood, full table, "
+                    "ARP/ICMP/no-service floods): fvsgen")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fvs-bench-")
@@ -464,10 +582,13 @@ def main():
               "scenarios": {}}
     rows = []
     med = statistics.median
-    flood_rows = []
+    flood_rows, ws_rows = [], []
     for scenario in a.scenarios.split(","):
         if scenario == "floods":
             flood_rows = run_floods(a, tmp, result)
+            continue
+        if scenario == "workingset":
+            ws_rows = run_working_set(a, tmp, result)
             continue
         runs = {"testpmd": [], "fastvsd": []}
         extras = []
@@ -497,6 +618,10 @@ def main():
     print("| scenario | fastvsd Mpps (median, min-max) | ceiling: testpmd Mpps | ratio (median, min-max) |")
     print("|---|---|---|---|")
     print("\n".join(rows))
+    if ws_rows:
+        print("\n| scenario | 1M flows Mpps | 256 flows Mpps | ratio |")
+        print("|---|---|---|---|")
+        print("\n".join(ws_rows))
     if flood_rows:
         print("\n| floods and new flows (one worker, fvsgen over memif) | result |")
         print("|---|---|")
