@@ -17,7 +17,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstddef>
 #include <cstring>
+
+#include <emmintrin.h>
 
 #include "dataplane/dest.h"
 #include "dataplane/tcp_state.h"
@@ -36,15 +39,18 @@ struct ConnKey {
 };
 static_assert(sizeof(ConnKey) == 16);
 
+// Composed in a register and written with one 16-byte store: written field by field, the
+// hash's 16-byte read of the key right after cannot be forwarded from the pending stores and
+// waits for them to reach the cache (measured: the largest single cost of a lookup).
 inline ConnKey make_key(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
                         uint8_t proto) {
+  static_assert(offsetof(ConnKey, daddr) == 4 && offsetof(ConnKey, sport) == 8 &&
+                offsetof(ConnKey, dport) == 10 && offsetof(ConnKey, proto) == 12);
+  const uint64_t lo = uint64_t{saddr} | uint64_t{daddr} << 32;
+  const uint64_t hi = uint64_t{sport} | uint64_t{dport} << 16 | uint64_t{proto} << 32;
   ConnKey k;
-  std::memset(&k, 0, sizeof k);
-  k.saddr = saddr;
-  k.daddr = daddr;
-  k.sport = sport;
-  k.dport = dport;
-  k.proto = proto;
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&k),
+                   _mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
   return k;
 }
 
