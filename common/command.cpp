@@ -595,6 +595,20 @@ ParseResult parse_ipvsadm(const std::vector<std::string>& words) {
           return fail("option " + opt_display(d.id) + " needs an argument");
         }
       }
+      // -S writes "--tun-type ipip" for every tunnel destination, as ipvsadm 1.31 does, so -R
+      // takes it back; IPIP is the only tunnel fastvsd makes.
+      if (!found && name == "tun-type") {
+        std::string_view v;
+        if (inline_arg)
+          v = *inline_arg;
+        else if (takes_next_as_arg(words, i + 1))
+          v = words[++i];
+        else
+          return fail("option --tun-type needs an argument");
+        if (v != "ipip")
+          return fail("--tun-type " + quoted(v) + " is not supported (fastvsd tunnels with ipip)");
+        found = true;
+      }
       for (const LaterDef& l : kLater) {
         if (!found && name == l.long_name) {
           return fail("option " + later_display(l) + " is not supported yet");

@@ -141,3 +141,11 @@ put("cli", "list", b"-L\0-n\0\0")
 put("cli", "conns", b"-L\0-n\0-c\0\0")
 put("cli", "stats", b"-L\0--stats\0--exact\0\0")
 put("cli", "restore", b"-R\0\0-A -t 1.2.3.4:80 -s rr\n")
+
+# What the fuzzers once found, kept as seeds so every run replays them (tests/fuzz/regressions/
+# HARNESS/NAME; each also has a unit test).
+regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions")
+for harness in sorted(os.listdir(regressions)) if os.path.isdir(regressions) else []:
+    for name in sorted(os.listdir(os.path.join(regressions, harness))):
+        with open(os.path.join(regressions, harness, name), "rb") as f:
+            put(harness, "regression-" + name, f.read())

@@ -471,6 +471,13 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
   EXPECT_EQ(parse_err("-A -f 1"), "option -f (--fwmark-service) is not supported yet");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"), "option -o (--ops) is not supported yet");
   EXPECT_EQ(parse_err("-L --daemon"), "option --daemon is not supported yet");
+  // -S writes --tun-type ipip (ipvsadm 1.31); the only tunnel fastvsd makes.
+  EXPECT_TRUE(parse("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type ipip").ok);
+  EXPECT_TRUE(parse("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type=ipip").ok);
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type gue"),
+            "--tun-type 'gue' is not supported (fastvsd tunnels with ipip)");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type"),
+            "option --tun-type needs an argument");
 }
 
 TEST(ParseIpvsadm, Persistence) {
