@@ -88,11 +88,16 @@ ConnKey ConnTable::out_key(const Conn& c) const {
 }
 
 Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now,
-                        bool* collision) {
+                        bool* collision, bool in_absent) {
   *collision = false;
   if (free_head_ == kConnNone) return nullptr;
-  // rte_hash_add_key_data would silently re-point an existing key at the new entry.
-  if (rte_hash_lookup(hash_, &in) >= 0 || (out && rte_hash_lookup(hash_, out) >= 0)) {
+  // Each key hashed once for its lookup and its add.
+  const hash_sig_t in_sig = rte_hash_hash(hash_, &in);
+  const hash_sig_t out_sig = out ? rte_hash_hash(hash_, out) : 0;
+  // rte_hash_add_key_data would silently re-point an existing key at the new entry. The caller
+  // that has just missed the in key says so (in_absent) and saves a lookup.
+  if ((!in_absent && rte_hash_lookup_with_hash(hash_, &in, in_sig) >= 0) ||
+      (out && rte_hash_lookup_with_hash(hash_, out, out_sig) >= 0)) {
     *collision = true;
     return nullptr;
   }
@@ -101,9 +106,9 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
   // rte_hash's data word carries an entry index and a flag, not a pointer.
   void* in_data = reinterpret_cast<void*>(base);       // NOLINT(performance-no-int-to-ptr)
   void* out_data = reinterpret_cast<void*>(base | 1);  // NOLINT(performance-no-int-to-ptr)
-  if (rte_hash_add_key_data(hash_, &in, in_data) < 0) return nullptr;
-  if (out && rte_hash_add_key_data(hash_, out, out_data) < 0) {
-    rte_hash_del_key(hash_, &in);
+  if (rte_hash_add_key_with_hash_data(hash_, &in, in_sig, in_data) < 0) return nullptr;
+  if (out && rte_hash_add_key_with_hash_data(hash_, out, out_sig, out_data) < 0) {
+    rte_hash_del_key_with_hash(hash_, &in, in_sig);
     return nullptr;
   }
   free_head_ = conns_[idx].next;

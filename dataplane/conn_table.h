@@ -103,8 +103,9 @@ class ConnTable {
   // Creates a connection indexed under `in` (and `out` when non-null). Returns nullptr when the
   // table is full or (with *collision set) when another connection already holds one of the
   // keys, e.g. one client port talking to two VIPs that share a real server; nothing changes.
+  // in_absent: the caller has just looked `in` up and missed, so it is not looked up again.
   Conn* insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now,
-               bool* collision);
+               bool* collision, bool in_absent = false);
 
   // A packet refreshed the connection: it now expires `timeout_ticks` from `now`.
   void touch(Conn* c, uint32_t timeout_ticks, uint32_t now);

@@ -140,8 +140,10 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   const bool masq = method == ForwardMethod::Masq;
   const ConnKey out = make_key(d->rip_be, pi.saddr, rport, pi.sport, pi.proto);
   // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
+  // service_request has just missed the in key (or forgotten its connection).
   bool collision;
-  Conn* c = w.conns.insert(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision);
+  Conn* c = w.conns.insert(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision,
+                           /*in_absent=*/true);
   if (!c) {
     if (tmpl) w.persist->release(tmpl - 1);
     return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
