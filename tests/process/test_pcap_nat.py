@@ -252,13 +252,15 @@ class PcapNat(unittest.TestCase):
             Raw(bytes(range(256)) * 5)
         answer = IP(src=rip, dst=cip, id=777, ttl=64) / UDP(sport=53, dport=40000) / \
             Raw(b"answer" * 250)
-        q_frags = fragment(c2d(query), fragsize=400)
-        a_frags = fragment(Ether(src=RS_MAC[rip], dst=PORT_MAC[0]) / answer, fragsize=400)
+        # As on the wire (fragment() leaves lengths and checksums to be computed).
+        q_frags = [Ether(bytes(f)) for f in fragment(c2d(query), fragsize=400)]
+        a_frags = [Ether(bytes(f)) for f in
+                   fragment(Ether(src=RS_MAC[rip], dst=PORT_MAC[0]) / answer, fragsize=400)]
         self.assertEqual((len(q_frags), len(a_frags)), (4, 4))
         # A later fragment of a datagram whose first fragment never came.
         stray = fragment(c2d(IP(src=cip, dst=VIP, id=999) / UDP(sport=40001, dport=53) /
                              Raw(b"s" * 1000)), fragsize=400)[1]
-        pkts = list(q_frags) + list(a_frags) + [stray]
+        pkts = q_frags + a_frags + [stray]
         out = self.run_fastvsd([pkts], len(pkts))[0]
 
         self.assertEqual(len(out), len(q_frags) + len(a_frags), self.log)
