@@ -81,9 +81,10 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   // a removed destination's connections still go back to the client.
   // No connection: an answer to the host's own traffic (a health check, from RIP:rport to the
   // DIP) is the kernel's, as IPVS lets it through to the local stack.
+  // (Not a fragment: the host's stack would never see the rest of its datagram.)
   if (!c || !is_out)
-    return w.snap->local_by_ip.find(pi.daddr) ? to_kernel(w, m, Drop::no_conn)
-                                              : drop(w, m, Drop::no_conn);
+    return w.snap->local_by_ip.find(pi.daddr) && !pi.frag ? to_kernel(w, m, Drop::no_conn)
+                                                          : drop(w, m, Drop::no_conn);
   // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
   // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;

@@ -306,6 +306,53 @@ class PcapNat(unittest.TestCase):
         self.assertEqual((w["frags_tracked"], w["frags_followed"]), (2, 6))
         self.assertEqual((w["nat_in"], w["nat_out"]), (4, 4))
 
+    def test_fragments_follow_their_client_across_workers(self):
+        """Fragmented queries of 8 clients and their fragmented answers through 2 workers (one
+        pcap queue: worker 0 hands worker 1 its clients' packets). A later fragment has no ports
+        but the same CIP: it reaches the worker that owns the client, where its first fragment
+        was remembered, and every datagram reassembles."""
+        self.assertEqual({owner_of(c, 2) for c in CLIENTS}, {0, 1})
+        rr = ["192.168.0.28", "192.168.0.18"]
+        turn = collections.Counter()
+        pkts, flows = [], {}
+        for i, cip in enumerate(CLIENTS):
+            w = owner_of(cip, 2)
+            rip = rr[turn[w] % 2]
+            turn[w] += 1
+            q = IP(src=cip, dst=VIP, id=100 + i) / UDP(sport=41000 + i, dport=53) / \
+                Raw(bytes([i]) * 900)
+            pkts += [Ether(bytes(f)) for f in fragment(c2d(q), fragsize=400)]
+            flows[cip] = (rip, 41000 + i, bytes(q[UDP].payload))
+        for cip, (rip, cport, _) in flows.items():
+            a = IP(src=rip, dst=cip, id=7) / UDP(sport=53, dport=cport) / Raw(b"a" * 900)
+            pkts += [Ether(bytes(f)) for f in
+                     fragment(Ether(src=RS_MAC[rip], dst=PORT_MAC[0]) / a, fragsize=400)]
+        out = self.run_fastvsd([pkts], len(pkts), lcores="0@0,1@1,2@1")[0]
+        self.assertEqual(len(out), len(pkts), self.log)
+        self.assertEqual(self.drops, {})
+        whole = defragment(out)
+        self.assertEqual(len(whole), 2 * len(CLIENTS), [p.summary() for p in whole])
+        seen = collections.Counter()
+        for p in whole:
+            u = bytes(p[UDP])
+            pseudo = socket.inet_aton(p[IP].src) + socket.inet_aton(p[IP].dst) + \
+                struct.pack("!BBH", 0, 17, len(u))
+            self.assertEqual(checksum(pseudo + u), 0, p.summary())
+            if p[IP].src == VIP:
+                rip, cport, _ = flows[p[IP].dst]
+                self.assertEqual((p[UDP].sport, p[UDP].dport), (53, cport))
+                self.assertEqual(bytes(p[UDP].payload), b"a" * 900)
+                seen["reply"] += 1
+            else:
+                rip, cport, payload = flows[p[IP].src]
+                self.assertEqual((p[IP].dst, p[UDP].sport, p[UDP].dport), (rip, cport, 53))
+                self.assertEqual(bytes(p[UDP].payload), payload)
+                seen["request"] += 1
+        self.assertEqual(seen, {"request": 8, "reply": 8})
+        w = self.counters["workers"]
+        self.assertTrue(all(x["frags_followed"] > 0 for x in w), w)
+        self.assertEqual(sum(x["frags_followed"] for x in w), 16 * 2)
+
     def test_bad_config_is_rejected_with_its_line(self):
         bad = os.path.join(self.dir, "bad.conf")
         with open(bad, "w") as f:
