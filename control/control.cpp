@@ -323,11 +323,12 @@ std::string Director::stats_json() const {
         "\"arp_replies\": {}, \"arp_replies_in\": {}, "
         "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
         "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"to_kernel\": {}, "
-        "\"from_kernel\": {}, \"drops\": {{",
+        "\"from_kernel\": {}, \"frags_tracked\": {}, \"frags_followed\": {}, "
+        "\"frags_evicted\": {}, \"drops\": {{",
         i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
         c.tun_out, c.icmp_nat, c.arp_replies, c.arp_replies_in, c.arp_requests, c.echo_replies,
         c.icmp_errors_sent, c.conns_created, c.conns_expired, w.conns.size(), c.to_kernel,
-        c.from_kernel);
+        c.from_kernel, c.frags_tracked, c.frags_followed, c.frags_evicted);
     for (unsigned d = 0; d < kDropCount; ++d)
       j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
     j += "}}";

@@ -19,7 +19,12 @@ namespace fastvs {
   X(ip_ihl, "IPv4 header length below 20")                                           \
   X(ip_total_length, "IPv4 total length beyond the frame or below the header")       \
   X(ip_checksum, "bad IPv4 header checksum")                                         \
-  X(ip_fragment, "IP fragment (reassembly not supported yet)")                       \
+  X(ip_options, "malformed IPv4 options (an option's length does not fit)")          \
+  X(ip_source_route, "source-routed (LSRR/SSRR): refused as accept_source_route=0")  \
+  X(frag_malformed, "fragment lacking the TCP/UDP header, inside it, or past 64K")   \
+  X(frag_unknown, "non-first fragment of no known datagram (first not seen)")        \
+  X(frag_local, "fragment to a local address, not a service (not reassembled)")      \
+  X(frag_other, "fragment not of a TCP/UDP service or NAT reply (ICMP, routed)")     \
   X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours")   \
   X(other_host, "unicast to another host's MAC (the port is promiscuous)")           \
   X(l4_truncated, "TCP/UDP/ICMP header truncated")                                   \
@@ -99,6 +104,11 @@ struct alignas(64) WorkerCounters {
   Counter conns_expired;
   Counter to_kernel;    // handed to the host's stack (the kernel path)
   Counter from_kernel;  // the host's frames sent out of a port
+  // Fragments (frag_table.h): first fragments whose datagram was remembered, non-first ones
+  // forwarded after it, remembered datagrams overwritten while live (the table was full).
+  Counter frags_tracked;
+  Counter frags_followed;
+  Counter frags_evicted;
   std::array<Counter, kDropCount> drops{};
 
   void drop(Drop d) { ++drops[static_cast<unsigned>(d)]; }

@@ -160,6 +160,8 @@ void send_icmp_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code
   // error.
   const uint8_t first = static_cast<uint8_t>(oip->src_addr);
   if (first == 0 || first >= 224) return;
+  // icmp_send: only about a datagram's first fragment (a later one has no header to quote).
+  if (oip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) return;
   if (oip->next_proto_id == kIpProtoIcmp) {
     const uint8_t t =
         *(rte_pktmbuf_mtod_offset(orig, const uint8_t*, kEthHdrLen) + rte_ipv4_hdr_len(oip));

@@ -26,7 +26,12 @@ constexpr uint8_t kIcmpEcho = 8;
 constexpr uint8_t kIcmpTimeExceeded = 11;
 constexpr uint8_t kIcmpFragNeeded = 4;  // code of kIcmpDestUnreach
 
-enum class PktKind : uint8_t { Arp, Tcp, Udp, Icmp, OtherIp };
+// Fragment: a non-first IP fragment (no L4 header; its ports are its first fragment's).
+enum class PktKind : uint8_t { Arp, Tcp, Udp, Icmp, OtherIp, Fragment };
+
+// PacketInfo::frag bits.
+constexpr uint8_t kFragMore = 1;   // MF set: more fragments follow
+constexpr uint8_t kFragLater = 2;  // a non-first fragment (offset > 0)
 
 inline uint16_t load_be16(const uint8_t* p) {
   return static_cast<uint16_t>(p[0] << 8 | p[1]);
@@ -54,9 +59,13 @@ struct PacketInfo {
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
   bool icmp_error = false;  // a dest-unreach, source-quench or time-exceeded with a usable body
+  uint8_t frag = 0;         // kFrag* bits; 0 for a whole datagram
   uint16_t l3_off = kEthHdrLen;
   uint16_t l4_off = 0;
   uint16_t ip_len = 0;  // IPv4 total length (the frame may carry padding beyond it)
+  // Fragments only: the IP ID (network order) and the offset in bytes past the IP header.
+  uint16_t ip_id = 0;
+  uint16_t frag_off = 0;
   uint32_t saddr = 0;
   uint32_t daddr = 0;
   uint16_t sport = 0;  // ICMP echo: the identifier in both
@@ -75,6 +84,26 @@ struct PacketInfo {
 constexpr unsigned kArpLen = 28;
 constexpr uint16_t kArpOpRequest = 1;
 constexpr uint16_t kArpOpReply = 2;
+
+// IPv4 options (RFC 791), walked as type-length-value: fastvs forwards them unchanged in every
+// method, as IPVS does, but drops first what the kernel's receive path refuses: an option whose
+// length does not fit (ip_options_compile) and a source route (LSRR, SSRR; ip_rcv_options with
+// accept_source_route=0, the default). The contents of the others (record route, timestamp) are
+// not checked.
+inline bool ipv4_options_ok(const uint8_t* o, unsigned len, Drop* why) {
+  constexpr uint8_t kEnd = 0, kNop = 1, kLsrr = 131, kSsrr = 137;
+  for (unsigned i = 0; i < len;) {
+    if (o[i] == kEnd) break;
+    if (o[i] == kNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= len || o[i + 1] < 2 || o[i + 1] > len - i) return *why = Drop::ip_options, false;
+    if (o[i] == kLsrr || o[i] == kSsrr) return *why = Drop::ip_source_route, false;
+    i += o[i + 1];
+  }
+  return true;
+}
 
 // Returns true and fills `pi`, or returns false with `*why` set.
 inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
@@ -105,6 +134,7 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
   const uint16_t total = load_be16(ip + 2);
   if (total < ihl || total > avail) return *why = Drop::ip_total_length, false;
   if (!ipv4_hdr_csum_ok(ip, ihl)) return *why = Drop::ip_checksum, false;
+  if (__builtin_expect(ihl > 20, 0) && !ipv4_options_ok(ip + 20, ihl - 20, why)) return false;
 
   pi.l3_off = kEthHdrLen;
   pi.ip_len = total;
@@ -112,17 +142,31 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
   pi.saddr = load_raw32(ip + 12);
   pi.daddr = load_raw32(ip + 16);
   pi.l4_off = static_cast<uint16_t>(kEthHdrLen + ihl);
-  // Fragments (MF set or an offset) until reassembly exists: a first fragment forwarded alone
-  // could never be reassembled, and later ones carry no ports.
-  if (load_be16(ip + 6) & 0x3fff) return *why = Drop::ip_fragment, false;
+  const uint32_t l4len = total - ihl;
+  // Fragments (MF set or an offset; forwarded one by one, never reassembled: frag_table.h). A
+  // first fragment must hold the whole TCP/UDP header, and no later one may land inside it
+  // (RFC 1858's tiny and overlapping fragments), nor end past 64 KiB.
+  if (__builtin_expect((load_be16(ip + 6) & 0x3fff) != 0, 0)) {
+    const uint16_t fo = load_be16(ip + 6);
+    pi.ip_id = load_raw16(ip + 4);
+    pi.frag = (fo & 0x2000) ? kFragMore : 0;
+    if (fo & 0x1fff) {
+      pi.frag |= kFragLater;
+      pi.frag_off = static_cast<uint16_t>((fo & 0x1fff) * 8u);
+      if ((pi.proto == kIpProtoTcp && pi.frag_off < 20) || pi.frag_off + l4len > 0xffffu - ihl)
+        return *why = Drop::frag_malformed, false;
+      pi.kind = PktKind::Fragment;
+      return true;
+    }
+  }
 
   const uint8_t* l4 = ip + ihl;
-  const uint32_t l4len = total - ihl;
   switch (pi.proto) {
     case kIpProtoTcp: {
-      if (l4len < 20) return *why = Drop::l4_truncated, false;
+      if (l4len < 20) return *why = pi.frag ? Drop::frag_malformed : Drop::l4_truncated, false;
       const unsigned doff = (l4[12] >> 4) * 4u;
-      if (doff < 20 || doff > l4len) return *why = Drop::tcp_doff, false;
+      if (doff < 20) return *why = Drop::tcp_doff, false;
+      if (doff > l4len) return *why = pi.frag ? Drop::frag_malformed : Drop::tcp_doff, false;
       pi.kind = PktKind::Tcp;
       pi.sport = load_raw16(l4);
       pi.dport = load_raw16(l4 + 2);
@@ -130,7 +174,9 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
       return true;
     }
     case kIpProtoUdp:
-      if (l4len < 8) return *why = Drop::l4_truncated, false;
+      // The UDP length field covers the whole datagram: in a first fragment it exceeds l4len, as
+      // it may (it is not checked here, and NAT's incremental checksum update does not need it).
+      if (l4len < 8) return *why = pi.frag ? Drop::frag_malformed : Drop::l4_truncated, false;
       pi.kind = PktKind::Udp;
       pi.sport = load_raw16(l4);
       pi.dport = load_raw16(l4 + 2);

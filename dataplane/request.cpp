@@ -201,6 +201,8 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   // connection expires.
   if (unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
     return drop(w, m, Drop::dest_removed);
+  // A first fragment: its later fragments (no ports) will follow this connection.
+  if (unlikely(pi.frag)) frag_remember(w, pi);
   conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
   conn_count(w, c->dest, m, true);
   switch (c->method) {

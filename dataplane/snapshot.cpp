@@ -179,6 +179,12 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   s->service_by_key.build(svc_items);
   s->service_by_id.build(id_items);
   s->masq_by_rs.build(rs_items);
+  std::map<uint64_t, uint8_t> roles;
+  for (const auto& ss : s->services)
+    roles[Snapshot::addr_key(ss.proto, ss.vip)] |= Snapshot::kAddrVip;
+  for (const auto& [k, d] : rs_items)
+    roles[Snapshot::addr_key(static_cast<uint8_t>(k >> 48), d->rip_be)] |= Snapshot::kAddrMasqRip;
+  s->addr_roles.build({roles.begin(), roles.end()});
 
   std::vector<std::pair<uint64_t, uint16_t>> local_items;
   for (const auto& a : cfg.addrs) {

@@ -58,6 +58,9 @@ struct Snapshot {
   FlatMap64<uint32_t> service_by_id;   // SnapService::id -> index in services
   FlatMap64<Destination*> masq_by_rs;  // svc_key(proto, RIP, rport) -> a Masq destination
   FlatMap64<uint16_t> local_by_ip;     // IP -> port it is configured on
+  // Non-first fragments carry no ports: they are classified by address alone. addr_key(proto,
+  // IP) -> kAddrVip (a service's VIP) | kAddrMasqRip (a Masq destination's RIP).
+  FlatMap64<uint8_t> addr_roles;
   std::vector<SnapAddr> addrs;
   std::vector<SnapRoute> routes;  // longest prefix first; connected routes included
   TcpTimeouts tcp_timeouts;
@@ -72,6 +75,12 @@ struct Snapshot {
 
   static uint64_t svc_key(uint8_t proto, uint32_t ip_be, uint16_t port_be) {
     return uint64_t{proto} << 48 | uint64_t{port_be} << 32 | ip_be;
+  }
+  static constexpr uint8_t kAddrVip = 1, kAddrMasqRip = 2;
+  static uint64_t addr_key(uint8_t proto, uint32_t ip_be) { return uint64_t{proto} << 32 | ip_be; }
+  uint8_t addr_role(uint8_t proto, uint32_t ip) const {
+    const uint8_t* r = addr_roles.find(addr_key(proto, ip));
+    return r ? *r : 0;
   }
 
   // ip_vs_service_find: the exact <proto, VIP, vport>, then the VIP's port 0 service.

@@ -63,6 +63,8 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
       }
       break;
     case PktKind::Icmp:
+      // A fragment of an ICMP message has no whole message to check or translate.
+      if (pi.frag) break;
       if (pi.icmp_error && (pi.inner_proto == kIpProtoTcp || pi.inner_proto == kIpProtoUdp)) {
         // ip_vs_in_icmp: about a packet we sent from VIP:vport to a client.
         if (s.find_service(pi.inner_proto, pi.inner_saddr, pi.inner_sport)) {
@@ -76,8 +78,28 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
         }
       }
       break;
+    case PktKind::Fragment:
+      // No ports: by address alone, steered as its first fragment was (by the CIP), where the
+      // fragment table knows its datagram.
+      if (pi.proto == kIpProtoTcp || pi.proto == kIpProtoUdp) {
+        const uint8_t role = s.addr_role(pi.proto, pi.daddr);
+        if (role & Snapshot::kAddrVip) {
+          *cip = pi.saddr;
+          return Verdict::FragIn;
+        }
+        if (s.addr_role(pi.proto, pi.saddr) & Snapshot::kAddrMasqRip) {
+          *cip = pi.daddr;
+          return Verdict::FragOut;
+        }
+      }
+      break;
     case PktKind::OtherIp:
       break;
+  }
+  // Fragments that are no LVS traffic are not reassembled, here or by the host's stack.
+  if (unlikely(pi.frag)) {
+    *why = s.local_by_ip.find(pi.daddr) ? Drop::frag_local : Drop::frag_other;
+    return Verdict::Drop;
   }
   if (s.local_by_ip.find(pi.daddr)) return Verdict::Local;
   *why = Drop::no_service;
@@ -96,6 +118,10 @@ void process(Worker& w, rte_mbuf* m, const PacketInfo& pi, Verdict v, const Snap
       return nat_icmp(w, m, pi, true);
     case Verdict::Local:
       return local_input(w, m, pi);
+    case Verdict::FragIn:
+      return frag_follow(w, m, pi, false);
+    case Verdict::FragOut:
+      return frag_follow(w, m, pi, true);
     case Verdict::Drop:
       break;
   }

@@ -12,6 +12,7 @@
 
 #include "dataplane/conn_table.h"
 #include "dataplane/counters.h"
+#include "dataplane/frag_table.h"
 #include "dataplane/neigh.h"
 #include "dataplane/parse.h"
 #include "dataplane/persist.h"
@@ -45,6 +46,8 @@ enum class Verdict : uint8_t {
   IcmpToRs,      // ICMP error about a packet the director sent to a client
   IcmpToClient,  // ICMP error about a packet the director sent to a real server
   Local,         // ARP or ICMP for one of our addresses: answered by whichever worker has it
+  FragIn,        // a non-first fragment toward a VIP: follows its first fragment (frag_table.h)
+  FragOut,       // a non-first fragment from a Masq real server: follows its first fragment
   Drop,
 };
 
@@ -99,6 +102,7 @@ struct Worker {
 
   // Per-packet state.
   ConnTable conns;
+  FragTable frags;  // fragmented datagrams in flight: whose connection they are
   TxBuffer txbuf[kMaxPorts];
   WorkerCounters ctr;
   uint64_t tsc_per_tick = 1;
@@ -202,6 +206,14 @@ void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c);                      //
 // NAT's other directions (xmit/nat.cpp): replies, and ICMP errors about any connection.
 void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);
+// NAT of a non-first fragment (xmit/nat.cpp): the IP header only, the L4 header is not in it.
+void xmit_masq_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
+void nat_reply_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
+
+// Fragments (frag.cpp): a first fragment's datagram is remembered once its connection is known;
+// the later ones follow it (reply: from the real server's side, NAT).
+void frag_remember(Worker& w, const PacketInfo& pi);
+void frag_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply);
 
 inline void drop(Worker& w, rte_mbuf* m, Drop why);
 

@@ -32,17 +32,45 @@ void rewrite_l4(rte_mbuf* m, const PacketInfo& pi, uint32_t old_ip, uint32_t new
   }
 }
 
-}  // namespace
-
-// ip_vs_nat_xmit: the TTL first (decrement_ttl, on the packet as received), then the rewrite.
-void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
-  if (!decrement_ttl(w, m)) return;
+// The IP header's part of NAT: one address and the header checksum (over the options too, which
+// stay as they are: ip_vs_nat_xmit leaves them alone).
+void masq_in_l3(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
   ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->dst_addr, c.rip);
   ip->dst_addr = c.rip;
-  rewrite_l4(m, pi, pi.daddr, c.rip, pi.dport, c.rport, true);
   ++w.ctr.nat_in;
   route_out(w, m, c.rip);
+}
+
+void masq_out_l3(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
+  ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->src_addr, c.vip);
+  ip->src_addr = c.vip;
+  ++w.ctr.nat_out;
+  route_out(w, m, pi.daddr);
+}
+
+}  // namespace
+
+// ip_vs_nat_xmit: the TTL first (decrement_ttl, on the packet as received), then the rewrite.
+// In a first fragment the L4 header is whole (parse.h) and its checksum, which covers the whole
+// datagram, is updated incrementally for the changed address and port: right for the datagram
+// without reading the bytes of it that other fragments carry.
+void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  if (!decrement_ttl(w, m)) return;
+  rewrite_l4(m, pi, pi.daddr, c.rip, pi.dport, c.rport, true);
+  masq_in_l3(w, m, pi, c);
+}
+
+// A non-first fragment has no L4 header: its first fragment's checksum update covered it.
+void xmit_masq_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  if (!decrement_ttl(w, m)) return;
+  masq_in_l3(w, m, pi, c);
+}
+
+void nat_reply_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  if (!decrement_ttl(w, m)) return;
+  masq_out_l3(w, m, pi, c);
 }
 
 void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
@@ -53,21 +81,18 @@ void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   // a removed destination's connections still go back to the client.
   // No connection: an answer to the host's own traffic (a health check, from RIP:rport to the
   // DIP) is the kernel's, as IPVS lets it through to the local stack.
+  // (Not a fragment: the host's stack would never see the rest of its datagram.)
   if (!c || !is_out)
-    return w.snap->local_by_ip.find(pi.daddr) ? to_kernel(w, m, Drop::no_conn)
-                                              : drop(w, m, Drop::no_conn);
+    return w.snap->local_by_ip.find(pi.daddr) && !pi.frag ? to_kernel(w, m, Drop::no_conn)
+                                                          : drop(w, m, Drop::no_conn);
   // The kernel forwards NAT replies through ip_forward, which drops an expired TTL before the
   // FORWARD hook where IPVS sees the reply: the connection's state is untouched then.
   if (!decrement_ttl(w, m)) return;
+  if (unlikely(pi.frag)) frag_remember(w, pi);
   conn_update_state(w, c, TcpDir::Output, pi.tcp_flags);
   conn_count(w, c->dest, m, false);
-
-  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pi.l3_off);
-  ip->hdr_checksum = csum_update4(ip->hdr_checksum, ip->src_addr, c->vip);
-  ip->src_addr = c->vip;
   rewrite_l4(m, pi, pi.saddr, c->vip, pi.sport, c->vport, false);
-  ++w.ctr.nat_out;
-  route_out(w, m, pi.daddr);
+  masq_out_l3(w, m, pi, *c);
 }
 
 // ICMP errors about a connection (ip_vs_in_icmp, ip_vs_out_icmp). ip_vs_nat_icmp: to_client

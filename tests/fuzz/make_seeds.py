@@ -5,7 +5,7 @@ files."""
 import os
 import sys
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw  # Debian's python3-scapy
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPOption_Router_Alert, Raw, fragment  # Debian's python3-scapy
 
 out = sys.argv[1]
 P0, P1 = "02:00:00:00:00:00", "02:00:00:00:00:01"
@@ -36,6 +36,18 @@ frames = {
                        UDP(sport=7, dport=5000) / Raw(b"p")),
     "ttl1": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP, ttl=1) / TCP(sport=40002, dport=80, flags="S")),
 }
+# Fragments (first and later, a NAT request and reply, a DR/TUN service) and IP options.
+big_udp = Ether(dst=P0) / IP(src=CIP, dst=VIP, id=7) / UDP(sport=5001, dport=53) / Raw(b"f" * 300)
+big_reply = Ether(dst=P1) / IP(src=RS2, dst=CIP, id=8) / TCP(sport=80, dport=40000, flags="PA") / \
+    Raw(b"r" * 300)
+big_tun = Ether(dst=P0) / IP(src=CIP, dst=VIP, id=9) / TCP(sport=40001, dport=443, flags="PA") / \
+    Raw(b"t" * 300)
+for name, (port, f) in (("frag_udp", (0, big_udp)), ("frag_reply", (1, big_reply)),
+                        ("frag_tun", (0, big_tun))):
+    for i, part in enumerate(fragment(f, fragsize=128)):
+        frames[f"{name}{i}"] = (port, part)
+frames["ipopts"] = (0, Ether(dst=P0) / IP(src=CIP, dst=VIP, options=[IPOption_Router_Alert()]) /
+                    TCP(sport=40004, dport=80, flags="S"))
 for name, (port, f) in frames.items():
     raw = bytes(f)
     put("parse", name, raw)

@@ -70,10 +70,12 @@ Bytes eth(const Mac& dst, const Mac& src, uint16_t type, const Bytes& payload) {
 
 Bytes ipv4(const std::string& src, const std::string& dst, uint8_t proto, const Bytes& l4,
            IpOpts o) {
+  if (o.options.size() % 4 || o.options.size() > 40) throw std::invalid_argument("IP options");
+  const size_t ihl = 20 + o.options.size();
   Bytes b;
-  b.push_back(0x45);
+  b.push_back(static_cast<uint8_t>(0x40 | ihl / 4));
   b.push_back(o.tos);
-  push16(b, static_cast<uint16_t>(20 + l4.size()));
+  push16(b, static_cast<uint16_t>(ihl + l4.size()));
   push16(b, o.id);
   push16(b, o.df ? 0x4000 : 0);
   b.push_back(o.ttl);
@@ -81,8 +83,22 @@ Bytes ipv4(const std::string& src, const std::string& dst, uint8_t proto, const 
   push16(b, 0);
   push_ip(b, src);
   push_ip(b, dst);
-  put16(b, 10, static_cast<uint16_t>(~fold(sum16(b.data(), 20))));
+  b.insert(b.end(), o.options.begin(), o.options.end());
+  put16(b, 10, static_cast<uint16_t>(~fold(sum16(b.data(), ihl))));
   b.insert(b.end(), l4.begin(), l4.end());
+  return b;
+}
+
+Bytes ip_fragment(const Bytes& d, size_t off, size_t len, bool more) {
+  const size_t ihl = (d[0] & 15) * 4u;
+  if (off % 8 || ihl + off + len > d.size()) throw std::invalid_argument("fragment");
+  Bytes b(d.begin(), d.begin() + static_cast<long>(ihl));
+  b.insert(b.end(), d.begin() + static_cast<long>(ihl + off),
+           d.begin() + static_cast<long>(ihl + off + len));
+  put16(b, 2, static_cast<uint16_t>(ihl + len));
+  put16(b, 6, static_cast<uint16_t>((more ? 0x2000 : 0) | off / 8));
+  put16(b, 10, 0);
+  put16(b, 10, static_cast<uint16_t>(~fold(sum16(b.data(), ihl))));
   return b;
 }
 
@@ -158,6 +174,12 @@ std::string verify_checksums(const Bytes& f) {
   const size_t ihl = (ip[0] & 15) * 4u;
   const size_t total = uint32_t{ip[2]} << 8 | ip[3];
   if (fold(sum16(ip, ihl)) != 0xffff) return "bad IPv4 header checksum";
+  if ((uint32_t{ip[6]} << 8 | ip[7]) & 0x3fff) return "";  // a fragment: no whole L4 to check
+  if (ip[9] == 4) {                                        // IPIP: the inner datagram
+    Bytes inner(f.begin(), f.begin() + 14);
+    inner.insert(inner.end(), ip + ihl, ip + total);
+    return verify_checksums(inner);
+  }
   const uint8_t* l4 = ip + ihl;
   const size_t l4len = total - ihl;
   char src[16], dst[16];

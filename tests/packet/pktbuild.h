@@ -21,11 +21,16 @@ struct IpOpts {
   uint16_t id = 0x1234;
   uint8_t tos = 0;
   bool df = true;
+  Bytes options;  // IPv4 options (a multiple of 4 bytes), copied as they are
 };
 
 Bytes eth(const Mac& dst, const Mac& src, uint16_t type, const Bytes& payload);
 Bytes ipv4(const std::string& src, const std::string& dst, uint8_t proto, const Bytes& l4,
            IpOpts o = {});
+// One fragment of an IPv4 datagram (as ipv4() builds it): `len` bytes of its payload from `off`
+// (a multiple of 8), MF set when `more`, DF clear, the same header and options otherwise, its
+// header checksum recomputed. The L4 checksum stays the whole datagram's.
+Bytes ip_fragment(const Bytes& datagram, size_t off, size_t len, bool more);
 Bytes tcp(const std::string& src, const std::string& dst, uint16_t sport, uint16_t dport,
           uint8_t flags, const Bytes& data = {}, uint32_t seq = 1000, uint32_t ack = 0);
 // udp checksum: computed unless zero_csum.
@@ -38,7 +43,8 @@ Bytes arp(uint16_t op, const Mac& sha, const std::string& sip, const Mac& tha,
           const std::string& tip);
 
 // Checks over an Ethernet frame: IPv4 header checksum, and the TCP/UDP/ICMP checksum over the
-// datagram, both recomputed in full. Empty string when all hold.
+// datagram, both recomputed in full (the header checksum alone for a fragment, an IPIP packet's
+// inner header too). Empty string when all hold.
 std::string verify_checksums(const Bytes& frame);
 std::string hex(const Bytes& b);
 

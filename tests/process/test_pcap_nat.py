@@ -9,6 +9,8 @@ import collections
 import ipaddress
 import os
 import shutil
+import socket
+import struct
 import sys
 import tempfile
 import unittest
@@ -16,7 +18,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fvtest import Fastvsd, wait_for  # noqa: E402
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
+                       rdpcap, wrpcap)
+from scapy.utils import checksum  # noqa: E402
 from scapy.layers.inet import IPerror, TCPerror, UDPerror  # noqa: E402
 
 PORT_MAC = ["02:70:63:61:70:00", "02:70:63:61:70:01"]  # net_pcap's MACs, by device index
@@ -237,6 +241,117 @@ class PcapNat(unittest.TestCase):
         self.assertEqual((arp[ARP].op, arp[ARP].psrc, arp[ARP].hwsrc, arp[ARP].pdst),
                          (2, VIP, PORT_MAC[0], CLIENTS[0]))
         del kinds
+
+    def test_fragments_are_rewritten_and_reassemble(self):
+        """UDP datagrams cut by scapy's fragment(), both ways through NAT: every fragment comes
+        out rewritten (first fragment: addresses, port, UDP checksum; later ones: the IP header
+        only), and what the far end reassembles is the rewritten datagram, its UDP checksum
+        valid over the whole of it."""
+        cip, rip = CLIENTS[0], "192.168.0.28"  # rr's first choice (the kernel's list order)
+        query = IP(src=cip, dst=VIP, id=4242, ttl=64) / UDP(sport=40000, dport=53) / \
+            Raw(bytes(range(256)) * 5)
+        answer = IP(src=rip, dst=cip, id=777, ttl=64) / UDP(sport=53, dport=40000) / \
+            Raw(b"answer" * 250)
+        # As on the wire (fragment() leaves lengths and checksums to be computed).
+        q_frags = [Ether(bytes(f)) for f in fragment(c2d(query), fragsize=400)]
+        a_frags = [Ether(bytes(f)) for f in
+                   fragment(Ether(src=RS_MAC[rip], dst=PORT_MAC[0]) / answer, fragsize=400)]
+        self.assertEqual((len(q_frags), len(a_frags)), (4, 4))
+        # A later fragment of a datagram whose first fragment never came.
+        stray = fragment(c2d(IP(src=cip, dst=VIP, id=999) / UDP(sport=40001, dport=53) /
+                             Raw(b"s" * 1000)), fragsize=400)[1]
+        pkts = q_frags + a_frags + [stray]
+        out = self.run_fastvsd([pkts], len(pkts))[0]
+
+        self.assertEqual(len(out), len(q_frags) + len(a_frags), self.log)
+        self.assertEqual(self.drops, {"frag_unknown": 1})
+        to_rs = [p for p in out if p[IP].dst == rip]
+        to_client = [p for p in out if p[IP].dst == cip]
+        self.assertEqual((len(to_rs), len(to_client)), (len(q_frags), len(a_frags)))
+        for sent, got in list(zip(q_frags, to_rs)) + list(zip(a_frags, to_client)):
+            # The fragment's place in its datagram is unchanged; its header checksum is right.
+            self.assertEqual((got[IP].id, got[IP].frag, got[IP].flags, got[IP].len, got[IP].ttl),
+                             (sent[IP].id, sent[IP].frag, sent[IP].flags, sent[IP].len, 63))
+            fresh = got[IP].copy()
+            del fresh.chksum
+            self.assertEqual(IP(bytes(fresh)).chksum, got[IP].chksum, got.summary())
+            if sent[IP].frag:  # a later fragment's payload is not touched
+                self.assertEqual(bytes(got[IP].payload), bytes(sent[IP].payload))
+        for p in to_rs:
+            self.assertEqual((p[Ether].src, p[Ether].dst, p[IP].src), (PORT_MAC[0], RS_MAC[rip], cip))
+        for p in to_client:
+            self.assertEqual((p[Ether].dst, p[IP].src), (CLIENT_MAC, VIP))
+
+        def whole(frags):
+            d = defragment(frags)
+            self.assertEqual(len(d), 1, [p.summary() for p in d])
+            return d[0]
+
+        def udp_checksum_ok(p):
+            u = bytes(p[UDP])
+            pseudo = socket.inet_aton(p[IP].src) + socket.inet_aton(p[IP].dst) + \
+                struct.pack("!BBH", 0, 17, len(u))
+            return p[UDP].chksum != 0 and checksum(pseudo + u) == 0
+
+        req, rep = whole(to_rs), whole(to_client)
+        self.assertEqual((req[IP].src, req[IP].dst, req[UDP].sport, req[UDP].dport),
+                         (cip, rip, 40000, 53))
+        self.assertEqual(bytes(req[UDP].payload), bytes(query[UDP].payload))
+        self.assertTrue(udp_checksum_ok(req), req.show(dump=True))
+        self.assertEqual((rep[IP].src, rep[IP].dst, rep[UDP].sport, rep[UDP].dport),
+                         (VIP, cip, 53, 40000))
+        self.assertEqual(bytes(rep[UDP].payload), bytes(answer[UDP].payload))
+        self.assertTrue(udp_checksum_ok(rep), rep.show(dump=True))
+        w = self.counters["workers"][0]
+        self.assertEqual((w["frags_tracked"], w["frags_followed"]), (2, 6))
+        self.assertEqual((w["nat_in"], w["nat_out"]), (4, 4))
+
+    def test_fragments_follow_their_client_across_workers(self):
+        """Fragmented queries of 8 clients and their fragmented answers through 2 workers (one
+        pcap queue: worker 0 hands worker 1 its clients' packets). A later fragment has no ports
+        but the same CIP: it reaches the worker that owns the client, where its first fragment
+        was remembered, and every datagram reassembles."""
+        self.assertEqual({owner_of(c, 2) for c in CLIENTS}, {0, 1})
+        rr = ["192.168.0.28", "192.168.0.18"]
+        turn = collections.Counter()
+        pkts, flows = [], {}
+        for i, cip in enumerate(CLIENTS):
+            w = owner_of(cip, 2)
+            rip = rr[turn[w] % 2]
+            turn[w] += 1
+            q = IP(src=cip, dst=VIP, id=100 + i) / UDP(sport=41000 + i, dport=53) / \
+                Raw(bytes([i]) * 900)
+            pkts += [Ether(bytes(f)) for f in fragment(c2d(q), fragsize=400)]
+            flows[cip] = (rip, 41000 + i, bytes(q[UDP].payload))
+        for cip, (rip, cport, _) in flows.items():
+            a = IP(src=rip, dst=cip, id=7) / UDP(sport=53, dport=cport) / Raw(b"a" * 900)
+            pkts += [Ether(bytes(f)) for f in
+                     fragment(Ether(src=RS_MAC[rip], dst=PORT_MAC[0]) / a, fragsize=400)]
+        out = self.run_fastvsd([pkts], len(pkts), lcores="0@0,1@1,2@1")[0]
+        self.assertEqual(len(out), len(pkts), self.log)
+        self.assertEqual(self.drops, {})
+        whole = defragment(out)
+        self.assertEqual(len(whole), 2 * len(CLIENTS), [p.summary() for p in whole])
+        seen = collections.Counter()
+        for p in whole:
+            u = bytes(p[UDP])
+            pseudo = socket.inet_aton(p[IP].src) + socket.inet_aton(p[IP].dst) + \
+                struct.pack("!BBH", 0, 17, len(u))
+            self.assertEqual(checksum(pseudo + u), 0, p.summary())
+            if p[IP].src == VIP:
+                rip, cport, _ = flows[p[IP].dst]
+                self.assertEqual((p[UDP].sport, p[UDP].dport), (53, cport))
+                self.assertEqual(bytes(p[UDP].payload), b"a" * 900)
+                seen["reply"] += 1
+            else:
+                rip, cport, payload = flows[p[IP].src]
+                self.assertEqual((p[IP].dst, p[UDP].sport, p[UDP].dport), (rip, cport, 53))
+                self.assertEqual(bytes(p[UDP].payload), payload)
+                seen["request"] += 1
+        self.assertEqual(seen, {"request": 8, "reply": 8})
+        w = self.counters["workers"]
+        self.assertTrue(all(x["frags_followed"] > 0 for x in w), w)
+        self.assertEqual(sum(x["frags_followed"] for x in w), 16 * 2)
 
     def test_bad_config_is_rejected_with_its_line(self):
         bad = os.path.join(self.dir, "bad.conf")

@@ -1,0 +1,51 @@
+// Fragments, forwarded one by one (frag_table.h): the first fragment takes the normal path
+// (connection, scheduling, its method) and its datagram is remembered; each later fragment, which
+// has no ports, finds the datagram and then its connection and goes the same way: NAT rewrites
+// its IP header only, DR its MACs, TUN encapsulates it. IPVS sees whole datagrams instead (the
+// kernel reassembles before LOCAL_IN and fragments again on the way out), so there a datagram
+// counts as one packet; here every fragment counts as a packet of its connection.
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+namespace {
+uint16_t ip_payload(const PacketInfo& pi) {
+  return static_cast<uint16_t>(pi.ip_len - (pi.l4_off - pi.l3_off));
+}
+}  // namespace
+
+void frag_remember(Worker& w, const PacketInfo& pi) {
+  bool evicted;
+  w.frags.remember(pi.saddr, pi.daddr, pi.ip_id, pi.proto, pi.sport, pi.dport, ip_payload(pi),
+                   w.now, &evicted);
+  ++w.ctr.frags_tracked;
+  if (evicted) ++w.ctr.frags_evicted;
+}
+
+void frag_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply) {
+  FragEntry* e = w.frags.find(pi.saddr, pi.daddr, pi.ip_id, pi.proto, w.now);
+  // A fragment that comes before its first fragment is lost with the datagram: nothing is held.
+  if (!e) return drop(w, m, Drop::frag_unknown);
+  // The connection again, by the datagram's five-tuple: one that ended since is not followed.
+  bool is_out = false;
+  Conn* c = w.conns.lookup(make_key(pi.saddr, pi.daddr, e->sport, e->dport, pi.proto), &is_out);
+  if (!c || is_out != reply) return drop(w, m, Drop::frag_unknown);
+  FragTable::account(*e, pi.frag_off, ip_payload(pi), pi.frag & kFragMore);
+  // No state update: a fragment has no TCP flags, and its first fragment just refreshed the
+  // timeout. As for the first fragment, a removed destination's requests are dropped.
+  if (!reply && unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
+    return drop(w, m, Drop::dest_removed);
+  ++w.ctr.frags_followed;
+  conn_count(w, c->dest, m, !reply);
+  if (reply) return nat_reply_frag(w, m, pi, *c);
+  switch (c->method) {
+    case ForwardMethod::Masq:
+      return xmit_masq_frag(w, m, pi, *c);
+    case ForwardMethod::Route:
+      return xmit_route(w, m, *c);
+    case ForwardMethod::Tunnel:
+      return xmit_tunnel(w, m, *c);
+  }
+}
+
+}  // namespace fastvs
