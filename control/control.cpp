@@ -180,14 +180,16 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     w->exit = &worker_exit_;
     w->tsc_per_tick = hz / kTicksPerSecond;
     worker_set_time(*w, rte_rdtsc());
-    w->icmp_refill_tick = w->now;
+    w->arp_bucket = TokenBucket::tenth_deep(opt_.arp_rate);
+    w->echo_bucket = TokenBucket::tenth_deep(opt_.icmp_rate);
+    w->icmp_error_bucket = TokenBucket(opt_.icmp_error_rate, kIcmpErrorBurst);
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
     w->qsbr = qsbr_;
     w->persist = &persist_;
     if (kernel_.enabled()) {
       w->to_kernel = kernel_.to_kernel();
       w->kernel_wake_fd = kernel_.wake_fd();
-      w->kernel_rate = std::max(1u, opt_.kernel_rate / nworkers);
+      w->kernel_bucket = TokenBucket::tenth_deep(std::max(1u, opt_.kernel_rate / nworkers));
       if (i == 0) w->from_kernel = kernel_.from_kernel();
     }
     rte_rcu_qsbr_thread_register(qsbr_, i);

@@ -47,6 +47,10 @@ struct DaemonOptions {
   std::string kernel_if_prefix = "dpdk";
   uint32_t kernel_table = 100;    // routing table (and rule priority) of fastvsd's routes
   uint32_t kernel_rate = 100000;  // packets a second to the host, all workers together
+  // Answers a second per worker (0: none); a tenth of a second deep, ICMP errors 50.
+  uint32_t arp_rate = kDefaultArpRate;
+  uint32_t icmp_rate = kDefaultEchoRate;
+  uint32_t icmp_error_rate = kDefaultIcmpErrorRate;
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms

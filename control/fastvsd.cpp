@@ -45,6 +45,17 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "routing table (and ip rule priority) for fastvsd's routes in the host")(
       "kernel-rate", po::value(&o.kernel_rate)->default_value(o.kernel_rate),
       "packets a second the workers hand to the host at most (more are dropped and counted)")(
+      "arp-rate", po::value(&o.arp_rate)->default_value(o.arp_rate),
+      "ARP requests for our addresses each worker answers a second at most, in bursts of a "
+      "tenth of that; more are dropped (arp_rate_limited) and not learned from. 0: none "
+      "answered")(
+      "icmp-rate", po::value(&o.icmp_rate)->default_value(o.icmp_rate),
+      "ICMP echo requests to our addresses each worker answers a second at most, in bursts of "
+      "a tenth of that; more are dropped (echo_rate_limited). 0: none answered")(
+      "icmp-error-rate", po::value(&o.icmp_error_rate)->default_value(o.icmp_error_rate),
+      "ICMP errors (time exceeded, fragmentation needed) each worker sends a second at most, in "
+      "bursts of 50 (the kernel's icmp_msgs_per_sec and icmp_msgs_burst); more are not sent "
+      "(icmp_rate_limited). 0: none sent")(
       "keepalived-conf", po::value(&o.keepalived_conf),
       "keepalived.conf whose virtual_server blocks (services, real servers, TCP_CHECK / HTTP_GET "
       "/ MISC_CHECK health checks, quorum, sorry_server) fastvsd runs; vrrp_instance and other "

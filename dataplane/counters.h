@@ -50,6 +50,8 @@ namespace fastvs {
   X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)") \
   X(no_headroom, "no room in the buffer for the tunnel header")                      \
   X(icmp_rate_limited, "ICMP error not sent: rate limit")                            \
+  X(arp_rate_limited, "ARP request for us not answered: rate limit")                 \
+  X(echo_rate_limited, "ICMP echo request to us not answered: rate limit")           \
   X(kernel_path_limit, "for the kernel, over the kernel path's rate limit")          \
   X(kernel_path_full, "for the kernel, but its ring was full")
 

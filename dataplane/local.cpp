@@ -37,6 +37,10 @@ void arp_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   const uint16_t port = m->port;
   const uint16_t* where = w.snap->local_by_ip.find(pi.daddr);
   const bool to_us = where && *where == port;
+  // A request over the limit is neither answered nor learned from: a flood of requests from
+  // made-up senders must not become a flood of neighbour updates through control either.
+  if (pi.sport == kArpOpRequest && to_us && !w.arp_bucket.take(w.now))
+    return drop(w, m, Drop::arp_rate_limited);
   learn(w, port, pi.saddr, arp->arp_data.arp_sha, to_us);
   if (pi.sport == kArpOpReply) {
     // The host's stack resolves its own next hops (health checks, ssh): it needs the answers to
@@ -65,6 +69,9 @@ void echo_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
   auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, pi.l4_off);
   const uint16_t icmp_len = static_cast<uint16_t>(pi.ip_len - (pi.l4_off - pi.l3_off));
+  // The bucket before the checksum: over the limit, a flood's packet costs no pass over its
+  // payload (a request with a bad checksum under the limit spends a token).
+  if (!w.echo_bucket.take(w.now)) return drop(w, m, Drop::echo_rate_limited);
   if (csum_fold32(csum_partial(icmp, icmp_len)) != 0xffff) return drop(w, m, Drop::icmp_checksum);
   // Type 8 -> 0: the checksum's word (type, code) loses 0x0800.
   icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
@@ -93,20 +100,10 @@ void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
 
 void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise) {
   if (!w.to_kernel) return drop(w, m, otherwise);
-  // A token bucket of kernel_rate per second, a tenth of a second deep: a flood of traffic the
-  // data plane does not handle must not turn into a flood of system calls.
-  if (w.now != w.kernel_refill_tick) {
-    const uint64_t add = uint64_t{w.now - w.kernel_refill_tick} * w.kernel_rate / kTicksPerSecond;
-    // Below 16 a second a tick earns less than a token: wait for a whole one.
-    if (add > 0) {
-      w.kernel_tokens = static_cast<uint32_t>(
-          std::min<uint64_t>(std::max(w.kernel_rate / 10, 1u), w.kernel_tokens + add));
-      w.kernel_refill_tick = w.now;
-    }
-  }
-  if (!w.kernel_tokens) return drop(w, m, Drop::kernel_path_limit);
+  // A token bucket (--kernel-rate), a tenth of a second deep: a flood of traffic the data plane
+  // does not handle must not turn into a flood of system calls.
+  if (!w.kernel_bucket.take(w.now)) return drop(w, m, Drop::kernel_path_limit);
   if (rte_ring_mp_enqueue(w.to_kernel, m) != 0) return drop(w, m, Drop::kernel_path_full);
-  --w.kernel_tokens;
   ++w.ctr.to_kernel;
   w.kernel_wake = true;
 }
@@ -145,16 +142,6 @@ void send_arp_request(Worker& w, uint16_t port, uint32_t target) {
 }
 
 void send_icmp_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info) {
-  // The kernel's icmp_msgs_per_sec=1000 with icmp_msgs_burst=50, per worker.
-  if (w.now != w.icmp_refill_tick) {
-    const uint32_t add = (w.now - w.icmp_refill_tick) * (1000 / kTicksPerSecond);
-    w.icmp_tokens = std::min<uint32_t>(50, w.icmp_tokens + add);
-    w.icmp_refill_tick = w.now;
-  }
-  if (!w.icmp_tokens) {
-    w.ctr.drop(Drop::icmp_rate_limited);
-    return;
-  }
   const auto* oip = rte_pktmbuf_mtod_offset(orig, const rte_ipv4_hdr*, kEthHdrLen);
   // RFC 1122 3.2.2: never an ICMP error to a source that is no single host, nor about an ICMP
   // error.
@@ -172,9 +159,14 @@ void send_icmp_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code
     w.ctr.drop(Drop::no_source_addr);
     return;
   }
+  // Per worker, like the kernel's icmp_msgs_per_sec=1000 with icmp_msgs_burst=50
+  // (--icmp-error-rate); an error that was never going out spends no token.
+  if (!w.icmp_error_bucket.take(w.now)) {
+    w.ctr.drop(Drop::icmp_rate_limited);
+    return;
+  }
   rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
   if (!m) return;
-  --w.icmp_tokens;
   // icmp_send quotes as much of the offending datagram as fits in 576 bytes.
   const uint16_t olen = rte_be_to_cpu_16(oip->total_length);
   const uint16_t quote = std::min<uint16_t>(olen, 576 - 20 - 8);

@@ -17,6 +17,7 @@
 #include "dataplane/parse.h"
 #include "dataplane/persist.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/token_bucket.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -28,6 +29,12 @@ namespace fastvs {
 constexpr unsigned kBurst = 32;
 constexpr unsigned kTxBufSize = 64;
 constexpr unsigned kMaxRxQueues = kMaxPorts;
+
+// Answers per second per worker (fastvsd's defaults; see --arp-rate and its siblings).
+constexpr uint32_t kDefaultArpRate = 10000;
+constexpr uint32_t kDefaultEchoRate = 10000;
+constexpr uint32_t kDefaultIcmpErrorRate = 1000;
+constexpr uint32_t kIcmpErrorBurst = 50;
 
 struct RxQueue {
   uint16_t port;
@@ -125,9 +132,13 @@ struct Worker {
   // ARP request rate limit: one request per next hop per second (a small direct-mapped cache).
   uint32_t arp_ip[64]{};
   uint32_t arp_tick[64]{};
-  // ICMP errors we originate: a token bucket like the kernel's icmp_msgs_per_sec / _burst.
-  uint32_t icmp_tokens = 50;
-  uint32_t icmp_refill_tick = 0;
+  // What the worker answers itself, at most so many a second each (fastvsd --arp-rate,
+  // --icmp-rate, --icmp-error-rate; the rest is dropped and counted): a flood of requests to our
+  // addresses costs a bucket check per packet, not a reply per packet.
+  TokenBucket arp_bucket = TokenBucket::tenth_deep(kDefaultArpRate);
+  TokenBucket echo_bucket = TokenBucket::tenth_deep(kDefaultEchoRate);
+  // ICMP errors we originate: like the kernel's icmp_msgs_per_sec=1000 and icmp_msgs_burst=50.
+  TokenBucket icmp_error_bucket{kDefaultIcmpErrorRate, kIcmpErrorBurst};
 
   // Tests: when set, drained TX buffers land here instead of in the port's TX queue.
   std::vector<rte_mbuf*>* capture = nullptr;
@@ -135,14 +146,12 @@ struct Worker {
   ConnDump dump;
 
   // The kernel path (control/kernel_path.h): what the data plane does not handle itself goes to
-  // the host's stack through control, at most kernel_rate packets a second (a token bucket).
+  // the host's stack through control, at most so many packets a second (fastvsd --kernel-rate).
   rte_ring* to_kernel = nullptr;    // multi-producer, control consumes; null: no kernel path
   int kernel_wake_fd = -1;          // eventfd control sleeps on, written once per loop at most
   bool kernel_wake = false;         // something was queued since the last wake-up
   rte_ring* from_kernel = nullptr;  // the host's frames to send out (worker 0)
-  uint32_t kernel_rate = 100000;
-  uint32_t kernel_tokens = 0;
-  uint32_t kernel_refill_tick = 0;
+  TokenBucket kernel_bucket = TokenBucket::tenth_deep(100000);
 
   std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
   std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave

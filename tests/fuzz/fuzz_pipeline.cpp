@@ -89,7 +89,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g->out.reserve(64);
   w.tsc_per_tick = 1;
   fastvs::worker_set_time(w, g->tick);
-  w.icmp_refill_tick = w.now;
   if (!w.conns.init("fuzzconns", 256, 0, w.now)) std::abort();
   fastvs::worker_adopt(w, g->snap.get());
   return 0;

@@ -107,7 +107,6 @@ class Pipeline {
     x.capture = &out;
     x.persist = &persist;
     worker_set_time(x, 1000);
-    x.icmp_refill_tick = x.now;
     EXPECT_TRUE(x.conns.init(name.c_str(), capacity, 0, x.now));
     worker_adopt(x, snap.get());
   }
@@ -929,6 +928,165 @@ TEST(LocalFixtures, ArpHeardOnTheWireDoesNotCreateEntries) {
                     {}},
                });
   EXPECT_EQ(p.neigh.drain(p.learn), 1u);
+}
+
+// A flood of ARP and echo requests to our addresses: each worker answers what its buckets hold
+// (--arp-rate, --icmp-rate: here 80 a second, 8 deep, 5 a tick), drops and counts the rest, and
+// forwards an established flow's packets in the same bursts as if alone.
+void run_burst(Pipeline& p, const std::vector<std::pair<uint16_t, Bytes>>& in,
+               const std::vector<std::pair<uint16_t, Bytes>>& want) {
+  std::vector<rte_mbuf*> ms;
+  for (const auto& [port, frame] : in) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+    ASSERT_NE(m, nullptr);
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+                frame.size());
+    m->port = port;
+    ms.push_back(m);
+  }
+  worker_rx_burst(p.w, ms.data(), static_cast<unsigned>(ms.size()));
+  worker_flush(p.w);
+  std::vector<std::pair<uint16_t, Bytes>> got;
+  for (auto* o : p.out) {
+    got.emplace_back(o->port, to_bytes(o));
+    rte_pktmbuf_free(o);
+  }
+  p.out.clear();
+  ASSERT_EQ(got.size(), want.size()) << "frames out";
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first) << "egress port of frame " << i;
+    EXPECT_EQ(verify_checksums(got[i].second), "") << "frame " << i;
+    EXPECT_EQ(got[i].second, want[i].second) << "frame " << i << "\ngot:\n"
+                                             << hex(got[i].second) << "\nwant:\n"
+                                             << hex(want[i].second);
+  }
+}
+
+TEST(LocalFixtures, ArpAndEchoAnswersAreRateLimited) {
+  Pipeline p;
+  p.w.arp_bucket = TokenBucket::tenth_deep(80);
+  p.w.echo_bucket = TokenBucket::tenth_deep(80);
+  ASSERT_EQ(p.w.arp_bucket.depth(), 8u);
+  run_steps(p, {{"SYN to the VIP goes to RS2",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+                 {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                 {}}});
+  const Bytes arp_req = eth(kBcast, kClient, 0x0806, arp(1, kClient, CIP, kZero, VIP));
+  const Bytes arp_rep = eth(kClient, kPort0, 0x0806, arp(2, kPort0, VIP, kClient, CIP));
+  // 32 frames: 12 ARP requests, 12 echo requests, 8 packets of the established flow, mixed.
+  // `answers`: how many of each kind the buckets hold at that moment. Port 0's buffer (ARP and
+  // echo replies, in arrival order) drains before port 1's (the flow, to RS2).
+  uint16_t seq = 0;
+  auto burst = [&](unsigned answers) {
+    std::vector<std::pair<uint16_t, Bytes>> in, want, data_out;
+    unsigned arps = 0, echoes = 0;
+    for (unsigned i = 0; i < 32; ++i, ++seq) {
+      const unsigned k = i % 8;  // A E A E A E D D
+      if (k >= 6) {
+        const Bytes data(1, static_cast<uint8_t>(seq));
+        in.emplace_back(0, c2d(tcp_pkt(CIP, VIP, 40000, 80, ACK, 64, data)));
+        data_out.emplace_back(1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, ACK, 63, data)));
+      } else if (k % 2 == 0) {
+        in.emplace_back(0, arp_req);
+        if (arps++ < answers) want.emplace_back(0, arp_rep);
+      } else {
+        in.emplace_back(0, c2d(ipv4(CIP, VIP, 1, icmp_echo(8, 7, seq, {1, 2}), {.ttl = 64})));
+        if (echoes++ < answers)
+          want.emplace_back(0, d2c(ipv4(VIP, CIP, 1, icmp_echo(0, 7, seq, {1, 2}), {.ttl = 64})));
+      }
+    }
+    want.insert(want.end(), data_out.begin(), data_out.end());
+    return std::pair{in, want};
+  };
+  auto check = [&](const char* what, unsigned answers) {
+    SCOPED_TRACE(what);
+    const WorkerCounters before = p.w.ctr;
+    const auto [in, want] = burst(answers);
+    run_burst(p, in, want);
+    for (unsigned d = 0; d < kDropCount; ++d) {
+      const auto r = static_cast<Drop>(d);
+      const uint64_t delta = p.w.ctr.drops[d] - before.drops[d];
+      const uint64_t expect =
+          r == Drop::arp_rate_limited || r == Drop::echo_rate_limited ? 12 - answers : 0;
+      EXPECT_EQ(delta, expect) << "drop counter " << drop_name(r);
+    }
+    EXPECT_EQ(p.w.ctr.arp_replies - before.arp_replies, answers);
+    EXPECT_EQ(p.w.ctr.echo_replies - before.echo_replies, answers);
+    EXPECT_EQ(p.w.ctr.nat_in - before.nat_in, 8u);
+  };
+  check("full buckets: 8 of 12 answered", 8);
+  check("same tick, empty buckets: none answered", 0);
+  worker_set_time(p.w, 1000 + 1);
+  check("one tick later: 80/16 = 5 answered", 5);
+  worker_set_time(p.w, 1000 + 1 + kTicksPerSecond);
+  check("a second later: full again, 8 (the depth, not 80)", 8);
+  EXPECT_EQ(p.neigh.drain(p.learn), 0u);
+}
+
+TEST(LocalFixtures, ArpRequestOverTheLimitIsNotLearnedFrom) {
+  Pipeline p;
+  p.w.arp_bucket = TokenBucket(16, 1);
+  const Mac stranger_mac = mac("c0:00:00:00:00:77");
+  const std::string stranger = "172.16.254.77";
+  const Bytes req = eth(kBcast, stranger_mac, 0x0806, arp(1, stranger_mac, stranger, kZero, VIP));
+  const Bytes rep = eth(stranger_mac, kPort0, 0x0806, arp(2, kPort0, VIP, stranger_mac, stranger));
+  run_steps(
+      p,
+      {{"the client's request takes the one token",
+        0,
+        eth(kBcast, kClient, 0x0806, arp(1, kClient, CIP, kZero, VIP)),
+        {{0, eth(kClient, kPort0, 0x0806, arp(2, kPort0, VIP, kClient, CIP))}},
+        {}},
+       {"a stranger's request over the limit", 0, req, {}, Drop::arp_rate_limited},
+       {"ARP not for us is not limited",
+        0,
+        eth(kBcast, stranger_mac, 0x0806, arp(1, stranger_mac, stranger, kZero, "172.16.254.78")),
+        {},
+        Drop::arp_not_ours}});
+  EXPECT_EQ(p.neigh.drain(p.learn), 0u);
+  worker_set_time(p.w, 1000 + 1);
+  run_steps(p, {{"a tick later: answered and learned", 0, req, {{0, rep}}, {}}});
+  EXPECT_EQ(p.neigh.drain(p.learn), 1u);
+}
+
+TEST(LocalFixtures, RateZeroAnswersNothing) {
+  Pipeline p;
+  p.w.arp_bucket = TokenBucket::tenth_deep(0);
+  p.w.echo_bucket = TokenBucket::tenth_deep(0);
+  run_steps(p, {{"ARP who-has VIP",
+                 0,
+                 eth(kBcast, kClient, 0x0806, arp(1, kClient, CIP, kZero, VIP)),
+                 {},
+                 Drop::arp_rate_limited},
+                {"echo to the VIP",
+                 0,
+                 c2d(ipv4(CIP, VIP, 1, icmp_echo(8, 7, 1), {.ttl = 64})),
+                 {},
+                 Drop::echo_rate_limited}});
+  worker_set_time(p.w, 1000 + 100 * kTicksPerSecond);
+  run_steps(p, {{"echo, much later",
+                 0,
+                 c2d(ipv4(CIP, VIP, 1, icmp_echo(8, 7, 2), {.ttl = 64})),
+                 {},
+                 Drop::echo_rate_limited}});
+}
+
+TEST(NatFixtures, IcmpErrorsAreRateLimited) {
+  Pipeline p;
+  p.w.icmp_error_bucket = TokenBucket(16, 2);  // one a tick, two deep
+  const Bytes expired = c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 1));
+  auto sent = [&] {
+    const uint64_t before = p.w.ctr.icmp_errors_sent;
+    const auto got = p.run(0, expired);
+    EXPECT_EQ(p.w.ctr.icmp_errors_sent - before, got.size());
+    return got.size();
+  };
+  EXPECT_EQ(sent() + sent() + sent(), 2u);
+  EXPECT_EQ(p.w.ctr.drops[static_cast<unsigned>(Drop::icmp_rate_limited)], 1u);
+  EXPECT_EQ(p.w.ctr.drops[static_cast<unsigned>(Drop::ttl_exceeded)], 3u);
+  worker_set_time(p.w, 1000 + 1);
+  EXPECT_EQ(sent() + sent(), 1u);
 }
 
 // Random garbage never crashes the pipeline and every frame is accounted for.
