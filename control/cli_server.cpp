@@ -184,6 +184,8 @@ void CliServer::read_client(uint64_t id, Client& c) {
         return;
       }
       c.in.append(buf, static_cast<size_t>(n));
+      // Idle means no progress: a large -R read slowly (a busy control thread) is not idle.
+      c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // more later
@@ -222,6 +224,9 @@ void CliServer::write_client(uint64_t id, Client& c) {
     const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
     if (n > 0) {
       c.sent += static_cast<size_t>(n);
+      // A client reading a large reply (-S, -L of 100,000 destinations) is not idle: closing it
+      // would cut the reply short, and fastvsadm would print half a table.
+      c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
