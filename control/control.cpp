@@ -186,8 +186,8 @@ bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
     return false;
   }
   // Before anything is allocated: the tables, and the packet buffers that come first. What the
-  // EAL can still map is an upper bound (a hugetlbfs size limit may give less); a shortfall
-  // found later is reported when the allocation fails.
+  // EAL can still map is an upper bound (--legacy-mem or --socket-limit may give less); a
+  // shortfall found later is reported when the allocation fails.
   std::map<int, uint64_t> need;
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -200,8 +200,10 @@ bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
   if (const uint64_t avail = dpdk_memory_available(main_socket); pool > avail) {
     *err = fmt::format(
         "not enough memory for DPDK: the packet buffers ({} mbufs) need {} but {} is left on "
-        "socket {}: reserve more hugepages (scripts/hugepages N), or lower --mbufs",
-        mbufs, format_bytes(pool), format_bytes(avail), main_socket);
+        "socket {}: {}, or lower --mbufs",
+        mbufs, format_bytes(pool), format_bytes(avail), main_socket,
+        rte_eal_has_hugepages() ? "reserve more hugepages (scripts/hugepages N)"
+                                : "give the EAL more memory (-m)");
     return false;
   }
   for (const auto& [socket, bytes] : need) {

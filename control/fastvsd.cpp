@@ -34,7 +34,8 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "file of fastvsadm commands, one per line, '#' comments; applied all or nothing before "
       "any packet is forwarded: an error names the line and fastvsd exits non-zero")(
       "socket", po::value(&o.socket_path)->default_value(o.socket_path),
-      "Unix socket for fastvsadm (live control: not yet implemented)")(
+      "Unix socket for fastvsadm, mode 0600; one a running fastvsd answers on is refused, one "
+      "left by a crash is replaced")(
       "conn-capacity", po::value(&o.conn_capacity)->default_value(o.conn_capacity),
       "connections per worker; when full, new flows are dropped and counted and existing "
       "flows are untouched")(

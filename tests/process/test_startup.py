@@ -67,7 +67,7 @@ class Startup(unittest.TestCase):
         # A fresh stats file: the one a killed fastvsd left must not pass for this one's.
         if os.path.exists(os.path.join(self.dir, "stats.json")):
             os.unlink(os.path.join(self.dir, "stats.json"))
-        d = Fastvsd(["-l", "0-1", *NO_HUGE, "--vdev", "net_null0"],
+        d = Fastvsd(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
                     ["--socket", sock or self.sock, "--idle-sleep-us", "500",
                      "--conn-capacity", "4096"], self.dir, name)
         d.wait_started()
@@ -81,7 +81,7 @@ class Startup(unittest.TestCase):
         try:
             self.assertEqual(self.adm("-A", "-t", "10.1.1.1:80", "-s", "rr")[0], 0)
             ino = os.stat(self.sock).st_ino
-            line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_null0"])
+            line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"])
             self.assertEqual(line, f"fastvsd: another fastvsd is running on {self.sock} (stop it "
                                    f"first, or give this one another --socket)")
             # The first still owns its socket (same file) and still answers.
@@ -120,17 +120,18 @@ class Startup(unittest.TestCase):
     def test_huge_dir_that_is_not_hugetlbfs(self):
         empty = os.path.join(self.dir, "not-hugetlbfs")
         os.mkdir(empty)
-        line = self.refused(["-l", "0-1", "--huge-dir", empty, "--vdev", "net_null0"])
-        self.assertEqual(line, f"fastvsd: no hugepages: --huge-dir {empty} is not on a hugetlbfs "
-                               f"mount (mounted: /dev/hugepages): mount one there (mount -t "
-                               f"hugetlbfs nodev {empty}) or leave --huge-dir out")
+        line = self.refused(["-l", "0-1", "--huge-dir", empty, "--vdev", "net_ring0"])
+        self.assertRegex(line, rf"^fastvsd: no hugepages: --huge-dir {empty} is not on a "
+                               rf"hugetlbfs mount \((mounted: [^)]+|none is mounted)\): mount one "
+                               rf"there \(mount -t hugetlbfs nodev {empty}\) or leave --huge-dir "
+                               rf"out$")
 
     @unittest.skipUnless(have_unshare(), "needs root and unshare(1)")
     def test_no_hugetlbfs_mounted(self):
         # A private mount namespace without any hugetlbfs: the machine as it is before
         # scripts/hugepages mounted one.
         hide = "for m in $(awk '$3==\"hugetlbfs\" {print $2}' /proc/mounts); do umount -l $m; done"
-        line = self.refused(["-l", "0-1", "--vdev", "net_null0"],
+        line = self.refused(["-l", "0-1", "--vdev", "net_ring0"],
                             wrap=["unshare", "-m", "--propagation", "private", "sh", "-c",
                                   hide + ' && exec "$@"', "sh"])
         self.assertRegex(line, r"^fastvsd: no hugepages: no hugetlbfs is mounted \(\d+ hugepages "
@@ -145,7 +146,7 @@ class Startup(unittest.TestCase):
         limit = ("for m in $(awk '$3==\"hugetlbfs\" {print $2}' /proc/mounts); do umount -l $m; "
                  "done; mount -t hugetlbfs -o pagesize=2M,size=16M nodev /dev/hugepages")
         # (Not --in-memory: that maps hugepages without a file, past the mount's limit.)
-        line = self.refused(["-l", "0-1", "--vdev", "net_null0"],
+        line = self.refused(["-l", "0-1", "--vdev", "net_ring0"],
                             wrap=["unshare", "-m", "--propagation", "private", "sh", "-c",
                                   limit + ' && exec "$@"', "sh"])
         self.assertRegex(line, r"^fastvsd: not enough memory for DPDK: the packet buffers "
@@ -154,7 +155,7 @@ class Startup(unittest.TestCase):
                                r"lower --mbufs$")
 
     def test_more_eal_memory_than_hugepages(self):
-        line = self.refused(["-l", "0-1", "--in-memory", "-m", "1000000", "--vdev", "net_null0"])
+        line = self.refused(["-l", "0-1", "--in-memory", "-m", "1000000", "--vdev", "net_ring0"])
         self.assertRegex(line, r"^fastvsd: not enough hugepage memory for the EAL \(-m 1000000 "
                                r"MB\): [\d.]+ [KMGT]iB of hugepages free: reserve more "
                                r"\(scripts/hugepages N\) or ask for less$")
@@ -163,7 +164,7 @@ class Startup(unittest.TestCase):
 
     def test_port_whose_driver_refuses_its_arguments(self):
         bad = f"net_pcap1,rx_pcap={self.dir}/missing.pcap,tx_pcap={self.dir}/out.pcap"
-        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_null0", "--vdev", bad])
+        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0", "--vdev", bad])
         self.assertEqual(line, f"fastvsd: port {bad} could not be created (its driver refused "
                                f"the arguments, or the device is not there or not bound to a "
                                f"DPDK driver: see the EAL's message above)")
@@ -177,7 +178,7 @@ class Startup(unittest.TestCase):
 
     def test_conn_capacity_beyond_the_eal_memory(self):
         # 256 MB without hugepages cannot hold 4M connections (~160 B each).
-        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_null0"],
+        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
                             ["--conn-capacity", "4000000"])
         self.assertRegex(line, r"^fastvsd: --conn-capacity 4000000 does not fit in memory: the "
                                r"connection tables need [\d.]+ MiB \([\d.]+ MiB per worker, \d+ "
@@ -188,14 +189,14 @@ class Startup(unittest.TestCase):
     def test_conn_capacity_beyond_the_hugepages(self):
         # With hugepages, refused before any is taken (other processes share them): 2e9
         # connections would need hundreds of GiB.
-        line = self.refused(["-l", "0-1", "--in-memory", "--vdev", "net_null0"],
+        line = self.refused(["-l", "0-1", "--in-memory", "--vdev", "net_ring0"],
                             ["--conn-capacity", "2000000000"])
         self.assertRegex(line, r"^fastvsd: --conn-capacity 2000000000 does not fit in memory: the "
                                r"connection tables need [\d.]+ GiB .* but DPDK can give [\d.]+ "
                                r"[MG]iB on socket \d+")
 
     def test_conn_capacity_zero(self):
-        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_null0"],
+        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
                             ["--conn-capacity", "0"])
         self.assertEqual(line, "fastvsd: --conn-capacity 0: give at least 1 connection per worker")
 
