@@ -258,7 +258,19 @@ void CliServer::expire_idle() {
   // be adopted (replying, nothing to send yet) waits on the workers, not on itself.
   for (const auto& [id, c] : clients_)
     if (now > c.deadline && (!c.replying || !c.out.empty())) late.push_back(id);
-  for (uint64_t id : late) close_client(id);
+  for (uint64_t id : late) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) continue;
+    // A busy or starved control thread may not have come back to a reader for a while: that
+    // reader is late, not idle. One more write tells: progress refreshes its deadline (and a
+    // finished reply closes it); a reader whose socket is still full is gone.
+    if (it->second.replying) {
+      write_client(id, it->second);
+      it = clients_.find(id);
+      if (it == clients_.end() || now <= it->second.deadline) continue;
+    }
+    close_client(id);
+  }
 }
 
 }  // namespace fastvs
