@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace fastvs {
 
@@ -960,12 +962,65 @@ std::string set_persistence(ServiceConfig& s, const Command& cmd) {
   return "";
 }
 
-std::string apply_service(Config& cfg, const Command& cmd) {
-  ServiceConfig* svc = find_service(cfg, cmd.service);
-  const std::string name = service_name(cmd.service);
+// -a's new destination, checked against the configuration and `exists` (whether the service
+// already has RIP:RPORT), without inserting it: apply_service inserts it at once, a restore
+// batches a run of them (ConfigApplier).
+template <typename Exists>
+std::string make_dest(const Config& cfg, const ServiceConfig& svc, const Command& cmd,
+                      Exists&& exists, DestConfig* out) {
+  const auto name = [&] { return service_name(cmd.service); };
+  // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
+  // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
+  const bool unmapped = cmd.method_or_default() != ForwardMethod::Masq;
+  const uint16_t rport = unmapped ? svc.key.vport : cmd.rport;
+  // A port 0 service sends each connection to the port the client asked for
+  // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
+  if (svc.key.vport == 0 && rport != 0) {
+    return "service " + name() + " has port 0: give the real server without a port (each " +
+           "connection keeps the port it was made to)";
+  }
+  const ForwardMethod method = cmd.method_or_default();
+  std::string err =
+      check_dest_numbers(cmd.has_weight ? cmd.weight : 1, cmd.u_threshold, cmd.l_threshold);
+  if (!err.empty()) return err;
+  if (exists(cmd.rip, rport)) {
+    return "destination " + addr_port(cmd.rip, rport) + " already exists in service " + name();
+  }
+  if (rport == 0 && svc.key.vport != 0) return "real server port 0 is not valid";
+  if (!is_unicast_ip(cmd.rip)) {
+    return "real server " + format_ip4(cmd.rip) + " is not a unicast address";
+  }
+  if (is_local_address(cfg, cmd.rip)) {
+    return "real server " + format_ip4(cmd.rip) + " is an address of this director";
+  }
+  const bool routed = connected_port(cfg, cmd.rip) ||
+                      std::any_of(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
+                        return in_subnet(cmd.rip, r.prefix, r.prefix_len);
+                      });
+  if (!routed) {
+    return "real server " + format_ip4(cmd.rip) + " is not on a connected network or route";
+  }
+  err = check_method_reach(cfg, method, cmd.rip);
+  if (!err.empty()) return err;
+  DestConfig d;
+  d.rip = cmd.rip;
+  d.rport = rport;
+  d.method = method;
+  d.weight = cmd.has_weight ? cmd.weight : 1;
+  d.last_weight = d.weight;
+  d.u_threshold = cmd.u_threshold;
+  d.l_threshold = cmd.l_threshold;
+  *out = d;
+  return "";
+}
+
+// `svc` is cmd.service's entry in cfg, or null: the caller looked it up (linearly, or in a
+// restore's index).
+std::string apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc) {
+  const auto name_of = [&] { return service_name(cmd.service); };
   switch (cmd.op) {
     case Op::AddService: {
-      if (svc) return "service " + name + " already exists";
+      if (svc) return "service " + name_of() + " already exists";
       ServiceConfig s;
       s.key = cmd.service;
       s.scheduler = cmd.has_scheduler ? cmd.scheduler : kDefaultScheduler;
@@ -978,7 +1033,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       return "";
     }
     case Op::EditService: {
-      if (!svc) return "no such service " + name;
+      if (!svc) return "no such service " + name_of();
       // What -s/-b give replaces; -s without -b clears the flags (they belong to the scheduler,
       // and ipvsadm resends them on every -E); neither given keeps both.
       const std::string sched = cmd.has_scheduler ? cmd.scheduler : svc->scheduler;
@@ -999,7 +1054,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       return "";
     }
     case Op::DelService:
-      if (!svc) return "no such service " + name;
+      if (!svc) return "no such service " + name_of();
       cfg.services.erase(cfg.services.begin() + (svc - cfg.services.data()));
       // Its checks and pool rules go with it.
       std::erase_if(cfg.checks, [&](const CheckConfig& c) { return c.service == cmd.service; });
@@ -1008,56 +1063,32 @@ std::string apply_service(Config& cfg, const Command& cmd) {
     default:
       break;
   }
-  if (!svc) return "no such service " + name;
+  if (!svc) return "no such service " + name_of();
   if (!cmd.has_dest) return "no real server given (-r)";
-  // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
-  // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
-  const bool add_unmapped = cmd.op == Op::AddDest && cmd.method_or_default() != ForwardMethod::Masq;
-  const uint16_t rport = add_unmapped ? svc->key.vport : cmd.rport;
+  if (cmd.op == Op::AddDest) {
+    DestConfig d;
+    const std::string err = make_dest(
+        cfg, *svc, cmd,
+        [&](uint32_t ip, uint16_t port) { return find_dest(*svc, ip, port) != svc->dests.end(); },
+        &d);
+    if (!err.empty()) return err;
+    // The kernel's list_add_rcu: a new destination goes to the head of the list.
+    svc->dests.insert(svc->dests.begin(), d);
+    return "";
+  }
+  const uint16_t rport = cmd.rport;
   // A port 0 service sends each connection to the port the client asked for
   // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
   if (svc->key.vport == 0 && rport != 0) {
-    return "service " + name + " has port 0: give the real server without a port (each " +
+    return "service " + name_of() + " has port 0: give the real server without a port (each " +
            "connection keeps the port it was made to)";
   }
-  const std::string dname = addr_port(cmd.rip, rport);
+  const auto dname = [&] { return addr_port(cmd.rip, rport); };
   auto dest = find_dest(*svc, cmd.rip, rport);
   const bool exists = dest != svc->dests.end();
   switch (cmd.op) {
-    case Op::AddDest: {
-      const ForwardMethod method = cmd.method_or_default();
-      std::string err =
-          check_dest_numbers(cmd.has_weight ? cmd.weight : 1, cmd.u_threshold, cmd.l_threshold);
-      if (!err.empty()) return err;
-      if (exists) return "destination " + dname + " already exists in service " + name;
-      if (rport == 0 && svc->key.vport != 0) return "real server port 0 is not valid";
-      const std::string rip = format_ip4(cmd.rip);
-      if (!is_unicast_ip(cmd.rip)) return "real server " + rip + " is not a unicast address";
-      if (is_local_address(cfg, cmd.rip)) {
-        return "real server " + rip + " is an address of this director";
-      }
-      const bool routed =
-          connected_port(cfg, cmd.rip) ||
-          std::any_of(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
-            return in_subnet(cmd.rip, r.prefix, r.prefix_len);
-          });
-      if (!routed) return "real server " + rip + " is not on a connected network or route";
-      err = check_method_reach(cfg, method, cmd.rip);
-      if (!err.empty()) return err;
-      DestConfig d;
-      d.rip = cmd.rip;
-      d.rport = rport;
-      d.method = method;
-      d.weight = cmd.has_weight ? cmd.weight : 1;
-      d.last_weight = d.weight;
-      d.u_threshold = cmd.u_threshold;
-      d.l_threshold = cmd.l_threshold;
-      // The kernel's list_add_rcu: a new destination goes to the head of the list.
-      svc->dests.insert(svc->dests.begin(), d);
-      return "";
-    }
     case Op::EditDest: {
-      if (!exists) return "no such destination " + dname + " in service " + name;
+      if (!exists) return "no such destination " + dname() + " in service " + name_of();
       DestConfig d = *dest;
       if (cmd.has_method) {
         std::string err = check_method_reach(cfg, cmd.method, d.rip);
@@ -1075,7 +1106,7 @@ std::string apply_service(Config& cfg, const Command& cmd) {
       return "";
     }
     case Op::DelDest:
-      if (!exists) return "no such destination " + dname + " in service " + name;
+      if (!exists) return "no such destination " + dname() + " in service " + name_of();
       svc->dests.erase(dest);
       std::erase_if(cfg.checks, [&](const CheckConfig& c) {
         return c.service == cmd.service && c.rip == cmd.rip && c.rport == rport;
@@ -1496,7 +1527,7 @@ std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
     case Op::AddDest:
     case Op::EditDest:
     case Op::DelDest:
-      return apply_service(cfg, cmd);
+      return apply_service(cfg, cmd, find_service(cfg, cmd.service));
     case Op::Clear:
       cfg.services.clear();
       cfg.checks.clear();
@@ -1544,10 +1575,105 @@ LoadResult load_config_text(std::string_view text, std::string_view name, unsign
   return apply_config_text(Config{}, text, name, num_ports);
 }
 
+namespace {
+
+// A file's lines (--config, -R) applied with an index, so that 100,000 lines cost O(lines) and
+// not O(lines x services): services by key, and a run of -a lines for one service (what -S
+// writes) collected and put at the head of its list at once, in the order one insert at the
+// head per line would leave (the kernel's list_add_rcu), instead of moving the list each time.
+class ConfigApplier {
+ public:
+  ConfigApplier(Config& cfg, unsigned num_ports) : cfg_(cfg), num_ports_(num_ports) {}
+
+  std::string apply(const Command& cmd) {
+    if (cmd.op == Op::AddDest && cmd.has_dest) {
+      if (const std::optional<size_t> i = service_index(cmd.service)) {
+        if (run_svc_ != *i) start_run(*i);
+        DestConfig d;
+        std::string err = make_dest(
+            cfg_, cfg_.services[*i], cmd,
+            [&](uint32_t ip, uint16_t port) { return run_keys_.count(dest_key(ip, port)) != 0; },
+            &d);
+        if (!err.empty()) return err;
+        run_keys_.insert(dest_key(d.rip, d.rport));
+        run_.push_back(d);
+        return "";
+      }
+    }
+    flush();
+    const size_t before = cfg_.services.size();
+    switch (cmd.op) {
+      case Op::AddService:
+      case Op::EditService:
+      case Op::DelService:
+      case Op::AddDest:
+      case Op::EditDest:
+      case Op::DelDest: {
+        const std::optional<size_t> i = service_index(cmd.service);
+        std::string err = apply_service(cfg_, cmd, i ? &cfg_.services[*i] : nullptr);
+        if (err.empty() && cmd.op == Op::AddService) index_[service_key(cmd.service)] = before;
+        if (cfg_.services.size() < before) index_valid_ = false;
+        return err;
+      }
+      default: {
+        std::string err = apply_command(cfg_, cmd, num_ports_);
+        if (cfg_.services.size() != before) index_valid_ = false;  // -C
+        return err;
+      }
+    }
+  }
+
+  // Puts the pending run of destinations in place; call once the last line is applied.
+  void flush() {
+    if (run_svc_ == kNone) return;
+    auto& dests = cfg_.services[run_svc_].dests;
+    dests.insert(dests.begin(), run_.rbegin(), run_.rend());
+    run_.clear();
+    run_keys_.clear();
+    run_svc_ = kNone;
+  }
+
+ private:
+  static constexpr size_t kNone = ~size_t{0};
+  static uint64_t service_key(const ServiceKey& k) {
+    return uint64_t{static_cast<uint8_t>(k.proto)} << 48 | uint64_t{k.vip} << 16 | k.vport;
+  }
+  static uint64_t dest_key(uint32_t ip, uint16_t port) { return uint64_t{ip} << 16 | port; }
+
+  std::optional<size_t> service_index(const ServiceKey& k) {
+    if (!index_valid_) {
+      index_.clear();
+      for (size_t i = 0; i < cfg_.services.size(); ++i)
+        index_[service_key(cfg_.services[i].key)] = i;
+      index_valid_ = true;
+    }
+    const auto it = index_.find(service_key(k));
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void start_run(size_t svc) {
+    flush();
+    run_svc_ = svc;
+    for (const DestConfig& d : cfg_.services[svc].dests) run_keys_.insert(dest_key(d.rip, d.rport));
+  }
+
+  Config& cfg_;
+  unsigned num_ports_;
+  std::unordered_map<uint64_t, size_t> index_;
+  bool index_valid_ = false;
+  size_t run_svc_ = kNone;
+  std::vector<DestConfig> run_;            // in the order of the lines
+  std::unordered_set<uint64_t> run_keys_;  // the service's destinations, with the run's
+};
+
+}  // namespace
+
 LoadResult apply_config_text(Config base, std::string_view text, std::string_view name,
                              unsigned num_ports) {
   LoadResult result;
   Config work = std::move(base);
+  ConfigApplier applier(work, num_ports);
   size_t line_no = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -1565,13 +1691,14 @@ LoadResult apply_config_text(Config base, std::string_view text, std::string_vie
     if (!p.ok) {
       err = p.error;
     } else {
-      err = apply_command(work, p.cmd, num_ports);
+      err = applier.apply(p.cmd);
     }
     if (!err.empty()) {
       result.error = std::string(name) + ":" + std::to_string(line_no) + ": " + err;
       return result;
     }
   }
+  applier.flush();
   result.ok = true;
   result.cfg = std::move(work);
   return result;

@@ -48,13 +48,50 @@ CliServer::~CliServer() {
   }
 }
 
-bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) {
-  epoll_fd_ = epoll_fd;
+bool CliServer::check_path(const std::string& path, std::string* err) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    *err = fmt::format("socket path '{}' is empty or too long", path);
+    *err = fmt::format("socket path '{}' is empty or too long (at most {} bytes)", path,
+                       sizeof(addr.sun_path) - 1);
     return false;
   }
+  // Only a socket is replaced: a mistyped --socket must not delete a file.
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return true;
+  if (!S_ISSOCK(st.st_mode)) {
+    *err = fmt::format("{} exists and is not a socket", path);
+    return false;
+  }
+  // A socket that still answers belongs to a running fastvsd and is not taken over; one that
+  // refuses was left by a crashed one.
+  // Non-blocking: a listener whose backlog is full (a stuck fastvsd) says EAGAIN, not a hang.
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (probe < 0) {
+    *err = fmt::format("socket: {}", std::strerror(errno));
+    return false;
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  const int rc = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int e = errno;
+  const bool answered = rc == 0 || e == EAGAIN;
+  close(probe);
+  if (answered) {
+    *err = fmt::format(
+        "another fastvsd is running on {} (stop it first, or give this one another --socket)",
+        path);
+    return false;
+  }
+  if (e != ECONNREFUSED && e != ENOENT) {
+    *err = fmt::format("socket {}: {}", path, std::strerror(e));
+    return false;
+  }
+  return true;
+}
+
+bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) {
+  epoll_fd_ = epoll_fd;
+  if (!check_path(path, err)) return false;
   const size_t slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) {
     const std::string dir = path.substr(0, slash);
@@ -63,28 +100,11 @@ bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) 
       return false;
     }
   }
-  // A socket left by a crashed fastvsd is replaced; one that still answers belongs to a
-  // running fastvsd and is not taken over.
-  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // What is left at the path is a stale socket (check_path): replace it.
+  replaced_stale_ = unlink(path.c_str()) == 0;
+  sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (probe >= 0) {
-    if (connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      close(probe);
-      *err = fmt::format("another fastvsd is listening on {}", path);
-      return false;
-    }
-    close(probe);
-  }
-  // Only a socket is replaced: a mistyped --socket must not delete a file.
-  struct stat st;
-  if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      *err = fmt::format("{} exists and is not a socket", path);
-      return false;
-    }
-    unlink(path.c_str());
-  }
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {
     *err = fmt::format("socket: {}", std::strerror(errno));
@@ -164,6 +184,8 @@ void CliServer::read_client(uint64_t id, Client& c) {
         return;
       }
       c.in.append(buf, static_cast<size_t>(n));
+      // Idle means no progress: a large -R read slowly (a busy control thread) is not idle.
+      c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // more later
@@ -202,6 +224,9 @@ void CliServer::write_client(uint64_t id, Client& c) {
     const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
     if (n > 0) {
       c.sent += static_cast<size_t>(n);
+      // A client reading a large reply (-S, -L of 100,000 destinations) is not idle: closing it
+      // would cut the reply short, and fastvsadm would print half a table.
+      c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -233,7 +258,19 @@ void CliServer::expire_idle() {
   // be adopted (replying, nothing to send yet) waits on the workers, not on itself.
   for (const auto& [id, c] : clients_)
     if (now > c.deadline && (!c.replying || !c.out.empty())) late.push_back(id);
-  for (uint64_t id : late) close_client(id);
+  for (uint64_t id : late) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) continue;
+    // A busy or starved control thread may not have come back to a reader for a while: that
+    // reader is late, not idle. One more write tells: progress refreshes its deadline (and a
+    // finished reply closes it); a reader whose socket is still full is gone.
+    if (it->second.replying) {
+      write_client(id, it->second);
+      it = clients_.find(id);
+      if (it == clients_.end() || now <= it->second.deadline) continue;
+    }
+    close_client(id);
+  }
 }
 
 }  // namespace fastvs

@@ -33,6 +33,10 @@ class CliServer {
 
   ~CliServer();
 
+  // Whether `path` is free for us: false with `err` when another fastvsd answers on it or it
+  // is not a socket. A socket nobody listens on (left by a crash) is free. listen() checks
+  // again; fastvsd checks first, before it touches any port.
+  static bool check_path(const std::string& path, std::string* err);
   // Creates the socket's directory, replaces a stale socket, binds with mode 0600.
   bool listen(const std::string& path, int epoll_fd, std::string* err);
 
@@ -47,6 +51,8 @@ class CliServer {
   void expire_idle();
   void reply(uint64_t client, const CliReply& r);
   size_t clients() const { return clients_.size(); }
+  // listen() found a socket nobody listened on (a crashed fastvsd's) and replaced it.
+  bool replaced_stale() const { return replaced_stale_; }
 
  private:
   struct Client {
@@ -65,6 +71,7 @@ class CliServer {
 
   int listen_fd_ = -1;
   bool accepting_ = true;
+  bool replaced_stale_ = false;
   int epoll_fd_ = -1;
   std::string path_;
   Handler handler_;

@@ -6,6 +6,7 @@
 #include <rte_ring.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <fmt/core.h>
 
@@ -181,10 +182,10 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         return true;
       }
       // Static neighbours live in the neighbour table too: bring it to what -R left.
+      std::unordered_set<uint32_t> kept;
+      for (const auto& m : lr.cfg.neighs) kept.insert(m.ip);
       for (const auto& n : cfg_.neighs)
-        if (std::none_of(lr.cfg.neighs.begin(), lr.cfg.neighs.end(),
-                         [&](const NeighConfig& m) { return m.ip == n.ip; }))
-          neigh_.clear(rte_cpu_to_be_32(n.ip));
+        if (!kept.count(n.ip)) neigh_.clear(rte_cpu_to_be_32(n.ip));
       for (const auto& n : lr.cfg.neighs)
         neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
       return apply_change(client, req.words, lr.cfg);

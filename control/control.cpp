@@ -21,7 +21,9 @@
 #include <fmt/core.h>
 
 #include "common/command.h"
+#include "control/startup.h"
 #include "control/telemetry.h"
+#include "dataplane/conn_table.h"
 
 namespace fastvs {
 
@@ -81,6 +83,8 @@ bool Director::init(std::string* err) {
     *err = fmt::format("{} ports: at most {} are supported", nports, kMaxPorts);
     return false;
   }
+  // A socket that is not ours to take stops us before any port is touched.
+  if (!CliServer::check_path(opt_.socket_path, err)) return false;
   // The configuration first: a bad file stops us before any port forwards a packet.
   if (!opt_.config_path.empty()) {
     LoadResult lr = load_config_file(opt_.config_path, nports);
@@ -104,10 +108,18 @@ bool Director::init(std::string* err) {
     // The kernel path: the TAP queues' descriptors and its two rings.
     if (opt_.kernel_path) mbufs += nports * 1024 + 2 * 4096;
   }
+  if (!check_conn_capacity(mbufs, err)) return false;
   pool_ = rte_pktmbuf_pool_create("fastvs_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));
   if (!pool_) {
-    *err = fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(rte_errno));
+    const int e = rte_errno;
+    *err = e == ENOMEM
+               ? fmt::format(
+                     "packet buffers ({} mbufs): out of memory, {} left for DPDK: give "
+                     "the EAL more memory (reserve hugepages: scripts/hugepages N) or "
+                     "lower --mbufs",
+                     mbufs, format_bytes(dpdk_memory_available(static_cast<int>(rte_socket_id()))))
+               : fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(e));
     return false;
   }
   if (!ports_init(nworkers, pool_, &ports_, err)) return false;
@@ -149,6 +161,9 @@ bool Director::init(std::string* err) {
   for (auto& w : workers_) ws.push_back(w.get());
   pub_ = std::make_unique<Publisher>(qsbr_, ws, std::move(first));
   if (!cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
+  if (cli_.replaced_stale())
+    log_line(fmt::format("replaced the stale socket {} (a fastvsd that did not stop cleanly)",
+                         opt_.socket_path));
   if (!health_.start(epoll_fd_, err)) return false;
   cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
     return handle(client, req, r);
@@ -161,6 +176,55 @@ bool Director::init(std::string* err) {
   }
   telemetry_register();
   publish_telemetry();
+  return true;
+}
+
+bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
+  const uint32_t cap = opt_.conn_capacity;
+  if (cap == 0) {
+    *err = "--conn-capacity 0: give at least 1 connection per worker";
+    return false;
+  }
+  // Before anything is allocated: the tables, and the packet buffers that come first. What the
+  // EAL can still map is an upper bound (--legacy-mem or --socket-limit may give less); a
+  // shortfall found later is reported when the allocation fails.
+  std::map<int, uint64_t> need;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += ConnTable::memory_needed(cap);
+  }
+  rte_mempool_objsz sz{};
+  const uint64_t pool = uint64_t{mbufs} * rte_mempool_calc_obj_size(
+                                              sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0, &sz);
+  const int main_socket = static_cast<int>(rte_socket_id());
+  if (const uint64_t avail = dpdk_memory_available(main_socket); pool > avail) {
+    *err = fmt::format(
+        "not enough memory for DPDK: the packet buffers ({} mbufs) need {} but {} is left on "
+        "socket {}: {}, or lower --mbufs",
+        mbufs, format_bytes(pool), format_bytes(avail), main_socket,
+        rte_eal_has_hugepages() ? "reserve more hugepages (scripts/hugepages N)"
+                                : "give the EAL more memory (-m)");
+    return false;
+  }
+  for (const auto& [socket, bytes] : need) {
+    const uint64_t avail = dpdk_memory_available(socket);
+    const uint64_t others = socket == main_socket ? pool : 0;
+    if (bytes + others <= avail) continue;
+    *err = fmt::format(
+        "--conn-capacity {} does not fit in memory: the connection tables need {} ({} per "
+        "worker, {:.0f} bytes a connection) but DPDK can give {} on socket {}{}: lower "
+        "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
+        cap, format_bytes(bytes), format_bytes(ConnTable::memory_needed(cap)),
+        double(ConnTable::memory_needed(cap)) / cap,
+        format_bytes(avail > others ? avail - others : 0), socket,
+        others ? fmt::format(" after {} of packet buffers", format_bytes(others)) : "");
+    return false;
+  }
+  if (cap > ConnTable::kMaxCapacity) {
+    *err = fmt::format("--conn-capacity {}: at most {} connections per worker (rte_hash's limit)",
+                       cap, ConnTable::kMaxCapacity);
+    return false;
+  }
   return true;
 }
 
@@ -201,9 +265,11 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     if (!w->conns.init(name.c_str(), opt_.conn_capacity,
                        static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now)) {
       *err = fmt::format(
-          "connection table of {} entries for worker {}: out of memory "
-          "(lower --conn-capacity or give the EAL more memory)",
-          opt_.conn_capacity, i);
+          "connection table of {} entries ({}) for worker {}: out of memory, {} left: lower "
+          "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
+          opt_.conn_capacity, format_bytes(ConnTable::memory_needed(opt_.conn_capacity)), i,
+          format_bytes(
+              dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))));
       return false;
     }
     log_line(

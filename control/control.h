@@ -80,6 +80,9 @@ class Director {
   MetricsSnapshot metrics_snapshot() const;
 
  private:
+  // Refuses a --conn-capacity whose tables cannot fit in what DPDK can still allocate (with
+  // `mbufs` packet buffers allocated before them), saying how much they need and what there is.
+  bool check_conn_capacity(unsigned mbufs, std::string* err) const;
   bool make_workers(const Snapshot* first, std::string* err);
   void write_stats_file() const;
   // Hands telemetry's threads a fresh metrics_snapshot() (control/telemetry.h).

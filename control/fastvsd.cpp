@@ -13,7 +13,9 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "control/cli_server.h"
 #include "control/control.h"
+#include "control/startup.h"
 
 namespace po = boost::program_options;
 
@@ -32,7 +34,8 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "file of fastvsadm commands, one per line, '#' comments; applied all or nothing before "
       "any packet is forwarded: an error names the line and fastvsd exits non-zero")(
       "socket", po::value(&o.socket_path)->default_value(o.socket_path),
-      "Unix socket for fastvsadm (live control: not yet implemented)")(
+      "Unix socket for fastvsadm, mode 0600; one a running fastvsd answers on is refused, one "
+      "left by a crash is replaced")(
       "conn-capacity", po::value(&o.conn_capacity)->default_value(o.conn_capacity),
       "connections per worker; when full, new flows are dropped and counted and existing "
       "flows are untouched")(
@@ -108,13 +111,14 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  const int eal_args = rte_eal_init(argc, argv);
-  if (eal_args < 0) {
-    fmt::print(stderr, "fastvsd: EAL init failed: {}\n", rte_strerror(rte_errno));
-    return 1;
+  // The EAL's arguments come before "--", ours after. Ours are read first: a mistake in them, or
+  // a socket another fastvsd answers on, is reported before the EAL takes hugepages and ports.
+  std::vector<std::string> eal_args, rest;
+  {
+    int i = 1;
+    for (; i < argc && std::string(argv[i]) != "--"; ++i) eal_args.emplace_back(argv[i]);
+    if (i < argc) rest.assign(argv + i + 1, argv + argc);
   }
-  // What follows "--" (rte_eal_init leaves argv[eal_args] as the program name slot).
-  std::vector<std::string> rest(argv + eal_args + 1, argv + argc);
   try {
     po::variables_map vm;
     po::store(po::command_line_parser(rest).options(desc).run(), vm);
@@ -122,8 +126,26 @@ int main(int argc, char** argv) {
     opt.kernel_path = !no_kernel_path;
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
-    rte_eal_cleanup();
     return 2;
+  }
+  if (std::string err; !fastvs::CliServer::check_path(opt.socket_path, &err)) {
+    fmt::print(stderr, "fastvsd: {}\n", err);
+    return 1;
+  }
+  fastvs::note_eal_args(eal_args);
+  if (rte_eal_init(argc, argv) < 0) {
+    fmt::print(stderr, "fastvsd: {}\n", fastvs::eal_failure_reason(rte_errno, eal_args));
+    return 1;
+  }
+  // The EAL carries on without a device whose driver refused it; the ports would then be
+  // numbered differently from what the operator wrote (dpdk1 becoming dpdk0).
+  if (const auto missing = fastvs::missing_devices(eal_args); !missing.empty()) {
+    fmt::print(stderr,
+               "fastvsd: port {} could not be created (its driver refused the arguments, or the "
+               "device is not there or not bound to a DPDK driver: see the EAL's message above)\n",
+               missing.front());
+    rte_eal_cleanup();
+    return 1;
   }
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);

@@ -21,7 +21,33 @@ uint32_t conn_key_hash(const void* key, uint32_t len, uint32_t init) {
   return static_cast<uint32_t>(__builtin_ia32_crc32di(__builtin_ia32_crc32di(init, a), b));
 }
 static_assert(sizeof(ConnKey) == 16);
+
+// NAT keeps two keys per connection. rte_hash's cuckoo buckets fill to ~90-95%: size the index
+// so that a full pool still inserts.
+uint64_t index_entries(uint64_t capacity) {
+  return capacity * 2 + capacity / 4 + 64;
+}
+
+uint64_t pow2_at_least(uint64_t n) {
+  uint64_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
 }  // namespace
+
+uint64_t ConnTable::memory_needed(uint32_t capacity) {
+  // rte_hash_create (lib/hash/rte_cuckoo_hash.c) without lcore cache or extendable buckets:
+  // a ring of free key slots (32-bit, a power of two), pow2(entries)/8 buckets of one
+  // cache line, entries+1 key slots of align(8-byte data + key, 16); plus our pool and wheel,
+  // and malloc's overhead (measured: under 1 KiB).
+  const uint64_t e = index_entries(capacity);
+  const uint64_t ring = 4 * pow2_at_least(e + 1);
+  const uint64_t buckets = pow2_at_least(e) / 8 * 64;
+  const uint64_t keys = (e + 1) * ((8 + sizeof(ConnKey) + 15) / 16 * 16);
+  const uint64_t pool = sizeof(Conn) * uint64_t{capacity};
+  const uint64_t wheel = sizeof(uint32_t) * kWheelSlots;
+  return ring + buckets + keys + pool + wheel + 4096;
+}
 
 ConnTable::~ConnTable() {
   if (hash_) rte_hash_free(hash_);
@@ -30,15 +56,13 @@ ConnTable::~ConnTable() {
 }
 
 bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t now) {
-  if (capacity == 0 || capacity >= (1u << 30)) {
+  if (capacity == 0 || capacity > kMaxCapacity) {
     fmt::print(stderr, "conn table {}: capacity {} out of range\n", name, capacity);
     return false;
   }
   rte_hash_parameters hp{};
   hp.name = name;
-  // NAT keeps two keys per connection. rte_hash's cuckoo buckets fill to ~90-95%: size the
-  // index so that a full pool still inserts.
-  hp.entries = capacity * 2 + capacity / 4 + 64;
+  hp.entries = static_cast<uint32_t>(index_entries(capacity));
   hp.key_len = sizeof(ConnKey);
   hp.hash_func = conn_key_hash;
   hp.hash_func_init_val = 0x9747b28c;

@@ -93,9 +93,16 @@ class ConnTable {
   ConnTable(const ConnTable&) = delete;
   ConnTable& operator=(const ConnTable&) = delete;
 
+  // At most this many connections per table (rte_hash's RTE_HASH_ENTRIES_MAX bounds the index,
+  // which holds two keys and slack per connection).
+  static constexpr uint32_t kMaxCapacity = (1u << 30) / 4;
+
   // Sizes the index and the pool for `capacity` connections on NUMA `socket`. `now` starts the
   // wheel. Returns false (and logs why) if memory is short.
   bool init(const char* name, uint32_t capacity, int socket, uint32_t now);
+  // The DPDK memory init() takes for `capacity` (computed as rte_hash_create sizes its parts),
+  // so fastvsd can refuse a --conn-capacity that cannot fit before it allocates anything.
+  static uint64_t memory_needed(uint32_t capacity);
 
   // Finds the connection a packet belongs to; *is_out tells which key matched.
   Conn* lookup(const ConnKey& key, bool* is_out) const;

@@ -23,10 +23,13 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     ps.name = fmt::format("dpdk{}", ports->size());
     rte_eth_dev_info info{};
     if (int rc = rte_eth_dev_info_get(pid, &info); rc != 0) {
-      *err = fmt::format("{}: dev_info: {}", ps.name, rte_strerror(-rc));
+      *err = fmt::format("port {}: dev_info: {}", ps.name, rte_strerror(-rc));
       return false;
     }
     ps.driver = info.driver_name ? info.driver_name : "?";
+    // Errors name the port as the operator gave it too: "dpdk1 (0000:03:00.1)".
+    const std::string label = fmt::format(
+        "port {} ({})", ps.name, info.device ? rte_dev_name(info.device) : ps.driver.c_str());
     ps.nrxq = static_cast<uint16_t>(
         std::min<unsigned>(nworkers, std::max<uint16_t>(1, info.max_rx_queues)));
     ps.ntxq = static_cast<uint16_t>(
@@ -43,8 +46,8 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
       ps.rss = true;
     }
     if (int rc = rte_eth_dev_configure(pid, ps.nrxq, ps.ntxq, &conf); rc != 0) {
-      *err = fmt::format("{} ({}): configure {} rx / {} tx queues: {}", ps.name, ps.driver, ps.nrxq,
-                         ps.ntxq, rte_strerror(-rc));
+      *err = fmt::format("{}: cannot configure {} rx / {} tx queues: {}", label, ps.nrxq, ps.ntxq,
+                         rte_strerror(-rc));
       return false;
     }
     uint16_t nrx = kRxDesc, ntx = kTxDesc;
@@ -52,18 +55,18 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     const int socket = rte_eth_dev_socket_id(pid);
     for (uint16_t q = 0; q < ps.nrxq; ++q) {
       if (int rc = rte_eth_rx_queue_setup(pid, q, nrx, socket, nullptr, pool); rc != 0) {
-        *err = fmt::format("{}: rx queue {}: {}", ps.name, q, rte_strerror(-rc));
+        *err = fmt::format("{}: cannot set up rx queue {}: {}", label, q, rte_strerror(-rc));
         return false;
       }
     }
     for (uint16_t q = 0; q < ps.ntxq; ++q) {
       if (int rc = rte_eth_tx_queue_setup(pid, q, ntx, socket, nullptr); rc != 0) {
-        *err = fmt::format("{}: tx queue {}: {}", ps.name, q, rte_strerror(-rc));
+        *err = fmt::format("{}: cannot set up tx queue {}: {}", label, q, rte_strerror(-rc));
         return false;
       }
     }
     if (int rc = rte_eth_dev_start(pid); rc != 0) {
-      *err = fmt::format("{}: start: {}", ps.name, rte_strerror(-rc));
+      *err = fmt::format("{}: cannot start: {}", label, rte_strerror(-rc));
       return false;
     }
     // Promiscuous: the director receives for VIPs and for the clients it NATs back.

@@ -5,6 +5,7 @@ socket that survives bad clients and a thousand good ones."""
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -210,7 +211,9 @@ class Cli(unittest.TestCase):
         except ConnectionResetError:
             pass
         big.close()
-        self.assertTrue(reply.startswith(b"error\nrequest larger than"), reply)
+        # One line, naming the bound; then the daemon goes on serving.
+        self.assertEqual(reply, b"error\nrequest larger than 33554432 bytes\n")
+        self.ok("-L", "-n")
         silent.close()
         # A thousand fastvsadm calls in a row: no descriptor or memory left behind.
         for i in range(300):
@@ -223,6 +226,38 @@ class Cli(unittest.TestCase):
         # (run in the same suite) holds the bound.
         if not os.environ.get("FASTVS_SANITIZED"):
             self.assertLess(rss_kb() - rss0, 2048, "resident memory grew by more than 2 MiB")
+
+    def test_socket_is_root_only(self):
+        # The socket is the director's whole configuration: owner root, mode 0600, in a
+        # directory fastvsd created 0700 when it had to.
+        st = os.lstat(self.sock)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600, oct(st.st_mode))
+        self.assertEqual(st.st_uid, 0)
+        self.assertEqual(st.st_gid, 0)
+        sub = os.path.join(self.dir, "made", "fastvsd.sock")
+        d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "128", "--no-shconf", "--vdev", "net_ring8"],
+                    ["--socket", sub, "--conn-capacity", "1024"], self.dir, "fvscli3")
+        try:
+            wait_for(lambda: os.path.exists(sub) or d.proc.poll() is not None, 20, "the socket")
+            self.assertEqual(stat.S_IMODE(os.lstat(sub).st_mode), 0o600)
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(sub)).st_mode), 0o700)
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+            d.close()
+        # A user other than root cannot connect (the daemon's file mode, not fastvsadm, says so).
+        # The directory is opened up for the moment, so that the socket's mode alone decides.
+        if os.geteuid() == 0:
+            os.chmod(self.dir, 0o711)
+            try:
+                r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                    FASTVSADM, "--socket", self.sock, "-L", "-n"],
+                                   capture_output=True, text=True, timeout=20)
+            finally:
+                os.chmod(self.dir, 0o700)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr, f"fastvsadm: cannot connect to {self.sock}: Permission "
+                                       f"denied\n")
 
     def test_not_running(self):
         rc, out, err = self.adm("-L", "-n", env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))

@@ -983,6 +983,60 @@ TEST(ApplyDest, AddInsertsAtFront) {
   EXPECT_EQ(d[2].rip, ip(192, 168, 0, 18));
 }
 
+// A file is applied with an index and runs of -a put in place at once (ConfigApplier): the
+// result, and the first error, must be what applying its lines one by one gives.
+TEST(ApplyConfigText, SameAsOneLineAtATime) {
+  const std::vector<std::string> lines = {
+      "ip addr add 172.16.254.200/24 dev dpdk0",
+      "ip addr add 192.168.0.8/24 dev dpdk1",
+      "-A -t 172.16.254.200:80 -s wrr",
+      "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1",
+      "-a -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 2",
+      "-A -u 172.16.254.200:53 -s rr",
+      "-a -u 172.16.254.200:53 -r 192.168.0.18:53 -m",
+      "-a -t 172.16.254.200:80 -r 192.168.0.38:80 -m -w 3",  // back to the first service
+      "-e -t 172.16.254.200:80 -r 192.168.0.28:80 -m -w 7",
+      "-a -t 172.16.254.200:80 -r 192.168.0.48 -g",
+      "-d -t 172.16.254.200:80 -r 192.168.0.18:80",
+      "-A -t 172.16.254.201:80 -s lc",
+      "-D -u 172.16.254.200:53",
+      "-a -t 172.16.254.201:80 -r 192.168.0.18:80 -m",
+      "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 4",
+      "-A -u 172.16.254.200:53 -s sh",
+      "-a -u 172.16.254.200:53 -r 192.168.0.28:53 -m",
+  };
+  Config one;
+  std::string text;
+  for (const auto& l : lines) {
+    run_ok(one, l);
+    text += l + "\n";
+  }
+  const Config base;
+  const LoadResult r = apply_config_text(base, text, "t", 2);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.cfg.services.size(), one.services.size());
+  for (size_t i = 0; i < one.services.size(); ++i) {
+    EXPECT_EQ(r.cfg.services[i].key, one.services[i].key);
+    ASSERT_EQ(r.cfg.services[i].dests.size(), one.services[i].dests.size()) << i;
+    for (size_t k = 0; k < one.services[i].dests.size(); ++k) {
+      EXPECT_EQ(r.cfg.services[i].dests[k].rip, one.services[i].dests[k].rip) << i << " " << k;
+      EXPECT_EQ(r.cfg.services[i].dests[k].weight, one.services[i].dests[k].weight);
+    }
+  }
+  // A duplicate within a run, and after the run, are both caught, on their own line.
+  const LoadResult dup = apply_config_text(base,
+                                           text +
+                                               "-a -t 172.16.254.201:80 -r 192.168.0.28:80 -m\n-a "
+                                               "-t 172.16.254.201:80 -r 192.168.0.28:80 -m\n",
+                                           "t", 2);
+  EXPECT_EQ(dup.error,
+            "t:19: destination 192.168.0.28:80 already exists in service TCP 172.16.254.201:80");
+  const LoadResult dup2 =
+      apply_config_text(base, text + "-a -t 172.16.254.200:80 -r 192.168.0.38:80 -m\n", "t", 2);
+  EXPECT_EQ(dup2.error,
+            "t:18: destination 192.168.0.38:80 already exists in service TCP 172.16.254.200:80");
+}
+
 TEST(ApplyDest, AddErrors) {
   Config cfg = two_arm();
   run_err(cfg, "-a -t 172.16.254.200:81 -r 192.168.0.18:80 -m",

@@ -169,5 +169,19 @@ TEST(ConnTable, BytesPerConnection) {
   EXPECT_LT(per, 400.0);  // and no runaway
 }
 
+// fastvsd refuses a --conn-capacity that cannot fit from memory_needed() before it allocates:
+// the estimate must not fall short of what init() really takes, nor overstate it much.
+TEST(ConnTable, MemoryNeededMatchesWhatInitTakes) {
+  for (const uint32_t cap : {16u, 1000u, 1u << 16, 100000u, 1u << 18}) {
+    Table tb(cap);
+    const uint64_t need = ConnTable::memory_needed(cap);
+    const uint64_t took = tb.t.memory_bytes();
+    std::printf("capacity %u: init took %llu bytes, memory_needed says %llu\n", cap,
+                static_cast<unsigned long long>(took), static_cast<unsigned long long>(need));
+    EXPECT_GE(need, took) << cap;
+    EXPECT_LE(need, took + took / 50 + 4096) << cap;
+  }
+}
+
 }  // namespace
 }  // namespace fastvs
