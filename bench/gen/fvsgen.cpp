@@ -46,6 +46,10 @@ struct Options {
   uint32_t est_base = 0x0a000001;  // 10.0.0.1
   double seconds = 5;
   double drain = 0.5;
+  // After the drain: wait, then offer new flows from another range (recovery of a full table).
+  double after_wait = 0;
+  uint32_t after_flows = 0;
+  double after_rate = 10000;
 };
 
 struct Counts {
@@ -81,7 +85,7 @@ bool parse_mac(const char* s, uint8_t* out) {
                "fvsgen: %s\nusage: fvsgen EAL... -- --vip A [--vport P] [--udp] "
                "[--src-mac M] [--dst-mac M] [--flood syn|udp|arp|echo|noservice] "
                "[--flood-rate PPS|max] [--flood-sources N] [--est-flows N] [--est-rate PPS|max] "
-               "[--seconds S] [--drain S]\n",
+               "[--seconds S] [--drain S] [--after-wait S --after-flows N [--after-rate PPS]]\n",
                why);
   std::exit(2);
 }
@@ -127,6 +131,12 @@ Options parse_args(int argc, char** argv) {
       o.seconds = std::atof(val());
     } else if (a == "--drain") {
       o.drain = std::atof(val());
+    } else if (a == "--after-wait") {
+      o.after_wait = std::atof(val());
+    } else if (a == "--after-flows") {
+      o.after_flows = static_cast<uint32_t>(std::strtoul(val(), nullptr, 10));
+    } else if (a == "--after-rate") {
+      o.after_rate = std::atof(val());
     } else {
       usage("unknown option");
     }
@@ -296,6 +306,10 @@ struct Gen {
     }
     const uint16_t sent = rte_eth_tx_burst(port, 0, tx, static_cast<uint16_t>(n));
     if (sent < n) rte_pktmbuf_free_bulk(tx + sent, n - sent);
+    // The sources the port refused come next again: the flood's distinct sources reach the
+    // director in order, so N accepted SYNs are N connections until the sources run out.
+    if (!est && !syn_phase && sent < n)
+      next_flood = (next_flood + o.flood_sources - (n - sent) % o.flood_sources) % o.flood_sources;
     if (syn_phase) {
       c.setup_tx += sent;
     } else if (est) {
@@ -380,13 +394,40 @@ struct Gen {
     const uint64_t drain_end =
         rte_get_tsc_cycles() + static_cast<uint64_t>(o.drain * static_cast<double>(hz));
     while (rte_get_tsc_cycles() < drain_end && !g_stop) receive();
+    uint64_t after_tx = 0, after_rx = 0;
+    if (o.after_flows) {
+      const uint64_t wait_end =
+          rte_get_tsc_cycles() + static_cast<uint64_t>(o.after_wait * static_cast<double>(hz));
+      while (rte_get_tsc_cycles() < wait_end && !g_stop) receive();
+      // New clients from another range, paced; each comes back forwarded if it got a connection.
+      const uint64_t flood_rx_before = c.flood_rx;
+      o.flood_base += o.flood_sources;
+      o.flood_sources = o.after_flows;
+      next_flood = 0;
+      const uint64_t t0 = rte_get_tsc_cycles();
+      while (after_tx < o.after_flows && !g_stop) {
+        const auto due = static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles() - t0) /
+                                               static_cast<double>(hz) * o.after_rate);
+        if (due > after_tx) {
+          const uint64_t before = c.flood_tx;
+          send(static_cast<unsigned>(std::min<uint64_t>(due - after_tx, 32)), false, false);
+          after_tx += c.flood_tx - before;
+        }
+        receive();
+      }
+      const uint64_t end2 = rte_get_tsc_cycles() + hz / 2;
+      while (rte_get_tsc_cycles() < end2 && !g_stop) receive();
+      after_rx = c.flood_rx - flood_rx_before;
+    }
     std::printf(
         "{\"seconds\": %.3f, \"setup_tx\": %lu, \"setup_rx\": %lu, \"setup_missing\": %lu, "
         "\"est_tx\": %lu, "
         "\"est_ring_full\": %lu, \"est_rx\": %lu, \"flood_tx\": %lu, \"flood_ring_full\": %lu, "
-        "\"flood_rx\": %lu, \"arp_answers\": %lu, \"echo_answers\": %lu, \"other_rx\": %lu}\n",
+        "\"flood_rx\": %lu, \"arp_answers\": %lu, \"echo_answers\": %lu, \"other_rx\": %lu, "
+        "\"after_tx\": %lu, \"after_rx\": %lu}\n",
         secs, c.setup_tx, c.setup_rx, setup_missing, c.est_tx, c.est_ring_full, c.est_rx,
-        c.flood_tx, c.flood_ring_full, c.flood_rx, c.arp_answers, c.echo_answers, c.other_rx);
+        c.flood_tx, c.flood_ring_full, c.flood_rx, c.arp_answers, c.echo_answers, c.other_rx,
+        after_tx, after_rx);
     std::fflush(stdout);
   }
 };
