@@ -45,7 +45,7 @@ http {{
 """
 HAPROXY_CONF = """
 global
-  maxconn 20000
+  maxconn 8000
 defaults
   mode tcp
   timeout connect 5s
@@ -147,12 +147,13 @@ class Peers:
                 with open(path, "w") as f:
                     f.write(HAPROXY_CONF.format(vip=topo.VIP))
                 self.proc = subprocess.Popen(["ip", "netns", "exec", topo.DIRECTOR_NS, "haproxy", "-db", "-f", path],
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                             stdout=open(os.path.join(self.tmp, "haproxy.log"), "a"),
+                                             stderr=subprocess.STDOUT)
         # Ready when the VIP answers (first requests resolve MACs).
         deadline = time.monotonic() + 20
         while "rs" not in topo.curl(topo.CIP, f"http://{topo.VIP}/", timeout=1):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{peer}: the VIP did not answer")
+            if time.monotonic() > deadline or (self.proc and self.proc.poll() is not None):
+                raise RuntimeError(f"{peer}: the VIP did not answer (logs in {self.tmp})")
 
     def stop(self, peer):
         if self.proc:

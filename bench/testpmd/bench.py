@@ -224,6 +224,8 @@ def measure(scenario, subject, seconds, tmp, rnd):
         gen_eal = eal(0, f"fvsgen{os.getpid()}", "server", sock, GEN_MAC)
         mode = ["--forward-mode=txonly", "--txonly-multi-flow", f"--tx-ip={CIP},{VIP}",
                 "--tx-udp=5000,53", f"--eth-peer=0,{MIDDLE_MAC}"]
+    if scenario == "workers2":
+        mode = mode + ["--rxq=2", "--txq=2"]  # memif: both ends with as many queues as workers
     gen = Testpmd(gen_eal, mode + ["--total-num-mbufs=16384", "--txd=1024", "--rxd=1024"],
                   os.path.join(tmp, f"gen-{scenario}-{subject}-{rnd}.log"))
     middle = fvs = None
@@ -231,6 +233,7 @@ def measure(scenario, subject, seconds, tmp, rnd):
         if subject == "testpmd":
             middle = Testpmd(eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, sink=not loop),
                              ["--forward-mode=io"] + (["--port-topology=loop"] if loop else []) +
+                             (["--rxq=2", "--txq=2"] if scenario == "workers2" else []) +
                              ["--total-num-mbufs=16384", "--txd=1024", "--rxd=1024"],
                              os.path.join(tmp, f"mid-{scenario}-{rnd}.log"))
             middle.cmd("start")
@@ -348,7 +351,12 @@ class GenRun:
         self.conf = os.path.join(tmp, f"{name}.conf")
         with open(self.conf, "w") as f:
             f.write(CONFIG_ONEARM + conf_extra)
-        self.fvs_cmd = [FASTVSD] + eal(1, f"fvsmid{os.getpid()}", "client", self.sock, MIDDLE_MAC, mem) + \
+        fvs_eal = eal(1, f"fvsmid{os.getpid()}", "client", self.sock, MIDDLE_MAC, mem)
+        # The worker alone on CPU 1; fastvsd's control thread beside the generator on CPU 0: a
+        # control thread waking on the worker's CPU takes it for a scheduler slice (ms), longer
+        # than the memif ring (1,024 packets) lasts at these rates, and losses would be its.
+        fvs_eal[1] = "0@0,1@1"
+        self.fvs_cmd = [FASTVSD] + fvs_eal + \
             ["--", "--no-kernel-path", "--config", self.conf, "--socket", self.cli,
              "--stats-file", self.stats, "--stats-interval-ms", "200"] + list(fvs_args)
         self.fvs = None
