@@ -1,11 +1,13 @@
 """Helpers for tests that run fastvsd as a process: EAL flags, polling, clean shutdown."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 
 def fastvsd_path():
@@ -97,3 +99,29 @@ class Fastvsd:
         self.log.flush()
         self.log.seek(0)
         return self.log.read()
+
+
+class RingDaemonTest(unittest.TestCase):
+    """One fastvsd for the whole class, on two net_ring ports (no traffic: the control side),
+    its CLI socket in cls.sock. Subclasses set PREFIX and may set MEMORY (MB)."""
+    PREFIX = "fvsring"
+    MEMORY = 256
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix=f"{cls.PREFIX}-")
+        cls.sock = os.path.join(cls.dir, "fastvsd.sock")
+        cls.d = Fastvsd(["-l", "0-1", "--no-huge", "-m", str(cls.MEMORY), "--no-shconf",
+                         "--vdev", "net_ring0", "--vdev", "net_ring1"],
+                        ["--socket", cls.sock, "--conn-capacity", "4096", "--idle-sleep-us",
+                         "500"], cls.dir, cls.PREFIX)
+        cls.d.wait_started()
+        wait_for(lambda: os.path.exists(cls.sock), 10, "the CLI socket")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        out = cls.d.output()
+        cls.d.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        assert rc == 0, out

@@ -3,16 +3,14 @@
 ipvsadm's grammar and output, errors that change nothing, -S/-C/-R, the seeds' scripts, and a
 socket that survives bad clients and a thousand good ones."""
 import os
-import shutil
 import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+from fvtest import Fastvsd, RingDaemonTest, fastvsd_path, wait_for  # noqa: E402
 
 FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
 
@@ -34,25 +32,8 @@ TCP  172.16.254.200:80 wrr
 """
 
 
-class Cli(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="fvs-cli-")
-        cls.sock = os.path.join(cls.dir, "fastvsd.sock")
-        cls.d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "256", "--no-shconf",
-                         "--vdev", "net_ring0", "--vdev", "net_ring1"],
-                        ["--socket", cls.sock, "--conn-capacity", "4096", "--idle-sleep-us",
-                         "500"], cls.dir, "fvscli")
-        cls.d.wait_started()
-        wait_for(lambda: os.path.exists(cls.sock), 10, "the CLI socket")
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        out = cls.d.output()
-        cls.d.close()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-        assert rc == 0, out
+class Cli(RingDaemonTest):
+    PREFIX = "fvscli"
 
     def adm(self, *args, stdin=None, env=None):
         e = dict(os.environ, FASTVS_SOCKET=self.sock)

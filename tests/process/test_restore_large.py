@@ -4,15 +4,13 @@ bounded time); the same with one bad line near the end changes nothing, byte for
 --config file of 10,000 lines with one bad line stops fastvsd from starting and, given to a
 running fastvsd with -R, changes nothing."""
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+from fvtest import Fastvsd, RingDaemonTest, fastvsd_path, wait_for  # noqa: E402
 
 FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
 SANITIZED = bool(os.environ.get("FASTVS_SANITIZED"))
@@ -47,25 +45,9 @@ def table(services, dests, bad_line=None, bad_text=None, vip_net=16):
     return "\n".join(lines) + "\n"
 
 
-class LargeRestore(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="fvs-large-")
-        cls.sock = os.path.join(cls.dir, "fastvsd.sock")
-        cls.d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "512", "--no-shconf",
-                         "--vdev", "net_ring0", "--vdev", "net_ring1"],
-                        ["--socket", cls.sock, "--conn-capacity", "4096", "--idle-sleep-us",
-                         "500"], cls.dir, "fvslarge")
-        cls.d.wait_started()
-        wait_for(lambda: os.path.exists(cls.sock), 10, "the CLI socket")
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        out = cls.d.output()
-        cls.d.close()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-        assert rc == 0, out
+class LargeRestore(RingDaemonTest):
+    PREFIX = "fvslarge"
+    MEMORY = 512
 
     def adm(self, *args, stdin=None, timeout=120):
         r = subprocess.run([FASTVSADM, "--socket", self.sock, *args], input=stdin,
