@@ -311,9 +311,12 @@ void Director::run(std::atomic<bool>& stop) {
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
   while (!stop.load()) {
-    // Short naps while a change waits for the workers, long ones otherwise.
-    const int timeout_ms = !pending_.empty() || dumping_ ? 1 : pub_->retired() ? 10 : 50;
-    const int n = epoll_wait(epoll_fd_, events, 16, timeout_ms);
+    // Short naps while a change waits for the workers (they adopt it within one poll loop, a
+    // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
+    // ones otherwise.
+    const long timeout_us = !pending_.empty() || dumping_ ? 50 : pub_->retired() ? 10000 : 50000;
+    const timespec timeout{0, timeout_us * 1000};
+    const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     for (int i = 0; i < n; ++i)
       if (!cli_.on_event(events[i].data.fd, events[i].events) &&
           !kernel_.on_event(events[i].data.fd)) {
