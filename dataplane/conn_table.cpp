@@ -4,6 +4,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <fmt/core.h>
 
@@ -104,6 +105,24 @@ Conn* ConnTable::lookup(const ConnKey& key, bool* is_out) const {
   return &conns_[v >> 1];
 }
 
+void ConnTable::lookup_bulk(const ConnKey* const* keys, unsigned n, ConnLookahead* out) const {
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  uint64_t hits = 0;
+  rte_hash_lookup_bulk_data(
+      hash_, reinterpret_cast<const void**>(const_cast<const ConnKey**>(keys)), n, &hits, data);
+  for (unsigned i = 0; i < n; ++i) {
+    out[i].inserts = inserts_;
+    out[i].removes = removes_;
+    if (hits & (uint64_t{1} << i)) {
+      const auto v = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]));
+      out[i].found = v;
+      rte_prefetch0(&conns_[v >> 1]);
+    } else {
+      out[i].found = kConnNone;
+    }
+  }
+}
+
 ConnKey ConnTable::in_key(const Conn& c) const {
   return make_key(c.cip, c.vip, c.cport, c.vport, c.proto);
 }
@@ -115,6 +134,7 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
                         bool* collision, bool in_absent) {
   *collision = false;
   if (free_head_ == kConnNone) return nullptr;
+  ++inserts_;
   // Each key hashed once for its lookup and its add.
   const hash_sig_t in_sig = rte_hash_hash(hash_, &in);
   const hash_sig_t out_sig = out ? rte_hash_hash(hash_, out) : 0;
@@ -167,6 +187,7 @@ void ConnTable::touch(Conn* c, uint32_t timeout_ticks, uint32_t now) {
 }
 
 void ConnTable::remove(Conn* c) {
+  ++removes_;
   const uint32_t idx = index_of(c);
   wheel_unlink(idx);
   const ConnKey in = in_key(*c);

@@ -83,6 +83,15 @@ static_assert(sizeof(Conn) == 64);
 
 constexpr unsigned kTicksPerSecond = 16;
 
+// A lookup done ahead for a whole burst (ConnTable::lookup_bulk) and the table's change counts
+// when it was done: a hit stays true until something is removed, a miss until something is
+// inserted (the burst's own new flows), after which resolve() looks again.
+struct ConnLookahead {
+  uint32_t found = kConnNone;  // entry index << 1 | is_out
+  uint32_t inserts = 0;
+  uint32_t removes = 0;
+};
+
 class ConnTable {
  public:
   static constexpr uint32_t kWheelBits = 16;
@@ -106,6 +115,20 @@ class ConnTable {
 
   // Finds the connection a packet belongs to; *is_out tells which key matched.
   Conn* lookup(const ConnKey& key, bool* is_out) const;
+
+  // Looks up n <= 64 keys at once: rte_hash fetches every key's buckets before it compares
+  // any, so a burst's cache misses overlap instead of following one another; the entries found
+  // are prefetched. out[i] is valid for resolve() with keys[i].
+  void lookup_bulk(const ConnKey* const* keys, unsigned n, ConnLookahead* out) const;
+  // The connection of `key` as `ahead` found it, or looked up again if the table changed since
+  // in a way that could change the answer.
+  Conn* resolve(const ConnLookahead& ahead, const ConnKey& key, bool* is_out) const {
+    if (ahead.found != kConnNone ? ahead.removes != removes_ : ahead.inserts != inserts_)
+      return lookup(key, is_out);
+    if (ahead.found == kConnNone) return nullptr;
+    *is_out = ahead.found & 1;
+    return &conns_[ahead.found >> 1];
+  }
 
   // Creates a connection indexed under `in` (and `out` when non-null). Returns nullptr when the
   // table is full or (with *collision set) when another connection already holds one of the
@@ -152,6 +175,8 @@ class ConnTable {
   uint32_t free_head_ = kConnNone;
   uint32_t cursor_ = 0;  // the next tick whose slot has not been processed
   size_t memory_bytes_ = 0;
+  uint32_t inserts_ = 0;  // changes, for ConnLookahead
+  uint32_t removes_ = 0;
 };
 
 template <typename F>

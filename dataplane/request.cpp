@@ -174,10 +174,11 @@ void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in) {
   slot_add(in ? s.inbytes : s.outbytes, m->pkt_len - kEthHdrLen);
 }
 
-void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc) {
+void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc,
+                     const ConnLookahead* ahead) {
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   bool is_out = false;
-  Conn* c = w.conns.lookup(in, &is_out);
+  Conn* c = ahead ? w.conns.resolve(*ahead, in, &is_out) : w.conns.lookup(in, &is_out);
   // A request that matches a connection's reply key (a client claiming to be CIP = RIP) is not
   // that connection's.
   if (unlikely(c && is_out)) return drop(w, m, Drop::no_conn);

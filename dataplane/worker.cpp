@@ -5,6 +5,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
@@ -106,12 +107,13 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
   return Verdict::Drop;
 }
 
-void process(Worker& w, rte_mbuf* m, const PacketInfo& pi, Verdict v, const SnapService* svc) {
+void process(Worker& w, rte_mbuf* m, const PacketInfo& pi, Verdict v, const SnapService* svc,
+             const ConnLookahead* ahead) {
   switch (v) {
     case Verdict::Request:
-      return service_request(w, m, pi, *svc);
+      return service_request(w, m, pi, *svc, ahead);
     case Verdict::Reply:
-      return nat_reply(w, m, pi);
+      return nat_reply(w, m, pi, ahead);
     case Verdict::IcmpToRs:
       return nat_icmp(w, m, pi, false);
     case Verdict::IcmpToClient:
@@ -163,45 +165,88 @@ void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
 }  // namespace
 
 namespace {
-// One packet: parse, refuse what the kernel refuses, classify, then (kSteer: it came from an RX
-// queue) hand it to its owner or process it here.
-template <bool kSteer>
-void rx_one(Worker& w, rte_mbuf* m) {
+// A packet between the burst's stages: what classify decided, and its connection key when it
+// has one (a whole TCP/UDP request or NAT reply), looked up with the others' in one go.
+struct Staged {
+  rte_mbuf* m;  // null: dropped, handed off or answered in the first stage
+  const SnapService* svc;
   PacketInfo pi;
-  if (!parse_mbuf(w, m, pi)) return;
+  Verdict v;
+  uint8_t key;  // index into the burst's keys, or kNoKey
+};
+constexpr uint8_t kNoKey = 0xff;
+static_assert(kBurst <= RTE_HASH_LOOKUP_BULK_MAX && kBurst < kNoKey);
+
+// The first stage for one packet: parse, refuse what the kernel refuses, classify, then (kSteer:
+// it came from an RX queue) hand it to its owner. False when the packet has gone.
+template <bool kSteer>
+bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
+  PacketInfo& pi = s.pi;
+  if (!parse_mbuf(w, m, pi)) return false;
   Drop why = Drop::no_service;
   // A handed-over packet was already checked by the worker that received it.
   if (kSteer && pi.kind != PktKind::Arp && unlikely(!ip_acceptable(w, m, pi, &why)))
-    return drop(w, m, why);
+    return drop(w, m, why), false;
   uint32_t cip = 0;
-  const SnapService* svc = nullptr;
-  const Verdict v = classify(w, pi, &cip, &svc, &why);
+  s.svc = nullptr;
+  s.v = classify(w, pi, &cip, &s.svc, &why);
   // Traffic through the director that is no LVS traffic (a NAT real server's own connections
   // out, what the host routes) is the host's to forward or refuse, as in a kernel director.
-  if (v == Verdict::Drop) return why == Drop::no_service ? to_kernel(w, m, why) : drop(w, m, why);
-  if (kSteer && v != Verdict::Local && w.nworkers > 1) {
-    const unsigned owner = owner_of(cip, w.nworkers);
-    if (owner != w.id) return handoff(w, owner, m);
+  if (s.v == Verdict::Drop) {
+    why == Drop::no_service ? to_kernel(w, m, why) : drop(w, m, why);
+    return false;
   }
-  process(w, m, pi, v, svc);
+  if (kSteer && s.v != Verdict::Local && w.nworkers > 1) {
+    const unsigned owner = owner_of(cip, w.nworkers);
+    if (owner != w.id) return handoff(w, owner, m), false;
+  }
+  s.m = m;
+  return true;
+}
+
+// Parse and classify every packet, look every connection key up at once, then process in the
+// order received (a later packet of a flow the burst creates finds it: ConnLookahead).
+template <bool kSteer>
+void burst(Worker& w, rte_mbuf** pkts, unsigned n) {
+  constexpr unsigned kPrefetch = 3;
+  Staged st[kBurst];
+  ConnKey keys[kBurst];
+  const ConnKey* kp[kBurst];
+  ConnLookahead ahead[kBurst];
+  unsigned nkeys = 0;
+  for (unsigned i = 0; i < n && i < kPrefetch; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + kPrefetch < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetch], void*));
+    Staged& s = st[i];
+    s.m = nullptr;
+    if (!rx_stage<kSteer>(w, pkts[i], s)) continue;
+    s.key = kNoKey;
+    if ((s.v == Verdict::Request || s.v == Verdict::Reply) && s.pi.kind != PktKind::Fragment) {
+      keys[nkeys] = make_key(s.pi.saddr, s.pi.daddr, s.pi.sport, s.pi.dport, s.pi.proto);
+      kp[nkeys] = &keys[nkeys];
+      s.key = static_cast<uint8_t>(nkeys++);
+    }
+  }
+  if (nkeys) w.conns.lookup_bulk(kp, nkeys, ahead);
+  for (unsigned i = 0; i < n; ++i) {
+    Staged& s = st[i];
+    if (s.m) process(w, s.m, s.pi, s.v, s.svc, s.key != kNoKey ? &ahead[s.key] : nullptr);
+  }
 }
 }  // namespace
 
 void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
-  constexpr unsigned kPrefetch = 3;
   w.ctr.rx += n;
   w.neigh_gen = w.neigh->generation();
-  for (unsigned i = 0; i < n && i < kPrefetch; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-  for (unsigned i = 0; i < n; ++i) {
-    if (i + kPrefetch < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetch], void*));
-    rx_one<true>(w, pkts[i]);
-  }
+  for (unsigned off = 0; off < n; off += kBurst)
+    burst<true>(w, pkts + off, std::min(n - off, kBurst));
 }
 
 void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   w.ctr.handoff_in += n;
   w.neigh_gen = w.neigh->generation();
-  for (unsigned i = 0; i < n; ++i) rx_one<false>(w, pkts[i]);
+  for (unsigned off = 0; off < n; off += kBurst)
+    burst<false>(w, pkts + off, std::min(n - off, kBurst));
 }
 
 // ---- transmit ---------------------------------------------------------------------------------

@@ -199,7 +199,9 @@ void send_icmp_error(Worker& w, const rte_mbuf* m, uint8_t type, uint8_t code, u
 bool decrement_ttl(Worker& w, rte_mbuf* m);
 
 // A packet to a service (request.cpp): its connection, found or scheduled, then its method.
-void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc);
+// `ahead`: the burst's lookup of the packet's key (ConnTable::lookup_bulk), or null.
+void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc,
+                     const ConnLookahead* ahead = nullptr);
 // The connection's life, the same for every method (request.cpp).
 void conn_update_state(Worker& w, Conn* c, TcpDir dir, uint8_t tcp_flags);
 void conn_forget(Worker& w, Conn* c);
@@ -213,7 +215,7 @@ void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);  //
 void xmit_route(Worker& w, rte_mbuf* m, const Conn& c);                       // dr.cpp
 void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c);                      // tunnel.cpp
 // NAT's other directions (xmit/nat.cpp): replies, and ICMP errors about any connection.
-void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi);
+void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi, const ConnLookahead* ahead = nullptr);
 void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);
 // NAT of a non-first fragment (xmit/nat.cpp): the IP header only, the L4 header is not in it.
 void xmit_masq_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);

@@ -73,10 +73,10 @@ void nat_reply_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c)
   masq_out_l3(w, m, pi, c);
 }
 
-void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+void nat_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi, const ConnLookahead* ahead) {
   const ConnKey out = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   bool is_out = false;
-  Conn* c = w.conns.lookup(out, &is_out);
+  Conn* c = ahead ? w.conns.resolve(*ahead, out, &is_out) : w.conns.lookup(out, &is_out);
   // Unlike ip_vs_in, ip_vs_out does not look at the destination's availability: the replies of
   // a removed destination's connections still go back to the client.
   // No connection: an answer to the host's own traffic (a health check, from RIP:rport to the

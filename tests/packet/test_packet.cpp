@@ -962,6 +962,63 @@ void run_burst(Pipeline& p, const std::vector<std::pair<uint16_t, Bytes>>& in,
   }
 }
 
+// The burst is looked up at once (ConnTable::lookup_bulk) and then processed in order: a packet
+// of a flow an earlier packet of the same burst created, re-created or ended must meet the table
+// as it is then. So a burst gives what its packets give one at a time, frame for frame.
+TEST(BurstFixtures, ABurstIsItsPacketsOneAtATime) {
+  auto syn = [](uint16_t sp, uint8_t fl) { return c2d(tcp_pkt(CIP, VIP, sp, 80, fl, 64)); };
+  // Replies from both real servers: the one without the connection is refused.
+  auto reply = [](uint16_t sp, uint8_t fl) {
+    return std::vector<Bytes>{rs2d(kRs1, tcp_pkt(RS1, CIP, 80, sp, fl, 64)),
+                              rs2d(kRs2, tcp_pkt(RS2, CIP, 80, sp, fl, 64))};
+  };
+  // Before the burst: flow 3000 established, flow 3001 ended by a RST (CLOSE: a SYN re-creates
+  // it), flow 3002 in the table and reused below.
+  std::vector<Bytes> before = {syn(3000, SYN), syn(3001, SYN), syn(3001, RST), syn(3002, SYN)};
+  for (const Bytes& b : reply(3000, SYN | ACK)) before.push_back(b);
+  before.push_back(syn(3000, ACK));
+  std::vector<Bytes> burst = {
+      syn(4000, SYN),
+      syn(4000, ACK),  // created in the burst, then found
+      syn(3001, SYN),
+      syn(3001, ACK),
+      syn(3001, PSH | ACK),  // re-created: the old entry removed
+      syn(3000, PSH | ACK),  // found ahead, and still there
+      syn(4001, ACK),        // no connection, not a SYN: refused
+      syn(3002, RST),
+      syn(3002, SYN),
+      syn(3002, ACK),  // ended and started again
+      c2d(udp_pkt(CIP, VIP, 5000, 53, 64, {1, 2})),
+      c2d(udp_pkt(CIP, VIP, 5000, 53, 64, {3})),
+  };
+  for (uint16_t sp : {4000, 3001, 3002, 5000})
+    for (const Bytes& b : reply(sp, sp == 5000 ? 0 : SYN | ACK)) burst.push_back(b);
+  // UDP replies: the service's real server answers from 5353.
+  burst.push_back(rs2d(kRs2, udp_pkt(RS2, CIP, 5353, 5000, 64, {9})));
+  ASSERT_LE(burst.size(), kBurst);
+
+  auto port_of = [](const Bytes& b) -> uint16_t { return b[5] == 0x01 ? 1 : 0; };  // by dst MAC
+  Pipeline one, all;
+  for (Pipeline* p : {&one, &all})
+    for (const Bytes& b : before) p->run(port_of(b), b);
+  std::vector<std::pair<uint16_t, Bytes>> want[2];
+  for (const Bytes& b : burst)
+    for (auto& [port, frame] : one.run(port_of(b), b)) want[port].emplace_back(port, frame);
+  std::vector<std::pair<uint16_t, Bytes>> in;
+  for (const Bytes& b : burst) in.emplace_back(port_of(b), b);
+  // One burst: what leaves is grouped by port (each port's TX buffer drains in turn).
+  std::vector<std::pair<uint16_t, Bytes>> expect = want[0];
+  expect.insert(expect.end(), want[1].begin(), want[1].end());
+  run_burst(all, in, expect);
+  EXPECT_GE(expect.size(), 12u);  // the burst did forward, both ways
+  for (unsigned d = 0; d < kDropCount; ++d)
+    EXPECT_EQ(all.w.ctr.drops[d].get(), one.w.ctr.drops[d].get())
+        << drop_name(static_cast<Drop>(d));
+  EXPECT_EQ(all.w.ctr.conns_created.get(), one.w.ctr.conns_created.get());
+  EXPECT_EQ(all.w.conns.size(), one.w.conns.size());
+  EXPECT_EQ(all.w.ctr.nat_out.get(), one.w.ctr.nat_out.get());
+}
+
 TEST(LocalFixtures, ArpAndEchoAnswersAreRateLimited) {
   Pipeline p;
   p.w.arp_bucket = TokenBucket::tenth_deep(80);
