@@ -123,6 +123,26 @@ void ConnTable::lookup_bulk(const ConnKey* const* keys, unsigned n, ConnLookahea
   }
 }
 
+void ConnTable::prefetch_keys(const uint32_t* idx, unsigned n) const {
+  static_assert(2 * kExpireBatch <= RTE_HASH_LOOKUP_BULK_MAX);
+  ConnKey keys[2 * kExpireBatch];
+  const void* kp[2 * kExpireBatch];
+  int32_t pos[2 * kExpireBatch];
+  unsigned k = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    const Conn& c = conns_[idx[i]];
+    keys[k] = in_key(c);
+    kp[k] = &keys[k];
+    ++k;
+    if (c.flags & kConnHasOut) {
+      keys[k] = out_key(c);
+      kp[k] = &keys[k];
+      ++k;
+    }
+  }
+  rte_hash_lookup_bulk(hash_, kp, k, pos);
+}
+
 ConnKey ConnTable::in_key(const Conn& c) const {
   return make_key(c.cip, c.vip, c.cport, c.vport, c.proto);
 }

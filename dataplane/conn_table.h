@@ -161,6 +161,9 @@ class ConnTable {
   size_t memory_bytes() const { return memory_bytes_; }
 
  private:
+  static constexpr unsigned kExpireBatch = 16;  // two keys each: within one bulk lookup
+  // Brings the index buckets of these entries' keys into the cache, all misses at once.
+  void prefetch_keys(const uint32_t* idx, unsigned n) const;
   void wheel_link(uint32_t idx, uint32_t tick);
   void wheel_unlink(uint32_t idx);
   void free_entry(uint32_t idx);
@@ -187,15 +190,28 @@ uint32_t ConnTable::expire(uint32_t now, uint32_t budget, F&& on_expire) {
     const uint32_t slot = cursor_ & (kWheelSlots - 1);
     while (wheel_[slot] != kConnNone) {
       if (examined == budget) return examined;  // come back to this slot next call
-      ++examined;
-      const uint32_t idx = wheel_[slot];
-      Conn& c = conns_[idx];
-      if (static_cast<int32_t>(c.expires - now) <= 0) {
+      // A batch of due entries from the slot's head (the others re-armed on the way), whose
+      // keys' buckets are fetched together before they are removed one by one.
+      uint32_t batch[kExpireBatch];
+      unsigned n = 0;
+      for (uint32_t idx = wheel_[slot];
+           idx != kConnNone && n < kExpireBatch && examined < budget;) {
+        ++examined;
+        Conn& c = conns_[idx];
+        const uint32_t next = c.next;
+        if (static_cast<int32_t>(c.expires - now) <= 0) {
+          batch[n++] = idx;
+        } else {
+          wheel_unlink(idx);
+          wheel_link(idx, c.expires);  // lands in a later slot: armed > cursor_
+        }
+        idx = next;
+      }
+      if (n > 1) prefetch_keys(batch, n);
+      for (unsigned i = 0; i < n; ++i) {
+        Conn& c = conns_[batch[i]];
         on_expire(c);
         remove(&c);
-      } else {
-        wheel_unlink(idx);
-        wheel_link(idx, c.expires);  // lands in a later slot: armed > cursor_
       }
     }
     ++cursor_;

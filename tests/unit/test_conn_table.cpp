@@ -141,6 +141,37 @@ TEST(ConnTable, ExpiryCostIsExpiredPlusRearmedNotTable) {
   EXPECT_EQ(tb.t.size(), 0u);
 }
 
+// Expiry takes due entries in batches (their keys fetched together): in a slot where due and
+// extended entries alternate, under a budget that splits batches, every due entry goes exactly
+// once with both its keys, and every extended one stays, found under both.
+TEST(ConnTable, BatchedExpiryUnderABudget) {
+  Table tb(256);
+  std::vector<Conn*> cs;
+  for (uint32_t i = 0; i < 100; ++i) {
+    const ConnKey in = in_key(i), out = out_key(i);
+    cs.push_back(ins(tb.t, in, i % 3 ? &out : nullptr, 10, 100));
+  }
+  for (uint32_t i = 0; i < 100; i += 2) tb.t.touch(cs[i], 50, 105);  // the even ones: due at 155
+  std::vector<int> seen(100);
+  auto count = [&](Conn& c) { ++seen[c.cport]; };
+  uint32_t examined = 0;
+  for (int call = 0; call < 100 && tb.t.size() > 50; ++call) examined += tb.t.expire(110, 7, count);
+  EXPECT_EQ(examined, 100u);  // each entry once: 50 expired, 50 re-armed
+  EXPECT_EQ(tb.t.size(), 50u);
+  for (uint32_t i = 0; i < 100; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(seen[i], i % 2 ? 1 : 0);
+    bool is_out = false;
+    const ConnKey in = in_key(i), out = out_key(i);
+    EXPECT_EQ(tb.t.lookup(in, &is_out) != nullptr, i % 2 == 0);
+    if (i % 3) {
+      EXPECT_EQ(tb.t.lookup(out, &is_out) != nullptr, i % 2 == 0);
+    }
+  }
+  tb.t.expire(155, 1000, count);
+  EXPECT_EQ(tb.t.size(), 0u);
+}
+
 TEST(ConnTable, TimeoutBeyondTheWheelIsRearmed) {
   Table tb(16);
   const ConnKey in = in_key(1);
