@@ -1129,6 +1129,21 @@ std::string apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
     for (const AddrConfig& a : cfg.addrs) {
       if (a.ip == cmd.ip) return "address " + ip + " already exists on " + port_name(a.port);
     }
+    // What -a and ip route refuse in one order (a real server or gateway that is ours), the
+    // other order must refuse too: -S then -R would not load it back.
+    for (const ServiceConfig& s : cfg.services) {
+      for (const DestConfig& d : s.dests) {
+        if (d.rip == cmd.ip) {
+          return "address " + ip + " is real server " + addr_port(d.rip, d.rport) + " of service " +
+                 service_name(s.key);
+        }
+      }
+    }
+    for (const RouteConfig& r : cfg.routes) {
+      if (r.via == cmd.ip) {
+        return "address " + ip + " is the gateway of route " + prefix_name(r.prefix, r.prefix_len);
+      }
+    }
     cfg.addrs.push_back({cmd.ip, cmd.prefix_len, cmd.port});
     return "";
   }

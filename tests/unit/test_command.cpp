@@ -1067,6 +1067,22 @@ TEST(ApplyDest, AddErrors) {
           "real server 0.0.0.0 is not a unicast address");
 }
 
+// Found by fuzz_command (tests/fuzz/regressions/command/addr-on-a-real-server): a real server
+// added first and then made an address of the director was saved by -S and refused by -R. The
+// address is refused instead, as -a refuses it in the other order; a route's gateway too.
+TEST(ApplyAddr, AnAddressThatIsARealServerOrGatewayIsRefused) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:8080 -m");
+  run_ok(cfg, "ip route add 10.0.0.0/8 via 192.168.0.1 dev dpdk1");
+  run_err(cfg, "ip addr add 192.168.0.18/24 dev dpdk1",
+          "address 192.168.0.18 is real server 192.168.0.18:8080 of service TCP 172.16.254.200:80");
+  run_err(cfg, "ip addr add 192.168.0.1/32 dev dpdk0",
+          "address 192.168.0.1 is the gateway of route 10.0.0.0/8");
+  run_err(cfg, "ip addr add 172.16.254.1/24 dev dpdk0",
+          "address 172.16.254.1 is the gateway of route default");
+  run_ok(cfg, "ip addr add 192.168.0.9/24 dev dpdk1");
+}
+
 TEST(ApplyDest, AddWithoutMethodFromACommandStruct) {
   Config cfg = two_arm();
   Command c;
