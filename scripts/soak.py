@@ -7,8 +7,8 @@ Traffic, all from the client namespace to the VIP:
     (Connection: close, 2 connections), in back-to-back segments of --segment seconds;
   - a UDP client: requests at --udp-rate per second to VIP:5353 (the real servers echo them).
 Changes:
-  - every second (paused while an rs2 outage is being staged) one of: rs1's or rs2's weight edited (1..5), a spare service (VIP:8080, no
-    traffic) added with two real servers or deleted;
+  - every second (paused while an rs2 outage is being staged) one of: rs1's or rs2's weight
+    edited (1..5), a spare service (VIP:8080, no traffic) added with two real servers or deleted;
   - every --flap seconds rs2's web server is killed; its TCP_CHECK takes it out of the table;
     it is started again 10 s later and the check brings it back.
 What is checked and reported:

@@ -362,8 +362,8 @@ class GenRun:
             f.write(CONFIG_ONEARM + conf_extra)
         fvs_eal = eal(1, f"fvsmid{os.getpid()}", "client", self.sock, MIDDLE_MAC, mem, rsize=MEMIF_RSIZE)
         # The worker alone on CPU 1; fastvsd's control thread beside the generator on CPU 0: a
-        # control thread waking on the worker's CPU takes it for a scheduler slice (ms), longer
-        # than the memif ring (1,024 packets) lasts at these rates, and losses would be its.
+        # control thread waking on the worker's CPU takes it for a scheduler slice (ms), about as
+        # long as the RX ring (MEMIF_RSIZE) lasts at these rates, and losses would be its.
         fvs_eal[1] = "0@0,1@1"
         self.fvs_cmd = [FASTVSD] + fvs_eal + \
             ["--", "--no-kernel-path", "--config", self.conf, "--socket", self.cli,
