@@ -936,6 +936,31 @@ std::string check_method_reach(const Config& cfg, ForwardMethod m, uint32_t rip)
   return "";
 }
 
+// Whether the director can reach real server rip by method m: on a connected network or a
+// route, and on a connected network for direct routing.
+std::string check_reach(const Config& cfg, ForwardMethod m, uint32_t rip) {
+  const bool routed = connected_port(cfg, rip) ||
+                      std::any_of(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
+                        return in_subnet(rip, r.prefix, r.prefix_len);
+                      });
+  if (!routed) return "real server " + format_ip4(rip) + " is not on a connected network or route";
+  return check_method_reach(cfg, m, rip);
+}
+
+// What -a would refuse in `after` (an address or route deleted) must not be left behind: -S
+// then -R would not load it back. Names the first real server that `after` strands.
+std::string check_stranded(const Config& after, const std::string& what) {
+  for (const ServiceConfig& s : after.services) {
+    for (const DestConfig& d : s.dests) {
+      if (!check_reach(after, d.method, d.rip).empty()) {
+        return what + " is needed by real server " + addr_port(d.rip, d.rport) + " of service " +
+               service_name(s.key) + " (delete the real server first)";
+      }
+    }
+  }
+  return "";
+}
+
 std::string check_dest_numbers(int32_t weight, uint32_t u, uint32_t l) {
   if (weight < 0 || weight > 65535) return "bad weight " + std::to_string(weight) + " (0..65535)";
   if (u > INT_MAX) return "bad upper threshold " + std::to_string(u);
@@ -993,14 +1018,7 @@ std::string make_dest(const Config& cfg, const ServiceConfig& svc, const Command
   if (is_local_address(cfg, cmd.rip)) {
     return "real server " + format_ip4(cmd.rip) + " is an address of this director";
   }
-  const bool routed = connected_port(cfg, cmd.rip) ||
-                      std::any_of(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
-                        return in_subnet(cmd.rip, r.prefix, r.prefix_len);
-                      });
-  if (!routed) {
-    return "real server " + format_ip4(cmd.rip) + " is not on a connected network or route";
-  }
-  err = check_method_reach(cfg, method, cmd.rip);
+  err = check_reach(cfg, method, cmd.rip);
   if (!err.empty()) return err;
   DestConfig d;
   d.rip = cmd.rip;
@@ -1160,6 +1178,7 @@ std::string apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
              " via " + format_ip4(r.via) + " (delete the route first)";
     }
   }
+  if (std::string err = check_stranded(after, "address " + name); !err.empty()) return err;
   cfg.addrs = std::move(after.addrs);
   return "";
 }
@@ -1179,7 +1198,10 @@ std::string apply_route(Config& cfg, const Command& cmd, unsigned num_ports) {
              (cmd.via == 0 || r.via == cmd.via) && (!cmd.has_port || r.port == cmd.port);
     });
     if (it == cfg.routes.end()) return "no such route " + name;
-    cfg.routes.erase(it);
+    Config after = cfg;
+    after.routes.erase(after.routes.begin() + (it - cfg.routes.begin()));
+    if (std::string err = check_stranded(after, "route " + name); !err.empty()) return err;
+    cfg.routes = std::move(after.routes);
     return "";
   }
   RouteConfig route{cmd.ip, cmd.prefix_len, cmd.via, cmd.port};

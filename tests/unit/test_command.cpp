@@ -1083,6 +1083,41 @@ TEST(ApplyAddr, AnAddressThatIsARealServerOrGatewayIsRefused) {
   run_ok(cfg, "ip addr add 192.168.0.9/24 dev dpdk1");
 }
 
+// The other order of -a's reach check: deleting what makes a real server reachable would leave a
+// configuration that -S saves and -R refuses.
+TEST(ApplyAddr, DeletingWhatARealServerNeedsIsRefused) {
+  Config cfg = two_arm();
+  run_ok(cfg, "ip route del default");
+  run_ok(cfg, "ip addr add 10.1.0.8/24 dev dpdk1");
+  run_ok(cfg, "ip route add 10.9.0.0/16 via 192.168.0.1 dev dpdk1");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18 -g");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 10.9.0.5 -m");
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 10.1.0.5 -i");
+  run_err(cfg, "ip addr del 192.168.0.8/24 dev dpdk1",
+          "address 192.168.0.8/24 is needed by route 10.9.0.0/16 via 192.168.0.1 (delete the "
+          "route first)");
+  run_err(cfg, "ip route del 10.9.0.0/16",
+          "route 10.9.0.0/16 is needed by real server 10.9.0.5:80 of service TCP "
+          "172.16.254.200:80 (delete the real server first)");
+  run_err(cfg, "ip addr del 10.1.0.8/24 dev dpdk1",
+          "address 10.1.0.8/24 is needed by real server 10.1.0.5:80 of service TCP "
+          "172.16.254.200:80 (delete the real server first)");
+  // A tunnel goes through routers: with a route to 10.1.0.5, its network's address can go.
+  run_ok(cfg, "ip route add 10.1.0.0/16 via 192.168.0.1 dev dpdk1");
+  run_ok(cfg, "ip addr del 10.1.0.8/24 dev dpdk1");
+  run_ok(cfg, "-d -t 172.16.254.200:80 -r 10.9.0.5");
+  run_ok(cfg, "ip route del 10.9.0.0/16");
+  run_ok(cfg, "-d -t 172.16.254.200:80 -r 10.1.0.5");
+  run_ok(cfg, "ip route del 10.1.0.0/16");
+  // Direct routing needs the connected network itself: a route to it is not enough.
+  run_ok(cfg, "ip route add 192.168.0.0/16 via 172.16.254.1 dev dpdk0");
+  run_err(cfg, "ip addr del 192.168.0.8/24 dev dpdk1",
+          "address 192.168.0.8/24 is needed by real server 192.168.0.18:80 of service TCP "
+          "172.16.254.200:80 (delete the real server first)");
+  run_ok(cfg, "-e -t 172.16.254.200:80 -r 192.168.0.18 -m");
+  run_ok(cfg, "ip addr del 192.168.0.8/24 dev dpdk1");
+}
+
 TEST(ApplyDest, AddWithoutMethodFromACommandStruct) {
   Config cfg = two_arm();
   Command c;
