@@ -185,13 +185,21 @@ bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
     *err = "--conn-capacity 0: give at least 1 connection per worker";
     return false;
   }
+  const uint64_t keys = opt_.conn_keys ? opt_.conn_keys : ConnTable::default_keys(cap);
+  if (keys < cap || keys > ConnTable::default_keys(cap)) {
+    *err = fmt::format(
+        "--conn-keys {}: give from {} (--conn-capacity, one key a DR/TUN connection) to {} (two "
+        "keys a NAT connection)",
+        keys, cap, ConnTable::default_keys(cap));
+    return false;
+  }
   // Before anything is allocated: the tables, and the packet buffers that come first. What the
   // EAL can still map is an upper bound (--legacy-mem or --socket-limit may give less); a
   // shortfall found later is reported when the allocation fails.
   std::map<int, uint64_t> need;
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) {
-    need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += ConnTable::memory_needed(cap);
+    need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += ConnTable::memory_needed(cap, keys);
   }
   rte_mempool_objsz sz{};
   const uint64_t pool = uint64_t{mbufs} * rte_mempool_calc_obj_size(
@@ -214,8 +222,8 @@ bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
         "--conn-capacity {} does not fit in memory: the connection tables need {} ({} per "
         "worker, {:.0f} bytes a connection) but DPDK can give {} on socket {}{}: lower "
         "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
-        cap, format_bytes(bytes), format_bytes(ConnTable::memory_needed(cap)),
-        double(ConnTable::memory_needed(cap)) / cap,
+        cap, format_bytes(bytes), format_bytes(ConnTable::memory_needed(cap, keys)),
+        double(ConnTable::memory_needed(cap, keys)) / cap,
         format_bytes(avail > others ? avail - others : 0), socket,
         others ? fmt::format(" after {} of packet buffers", format_bytes(others)) : "");
     return false;
@@ -263,20 +271,23 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     }
     const std::string name = fmt::format("conns_w{}", i);
     if (!w->conns.init(name.c_str(), opt_.conn_capacity,
-                       static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now)) {
+                       static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now,
+                       opt_.conn_keys)) {
       *err = fmt::format(
           "connection table of {} entries ({}) for worker {}: out of memory, {} left: lower "
           "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
-          opt_.conn_capacity, format_bytes(ConnTable::memory_needed(opt_.conn_capacity)), i,
+          opt_.conn_capacity,
+          format_bytes(ConnTable::memory_needed(opt_.conn_capacity, opt_.conn_keys)), i,
           format_bytes(
               dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))));
       return false;
     }
     log_line(
-        fmt::format("worker {} on lcore {}: connection table {} entries, {} bytes "
+        fmt::format("worker {} on lcore {}: connection table {} entries, {} keys, {} bytes "
                     "({:.0f} per connection)",
-                    i, worker_lcores_[i], opt_.conn_capacity, w->conns.memory_bytes(),
-                    double(w->conns.memory_bytes()) / opt_.conn_capacity));
+                    i, worker_lcores_[i], opt_.conn_capacity,
+                    opt_.conn_keys ? opt_.conn_keys : ConnTable::default_keys(opt_.conn_capacity),
+                    w->conns.memory_bytes(), double(w->conns.memory_bytes()) / opt_.conn_capacity));
     for (const auto& p : ports_) {
       if (i < p.nrxq) w->rxq[w->nrxq++] = RxQueue{p.port_id, static_cast<uint16_t>(i)};
       w->txq[p.port_id] = i < p.ntxq ? static_cast<int32_t>(i) : -1;

@@ -41,6 +41,7 @@ struct DaemonOptions {
   std::string config_path;
   std::string socket_path = "/run/fastvs/fastvsd.sock";
   uint32_t conn_capacity = 262144;    // per worker
+  uint64_t conn_keys = 0;             // per worker's index; 0: two a connection
   uint32_t persist_capacity = 65536;  // persistence templates, shared by the workers
   std::string keepalived_conf;        // keepalived.conf's virtual servers, loaded at start
   bool kernel_path = true;            // TAP interfaces for the host's stack

@@ -39,6 +39,11 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "conn-capacity", po::value(&o.conn_capacity)->default_value(o.conn_capacity),
       "connections per worker; when full, new flows are dropped and counted and existing "
       "flows are untouched")(
+      "conn-keys", po::value(&o.conn_keys),
+      "keys in each worker's connection index, from --conn-capacity to twice it (the default): "
+      "a NAT connection takes two (client's and real server's side), a DR or TUN connection "
+      "one. A DR/TUN-only director sets it to --conn-capacity and saves a third of the "
+      "table's memory; when the index is full, new flows are dropped and counted")(
       "no-kernel-path", po::bool_switch(&no_kernel_path),
       "no TAP interfaces for the host's stack: traffic the data plane does not handle is "
       "dropped and counted instead of handed to the host")(

@@ -23,10 +23,10 @@ uint32_t conn_key_hash(const void* key, uint32_t len, uint32_t init) {
 }
 static_assert(sizeof(ConnKey) == 16);
 
-// NAT keeps two keys per connection. rte_hash's cuckoo buckets fill to ~90-95%: size the index
-// so that a full pool still inserts.
-uint64_t index_entries(uint64_t capacity) {
-  return capacity * 2 + capacity / 4 + 64;
+// rte_hash's cuckoo buckets fill to ~90-95%: size the index with slack so that `keys` keys
+// (a full pool) still insert.
+uint64_t index_entries(uint64_t keys) {
+  return keys + keys / 8 + 64;
 }
 
 uint64_t pow2_at_least(uint64_t n) {
@@ -36,12 +36,12 @@ uint64_t pow2_at_least(uint64_t n) {
 }
 }  // namespace
 
-uint64_t ConnTable::memory_needed(uint32_t capacity) {
+uint64_t ConnTable::memory_needed(uint32_t capacity, uint64_t nkeys) {
   // rte_hash_create (lib/hash/rte_cuckoo_hash.c) without lcore cache or extendable buckets:
   // a ring of free key slots (32-bit, a power of two), pow2(entries)/8 buckets of one
   // cache line, entries+1 key slots of align(8-byte data + key, 16); plus our pool and wheel,
   // and malloc's overhead (measured: under 1 KiB).
-  const uint64_t e = index_entries(capacity);
+  const uint64_t e = index_entries(nkeys ? nkeys : default_keys(capacity));
   const uint64_t ring = 4 * pow2_at_least(e + 1);
   const uint64_t buckets = pow2_at_least(e) / 8 * 64;
   const uint64_t keys = (e + 1) * ((8 + sizeof(ConnKey) + 15) / 16 * 16);
@@ -56,14 +56,15 @@ ConnTable::~ConnTable() {
   rte_free(wheel_);
 }
 
-bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t now) {
-  if (capacity == 0 || capacity > kMaxCapacity) {
-    fmt::print(stderr, "conn table {}: capacity {} out of range\n", name, capacity);
+bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t now, uint64_t keys) {
+  if (keys == 0) keys = default_keys(capacity);
+  if (capacity == 0 || capacity > kMaxCapacity || keys > default_keys(kMaxCapacity)) {
+    fmt::print(stderr, "conn table {}: capacity {} ({} keys) out of range\n", name, capacity, keys);
     return false;
   }
   rte_hash_parameters hp{};
   hp.name = name;
-  hp.entries = static_cast<uint32_t>(index_entries(capacity));
+  hp.entries = static_cast<uint32_t>(index_entries(keys));
   hp.key_len = sizeof(ConnKey);
   hp.hash_func = conn_key_hash;
   hp.hash_func_init_val = 0x9747b28c;

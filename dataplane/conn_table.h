@@ -5,6 +5,9 @@
 //   found under its "in" key (CIP:cport -> VIP:vport, the client's packets) and, for NAT, also
 //   under its "out" key (RIP:rport -> CIP:cport, the real server's replies), as IPVS keeps one
 //   ip_vs_conn reachable from both directions. The key's data word is (entry index << 1 | is_out).
+//   The index holds `keys` keys (default two a connection): a DR/TUN-only director gives it one
+//   a connection and saves a third of the memory; when the index is full, new flows are refused
+//   as when the pool is.
 // - Entries: a pre-sized array of 64-byte Conn records (one cache line), with a free list.
 //   Capacity is fixed at start; when it is full a new flow is refused and counted and existing
 //   flows are untouched.
@@ -106,12 +109,15 @@ class ConnTable {
   // which holds two keys and slack per connection).
   static constexpr uint32_t kMaxCapacity = (1u << 30) / 4;
 
-  // Sizes the index and the pool for `capacity` connections on NUMA `socket`. `now` starts the
-  // wheel. Returns false (and logs why) if memory is short.
-  bool init(const char* name, uint32_t capacity, int socket, uint32_t now);
-  // The DPDK memory init() takes for `capacity` (computed as rte_hash_create sizes its parts),
-  // so fastvsd can refuse a --conn-capacity that cannot fit before it allocates anything.
-  static uint64_t memory_needed(uint32_t capacity);
+  // The index's default size: two keys a connection (NAT's).
+  static uint64_t default_keys(uint32_t capacity) { return uint64_t{capacity} * 2; }
+
+  // Sizes the pool for `capacity` connections and the index for `keys` keys (0: the default)
+  // on NUMA `socket`. `now` starts the wheel. Returns false (and logs why) if memory is short.
+  bool init(const char* name, uint32_t capacity, int socket, uint32_t now, uint64_t keys = 0);
+  // The DPDK memory init() takes (computed as rte_hash_create sizes its parts), so fastvsd can
+  // refuse a --conn-capacity that cannot fit before it allocates anything.
+  static uint64_t memory_needed(uint32_t capacity, uint64_t keys = 0);
 
   // Finds the connection a packet belongs to; *is_out tells which key matched.
   Conn* lookup(const ConnKey& key, bool* is_out) const;

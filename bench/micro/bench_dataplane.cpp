@@ -115,20 +115,25 @@ BENCHMARK(BM_ConnInsertExpire);
 // Memory per connection, index included: what the table takes from the DPDK heap (the hash
 // sized for two keys a connection, the connection array, the timer wheel) over its capacity.
 // The table is preallocated, so this is also the cost of a full table.
+// Arg 1: keys a connection in the index (2: NAT's, the default; 1: --conn-keys = capacity).
 void BM_ConnTableBytes(benchmark::State& st) {
   const auto n = static_cast<uint32_t>(st.range(0));
+  const auto keys = uint64_t{n} * static_cast<uint64_t>(st.range(1));
   static int id = 0;
+  st.SetLabel(st.range(1) == 2 ? "NAT, two keys" : "DR/TUN, one key");
   for (auto _ : st) {
     ConnTable t;
-    if (!t.init(("bm" + std::to_string(id++)).c_str(), n, 0, 0))
+    if (!t.init(("bm" + std::to_string(id++)).c_str(), n, 0, 0, keys))
       return st.SkipWithError("no memory");
     st.counters["bytes_per_conn"] = static_cast<double>(t.memory_bytes()) / n;
     st.counters["MiB"] = static_cast<double>(t.memory_bytes()) / (1 << 20);
   }
 }
 BENCHMARK(BM_ConnTableBytes)
-    ->Arg(1 << 20)
-    ->Arg(10'000'000)
+    ->Args({1 << 20, 2})
+    ->Args({10'000'000, 2})
+    ->Args({1 << 20, 1})
+    ->Args({10'000'000, 1})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

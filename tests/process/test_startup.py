@@ -5,6 +5,7 @@ created, a --conn-capacity that does not fit in memory. A socket left by a kille
 replaced. Hugepages are taken away only inside a private mount namespace (`unshare -m`): the
 machine's own stay as they are for everyone else."""
 import os
+import re
 import shutil
 import signal
 import stat
@@ -199,6 +200,36 @@ class Startup(unittest.TestCase):
         line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
                             ["--conn-capacity", "0"])
         self.assertEqual(line, "fastvsd: --conn-capacity 0: give at least 1 connection per worker")
+
+    def test_conn_keys_out_of_range(self):
+        for keys in ("4095", "8193"):
+            line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
+                                ["--conn-capacity", "4096", "--conn-keys", keys])
+            self.assertEqual(line, f"fastvsd: --conn-keys {keys}: give from 4096 (--conn-capacity, one "
+                                   "key a DR/TUN connection) to 8192 (two keys a NAT connection)")
+
+    def test_conn_keys_one_a_connection_takes_less_memory(self):
+        per = {}
+        # Large enough that the expiry wheel (256 KiB) is a few bytes a connection.
+        for keys in ("262144", "131072"):
+            if os.path.exists(os.path.join(self.dir, "stats.json")):
+                os.unlink(os.path.join(self.dir, "stats.json"))  # the first run's
+            d = Fastvsd(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
+                        ["--socket", self.sock, "--idle-sleep-us", "500", "--conn-capacity", "131072",
+                         "--conn-keys", keys], self.dir, "keys" + keys)
+            try:
+                d.wait_started()
+                m = re.search(r"connection table 131072 entries, (\d+) keys, \d+ bytes \((\d+) per "
+                              r"connection\)", d.output())
+            finally:
+                d.stop()
+                out = d.output()
+                d.close()
+            self.assertIsNotNone(m, out)
+            self.assertEqual(m.group(1), keys)
+            per[keys] = int(m.group(2))
+        self.assertLessEqual(per["131072"], 128, per)
+        self.assertLessEqual(per["262144"], 192, per)
 
 
 if __name__ == "__main__":

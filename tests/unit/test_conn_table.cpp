@@ -26,10 +26,10 @@ Conn* ins(ConnTable& t, const ConnKey& in, const ConnKey* out, uint32_t timeout,
 
 struct Table {
   ConnTable t;
-  explicit Table(uint32_t cap, uint32_t now = 100) {
+  explicit Table(uint32_t cap, uint32_t now = 100, uint64_t keys = 0) {
     static int n = 0;
     const std::string name = "ct" + std::to_string(n++);
-    EXPECT_TRUE(t.init(name.c_str(), cap, 0, now));
+    EXPECT_TRUE(t.init(name.c_str(), cap, 0, now, keys));
   }
 };
 
@@ -189,28 +189,70 @@ TEST(ConnTable, TimeoutBeyondTheWheelIsRearmed) {
 
 // Records the real memory per connection: rte_hash (buckets + key slots, sized for two keys
 // per NAT connection) + the 64-byte entry + the wheel, as allocated from the DPDK heap.
+// The budgets: 192 bytes a NAT connection (two keys), 128 a DR/TUN one (--conn-keys = capacity).
 TEST(ConnTable, BytesPerConnection) {
   const uint32_t cap = 1u << 17;
-  Table tb(cap);
-  const double per = double(tb.t.memory_bytes()) / cap;
-  RecordProperty("bytes_per_connection", std::to_string(per));
-  std::printf("connection table: %u entries, %zu bytes, %.1f bytes per connection\n", cap,
-              tb.t.memory_bytes(), per);
-  EXPECT_GT(per, 64.0);   // at least the entry itself
-  EXPECT_LT(per, 400.0);  // and no runaway
+  for (const uint64_t keys : {uint64_t{0}, uint64_t{cap}}) {
+    Table tb(cap, 100, keys);
+    const double per = double(tb.t.memory_bytes()) / cap;
+    RecordProperty(keys ? "bytes_per_connection_one_key" : "bytes_per_connection",
+                   std::to_string(per));
+    std::printf("connection table: %u entries, keys %s, %zu bytes, %.1f bytes per connection\n",
+                cap, keys ? "one a connection" : "two a connection", tb.t.memory_bytes(), per);
+    EXPECT_GT(per, 64.0);  // at least the entry itself
+    EXPECT_LE(per, keys ? 128.0 : 192.0);
+  }
+}
+
+// A one-key index holds a full pool of DR/TUN connections; NAT connections, two keys each, fill
+// it at about half the pool, and then new ones are refused and the old ones stay.
+TEST(ConnTable, OneKeyIndex) {
+  const uint32_t cap = 4096;
+  {
+    Table tb(cap, 100, cap);
+    for (uint32_t i = 0; i < cap; ++i) ASSERT_NE(ins(tb.t, in_key(i), nullptr, 160, 100), nullptr);
+    bool collision;
+    EXPECT_EQ(tb.t.insert(in_key(cap), nullptr, 160, 100, &collision), nullptr);
+    EXPECT_EQ(tb.t.size(), cap);
+  }
+  Table tb(cap, 100, cap);
+  uint32_t n = 0;
+  for (;; ++n) {
+    const ConnKey out = out_key(n);
+    bool collision;
+    if (!tb.t.insert(in_key(n), &out, 160, 100, &collision)) {
+      EXPECT_FALSE(collision);
+      break;
+    }
+  }
+  EXPECT_GE(n, cap / 2);
+  EXPECT_LT(n, cap * 3 / 4);
+  EXPECT_EQ(tb.t.size(), n);
+  for (uint32_t i = 0; i < n; ++i) {
+    bool is_out = true;
+    ASSERT_NE(tb.t.lookup(in_key(i), &is_out), nullptr) << i;
+    EXPECT_FALSE(is_out);
+    ASSERT_NE(tb.t.lookup(out_key(i), &is_out), nullptr) << i;
+    EXPECT_TRUE(is_out);
+  }
+  bool is_out;
+  EXPECT_EQ(tb.t.lookup(in_key(n), &is_out), nullptr);  // the refused one left nothing behind
 }
 
 // fastvsd refuses a --conn-capacity that cannot fit from memory_needed() before it allocates:
 // the estimate must not fall short of what init() really takes, nor overstate it much.
 TEST(ConnTable, MemoryNeededMatchesWhatInitTakes) {
   for (const uint32_t cap : {16u, 1000u, 1u << 16, 100000u, 1u << 18}) {
-    Table tb(cap);
-    const uint64_t need = ConnTable::memory_needed(cap);
-    const uint64_t took = tb.t.memory_bytes();
-    std::printf("capacity %u: init took %llu bytes, memory_needed says %llu\n", cap,
-                static_cast<unsigned long long>(took), static_cast<unsigned long long>(need));
-    EXPECT_GE(need, took) << cap;
-    EXPECT_LE(need, took + took / 50 + 4096) << cap;
+    for (const uint64_t keys : {uint64_t{0}, uint64_t{cap}, uint64_t{cap} * 3 / 2}) {
+      Table tb(cap, 100, keys);
+      const uint64_t need = ConnTable::memory_needed(cap, keys);
+      const uint64_t took = tb.t.memory_bytes();
+      std::printf("capacity %u, %llu keys: init took %llu bytes, memory_needed says %llu\n", cap,
+                  static_cast<unsigned long long>(keys), static_cast<unsigned long long>(took),
+                  static_cast<unsigned long long>(need));
+      EXPECT_GE(need, took) << cap << " " << keys;
+      EXPECT_LE(need, took + took / 50 + 4096) << cap << " " << keys;
+    }
   }
 }
 
