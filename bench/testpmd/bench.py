@@ -352,7 +352,7 @@ class GenRun:
     """fastvsd (CPU 1) and fvsgen (CPU 0) over one memif; fastvsd stays up across several
     generator runs so a later run can see what an earlier one left (a full table, draining)."""
 
-    def __init__(self, tmp, name, fvs_args=(), conf_extra="", mem=1024):
+    def __init__(self, tmp, name, fvs_args=(), conf_extra="", mem=1024, fastvsd=FASTVSD):
         self.tmp, self.name = tmp, name
         self.sock = os.path.join(tmp, f"memif-{name}.sock")
         self.stats = os.path.join(tmp, f"stats-{name}.json")
@@ -365,15 +365,16 @@ class GenRun:
         # control thread waking on the worker's CPU takes it for a scheduler slice (ms), about as
         # long as the RX ring (MEMIF_RSIZE) lasts at these rates, and losses would be its.
         fvs_eal[1] = "0@0,1@1"
-        self.fvs_cmd = [FASTVSD] + fvs_eal + \
+        self.fvs_cmd = [fastvsd] + fvs_eal + \
             ["--", "--no-kernel-path", "--config", self.conf, "--socket", self.cli,
              "--stats-file", self.stats, "--stats-interval-ms", "200"] + list(fvs_args)
         self.fvs = None
         self.runs = 0
 
-    def gen(self, args, timeout):
+    def gen(self, args, timeout, watch=False):
         """One generator run; fastvsd is started on the first (the generator is the memif
-        server, so it starts first and waits for the link)."""
+        server, so it starts first and waits for the link). watch: sample fastvsd's
+        conns_created while it runs, with the stats file's write time (r["created"])."""
         self.runs += 1
         gen_eal = ["--lcores", "0@0", "--file-prefix", f"fvsgen{os.getpid()}", "--in-memory", "-m", "256",
                    "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error",
@@ -398,8 +399,22 @@ class GenRun:
                     g.kill()
                     raise RuntimeError(f"fastvsd did not start: see {self.tmp}/fvs-{self.name}.log")
                 time.sleep(0.05)
+        samples = []
         try:
-            out, _ = g.communicate(timeout=timeout)
+            if watch:
+                deadline = time.monotonic() + timeout
+                while g.poll() is None and time.monotonic() < deadline:
+                    try:  # the file's write time and its content, from one open file
+                        with open(self.stats) as fh:
+                            st = os.fstat(fh.fileno()).st_mtime_ns
+                            created = json.load(fh)["workers"][0]["conns_created"]
+                    except (OSError, ValueError):
+                        time.sleep(0.02)
+                        continue
+                    if not samples or samples[-1][0] != st:
+                        samples.append((st, created))
+                    time.sleep(0.02)
+            out, _ = g.communicate(timeout=max(1, deadline - time.monotonic()) if watch else timeout)
         except subprocess.TimeoutExpired:
             g.kill()
             raise RuntimeError(f"fvsgen did not finish in {timeout}s")
@@ -409,7 +424,9 @@ class GenRun:
         time.sleep(0.5)  # two stats intervals: the file shows the run's end
         w = read_stats(self.stats)
         r["fastvsd"] = {"drops": {k: v for k, v in w["drops"].items() if v}, "conns": w["conns"],
-                        **rss_kib(self.fvs.pid)}
+                        "conns_created": w["conns_created"], **rss_kib(self.fvs.pid)}
+        if watch:
+            r["created"] = samples
         return r
 
     def conns(self):
@@ -430,18 +447,30 @@ class GenRun:
             self.fvs.wait(30)
 
 
-def new_flows(tmp, kind, seconds, capacity):
+def new_flows(tmp, kind, seconds, capacity, fastvsd=FASTVSD):
     """Every packet a new flow from 10M sources, as fast as the port takes them: the worker's
     new-flow capacity. syn: TCP SYNs, the table grows (SYN_RECV lives 60 s); udp: datagrams
     with a 1 s UDP timeout, where expiry keeps up with creation."""
     extra = "--set 0 0 1\n" if kind == "udp" else ""
-    run = GenRun(tmp, f"new-{kind}", ["--conn-capacity", str(capacity)], extra, mem=6144 if capacity > 2e6 else 2048)
+    run = GenRun(tmp, f"new-{kind}", ["--conn-capacity", str(capacity)], extra,
+                 mem=6144 if capacity > 2e6 else 2048, fastvsd=fastvsd)
     try:
         r = run.gen(["--flood", kind, "--flood-rate", "max", "--flood-sources", str(FLOOD_SOURCES),
-                     "--vport", "53" if kind == "udp" else "80", "--seconds", str(seconds)], seconds + 60)
+                     "--vport", "53" if kind == "udp" else "80", "--seconds", str(seconds)], seconds + 60,
+                    watch=True)
     finally:
         run.close()
-    r["rate"] = r["flood_rx"] / r["seconds"]
+    # Connections created a second, from fastvsd's own count between 1M created and 9M (or 90%
+    # of the run's): the 10M sources come round again after 10M packets, and a SYN from a source
+    # that already has its SYN_RECV entry is a lookup, not a new flow.
+    s = r.pop("created")
+    hi = min(9_000_000, 0.9 * r["fastvsd"]["conns_created"])
+    window = [(t, c) for t, c in s if 1_000_000 <= c <= hi]
+    if len(window) < 2:
+        raise RuntimeError(f"new flows {kind}: too few samples of conns_created ({len(window)} of {len(s)})")
+    (t0, c0), (t1, c1) = window[0], window[-1]
+    r["rate"] = (c1 - c0) / ((t1 - t0) / 1e9)
+    r["packet_rate"] = r["flood_rx"] / r["seconds"]
     return r
 
 
@@ -527,25 +556,44 @@ def est_loss(r):
     return r["est_tx"] + r["est_ring_full"] - r["est_rx"]
 
 
+def run_new_flows(a, tmp, result, rows):
+    """Scenario 3: new flows per second, SYN and UDP, a few rounds each; with --baseline, the
+    baseline binary in the same rounds, alternating which goes first. Returns the SYN rate."""
+    med = statistics.median
+    caps = {"syn": [], "udp": []}
+    base = {"syn": [], "udp": []}
+    for rnd in range(a.rounds):
+        for kind in ("syn", "udp"):
+            subjects = [("fastvsd", FASTVSD)] + ([("baseline", a.baseline)] if a.baseline else [])
+            if rnd % 2:
+                subjects.reverse()
+            for who, binary in subjects:
+                r = new_flows(tmp, kind, a.seconds * 2 if kind == "syn" else a.seconds,
+                              16 << 20 if kind == "syn" else 4 << 20, binary)
+                (caps if who == "fastvsd" else base)[kind].append(r)
+                print(f"new flows {kind} round {rnd + 1}: {who} {r['rate'] / 1e6:.2f} M/s, table "
+                      f"{r['fastvsd']['conns']}, drops {r['fastvsd']['drops']}", flush=True)
+    result["new_flows"] = caps
+    if a.baseline:
+        result["new_flows_baseline"] = {"binary": a.baseline, **base}
+    for kind in ("syn", "udp"):
+        rates = [r["rate"] for r in caps[kind]]
+        row = (f"| new flows per second, {'TCP SYN (table grows to ' + str(max(r['fastvsd']['conns'] for r in caps[kind])) + ')' if kind == 'syn' else 'UDP, 1 s timeout (steady state)'} "
+               f"| {med(rates) / 1e6:.2f} M/s ({min(rates) / 1e6:.2f}-{max(rates) / 1e6:.2f})")
+        if a.baseline:
+            b = [r["rate"] for r in base[kind]]
+            ratios = [x / y for x, y in zip(rates, b)]
+            row += (f"; baseline {med(b) / 1e6:.2f} M/s ({min(b) / 1e6:.2f}-{max(b) / 1e6:.2f}), "
+                    f"ratio {med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
+        rows.append(row + " |")
+    return med(r["rate"] for r in caps["syn"])
+
+
 def run_floods(a, tmp, result):
     """Issue 8's floods and scenario 3's new flows; returns table rows."""
     rows = []
-    med = statistics.median
-    # Capacity first: new flows per second, SYN and UDP, a few rounds each.
-    caps = {"syn": [], "udp": []}
-    for rnd in range(a.rounds):
-        for kind in ("syn", "udp"):
-            r = new_flows(tmp, kind, a.seconds * 2 if kind == "syn" else a.seconds,
-                          16 << 20 if kind == "syn" else 4 << 20)
-            caps[kind].append(r)
-            print(f"new flows {kind} round {rnd + 1}: {r['rate'] / 1e6:.2f} M/s, table {r['fastvsd']['conns']}, "
-                  f"drops {r['fastvsd']['drops']}", flush=True)
-    result["new_flows"] = caps
-    for kind in ("syn", "udp"):
-        rates = [r["rate"] for r in caps[kind]]
-        rows.append(f"| new flows per second, {'TCP SYN (table grows to ' + str(max(r['fastvsd']['conns'] for r in caps[kind])) + ')' if kind == 'syn' else 'UDP, 1 s timeout (steady state)'} "
-                    f"| {med(rates) / 1e6:.2f} M/s ({min(rates) / 1e6:.2f}-{max(rates) / 1e6:.2f}) |")
-    cap = med(r["rate"] for r in caps["syn"])
+    # Capacity first: the floods are offered as shares of it.
+    cap = run_new_flows(a, tmp, result, rows)
     floods = {}
     for share in (0.5, 1.5):
         r = syn_flood(tmp, cap * share, a.seconds * 2, 16 << 20)
@@ -586,7 +634,9 @@ def main():
     ap.add_argument("--scenarios", default="request,loop,dr,tun,updates,workers2,workingset,floods",
                     help="request,loop,dr,tun,updates,workers2 (testpmd as generator and ceiling); "
                     "workingset (1M flows vs 256), floods (new flows, SYN flood, full table, "
-                    "ARP/ICMP/no-service floods): fvsgen")
+                    "ARP/ICMP/no-service floods), newflows (scenario 3 alone): fvsgen")
+    ap.add_argument("--baseline", help="another fastvsd binary to run beside this one in the "
+                    "same rounds (newflows, floods' capacity part): before/after ratios")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fvs-bench-")
@@ -602,6 +652,9 @@ def main():
     for scenario in a.scenarios.split(","):
         if scenario == "floods":
             flood_rows = run_floods(a, tmp, result)
+            continue
+        if scenario == "newflows":
+            run_new_flows(a, tmp, result, flood_rows)
             continue
         if scenario == "workingset":
             ws_rows = run_working_set(a, tmp, result)

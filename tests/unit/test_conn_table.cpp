@@ -204,6 +204,55 @@ TEST(ConnTable, BytesPerConnection) {
   }
 }
 
+// A miss looked up ahead stays a miss across inserts of other keys, and
+// becomes a hit when its own key is inserted, as the in or the out key, recently or long ago.
+TEST(ConnTable, ResolveAMissAfterInserts) {
+  Table tb(4096);
+  const uint32_t n = 200;
+  std::vector<ConnKey> keys;
+  for (uint32_t i = 0; i < n; ++i) keys.push_back(in_key(i));
+  keys.push_back(out_key(7));
+  std::vector<const ConnKey*> kp;
+  for (const ConnKey& k : keys) kp.push_back(&k);
+  std::vector<ConnLookahead> ahead(keys.size());
+  for (size_t i = 0; i < keys.size(); i += 32)
+    tb.t.lookup_bulk(kp.data() + i, std::min<unsigned>(32, unsigned(keys.size() - i)),
+                     ahead.data() + i);
+  bool is_out;
+  for (size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(ahead[i].found, kConnNone);
+  // Insert every other in key, with its out key; the odd ones stay misses.
+  for (uint32_t i = 0; i < n; i += 2) {
+    const ConnKey out = out_key(i);
+    ASSERT_NE(ins(tb.t, keys[i], &out, 160, 100), nullptr);
+    if (i == 8) {  // a few inserts after: the recent ones are compared
+      EXPECT_NE(tb.t.resolve(ahead[0], keys[0], &is_out), nullptr);
+      EXPECT_EQ(tb.t.resolve(ahead[1], keys[1], &is_out), nullptr);
+      EXPECT_EQ(tb.t.resolve(ahead[n], keys[n], &is_out), nullptr);  // out_key(7): not yet
+    }
+  }
+  // Far more inserts than are kept: resolve looks up again.
+  for (uint32_t i = 0; i < n; ++i) {
+    Conn* c = tb.t.resolve(ahead[i], keys[i], &is_out);
+    if (i % 2) {
+      EXPECT_EQ(c, nullptr) << i;
+    } else {
+      ASSERT_NE(c, nullptr) << i;
+      EXPECT_FALSE(is_out);
+    }
+  }
+  const ConnKey out8 = out_key(8);
+  const ConnKey in7 = in_key(7);
+  ASSERT_NE(ins(tb.t, in7, &keys[n], 160, 100), nullptr);  // inserts out_key(7) as an out key
+  ConnLookahead a8;
+  const ConnKey* p8 = &out8;
+  tb.t.lookup_bulk(&p8, 1, &a8);
+  EXPECT_NE(a8.found, kConnNone);  // out_key(8) was inserted with in_key(8)
+  Conn* c = tb.t.resolve(ahead[n], keys[n], &is_out);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(is_out);
+  EXPECT_EQ(c->cip, in7.saddr);
+}
+
 // A one-key index holds a full pool of DR/TUN connections; NAT connections, two keys each, fill
 // it at about half the pool, and then new ones are refused and the old ones stay.
 TEST(ConnTable, OneKeyIndex) {
