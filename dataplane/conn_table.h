@@ -126,6 +126,9 @@ class ConnTable {
   // any, so a burst's cache misses overlap instead of following one another; the entries found
   // are prefetched. out[i] is valid for resolve() with keys[i].
   void lookup_bulk(const ConnKey* const* keys, unsigned n, ConnLookahead* out) const;
+  // Brings the index buckets of n <= 64 keys into the cache, their misses overlapped: keys the
+  // burst may soon insert (a new NAT flow's reply key, checked for a collision first).
+  void warm(const ConnKey* const* keys, unsigned n) const;
   // The connection of `key` as `ahead` found it, or looked up again if the table changed since
   // in a way that could change the answer.
   Conn* resolve(const ConnLookahead& ahead, const ConnKey& key, bool* is_out) const {
