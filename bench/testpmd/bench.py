@@ -569,7 +569,7 @@ def run_new_flows(a, tmp, result, rows):
                 subjects.reverse()
             for who, binary in subjects:
                 r = new_flows(tmp, kind, a.seconds * 2 if kind == "syn" else a.seconds,
-                              16 << 20 if kind == "syn" else 4 << 20, binary)
+                              16 << 20 if kind == "syn" else 8 << 20, binary)
                 (caps if who == "fastvsd" else base)[kind].append(r)
                 print(f"new flows {kind} round {rnd + 1}: {who} {r['rate'] / 1e6:.2f} M/s, table "
                       f"{r['fastvsd']['conns']}, drops {r['fastvsd']['drops']}", flush=True)
