@@ -126,8 +126,8 @@ void ConnTable::lookup_bulk(const ConnKey* const* keys, unsigned n, ConnLookahea
 
 void ConnTable::warm(const ConnKey* const* keys, unsigned n) const {
   int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
-  rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const ConnKey**>(keys)),
-                       n, pos);
+  rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const ConnKey**>(keys)), n,
+                       pos);
 }
 
 void ConnTable::prefetch_keys(const uint32_t* idx, unsigned n) const {
