@@ -40,7 +40,8 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "connections per worker; when full, new flows are dropped and counted and existing "
       "flows are untouched")(
       "conn-keys", po::value(&o.conn_keys),
-      "keys in each worker's connection index, from --conn-capacity to twice it (the default): "
+      "keys in each worker's connection index, from --conn-capacity to twice it (the default, "
+      "also 0): "
       "a NAT connection takes two (client's and real server's side), a DR or TUN connection "
       "one. A DR/TUN-only director sets it to --conn-capacity and saves a third of the "
       "table's memory; when the index is full, new flows are dropped and counted")(

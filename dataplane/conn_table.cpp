@@ -161,7 +161,6 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
                         bool* collision, bool in_absent) {
   *collision = false;
   if (free_head_ == kConnNone) return nullptr;
-  ++inserts_;
   // Each key hashed once for its lookup and its add.
   const hash_sig_t in_sig = rte_hash_hash(hash_, &in);
   const hash_sig_t out_sig = out ? rte_hash_hash(hash_, out) : 0;
@@ -182,6 +181,9 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
     rte_hash_del_key_with_hash(hash_, &in, in_sig);
     return nullptr;
   }
+  // Counted once the table has changed: a refused insert leaves it as it was, so the burst's
+  // looked-ahead misses (ConnLookahead) stay true.
+  ++inserts_;
   free_head_ = conns_[idx].next;
   used_.store(used_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   Conn& c = conns_[idx];
