@@ -204,8 +204,6 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
   return true;
 }
 
-// Parse and classify every packet, look every connection key up at once, then process in the
-// order received (a later packet of a flow the burst creates finds it: ConnLookahead).
 // A new NAT flow's reply key is looked up (a collision check) just before it is inserted, on a
 // table far bigger than the cache: a lone miss per new flow, about half of a worker's time at
 // its new-flow rate. The reply key depends on the destination the scheduler will pick, so for a
@@ -236,6 +234,8 @@ void warm_reply_keys(Worker& w, const Staged* st, unsigned n, const ConnLookahea
   if (nk > 1) w.conns.warm(kp, nk);
 }
 
+// Parse and classify every packet, look every connection key up at once, then process in the
+// order received (a later packet of a flow the burst creates finds it: ConnLookahead).
 template <bool kSteer>
 void burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   constexpr unsigned kPrefetch = 3;
