@@ -45,6 +45,12 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
                : rte_ring_create(name.c_str(), size, SOCKET_ID_ANY, flags);
 }
 
+// Keys in each worker's connection index: --conn-keys, or two a connection (a NAT
+// connection's in and reply keys).
+uint64_t index_keys(const DaemonOptions& o) {
+  return o.conn_keys ? o.conn_keys : ConnTable::default_keys(o.conn_capacity);
+}
+
 }  // namespace
 
 Director::~Director() {
@@ -185,7 +191,7 @@ bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
     *err = "--conn-capacity 0: give at least 1 connection per worker";
     return false;
   }
-  const uint64_t keys = opt_.conn_keys ? opt_.conn_keys : ConnTable::default_keys(cap);
+  const uint64_t keys = index_keys(opt_);
   if (keys < cap || keys > ConnTable::default_keys(cap)) {
     *err = fmt::format(
         "--conn-keys {}: give from {} (--conn-capacity, one key a DR/TUN connection) to {} (two "
@@ -272,12 +278,12 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     const std::string name = fmt::format("conns_w{}", i);
     if (!w->conns.init(name.c_str(), opt_.conn_capacity,
                        static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now,
-                       opt_.conn_keys)) {
+                       index_keys(opt_))) {
       *err = fmt::format(
           "connection table of {} entries ({}) for worker {}: out of memory, {} left: lower "
           "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
           opt_.conn_capacity,
-          format_bytes(ConnTable::memory_needed(opt_.conn_capacity, opt_.conn_keys)), i,
+          format_bytes(ConnTable::memory_needed(opt_.conn_capacity, index_keys(opt_))), i,
           format_bytes(
               dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))));
       return false;
@@ -285,8 +291,7 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     log_line(
         fmt::format("worker {} on lcore {}: connection table {} entries, {} keys, {} bytes "
                     "({:.0f} per connection)",
-                    i, worker_lcores_[i], opt_.conn_capacity,
-                    opt_.conn_keys ? opt_.conn_keys : ConnTable::default_keys(opt_.conn_capacity),
+                    i, worker_lcores_[i], opt_.conn_capacity, index_keys(opt_),
                     w->conns.memory_bytes(), double(w->conns.memory_bytes()) / opt_.conn_capacity));
     for (const auto& p : ports_) {
       if (i < p.nrxq) w->rxq[w->nrxq++] = RxQueue{p.port_id, static_cast<uint16_t>(i)};

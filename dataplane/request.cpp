@@ -131,9 +131,7 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
     if (!svc.persistent) *why = Drop::no_dest;
     return nullptr;
   }
-  // The real server's port: the destination's, except in a port 0 service, where every
-  // connection keeps the port it was made to.
-  const uint16_t rport = svc.vport != 0 && d->rport_be != 0 ? d->rport_be : pi.dport;
+  const uint16_t rport = svc.real_port(*d, pi.dport);
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
   // Only NAT sees the replies: DR and TUN connections are found by their in key alone.
   const ForwardMethod method = d->method.load(std::memory_order_relaxed);

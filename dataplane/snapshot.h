@@ -35,6 +35,12 @@ struct SnapService {
   uint32_t persist_ticks = 0;
   std::vector<Destination*> dests;  // kernel list order
   std::vector<Destination*> table;  // sh, dh, mh: the scheduler's lookup table
+
+  // The port a connection to d is made on: the destination's, except in a port 0 service,
+  // where every connection keeps the port the client asked for. Network order.
+  uint16_t real_port(const Destination& d, uint16_t dport_be) const {
+    return vport != 0 && d.rport_be != 0 ? d.rport_be : dport_be;
+  }
 };
 
 struct SnapAddr {

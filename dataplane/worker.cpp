@@ -225,8 +225,7 @@ void warm_reply_keys(Worker& w, const Staged* st, unsigned n, const ConnLookahea
     if (svc.dests.size() > kWarmDests || nk + svc.dests.size() > RTE_HASH_LOOKUP_BULK_MAX) continue;
     for (const Destination* d : svc.dests) {
       if (d->method.load(std::memory_order_relaxed) != ForwardMethod::Masq) continue;
-      const uint16_t rport = svc.vport != 0 && d->rport_be != 0 ? d->rport_be : pi.dport;
-      keys[nk] = make_key(d->rip_be, pi.saddr, rport, pi.sport, pi.proto);
+      keys[nk] = make_key(d->rip_be, pi.saddr, svc.real_port(*d, pi.dport), pi.sport, pi.proto);
       kp[nk] = &keys[nk];
       ++nk;
     }
