@@ -14,6 +14,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -250,6 +251,7 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
   for (unsigned i = 0; i < nworkers; ++i) {
     auto w = std::make_unique<Worker>();
     w->id = i;
+    w->tun_ip_id = static_cast<uint16_t>(rte_rand());
     w->nworkers = nworkers;
     w->pool = pool_;
     w->neigh = &neigh_;

@@ -115,6 +115,9 @@ struct Worker {
   uint64_t tsc_per_tick = 1;
   uint32_t now = 0;  // ticks (1/16 s)
   uint64_t now_tsc = 0;
+  // The outer IP ID of the next tunnelled packet without DF. Seeded at random by control, so
+  // it is not guessable from outside; fixtures start it at 0.
+  uint16_t tun_ip_id = 0;
   // Next hops already resolved: destination address -> egress port and both MACs, valid for one
   // snapshot (routes) and one neighbour-table generation (MACs). Direct-mapped; a miss takes the
   // full path (route lookup, neighbour lookup) and fills the slot.

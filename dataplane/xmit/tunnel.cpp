@@ -2,6 +2,9 @@
 // front: from the director's address on the egress port to the real server, protocol 4, its
 // TOS and (decremented) TTL copied from the inner header, DF copied as IPVS does with its
 // default pmtu_disc=1. The real server decapsulates and replies to the client directly.
+// The outer ID as ip_select_ident gives it: 0 with DF (RFC 6864: the datagram is atomic), else
+// a new one per packet. Copying the inner ID would give the fragments of one inner datagram
+// (and two clients' packets) the same outer ID, which a fragmenting router would mix.
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -39,7 +42,7 @@ void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c) {
   outer->version_ihl = RTE_IPV4_VHL_DEF;
   outer->type_of_service = inner->type_of_service;
   outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + sizeof(rte_ipv4_hdr)));
-  outer->packet_id = inner->packet_id;
+  outer->packet_id = df ? 0 : rte_cpu_to_be_16(w.tun_ip_id++);
   outer->fragment_offset = df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
   outer->time_to_live = inner->time_to_live;
   outer->next_proto_id = kIpProtoIpip;

@@ -794,26 +794,34 @@ TEST(TunFixtures, IpipEncapsulation) {
   Pipeline p;
   const Bytes inner =
       ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN), {.ttl = 63, .id = 0x4242, .tos = 0x10});
+  run_steps(p, {
+                   // ip_vs_tunnel_xmit: outer from the DIP (the egress port's address) to the RIP,
+                   // protocol 4, TOS, TTL (after its decrement) and DF copied from the inner
+                   // header; ID 0 with DF.
+                   {"SYN to a TUN service",
+                    0,
+                    c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN),
+                             {.ttl = 64, .id = 0x4242, .tos = 0x10})),
+                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, inner, {.ttl = 63, .id = 0, .tos = 0x10}))}},
+                    {}},
+               });
+  Bytes no_df_inner = ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 63, .df = false});
   run_steps(
       p, {
-             // ip_vs_tunnel_xmit: outer from the DIP (the egress port's address) to the RIP,
-             // protocol 4, TOS, TTL (after its decrement) and DF copied from the inner header.
-             {"SYN to a TUN service",
+             {"DF clear stays clear outside, with the worker's next ID",
               0,
-              c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN),
-                       {.ttl = 64, .id = 0x4242, .tos = 0x10})),
-              {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, inner, {.ttl = 63, .id = 0x4242, .tos = 0x10}))}},
+              c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 64, .df = false})),
+              {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, no_df_inner, {.ttl = 63, .id = 0, .df = false}))}},
+              {}},
+             {"and the next packet a new one, whatever its inner ID",
+              0,
+              c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, ACK), {.ttl = 64, .df = false})),
+              {{1, d2rs(kRs2, ipv4(DIP, RS2, 4,
+                                   ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, ACK),
+                                        {.ttl = 63, .df = false}),
+                                   {.ttl = 63, .id = 1, .df = false}))}},
               {}},
          });
-  Bytes no_df_inner = ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 63, .df = false});
-  run_steps(p,
-            {
-                {"DF clear stays clear outside",
-                 0,
-                 c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44001, 8443, SYN), {.ttl = 64, .df = false})),
-                 {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, no_df_inner, {.ttl = 63, .df = false}))}},
-                 {}},
-            });
   // 1500-byte IP packets do not fit with 20 more bytes: with DF the client is told the room
   // (1480) by ICMP fragmentation needed, from the address it sent to (the VIP's port).
   const Bytes big = tcp_pkt(CIP, VIP, 44000, 8443, ACK, 64, Bytes(1460, 'z'));
@@ -831,7 +839,7 @@ TEST(TunFixtures, IpipEncapsulation) {
                     c2d(tcp_pkt(CIP, VIP, 44000, 8443, ACK, 64, Bytes(1440, 'z'))),
                     {{1, d2rs(kRs2, ipv4(DIP, RS2, 4,
                                          tcp_pkt(CIP, VIP, 44000, 8443, ACK, 63, Bytes(1440, 'z')),
-                                         {.ttl = 63}))}},
+                                         {.ttl = 63, .id = 0}))}},
                     {}},
                });
 }
@@ -1575,8 +1583,10 @@ TEST(FragFixtures, DrAndTunFollowTheFirstFragment) {
   const auto [e1, e2] = split(tcp_pkt(CIP, VIP, 43000, 443, PSH | ACK, 63, data), 40);
   const auto [t1, t2] = split(tcp_pkt(CIP, VIP, 44000, 8443, PSH | ACK, 64, data), 40);
   const auto [i1, i2] = split(tcp_pkt(CIP, VIP, 44000, 8443, PSH | ACK, 63, data), 40);
-  // ip_vs_tunnel_xmit's outer header: DF copied (a fragment has none), TTL and ID as inside.
-  const IpOpts outer{.ttl = 63, .id = 0x1234, .df = false};
+  // ip_vs_tunnel_xmit's outer header: DF copied (a fragment has none), TTL as inside, and
+  // each fragment its own outer ID (they share the inner one).
+  const IpOpts outer1{.ttl = 63, .id = 0, .df = false};
+  const IpOpts outer2{.ttl = 63, .id = 1, .df = false};
   run_steps(p, {
                    {"DR: open",
                     0,
@@ -1589,17 +1599,17 @@ TEST(FragFixtures, DrAndTunFollowTheFirstFragment) {
                     0,
                     c2d(tcp_pkt(CIP, VIP, 44000, 8443, SYN, 64)),
                     {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, tcp_pkt(CIP, VIP, 44000, 8443, SYN, 63),
-                                         {.ttl = 63}))}},
+                                         {.ttl = 63, .id = 0}))}},
                     {}},
                    {"TUN: first fragment in IPIP",
                     0,
                     c2d(t1),
-                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, i1, outer))}},
+                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, i1, outer1))}},
                     {}},
                    {"TUN: second fragment in IPIP",
                     0,
                     c2d(t2),
-                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, i2, outer))}},
+                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, i2, outer2))}},
                     {}},
                });
   // A fragment too big for the tunnel: fragments never carry DF, so no ICMP, a counted drop
@@ -1612,15 +1622,14 @@ TEST(FragFixtures, DrAndTunFollowTheFirstFragment) {
   const auto [c1, c2] =
       split(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, ACK, big_data), big_in), 1480);
   ASSERT_EQ(b1.size(), 1500u);
-  run_steps(p,
-            {
-                {"TUN: a 1500-byte fragment does not fit", 0, c2d(b1), {}, Drop::tunnel_too_big},
-                {"TUN: its 540-byte rest does",
-                 0,
-                 c2d(b2),
-                 {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, c2, {.ttl = 63, .id = 0x3333, .df = false}))}},
-                 {}},
-            });
+  run_steps(p, {
+                   {"TUN: a 1500-byte fragment does not fit", 0, c2d(b1), {}, Drop::tunnel_too_big},
+                   {"TUN: its 540-byte rest does",
+                    0,
+                    c2d(b2),
+                    {{1, d2rs(kRs2, ipv4(DIP, RS2, 4, c2, {.ttl = 63, .id = 2, .df = false}))}},
+                    {}},
+               });
   (void)c1;
 }
 
@@ -1754,7 +1763,7 @@ TEST(OptionFixtures, OptionsTravelUnchangedInEveryMethod) {
               c2d(ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN), with(64))),
               {{1, d2rs(kRs2, ipv4(DIP, RS2, 4,
                                    ipv4(CIP, VIP, 6, tcp(CIP, VIP, 44000, 8443, SYN), with(63)),
-                                   {.ttl = 63}))}},
+                                   {.ttl = 63, .id = 0}))}},
               {}},
              {"NAT, a first fragment with options", 0, c2d(q1), {{1, d2rs(kRs2, o1)}}, {}},
              {"NAT, the second fragment with them too", 0, c2d(q2), {{1, d2rs(kRs2, o2)}}, {}},
