@@ -269,7 +269,9 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     if (kernel_.enabled()) {
       w->to_kernel = kernel_.to_kernel();
       w->kernel_wake_fd = kernel_.wake_fd();
-      w->kernel_bucket = TokenBucket::tenth_deep(std::max(1u, opt_.kernel_rate / nworkers));
+      // Shared out among the workers, at least 1 a second each; 0: nothing goes to the host.
+      w->kernel_bucket =
+          TokenBucket::tenth_deep(opt_.kernel_rate ? std::max(1u, opt_.kernel_rate / nworkers) : 0);
       if (i == 0) w->from_kernel = kernel_.from_kernel();
     }
     rte_rcu_qsbr_thread_register(qsbr_, i);

@@ -53,7 +53,8 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "kernel-table", po::value(&o.kernel_table)->default_value(o.kernel_table),
       "routing table (and ip rule priority) for fastvsd's routes in the host")(
       "kernel-rate", po::value(&o.kernel_rate)->default_value(o.kernel_rate),
-      "packets a second the workers hand to the host at most (more are dropped and counted)")(
+      "packets a second the workers hand to the host at most, all together (more are dropped "
+      "and counted as kernel_path_limit). 0: none handed")(
       "arp-rate", po::value(&o.arp_rate)->default_value(o.arp_rate),
       "ARP requests for our addresses each worker answers a second at most, in bursts of a "
       "tenth of that; more are dropped (arp_rate_limited) and not learned from. 0: none "

@@ -42,7 +42,7 @@ def udp_query(client_ip, payload, timeout=2):
 
 
 class Lab:
-    def __init__(self, testcase, topology, config, lcores="0@0,1@1"):
+    def __init__(self, testcase, topology, config, lcores="0@0,1@1", args=()):
         self.t = topology
         path = os.path.join(topology.dir, "lab.conf")
         with open(path, "w") as f:
@@ -50,7 +50,7 @@ class Lab:
         eal = ["--lcores", lcores, "--no-huge", "-m", "512", "--no-shconf"] + \
             topo.vdev_args(topology.ports, DRIVER)
         self.d = Fastvsd(eal, ["--config", path, "--idle-sleep-us", "200", "--conn-capacity",
-                               "65536"], topology.dir, "fvse2e", netns=topo.DIRECTOR_NS,
+                               "65536", *args], topology.dir, "fvse2e", netns=topo.DIRECTOR_NS,
                          kernel_path=True)
         self.d.wait_started()
         testcase.addCleanup(self.stop)
@@ -160,6 +160,21 @@ class KernelPathLab(LabCase):
         c = lab.d.counters()
         self.assertGreater(sum(w["to_kernel"] for w in c["workers"]), 0, c)
         self.assertGreater(sum(w["from_kernel"] for w in c["workers"]), 0, c)
+
+    def test_kernel_rate_zero_hands_the_host_nothing(self):
+        lab = Lab(self, self.topo, lab_config(), args=("--kernel-rate", "0"))
+        # The director's stack still sends (the limit is on what the workers hand it), but rs1's
+        # answers to it are dropped and counted, never delivered: curl gets no page.
+        for _ in range(2):
+            self.assertEqual(self.dir("curl -s --max-time 1 http://192.168.0.18/").strip(), "")
+        wait_for(lambda: lab.d.drops().get("kernel_path_limit", 0) > 0, 10,
+                 "kernel_path_limit to count rs1's answers")
+        wait_for(lambda: sum(w["from_kernel"] for w in lab.d.counters()["workers"]) > 0, 10,
+                 "the host's packets to go out")
+        c = lab.d.counters()
+        self.assertEqual(sum(w["to_kernel"] for w in c["workers"]), 0, c)
+        # Forwarding is untouched.
+        self.assertIn(topo.curl(topo.CIP, f"http://{topo.VIP}/"), ("rs1rs1", "rs2rs2"))
 
     def test_real_server_traffic_is_masqueraded(self):
         Lab(self, self.topo, lab_config())
