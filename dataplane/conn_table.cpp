@@ -150,6 +150,10 @@ void ConnTable::prefetch_keys(const uint32_t* idx, unsigned n) const {
   rte_hash_lookup_bulk(hash_, kp, k, pos);
 }
 
+uint32_t ConnTable::keys() const {
+  return static_cast<uint32_t>(rte_hash_count(hash_));
+}
+
 ConnKey ConnTable::in_key(const Conn& c) const {
   return make_key(c.cip, c.vip, c.cport, c.vport, c.proto);
 }

@@ -166,6 +166,8 @@ class ConnTable {
   uint32_t size() const { return used_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return capacity_; }
   uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }
+  // Keys in the index (a NAT connection has two): for consistency checks, not the hot path.
+  uint32_t keys() const;
   // Bytes the table holds: index (rte_hash: buckets and key slots) + entries + wheel.
   size_t memory_bytes() const { return memory_bytes_; }
 

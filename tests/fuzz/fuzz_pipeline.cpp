@@ -1,8 +1,12 @@
-// libFuzzer: the whole worker pipeline on one packet at a time, with a fixed configuration
-// (NAT, DR and TUN services) and a table that warms up as inputs open connections. Every mbuf
-// must come back to the pool (transmitted ones are freed by the harness): a leak or a double
-// free aborts.
+// libFuzzer: the whole worker pipeline on a burst of packets, with a fixed configuration (NAT,
+// DR and TUN services) and a table that warms up as inputs open connections. An input is one
+// packet, or several separated by kSep: a burst, as one RX queue gives it, so the burst-wide
+// lookup and look-ahead see packets of one flow meet (a SYN and its retransmission, a request
+// and its reply, the fragments of a datagram). Every mbuf must come back to the pool
+// (transmitted ones are freed by the harness): a leak or a double free aborts.
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -57,11 +61,36 @@ struct State {
 };
 State* g = nullptr;
 
+// Between the packets of a burst. Each packet starts with a control byte: bit 0 of the first
+// one is the burst's port; every high nibble adds ticks the clock moves on before the burst, so
+// connections also expire.
+constexpr uint8_t kSep[] = {0xfb, 'F', 'V', 'S'};
+
+// The table after every input: each live connection found by its keys, and no other key in the
+// index (a key left behind, or one connection's key taken by another, aborts).
+void check_table(const fastvs::ConnTable& t) {
+  uint32_t live = 0, keys = 0;
+  t.for_each(0, t.capacity(), [&](const fastvs::Conn& c) {
+    ++live;
+    bool is_out = true;
+    const fastvs::ConnKey in = fastvs::make_key(c.cip, c.vip, c.cport, c.vport, c.proto);
+    if (t.lookup(in, &is_out) != &c || is_out) std::abort();
+    ++keys;
+    if (c.flags & fastvs::kConnHasOut) {
+      const fastvs::ConnKey out = fastvs::make_key(c.rip, c.cip, c.rport, c.cport, c.proto);
+      if (t.lookup(out, &is_out) != &c || !is_out) std::abort();
+      ++keys;
+    }
+  });
+  if (live != t.size() || keys != t.keys()) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* args[] = {"fuzz", "-l", "0", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                        "--no-telemetry", "--log-level", "lib.eal:error"};
+  const char* args[] = {"fuzz",         "-l",       "0",           "--no-huge",      "-m",
+                        "256",          "--no-pci", "--no-shconf", "--no-telemetry", "--log-level",
+                        "lib.eal:error"};
   if (rte_eal_init(sizeof args / sizeof args[0], const_cast<char**>(args)) < 0) std::abort();
   g = new State;
   g->pool = rte_pktmbuf_pool_create("fuzz", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
@@ -74,8 +103,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g->snap = fastvs::build_snapshot(g->cfg, *g->store, 2, macs);
   g->neigh = std::make_unique<fastvs::NeighTable>();
   g->neigh->set(inet_addr("172.16.254.1"), 0, {0xc0, 0, 0, 0, 0, 1}, fastvs::NeighState::Permanent);
-  g->neigh->set(inet_addr("192.168.0.18"), 1, {0xaa, 0, 0, 0, 0, 0x18}, fastvs::NeighState::Reachable);
-  g->neigh->set(inet_addr("192.168.0.28"), 1, {0xaa, 0, 0, 0, 0, 0x28}, fastvs::NeighState::Reachable);
+  g->neigh->set(inet_addr("192.168.0.18"), 1, {0xaa, 0, 0, 0, 0, 0x18},
+                fastvs::NeighState::Reachable);
+  g->neigh->set(inet_addr("192.168.0.28"), 1, {0xaa, 0, 0, 0, 0, 0x28},
+                fastvs::NeighState::Reachable);
   g->learn = rte_ring_create_elem("fuzzlearn", sizeof(fastvs::NeighLearn), 1024, 0,
                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
   g->w = std::make_unique<fastvs::Worker>();
@@ -95,17 +126,29 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 1 || size > 1600) return 0;
+  if (size < 1 || size > 16384) return 0;
   fastvs::Worker& w = *g->w;
   const unsigned avail = rte_mempool_avail_count(g->pool);
-  rte_mbuf* m = rte_pktmbuf_alloc(g->pool);
-  if (!m) std::abort();
-  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(size - 1)), data + 1, size - 1);
-  m->port = data[0] & 1;
-  // Time moves on now and then, so connections also expire (the first byte's high bits).
-  g->tick += data[0] >> 4;
+  rte_mbuf* burst[fastvs::kBurst];
+  unsigned n = 0;
+  const uint8_t* p = data;
+  const uint8_t* const end = data + size;
+  while (p < end && n < fastvs::kBurst) {
+    const uint8_t* next = std::search(p, end, std::begin(kSep), std::end(kSep));
+    const size_t len = static_cast<size_t>(next - p);
+    if (len >= 1 && len <= 1601) {
+      rte_mbuf* m = rte_pktmbuf_alloc(g->pool);
+      if (!m) std::abort();
+      std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(len - 1)), p + 1, len - 1);
+      // One RX queue: the whole burst comes from the first packet's port.
+      m->port = data[0] & 1;
+      g->tick += p[0] >> 4;
+      burst[n++] = m;
+    }
+    p = next == end ? end : next + sizeof kSep;
+  }
   fastvs::worker_set_time(w, g->tick);
-  fastvs::worker_rx_burst(w, &m, 1);
+  if (n) fastvs::worker_rx_burst(w, burst, n);
   fastvs::worker_flush(w);
   fastvs::worker_expire(w, 64);
   // Control's sweep of persistence templates (control's slot is 1 with one worker).
@@ -117,5 +160,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   g->out.clear();
   g->neigh->drain(g->learn);
   if (rte_mempool_avail_count(g->pool) != avail) std::abort();  // every mbuf came back once
+  check_table(w.conns);
   return 0;
 }

@@ -53,6 +53,25 @@ for name, (port, f) in frames.items():
     put("parse", name, raw)
     put("pipeline", name, bytes([port]) + raw)
 
+# Bursts for the pipeline (fuzz_pipeline.cpp's separator between packets): one flow's packets
+# meeting in one burst, where the burst-wide lookup and the look-ahead must agree.
+SEP = b"\xfbFVS"
+ack = Ether(dst=P0) / IP(src=CIP, dst=VIP) / TCP(sport=40000, dport=80, flags="A") / Raw(b"d")
+rst = Ether(dst=P0) / IP(src=CIP, dst=VIP) / TCP(sport=40000, dport=80, flags="R")
+bursts = {
+    "burst_syn_twice": [frames["syn"][1], frames["syn"][1]],
+    "burst_syn_ack": [frames["syn"][1], ack, ack],
+    "burst_syn_rst_syn": [frames["syn"][1], rst, frames["syn"][1]],
+    "burst_udp_twice": [frames["udp"][1], frames["udp"][1], frames["persist_masked"][1]],
+    "burst_mixed": [frames[k][1] for k in ("syn", "tcp443", "port0", "echo", "arp", "udp")],
+    "burst_frags": [frames[k][1] for k in frames if k.startswith("frag_udp")],
+    "burst_frags_reversed": [frames[k][1] for k in reversed(list(frames)) if k.startswith("frag_tun")],
+    "burst_reply": [frames["synack"][1], frames["synack"][1]],
+}
+for name, pkts in bursts.items():
+    port = 1 if name == "burst_reply" else 0
+    put("pipeline", name, SEP.join(bytes([port if i == 0 else 0]) + bytes(p) for i, p in enumerate(pkts)))
+
 config = f"""ip addr add {VIP}/24 dev dpdk0
 ip addr add 192.168.0.8/24 dev dpdk1
 ip route add default via 172.16.254.1 dev dpdk0
