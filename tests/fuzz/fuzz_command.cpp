@@ -1,5 +1,7 @@
 // libFuzzer: the fastvsadm grammar and the config loader on any text. A rejected line names its
-// problem and changes nothing; an accepted file loads whole.
+// problem and changes nothing; an accepted file loads whole, to the table its lines give one by
+// one (the loader's indexed path, ConfigApplier, against apply_command); a file with a bad line
+// is refused at that line.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -59,5 +61,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!again.ok || !(by_key(again.cfg.services) == by_key(cfg.services))) std::abort();
   const fastvs::LoadResult lr = fastvs::load_config_text(text, "fuzz", 2);
   if (!lr.ok && lr.error.empty()) std::abort();
+  // The same file line by line, as a config file is read: blank lines skipped, a pasted
+  // "ipvsadm"/"fastvsadm" dropped, the first bad line ends it.
+  fastvs::Config seq;
+  size_t line_no = 0, bad_line = 0;
+  pos = 0;
+  while (pos <= text.size() && !bad_line) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    auto words = fastvs::split_words(std::string_view(text).substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    if (words.empty()) continue;
+    if (words[0] == "fastvsadm" || words[0] == "ipvsadm") words.erase(words.begin());
+    const fastvs::ParseResult p = fastvs::parse_command(words);
+    if (!p.ok || !fastvs::apply_command(seq, p.cmd, 2).empty()) bad_line = line_no;
+  }
+  if (lr.ok != !bad_line) std::abort();
+  if (lr.ok && !(lr.cfg == seq)) std::abort();
+  if (!lr.ok && lr.error.rfind("fuzz:" + std::to_string(bad_line) + ": ", 0) != 0) std::abort();
   return 0;
 }

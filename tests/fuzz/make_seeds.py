@@ -91,6 +91,21 @@ ip neigh add 172.16.254.1 lladdr 02:00:00:00:00:09 dev dpdk0
 -C
 """
 put("command", "readme", config.encode())
+# A table as -S writes it and -R reads it (no -C at the end): runs of -a for one service, which
+# the loader puts in place at once, in the order one line at a time would leave.
+restore = f"""ip addr add {VIP}/24 dev dpdk0
+ip addr add 192.168.0.8/24 dev dpdk1
+-A -t {VIP}:80 -s wrr
+-a -t {VIP}:80 -r 192.168.0.18:80 -m -w 1
+-a -t {VIP}:80 -r 192.168.0.28:80 -m -w 3
+-a -t {VIP}:80 -r 192.168.0.38:80 -m -w 2
+-A -u {VIP}:53 -s rr
+-a -u {VIP}:53 -r 192.168.0.18:53 -m -w 1
+-a -u {VIP}:53 -r 192.168.0.28:53 -m -w 1
+-a -t {VIP}:80 -r 192.168.0.48:80 -m -w 1
+ipvsadm -e -t {VIP}:80 -r 192.168.0.28:80 -m -w 0
+"""
+put("command", "restore", restore.encode())
 keepalived_seed = f"""vrrp_instance VI_1 {{
     state MASTER
     virtual_ipaddress {{
