@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """fastvsd refuses to start, quickly, with one line naming the problem and a non-zero exit, when
 it cannot run: no hugepages, a socket a running fastvsd answers on, a port that cannot be
-created, a --conn-capacity that does not fit in memory. A socket left by a killed fastvsd is
+created or set up, a --conn-capacity that does not fit in memory. A socket left by a killed fastvsd is
 replaced. Hugepages are taken away only inside a private mount namespace (`unshare -m`): the
 machine's own stay as they are for everyone else."""
 import os
@@ -169,6 +169,15 @@ class Startup(unittest.TestCase):
         self.assertEqual(line, f"fastvsd: port {bad} could not be created (its driver refused "
                                f"the arguments, or the device is not there or not bound to a "
                                f"DPDK driver: see the EAL's message above)")
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root: an af_packet socket on lo")
+    def test_port_that_cannot_be_set_up(self):
+        # The device is created, but its RX queue refuses the packet buffers: 16 KiB frames do
+        # not fit in 2 KiB mbufs. The line names the port both ways and the step that failed.
+        line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev",
+                             "net_af_packet0,iface=lo,blocksz=16384,framesz=16384,framecnt=64"])
+        self.assertEqual(line, "fastvsd: port dpdk0 (net_af_packet0): cannot set up rx queue 0: "
+                               "Cannot allocate memory")
 
     def test_no_port_at_all(self):
         line = self.refused(["-l", "0-1", *NO_HUGE])
