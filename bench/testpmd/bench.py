@@ -337,9 +337,11 @@ def read_stats(path):
 
 
 def rss_kib(pid):
+    """Resident memory, and the hugepages mapped (the connection table, the packet buffers: all
+    allocated at start), in KiB."""
     with open(f"/proc/{pid}/status") as f:
         return {k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in f)
-                if k in ("VmRSS", "VmHWM")}
+                if k in ("VmRSS", "VmHWM", "HugetlbPages")}
 
 
 # The director's RX ring in the generator's scenarios: 4,096 descriptors, as an operator sets a
