@@ -1,33 +1,32 @@
 // libFuzzer: the whole worker pipeline on a burst of packets, with a fixed configuration (NAT,
 // DR and TUN services) and a table warmed before the first input (and kept warm as inputs open
-// connections). An input is one
-// packet, or several separated by kSep: a burst, as one RX queue gives it, so the burst-wide
-// lookup and look-ahead see packets of one flow meet (a SYN and its retransmission, a request
-// and its reply, the fragments of a datagram). Every mbuf must come back to the pool
-// (transmitted ones are freed by the harness): a leak or a double free aborts.
+// connections). An input is one packet, or several separated by kSep: a burst, as one RX queue
+// gives it, so the burst-wide lookup and look-ahead see packets of one flow meet (a SYN and its
+// retransmission, a request and its reply, the fragments of a datagram). Every mbuf must come back
+// to the pool (transmitted ones are freed by the harness): a leak or a double free aborts.
 #include <algorithm>
 #include <cstddef>
-#include <iterator>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <arpa/inet.h>
 
 #include <rte_eal.h>
 #include <rte_ether.h>
-#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 #include <rte_tcp.h>
-#include <rte_udp.h>
 
 #include "common/command.h"
 #include "dataplane/worker.h"
+#include "tests/packet/pktbuild.h"
 
 namespace {
 
@@ -90,51 +89,29 @@ void check_table(const fastvs::ConnTable& t) {
   if (live != t.size() || keys != t.keys()) std::abort();
 }
 
-// One client's first packet to a service: a SYN, or a datagram.
-rte_mbuf* first_packet(uint32_t cip, uint32_t vip, uint16_t sport, uint16_t dport, uint8_t proto) {
+// One client's first packet to a service, a SYN or a datagram, built by the packet fixtures'
+// builder.
+rte_mbuf* first_packet(const std::string& cip, const std::string& vip, uint16_t sport,
+                       uint16_t dport, uint8_t proto) {
+  namespace t = fastvs::testing;
+  const t::Bytes l4 = proto == IPPROTO_TCP ? t::tcp(cip, vip, sport, dport, RTE_TCP_SYN_FLAG)
+                                           : t::udp(cip, vip, sport, dport, {'q'});
+  const t::Bytes frame = t::eth(t::mac("02:00:00:00:00:00"), t::mac("c0:00:00:00:00:01"),
+                                RTE_ETHER_TYPE_IPV4, t::ipv4(cip, vip, proto, l4));
   rte_mbuf* m = rte_pktmbuf_alloc(g->pool);
   if (!m) std::abort();
-  const uint16_t l4 = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr) + 4;
-  const uint16_t len = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + l4;
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, len));
-  std::memset(eth, 0, len);
-  eth->dst_addr = {{2, 0, 0, 0, 0, 0}};  // dpdk0
-  eth->src_addr = {{0xc0, 0, 0, 0, 0, 1}};
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-  ip->version_ihl = RTE_IPV4_VHL_DEF;
-  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + l4));
-  ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-  ip->time_to_live = 64;
-  ip->next_proto_id = proto;
-  ip->src_addr = cip;
-  ip->dst_addr = vip;
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  if (proto == IPPROTO_TCP) {
-    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
-    tcp->src_port = rte_cpu_to_be_16(sport);
-    tcp->dst_port = rte_cpu_to_be_16(dport);
-    tcp->data_off = 5 << 4;
-    tcp->tcp_flags = RTE_TCP_SYN_FLAG;
-    tcp->rx_win = rte_cpu_to_be_16(65535);
-    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-  } else {
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-    udp->src_port = rte_cpu_to_be_16(sport);
-    udp->dst_port = rte_cpu_to_be_16(dport);
-    udp->dgram_len = rte_cpu_to_be_16(l4);
-    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-  }
-  m->port = 0;
+  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+              frame.size());
+  m->port = 0;  // dpdk0, whose MAC the frame is for
   return m;
 }
 
 // A warm table before the first input: 32 clients, each with a connection to every service
 // (NAT, DR and TUN, persistent and port 0), so inputs meet existing connections from the start.
 void warm_up(fastvs::Worker& w) {
-  const uint32_t vip = inet_addr("172.16.254.200"), vip0 = inet_addr("172.16.254.201");
+  const std::string vip = "172.16.254.200", vip0 = "172.16.254.201";
   const struct {
-    uint32_t vip;
+    std::string vip;
     uint16_t port;
     uint8_t proto;
   } services[] = {{vip, 80, IPPROTO_TCP},
@@ -145,7 +122,7 @@ void warm_up(fastvs::Worker& w) {
   for (uint32_t c = 0; c < 32; ++c) {
     rte_mbuf* burst[std::size(services)];
     unsigned n = 0;
-    const uint32_t cip = htonl(ntohl(inet_addr("172.16.254.20")) + c);
+    const std::string cip = "172.16.254." + std::to_string(20 + c);
     for (const auto& s : services)
       burst[n++] = first_packet(cip, s.vip, static_cast<uint16_t>(40000 + c), s.port, s.proto);
     fastvs::worker_rx_burst(w, burst, n);
