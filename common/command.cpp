@@ -1553,6 +1553,17 @@ ParseResult parse_command(const std::vector<std::string>& words) {
   }
   if (words[0] == "ip") return parse_ip(words);
   if (words[0] == "--check") return parse_check(words);
+  if (words[0] == "--keepalived-reload") {
+    if (words.size() > 2) return fail("usage: --keepalived-reload [FILE]");
+    ParseResult r;
+    r.ok = true;
+    r.cmd.op = Op::KeepalivedReload;
+    if (words.size() == 2) {
+      if (words[1].empty()) return fail("--keepalived-reload: empty file name");
+      r.cmd.path = words[1];
+    }
+    return r;
+  }
   return parse_ipvsadm(words);
 }
 
@@ -1604,6 +1615,8 @@ std::string apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       return apply_check(cfg, cmd);
     case Op::CheckList:
       return "--check list does not change the configuration";
+    case Op::KeepalivedReload:
+      return "--keepalived-reload is not a configuration command";
   }
   return "internal error: unknown command";
 }

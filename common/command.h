@@ -41,6 +41,7 @@ enum class Op : uint8_t {
   CheckDel,     // --check del -t|-u VIP:PORT [-r RIP[:PORT]]
   CheckPool,    // --check pool -t|-u VIP:PORT [quorum=N] [hysteresis=N] [sorry=IP[:PORT]] ...
   CheckList,    // --check list
+  KeepalivedReload,  // --keepalived-reload [FILE]: keepalived.conf's virtual servers again
 };
 
 struct Command {
@@ -98,6 +99,9 @@ struct Command {
   CheckConfig check;
   bool check_inhibit = false;  // inhibit_on_failure for the destination
   PoolConfig pool;
+  // --keepalived-reload FILE ("": the file fastvsd loaded last). fastvsadm makes a relative
+  // path absolute: fastvsd's working directory is not the operator's.
+  std::string path;
 };
 
 struct ParseResult {

@@ -58,12 +58,9 @@ bool Director::load_keepalived(const std::string& path, const Config& base, Conf
   return true;
 }
 
-bool Director::reload_keepalived(uint64_t client, const CliRequest& req) {
-  if (req.words.size() > 2) {
-    cli_.reply(client, CliReply{false, "usage: --keepalived-reload [FILE]"});
-    return false;
-  }
-  const std::string path = req.words.size() == 2 ? req.words[1] : opt_.keepalived_conf;
+bool Director::reload_keepalived(uint64_t client, const Command& cmd,
+                                 const std::vector<std::string>& words) {
+  const std::string path = cmd.path.empty() ? opt_.keepalived_conf : cmd.path;
   if (path.empty()) {
     cli_.reply(client, CliReply{false,
                                 "no keepalived.conf: give one (--keepalived-reload FILE "
@@ -80,17 +77,10 @@ bool Director::reload_keepalived(uint64_t client, const CliRequest& req) {
   }
   ka_keys_ = std::move(keys);
   opt_.keepalived_conf = path;
-  return apply_change(client, req.words, next);
+  return apply_change(client, words, next);
 }
 
 bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
-  if (!req.words.empty() && req.words[0] == "--keepalived-reload") {
-    if (!pending_.empty() || (!queued && !waiting_.empty())) {
-      waiting_.emplace_back(client, req);
-      return false;
-    }
-    return reload_keepalived(client, req);
-  }
   const ParseResult p = parse_command(req.words);
   if (!p.ok) {
     *reply = CliReply{false, p.error};
@@ -103,6 +93,8 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
     return false;
   }
   switch (cmd.op) {
+    case Op::KeepalivedReload:
+      return reload_keepalived(client, cmd, req.words);
     case Op::List: {
       if (cmd.list_timeout) {
         *reply = CliReply{true, format_timeout(cfg_.timeouts)};

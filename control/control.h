@@ -121,7 +121,7 @@ class Director {
   // load's; logs the warnings. false with `err` ("FILE:LINE: reason") and nothing changed.
   bool load_keepalived(const std::string& path, const Config& base, Config* out,
                        std::vector<ServiceKey>* keys, std::string* err);
-  bool reload_keepalived(uint64_t client, const CliRequest& req);
+  bool reload_keepalived(uint64_t client, const Command& cmd, const std::vector<std::string>& words);
 
   DaemonOptions opt_;
   Config cfg_;

@@ -84,6 +84,16 @@ int main(int argc, char** argv) {
   }
   fastvs::CliRequest req;
   req.words = words;
+  // fastvsd reads the file from its own working directory: a relative path is the caller's.
+  if (pr.cmd.op == fastvs::Op::KeepalivedReload && !pr.cmd.path.empty() &&
+      pr.cmd.path[0] != '/') {
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) {
+      fmt::print(stderr, "fastvsadm: cannot resolve {}: {}\n", pr.cmd.path, std::strerror(errno));
+      return 2;
+    }
+    req.words[1] = std::string(cwd) + "/" + pr.cmd.path;
+  }
   if (pr.cmd.op == fastvs::Op::Restore)
     req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 

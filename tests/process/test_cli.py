@@ -240,6 +240,45 @@ class Cli(RingDaemonTest):
             self.assertEqual(r.stderr, f"fastvsadm: cannot connect to {self.sock}: Permission "
                                        f"denied\n")
 
+    def test_keepalived_reload_through_fastvsadm(self):
+        # fastvsadm --keepalived-reload [FILE] (relative to fastvsadm's directory, not fastvsd's):
+        # the file's virtual servers replace the last load's, all or nothing; without FILE the
+        # last file is read again.
+        self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
+        conf = os.path.join(self.dir, "ka.conf")
+
+        def write(vip, rips):
+            with open(conf, "w") as f:
+                f.write(f"virtual_server {vip} 80 {{\n  lb_algo rr\n  lb_kind NAT\n"
+                        "  protocol TCP\n")
+                for r in rips:
+                    f.write(f"  real_server {r} 80 {{\n    weight 2\n  }}\n")
+                f.write("}\n")
+        write("10.1.1.1", ["192.168.0.18"])
+        r = subprocess.run([FASTVSADM, "--keepalived-reload", "ka.conf"], cwd=self.dir,
+                           capture_output=True, text=True, timeout=20,
+                           env=dict(os.environ, FASTVS_SOCKET=self.sock))
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(self.ok("-S", "-n"),
+                         "-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 192.168.0.18:80 -m -w 2\n")
+        # The file changed: the same command without FILE loads it again, in place of the last.
+        write("10.1.1.2", ["192.168.0.18", "192.168.0.28"])
+        self.ok("--keepalived-reload")
+        self.assertEqual(self.ok("-S", "-n"),
+                         "-A -t 10.1.1.2:80 -s rr\n-a -t 10.1.1.2:80 -r 192.168.0.18:80 -m -w 2\n"
+                         "-a -t 10.1.1.2:80 -r 192.168.0.28:80 -m -w 2\n")
+        # A bad file: one line naming it and the line, nothing changed.
+        before = self.ok("-S", "-n")
+        with open(conf, "a") as f:
+            f.write("virtual_server 10.1.1.3 80 {\n  lb_algo nope\n")
+        rc, out, err = self.adm("--keepalived-reload", conf)
+        self.assertEqual(rc, 1)
+        self.assertEqual(err.count("\n"), 1, err)
+        self.assertIn(f"{conf}:", err)
+        self.assertEqual(self.ok("-S", "-n"), before)
+        rc, out, err = self.adm("--keepalived-reload", "a", "b")
+        self.assertEqual((rc, err), (2, "fastvsadm: usage: --keepalived-reload [FILE]\n"))
+
     def test_not_running(self):
         rc, out, err = self.adm("-L", "-n", env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
         self.assertEqual(rc, 1)

@@ -166,6 +166,18 @@ TEST(SplitWords, BlanksAndComments) {
 // ---------------------------------------------------------------------------------------------
 // ipvsadm commands
 
+TEST(ParseKeepalivedReload, FileIsOptional) {
+  Command c = parse_ok("--keepalived-reload");
+  EXPECT_EQ(c.op, Op::KeepalivedReload);
+  EXPECT_EQ(c.path, "");
+  c = parse_ok("--keepalived-reload /etc/keepalived/keepalived.conf");
+  EXPECT_EQ(c.path, "/etc/keepalived/keepalived.conf");
+  EXPECT_EQ(parse_err("--keepalived-reload a b"), "usage: --keepalived-reload [FILE]");
+  // Not a line of a configuration file.
+  Config cfg;
+  EXPECT_NE(run(cfg, "--keepalived-reload"), "");
+}
+
 TEST(ParseIpvsadm, AddService) {
   Command c = parse_ok("-A -t 172.16.254.200:80 -s wrr");
   EXPECT_EQ(c.op, Op::AddService);
