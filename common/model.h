@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/check_spec.h"
-#include "common/check_spec.h"
 #include "common/net.h"
 
 namespace fastvs {
@@ -22,11 +21,21 @@ enum SchedFlags : uint32_t {
   kSchedMhPort = kSchedShPort,          // IP_VS_SVC_F_SCHED_MH_PORT
 };
 
+// A service (protocol, VIP, port) and one of its destinations (+ RIP, port): the keys of maps
+// that follow services and destinations across configuration changes. Ordered member by
+// member (not ipvsadm's listing order: see ipvsadm_cmp_services).
 struct ServiceKey {
   Proto proto = Proto::Tcp;
   uint32_t vip = 0;
   uint16_t vport = 0;
-  friend bool operator==(const ServiceKey&, const ServiceKey&) = default;
+  friend auto operator<=>(const ServiceKey&, const ServiceKey&) = default;
+};
+
+struct DestKey {
+  ServiceKey service;
+  uint32_t rip = 0;
+  uint16_t rport = 0;
+  friend auto operator<=>(const DestKey&, const DestKey&) = default;
 };
 
 struct DestConfig {

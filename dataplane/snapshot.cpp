@@ -14,8 +14,7 @@ void DestStore::begin() {
 }
 
 Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
-  const Key key{static_cast<uint8_t>(svc.proto), svc.vip, svc.vport, d.rip, d.rport};
-  Entry& e = dests_[key];
+  Entry& e = dests_[DestKey{svc, d.rip, d.rport}];
   if (!e.dest) {
     e.dest = std::make_unique<Destination>();
     e.dest->rip = d.rip;
@@ -39,21 +38,20 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
 }
 
 uint32_t DestStore::service_id(const ServiceKey& svc) {
-  const SvcKey key{static_cast<uint8_t>(svc.proto), svc.vip, svc.vport};
-  auto it = services_.find(key);
+  auto it = services_.find(svc);
   if (it == services_.end()) {
-    it = services_.emplace(key, SvcEntry{}).first;
+    it = services_.emplace(svc, SvcEntry{}).first;
     it->second.id = next_service_id_++;
-    service_keys_[it->second.id] = key;
+    service_keys_[it->second.id] = svc;
   }
   it->second.seen = epoch_;
   return it->second.id;
 }
 
-uint32_t DestStore::service_gen(uint32_t id, const std::string& signature) {
+uint32_t DestStore::service_gen(uint32_t id, const SchedInputs& inputs) {
   SvcEntry& e = services_.at(service_keys_.at(id));
-  if (e.signature != signature) {
-    e.signature = signature;
+  if (!(e.inputs == inputs)) {
+    e.inputs = inputs;
     ++e.gen;
   }
   return e.gen;
@@ -145,13 +143,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
         if (rs_seen.insert(k).second) rs_items.emplace_back(k, dest);
       }
     }
-    // What the worker's scheduler state depends on: the scheduler, its flags, the list and the
-    // weights.
-    std::string sig = sc.scheduler + "/" + std::to_string(sc.sched_flags);
-    for (const Destination* d : ss.dests)
-      sig += "/" + std::to_string(reinterpret_cast<uintptr_t>(d)) + ":" +
-             std::to_string(d->get_weight());
-    ss.gen = store.service_gen(ss.id, sig);
+    SchedInputs inputs{ss.sched.kind, ss.sched.flags, {}};
+    for (const Destination* d : ss.dests) inputs.dests.emplace_back(d, d->get_weight());
+    ss.gen = store.service_gen(ss.id, inputs);
     svc_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
                            static_cast<uint32_t>(s->services.size()));
     id_items.emplace_back(ss.id, static_cast<uint32_t>(s->services.size()));

@@ -127,6 +127,15 @@ struct Snapshot {
   }
 };
 
+// What a worker's scheduler state for a service is built from (sched_dests_changed): the
+// scheduler, its flags, and the destinations in list order with their weights.
+struct SchedInputs {
+  SchedKind kind = SchedKind::Wlc;
+  uint32_t flags = 0;
+  std::vector<std::pair<const Destination*, int32_t>> dests;
+  friend bool operator==(const SchedInputs&, const SchedInputs&) = default;
+};
+
 // Owns the Destination objects. A destination keeps its identity (and so its counters and
 // connection counts) for as long as its (service, RIP, port) stays configured. One that leaves
 // the configuration goes to the trash, as IPVS's does (ip_vs_trash_put_dest): it is marked
@@ -141,7 +150,9 @@ class DestStore {
   void begin();
   Destination* get(const ServiceKey& svc, const DestConfig& d);
   uint32_t service_id(const ServiceKey& svc);
-  uint32_t service_gen(uint32_t id, const std::string& signature);
+  // The generation of service `id`'s scheduler inputs: bumped when they differ from the last
+  // build's, so that a worker rebuilds its scheduler state for that service only then.
+  uint32_t service_gen(uint32_t id, const SchedInputs& inputs);
   void end();
 
   // Frees trashed destinations with no connections. Only call when no snapshot older than the
@@ -156,13 +167,11 @@ class DestStore {
   template <typename F>
   void for_each_trashed(F&& fn) const {
     for (const auto& [key, e] : dests_)
-      if (e.seen != epoch_) fn(std::get<0>(key), e.dest.get());
+      if (e.seen != epoch_) fn(static_cast<uint8_t>(key.service.proto), e.dest.get());
   }
   size_t size() const { return dests_.size(); }
 
  private:
-  using Key = std::tuple<uint8_t, uint32_t, uint16_t, uint32_t, uint16_t>;
-  using SvcKey = std::tuple<uint8_t, uint32_t, uint16_t>;
   struct Entry {
     std::unique_ptr<Destination> dest;
     uint64_t seen = 0;
@@ -171,14 +180,14 @@ class DestStore {
   struct SvcEntry {
     uint32_t id = 0;
     uint32_t gen = 0;
-    std::string signature;
+    SchedInputs inputs;
     uint64_t seen = 0;
   };
   unsigned nworkers_;
   uint64_t epoch_ = 0;
-  std::map<Key, Entry> dests_;
-  std::map<SvcKey, SvcEntry> services_;
-  std::map<uint32_t, SvcKey> service_keys_;
+  std::map<DestKey, Entry> dests_;
+  std::map<ServiceKey, SvcEntry> services_;
+  std::map<uint32_t, ServiceKey> service_keys_;
   uint32_t next_service_id_ = 0;
 };
 

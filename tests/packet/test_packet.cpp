@@ -217,7 +217,7 @@ Bytes udp_pkt(const std::string& s, const std::string& d, uint16_t sp, uint16_t 
   return ipv4(s, d, 17, udp(s, d, sp, dp, data, zero), {.ttl = ttl});
 }
 
-constexpr uint8_t SYN = 0x02, ACK = 0x10, FIN = 0x01, PSH = 0x08, RST = 0x04;
+constexpr uint8_t SYN = 0x02, ACK = 0x10, PSH = 0x08, RST = 0x04;
 
 TEST(NatFixtures, RequestReplyAndPortMapping) {
   Pipeline p;

@@ -291,7 +291,10 @@ std::string brief(const DestChange& c) {
 
 std::string brief(const std::vector<DestChange>& v) {
   std::string s;
-  for (const DestChange& c : v) s += (s.empty() ? "" : " ") + brief(c);
+  for (const DestChange& c : v) {
+    if (!s.empty()) s += ' ';
+    s += brief(c);
+  }
   return s;
 }
 
