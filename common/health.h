@@ -116,6 +116,7 @@ struct PoolServer {
   bool inhibit = false;  // inhibit_on_failure (sorry_server_inhibit for the sorry server)
   uint32_t u_threshold = 0;
   uint32_t l_threshold = 0;
+  friend bool operator==(const PoolServer&, const PoolServer&) = default;
 };
 
 struct PoolSpec {
@@ -124,6 +125,7 @@ struct PoolSpec {
   std::optional<PoolServer> sorry_server;
   uint32_t quorum = 1;  // keepalived's defaults
   uint32_t hysteresis = 0;
+  friend bool operator==(const PoolSpec&, const PoolSpec&) = default;
 };
 
 // A real server as its checkers see it.

@@ -210,25 +210,21 @@ bool Director::apply_change(uint64_t client, const std::vector<std::string>& wor
 
 void Director::refresh_health() {
   std::vector<HealthDef> defs = health_defs(cfg_);
-  std::string sig = health_signature(defs);
-  if (sig != health_sig_) {
+  if (defs != health_defs_) {
     // Checked services changed: theirs start over, and until the thread's first word (at once:
     // initial()) they hold their configured destinations. The others keep their verdicts.
-    health_sig_ = std::move(sig);
-    std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::string> sigs;
-    for (const HealthDef& d : defs)
-      sigs[{static_cast<uint8_t>(d.pool.service.proto), d.pool.service.vip, d.pool.service.vport}] =
-          health_signature(d);
-    for (auto it = health_dests_.begin(); it != health_dests_.end();) {
-      const auto s = sigs.find(it->first);
-      if (s == sigs.end() || health_sigs_[it->first] != s->second)
-        it = health_dests_.erase(it);
-      else
-        ++it;
-    }
-    health_sigs_ = std::move(sigs);
-    if (!defs.empty() || !health_sig_.empty())
+    std::map<ServiceKey, const HealthDef*> by_service;
+    for (const HealthDef& d : defs) by_service[d.pool.service] = &d;
+    std::map<ServiceKey, const HealthDef*> before;
+    for (const HealthDef& d : health_defs_) before[d.pool.service] = &d;
+    std::erase_if(health_dests_, [&](const auto& kv) {
+      const auto now = by_service.find(kv.first);
+      const auto was = before.find(kv.first);
+      return now == by_service.end() || was == before.end() || !(*now->second == *was->second);
+    });
+    if (!defs.empty() || !health_defs_.empty())
       log_line(fmt::format("health checks: {} checked service(s)", defs.size()));
+    health_defs_ = defs;
     health_.configure(std::move(defs));
   }
   update_effective();
@@ -237,7 +233,7 @@ void Director::refresh_health() {
 void Director::update_effective() {
   effective_ = cfg_;
   for (ServiceConfig& s : effective_.services) {
-    const auto it = health_dests_.find({static_cast<uint8_t>(s.key.proto), s.key.vip, s.key.vport});
+    const auto it = health_dests_.find(s.key);
     if (it == health_dests_.end()) continue;
     // The checks' verdict, with what the model keeps beside weights (mh's last_weight).
     std::vector<DestConfig> dests;
@@ -261,8 +257,7 @@ void Director::on_health() {
     if (!std::any_of(cfg_.services.begin(), cfg_.services.end(),
                      [&](const ServiceConfig& s) { return s.key == u.service; }))
       continue;
-    health_dests_[{static_cast<uint8_t>(u.service.proto), u.service.vip, u.service.vport}] =
-        std::move(u.dests);
+    health_dests_[u.service] = std::move(u.dests);
     health_dirty_ = true;
   }
   // One change in flight at a time: a verdict waits for the change being adopted.

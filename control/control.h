@@ -143,9 +143,8 @@ class Director {
   // workers run: cfg_ (the operator's) with those verdicts applied, as keepalived would have
   // changed IPVS. -L shows it; -S saves cfg_.
   HealthRunner health_;
-  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::vector<DestConfig>> health_dests_;
-  std::string health_sig_;
-  std::map<std::tuple<uint8_t, uint32_t, uint16_t>, std::string> health_sigs_;  // per service
+  std::map<ServiceKey, std::vector<DestConfig>> health_dests_;
+  std::vector<HealthDef> health_defs_;  // what the health thread runs
   Config effective_;
   bool health_dirty_ = false;
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made

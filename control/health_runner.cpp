@@ -81,40 +81,6 @@ std::vector<HealthDef> health_defs(const Config& cfg) {
   return out;
 }
 
-std::string health_signature(const std::vector<HealthDef>& defs) {
-  std::string s;
-  for (const HealthDef& d : defs) s += health_signature(d);
-  return s;
-}
-
-std::string health_signature(const HealthDef& d) {
-  std::string s;
-  {
-    s += svc_text(d.pool.service) + fmt::format(" q{} h{}", d.pool.quorum, d.pool.hysteresis);
-    if (d.pool.sorry_server)
-      s += fmt::format(" sorry {}:{}/{}/{}", d.pool.sorry_server->ip, d.pool.sorry_server->port,
-                       static_cast<int>(d.pool.sorry_server->method), d.pool.sorry_server->inhibit);
-    for (size_t i = 0; i < d.pool.real_servers.size(); ++i) {
-      const PoolServer& p = d.pool.real_servers[i];
-      s += fmt::format(" [{}:{} m{} w{} i{} x{} y{}", p.ip, p.port, static_cast<int>(p.method),
-                       p.weight, p.inhibit, p.u_threshold, p.l_threshold);
-      for (const CheckSpec& c : d.checks[i]) {
-        s += fmt::format(" {{{} {} {} {} {} {} {} {} {} {} {}", c.describe(), c.delay_loop,
-                         c.delay_before_retry, c.retry, c.warmup, c.alpha, c.connect_ip,
-                         c.connect_port, c.connect_timeout, c.misc_timeout, c.misc_dynamic);
-        for (const HttpUrl& u : c.urls) {
-          s += " " + u.path + " " + u.digest + " " + u.virtualhost;
-          for (const StatusRange& r : u.status_codes) s += fmt::format(" {}-{}", r.lo, r.hi);
-        }
-        s += "}";
-      }
-      s += "]";
-    }
-    s += ";";
-  }
-  return s;
-}
-
 HealthRunner::~HealthRunner() {
   stop();
 }
@@ -184,7 +150,7 @@ void HealthRunner::run() {
   // definition changed is replaced, and what its probes still report is not its successor's).
   struct Entry {
     ServiceHealth health;
-    std::string sig;
+    HealthDef def;
     bool live = true;
   };
   std::vector<std::shared_ptr<Entry>> svcs;
@@ -259,17 +225,16 @@ void HealthRunner::run() {
       std::vector<std::shared_ptr<Entry>> next;
       const double now = monotonic_seconds();
       for (HealthDef& d : *defs) {
-        std::string sig = health_signature(d);
         std::shared_ptr<Entry> kept;
         for (auto& e : svcs)
-          if (e && e->sig == sig) kept = std::move(e);
+          if (e && e->def == d) kept = std::move(e);
         if (kept) {
           publish(*kept, HealthUpdate{}, true);
           next.push_back(std::move(kept));
           continue;
         }
-        auto e = std::make_shared<Entry>(
-            Entry{ServiceHealth(std::move(d.pool), std::move(d.checks), now, jitter), sig, true});
+        auto e =
+            std::make_shared<Entry>(Entry{ServiceHealth(d.pool, d.checks, now, jitter), d, true});
         publish(*e, e->health.initial(), true);
         next.push_back(std::move(e));
       }

@@ -19,19 +19,17 @@
 
 namespace fastvs {
 
-// One checked service as the health thread runs it.
+// One checked service as the health thread runs it. Compared whole: a change to any part of a
+// check (bindto, a program's arguments, its user) restarts that service's checkers.
 struct HealthDef {
   PoolSpec pool;
   std::vector<std::vector<CheckSpec>> checks;  // per pool.real_servers entry
+  friend bool operator==(const HealthDef&, const HealthDef&) = default;
 };
 
 // The checked services of a configuration: every service with a check or pool rules. Its real
 // servers are the service's configured destinations.
 std::vector<HealthDef> health_defs(const Config& cfg);
-// A text that changes when the definitions do; per service, a changed one restarts that
-// service's checkers.
-std::string health_signature(const std::vector<HealthDef>& defs);
-std::string health_signature(const HealthDef& def);
 
 class HealthRunner {
  public:
