@@ -64,7 +64,13 @@ struct CheckSpec {
   std::vector<std::string> misc_argv;
   double misc_timeout = 60;  // killed after this (default: the virtual server's delay_loop)
   bool misc_dynamic = false;
-  std::string user;  // "user NAME [GROUP]" as written; "" = keepalived's default script user
+  // Who runs the program: keepalived's `user NAME [GROUP]` as written ("": the default script
+  // user, global_defs' script_user, else keepalived_script if it exists, else root), and the
+  // ids that resolved to when the configuration was loaded.
+  std::string user;
+  std::string group;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
 
   // For logs: "TCP_CHECK 192.168.0.18:80", "HTTP_GET 192.168.0.18:80", "MISC_CHECK /bin/chk".
   std::string describe() const;

@@ -2,6 +2,7 @@
 // a command to the configuration model. Everything here is pure: no I/O except
 // load_config_file's read, no exceptions, errors are one line of text.
 #include "common/command.h"
+#include "common/script_user.h"
 
 #include <algorithm>
 #include <array>
@@ -1470,6 +1471,13 @@ ParseResult parse_check(const std::vector<std::string>& words) {
       if (!v || *v <= 0) return bad("misc_timeout");
       spec.misc_timeout = *v;
       misc_timeout_given = true;
+    } else if (key == "user" && need(true) && spec.kind == CheckKind::Misc) {
+      // user=NAME[:GROUP], keepalived's `user NAME [GROUP]`; resolved when applied.
+      const size_t colon = val.find(':');
+      spec.user = std::string(val.substr(0, colon));
+      spec.group = colon == val.npos ? "" : std::string(val.substr(colon + 1));
+      if (spec.user.empty() || (colon != val.npos && spec.group.empty()))
+        return bad("user (user=NAME or user=NAME:GROUP)");
     } else if (key == "dynamic" && need(false) && spec.kind == CheckKind::Misc) {
       spec.misc_dynamic = true;
     } else if (key == "alpha" && need(false)) {
@@ -1516,8 +1524,21 @@ std::string apply_check(Config& cfg, const Command& cmd) {
       auto d = find_dest(*svc, cmd.rip, cmd.rport);
       if (d == svc->dests.end())
         return "no such destination " + addr_port(cmd.rip, cmd.rport) + " in service " + name;
+      CheckConfig check = cmd.check;
+      if (check.spec.kind == CheckKind::Misc) {
+        // Who runs the program: user=, else keepalived's default script user if it exists,
+        // else root (set_default_script_user).
+        std::string err;
+        std::optional<ScriptIds> ids =
+            check.spec.user.empty()
+                ? resolve_script_user(kDefaultScriptUser, "", &err).value_or(ScriptIds{0, 0})
+                : resolve_script_user(check.spec.user, check.spec.group, &err);
+        if (!ids) return "misc check user: " + err;
+        check.spec.uid = ids->uid;
+        check.spec.gid = ids->gid;
+      }
       if (cmd.check_inhibit) d->inhibit = true;
-      cfg.checks.push_back(cmd.check);
+      cfg.checks.push_back(std::move(check));
       return "";
     }
     case Op::CheckDel: {

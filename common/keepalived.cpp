@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/command.h"
+#include "common/script_user.h"
 
 namespace fastvs {
 
@@ -181,6 +182,8 @@ struct RawCheck {
   std::optional<double> misc_timeout;
   bool misc_dynamic = false;
   std::string user;
+  std::string group;
+  unsigned user_line = 0;
 };
 
 struct RawServer {
@@ -229,9 +232,11 @@ class Loader {
     KaLoadResult r;
     Node root;
     if (build_tree(text, root)) {
+      bool ok = true;
       for (const Node& n : root.children) {
-        if (!top(n)) break;
+        if (!(ok = top(n))) break;
       }
+      if (ok) resolve_script_users();
     }
     for (const auto& [line, text_] : warnings_) {
       r.warnings.push_back(cfg_.name + ":" + std::to_string(line) + ": " + text_);
@@ -499,8 +504,7 @@ class Loader {
   bool top(const Node& n) {
     static const char* const kVrrp[] = {"vrrp_instance", "vrrp_sync_group", "vrrp_script",
                                         "vrrp_track_process", "vrrp_track_file"};
-    static const char* const kIgnored[] = {"global_defs",
-                                           "static_ipaddress",
+    static const char* const kIgnored[] = {"static_ipaddress",
                                            "static_routes",
                                            "static_rules",
                                            "linkbeat_interfaces",
@@ -518,6 +522,7 @@ class Loader {
                                            "linkbeat_use_polling",
                                            "child_wait_time"};
     if (n.key == "virtual_server") return virtual_server(n);
+    if (n.key == "global_defs") return global_defs(n);
     if (n.key.rfind("include", 0) == 0 && n.key.size() <= 8) {
       return fail(n.line, n.key + " is not supported: put the included file's content here");
     }
@@ -538,6 +543,84 @@ class Loader {
       return true;
     }
     warn(n.line, "unknown keyword " + quoted(n.key) + " (ignored)");
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // global_defs { ... }: the script user and script security; the rest is keepalived's own
+  // (router id, mail, VRRP defaults) and does not change what fastvsd does.
+
+  bool global_defs(const Node& n) {
+    if (!want_block(n)) return false;
+    std::string ignored;
+    for (const Node& c : n.children) {
+      if (c.key == "script_user") {
+        if (!leaf(c, 1, 2)) return false;
+        cfg_.scripts.user = c.args[0];
+        cfg_.scripts.group = c.args.size() > 1 ? c.args[1] : "";
+        cfg_.scripts.line = c.line;
+      } else if (c.key == "enable_script_security") {
+        if (!leaf(c, 0, 0)) return false;
+        cfg_.scripts.security = true;
+        cfg_.scripts.security_line = c.line;
+      } else {
+        ignored += (ignored.empty() ? "" : ", ") + c.key;
+      }
+    }
+    if (!ignored.empty()) warn(n.line, "global_defs: " + ignored + ": not handled by fastvsd (ignored)");
+    return true;
+  }
+
+  // Who runs each MISC_CHECK program, once the whole file is read (global_defs may come last):
+  // its `user`, else global_defs' script_user, else keepalived_script if that user exists, else
+  // root with keepalived's warning (set_default_script_user). A user or group that does not
+  // exist refuses the file at its line; so does, with enable_script_security, a program that
+  // would run as root from a path others can write (keepalived's check_script_secure).
+  bool resolve_script_users() {
+    std::optional<ScriptIds> fallback;
+    bool warned_root = false;
+    for (KaVirtualServer& vs : cfg_.virtual_servers) {
+      for (KaRealServer& rs : vs.real_servers) {
+        for (KaCheck& c : rs.checks) {
+          CheckSpec& s = c.spec;
+          if (s.kind != CheckKind::Misc) continue;
+          std::string err;
+          std::optional<ScriptIds> ids;
+          if (!s.user.empty()) {
+            ids = resolve_script_user(s.user, s.group, &err);
+            if (!ids) return fail(c.user_line, "MISC_CHECK user: " + err);
+          } else if (fallback) {
+            ids = fallback;
+          } else if (!cfg_.scripts.user.empty()) {
+            ids = resolve_script_user(cfg_.scripts.user, cfg_.scripts.group, &err);
+            if (!ids) return fail(cfg_.scripts.line, "script_user: " + err);
+            fallback = ids;
+          } else {
+            ids = resolve_script_user(kDefaultScriptUser, "", &err);
+            if (!ids) {
+              ids = ScriptIds{0, 0};
+              if (!warned_root) {
+                warn(c.line, std::string("MISC_CHECK programs that name no user run as root: "
+                                         "default user '") +
+                                 kDefaultScriptUser +
+                                 "' for script execution does not exist - please create "
+                                 "(or give global_defs script_user)");
+                warned_root = true;
+              }
+            }
+            fallback = ids;
+          }
+          s.uid = ids->uid;
+          s.gid = ids->gid;
+          if (cfg_.scripts.security && (s.uid == 0 || s.gid == 0) && !s.misc_argv.empty()) {
+            if (std::string why = script_insecurity(s.misc_argv[0]); !why.empty())
+              return fail(c.line, "MISC_CHECK " + quoted(s.misc_argv[0]) +
+                                      " would run as root but " + why +
+                                      " (enable_script_security)");
+          }
+        }
+      }
+    }
     return true;
   }
 
@@ -812,7 +895,11 @@ class Loader {
         dynamic_seen = true;
       } else if (ch.kind == CheckKind::Misc && k == "user") {
         ok = leaf(c, 1, 2);
-        ch.user = join(c.args);
+        if (ok) {
+          ch.user = c.args[0];
+          ch.group = c.args.size() > 1 ? c.args[1] : "";
+          ch.user_line = c.line;
+        }
       } else if (k == "virtualhost" && ch.kind != CheckKind::Http) {
         unknown(c, where);
       } else if (common_key(ch.inh, c, true)) {
@@ -1063,6 +1150,8 @@ class Loader {
       s.misc_timeout = c.misc_timeout.value_or(vs.inh.delay_loop.value_or(60.0));
       s.misc_dynamic = c.misc_dynamic;
       s.user = c.user;
+      s.group = c.group;
+      out.user_line = c.user_line;
     }
     return out;
   }

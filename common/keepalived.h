@@ -69,7 +69,8 @@ namespace fastvs {
 
 struct KaCheck {
   unsigned line = 0;
-  CheckSpec spec;  // resolved: defaults and inherited values applied
+  unsigned user_line = 0;  // MISC_CHECK's `user` line (0: none given)
+  CheckSpec spec;          // resolved: defaults and inherited values applied
 };
 
 struct KaRealServer {
@@ -114,8 +115,18 @@ struct KaNotHandled {
   std::string what;
 };
 
+// global_defs' script settings.
+struct KaScriptDefaults {
+  unsigned line = 0;        // script_user's line (0: not given)
+  std::string user;         // script_user NAME [GROUP]: who runs scripts that name no user
+  std::string group;        //
+  bool security = false;    // enable_script_security
+  unsigned security_line = 0;
+};
+
 struct KaConfig {
   std::string name;  // the file name, for messages
+  KaScriptDefaults scripts;
   std::vector<KaVirtualServer> virtual_servers;
   std::vector<KaNotHandled> not_handled;
 };

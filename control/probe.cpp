@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <grp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -13,6 +13,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/core.h>
@@ -28,6 +29,97 @@ std::string addr(uint32_t ip, uint16_t port) {
 }
 
 constexpr size_t kMaxResponse = 1 << 20;  // bodies beyond 1 MiB are not health pages
+
+// The program's path as execvp would find it (resolved before fork: the child may only make
+// async-signal-safe calls, and a PATH search allocates).
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* env = std::getenv("PATH");
+  const std::string dirs = env ? env : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string candidate =
+        (end > start ? dirs.substr(start, end - start) : std::string(".")) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return name;  // execve reports ENOENT
+}
+
+// Starts a MISC_CHECK program without a shell, as the user and group it was configured to run
+// as (keepalived's system_call: setgid, setgroups to that one group, setuid), in a process
+// group of its own so that a timeout kills what it started too, with no descriptor of
+// fastvsd's. Returns its pid, or -1 with `err` when it could not be started (the child reports
+// a failed setuid or exec through a close-on-exec pipe).
+pid_t spawn_program(const CheckSpec& spec, std::string* err) {
+  const std::string path = find_program(spec.misc_argv[0]);
+  std::vector<char*> argv;
+  for (const auto& a : spec.misc_argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    *err = fmt::format("pipe: {}", strerror(errno));
+    return -1;
+  }
+  const bool as_other = getuid() != spec.uid || getgid() != spec.gid;
+  const gid_t gid = spec.gid;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // The child: async-signal-safe calls only (fastvsd has other threads).
+    struct Step {
+      int what;  // 0 setup, 1 setgid, 2 setgroups, 3 setuid, 4 exec
+      int err;
+    } fail{0, 0};
+    setpgid(0, 0);
+    const int null_in = open("/dev/null", O_RDONLY);
+    const int null_out = open("/dev/null", O_WRONLY);
+    if (null_in < 0 || null_out < 0 || dup2(null_in, 0) < 0 || dup2(null_out, 1) < 0) {
+      fail = {0, errno};
+    } else if (as_other && setgid(gid) != 0) {
+      fail = {1, errno};
+    } else if (as_other && setgroups(1, &gid) != 0) {
+      fail = {2, errno};
+    } else if (as_other && setuid(spec.uid) != 0) {
+      fail = {3, errno};
+    } else {
+      // Everything above 2 but the report pipe (close-on-exec) goes.
+      const unsigned keep = static_cast<unsigned>(report[1]);
+      if (keep > 3) close_range(3, keep - 1, 0);
+      close_range(keep + 1, ~0u, 0);
+      execve(path.c_str(), argv.data(), environ);
+      fail = {4, errno};
+    }
+    if (write(report[1], &fail, sizeof fail) < 0) _exit(127);
+    _exit(127);
+  }
+  close(report[1]);
+  if (pid < 0) {
+    *err = fmt::format("fork: {}", strerror(errno));
+    close(report[0]);
+    return -1;
+  }
+  // EOF: the exec succeeded (the pipe closed with it). A report: what failed; reap the child.
+  struct {
+    int what;
+    int err;
+  } got{};
+  ssize_t n;
+  do {
+    n = read(report[0], &got, sizeof got);
+  } while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof got)) {
+    waitpid(pid, nullptr, 0);
+    static const char* const kStep[] = {"redirecting its input and output", "setgid", "setgroups",
+                                        "setuid", "exec"};
+    *err = got.what == 4 ? strerror(got.err)
+                         : fmt::format("{} ({}:{}): {}", kStep[got.what & 3], spec.uid, spec.gid,
+                                       strerror(got.err));
+    return -1;
+  }
+  return pid;
+}
 
 }  // namespace
 
@@ -117,27 +209,9 @@ void Prober::start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done)
       p->done(CheckResult{false, "MISC_CHECK without a program", -1});
       return;
     }
-    std::vector<char*> argv;
-    for (const auto& a : spec.misc_argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    // None of fastvsd's descriptors (the TAP devices, sockets) goes to the program.
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // A process group of its own, so that a timeout kills what it started as well.
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    pid_t pid;
-    const int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      p->done(
-          CheckResult{false, fmt::format("cannot run {}: {}", spec.misc_path, strerror(rc)), -1});
+    const pid_t pid = spawn_program(spec, &err);
+    if (pid < 0) {
+      p->done(CheckResult{false, fmt::format("cannot run {}: {}", spec.misc_path, err), -1});
       return;
     }
     p->pid = pid;

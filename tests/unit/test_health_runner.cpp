@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -133,6 +134,32 @@ TEST_F(RunnerTest, ChangingOnlyTheProgramsArgumentsReachesTheProbes) {
   spec.misc_argv = {"/bin/sh", "-c", "echo a b >> " + out + "; echo changed >> " + out};
   runner_.configure(one_check(spec, 80));
   EXPECT_TRUE(wait_line("changed")) << "the program still runs with the old arguments";
+  std::remove(out.c_str());
+  rmdir(dir);
+}
+
+TEST_F(RunnerTest, MiscCheckRunsAsItsUser) {
+  if (getuid() != 0) GTEST_SKIP() << "running a program as another user needs root";
+  char dir[] = "/tmp/fvs-runner-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  chmod(dir, 0777);  // nobody writes its ids here
+  const std::string out = std::string(dir) + "/ids";
+  CheckSpec spec = fast(CheckKind::Misc);
+  spec.misc_argv = {"/bin/sh", "-c", "echo $(id -u):$(id -g):$(id -G) >> " + out};
+  spec.misc_path = "/bin/sh -c ...";
+  spec.user = "nobody";
+  spec.uid = 65534;
+  spec.gid = 65534;
+  runner_.configure(one_check(spec, 80));
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::string line;
+  while (Clock::now() < deadline && line.empty()) {
+    std::ifstream f(out);
+    std::getline(f, line);
+    usleep(20000);
+  }
+  // The user, its group, and no supplementary group of fastvsd's (root's).
+  EXPECT_EQ(line, "65534:65534:65534");
   std::remove(out.c_str());
   rmdir(dir);
 }

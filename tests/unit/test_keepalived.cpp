@@ -1,6 +1,10 @@
 // keepalived.conf (common/keepalived): the seed's file, keepalived's documented examples,
 // defaults and inheritance, keepalived's corrections, broken files with their lines, unknown and
 // unhandled keywords, and the conversion to fastvs services and commands.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -8,6 +12,7 @@
 
 #include "common/command.h"
 #include "common/keepalived.h"
+#include "common/script_user.h"
 
 namespace fastvs {
 namespace {
@@ -32,6 +37,22 @@ std::string load_err(const std::string& text) {
   EXPECT_EQ(r.error.find('\n'), std::string::npos) << r.error;
   EXPECT_TRUE(r.cfg.virtual_servers.empty());
   return r.error;
+}
+
+// keepalived's warning when a MISC_CHECK that names no user runs as root, at `line` (the first
+// such MISC_CHECK): only where the default script user keepalived_script does not exist.
+std::vector<std::string> root_warning(unsigned line) {
+  std::string err;
+  if (resolve_script_user(kDefaultScriptUser, "", &err)) return {};
+  return {"ka.conf:" + std::to_string(line) +
+          ": MISC_CHECK programs that name no user run as root: default user "
+          "'keepalived_script' for script execution does not exist - please create (or give "
+          "global_defs script_user)"};
+}
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 std::vector<std::string> warnings_of(const std::string& text) {
@@ -277,7 +298,8 @@ virtual_server 10.10.10.2 1358 {
   KaLoadResult r = load(text);
   ASSERT_TRUE(r.ok) << r.error;
   const std::vector<std::string> want = {
-      "ka.conf:3: global_defs is not handled by fastvsd (ignored)",
+      "ka.conf:3: global_defs: notification_email, notification_email_from, smtp_server, "
+      "smtp_connect_timeout, router_id: not handled by fastvsd (ignored)",
       "ka.conf:13: vrrp_instance is not handled by fastvsd (HA comes later)"};
   EXPECT_EQ(r.warnings, want);
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
@@ -388,7 +410,7 @@ TEST(Keepalived, MiscCheckWithArgumentsAndMiscDynamic) {
 }
 )");
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.warnings, root_warning(18));
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   const CheckSpec& a = vs.real_servers.at(0).checks.at(0).spec;
   EXPECT_EQ(a.kind, CheckKind::Misc);
@@ -397,7 +419,10 @@ TEST(Keepalived, MiscCheckWithArgumentsAndMiscDynamic) {
             (std::vector<std::string>{"/usr/local/bin/script.sh", "arg1", "two words"}));
   EXPECT_DOUBLE_EQ(a.misc_timeout, 30);
   EXPECT_TRUE(a.misc_dynamic);
-  EXPECT_EQ(a.user, "nobody nogroup");
+  EXPECT_EQ(a.user, "nobody");
+  EXPECT_EQ(a.group, "nogroup");
+  EXPECT_EQ(a.uid, 65534u);  // Debian's nobody:nogroup
+  EXPECT_EQ(a.gid, 65534u);
   EXPECT_EQ(a.retry, 0u);  // MISC_CHECK's default
   EXPECT_DOUBLE_EQ(a.delay_before_retry, 1);
   EXPECT_EQ(a.describe(), "MISC_CHECK /usr/local/bin/script.sh arg1 'two words'");
@@ -412,6 +437,91 @@ TEST(Keepalived, MiscCheckWithArgumentsAndMiscDynamic) {
   const HealthUpdate u = h.finish({0, 0}, 1, misc_exit_result(a, 12));
   ASSERT_EQ(u.changes.size(), 1u);
   EXPECT_EQ(u.changes[0].dest.weight, 10);
+}
+
+// MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
+// warning; a name that does not exist refuses the file at its line; enable_script_security
+// refuses a program that would run as root from a path others can write.
+TEST(Keepalived, MiscCheckUser) {
+  const std::string vs = R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 80 {
+    MISC_CHECK {
+      misc_path /bin/true
+      USER
+    }
+  }
+})";
+  auto with = [&](const std::string& user, const std::string& globals = "") {
+    std::string t = vs;
+    t.replace(t.find("USER"), 4, user);
+    return load(globals + t);
+  };
+  KaLoadResult r = with("user daemon");
+  ASSERT_TRUE(r.ok) << r.error;
+  const CheckSpec* s = &r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s->uid, 1u);
+  EXPECT_EQ(s->gid, 1u);
+  r = with("user nobody nogroup");
+  ASSERT_TRUE(r.ok) << r.error;
+  s = &r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s->uid, 65534u);
+  EXPECT_EQ(s->gid, 65534u);
+  EXPECT_EQ(with("user fvs-no-such-user").error,
+            "ka.conf:8: MISC_CHECK user: unknown user 'fvs-no-such-user'");
+  EXPECT_EQ(with("user nobody fvs-no-such-group").error,
+            "ka.conf:8: MISC_CHECK user: unknown group 'fvs-no-such-group'");
+  // No user: global_defs' script_user, wherever global_defs is in the file.
+  r = with("", "global_defs {\n  script_user nobody\n}\n");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec.uid, 65534u);
+  EXPECT_EQ(with("", "global_defs {\n  script_user fvs-no-such-user\n}\n").error,
+            "ka.conf:2: script_user: unknown user 'fvs-no-such-user'");
+  // Neither: keepalived_script, or root with keepalived's warning.
+  r = with("");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings, root_warning(6));
+  // enable_script_security: a program run as root must not be writable by others, nor any
+  // directory above it.
+  char dir[] = "/tmp/fvs-ka-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string prog = std::string(dir) + "/chk";
+  FILE* f = std::fopen(prog.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("#!/bin/sh\nexit 0\n", f);
+  std::fclose(f);
+  chmod(prog.c_str(), 0777);
+  auto secure = [&](const std::string& user, const std::string& path) {
+    std::string t = vs;
+    t.replace(t.find("/bin/true"), 9, path);
+    t.replace(t.find("USER"), 4, user);
+    return load("global_defs {\n  enable_script_security\n}\n" + t);
+  };
+  r = secure("user root", prog);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "ka.conf:9: MISC_CHECK '" + prog + "' would run as root but '" + prog +
+                         "' is writable by others (enable_script_security)");
+  chmod(prog.c_str(), 0755);
+  chmod(dir, 0777);
+  r = secure("user root", prog);
+  EXPECT_EQ(r.error, "ka.conf:9: MISC_CHECK '" + prog + "' would run as root but '" +
+                         std::string(dir) + "' is writable by others (enable_script_security)");
+  chmod(dir, 0755);
+  if (getuid() == 0) {
+    r = secure("user root", prog);
+    EXPECT_TRUE(r.ok) << r.error;
+  }
+  // Not run as root: no check.
+  chmod(prog.c_str(), 0777);
+  r = secure("user nobody nogroup", prog);
+  EXPECT_TRUE(r.ok) << r.error;
+  r = secure("user root", "/bin/true");
+  EXPECT_TRUE(r.ok) << r.error;
+  std::remove(prog.c_str());
+  rmdir(dir);
 }
 
 TEST(Keepalived, QuorumSample) {
@@ -532,7 +642,7 @@ TEST(Keepalived, Defaults) {
       "ka.conf:1: virtual server 10.0.0.1:80: no protocol set, defaulting to UDP",
       "ka.conf:1: virtual server UDP 10.0.0.1:80: no lb_algo set, defaulting to wlc",
       "ka.conf:1: virtual server UDP 10.0.0.1:80: no lb_kind set, defaulting to NAT"};
-  EXPECT_EQ(r.warnings, want);
+  EXPECT_EQ(r.warnings, want + root_warning(10));
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_EQ(vs.key.proto, Proto::Udp);
   EXPECT_EQ(vs.scheduler, "wlc");
@@ -690,7 +800,7 @@ TEST(Keepalived, BracesWhereverTheyAre) {
     MISC_CHECK { misc_path "/bin/check #1" }}
 })");
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.warnings, root_warning(12));
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_EQ(vs.scheduler, "wrr");
   ASSERT_EQ(vs.real_servers.size(), 3u);
@@ -781,7 +891,7 @@ whatever 1
 )");
   ASSERT_TRUE(r.ok) << r.error;
   const std::vector<std::string> want = {
-      "ka.conf:1: global_defs is not handled by fastvsd (ignored)",
+      "ka.conf:1: global_defs: router_id, weird_thing: not handled by fastvsd (ignored)",
       "ka.conf:7: vrrp_sync_group is not handled by fastvsd (HA comes later)",
       "ka.conf:12: vrrp_script is not handled by fastvsd (HA comes later)",
       "ka.conf:15: static_ipaddress is not handled by fastvsd (ignored)",
@@ -819,7 +929,7 @@ TEST(Keepalived, UnknownKeywordsAreWarningsWithTheirLines) {
       "ka.conf:12: log_all_failures has no effect in fastvsd (ignored)",
       // MISC_CHECK has no connection keywords (install_checker_common_keywords(false)).
       "ka.conf:16: unknown keyword 'connect_timeout' in MISC_CHECK (ignored)"};
-  EXPECT_EQ(w, want);
+  EXPECT_EQ(w, want + root_warning(14));
 }
 
 // Each broken file and the one-line error it gives.
