@@ -493,8 +493,8 @@ void Director::zero(const Command& cmd) {
 std::string Director::show_addrs() const {
   std::string out;
   for (size_t p = 0; p < ports_.size(); ++p) {
-    out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500\n", p + 1,
-                       ports_[p].name);
+    out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {}\n", p + 1,
+                       ports_[p].name, ports_[p].mtu);
     for (const auto& a : cfg_.addrs)
       if (a.port == p)
         out += fmt::format("    inet {}/{} scope global {}\n", format_ip4(a.ip), a.prefix_len,
@@ -534,9 +534,9 @@ std::string Director::show_links(bool stats) const {
   for (size_t p = 0; p < ports_.size(); ++p) {
     const PortSetup& ps = ports_[p];
     out += fmt::format(
-        "{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500 driver {} rxq {} txq {}\n"
+        "{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {} driver {} rxq {} txq {}\n"
         "    link/ether {} brd ff:ff:ff:ff:ff:ff\n",
-        p + 1, ps.name, ps.driver, ps.nrxq, ps.ntxq, format_mac(ps.mac));
+        p + 1, ps.name, ps.mtu, ps.driver, ps.nrxq, ps.ntxq, format_mac(ps.mac));
     if (!stats) continue;
     rte_eth_stats st{};
     rte_eth_stats_get(ps.port_id, &st);

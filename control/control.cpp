@@ -131,8 +131,9 @@ bool Director::init(std::string* err) {
   }
   if (!ports_init(nworkers, pool_, &ports_, err)) return false;
   for (const auto& p : ports_)
-    log_line(fmt::format("{}: port {} ({}), mac {}, {} rx / {} tx queues{}", p.name, p.port_id,
-                         p.driver, format_mac(p.mac), p.nrxq, p.ntxq, p.rss ? ", RSS" : ""));
+    log_line(fmt::format("{}: port {} ({}), mac {}, mtu {}, {} rx / {} tx queues{}", p.name,
+                         p.port_id, p.driver, format_mac(p.mac), p.mtu, p.nrxq, p.ntxq,
+                         p.rss ? ", RSS" : ""));
   for (size_t i = 0; i < ports_.size(); ++i) {
     macs_[i] = ports_[i].mac;
     mtus_[i] = ports_[i].mtu;

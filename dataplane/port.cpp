@@ -1,6 +1,12 @@
 #include "dataplane/port.h"
 
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -12,6 +18,18 @@ namespace fastvs {
 namespace {
 constexpr uint16_t kRxDesc = 1024;
 constexpr uint16_t kTxDesc = 1024;
+
+// The MTU of kernel interface `if_index` (0: none), or -1.
+int kernel_if_mtu(uint32_t if_index) {
+  if (if_index == 0) return -1;
+  ifreq ifr{};
+  if (!if_indextoname(if_index, ifr.ifr_name)) return -1;
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int rc = ioctl(fd, SIOCGIFMTU, &ifr);
+  close(fd);
+  return rc == 0 ? ifr.ifr_mtu : -1;
+}
 }  // namespace
 
 bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* ports,
@@ -73,6 +91,12 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     rte_eth_promiscuous_enable(pid);
     uint16_t mtu = 0;
     if (rte_eth_dev_get_mtu(pid, &mtu) == 0 && mtu >= 576) ps.mtu = mtu;
+    // A port on a kernel interface (af_xdp, af_packet, tap) reports DPDK's default 1500
+    // whatever the interface's MTU: the interface's is the one that holds.
+    if (const int kmtu = kernel_if_mtu(info.if_index); kmtu >= 576 && kmtu <= UINT16_MAX) {
+      ps.mtu = static_cast<uint16_t>(kmtu);
+      rte_eth_dev_set_mtu(pid, ps.mtu);  // DPDK's idea too, where the driver lets it be set
+    }
     rte_ether_addr mac;
     rte_eth_macaddr_get(pid, &mac);
     std::copy(mac.addr_bytes, mac.addr_bytes + 6, ps.mac.begin());
