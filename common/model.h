@@ -2,8 +2,11 @@
 // byte order. Control owns one Config; the data plane never sees it, only snapshots built from it.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/check_spec.h"
@@ -24,6 +27,29 @@ enum SchedFlags : uint32_t {
 // A service (protocol, VIP, port) and one of its destinations (+ RIP, port): the keys of maps
 // that follow services and destinations across configuration changes. Ordered member by
 // member (not ipvsadm's listing order: see ipvsadm_cmp_services).
+// IPVS's schedulers that fastvs has, by name, in the data plane's SchedKind order
+// (dataplane/sched/sched.h), with what each does for fastvsadm --help.
+struct SchedulerName {
+  std::string_view name;
+  std::string_view help;
+};
+inline constexpr std::array<SchedulerName, 11> kSchedulers = {{
+    {"rr", "round robin"},
+    {"wrr", "weighted round robin"},
+    {"lc", "least connection"},
+    {"wlc", "weighted least connection (the default)"},
+    {"sh", "source hashing (-b sh-fallback,sh-port)"},
+    {"sed", "shortest expected delay"},
+    {"nq", "never queue"},
+    {"fo", "weighted failover"},
+    {"ovf", "weighted overflow"},
+    {"dh", "destination hashing"},
+    {"mh", "maglev hashing (-b mh-fallback,mh-port)"},
+}};
+// IPVS's schedulers that fastvs does not have yet: refused by name.
+inline constexpr std::array<std::string_view, 3> kSchedulersNotYet = {"lblc", "lblcr", "twos"};
+inline constexpr std::string_view kDefaultScheduler = "wlc";  // ipvsadm's DEF_SCHED
+
 struct ServiceKey {
   Proto proto = Proto::Tcp;
   uint32_t vip = 0;
@@ -37,6 +63,12 @@ struct DestKey {
   uint16_t rport = 0;
   friend auto operator<=>(const DestKey&, const DestKey&) = default;
 };
+
+// "TCP 10.0.0.1:80": how messages, logs and telemetry name a service.
+std::string service_name(const ServiceKey& k);
+// Reads a service name as telemetry's parameter: "TCP 10.0.0.1:80", also "tcp:10.0.0.1:80",
+// "udp/10.0.0.1:53" and ipvsadm's "-t 10.0.0.1:80" (protocol in any case; spaces around).
+std::optional<ServiceKey> parse_service_name(std::string_view s);
 
 struct DestConfig {
   uint32_t rip = 0;
@@ -58,7 +90,7 @@ struct DestConfig {
 
 struct ServiceConfig {
   ServiceKey key;
-  std::string scheduler = "wlc";
+  std::string scheduler{kDefaultScheduler};
   uint32_t sched_flags = 0;
   // -p [timeout] and -M netmask: a client (its address under the mask) keeps its real server
   // across connections while the persistence template lives (IP_VS_SVC_F_PERSISTENT).

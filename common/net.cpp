@@ -92,4 +92,12 @@ std::optional<uint16_t> parse_port(std::string_view s) {
   return static_cast<uint16_t>(value);
 }
 
+std::string addr_port(uint32_t ip, uint16_t port) {
+  return format_ip4(ip) + ":" + std::to_string(port);
+}
+
+std::string port_name(uint16_t port) {
+  return "dpdk" + std::to_string(port);
+}
+
 }  // namespace fastvs

@@ -40,6 +40,9 @@ using MacAddr = std::array<uint8_t, 6>;
 std::optional<uint32_t> parse_ip4(std::string_view s);
 std::string format_ip4(uint32_t host_order);
 
+// "10.0.0.1:80".
+std::string addr_port(uint32_t ip, uint16_t port);
+
 std::optional<MacAddr> parse_mac(std::string_view s);
 std::string format_mac(const MacAddr& m);
 
@@ -49,5 +52,8 @@ std::optional<uint16_t> parse_port(std::string_view s);
 inline uint32_t prefix_mask(unsigned len) {
   return len == 0 ? 0 : ~uint32_t{0} << (32 - len);
 }
+
+// The director's ports as the operator names them: dpdk0, dpdk1, ...
+std::string port_name(uint16_t port);
 
 }  // namespace fastvs

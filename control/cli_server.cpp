@@ -14,32 +14,6 @@
 
 namespace fastvs {
 
-bool cli_decode_request(const std::string& raw, CliRequest* req) {
-  size_t pos = 0;
-  req->words.clear();
-  while (true) {
-    const size_t end = raw.find('\0', pos);
-    if (end == std::string::npos) return false;  // no terminating empty word
-    if (end == pos) {
-      req->input = raw.substr(end + 1);
-      return true;
-    }
-    req->words.push_back(raw.substr(pos, end - pos));
-    pos = end + 1;
-  }
-}
-
-std::string cli_encode_request(const CliRequest& req) {
-  std::string out;
-  for (const auto& w : req.words) {
-    out += w;
-    out += '\0';
-  }
-  out += '\0';
-  out += req.input;
-  return out;
-}
-
 CliServer::~CliServer() {
   while (!clients_.empty()) close_client(clients_.begin()->first);
   if (listen_fd_ >= 0) {
@@ -179,8 +153,8 @@ void CliServer::read_client(uint64_t id, Client& c) {
   while (true) {
     const ssize_t n = read(c.fd, buf, sizeof buf);
     if (n > 0) {
-      if (c.in.size() + static_cast<size_t>(n) > kMaxRequest) {
-        reply(id, CliReply{false, fmt::format("request larger than {} bytes", kMaxRequest)});
+      if (c.in.size() + static_cast<size_t>(n) > kCliMaxRequest) {
+        reply(id, CliReply{false, fmt::format("request larger than {} bytes", kCliMaxRequest)});
         return;
       }
       c.in.append(buf, static_cast<size_t>(n));
@@ -192,8 +166,8 @@ void CliServer::read_client(uint64_t id, Client& c) {
     if (n < 0) return close_client(id);
     break;  // EOF: the request is complete
   }
-  CliRequest req;
-  if (!cli_decode_request(c.in, &req)) {
+  const std::optional<CliRequest> req = cli_decode_request(c.in);
+  if (!req) {
     reply(id, CliReply{false, "malformed request (not from fastvsadm?)"});
     return;
   }
@@ -204,7 +178,7 @@ void CliServer::read_client(uint64_t id, Client& c) {
   ev.data.fd = c.fd;
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
   CliReply r;
-  if (handler_ && handler_(id, req, &r)) reply(id, r);
+  if (handler_ && handler_(id, *req, &r)) reply(id, r);
 }
 
 void CliServer::reply(uint64_t id, const CliReply& r) {
@@ -212,8 +186,7 @@ void CliServer::reply(uint64_t id, const CliReply& r) {
   if (it == clients_.end()) return;  // the client left before its answer
   Client& c = it->second;
   c.replying = true;
-  c.out = (r.ok ? "ok\n" : "error\n") + r.text;
-  if (!r.ok && (c.out.empty() || c.out.back() != '\n')) c.out += '\n';
+  c.out = cli_encode_reply(r);
   c.sent = 0;
   c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
   write_client(id, c);

@@ -2,8 +2,7 @@
 // loop; it never blocks: a client that connects and sends nothing is closed after a timeout, a
 // request larger than the bound gets a one-line error.
 //
-// Wire format (see cli_proto.h): request = argument words each ended by '\0', an empty word,
-// then standard input (for -R); the client half-closes. Reply = "ok\n" or "error\n", then text.
+// The wire format is common/cli_proto.h (fastvsadm includes it too).
 #pragma once
 
 #include <chrono>
@@ -13,21 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "common/cli_proto.h"
+
 namespace fastvs {
-
-struct CliRequest {
-  std::vector<std::string> words;
-  std::string input;  // what fastvsadm read from its standard input (-R)
-};
-
-struct CliReply {
-  bool ok = true;
-  std::string text;  // ok: what fastvsadm prints on stdout; error: the one-line message
-};
 
 class CliServer {
  public:
-  static constexpr size_t kMaxRequest = 32u << 20;  // -R of a very large table fits
   static constexpr std::chrono::seconds kClientTimeout{10};
   static constexpr size_t kMaxClients = 128;
 
@@ -79,9 +69,5 @@ class CliServer {
   std::map<uint64_t, Client> clients_;
   std::map<int, uint64_t> by_fd_;
 };
-
-// Parses a complete request; false if it is not in the wire format.
-bool cli_decode_request(const std::string& raw, CliRequest* req);
-std::string cli_encode_request(const CliRequest& req);
 
 }  // namespace fastvs

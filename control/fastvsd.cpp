@@ -14,7 +14,7 @@
 #include <rte_errno.h>
 
 #include "control/cli_server.h"
-#include "control/control.h"
+#include "control/director.h"
 #include "control/startup.h"
 
 namespace po = boost::program_options;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "common/checksum.h"
+#include "dataplane/checksum.h"
 #include "dataplane/counters.h"
 
 namespace fastvs {

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "common/flat_map.h"
+#include "dataplane/flat_map.h"
 #include "common/model.h"
 #include "dataplane/dest.h"
 #include "dataplane/sched/sched.h"

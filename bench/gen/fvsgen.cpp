@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/checksum.h"
+#include "dataplane/checksum.h"
 
 namespace {
 

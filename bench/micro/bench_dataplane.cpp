@@ -16,8 +16,8 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include "common/command.h"
-#include "common/checksum.h"
+#include "control/config/loader.h"
+#include "dataplane/checksum.h"
 #include "dataplane/conn_table.h"
 #include "dataplane/parse.h"
 #include "dataplane/sched/sched.h"
@@ -190,7 +190,7 @@ struct Pipe {
                              "\n"
                              "-a -u 172.16.254.200:" +
                              std::to_string(vport) + " -r 192.168.0.28 " + method + "\n" + extra;
-    cfg = load_config_text(text, "bench", 2).cfg;
+    cfg = *load_config_text(text, "bench", 2);
     MacAddr macs[2] = {{2, 0, 0, 0, 0, 0}, {2, 0, 0, 0, 0, 1}};
     snap = build_snapshot(cfg, store, 2, macs);
     neigh.set(inet_addr("192.168.0.18"), 1, MacAddr{0xaa, 0, 0, 0, 0, 0x18}, NeighState::Permanent);

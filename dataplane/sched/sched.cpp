@@ -4,48 +4,21 @@
 
 namespace fastvs {
 
+static_assert(kSchedulers.size() == static_cast<size_t>(SchedKind::Mh) + 1);
+static_assert(kSchedulers[static_cast<size_t>(SchedKind::Rr)].name == "rr");
+static_assert(kSchedulers[static_cast<size_t>(SchedKind::Wlc)].name == "wlc");
+static_assert(kSchedulers[static_cast<size_t>(SchedKind::Mh)].name == "mh");
+
 std::optional<SchedKind> sched_from_name(std::string_view name) {
   // Exact, case-sensitive names, as ip_vs_scheduler_get() compares them (strcmp).
-  if (name == "rr") return SchedKind::Rr;
-  if (name == "wrr") return SchedKind::Wrr;
-  if (name == "lc") return SchedKind::Lc;
-  if (name == "wlc") return SchedKind::Wlc;
-  if (name == "sh") return SchedKind::Sh;
-  if (name == "sed") return SchedKind::Sed;
-  if (name == "nq") return SchedKind::Nq;
-  if (name == "fo") return SchedKind::Fo;
-  if (name == "ovf") return SchedKind::Ovf;
-  if (name == "dh") return SchedKind::Dh;
-  if (name == "mh") return SchedKind::Mh;
+  for (size_t i = 0; i < kSchedulers.size(); ++i)
+    if (kSchedulers[i].name == name) return static_cast<SchedKind>(i);
   return std::nullopt;
 }
 
 const char* sched_name(SchedKind k) {
-  switch (k) {
-    case SchedKind::Rr:
-      return "rr";
-    case SchedKind::Wrr:
-      return "wrr";
-    case SchedKind::Lc:
-      return "lc";
-    case SchedKind::Wlc:
-      return "wlc";
-    case SchedKind::Sh:
-      return "sh";
-    case SchedKind::Sed:
-      return "sed";
-    case SchedKind::Nq:
-      return "nq";
-    case SchedKind::Fo:
-      return "fo";
-    case SchedKind::Ovf:
-      return "ovf";
-    case SchedKind::Dh:
-      return "dh";
-    case SchedKind::Mh:
-      return "mh";
-  }
-  return "?";
+  const auto i = static_cast<size_t>(k);
+  return i < kSchedulers.size() ? kSchedulers[i].name.data() : "?";
 }
 
 unsigned sched_table_size(SchedKind k) {

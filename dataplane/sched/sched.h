@@ -10,10 +10,12 @@
 #include <optional>
 #include <string_view>
 
+#include "common/model.h"
 #include "dataplane/dest.h"
 
 namespace fastvs {
 
+// In the order of the names in kSchedulers (common/model.h).
 enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf, Dh, Mh };
 
 std::optional<SchedKind> sched_from_name(std::string_view name);

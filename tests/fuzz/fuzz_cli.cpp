@@ -1,17 +1,21 @@
-// libFuzzer: the CLI socket's request framing on any bytes.
+// libFuzzer: the CLI wire format (common/cli_proto.h) on any bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "control/cli_server.h"
+#include "common/cli_proto.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string raw(reinterpret_cast<const char*>(data), size);
-  fastvs::CliRequest req;
-  if (fastvs::cli_decode_request(raw, &req)) {
+  if (const auto req = fastvs::cli_decode_request(raw)) {
     // A decoded request encodes back to the same bytes.
-    if (fastvs::cli_encode_request(req) != raw) std::abort();
+    if (fastvs::cli_encode_request(*req) != raw) std::abort();
+  }
+  if (const auto reply = fastvs::cli_decode_reply(raw)) {
+    // And a decoded reply too (an error reply gains the newline it lacked).
+    const std::string again = fastvs::cli_encode_reply(*reply);
+    if (again != raw && again != raw + "\n") std::abort();
   }
   return 0;
 }

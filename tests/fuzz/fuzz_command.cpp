@@ -10,8 +10,10 @@
 #include <tuple>
 #include <vector>
 
-#include "common/command.h"
-#include "common/ipvsadm_print.h"
+#include "common/grammar/command.h"
+#include "control/config/apply.h"
+#include "control/config/loader.h"
+#include "control/report/ipvsadm_print.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -22,14 +24,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (end == std::string::npos) end = text.size();
     const auto words = fastvs::split_words(std::string_view(text).substr(pos, end - pos));
     pos = end + 1;
-    const fastvs::ParseResult p = fastvs::parse_command(words);
-    if (!p.ok) {
-      if (p.error.empty()) std::abort();
+    const fastvs::Result<fastvs::Command> p = fastvs::parse_command(words);
+    if (!p) {
+      if (p.error().empty()) std::abort();
       continue;
     }
     const fastvs::Config before = cfg;
-    const std::string err = fastvs::apply_command(cfg, p.cmd, 2);
-    if (!err.empty() && !(cfg == before)) std::abort();  // an error changed something
+    const fastvs::Status st = fastvs::apply_command(cfg, *p, 2);
+    if (!st && (st.error().empty() || !(cfg == before))) std::abort();  // an error changed something
   }
   // What -S prints, -C then -R reads back to the same table.
   const std::string saved = fastvs::format_save(cfg, true);
@@ -37,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cleared.services.clear();
   cleared.checks.clear();
   cleared.pools.clear();
-  const fastvs::LoadResult again = fastvs::apply_config_text(cleared, saved, "saved", 2);
+  const fastvs::Result<fastvs::Config> again = fastvs::apply_config_text(cleared, saved, "saved", 2);
   // Like ipvsadm's, -S lists services and destinations sorted (so a restore may change the
   // kernel's list order), keeps no thresholds, and a restored destination's last weight is the
   // one it is restored with: the same table, as -L shows it.
@@ -58,9 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     return v;
   };
-  if (!again.ok || !(by_key(again.cfg.services) == by_key(cfg.services))) std::abort();
-  const fastvs::LoadResult lr = fastvs::load_config_text(text, "fuzz", 2);
-  if (!lr.ok && lr.error.empty()) std::abort();
+  if (!again || !(by_key(again->services) == by_key(cfg.services))) std::abort();
+  const fastvs::Result<fastvs::Config> lr = fastvs::load_config_text(text, "fuzz", 2);
+  if (!lr && lr.error().empty()) std::abort();
   // The same file line by line, as a config file is read: blank lines skipped, a pasted
   // "ipvsadm"/"fastvsadm" dropped, the first bad line ends it.
   fastvs::Config seq;
@@ -74,11 +76,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ++line_no;
     if (words.empty()) continue;
     if (words[0] == "fastvsadm" || words[0] == "ipvsadm") words.erase(words.begin());
-    const fastvs::ParseResult p = fastvs::parse_command(words);
-    if (!p.ok || !fastvs::apply_command(seq, p.cmd, 2).empty()) bad_line = line_no;
+    const fastvs::Result<fastvs::Command> p = fastvs::parse_command(words);
+    if (!p || !fastvs::apply_command(seq, *p, 2)) bad_line = line_no;
   }
-  if (lr.ok != !bad_line) std::abort();
-  if (lr.ok && !(lr.cfg == seq)) std::abort();
-  if (!lr.ok && lr.error.rfind("fuzz:" + std::to_string(bad_line) + ": ", 0) != 0) std::abort();
+  if (lr.ok() != !bad_line) std::abort();
+  if (lr && !(*lr == seq)) std::abort();
+  if (!lr && lr.error().rfind("fuzz:" + std::to_string(bad_line) + ": ", 0) != 0) std::abort();
   return 0;
 }

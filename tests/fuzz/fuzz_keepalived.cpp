@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "common/command.h"
-#include "common/keepalived.h"
+#include "common/grammar/command.h"
+#include "control/config/keepalived.h"
 
 namespace {
 
@@ -27,7 +27,7 @@ bool one_line(const std::string& s) {
 void apply(std::vector<fastvs::DestConfig>& dests, const std::vector<fastvs::DestChange>& changes,
            const fastvs::ServiceKey& key) {
   for (const fastvs::DestChange& c : changes) {
-    check(fastvs::parse_command(fastvs::dest_command(key, c)).ok);
+    check(fastvs::parse_command(fastvs::dest_command(key, c)).ok());
     auto it = dests.begin();
     while (it != dests.end() && !(it->rip == c.dest.rip && it->rport == c.dest.rport)) ++it;
     switch (c.op) {
@@ -63,17 +63,18 @@ bool same_set(std::vector<fastvs::DestConfig> a, const std::vector<fastvs::DestC
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const fastvs::KaLoadResult r = fastvs::parse_keepalived(text, "fuzz");
-  for (const std::string& w : r.warnings) check(one_line(w));
-  if (!r.ok) {
-    check(one_line(r.error) && r.error.rfind("fuzz:", 0) == 0);
+  std::vector<std::string> warnings;
+  const fastvs::Result<fastvs::KaConfig> r = fastvs::parse_keepalived(text, "fuzz", &warnings);
+  for (const std::string& w : warnings) check(one_line(w));
+  if (!r) {
+    check(one_line(r.error()) && r.error().rfind("fuzz:", 0) == 0);
     return 0;
   }
-  for (const std::string& e : fastvs::ka_unsupported(r.cfg)) check(one_line(e));
-  const auto services = fastvs::ka_services(r.cfg);
-  check(services.size() == r.cfg.virtual_servers.size());
-  for (const auto& words : fastvs::ka_commands(r.cfg)) {
-    if (words[0] == "-a") check(fastvs::parse_command(words).ok);
+  for (const std::string& e : fastvs::ka_unsupported(*r)) check(one_line(e));
+  const auto services = fastvs::ka_services(*r);
+  check(services.size() == r->virtual_servers.size());
+  for (const auto& words : fastvs::ka_commands(*r)) {
+    if (words[0] == "-a") check(fastvs::parse_command(words).ok());
   }
   // The input's bits decide each check's result.
   size_t bit = 0;
@@ -85,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The state machines of the first few virtual servers, a few dozen steps each: enough for every
   // transition, and cheap enough for the long runs' ten million inputs.
   size_t simulated = 0;
-  for (const fastvs::KaVirtualServer& vs : r.cfg.virtual_servers) {
+  for (const fastvs::KaVirtualServer& vs : r->virtual_servers) {
     if (++simulated > 4) break;
     fastvs::ServiceHealth h = fastvs::ka_service_health(vs, 0);
     std::vector<fastvs::DestConfig> dests;

@@ -24,7 +24,7 @@
 #include <rte_ring_elem.h>
 #include <rte_tcp.h>
 
-#include "common/command.h"
+#include "control/config/loader.h"
 #include "dataplane/worker.h"
 #include "tests/packet/pktbuild.h"
 
@@ -145,9 +145,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (rte_eal_init(sizeof args / sizeof args[0], const_cast<char**>(args)) < 0) std::abort();
   g = new State;
   g->pool = rte_pktmbuf_pool_create("fuzz", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  const fastvs::LoadResult lr = fastvs::load_config_text(kConfig, "fuzz", 2);
-  if (!lr.ok) std::abort();
-  g->cfg = lr.cfg;
+  const fastvs::Result<fastvs::Config> lr = fastvs::load_config_text(kConfig, "fuzz", 2);
+  if (!lr) std::abort();
+  g->cfg = *lr;
   if (!g->persist.init(64, 0)) std::abort();
   g->store = std::make_unique<fastvs::DestStore>(1);
   fastvs::MacAddr macs[2] = {{2, 0, 0, 0, 0, 0}, {2, 0, 0, 0, 0, 1}};

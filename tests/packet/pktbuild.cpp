@@ -1,4 +1,4 @@
-#include "pktbuild.h"
+#include "tests/packet/pktbuild.h"
 
 #include <arpa/inet.h>
 

@@ -1,0 +1,38 @@
+// The wire format between fastvsadm and fastvsd's CLI socket (control/cli_server.h), one
+// request and one reply per connection:
+//   request: the argument words, each ended by '\0'; an empty word; then fastvsadm's standard
+//            input (for -R). The client half-closes after it.
+//   reply:   "ok\n" then what fastvsadm prints on stdout, or "error\n" then one line naming the
+//            problem. The server closes after it.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fastvs {
+
+struct CliRequest {
+  std::vector<std::string> words;
+  std::string input;  // what fastvsadm read from its standard input (-R)
+};
+
+struct CliReply {
+  bool ok = true;
+  std::string text;  // ok: what fastvsadm prints on stdout; error: the one-line message
+};
+
+// A request larger than this is refused (an -R of a very large table fits).
+inline constexpr size_t kCliMaxRequest = 32u << 20;
+
+std::string cli_encode_request(const CliRequest& req);
+// A complete request, or nullopt if it is not in the wire format.
+std::optional<CliRequest> cli_decode_request(const std::string& raw);
+
+std::string cli_encode_reply(const CliReply& r);
+// A complete reply (the server closed), or nullopt if it is not one (the server stopped before
+// it answered).
+std::optional<CliReply> cli_decode_reply(const std::string& raw);
+
+}  // namespace fastvs

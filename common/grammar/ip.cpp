@@ -1,0 +1,247 @@
+// `fastvsadm ip ...`: iproute2's forms for the director's own addresses, routes and neighbours
+// on its DPDK ports (which the kernel no longer sees), and `ip [-s] link` for the ports. Words
+// may be abbreviated as iproute2 allows (matches()).
+#include <vector>
+
+#include "common/grammar/grammars.h"
+#include "common/grammar/words.h"
+#include "common/text.h"
+
+namespace fastvs::grammar {
+
+namespace {
+
+// Every form, for fastvsadm --help; each example must parse (a unit test runs them).
+struct IpForm {
+  const char* usage;
+  const char* help;
+  const char* example;
+};
+constexpr IpForm kIpForms[] = {
+    {"ip addr [show [dev] dpdkN]", "the ports' addresses", "ip addr show dev dpdk0"},
+    {"ip addr add|del IP/LEN dev dpdkN", "an address of the director (a VIP, a DIP)",
+     "ip addr add 172.16.254.200/24 dev dpdk0"},
+    {"ip route [show]", "the routes, static and connected", "ip route"},
+    {"ip route add|del PREFIX/LEN|default [via GW] [dev dpdkN]", "a static route",
+     "ip route add default via 172.16.254.1 dev dpdk0"},
+    {"ip neigh [show]", "the neighbour table (ARP)", "ip neigh"},
+    {"ip neigh add IP lladdr MAC dev dpdkN [nud permanent]", "a static neighbour",
+     "ip neigh add 192.168.0.18 lladdr 02:00:00:00:00:18 dev dpdk1"},
+    {"ip neigh del IP dev dpdkN", "", "ip neigh del 192.168.0.18 dev dpdk1"},
+    {"ip [-s] link [show]", "the ports; with -s their counters, per worker, and drops by reason",
+     "ip -s link"},
+};
+
+enum class IpObject { Addr, Route, Neigh };
+enum class IpVerb { Add, Del, Show };
+
+const char* object_name(IpObject o) {
+  switch (o) {
+    case IpObject::Addr:
+      return "addr";
+    case IpObject::Route:
+      return "route";
+    case IpObject::Neigh:
+      return "neigh";
+  }
+  return "?";
+}
+
+// IP[/LEN] (LEN defaults to 32), or "default" (0.0.0.0/0) when allow_default.
+Status parse_prefix(std::string_view s, bool allow_default, uint32_t& ip, uint8_t& len) {
+  if (allow_default && s == "default") {
+    ip = 0;
+    len = 0;
+    return {};
+  }
+  std::string_view addr = s;
+  len = 32;
+  if (const size_t slash = s.find('/'); slash != s.npos) {
+    addr = s.substr(0, slash);
+    const auto n = parse_uint(s.substr(slash + 1), 32);
+    if (!n) return Error{"bad prefix length in " + quoted(s) + " (0..32)"};
+    len = static_cast<uint8_t>(*n);
+  }
+  const auto a = parse_ip4(addr);
+  if (!a) return Error{bad_ip("address", addr)};
+  ip = *a;
+  return {};
+}
+
+}  // namespace
+
+Result<Command> parse_ip(const std::vector<std::string>& words) {
+  size_t i = 1;
+  bool stats = false;
+  while (i < words.size() && words[i].size() > 1 && words[i][0] == '-') {
+    if (words[i] == "-s" || words[i] == "-stats" || words[i] == "-statistics") {
+      stats = true;
+    } else if (words[i] != "-4") {
+      return Error{"unsupported ip option " + quoted(words[i])};
+    }
+    ++i;
+  }
+  if (i >= words.size()) return Error{"ip: missing object (addr, route, neigh or link)"};
+  IpObject obj;
+  const std::string& o = words[i];
+  // `ip [-s] link [show]`: the ports and, with -s, their counters and the workers' drops.
+  if (abbrev_of(o, "link")) {
+    ++i;
+    if (i < words.size() && (abbrev_of(words[i], "show") || abbrev_of(words[i], "list"))) ++i;
+    if (i < words.size()) return Error{"ip link: only 'show' is supported, not " + quoted(words[i])};
+    Command cmd;
+    cmd.op = Op::LinkShow;
+    cmd.stats = stats;
+    return cmd;
+  }
+  if (abbrev_of(o, "address")) {
+    obj = IpObject::Addr;
+  } else if (abbrev_of(o, "route")) {
+    obj = IpObject::Route;
+  } else if (abbrev_of(o, "neighbour") || abbrev_of(o, "neighbor")) {
+    obj = IpObject::Neigh;
+  } else {
+    return Error{"unknown ip object " + quoted(o) + " (addr, route, neigh or link)"};
+  }
+  ++i;
+  const std::string oname = std::string("ip ") + object_name(obj);
+
+  IpVerb verb = IpVerb::Show;
+  if (i < words.size()) {
+    const std::string& v = words[i];
+    if (abbrev_of(v, "add")) {
+      verb = IpVerb::Add;
+    } else if (abbrev_of(v, "delete")) {
+      verb = IpVerb::Del;
+    } else if (abbrev_of(v, "show") || abbrev_of(v, "list") || abbrev_of(v, "lst")) {
+      verb = IpVerb::Show;
+    } else {
+      return Error{"unknown " + oname + " command " + quoted(v) + " (add, del or show)"};
+    }
+    ++i;
+  }
+  const char* vname = verb == IpVerb::Add ? " add" : verb == IpVerb::Del ? " del" : " show";
+  const std::string what = oname + vname;
+
+  Command cmd;
+  bool have_target = false;  // the positional address/prefix
+  bool have_via = false;
+  bool have_lladdr = false;
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    const bool keyword = w == "dev" || (obj == IpObject::Route && w == "via") ||
+                         (obj == IpObject::Neigh && (w == "lladdr" || w == "nud"));
+    if (keyword) {
+      if (i + 1 >= words.size()) return Error{what + ": " + quoted(w) + " needs an argument"};
+      const std::string& arg = words[++i];
+      if (w == "dev") {
+        if (cmd.has_port) return Error{what + ": dev given twice"};
+        if (Status st = parse_device(arg, cmd.port); !st) return Error{st.error()};
+        cmd.has_port = true;
+      } else if (verb == IpVerb::Show) {
+        return Error{what + ": unexpected " + quoted(w)};
+      } else if (w == "via") {
+        if (have_via) return Error{what + ": via given twice"};
+        const auto gw = parse_ip4(arg);
+        if (!gw) return Error{bad_ip("gateway", arg)};
+        if (*gw == 0) return Error{"bad gateway 0.0.0.0"};
+        cmd.via = *gw;
+        have_via = true;
+      } else if (w == "lladdr") {
+        if (verb != IpVerb::Add) return Error{what + ": unexpected 'lladdr'"};
+        if (have_lladdr) return Error{what + ": lladdr given twice"};
+        const auto mac = parse_mac(arg);
+        if (!mac) return Error{"bad lladdr " + quoted(arg) + " (expected aa:bb:cc:dd:ee:ff)"};
+        cmd.mac = *mac;
+        have_lladdr = true;
+      } else {  // nud: static neighbours are permanent
+        if (verb != IpVerb::Add) return Error{what + ": unexpected 'nud'"};
+        if (arg != "permanent" && arg != "noarp") {
+          return Error{"nud state " + quoted(arg) +
+                      " is not supported (static neighbours are permanent)"};
+        }
+      }
+      continue;
+    }
+    if (verb == IpVerb::Show) {
+      // "ip addr show dpdk0" is "ip addr show dev dpdk0".
+      if (cmd.has_port || w.rfind("dpdk", 0) != 0) {
+        return Error{what + ": unexpected argument " + quoted(w)};
+      }
+      if (Status st = parse_device(w, cmd.port); !st) return Error{st.error()};
+      cmd.has_port = true;
+      continue;
+    }
+    // A positional word is the address or prefix; iproute2 keywords we do not implement
+    // (brd, label, metric, proto, src, table, ...) land here too.
+    const bool numeric_start = !w.empty() && w[0] >= '0' && w[0] <= '9';
+    if (!numeric_start && !(obj == IpObject::Route && w == "default")) {
+      return Error{what + ": unsupported argument " + quoted(w)};
+    }
+    if (have_target) return Error{what + ": unexpected argument " + quoted(w)};
+    if (obj == IpObject::Neigh) {
+      const auto a = parse_ip4(w);
+      if (!a) return Error{bad_ip("address", w)};
+      cmd.ip = *a;
+      cmd.prefix_len = 32;
+    } else {
+      if (Status st = parse_prefix(w, obj == IpObject::Route, cmd.ip, cmd.prefix_len); !st)
+        return Error{st.error()};
+      if (obj == IpObject::Route && (cmd.ip & ~prefix_mask(cmd.prefix_len)) != 0) {
+        return Error{"invalid prefix " + w + ": host bits set"};
+      }
+    }
+    have_target = true;
+  }
+
+  switch (obj) {
+    case IpObject::Addr:
+      cmd.op = verb == IpVerb::Add ? Op::AddrAdd : verb == IpVerb::Del ? Op::AddrDel : Op::AddrShow;
+      if (verb != IpVerb::Show) {
+        if (!have_target) return Error{what + " needs an address IP/LEN"};
+        if (!cmd.has_port) return Error{what + " needs dev dpdkN"};
+      }
+      break;
+    case IpObject::Route:
+      cmd.op = verb == IpVerb::Add   ? Op::RouteAdd
+               : verb == IpVerb::Del ? Op::RouteDel
+                                     : Op::RouteShow;
+      if (verb != IpVerb::Show && !have_target) return Error{what + " needs a prefix (or default)"};
+      if (verb == IpVerb::Add && !have_via && !cmd.has_port) {
+        return Error{what + " needs via GATEWAY or dev dpdkN"};
+      }
+      break;
+    case IpObject::Neigh:
+      cmd.op = verb == IpVerb::Add   ? Op::NeighAdd
+               : verb == IpVerb::Del ? Op::NeighDel
+                                     : Op::NeighShow;
+      if (verb != IpVerb::Show) {
+        if (!have_target) return Error{what + " needs an address"};
+        if (verb == IpVerb::Add && !have_lladdr) return Error{what + " needs lladdr MAC"};
+        if (!cmd.has_port) return Error{what + " needs dev dpdkN"};
+      }
+      break;
+  }
+  return cmd;
+}
+
+std::string ip_help() {
+  std::string out =
+      "The director's own addresses, routes and neighbours on its DPDK ports (iproute2's "
+      "forms):\n";
+  for (const IpForm& f : kIpForms) {
+    const std::string usage = f.usage;
+    out += "  " + usage;
+    if (*f.help) out += std::string(usage.size() < 56 ? 56 - usage.size() : 1, ' ') + f.help;
+    out += "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> ip_examples() {
+  std::vector<std::string> out;
+  for (const IpForm& f : kIpForms) out.emplace_back(f.example);
+  return out;
+}
+
+}  // namespace fastvs::grammar

@@ -1,0 +1,560 @@
+// ipvsadm's command line (ipvsadm(8) 1.31): its commands and options as tables, each with the
+// help text fastvsadm --help prints, and the parser that reads one command line with them
+// (short options bundled as getopt does, long ones with or without '=').
+#include <algorithm>
+#include <climits>
+#include <optional>
+
+#include "common/grammar/grammars.h"
+#include "common/grammar/words.h"
+#include "common/text.h"
+
+namespace fastvs::grammar {
+
+namespace {
+
+enum Opt : unsigned {
+  kOptTcp,
+  kOptUdp,
+  kOptSched,
+  kOptFlags,
+  kOptReal,
+  kOptMasq,
+  kOptGate,
+  kOptIpip,
+  kOptWeight,
+  kOptUThresh,
+  kOptLThresh,
+  kOptNumeric,
+  kOptPersistent,
+  kOptNetmask,
+  kOptConn,
+  kOptExact,
+  kOptStats,
+  kOptRate,
+  kOptThresholds,
+  kOptPersistConn,
+  kOptSort,
+  kOptNoSort,
+  kOptTimeout,
+  kOptCount,
+};
+
+constexpr unsigned bit(Opt o) {
+  return 1u << o;
+}
+constexpr unsigned kService = bit(kOptTcp) | bit(kOptUdp);
+constexpr unsigned kMethod = bit(kOptMasq) | bit(kOptGate) | bit(kOptIpip);
+
+enum class Arg : uint8_t { None, Required, Optional };
+
+struct OptDef {
+  Opt id;
+  char short_name;  // 0: long only
+  const char* long_name;
+  Arg arg;
+  const char* arg_name;  // for --help: "VIP:PORT"; "" when it takes none
+  const char* help;
+};
+
+constexpr std::array<OptDef, kOptCount> kOpts = {{
+    {kOptTcp, 't', "tcp-service", Arg::Required, "VIP:PORT", "a TCP service (port 0: any, with -p)"},
+    {kOptUdp, 'u', "udp-service", Arg::Required, "VIP:PORT", "a UDP service"},
+    {kOptSched, 's', "scheduler", Arg::Required, "SCHED", "the scheduler (below; default wlc)"},
+    {kOptFlags, 'b', "sched-flags", Arg::Required, "FLAGS", "scheduler flags, comma-separated"},
+    {kOptReal, 'r', "real-server", Arg::Required, "RIP[:PORT]",
+     "a real server (the port is the service's unless -m maps it)"},
+    {kOptMasq, 'm', "masquerading", Arg::None, "", "forward by NAT (LVS-NAT)"},
+    {kOptGate, 'g', "gatewaying", Arg::None, "", "forward by direct routing (LVS-DR, the default)"},
+    {kOptIpip, 'i', "ipip", Arg::None, "", "forward in an IPIP tunnel (LVS-TUN)"},
+    {kOptWeight, 'w', "weight", Arg::Required, "WEIGHT", "0..65535 (default 1; 0: no new connections)"},
+    {kOptUThresh, 'x', "u-threshold", Arg::Required, "UPPER",
+     "connections above which a real server takes no new ones (0: no limit)"},
+    {kOptLThresh, 'y', "l-threshold", Arg::Required, "LOWER",
+     "connections below which an overloaded real server takes new ones again"},
+    {kOptNumeric, 'n', "numeric", Arg::None, "", "numeric ports in listings"},
+    {kOptPersistent, 'p', "persistent", Arg::Optional, "[SECS]",
+     "persistence: a client keeps its real server (default 300 s)"},
+    {kOptNetmask, 'M', "netmask", Arg::Required, "MASK", "clients under one mask persist together"},
+    {kOptConn, 'c', "connection", Arg::None, "", "list the connections (-L -c)"},
+    {kOptExact, 'X', "exact", Arg::None, "", "unscaled numbers with --stats and --rate"},
+    {kOptStats, 0, "stats", Arg::None, "", "list with the counters"},
+    {kOptRate, 0, "rate", Arg::None, "", "list with the rates"},
+    {kOptThresholds, 0, "thresholds", Arg::None, "", "list with the thresholds"},
+    {kOptPersistConn, 0, "persistent-conn", Arg::None, "", "list with the persistent connections"},
+    {kOptSort, 0, "sort", Arg::None, "", "sorted (the default; kept for old scripts)"},
+    {kOptNoSort, 0, "nosort", Arg::None, "", "in the order the services were added"},
+    {kOptTimeout, 0, "timeout", Arg::None, "", "list the timeouts (-L --timeout)"},
+}};
+
+struct CmdDef {
+  Op op;
+  char short_name;
+  const char* long_name;
+  unsigned allowed;   // options that may come with the command
+  unsigned required;  // kService: one of -t/-u; bit(kOptReal): -r
+  const char* help;
+};
+
+constexpr unsigned kDestOpts =
+    kService | bit(kOptReal) | kMethod | bit(kOptWeight) | bit(kOptUThresh) | bit(kOptLThresh);
+
+constexpr unsigned kSvcOpts =
+    kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
+constexpr unsigned kListOpts =
+    kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) | bit(kOptStats) | bit(kOptRate) |
+    bit(kOptThresholds) | bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) | bit(kOptTimeout);
+
+// ipvsadm's commands_v_options table, restricted to the options fastvs knows.
+constexpr std::array<CmdDef, 13> kCmds = {{
+    {Op::AddService, 'A', "add-service", kSvcOpts, kService, "add a virtual service"},
+    {Op::EditService, 'E', "edit-service", kSvcOpts, kService,
+     "edit a virtual service (what is given changes; -p as in ipvsadm)"},
+    {Op::DelService, 'D', "delete-service", kService, kService,
+     "delete a virtual service and its real servers"},
+    {Op::Clear, 'C', "clear", 0, 0, "clear the whole table"},
+    {Op::AddDest, 'a', "add-server", kDestOpts, kService | bit(kOptReal),
+     "add a real server to a service"},
+    {Op::EditDest, 'e', "edit-server", kDestOpts, kService | bit(kOptReal),
+     "edit a real server (what is given changes)"},
+    {Op::DelDest, 'd', "delete-server", kService | bit(kOptReal), kService | bit(kOptReal),
+     "delete a real server (its connections stay until they expire)"},
+    {Op::List, 'L', "list", kListOpts, 0, "list the table (as ipvsadm -L prints it)"},
+    {Op::List, 'l', "list", kListOpts, 0, ""},
+    {Op::Save, 'S', "save", bit(kOptNumeric), 0, "print the table in ipvsadm's restore format"},
+    {Op::Restore, 'R', "restore", 0, 0,
+     "restore from standard input, all or nothing (ipvsadm stops half-way at a bad line)"},
+    {Op::Zero, 'Z', "zero", kService, 0, "zero the counters (of one service, or all)"},
+    {Op::SetTimeouts, 0, "set", 0, 0,
+     "set the TCP, TCP FIN_WAIT and UDP timeouts in seconds (0 keeps one)"},
+}};
+
+// ipvsadm options fastvs knows about but does not implement: a clearer error than "unknown".
+struct LaterDef {
+  char short_name;  // 0: long only
+  const char* long_name;
+};
+constexpr std::array<LaterDef, 15> kLater = {{
+    {'f', "fwmark-service"},
+    {'o', "ops"},
+    {'6', "ipv6"},
+    {'h', "help"},
+    {'v', "version"},
+    {0, "daemon"},
+    {0, "start-daemon"},
+    {0, "stop-daemon"},
+    {0, "mcast-interface"},
+    {0, "syncid"},
+    {0, "pe"},
+    {0, "tun-type"},
+    {0, "tun-port"},
+    {0, "tun-nocsum"},
+    {0, "tun-csum"},
+}};
+
+std::string opt_display(Opt o) {
+  const OptDef& d = kOpts[o];
+  if (!d.short_name) return std::string("--") + d.long_name;
+  return std::string("-") + d.short_name + " (--" + d.long_name + ")";
+}
+
+std::string cmd_display(const CmdDef& c) {
+  if (!c.short_name) return std::string("--") + c.long_name;
+  return std::string("-") + c.short_name + " (--" + c.long_name + ")";
+}
+
+// ipvsadm's parse_timeout: MAX_TIMEOUT is 31 days.
+constexpr uint32_t kMaxTimeout = 86400 * 31;
+
+std::optional<uint32_t> parse_timeout(std::string_view s, uint32_t min) {
+  const auto v = parse_uint(s, kMaxTimeout);
+  if (!v || *v < min) return std::nullopt;
+  return v;
+}
+
+std::string later_display(const LaterDef& d) {
+  if (d.short_name) return std::string("-") + d.short_name + " (--" + d.long_name + ")";
+  return std::string("--") + d.long_name;
+}
+
+// The state of one ipvsadm command line being parsed.
+struct IpvsadmParse {
+  Command cmd;
+  const CmdDef* def = nullptr;
+  unsigned seen = 0;
+  bool rport_given = false;
+
+  Status set_command(const CmdDef& c) {
+    if (def) return Error{"multiple commands: " + cmd_display(*def) + " and " + cmd_display(c)};
+    def = &c;
+    cmd.op = c.op;
+    return {};
+  }
+
+  Status set_option(const OptDef& d, std::string_view arg) {
+    const unsigned group = (bit(d.id) & kService)  ? kService
+                           : (bit(d.id) & kMethod) ? kMethod
+                                                   : bit(d.id);
+    if (seen & group) {
+      if (group == kService) return Error{"more than one service address (-t/-u)"};
+      if (group == kMethod) return Error{"more than one forwarding method (-m/-g/-i)"};
+      return Error{"option " + opt_display(d.id) + " given twice"};
+    }
+    seen |= bit(d.id);
+    switch (d.id) {
+      case kOptTcp:
+      case kOptUdp: {
+        std::optional<uint16_t> port;
+        if (Status st = parse_host_port("service address", arg, cmd.service.vip, port); !st)
+          return st;
+        cmd.has_service = true;
+        cmd.service.proto = d.id == kOptTcp ? Proto::Tcp : Proto::Udp;
+        cmd.service.vport = port.value_or(0);
+        return {};
+      }
+      case kOptSched: {
+        if (Status st = check_scheduler(arg); !st) return st;
+        cmd.has_scheduler = true;
+        cmd.scheduler = std::string(arg);
+        return {};
+      }
+      case kOptFlags: {
+        Result<uint32_t> flags = parse_sched_flags(arg, &cmd.sched_flags_of);
+        if (!flags) return Error{flags.error()};
+        cmd.has_sched_flags = true;
+        cmd.sched_flags = *flags;
+        return {};
+      }
+      case kOptReal: {
+        std::optional<uint16_t> port;
+        if (Status st = parse_host_port("real server", arg, cmd.rip, port); !st) return st;
+        cmd.has_dest = true;
+        rport_given = port.has_value();
+        cmd.rport = port.value_or(0);
+        return {};
+      }
+      case kOptMasq:
+      case kOptGate:
+      case kOptIpip:
+        cmd.has_method = true;
+        cmd.method = d.id == kOptMasq   ? ForwardMethod::Masq
+                     : d.id == kOptGate ? ForwardMethod::Route
+                                        : ForwardMethod::Tunnel;
+        return {};
+      case kOptWeight: {
+        const auto w = parse_uint(arg, 65535);
+        if (!w) return Error{"bad weight " + quoted(arg) + " (0..65535)"};
+        cmd.has_weight = true;
+        cmd.weight = static_cast<int32_t>(*w);
+        return {};
+      }
+      case kOptUThresh:
+      case kOptLThresh: {
+        const auto t = parse_uint(arg, INT_MAX);
+        const bool upper = d.id == kOptUThresh;
+        if (!t) {
+          return Error{std::string("bad ") + (upper ? "upper" : "lower") + " threshold " + quoted(arg) +
+                 " (0.." + std::to_string(INT_MAX) + ")"};
+        }
+        (upper ? cmd.has_u_threshold : cmd.has_l_threshold) = true;
+        (upper ? cmd.u_threshold : cmd.l_threshold) = *t;
+        return {};
+      }
+      case kOptNumeric:
+        cmd.numeric = true;
+        return {};
+      case kOptPersistent: {
+        // ipvsadm's -p takes an optional timeout: none means DEFAULT_TIMEOUT.
+        const auto t = arg.empty() ? std::optional<uint32_t>(300) : parse_timeout(arg, 1);
+        if (!t) {
+          return Error{"bad persistence timeout " + quoted(arg) + " (1.." + std::to_string(kMaxTimeout) +
+                 " seconds)"};
+        }
+        cmd.has_persistent = true;
+        cmd.timeout = *t;
+        return {};
+      }
+      case kOptNetmask: {
+        const auto m = parse_ip4(arg);
+        if (!m)
+          return Error{"bad netmask " + quoted(arg) + " (expected a dotted quad like 255.255.255.0)"};
+        cmd.has_netmask = true;
+        cmd.netmask = *m;
+        return {};
+      }
+      case kOptConn:
+        cmd.list_conns = true;
+        return {};
+      case kOptExact:
+        cmd.list_exact = true;
+        return {};
+      case kOptStats:
+        cmd.list_stats = true;
+        return {};
+      case kOptRate:
+        cmd.list_rate = true;
+        return {};
+      case kOptThresholds:
+        cmd.list_thresholds = true;
+        return {};
+      case kOptPersistConn:
+        cmd.list_persistent_conn = true;
+        return {};
+      case kOptSort:
+        return {};  // ipvsadm sorts by default; --sort is kept for old scripts
+      case kOptNoSort:
+        cmd.list_nosort = true;
+        return {};
+      case kOptTimeout:
+        cmd.list_timeout = true;
+        return {};
+      case kOptCount:
+        break;
+    }
+    return Error{"internal error: option"};
+  }
+
+  // Checks done once the whole line is read: options against the command, required options,
+  // defaults that depend on other options.
+  Status finish() {
+    if (!def) return Error{"no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)"};
+    for (const OptDef& d : kOpts) {
+      if ((seen & bit(d.id)) && !(def->allowed & bit(d.id))) {
+        return Error{"option " + opt_display(d.id) + " is not allowed with " + cmd_display(*def)};
+      }
+    }
+    if ((def->required & kService) && !(seen & kService)) {
+      return Error{cmd_display(*def) + " needs a service: -t|-u HOST:PORT"};
+    }
+    if ((def->required & bit(kOptReal)) && !(seen & bit(kOptReal))) {
+      return Error{cmd_display(*def) + " needs a real server: -r HOST[:PORT]"};
+    }
+    if (cmd.has_dest && !rport_given) cmd.rport = cmd.service.vport;
+    if (cmd.has_sched_flags) {
+      // -E without -s keeps the service's scheduler: apply_command checks that case.
+      if (cmd.has_scheduler || cmd.op == Op::AddService) {
+        if (Status st = check_sched_flags(
+                cmd.has_scheduler ? std::string_view(cmd.scheduler) : kDefaultScheduler,
+                cmd.sched_flags, cmd.sched_flags_of);
+            !st)
+          return st;
+      }
+    }
+    return {};
+  }
+};
+
+bool takes_next_as_arg(const std::vector<std::string>& words, size_t next) {
+  if (next >= words.size()) return false;
+  const std::string& w = words[next];
+  // "-w -1" is a bad weight, "-t -s" is a missing argument.
+  return !(w.size() > 1 && w[0] == '-' && !(w[1] >= '0' && w[1] <= '9'));
+}
+
+// An optional argument (-p [timeout]) is the next word only when it is a number.
+bool takes_next_as_optional(const std::vector<std::string>& words, size_t next) {
+  return next < words.size() && !words[next].empty() && words[next][0] >= '0' &&
+         words[next][0] <= '9';
+}
+
+std::string option_usage(const OptDef& d) {
+  std::string s = d.short_name ? std::string("-") + d.short_name : std::string("--") + d.long_name;
+  if (d.arg == Arg::Required) s += std::string(" ") + d.arg_name;
+  if (d.arg == Arg::Optional) s += std::string(" ") + d.arg_name;
+  return s;
+}
+
+// A command's arguments as its table entry allows them: "-t|-u VIP:PORT -r RIP[:PORT]
+// [-g|-m|-i] [-w WEIGHT] ...".
+std::string command_usage(const CmdDef& c) {
+  if (c.op == Op::SetTimeouts) return "TCP TCPFIN UDP";
+  std::string s;
+  auto add = [&](const std::string& part) { s += (s.empty() ? "" : " ") + part; };
+  if (c.allowed & kService) {
+    const std::string svc = "-t|-u VIP:PORT";
+    add((c.required & kService) ? svc : "[" + svc + "]");
+  }
+  if (c.allowed & bit(kOptReal)) add(option_usage(kOpts[kOptReal]));
+  if (c.allowed & kMethod) add("[-g|-m|-i]");
+  for (const OptDef& d : kOpts) {
+    if (!(c.allowed & bit(d.id)) || (bit(d.id) & (kService | kMethod | bit(kOptReal)))) continue;
+    add("[" + option_usage(d) + "]");
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string ipvsadm_command_name(Op op) {
+  for (const CmdDef& c : kCmds)
+    if (c.op == op) return cmd_display(c);
+  return "?";
+}
+
+std::string ipvsadm_help() {
+  std::string out = "ipvsadm's commands (ipvsadm(8)):\n";
+  for (const CmdDef& c : kCmds) {
+    if (!*c.help) continue;  // -l: shown with -L
+    std::string names = c.short_name ? std::string("-") + c.short_name + ", " : "";
+    if (c.op == Op::List) names = "-L, -l, ";
+    names += std::string("--") + c.long_name;
+    out += "  " + names + std::string(names.size() < 20 ? 20 - names.size() : 1, ' ') +
+           command_usage(c) + "\n";
+    out += std::string(22, ' ') + c.help + "\n";
+  }
+  out += "\nTheir options:\n";
+  for (const OptDef& d : kOpts) {
+    std::string names = d.short_name ? std::string("-") + d.short_name + ", " : "    ";
+    names += std::string("--") + d.long_name;
+    if (d.arg != Arg::None) names += std::string(" ") + d.arg_name;
+    out += "  " + names + std::string(names.size() < 32 ? 32 - names.size() : 1, ' ') + d.help +
+           "\n";
+  }
+  out += "\nSchedulers (-s):";
+  for (const SchedulerName& s : kSchedulers)
+    out += std::string("\n  ") + std::string(s.name) + std::string(6 - s.name.size(), ' ') +
+           std::string(s.help);
+  out += "\nScheduler flags (-b):";
+  for (const SchedFlagName& f : kSchedFlagNames)
+    out += std::string("\n  ") + std::string(f.name) + std::string(13 - f.name.size(), ' ') +
+           std::string(f.help);
+  out += "\nipvsadm's options fastvs does not have yet (refused by name):";
+  std::string line = "\n ";
+  for (const LaterDef& l : kLater) {
+    const std::string name = later_display(l);
+    if (line.size() + name.size() > 96) {
+      out += line;
+      line = "\n ";
+    }
+    line += " " + name;
+  }
+  out += line + "\n";
+  return out;
+}
+
+
+Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
+  IpvsadmParse p;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    Status err;
+    if (w.size() > 2 && w[0] == '-' && w[1] == '-') {
+      std::string_view name = std::string_view(w).substr(2);
+      std::optional<std::string_view> inline_arg;
+      if (const size_t eq = name.find('='); eq != name.npos) {
+        inline_arg = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      bool found = false;
+      for (const CmdDef& c : kCmds) {
+        if (name != c.long_name) continue;
+        found = true;
+        if (c.op == Op::SetTimeouts) {
+          // --set tcp tcpfin udp: three values, 0 keeps the current one.
+          std::vector<std::string_view> vals;
+          if (inline_arg) vals.push_back(*inline_arg);
+          while (vals.size() < 3 && takes_next_as_arg(words, i + 1)) vals.push_back(words[++i]);
+          if (vals.size() < 3) return Error{"--set needs three timeouts: tcp tcpfin udp"};
+          uint32_t* out[3] = {&p.cmd.set_timeouts.tcp, &p.cmd.set_timeouts.tcpfin,
+                              &p.cmd.set_timeouts.udp};
+          const char* names[3] = {"tcp", "tcpfin", "udp"};
+          for (int k = 0; k < 3; ++k) {
+            const auto t = parse_timeout(vals[k], 0);
+            if (!t) {
+              return Error{std::string("bad ") + names[k] + " timeout " + quoted(vals[k]) + " (0.." +
+                          std::to_string(kMaxTimeout) + " seconds, 0 keeps it)"};
+            }
+            *out[k] = *t;
+          }
+          err = p.set_command(c);
+          break;
+        }
+        if (inline_arg) return Error{"option --" + std::string(name) + " takes no argument"};
+        err = p.set_command(c);
+        break;
+      }
+      for (size_t k = 0; !found && k < kOpts.size(); ++k) {
+        const OptDef& d = kOpts[k];
+        if (name != d.long_name) continue;
+        found = true;
+        if (d.arg == Arg::None) {
+          if (inline_arg) return Error{"option " + opt_display(d.id) + " takes no argument"};
+          err = p.set_option(d, {});
+        } else if (inline_arg) {
+          err = p.set_option(d, *inline_arg);
+        } else if (d.arg == Arg::Optional) {
+          err = p.set_option(d, takes_next_as_optional(words, i + 1) ? std::string_view(words[++i])
+                                                                     : std::string_view());
+        } else if (takes_next_as_arg(words, i + 1)) {
+          err = p.set_option(d, words[++i]);
+        } else {
+          return Error{"option " + opt_display(d.id) + " needs an argument"};
+        }
+      }
+      // -S writes "--tun-type ipip" for every tunnel destination, as ipvsadm 1.31 does, so -R
+      // takes it back; IPIP is the only tunnel fastvsd makes.
+      if (!found && name == "tun-type") {
+        std::string_view v;
+        if (inline_arg)
+          v = *inline_arg;
+        else if (takes_next_as_arg(words, i + 1))
+          v = words[++i];
+        else
+          return Error{"option --tun-type needs an argument"};
+        if (v != "ipip")
+          return Error{"--tun-type " + quoted(v) + " is not supported (fastvsd tunnels with ipip)"};
+        found = true;
+      }
+      for (const LaterDef& l : kLater) {
+        if (!found && name == l.long_name) {
+          return Error{"option " + later_display(l) + " is not supported yet"};
+        }
+      }
+      if (!found) return Error{"unknown option " + quoted("--" + std::string(name))};
+    } else if (w.size() > 1 && w[0] == '-') {
+      // One or more short options bundled: "-Ln", "-At 10.0.0.1:80", "-w3".
+      for (size_t j = 1; j < w.size() && err; ++j) {
+        const char c = w[j];
+        const auto cmd_it = std::find_if(kCmds.begin(), kCmds.end(),
+                                         [c](const CmdDef& d) { return d.short_name == c; });
+        if (cmd_it != kCmds.end()) {
+          err = p.set_command(*cmd_it);
+          continue;
+        }
+        const auto opt_it = std::find_if(kOpts.begin(), kOpts.end(),
+                                         [c](const OptDef& d) { return d.short_name == c; });
+        if (opt_it != kOpts.end()) {
+          if (opt_it->arg == Arg::None) {
+            err = p.set_option(*opt_it, {});
+          } else if (j + 1 < w.size()) {
+            err = p.set_option(*opt_it, std::string_view(w).substr(j + 1));
+            break;
+          } else if (opt_it->arg == Arg::Optional) {
+            err = p.set_option(*opt_it, takes_next_as_optional(words, i + 1)
+                                            ? std::string_view(words[++i])
+                                            : std::string_view());
+            break;
+          } else if (takes_next_as_arg(words, i + 1)) {
+            err = p.set_option(*opt_it, words[++i]);
+            break;
+          } else {
+            return Error{"option " + opt_display(opt_it->id) + " needs an argument"};
+          }
+          continue;
+        }
+        for (const LaterDef& l : kLater) {
+          if (l.short_name == c)
+            return Error{"option " + later_display(l) + " is not supported yet"};
+        }
+        return Error{"unknown option " + quoted(std::string("-") + c)};
+      }
+    } else {
+      return Error{"unexpected argument " + quoted(w)};
+    }
+    if (!err) return Error{err.error()};
+  }
+  if (Status st = p.finish(); !st) return Error{st.error()};
+  return p.cmd;
+}
+
+}  // namespace fastvs::grammar

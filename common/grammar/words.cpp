@@ -1,0 +1,154 @@
+#include "common/grammar/words.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/text.h"
+
+namespace fastvs {
+
+namespace {
+
+bool has_letter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+std::string known_flags() {
+  std::string out = " (known: ";
+  for (size_t i = 0; i < kSchedFlagNames.size(); ++i)
+    out += (i ? ", " : "") + std::string(kSchedFlagNames[i].name);
+  return out + ")";
+}
+
+}  // namespace
+
+Status check_scheduler(std::string_view name) {
+  for (const SchedulerName& s : kSchedulers)
+    if (s.name == name) return {};
+  if (std::find(kSchedulersNotYet.begin(), kSchedulersNotYet.end(), name) !=
+      kSchedulersNotYet.end())
+    return Error{"scheduler " + quoted(name) + " is not supported yet"};
+  return Error{"bad scheduler name " + quoted(name)};
+}
+
+std::string flag_names(uint32_t flags, std::string_view sched) {
+  std::string out;
+  for (const auto& f : kSchedFlagNames) {
+    if (f.sched != sched || !(flags & f.bit)) continue;
+    if (!out.empty()) out += ',';
+    out += f.name;
+  }
+  return out;
+}
+
+Result<uint32_t> parse_sched_flags(std::string_view arg, std::string* of_out) {
+  uint32_t flags = 0;
+  std::string_view of, first;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = arg.find(',', start);
+    const std::string_view f = arg.substr(start, comma == arg.npos ? arg.npos : comma - start);
+    if (f.empty()) return Error{"empty scheduler flag in " + quoted(arg) + known_flags()};
+    auto known = std::find_if(kSchedFlagNames.begin(), kSchedFlagNames.end(),
+                              [&](const SchedFlagName& n) { return n.name == f; });
+    if (known == kSchedFlagNames.end())
+      return Error{"unknown scheduler flag " + quoted(f) + known_flags()};
+    // One -b serves one scheduler: sh-port with mh-port cannot both be right.
+    if (!of.empty() && known->sched != of) {
+      return Error{"scheduler flags " + quoted(first) + " and " + quoted(f) +
+                   " are for different schedulers"};
+    }
+    if (of.empty()) first = f;
+    of = known->sched;
+    flags |= known->bit;
+    if (comma == arg.npos) break;
+    start = comma + 1;
+  }
+  *of_out = std::string(of);
+  return flags;
+}
+
+Status check_sched_flags(std::string_view scheduler, uint32_t flags, std::string_view flags_of) {
+  if (flags == 0 || scheduler == flags_of) return {};
+  return Error{"scheduler flag " + quoted(flag_names(flags, flags_of)) + " needs the " +
+               std::string(flags_of) + " scheduler, not " + quoted(scheduler)};
+}
+
+bool abbrev_of(std::string_view word, std::string_view full) {
+  return !word.empty() && word.size() <= full.size() && full.substr(0, word.size()) == word;
+}
+
+std::string bad_ip(std::string_view what, std::string_view s) {
+  if (has_letter(s) && s.find(':') == std::string_view::npos) {
+    return std::string(what) + " " + quoted(s) +
+           " is not a numeric IPv4 address (host names are not resolved)";
+  }
+  if (s.find(':') != std::string_view::npos) {
+    return std::string(what) + " " + quoted(s) + ": IPv6 is not supported";
+  }
+  return "bad " + std::string(what) + " " + quoted(s) + " (expected a dotted quad like 10.0.0.1)";
+}
+
+Status parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
+                       std::optional<uint16_t>& port) {
+  if (!s.empty() && s.front() == '[')
+    return Error{std::string(what) + " " + quoted(s) + ": IPv6 is not supported"};
+  std::string_view host = s;
+  port.reset();
+  const size_t colon = s.find(':');
+  if (colon != std::string_view::npos) {
+    if (s.find(':', colon + 1) != std::string_view::npos)
+      return Error{std::string(what) + " " + quoted(s) + ": IPv6 is not supported"};
+    host = s.substr(0, colon);
+    const std::string_view p = s.substr(colon + 1);
+    port = parse_port(p);
+    if (!port) {
+      if (has_letter(p)) {
+        return Error{std::string(what) + " port " + quoted(p) +
+                     " is not a number (service names are not resolved)"};
+      }
+      return Error{"bad " + std::string(what) + " port " + quoted(p) + " (0..65535)"};
+    }
+  }
+  const auto a = parse_ip4(host);
+  if (!a) return Error{bad_ip(what, host)};
+  ip = *a;
+  return {};
+}
+
+Status parse_device(std::string_view s, uint16_t& port) {
+  if (s.size() > 4 && s.substr(0, 4) == "dpdk" && !(s[4] == '0' && s.size() > 5)) {
+    if (const auto n = parse_uint(s.substr(4), 65535)) {
+      port = static_cast<uint16_t>(*n);
+      return {};
+    }
+  }
+  return Error{"unknown device " + quoted(s) + " (the director's ports are dpdk0, dpdk1, ...)"};
+}
+
+std::string prefix_name(uint32_t prefix, unsigned len) {
+  if (prefix == 0 && len == 0) return "default";
+  return format_ip4(prefix) + "/" + std::to_string(len);
+}
+
+std::optional<double> parse_seconds(std::string_view s) {
+  double scale = 1;
+  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
+    scale = 0.001;
+    s.remove_suffix(2);
+  } else if (s.size() > 1 && s.back() == 's') {
+    s.remove_suffix(1);
+  }
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  char buf[24];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = 0;
+  char* end = nullptr;
+  const double v = std::strtod(buf, &end);
+  if (end != buf + s.size() || !(v >= 0) || v > 86400 * 31) return std::nullopt;
+  return v * scale;
+}
+
+}  // namespace fastvs

@@ -1,0 +1,77 @@
+// The words the grammars (ipvsadm's, `ip`'s, `--check`'s) share, and the checks that applying a
+// command repeats on them: scheduler and scheduler-flag names, addresses and ports as written,
+// device names, prefixes, durations. Pure.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/model.h"
+#include "common/result.h"
+
+namespace fastvs {
+
+// A scheduler fastvs has (kSchedulers); else "bad scheduler name 'x'", or "scheduler 'lblc' is
+// not supported yet" for IPVS's others.
+Status check_scheduler(std::string_view name);
+
+// ipvsadm's -b names: the scheduler they belong to and the bit (SCHED1 = fallback, SCHED2 =
+// port) they set.
+struct SchedFlagName {
+  std::string_view name;
+  std::string_view sched;
+  uint32_t bit;
+  std::string_view help;
+};
+inline constexpr std::array<SchedFlagName, 4> kSchedFlagNames = {{
+    {"sh-fallback", "sh", kSchedShFallback, "a client of an unavailable server is rehashed"},
+    {"sh-port", "sh", kSchedShPort, "hash the client's port too"},
+    {"mh-fallback", "mh", kSchedMhFallback, "as sh-fallback, for mh"},
+    {"mh-port", "mh", kSchedMhPort, "as sh-port, for mh"},
+}};
+
+// The names of `flags` as scheduler `sched` calls them, in print_sched_flags' order.
+std::string flag_names(uint32_t flags, std::string_view sched);
+
+// -b's argument ("sh-fallback,sh-port"): the bits, and in `of` the scheduler they belong to.
+Result<uint32_t> parse_sched_flags(std::string_view arg, std::string* of);
+
+// ipvsadm's parse_sched_flags: the sh-* flags belong to the sh scheduler, the mh-* flags to mh.
+// `flags_of` is the scheduler whose names were given.
+Status check_sched_flags(std::string_view scheduler, uint32_t flags, std::string_view flags_of);
+
+// True if `word` is a non-empty prefix of `full` (iproute2's matches()).
+bool abbrev_of(std::string_view word, std::string_view full);
+
+// Why `s` is not an IPv4 address: "names are not resolved", "IPv6 is not supported", or "bad".
+std::string bad_ip(std::string_view what, std::string_view s);
+
+// HOST[:PORT] for -t/-u/-r; `port` is nullopt when no ":PORT" was given.
+Status parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
+                       std::optional<uint16_t>& port);
+
+// dpdkN.
+Status parse_device(std::string_view s, uint16_t& port);
+
+// "10.0.0.0/24", or "default" for 0.0.0.0/0.
+std::string prefix_name(uint32_t prefix, unsigned len);
+
+inline bool in_subnet(uint32_t ip, uint32_t net, unsigned len) {
+  const uint32_t mask = prefix_mask(len);
+  return (ip & mask) == (net & mask);
+}
+
+// An address an interface, a gateway or a real server may have: not 0.0.0.0, not loopback,
+// not multicast or class E, not the limited broadcast.
+inline bool is_unicast_ip(uint32_t ip) {
+  const uint32_t first = ip >> 24;
+  return ip != 0 && first != 127 && first < 224;
+}
+
+// "6", "6s", "1.5", "500ms": seconds (at most 31 days).
+std::optional<double> parse_seconds(std::string_view s);
+
+}  // namespace fastvs

@@ -1,0 +1,52 @@
+#include "common/model.h"
+
+#include <cctype>
+
+namespace fastvs {
+
+std::string service_name(const ServiceKey& k) {
+  return std::string(proto_name(k.proto)) + " " + addr_port(k.vip, k.vport);
+}
+
+std::optional<ServiceKey> parse_service_name(std::string_view s) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    return v;
+  };
+  s = trim(s);
+  ServiceKey k;
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string head = lower(s.substr(0, 3));
+  if (head == "tcp" || head == "udp") {
+    k.proto = head == "tcp" ? Proto::Tcp : Proto::Udp;
+    s.remove_prefix(3);
+  } else if (s.substr(0, 2) == "-t" || s.substr(0, 2) == "-u") {
+    k.proto = s[1] == 't' ? Proto::Tcp : Proto::Udp;
+    s.remove_prefix(2);
+  } else {
+    return std::nullopt;
+  }
+  // One separator: blanks, or ':' or '/'.
+  const std::string_view rest = trim(s);
+  if (rest.size() == s.size()) {
+    if (s.empty() || (s.front() != ':' && s.front() != '/')) return std::nullopt;
+    s.remove_prefix(1);
+  } else {
+    s = rest;
+  }
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const auto ip = parse_ip4(s.substr(0, colon));
+  const auto port = parse_port(s.substr(colon + 1));
+  if (!ip || !port) return std::nullopt;
+  k.vip = *ip;
+  k.vport = *port;
+  return k;
+}
+
+}  // namespace fastvs

@@ -1,0 +1,26 @@
+// Small text helpers that both programs use, each written once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fastvs {
+
+// ' ', tab, CR, VT, FF: what separates words on a command line or a keepalived.conf line.
+inline bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// 'x' quoted for a message: "bad scheduler name 'wrrr'".
+std::string quoted(std::string_view s);
+
+// The words with `sep` between them.
+std::string join(const std::vector<std::string>& words, std::string_view sep = " ");
+
+// Decimal digits only, value <= max.
+std::optional<uint32_t> parse_uint(std::string_view s, uint32_t max);
+
+}  // namespace fastvs

@@ -1,0 +1,238 @@
+// The keepalived.conf reader's insides, shared by its files (internal to control/config):
+// keepalived_tree.cpp (the syntax: lexer and block tree, keepalived's parser.c),
+// keepalived_parser.cpp (the keywords, keepalived's check_parser.c), keepalived_resolve.cpp
+// (defaults, inheritance and keepalived's corrections, its check_data.c). What a load does to
+// fastvs's configuration is keepalived_load.cpp (keepalived's ipwrapper.c).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "common/text.h"
+#include "control/config/keepalived.h"
+
+namespace fastvs::ka {
+
+// One statement: `key args...`, with its block if a '{' followed it.
+struct Node {
+  std::string key;
+  std::vector<std::string> args;
+  unsigned line = 0;
+  bool block = false;
+  std::vector<Node> children;
+};
+
+// One line's words and braces; "" or why the line cannot be read (an unclosed quote).
+struct Token {
+  enum class Kind : uint8_t { Word, Open, Close };
+  Kind kind = Kind::Word;
+  std::string text;
+};
+std::string lex_line(std::string_view line, std::vector<Token>& out);
+
+// A MISC_CHECK program and its arguments from misc_path's values (see keepalived_tree.cpp).
+std::vector<std::string> script_argv(const std::vector<std::string>& values);
+
+// ---------------------------------------------------------------------------------------------
+// Values passed down: virtual server -> real server -> checker (validate_check_config).
+
+struct Inherit {
+  std::optional<bool> alpha;
+  std::optional<bool> inhibit;
+  std::optional<double> connect_timeout;
+  std::optional<unsigned> retry;
+  std::optional<double> delay_before_retry;
+  std::optional<double> warmup;
+  std::optional<double> delay_loop;
+  std::optional<std::string> virtualhost;
+};
+
+template <typename T>
+T first_of(const std::optional<T>& a, const std::optional<T>& b, const std::optional<T>& c,
+           T fallback) {
+  return a ? *a : b ? *b : c ? *c : fallback;
+}
+
+struct RawUrl {
+  HttpUrl url;
+  std::optional<std::string> virtualhost;
+};
+
+struct RawCheck {
+  unsigned line = 0;
+  CheckKind kind = CheckKind::Tcp;
+  Inherit inh;
+  std::optional<uint32_t> connect_ip;
+  std::optional<uint16_t> connect_port;
+  uint32_t bindto = 0;
+  uint16_t bind_port = 0;
+  std::vector<RawUrl> urls;
+  std::string misc_path;
+  std::vector<std::string> misc_argv;
+  std::optional<double> misc_timeout;
+  bool misc_dynamic = false;
+  std::string user;
+  std::string group;
+  unsigned user_line = 0;
+};
+
+struct RawServer {
+  unsigned line = 0;
+  uint32_t ip = 0;
+  std::optional<uint16_t> port;
+  int32_t weight = 1;
+  std::optional<ForwardMethod> method;
+  bool inhibit = false;  // sorry_server_inhibit
+  uint32_t u_threshold = 0;
+  uint32_t l_threshold = 0;
+  Inherit inh;
+  std::string notify_up;
+  std::string notify_down;
+  std::vector<RawCheck> checks;
+};
+
+struct RawVs {
+  unsigned line = 0;
+  uint32_t vip = 0;
+  uint16_t vport = 0;
+  std::optional<Proto> proto;
+  std::optional<std::string> scheduler;
+  uint32_t sched_flags = 0;
+  std::optional<ForwardMethod> method;
+  uint32_t persistence_timeout = 0;
+  std::optional<uint32_t> granularity;
+  uint32_t quorum = 1;
+  uint32_t hysteresis = 0;
+  bool omega = false;
+  std::string quorum_up;
+  std::string quorum_down;
+  Inherit inh;
+  std::optional<RawServer> sorry;
+  std::vector<RawServer> real_servers;
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string_view name) { cfg_.name = std::string(name); }
+  // The whole file: the configuration, or its first error ("NAME:LINE: reason"); the
+  // warnings into `warnings`, each "NAME:LINE: text", on success and on error.
+  Result<KaConfig> run(std::string_view text, std::vector<std::string>* warnings);
+
+ private:
+  bool fail(unsigned line, std::string msg) {
+    if (error_.empty()) {
+      error_ = std::move(msg);
+      error_line_ = line;
+    }
+    return false;
+  }
+
+  void warn(unsigned line, std::string msg) { warnings_.emplace_back(line, std::move(msg)); }
+
+  void not_handled(unsigned line, const std::string& what, const std::string& note = "skipped") {
+    warn(line, what + " is not handled by fastvsd (" + note + ")");
+    cfg_.not_handled.push_back({line, what + " is not handled by fastvsd"});
+  }
+
+  void unknown(const Node& n, std::string_view where) {
+    warn(n.line, "unknown keyword " + quoted(n.key) + " in " + std::string(where) + " (ignored)");
+  }
+
+  void no_effect(const Node& n) { warn(n.line, n.key + " has no effect in fastvsd (ignored)"); }
+
+  bool build_tree(std::string_view text, Node& root);
+
+  bool arity(const Node& n, size_t min, size_t max);
+
+  bool leaf(const Node& n, size_t min, size_t max) {
+    if (n.block) return fail(n.line, quoted(n.key) + " takes no { } block");
+    return arity(n, min, max);
+  }
+
+  bool want_block(const Node& n) {
+    if (!n.block) return fail(n.line, quoted(n.key) + " needs a { } block");
+    return true;
+  }
+
+  bool uint_value(const Node& n, size_t i, uint64_t min, uint64_t max, uint64_t& out);
+
+  template <typename T>
+  bool uint_leaf(const Node& n, uint64_t min, uint64_t max, T& out) {
+    uint64_t v = 0;
+    if (!leaf(n, 1, 1) || !uint_value(n, 0, min, max, v)) return false;
+    out = static_cast<T>(v);
+    return true;
+  }
+
+  template <typename T>
+  bool uint_leaf(const Node& n, uint64_t min, uint64_t max, std::optional<T>& out) {
+    T v{};
+    if (!uint_leaf(n, min, max, v)) return false;
+    out = v;
+    return true;
+  }
+
+  // keepalived's <TIMER>: seconds, with an optional fraction ("3", "2.5"); microsecond grain.
+  bool timer_leaf(const Node& n, bool allow_zero, std::optional<double>& out);
+
+  // keepalived's <BOOL>: on|off|true|false|yes|no; no value means on.
+  bool bool_leaf(const Node& n, std::optional<bool>& out);
+
+  bool ip_value(const Node& n, size_t i, std::string_view what, uint32_t& out);
+
+  bool port_value(const Node& n, size_t i, std::string_view what, uint16_t& out);
+
+  // NAT | DR | TUN [type ipip|gue port N|gre [nocsum|csum|remcsum]]
+  bool method_leaf(const Node& n, std::optional<ForwardMethod>& out);
+
+  // The rest of the line, for scripts: notify_up "/bin/x arg" [user [group]].
+  std::string script(const Node& n) { return join(n.args); }
+
+  bool top(const Node& n);
+
+  bool global_defs(const Node& n);
+
+  // Who runs each MISC_CHECK program, once the whole file is read (global_defs may come last):
+  // its `user`, else global_defs' script_user, else keepalived_script if that user exists, else
+  // root with keepalived's warning (set_default_script_user). A user or group that does not
+  // exist refuses the file at its line; so does, with enable_script_security, a program that
+  // would run as root from a path others can write (keepalived's check_script_secure).
+  bool resolve_script_users();
+
+  bool virtual_server(const Node& n);
+
+  bool vs_key(RawVs& vs, const Node& n);
+
+  // connect_timeout, retry, delay_before_retry, warmup, delay_loop, alpha, virtualhost: keys a
+  // virtual server, a real server and a checker share (the checker also takes nb_get_retry,
+  // see keepalived.h). Returns whether n was one of them; a bad value has set the error.
+  bool common_key(Inherit& inh, const Node& n, bool in_checker);
+
+  bool real_server(RawVs& vs, const Node& n);
+
+  bool checker(RawServer& rs, const Node& n, bool& dynamic_seen);
+
+  bool url(RawCheck& ch, const Node& n);
+
+  // status_code 200 | 200-299 [...]
+  bool status_codes(const Node& n, std::vector<StatusRange>& out);
+
+  bool finish_vs(RawVs raw);
+
+  // A checker's values: its own, else its real server's, else its virtual server's, else the
+  // default for its kind (validate_check_config; queue_checker and the checkers' handlers set
+  // the per-kind defaults: HTTP_GET delay_before_retry 3 s, MISC_CHECK retry 0).
+  KaCheck resolve(const RawCheck& c, const RawServer& r, const PoolServer& server,
+                  const RawVs& vs);
+
+  KaConfig cfg_;
+  std::vector<std::pair<unsigned, std::string>> warnings_;
+  std::string error_;
+  unsigned error_line_ = 0;
+};
+
+}  // namespace fastvs::ka

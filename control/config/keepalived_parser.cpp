@@ -1,0 +1,565 @@
+// keepalived.conf's keywords (keepalived's check_parser.c): what each block and statement of
+// the LVS half may hold, with its values checked; unknown keywords and what fastvs does not run
+// are warnings, wrong values errors, each with its line (see keepalived.h).
+#include <algorithm>
+
+#include "common/grammar/words.h"
+#include "control/config/keepalived_loader.h"
+
+namespace fastvs::ka {
+
+Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* warnings) {
+  Node root;
+  if (build_tree(text, root)) {
+    bool ok = true;
+    for (const Node& n : root.children) {
+      if (!(ok = top(n))) break;
+    }
+    if (ok) resolve_script_users();
+  }
+  for (const auto& [line, text_] : warnings_)
+    warnings->push_back(cfg_.name + ":" + std::to_string(line) + ": " + text_);
+  if (!error_.empty()) return Error{cfg_.name + ":" + std::to_string(error_line_) + ": " + error_};
+  return std::move(cfg_);
+}
+
+bool Loader::arity(const Node& n, size_t min, size_t max) {
+  if (n.args.size() < min) {
+    return fail(n.line, quoted(n.key) + (min == 1 ? " needs a value"
+                                                  : " needs " + std::to_string(min) + " values"));
+  }
+  if (n.args.size() > max) {
+    const std::string takes = max == 0 ? "none" : std::to_string(max);
+    return fail(n.line, "too many values for " + quoted(n.key) + " (it takes " + takes +
+                            "): " + join(n.args));
+  }
+  return true;
+}
+
+bool Loader::uint_value(const Node& n, size_t i, uint64_t min, uint64_t max, uint64_t& out) {
+  const std::string& s = n.args[i];
+  uint64_t v = 0;
+  bool ok = !s.empty() && s.size() <= 19;
+  for (char c : s) {
+    if (c < '0' || c > '9') ok = false;
+    if (ok) v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok || v < min || v > max) {
+    return fail(n.line, "bad " + n.key + " " + quoted(s) + " (a whole number " +
+                            std::to_string(min) + ".." + std::to_string(max) + ")");
+  }
+  out = v;
+  return true;
+}
+
+// keepalived's <TIMER>: seconds, with an optional fraction ("3", "2.5"); microsecond grain.
+bool Loader::timer_leaf(const Node& n, bool allow_zero, std::optional<double>& out) {
+  if (!leaf(n, 1, 1)) return false;
+  const std::string& s = n.args[0];
+  const size_t dot = s.find('.');
+  const std::string_view whole = std::string_view(s).substr(0, dot);
+  const std::string_view frac =
+      dot == std::string::npos ? std::string_view() : std::string_view(s).substr(dot + 1);
+  auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  bool ok = !whole.empty() && whole.size() <= 9 && digits(whole) && digits(frac) &&
+            (dot == std::string::npos || !frac.empty()) && frac.size() <= 6;
+  double v = 0;
+  if (ok) {
+    for (char c : whole) v = v * 10 + (c - '0');
+    double scale = 0.1;
+    for (char c : frac) {
+      v += (c - '0') * scale;
+      scale /= 10;
+    }
+    ok = allow_zero ? v >= 0 : v > 0;
+  }
+  if (!ok) {
+    return fail(n.line, "bad " + n.key + " " + quoted(s) + " (seconds, e.g. 3 or 2.5" +
+                            (allow_zero ? "" : "; more than 0") + ")");
+  }
+  out = v;
+  return true;
+}
+
+// keepalived's <BOOL>: on|off|true|false|yes|no; no value means on.
+bool Loader::bool_leaf(const Node& n, std::optional<bool>& out) {
+  if (!leaf(n, 0, 1)) return false;
+  if (n.args.empty()) {
+    out = true;
+    return true;
+  }
+  const std::string& s = n.args[0];
+  if (s == "on" || s == "true" || s == "yes") {
+    out = true;
+  } else if (s == "off" || s == "false" || s == "no") {
+    out = false;
+  } else {
+    return fail(n.line, "bad " + n.key + " " + quoted(s) + " (on, off, true, false, yes or no)");
+  }
+  return true;
+}
+
+bool Loader::ip_value(const Node& n, size_t i, std::string_view what, uint32_t& out) {
+  const std::string& s = n.args[i];
+  if (const auto ip = parse_ip4(s)) {
+    out = *ip;
+    return true;
+  }
+  if (s.find(':') != std::string::npos) {
+    return fail(n.line, std::string(what) + " " + quoted(s) + ": IPv6 is not supported");
+  }
+  return fail(n.line, "bad " + std::string(what) + " " + quoted(s) +
+                          " (a numeric IPv4 address like 192.168.0.1)");
+}
+
+bool Loader::port_value(const Node& n, size_t i, std::string_view what, uint16_t& out) {
+  const std::string& s = n.args[i];
+  const auto port = parse_port(s);
+  if (!port) return fail(n.line, "bad " + std::string(what) + " " + quoted(s) + " (0..65535)");
+  out = *port;
+  return true;
+}
+
+// NAT | DR | TUN [type ipip|gue port N|gre [nocsum|csum|remcsum]]
+bool Loader::method_leaf(const Node& n, std::optional<ForwardMethod>& out) {
+  if (!leaf(n, 1, 6)) return false;
+  std::string m = n.args[0];
+  std::transform(m.begin(), m.end(), m.begin(), [](char c) {
+    return static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  });
+  if (m == "NAT") {
+    out = ForwardMethod::Masq;
+  } else if (m == "DR") {
+    out = ForwardMethod::Route;
+  } else if (m == "TUN") {
+    out = ForwardMethod::Tunnel;
+  } else {
+    return fail(n.line, "bad " + n.key + " " + quoted(n.args[0]) + " (NAT, DR or TUN)");
+  }
+  if (n.args.size() > 1) {
+    if (m != "TUN" || n.args[1] != "type" || n.args.size() < 3) {
+      return fail(n.line, "too many values for " + quoted(n.key) + ": " + join(n.args));
+    }
+    if (n.args[2] != "ipip" || n.args.size() > 3) {
+      not_handled(n.line, n.key + " " + join(n.args), "IPIP is used");
+    }
+  }
+  return true;
+}
+
+bool Loader::top(const Node& n) {
+  static const char* const kVrrp[] = {"vrrp_instance", "vrrp_sync_group", "vrrp_script",
+                                      "vrrp_track_process", "vrrp_track_file"};
+  static const char* const kIgnored[] = {"static_ipaddress",
+                                         "static_routes",
+                                         "static_rules",
+                                         "linkbeat_interfaces",
+                                         "interface_up_down_delays",
+                                         "static_track_group",
+                                         "garp_group",
+                                         "bfd_instance",
+                                         "track_file",
+                                         "SSL",
+                                         "net_namespace",
+                                         "net_namespace_ipvs",
+                                         "namespace_with_ipsets",
+                                         "instance",
+                                         "use_pid_dir",
+                                         "linkbeat_use_polling",
+                                         "child_wait_time"};
+  if (n.key == "virtual_server") return virtual_server(n);
+  if (n.key == "global_defs") return global_defs(n);
+  if (n.key.rfind("include", 0) == 0 && n.key.size() <= 8) {
+    return fail(n.line, n.key + " is not supported: put the included file's content here");
+  }
+  for (const char* k : kVrrp) {
+    if (n.key == k) {
+      warn(n.line, n.key + " is not handled by fastvsd (HA comes later)");
+      return true;
+    }
+  }
+  for (const char* k : kIgnored) {
+    if (n.key == k) {
+      warn(n.line, n.key + " is not handled by fastvsd (ignored)");
+      return true;
+    }
+  }
+  if (n.key == "virtual_server_group") {
+    not_handled(n.line, "virtual_server_group");
+    return true;
+  }
+  warn(n.line, "unknown keyword " + quoted(n.key) + " (ignored)");
+  return true;
+}
+
+bool Loader::global_defs(const Node& n) {
+  if (!want_block(n)) return false;
+  std::string ignored;
+  for (const Node& c : n.children) {
+    if (c.key == "script_user") {
+      if (!leaf(c, 1, 2)) return false;
+      cfg_.scripts.user = c.args[0];
+      cfg_.scripts.group = c.args.size() > 1 ? c.args[1] : "";
+      cfg_.scripts.line = c.line;
+    } else if (c.key == "enable_script_security") {
+      if (!leaf(c, 0, 0)) return false;
+      cfg_.scripts.security = true;
+      cfg_.scripts.security_line = c.line;
+    } else {
+      ignored += (ignored.empty() ? "" : ", ") + c.key;
+    }
+  }
+  if (!ignored.empty()) warn(n.line, "global_defs: " + ignored + ": not handled by fastvsd (ignored)");
+  return true;
+}
+
+bool Loader::virtual_server(const Node& n) {
+  if (!want_block(n) || !arity(n, 1, 2)) return false;
+  if (n.args[0] == "fwmark" || n.args[0] == "group") {
+    if (n.args.size() != 2) return fail(n.line, "virtual_server " + n.args[0] + " needs a value");
+    not_handled(n.line, "virtual_server " + n.args[0] + " " + n.args[1]);
+    return true;
+  }
+  RawVs vs;
+  vs.line = n.line;
+  if (!ip_value(n, 0, "virtual server address", vs.vip)) return false;
+  if (n.args.size() == 2 && !port_value(n, 1, "virtual server port", vs.vport)) return false;
+  for (const Node& c : n.children) {
+    if (!vs_key(vs, c)) return false;
+  }
+  return finish_vs(std::move(vs));
+}
+
+bool Loader::vs_key(RawVs& vs, const Node& n) {
+  const std::string& k = n.key;
+  if (k == "real_server") return real_server(vs, n);
+  if (k == "delay_loop") return timer_leaf(n, false, vs.inh.delay_loop);
+  if (k == "lb_algo" || k == "lvs_sched") {
+    if (!leaf(n, 1, 1)) return false;
+    vs.scheduler = n.args[0];
+    return true;
+  }
+  if (k == "lb_kind" || k == "lvs_method") return method_leaf(n, vs.method);
+  if (k == "persistence_timeout") {
+    // pto_handler: no value means IPVS_SVC_PERSISTENT_TIMEOUT (6 minutes); 0: not persistent.
+    if (!leaf(n, 0, 1)) return false;
+    if (n.args.empty()) {
+      vs.persistence_timeout = 360;
+      return true;
+    }
+    uint64_t v = 0;
+    if (!uint_value(n, 0, 0, UINT32_MAX, v)) return false;
+    vs.persistence_timeout = static_cast<uint32_t>(v);
+    return true;
+  }
+  if (k == "persistence_granularity") {
+    uint32_t mask = 0;
+    if (!leaf(n, 1, 1)) return false;
+    if (n.args[0].find('.') == std::string::npos) {
+      return fail(n.line, "persistence_granularity " + quoted(n.args[0]) +
+                              ": expected an IPv4 netmask like 255.255.255.0");
+    }
+    if (!ip_value(n, 0, "persistence_granularity", mask)) return false;
+    // pgr_handler: the netmask must be solid.
+    if (mask != 0 && (~mask & (~mask + 1)) != 0) {
+      return fail(n.line, "persistence_granularity " + quoted(n.args[0]) +
+                              " is not a netmask (its bits must be contiguous)");
+    }
+    vs.granularity = mask;
+    return true;
+  }
+  if (k == "protocol") {
+    if (!leaf(n, 1, 1)) return false;
+    std::string p = n.args[0];
+    std::transform(p.begin(), p.end(), p.begin(), [](char c) {
+      return static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    });
+    if (p == "TCP") {
+      vs.proto = Proto::Tcp;
+    } else if (p == "UDP") {
+      vs.proto = Proto::Udp;
+    } else if (p == "SCTP") {
+      return fail(n.line, "protocol SCTP is not supported by fastvs (TCP or UDP)");
+    } else {
+      return fail(n.line, "bad protocol " + quoted(n.args[0]) + " (TCP or UDP)");
+    }
+    return true;
+  }
+  if (k == "quorum") return uint_leaf(n, 1, UINT32_MAX, vs.quorum);
+  if (k == "hysteresis") return uint_leaf(n, 0, UINT32_MAX, vs.hysteresis);
+  if (k == "alpha") return bool_leaf(n, vs.inh.alpha);
+  if (k == "omega") {
+    std::optional<bool> b;
+    if (!bool_leaf(n, b)) return false;
+    vs.omega = *b;
+    return true;
+  }
+  if (k == "inhibit_on_failure") return bool_leaf(n, vs.inh.inhibit);
+  if (k == "quorum_up" || k == "quorum_down") {
+    if (!leaf(n, 1, 3)) return false;
+    (k == "quorum_up" ? vs.quorum_up : vs.quorum_down) = script(n);
+    return true;
+  }
+  if (k == "sorry_server") {
+    if (!leaf(n, 1, 2)) return false;
+    if (vs.sorry) return fail(n.line, "a second sorry_server (a virtual server has one)");
+    RawServer s;
+    s.line = n.line;
+    if (!ip_value(n, 0, "sorry server address", s.ip)) return false;
+    if (n.args.size() == 2) {
+      uint16_t port = 0;
+      if (!port_value(n, 1, "sorry server port", port)) return false;
+      s.port = port;
+    }
+    vs.sorry = std::move(s);
+    return true;
+  }
+  if (k == "sorry_server_inhibit") {
+    if (!leaf(n, 0, 1)) return false;
+    if (!vs.sorry) return fail(n.line, "sorry_server_inhibit before or without sorry_server");
+    std::optional<bool> b;
+    if (!bool_leaf(n, b)) return false;
+    vs.sorry->inhibit = *b;
+    return true;
+  }
+  if (k == "sorry_server_lvs_method") {
+    if (!vs.sorry) return fail(n.line, "sorry_server_lvs_method before or without sorry_server");
+    return method_leaf(n, vs.sorry->method);
+  }
+  if (k == "sh-port" || k == "sh-fallback") {
+    if (!leaf(n, 0, 0)) return false;
+    vs.sched_flags |= k == "sh-port" ? kSchedShPort : kSchedShFallback;
+    return true;
+  }
+  if (k == "ip_family") {
+    if (!leaf(n, 1, 1)) return false;
+    if (n.args[0] == "inet") return true;
+    if (n.args[0] == "inet6") {
+      not_handled(n.line, "ip_family inet6");
+      return true;
+    }
+    return fail(n.line, "bad ip_family " + quoted(n.args[0]) + " (inet or inet6)");
+  }
+  if (k == "persistence_engine" || k == "ha_suspend" || k == "ops" || k == "flag-1" ||
+      k == "flag-2" || k == "flag-3" || k == "mh-port" || k == "mh-fallback") {
+    not_handled(n.line, k, "ignored");
+    return true;
+  }
+  if (k == "smtp_alert" || k == "snmp_name") {
+    no_effect(n);
+    return true;
+  }
+  if (common_key(vs.inh, n, false)) return error_.empty();
+  unknown(n, "virtual_server");
+  return true;
+}
+
+// connect_timeout, retry, delay_before_retry, warmup, delay_loop, alpha, virtualhost: keys a
+// virtual server, a real server and a checker share (the checker also takes nb_get_retry,
+// see keepalived.h). Returns whether n was one of them; a bad value has set the error.
+bool Loader::common_key(Inherit& inh, const Node& n, bool in_checker) {
+  const std::string& k = n.key;
+  if (k == "connect_timeout") {
+    timer_leaf(n, false, inh.connect_timeout);
+  } else if (k == "retry" || (in_checker && k == "nb_get_retry")) {
+    uint_leaf(n, 0, UINT32_MAX, inh.retry);
+  } else if (k == "delay_before_retry") {
+    timer_leaf(n, true, inh.delay_before_retry);
+  } else if (k == "warmup") {
+    timer_leaf(n, true, inh.warmup);
+  } else if (k == "delay_loop") {
+    timer_leaf(n, false, inh.delay_loop);
+  } else if (k == "alpha") {
+    bool_leaf(n, inh.alpha);
+  } else if (k == "virtualhost") {
+    if (leaf(n, 1, 1)) inh.virtualhost = n.args[0];
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool Loader::real_server(RawVs& vs, const Node& n) {
+  if (!arity(n, 1, 2)) return false;
+  RawServer rs;
+  rs.line = n.line;
+  if (!ip_value(n, 0, "real server address", rs.ip)) return false;
+  if (n.args.size() == 2) {
+    uint16_t port = 0;
+    if (!port_value(n, 1, "real server port", port)) return false;
+    rs.port = port;
+  }
+  bool dynamic_seen = false;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    bool ok = true;
+    if (k == "weight") {
+      ok = uint_leaf(c, 0, 65535, rs.weight);
+    } else if (k == "lvs_method" || k == "lb_kind") {
+      ok = method_leaf(c, rs.method);
+    } else if (k == "inhibit_on_failure") {
+      ok = bool_leaf(c, rs.inh.inhibit);
+    } else if (k == "uthreshold") {
+      ok = uint_leaf(c, 0, INT32_MAX, rs.u_threshold);
+    } else if (k == "lthreshold") {
+      ok = uint_leaf(c, 0, INT32_MAX, rs.l_threshold);
+    } else if (k == "notify_up" || k == "notify_down") {
+      ok = leaf(c, 1, 3);
+      (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
+    } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK") {
+      ok = checker(rs, c, dynamic_seen);
+    } else if (k == "SSL_GET" || k == "SMTP_CHECK" || k == "DNS_CHECK" || k == "UDP_CHECK" ||
+               k == "PING_CHECK" || k == "FILE_CHECK" || k == "BFD_CHECK") {
+      not_handled(c.line, k);
+    } else if (k == "smtp_alert" || k == "snmp_name") {
+      no_effect(c);
+    } else if (common_key(rs.inh, c, false)) {
+      ok = error_.empty();
+    } else {
+      unknown(c, "real_server");
+    }
+    if (!ok || !error_.empty()) return false;
+  }
+  vs.real_servers.push_back(std::move(rs));
+  return true;
+}
+
+bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
+  if (!want_block(n) || !arity(n, 0, 0)) return false;
+  RawCheck ch;
+  ch.line = n.line;
+  ch.kind = n.key == "TCP_CHECK"  ? CheckKind::Tcp
+            : n.key == "HTTP_GET" ? CheckKind::Http
+                                  : CheckKind::Misc;
+  const bool connects = ch.kind != CheckKind::Misc;
+  const std::string where = n.key;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    bool ok = true;
+    if (connects && k == "connect_ip") {
+      uint32_t ip = 0;
+      ok = leaf(c, 1, 1) && ip_value(c, 0, "connect_ip", ip);
+      ch.connect_ip = ip;
+    } else if (connects && k == "connect_port") {
+      uint16_t port = 0;
+      ok = leaf(c, 1, 1) && port_value(c, 0, "connect_port", port);
+      ch.connect_port = port;
+    } else if (connects && k == "bindto") {
+      ok = leaf(c, 1, 1) && ip_value(c, 0, "bindto", ch.bindto);
+    } else if (connects && k == "bind_port") {
+      ok = leaf(c, 1, 1) && port_value(c, 0, "bind_port", ch.bind_port);
+    } else if (connects && (k == "bind_if" || k == "fwmark")) {
+      not_handled(c.line, where + " " + k, "ignored");
+    } else if (!connects && k == "connect_timeout") {
+      unknown(c, where);
+    } else if (k == "log_all_failures") {
+      no_effect(c);
+    } else if (ch.kind == CheckKind::Http && k == "url") {
+      ok = url(ch, c);
+    } else if (ch.kind == CheckKind::Http && (k == "http_protocol" || k == "fast_recovery")) {
+      // One run fetches every url at once: keepalived's fast_recovery, always.
+      no_effect(c);
+    } else if (ch.kind == CheckKind::Misc && k == "misc_path") {
+      ok = leaf(c, 1, 8);
+      ch.misc_path = join(c.args);
+      ch.misc_argv = script_argv(c.args);
+    } else if (ch.kind == CheckKind::Misc && k == "misc_timeout") {
+      ok = timer_leaf(c, false, ch.misc_timeout);
+    } else if (ch.kind == CheckKind::Misc && k == "misc_dynamic") {
+      ok = leaf(c, 0, 0);
+      ch.misc_dynamic = true;
+      // misc_dynamic_handler's warning.
+      if (dynamic_seen) {
+        warn(c.line, "more than one misc_dynamic MISC_CHECK on a real server: their weights add");
+      }
+      dynamic_seen = true;
+    } else if (ch.kind == CheckKind::Misc && k == "user") {
+      ok = leaf(c, 1, 2);
+      if (ok) {
+        ch.user = c.args[0];
+        ch.group = c.args.size() > 1 ? c.args[1] : "";
+        ch.user_line = c.line;
+      }
+    } else if (k == "virtualhost" && ch.kind != CheckKind::Http) {
+      unknown(c, where);
+    } else if (common_key(ch.inh, c, true)) {
+      ok = error_.empty();
+    } else {
+      unknown(c, where);
+    }
+    if (!ok || !error_.empty()) return false;
+  }
+  if (ch.kind == CheckKind::Http && ch.urls.empty()) {
+    return fail(n.line, "HTTP_GET without a url { path ... }");
+  }
+  if (ch.kind == CheckKind::Misc && ch.misc_path.empty()) {
+    return fail(n.line, "MISC_CHECK without misc_path");
+  }
+  rs.checks.push_back(std::move(ch));
+  return true;
+}
+
+bool Loader::url(RawCheck& ch, const Node& n) {
+  if (!want_block(n) || !arity(n, 0, 0)) return false;
+  RawUrl u;
+  bool have_path = false;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    bool ok = true;
+    if (k == "path") {
+      ok = leaf(c, 1, 1);
+      if (ok) u.url.path = c.args[0];
+      have_path = true;
+    } else if (k == "digest") {
+      ok = leaf(c, 1, 1);
+      if (ok) {
+        std::string d = c.args[0];
+        std::transform(d.begin(), d.end(), d.begin(), [](char x) {
+          return static_cast<char>(x >= 'A' && x <= 'F' ? x - 'A' + 'a' : x);
+        });
+        const bool hex = d.size() == 32 && std::all_of(d.begin(), d.end(), [](char x) {
+                           return (x >= '0' && x <= '9') || (x >= 'a' && x <= 'f');
+                         });
+        if (!hex) {
+          return fail(c.line, "bad digest " + quoted(c.args[0]) +
+                                  " (an MD5 sum: 32 hex digits, as genhash prints it)");
+        }
+        u.url.digest = d;
+      }
+    } else if (k == "status_code") {
+      ok = leaf(c, 1, 64) && status_codes(c, u.url.status_codes);
+    } else if (k == "virtualhost") {
+      ok = leaf(c, 1, 1);
+      if (ok) u.virtualhost = c.args[0];
+    } else if (k.rfind("regex", 0) == 0) {
+      not_handled(c.line, "url " + k, "ignored");
+    } else if (k == "tls_compliant") {
+      no_effect(c);
+    } else {
+      unknown(c, "url");
+    }
+    if (!ok || !error_.empty()) return false;
+  }
+  if (!have_path) return fail(n.line, "url without a path");
+  ch.urls.push_back(std::move(u));
+  return true;
+}
+
+// status_code 200 | 200-299 [...]
+bool Loader::status_codes(const Node& n, std::vector<StatusRange>& out) {
+  for (const std::string& a : n.args) {
+    const size_t dash = a.find('-');
+    const auto lo = parse_port(a.substr(0, dash));
+    const auto hi = dash == std::string::npos ? lo : parse_port(a.substr(dash + 1));
+    if (!lo || !hi || *lo < 100 || *hi > 999 || *lo > *hi) {
+      return fail(n.line, "bad status_code " + quoted(a) + " (a code like 200 or a range like " +
+                              "200-299, 100..999)");
+    }
+    out.push_back({*lo, *hi});
+  }
+  return true;
+}
+
+}  // namespace fastvs::ka

@@ -1,0 +1,235 @@
+// keepalived's defaults, inheritance and corrections once a virtual server is read (its
+// check_data.c: alloc_vs, alloc_rs, validate_check_config), and who runs MISC_CHECK programs.
+#include <algorithm>
+
+#include "control/config/keepalived_loader.h"
+#include "control/health/script_user.h"
+
+namespace fastvs::ka {
+
+// Who runs each MISC_CHECK program, once the whole file is read (global_defs may come last):
+// its `user`, else global_defs' script_user, else keepalived_script if that user exists, else
+// root with keepalived's warning (set_default_script_user). A user or group that does not
+// exist refuses the file at its line; so does, with enable_script_security, a program that
+// would run as root from a path others can write (keepalived's check_script_secure).
+bool Loader::resolve_script_users() {
+  std::optional<ScriptIds> fallback;
+  bool warned_root = false;
+  for (KaVirtualServer& vs : cfg_.virtual_servers) {
+    for (KaRealServer& rs : vs.real_servers) {
+      for (KaCheck& c : rs.checks) {
+        CheckSpec& s = c.spec;
+        if (s.kind != CheckKind::Misc) continue;
+        std::string err;
+        std::optional<ScriptIds> ids;
+        if (!s.user.empty()) {
+          ids = resolve_script_user(s.user, s.group, &err);
+          if (!ids) return fail(c.user_line, "MISC_CHECK user: " + err);
+        } else if (fallback) {
+          ids = fallback;
+        } else if (!cfg_.scripts.user.empty()) {
+          ids = resolve_script_user(cfg_.scripts.user, cfg_.scripts.group, &err);
+          if (!ids) return fail(cfg_.scripts.line, "script_user: " + err);
+          fallback = ids;
+        } else {
+          ids = resolve_script_user(kDefaultScriptUser, "", &err);
+          if (!ids) {
+            ids = ScriptIds{0, 0};
+            if (!warned_root) {
+              warn(c.line, std::string("MISC_CHECK programs that name no user run as root: "
+                                       "default user '") +
+                               kDefaultScriptUser +
+                               "' for script execution does not exist - please create "
+                               "(or give global_defs script_user)");
+              warned_root = true;
+            }
+          }
+          fallback = ids;
+        }
+        s.uid = ids->uid;
+        s.gid = ids->gid;
+        if (cfg_.scripts.security && (s.uid == 0 || s.gid == 0) && !s.misc_argv.empty()) {
+          if (std::string why = script_insecurity(s.misc_argv[0]); !why.empty())
+            return fail(c.line, "MISC_CHECK " + quoted(s.misc_argv[0]) +
+                                    " would run as root but " + why +
+                                    " (enable_script_security)");
+        }
+      }
+    }
+  }
+  return true;
+}
+
+bool Loader::finish_vs(RawVs raw) {
+  KaVirtualServer vs;
+  vs.line = raw.line;
+  const std::string name_for_log = addr_port(raw.vip, raw.vport);
+  if (raw.real_servers.empty()) {
+    warn(raw.line, "virtual server " + name_for_log + " has no real servers (ignored)");
+    return true;
+  }
+  if (!raw.proto) {
+    // "If the protocol is 0, the kernel defaults to UDP, so set it explicitly".
+    warn(raw.line, "virtual server " + name_for_log + ": no protocol set, defaulting to UDP");
+  }
+  vs.key = {raw.proto.value_or(Proto::Udp), raw.vip, raw.vport};
+  const std::string vs_name = service_name(vs.key);
+  if (!raw.scheduler) {
+    warn(raw.line, "virtual server " + vs_name + ": no lb_algo set, defaulting to wlc");
+  }
+  vs.scheduler = raw.scheduler.value_or("wlc");  // ipvswrapper.h IPVS_DEF_SCHED
+  vs.sched_flags = raw.sched_flags;
+  vs.persistence_timeout = raw.persistence_timeout;
+  if (raw.granularity) {
+    vs.persistence_granularity = *raw.granularity;
+    if (vs.persistence_timeout == 0) vs.persistence_timeout = 360;  // pgr_handler
+  }
+  if (vs.persistence_timeout == 0 && raw.vport == 0) {
+    warn(raw.line, "virtual server " + vs_name +
+                       ": port 0 is only valid for persistent services, setting "
+                       "persistence_timeout 360");
+    vs.persistence_timeout = 360;
+  }
+  if (!raw.method) {
+    const bool all_set = std::all_of(raw.real_servers.begin(), raw.real_servers.end(),
+                                     [](const RawServer& r) { return r.method.has_value(); }) &&
+                         (!raw.sorry || raw.sorry->method);
+    if (!all_set) {
+      warn(raw.line, "virtual server " + vs_name + ": no lb_kind set, defaulting to NAT");
+    }
+  }
+  vs.method = raw.method.value_or(ForwardMethod::Masq);
+  vs.quorum = raw.quorum;
+  vs.hysteresis = raw.hysteresis;
+  vs.alpha = raw.inh.alpha.value_or(false);
+  vs.omega = raw.omega;
+  vs.quorum_up = raw.quorum_up;
+  vs.quorum_down = raw.quorum_down;
+  vs.delay_loop = raw.inh.delay_loop.value_or(60);
+
+  // A real (or sorry) server's port: NAT may map it, DR and TUN cannot (keepalived resets it).
+  auto server_port = [&](const RawServer& r, ForwardMethod m, std::string_view what) {
+    if (!r.port) return raw.vport;
+    if (m != ForwardMethod::Masq && *r.port != raw.vport) {
+      warn(r.line, "virtual server " + vs_name + " and " + std::string(what) + " " +
+                       addr_port(r.ip, *r.port) + " ports don't match, resetting to " +
+                       std::to_string(raw.vport) + " (only NAT maps ports)");
+      return raw.vport;
+    }
+    return *r.port;
+  };
+
+  uint64_t weight_sum = 0;
+  for (RawServer& r : raw.real_servers) {
+    KaRealServer rs;
+    rs.line = r.line;
+    rs.server.ip = r.ip;
+    rs.server.method = r.method.value_or(vs.method);
+    rs.server.port = server_port(r, rs.server.method, "real server");
+    const bool dup =
+        std::any_of(vs.real_servers.begin(), vs.real_servers.end(), [&](const KaRealServer& o) {
+          return o.server.ip == rs.server.ip && o.server.port == rs.server.port;
+        });
+    if (dup) {
+      warn(r.line, "virtual server " + vs_name + ": real server " +
+                       addr_port(rs.server.ip, rs.server.port) +
+                       " is duplicated, removing the second one");
+      continue;
+    }
+    rs.server.weight = r.weight;
+    rs.server.inhibit = first_of(r.inh.inhibit, raw.inh.inhibit, {}, false);
+    rs.server.u_threshold = r.u_threshold;
+    rs.server.l_threshold = r.l_threshold;
+    rs.notify_up = r.notify_up;
+    rs.notify_down = r.notify_down;
+    for (const RawCheck& c : r.checks) rs.checks.push_back(resolve(c, r, rs.server, raw));
+    weight_sum += static_cast<uint64_t>(rs.server.weight);
+    vs.real_servers.push_back(std::move(rs));
+  }
+  if (raw.sorry) {
+    KaSorryServer s;
+    s.line = raw.sorry->line;
+    s.server.ip = raw.sorry->ip;
+    s.server.method = raw.sorry->method.value_or(vs.method);
+    s.server.port = server_port(*raw.sorry, s.server.method, "sorry server");
+    s.server.weight = 1;  // alloc_ssvr
+    s.server.inhibit = raw.sorry->inhibit;
+    const bool dup =
+        std::any_of(vs.real_servers.begin(), vs.real_servers.end(), [&](const KaRealServer& o) {
+          return o.server.ip == s.server.ip && o.server.port == s.server.port;
+        });
+    if (dup) {
+      not_handled(s.line, "a sorry_server that is also a real_server", "ignored");
+    } else {
+      vs.sorry_server = s;
+    }
+  }
+  // "Check that the quorum isn't higher than the total weight of the real servers, otherwise
+  // we will never be able to come up."
+  if (vs.quorum > weight_sum) {
+    warn(raw.line, "quorum " + std::to_string(vs.quorum) + " for " + vs_name +
+                       " exceeds the total weight of its real servers " +
+                       std::to_string(weight_sum) + ", reducing quorum to " +
+                       std::to_string(weight_sum));
+    vs.quorum = static_cast<uint32_t>(weight_sum);
+  }
+  if (vs.quorum > 0 && vs.hysteresis >= vs.quorum) {
+    warn(raw.line, "virtual server " + vs_name + ": hysteresis " + std::to_string(vs.hysteresis) +
+                       " >= quorum " + std::to_string(vs.quorum) + ", setting hysteresis to " +
+                       std::to_string(vs.quorum - 1));
+    vs.hysteresis = vs.quorum - 1;
+  } else if (vs.quorum == 0) {
+    vs.hysteresis = 0;
+  }
+  const bool again = std::any_of(cfg_.virtual_servers.begin(), cfg_.virtual_servers.end(),
+                                 [&](const KaVirtualServer& o) { return o.key == vs.key; });
+  if (again) return fail(raw.line, "virtual server " + vs_name + " is defined twice");
+  cfg_.virtual_servers.push_back(std::move(vs));
+  return true;
+}
+
+// A checker's values: its own, else its real server's, else its virtual server's, else the
+// default for its kind (validate_check_config; queue_checker and the checkers' handlers set
+// the per-kind defaults: HTTP_GET delay_before_retry 3 s, MISC_CHECK retry 0).
+KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer& server,
+                const RawVs& vs) {
+  KaCheck out;
+  out.line = c.line;
+  CheckSpec& s = out.spec;
+  s.kind = c.kind;
+  s.alpha = first_of(c.inh.alpha, r.inh.alpha, vs.inh.alpha, false);
+  s.retry = first_of(c.inh.retry, r.inh.retry, vs.inh.retry, c.kind == CheckKind::Misc ? 0u : 1u);
+  s.connect_timeout =
+      first_of(c.inh.connect_timeout, r.inh.connect_timeout, vs.inh.connect_timeout, 5.0);
+  s.delay_loop = first_of(c.inh.delay_loop, r.inh.delay_loop, vs.inh.delay_loop, 60.0);
+  s.warmup = first_of(c.inh.warmup, r.inh.warmup, vs.inh.warmup, s.delay_loop);
+  s.delay_before_retry =
+      first_of(c.inh.delay_before_retry, r.inh.delay_before_retry, vs.inh.delay_before_retry,
+               c.kind == CheckKind::Http ? 3.0 : 1.0);
+  if (c.kind != CheckKind::Misc) {
+    s.connect_ip = c.connect_ip.value_or(server.ip);
+    s.connect_port = c.connect_port.value_or(server.port);
+    s.bindto = c.bindto;
+    s.bind_port = c.bind_port;
+  }
+  const std::string vhost =
+      first_of(c.inh.virtualhost, r.inh.virtualhost, vs.inh.virtualhost, std::string());
+  for (const RawUrl& u : c.urls) {
+    HttpUrl url = u.url;
+    url.virtualhost = u.virtualhost.value_or(vhost);
+    s.urls.push_back(std::move(url));
+  }
+  if (c.kind == CheckKind::Misc) {
+    s.misc_path = c.misc_path;
+    s.misc_argv = c.misc_argv;
+    // misc_check_thread: no misc_timeout means the virtual server's delay_loop.
+    s.misc_timeout = c.misc_timeout.value_or(vs.inh.delay_loop.value_or(60.0));
+    s.misc_dynamic = c.misc_dynamic;
+    s.user = c.user;
+    s.group = c.group;
+    out.user_line = c.user_line;
+  }
+  return out;
+}
+
+}  // namespace fastvs::ka

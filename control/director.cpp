@@ -1,0 +1,485 @@
+#include "control/director.h"
+
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <fmt/core.h>
+
+#include "common/grammar/command.h"
+#include "control/config/loader.h"
+#include "control/startup.h"
+#include "control/report/telemetry.h"
+#include "dataplane/conn_table.h"
+
+namespace fastvs {
+
+void log_line(const std::string& s) {
+  // One line per event, with the time: changes are logged as they are applied.
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  fmt::print(stderr, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z fastvsd: {}\n", t.tm_year + 1900,
+             t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, s);
+}
+
+namespace {
+
+rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) {
+  const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
+  return esize ? rte_ring_create_elem(name.c_str(), esize, size, SOCKET_ID_ANY, flags)
+               : rte_ring_create(name.c_str(), size, SOCKET_ID_ANY, flags);
+}
+
+// Keys in each worker's connection index: --conn-keys, or two a connection (a NAT
+// connection's in and reply keys).
+uint64_t index_keys(const DaemonOptions& o) {
+  return o.conn_keys ? o.conn_keys : ConnTable::default_keys(o.conn_capacity);
+}
+
+}  // namespace
+
+Director::~Director() {
+  telemetry_publish(nullptr);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  for (auto& w : workers_) {
+    for (unsigned o = 0; o < kMaxWorkers; ++o) {
+      rte_ring_free(w->handoff_out[o]);
+      rte_ring_free(w->txho_out[o]);
+    }
+    rte_ring_free(w->neigh_learn);
+  }
+  workers_.clear();
+  rte_free(qsbr_);
+  rte_mempool_free(pool_);
+}
+
+bool Director::init(std::string* err) {
+  const unsigned nworkers = rte_lcore_count() - 1;
+  if (nworkers < 1) {
+    *err =
+        "fastvsd needs at least two lcores (e.g. -l 0-1): the main one runs control, the "
+        "others are workers";
+    return false;
+  }
+  if (nworkers > kMaxWorkers) {
+    *err = fmt::format("{} workers: at most {} are supported", nworkers, kMaxWorkers);
+    return false;
+  }
+  const unsigned nports = rte_eth_dev_count_avail();
+  if (nports == 0) {
+    *err = "no ports: give fastvsd at least one ethdev (e.g. --vdev net_af_xdp0,iface=veth0)";
+    return false;
+  }
+  if (nports > kMaxPorts) {
+    *err = fmt::format("{} ports: at most {} are supported", nports, kMaxPorts);
+    return false;
+  }
+  // A socket that is not ours to take stops us before any port is touched.
+  if (!CliServer::check_path(opt_.socket_path, err)) return false;
+  // The configuration first: a bad file stops us before any port forwards a packet.
+  if (!opt_.config_path.empty()) {
+    Result<Config> lr = load_config_file(opt_.config_path, nports);
+    if (!lr) {
+      *err = lr.error();
+      return false;
+    }
+    cfg_ = std::move(*lr);
+    log_line(fmt::format("loaded {}: {} services, {} addresses, {} routes", opt_.config_path,
+                         cfg_.services.size(), cfg_.addrs.size(), cfg_.routes.size()));
+  }
+  if (!opt_.keepalived_conf.empty()) {
+    Config next;
+    if (!load_keepalived(opt_.keepalived_conf, cfg_, &next, &ka_keys_, err)) return false;
+    cfg_ = std::move(next);
+  }
+  unsigned mbufs = opt_.mbufs;
+  if (!mbufs) {
+    // RX and TX rings of every queue, hand-off rings, per-lcore caches, and slack.
+    mbufs = nports * nworkers * 2048 + nworkers * nworkers * 2048 + nworkers * 512 + 4096;
+    // The kernel path: the TAP queues' descriptors and its two rings.
+    if (opt_.kernel_path) mbufs += nports * 1024 + 2 * 4096;
+  }
+  if (!check_conn_capacity(mbufs, err)) return false;
+  pool_ = rte_pktmbuf_pool_create("fastvs_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                  static_cast<int>(rte_socket_id()));
+  if (!pool_) {
+    const int e = rte_errno;
+    *err = e == ENOMEM
+               ? fmt::format(
+                     "packet buffers ({} mbufs): out of memory, {} left for DPDK: give "
+                     "the EAL more memory (reserve hugepages: scripts/hugepages N) or "
+                     "lower --mbufs",
+                     mbufs, format_bytes(dpdk_memory_available(static_cast<int>(rte_socket_id()))))
+               : fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(e));
+    return false;
+  }
+  if (!ports_init(nworkers, pool_, &ports_, err)) return false;
+  for (const auto& p : ports_)
+    log_line(fmt::format("{}: port {} ({}), mac {}, mtu {}, {} rx / {} tx queues{}", p.name,
+                         p.port_id, p.driver, format_mac(p.mac), p.mtu, p.nrxq, p.ntxq,
+                         p.rss ? ", RSS" : ""));
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    macs_[i] = ports_[i].mac;
+    mtus_[i] = ports_[i].mtu;
+  }
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) {
+    *err = fmt::format("epoll: {}", strerror(errno));
+    return false;
+  }
+  if (opt_.kernel_path) {
+    if (!kernel_.init(ports_, pool_, opt_.kernel_if_prefix, opt_.kernel_table, epoll_fd_, err))
+      return false;
+    kernel_.sync(cfg_);
+  }
+  if (!persist_.init(opt_.persist_capacity, static_cast<int>(rte_socket_id()))) {
+    *err = fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity);
+    return false;
+  }
+  store_ = std::make_unique<DestStore>(nworkers);
+  refresh_health();
+  auto first =
+      build_snapshot(effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+  for (const auto& n : cfg_.neighs)
+    neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
+  const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
+  qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("fastvs_qsbr", qsz, RTE_CACHE_LINE_SIZE));
+  if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, nworkers) != 0) {
+    *err = "RCU QSBR variable: out of memory";
+    return false;
+  }
+  if (!make_workers(first.get(), err)) return false;
+  std::vector<Worker*> ws;
+  for (auto& w : workers_) ws.push_back(w.get());
+  pub_ = std::make_unique<Publisher>(qsbr_, ws, std::move(first));
+  if (!cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
+  if (cli_.replaced_stale())
+    log_line(fmt::format("replaced the stale socket {} (a fastvsd that did not stop cleanly)",
+                         opt_.socket_path));
+  if (!health_.start(epoll_fd_, err)) return false;
+  cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
+    return handle(client, req, r);
+  });
+  log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
+  if (!opt_.metrics_listen.empty()) {
+    if (!metrics_http_.listen(opt_.metrics_listen, epoll_fd_, err)) return false;
+    metrics_http_.set_handler([this] { return format_prometheus(metrics_snapshot()); });
+    log_line(fmt::format("Prometheus metrics on http://{}/metrics", metrics_http_.bound()));
+  }
+  telemetry_register();
+  publish_telemetry();
+  return true;
+}
+
+bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
+  const uint32_t cap = opt_.conn_capacity;
+  if (cap == 0) {
+    *err = "--conn-capacity 0: give at least 1 connection per worker";
+    return false;
+  }
+  const uint64_t keys = index_keys(opt_);
+  if (keys < cap || keys > ConnTable::default_keys(cap)) {
+    *err = fmt::format(
+        "--conn-keys {}: give from {} (--conn-capacity, one key a DR/TUN connection) to {} (two "
+        "keys a NAT connection)",
+        keys, cap, ConnTable::default_keys(cap));
+    return false;
+  }
+  // Before anything is allocated: the tables, and the packet buffers that come first. What the
+  // EAL can still map is an upper bound (--legacy-mem or --socket-limit may give less); a
+  // shortfall found later is reported when the allocation fails.
+  std::map<int, uint64_t> need;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += ConnTable::memory_needed(cap, keys);
+  }
+  rte_mempool_objsz sz{};
+  const uint64_t pool = uint64_t{mbufs} * rte_mempool_calc_obj_size(
+                                              sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0, &sz);
+  const int main_socket = static_cast<int>(rte_socket_id());
+  if (const uint64_t avail = dpdk_memory_available(main_socket); pool > avail) {
+    *err = fmt::format(
+        "not enough memory for DPDK: the packet buffers ({} mbufs) need {} but {} is left on "
+        "socket {}: {}, or lower --mbufs",
+        mbufs, format_bytes(pool), format_bytes(avail), main_socket,
+        rte_eal_has_hugepages() ? "reserve more hugepages (scripts/hugepages N)"
+                                : "give the EAL more memory (-m)");
+    return false;
+  }
+  for (const auto& [socket, bytes] : need) {
+    const uint64_t avail = dpdk_memory_available(socket);
+    const uint64_t others = socket == main_socket ? pool : 0;
+    if (bytes + others <= avail) continue;
+    *err = fmt::format(
+        "--conn-capacity {} does not fit in memory: the connection tables need {} ({} per "
+        "worker, {:.0f} bytes a connection) but DPDK can give {} on socket {}{}: lower "
+        "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
+        cap, format_bytes(bytes), format_bytes(ConnTable::memory_needed(cap, keys)),
+        double(ConnTable::memory_needed(cap, keys)) / cap,
+        format_bytes(avail > others ? avail - others : 0), socket,
+        others ? fmt::format(" after {} of packet buffers", format_bytes(others)) : "");
+    return false;
+  }
+  if (cap > ConnTable::kMaxCapacity) {
+    *err = fmt::format("--conn-capacity {}: at most {} connections per worker (rte_hash's limit)",
+                       cap, ConnTable::kMaxCapacity);
+    return false;
+  }
+  return true;
+}
+
+bool Director::make_workers(const Snapshot* first, std::string* err) {
+  const unsigned nworkers = rte_lcore_count() - 1;
+  const uint64_t hz = rte_get_tsc_hz();
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
+  for (unsigned i = 0; i < nworkers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->id = i;
+    w->tun_ip_id = static_cast<uint16_t>(rte_rand());
+    w->nworkers = nworkers;
+    w->pool = pool_;
+    w->neigh = &neigh_;
+    w->idle_sleep_us = opt_.idle_sleep_us;
+    w->stop = &worker_stop_;
+    w->exit = &worker_exit_;
+    w->tsc_per_tick = hz / kTicksPerSecond;
+    worker_set_time(*w, rte_rdtsc());
+    w->arp_bucket = TokenBucket::tenth_deep(opt_.arp_rate);
+    w->echo_bucket = TokenBucket::tenth_deep(opt_.icmp_rate);
+    w->icmp_error_bucket = TokenBucket(opt_.icmp_error_rate, kIcmpErrorBurst);
+    w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
+    w->qsbr = qsbr_;
+    w->persist = &persist_;
+    if (kernel_.enabled()) {
+      w->to_kernel = kernel_.to_kernel();
+      w->kernel_wake_fd = kernel_.wake_fd();
+      // Shared out among the workers, at least 1 a second each; 0: nothing goes to the host.
+      w->kernel_bucket =
+          TokenBucket::tenth_deep(opt_.kernel_rate ? std::max(1u, opt_.kernel_rate / nworkers) : 0);
+      if (i == 0) w->from_kernel = kernel_.from_kernel();
+    }
+    rte_rcu_qsbr_thread_register(qsbr_, i);
+    if (!w->neigh_learn) {
+      *err = fmt::format("ring: {}", rte_strerror(rte_errno));
+      return false;
+    }
+    const std::string name = fmt::format("conns_w{}", i);
+    if (!w->conns.init(name.c_str(), opt_.conn_capacity,
+                       static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now,
+                       index_keys(opt_))) {
+      *err = fmt::format(
+          "connection table of {} entries ({}) for worker {}: out of memory, {} left: lower "
+          "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
+          opt_.conn_capacity,
+          format_bytes(ConnTable::memory_needed(opt_.conn_capacity, index_keys(opt_))), i,
+          format_bytes(
+              dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))));
+      return false;
+    }
+    log_line(
+        fmt::format("worker {} on lcore {}: connection table {} entries, {} keys, {} bytes "
+                    "({:.0f} per connection)",
+                    i, worker_lcores_[i], opt_.conn_capacity, index_keys(opt_),
+                    w->conns.memory_bytes(), double(w->conns.memory_bytes()) / opt_.conn_capacity));
+    for (const auto& p : ports_) {
+      if (i < p.nrxq) w->rxq[w->nrxq++] = RxQueue{p.port_id, static_cast<uint16_t>(i)};
+      w->txq[p.port_id] = i < p.ntxq ? static_cast<int32_t>(i) : -1;
+      w->tx_owner[p.port_id] = static_cast<uint16_t>(i % p.ntxq);
+    }
+    worker_adopt(*w, first);
+    workers_.push_back(std::move(w));
+  }
+  // One single-producer/single-consumer ring per ordered pair of workers, each way.
+  for (unsigned a = 0; a < nworkers; ++a) {
+    for (unsigned b = 0; b < nworkers; ++b) {
+      if (a == b) continue;
+      rte_ring* h = make_ring(fmt::format("ho_{}_{}", a, b), 2048);
+      rte_ring* t = make_ring(fmt::format("tx_{}_{}", a, b), 2048);
+      if (!h || !t) {
+        *err = fmt::format("hand-off ring: {}", rte_strerror(rte_errno));
+        return false;
+      }
+      workers_[a]->handoff_out[b] = workers_[b]->handoff_in[a] = h;
+      workers_[a]->txho_out[b] = workers_[b]->txho_in[a] = t;
+    }
+  }
+  return true;
+}
+
+void Director::run(std::atomic<bool>& stop) {
+  for (size_t i = 0; i < workers_.size(); ++i)
+    rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
+  log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
+  uint64_t last_stats = 0, last_reclaim = 0, last_telemetry = 0, last_sweep = 0,
+           last_est = rte_get_tsc_cycles();
+  const uint64_t hz = rte_get_tsc_hz();
+  epoll_event events[16];
+  while (!stop.load()) {
+    // Short naps while a change waits for the workers (they adopt it within one poll loop, a
+    // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
+    // ones otherwise.
+    const long timeout_us = !pending_.empty() || dumping_ ? 50 : pub_->retired() ? 10000 : 50000;
+    const timespec timeout{0, timeout_us * 1000};
+    const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
+    for (int i = 0; i < n; ++i)
+      if (!cli_.on_event(events[i].data.fd, events[i].events) &&
+          !kernel_.on_event(events[i].data.fd)) {
+        if (health_.owns(events[i].data.fd))
+          on_health();
+        else
+          metrics_http_.on_event(events[i].data.fd, events[i].events);
+      }
+    poll_rcu();
+    if (dumping_) poll_dump();
+    for (auto& w : workers_) neigh_.drain(w->neigh_learn);
+    const uint64_t now = rte_get_tsc_cycles();
+    if (now - last_sweep >= hz) {
+      sweep_templates();
+      last_sweep = now;
+    }
+    if (now - last_est >= hz * RateEstimator::kIntervalSeconds) {
+      estimate();
+      last_est += hz * RateEstimator::kIntervalSeconds;
+      if (now - last_est >= hz * RateEstimator::kIntervalSeconds) last_est = now;  // fell behind
+    }
+    if (!opt_.stats_file.empty() && now - last_stats >= hz / 1000 * opt_.stats_interval_ms) {
+      write_stats_file();
+      last_stats = now;
+    }
+    // Telemetry's copy: after each change, and refreshed as often as the stats file.
+    if (pub_->current().seq != telemetry_seq_ ||
+        now - last_telemetry >= hz / 1000 * opt_.stats_interval_ms) {
+      publish_telemetry();
+      last_telemetry = now;
+    }
+    if (now - last_reclaim >= hz / 10) {
+      cli_.expire_idle();
+      metrics_http_.expire_idle();
+      // Trashed destinations go once no connection and no snapshot but the current uses them.
+      if (pub_->retired() == 0) {
+        const auto start = [this] { return rte_rcu_qsbr_start(qsbr_); };
+        const auto done = [this](uint64_t t) { return rte_rcu_qsbr_check(qsbr_, t, false) == 1; };
+        if (const unsigned freed = store_->reclaim(start, done))
+          log_line(fmt::format("freed {} removed destination(s) with no connections left", freed));
+      }
+      last_reclaim = now;
+    }
+  }
+  // Two phases, so that nothing in a hand-off ring is lost: stop RX everywhere, then let the
+  // workers drain their rings until no packet has moved for three rounds (bounded: 2 s).
+  worker_stop_.store(true);
+  uint64_t last = ~uint64_t{0};
+  for (int quiet = 0, rounds = 0; quiet < 3 && rounds < 200; ++rounds) {
+    timespec ts{0, 10 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+    uint64_t moved = 0;
+    for (const auto& w : workers_) moved += w->drained;
+    quiet = moved == last ? quiet + 1 : 0;
+    last = moved;
+  }
+  worker_exit_.store(true, std::memory_order_release);
+  rte_eal_mp_wait_lcore();
+  health_.stop();
+  kernel_.close();
+  if (!opt_.stats_file.empty()) write_stats_file();
+  log_counters();
+  ports_close(ports_);
+  log_line("stopped");
+}
+
+std::string Director::stats_json() const {
+  std::string j = "{\"workers\": [";
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const Worker& w = *workers_[i];
+    const WorkerCounters& c = w.ctr;
+    j += fmt::format(
+        "{}{{\"rx\": {}, \"tx\": {}, \"handoff_out\": {}, \"handoff_in\": {}, "
+        "\"nat_in\": {}, \"nat_out\": {}, \"dr_out\": {}, \"tun_out\": {}, \"icmp_nat\": {}, "
+        "\"arp_replies\": {}, \"arp_replies_in\": {}, "
+        "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
+        "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"to_kernel\": {}, "
+        "\"from_kernel\": {}, \"frags_tracked\": {}, \"frags_followed\": {}, "
+        "\"frags_evicted\": {}, \"drops\": {{",
+        i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
+        c.tun_out, c.icmp_nat, c.arp_replies, c.arp_replies_in, c.arp_requests, c.echo_replies,
+        c.icmp_errors_sent, c.conns_created, c.conns_expired, w.conns.size(), c.to_kernel,
+        c.from_kernel, c.frags_tracked, c.frags_followed, c.frags_evicted);
+    for (unsigned d = 0; d < kDropCount; ++d)
+      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
+    j += "}}";
+  }
+  j += "], \"destinations\": [";
+  bool first = true;
+  for (const auto& svc : pub_->current().services) {
+    for (const Destination* d : svc.dests) {
+      uint64_t conns = 0, inpkts = 0, outpkts = 0;
+      for (uint32_t k = 0; k < d->nslots; ++k) {
+        conns += d->slot[k].conns.load(std::memory_order_relaxed);
+        inpkts += d->slot[k].inpkts.load(std::memory_order_relaxed);
+        outpkts += d->slot[k].outpkts.load(std::memory_order_relaxed);
+      }
+      j += fmt::format(
+          "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
+          "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
+          "\"outpkts\": {}}}",
+          first ? "" : ", ", svc.proto == kIpProtoTcp ? "tcp" : "udp",
+          format_ip4(rte_be_to_cpu_32(svc.vip)), rte_be_to_cpu_16(svc.vport), format_ip4(d->rip),
+          d->rport, d->get_weight(), d->activeconns(), d->inactconns(), conns, inpkts, outpkts);
+      first = false;
+    }
+  }
+  j += "]}\n";
+  return j;
+}
+
+void Director::write_stats_file() const {
+  // Written aside and renamed, so a reader never sees half a file.
+  const std::string tmp = opt_.stats_file + ".tmp";
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    const std::string j = stats_json();
+    std::fwrite(j.data(), 1, j.size(), f);
+    std::fclose(f);
+    std::rename(tmp.c_str(), opt_.stats_file.c_str());
+  }
+}
+
+void Director::log_counters() const {
+  WorkerCounters sum;
+  for (const auto& w : workers_) {
+    const WorkerCounters& c = w->ctr;
+    sum.rx += c.rx;
+    sum.tx += c.tx;
+    sum.nat_in += c.nat_in;
+    sum.nat_out += c.nat_out;
+    sum.icmp_nat += c.icmp_nat;
+    sum.handoff_out += c.handoff_out;
+    sum.conns_created += c.conns_created;
+    for (unsigned d = 0; d < kDropCount; ++d) sum.drops[d] += c.drops[d];
+  }
+  log_line(fmt::format("rx {} tx {} nat_in {} nat_out {} icmp_nat {} handoff {} conns {}", sum.rx,
+                       sum.tx, sum.nat_in, sum.nat_out, sum.icmp_nat, sum.handoff_out,
+                       sum.conns_created));
+  for (unsigned d = 0; d < kDropCount; ++d)
+    if (sum.drops[d])
+      log_line(fmt::format("drop {} {}", drop_name(static_cast<Drop>(d)), sum.drops[d]));
+}
+
+}  // namespace fastvs

@@ -1,0 +1,125 @@
+// fastvsadm: ipvsadm's command line for fastvsd, over its Unix socket. One request, one reply;
+// exit 0 on success, otherwise a one-line message on stderr and a non-zero exit.
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "common/cli_proto.h"
+#include "common/grammar/command.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  std::string socket_path = "/run/fastvs/fastvsd.sock";
+  if (const char* env = std::getenv("FASTVS_SOCKET"); env && *env) socket_path = env;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--socket" || words[i].rfind("--socket=", 0) == 0) {
+      const bool inline_arg = words[i].size() > 8;
+      if (!inline_arg && i + 1 >= words.size()) {
+        fmt::print(stderr, "fastvsadm: --socket needs a path\n");
+        return 2;
+      }
+      socket_path = inline_arg ? words[i].substr(9) : words[i + 1];
+      words.erase(words.begin() + static_cast<long>(i),
+                  words.begin() + static_cast<long>(i) + (inline_arg ? 1 : 2));
+      break;
+    }
+  }
+  if (!words.empty() && (words[0] == "-h" || words[0] == "--help")) {
+    fmt::print("{}", fastvs::fastvsadm_help());
+    return 0;
+  }
+  // The grammar is checked here too, so a typo is named even when fastvsd is not running.
+  const fastvs::Result<fastvs::Command> pr = fastvs::parse_command(words);
+  if (!pr) {
+    fmt::print(stderr, "fastvsadm: {}\n", pr.error());
+    return 2;
+  }
+  fastvs::CliRequest req;
+  req.words = words;
+  // fastvsd reads the file from its own working directory: a relative path is the caller's.
+  if (pr->op == fastvs::Op::KeepalivedReload && !pr->path.empty() &&
+      pr->path[0] != '/') {
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) {
+      fmt::print(stderr, "fastvsadm: cannot resolve {}: {}\n", pr->path, std::strerror(errno));
+      return 2;
+    }
+    req.words[1] = std::string(cwd) + "/" + pr->path;
+  }
+  if (pr->op == fastvs::Op::Restore)
+    req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+
+  const std::string msg = fastvs::cli_encode_request(req);
+  if (msg.size() > fastvs::kCliMaxRequest) {
+    fmt::print(stderr, "fastvsadm: request larger than {} bytes\n", fastvs::kCliMaxRequest);
+    return 2;
+  }
+  sockaddr_un addr{};
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    fmt::print(stderr, "fastvsadm: socket path too long: {}\n", socket_path);
+    return 2;
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == ENOENT || errno == ECONNREFUSED)
+      fmt::print(stderr, "fastvsadm: fastvsd is not running (no socket at {})\n", socket_path);
+    else
+      fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path,
+                 std::strerror(errno));
+    return 1;
+  }
+  for (size_t off = 0; off < msg.size();) {
+    const ssize_t n = send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      fmt::print(stderr, "fastvsadm: sending to fastvsd: {}\n", std::strerror(errno));
+      return 1;
+    }
+    off += static_cast<size_t>(n);
+  }
+  shutdown(fd, SHUT_WR);
+  // fastvsd answers a change once every worker has it; a daemon whose workers are stuck must not
+  // hang the operator's shell.
+  const timeval limit{60, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  std::string reply;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      reply.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      close(fd);
+      fmt::print(stderr, "fastvsadm: no answer from fastvsd within {} s\n", limit.tv_sec);
+      return 1;
+    } else {
+      break;
+    }
+  }
+  close(fd);
+  if (const std::optional<fastvs::CliReply> r = fastvs::cli_decode_reply(reply)) {
+    if (r->ok) {
+      fmt::print("{}", r->text);
+      return 0;
+    }
+    fmt::print(stderr, "fastvsadm: {}", r->text.empty() ? "error\n" : r->text);
+    return 1;
+  }
+  fmt::print(stderr, "fastvsadm: no answer from fastvsd (it may have stopped)\n");
+  return 1;
+}

@@ -1,0 +1,56 @@
+// Health probes on the wire and programs, run without blocking by the health thread
+// (control/health_runner.h): TCP_CHECK (a connect), HTTP_GET (a GET of each url, status code and
+// optional MD5 of the body), MISC_CHECK (a program, its exit status). One epoll set; timeouts
+// and child processes are checked on every poll. The probes go out through the host's stack:
+// with fastvsd's kernel path, through the director's own ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/health/state.h"
+
+namespace fastvs {
+
+class Prober {
+ public:
+  using Done = std::function<void(const CheckResult&)>;
+
+  Prober();
+  ~Prober();
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+
+  // Starts the check `spec` describes against ip:port (the real server; connect_ip/connect_port
+  // override). `done` runs from poll() when it ends, exactly once.
+  void start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done);
+
+  // Waits up to timeout_ms for progress, then finishes what ended or timed out.
+  void poll(int timeout_ms);
+  size_t running() const { return probes_.size(); }
+  // Stops everything (children are killed); no `done` runs.
+  void cancel_all();
+  int epoll_fd() const { return epoll_fd_; }
+
+ private:
+  struct Probe;
+  void step(Probe& p);
+  void finish(size_t i, const CheckResult& r);
+  bool start_connect(Probe& p, std::string* err);
+
+  int epoll_fd_ = -1;
+  std::vector<std::unique_ptr<Probe>> probes_;
+};
+
+// CLOCK_MONOTONIC in seconds: the health checks' clock.
+double monotonic_seconds();
+
+// RFC 1321 MD5 of `data` as 32 lowercase hex digits (keepalived's genhash digest).
+std::string md5_hex(const std::string& data);
+
+}  // namespace fastvs

@@ -1,0 +1,267 @@
+#include "control/health/runner.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include <fmt/core.h>
+
+#include "control/health/probe.h"
+
+namespace fastvs {
+
+namespace {
+
+std::string svc_text(const ServiceKey& k) {
+  return fmt::format("{} {}:{}", proto_name(k.proto), format_ip4(k.vip), k.vport);
+}
+
+const char* change_name(DestChange::Op op) {
+  switch (op) {
+    case DestChange::Op::Add:
+      return "added";
+    case DestChange::Op::Edit:
+      return "weight changed";
+    case DestChange::Op::Remove:
+      return "removed";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::vector<HealthDef> health_defs(const Config& cfg) {
+  std::vector<HealthDef> out;
+  for (const ServiceConfig& s : cfg.services) {
+    const PoolConfig* pool = nullptr;
+    for (const PoolConfig& p : cfg.pools)
+      if (p.service == s.key) pool = &p;
+    bool checked = pool != nullptr;
+    for (const CheckConfig& c : cfg.checks) checked |= c.service == s.key;
+    if (!checked) continue;
+    HealthDef d;
+    d.pool.service = s.key;
+    // The kernel's list order is newest first; keepalived adds in file order. Either way every
+    // destination is in the pool with its configured weight.
+    for (const DestConfig& dc : s.dests) {
+      PoolServer ps;
+      ps.ip = dc.rip;
+      ps.port = dc.rport;
+      ps.method = dc.method;
+      ps.weight = dc.weight != 0 ? dc.weight : dc.last_weight;
+      ps.inhibit = dc.inhibit;
+      ps.u_threshold = dc.u_threshold;
+      ps.l_threshold = dc.l_threshold;
+      d.pool.real_servers.push_back(ps);
+      std::vector<CheckSpec> specs;
+      for (const CheckConfig& c : cfg.checks)
+        if (c.service == s.key && c.rip == dc.rip && c.rport == dc.rport) specs.push_back(c.spec);
+      d.checks.push_back(std::move(specs));
+    }
+    if (pool) {
+      d.pool.quorum = pool->quorum;
+      d.pool.hysteresis = pool->hysteresis;
+      if (pool->has_sorry) {
+        PoolServer sorry;
+        sorry.ip = pool->sorry_ip;
+        sorry.port = pool->sorry_port;
+        sorry.method = pool->sorry_method;
+        sorry.inhibit = pool->sorry_inhibit;
+        d.pool.sorry_server = sorry;
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+HealthRunner::~HealthRunner() {
+  stop();
+}
+
+bool HealthRunner::start(int epoll_fd, std::string* err) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return *err = fmt::format("health checks: eventfd: {}", strerror(errno)), false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0)
+    return *err = fmt::format("health checks: epoll: {}", strerror(errno)), false;
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void HealthRunner::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void HealthRunner::configure(std::vector<HealthDef> defs) {
+  std::lock_guard<std::mutex> g(mu_);
+  next_ = std::move(defs);
+  ++generation_;
+  out_.clear();  // about the checks being replaced
+}
+
+std::vector<HealthRunner::Update> HealthRunner::take() {
+  uint64_t n;
+  if (read(wake_fd_, &n, sizeof n) < 0) {
+    // EAGAIN: already drained.
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<Update> out;
+  for (Update& u : out_)
+    if (u.generation == generation_) out.push_back(std::move(u));
+  out_.clear();
+  return out;
+}
+
+std::string HealthRunner::status() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return status_;
+}
+
+std::vector<RealServerHealth> HealthRunner::servers() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return servers_;
+}
+
+void HealthRunner::post(Update u) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    out_.push_back(std::move(u));
+  }
+  const uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) {
+    // EAGAIN: control has a wake-up pending already.
+  }
+}
+
+void HealthRunner::run() {
+  // A checked service; shared with its probes' callbacks, which check `live` (a service whose
+  // definition changed is replaced, and what its probes still report is not its successor's).
+  struct Entry {
+    ServiceHealth health;
+    HealthDef def;
+    bool live = true;
+  };
+  std::vector<std::shared_ptr<Entry>> svcs;
+  uint64_t generation = 0;  // of the last configure() taken
+  Prober prober;
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uni(0.0, 1.0);
+  const std::function<double()> jitter = [&] { return uni(rng); };
+
+  auto publish = [&](const Entry& e, const HealthUpdate& up, bool always = false) {
+    if (up.empty() && !always) return;
+    const ServiceHealth& s = e.health;
+    Update u;
+    u.generation = generation;
+    u.service = s.pool().spec().service;
+    u.dests = s.pool().dests();
+    const std::string name = svc_text(u.service);
+    for (const HealthEvent& e : up.events) u.log.push_back(fmt::format("{}: {}", name, e.text));
+    for (const DestChange& c : up.changes)
+      u.log.push_back(fmt::format("{}: {} {}:{} {} (weight {}): {}", name,
+                                  c.sorry ? "sorry server" : "destination", format_ip4(c.dest.rip),
+                                  c.dest.rport, change_name(c.op), c.dest.weight, c.reason));
+    post(std::move(u));
+  };
+  auto refresh_status = [&] {
+    std::string t;
+    std::vector<RealServerHealth> servers;
+    for (const auto& e : svcs) {
+      const ServiceHealth& s = e->health;
+      const Pool& p = s.pool();
+      for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
+        RealServerHealth h;
+        h.service = p.spec().service;
+        h.server.rip = p.spec().real_servers[i].ip;
+        h.server.rport = p.spec().real_servers[i].port;
+        h.up = s.server(i).alive;
+        servers.push_back(h);
+      }
+      t += fmt::format("{}  quorum {} (alive weight {}, quorum {}, hysteresis {}){}\n",
+                       svc_text(p.spec().service), p.quorum_up() ? "up" : "lost", p.alive_weight(),
+                       p.spec().quorum, p.spec().hysteresis,
+                       p.sorry_in_use() ? ", sorry server in use" : "");
+      for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
+        const PoolServer& rs = p.spec().real_servers[i];
+        const RealServerState& st = s.server(i);
+        t += fmt::format("  -> {:<21} {:<4} weight {}{}{}\n",
+                         fmt::format("{}:{}", format_ip4(rs.ip), rs.port), st.alive ? "UP" : "DOWN",
+                         st.weight, rs.inhibit ? " inhibit" : "",
+                         st.reason.empty() ? "" : "  " + st.reason);
+        for (size_t j = 0; j < s.num_checkers(i); ++j) {
+          const Checker& c = s.checker(CheckRef{i, j});
+          t += fmt::format("       {:<4} {}{}\n", c.up() ? "up" : "down", c.spec().describe(),
+                           c.has_run() ? "" : " (not run yet)");
+        }
+      }
+    }
+    std::lock_guard<std::mutex> g(mu_);
+    status_ = std::move(t);
+    servers_ = std::move(servers);
+  };
+
+  while (!stop_.load()) {
+    std::optional<std::vector<HealthDef>> defs;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      defs.swap(next_);
+      if (defs) generation = generation_;
+    }
+    if (defs) {
+      // A service whose definition is unchanged keeps its checkers' state (keepalived's reload
+      // does too) and says where it stands again, for this generation; the others start over.
+      std::vector<std::shared_ptr<Entry>> next;
+      const double now = monotonic_seconds();
+      for (HealthDef& d : *defs) {
+        std::shared_ptr<Entry> kept;
+        for (auto& e : svcs)
+          if (e && e->def == d) kept = std::move(e);
+        if (kept) {
+          publish(*kept, HealthUpdate{}, true);
+          next.push_back(std::move(kept));
+          continue;
+        }
+        auto e =
+            std::make_shared<Entry>(Entry{ServiceHealth(d.pool, d.checks, now, jitter), d, true});
+        publish(*e, e->health.initial(), true);
+        next.push_back(std::move(e));
+      }
+      for (auto& e : svcs)
+        if (e) e->live = false;
+      svcs = std::move(next);
+      refresh_status();
+    }
+    const double now = monotonic_seconds();
+    for (const auto& e : svcs) {
+      for (const CheckRef& ref : e->health.due(now)) {
+        e->health.begin(ref, now);
+        const PoolServer& rs = e->health.pool().spec().real_servers[ref.rs];
+        prober.start(e->health.spec(ref), rs.ip, rs.port, [&, e, ref](const CheckResult& r) {
+          if (!e->live) return;
+          publish(*e, e->health.finish(ref, monotonic_seconds(), r));
+          refresh_status();
+        });
+      }
+    }
+    double wake = INFINITY;
+    for (const auto& e : svcs) wake = std::min(wake, e->health.next_wakeup());
+    // Short naps: a new configuration or a stop is noticed within 100 ms.
+    const double ms = std::isfinite(wake) ? (wake - monotonic_seconds()) * 1000 : 100;
+    prober.poll(static_cast<int>(std::clamp(ms, 0.0, 100.0)));
+  }
+  prober.cancel_all();
+}
+
+}  // namespace fastvs

@@ -1,0 +1,77 @@
+// The health thread: runs the checkers of every checked service (common/health.h, keepalived's
+// semantics) with the probes of control/probe.h, off the workers' cores and off the control
+// thread (a check that hangs never delays fastvsadm). What it decides reaches control as "this
+// service's destinations are now ...", through a queue and an eventfd in control's epoll;
+// control applies it like a fastvsadm change and logs every transition with its reason.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/health/state.h"
+#include "control/report/metrics.h"
+#include "common/model.h"
+
+namespace fastvs {
+
+// One checked service as the health thread runs it. Compared whole: a change to any part of a
+// check (bindto, a program's arguments, its user) restarts that service's checkers.
+struct HealthDef {
+  PoolSpec pool;
+  std::vector<std::vector<CheckSpec>> checks;  // per pool.real_servers entry
+  friend bool operator==(const HealthDef&, const HealthDef&) = default;
+};
+
+// The checked services of a configuration: every service with a check or pool rules. Its real
+// servers are the service's configured destinations.
+std::vector<HealthDef> health_defs(const Config& cfg);
+
+class HealthRunner {
+ public:
+  struct Update {
+    uint64_t generation = 0;  // the configure() it answers; older ones are stale
+    ServiceKey service;
+    std::vector<DestConfig> dests;  // what the service should hold now
+    std::vector<std::string> log;   // the transitions and changes, one line each
+  };
+
+  HealthRunner() = default;
+  ~HealthRunner();
+  HealthRunner(const HealthRunner&) = delete;
+  HealthRunner& operator=(const HealthRunner&) = delete;
+
+  // Registers its eventfd in control's epoll and starts the thread.
+  bool start(int epoll_fd, std::string* err);
+  void stop();
+  // Replaces every checked service (the checkers start over, as keepalived's reload does).
+  void configure(std::vector<HealthDef> defs);
+  bool owns(int fd) const { return fd == wake_fd_ && fd >= 0; }
+  // On its eventfd: what the thread decided since the last call, for the latest configure()
+  // only (answers about checks that were replaced since are dropped).
+  std::vector<Update> take();
+  // Every checked service, real server and checker with its state (fastvsadm --check list).
+  std::string status() const;
+  // Each checked real server, up or not (the metrics).
+  std::vector<RealServerHealth> servers() const;
+
+ private:
+  void run();
+  void post(Update u);
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;
+  mutable std::mutex mu_;
+  std::optional<std::vector<HealthDef>> next_;  // guarded by mu_
+  uint64_t generation_ = 0;                     // guarded by mu_: configure() calls so far
+  std::deque<Update> out_;                      // guarded by mu_
+  std::string status_;                          // guarded by mu_
+  std::vector<RealServerHealth> servers_;       // guarded by mu_
+};
+
+}  // namespace fastvs

@@ -1,0 +1,249 @@
+#include "control/report/metrics_http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "common/net.h"
+
+namespace fastvs {
+
+namespace {
+
+constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+
+std::string reply(std::string_view status, std::string_view type, const std::string& body,
+                  bool head_only, std::string_view extra = {}) {
+  std::string r = fmt::format(
+      "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n",
+      status, type, body.size(), extra);
+  if (!head_only) r += body;
+  return r;
+}
+
+std::string error_reply(std::string_view status, bool head_only, std::string_view extra = {}) {
+  return reply(status, "text/plain; charset=utf-8", std::string(status) + "\n", head_only, extra);
+}
+
+// Where the head ends (after the blank line), or npos. Bare LF line ends are accepted, as
+// most servers do (RFC 9112 2.2).
+size_t head_end(std::string_view in) {
+  for (size_t i = in.find('\n'); i != std::string_view::npos; i = in.find('\n', i + 1)) {
+    if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
+    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+std::string format_sockaddr(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    return fmt::format("{}:{}", host, ntohs(a->sin_port));
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+  return fmt::format("[{}]:{}", host, ntohs(a->sin6_port));
+}
+
+}  // namespace
+
+std::string http_reply_to(std::string_view head, const std::function<std::string()>& body) {
+  const size_t eol = head.find_first_of("\r\n");
+  const std::string_view line = head.substr(0, eol);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+    return error_reply("400 Bad Request", false);
+  const std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = line.substr(sp2 + 1);
+  if (version != "HTTP/1.0" && version != "HTTP/1.1") return error_reply("400 Bad Request", false);
+  const bool head_only = method == "HEAD";
+  if (method != "GET" && !head_only)
+    return error_reply("405 Method Not Allowed", false, "Allow: GET, HEAD\r\n");
+  target = target.substr(0, target.find('?'));  // Prometheus may add ?query parameters
+  if (target != "/metrics") return error_reply("404 Not Found", head_only);
+  return reply("200 OK", kMetricsType, body ? body() : std::string(), head_only);
+}
+
+MetricsHttpServer::~MetricsHttpServer() {
+  // Closing the last descriptor of a socket also takes it out of the epoll set.
+  for (const auto& [fd, c] : clients_) close(fd);
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+bool MetricsHttpServer::listen(const std::string& listen, int epoll_fd, std::string* err) {
+  epoll_fd_ = epoll_fd;
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    *err = fmt::format("--metrics-listen '{}': expected ADDR:PORT (e.g. 127.0.0.1:9469)", listen);
+    return false;
+  }
+  std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (!parse_port(port)) {  // getaddrinfo takes 70000 as 4464
+    *err = fmt::format("--metrics-listen '{}': bad port '{}'", listen, port);
+    return false;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* ai = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &ai); rc != 0) {
+    *err = fmt::format("--metrics-listen '{}': {} (a numeric address and port)", listen,
+                       gai_strerror(rc));
+    return false;
+  }
+  listen_fd_ = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  bool ok = listen_fd_ >= 0 &&
+            setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(listen_fd_, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(listen_fd_, 64) == 0;
+  freeaddrinfo(ai);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ok = ok && getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0;
+  if (!ok) {
+    *err = fmt::format("--metrics-listen {}: {}", listen, std::strerror(errno));
+    return false;
+  }
+  bound_ = format_sockaddr(ss);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  return true;
+}
+
+bool MetricsHttpServer::on_event(int fd, uint32_t events) {
+  if (fd == listen_fd_) {
+    accept_all();
+    return true;
+  }
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return false;
+  Client& c = it->second;
+  if (c.replying) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) write_client(fd, c);
+  } else {
+    read_client(fd, c);
+  }
+  return true;
+}
+
+void MetricsHttpServer::set_accepting(bool on) {
+  if (on == accepting_ || listen_fd_ < 0) return;
+  accepting_ = on;
+  epoll_event ev{};
+  ev.events = on ? uint32_t{EPOLLIN} : 0u;
+  ev.data.fd = listen_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+}
+
+void MetricsHttpServer::accept_all() {
+  while (true) {
+    if (clients_.size() >= kMaxClients) return set_accepting(false);
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) set_accepting(false);
+      return;  // EAGAIN: all taken; other errors: that client is gone
+    }
+    Client& c = clients_[fd];
+    c.deadline = std::chrono::steady_clock::now() + timeout_;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
+void MetricsHttpServer::read_client(int fd, Client& c) {
+  char buf[4096];
+  bool eof = false;
+  while (true) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      c.in.append(buf, static_cast<size_t>(n));
+      if (c.in.size() > kMaxRequest) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n < 0) return close_client(fd);
+    eof = true;
+    break;
+  }
+  const size_t end = head_end(c.in);
+  if (end == std::string::npos) {
+    if (c.in.size() > kMaxRequest)
+      return start_reply(fd, c, error_reply("431 Request Header Fields Too Large", false));
+    if (eof) return close_client(fd);  // gone before a whole request: nobody to answer
+    return;                            // more later
+  }
+  const std::string head = c.in.substr(0, end);
+  c.in.clear();
+  start_reply(fd, c, http_reply_to(head, handler_));
+}
+
+void MetricsHttpServer::start_reply(int fd, Client& c, std::string r) {
+  c.replying = true;
+  c.out = std::move(r);
+  c.sent = 0;
+  c.deadline = std::chrono::steady_clock::now() + timeout_;
+  write_client(fd, c);
+}
+
+void MetricsHttpServer::write_client(int fd, Client& c) {
+  while (c.sent < c.out.size()) {
+    const ssize_t n = send(fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      epoll_event ev{};
+      ev.events = EPOLLOUT;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+      return;
+    }
+    break;  // the client went away
+  }
+  // All sent (or the client is gone): our side of the connection ends here.
+  shutdown(fd, SHUT_WR);
+  close_client(fd);
+}
+
+void MetricsHttpServer::close_client(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  clients_.erase(it);
+  set_accepting(true);
+}
+
+void MetricsHttpServer::expire_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    const int fd = it->first;
+    ++it;  // close_client erases the current entry
+    if (now > clients_.at(fd).deadline) close_client(fd);
+  }
+}
+
+}  // namespace fastvs

@@ -1,0 +1,73 @@
+// Helpers for tests that apply commands to a configuration: run a line, expect success, or one
+// error and the configuration unchanged.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/net.h"
+#include "control/config/apply.h"
+#include "tests/unit/common/grammar_helpers.h"
+
+namespace fastvs::testing {
+
+// Parses (must succeed) and applies; returns apply's answer ("" for success).
+// Parses (must succeed) and applies; returns apply's answer.
+inline std::string run(Config& cfg, const std::string& line, unsigned num_ports = 2) {
+  Result<Command> r = parse(line);
+  if (!r) {
+    ADD_FAILURE() << line << " -> parse error: " << r.error();
+    return "parse error: " + r.error();
+  }
+  return apply_command(cfg, *r, num_ports).error();
+}
+
+inline void run_ok(Config& cfg, const std::string& line, unsigned num_ports = 2) {
+  EXPECT_EQ(run(cfg, line, num_ports), "") << line;
+}
+
+// A printable picture of a Config, to check that a failed command changed nothing.
+inline std::string dump(const Config& c) {
+  std::ostringstream o;
+  for (const auto& a : c.addrs)
+    o << "addr " << format_ip4(a.ip) << "/" << +a.prefix_len << " " << a.port << "\n";
+  for (const auto& r : c.routes) {
+    o << "route " << format_ip4(r.prefix) << "/" << +r.prefix_len << " " << format_ip4(r.via) << " "
+      << r.port << "\n";
+  }
+  for (const auto& n : c.neighs)
+    o << "neigh " << format_ip4(n.ip) << " " << format_mac(n.mac) << " " << n.port << "\n";
+  for (const auto& s : c.services) {
+    o << "svc " << proto_name(s.key.proto) << " " << format_ip4(s.key.vip) << ":" << s.key.vport
+      << " " << s.scheduler << " " << s.sched_flags << " p" << s.persistent << " " << s.timeout
+      << " " << format_ip4(s.netmask) << "\n";
+    for (const auto& d : s.dests) {
+      o << "  dest " << format_ip4(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
+        << d.weight << " " << d.u_threshold << " " << d.l_threshold << "\n";
+    }
+  }
+  o << "timeouts " << c.timeouts.tcp << " " << c.timeouts.tcpfin << " " << c.timeouts.udp << "\n";
+  return o.str();
+}
+
+// Applies and expects `error`, with the configuration unchanged.
+inline void run_err(Config& cfg, const std::string& line, const std::string& error,
+             unsigned num_ports = 2) {
+  const std::string before = dump(cfg);
+  EXPECT_EQ(run(cfg, line, num_ports), error) << line;
+  EXPECT_EQ(dump(cfg), before) << line << " changed the configuration";
+}
+
+// Two-arm director: clients on dpdk0, real servers on dpdk1.
+inline Config two_arm() {
+  Config cfg;
+  run_ok(cfg, "ip addr add 172.16.254.200/24 dev dpdk0");
+  run_ok(cfg, "ip addr add 192.168.0.8/24 dev dpdk1");
+  run_ok(cfg, "ip route add default via 172.16.254.1 dev dpdk0");
+  run_ok(cfg, "-A -t 172.16.254.200:80 -s wrr");
+  return cfg;
+}
+
+}  // namespace fastvs::testing

@@ -1,0 +1,168 @@
+// The health thread (control/health_runner.h) with real probes on the loopback: a change to any
+// part of a check's definition reaches the probes, including the parts that do not show in
+// its description (bindto, the MISC_CHECK program's arguments). Nothing is simulated: a TCP
+// listener sees the checks' source addresses, a MISC_CHECK program writes its arguments.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "control/health/runner.h"
+
+namespace fastvs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint32_t kLoopback = 0x7f000001;  // 127.0.0.1
+
+// One checked service (TCP 10.0.0.1:80) whose real server 127.0.0.1:port has one check.
+std::vector<HealthDef> one_check(const CheckSpec& spec, uint16_t port) {
+  HealthDef d;
+  d.pool.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
+  PoolServer rs;
+  rs.ip = kLoopback;
+  rs.port = port;
+  d.pool.real_servers.push_back(rs);
+  d.checks.push_back({spec});
+  return {d};
+}
+
+CheckSpec fast(CheckKind kind) {
+  CheckSpec s;
+  s.kind = kind;
+  s.delay_loop = 0.05;
+  s.warmup = 0;
+  s.connect_timeout = 2;
+  s.misc_timeout = 5;
+  return s;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    ASSERT_GE(ep_, 0);
+    std::string err;
+    ASSERT_TRUE(runner_.start(ep_, &err)) << err;
+  }
+  void TearDown() override {
+    runner_.stop();
+    if (lfd_ >= 0) close(lfd_);
+    close(ep_);
+  }
+
+  // A TCP listener on 127.0.0.1, any port.
+  uint16_t listen_tcp() {
+    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(kLoopback);
+    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(lfd_, 64), 0);
+    socklen_t len = sizeof a;
+    getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
+
+  // Accepts connections for up to 10 s until one comes from `from`; true if one did.
+  bool connection_from(uint32_t from) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      pollfd p{lfd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      const int c = accept(lfd_, reinterpret_cast<sockaddr*>(&peer), &len);
+      if (c < 0) continue;
+      close(c);
+      if (ntohl(peer.sin_addr.s_addr) == from) return true;
+    }
+    return false;
+  }
+
+  int ep_ = -1;
+  int lfd_ = -1;
+  HealthRunner runner_;
+};
+
+TEST_F(RunnerTest, ChangingOnlyBindtoReachesTheProbes) {
+  const uint16_t port = listen_tcp();
+  CheckSpec spec = fast(CheckKind::Tcp);
+  spec.bindto = 0x7f000002;  // 127.0.0.2
+  runner_.configure(one_check(spec, port));
+  ASSERT_TRUE(connection_from(0x7f000002));
+  spec.bindto = 0x7f000003;
+  runner_.configure(one_check(spec, port));
+  EXPECT_TRUE(connection_from(0x7f000003)) << "the check still binds to the old address";
+}
+
+TEST_F(RunnerTest, ChangingOnlyTheProgramsArgumentsReachesTheProbes) {
+  char dir[] = "/tmp/fvs-runner-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string out = std::string(dir) + "/args";
+  CheckSpec spec = fast(CheckKind::Misc);
+  // The same command line once joined ("/bin/sh -c echo a b >> FILE"), other arguments.
+  spec.misc_argv = {"/bin/sh", "-c", "echo a b >> " + out};
+  spec.misc_path = "/bin/sh -c echo a b >> " + out;
+  runner_.configure(one_check(spec, 80));
+  auto last_line = [&] {
+    std::ifstream f(out);
+    std::string line, last;
+    while (std::getline(f, line)) last = line;
+    return last;
+  };
+  auto wait_line = [&](const std::string& want) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      if (last_line() == want) return true;
+      usleep(20000);
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_line("a b"));
+  spec.misc_argv = {"/bin/sh", "-c", "echo a b >> " + out + "; echo changed >> " + out};
+  runner_.configure(one_check(spec, 80));
+  EXPECT_TRUE(wait_line("changed")) << "the program still runs with the old arguments";
+  std::remove(out.c_str());
+  rmdir(dir);
+}
+
+TEST_F(RunnerTest, MiscCheckRunsAsItsUser) {
+  if (getuid() != 0) GTEST_SKIP() << "running a program as another user needs root";
+  char dir[] = "/tmp/fvs-runner-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  chmod(dir, 0777);  // nobody writes its ids here
+  const std::string out = std::string(dir) + "/ids";
+  CheckSpec spec = fast(CheckKind::Misc);
+  spec.misc_argv = {"/bin/sh", "-c", "echo $(id -u):$(id -g):$(id -G) >> " + out};
+  spec.misc_path = "/bin/sh -c ...";
+  spec.user = "nobody";
+  spec.uid = 65534;
+  spec.gid = 65534;
+  runner_.configure(one_check(spec, 80));
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::string line;
+  while (Clock::now() < deadline && line.empty()) {
+    std::ifstream f(out);
+    std::getline(f, line);
+    usleep(20000);
+  }
+  // The user, its group, and no supplementary group of fastvsd's (root's).
+  EXPECT_EQ(line, "65534:65534:65534");
+  std::remove(out.c_str());
+  rmdir(dir);
+}
+
+}  // namespace
+}  // namespace fastvs

@@ -1,0 +1,1251 @@
+// keepalived.conf (common/keepalived): the seed's file, keepalived's documented examples,
+// defaults and inheritance, keepalived's corrections, broken files with their lines, unknown and
+// unhandled keywords, and the conversion to fastvs services and commands.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/grammar/command.h"
+#include "control/config/apply.h"
+#include "control/config/loader.h"
+#include "control/config/keepalived.h"
+#include "control/health/script_user.h"
+
+namespace fastvs {
+namespace {
+
+constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+}
+
+// A load as the tests look at it: the outcome, the configuration, the warnings, the error.
+struct KaLoadResult {
+  bool ok = false;
+  KaConfig cfg;
+  std::vector<std::string> warnings;
+  std::string error;
+};
+
+KaLoadResult load(const std::string& text) {
+  KaLoadResult r;
+  Result<KaConfig> k = parse_keepalived(text, "ka.conf", &r.warnings);
+  r.ok = k.ok();
+  r.error = k.error();
+  if (k) r.cfg = std::move(*k);
+  return r;
+}
+
+KaConfig load_ok(const std::string& text) {
+  KaLoadResult r = load(text);
+  EXPECT_TRUE(r.ok) << r.error;
+  return r.cfg;
+}
+
+std::string load_err(const std::string& text) {
+  KaLoadResult r = load(text);
+  EXPECT_FALSE(r.ok) << text;
+  EXPECT_EQ(r.error.find('\n'), std::string::npos) << r.error;
+  EXPECT_TRUE(r.cfg.virtual_servers.empty());
+  return r.error;
+}
+
+// keepalived's warning when a MISC_CHECK that names no user runs as root, at `line` (the first
+// such MISC_CHECK): only where the default script user keepalived_script does not exist.
+std::vector<std::string> root_warning(unsigned line) {
+  std::string err;
+  if (resolve_script_user(kDefaultScriptUser, "", &err)) return {};
+  return {"ka.conf:" + std::to_string(line) +
+          ": MISC_CHECK programs that name no user run as root: default user "
+          "'keepalived_script' for script execution does not exist - please create (or give "
+          "global_defs script_user)"};
+}
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::string> warnings_of(const std::string& text) {
+  KaLoadResult r = load(text);
+  EXPECT_TRUE(r.ok) << r.error;
+  return r.warnings;
+}
+
+// The seed's file, as is.
+const char* const kSeed = R"(vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass 1111
+    }
+    virtual_ipaddress {
+        192.168.0.38
+    }
+}
+
+virtual_server 192.168.0.38 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind DR
+    persistence_timeout 0
+    protocol TCP
+
+    real_server 192.168.0.18 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 10
+            nb_get_retry 3
+            delay_before_retry 3
+            connect_port 80
+        }
+    }
+
+    real_server 192.168.0.28 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 10
+            nb_get_retry 3
+            delay_before_retry 3
+            connect_port 80
+        }
+    }
+}
+)";
+
+// ---------------------------------------------------------------------------------------------
+// The seed's file
+
+TEST(Keepalived, SeedLoadsWithOnlyTheVrrpWarning) {
+  KaLoadResult r = load(kSeed);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0], "ka.conf:1: vrrp_instance is not handled by fastvsd (HA comes later)");
+  EXPECT_TRUE(r.cfg.not_handled.empty());
+  ASSERT_EQ(r.cfg.virtual_servers.size(), 1u);
+  const KaVirtualServer& vs = r.cfg.virtual_servers[0];
+  EXPECT_EQ(vs.line, 16u);
+  EXPECT_EQ(vs.key, (ServiceKey{Proto::Tcp, ip(192, 168, 0, 38), 80}));
+  EXPECT_EQ(vs.scheduler, "rr");
+  EXPECT_EQ(vs.method, ForwardMethod::Route);
+  EXPECT_EQ(vs.persistence_timeout, 0u);
+  EXPECT_EQ(vs.quorum, 1u);
+  EXPECT_EQ(vs.hysteresis, 0u);
+  EXPECT_FALSE(vs.sorry_server);
+  ASSERT_EQ(vs.real_servers.size(), 2u);
+  const uint32_t rips[] = {ip(192, 168, 0, 18), ip(192, 168, 0, 28)};
+  const unsigned lines[] = {23, 33};
+  for (size_t i = 0; i < 2; ++i) {
+    const KaRealServer& rs = vs.real_servers[i];
+    EXPECT_EQ(rs.line, lines[i]);
+    EXPECT_EQ(rs.server.ip, rips[i]);
+    EXPECT_EQ(rs.server.port, 80);
+    EXPECT_EQ(rs.server.method, ForwardMethod::Route);
+    EXPECT_EQ(rs.server.weight, 1);
+    EXPECT_FALSE(rs.server.inhibit);
+    ASSERT_EQ(rs.checks.size(), 1u);
+    EXPECT_EQ(rs.checks[0].line, lines[i] + 2);
+    const CheckSpec& c = rs.checks[0].spec;
+    EXPECT_EQ(c.kind, CheckKind::Tcp);
+    EXPECT_DOUBLE_EQ(c.connect_timeout, 10);
+    EXPECT_EQ(c.retry, 3u);  // nb_get_retry, taken as retry (see keepalived.h)
+    EXPECT_DOUBLE_EQ(c.delay_before_retry, 3);
+    EXPECT_DOUBLE_EQ(c.delay_loop, 6);  // the virtual server's
+    EXPECT_DOUBLE_EQ(c.warmup, 6);      // = delay_loop
+    EXPECT_FALSE(c.alpha);
+    EXPECT_EQ(c.connect_ip, rips[i]);
+    EXPECT_EQ(c.connect_port, 80);
+  }
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+}
+
+TEST(Keepalived, SeedAsServicesAndCommands) {
+  const KaConfig cfg = load_ok(kSeed);
+  const std::vector<ServiceConfig> svcs = ka_services(cfg);
+  ASSERT_EQ(svcs.size(), 1u);
+  const ServiceConfig& s = svcs[0];
+  EXPECT_EQ(s.key, (ServiceKey{Proto::Tcp, ip(192, 168, 0, 38), 80}));
+  EXPECT_EQ(s.scheduler, "rr");
+  EXPECT_EQ(s.sched_flags, 0u);
+  EXPECT_FALSE(s.persistent);
+  ASSERT_EQ(s.dests.size(), 2u);
+  // Both up at start (no alpha), in the order two -a commands leave them (the last at the head).
+  EXPECT_EQ(s.dests[0].rip, ip(192, 168, 0, 28));
+  EXPECT_EQ(s.dests[1].rip, ip(192, 168, 0, 18));
+  for (const DestConfig& d : s.dests) {
+    EXPECT_EQ(d.rport, 80);
+    EXPECT_EQ(d.method, ForwardMethod::Route);
+    EXPECT_EQ(d.weight, 1);
+  }
+  const std::vector<std::vector<std::string>> cmds = ka_commands(cfg);
+  const std::vector<std::vector<std::string>> want = {
+      {"-A", "-t", "192.168.0.38:80", "-s", "rr"},
+      {"-a", "-t", "192.168.0.38:80", "-r", "192.168.0.18:80", "-g", "-w", "1"},
+      {"-a", "-t", "192.168.0.38:80", "-r", "192.168.0.28:80", "-g", "-w", "1"},
+  };
+  EXPECT_EQ(cmds, want);
+  for (const auto& words : cmds) {
+    const Result<Command> p = parse_command(words);
+    EXPECT_TRUE(p.ok()) << p.error();
+  }
+  // The commands build the same service on a director that reaches the real servers.
+  Config c;
+  ASSERT_TRUE(
+      apply_command(c, *parse_command(split_words("ip addr add 192.168.0.1/24 dev dpdk0")), 1));
+  for (const auto& words : cmds) ASSERT_TRUE(apply_command(c, *parse_command(words), 1));
+  ASSERT_EQ(c.services.size(), 1u);
+  ASSERT_EQ(c.services[0].dests.size(), 2u);
+  EXPECT_EQ(c.services[0].dests[0].rip, s.dests[0].rip);
+  EXPECT_EQ(c.services[0].dests[1].rip, s.dests[1].rip);
+}
+
+// ka_apply: the seed's virtual server into a director's configuration, then a reload in place.
+TEST(Keepalived, ApplySeedThenReload) {
+  const KaConfig ka = load_ok(kSeed);
+  Result<Config> base = load_config_text("ip addr add 192.168.0.8/24 dev dpdk0\n", "base", 1);
+  ASSERT_TRUE(base.ok()) << base.error();
+  std::vector<ServiceKey> keys;
+  Result<Config> r = ka_apply((*base), ka, {}, 1, &keys);
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(keys.size(), 1u);
+  ASSERT_EQ((*r).services.size(), 1u);
+  const ServiceConfig& s = (*r).services[0];
+  EXPECT_EQ(s.scheduler, "rr");
+  EXPECT_FALSE(s.persistent);
+  ASSERT_EQ(s.dests.size(), 2u);
+  EXPECT_EQ(format_ip4(s.dests[0].rip), "192.168.0.28");  // the kernel's order: newest first
+  EXPECT_EQ(s.dests[0].method, ForwardMethod::Route);
+  ASSERT_EQ((*r).checks.size(), 2u);
+  EXPECT_EQ((*r).checks[0].spec.retry, 3u);  // nb_get_retry
+  EXPECT_DOUBLE_EQ((*r).checks[0].spec.connect_timeout, 10);
+  ASSERT_EQ((*r).pools.size(), 1u);
+  // Reloading replaces what the last load made, and nothing else.
+  std::vector<ServiceKey> again;
+  Result<Config> r2 = ka_apply((*r), ka, keys, 1, &again);
+  ASSERT_TRUE(r2.ok()) << r2.error();
+  EXPECT_EQ((*r2).services.size(), 1u);
+  EXPECT_EQ((*r2).checks.size(), 2u);
+  // Loaded twice without replacing: the service exists already, nothing changes.
+  Result<Config> r3 = ka_apply((*r), ka, {}, 1, &again);
+  EXPECT_FALSE(r3.ok());
+  EXPECT_NE(r3.error().find(":16: service TCP 192.168.0.38:80 already exists"), std::string::npos)
+      << r3.error();
+  // A DR real server off the director's networks is refused with its line.
+  Result<Config> none = load_config_text("", "base", 1);
+  Result<Config> r4 = ka_apply((*none), ka, {}, 1, &again);
+  EXPECT_FALSE(r4.ok());
+  EXPECT_NE(r4.error().find("192.168.0.18 is not on a connected network"), std::string::npos)
+      << r4.error();
+}
+
+TEST(Keepalived, SeedHealth) {
+  const KaConfig cfg = load_ok(kSeed);
+  ServiceHealth h = ka_service_health(cfg.virtual_servers[0], 0);
+  const HealthUpdate u = h.initial();
+  ASSERT_EQ(u.changes.size(), 2u);
+  EXPECT_DOUBLE_EQ(h.next_wakeup(), 1);
+  EXPECT_EQ(h.spec({0, 0}).describe(), "TCP_CHECK 192.168.0.18:80");
+  EXPECT_EQ(h.spec({1, 0}).describe(), "TCP_CHECK 192.168.0.28:80");
+}
+
+// ---------------------------------------------------------------------------------------------
+// keepalived's documented examples (keepalived.conf(5) and doc/samples of keepalived 2.2.7)
+
+TEST(Keepalived, SampleWithHttpGetDigestAndSorryServer) {
+  // doc/samples/keepalived.conf.sample
+  const char* text = R"(! Configuration File for keepalived
+
+global_defs {
+   notification_email {
+     acassen
+   }
+   notification_email_from Alexandre.Cassen@firewall.loc
+   smtp_server 192.168.200.1
+   smtp_connect_timeout 30
+   router_id LVS_DEVEL
+}
+
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 50
+    nopreempt
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        192.168.200.11
+        192.168.200.12
+        192.168.200.13
+    }
+}
+
+virtual_server 10.10.10.2 1358 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    persistence_timeout 50
+    protocol TCP
+
+    sorry_server 192.168.200.200 1358
+
+    real_server 192.168.200.2 1358 {
+        weight 1
+        HTTP_GET {
+            url {
+              path /testurl3/test.jsp
+              digest 640205b7b0fc66c1ea91c463fac6334d
+            }
+            connect_timeout 3
+            retry 3
+            delay_before_retry 3
+        }
+    }
+}
+)";
+  KaLoadResult r = load(text);
+  ASSERT_TRUE(r.ok) << r.error;
+  const std::vector<std::string> want = {
+      "ka.conf:3: global_defs: notification_email, notification_email_from, smtp_server, "
+      "smtp_connect_timeout, router_id: not handled by fastvsd (ignored)",
+      "ka.conf:13: vrrp_instance is not handled by fastvsd (HA comes later)"};
+  EXPECT_EQ(r.warnings, want);
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_EQ(vs.method, ForwardMethod::Masq);
+  EXPECT_EQ(vs.persistence_timeout, 50u);
+  ASSERT_TRUE(vs.sorry_server);
+  EXPECT_EQ(vs.sorry_server->line, 33u);
+  EXPECT_EQ(vs.sorry_server->server.ip, ip(192, 168, 200, 200));
+  EXPECT_EQ(vs.sorry_server->server.port, 1358);
+  EXPECT_EQ(vs.sorry_server->server.method, ForwardMethod::Masq);
+  EXPECT_EQ(vs.sorry_server->server.weight, 1);
+  EXPECT_FALSE(vs.sorry_server->server.inhibit);
+  const CheckSpec& c = vs.real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(c.kind, CheckKind::Http);
+  ASSERT_EQ(c.urls.size(), 1u);
+  EXPECT_EQ(c.urls[0].path, "/testurl3/test.jsp");
+  EXPECT_EQ(c.urls[0].digest, "640205b7b0fc66c1ea91c463fac6334d");
+  EXPECT_TRUE(c.urls[0].status_codes.empty());  // 200-299
+  EXPECT_EQ(c.connect_ip, ip(192, 168, 200, 2));
+  EXPECT_EQ(c.connect_port, 1358);
+  EXPECT_DOUBLE_EQ(c.connect_timeout, 3);
+  EXPECT_EQ(c.retry, 3u);
+  EXPECT_DOUBLE_EQ(c.delay_before_retry, 3);
+
+  const std::vector<ServiceConfig> svcs = ka_services(r.cfg);
+  ASSERT_EQ(svcs.size(), 1u);
+  EXPECT_TRUE(svcs[0].persistent);
+  EXPECT_EQ(svcs[0].timeout, 50u);
+  EXPECT_EQ(svcs[0].netmask, 0xffffffffu);
+  ASSERT_EQ(svcs[0].dests.size(), 1u);  // the real server; the sorry server waits
+  EXPECT_EQ(svcs[0].dests[0].rip, ip(192, 168, 200, 2));
+  EXPECT_EQ(ka_commands(r.cfg)[0],
+            (std::vector<std::string>{"-A", "-t", "10.10.10.2:1358", "-s", "rr", "-p", "50"}));
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+}
+
+TEST(Keepalived, HttpGetUrlsStatusCodesAndVirtualhost) {
+  // keepalived.conf(5): "status_code 200 or status_code 200-299 400-499 503 505", digest and
+  // status_code mixed, several urls, virtualhost from the virtual server, overridden per url.
+  const KaConfig cfg = load_ok(R"(virtual_server 192.168.200.100 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    virtualhost www.firewall.loc    # The VirtualHost string to use
+
+    real_server 192.168.201.100 80 {
+        weight 1
+        HTTP_GET {
+            url {
+              path /
+              status_code 200-299 400-499 503 505 # a code or a range, or both
+            }
+            url {
+              path /mrtg/
+              digest 9B3A0C85A887A256D6939DA88AABD8CD
+              status_code 200  # Can mix digest and status_code
+              virtualhost mrtg.firewall.loc
+            }
+            connect_port 8080
+            connect_timeout 3
+            nb_get_retry 2
+        }
+    }
+}
+)");
+  const CheckSpec& c = cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  ASSERT_EQ(c.urls.size(), 2u);
+  EXPECT_EQ(c.urls[0].path, "/");
+  EXPECT_EQ(c.urls[0].virtualhost, "www.firewall.loc");
+  ASSERT_EQ(c.urls[0].status_codes.size(), 4u);
+  EXPECT_TRUE(c.urls[0].status_ok(404));
+  EXPECT_TRUE(c.urls[0].status_ok(505));
+  EXPECT_FALSE(c.urls[0].status_ok(500));
+  EXPECT_EQ(c.urls[1].digest, "9b3a0c85a887a256d6939da88aabd8cd");  // lower case
+  EXPECT_EQ(c.urls[1].virtualhost, "mrtg.firewall.loc");
+  EXPECT_TRUE(c.urls[1].status_ok(200));
+  EXPECT_FALSE(c.urls[1].status_ok(201));
+  EXPECT_EQ(c.connect_port, 8080);
+  EXPECT_EQ(c.retry, 2u);
+  EXPECT_DOUBLE_EQ(c.delay_before_retry, 3);  // HTTP_GET's default
+}
+
+TEST(Keepalived, MiscCheckWithArgumentsAndMiscDynamic) {
+  // doc/samples/keepalived.conf.misc_check_arg and keepalived.conf(5)'s misc_dynamic.
+  KaLoadResult r = load(R"(virtual_server 10.10.10.2 1358 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    persistence_timeout 50
+    protocol TCP
+
+    real_server 192.168.200.6 1358 {
+        weight 1
+        MISC_CHECK {
+          misc_path "/usr/local/bin/script.sh arg1 'two words'"
+          misc_timeout 30
+          misc_dynamic
+          user nobody nogroup
+        }
+    }
+    real_server 192.168.200.7 1358 {
+        MISC_CHECK {
+          misc_path /usr/local/bin/script.sh
+!         misc_dynamic
+        }
+    }
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings, root_warning(18));
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  const CheckSpec& a = vs.real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(a.kind, CheckKind::Misc);
+  EXPECT_EQ(a.misc_path, "/usr/local/bin/script.sh arg1 'two words'");
+  EXPECT_EQ(a.misc_argv,
+            (std::vector<std::string>{"/usr/local/bin/script.sh", "arg1", "two words"}));
+  EXPECT_DOUBLE_EQ(a.misc_timeout, 30);
+  EXPECT_TRUE(a.misc_dynamic);
+  EXPECT_EQ(a.user, "nobody");
+  EXPECT_EQ(a.group, "nogroup");
+  EXPECT_EQ(a.uid, 65534u);  // Debian's nobody:nogroup
+  EXPECT_EQ(a.gid, 65534u);
+  EXPECT_EQ(a.retry, 0u);  // MISC_CHECK's default
+  EXPECT_DOUBLE_EQ(a.delay_before_retry, 1);
+  EXPECT_EQ(a.describe(), "MISC_CHECK /usr/local/bin/script.sh arg1 'two words'");
+  const CheckSpec& b = vs.real_servers.at(1).checks.at(0).spec;
+  EXPECT_FALSE(b.misc_dynamic);         // the '!' line is a comment
+  EXPECT_DOUBLE_EQ(b.misc_timeout, 6);  // no misc_timeout: the virtual server's delay_loop
+  EXPECT_EQ(vs.real_servers.at(1).server.weight, 1);
+
+  // The weight follows the program's exit status.
+  ServiceHealth h = ka_service_health(vs, 0);
+  h.initial();
+  const HealthUpdate u = h.finish({0, 0}, 1, misc_exit_result(a, 12));
+  ASSERT_EQ(u.changes.size(), 1u);
+  EXPECT_EQ(u.changes[0].dest.weight, 10);
+}
+
+// MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
+// warning; a name that does not exist refuses the file at its line; enable_script_security
+// refuses a program that would run as root from a path others can write.
+TEST(Keepalived, MiscCheckUser) {
+  const std::string vs = R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 80 {
+    MISC_CHECK {
+      misc_path /bin/true
+      USER
+    }
+  }
+})";
+  auto with = [&](const std::string& user, const std::string& globals = "") {
+    std::string t = vs;
+    t.replace(t.find("USER"), 4, user);
+    return load(globals + t);
+  };
+  KaLoadResult r = with("user daemon");
+  ASSERT_TRUE(r.ok) << r.error;
+  const CheckSpec* s = &r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s->uid, 1u);
+  EXPECT_EQ(s->gid, 1u);
+  r = with("user nobody nogroup");
+  ASSERT_TRUE(r.ok) << r.error;
+  s = &r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s->uid, 65534u);
+  EXPECT_EQ(s->gid, 65534u);
+  EXPECT_EQ(with("user fvs-no-such-user").error,
+            "ka.conf:8: MISC_CHECK user: unknown user 'fvs-no-such-user'");
+  EXPECT_EQ(with("user nobody fvs-no-such-group").error,
+            "ka.conf:8: MISC_CHECK user: unknown group 'fvs-no-such-group'");
+  // No user: global_defs' script_user, wherever global_defs is in the file.
+  r = with("", "global_defs {\n  script_user nobody\n}\n");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec.uid, 65534u);
+  EXPECT_EQ(with("", "global_defs {\n  script_user fvs-no-such-user\n}\n").error,
+            "ka.conf:2: script_user: unknown user 'fvs-no-such-user'");
+  // Neither: keepalived_script, or root with keepalived's warning.
+  r = with("");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings, root_warning(6));
+  // enable_script_security: a program run as root must not be writable by others, nor any
+  // directory above it.
+  char dir[] = "/tmp/fvs-ka-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string prog = std::string(dir) + "/chk";
+  FILE* f = std::fopen(prog.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("#!/bin/sh\nexit 0\n", f);
+  std::fclose(f);
+  chmod(prog.c_str(), 0777);
+  auto secure = [&](const std::string& user, const std::string& path) {
+    std::string t = vs;
+    t.replace(t.find("/bin/true"), 9, path);
+    t.replace(t.find("USER"), 4, user);
+    return load("global_defs {\n  enable_script_security\n}\n" + t);
+  };
+  r = secure("user root", prog);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "ka.conf:9: MISC_CHECK '" + prog + "' would run as root but '" + prog +
+                         "' is writable by others (enable_script_security)");
+  chmod(prog.c_str(), 0755);
+  chmod(dir, 0777);
+  r = secure("user root", prog);
+  EXPECT_EQ(r.error, "ka.conf:9: MISC_CHECK '" + prog + "' would run as root but '" +
+                         std::string(dir) + "' is writable by others (enable_script_security)");
+  chmod(dir, 0755);
+  if (getuid() == 0) {
+    r = secure("user root", prog);
+    EXPECT_TRUE(r.ok) << r.error;
+  }
+  // Not run as root: no check.
+  chmod(prog.c_str(), 0777);
+  r = secure("user nobody nogroup", prog);
+  EXPECT_TRUE(r.ok) << r.error;
+  r = secure("user root", "/bin/true");
+  EXPECT_TRUE(r.ok) << r.error;
+  std::remove(prog.c_str());
+  rmdir(dir);
+}
+
+TEST(Keepalived, QuorumSample) {
+  // doc/samples/keepalived.conf.quorum: 10 servers, quorum 7, hysteresis 2, alpha, omega.
+  std::string text = R"(virtual_server 10.0.1.1 80 {
+  delay_loop 6
+  lb_algo wrr
+  lb_kind NAT
+  persistence_timeout 900
+  protocol TCP
+  alpha
+  omega
+  quorum 7
+  hysteresis 2
+  quorum_up /usr/local/sbin/quorum-up.sh
+  quorum_down "/usr/local/sbin/quorum-down.sh" root
+)";
+  for (int i = 1; i <= 10; ++i) {
+    text += "  real_server 10.0.0." + std::to_string(i) +
+            " 8080 {\n    weight 1\n    TCP_CHECK {\n      connect_port    80\n"
+            "      connect_timeout 3\n    }\n  }\n";
+  }
+  text += "}\n";
+  const KaConfig cfg = load_ok(text);
+  const KaVirtualServer& vs = cfg.virtual_servers.at(0);
+  EXPECT_TRUE(vs.alpha);
+  EXPECT_TRUE(vs.omega);
+  EXPECT_EQ(vs.quorum, 7u);
+  EXPECT_EQ(vs.hysteresis, 2u);
+  EXPECT_EQ(vs.quorum_up, "/usr/local/sbin/quorum-up.sh");
+  EXPECT_EQ(vs.quorum_down, "/usr/local/sbin/quorum-down.sh root");
+  ASSERT_EQ(vs.real_servers.size(), 10u);
+  const CheckSpec& c = vs.real_servers[3].checks.at(0).spec;
+  EXPECT_TRUE(c.alpha);  // from the virtual server
+  EXPECT_EQ(c.connect_ip, ip(10, 0, 0, 4));
+  EXPECT_EQ(c.connect_port, 80);
+  EXPECT_EQ(vs.real_servers[3].server.port, 8080);
+  // "Due to the alpha mode, all real servers are considered down on server start, so the
+  // quorum is initially lost": nothing in service at start.
+  const std::vector<ServiceConfig> svcs = ka_services(cfg);
+  ASSERT_EQ(svcs.size(), 1u);
+  EXPECT_TRUE(svcs[0].dests.empty());
+  ServiceHealth h = ka_service_health(vs, 0);
+  HealthUpdate u = h.initial();
+  ASSERT_EQ(u.events.size(), 1u);
+  EXPECT_EQ(u.events[0].kind, HealthEvent::Kind::QuorumLost);
+  // Servers come up one by one: the quorum comes with the 9th.
+  for (size_t i = 0; i < 9; ++i) {
+    u = h.finish({i, 0}, 2, {true, "up", -1});
+    const bool gained =
+        !u.events.empty() && u.events.back().kind == HealthEvent::Kind::QuorumGained;
+    EXPECT_EQ(gained, i == 8) << i;
+    EXPECT_EQ(u.changes.size(), 1u);  // each one enters as it comes up (no sorry server)
+  }
+}
+
+TEST(Keepalived, SorryServerOptions) {
+  const KaConfig cfg = load_ok(R"(virtual_server 10.0.1.1 80 {
+  lb_algo wlc
+  lb_kind DR
+  protocol TCP
+  quorum 2
+  sorry_server 10.0.0.200 8080
+  sorry_server_inhibit
+  sorry_server_lvs_method TUN
+  real_server 10.0.0.1 80 {
+    weight 2
+    TCP_CHECK {
+    }
+  }
+}
+)");
+  const KaVirtualServer& vs = cfg.virtual_servers.at(0);
+  ASSERT_TRUE(vs.sorry_server);
+  EXPECT_TRUE(vs.sorry_server->server.inhibit);
+  EXPECT_EQ(vs.sorry_server->server.method, ForwardMethod::Tunnel);
+  EXPECT_EQ(vs.sorry_server->server.port, 80);  // tunnelled: the virtual server's port
+  // sorry_server_inhibit: the sorry server waits at weight 0 (init_service_vs).
+  const std::vector<ServiceConfig> svcs = ka_services(cfg);
+  ASSERT_EQ(svcs[0].dests.size(), 2u);
+  EXPECT_EQ(svcs[0].dests[0].rip, ip(10, 0, 0, 200));
+  EXPECT_EQ(svcs[0].dests[0].weight, 0);
+  EXPECT_EQ(svcs[0].dests[0].method, ForwardMethod::Tunnel);
+  EXPECT_EQ(svcs[0].dests[1].weight, 2);
+  // The real server fails: the sorry server takes over.
+  ServiceHealth h = ka_service_health(vs, 0);
+  h.initial();
+  const HealthUpdate u = h.finish({0, 0}, 1, {false, "connect to 10.0.0.1:80 failed: timeout", -1});
+  ASSERT_EQ(u.changes.size(), 2u);
+  EXPECT_EQ(u.changes[0].op, DestChange::Op::Edit);
+  EXPECT_TRUE(u.changes[0].sorry);
+  EXPECT_EQ(u.changes[0].dest.weight, 1);
+  EXPECT_EQ(u.changes[1].op, DestChange::Op::Remove);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults and inheritance
+
+TEST(Keepalived, Defaults) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 80 {
+  real_server 10.0.0.2 {
+    TCP_CHECK {
+    }
+    HTTP_GET {
+      url {
+        path /
+      }
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+    }
+  }
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  // keepalived's own warnings for what it defaults (validate_check_config).
+  const std::vector<std::string> want = {
+      "ka.conf:1: virtual server 10.0.0.1:80: no protocol set, defaulting to UDP",
+      "ka.conf:1: virtual server UDP 10.0.0.1:80: no lb_algo set, defaulting to wlc",
+      "ka.conf:1: virtual server UDP 10.0.0.1:80: no lb_kind set, defaulting to NAT"};
+  EXPECT_EQ(r.warnings, want + root_warning(10));
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_EQ(vs.key.proto, Proto::Udp);
+  EXPECT_EQ(vs.scheduler, "wlc");
+  EXPECT_EQ(vs.method, ForwardMethod::Masq);
+  EXPECT_EQ(vs.persistence_timeout, 0u);
+  EXPECT_EQ(vs.persistence_granularity, 0xffffffffu);
+  EXPECT_EQ(vs.quorum, 1u);
+  EXPECT_EQ(vs.hysteresis, 0u);
+  EXPECT_FALSE(vs.alpha);
+  EXPECT_FALSE(vs.omega);
+  EXPECT_DOUBLE_EQ(vs.delay_loop, 60);
+  const KaRealServer& rs = vs.real_servers.at(0);
+  EXPECT_EQ(rs.server.port, 80);  // no port: the virtual server's
+  EXPECT_EQ(rs.server.weight, 1);
+  EXPECT_EQ(rs.server.method, ForwardMethod::Masq);
+  EXPECT_FALSE(rs.server.inhibit);
+  ASSERT_EQ(rs.checks.size(), 3u);
+  const CheckSpec& tcp = rs.checks[0].spec;
+  EXPECT_DOUBLE_EQ(tcp.delay_loop, 60);
+  EXPECT_DOUBLE_EQ(tcp.connect_timeout, 5);
+  EXPECT_EQ(tcp.retry, 1u);
+  EXPECT_DOUBLE_EQ(tcp.delay_before_retry, 1);
+  EXPECT_DOUBLE_EQ(tcp.warmup, 60);
+  EXPECT_FALSE(tcp.alpha);
+  EXPECT_EQ(tcp.connect_ip, ip(10, 0, 0, 2));
+  EXPECT_EQ(tcp.connect_port, 80);
+  EXPECT_EQ(tcp.bindto, 0u);
+  const CheckSpec& http = rs.checks[1].spec;
+  EXPECT_EQ(http.retry, 1u);
+  EXPECT_DOUBLE_EQ(http.delay_before_retry, 3);
+  EXPECT_EQ(http.urls.at(0).virtualhost, "");
+  const CheckSpec& misc = rs.checks[2].spec;
+  EXPECT_EQ(misc.retry, 0u);
+  EXPECT_DOUBLE_EQ(misc.delay_before_retry, 1);
+  EXPECT_DOUBLE_EQ(misc.misc_timeout, 60);
+  EXPECT_EQ(misc.misc_argv, (std::vector<std::string>{"/bin/true"}));
+}
+
+TEST(Keepalived, PersistenceDefaults) {
+  auto vs_with = [](const std::string& lines) {
+    return load_ok("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n" +
+                   lines + "\n real_server 10.0.0.2 80\n}\n")
+        .virtual_servers.at(0);
+  };
+  // pto_handler: no value is IPVS_SVC_PERSISTENT_TIMEOUT, 6 minutes.
+  EXPECT_EQ(vs_with("persistence_timeout").persistence_timeout, 360u);
+  EXPECT_EQ(vs_with("persistence_timeout 0").persistence_timeout, 0u);
+  // pgr_handler: a granularity makes the service persistent.
+  KaVirtualServer vs = vs_with("persistence_granularity 255.255.255.0");
+  EXPECT_EQ(vs.persistence_timeout, 360u);
+  EXPECT_EQ(vs.persistence_granularity, 0xffffff00u);
+  vs = vs_with("persistence_granularity 255.255.0.0\n persistence_timeout 120");
+  EXPECT_EQ(vs.persistence_timeout, 120u);
+  const std::vector<ServiceConfig> svcs =
+      ka_services(load_ok("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n"
+                          " lb_kind NAT\n persistence_timeout 120\n"
+                          " persistence_granularity 255.255.0.0\n real_server 10.0.0.2 80\n}\n"));
+  EXPECT_TRUE(svcs.at(0).persistent);
+  EXPECT_EQ(svcs[0].timeout, 120u);
+  EXPECT_EQ(svcs[0].netmask, 0xffff0000u);
+}
+
+TEST(Keepalived, VirtualServerValuesAreTheRealServersDefaults) {
+  // keepalived.conf(5): "the virtual server setting is the default for real servers, and the
+  // real server setting is the default for checkers".
+  const KaConfig cfg = load_ok(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  delay_loop 10
+  retry 2
+  delay_before_retry 4
+  connect_timeout 7
+  warmup 0
+  alpha
+  inhibit_on_failure
+  virtualhost www.example.com
+  real_server 10.0.0.2 8080 {
+    retry 5
+    alpha off
+    inhibit_on_failure no
+    HTTP_GET {
+      delay_loop 3.5
+      url {
+        path /health
+      }
+    }
+  }
+  real_server 10.0.0.3 8080 {
+    virtualhost rs.example.com
+    lvs_method DR
+    TCP_CHECK {
+      alpha on
+      connect_ip 10.0.1.3
+      connect_port 9000
+      bindto 10.0.0.254
+      bind_port 4000
+      retry 0
+      warmup 2
+    }
+    HTTP_GET {
+      url {
+        path /
+      }
+    }
+  }
+}
+)");
+  const KaVirtualServer& vs = cfg.virtual_servers.at(0);
+  const KaRealServer& a = vs.real_servers.at(0);
+  EXPECT_FALSE(a.server.inhibit);
+  const CheckSpec& ac = a.checks.at(0).spec;
+  EXPECT_EQ(ac.retry, 5u);
+  EXPECT_FALSE(ac.alpha);
+  EXPECT_DOUBLE_EQ(ac.delay_loop, 3.5);
+  EXPECT_DOUBLE_EQ(ac.delay_before_retry, 4);
+  EXPECT_DOUBLE_EQ(ac.connect_timeout, 7);
+  EXPECT_DOUBLE_EQ(ac.warmup, 0);
+  EXPECT_EQ(ac.urls.at(0).virtualhost, "www.example.com");
+  const KaRealServer& b = vs.real_servers.at(1);
+  EXPECT_TRUE(b.server.inhibit);
+  EXPECT_EQ(b.server.method, ForwardMethod::Route);
+  EXPECT_EQ(b.server.port, 80);  // DR: the virtual server's port (with a warning)
+  const CheckSpec& bt = b.checks.at(0).spec;
+  EXPECT_TRUE(bt.alpha);
+  EXPECT_EQ(bt.retry, 0u);
+  EXPECT_DOUBLE_EQ(bt.warmup, 2);
+  EXPECT_DOUBLE_EQ(bt.delay_loop, 10);
+  EXPECT_EQ(bt.connect_ip, ip(10, 0, 1, 3));
+  EXPECT_EQ(bt.connect_port, 9000);
+  EXPECT_EQ(bt.bindto, ip(10, 0, 0, 254));
+  EXPECT_EQ(bt.bind_port, 4000);
+  const CheckSpec& bh = b.checks.at(1).spec;
+  EXPECT_TRUE(bh.alpha);
+  EXPECT_EQ(bh.retry, 2u);
+  EXPECT_EQ(bh.connect_port, 80);
+  EXPECT_EQ(bh.urls.at(0).virtualhost, "rs.example.com");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The grammar
+
+TEST(Keepalived, BracesWhereverTheyAre) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 80
+{
+  lb_algo wrr
+  protocol TCP
+  lb_kind NAT
+  real_server 10.0.0.2 8080 { weight 3
+    TCP_CHECK {connect_timeout 10
+      connect_port 8081 }
+  }
+  real_server 10.0.0.3 8080 { HTTP_GET { url { path /health } } }
+  real_server 10.0.0.4 8080 {
+    MISC_CHECK { misc_path "/bin/check #1" }}
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings, root_warning(12));
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_EQ(vs.scheduler, "wrr");
+  ASSERT_EQ(vs.real_servers.size(), 3u);
+  EXPECT_EQ(vs.real_servers[0].server.weight, 3);
+  const CheckSpec& t = vs.real_servers[0].checks.at(0).spec;
+  EXPECT_DOUBLE_EQ(t.connect_timeout, 10);
+  EXPECT_EQ(t.connect_port, 8081);
+  EXPECT_EQ(vs.real_servers[1].checks.at(0).spec.urls.at(0).path, "/health");
+  // '#' inside quotes is not a comment.
+  EXPECT_EQ(vs.real_servers[2].checks.at(0).spec.misc_path, "/bin/check #1");
+}
+
+TEST(Keepalived, Comments) {
+  KaLoadResult r = load(R"(# a comment
+! another
+virtual_server 10.0.0.1 80 { # the VIP
+  lb_algo rr ! round robin
+  lb_kind NAT#glued
+  protocol TCP
+  real_server 10.0.0.2 80 {
+    weight 2 # two
+    inhibit_on_failure        ! set weight to 0 instead of removing service
+  }
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty());
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_EQ(vs.scheduler, "rr");
+  EXPECT_EQ(vs.real_servers.at(0).server.weight, 2);
+  EXPECT_TRUE(vs.real_servers.at(0).server.inhibit);
+}
+
+TEST(Keepalived, Quotes) {
+  // keepalived.conf(5) "Quoted strings": quoted parts join the word around them, blanks kept.
+  // A backslash in quotes takes the next character as it is.
+  const KaConfig cfg = load_ok(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 80 {
+    MISC_CHECK {
+      misc_path abcd" efg h jkl "mnop
+    }
+    MISC_CHECK {
+      misc_path "/bin/say \"hi there\" a\nb" '! not a comment'
+    }
+    MISC_CHECK {
+      misc_path "/bin/say 'hi there' \"quoted\""
+    }
+  }
+}
+)");
+  const auto& checks = cfg.virtual_servers.at(0).real_servers.at(0).checks;
+  EXPECT_EQ(checks.at(0).spec.misc_path, "abcd efg h jkl mnop");
+  EXPECT_EQ(checks.at(0).spec.misc_argv,
+            (std::vector<std::string>{"abcd", "efg", "h", "jkl", "mnop"}));
+  EXPECT_EQ(checks.at(1).spec.misc_path, "/bin/say \"hi there\" anb ! not a comment");
+  // Several values: one argument each.
+  EXPECT_EQ(checks.at(1).spec.misc_argv,
+            (std::vector<std::string>{"/bin/say \"hi there\" anb", "! not a comment"}));
+  // Single quotes group inside one value; double quotes there are plain characters.
+  EXPECT_EQ(checks.at(2).spec.misc_argv,
+            (std::vector<std::string>{"/bin/say", "hi there", "\"quoted\""}));
+}
+
+TEST(Keepalived, SkippedBlocksMayHoldAnything) {
+  // A block fastvsd does not handle is skipped whole: its keywords are not checked, only its
+  // braces.
+  KaLoadResult r = load(R"(global_defs {
+  router_id LVS_DEVEL
+  weird_thing 1 2 3 {
+    nested { deeper }
+  }
+}
+vrrp_sync_group VG1 {
+  group {
+    VI_1
+  }
+}
+vrrp_script chk_haproxy {
+  script "killall -0 haproxy"
+}
+static_ipaddress {
+  192.168.200.17/24 dev eth1
+}
+whatever 1
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  const std::vector<std::string> want = {
+      "ka.conf:1: global_defs: router_id, weird_thing: not handled by fastvsd (ignored)",
+      "ka.conf:7: vrrp_sync_group is not handled by fastvsd (HA comes later)",
+      "ka.conf:12: vrrp_script is not handled by fastvsd (HA comes later)",
+      "ka.conf:15: static_ipaddress is not handled by fastvsd (ignored)",
+      "ka.conf:18: unknown keyword 'whatever' (ignored)"};
+  EXPECT_EQ(r.warnings, want);
+  EXPECT_TRUE(r.cfg.virtual_servers.empty());
+}
+
+TEST(Keepalived, UnknownKeywordsAreWarningsWithTheirLines) {
+  const std::vector<std::string> w = warnings_of(R"(virtual_server 10.0.0.1 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  foo_bar 1
+  smtp_alert
+  real_server 10.0.0.2 80 {
+    bogus
+    TCP_CHECK {
+      frobnicate yes
+      connect_port 80
+      log_all_failures
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      connect_timeout 3
+    }
+  }
+}
+)");
+  const std::vector<std::string> want = {
+      "ka.conf:5: unknown keyword 'foo_bar' in virtual_server (ignored)",
+      "ka.conf:6: smtp_alert has no effect in fastvsd (ignored)",
+      "ka.conf:8: unknown keyword 'bogus' in real_server (ignored)",
+      "ka.conf:10: unknown keyword 'frobnicate' in TCP_CHECK (ignored)",
+      "ka.conf:12: log_all_failures has no effect in fastvsd (ignored)",
+      // MISC_CHECK has no connection keywords (install_checker_common_keywords(false)).
+      "ka.conf:16: unknown keyword 'connect_timeout' in MISC_CHECK (ignored)"};
+  EXPECT_EQ(w, want + root_warning(14));
+}
+
+// Each broken file and the one-line error it gives.
+struct Broken {
+  const char* text;
+  const char* error;
+};
+
+TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
+  const std::string vs = "virtual_server 10.0.0.1 80 {\n";  // line 1
+  const Broken cases[] = {
+      {"virtual_server 10.0.0.1 80 {\n  delay_loop 6\n}\n}\n",
+       "ka.conf:4: unexpected '}' (no block is open)"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1\n",
+       "ka.conf:2: the '{' of 'real_server' is never closed"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight\n  }\n}\n",
+       "ka.conf:3: 'weight' needs a value"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1 2\n  }\n}\n",
+       "ka.conf:3: too many values for 'weight' (it takes 1): 1 2"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.300 80\n}\n",
+       "ka.conf:2: bad real server address '10.0.0.300' (a numeric IPv4 address like "
+       "192.168.0.1)"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server web1 80\n}\n",
+       "ka.conf:2: bad real server address 'web1' (a numeric IPv4 address like 192.168.0.1)"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 99999\n}\n",
+       "ka.conf:2: bad real server port '99999' (0..65535)"},
+      {"virtual_server 10.0.0.1 http {\n}\n",
+       "ka.conf:1: bad virtual server port 'http' (0..65535)"},
+      {"virtual_server 2001:db8::1 80 {\n}\n",
+       "ka.conf:1: virtual server address '2001:db8::1': IPv6 is not supported"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1x\n  }\n}\n",
+       "ka.conf:3: bad weight '1x' (a whole number 0..65535)"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 70000\n  }\n}\n",
+       "ka.conf:3: bad weight '70000' (a whole number 0..65535)"},
+      {"virtual_server 10.0.0.1 80 {\n  delay_loop abc\n}\n",
+       "ka.conf:2: bad delay_loop 'abc' (seconds, e.g. 3 or 2.5; more than 0)"},
+      {"virtual_server 10.0.0.1 80 {\n  delay_loop 0\n}\n",
+       "ka.conf:2: bad delay_loop '0' (seconds, e.g. 3 or 2.5; more than 0)"},
+      {"virtual_server 10.0.0.1 80 {\n  delay_before_retry -1\n}\n",
+       "ka.conf:2: bad delay_before_retry '-1' (seconds, e.g. 3 or 2.5)"},
+      {"virtual_server 10.0.0.1 80 {\n  lb_kind FOO\n}\n",
+       "ka.conf:2: bad lb_kind 'FOO' (NAT, DR or TUN)"},
+      {"virtual_server 10.0.0.1 80 {\n  protocol SCTP\n}\n",
+       "ka.conf:2: protocol SCTP is not supported by fastvs (TCP or UDP)"},
+      {"virtual_server 10.0.0.1 80 {\n  protocol ICMP\n}\n",
+       "ka.conf:2: bad protocol 'ICMP' (TCP or UDP)"},
+      {"virtual_server 10.0.0.1 80 {\n  quorum 0\n}\n",
+       "ka.conf:2: bad quorum '0' (a whole number 1..4294967295)"},
+      {"virtual_server 10.0.0.1 80 {\n  alpha maybe\n}\n",
+       "ka.conf:2: bad alpha 'maybe' (on, off, true, false, yes or no)"},
+      {"virtual_server 10.0.0.1 80 {\n  persistence_granularity 255.0.255.0\n}\n",
+       "ka.conf:2: persistence_granularity '255.0.255.0' is not a netmask (its bits must be "
+       "contiguous)"},
+      {"virtual_server 10.0.0.1 80 {\n  persistence_timeout 5m\n}\n",
+       "ka.conf:2: bad persistence_timeout '5m' (a whole number 0..4294967295)"},
+      {"virtual_server 10.0.0.1 80\n", "ka.conf:1: 'virtual_server' needs a { } block"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    TCP_CHECK foo {\n"
+       "    }\n  }\n}\n",
+       "ka.conf:3: too many values for 'TCP_CHECK' (it takes none): foo"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n"
+       "      connect_port 80\n    }\n  }\n}\n",
+       "ka.conf:3: HTTP_GET without a url { path ... }"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n"
+       "      url {\n        digest xyz\n      }\n    }\n  }\n}\n",
+       "ka.conf:5: bad digest 'xyz' (an MD5 sum: 32 hex digits, as genhash prints it)"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n"
+       "      url {\n        status_code 2xx\n      }\n    }\n  }\n}\n",
+       "ka.conf:5: bad status_code '2xx' (a code like 200 or a range like 200-299, 100..999)"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n"
+       "      url {\n        digest 640205b7b0fc66c1ea91c463fac6334d\n      }\n    }\n  }\n}\n",
+       "ka.conf:4: url without a path"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n"
+       "      misc_path \"/bin/check\n    }\n  }\n}\n",
+       "ka.conf:4: unterminated quoted string (missing \")"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n"
+       "      misc_timeout 3\n    }\n  }\n}\n",
+       "ka.conf:3: MISC_CHECK without misc_path"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n"
+       "      connect_port\n    }\n  }\n}\n",
+       "ka.conf:4: 'connect_port' needs a value"},
+      {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n"
+       "      retry many\n    }\n  }\n}\n",
+       "ka.conf:4: bad retry 'many' (a whole number 0..4294967295)"},
+      {"virtual_server 10.0.0.1 80 {\n  sorry_server_inhibit\n}\n",
+       "ka.conf:2: sorry_server_inhibit before or without sorry_server"},
+      {"{\n}\n", "ka.conf:1: '{' without a keyword before it"},
+      {"include /etc/keepalived/conf.d/*.conf\n",
+       "ka.conf:1: include is not supported: put the included file's content here"},
+      {"\n\nincludea /etc/keepalived/lvs.conf\n",
+       "ka.conf:3: includea is not supported: put the included file's content here"},
+      {"@main virtual_server 10.0.0.1 80 {\n}\n",
+       "ka.conf:1: conditional configuration (@main) is not supported"},
+      {"$VIP=10.0.0.1\n", "ka.conf:1: parameters ($VIP=10.0.0.1) are not supported"},
+      {"virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.2 80\n}\n"
+       "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.3 80\n}\n",
+       "ka.conf:5: virtual server TCP 10.0.0.1:80 is defined twice"},
+      // Errors inside a skipped block are only its braces.
+      {"vrrp_instance VI_1 {\n  virtual_ipaddress {\n    10.0.0.1\n}\n",
+       "ka.conf:1: the '{' of 'vrrp_instance' is never closed"},
+  };
+  (void)vs;
+  for (const Broken& c : cases) EXPECT_EQ(load_err(c.text), c.error) << c.text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// keepalived's corrections (validate_check_config) and what fastvs does not handle
+
+TEST(Keepalived, KeepalivedCorrections) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  quorum 10
+  hysteresis 5
+  real_server 10.0.0.2 8080 {
+    weight 2
+  }
+  real_server 10.0.0.3 80 {
+    weight 1
+  }
+  real_server 10.0.0.2 80 {
+    weight 7
+  }
+  real_server 10.0.0.4 8080 {
+    lvs_method NAT
+  }
+}
+virtual_server 10.0.0.1 81 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+}
+virtual_server 10.0.0.1 0 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  const std::vector<std::string> want = {
+      "ka.conf:7: virtual server TCP 10.0.0.1:80 and real server 10.0.0.2:8080 ports don't "
+      "match, resetting to 80 (only NAT maps ports)",
+      "ka.conf:13: virtual server TCP 10.0.0.1:80: real server 10.0.0.2:80 is duplicated, "
+      "removing the second one",
+      "ka.conf:1: quorum 10 for TCP 10.0.0.1:80 exceeds the total weight of its real servers 4, "
+      "reducing quorum to 4",
+      "ka.conf:1: virtual server TCP 10.0.0.1:80: hysteresis 5 >= quorum 4, setting hysteresis "
+      "to 3",
+      "ka.conf:20: virtual server 10.0.0.1:81 has no real servers (ignored)",
+      "ka.conf:25: virtual server TCP 10.0.0.1:0: port 0 is only valid for persistent "
+      "services, setting persistence_timeout 360"};
+  EXPECT_EQ(r.warnings, want);
+  ASSERT_EQ(r.cfg.virtual_servers.size(), 2u);
+  const KaVirtualServer& vs = r.cfg.virtual_servers[0];
+  ASSERT_EQ(vs.real_servers.size(), 3u);
+  EXPECT_EQ(vs.real_servers[0].server.port, 80);
+  EXPECT_EQ(vs.real_servers[0].server.weight, 2);
+  EXPECT_EQ(vs.real_servers[2].server.port, 8080);  // NAT keeps its port
+  EXPECT_EQ(vs.real_servers[2].server.method, ForwardMethod::Masq);
+  EXPECT_EQ(vs.quorum, 4u);
+  EXPECT_EQ(vs.hysteresis, 3u);
+  const KaVirtualServer& zero = r.cfg.virtual_servers[1];
+  EXPECT_EQ(zero.persistence_timeout, 360u);
+  EXPECT_EQ(zero.real_servers.at(0).server.port, 0);
+  const auto cmds = ka_commands(r.cfg);
+  EXPECT_EQ(cmds.back(), (std::vector<std::string>{"-a", "-t", "10.0.0.1:0", "-r", "10.0.0.2", "-m",
+                                                   "-w", "1"}));
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+}
+
+TEST(Keepalived, NotHandledIsAWarningAndUnsupported) {
+  KaLoadResult r = load(R"(virtual_server_group G1 {
+  10.0.0.1 80
+}
+virtual_server fwmark 1 {
+  lb_algo rr
+  real_server 10.0.0.2 80
+}
+virtual_server group G1 {
+  real_server 10.0.0.2 80
+}
+virtual_server 10.0.0.1 443 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  persistence_engine sip
+  real_server 10.0.0.2 443 {
+    SSL_GET {
+      url {
+        path /
+      }
+    }
+  }
+  real_server 10.0.0.3 443 {
+    HTTP_GET {
+      url {
+        path /
+        regex "OK"
+      }
+    }
+  }
+  real_server 10.0.0.4 443 {
+    lvs_method TUN type gue port 6080
+  }
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  const std::vector<std::string> warn = {
+      "ka.conf:1: virtual_server_group is not handled by fastvsd (skipped)",
+      "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd (skipped)",
+      "ka.conf:8: virtual_server group G1 is not handled by fastvsd (skipped)",
+      "ka.conf:15: persistence_engine is not handled by fastvsd (ignored)",
+      "ka.conf:17: SSL_GET is not handled by fastvsd (skipped)",
+      "ka.conf:27: url regex is not handled by fastvsd (ignored)",
+      "ka.conf:32: lvs_method TUN type gue port 6080 is not handled by fastvsd (IPIP is used)"};
+  EXPECT_EQ(r.warnings, warn);
+  const std::vector<std::string> errors = {
+      "ka.conf:1: virtual_server_group is not handled by fastvsd",
+      "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
+      "ka.conf:8: virtual_server group G1 is not handled by fastvsd",
+      "ka.conf:15: persistence_engine is not handled by fastvsd",
+      "ka.conf:17: SSL_GET is not handled by fastvsd",
+      "ka.conf:27: url regex is not handled by fastvsd",
+      "ka.conf:32: lvs_method TUN type gue port 6080 is not handled by fastvsd"};
+  EXPECT_EQ(ka_unsupported(r.cfg), errors);
+  // What is handled still loads: the real server whose only checker is SSL_GET has none.
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_TRUE(vs.real_servers.at(0).checks.empty());
+  EXPECT_EQ(vs.real_servers.at(2).server.method, ForwardMethod::Tunnel);
+}
+
+TEST(Keepalived, SchedulersFastvsDoesNotKnow) {
+  auto with = [](const std::string& sched, const std::string& extra = "") {
+    return load_ok("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind NAT\n lb_algo " + sched +
+                   "\n" + extra + " real_server 10.0.0.2 80\n}\n");
+  };
+  EXPECT_TRUE(ka_unsupported(with("wlc")).empty());
+  EXPECT_TRUE(ka_unsupported(with("sh", " sh-port\n sh-fallback\n")).empty());
+  EXPECT_EQ(ka_services(with("sh", " sh-port\n")).at(0).sched_flags, uint32_t{kSchedShPort});
+  EXPECT_EQ(ka_commands(with("sh", " sh-port\n sh-fallback\n")).at(0),
+            (std::vector<std::string>{"-A", "-t", "10.0.0.1:80", "-s", "sh", "-b",
+                                      "sh-fallback,sh-port"}));
+  // By default, fastvsadm's grammar judges (so schedulers it learns are accepted here too).
+  EXPECT_EQ(ka_unsupported(with("lblc")),
+            (std::vector<std::string>{
+                "ka.conf:1: virtual_server 10.0.0.1:80: scheduler 'lblc' is not supported yet"}));
+  EXPECT_EQ(ka_unsupported(with("bogus")),
+            (std::vector<std::string>{
+                "ka.conf:1: virtual_server 10.0.0.1:80: bad scheduler name 'bogus'"}));
+  // Or a check of the caller's.
+  const SchedulerCheck knows_sed = [](std::string_view s) {
+    return s == "sed" || s == "rr" ? Status() : Status(Error{"unknown scheduler"});
+  };
+  EXPECT_TRUE(ka_unsupported(with("sed"), knows_sed).empty());
+  EXPECT_EQ(ka_unsupported(with("lc"), knows_sed),
+            (std::vector<std::string>{
+                "ka.conf:1: virtual_server 10.0.0.1:80: lb_algo 'lc': unknown scheduler"}));
+  // The rest of -A is still checked: fastvsadm's -p takes at most 31 days.
+  EXPECT_EQ(ka_unsupported(with("rr", " persistence_timeout 3000000\n"), knows_sed).size(), 1u);
+}
+
+TEST(Keepalived, ThresholdsAndNotify) {
+  const KaConfig cfg = load_ok(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 80 {
+    uthreshold 100
+    lthreshold 10
+    notify_up "/usr/local/bin/notify.sh up"
+    notify_down /usr/local/bin/notify.sh root
+  }
+  real_server 10.0.0.3 80 {
+    uthreshold 10
+    lthreshold 20
+  }
+}
+)");
+  const KaRealServer& rs = cfg.virtual_servers.at(0).real_servers.at(0);
+  EXPECT_EQ(rs.server.u_threshold, 100u);
+  EXPECT_EQ(rs.server.l_threshold, 10u);
+  EXPECT_EQ(rs.notify_up, "/usr/local/bin/notify.sh up");
+  EXPECT_EQ(rs.notify_down, "/usr/local/bin/notify.sh root");
+  EXPECT_EQ(ka_commands(cfg).at(1),
+            (std::vector<std::string>{"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:80", "-m", "-w",
+                                      "1", "-x", "100", "-y", "10"}));
+  EXPECT_EQ(
+      ka_unsupported(cfg),
+      (std::vector<std::string>{
+          "ka.conf:11: real_server 10.0.0.3:80: lthreshold 20 is higher than uthreshold 10"}));
+}
+
+TEST(Keepalived, EmptyAndCommentOnlyFiles) {
+  for (const char* text : {"", "\n\n", "# nothing\n! here\n"}) {
+    KaLoadResult r = load(text);
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.warnings.empty());
+    EXPECT_TRUE(r.cfg.virtual_servers.empty());
+    EXPECT_TRUE(ka_services(r.cfg).empty());
+  }
+}
+
+}  // namespace
+}  // namespace fastvs

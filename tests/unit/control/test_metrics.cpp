@@ -1,0 +1,257 @@
+// The Prometheus text (common/metrics.h) against golden text, label escaping, and the service
+// names telemetry takes as parameters.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "control/report/metrics.h"
+
+namespace fastvs {
+namespace {
+
+constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+}
+
+DestStatus dest(uint32_t rip, uint16_t rport, ForwardMethod m, int32_t weight) {
+  DestStatus d;
+  d.cfg.rip = rip;
+  d.cfg.rport = rport;
+  d.cfg.method = m;
+  d.cfg.weight = weight;
+  return d;
+}
+
+// A TCP service with a Masq and a Route destination, a UDP service with none, two workers.
+MetricsSnapshot small_set() {
+  MetricsSnapshot m;
+  ServiceStatus web;
+  web.cfg.key = {Proto::Tcp, ip(172, 16, 254, 200), 80};
+  web.cfg.scheduler = "wrr";
+  DestStatus a = dest(ip(192, 168, 0, 18), 8080, ForwardMethod::Masq, 3);
+  a.conns = 5;
+  a.inpkts = 40;
+  a.outpkts = 38;
+  a.inbytes = 2400;
+  a.outbytes = 91000;
+  a.activeconns = 2;
+  a.inactconns = 1;
+  DestStatus b = dest(ip(192, 168, 0, 28), 80, ForwardMethod::Route, 0);
+  b.conns = 1;
+  b.inpkts = 7;
+  b.inbytes = 420;
+  b.persistconns = 4;
+  web.dests = {a, b};
+  web.conns = 6;
+  web.inpkts = 47;
+  web.outpkts = 38;
+  web.inbytes = 2820;
+  web.outbytes = 91000;
+  ServiceStatus dns;
+  dns.cfg.key = {Proto::Udp, ip(10, 0, 0, 1), 53};
+  dns.cfg.scheduler = "rr";
+  m.services = {web, dns};
+  WorkerStatus w0;
+  w0.id = 0;
+  w0.lcore = 1;
+  w0.rx = 100;
+  w0.tx = 90;
+  w0.handoff_out = 3;
+  w0.conns_created = 6;
+  w0.conns_expired = 2;
+  w0.conns = 4;
+  w0.conn_capacity = 4096;
+  w0.drops = {{"no_service", 9}, {"no_conn", 1}};
+  WorkerStatus w1;
+  w1.id = 1;
+  w1.lcore = 2;
+  w1.handoff_in = 3;
+  w1.conn_capacity = 4096;
+  w1.drops = {{"no_service", 0}, {"no_conn", 0}};
+  m.workers = {w0, w1};
+  return m;
+}
+
+constexpr const char* kGolden =
+    R"(# HELP fastvs_service_info A virtual service and its scheduler; always 1
+# TYPE fastvs_service_info gauge
+fastvs_service_info{proto="TCP",vip="172.16.254.200",vport="80",scheduler="wrr"} 1
+fastvs_service_info{proto="UDP",vip="10.0.0.1",vport="53",scheduler="rr"} 1
+# HELP fastvs_service_connections_total Connections scheduled to the service's destinations
+# TYPE fastvs_service_connections_total counter
+fastvs_service_connections_total{proto="TCP",vip="172.16.254.200",vport="80"} 6
+fastvs_service_connections_total{proto="UDP",vip="10.0.0.1",vport="53"} 0
+# HELP fastvs_service_in_packets_total Packets from clients forwarded by the service
+# TYPE fastvs_service_in_packets_total counter
+fastvs_service_in_packets_total{proto="TCP",vip="172.16.254.200",vport="80"} 47
+fastvs_service_in_packets_total{proto="UDP",vip="10.0.0.1",vport="53"} 0
+# HELP fastvs_service_out_packets_total Replies forwarded back to clients by the service (NAT only)
+# TYPE fastvs_service_out_packets_total counter
+fastvs_service_out_packets_total{proto="TCP",vip="172.16.254.200",vport="80"} 38
+fastvs_service_out_packets_total{proto="UDP",vip="10.0.0.1",vport="53"} 0
+# HELP fastvs_service_in_bytes_total IP bytes from clients forwarded by the service
+# TYPE fastvs_service_in_bytes_total counter
+fastvs_service_in_bytes_total{proto="TCP",vip="172.16.254.200",vport="80"} 2820
+fastvs_service_in_bytes_total{proto="UDP",vip="10.0.0.1",vport="53"} 0
+# HELP fastvs_service_out_bytes_total IP bytes of replies forwarded back to clients by the service (NAT only)
+# TYPE fastvs_service_out_bytes_total counter
+fastvs_service_out_bytes_total{proto="TCP",vip="172.16.254.200",vport="80"} 91000
+fastvs_service_out_bytes_total{proto="UDP",vip="10.0.0.1",vport="53"} 0
+# HELP fastvs_destination_info A destination (real server) of a service and its forwarding method; always 1
+# TYPE fastvs_destination_info gauge
+fastvs_destination_info{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080",forward="Masq"} 1
+fastvs_destination_info{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80",forward="Route"} 1
+# HELP fastvs_destination_connections_total Connections scheduled to the destination
+# TYPE fastvs_destination_connections_total counter
+fastvs_destination_connections_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 5
+fastvs_destination_connections_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 1
+# HELP fastvs_destination_in_packets_total Packets from clients forwarded to the destination
+# TYPE fastvs_destination_in_packets_total counter
+fastvs_destination_in_packets_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 40
+fastvs_destination_in_packets_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 7
+# HELP fastvs_destination_out_packets_total Replies from the destination forwarded back to clients (NAT only)
+# TYPE fastvs_destination_out_packets_total counter
+fastvs_destination_out_packets_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 38
+fastvs_destination_out_packets_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 0
+# HELP fastvs_destination_in_bytes_total IP bytes from clients forwarded to the destination
+# TYPE fastvs_destination_in_bytes_total counter
+fastvs_destination_in_bytes_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 2400
+fastvs_destination_in_bytes_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 420
+# HELP fastvs_destination_out_bytes_total IP bytes of replies from the destination forwarded back to clients (NAT only)
+# TYPE fastvs_destination_out_bytes_total counter
+fastvs_destination_out_bytes_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 91000
+fastvs_destination_out_bytes_total{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 0
+# HELP fastvs_destination_active_connections Connections in an active TCP state (ipvsadm ActiveConn)
+# TYPE fastvs_destination_active_connections gauge
+fastvs_destination_active_connections{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 2
+fastvs_destination_active_connections{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 0
+# HELP fastvs_destination_inactive_connections Connections in any other state, UDP included (ipvsadm InActConn)
+# TYPE fastvs_destination_inactive_connections gauge
+fastvs_destination_inactive_connections{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 1
+fastvs_destination_inactive_connections{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 0
+# HELP fastvs_destination_persistent_connections Persistence templates pointing to the destination (ipvsadm PersistConn)
+# TYPE fastvs_destination_persistent_connections gauge
+fastvs_destination_persistent_connections{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 0
+fastvs_destination_persistent_connections{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 4
+# HELP fastvs_destination_weight Scheduling weight (0: quiesced, no new connections)
+# TYPE fastvs_destination_weight gauge
+fastvs_destination_weight{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.18",rport="8080"} 3
+fastvs_destination_weight{proto="TCP",vip="172.16.254.200",vport="80",rip="192.168.0.28",rport="80"} 0
+# HELP fastvs_worker_rx_packets_total Packets taken from the ports' RX queues
+# TYPE fastvs_worker_rx_packets_total counter
+fastvs_worker_rx_packets_total{worker="0"} 100
+fastvs_worker_rx_packets_total{worker="1"} 0
+# HELP fastvs_worker_tx_packets_total Packets handed to the ports' TX queues
+# TYPE fastvs_worker_tx_packets_total counter
+fastvs_worker_tx_packets_total{worker="0"} 90
+fastvs_worker_tx_packets_total{worker="1"} 0
+# HELP fastvs_worker_handoff_out_packets_total Packets handed to the worker that owns their flow
+# TYPE fastvs_worker_handoff_out_packets_total counter
+fastvs_worker_handoff_out_packets_total{worker="0"} 3
+fastvs_worker_handoff_out_packets_total{worker="1"} 0
+# HELP fastvs_worker_handoff_in_packets_total Packets received from other workers (flows this worker owns)
+# TYPE fastvs_worker_handoff_in_packets_total counter
+fastvs_worker_handoff_in_packets_total{worker="0"} 0
+fastvs_worker_handoff_in_packets_total{worker="1"} 3
+# HELP fastvs_worker_connections_created_total Connections created
+# TYPE fastvs_worker_connections_created_total counter
+fastvs_worker_connections_created_total{worker="0"} 6
+fastvs_worker_connections_created_total{worker="1"} 0
+# HELP fastvs_worker_connections_expired_total Connections expired
+# TYPE fastvs_worker_connections_expired_total counter
+fastvs_worker_connections_expired_total{worker="0"} 2
+fastvs_worker_connections_expired_total{worker="1"} 0
+# HELP fastvs_worker_conn_table_entries Connections in the worker's table
+# TYPE fastvs_worker_conn_table_entries gauge
+fastvs_worker_conn_table_entries{worker="0"} 4
+fastvs_worker_conn_table_entries{worker="1"} 0
+# HELP fastvs_worker_conn_table_capacity Connections the worker's table holds (--conn-capacity); when full new flows are dropped
+# TYPE fastvs_worker_conn_table_capacity gauge
+fastvs_worker_conn_table_capacity{worker="0"} 4096
+fastvs_worker_conn_table_capacity{worker="1"} 4096
+# HELP fastvs_worker_drops_total Packets dropped, by reason (see dataplane/counters.h)
+# TYPE fastvs_worker_drops_total counter
+fastvs_worker_drops_total{worker="0",reason="no_service"} 9
+fastvs_worker_drops_total{worker="0",reason="no_conn"} 1
+fastvs_worker_drops_total{worker="1",reason="no_service"} 0
+fastvs_worker_drops_total{worker="1",reason="no_conn"} 0
+)";
+
+TEST(Prometheus, SmallSetGolden) {
+  EXPECT_EQ(format_prometheus(small_set()), kGolden);
+}
+
+TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
+  const std::string t = format_prometheus(MetricsSnapshot{});
+  size_t types = 0, samples = 0;
+  for (size_t pos = 0; pos < t.size();) {
+    const size_t eol = t.find('\n', pos);
+    ASSERT_NE(eol, std::string::npos) << "every line ends with a newline";
+    const std::string line = t.substr(pos, eol - pos);
+    if (line.rfind("# TYPE ", 0) == 0) ++types;
+    if (line[0] != '#') ++samples;
+    pos = eol + 1;
+  }
+  EXPECT_EQ(samples, 0u);
+  EXPECT_EQ(types, 25u);
+}
+
+TEST(Prometheus, LabelValuesAreEscaped) {
+  EXPECT_EQ(prometheus_escape_label("plain 1.2.3.4:80"), "plain 1.2.3.4:80");
+  EXPECT_EQ(prometheus_escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  MetricsSnapshot m = small_set();
+  m.services[1].cfg.scheduler = "we\"ird\\\n";
+  m.workers[0].drops = {{"quote\"d", 1}};
+  const std::string t = format_prometheus(m);
+  EXPECT_NE(t.find("vport=\"53\",scheduler=\"we\\\"ird\\\\\\n\"} 1\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("{worker=\"0\",reason=\"quote\\\"d\"} 1\n"), std::string::npos) << t;
+}
+
+TEST(Prometheus, CheckedRealServersUpOrDown) {
+  MetricsSnapshot m;
+  RealServerHealth up, down;
+  up.service = down.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
+  up.server.rip = 0xc0a80012;
+  up.server.rport = 80;
+  down.server.rip = 0xc0a8001c;
+  down.server.rport = 80;
+  down.up = false;
+  m.health = {up, down};
+  const std::string t = format_prometheus(m);
+  EXPECT_NE(t.find("# TYPE fastvs_real_server_up gauge\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("fastvs_real_server_up{proto=\"TCP\",vip=\"10.0.0.1\",vport=\"80\","
+                   "rip=\"192.168.0.18\",rport=\"80\"} 1\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("rip=\"192.168.0.28\",rport=\"80\"} 0\n"), std::string::npos) << t;
+  // Without checks the family is not declared at all.
+  EXPECT_EQ(format_prometheus(MetricsSnapshot{}).find("fastvs_real_server_up"), std::string::npos);
+}
+
+TEST(Prometheus, CountersAreWrittenWhole) {
+  MetricsSnapshot m = small_set();
+  m.services[0].dests[0].inbytes = UINT64_MAX;
+  EXPECT_NE(format_prometheus(m).find("rport=\"8080\"} 18446744073709551615\n"), std::string::npos);
+}
+
+TEST(ServiceName, RoundTripsAndReadsTheUsualSpellings) {
+  const ServiceKey web{Proto::Tcp, ip(10, 0, 0, 1), 80};
+  EXPECT_EQ(service_name(web), "TCP 10.0.0.1:80");
+  for (const char* s : {"TCP 10.0.0.1:80", "tcp 10.0.0.1:80", "  TCP   10.0.0.1:80 ",
+                        "tcp:10.0.0.1:80", "tcp/10.0.0.1:80", "-t 10.0.0.1:80"}) {
+    const auto k = parse_service_name(s);
+    ASSERT_TRUE(k) << s;
+    EXPECT_EQ(*k, web) << s;
+  }
+  const auto dns = parse_service_name("UDP 172.16.254.200:53");
+  ASSERT_TRUE(dns);
+  EXPECT_EQ(*dns, (ServiceKey{Proto::Udp, ip(172, 16, 254, 200), 53}));
+  EXPECT_TRUE(parse_service_name("-u 1.2.3.4:0"));
+  for (const char* s :
+       {"", "TCP", "TCP 10.0.0.1", "TCP10.0.0.1:80", "SCTP 10.0.0.1:80", "TCP 10.0.0.1:65536",
+        "TCP 10.0.0:80", "TCP 10.0.0.1:8x", "-x 1.2.3.4:80", "TCP :: 10.0.0.1:80"})
+    EXPECT_FALSE(parse_service_name(s)) << s;
+}
+
+}  // namespace
+}  // namespace fastvs

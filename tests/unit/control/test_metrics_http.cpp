@@ -1,0 +1,232 @@
+// The Prometheus endpoint's HTTP server (control/metrics_http.h) on a real TCP socket on the
+// loopback, driven by an epoll loop in the test as the control thread drives it: replies by path
+// and method, partial and oversized requests, a client that does not read, the cap on clients
+// and the idle timeout. The loop must never block: every pump() returns within its budget.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "control/report/metrics_http.h"
+
+namespace fastvs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+class HttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    ASSERT_GE(ep_, 0);
+    std::string err;
+    ASSERT_TRUE(srv_.listen("127.0.0.1:0", ep_, &err)) << err;
+    const size_t colon = srv_.bound().rfind(':');
+    ASSERT_EQ(srv_.bound().substr(0, colon), "127.0.0.1");
+    port_ = static_cast<uint16_t>(std::stoi(srv_.bound().substr(colon + 1)));
+    ASSERT_NE(port_, 0);
+    srv_.set_handler([this] {
+      ++scrapes_;
+      return body_;
+    });
+  }
+  void TearDown() override {
+    for (int fd : open_) close(fd);
+    close(ep_);
+  }
+
+  // One turn of the control loop: wait at most 10 ms for events and dispatch them.
+  void pump() {
+    epoll_event ev[16];
+    const auto t0 = Clock::now();
+    const int n = epoll_wait(ep_, ev, 16, 10);
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(srv_.on_event(ev[i].data.fd, ev[i].events));
+    srv_.expire_idle();
+    // A server that blocks on a client waits for this very thread, i.e. forever: 5 s catches
+    // that, and is not a speed bound a loaded machine (2 CPUs, other builds) can trip.
+    EXPECT_LT(Clock::now() - t0, 5s) << "the loop blocked";
+  }
+
+  int connect_client() {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    open_.push_back(fd);
+    return fd;
+  }
+
+  void send_all(int fd, const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      const ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n > 0)
+        off += static_cast<size_t>(n);
+      else
+        pump();
+    }
+  }
+
+  // Pumps the loop until the server closes the connection; returns all the client read.
+  std::string read_to_eof(int fd, std::chrono::milliseconds limit = 5000ms) {
+    std::string got;
+    const auto deadline = Clock::now() + limit;
+    char buf[65536];
+    while (Clock::now() < deadline) {
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        got.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) return got;
+      if (errno != EAGAIN) return got + "<error>";
+      pump();
+    }
+    ADD_FAILURE() << "no EOF within the limit; got " << got.size() << " bytes";
+    return got;
+  }
+
+  std::string exchange(const std::string& request) {
+    const int fd = connect_client();
+    send_all(fd, request);
+    return read_to_eof(fd);
+  }
+
+  static std::string status_line(const std::string& r) { return r.substr(0, r.find("\r\n")); }
+  static std::string body_of(const std::string& r) { return r.substr(r.find("\r\n\r\n") + 4); }
+
+  int ep_ = -1;
+  uint16_t port_ = 0;
+  MetricsHttpServer srv_;
+  std::string body_ = "# HELP x y\n# TYPE x counter\nx 1\n";
+  int scrapes_ = 0;
+  std::vector<int> open_;
+};
+
+TEST_F(HttpTest, GetMetrics) {
+  const std::string r = exchange("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(r,
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            "Content-Length: 32\r\n"
+            "Connection: close\r\n\r\n" +
+                body_);
+  EXPECT_EQ(scrapes_, 1);
+  EXPECT_EQ(srv_.clients(), 0u);
+}
+
+TEST_F(HttpTest, PathsMethodsAndVersions) {
+  EXPECT_EQ(status_line(exchange("GET /metrics?name[]=x HTTP/1.0\r\n\r\n")), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(exchange("GET /metrics HTTP/1.0\n\n")), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(exchange("GET / HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+  EXPECT_EQ(status_line(exchange("GET /metricsx HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+  const std::string post = exchange("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(status_line(post), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_NE(post.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << post;
+  EXPECT_EQ(status_line(exchange("DELETE /x HTTP/1.1\r\n\r\n")), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_EQ(status_line(exchange("GET /metrics HTTP/2.0\r\n\r\n")), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_line(exchange("GET /metrics\r\n\r\n")), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_line(exchange("\x16\x03\x01 garbage\r\n\r\n")), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(scrapes_, 2);  // only the 200s built the text
+}
+
+TEST_F(HttpTest, HeadHasTheLengthButNoBody) {
+  const std::string r = exchange("HEAD /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find("Content-Length: 32\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(r), "");
+}
+
+TEST_F(HttpTest, RequestInPieces) {
+  const int fd = connect_client();
+  for (const char* piece : {"GE", "T /met", "rics HTTP/1.1\r\nHost: a\r", "\n", "\r\n"}) {
+    send_all(fd, piece);
+    for (int i = 0; i < 3; ++i) pump();
+  }
+  const std::string r = read_to_eof(fd);
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_EQ(body_of(r), body_);
+}
+
+TEST_F(HttpTest, OversizedRequestIsRefused) {
+  const std::string r = exchange("GET /metrics HTTP/1.1\r\nX-Pad: " +
+                                 std::string(MetricsHttpServer::kMaxRequest, 'a'));
+  EXPECT_EQ(status_line(r), "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(scrapes_, 0);
+  EXPECT_EQ(srv_.clients(), 0u);
+}
+
+TEST_F(HttpTest, SlowReaderDoesNotBlockTheLoop) {
+  body_ = std::string(8u << 20, 'x');  // far more than the socket buffers hold
+  const int fd = connect_client();
+  send_all(fd, "GET /metrics HTTP/1.1\r\n\r\n");
+  for (int i = 0; i < 20; ++i) pump();  // the client reads nothing meanwhile
+  EXPECT_EQ(srv_.clients(), 1u);
+  // Another scrape is served while the first waits for its reader.
+  EXPECT_EQ(status_line(exchange("GET /nothing HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+  const std::string r = read_to_eof(fd, 20000ms);
+  EXPECT_EQ(body_of(r).size(), body_.size());
+}
+
+TEST_F(HttpTest, IdleClientsAreClosedAndTheCapHolds) {
+  srv_.set_client_timeout(300ms);
+  std::vector<int> idle;
+  for (size_t i = 0; i < MetricsHttpServer::kMaxClients + 4; ++i) idle.push_back(connect_client());
+  for (int i = 0; i < 5; ++i) pump();
+  EXPECT_EQ(srv_.clients(), MetricsHttpServer::kMaxClients);
+  // Past the timeout the idle ones are closed and the waiting ones accepted, until all are gone.
+  const auto deadline = Clock::now() + 30s;  // polled: done in about 2 timeouts
+  while (Clock::now() < deadline) {
+    pump();
+    EXPECT_LE(srv_.clients(), MetricsHttpServer::kMaxClients);
+    bool all_closed = true;
+    for (int fd : idle) {
+      char c;
+      const ssize_t n = recv(fd, &c, 1, MSG_PEEK);
+      all_closed = all_closed && n == 0;
+    }
+    if (all_closed) break;
+  }
+  for (int fd : idle) {
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0) << "closed by the server";
+  }
+  EXPECT_EQ(srv_.clients(), 0u);
+  // And the server still answers.
+  EXPECT_EQ(status_line(exchange("GET /metrics HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
+}
+
+TEST(HttpListen, BadAddressesAreRefusedWithoutALookup) {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (const char* bad : {"9469", "localhost:9469", "127.0.0.1:", ":9469", "127.0.0.1:http",
+                          "127.0.0.1:70000", "[::1:9469"}) {
+    MetricsHttpServer s;
+    std::string err;
+    EXPECT_FALSE(s.listen(bad, ep, &err)) << bad;
+    EXPECT_NE(err.find("--metrics-listen"), std::string::npos) << err;
+  }
+  // Taken: a second server on the first one's port.
+  MetricsHttpServer a, b;
+  std::string err;
+  ASSERT_TRUE(a.listen("127.0.0.1:0", ep, &err)) << err;
+  const std::string taken = a.bound();
+  EXPECT_FALSE(b.listen(taken, ep, &err));
+  EXPECT_NE(err.find("in use"), std::string::npos) << err;
+  close(ep);
+}
+
+}  // namespace
+}  // namespace fastvs
