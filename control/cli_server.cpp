@@ -22,27 +22,24 @@ CliServer::~CliServer() {
   }
 }
 
-bool CliServer::check_path(const std::string& path, std::string* err) {
+Status CliServer::check_path(const std::string& path) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    *err = fmt::format("socket path '{}' is empty or too long (at most {} bytes)", path,
-                       sizeof(addr.sun_path) - 1);
-    return false;
+    return Error{fmt::format("socket path '{}' is empty or too long (at most {} bytes)", path,
+                       sizeof(addr.sun_path) - 1)};
   }
   // Only a socket is replaced: a mistyped --socket must not delete a file.
   struct stat st;
-  if (lstat(path.c_str(), &st) != 0) return true;
+  if (lstat(path.c_str(), &st) != 0) return {};
   if (!S_ISSOCK(st.st_mode)) {
-    *err = fmt::format("{} exists and is not a socket", path);
-    return false;
+    return Error{fmt::format("{} exists and is not a socket", path)};
   }
   // A socket that still answers belongs to a running fastvsd and is not taken over; one that
   // refuses was left by a crashed one.
   // Non-blocking: a listener whose backlog is full (a stuck fastvsd) says EAGAIN, not a hang.
   const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (probe < 0) {
-    *err = fmt::format("socket: {}", std::strerror(errno));
-    return false;
+    return Error{fmt::format("socket: {}", std::strerror(errno))};
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size());
@@ -51,27 +48,24 @@ bool CliServer::check_path(const std::string& path, std::string* err) {
   const bool answered = rc == 0 || e == EAGAIN;
   close(probe);
   if (answered) {
-    *err = fmt::format(
+    return Error{fmt::format(
         "another fastvsd is running on {} (stop it first, or give this one another --socket)",
-        path);
-    return false;
+        path)};
   }
   if (e != ECONNREFUSED && e != ENOENT) {
-    *err = fmt::format("socket {}: {}", path, std::strerror(e));
-    return false;
+    return Error{fmt::format("socket {}: {}", path, std::strerror(e))};
   }
-  return true;
+  return {};
 }
 
-bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) {
+Status CliServer::listen(const std::string& path, int epoll_fd) {
   epoll_fd_ = epoll_fd;
-  if (!check_path(path, err)) return false;
+  if (Status st = check_path(path); !st) return st;
   const size_t slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) {
     const std::string dir = path.substr(0, slash);
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      *err = fmt::format("socket directory {}: {}", dir, std::strerror(errno));
-      return false;
+      return Error{fmt::format("socket directory {}: {}", dir, std::strerror(errno))};
     }
   }
   // What is left at the path is a stale socket (check_path): replace it.
@@ -81,23 +75,21 @@ bool CliServer::listen(const std::string& path, int epoll_fd, std::string* err) 
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {
-    *err = fmt::format("socket: {}", std::strerror(errno));
-    return false;
+    return Error{fmt::format("socket: {}", std::strerror(errno))};
   }
   // Root-only: the socket is the director's whole configuration.
   const mode_t old = umask(0177);
   const int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
   if (rc != 0 || chmod(path.c_str(), 0600) != 0 || ::listen(listen_fd_, 64) != 0) {
-    *err = fmt::format("socket {}: {}", path, std::strerror(errno));
-    return false;
+    return Error{fmt::format("socket {}: {}", path, std::strerror(errno))};
   }
   path_ = path;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = listen_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-  return true;
+  return {};
 }
 
 bool CliServer::on_event(int fd, uint32_t events) {

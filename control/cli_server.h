@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/cli_proto.h"
+#include "common/result.h"
 
 namespace fastvs {
 
@@ -23,12 +24,12 @@ class CliServer {
 
   ~CliServer();
 
-  // Whether `path` is free for us: false with `err` when another fastvsd answers on it or it
-  // is not a socket. A socket nobody listens on (left by a crash) is free. listen() checks
+  // Whether `path` is free for us: an error when another fastvsd answers on it or it is not a
+  // socket. A socket nobody listens on (left by a crash) is free. listen() checks
   // again; fastvsd checks first, before it touches any port.
-  static bool check_path(const std::string& path, std::string* err);
+  static Status check_path(const std::string& path);
   // Creates the socket's directory, replaces a stale socket, binds with mode 0600.
-  bool listen(const std::string& path, int epoll_fd, std::string* err);
+  Status listen(const std::string& path, int epoll_fd);
 
   // The handler either answers now (returns true and fills the reply) or defers: it keeps the
   // client id and calls reply() later (a change is answered once every worker has adopted it).

@@ -70,44 +70,36 @@ Director::~Director() {
   rte_mempool_free(pool_);
 }
 
-bool Director::init(std::string* err) {
+Status Director::init() {
   const unsigned nworkers = rte_lcore_count() - 1;
   if (nworkers < 1) {
-    *err =
-        "fastvsd needs at least two lcores (e.g. -l 0-1): the main one runs control, the "
-        "others are workers";
-    return false;
+    return Error{"fastvsd needs at least two lcores (e.g. -l 0-1): the main one runs control, the "
+        "others are workers"};
   }
   if (nworkers > kMaxWorkers) {
-    *err = fmt::format("{} workers: at most {} are supported", nworkers, kMaxWorkers);
-    return false;
+    return Error{fmt::format("{} workers: at most {} are supported", nworkers, kMaxWorkers)};
   }
   const unsigned nports = rte_eth_dev_count_avail();
   if (nports == 0) {
-    *err = "no ports: give fastvsd at least one ethdev (e.g. --vdev net_af_xdp0,iface=veth0)";
-    return false;
+    return Error{"no ports: give fastvsd at least one ethdev (e.g. --vdev net_af_xdp0,iface=veth0)"};
   }
   if (nports > kMaxPorts) {
-    *err = fmt::format("{} ports: at most {} are supported", nports, kMaxPorts);
-    return false;
+    return Error{fmt::format("{} ports: at most {} are supported", nports, kMaxPorts)};
   }
   // A socket that is not ours to take stops us before any port is touched.
-  if (!CliServer::check_path(opt_.socket_path, err)) return false;
+  if (Status st = CliServer::check_path(opt_.socket_path); !st) return st;
   // The configuration first: a bad file stops us before any port forwards a packet.
   if (!opt_.config_path.empty()) {
     Result<Config> lr = load_config_file(opt_.config_path, nports);
-    if (!lr) {
-      *err = lr.error();
-      return false;
-    }
+    if (!lr) return Error{lr.error()};
     cfg_ = std::move(*lr);
     log_line(fmt::format("loaded {}: {} services, {} addresses, {} routes", opt_.config_path,
                          cfg_.services.size(), cfg_.addrs.size(), cfg_.routes.size()));
   }
   if (!opt_.keepalived_conf.empty()) {
-    Config next;
-    if (!load_keepalived(opt_.keepalived_conf, cfg_, &next, &ka_keys_, err)) return false;
-    cfg_ = std::move(next);
+    Result<Config> next = load_keepalived(opt_.keepalived_conf, cfg_, &ka_keys_);
+    if (!next) return Error{next.error()};
+    cfg_ = std::move(*next);
   }
   unsigned mbufs = opt_.mbufs;
   if (!mbufs) {
@@ -116,21 +108,20 @@ bool Director::init(std::string* err) {
     // The kernel path: the TAP queues' descriptors and its two rings.
     if (opt_.kernel_path) mbufs += nports * 1024 + 2 * 4096;
   }
-  if (!check_conn_capacity(mbufs, err)) return false;
+  if (Status st = check_conn_capacity(mbufs); !st) return st;
   pool_ = rte_pktmbuf_pool_create("fastvs_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));
   if (!pool_) {
     const int e = rte_errno;
-    *err = e == ENOMEM
+    return Error{e == ENOMEM
                ? fmt::format(
                      "packet buffers ({} mbufs): out of memory, {} left for DPDK: give "
                      "the EAL more memory (reserve hugepages: scripts/hugepages N) or "
                      "lower --mbufs",
                      mbufs, format_bytes(dpdk_memory_available(static_cast<int>(rte_socket_id()))))
-               : fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(e));
-    return false;
+               : fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(e))};
   }
-  if (!ports_init(nworkers, pool_, &ports_, err)) return false;
+  if (Status st = ports_init(nworkers, pool_, &ports_); !st) return st;
   for (const auto& p : ports_)
     log_line(fmt::format("{}: port {} ({}), mac {}, mtu {}, {} rx / {} tx queues{}", p.name,
                          p.port_id, p.driver, format_mac(p.mac), p.mtu, p.nrxq, p.ntxq,
@@ -141,17 +132,16 @@ bool Director::init(std::string* err) {
   }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) {
-    *err = fmt::format("epoll: {}", strerror(errno));
-    return false;
+    return Error{fmt::format("epoll: {}", strerror(errno))};
   }
   if (opt_.kernel_path) {
-    if (!kernel_.init(ports_, pool_, opt_.kernel_if_prefix, opt_.kernel_table, epoll_fd_, err))
-      return false;
+    if (Status st = kernel_.init(ports_, pool_, opt_.kernel_if_prefix, opt_.kernel_table, epoll_fd_);
+        !st)
+      return st;
     kernel_.sync(cfg_);
   }
   if (!persist_.init(opt_.persist_capacity, static_cast<int>(rte_socket_id()))) {
-    *err = fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity);
-    return false;
+    return Error{fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity)};
   }
   store_ = std::make_unique<DestStore>(nworkers);
   refresh_health();
@@ -162,45 +152,42 @@ bool Director::init(std::string* err) {
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("fastvs_qsbr", qsz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, nworkers) != 0) {
-    *err = "RCU QSBR variable: out of memory";
-    return false;
+    return Error{"RCU QSBR variable: out of memory"};
   }
-  if (!make_workers(first.get(), err)) return false;
+  if (Status st = make_workers(first.get()); !st) return st;
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
-  pub_ = std::make_unique<Publisher>(qsbr_, ws, std::move(first));
-  if (!cli_.listen(opt_.socket_path, epoll_fd_, err)) return false;
+  changes_.start(std::make_unique<Publisher>(qsbr_, ws, std::move(first)));
+  if (Status st = cli_.listen(opt_.socket_path, epoll_fd_); !st) return st;
   if (cli_.replaced_stale())
     log_line(fmt::format("replaced the stale socket {} (a fastvsd that did not stop cleanly)",
                          opt_.socket_path));
-  if (!health_.start(epoll_fd_, err)) return false;
+  if (Status st = health_.start(epoll_fd_); !st) return st;
   cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
     return handle(client, req, r);
   });
   log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
   if (!opt_.metrics_listen.empty()) {
-    if (!metrics_http_.listen(opt_.metrics_listen, epoll_fd_, err)) return false;
+    if (Status st = metrics_http_.listen(opt_.metrics_listen, epoll_fd_); !st) return st;
     metrics_http_.set_handler([this] { return format_prometheus(metrics_snapshot()); });
     log_line(fmt::format("Prometheus metrics on http://{}/metrics", metrics_http_.bound()));
   }
   telemetry_register();
   publish_telemetry();
-  return true;
+  return {};
 }
 
-bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
+Status Director::check_conn_capacity(unsigned mbufs) const {
   const uint32_t cap = opt_.conn_capacity;
   if (cap == 0) {
-    *err = "--conn-capacity 0: give at least 1 connection per worker";
-    return false;
+    return Error{"--conn-capacity 0: give at least 1 connection per worker"};
   }
   const uint64_t keys = index_keys(opt_);
   if (keys < cap || keys > ConnTable::default_keys(cap)) {
-    *err = fmt::format(
+    return Error{fmt::format(
         "--conn-keys {}: give from {} (--conn-capacity, one key a DR/TUN connection) to {} (two "
         "keys a NAT connection)",
-        keys, cap, ConnTable::default_keys(cap));
-    return false;
+        keys, cap, ConnTable::default_keys(cap))};
   }
   // Before anything is allocated: the tables, and the packet buffers that come first. What the
   // EAL can still map is an upper bound (--legacy-mem or --socket-limit may give less); a
@@ -215,37 +202,34 @@ bool Director::check_conn_capacity(unsigned mbufs, std::string* err) const {
                                               sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0, &sz);
   const int main_socket = static_cast<int>(rte_socket_id());
   if (const uint64_t avail = dpdk_memory_available(main_socket); pool > avail) {
-    *err = fmt::format(
+    return Error{fmt::format(
         "not enough memory for DPDK: the packet buffers ({} mbufs) need {} but {} is left on "
         "socket {}: {}, or lower --mbufs",
         mbufs, format_bytes(pool), format_bytes(avail), main_socket,
         rte_eal_has_hugepages() ? "reserve more hugepages (scripts/hugepages N)"
-                                : "give the EAL more memory (-m)");
-    return false;
+                                : "give the EAL more memory (-m)")};
   }
   for (const auto& [socket, bytes] : need) {
     const uint64_t avail = dpdk_memory_available(socket);
     const uint64_t others = socket == main_socket ? pool : 0;
     if (bytes + others <= avail) continue;
-    *err = fmt::format(
+    return Error{fmt::format(
         "--conn-capacity {} does not fit in memory: the connection tables need {} ({} per "
         "worker, {:.0f} bytes a connection) but DPDK can give {} on socket {}{}: lower "
         "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
         cap, format_bytes(bytes), format_bytes(ConnTable::memory_needed(cap, keys)),
         double(ConnTable::memory_needed(cap, keys)) / cap,
         format_bytes(avail > others ? avail - others : 0), socket,
-        others ? fmt::format(" after {} of packet buffers", format_bytes(others)) : "");
-    return false;
+        others ? fmt::format(" after {} of packet buffers", format_bytes(others)) : "")};
   }
   if (cap > ConnTable::kMaxCapacity) {
-    *err = fmt::format("--conn-capacity {}: at most {} connections per worker (rte_hash's limit)",
-                       cap, ConnTable::kMaxCapacity);
-    return false;
+    return Error{fmt::format("--conn-capacity {}: at most {} connections per worker (rte_hash's limit)",
+                       cap, ConnTable::kMaxCapacity)};
   }
-  return true;
+  return {};
 }
 
-bool Director::make_workers(const Snapshot* first, std::string* err) {
+Status Director::make_workers(const Snapshot* first) {
   const unsigned nworkers = rte_lcore_count() - 1;
   const uint64_t hz = rte_get_tsc_hz();
   unsigned lcore;
@@ -278,21 +262,19 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
     }
     rte_rcu_qsbr_thread_register(qsbr_, i);
     if (!w->neigh_learn) {
-      *err = fmt::format("ring: {}", rte_strerror(rte_errno));
-      return false;
+      return Error{fmt::format("ring: {}", rte_strerror(rte_errno))};
     }
     const std::string name = fmt::format("conns_w{}", i);
     if (!w->conns.init(name.c_str(), opt_.conn_capacity,
                        static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now,
                        index_keys(opt_))) {
-      *err = fmt::format(
+      return Error{fmt::format(
           "connection table of {} entries ({}) for worker {}: out of memory, {} left: lower "
           "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
           opt_.conn_capacity,
           format_bytes(ConnTable::memory_needed(opt_.conn_capacity, index_keys(opt_))), i,
           format_bytes(
-              dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))));
-      return false;
+              dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))))};
     }
     log_line(
         fmt::format("worker {} on lcore {}: connection table {} entries, {} keys, {} bytes "
@@ -314,14 +296,13 @@ bool Director::make_workers(const Snapshot* first, std::string* err) {
       rte_ring* h = make_ring(fmt::format("ho_{}_{}", a, b), 2048);
       rte_ring* t = make_ring(fmt::format("tx_{}_{}", a, b), 2048);
       if (!h || !t) {
-        *err = fmt::format("hand-off ring: {}", rte_strerror(rte_errno));
-        return false;
+        return Error{fmt::format("hand-off ring: {}", rte_strerror(rte_errno))};
       }
       workers_[a]->handoff_out[b] = workers_[b]->handoff_in[a] = h;
       workers_[a]->txho_out[b] = workers_[b]->txho_in[a] = t;
     }
   }
-  return true;
+  return {};
 }
 
 void Director::run(std::atomic<bool>& stop) {
@@ -336,7 +317,7 @@ void Director::run(std::atomic<bool>& stop) {
     // Short naps while a change waits for the workers (they adopt it within one poll loop, a
     // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
     // ones otherwise.
-    const long timeout_us = !pending_.empty() || dumping_ ? 50 : pub_->retired() ? 10000 : 50000;
+    const long timeout_us = changes_.in_flight() || dumping_ ? 50 : changes_.retired() ? 10000 : 50000;
     const timespec timeout{0, timeout_us * 1000};
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     for (int i = 0; i < n; ++i)
@@ -347,7 +328,7 @@ void Director::run(std::atomic<bool>& stop) {
         else
           metrics_http_.on_event(events[i].data.fd, events[i].events);
       }
-    poll_rcu();
+    poll_changes();
     if (dumping_) poll_dump();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
     const uint64_t now = rte_get_tsc_cycles();
@@ -356,7 +337,7 @@ void Director::run(std::atomic<bool>& stop) {
       last_sweep = now;
     }
     if (now - last_est >= hz * RateEstimator::kIntervalSeconds) {
-      estimate();
+      stats_.estimate(effective_, changes_.current());
       last_est += hz * RateEstimator::kIntervalSeconds;
       if (now - last_est >= hz * RateEstimator::kIntervalSeconds) last_est = now;  // fell behind
     }
@@ -365,7 +346,7 @@ void Director::run(std::atomic<bool>& stop) {
       last_stats = now;
     }
     // Telemetry's copy: after each change, and refreshed as often as the stats file.
-    if (pub_->current().seq != telemetry_seq_ ||
+    if (changes_.current().seq != telemetry_seq_ ||
         now - last_telemetry >= hz / 1000 * opt_.stats_interval_ms) {
       publish_telemetry();
       last_telemetry = now;
@@ -374,7 +355,7 @@ void Director::run(std::atomic<bool>& stop) {
       cli_.expire_idle();
       metrics_http_.expire_idle();
       // Trashed destinations go once no connection and no snapshot but the current uses them.
-      if (pub_->retired() == 0) {
+      if (changes_.retired() == 0) {
         const auto start = [this] { return rte_rcu_qsbr_start(qsbr_); };
         const auto done = [this](uint64_t t) { return rte_rcu_qsbr_check(qsbr_, t, false) == 1; };
         if (const unsigned freed = store_->reclaim(start, done))
@@ -428,7 +409,7 @@ std::string Director::stats_json() const {
   }
   j += "], \"destinations\": [";
   bool first = true;
-  for (const auto& svc : pub_->current().services) {
+  for (const auto& svc : changes_.current().services) {
     for (const Destination* d : svc.dests) {
       uint64_t conns = 0, inpkts = 0, outpkts = 0;
       for (uint32_t k = 0; k < d->nslots; ++k) {

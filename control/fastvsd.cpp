@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;
   }
-  if (std::string err; !fastvs::CliServer::check_path(opt.socket_path, &err)) {
-    fmt::print(stderr, "fastvsd: {}\n", err);
+  if (const fastvs::Status st = fastvs::CliServer::check_path(opt.socket_path); !st) {
+    fmt::print(stderr, "fastvsd: {}\n", st.error());
     return 1;
   }
   fastvs::note_eal_args(eal_args);
@@ -159,9 +159,8 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     fastvs::Director dir(opt);
-    std::string err;
-    if (!dir.init(&err)) {
-      fmt::print(stderr, "fastvsd: {}\n", err);
+    if (const fastvs::Status st = dir.init(); !st) {
+      fmt::print(stderr, "fastvsd: {}\n", st.error());
       rc = 1;
     } else {
       dir.run(g_stop);

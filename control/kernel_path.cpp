@@ -27,17 +27,17 @@ constexpr unsigned kBurst = 32;
 constexpr unsigned kRingSize = 4096;
 
 // `ip ARGS`: the host's own tool, in fastvsd's network namespace. Returns "" or its complaint.
-std::string run_ip(const std::string& args) {
+Status run_ip(const std::string& args) {
   const std::string cmd = "ip " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "cannot run ip";
+  if (!p) return Error{"cannot run ip"};
   std::string out;
   char buf[256];
   while (fgets(buf, sizeof buf, p)) out += buf;
   const int rc = pclose(p);
-  if (rc == 0) return "";
+  if (rc == 0) return {};
   while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out.empty() ? fmt::format("exit status {}", rc) : out;
+  return Error{out.empty() ? fmt::format("exit status {}", rc) : out};
 }
 
 // Several `ip` commands in one process (`ip -force -batch`): a sync costs one fork, not one a
@@ -79,8 +79,8 @@ struct IpBatch {
 };
 
 void ip_or_log(const std::string& args) {
-  const std::string err = run_ip(args);
-  if (!err.empty()) log_line(fmt::format("kernel path: ip {}: {}", args, err));
+  if (const Status st = run_ip(args); !st)
+    log_line(fmt::format("kernel path: ip {}: {}", args, st.error()));
 }
 
 }  // namespace
@@ -89,54 +89,47 @@ KernelPath::~KernelPath() {
   close();
 }
 
-bool KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
-                      const std::string& prefix, uint32_t table, int epoll_fd, std::string* err) {
+Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
+                        const std::string& prefix, uint32_t table, int epoll_fd) {
   table_ = table;
   for (const PortSetup& p : ports) {
     Tap t;
     t.port = p.port_id;
     t.ifname = prefix + std::to_string(p.port_id);
     if (t.ifname.size() > 15) {
-      *err = fmt::format("kernel path: interface name {} is longer than 15 characters", t.ifname);
-      return false;
+      return Error{fmt::format("kernel path: interface name {} is longer than 15 characters", t.ifname)};
     }
     const std::string vdev = fmt::format("net_tap_fastvs{}", p.port_id);
     const std::string args = fmt::format("iface={},mac={}", t.ifname, format_mac(p.mac));
     if (int rc = rte_dev_probe(fmt::format("{},{}", vdev, args).c_str()); rc != 0) {
-      *err = fmt::format(
+      return Error{fmt::format(
           "kernel path: cannot create TAP interface {} for {} ({}): is the name taken, or "
           "/dev/net/tun missing? (--no-kernel-path runs without it)",
-          t.ifname, p.name, rte_strerror(-rc));
-      return false;
+          t.ifname, p.name, rte_strerror(-rc))};
     }
     if (rte_eth_dev_get_port_by_name(vdev.c_str(), &t.tap_port) != 0) {
-      *err = "kernel path: TAP port not found after creation";
-      return false;
+      return Error{"kernel path: TAP port not found after creation"};
     }
     rte_eth_conf conf{};
     conf.intr_conf.rxq = 1;  // its queue's fd goes into control's epoll
     if (int rc = rte_eth_dev_configure(t.tap_port, 1, 1, &conf); rc != 0) {
-      *err = fmt::format("kernel path: {}: configure: {}", t.ifname, rte_strerror(-rc));
-      return false;
+      return Error{fmt::format("kernel path: {}: configure: {}", t.ifname, rte_strerror(-rc))};
     }
     const int socket = rte_eth_dev_socket_id(t.tap_port);
     if (rte_eth_rx_queue_setup(t.tap_port, 0, 512, socket, nullptr, pool) != 0 ||
         rte_eth_tx_queue_setup(t.tap_port, 0, 512, socket, nullptr) != 0 ||
         rte_eth_dev_start(t.tap_port) != 0) {
-      *err = fmt::format("kernel path: {}: queue setup or start failed", t.ifname);
-      return false;
+      return Error{fmt::format("kernel path: {}: queue setup or start failed", t.ifname)};
     }
     t.rx_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(t.tap_port, 0);
     if (t.rx_fd < 0) {
-      *err = fmt::format("kernel path: {}: no receive fd to wait on", t.ifname);
-      return false;
+      return Error{fmt::format("kernel path: {}: no receive fd to wait on", t.ifname)};
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = t.rx_fd;
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, t.rx_fd, &ev) != 0) {
-      *err = fmt::format("kernel path: {}: epoll: {}", t.ifname, strerror(errno));
-      return false;
+      return Error{fmt::format("kernel path: {}: epoll: {}", t.ifname, strerror(errno))};
     }
     taps_.push_back(t);
     ip_or_log(fmt::format("link set dev {} up", t.ifname));
@@ -147,20 +140,18 @@ bool KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!to_kernel_ || !from_kernel_ || wake_fd_ < 0) {
-    *err = "kernel path: rings or eventfd: out of resources";
-    return false;
+    return Error{"kernel path: rings or eventfd: out of resources"};
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
-    *err = fmt::format("kernel path: epoll: {}", strerror(errno));
-    return false;
+    return Error{fmt::format("kernel path: epoll: {}", strerror(errno))};
   }
   // Rules a crashed run may have left (the TAP interfaces went with it).
-  while (run_ip(fmt::format("rule del lookup {}", table_)).empty()) {
+  while (run_ip(fmt::format("rule del lookup {}", table_))) {
   }
-  return true;
+  return {};
 }
 
 bool KernelPath::on_event(int fd) {
@@ -268,9 +259,10 @@ void KernelPath::sync(const Config& cfg) {
 }
 
 void KernelPath::close() {
-  for (const std::string& sel : rules_) run_ip(fmt::format("rule del {} lookup {}", sel, table_));
+  for (const std::string& sel : rules_)
+    (void)run_ip(fmt::format("rule del {} lookup {}", sel, table_));
   rules_.clear();
-  if (!taps_.empty()) run_ip(fmt::format("route flush table {}", table_));
+  if (!taps_.empty()) (void)run_ip(fmt::format("route flush table {}", table_));
   for (const Tap& t : taps_) {
     rte_eth_dev_stop(t.tap_port);
     rte_eth_dev_close(t.tap_port);

@@ -37,8 +37,8 @@ class KernelPath {
   KernelPath& operator=(const KernelPath&) = delete;
 
   // Creates and starts one TAP per port, named prefix + N, and registers its fds in epoll_fd.
-  bool init(const std::vector<PortSetup>& ports, rte_mempool* pool, const std::string& prefix,
-            uint32_t table, int epoll_fd, std::string* err);
+  Status init(const std::vector<PortSetup>& ports, rte_mempool* pool, const std::string& prefix,
+              uint32_t table, int epoll_fd);
   bool enabled() const { return to_kernel_ != nullptr; }
 
   rte_ring* to_kernel() const { return to_kernel_; }

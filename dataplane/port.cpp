@@ -32,8 +32,7 @@ int kernel_if_mtu(uint32_t if_index) {
 }
 }  // namespace
 
-bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* ports,
-                std::string* err) {
+Status ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* ports) {
   uint16_t pid;
   RTE_ETH_FOREACH_DEV(pid) {
     PortSetup ps;
@@ -41,8 +40,7 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     ps.name = fmt::format("dpdk{}", ports->size());
     rte_eth_dev_info info{};
     if (int rc = rte_eth_dev_info_get(pid, &info); rc != 0) {
-      *err = fmt::format("port {}: dev_info: {}", ps.name, rte_strerror(-rc));
-      return false;
+      return Error{fmt::format("port {}: dev_info: {}", ps.name, rte_strerror(-rc))};
     }
     ps.driver = info.driver_name ? info.driver_name : "?";
     // Errors name the port as the operator gave it too: "dpdk1 (0000:03:00.1)".
@@ -64,28 +62,24 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
       ps.rss = true;
     }
     if (int rc = rte_eth_dev_configure(pid, ps.nrxq, ps.ntxq, &conf); rc != 0) {
-      *err = fmt::format("{}: cannot configure {} rx / {} tx queues: {}", label, ps.nrxq, ps.ntxq,
-                         rte_strerror(-rc));
-      return false;
+      return Error{fmt::format("{}: cannot configure {} rx / {} tx queues: {}", label, ps.nrxq, ps.ntxq,
+                         rte_strerror(-rc))};
     }
     uint16_t nrx = kRxDesc, ntx = kTxDesc;
     rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
     const int socket = rte_eth_dev_socket_id(pid);
     for (uint16_t q = 0; q < ps.nrxq; ++q) {
       if (int rc = rte_eth_rx_queue_setup(pid, q, nrx, socket, nullptr, pool); rc != 0) {
-        *err = fmt::format("{}: cannot set up rx queue {}: {}", label, q, rte_strerror(-rc));
-        return false;
+        return Error{fmt::format("{}: cannot set up rx queue {}: {}", label, q, rte_strerror(-rc))};
       }
     }
     for (uint16_t q = 0; q < ps.ntxq; ++q) {
       if (int rc = rte_eth_tx_queue_setup(pid, q, ntx, socket, nullptr); rc != 0) {
-        *err = fmt::format("{}: cannot set up tx queue {}: {}", label, q, rte_strerror(-rc));
-        return false;
+        return Error{fmt::format("{}: cannot set up tx queue {}: {}", label, q, rte_strerror(-rc))};
       }
     }
     if (int rc = rte_eth_dev_start(pid); rc != 0) {
-      *err = fmt::format("{}: cannot start: {}", label, rte_strerror(-rc));
-      return false;
+      return Error{fmt::format("{}: cannot start: {}", label, rte_strerror(-rc))};
     }
     // Promiscuous: the director receives for VIPs and for the clients it NATs back.
     rte_eth_promiscuous_enable(pid);
@@ -102,7 +96,7 @@ bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* po
     std::copy(mac.addr_bytes, mac.addr_bytes + 6, ps.mac.begin());
     ports->push_back(ps);
   }
-  return true;
+  return {};
 }
 
 void ports_close(const std::vector<PortSetup>& ports) {

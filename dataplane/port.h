@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net.h"
+#include "common/result.h"
 
 struct rte_mempool;
 
@@ -25,8 +26,7 @@ struct PortSetup {
 };
 
 // Configures and starts every port for `nworkers` workers. Returns false with `err` set.
-bool ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* ports,
-                std::string* err);
+Status ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* ports);
 void ports_close(const std::vector<PortSetup>& ports);
 
 }  // namespace fastvs

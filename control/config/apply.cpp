@@ -407,14 +407,16 @@ Status apply_check(Config& cfg, const Command& cmd) {
       if (check.spec.kind == CheckKind::Misc) {
         // Who runs the program: user=, else keepalived's default script user if it exists,
         // else root (set_default_script_user).
-        std::string err;
-        std::optional<ScriptIds> ids =
-            check.spec.user.empty()
-                ? resolve_script_user(kDefaultScriptUser, "", &err).value_or(ScriptIds{0, 0})
-                : resolve_script_user(check.spec.user, check.spec.group, &err);
-        if (!ids) return Error{"misc check user: " + err};
-        check.spec.uid = ids->uid;
-        check.spec.gid = ids->gid;
+        ScriptIds ids;  // root
+        if (!check.spec.user.empty()) {
+          const Result<ScriptIds> r = resolve_script_user(check.spec.user, check.spec.group);
+          if (!r) return Error{"misc check user: " + r.error()};
+          ids = *r;
+        } else if (const Result<ScriptIds> r = resolve_script_user(kDefaultScriptUser, "")) {
+          ids = *r;
+        }
+        check.spec.uid = ids.uid;
+        check.spec.gid = ids.gid;
       }
       if (cmd.check_inhibit) d->inhibit = true;
       cfg.checks.push_back(std::move(check));

@@ -20,38 +20,37 @@ bool Loader::resolve_script_users() {
       for (KaCheck& c : rs.checks) {
         CheckSpec& s = c.spec;
         if (s.kind != CheckKind::Misc) continue;
-        std::string err;
-        std::optional<ScriptIds> ids;
+        ScriptIds ids;
         if (!s.user.empty()) {
-          ids = resolve_script_user(s.user, s.group, &err);
-          if (!ids) return fail(c.user_line, "MISC_CHECK user: " + err);
+          const Result<ScriptIds> r = resolve_script_user(s.user, s.group);
+          if (!r) return fail(c.user_line, "MISC_CHECK user: " + r.error());
+          ids = *r;
         } else if (fallback) {
-          ids = fallback;
+          ids = *fallback;
         } else if (!cfg_.scripts.user.empty()) {
-          ids = resolve_script_user(cfg_.scripts.user, cfg_.scripts.group, &err);
-          if (!ids) return fail(cfg_.scripts.line, "script_user: " + err);
-          fallback = ids;
+          const Result<ScriptIds> r = resolve_script_user(cfg_.scripts.user, cfg_.scripts.group);
+          if (!r) return fail(cfg_.scripts.line, "script_user: " + r.error());
+          fallback = ids = *r;
         } else {
-          ids = resolve_script_user(kDefaultScriptUser, "", &err);
-          if (!ids) {
-            ids = ScriptIds{0, 0};
-            if (!warned_root) {
-              warn(c.line, std::string("MISC_CHECK programs that name no user run as root: "
-                                       "default user '") +
-                               kDefaultScriptUser +
-                               "' for script execution does not exist - please create "
-                               "(or give global_defs script_user)");
-              warned_root = true;
-            }
+          const Result<ScriptIds> r = resolve_script_user(kDefaultScriptUser, "");
+          if (r) {
+            ids = *r;
+          } else if (!warned_root) {  // root, with keepalived's warning
+            warn(c.line, std::string("MISC_CHECK programs that name no user run as root: "
+                                     "default user '") +
+                             kDefaultScriptUser +
+                             "' for script execution does not exist - please create "
+                             "(or give global_defs script_user)");
+            warned_root = true;
           }
           fallback = ids;
         }
-        s.uid = ids->uid;
-        s.gid = ids->gid;
+        s.uid = ids.uid;
+        s.gid = ids.gid;
         if (cfg_.scripts.security && (s.uid == 0 || s.gid == 0) && !s.misc_argv.empty()) {
-          if (std::string why = script_insecurity(s.misc_argv[0]); !why.empty())
+          if (const Status st = check_script_secure(s.misc_argv[0]); !st)
             return fail(c.line, "MISC_CHECK " + quoted(s.misc_argv[0]) +
-                                    " would run as root but " + why +
+                                    " would run as root but " + st.error() +
                                     " (enable_script_security)");
         }
       }

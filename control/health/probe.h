@@ -1,5 +1,5 @@
 // Health probes on the wire and programs, run without blocking by the health thread
-// (control/health_runner.h): TCP_CHECK (a connect), HTTP_GET (a GET of each url, status code and
+// (control/health/runner.h): TCP_CHECK (a connect), HTTP_GET (a GET of each url, status code and
 // optional MD5 of the body), MISC_CHECK (a program, its exit status). One epoll set; timeouts
 // and child processes are checked on every poll. The probes go out through the host's stack:
 // with fastvsd's kernel path, through the director's own ports.
@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "control/health/state.h"
 
 namespace fastvs {
@@ -38,10 +40,21 @@ class Prober {
   int epoll_fd() const { return epoll_fd_; }
 
  private:
-  struct Probe;
+  struct Probe;  // probe_impl.h
+  // Progress on a probe's socket.
   void step(Probe& p);
-  void finish(size_t i, const CheckResult& r);
-  bool start_connect(Probe& p, std::string* err);
+  // Ends a probe: its `done` runs, it is gone.
+  void finish(Probe& p, const CheckResult& r);
+
+  // TCP_CHECK, and each url of an HTTP_GET (tcp_check.cpp): connect without blocking; whether
+  // the connection completed (else the probe is finished as failed).
+  Status start_connect(Probe& p);
+  bool connected(Probe& p);
+  // HTTP_GET once connected (http_get.cpp): send the request, read and judge the response.
+  void step_http(Probe& p);
+  // MISC_CHECK (misc_check.cpp): start the program; its result once it exited or timed out.
+  Status start_misc(Probe& p);
+  std::optional<CheckResult> poll_misc(Probe& p, double now);
 
   int epoll_fd_ = -1;
   std::vector<std::unique_ptr<Probe>> probes_;

@@ -85,16 +85,16 @@ HealthRunner::~HealthRunner() {
   stop();
 }
 
-bool HealthRunner::start(int epoll_fd, std::string* err) {
+Status HealthRunner::start(int epoll_fd) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return *err = fmt::format("health checks: eventfd: {}", strerror(errno)), false;
+  if (wake_fd_ < 0) return Error{fmt::format("health checks: eventfd: {}", strerror(errno))};
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0)
-    return *err = fmt::format("health checks: epoll: {}", strerror(errno)), false;
+    return Error{fmt::format("health checks: epoll: {}", strerror(errno))};
   thread_ = std::thread([this] { run(); });
-  return true;
+  return {};
 }
 
 void HealthRunner::stop() {

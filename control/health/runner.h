@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "control/health/state.h"
+#include "common/result.h"
 #include "control/report/metrics.h"
 #include "common/model.h"
 
@@ -46,7 +47,7 @@ class HealthRunner {
   HealthRunner& operator=(const HealthRunner&) = delete;
 
   // Registers its eventfd in control's epoll and starts the thread.
-  bool start(int epoll_fd, std::string* err);
+  Status start(int epoll_fd);
   void stop();
   // Replaces every checked service (the checkers start over, as keepalived's reload does).
   void configure(std::vector<HealthDef> defs);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "common/result.h"
+
 namespace fastvs {
 
 struct ScriptIds {
@@ -15,16 +17,19 @@ struct ScriptIds {
   uint32_t gid = 0;
 };
 
-// The ids of USER [GROUP] ("" = the user's primary group); nullopt with `err` ("unknown user
-// 'x'", "unknown group 'y'") when either does not exist.
-std::optional<ScriptIds> resolve_script_user(const std::string& user, const std::string& group,
-                                             std::string* err);
+// The ids of USER [GROUP] ("" = the user's primary group), or "unknown user 'x'", "unknown
+// group 'y'" when either does not exist.
+Result<ScriptIds> resolve_script_user(const std::string& user, const std::string& group);
 
-// keepalived's check_script_secure for a program that runs as root: "" if the program (found
+// keepalived's check_script_secure for a program that runs as root: fine if the program (found
 // in PATH when it names no directory) and every directory above it are owned by root and
-// writable by no one else (a sticky directory may be); else what is not, e.g. "/opt/chk is
+// writable by no one else (a sticky directory may be); else what is not, e.g. "'/opt/chk' is
 // writable by its group".
-std::string script_insecurity(const std::string& program);
+Status check_script_secure(const std::string& program);
+
+// A program's path as execvp would find it: itself when it names a directory, else the first
+// executable regular file of that name in PATH; nullopt when there is none.
+std::optional<std::string> find_program(const std::string& name);
 
 // keepalived's default script user when none is configured (set_default_script_user): this
 // one if it exists, else root with a warning.

@@ -82,20 +82,18 @@ MetricsHttpServer::~MetricsHttpServer() {
   if (listen_fd_ >= 0) close(listen_fd_);
 }
 
-bool MetricsHttpServer::listen(const std::string& listen, int epoll_fd, std::string* err) {
+Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
   epoll_fd_ = epoll_fd;
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
-    *err = fmt::format("--metrics-listen '{}': expected ADDR:PORT (e.g. 127.0.0.1:9469)", listen);
-    return false;
+    return Error{fmt::format("--metrics-listen '{}': expected ADDR:PORT (e.g. 127.0.0.1:9469)", listen)};
   }
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   if (!parse_port(port)) {  // getaddrinfo takes 70000 as 4464
-    *err = fmt::format("--metrics-listen '{}': bad port '{}'", listen, port);
-    return false;
+    return Error{fmt::format("--metrics-listen '{}': bad port '{}'", listen, port)};
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -103,9 +101,8 @@ bool MetricsHttpServer::listen(const std::string& listen, int epoll_fd, std::str
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
   addrinfo* ai = nullptr;
   if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &ai); rc != 0) {
-    *err = fmt::format("--metrics-listen '{}': {} (a numeric address and port)", listen,
-                       gai_strerror(rc));
-    return false;
+    return Error{fmt::format("--metrics-listen '{}': {} (a numeric address and port)", listen,
+                       gai_strerror(rc))};
   }
   listen_fd_ = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
@@ -117,15 +114,14 @@ bool MetricsHttpServer::listen(const std::string& listen, int epoll_fd, std::str
   socklen_t len = sizeof ss;
   ok = ok && getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0;
   if (!ok) {
-    *err = fmt::format("--metrics-listen {}: {}", listen, std::strerror(errno));
-    return false;
+    return Error{fmt::format("--metrics-listen {}: {}", listen, std::strerror(errno))};
   }
   bound_ = format_sockaddr(ss);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = listen_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-  return true;
+  return {};
 }
 
 bool MetricsHttpServer::on_event(int fd, uint32_t events) {

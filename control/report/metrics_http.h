@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+
 namespace fastvs {
 
 // The reply to one complete request head (request line and headers up to the blank line).
@@ -37,7 +39,7 @@ class MetricsHttpServer {
   // `listen` is "ADDR:PORT" with a numeric address ("127.0.0.1:9469", "0.0.0.0:9469",
   // "[::1]:9469"); port 0 takes a free one (bound() says which). No name lookup: the control
   // thread must not wait on a resolver.
-  bool listen(const std::string& listen, int epoll_fd, std::string* err);
+  Status listen(const std::string& listen, int epoll_fd);
   // The address actually bound, as "ADDR:PORT".
   const std::string& bound() const { return bound_; }
 

@@ -7,7 +7,7 @@ namespace fastvs {
 
 MetricsSnapshot Director::metrics_snapshot() const {
   MetricsSnapshot m;
-  m.services = service_status(/*since_zero=*/false);
+  m.services = stats_.status(effective_, changes_.current(), /*since_zero=*/false);
   m.health = health_.servers();
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
@@ -32,7 +32,7 @@ MetricsSnapshot Director::metrics_snapshot() const {
 
 void Director::publish_telemetry() {
   telemetry_publish(std::make_shared<const MetricsSnapshot>(metrics_snapshot()));
-  telemetry_seq_ = pub_->current().seq;
+  telemetry_seq_ = changes_.current().seq;
 }
 
 }  // namespace fastvs

@@ -53,8 +53,8 @@ class RunnerTest : public ::testing::Test {
   void SetUp() override {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     ASSERT_GE(ep_, 0);
-    std::string err;
-    ASSERT_TRUE(runner_.start(ep_, &err)) << err;
+    const Status st = runner_.start(ep_);
+    ASSERT_TRUE(st.ok()) << st.error();
   }
   void TearDown() override {
     runner_.stop();

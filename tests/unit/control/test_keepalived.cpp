@@ -57,8 +57,7 @@ std::string load_err(const std::string& text) {
 // keepalived's warning when a MISC_CHECK that names no user runs as root, at `line` (the first
 // such MISC_CHECK): only where the default script user keepalived_script does not exist.
 std::vector<std::string> root_warning(unsigned line) {
-  std::string err;
-  if (resolve_script_user(kDefaultScriptUser, "", &err)) return {};
+  if (resolve_script_user(kDefaultScriptUser, "")) return {};
   return {"ka.conf:" + std::to_string(line) +
           ": MISC_CHECK programs that name no user run as root: default user "
           "'keepalived_script' for script execution does not exist - please create (or give "

@@ -29,8 +29,8 @@ class HttpTest : public ::testing::Test {
   void SetUp() override {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     ASSERT_GE(ep_, 0);
-    std::string err;
-    ASSERT_TRUE(srv_.listen("127.0.0.1:0", ep_, &err)) << err;
+    const Status st = srv_.listen("127.0.0.1:0", ep_);
+    ASSERT_TRUE(st.ok()) << st.error();
     const size_t colon = srv_.bound().rfind(':');
     ASSERT_EQ(srv_.bound().substr(0, colon), "127.0.0.1");
     port_ = static_cast<uint16_t>(std::stoi(srv_.bound().substr(colon + 1)));
@@ -214,17 +214,18 @@ TEST(HttpListen, BadAddressesAreRefusedWithoutALookup) {
   for (const char* bad : {"9469", "localhost:9469", "127.0.0.1:", ":9469", "127.0.0.1:http",
                           "127.0.0.1:70000", "[::1:9469"}) {
     MetricsHttpServer s;
-    std::string err;
-    EXPECT_FALSE(s.listen(bad, ep, &err)) << bad;
-    EXPECT_NE(err.find("--metrics-listen"), std::string::npos) << err;
+    const Status st = s.listen(bad, ep);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.error().find("--metrics-listen"), std::string::npos) << st.error();
   }
   // Taken: a second server on the first one's port.
   MetricsHttpServer a, b;
-  std::string err;
-  ASSERT_TRUE(a.listen("127.0.0.1:0", ep, &err)) << err;
+  const Status st = a.listen("127.0.0.1:0", ep);
+  ASSERT_TRUE(st.ok()) << st.error();
   const std::string taken = a.bound();
-  EXPECT_FALSE(b.listen(taken, ep, &err));
-  EXPECT_NE(err.find("in use"), std::string::npos) << err;
+  const Status again = b.listen(taken, ep);
+  EXPECT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("in use"), std::string::npos) << again.error();
   close(ep);
 }
 

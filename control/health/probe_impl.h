@@ -1,0 +1,32 @@
+// The state of one running probe, shared by the Prober (probe.cpp) and its checkers
+// (tcp_check.cpp, http_get.cpp, misc_check.cpp). Internal to control/health.
+#pragma once
+
+#include <unistd.h>
+
+#include <string>
+
+#include "control/health/probe.h"
+
+namespace fastvs {
+
+struct Prober::Probe {
+  enum class Stage { Connecting, Sending, Receiving, Program };
+  CheckSpec spec;
+  uint32_t ip = 0;
+  uint16_t port = 0;
+  Done done;
+  Stage stage = Stage::Connecting;
+  int fd = -1;
+  pid_t pid = -1;
+  double deadline = 0;
+  size_t url = 0;  // HTTP_GET: the url being fetched
+  std::string out;
+  size_t sent = 0;
+  std::string in;
+  ~Probe() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+}  // namespace fastvs

@@ -1,0 +1,87 @@
+#include "control/report/ip_show.h"
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+
+#include <fmt/core.h>
+
+namespace fastvs {
+
+std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg) {
+  std::string out;
+  for (size_t p = 0; p < ports.size(); ++p) {
+    out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {}\n", p + 1,
+                       ports[p].name, ports[p].mtu);
+    for (const auto& a : cfg.addrs)
+      if (a.port == p)
+        out += fmt::format("    inet {}/{} scope global {}\n", format_ip4(a.ip), a.prefix_len,
+                           ports[p].name);
+  }
+  return out;
+}
+
+std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg) {
+  std::string out;
+  for (const auto& r : cfg.routes) {
+    const std::string dst =
+        r.prefix_len == 0 ? "default" : fmt::format("{}/{}", format_ip4(r.prefix), r.prefix_len);
+    out += r.via ? fmt::format("{} via {} dev {}\n", dst, format_ip4(r.via), ports[r.port].name)
+                 : fmt::format("{} dev {} scope link\n", dst, ports[r.port].name);
+  }
+  for (const auto& a : cfg.addrs) {
+    const uint32_t mask = prefix_mask(a.prefix_len);
+    out += fmt::format("{}/{} dev {} proto kernel scope link src {}\n", format_ip4(a.ip & mask),
+                       a.prefix_len, ports[a.port].name, format_ip4(a.ip));
+  }
+  return out;
+}
+
+std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh) {
+  std::string out;
+  neigh.for_each([&](uint32_t ip, uint16_t port, const MacAddr& mac, NeighState st) {
+    out += fmt::format("{} dev {} lladdr {} {}\n", format_ip4(rte_be_to_cpu_32(ip)),
+                       port < ports.size() ? ports[port].name : "?", format_mac(mac),
+                       st == NeighState::Permanent ? "PERMANENT" : "REACHABLE");
+  });
+  return out;
+}
+
+std::string show_links(const std::vector<PortSetup>& ports,
+                       const std::vector<std::unique_ptr<Worker>>& workers, bool stats) {
+  std::string out;
+  for (size_t p = 0; p < ports.size(); ++p) {
+    const PortSetup& ps = ports[p];
+    out += fmt::format(
+        "{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {} driver {} rxq {} txq {}\n"
+        "    link/ether {} brd ff:ff:ff:ff:ff:ff\n",
+        p + 1, ps.name, ps.mtu, ps.driver, ps.nrxq, ps.ntxq, format_mac(ps.mac));
+    if (!stats) continue;
+    rte_eth_stats st{};
+    rte_eth_stats_get(ps.port_id, &st);
+    out += fmt::format(
+        "    RX: bytes  packets  errors  dropped missed\n    {:<10} {:<8} {:<7} {:<7} {}\n"
+        "    TX: bytes  packets  errors\n    {:<10} {:<8} {}\n",
+        st.ibytes, st.ipackets, st.ierrors, st.rx_nombuf, st.imissed, st.obytes, st.opackets,
+        st.oerrors);
+  }
+  if (!stats) return out;
+  // What fastvs itself did with the packets: per worker, and drops by reason.
+  for (const auto& w : workers) {
+    const WorkerCounters& c = w->ctr;
+    out += fmt::format(
+        "worker {}: rx {} tx {} nat_in {} nat_out {} dr_out {} tun_out {} icmp_nat {} "
+        "handoff_out {} handoff_in {} conns {} created {} expired {} to_kernel {} from_kernel {}\n"
+        "    fragments: tracked {} followed {} evicted {}\n",
+        w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.dr_out.get(),
+        c.tun_out.get(), c.icmp_nat.get(), c.handoff_out.get(), c.handoff_in.get(), w->conns.size(),
+        c.conns_created.get(), c.conns_expired.get(), c.to_kernel.get(), c.from_kernel.get(),
+        c.frags_tracked.get(), c.frags_followed.get(), c.frags_evicted.get());
+    for (unsigned d = 0; d < kDropCount; ++d)
+      if (c.drops[d])
+        out += fmt::format("    drop {:<18} {:<10} {}\n", drop_name(static_cast<Drop>(d)),
+                           c.drops[d].get(), drop_text(static_cast<Drop>(d)));
+  }
+  return out;
+}
+
+}  // namespace fastvs

@@ -1,0 +1,23 @@
+// iproute2's listings for the director's DPDK ports, which the kernel no longer sees:
+// `ip -4 addr`, `ip route` (static and connected), `ip neigh`, and `ip [-s] link` with the ports'
+// counters and each worker's packets and drops by reason.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/model.h"
+#include "dataplane/neigh.h"
+#include "dataplane/port.h"
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg);
+std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg);
+std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh);
+std::string show_links(const std::vector<PortSetup>& ports,
+                       const std::vector<std::unique_ptr<Worker>>& workers, bool stats);
+
+}  // namespace fastvs

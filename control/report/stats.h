@@ -1,0 +1,35 @@
+// Counters and rates as ipvsadm shows them: every destination's per-worker counters summed,
+// "since -Z" (zeroing records where the counters stood: the workers' counters are theirs and
+// are never written by control), and IPVS's rate estimator over every service and destination,
+// ticked every 2 s on the control thread (ip_vs_est.c).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "common/model.h"
+#include "control/report/estimator.h"
+#include "control/report/ipvsadm_print.h"
+#include "dataplane/snapshot.h"
+
+namespace fastvs {
+
+class Stats {
+ public:
+  // The services of `cfg` (the configuration `snap` was built from, in the same order) with
+  // their destinations' connection counts, counters (since the last -Z, or raw) and rates.
+  std::vector<ServiceStatus> status(const Config& cfg, const Snapshot& snap,
+                                    bool since_zero = true) const;
+  // One 2-second tick of every estimator; those of services and destinations that left are
+  // dropped, new ones start from where their counters stand (ip_vs_start_estimator).
+  void estimate(const Config& cfg, const Snapshot& snap);
+  // -Z [service]: the counters restart from 0, and so do the rates (ip_vs_zero_stats).
+  void zero(const Config& cfg, const Snapshot& snap, const std::optional<ServiceKey>& only);
+
+ private:
+  std::map<ServiceKey, RateEstimator> svc_est_;
+  std::map<DestKey, RateEstimator> dest_est_;
+};
+
+}  // namespace fastvs
