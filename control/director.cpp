@@ -265,14 +265,16 @@ Status Director::make_workers(const Snapshot* first) {
       return Error{fmt::format("ring: {}", rte_strerror(rte_errno))};
     }
     const std::string name = fmt::format("conns_w{}", i);
-    if (!w->conns.init(name.c_str(), opt_.conn_capacity,
-                       static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])), w->now,
-                       index_keys(opt_))) {
+    if (const Status st = w->conns.init(name.c_str(), opt_.conn_capacity,
+                                        static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])),
+                                        w->now, index_keys(opt_));
+        !st) {
       return Error{fmt::format(
-          "connection table of {} entries ({}) for worker {}: out of memory, {} left: lower "
+          "connection table of {} entries ({}) for worker {}: {}, {} left: lower "
           "--conn-capacity or give the EAL more memory (hugepages, or -m with --no-huge)",
           opt_.conn_capacity,
           format_bytes(ConnTable::memory_needed(opt_.conn_capacity, index_keys(opt_))), i,
+          st.error(),
           format_bytes(
               dpdk_memory_available(static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i])))))};
     }
@@ -390,21 +392,14 @@ std::string Director::stats_json() const {
   std::string j = "{\"workers\": [";
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
-    const WorkerCounters& c = w.ctr;
-    j += fmt::format(
-        "{}{{\"rx\": {}, \"tx\": {}, \"handoff_out\": {}, \"handoff_in\": {}, "
-        "\"nat_in\": {}, \"nat_out\": {}, \"dr_out\": {}, \"tun_out\": {}, \"icmp_nat\": {}, "
-        "\"arp_replies\": {}, \"arp_replies_in\": {}, "
-        "\"arp_requests\": {}, \"echo_replies\": {}, \"icmp_errors_sent\": {}, "
-        "\"conns_created\": {}, \"conns_expired\": {}, \"conns\": {}, \"to_kernel\": {}, "
-        "\"from_kernel\": {}, \"frags_tracked\": {}, \"frags_followed\": {}, "
-        "\"frags_evicted\": {}, \"drops\": {{",
-        i ? ", " : "", c.rx, c.tx, c.handoff_out, c.handoff_in, c.nat_in, c.nat_out, c.dr_out,
-        c.tun_out, c.icmp_nat, c.arp_replies, c.arp_replies_in, c.arp_requests, c.echo_replies,
-        c.icmp_errors_sent, c.conns_created, c.conns_expired, w.conns.size(), c.to_kernel,
-        c.from_kernel, c.frags_tracked, c.frags_followed, c.frags_evicted);
+    const auto v = w.ctr.values();
+    j += i ? ", {" : "{";
+    for (unsigned c = 0; c < kCounterCount; ++c)
+      j += fmt::format("\"{}\": {}, ", kCounters[c].name, v[c]);
+    j += fmt::format("\"conns\": {}, \"drops\": {{", w.conns.size());
     for (unsigned d = 0; d < kDropCount; ++d)
-      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)), c.drops[d]);
+      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)),
+                       w.ctr.drops[d].get());
     j += "}}";
   }
   j += "], \"destinations\": [";
@@ -443,24 +438,19 @@ void Director::write_stats_file() const {
 }
 
 void Director::log_counters() const {
-  WorkerCounters sum;
+  std::array<uint64_t, kCounterCount> sum{};
+  std::array<uint64_t, kDropCount> drops{};
   for (const auto& w : workers_) {
-    const WorkerCounters& c = w->ctr;
-    sum.rx += c.rx;
-    sum.tx += c.tx;
-    sum.nat_in += c.nat_in;
-    sum.nat_out += c.nat_out;
-    sum.icmp_nat += c.icmp_nat;
-    sum.handoff_out += c.handoff_out;
-    sum.conns_created += c.conns_created;
-    for (unsigned d = 0; d < kDropCount; ++d) sum.drops[d] += c.drops[d];
+    const auto v = w->ctr.values();
+    for (unsigned c = 0; c < kCounterCount; ++c) sum[c] += v[c];
+    for (unsigned d = 0; d < kDropCount; ++d) drops[d] += w->ctr.drops[d];
   }
-  log_line(fmt::format("rx {} tx {} nat_in {} nat_out {} icmp_nat {} handoff {} conns {}", sum.rx,
-                       sum.tx, sum.nat_in, sum.nat_out, sum.icmp_nat, sum.handoff_out,
-                       sum.conns_created));
+  std::string line = "counters:";
+  for (unsigned c = 0; c < kCounterCount; ++c)
+    if (sum[c]) line += fmt::format(" {} {}", kCounters[c].name, sum[c]);
+  log_line(line == "counters:" ? "counters: none moved" : line);
   for (unsigned d = 0; d < kDropCount; ++d)
-    if (sum.drops[d])
-      log_line(fmt::format("drop {} {}", drop_name(static_cast<Drop>(d)), sum.drops[d]));
+    if (drops[d]) log_line(fmt::format("drop {} {}", drop_name(static_cast<Drop>(d)), drops[d]));
 }
 
 }  // namespace fastvs

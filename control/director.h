@@ -7,7 +7,7 @@
 // nothing); a new snapshot is built and published to every worker (dataplane/publish.h); fastvsadm
 // gets its answer once rte_rcu_qsbr says every worker has passed a quiescent state since the push
 // (each adopts before it reports, so the answer means "in force"); the replaced snapshot is freed
-// then too. Changes are applied one at a time: a change that arrives while one is in flight waits
+// once every worker has adopted a newer one as well (adopting reads it). Changes are applied one at a time: a change that arrives while one is in flight waits
 // (control/changes.h).
 //
 // The pieces: this file's Director wires them and runs the loop (director.cpp); fastvsadm's

@@ -118,6 +118,14 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
+#if defined(__x86_64__)
+  // Built for SSE4.2 (meson.build): refuse a CPU without it rather than die of SIGILL.
+  if (!__builtin_cpu_supports("sse4.2")) {
+    fmt::print(stderr, "fastvsd: this CPU has no SSE4.2, which fastvsd is built for "
+                       "(x86-64-v2: any x86-64 CPU since 2009)\n");
+    return 1;
+  }
+#endif
   // The EAL's arguments come before "--", ours after. Ours are read first: a mistake in them, or
   // a socket another fastvsd answers on, is reported before the EAL takes hugepages and ports.
   std::vector<std::string> eal_args, rest;

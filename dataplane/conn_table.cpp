@@ -12,14 +12,21 @@ namespace fastvs {
 
 namespace {
 // CRC32-C of the 16-byte key in two instructions. rte_hash_crc picks its implementation at run
-// time and measured 42 instructions a key here; the key is always a ConnKey, and SSE4.2 is in
-// the baseline we build for (-march=corei7).
+// time and measured 42 instructions a key here; the key is always a ConnKey. SSE4.2 is a stated
+// requirement (meson.build builds with -msse4.2, fastvsd checks the CPU before it starts).
+#if defined(__x86_64__) && !defined(__SSE4_2__)
+#error "the connection table's hash needs SSE4.2: build with -msse4.2 (meson.build does)"
+#endif
 uint32_t conn_key_hash(const void* key, uint32_t len, uint32_t init) {
+#if defined(__x86_64__)
   (void)len;
   uint64_t a, b;
   std::memcpy(&a, key, 8);
   std::memcpy(&b, static_cast<const uint8_t*>(key) + 8, 8);
   return static_cast<uint32_t>(__builtin_ia32_crc32di(__builtin_ia32_crc32di(init, a), b));
+#else
+  return rte_hash_crc(key, len, init);  // DPDK's CRC32-C with the CPU's instructions
+#endif
 }
 static_assert(sizeof(ConnKey) == 16);
 
@@ -56,12 +63,11 @@ ConnTable::~ConnTable() {
   rte_free(wheel_);
 }
 
-bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t now, uint64_t keys) {
+Status ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t now,
+                       uint64_t keys) {
   if (keys == 0) keys = default_keys(capacity);
-  if (capacity == 0 || capacity > kMaxCapacity || keys > default_keys(kMaxCapacity)) {
-    fmt::print(stderr, "conn table {}: capacity {} ({} keys) out of range\n", name, capacity, keys);
-    return false;
-  }
+  if (capacity == 0 || capacity > kMaxCapacity || keys > default_keys(kMaxCapacity))
+    return Error{fmt::format("capacity {} ({} keys) out of range", capacity, keys)};
   rte_hash_parameters hp{};
   hp.name = name;
   hp.entries = static_cast<uint32_t>(index_entries(keys));
@@ -74,19 +80,12 @@ bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t n
   rte_malloc_socket_stats before{}, after{};
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
   hash_ = rte_hash_create(&hp);
-  if (!hash_) {
-    fmt::print(stderr, "conn table {}: rte_hash_create({} keys): {}\n", name, hp.entries,
-               rte_strerror(rte_errno));
-    return false;
-  }
+  if (!hash_) return Error{fmt::format("rte_hash_create({} keys): {}", hp.entries, rte_strerror(rte_errno))};
   conns_ =
       static_cast<Conn*>(rte_zmalloc_socket("conns", sizeof(Conn) * size_t{capacity}, 64, socket));
   wheel_ = static_cast<uint32_t*>(
       rte_malloc_socket("conn_wheel", sizeof(uint32_t) * kWheelSlots, 64, socket));
-  if (!conns_ || !wheel_) {
-    fmt::print(stderr, "conn table {}: no memory for {} entries\n", name, capacity);
-    return false;
-  }
+  if (!conns_ || !wheel_) return Error{fmt::format("no memory for {} entries", capacity)};
   for (uint32_t i = 0; i < kWheelSlots; ++i) wheel_[i] = kConnNone;
   capacity_ = capacity;
   for (uint32_t i = 0; i < capacity; ++i) conns_[i].next = i + 1 < capacity ? i + 1 : kConnNone;
@@ -95,7 +94,7 @@ bool ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t n
   cursor_ = now;
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &after);
   memory_bytes_ = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
-  return true;
+  return {};
 }
 
 Conn* ConnTable::lookup(const ConnKey& key, bool* is_out) const {

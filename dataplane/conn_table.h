@@ -25,6 +25,7 @@
 
 #include <emmintrin.h>
 
+#include "common/result.h"
 #include "dataplane/dest.h"
 #include "dataplane/tcp_state.h"
 
@@ -113,8 +114,8 @@ class ConnTable {
   static uint64_t default_keys(uint32_t capacity) { return uint64_t{capacity} * 2; }
 
   // Sizes the pool for `capacity` connections and the index for `keys` keys (0: the default)
-  // on NUMA `socket`. `now` starts the wheel. Returns false (and logs why) if memory is short.
-  bool init(const char* name, uint32_t capacity, int socket, uint32_t now, uint64_t keys = 0);
+  // on NUMA `socket`. `now` starts the wheel. An error says why (memory short, out of range).
+  Status init(const char* name, uint32_t capacity, int socket, uint32_t now, uint64_t keys = 0);
   // The DPDK memory init() takes (computed as rte_hash_create sizes its parts), so fastvsd can
   // refuse a --conn-capacity that cannot fit before it allocates anything.
   static uint64_t memory_needed(uint32_t capacity, uint64_t keys = 0);

@@ -87,33 +87,68 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
+// What each worker counts besides drops: its name (the stats file's key, `ip -s link`'s word),
+// its Prometheus family (fastvs_worker_<metric>_total) and what it counts. Every listing of the
+// counters (the stats file, the log, ip -s link, /metrics, telemetry) is made from this list.
+#define FASTVS_WORKER_COUNTERS(X)                                                               \
+  X(rx, "rx_packets", "Packets taken from the ports' RX queues")                               \
+  X(tx, "tx_packets", "Packets handed to the ports' TX queues")                                \
+  X(handoff_out, "handoff_out_packets", "Packets handed to the worker that owns their flow")   \
+  X(handoff_in, "handoff_in_packets", "Packets received from other workers (flows this worker " \
+                                      "owns)")                                                  \
+  X(nat_in, "nat_in_packets", "Requests rewritten to a real server (NAT)")                     \
+  X(nat_out, "nat_out_packets", "Replies rewritten to the VIP (NAT)")                          \
+  X(icmp_nat, "icmp_nat_packets", "ICMP errors translated (NAT)")                              \
+  X(dr_out, "dr_out_packets", "Requests sent on by direct routing")                            \
+  X(tun_out, "tun_out_packets", "Requests sent on in an IPIP tunnel")                          \
+  X(arp_replies, "arp_replies_sent", "ARP requests for the director's addresses answered")     \
+  X(arp_replies_in, "arp_replies_received", "ARP replies learned from and consumed")           \
+  X(arp_requests, "arp_requests_sent", "ARP requests sent for next hops")                      \
+  X(echo_replies, "echo_replies_sent", "ICMP echo requests answered")                          \
+  X(icmp_errors_sent, "icmp_errors_sent", "ICMP errors sent (time exceeded, fragmentation "     \
+                                          "needed)")                                            \
+  X(conns_created, "connections_created", "Connections created")                               \
+  X(conns_expired, "connections_expired", "Connections expired")                               \
+  X(to_kernel, "to_kernel_packets", "Packets handed to the host's stack (the kernel path)")     \
+  X(from_kernel, "from_kernel_packets", "The host's packets sent out of a port")               \
+  X(frags_tracked, "fragments_tracked", "First fragments whose datagram was remembered")        \
+  X(frags_followed, "fragments_followed", "Non-first fragments forwarded after their first")    \
+  X(frags_evicted, "fragments_evicted", "Remembered datagrams overwritten while live (the "     \
+                                        "fragment table was full)")
+
+enum class Ctr : uint8_t {
+#define X(name, metric, help) name,
+  FASTVS_WORKER_COUNTERS(X)
+#undef X
+};
+
+struct CounterInfo {
+  const char* name;
+  const char* metric;
+  const char* help;
+};
+inline constexpr CounterInfo kCounters[] = {
+#define X(name, metric, help) {#name, metric, help},
+    FASTVS_WORKER_COUNTERS(X)
+#undef X
+};
+inline constexpr unsigned kCounterCount = sizeof kCounters / sizeof kCounters[0];
+
 struct alignas(64) WorkerCounters {
-  Counter rx;           // packets taken from RX queues
-  Counter tx;           // packets handed to TX queues
-  Counter handoff_out;  // mbufs sent to their owner worker
-  Counter handoff_in;
-  Counter nat_in;          // requests rewritten to a real server
-  Counter nat_out;         // replies rewritten to the VIP
-  Counter icmp_nat;        // ICMP errors translated
-  Counter dr_out;          // requests sent on by direct routing
-  Counter tun_out;         // requests sent on in an IPIP tunnel
-  Counter arp_replies;     // answered
-  Counter arp_replies_in;  // received, learned from and consumed (not handed to the kernel)
-  Counter arp_requests;
-  Counter echo_replies;
-  Counter icmp_errors_sent;
-  Counter conns_created;
-  Counter conns_expired;
-  Counter to_kernel;    // handed to the host's stack (the kernel path)
-  Counter from_kernel;  // the host's frames sent out of a port
-  // Fragments (frag_table.h): first fragments whose datagram was remembered, non-first ones
-  // forwarded after it, remembered datagrams overwritten while live (the table was full).
-  Counter frags_tracked;
-  Counter frags_followed;
-  Counter frags_evicted;
+#define X(name, metric, help) Counter name;
+  FASTVS_WORKER_COUNTERS(X)
+#undef X
   std::array<Counter, kDropCount> drops{};
 
   void drop(Drop d) { ++drops[static_cast<unsigned>(d)]; }
+  // The counters' values in kCounters' order.
+  std::array<uint64_t, kCounterCount> values() const {
+    return {
+#define X(name, metric, help) name.get(),
+        FASTVS_WORKER_COUNTERS(X)
+#undef X
+    };
+  }
 };
 
 }  // namespace fastvs

@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "dataplane/hash.h"
 #include "dataplane/worker.h"
 
 namespace fastvs {
@@ -109,7 +110,7 @@ void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise) {
 }
 
 void send_arp_request(Worker& w, uint16_t port, uint32_t target) {
-  const unsigned slot = (target * 2654435761u) >> 26;  // 64 slots
+  const unsigned slot = kernel_hash_32(target, slot_bits<Worker::kArpSlots>());
   if (w.arp_ip[slot] == target && w.now - w.arp_tick[slot] < kTicksPerSecond) return;
   const SnapAddr* src = w.snap->source_addr(port, target);
   if (!src) {

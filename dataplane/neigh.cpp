@@ -5,12 +5,14 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "dataplane/hash.h"
+
 namespace fastvs {
 
 namespace {
 uint32_t neigh_hash(uint32_t ip) {
-  return (ip * 2654435761u) >> 20;
-}  // 12 bits
+  return kernel_hash_32(ip, slot_bits<NeighTable::kSlots>());
+}
 }  // namespace
 
 uint64_t NeighTable::pack(uint16_t port, const MacAddr& mac, NeighState st) {

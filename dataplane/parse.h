@@ -11,6 +11,12 @@
 
 namespace fastvs {
 
+// A check that fails: the reason into `*why`, false out (one line where it is used).
+inline bool refuse(Drop* why, Drop reason) {
+  *why = reason;
+  return false;
+}
+
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
 constexpr unsigned kEthHdrLen = 14;
@@ -98,8 +104,8 @@ inline bool ipv4_options_ok(const uint8_t* o, unsigned len, Drop* why) {
       ++i;
       continue;
     }
-    if (i + 1 >= len || o[i + 1] < 2 || o[i + 1] > len - i) return *why = Drop::ip_options, false;
-    if (o[i] == kLsrr || o[i] == kSsrr) return *why = Drop::ip_source_route, false;
+    if (i + 1 >= len || o[i + 1] < 2 || o[i + 1] > len - i) return refuse(why, Drop::ip_options);
+    if (o[i] == kLsrr || o[i] == kSsrr) return refuse(why, Drop::ip_source_route);
     i += o[i + 1];
   }
   return true;
@@ -107,33 +113,33 @@ inline bool ipv4_options_ok(const uint8_t* o, unsigned len, Drop* why) {
 
 // Returns true and fills `pi`, or returns false with `*why` set.
 inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
-  if (len < kEthHdrLen) return *why = Drop::eth_truncated, false;
+  if (len < kEthHdrLen) return refuse(why, Drop::eth_truncated);
   const uint16_t ethertype = load_be16(p + 12);
   if (ethertype == kEtherTypeArp) {
     const uint8_t* a = p + kEthHdrLen;
     // htype 1, ptype IPv4, hlen 6, plen 4.
     if (len < kEthHdrLen + kArpLen || load_be16(a) != 1 || load_be16(a + 2) != kEtherTypeIpv4 ||
         a[4] != 6 || a[5] != 4)
-      return *why = Drop::arp_malformed, false;
+      return refuse(why, Drop::arp_malformed);
     const uint16_t op = load_be16(a + 6);
-    if (op != kArpOpRequest && op != kArpOpReply) return *why = Drop::arp_malformed, false;
+    if (op != kArpOpRequest && op != kArpOpReply) return refuse(why, Drop::arp_malformed);
     pi.kind = PktKind::Arp;
     pi.saddr = load_raw32(a + 14);
     pi.daddr = load_raw32(a + 24);
     pi.sport = op;  // the ARP opcode rides in sport
     return true;
   }
-  if (ethertype != kEtherTypeIpv4) return *why = Drop::ethertype, false;
+  if (ethertype != kEtherTypeIpv4) return refuse(why, Drop::ethertype);
 
   const uint8_t* ip = p + kEthHdrLen;
   const uint32_t avail = len - kEthHdrLen;
-  if (avail < 20) return *why = Drop::ip_truncated, false;
-  if ((ip[0] >> 4) != 4) return *why = Drop::ip_version, false;
+  if (avail < 20) return refuse(why, Drop::ip_truncated);
+  if ((ip[0] >> 4) != 4) return refuse(why, Drop::ip_version);
   const unsigned ihl = (ip[0] & 0x0f) * 4u;
-  if (ihl < 20) return *why = Drop::ip_ihl, false;
+  if (ihl < 20) return refuse(why, Drop::ip_ihl);
   const uint16_t total = load_be16(ip + 2);
-  if (total < ihl || total > avail) return *why = Drop::ip_total_length, false;
-  if (!ipv4_hdr_csum_ok(ip, ihl)) return *why = Drop::ip_checksum, false;
+  if (total < ihl || total > avail) return refuse(why, Drop::ip_total_length);
+  if (!ipv4_hdr_csum_ok(ip, ihl)) return refuse(why, Drop::ip_checksum);
   if (__builtin_expect(ihl > 20, 0) && !ipv4_options_ok(ip + 20, ihl - 20, why)) return false;
 
   pi.l3_off = kEthHdrLen;
@@ -154,7 +160,7 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
       pi.frag |= kFragLater;
       pi.frag_off = static_cast<uint16_t>((fo & 0x1fff) * 8u);
       if ((pi.proto == kIpProtoTcp && pi.frag_off < 20) || pi.frag_off + l4len > 0xffffu - ihl)
-        return *why = Drop::frag_malformed, false;
+        return refuse(why, Drop::frag_malformed);
       pi.kind = PktKind::Fragment;
       return true;
     }
@@ -163,10 +169,10 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
   const uint8_t* l4 = ip + ihl;
   switch (pi.proto) {
     case kIpProtoTcp: {
-      if (l4len < 20) return *why = pi.frag ? Drop::frag_malformed : Drop::l4_truncated, false;
+      if (l4len < 20) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
       const unsigned doff = (l4[12] >> 4) * 4u;
-      if (doff < 20) return *why = Drop::tcp_doff, false;
-      if (doff > l4len) return *why = pi.frag ? Drop::frag_malformed : Drop::tcp_doff, false;
+      if (doff < 20) return refuse(why, Drop::tcp_doff);
+      if (doff > l4len) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::tcp_doff);
       pi.kind = PktKind::Tcp;
       pi.sport = load_raw16(l4);
       pi.dport = load_raw16(l4 + 2);
@@ -176,13 +182,13 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
     case kIpProtoUdp:
       // The UDP length field covers the whole datagram: in a first fragment it exceeds l4len, as
       // it may (it is not checked here, and NAT's incremental checksum update does not need it).
-      if (l4len < 8) return *why = pi.frag ? Drop::frag_malformed : Drop::l4_truncated, false;
+      if (l4len < 8) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
       pi.kind = PktKind::Udp;
       pi.sport = load_raw16(l4);
       pi.dport = load_raw16(l4 + 2);
       return true;
     case kIpProtoIcmp: {
-      if (l4len < 8) return *why = Drop::l4_truncated, false;
+      if (l4len < 8) return refuse(why, Drop::l4_truncated);
       pi.kind = PktKind::Icmp;
       pi.icmp_type = l4[0];
       pi.icmp_code = l4[1];
@@ -196,11 +202,11 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
       // The offending packet: its IPv4 header and at least the 8 bytes that hold the ports.
       const uint8_t* in = l4 + 8;
       const uint32_t inlen = l4len - 8;
-      if (inlen < 20 || (in[0] >> 4) != 4) return *why = Drop::icmp_malformed, false;
+      if (inlen < 20 || (in[0] >> 4) != 4) return refuse(why, Drop::icmp_malformed);
       const unsigned iihl = (in[0] & 0x0f) * 4u;
-      if (iihl < 20 || inlen < iihl + 8) return *why = Drop::icmp_malformed, false;
+      if (iihl < 20 || inlen < iihl + 8) return refuse(why, Drop::icmp_malformed);
       // A quoted non-first fragment has no ports where they would be (the kernel skips these).
-      if (load_be16(in + 6) & 0x1fff) return *why = Drop::icmp_malformed, false;
+      if (load_be16(in + 6) & 0x1fff) return refuse(why, Drop::icmp_malformed);
       pi.icmp_error = true;
       pi.inner_l3_off = static_cast<uint16_t>(pi.l4_off + 8);
       pi.inner_l4_off = static_cast<uint16_t>(pi.inner_l3_off + iihl);

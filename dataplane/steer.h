@@ -1,7 +1,7 @@
 // Which worker owns a flow. The owner is a function of the client address (CIP) alone: every
 // packet of a connection carries it (a request as its source, a NAT reply as its destination, an
 // ICMP error in its embedded header, a fragment in its IP header), and a client's connections
-// stay on one worker, which persistence needs later. The price is balance when a few clients
+// stay on one worker, which persistence (-p) needs. The price is balance when a few clients
 // carry most of the traffic.
 //
 // owner = (fib(CIP) * nworkers) >> 32, where fib is Knuth's multiplicative hash of the address

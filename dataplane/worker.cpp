@@ -1,5 +1,7 @@
 #include "dataplane/worker.h"
 
+#include "dataplane/hash.h"
+
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -147,10 +149,10 @@ bool parse_mbuf(Worker& w, rte_mbuf* m, PacketInfo& pi) {
 bool ip_acceptable(const Worker& w, const rte_mbuf* m, const PacketInfo& pi, Drop* why) {
   const uint8_t* dmac = rte_pktmbuf_mtod(m, const uint8_t*);
   if (!(dmac[0] & 1) && std::memcmp(dmac, w.snap->port_mac[m->port].data(), 6) != 0)
-    return *why = Drop::other_host, false;
+    return refuse(why, Drop::other_host);
   const uint8_t first = static_cast<uint8_t>(pi.saddr);  // network order: the first octet
   if (first == 0 || first == 127 || first >= 224 || w.snap->local_by_ip.find(pi.saddr))
-    return *why = Drop::martian_source, false;
+    return refuse(why, Drop::martian_source);
   return true;
 }
 
@@ -185,8 +187,10 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
   if (!parse_mbuf(w, m, pi)) return false;
   Drop why = Drop::no_service;
   // A handed-over packet was already checked by the worker that received it.
-  if (kSteer && pi.kind != PktKind::Arp && unlikely(!ip_acceptable(w, m, pi, &why)))
-    return drop(w, m, why), false;
+  if (kSteer && pi.kind != PktKind::Arp && unlikely(!ip_acceptable(w, m, pi, &why))) {
+    drop(w, m, why);
+    return false;
+  }
   uint32_t cip = 0;
   s.svc = nullptr;
   s.v = classify(w, pi, &cip, &s.svc, &why);
@@ -198,7 +202,10 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
   }
   if (kSteer && s.v != Verdict::Local && w.nworkers > 1) {
     const unsigned owner = owner_of(cip, w.nworkers);
-    if (owner != w.id) return handoff(w, owner, m), false;
+    if (owner != w.id) {
+      handoff(w, owner, m);
+      return false;
+    }
   }
   s.m = m;
   return true;
@@ -324,7 +331,7 @@ void worker_flush(Worker& w) {
 }
 
 void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
-  Worker::NextHop& nh = w.nexthop[(dst * 2654435761u) >> 24];
+  Worker::NextHop& nh = w.nexthop[kernel_hash_32(dst, slot_bits<Worker::kNextHops>())];
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   if (likely(nh.dst == dst && nh.neigh_gen == w.neigh_gen && nh.snap_seq == w.snap->seq)) {
     std::memcpy(eth, nh.macs, 12);

@@ -133,8 +133,9 @@ struct Worker {
   uint32_t neigh_gen = 0;  // the neighbour table's generation, read once per burst
 
   // ARP request rate limit: one request per next hop per second (a small direct-mapped cache).
-  uint32_t arp_ip[64]{};
-  uint32_t arp_tick[64]{};
+  static constexpr uint32_t kArpSlots = 64;
+  uint32_t arp_ip[kArpSlots]{};
+  uint32_t arp_tick[kArpSlots]{};
   // What the worker answers itself, at most so many a second each (fastvsd --arp-rate,
   // --icmp-rate, --icmp-error-rate; the rest is dropped and counted): a flood of requests to our
   // addresses costs a bucket check per packet, not a reply per packet.

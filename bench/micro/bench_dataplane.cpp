@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -203,7 +204,7 @@ struct Pipe {
     out.reserve(4096);
     w.tsc_per_tick = 1;
     worker_set_time(w, 1000);
-    w.conns.init(("bp" + std::to_string(id++)).c_str(), capacity, 0, w.now);
+    if (!w.conns.init(("bp" + std::to_string(id++)).c_str(), capacity, 0, w.now)) std::abort();
     worker_adopt(w, snap.get());
     for (uint32_t i = 0; i < kBurst; ++i)
       frames.push_back(udp_frame(htonl(0xac10fe0a + i), htons(5000 + i),

@@ -1,6 +1,7 @@
 // `fastvsadm ip ...`: iproute2's forms for the director's own addresses, routes and neighbours
 // on its DPDK ports (which the kernel no longer sees), and `ip [-s] link` for the ports. Words
 // may be abbreviated as iproute2 allows (matches()).
+#include <algorithm>
 #include <vector>
 
 #include "common/grammar/grammars.h"
@@ -28,7 +29,7 @@ constexpr IpForm kIpForms[] = {
     {"ip neigh add IP lladdr MAC dev dpdkN [nud permanent]", "a static neighbour",
      "ip neigh add 192.168.0.18 lladdr 02:00:00:00:00:18 dev dpdk1"},
     {"ip neigh del IP dev dpdkN", "", "ip neigh del 192.168.0.18 dev dpdk1"},
-    {"ip [-s] link [show]", "the ports; with -s their counters, per worker, and drops by reason",
+    {"ip [-s] link [show]", "the ports; -s: counters, per worker, drops by reason",
      "ip -s link"},
 };
 
@@ -232,7 +233,13 @@ std::string ip_help() {
   for (const IpForm& f : kIpForms) {
     const std::string usage = f.usage;
     out += "  " + usage;
-    if (*f.help) out += std::string(usage.size() < 56 ? 56 - usage.size() : 1, ' ') + f.help;
+    if (*f.help) {
+      // The help beside the form, or under it when both do not fit in 100 columns.
+      if (std::max<size_t>(usage.size(), 56) + 2 + std::string(f.help).size() > 100)
+        out += "\n" + std::string(6, ' ') + f.help;
+      else
+        out += std::string(usage.size() < 56 ? 56 - usage.size() : 1, ' ') + f.help;
+    }
     out += "\n";
   }
   return out;

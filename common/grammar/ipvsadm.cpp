@@ -37,6 +37,7 @@ enum Opt : unsigned {
   kOptSort,
   kOptNoSort,
   kOptTimeout,
+  kOptTunType,
   kOptCount,
 };
 
@@ -69,9 +70,9 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptIpip, 'i', "ipip", Arg::None, "", "forward in an IPIP tunnel (LVS-TUN)"},
     {kOptWeight, 'w', "weight", Arg::Required, "WEIGHT", "0..65535 (default 1; 0: no new connections)"},
     {kOptUThresh, 'x', "u-threshold", Arg::Required, "UPPER",
-     "connections above which a real server takes no new ones (0: no limit)"},
+     "above this many connections, no new ones (0: no limit)"},
     {kOptLThresh, 'y', "l-threshold", Arg::Required, "LOWER",
-     "connections below which an overloaded real server takes new ones again"},
+     "below this many, an overloaded server takes new ones again"},
     {kOptNumeric, 'n', "numeric", Arg::None, "", "numeric ports in listings"},
     {kOptPersistent, 'p', "persistent", Arg::Optional, "[SECS]",
      "persistence: a client keeps its real server (default 300 s)"},
@@ -85,6 +86,8 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptSort, 0, "sort", Arg::None, "", "sorted (the default; kept for old scripts)"},
     {kOptNoSort, 0, "nosort", Arg::None, "", "in the order the services were added"},
     {kOptTimeout, 0, "timeout", Arg::None, "", "list the timeouts (-L --timeout)"},
+    // ipvsadm 1.31's -S writes it for every tunnel destination, so -R takes it back.
+    {kOptTunType, 0, "tun-type", Arg::Required, "ipip", "the tunnel type (ipip: fastvs's only)"},
 }};
 
 struct CmdDef {
@@ -96,8 +99,8 @@ struct CmdDef {
   const char* help;
 };
 
-constexpr unsigned kDestOpts =
-    kService | bit(kOptReal) | kMethod | bit(kOptWeight) | bit(kOptUThresh) | bit(kOptLThresh);
+constexpr unsigned kDestOpts = kService | bit(kOptReal) | kMethod | bit(kOptWeight) |
+                               bit(kOptUThresh) | bit(kOptLThresh) | bit(kOptTunType);
 
 constexpr unsigned kSvcOpts =
     kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
@@ -123,7 +126,7 @@ constexpr std::array<CmdDef, 13> kCmds = {{
     {Op::List, 'l', "list", kListOpts, 0, ""},
     {Op::Save, 'S', "save", bit(kOptNumeric), 0, "print the table in ipvsadm's restore format"},
     {Op::Restore, 'R', "restore", 0, 0,
-     "restore from standard input, all or nothing (ipvsadm stops half-way at a bad line)"},
+     "restore from standard input, all or nothing (ipvsadm stops at a bad line)"},
     {Op::Zero, 'Z', "zero", kService, 0, "zero the counters (of one service, or all)"},
     {Op::SetTimeouts, 0, "set", 0, 0,
      "set the TCP, TCP FIN_WAIT and UDP timeouts in seconds (0 keeps one)"},
@@ -134,11 +137,10 @@ struct LaterDef {
   char short_name;  // 0: long only
   const char* long_name;
 };
-constexpr std::array<LaterDef, 15> kLater = {{
+constexpr std::array<LaterDef, 13> kLater = {{
     {'f', "fwmark-service"},
     {'o', "ops"},
     {'6', "ipv6"},
-    {'h', "help"},
     {'v', "version"},
     {0, "daemon"},
     {0, "start-daemon"},
@@ -146,7 +148,6 @@ constexpr std::array<LaterDef, 15> kLater = {{
     {0, "mcast-interface"},
     {0, "syncid"},
     {0, "pe"},
-    {0, "tun-type"},
     {0, "tun-port"},
     {0, "tun-nocsum"},
     {0, "tun-csum"},
@@ -308,6 +309,11 @@ struct IpvsadmParse {
       case kOptTimeout:
         cmd.list_timeout = true;
         return {};
+      case kOptTunType:
+        if (arg != "ipip")
+          return Error{"--tun-type " + quoted(arg) +
+                       " is not supported (fastvsd tunnels with ipip)"};
+        return {};
       case kOptCount:
         break;
     }
@@ -395,11 +401,31 @@ std::string ipvsadm_help() {
   std::string out = "ipvsadm's commands (ipvsadm(8)):\n";
   for (const CmdDef& c : kCmds) {
     if (!*c.help) continue;  // -l: shown with -L
+    const std::string usage = command_usage(c);
     std::string names = c.short_name ? std::string("-") + c.short_name + ", " : "";
     if (c.op == Op::List) names = "-L, -l, ";
     names += std::string("--") + c.long_name;
-    out += "  " + names + std::string(names.size() < 20 ? 20 - names.size() : 1, ' ') +
-           command_usage(c) + "\n";
+    // The usage, wrapped at 100 columns under itself; the help under it (beside the names when
+    // the command takes nothing).
+    std::string line = "  " + names + std::string(names.size() < 20 ? 20 - names.size() : 1, ' ');
+    if (usage.empty()) {
+      out += line + c.help + "\n";
+      continue;
+    }
+    for (size_t start = 0; start < usage.size();) {
+      size_t end = usage.find(' ', start);
+      if (end == std::string::npos) end = usage.size();
+      const std::string word = usage.substr(start, end - start);
+      if (line.size() + word.size() + 1 > 100) {
+        out += line + "\n";
+        line = std::string(22, ' ');
+      } else if (line.back() != ' ') {
+        line += ' ';
+      }
+      line += word;
+      start = end + 1;
+    }
+    out += line + "\n";
     out += std::string(22, ' ') + c.help + "\n";
   }
   out += "\nTheir options:\n";
@@ -490,20 +516,6 @@ Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
         } else {
           return Error{"option " + opt_display(d.id) + " needs an argument"};
         }
-      }
-      // -S writes "--tun-type ipip" for every tunnel destination, as ipvsadm 1.31 does, so -R
-      // takes it back; IPIP is the only tunnel fastvsd makes.
-      if (!found && name == "tun-type") {
-        std::string_view v;
-        if (inline_arg)
-          v = *inline_arg;
-        else if (takes_next_as_arg(words, i + 1))
-          v = words[++i];
-        else
-          return Error{"option --tun-type needs an argument"};
-        if (v != "ipip")
-          return Error{"--tun-type " + quoted(v) + " is not supported (fastvsd tunnels with ipip)"};
-        found = true;
       }
       for (const LaterDef& l : kLater) {
         if (!found && name == l.long_name) {

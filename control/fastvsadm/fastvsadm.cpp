@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -36,7 +37,9 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (!words.empty() && (words[0] == "-h" || words[0] == "--help")) {
+  // ipvsadm prints its help for -h anywhere on the line.
+  if (std::any_of(words.begin(), words.end(),
+                  [](const std::string& w) { return w == "-h" || w == "--help"; })) {
     fmt::print("{}", fastvs::fastvsadm_help());
     return 0;
   }

@@ -68,14 +68,18 @@ std::string show_links(const std::vector<PortSetup>& ports,
   // What fastvs itself did with the packets: per worker, and drops by reason.
   for (const auto& w : workers) {
     const WorkerCounters& c = w->ctr;
-    out += fmt::format(
-        "worker {}: rx {} tx {} nat_in {} nat_out {} dr_out {} tun_out {} icmp_nat {} "
-        "handoff_out {} handoff_in {} conns {} created {} expired {} to_kernel {} from_kernel {}\n"
-        "    fragments: tracked {} followed {} evicted {}\n",
-        w->id, c.rx.get(), c.tx.get(), c.nat_in.get(), c.nat_out.get(), c.dr_out.get(),
-        c.tun_out.get(), c.icmp_nat.get(), c.handoff_out.get(), c.handoff_in.get(), w->conns.size(),
-        c.conns_created.get(), c.conns_expired.get(), c.to_kernel.get(), c.from_kernel.get(),
-        c.frags_tracked.get(), c.frags_followed.get(), c.frags_evicted.get());
+    // Every counter of dataplane/counters.h, in its order, on lines of at most 100 characters.
+    std::string line = fmt::format("worker {}:", w->id);
+    const auto v = c.values();
+    for (unsigned k = 0; k < kCounterCount; ++k) {
+      const std::string item = fmt::format(" {} {}", kCounters[k].name, v[k]);
+      if (line.size() + item.size() > 100) {
+        out += line + "\n";
+        line = "   ";
+      }
+      line += item;
+    }
+    out += line + "\n" + fmt::format("    conns {} (in the connection table)\n", w->conns.size());
     for (unsigned d = 0; d < kDropCount; ++d)
       if (c.drops[d])
         out += fmt::format("    drop {:<18} {:<10} {}\n", drop_name(static_cast<Drop>(d)),

@@ -95,28 +95,15 @@ constexpr DestGauge kDestGauges[] = {
      [](const DestStatus& d) { return d.cfg.weight; }},
 };
 
-struct WorkerCounterFamily {
+// The workers' gauges; their counters come from dataplane/counters.h's list.
+struct WorkerGauge {
   const char* name;
-  const char* type;
   const char* help;
   uint64_t WorkerStatus::*field;
 };
-constexpr WorkerCounterFamily kWorkerFamilies[] = {
-    {"fastvs_worker_rx_packets_total", "counter", "Packets taken from the ports' RX queues",
-     &WorkerStatus::rx},
-    {"fastvs_worker_tx_packets_total", "counter", "Packets handed to the ports' TX queues",
-     &WorkerStatus::tx},
-    {"fastvs_worker_handoff_out_packets_total", "counter",
-     "Packets handed to the worker that owns their flow", &WorkerStatus::handoff_out},
-    {"fastvs_worker_handoff_in_packets_total", "counter",
-     "Packets received from other workers (flows this worker owns)", &WorkerStatus::handoff_in},
-    {"fastvs_worker_connections_created_total", "counter", "Connections created",
-     &WorkerStatus::conns_created},
-    {"fastvs_worker_connections_expired_total", "counter", "Connections expired",
-     &WorkerStatus::conns_expired},
-    {"fastvs_worker_conn_table_entries", "gauge", "Connections in the worker's table",
-     &WorkerStatus::conns},
-    {"fastvs_worker_conn_table_capacity", "gauge",
+constexpr WorkerGauge kWorkerGauges[] = {
+    {"fastvs_worker_conn_table_entries", "Connections in the worker's table", &WorkerStatus::conns},
+    {"fastvs_worker_conn_table_capacity",
      "Connections the worker's table holds (--conn-capacity); when full new flows are dropped",
      &WorkerStatus::conn_capacity},
 };
@@ -188,10 +175,16 @@ std::string format_prometheus(const MetricsSnapshot& m) {
 
   std::vector<std::string> w_labels;
   for (const WorkerStatus& w : m.workers) w_labels.push_back(label("worker", std::to_string(w.id)));
-  for (const WorkerCounterFamily& f : kWorkerFamilies) {
-    e.family(f.name, f.type, f.help);
+  for (unsigned c = 0; c < kCounterCount; ++c) {
+    const std::string name = std::string("fastvs_worker_") + kCounters[c].metric + "_total";
+    e.family(name, "counter", kCounters[c].help);
     for (size_t i = 0; i < m.workers.size(); ++i)
-      e.sample(f.name, w_labels[i], m.workers[i].*f.field);
+      e.sample(name, w_labels[i], m.workers[i].counters[c]);
+  }
+  for (const WorkerGauge& g : kWorkerGauges) {
+    e.family(g.name, "gauge", g.help);
+    for (size_t i = 0; i < m.workers.size(); ++i)
+      e.sample(g.name, w_labels[i], m.workers[i].*g.field);
   }
   e.family("fastvs_worker_drops_total", "counter",
            "Packets dropped, by reason (see dataplane/counters.h)");

@@ -10,6 +10,7 @@
 // like counter resets).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "control/report/ipvsadm_print.h"
+#include "dataplane/counters.h"
 #include "common/model.h"
 
 namespace fastvs {
@@ -26,12 +28,10 @@ namespace fastvs {
 struct WorkerStatus {
   unsigned id = 0;
   unsigned lcore = 0;
-  uint64_t rx = 0;  // packets taken from RX queues
-  uint64_t tx = 0;  // packets handed to TX queues
-  uint64_t handoff_out = 0;
-  uint64_t handoff_in = 0;
-  uint64_t conns_created = 0;
-  uint64_t conns_expired = 0;
+  // Every counter of dataplane/counters.h's list, in its order.
+  std::array<uint64_t, kCounterCount> counters{};
+  uint64_t& operator[](Ctr c) { return counters[static_cast<size_t>(c)]; }
+  uint64_t operator[](Ctr c) const { return counters[static_cast<size_t>(c)]; }
   uint64_t conns = 0;  // connection table entries in use
   uint64_t conn_capacity = 0;
   // Every drop reason by name (dataplane/counters.h), zeros included: a series that appears

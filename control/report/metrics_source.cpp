@@ -15,12 +15,7 @@ MetricsSnapshot Director::metrics_snapshot() const {
     WorkerStatus s;
     s.id = w.id;
     s.lcore = worker_lcores_[i];
-    s.rx = c.rx;
-    s.tx = c.tx;
-    s.handoff_out = c.handoff_out;
-    s.handoff_in = c.handoff_in;
-    s.conns_created = c.conns_created;
-    s.conns_expired = c.conns_expired;
+    s.counters = c.values();
     s.conns = w.conns.size();
     s.conn_capacity = w.conns.capacity();
     for (unsigned d = 0; d < kDropCount; ++d)

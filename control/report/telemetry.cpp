@@ -143,14 +143,10 @@ int on_workers(const char*, const char* params, rte_tel_data* d) {
     const WorkerStatus& w = m->workers[id];
     rte_tel_data_add_dict_int(d, "worker", static_cast<int>(w.id));
     rte_tel_data_add_dict_int(d, "lcore", static_cast<int>(w.lcore));
-    rte_tel_data_add_dict_u64(d, "rx", w.rx);
-    rte_tel_data_add_dict_u64(d, "tx", w.tx);
-    rte_tel_data_add_dict_u64(d, "handoff_out", w.handoff_out);
-    rte_tel_data_add_dict_u64(d, "handoff_in", w.handoff_in);
+    for (unsigned c = 0; c < kCounterCount; ++c)
+      rte_tel_data_add_dict_u64(d, kCounters[c].name, w.counters[c]);
     rte_tel_data_add_dict_u64(d, "conns", w.conns);
     rte_tel_data_add_dict_u64(d, "conn_capacity", w.conn_capacity);
-    rte_tel_data_add_dict_u64(d, "conns_created", w.conns_created);
-    rte_tel_data_add_dict_u64(d, "conns_expired", w.conns_expired);
     for (const auto& [reason, count] : w.drops)
       rte_tel_data_add_dict_u64(d, ("drop_" + reason).c_str(), count);
     return 0;
@@ -159,14 +155,10 @@ int on_workers(const char*, const char* params, rte_tel_data* d) {
   const size_t n = rows(m->workers.size());
   column(d, "worker", r, n, [](const WorkerStatus& w) { return int(w.id); });
   column(d, "lcore", r, n, [](const WorkerStatus& w) { return int(w.lcore); });
-  column(d, "rx", r, n, [](const WorkerStatus& w) { return w.rx; });
-  column(d, "tx", r, n, [](const WorkerStatus& w) { return w.tx; });
-  column(d, "handoff_out", r, n, [](const WorkerStatus& w) { return w.handoff_out; });
-  column(d, "handoff_in", r, n, [](const WorkerStatus& w) { return w.handoff_in; });
+  for (unsigned c = 0; c < kCounterCount; ++c)
+    column(d, kCounters[c].name, r, n, [c](const WorkerStatus& w) { return w.counters[c]; });
   column(d, "conns", r, n, [](const WorkerStatus& w) { return w.conns; });
   column(d, "conn_capacity", r, n, [](const WorkerStatus& w) { return w.conn_capacity; });
-  column(d, "conns_created", r, n, [](const WorkerStatus& w) { return w.conns_created; });
-  column(d, "conns_expired", r, n, [](const WorkerStatus& w) { return w.conns_expired; });
   column(d, "drops", r, n, [](const WorkerStatus& w) {
     uint64_t sum = 0;
     for (const auto& dr : w.drops) sum += dr.second;

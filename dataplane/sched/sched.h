@@ -12,6 +12,7 @@
 
 #include "common/model.h"
 #include "dataplane/dest.h"
+#include "dataplane/hash.h"
 
 namespace fastvs {
 
@@ -89,11 +90,6 @@ inline int32_t dest_sed_overhead(const Destination& d) {
   return d.activeconns() + 1;
 }
 
-// hash_32() of include/linux/hash.h: multiply by GOLDEN_RATIO_32, keep the top 'bits' bits.
-// sh and dh hash addresses with it.
-constexpr uint32_t kernel_hash_32(uint32_t val, unsigned bits) {
-  return (val * uint32_t{0x61C88647}) >> (32 - bits);
-}
 
 // The individual schedulers (one file each). Each returns nullptr when none is available.
 Destination* rr_schedule(const SchedService& svc, SchedState& st);

@@ -279,6 +279,19 @@ class Cli(RingDaemonTest):
         rc, out, err = self.adm("--keepalived-reload", "a", "b")
         self.assertEqual((rc, err), (2, "fastvsadm: usage: --keepalived-reload [FILE]\n"))
 
+    def test_help(self):
+        # From the grammar's tables: every command, option and scheduler, ending with a newline;
+        # without a daemon (no socket needed).
+        r = subprocess.run([FASTVSADM, "--help"], capture_output=True, text=True, timeout=20,
+                           env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertTrue(r.stdout.endswith("\n"))
+        for word in ("--add-service", "--persistent", "--thresholds", "--set", "--check add",
+                     "--keepalived-reload", "ip [-s] link", "mh-fallback", "  ovf "):
+            self.assertIn(word, r.stdout)
+        self.assertEqual(subprocess.run([FASTVSADM, "-h"], capture_output=True, text=True,
+                                        timeout=20).stdout, r.stdout)
+
     def test_not_running(self):
         rc, out, err = self.adm("-L", "-n", env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
         self.assertEqual(rc, 1)

@@ -54,18 +54,20 @@ MetricsSnapshot small_set() {
   WorkerStatus w0;
   w0.id = 0;
   w0.lcore = 1;
-  w0.rx = 100;
-  w0.tx = 90;
-  w0.handoff_out = 3;
-  w0.conns_created = 6;
-  w0.conns_expired = 2;
+  w0[Ctr::rx] = 100;
+  w0[Ctr::tx] = 90;
+  w0[Ctr::handoff_out] = 3;
+  w0[Ctr::nat_in] = 40;
+  w0[Ctr::frags_evicted] = 7;
+  w0[Ctr::conns_created] = 6;
+  w0[Ctr::conns_expired] = 2;
   w0.conns = 4;
   w0.conn_capacity = 4096;
   w0.drops = {{"no_service", 9}, {"no_conn", 1}};
   WorkerStatus w1;
   w1.id = 1;
   w1.lcore = 2;
-  w1.handoff_in = 3;
+  w1[Ctr::handoff_in] = 3;
   w1.conn_capacity = 4096;
   w1.drops = {{"no_service", 0}, {"no_conn", 0}};
   m.workers = {w0, w1};
@@ -153,6 +155,46 @@ fastvs_worker_handoff_out_packets_total{worker="1"} 0
 # TYPE fastvs_worker_handoff_in_packets_total counter
 fastvs_worker_handoff_in_packets_total{worker="0"} 0
 fastvs_worker_handoff_in_packets_total{worker="1"} 3
+# HELP fastvs_worker_nat_in_packets_total Requests rewritten to a real server (NAT)
+# TYPE fastvs_worker_nat_in_packets_total counter
+fastvs_worker_nat_in_packets_total{worker="0"} 40
+fastvs_worker_nat_in_packets_total{worker="1"} 0
+# HELP fastvs_worker_nat_out_packets_total Replies rewritten to the VIP (NAT)
+# TYPE fastvs_worker_nat_out_packets_total counter
+fastvs_worker_nat_out_packets_total{worker="0"} 0
+fastvs_worker_nat_out_packets_total{worker="1"} 0
+# HELP fastvs_worker_icmp_nat_packets_total ICMP errors translated (NAT)
+# TYPE fastvs_worker_icmp_nat_packets_total counter
+fastvs_worker_icmp_nat_packets_total{worker="0"} 0
+fastvs_worker_icmp_nat_packets_total{worker="1"} 0
+# HELP fastvs_worker_dr_out_packets_total Requests sent on by direct routing
+# TYPE fastvs_worker_dr_out_packets_total counter
+fastvs_worker_dr_out_packets_total{worker="0"} 0
+fastvs_worker_dr_out_packets_total{worker="1"} 0
+# HELP fastvs_worker_tun_out_packets_total Requests sent on in an IPIP tunnel
+# TYPE fastvs_worker_tun_out_packets_total counter
+fastvs_worker_tun_out_packets_total{worker="0"} 0
+fastvs_worker_tun_out_packets_total{worker="1"} 0
+# HELP fastvs_worker_arp_replies_sent_total ARP requests for the director's addresses answered
+# TYPE fastvs_worker_arp_replies_sent_total counter
+fastvs_worker_arp_replies_sent_total{worker="0"} 0
+fastvs_worker_arp_replies_sent_total{worker="1"} 0
+# HELP fastvs_worker_arp_replies_received_total ARP replies learned from and consumed
+# TYPE fastvs_worker_arp_replies_received_total counter
+fastvs_worker_arp_replies_received_total{worker="0"} 0
+fastvs_worker_arp_replies_received_total{worker="1"} 0
+# HELP fastvs_worker_arp_requests_sent_total ARP requests sent for next hops
+# TYPE fastvs_worker_arp_requests_sent_total counter
+fastvs_worker_arp_requests_sent_total{worker="0"} 0
+fastvs_worker_arp_requests_sent_total{worker="1"} 0
+# HELP fastvs_worker_echo_replies_sent_total ICMP echo requests answered
+# TYPE fastvs_worker_echo_replies_sent_total counter
+fastvs_worker_echo_replies_sent_total{worker="0"} 0
+fastvs_worker_echo_replies_sent_total{worker="1"} 0
+# HELP fastvs_worker_icmp_errors_sent_total ICMP errors sent (time exceeded, fragmentation needed)
+# TYPE fastvs_worker_icmp_errors_sent_total counter
+fastvs_worker_icmp_errors_sent_total{worker="0"} 0
+fastvs_worker_icmp_errors_sent_total{worker="1"} 0
 # HELP fastvs_worker_connections_created_total Connections created
 # TYPE fastvs_worker_connections_created_total counter
 fastvs_worker_connections_created_total{worker="0"} 6
@@ -161,6 +203,26 @@ fastvs_worker_connections_created_total{worker="1"} 0
 # TYPE fastvs_worker_connections_expired_total counter
 fastvs_worker_connections_expired_total{worker="0"} 2
 fastvs_worker_connections_expired_total{worker="1"} 0
+# HELP fastvs_worker_to_kernel_packets_total Packets handed to the host's stack (the kernel path)
+# TYPE fastvs_worker_to_kernel_packets_total counter
+fastvs_worker_to_kernel_packets_total{worker="0"} 0
+fastvs_worker_to_kernel_packets_total{worker="1"} 0
+# HELP fastvs_worker_from_kernel_packets_total The host's packets sent out of a port
+# TYPE fastvs_worker_from_kernel_packets_total counter
+fastvs_worker_from_kernel_packets_total{worker="0"} 0
+fastvs_worker_from_kernel_packets_total{worker="1"} 0
+# HELP fastvs_worker_fragments_tracked_total First fragments whose datagram was remembered
+# TYPE fastvs_worker_fragments_tracked_total counter
+fastvs_worker_fragments_tracked_total{worker="0"} 0
+fastvs_worker_fragments_tracked_total{worker="1"} 0
+# HELP fastvs_worker_fragments_followed_total Non-first fragments forwarded after their first
+# TYPE fastvs_worker_fragments_followed_total counter
+fastvs_worker_fragments_followed_total{worker="0"} 0
+fastvs_worker_fragments_followed_total{worker="1"} 0
+# HELP fastvs_worker_fragments_evicted_total Remembered datagrams overwritten while live (the fragment table was full)
+# TYPE fastvs_worker_fragments_evicted_total counter
+fastvs_worker_fragments_evicted_total{worker="0"} 7
+fastvs_worker_fragments_evicted_total{worker="1"} 0
 # HELP fastvs_worker_conn_table_entries Connections in the worker's table
 # TYPE fastvs_worker_conn_table_entries gauge
 fastvs_worker_conn_table_entries{worker="0"} 4
@@ -193,7 +255,7 @@ TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
     pos = eol + 1;
   }
   EXPECT_EQ(samples, 0u);
-  EXPECT_EQ(types, 25u);
+  EXPECT_EQ(types, 40u);  // 16 of services, destinations and health; 21 counters, 2 gauges, drops
 }
 
 TEST(Prometheus, LabelValuesAreEscaped) {
