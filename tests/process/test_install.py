@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`meson install` puts the binaries, the systemd unit (hugepages, then fastvsd with
-/etc/fastvs/fastvs.conf), the hugepages helper, the example configuration and the man pages in
-place, and the installed fastvsd runs."""
+/etc/fastvs/fastvs.conf), the hugepages helper, the example configuration, the man pages and the
+bash completion in place, and the installed fastvsd runs."""
 import os
 import re
 import shutil
@@ -36,6 +36,9 @@ class Install(unittest.TestCase):
                 if os.path.exists(f"{BUILD}/docs/man/{page}"):
                     installed = f"{prefix}/share/man/man8/{page}"
                     self.assertTrue(os.path.exists(installed), installed)
+            # fastvsadm's bash completion, where bash-completion looks under this prefix.
+            comp = f"{prefix}/share/bash-completion/completions/fastvsadm"
+            self.assertIn("complete -F _fastvsadm fastvsadm", open(comp).read())
             if os.path.exists(f"{BUILD}/docs/man/fastvsd.8"):
                 # The paths in fastvsd(8) are this install's.
                 self.assertIn("/usr/local/libexec/fastvs/hugepages",
