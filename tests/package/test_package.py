@@ -29,6 +29,11 @@ def run(cmd, timeout=120, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def status():
     r = run(["dpkg-query", "-W", "-f=${Status}", "fastvs"])
     return r.stdout if r.returncode == 0 else "not-installed"
@@ -81,7 +86,7 @@ class Package(unittest.TestCase):
         version = run(["dpkg-parsechangelog", "-S", "Version"], cwd=src).stdout.strip()
         # The package's version is the project's (meson.build).
         meson_version = re.search(r"version\s*:\s*'([^']+)'",
-                                  open(os.path.join(SOURCE, "meson.build")).read()).group(1)
+                                  read(os.path.join(SOURCE, "meson.build"))).group(1)
         self.assertRegex(version, "^" + re.escape(meson_version) + r"(-\d+)?$")
         deb = os.path.join(self.tmp, f"fastvs_{version}_amd64.deb")
         self.assertTrue(os.path.exists(deb), os.listdir(self.tmp))
@@ -117,7 +122,7 @@ class Package(unittest.TestCase):
         self.assertEqual(r.stdout.strip(), "complete -F _fastvsadm fastvsadm", r.stderr)
         for path in ("/lib/systemd/system/fastvsd.service", "/usr/libexec/fastvs/hugepages"):
             self.assertIn(path, listed)
-        unit = open("/lib/systemd/system/fastvsd.service").read()
+        unit = read("/lib/systemd/system/fastvsd.service")
         self.assertIn("ExecStart=/usr/bin/fastvsd $FASTVS_EAL_ARGS -- --config "
                       "/etc/fastvs/fastvs.conf", unit)
         self.assertIn("ExecStartPre=/usr/libexec/fastvs/hugepages", unit)

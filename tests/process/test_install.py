@@ -38,11 +38,12 @@ class Install(unittest.TestCase):
                     self.assertTrue(os.path.exists(installed), installed)
             # fastvsadm's bash completion, where bash-completion looks under this prefix.
             comp = f"{prefix}/share/bash-completion/completions/fastvsadm"
-            self.assertIn("complete -F _fastvsadm fastvsadm", open(comp).read())
+            with open(comp) as f:
+                self.assertIn("complete -F _fastvsadm fastvsadm", f.read())
             if os.path.exists(f"{BUILD}/docs/man/fastvsd.8"):
                 # The paths in fastvsd(8) are this install's.
-                self.assertIn("/usr/local/libexec/fastvs/hugepages",
-                              open(f"{prefix}/share/man/man8/fastvsd.8").read())
+                with open(f"{prefix}/share/man/man8/fastvsd.8") as f:
+                    self.assertIn("/usr/local/libexec/fastvs/hugepages", f.read())
             out = subprocess.run([f"{prefix}/bin/fastvsd", "--help"], capture_output=True,
                                  text=True, timeout=20)
             self.assertEqual(out.returncode, 0)
