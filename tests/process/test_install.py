@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`meson install` puts the binaries, the systemd unit (hugepages, then fastvsd with
-/etc/fastvs/fastvs.conf), the hugepages helper and the example configuration in place, and the
-installed fastvsd runs."""
+/etc/fastvs/fastvs.conf), the hugepages helper, the example configuration, the man pages and the
+bash completion in place, and the installed fastvsd runs."""
 import os
 import re
 import shutil
@@ -31,6 +31,19 @@ class Install(unittest.TestCase):
             example = f"{prefix}/share/doc/fastvs/fastvs.conf.example"
             self.assertTrue(os.path.exists(example))
             self.assertTrue(os.path.exists(f"{prefix}/share/doc/fastvs/default/fastvsd"))
+            # The man pages, when this build made them (-Dman, scdoc found).
+            for page in ("fastvsd.8", "fastvsadm.8"):
+                if os.path.exists(f"{BUILD}/docs/man/{page}"):
+                    installed = f"{prefix}/share/man/man8/{page}"
+                    self.assertTrue(os.path.exists(installed), installed)
+            # fastvsadm's bash completion, where bash-completion looks under this prefix.
+            comp = f"{prefix}/share/bash-completion/completions/fastvsadm"
+            with open(comp) as f:
+                self.assertIn("complete -F _fastvsadm fastvsadm", f.read())
+            if os.path.exists(f"{BUILD}/docs/man/fastvsd.8"):
+                # The paths in fastvsd(8) are this install's.
+                with open(f"{prefix}/share/man/man8/fastvsd.8") as f:
+                    self.assertIn("/usr/local/libexec/fastvs/hugepages", f.read())
             out = subprocess.run([f"{prefix}/bin/fastvsd", "--help"], capture_output=True,
                                  text=True, timeout=20)
             self.assertEqual(out.returncode, 0)
