@@ -2,7 +2,8 @@
 """The docs fit the tree: every relative link in README.md and docs/*.md leads to a file or folder
 that exists (and, for a link into a Markdown page, to one of its headings), every repository path
 written in backticks exists, README.md stays short, and docs/architecture.svg is what
-`dot -Tsvg docs/architecture.dot` renders today.
+`dot -Tsvg docs/architecture.dot` renders today, and docs/layout.md names every file in the
+repository (and nothing that is not there).
 
 Broken links are reported all at once, one line each (FILE:LINE), so a tree move is fixed in one
 pass. Without graphviz the diagram test fails and says so: it never skips (CI runs everything).
@@ -110,7 +111,47 @@ def normalized_svg(text):
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
+def layout_entries():
+    """(line number, path) of docs/layout.md's tree: the first word of each line of its fenced
+    block."""
+    out, fenced = [], False
+    for n, line in enumerate((ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+                             .splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced and line.strip():
+            out.append((n, line.split()[0]))
+    return out
+
+
+def tracked_files():
+    """The repository's files as git tracks them (the tree CI checks out)."""
+    r = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(f"git ls-files failed in {ROOT} (the layout is checked against a "
+                             f"git checkout): {r.stderr.decode(errors='replace')}")
+    return [f for f in r.stdout.decode().split("\0") if f]
+
+
 class DocsTest(unittest.TestCase):
+    def test_layout_names_every_file_and_only_what_exists(self):
+        # docs/layout.md cannot go stale: a file added without its line, or a line left after its
+        # file moved, fails here. "DIR/*" covers every file below DIR; "DIR/" is a heading.
+        entries = layout_entries()
+        self.assertGreater(len(entries), 50, "docs/layout.md has no tree")
+        missing = [f"docs/layout.md:{n}: {p} does not exist" for n, p in entries
+                   if not (ROOT / p.rstrip("*").rstrip("/")).exists()]
+        named = {p for _, p in entries if not p.endswith("/") and not p.endswith("/*")}
+        globs = [p[:-1] for _, p in entries if p.endswith("/*")]
+        unnamed = [f for f in tracked_files()
+                   if f not in named and not any(f.startswith(g) for g in globs)]
+        self.assertEqual(missing + unnamed, [],
+                         f"docs/layout.md is out of date ({len(missing)} named path(s) missing, "
+                         f"{len(unnamed)} file(s) not named):\n" +
+                         "\n".join(missing + [f"not in docs/layout.md: {f}" for f in unnamed]))
+
+
     def test_links_and_paths_resolve(self):
         problems = broken_links()
         self.assertEqual(problems, [],
