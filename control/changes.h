@@ -27,9 +27,7 @@ class Changes {
 
   // Whether a change must wait: one is in flight, or others wait before it (`queued`: it is one
   // of them, taken from the queue by next_waiting()).
-  bool must_wait(bool queued) const {
-    return !pending_.empty() || (!queued && !waiting_.empty());
-  }
+  bool must_wait(bool queued) const { return !pending_.empty() || (!queued && !waiting_.empty()); }
   void wait(uint64_t client, CliRequest req) { waiting_.emplace_back(client, std::move(req)); }
   bool in_flight() const { return !pending_.empty(); }
   // Snapshots replaced but still readable by some worker.

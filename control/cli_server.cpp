@@ -26,7 +26,7 @@ Status CliServer::check_path(const std::string& path) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
     return Error{fmt::format("socket path '{}' is empty or too long (at most {} bytes)", path,
-                       sizeof(addr.sun_path) - 1)};
+                             sizeof(addr.sun_path) - 1)};
   }
   // Only a socket is replaced: a mistyped --socket must not delete a file.
   struct stat st;

@@ -73,7 +73,8 @@ Director::~Director() {
 Status Director::init() {
   const unsigned nworkers = rte_lcore_count() - 1;
   if (nworkers < 1) {
-    return Error{"fastvsd needs at least two lcores (e.g. -l 0-1): the main one runs control, the "
+    return Error{
+        "fastvsd needs at least two lcores (e.g. -l 0-1): the main one runs control, the "
         "others are workers"};
   }
   if (nworkers > kMaxWorkers) {
@@ -81,7 +82,8 @@ Status Director::init() {
   }
   const unsigned nports = rte_eth_dev_count_avail();
   if (nports == 0) {
-    return Error{"no ports: give fastvsd at least one ethdev (e.g. --vdev net_af_xdp0,iface=veth0)"};
+    return Error{
+        "no ports: give fastvsd at least one ethdev (e.g. --vdev net_af_xdp0,iface=veth0)"};
   }
   if (nports > kMaxPorts) {
     return Error{fmt::format("{} ports: at most {} are supported", nports, kMaxPorts)};
@@ -113,13 +115,14 @@ Status Director::init() {
                                   static_cast<int>(rte_socket_id()));
   if (!pool_) {
     const int e = rte_errno;
-    return Error{e == ENOMEM
-               ? fmt::format(
-                     "packet buffers ({} mbufs): out of memory, {} left for DPDK: give "
-                     "the EAL more memory (reserve hugepages: scripts/hugepages N) or "
-                     "lower --mbufs",
-                     mbufs, format_bytes(dpdk_memory_available(static_cast<int>(rte_socket_id()))))
-               : fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(e))};
+    return Error{
+        e == ENOMEM
+            ? fmt::format("packet buffers ({} mbufs): out of memory, {} left for DPDK: give "
+                          "the EAL more memory (reserve hugepages: scripts/hugepages N) or "
+                          "lower --mbufs",
+                          mbufs,
+                          format_bytes(dpdk_memory_available(static_cast<int>(rte_socket_id()))))
+            : fmt::format("mbuf pool of {}: {}", mbufs, rte_strerror(e))};
   }
   if (Status st = ports_init(nworkers, pool_, &ports_); !st) return st;
   for (const auto& p : ports_)
@@ -135,13 +138,15 @@ Status Director::init() {
     return Error{fmt::format("epoll: {}", strerror(errno))};
   }
   if (opt_.kernel_path) {
-    if (Status st = kernel_.init(ports_, pool_, opt_.kernel_if_prefix, opt_.kernel_table, epoll_fd_);
+    if (Status st =
+            kernel_.init(ports_, pool_, opt_.kernel_if_prefix, opt_.kernel_table, epoll_fd_);
         !st)
       return st;
     kernel_.sync(cfg_);
   }
   if (!persist_.init(opt_.persist_capacity, static_cast<int>(rte_socket_id()))) {
-    return Error{fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity)};
+    return Error{
+        fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity)};
   }
   store_ = std::make_unique<DestStore>(nworkers);
   refresh_health();
@@ -223,8 +228,9 @@ Status Director::check_conn_capacity(unsigned mbufs) const {
         others ? fmt::format(" after {} of packet buffers", format_bytes(others)) : "")};
   }
   if (cap > ConnTable::kMaxCapacity) {
-    return Error{fmt::format("--conn-capacity {}: at most {} connections per worker (rte_hash's limit)",
-                       cap, ConnTable::kMaxCapacity)};
+    return Error{
+        fmt::format("--conn-capacity {}: at most {} connections per worker (rte_hash's limit)", cap,
+                    ConnTable::kMaxCapacity)};
   }
   return {};
 }
@@ -319,7 +325,9 @@ void Director::run(std::atomic<bool>& stop) {
     // Short naps while a change waits for the workers (they adopt it within one poll loop, a
     // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
     // ones otherwise.
-    const long timeout_us = changes_.in_flight() || dumping_ ? 50 : changes_.retired() ? 10000 : 50000;
+    const long timeout_us = changes_.in_flight() || dumping_ ? 50
+                            : changes_.retired()             ? 10000
+                                                             : 50000;
     const timespec timeout{0, timeout_us * 1000};
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     for (int i = 0; i < n; ++i)

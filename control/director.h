@@ -7,8 +7,8 @@
 // nothing); a new snapshot is built and published to every worker (dataplane/publish.h); fastvsadm
 // gets its answer once rte_rcu_qsbr says every worker has passed a quiescent state since the push
 // (each adopts before it reports, so the answer means "in force"); the replaced snapshot is freed
-// once every worker has adopted a newer one as well (adopting reads it). Changes are applied one at a time: a change that arrives while one is in flight waits
-// (control/changes.h).
+// once every worker has adopted a newer one as well (adopting reads it). Changes are applied one at
+// a time: a change that arrives while one is in flight waits (control/changes.h).
 //
 // The pieces: this file's Director wires them and runs the loop (director.cpp); fastvsadm's
 // requests are dispatch.cpp; publishing and waiting for the workers, changes.h; the health

@@ -121,8 +121,9 @@ int main(int argc, char** argv) {
 #if defined(__x86_64__)
   // Built for SSE4.2 (meson.build): refuse a CPU without it rather than die of SIGILL.
   if (!__builtin_cpu_supports("sse4.2")) {
-    fmt::print(stderr, "fastvsd: this CPU has no SSE4.2, which fastvsd is built for "
-                       "(x86-64-v2: any x86-64 CPU since 2009)\n");
+    fmt::print(stderr,
+               "fastvsd: this CPU has no SSE4.2, which fastvsd is built for "
+               "(x86-64-v2: any x86-64 CPU since 2009)\n");
     return 1;
   }
 #endif

@@ -97,7 +97,8 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     t.port = p.port_id;
     t.ifname = prefix + std::to_string(p.port_id);
     if (t.ifname.size() > 15) {
-      return Error{fmt::format("kernel path: interface name {} is longer than 15 characters", t.ifname)};
+      return Error{
+          fmt::format("kernel path: interface name {} is longer than 15 characters", t.ifname)};
     }
     const std::string vdev = fmt::format("net_tap_fastvs{}", p.port_id);
     const std::string args = fmt::format("iface={},mac={}", t.ifname, format_mac(p.mac));

@@ -80,7 +80,8 @@ Status ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t
   rte_malloc_socket_stats before{}, after{};
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
   hash_ = rte_hash_create(&hp);
-  if (!hash_) return Error{fmt::format("rte_hash_create({} keys): {}", hp.entries, rte_strerror(rte_errno))};
+  if (!hash_)
+    return Error{fmt::format("rte_hash_create({} keys): {}", hp.entries, rte_strerror(rte_errno))};
   conns_ =
       static_cast<Conn*>(rte_zmalloc_socket("conns", sizeof(Conn) * size_t{capacity}, 64, socket));
   wheel_ = static_cast<uint32_t*>(

@@ -90,31 +90,34 @@ class Counter {
 // What each worker counts besides drops: its name (the stats file's key, `ip -s link`'s word),
 // its Prometheus family (fastvs_worker_<metric>_total) and what it counts. Every listing of the
 // counters (the stats file, the log, ip -s link, /metrics, telemetry) is made from this list.
-#define FASTVS_WORKER_COUNTERS(X)                                                               \
-  X(rx, "rx_packets", "Packets taken from the ports' RX queues")                               \
-  X(tx, "tx_packets", "Packets handed to the ports' TX queues")                                \
-  X(handoff_out, "handoff_out_packets", "Packets handed to the worker that owns their flow")   \
-  X(handoff_in, "handoff_in_packets", "Packets received from other workers (flows this worker " \
-                                      "owns)")                                                  \
-  X(nat_in, "nat_in_packets", "Requests rewritten to a real server (NAT)")                     \
-  X(nat_out, "nat_out_packets", "Replies rewritten to the VIP (NAT)")                          \
-  X(icmp_nat, "icmp_nat_packets", "ICMP errors translated (NAT)")                              \
-  X(dr_out, "dr_out_packets", "Requests sent on by direct routing")                            \
-  X(tun_out, "tun_out_packets", "Requests sent on in an IPIP tunnel")                          \
-  X(arp_replies, "arp_replies_sent", "ARP requests for the director's addresses answered")     \
-  X(arp_replies_in, "arp_replies_received", "ARP replies learned from and consumed")           \
-  X(arp_requests, "arp_requests_sent", "ARP requests sent for next hops")                      \
-  X(echo_replies, "echo_replies_sent", "ICMP echo requests answered")                          \
-  X(icmp_errors_sent, "icmp_errors_sent", "ICMP errors sent (time exceeded, fragmentation "     \
-                                          "needed)")                                            \
-  X(conns_created, "connections_created", "Connections created")                               \
-  X(conns_expired, "connections_expired", "Connections expired")                               \
-  X(to_kernel, "to_kernel_packets", "Packets handed to the host's stack (the kernel path)")     \
-  X(from_kernel, "from_kernel_packets", "The host's packets sent out of a port")               \
-  X(frags_tracked, "fragments_tracked", "First fragments whose datagram was remembered")        \
-  X(frags_followed, "fragments_followed", "Non-first fragments forwarded after their first")    \
-  X(frags_evicted, "fragments_evicted", "Remembered datagrams overwritten while live (the "     \
-                                        "fragment table was full)")
+#define FASTVS_WORKER_COUNTERS(X)                                                            \
+  X(rx, "rx_packets", "Packets taken from the ports' RX queues")                             \
+  X(tx, "tx_packets", "Packets handed to the ports' TX queues")                              \
+  X(handoff_out, "handoff_out_packets", "Packets handed to the worker that owns their flow") \
+  X(handoff_in, "handoff_in_packets",                                                        \
+    "Packets received from other workers (flows this worker "                                \
+    "owns)")                                                                                 \
+  X(nat_in, "nat_in_packets", "Requests rewritten to a real server (NAT)")                   \
+  X(nat_out, "nat_out_packets", "Replies rewritten to the VIP (NAT)")                        \
+  X(icmp_nat, "icmp_nat_packets", "ICMP errors translated (NAT)")                            \
+  X(dr_out, "dr_out_packets", "Requests sent on by direct routing")                          \
+  X(tun_out, "tun_out_packets", "Requests sent on in an IPIP tunnel")                        \
+  X(arp_replies, "arp_replies_sent", "ARP requests for the director's addresses answered")   \
+  X(arp_replies_in, "arp_replies_received", "ARP replies learned from and consumed")         \
+  X(arp_requests, "arp_requests_sent", "ARP requests sent for next hops")                    \
+  X(echo_replies, "echo_replies_sent", "ICMP echo requests answered")                        \
+  X(icmp_errors_sent, "icmp_errors_sent",                                                    \
+    "ICMP errors sent (time exceeded, fragmentation "                                        \
+    "needed)")                                                                               \
+  X(conns_created, "connections_created", "Connections created")                             \
+  X(conns_expired, "connections_expired", "Connections expired")                             \
+  X(to_kernel, "to_kernel_packets", "Packets handed to the host's stack (the kernel path)")  \
+  X(from_kernel, "from_kernel_packets", "The host's packets sent out of a port")             \
+  X(frags_tracked, "fragments_tracked", "First fragments whose datagram was remembered")     \
+  X(frags_followed, "fragments_followed", "Non-first fragments forwarded after their first") \
+  X(frags_evicted, "fragments_evicted",                                                      \
+    "Remembered datagrams overwritten while live (the "                                      \
+    "fragment table was full)")
 
 enum class Ctr : uint8_t {
 #define X(name, metric, help) name,
@@ -140,7 +143,9 @@ struct alignas(64) WorkerCounters {
 #undef X
   std::array<Counter, kDropCount> drops{};
 
-  void drop(Drop d) { ++drops[static_cast<unsigned>(d)]; }
+  void drop(Drop d) {
+    ++drops[static_cast<unsigned>(d)];
+  }
   // The counters' values in kCounters' order.
   std::array<uint64_t, kCounterCount> values() const {
     return {

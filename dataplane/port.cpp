@@ -62,8 +62,8 @@ Status ports_init(unsigned nworkers, rte_mempool* pool, std::vector<PortSetup>* 
       ps.rss = true;
     }
     if (int rc = rte_eth_dev_configure(pid, ps.nrxq, ps.ntxq, &conf); rc != 0) {
-      return Error{fmt::format("{}: cannot configure {} rx / {} tx queues: {}", label, ps.nrxq, ps.ntxq,
-                         rte_strerror(-rc))};
+      return Error{fmt::format("{}: cannot configure {} rx / {} tx queues: {}", label, ps.nrxq,
+                               ps.ntxq, rte_strerror(-rc))};
     }
     uint16_t nrx = kRxDesc, ntx = kTxDesc;
     rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);

@@ -24,7 +24,7 @@ unsigned kind_bit(CheckKind k) {
 struct CheckKey {
   const char* name;
   unsigned where;
-  bool value;             // KEY=VALUE, or a bare KEY
+  bool value;  // KEY=VALUE, or a bare KEY
   const char* value_name;
   const char* help;
 };
@@ -158,17 +158,20 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
     const std::string key = w.substr(0, eq);
     const std::string_view val =
         eq == w.npos ? std::string_view() : std::string_view(w).substr(eq + 1);
-    auto bad = [&](const char* what) { return Error{"bad " + std::string(what) + " " + quoted(w)}; };
+    auto bad = [&](const char* what) {
+      return Error{"bad " + std::string(what) + " " + quoted(w)};
+    };
     // The key must be one of the table's, for this verb and kind, with or without a value as
     // the table says; what it does is below.
     const unsigned where = cmd.op == Op::CheckPool ? kPool : kind_bit(spec.kind);
-    const bool known = std::any_of(std::begin(kCheckKeys), std::end(kCheckKeys), [&](const CheckKey& k) {
-      return key == k.name && (k.where & where) && k.value == (eq != w.npos);
-    });
+    const bool known =
+        std::any_of(std::begin(kCheckKeys), std::end(kCheckKeys), [&](const CheckKey& k) {
+          return key == k.name && (k.where & where) && k.value == (eq != w.npos);
+        });
     if (cmd.op == Op::CheckPool) {
       if (!known) {
         return Error{"unknown --check pool option " + quoted(w) +
-                    " (quorum=N hysteresis=N sorry=IP[:PORT] masq|route|tunnel sorry_inhibit)"};
+                     " (quorum=N hysteresis=N sorry=IP[:PORT] masq|route|tunnel sorry_inhibit)"};
       } else if (key == "quorum") {
         const auto v = parse_uint(val, 1u << 30);
         if (!v) return bad("quorum");
@@ -195,7 +198,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
     if (cmd.op == Op::CheckDel) return Error{"unexpected argument " + quoted(w)};
     if (!known) {
       return Error{"unknown option " + quoted(w) + " for a " + check_kind_name(spec.kind) +
-                  " check"};
+                   " check"};
     } else if (key == "interval") {
       const auto v = parse_seconds(val);
       if (!v || *v <= 0) return bad("interval");
@@ -292,14 +295,15 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
 
 std::string check_help() {
   std::string out = "Health checks, keepalived's checkers on one line each (keepalived.conf(5)):\n";
-  for (const CheckForm& f : kCheckForms) out += "  " + std::string(f.usage) + "\n      " + f.help + "\n";
+  for (const CheckForm& f : kCheckForms)
+    out += "  " + std::string(f.usage) + "\n      " + f.help + "\n";
   out += "  keys (for which kinds):\n";
   for (const CheckKey& k : kCheckKeys) {
     if (!*k.help) continue;  // route, tunnel: with masq
     std::string name = k.name;
     if (k.value) name += std::string("=") + k.value_name;
     if (std::string(k.name) == "masq") name = "masq|route|tunnel";
-    const std::string where = k.where == kPool       ? "pool"
+    const std::string where = k.where == kPool      ? "pool"
                               : k.where == kAnyKind ? "any"
                               : k.where == kHttp    ? "http"
                                                     : "misc";

@@ -16,32 +16,32 @@
 namespace fastvs {
 
 enum class Op : uint8_t {
-  AddService,   // -A
-  EditService,  // -E
-  DelService,   // -D
-  Clear,        // -C
-  AddDest,      // -a
-  EditDest,     // -e
-  DelDest,      // -d
-  List,         // -L / -l
-  Save,         // -S
-  Restore,      // -R
-  Zero,         // -Z
-  SetTimeouts,  // --set tcp tcpfin udp
-  AddrAdd,      // ip addr add IP/LEN dev dpdkN
-  AddrDel,      // ip addr del IP/LEN dev dpdkN
-  AddrShow,     // ip addr [show]
-  RouteAdd,     // ip route add PREFIX/LEN|default [via IP] dev dpdkN
-  RouteDel,     // ip route del PREFIX/LEN|default
-  RouteShow,    // ip route [show]
-  NeighAdd,     // ip neigh add IP lladdr MAC dev dpdkN
-  NeighDel,     // ip neigh del IP dev dpdkN
-  NeighShow,    // ip neigh [show]
-  LinkShow,     // ip [-s] link [show]: ports, and with -s their counters and drops by reason
-  CheckAdd,     // --check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|misc [key=value ...]
-  CheckDel,     // --check del -t|-u VIP:PORT [-r RIP[:PORT]]
-  CheckPool,    // --check pool -t|-u VIP:PORT [quorum=N] [hysteresis=N] [sorry=IP[:PORT]] ...
-  CheckList,    // --check list
+  AddService,        // -A
+  EditService,       // -E
+  DelService,        // -D
+  Clear,             // -C
+  AddDest,           // -a
+  EditDest,          // -e
+  DelDest,           // -d
+  List,              // -L / -l
+  Save,              // -S
+  Restore,           // -R
+  Zero,              // -Z
+  SetTimeouts,       // --set tcp tcpfin udp
+  AddrAdd,           // ip addr add IP/LEN dev dpdkN
+  AddrDel,           // ip addr del IP/LEN dev dpdkN
+  AddrShow,          // ip addr [show]
+  RouteAdd,          // ip route add PREFIX/LEN|default [via IP] dev dpdkN
+  RouteDel,          // ip route del PREFIX/LEN|default
+  RouteShow,         // ip route [show]
+  NeighAdd,          // ip neigh add IP lladdr MAC dev dpdkN
+  NeighDel,          // ip neigh del IP dev dpdkN
+  NeighShow,         // ip neigh [show]
+  LinkShow,          // ip [-s] link [show]: ports, and with -s their counters and drops by reason
+  CheckAdd,          // --check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|misc [key=value ...]
+  CheckDel,          // --check del -t|-u VIP:PORT [-r RIP[:PORT]]
+  CheckPool,         // --check pool -t|-u VIP:PORT [quorum=N] [hysteresis=N] [sorry=IP[:PORT]] ...
+  CheckList,         // --check list
   KeepalivedReload,  // --keepalived-reload [FILE]: keepalived.conf's virtual servers again
 };
 

@@ -29,8 +29,7 @@ constexpr IpForm kIpForms[] = {
     {"ip neigh add IP lladdr MAC dev dpdkN [nud permanent]", "a static neighbour",
      "ip neigh add 192.168.0.18 lladdr 02:00:00:00:00:18 dev dpdk1"},
     {"ip neigh del IP dev dpdkN", "", "ip neigh del 192.168.0.18 dev dpdk1"},
-    {"ip [-s] link [show]", "the ports; -s: counters, per worker, drops by reason",
-     "ip -s link"},
+    {"ip [-s] link [show]", "the ports; -s: counters, per worker, drops by reason", "ip -s link"},
 };
 
 enum class IpObject { Addr, Route, Neigh };
@@ -89,7 +88,8 @@ Result<Command> parse_ip(const std::vector<std::string>& words) {
   if (abbrev_of(o, "link")) {
     ++i;
     if (i < words.size() && (abbrev_of(words[i], "show") || abbrev_of(words[i], "list"))) ++i;
-    if (i < words.size()) return Error{"ip link: only 'show' is supported, not " + quoted(words[i])};
+    if (i < words.size())
+      return Error{"ip link: only 'show' is supported, not " + quoted(words[i])};
     Command cmd;
     cmd.op = Op::LinkShow;
     cmd.stats = stats;
@@ -159,7 +159,7 @@ Result<Command> parse_ip(const std::vector<std::string>& words) {
         if (verb != IpVerb::Add) return Error{what + ": unexpected 'nud'"};
         if (arg != "permanent" && arg != "noarp") {
           return Error{"nud state " + quoted(arg) +
-                      " is not supported (static neighbours are permanent)"};
+                       " is not supported (static neighbours are permanent)"};
         }
       }
       continue;

@@ -59,7 +59,8 @@ struct OptDef {
 };
 
 constexpr std::array<OptDef, kOptCount> kOpts = {{
-    {kOptTcp, 't', "tcp-service", Arg::Required, "VIP:PORT", "a TCP service (port 0: any, with -p)"},
+    {kOptTcp, 't', "tcp-service", Arg::Required, "VIP:PORT",
+     "a TCP service (port 0: any, with -p)"},
     {kOptUdp, 'u', "udp-service", Arg::Required, "VIP:PORT", "a UDP service"},
     {kOptSched, 's', "scheduler", Arg::Required, "SCHED", "the scheduler (below; default wlc)"},
     {kOptFlags, 'b', "sched-flags", Arg::Required, "FLAGS", "scheduler flags, comma-separated"},
@@ -68,7 +69,8 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptMasq, 'm', "masquerading", Arg::None, "", "forward by NAT (LVS-NAT)"},
     {kOptGate, 'g', "gatewaying", Arg::None, "", "forward by direct routing (LVS-DR, the default)"},
     {kOptIpip, 'i', "ipip", Arg::None, "", "forward in an IPIP tunnel (LVS-TUN)"},
-    {kOptWeight, 'w', "weight", Arg::Required, "WEIGHT", "0..65535 (default 1; 0: no new connections)"},
+    {kOptWeight, 'w', "weight", Arg::Required, "WEIGHT",
+     "0..65535 (default 1; 0: no new connections)"},
     {kOptUThresh, 'x', "u-threshold", Arg::Required, "UPPER",
      "above this many connections, no new ones (0: no limit)"},
     {kOptLThresh, 'y', "l-threshold", Arg::Required, "LOWER",
@@ -254,8 +256,8 @@ struct IpvsadmParse {
         const auto t = parse_uint(arg, INT_MAX);
         const bool upper = d.id == kOptUThresh;
         if (!t) {
-          return Error{std::string("bad ") + (upper ? "upper" : "lower") + " threshold " + quoted(arg) +
-                 " (0.." + std::to_string(INT_MAX) + ")"};
+          return Error{std::string("bad ") + (upper ? "upper" : "lower") + " threshold " +
+                       quoted(arg) + " (0.." + std::to_string(INT_MAX) + ")"};
         }
         (upper ? cmd.has_u_threshold : cmd.has_l_threshold) = true;
         (upper ? cmd.u_threshold : cmd.l_threshold) = *t;
@@ -268,8 +270,8 @@ struct IpvsadmParse {
         // ipvsadm's -p takes an optional timeout: none means DEFAULT_TIMEOUT.
         const auto t = arg.empty() ? std::optional<uint32_t>(300) : parse_timeout(arg, 1);
         if (!t) {
-          return Error{"bad persistence timeout " + quoted(arg) + " (1.." + std::to_string(kMaxTimeout) +
-                 " seconds)"};
+          return Error{"bad persistence timeout " + quoted(arg) + " (1.." +
+                       std::to_string(kMaxTimeout) + " seconds)"};
         }
         cmd.has_persistent = true;
         cmd.timeout = *t;
@@ -278,7 +280,8 @@ struct IpvsadmParse {
       case kOptNetmask: {
         const auto m = parse_ip4(arg);
         if (!m)
-          return Error{"bad netmask " + quoted(arg) + " (expected a dotted quad like 255.255.255.0)"};
+          return Error{"bad netmask " + quoted(arg) +
+                       " (expected a dotted quad like 255.255.255.0)"};
         cmd.has_netmask = true;
         cmd.netmask = *m;
         return {};
@@ -433,8 +436,8 @@ std::string ipvsadm_help() {
     std::string names = d.short_name ? std::string("-") + d.short_name + ", " : "    ";
     names += std::string("--") + d.long_name;
     if (d.arg != Arg::None) names += std::string(" ") + d.arg_name;
-    out += "  " + names + std::string(names.size() < 32 ? 32 - names.size() : 1, ' ') + d.help +
-           "\n";
+    out +=
+        "  " + names + std::string(names.size() < 32 ? 32 - names.size() : 1, ' ') + d.help + "\n";
   }
   out += "\nSchedulers (-s):";
   for (const SchedulerName& s : kSchedulers)
@@ -457,7 +460,6 @@ std::string ipvsadm_help() {
   out += line + "\n";
   return out;
 }
-
 
 Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
   IpvsadmParse p;
@@ -487,8 +489,8 @@ Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
           for (int k = 0; k < 3; ++k) {
             const auto t = parse_timeout(vals[k], 0);
             if (!t) {
-              return Error{std::string("bad ") + names[k] + " timeout " + quoted(vals[k]) + " (0.." +
-                          std::to_string(kMaxTimeout) + " seconds, 0 keeps it)"};
+              return Error{std::string("bad ") + names[k] + " timeout " + quoted(vals[k]) +
+                           " (0.." + std::to_string(kMaxTimeout) + " seconds, 0 keeps it)"};
             }
             *out[k] = *t;
           }

@@ -70,8 +70,9 @@ std::optional<uint16_t> connected_port(const Config& cfg, uint32_t ip,
 // gateway would send the packet to the VIP, i.e. back to the director).
 Status check_method_reach(const Config& cfg, ForwardMethod m, uint32_t rip) {
   if (m == ForwardMethod::Route && !connected_port(cfg, rip))
-    return Error{"real server " + format_ip4(rip) +
-           " is not on a connected network: direct routing (-g) needs it on the director's LAN"};
+    return Error{
+        "real server " + format_ip4(rip) +
+        " is not on a connected network: direct routing (-g) needs it on the director's LAN"};
   return {};
 }
 
@@ -82,7 +83,8 @@ Status check_reach(const Config& cfg, ForwardMethod m, uint32_t rip) {
                       std::any_of(cfg.routes.begin(), cfg.routes.end(), [&](const RouteConfig& r) {
                         return in_subnet(rip, r.prefix, r.prefix_len);
                       });
-  if (!routed) return Error{"real server " + format_ip4(rip) + " is not on a connected network or route"};
+  if (!routed)
+    return Error{"real server " + format_ip4(rip) + " is not on a connected network or route"};
   return check_method_reach(cfg, m, rip);
 }
 
@@ -92,8 +94,8 @@ Status check_stranded(const Config& after, const std::string& what) {
   for (const ServiceConfig& s : after.services) {
     for (const DestConfig& d : s.dests) {
       if (!check_reach(after, d.method, d.rip)) {
-        return Error{what + " is needed by real server " + addr_port(d.rip, d.rport) + " of service " +
-               service_name(s.key) + " (delete the real server first)"};
+        return Error{what + " is needed by real server " + addr_port(d.rip, d.rport) +
+                     " of service " + service_name(s.key) + " (delete the real server first)"};
       }
     }
   }
@@ -101,13 +103,14 @@ Status check_stranded(const Config& after, const std::string& what) {
 }
 
 Status check_dest_numbers(int32_t weight, uint32_t u, uint32_t l) {
-  if (weight < 0 || weight > 65535) return Error{"bad weight " + std::to_string(weight) + " (0..65535)"};
+  if (weight < 0 || weight > 65535)
+    return Error{"bad weight " + std::to_string(weight) + " (0..65535)"};
   if (u > INT_MAX) return Error{"bad upper threshold " + std::to_string(u)};
   if (l > INT_MAX) return Error{"bad lower threshold " + std::to_string(l)};
   // ip_vs_add_dest/ip_vs_edit_dest: -ERANGE, even when the upper threshold is 0 (no limit).
   if (l > u) {
     return Error{"lower threshold " + std::to_string(l) + " is higher than upper threshold " +
-           std::to_string(u)};
+                 std::to_string(u)};
   }
   return {};
 }
@@ -115,7 +118,8 @@ Status check_dest_numbers(int32_t weight, uint32_t u, uint32_t l) {
 // -p/-M of -A and -E. ipvsadm sends a service's flags whole, so -E without -p makes the
 // service non-persistent, and -p without -M means the whole address (255.255.255.255).
 Status set_persistence(ServiceConfig& s, const Command& cmd) {
-  if (cmd.has_netmask && !cmd.has_persistent) return Error{"-M (--netmask) needs -p (--persistent)"};
+  if (cmd.has_netmask && !cmd.has_persistent)
+    return Error{"-M (--netmask) needs -p (--persistent)"};
   // ip_vs_schedule: "port zero only supported in persistent services".
   if (s.key.vport == 0 && !cmd.has_persistent) {
     return Error{"port 0 service " + service_name(s.key) + " needs persistence (-p)"};
@@ -142,7 +146,7 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
   // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
   if (svc.key.vport == 0 && rport != 0) {
     return Error{"service " + name() + " has port 0: give the real server without a port (each " +
-           "connection keeps the port it was made to)"};
+                 "connection keeps the port it was made to)"};
   }
   const ForwardMethod method = cmd.method_or_default();
   if (Status st =
@@ -150,7 +154,8 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
       !st)
     return Error{st.error()};
   if (exists(cmd.rip, rport)) {
-    return Error{"destination " + addr_port(cmd.rip, rport) + " already exists in service " + name()};
+    return Error{"destination " + addr_port(cmd.rip, rport) + " already exists in service " +
+                 name()};
   }
   if (rport == 0 && svc.key.vport != 0) return Error{"real server port 0 is not valid"};
   if (!is_unicast_ip(cmd.rip)) {
@@ -235,8 +240,9 @@ Status apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc) {
   // A port 0 service sends each connection to the port the client asked for
   // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
   if (svc->key.vport == 0 && rport != 0) {
-    return Error{"service " + name_of() + " has port 0: give the real server without a port (each " +
-           "connection keeps the port it was made to)"};
+    return Error{"service " + name_of() +
+                 " has port 0: give the real server without a port (each " +
+                 "connection keeps the port it was made to)"};
   }
   const auto dname = [&] { return addr_port(cmd.rip, rport); };
   auto dest = find_dest(*svc, cmd.rip, rport);
@@ -289,14 +295,15 @@ Status apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
     for (const ServiceConfig& s : cfg.services) {
       for (const DestConfig& d : s.dests) {
         if (d.rip == cmd.ip) {
-          return Error{"address " + ip + " is real server " + addr_port(d.rip, d.rport) + " of service " +
-                 service_name(s.key)};
+          return Error{"address " + ip + " is real server " + addr_port(d.rip, d.rport) +
+                       " of service " + service_name(s.key)};
         }
       }
     }
     for (const RouteConfig& r : cfg.routes) {
       if (r.via == cmd.ip) {
-        return Error{"address " + ip + " is the gateway of route " + prefix_name(r.prefix, r.prefix_len)};
+        return Error{"address " + ip + " is the gateway of route " +
+                     prefix_name(r.prefix, r.prefix_len)};
       }
     }
     cfg.addrs.push_back({cmd.ip, cmd.prefix_len, cmd.port});
@@ -305,14 +312,16 @@ Status apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
   const auto it = std::find_if(cfg.addrs.begin(), cfg.addrs.end(), [&](const AddrConfig& a) {
     return a.ip == cmd.ip && a.prefix_len == cmd.prefix_len && a.port == cmd.port;
   });
-  if (it == cfg.addrs.end()) return Error{"address " + name + " not found on " + port_name(cmd.port)};
+  if (it == cfg.addrs.end())
+    return Error{"address " + name + " not found on " + port_name(cmd.port)};
   // Refuse to strand a static route's gateway (Linux would silently drop the route).
   Config after = cfg;
   after.addrs.erase(after.addrs.begin() + (it - cfg.addrs.begin()));
   for (const RouteConfig& r : cfg.routes) {
     if (r.via != 0 && !connected_port(after, r.via, r.port)) {
-      return Error{"address " + name + " is needed by route " + prefix_name(r.prefix, r.prefix_len) +
-             " via " + format_ip4(r.via) + " (delete the route first)"};
+      return Error{"address " + name + " is needed by route " +
+                   prefix_name(r.prefix, r.prefix_len) + " via " + format_ip4(r.via) +
+                   " (delete the route first)"};
     }
   }
   if (Status st = check_stranded(after, "address " + name); !st) return st;
@@ -344,7 +353,8 @@ Status apply_route(Config& cfg, const Command& cmd, unsigned num_ports) {
   RouteConfig route{cmd.ip, cmd.prefix_len, cmd.via, cmd.port};
   if (cmd.via != 0) {
     const std::string gw = format_ip4(cmd.via);
-    if (is_local_address(cfg, cmd.via)) return Error{"gateway " + gw + " is an address of this director"};
+    if (is_local_address(cfg, cmd.via))
+      return Error{"gateway " + gw + " is an address of this director"};
     if (!is_unicast_ip(cmd.via)) return Error{"invalid gateway " + gw};
     const auto port =
         connected_port(cfg, cmd.via, cmd.has_port ? std::optional(cmd.port) : std::nullopt);
@@ -390,7 +400,6 @@ Status apply_neigh(Config& cfg, const Command& cmd, unsigned num_ports) {
   return {};
 }
 
-
 Status apply_check(Config& cfg, const Command& cmd) {
   ServiceConfig* svc = find_service(cfg, cmd.service);
   const std::string name = service_name(cmd.service);
@@ -402,7 +411,8 @@ Status apply_check(Config& cfg, const Command& cmd) {
     case Op::CheckAdd: {
       auto d = find_dest(*svc, cmd.rip, cmd.rport);
       if (d == svc->dests.end())
-        return Error{"no such destination " + addr_port(cmd.rip, cmd.rport) + " in service " + name};
+        return Error{"no such destination " + addr_port(cmd.rip, cmd.rport) + " in service " +
+                     name};
       CheckConfig check = cmd.check;
       if (check.spec.kind == CheckKind::Misc) {
         // Who runs the program: user=, else keepalived's default script user if it exists,
@@ -449,7 +459,6 @@ Status apply_check(Config& cfg, const Command& cmd) {
   }
   return Error{"internal error: not a check command"};
 }
-
 
 }  // namespace
 

@@ -117,10 +117,10 @@ struct KaNotHandled {
 
 // global_defs' script settings.
 struct KaScriptDefaults {
-  unsigned line = 0;        // script_user's line (0: not given)
-  std::string user;         // script_user NAME [GROUP]: who runs scripts that name no user
-  std::string group;        //
-  bool security = false;    // enable_script_security
+  unsigned line = 0;      // script_user's line (0: not given)
+  std::string user;       // script_user NAME [GROUP]: who runs scripts that name no user
+  std::string group;      //
+  bool security = false;  // enable_script_security
   unsigned security_line = 0;
 };
 

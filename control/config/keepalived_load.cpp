@@ -10,7 +10,6 @@ namespace fastvs {
 
 namespace {
 
-
 // The changes from an empty service to keepalived's start state.
 std::vector<DestChange> start_changes(const KaVirtualServer& vs) {
   ServiceHealth h = ka_service_health(vs, 0);
@@ -36,7 +35,6 @@ std::vector<std::string> service_command(const KaVirtualServer& vs, const std::s
 }
 
 }  // namespace
-
 
 PoolSpec KaVirtualServer::pool() const {
   PoolSpec p;

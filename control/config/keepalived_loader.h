@@ -226,8 +226,7 @@ class Loader {
   // A checker's values: its own, else its real server's, else its virtual server's, else the
   // default for its kind (validate_check_config; queue_checker and the checkers' handlers set
   // the per-kind defaults: HTTP_GET delay_before_retry 3 s, MISC_CHECK retry 0).
-  KaCheck resolve(const RawCheck& c, const RawServer& r, const PoolServer& server,
-                  const RawVs& vs);
+  KaCheck resolve(const RawCheck& c, const RawServer& r, const PoolServer& server, const RawVs& vs);
 
   KaConfig cfg_;
   std::vector<std::pair<unsigned, std::string>> warnings_;

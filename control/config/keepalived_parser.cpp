@@ -211,7 +211,8 @@ bool Loader::global_defs(const Node& n) {
       ignored += (ignored.empty() ? "" : ", ") + c.key;
     }
   }
-  if (!ignored.empty()) warn(n.line, "global_defs: " + ignored + ": not handled by fastvsd (ignored)");
+  if (!ignored.empty())
+    warn(n.line, "global_defs: " + ignored + ": not handled by fastvsd (ignored)");
   return true;
 }
 

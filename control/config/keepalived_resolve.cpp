@@ -49,9 +49,8 @@ bool Loader::resolve_script_users() {
         s.gid = ids.gid;
         if (cfg_.scripts.security && (s.uid == 0 || s.gid == 0) && !s.misc_argv.empty()) {
           if (const Status st = check_script_secure(s.misc_argv[0]); !st)
-            return fail(c.line, "MISC_CHECK " + quoted(s.misc_argv[0]) +
-                                    " would run as root but " + st.error() +
-                                    " (enable_script_security)");
+            return fail(c.line, "MISC_CHECK " + quoted(s.misc_argv[0]) + " would run as root but " +
+                                    st.error() + " (enable_script_security)");
         }
       }
     }
@@ -191,7 +190,7 @@ bool Loader::finish_vs(RawVs raw) {
 // default for its kind (validate_check_config; queue_checker and the checkers' handlers set
 // the per-kind defaults: HTTP_GET delay_before_retry 3 s, MISC_CHECK retry 0).
 KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer& server,
-                const RawVs& vs) {
+                        const RawVs& vs) {
   KaCheck out;
   out.line = c.line;
   CheckSpec& s = out.spec;
@@ -202,9 +201,8 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
       first_of(c.inh.connect_timeout, r.inh.connect_timeout, vs.inh.connect_timeout, 5.0);
   s.delay_loop = first_of(c.inh.delay_loop, r.inh.delay_loop, vs.inh.delay_loop, 60.0);
   s.warmup = first_of(c.inh.warmup, r.inh.warmup, vs.inh.warmup, s.delay_loop);
-  s.delay_before_retry =
-      first_of(c.inh.delay_before_retry, r.inh.delay_before_retry, vs.inh.delay_before_retry,
-               c.kind == CheckKind::Http ? 3.0 : 1.0);
+  s.delay_before_retry = first_of(c.inh.delay_before_retry, r.inh.delay_before_retry,
+                                  vs.inh.delay_before_retry, c.kind == CheckKind::Http ? 3.0 : 1.0);
   if (c.kind != CheckKind::Misc) {
     s.connect_ip = c.connect_ip.value_or(server.ip);
     s.connect_port = c.connect_port.value_or(server.port);

@@ -27,9 +27,9 @@ class ConfigApplier {
     if (cmd.op == Op::AddDest && cmd.has_dest) {
       if (const std::optional<size_t> i = service_index(cmd.service)) {
         if (run_svc_ != *i) start_run(*i);
-        Result<DestConfig> d = make_dest(cfg_, cfg_.services[*i], cmd, [&](uint32_t ip, uint16_t port) {
-          return run_keys_.count(dest_key(ip, port)) != 0;
-        });
+        Result<DestConfig> d = make_dest(
+            cfg_, cfg_.services[*i], cmd,
+            [&](uint32_t ip, uint16_t port) { return run_keys_.count(dest_key(ip, port)) != 0; });
         if (!d) return Error{d.error()};
         run_keys_.insert(dest_key(d->rip, d->rport));
         run_.push_back(*d);

@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
   fastvs::CliRequest req;
   req.words = words;
   // fastvsd reads the file from its own working directory: a relative path is the caller's.
-  if (pr->op == fastvs::Op::KeepalivedReload && !pr->path.empty() &&
-      pr->path[0] != '/') {
+  if (pr->op == fastvs::Op::KeepalivedReload && !pr->path.empty() && pr->path[0] != '/') {
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) {
       fmt::print(stderr, "fastvsadm: cannot resolve {}: {}\n", pr->path, std::strerror(errno));

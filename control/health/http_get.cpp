@@ -71,7 +71,8 @@ void Prober::step_http(Probe& p) {
         std::isdigit(p.in[10]) && std::isdigit(p.in[11]) &&
         (p.in.size() == 12 || p.in[12] == ' ' || p.in[12] == '\r' || p.in[12] == '\n');
     if (!status_line)
-      return fail(fmt::format("GET {} from {}: no HTTP status line", u.path, addr_port(p.ip, p.port)));
+      return fail(
+          fmt::format("GET {} from {}: no HTTP status line", u.path, addr_port(p.ip, p.port)));
     code = static_cast<unsigned>((p.in[9] - '0') * 100 + (p.in[10] - '0') * 10 + (p.in[11] - '0'));
     if (!u.status_ok(code))
       return fail(fmt::format("GET {} from {}: status {}", u.path, addr_port(p.ip, p.port), code));
@@ -79,8 +80,8 @@ void Prober::step_http(Probe& p) {
       const size_t body = p.in.find("\r\n\r\n");
       const std::string got = md5_hex(body == std::string::npos ? "" : p.in.substr(body + 4));
       if (got != u.digest)
-        return fail(fmt::format("GET {} from {}: digest {} is not {}", u.path, addr_port(p.ip, p.port),
-                                got, u.digest));
+        return fail(fmt::format("GET {} from {}: digest {} is not {}", u.path,
+                                addr_port(p.ip, p.port), got, u.digest));
     }
     if (++p.url < p.spec.urls.size()) {
       if (Status st = start_connect(p); !st) return fail(st.error());

@@ -86,8 +86,8 @@ Result<pid_t> spawn_program(const CheckSpec& spec) {
     static const char* const kStep[] = {"redirecting its input and output", "setgid", "setgroups",
                                         "setuid"};
     if (got.what == 4) return Error{strerror(got.err)};
-    return Error{fmt::format("{} ({}:{}): {}", kStep[got.what], spec.uid, spec.gid,
-                             strerror(got.err))};
+    return Error{
+        fmt::format("{} ({}:{}): {}", kStep[got.what], spec.uid, spec.gid, strerror(got.err))};
   }
   return pid;
 }

@@ -14,7 +14,6 @@
 
 namespace fastvs {
 
-
 Result<ScriptIds> resolve_script_user(const std::string& user, const std::string& group) {
   std::vector<char> buf(16384);
   passwd pw{};
@@ -26,7 +25,7 @@ Result<ScriptIds> resolve_script_user(const std::string& user, const std::string
   }
   ScriptIds ids{pw.pw_uid, pw.pw_gid};
   if (!group.empty()) {
-    struct group gr{};
+    struct group gr {};
     struct group* gr_p = nullptr;
     rc = getgrnam_r(group.c_str(), &gr, buf.data(), buf.size(), &gr_p);
     if (rc != 0 || !gr_p) {
@@ -63,7 +62,8 @@ Status check_script_secure(const std::string& program) {
   // The file, then each directory above it up to '/'.
   for (std::string p = path; !p.empty();) {
     struct stat st {};
-    if (stat(p.c_str(), &st) != 0) return Error{quoted(p) + " cannot be checked: " + std::strerror(errno)};
+    if (stat(p.c_str(), &st) != 0)
+      return Error{quoted(p) + " cannot be checked: " + std::strerror(errno)};
     const bool file = S_ISREG(st.st_mode);
     if (st.st_uid != 0) return Error{quoted(p) + " is not owned by root"};
     if ((file || !(st.st_mode & S_ISVTX)) && st.st_gid != 0 && (st.st_mode & S_IWGRP))

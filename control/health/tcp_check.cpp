@@ -47,10 +47,10 @@ bool Prober::connected(Probe& p) {
   socklen_t len = sizeof soerr;
   getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
   if (soerr == 0) return true;
-  finish(p, CheckResult{false,
-                        fmt::format("connect to {} failed: {}", addr_port(p.ip, p.port),
-                                    strerror(soerr)),
-                        -1});
+  finish(p, CheckResult{
+                false,
+                fmt::format("connect to {} failed: {}", addr_port(p.ip, p.port), strerror(soerr)),
+                -1});
   return false;
 }
 

@@ -86,7 +86,8 @@ Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
   epoll_fd_ = epoll_fd;
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
-    return Error{fmt::format("--metrics-listen '{}': expected ADDR:PORT (e.g. 127.0.0.1:9469)", listen)};
+    return Error{
+        fmt::format("--metrics-listen '{}': expected ADDR:PORT (e.g. 127.0.0.1:9469)", listen)};
   }
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
@@ -102,7 +103,7 @@ Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
   addrinfo* ai = nullptr;
   if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &ai); rc != 0) {
     return Error{fmt::format("--metrics-listen '{}': {} (a numeric address and port)", listen,
-                       gai_strerror(rc))};
+                             gai_strerror(rc))};
   }
   listen_fd_ = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;

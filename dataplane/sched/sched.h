@@ -90,7 +90,6 @@ inline int32_t dest_sed_overhead(const Destination& d) {
   return d.activeconns() + 1;
 }
 
-
 // The individual schedulers (one file each). Each returns nullptr when none is available.
 Destination* rr_schedule(const SchedService& svc, SchedState& st);
 Destination* wrr_schedule(const SchedService& svc, SchedState& st);

@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const fastvs::Config before = cfg;
     const fastvs::Status st = fastvs::apply_command(cfg, *p, 2);
-    if (!st && (st.error().empty() || !(cfg == before))) std::abort();  // an error changed something
+    if (!st && (st.error().empty() || !(cfg == before)))
+      std::abort();  // an error changed something
   }
   // What -S prints, -C then -R reads back to the same table.
   const std::string saved = fastvs::format_save(cfg, true);
@@ -39,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cleared.services.clear();
   cleared.checks.clear();
   cleared.pools.clear();
-  const fastvs::Result<fastvs::Config> again = fastvs::apply_config_text(cleared, saved, "saved", 2);
+  const fastvs::Result<fastvs::Config> again =
+      fastvs::apply_config_text(cleared, saved, "saved", 2);
   // Like ipvsadm's, -S lists services and destinations sorted (so a restore may change the
   // kernel's list order), keeps no thresholds, and a restored destination's last weight is the
   // one it is restored with: the same table, as -L shows it.

@@ -210,17 +210,16 @@ inline Bytes rs2d(const Mac& rs, const Bytes& ip) {
 inline const std::string CIP = "172.16.254.10", VIP = "172.16.254.200", DIP = "192.168.0.8";
 inline const std::string RS1 = "192.168.0.18", RS2 = "192.168.0.28";
 
-inline Bytes tcp_pkt(const std::string& s, const std::string& d, uint16_t sp, uint16_t dp, uint8_t fl,
-              uint8_t ttl, const Bytes& data = {}) {
+inline Bytes tcp_pkt(const std::string& s, const std::string& d, uint16_t sp, uint16_t dp,
+                     uint8_t fl, uint8_t ttl, const Bytes& data = {}) {
   return ipv4(s, d, 6, tcp(s, d, sp, dp, fl, data), {.ttl = ttl});
 }
-inline Bytes udp_pkt(const std::string& s, const std::string& d, uint16_t sp, uint16_t dp, uint8_t ttl,
-              const Bytes& data, bool zero = false) {
+inline Bytes udp_pkt(const std::string& s, const std::string& d, uint16_t sp, uint16_t dp,
+                     uint8_t ttl, const Bytes& data, bool zero = false) {
   return ipv4(s, d, 17, udp(s, d, sp, dp, data, zero), {.ttl = ttl});
 }
 
 inline constexpr uint8_t SYN = 0x02, ACK = 0x10, PSH = 0x08, RST = 0x04;
-
 
 // Publishes the pipeline's configuration changed by `edit` (as control does) and adopts it.
 inline void reconfigure(Pipeline& p, const std::function<void(Config&)>& edit) {
@@ -249,7 +248,6 @@ inline Destination* dest_of(Pipeline& p, uint16_t vport, const std::string& rip)
   return nullptr;
 }
 
-
 // A datagram cut in two: `first` bytes of its payload (with MF), then the rest.
 inline std::pair<Bytes, Bytes> split(const Bytes& d, size_t first) {
   const size_t ihl = (d[0] & 15) * 4u;
@@ -265,7 +263,7 @@ inline Destination* udp_dest(Pipeline& p, uint16_t vport, const std::string& rip
 
 // Runs `in` through the worker as one RX burst; what it transmits must be `want`, in order.
 inline void run_burst(Pipeline& p, const std::vector<std::pair<uint16_t, Bytes>>& in,
-               const std::vector<std::pair<uint16_t, Bytes>>& want) {
+                      const std::vector<std::pair<uint16_t, Bytes>>& want) {
   std::vector<rte_mbuf*> ms;
   for (const auto& [port, frame] : in) {
     rte_mbuf* m = rte_pktmbuf_alloc(test_pool());

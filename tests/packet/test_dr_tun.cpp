@@ -1,7 +1,7 @@
-// Packet fixtures: Direct routing (MACs only, INPUT_ONLY states) and IPIP tunnels, and one service with both
-// methods.
-// The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared byte
-// for byte with one built independently (pktbuild computes every checksum from scratch).
+// Packet fixtures: Direct routing (MACs only, INPUT_ONLY states) and IPIP tunnels, and one service
+// with both methods. The pipeline is run in-process (tests/packet/pipeline.h); every output frame
+// is compared byte for byte with one built independently (pktbuild computes every checksum from
+// scratch).
 #include "tests/packet/pipeline.h"
 
 namespace fastvs::testing {

@@ -1,6 +1,7 @@
-// Packet fixtures: Fragments (forwarded one by one, never reassembled: dataplane/frag_table.h) and IP options.
-// The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared byte
-// for byte with one built independently (pktbuild computes every checksum from scratch).
+// Packet fixtures: Fragments (forwarded one by one, never reassembled: dataplane/frag_table.h) and
+// IP options. The pipeline is run in-process (tests/packet/pipeline.h); every output frame is
+// compared byte for byte with one built independently (pktbuild computes every checksum from
+// scratch).
 #include "tests/packet/pipeline.h"
 
 namespace fastvs::testing {

@@ -1,7 +1,8 @@
-// Packet fixtures: Configuration changes under live connections (scheduler state, removed destinations,
-// hash schedulers through the snapshot) and bursts, which must equal their packets one at a time.
-// The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared byte
-// for byte with one built independently (pktbuild computes every checksum from scratch).
+// Packet fixtures: Configuration changes under live connections (scheduler state, removed
+// destinations, hash schedulers through the snapshot) and bursts, which must equal their packets
+// one at a time. The pipeline is run in-process (tests/packet/pipeline.h); every output frame is
+// compared byte for byte with one built independently (pktbuild computes every checksum from
+// scratch).
 #include "tests/packet/pipeline.h"
 
 namespace fastvs::testing {
@@ -114,8 +115,8 @@ TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
 
 // dh and mh through the snapshot: control builds their tables (mh's from last_weight), the
 // worker hashes the VIP (dh) or the client (mh). Service 80's list is RS2, RS1. The mh picks
-// come from tests/unit/dataplane/mh_reference.py (ip_vs_mh.c in Python): 172.16.254.10 -> entry 1364 =
-// RS2; with mh-port, :43003 -> RS1 and :43002 -> RS2; RS2 quiesced, mh-fallback -> RS1.
+// come from tests/unit/dataplane/mh_reference.py (ip_vs_mh.c in Python): 172.16.254.10 -> entry
+// 1364 = RS2; with mh-port, :43003 -> RS1 and :43002 -> RS2; RS2 quiesced, mh-fallback -> RS1.
 TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
   Pipeline p;
   auto syn = [](const std::string& cip, uint16_t sport, const Mac& rs, const std::string& rip) {

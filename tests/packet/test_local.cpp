@@ -1,7 +1,7 @@
-// Packet fixtures: What the director answers itself: ARP and ICMP echo for its addresses (rate-limited),
-// ARP for unresolved next hops, what ARP heard on the wire does to the neighbour table.
-// The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared byte
-// for byte with one built independently (pktbuild computes every checksum from scratch).
+// Packet fixtures: What the director answers itself: ARP and ICMP echo for its addresses
+// (rate-limited), ARP for unresolved next hops, what ARP heard on the wire does to the neighbour
+// table. The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared
+// byte for byte with one built independently (pktbuild computes every checksum from scratch).
 #include "tests/packet/pipeline.h"
 
 namespace fastvs::testing {

@@ -1,7 +1,7 @@
-// Packet fixtures: NAT (LVS-NAT): requests and replies rewritten, ports mapped, ICMP errors translated both
-// ways, TTL, a full table, a shared real-server tuple.
-// The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared byte
-// for byte with one built independently (pktbuild computes every checksum from scratch).
+// Packet fixtures: NAT (LVS-NAT): requests and replies rewritten, ports mapped, ICMP errors
+// translated both ways, TTL, a full table, a shared real-server tuple. The pipeline is run
+// in-process (tests/packet/pipeline.h); every output frame is compared byte for byte with one built
+// independently (pktbuild computes every checksum from scratch).
 #include "tests/packet/pipeline.h"
 
 namespace fastvs::testing {

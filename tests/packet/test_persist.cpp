@@ -1,6 +1,7 @@
-// Packet fixtures: Persistence (-p, -M), port 0 services, and the upper/lower connection thresholds.
-// The pipeline is run in-process (tests/packet/pipeline.h); every output frame is compared byte
-// for byte with one built independently (pktbuild computes every checksum from scratch).
+// Packet fixtures: Persistence (-p, -M), port 0 services, and the upper/lower connection
+// thresholds. The pipeline is run in-process (tests/packet/pipeline.h); every output frame is
+// compared byte for byte with one built independently (pktbuild computes every checksum from
+// scratch).
 #include "tests/packet/pipeline.h"
 
 namespace fastvs::testing {

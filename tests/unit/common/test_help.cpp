@@ -19,19 +19,16 @@ using namespace fastvs::testing;
 
 // ipvsadm(8), ipvsadm 1.31 (Debian 12): every command and option, long names.
 const char* const kIpvsadmOptions[] = {
-    "--add-service",     "--edit-service",   "--delete-service", "--clear",
-    "--restore",         "--save",           "--add-server",     "--edit-server",
-    "--delete-server",   "--list",           "--zero",           "--set",
-    "--start-daemon",    "--stop-daemon",    "--help",           "--tcp-service",
-    "--udp-service",     "--fwmark-service", "--ipv6",           "--scheduler",
-    "--pe",              "--persistent",     "--netmask",        "--real-server",
-    "--gatewaying",      "--ipip",           "--masquerading",   "--tun-type",
-    "--tun-port",        "--tun-nocsum",     "--tun-csum",       "--weight",
-    "--u-threshold",     "--l-threshold",    "--mcast-interface", "--syncid",
-    "--connection",      "--timeout",        "--daemon",         "--stats",
-    "--rate",            "--thresholds",     "--persistent-conn", "--nosort",
-    "--sort",            "--numeric",        "--exact",          "--sched-flags",
-    "--ops",             "--version",
+    "--add-service", "--edit-service", "--delete-service",  "--clear",         "--restore",
+    "--save",        "--add-server",   "--edit-server",     "--delete-server", "--list",
+    "--zero",        "--set",          "--start-daemon",    "--stop-daemon",   "--help",
+    "--tcp-service", "--udp-service",  "--fwmark-service",  "--ipv6",          "--scheduler",
+    "--pe",          "--persistent",   "--netmask",         "--real-server",   "--gatewaying",
+    "--ipip",        "--masquerading", "--tun-type",        "--tun-port",      "--tun-nocsum",
+    "--tun-csum",    "--weight",       "--u-threshold",     "--l-threshold",   "--mcast-interface",
+    "--syncid",      "--connection",   "--timeout",         "--daemon",        "--stats",
+    "--rate",        "--thresholds",   "--persistent-conn", "--nosort",        "--sort",
+    "--numeric",     "--exact",        "--sched-flags",     "--ops",           "--version",
 };
 
 TEST(Help, NamesEveryIpvsadmOption) {
@@ -46,9 +43,9 @@ TEST(Help, NamesEverySchedulerAndFlag) {
     EXPECT_NE(help.find("\n  " + std::string(s.name) + " "), std::string::npos) << s.name;
   for (const char* f : {"sh-fallback", "sh-port", "mh-fallback", "mh-port"})
     EXPECT_NE(help.find(f), std::string::npos) << f;
-  for (const char* v : {"ip addr", "ip route", "ip neigh", "ip [-s] link", "--check add",
-                        "--check del", "--check pool", "--check list", "--keepalived-reload",
-                        "--socket", "FASTVS_SOCKET"})
+  for (const char* v :
+       {"ip addr", "ip route", "ip neigh", "ip [-s] link", "--check add", "--check del",
+        "--check pool", "--check list", "--keepalived-reload", "--socket", "FASTVS_SOCKET"})
     EXPECT_NE(help.find(v), std::string::npos) << v;
 }
 

@@ -54,7 +54,7 @@ inline std::string dump(const Config& c) {
 
 // Applies and expects `error`, with the configuration unchanged.
 inline void run_err(Config& cfg, const std::string& line, const std::string& error,
-             unsigned num_ports = 2) {
+                    unsigned num_ports = 2) {
   const std::string before = dump(cfg);
   EXPECT_EQ(run(cfg, line, num_ports), error) << line;
   EXPECT_EQ(dump(cfg), before) << line << " changed the configuration";

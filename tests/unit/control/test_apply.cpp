@@ -93,21 +93,25 @@ TEST(ApplyCheck, MiscCheckRunsAsItsUser) {
   cfg.services.clear();
   run_ok(cfg, "-A -t 172.16.254.200:80 -s rr");
   run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18 -m");
-  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
-              "user=nobody:nogroup");
+  run_ok(cfg,
+         "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
+         "user=nobody:nogroup");
   ASSERT_EQ(cfg.checks.size(), 1u);
   EXPECT_EQ(cfg.checks[0].spec.user, "nobody");
   EXPECT_EQ(cfg.checks[0].spec.uid, 65534u);  // Debian's nobody and nogroup
   EXPECT_EQ(cfg.checks[0].spec.gid, 65534u);
-  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
-              "user=daemon");
+  run_ok(cfg,
+         "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
+         "user=daemon");
   EXPECT_EQ(cfg.checks[1].spec.uid, 1u);  // daemon, and its own group
   EXPECT_EQ(cfg.checks[1].spec.gid, 1u);
-  run_err(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
-               "user=fvs-no-such-user",
+  run_err(cfg,
+          "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
+          "user=fvs-no-such-user",
           "misc check user: unknown user 'fvs-no-such-user'");
-  run_err(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
-               "user=nobody:fvs-no-such-group",
+  run_err(cfg,
+          "--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
+          "user=nobody:fvs-no-such-group",
           "misc check user: unknown group 'fvs-no-such-group'");
   EXPECT_EQ(parse_err("--check add -t 172.16.254.200:80 -r 192.168.0.18 misc program=/bin/true "
                       "user=nobody:"),

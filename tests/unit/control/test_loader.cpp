@@ -67,11 +67,12 @@ TEST(ApplyConfigText, SameAsOneLineAtATime) {
     }
   }
   // A duplicate within a run, and after the run, are both caught, on their own line.
-  const Result<Config> dup = apply_config_text(base,
-                                           text +
-                                               "-a -t 172.16.254.201:80 -r 192.168.0.28:80 -m\n-a "
-                                               "-t 172.16.254.201:80 -r 192.168.0.28:80 -m\n",
-                                           "t", 2);
+  const Result<Config> dup =
+      apply_config_text(base,
+                        text +
+                            "-a -t 172.16.254.201:80 -r 192.168.0.28:80 -m\n-a "
+                            "-t 172.16.254.201:80 -r 192.168.0.28:80 -m\n",
+                        "t", 2);
   EXPECT_EQ(dup.error(),
             "t:19: destination 192.168.0.28:80 already exists in service TCP 172.16.254.201:80");
   const Result<Config> dup2 =
