@@ -118,6 +118,8 @@ std::string command_name(Op op);
 
 // Whether the command changes the configuration (a listing does not).
 bool changes_config(Op op);
+// -A -E -D -a -e -d: a command about one service and its destinations.
+bool is_service_op(Op op);
 
 // fastvsadm --help: every command and option of the grammar, from its own tables.
 std::string fastvsadm_help();

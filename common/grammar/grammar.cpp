@@ -94,6 +94,20 @@ bool changes_config(Op op) {
   }
 }
 
+bool is_service_op(Op op) {
+  switch (op) {
+    case Op::AddService:
+    case Op::EditService:
+    case Op::DelService:
+    case Op::AddDest:
+    case Op::EditDest:
+    case Op::DelDest:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string fastvsadm_help() {
   return "usage: fastvsadm [--socket PATH] COMMAND [OPTIONS]\n"
          "\n"

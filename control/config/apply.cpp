@@ -463,14 +463,11 @@ Status apply_check(Config& cfg, const Command& cmd) {
 }  // namespace
 
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
+  // Listings are no changes, and -R's changes are its input's lines.
+  if (!changes_config(cmd.op) || cmd.op == Op::Restore)
+    return Error{command_name(cmd.op) + " does not change the configuration"};
+  if (is_service_op(cmd.op)) return apply_service(cfg, cmd, find_service(cfg, cmd.service));
   switch (cmd.op) {
-    case Op::AddService:
-    case Op::EditService:
-    case Op::DelService:
-    case Op::AddDest:
-    case Op::EditDest:
-    case Op::DelDest:
-      return apply_service(cfg, cmd, find_service(cfg, cmd.service));
     case Op::Clear:
       cfg.services.clear();
       cfg.checks.clear();
@@ -491,24 +488,16 @@ Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
     case Op::NeighAdd:
     case Op::NeighDel:
       return apply_neigh(cfg, cmd, num_ports);
-    case Op::List:
-    case Op::Save:
-    case Op::Restore:
-    case Op::Zero:
-    case Op::AddrShow:
-    case Op::RouteShow:
-    case Op::NeighShow:
-    case Op::LinkShow:
-    case Op::CheckList:
-      return Error{command_name(cmd.op) + " does not change the configuration"};
     case Op::CheckAdd:
     case Op::CheckDel:
     case Op::CheckPool:
       return apply_check(cfg, cmd);
     case Op::KeepalivedReload:
       return Error{"--keepalived-reload is not a configuration command"};
+    default:
+      break;
   }
-  return Error{"internal error: unknown command"};
+  return Error{"internal error: " + command_name(cmd.op) + " is not applied here"};
 }
 
 }  // namespace fastvs

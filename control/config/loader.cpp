@@ -38,25 +38,16 @@ class ConfigApplier {
     }
     flush();
     const size_t before = cfg_.services.size();
-    switch (cmd.op) {
-      case Op::AddService:
-      case Op::EditService:
-      case Op::DelService:
-      case Op::AddDest:
-      case Op::EditDest:
-      case Op::DelDest: {
-        const std::optional<size_t> i = service_index(cmd.service);
-        Status st = apply_service(cfg_, cmd, i ? &cfg_.services[*i] : nullptr);
-        if (st && cmd.op == Op::AddService) index_[service_key(cmd.service)] = before;
-        if (cfg_.services.size() < before) index_valid_ = false;
-        return st;
-      }
-      default: {
-        Status st = apply_command(cfg_, cmd, num_ports_);
-        if (cfg_.services.size() != before) index_valid_ = false;  // -C
-        return st;
-      }
+    if (is_service_op(cmd.op)) {
+      const std::optional<size_t> i = service_index(cmd.service);
+      Status st = apply_service(cfg_, cmd, i ? &cfg_.services[*i] : nullptr);
+      if (st && cmd.op == Op::AddService) index_[service_key(cmd.service)] = before;
+      if (cfg_.services.size() < before) index_valid_ = false;
+      return st;
     }
+    Status st = apply_command(cfg_, cmd, num_ports_);
+    if (cfg_.services.size() != before) index_valid_ = false;  // -C
+    return st;
   }
 
   // Puts the pending run of destinations in place; call once the last line is applied.

@@ -114,13 +114,22 @@ class Pipeline {
   }
   // A packet given to worker x as its owner (no steering).
   std::vector<std::pair<uint16_t, Bytes>> run_on(Worker& x, uint16_t port, const Bytes& frame) {
+    rte_mbuf* m = mbuf_of(port, frame);
+    worker_owned_burst(x, &m, 1);
+    worker_flush(x);
+    return take_out();
+  }
+  // A frame in a test mbuf, as if it arrived on `port`.
+  static rte_mbuf* mbuf_of(uint16_t port, const Bytes& frame) {
     rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
     EXPECT_NE(m, nullptr);
     std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
                 frame.size());
     m->port = port;
-    worker_owned_burst(x, &m, 1);
-    worker_flush(x);
+    return m;
+  }
+  // What the workers transmitted since the last call, as (port, bytes).
+  std::vector<std::pair<uint16_t, Bytes>> take_out() {
     std::vector<std::pair<uint16_t, Bytes>> res;
     for (auto* o : out) {
       res.emplace_back(o->port, to_bytes(o));
@@ -136,21 +145,12 @@ class Pipeline {
   }
   // Runs one frame through the pipeline; returns what it transmitted, as (port, bytes).
   std::vector<std::pair<uint16_t, Bytes>> run(uint16_t port, const Bytes& frame) {
-    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
-    EXPECT_NE(m, nullptr);
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
-                frame.size());
-    m->port = port;
+    rte_mbuf* m = mbuf_of(port, frame);
     worker_rx_burst(w, &m, 1);
     worker_flush(w);
-    std::vector<std::pair<uint16_t, Bytes>> res;
-    for (auto* o : out) {
-      res.emplace_back(o->port, to_bytes(o));
-      rte_pktmbuf_free(o);
-    }
-    out.clear();
-    return res;
+    return take_out();
   }
+
 
   Config cfg;
   DestStore store;
@@ -265,22 +265,10 @@ inline Destination* udp_dest(Pipeline& p, uint16_t vport, const std::string& rip
 inline void run_burst(Pipeline& p, const std::vector<std::pair<uint16_t, Bytes>>& in,
                       const std::vector<std::pair<uint16_t, Bytes>>& want) {
   std::vector<rte_mbuf*> ms;
-  for (const auto& [port, frame] : in) {
-    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
-    ASSERT_NE(m, nullptr);
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
-                frame.size());
-    m->port = port;
-    ms.push_back(m);
-  }
+  for (const auto& [port, frame] : in) ms.push_back(Pipeline::mbuf_of(port, frame));
   worker_rx_burst(p.w, ms.data(), static_cast<unsigned>(ms.size()));
   worker_flush(p.w);
-  std::vector<std::pair<uint16_t, Bytes>> got;
-  for (auto* o : p.out) {
-    got.emplace_back(o->port, to_bytes(o));
-    rte_pktmbuf_free(o);
-  }
-  p.out.clear();
+  const std::vector<std::pair<uint16_t, Bytes>> got = p.take_out();
   ASSERT_EQ(got.size(), want.size()) << "frames out";
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].first, want[i].first) << "egress port of frame " << i;
