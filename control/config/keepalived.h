@@ -1,7 +1,9 @@
 // keepalived.conf: the LVS half of keepalived's configuration (virtual_server, real_server and
 // their TCP_CHECK / HTTP_GET / MISC_CHECK health checkers), read into a model with keepalived's
 // defaults already applied, and turned into fastvs services and health-check state machines.
-// Pure: the text comes in as a string (the I/O side reads the file); no I/O, no exceptions.
+// The text comes in as a string (the I/O side reads the file); the only look-ups are the
+// system's user database for MISC_CHECK users and, with enable_script_security, the programs'
+// permissions. No exceptions.
 //
 // The grammar is keepalived's: `keyword args... { ... }` blocks, one statement per line,
 // comments from '#' or '!' to the end of the line, "..." and '...' quoting, and braces that may
@@ -11,14 +13,18 @@
 //  - errors (the whole file is rejected, one line "NAME:LINE: reason"): unbalanced braces, a
 //    missing or extra value, a bad address, port, number, time, boolean or keyword value, an
 //    IPv6 address, protocol SCTP, an HTTP_GET without a url or a url without a path, a
-//    MISC_CHECK without misc_path, a virtual server defined twice, `include` (not supported:
-//    paste the file in), keepalived's conditional lines (@id), parameters ($NAME=) and
-//    sequences (~SEQ);
+//    MISC_CHECK without misc_path, a MISC_CHECK user or global_defs script_user that does not
+//    exist, with enable_script_security a program that would run as root from a path others can
+//    write, a virtual server defined twice, `include` (not supported: paste the file in),
+//    keepalived's conditional lines (@id), parameters ($NAME=) and sequences (~SEQ);
 //  - warnings ("NAME:LINE: text", the file still loads):
 //      * top-level blocks fastvsd does not run, skipped whole: vrrp_instance, vrrp_sync_group,
 //        vrrp_script, vrrp_track_process ("... is not handled by fastvsd (HA comes later)"),
-//        global_defs, static_ipaddress, static_routes, static_rules, linkbeat_interfaces, SSL,
-//        bfd_instance, track_file, ... ("... is not handled by fastvsd (ignored)");
+//        static_ipaddress, static_routes, static_rules, linkbeat_interfaces, SSL,
+//        bfd_instance, track_file, ... ("... is not handled by fastvsd (ignored)"); global_defs'
+//        keywords other than script_user and enable_script_security, in one warning;
+//      * MISC_CHECKs that name no user running as root (no global_defs script_user, no
+//        keepalived_script user): keepalived's warning, once;
 //      * unknown keywords, anywhere: "unknown keyword 'x' in real_server (ignored)";
 //      * keywords that change nothing for fastvs (smtp_alert, snmp_name, log_all_failures,
 //        http_protocol, ...): "... has no effect in fastvsd (ignored)";

@@ -123,6 +123,7 @@ class Loader {
   Result<KaConfig> run(std::string_view text, std::vector<std::string>* warnings);
 
  private:
+  // Messages: the first error wins; warnings and what fastvs cannot run, with their lines.
   bool fail(unsigned line, std::string msg) {
     if (error_.empty()) {
       error_ = std::move(msg);
@@ -144,7 +145,10 @@ class Loader {
 
   void no_effect(const Node& n) { warn(n.line, n.key + " has no effect in fastvsd (ignored)"); }
 
+  // The syntax (keepalived_tree.cpp): the file as a tree of statements and blocks.
   bool build_tree(std::string_view text, Node& root);
+
+  // Values and keywords (keepalived_parser.cpp).
 
   bool arity(const Node& n, size_t min, size_t max);
 
@@ -196,13 +200,6 @@ class Loader {
 
   bool global_defs(const Node& n);
 
-  // Who runs each MISC_CHECK program, once the whole file is read (global_defs may come last):
-  // its `user`, else global_defs' script_user, else keepalived_script if that user exists, else
-  // root with keepalived's warning (set_default_script_user). A user or group that does not
-  // exist refuses the file at its line; so does, with enable_script_security, a program that
-  // would run as root from a path others can write (keepalived's check_script_secure).
-  bool resolve_script_users();
-
   bool virtual_server(const Node& n);
 
   bool vs_key(RawVs& vs, const Node& n);
@@ -221,12 +218,21 @@ class Loader {
   // status_code 200 | 200-299 [...]
   bool status_codes(const Node& n, std::vector<StatusRange>& out);
 
+  // keepalived's defaults, inheritance and corrections (keepalived_resolve.cpp): a virtual
+  // server read whole, then its checkers' values, then the scripts' users.
   bool finish_vs(RawVs raw);
 
   // A checker's values: its own, else its real server's, else its virtual server's, else the
   // default for its kind (validate_check_config; queue_checker and the checkers' handlers set
   // the per-kind defaults: HTTP_GET delay_before_retry 3 s, MISC_CHECK retry 0).
   KaCheck resolve(const RawCheck& c, const RawServer& r, const PoolServer& server, const RawVs& vs);
+
+  // Who runs each MISC_CHECK program, once the whole file is read (global_defs may come last):
+  // its `user`, else global_defs' script_user, else keepalived_script if that user exists, else
+  // root with keepalived's warning (set_default_script_user). A user or group that does not
+  // exist refuses the file at its line; so does, with enable_script_security, a program that
+  // would run as root from a path others can write (keepalived's check_script_secure).
+  bool resolve_script_users();
 
   KaConfig cfg_;
   std::vector<std::pair<unsigned, std::string>> warnings_;
