@@ -1,6 +1,7 @@
 #include "control/director.h"
 
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 
 #include "common/grammar/command.h"
 #include "control/config/loader.h"
+#include "control/signals.h"
 #include "control/startup.h"
 #include "control/report/telemetry.h"
 #include "dataplane/conn_table.h"
@@ -30,13 +32,22 @@
 namespace fastvs {
 
 void log_line(const std::string& s) {
-  // One line per event, with the time: changes are logged as they are applied.
+  // One line per event, with the time: changes are logged as they are applied. One write, and
+  // its failure ignored: a log reader that went away (EPIPE: SIGPIPE is ignored) must not stop
+  // the director.
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t;
   gmtime_r(&ts.tv_sec, &t);
-  fmt::print(stderr, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z fastvsd: {}\n", t.tm_year + 1900,
-             t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, s);
+  const std::string line =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z fastvsd: {}\n", t.tm_year + 1900,
+                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, s);
+  for (size_t off = 0; off < line.size();) {
+    const ssize_t n = write(STDERR_FILENO, line.data() + off, line.size() - off);
+    if (n <= 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
 }
 
 namespace {
@@ -313,7 +324,48 @@ Status Director::make_workers(const Snapshot* first) {
   return {};
 }
 
-void Director::run(std::atomic<bool>& stop) {
+bool Director::on_signals(int signal_fd) {
+  bool stop = false;
+  signalfd_siginfo si;
+  while (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    const int sig = static_cast<int>(si.ssi_signo);
+    const std::string name = signal_name(sig);
+    const std::string from = fmt::format(" (from pid {})", si.ssi_pid);
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+      log_line(name + from + ": stopping");
+      stop = true;
+    } else if (sig == SIGHUP) {
+      log_line(name + from + ": reloading the configuration files");
+      reload_wanted_ = true;
+    } else if (sig == SIGUSR1) {
+      size_t dests = 0, conns = 0;
+      for (const ServiceConfig& svc : effective_.services) dests += svc.dests.size();
+      for (const auto& w : workers_) conns += w->conns.size();
+      log_line(name + from +
+               fmt::format(": {} services, {} destinations, {} connections",
+                           effective_.services.size(), dests, conns));
+      log_counters();
+    } else if (sig == SIGUSR2) {
+      if (opt_.stats_file.empty()) {
+        log_line(name + from + ": no --stats-file to write");
+      } else {
+        log_line(name + from + ": writing " + opt_.stats_file);
+        write_stats_file();
+      }
+    } else {
+      log_line(name + from + ": ignored");
+    }
+  }
+  return stop;
+}
+
+void Director::run(int signal_fd) {
+  if (signal_fd >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = signal_fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd, &ev);
+  }
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
@@ -321,7 +373,8 @@ void Director::run(std::atomic<bool>& stop) {
            last_est = rte_get_tsc_cycles();
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
-  while (!stop.load()) {
+  bool stop = false;
+  while (!stop) {
     // Short naps while a change waits for the workers (they adopt it within one poll loop, a
     // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
     // ones otherwise.
@@ -331,8 +384,10 @@ void Director::run(std::atomic<bool>& stop) {
     const timespec timeout{0, timeout_us * 1000};
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     for (int i = 0; i < n; ++i)
-      if (!cli_.on_event(events[i].data.fd, events[i].events) &&
-          !kernel_.on_event(events[i].data.fd)) {
+      if (events[i].data.fd == signal_fd)
+        stop |= on_signals(signal_fd);
+      else if (!cli_.on_event(events[i].data.fd, events[i].events) &&
+               !kernel_.on_event(events[i].data.fd)) {
         if (health_.owns(events[i].data.fd))
           on_health();
         else

@@ -75,9 +75,10 @@ class Director {
   // After rte_eal_init: loads the config, brings up the ports, creates the workers, opens the
   // CLI socket. Nothing forwards until then; an error is one line.
   Status init();
-  // Launches the workers and runs the control loop until `stop` is set; then stops the workers,
-  // drains their rings and TX buffers and closes the ports.
-  void run(std::atomic<bool>& stop);
+  // Launches the workers and runs the control loop until a signal asks it to stop (read from
+  // `signal_fd`, control/signals.h); then stops the workers, drains their rings and TX buffers
+  // and closes the ports.
+  void run(int signal_fd);
 
   void log_counters() const;
   // The counters summed over the workers, and per-destination connection counts, as JSON.
@@ -99,7 +100,17 @@ class Director {
   // copy of the configuration and answered once in force. Returns true when `reply` is the
   // answer now, false when the client is answered later.
   bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
-  bool apply_change(uint64_t client, const std::vector<std::string>& words, const Config& next);
+  // `next` becomes the configuration (`what` names the change in the log); the client is
+  // answered once it is in force.
+  bool apply_change(uint64_t client, const std::string& what, const Config& next);
+  // The static neighbours of `next` into the neighbour table, those `cfg_` had and `next` has not
+  // out of it (-R and SIGHUP replace the whole configuration).
+  void sync_static_neighbours(const Config& next);
+  // The signals waiting on the signalfd (control/signals.h); true when one asks to stop.
+  bool on_signals(int signal_fd);
+  // SIGHUP: --config and --keepalived-conf read again, the table becomes what they say, all or
+  // nothing.
+  void reload_files();
   // The configuration the workers run (the operator's with the health checks' verdicts), as a
   // new snapshot; `client` is answered when it is in force.
   void publish(uint64_t client);
@@ -141,6 +152,7 @@ class Director {
   HealthRunner health_;    // the health thread
   HealthOverlay overlay_;  // its verdicts over cfg_
   bool health_dirty_ = false;
+  bool reload_wanted_ = false;  // SIGHUP, done once no change is in flight
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
   Stats stats_;
   std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all

@@ -64,7 +64,7 @@ bool Director::reload_keepalived(uint64_t client, const Command& cmd,
   }
   ka_keys_ = std::move(keys);
   opt_.keepalived_conf = path;
-  return apply_change(client, words, *next);
+  return apply_change(client, "fastvsadm " + join(words), *next);
 }
 
 bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
@@ -159,14 +159,8 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         *reply = CliReply{false, lr.error()};
         return true;
       }
-      // Static neighbours live in the neighbour table too: bring it to what -R left.
-      std::unordered_set<uint32_t> kept;
-      for (const auto& m : lr->neighs) kept.insert(m.ip);
-      for (const auto& n : cfg_.neighs)
-        if (!kept.count(n.ip)) neigh_.clear(rte_cpu_to_be_32(n.ip));
-      for (const auto& n : lr->neighs)
-        neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
-      return apply_change(client, req.words, *lr);
+      sync_static_neighbours(*lr);
+      return apply_change(client, "fastvsadm " + join(req.words), *lr);
     }
     default: {
       Config next = cfg_;
@@ -179,19 +173,53 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       if (cmd.op == Op::NeighAdd)
         neigh_.set(rte_cpu_to_be_32(cmd.ip), cmd.port, cmd.mac, NeighState::Permanent);
       if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip));
-      return apply_change(client, req.words, next);
+      return apply_change(client, "fastvsadm " + join(req.words), next);
     }
   }
 }
 
-bool Director::apply_change(uint64_t client, const std::vector<std::string>& words,
-                            const Config& next) {
+bool Director::apply_change(uint64_t client, const std::string& what, const Config& next) {
   cfg_ = next;
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   refresh_health();
-  log_line(fmt::format("fastvsadm {}: applied", join(words)));
+  log_line(what + ": applied");
   publish(client);
   return false;  // answered when every worker has it
+}
+
+void Director::sync_static_neighbours(const Config& next) {
+  // Static neighbours live in the neighbour table too.
+  std::unordered_set<uint32_t> kept;
+  for (const auto& m : next.neighs) kept.insert(m.ip);
+  for (const auto& n : cfg_.neighs)
+    if (!kept.count(n.ip)) neigh_.clear(rte_cpu_to_be_32(n.ip));
+  for (const auto& n : next.neighs)
+    neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
+}
+
+void Director::reload_files() {
+  if (opt_.config_path.empty() && opt_.keepalived_conf.empty()) {
+    log_line("SIGHUP: no --config or --keepalived-conf to read again: nothing changed");
+    return;
+  }
+  // As at start: the config file, then keepalived.conf's virtual servers on top (nothing of an
+  // earlier load to replace: the table starts from the file).
+  Config next;
+  if (!opt_.config_path.empty()) {
+    Result<Config> r = load_config_file(opt_.config_path, static_cast<unsigned>(ports_.size()));
+    if (!r) return log_line("SIGHUP: refused, nothing changed: " + r.error());
+    next = std::move(*r);
+  }
+  std::vector<ServiceKey> keys;
+  if (!opt_.keepalived_conf.empty()) {
+    Result<Config> r = load_keepalived(opt_.keepalived_conf, next, &keys);
+    if (!r) return log_line("SIGHUP: refused, nothing changed: " + r.error());
+    next = std::move(*r);
+  }
+  if (next == cfg_) return log_line("SIGHUP: the files say what is in force: nothing changed");
+  ka_keys_ = std::move(keys);
+  sync_static_neighbours(next);
+  apply_change(0, "SIGHUP", next);
 }
 
 void Director::refresh_health() {
@@ -226,6 +254,10 @@ void Director::publish(uint64_t client) {
 
 void Director::poll_changes() {
   changes_.poll();
+  if (reload_wanted_ && !changes_.in_flight()) {
+    reload_wanted_ = false;
+    reload_files();
+  }
   if (health_dirty_ && !changes_.in_flight()) on_health();
   // The next waiting change, now that none is in flight.
   while (auto next = changes_.next_waiting()) {

@@ -1,8 +1,9 @@
 // fastvsd: the director. `fastvsd [EAL options] -- [fastvsd options]`.
 #include <signal.h>
 
-#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,17 +16,12 @@
 
 #include "control/cli_server.h"
 #include "control/director.h"
+#include "control/signals.h"
 #include "control/startup.h"
 
 namespace po = boost::program_options;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-void on_signal(int) {
-  g_stop.store(true);
-}
 
 po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_path) {
   po::options_description d("fastvsd options (after the EAL options and --)");
@@ -100,8 +96,10 @@ void usage(const po::options_description& d) {
          "lcore runs control; every other lcore is a worker (at least one: -l 0-1).\n\n"
          "example: fastvsd -l 0-1 --no-pci --vdev net_af_xdp0,iface=veth0 -- --config lab.conf\n\n"
       << d
-      << "\nSIGINT/SIGTERM stop the workers, flush their TX buffers, close the ports "
-         "and exit 0.\n";
+      << "\nSignals: SIGTERM, SIGINT and SIGQUIT stop the workers, flush their TX buffers, close "
+         "the ports and exit 0;\nSIGHUP reads --config and --keepalived-conf again (all or "
+         "nothing: the table becomes what they say);\nSIGUSR1 logs the counters; SIGUSR2 writes "
+         "the --stats-file now; SIGPIPE and the others are ignored.\n";
 }
 
 }  // namespace
@@ -149,6 +147,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   fastvs::note_eal_args(eal_args);
+  // Before the EAL starts its threads: they inherit the mask (control/signals.h).
+  const int signal_fd = fastvs::block_daemon_signals();
+  if (signal_fd < 0) {
+    fmt::print(stderr, "fastvsd: signalfd: {}\n", std::strerror(errno));
+    return 1;
+  }
   if (rte_eal_init(argc, argv) < 0) {
     fmt::print(stderr, "fastvsd: {}\n", fastvs::eal_failure_reason(rte_errno, eal_args));
     return 1;
@@ -163,8 +167,6 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
   int rc = 0;
   {
     fastvs::Director dir(opt);
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "fastvsd: {}\n", st.error());
       rc = 1;
     } else {
-      dir.run(g_stop);
+      dir.run(signal_fd);
     }
   }
   rte_eal_cleanup();

@@ -37,7 +37,7 @@ class Fastvsd:
     """fastvsd as a child process, with a stats file to poll and a clean stop."""
 
     def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False, netns=None,
-                 kernel_path=False):
+                 kernel_path=False, stats_interval_ms=50, stderr=None):
         """netns: run inside that network namespace (`ip netns exec`). kernel_path: keep
         fastvsd's TAP interfaces for the host's stack (off by default here: a test in the root
         namespace must not give the host addresses and routes)."""
@@ -48,12 +48,15 @@ class Fastvsd:
         eal_telemetry = ["--log-level", "lib.telemetry:error"] if telemetry else ["--no-telemetry"]
         self.cmd = [fastvsd_path(), "--file-prefix", self.prefix, "--no-pci"] + eal_telemetry + \
                    ["--log-level", "lib.eal:error"] + eal_args + \
-                   ["--", "--stats-file", self.stats, "--stats-interval-ms", "50"] + app_args
+                   ["--", "--stats-file", self.stats, "--stats-interval-ms",
+                    str(stats_interval_ms)] + app_args
         if not kernel_path:
             self.cmd.append("--no-kernel-path")
         if netns:
             self.cmd = ["ip", "netns", "exec", netns] + self.cmd
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        # stderr: where fastvsd's log goes (default: the log file, with stdout).
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log,
+                                     stderr=subprocess.STDOUT if stderr is None else stderr)
 
     def counters(self):
         try:
