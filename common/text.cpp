@@ -4,13 +4,31 @@
 
 namespace fastvs {
 
-std::string quoted(std::string_view s) {
-  // Appended piece by piece: g++ 12 at -O3 reports a -Wrestrict false positive for
-  // "'" + std::string(s) + "'" (GCC bug 105651).
+std::string excerpt(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(s.size() + 2);
-  out += '\'';
-  out += s;
+  size_t shown = 0;
+  for (const char ch : s) {
+    if (shown == kExcerptMax) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c > 0x7e || c == '\\') {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+    ++shown;
+  }
+  return out;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  out += excerpt(s);
   out += '\'';
   return out;
 }

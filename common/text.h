@@ -14,7 +14,14 @@ inline bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-// 'x' quoted for a message: "bad scheduler name 'wrrr'".
+// What a message may show of a word or a line it did not make (a file's, a client's): at most
+// kExcerptMax characters of it, the rest cut to "...", and control bytes, quotes' backslash and
+// bytes above 0x7e written as \xNN, so that a binary file or a runaway line can neither flood
+// the log nor break it into lines.
+inline constexpr size_t kExcerptMax = 80;
+std::string excerpt(std::string_view s);
+
+// 'x' quoted for a message, as an excerpt: "bad scheduler name 'wrrr'".
 std::string quoted(std::string_view s);
 
 // The words with `sep` between them.

@@ -110,9 +110,11 @@ Status Director::init() {
                          cfg_.services.size(), cfg_.addrs.size(), cfg_.routes.size()));
   }
   if (!opt_.keepalived_conf.empty()) {
-    Result<Config> next = load_keepalived(opt_.keepalived_conf, cfg_, &ka_keys_);
-    if (!next) return Error{next.error()};
-    cfg_ = std::move(*next);
+    LoadOutcome out = load_keepalived_into(opt_.keepalived_conf, cfg_, {}, nports);
+    for (const std::string& line : out.log) log_line(line);
+    if (!out.config) return Error{out.config.error()};
+    cfg_ = std::move(*out.config);
+    ka_keys_ = std::move(out.ka_keys);
   }
   unsigned mbufs = opt_.mbufs;
   if (!mbufs) {
@@ -179,6 +181,7 @@ Status Director::init() {
     log_line(fmt::format("replaced the stale socket {} (a fastvsd that did not stop cleanly)",
                          opt_.socket_path));
   if (Status st = health_.start(epoll_fd_); !st) return st;
+  if (Status st = loads_.start(epoll_fd_); !st) return st;
   cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
     return handle(client, req, r);
   });
@@ -386,6 +389,8 @@ void Director::run(int signal_fd) {
     for (int i = 0; i < n; ++i)
       if (events[i].data.fd == signal_fd)
         stop |= on_signals(signal_fd);
+      else if (loads_.owns(events[i].data.fd))
+        on_load_done();
       else if (!cli_.on_event(events[i].data.fd, events[i].events) &&
                !kernel_.on_event(events[i].data.fd)) {
         if (health_.owns(events[i].data.fd))

@@ -30,6 +30,7 @@
 #include "control/health/overlay.h"
 #include "control/health/runner.h"
 #include "control/kernel_path.h"
+#include "control/loads.h"
 #include "control/report/metrics.h"
 #include "control/report/metrics_http.h"
 #include "control/report/stats.h"
@@ -66,6 +67,12 @@ struct DaemonOptions {
 };
 
 void log_line(const std::string& s);
+
+// keepalived.conf's virtual servers put into `base` in place of `replace`'s (those an earlier
+// load made), all or nothing: the work of a load, run on the load thread (control/loads.h) or
+// at start. An error is "FILE:LINE: reason"; the warnings are in the outcome's log.
+LoadOutcome load_keepalived_into(const std::string& path, Config base,
+                                 const std::vector<ServiceKey>& replace, unsigned nports);
 
 class Director {
  public:
@@ -126,10 +133,8 @@ class Director {
   void refresh_health();
   // The health thread decided something: log it, apply it as a change of its own.
   void on_health();
-  // keepalived.conf: `path`'s virtual servers put into `base` in place of the last load's
-  // (`keys`: those, then the new ones); logs the warnings. An error is "FILE:LINE: reason".
-  Result<Config> load_keepalived(const std::string& path, const Config& base,
-                                 std::vector<ServiceKey>* keys);
+  // A load (control/loads.h) is done: applied as a change, or refused with its error.
+  void on_load_done();
   bool reload_keepalived(uint64_t client, const Command& cmd,
                          const std::vector<std::string>& words);
 
@@ -161,6 +166,7 @@ class Director {
   rte_rcu_qsbr* qsbr_ = nullptr;
   CliServer cli_;
   Changes changes_{cli_};
+  Loads loads_;
   MetricsHttpServer metrics_http_;
   uint64_t telemetry_seq_ = 0;  // the snapshot seq telemetry last saw
   int epoll_fd_ = -1;

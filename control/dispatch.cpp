@@ -29,20 +29,25 @@ std::string no_such_service(const ServiceKey& k) {
 
 }  // namespace
 
-Result<Config> Director::load_keepalived(const std::string& path, const Config& base,
-                                         std::vector<ServiceKey>* keys) {
+LoadOutcome load_keepalived_into(const std::string& path, Config base,
+                                 const std::vector<ServiceKey>& replace, unsigned nports) {
+  LoadOutcome out;
   Result<std::string> text = read_text_file(path);
-  if (!text) return Error{text.error()};
+  if (!text) {
+    out.config = Error{text.error()};
+    return out;
+  }
   std::vector<std::string> warnings;
   const Result<KaConfig> ka = parse_keepalived(*text, path, &warnings);
-  for (const std::string& w : warnings) log_line("keepalived.conf: " + w);
-  if (!ka) return Error{ka.error()};
-  std::vector<ServiceKey> made;
-  Result<Config> next = ka_apply(base, *ka, *keys, static_cast<unsigned>(ports_.size()), &made);
-  if (!next) return next;
-  *keys = std::move(made);
-  log_line(fmt::format("loaded {}: {} virtual servers", path, keys->size()));
-  return next;
+  for (const std::string& w : warnings) out.log.push_back("keepalived.conf: " + w);
+  if (!ka) {
+    out.config = Error{ka.error()};
+    return out;
+  }
+  out.config = ka_apply(std::move(base), *ka, replace, nports, &out.ka_keys);
+  if (out.config)
+    out.log.push_back(fmt::format("loaded {}: {} virtual servers", path, out.ka_keys.size()));
+  return out;
 }
 
 bool Director::reload_keepalived(uint64_t client, const Command& cmd,
@@ -54,17 +59,32 @@ bool Director::reload_keepalived(uint64_t client, const Command& cmd,
                                 "or fastvsd --keepalived-conf FILE)"});
     return false;
   }
-  std::vector<ServiceKey> keys = ka_keys_;
-  const Result<Config> next = load_keepalived(path, cfg_, &keys);
-  if (!next) {
-    log_line(
-        fmt::format("fastvsadm --keepalived-reload: refused, nothing changed: {}", next.error()));
-    cli_.reply(client, CliReply{false, next.error()});
-    return false;
+  // Read and parsed off the control thread (control/loads.h); applied when done.
+  loads_.run(LoadRequest{client, "fastvsadm " + join(words), true, path},
+             [path, base = cfg_, keys = ka_keys_, nports = unsigned(ports_.size())] {
+               return load_keepalived_into(path, base, keys, nports);
+             });
+  return false;
+}
+
+void Director::on_load_done() {
+  auto [req, out] = loads_.take();
+  for (const std::string& line : out.log) log_line(line);
+  if (!out.config) {
+    log_line(fmt::format("{}: refused, nothing changed: {}", req.what, out.config.error()));
+    if (req.client) cli_.reply(req.client, CliReply{false, out.config.error()});
+    return;
   }
-  ka_keys_ = std::move(keys);
-  opt_.keepalived_conf = path;
-  return apply_change(client, "fastvsadm " + join(words), *next);
+  if (req.keepalived) {
+    ka_keys_ = std::move(out.ka_keys);
+    opt_.keepalived_conf = req.keepalived_path;
+  }
+  if (!req.client && *out.config == cfg_) {
+    log_line(req.what + ": the files say what is in force: nothing changed");
+    return;
+  }
+  sync_static_neighbours(*out.config);
+  apply_change(req.client, req.what, *out.config);
 }
 
 bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
@@ -74,7 +94,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
     return true;
   }
   const Command& cmd = *p;
-  if (changes_config(cmd.op) && changes_.must_wait(queued)) {
+  if (changes_config(cmd.op) && (changes_.must_wait(queued) || loads_.running())) {
     // One change in flight at a time: the next waits for the workers to adopt this one.
     changes_.wait(client, req);
     return false;
@@ -150,18 +170,16 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
     case Op::LinkShow:
       *reply = CliReply{true, show_links(ports_, workers_, cmd.stats)};
       return true;
-    case Op::Restore: {
-      // All or nothing (ipvsadm -R stops at the first bad line, leaving half a table).
-      Result<Config> lr =
-          apply_config_text(cfg_, req.input, "-R input", static_cast<unsigned>(ports_.size()));
-      if (!lr) {
-        log_line(fmt::format("fastvsadm -R: refused, nothing changed: {}", lr.error()));
-        *reply = CliReply{false, lr.error()};
-        return true;
-      }
-      sync_static_neighbours(*lr);
-      return apply_change(client, "fastvsadm " + join(req.words), *lr);
-    }
+    case Op::Restore:
+      // All or nothing (ipvsadm -R stops at the first bad line, leaving half a table); parsed
+      // off the control thread (up to 32 MiB), applied when done.
+      loads_.run(LoadRequest{client, "fastvsadm " + join(req.words), false, ""},
+                 [base = cfg_, input = req.input, nports = unsigned(ports_.size())] {
+                   LoadOutcome out;
+                   out.config = apply_config_text(base, input, "-R input", nports);
+                   return out;
+                 });
+      return false;
     default: {
       Config next = cfg_;
       const Status st = apply_command(next, cmd, static_cast<unsigned>(ports_.size()));
@@ -203,23 +221,26 @@ void Director::reload_files() {
     return;
   }
   // As at start: the config file, then keepalived.conf's virtual servers on top (nothing of an
-  // earlier load to replace: the table starts from the file).
-  Config next;
-  if (!opt_.config_path.empty()) {
-    Result<Config> r = load_config_file(opt_.config_path, static_cast<unsigned>(ports_.size()));
-    if (!r) return log_line("SIGHUP: refused, nothing changed: " + r.error());
-    next = std::move(*r);
-  }
-  std::vector<ServiceKey> keys;
-  if (!opt_.keepalived_conf.empty()) {
-    Result<Config> r = load_keepalived(opt_.keepalived_conf, next, &keys);
-    if (!r) return log_line("SIGHUP: refused, nothing changed: " + r.error());
-    next = std::move(*r);
-  }
-  if (next == cfg_) return log_line("SIGHUP: the files say what is in force: nothing changed");
-  ka_keys_ = std::move(keys);
-  sync_static_neighbours(next);
-  apply_change(0, "SIGHUP", next);
+  // earlier load to replace: the table starts from the file). Off the control thread.
+  loads_.run(LoadRequest{0, "SIGHUP", !opt_.keepalived_conf.empty(), opt_.keepalived_conf},
+             [config = opt_.config_path, ka = opt_.keepalived_conf,
+              nports = unsigned(ports_.size())] {
+               LoadOutcome out;
+               Config next;
+               if (!config.empty()) {
+                 Result<Config> r = load_config_file(config, nports);
+                 if (!r) {
+                   out.config = Error{r.error()};
+                   return out;
+                 }
+                 next = std::move(*r);
+               }
+               if (ka.empty()) {
+                 out.config = std::move(next);
+                 return out;
+               }
+               return load_keepalived_into(ka, std::move(next), {}, nports);
+             });
 }
 
 void Director::refresh_health() {
@@ -254,13 +275,15 @@ void Director::publish(uint64_t client) {
 
 void Director::poll_changes() {
   changes_.poll();
-  if (reload_wanted_ && !changes_.in_flight()) {
+  if (reload_wanted_ && !changes_.in_flight() && !loads_.running()) {
     reload_wanted_ = false;
     reload_files();
   }
   if (health_dirty_ && !changes_.in_flight()) on_health();
   // The next waiting change, now that none is in flight.
-  while (auto next = changes_.next_waiting()) {
+  while (!loads_.running()) {
+    auto next = changes_.next_waiting();
+    if (!next) break;
     CliReply r;
     if (handle(next->first, next->second, &r, true)) cli_.reply(next->first, r);
   }

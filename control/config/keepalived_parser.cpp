@@ -31,7 +31,7 @@ bool Loader::arity(const Node& n, size_t min, size_t max) {
   if (n.args.size() > max) {
     const std::string takes = max == 0 ? "none" : std::to_string(max);
     return fail(n.line, "too many values for " + quoted(n.key) + " (it takes " + takes +
-                            "): " + join(n.args));
+                            "): " + excerpt(join(n.args)));
   }
   return true;
 }
@@ -140,10 +140,10 @@ bool Loader::method_leaf(const Node& n, std::optional<ForwardMethod>& out) {
   }
   if (n.args.size() > 1) {
     if (m != "TUN" || n.args[1] != "type" || n.args.size() < 3) {
-      return fail(n.line, "too many values for " + quoted(n.key) + ": " + join(n.args));
+      return fail(n.line, "too many values for " + quoted(n.key) + ": " + excerpt(join(n.args)));
     }
     if (n.args[2] != "ipip" || n.args.size() > 3) {
-      not_handled(n.line, n.key + " " + join(n.args), "IPIP is used");
+      not_handled(n.line, n.key + " " + excerpt(join(n.args)), "IPIP is used");
     }
   }
   return true;
@@ -220,7 +220,7 @@ bool Loader::virtual_server(const Node& n) {
   if (!want_block(n) || !arity(n, 1, 2)) return false;
   if (n.args[0] == "fwmark" || n.args[0] == "group") {
     if (n.args.size() != 2) return fail(n.line, "virtual_server " + n.args[0] + " needs a value");
-    not_handled(n.line, "virtual_server " + n.args[0] + " " + n.args[1]);
+    not_handled(n.line, "virtual_server " + n.args[0] + " " + excerpt(n.args[1]));
     return true;
   }
   RawVs vs;

@@ -2,12 +2,17 @@
 // nothing, an error naming its line. Applied with an index so that 100,000 lines cost O(lines).
 #include "control/config/loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <fmt/core.h>
 
 #include "control/config/apply.h"
 
@@ -124,16 +129,47 @@ Result<Config> load_config_text(std::string_view text, std::string_view name, un
   return apply_config_text(Config{}, text, name, num_ports);
 }
 
-Result<std::string> read_text_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Error{path + ": cannot open: " + std::strerror(errno)};
+Result<std::string> read_text_file(const std::string& path, size_t limit) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below anyway).
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return Error{path + ": cannot open: " + std::strerror(errno)};
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int e = errno;
+    close(fd);
+    if (!S_ISREG(st.st_mode) && st.st_mode != 0) {
+      const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                         : S_ISFIFO(st.st_mode) ? "a FIFO"
+                         : S_ISCHR(st.st_mode)  ? "a character device"
+                         : S_ISBLK(st.st_mode)  ? "a block device"
+                         : S_ISSOCK(st.st_mode) ? "a socket"
+                                                : "not a regular file";
+      return Error{path + ": " + kind + ", not a regular file"};
+    }
+    return Error{path + ": cannot stat: " + std::strerror(e)};
+  }
+  auto too_big = [&] {
+    close(fd);
+    return Error{fmt::format("{}: larger than {} bytes, the limit for a configuration file", path,
+                             limit)};
+  };
+  if (static_cast<uint64_t>(st.st_size) > limit) return too_big();
   std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Error{path + ": read error"};
+  text.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      close(fd);
+      return Error{path + ": read error: " + std::strerror(e)};
+    }
+    if (n == 0) break;
+    if (text.size() + static_cast<size_t>(n) > limit) return too_big();  // it grew
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
   return text;
 }
 

@@ -18,7 +18,14 @@ Result<Config> apply_config_text(Config base, std::string_view text, std::string
                                  unsigned num_ports);
 Result<Config> load_config_file(const std::string& path, unsigned num_ports);
 
-// A whole file as text, or "PATH: cannot open: reason" / "PATH: read error".
-Result<std::string> read_text_file(const std::string& path);
+// The most a configuration file (--config, keepalived.conf, a reload) may hold: a generous
+// bound (about 1.3 million lines of -S's), so that /dev/zero or a runaway file is refused
+// rather than eating the director's memory.
+inline constexpr size_t kMaxConfigBytes = 64u << 20;
+
+// A whole regular file as text, or why not: "PATH: cannot open: reason", "PATH: a FIFO, not a
+// regular file" (FIFOs, devices, directories and sockets are refused without reading them),
+// "PATH: larger than N bytes ...", "PATH: read error: reason".
+Result<std::string> read_text_file(const std::string& path, size_t limit = kMaxConfigBytes);
 
 }  // namespace fastvs

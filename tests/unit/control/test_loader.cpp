@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "control/config/loader.h"
 #include "tests/unit/control/apply_helpers.h"
 
@@ -202,6 +204,43 @@ TEST(ConfigFile, FromAFile) {
   r = load_config_file("/nonexistent/fastvs.conf", 2);
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.error(), "/nonexistent/fastvs.conf: cannot open: No such file or directory");
+}
+
+// Files are read whole only when they are regular files and not larger than the limit: a FIFO
+// (which would block), a device (/dev/zero would never end), a directory or a socket is refused
+// by name without reading it.
+TEST(ConfigFile, OnlyRegularFilesWithinTheLimit) {
+  char dir[] = "/tmp/fvs-loader-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(read_text_file(fifo).error(), fifo + ": a FIFO, not a regular file");
+  EXPECT_EQ(read_text_file("/dev/zero").error(), "/dev/zero: a character device, not a regular file");
+  EXPECT_EQ(read_text_file(dir).error(), std::string(dir) + ": a directory, not a regular file");
+  const std::string big = std::string(dir) + "/big.conf";
+  {
+    std::ofstream f(big);
+    f << std::string(5000, '#') << "\n";
+  }
+  EXPECT_EQ(read_text_file(big, 4096).error(),
+            big + ": larger than 4096 bytes, the limit for a configuration file");
+  Result<std::string> ok = read_text_file(big, 8192);
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(ok->size(), 5001u);
+  EXPECT_FALSE(load_config_file(fifo, 2).ok());
+  std::remove(big.c_str());
+  std::remove(fifo.c_str());
+  rmdir(dir);
+}
+
+// What a message shows of a file's bytes is a short, escaped excerpt.
+TEST(ConfigFile, ErrorsShowAnExcerptOfTheLine) {
+  const std::string junk = std::string("-A -t 10.0.0.1:80 -s ") + std::string(100000, 'x') + "\x01\n";
+  Result<Config> r = load_config_text(junk, "j.conf", 2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "j.conf:1: bad scheduler name '" + std::string(kExcerptMax, 'x') + "...'");
+  r = load_config_text(std::string("\x01\x7f\xff\\ \n"), "b.conf", 2);
+  EXPECT_EQ(r.error(), "b.conf:1: unexpected argument '\\x01\\x7f\\xff\\x5c'");
 }
 
 }  // namespace
