@@ -109,6 +109,7 @@ class RingDaemonTest(unittest.TestCase):
     its CLI socket in cls.sock. Subclasses set PREFIX and may set MEMORY (MB)."""
     PREFIX = "fvsring"
     MEMORY = 256
+    STATS_INTERVAL_MS = 50
 
     @classmethod
     def setUpClass(cls):
@@ -117,7 +118,7 @@ class RingDaemonTest(unittest.TestCase):
         cls.d = Fastvsd(["-l", "0-1", "--no-huge", "-m", str(cls.MEMORY), "--no-shconf",
                          "--vdev", "net_ring0", "--vdev", "net_ring1"],
                         ["--socket", cls.sock, "--conn-capacity", "4096", "--idle-sleep-us",
-                         "500"], cls.dir, cls.PREFIX)
+                         "500"], cls.dir, cls.PREFIX, stats_interval_ms=cls.STATS_INTERVAL_MS)
         cls.d.wait_started()
         wait_for(lambda: os.path.exists(cls.sock), 10, "the CLI socket")
 

@@ -59,6 +59,7 @@ class StartRefusals(unittest.TestCase):
 
 class Reloads(RingDaemonTest):
     PREFIX = "fvsfiler"
+    STATS_INTERVAL_MS = 1000  # the default: 200,000 destinations are counted once a second
 
     def adm(self, *args, stdin=None):
         return subprocess.run([FASTVSADM, "--socket", self.sock, *args], input=stdin,
