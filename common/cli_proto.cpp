@@ -1,9 +1,25 @@
 #include "common/cli_proto.h"
 
+#include <time.h>
+
+#include <string_view>
+
 namespace fastvs {
 
+namespace {
+constexpr std::string_view kMagic = "FVS1 ";
+}  // namespace
+
+uint64_t cli_now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
 std::string cli_encode_request(const CliRequest& req) {
-  std::string out;
+  std::string out(kMagic);
+  out += std::to_string(req.deadline_ms);
+  out += '\n';
   for (const auto& w : req.words) {
     out += w;
     out += '\0';
@@ -15,7 +31,18 @@ std::string cli_encode_request(const CliRequest& req) {
 
 std::optional<CliRequest> cli_decode_request(const std::string& raw) {
   CliRequest req;
-  size_t pos = 0;
+  if (raw.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
+  const size_t nl = raw.find('\n', kMagic.size());
+  if (nl == std::string::npos || nl == kMagic.size() || nl > kMagic.size() + 19) return std::nullopt;
+  uint64_t deadline = 0;
+  for (size_t i = kMagic.size(); i < nl; ++i) {
+    if (raw[i] < '0' || raw[i] > '9') return std::nullopt;
+    deadline = deadline * 10 + static_cast<uint64_t>(raw[i] - '0');
+  }
+  // Canonical digits only (no leading zero but "0"), so that a request encodes back as it came.
+  if (raw[kMagic.size()] == '0' && nl > kMagic.size() + 1) return std::nullopt;
+  req.deadline_ms = deadline;
+  size_t pos = nl + 1;
   while (true) {
     const size_t end = raw.find('\0', pos);
     if (end == std::string::npos) return std::nullopt;  // no terminating empty word

@@ -1,7 +1,8 @@
 // The wire format between fastvsadm and fastvsd's CLI socket (control/cli_server.h), one
 // request and one reply per connection:
-//   request: the argument words, each ended by '\0'; an empty word; then fastvsadm's standard
-//            input (for -R). The client half-closes after it.
+//   request: "FVS1 DEADLINE\n" (DEADLINE: when fastvsadm stops waiting, in milliseconds since
+//            the epoch; 0: none), the argument words, each ended by '\0'; an empty word; then
+//            fastvsadm's standard input (for -R). The client half-closes after it.
 //   reply:   "ok\n" then what fastvsadm prints on stdout, or "error\n" then one line naming the
 //            problem. The server closes after it.
 #pragma once
@@ -16,7 +17,13 @@ namespace fastvs {
 struct CliRequest {
   std::vector<std::string> words;
   std::string input;  // what fastvsadm read from its standard input (-R)
+  // When the client stops waiting (CLOCK_REALTIME, ms; 0: never). fastvsd applies no change
+  // past it: a change the client reports as timed out is one that was never made.
+  uint64_t deadline_ms = 0;
 };
+
+// CLOCK_REALTIME in milliseconds: the clock of deadlines (fastvsadm and fastvsd share the host).
+uint64_t cli_now_ms();
 
 struct CliReply {
   bool ok = true;

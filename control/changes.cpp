@@ -2,8 +2,8 @@
 
 namespace fastvs {
 
-void Changes::publish(std::unique_ptr<Snapshot> next, uint64_t client) {
-  pending_.push_back(Pending{client, pub_->publish(std::move(next))});
+void Changes::publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms) {
+  pending_.push_back(Pending{client, pub_->publish(std::move(next)), deadline_ms});
 }
 
 void Changes::poll() {
@@ -12,9 +12,16 @@ void Changes::poll() {
     if (pub_->in_force(it->token)) {
       if (it->client) cli_.reply(it->client, CliReply{true, ""});
       it = pending_.erase(it);
-    } else {
-      ++it;
+      continue;
     }
+    // The truth before the client gives up: made, not yet in force (a stalled worker).
+    if (it->client && it->deadline_ms && cli_now_ms() + 1000 > it->deadline_ms) {
+      cli_.reply(it->client,
+                 CliReply{false, "applied, but not yet in force on every worker (a worker has "
+                                 "not taken it up: it will when it does)"});
+      it->client = 0;
+    }
+    ++it;
   }
   pub_->reclaim();
 }

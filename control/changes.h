@@ -33,8 +33,10 @@ class Changes {
   // Snapshots replaced but still readable by some worker.
   size_t retired() const { return pub_->retired(); }
 
-  // Publishes `next`; `client` (0: none, a health verdict) is answered once it is in force.
-  void publish(std::unique_ptr<Snapshot> next, uint64_t client);
+  // Publishes `next`; `client` (0: none, a health verdict) is answered once it is in force, or,
+  // if a worker has not adopted it a second before the client's deadline (deadline_ms, 0:
+  // none), told that it is applied but not yet in force everywhere.
+  void publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms = 0);
   // Answers the clients whose change is in force and frees what no worker reads any more.
   void poll();
   // The next waiting request, once none is in flight.
@@ -42,8 +44,9 @@ class Changes {
 
  private:
   struct Pending {
-    uint64_t client;
+    uint64_t client;  // 0: nobody (any more) to answer
     uint64_t token;
+    uint64_t deadline_ms;
   };
   CliServer& cli_;
   std::unique_ptr<Publisher> pub_;

@@ -1,9 +1,26 @@
 // The Unix socket fastvsadm talks to. One request, one reply, on the control thread's epoll
-// loop; it never blocks: a client that connects and sends nothing is closed after a timeout, a
-// request larger than the bound gets a one-line error.
+// loop; it never blocks, and no client can hold it:
+// - a request must arrive whole within kRequestTimeout of the connection (an absolute deadline:
+//   a client that trickles bytes is closed as one that sends none), and may be at most
+//   kCliMaxRequest bytes; all clients together may have at most kMaxBuffered bytes of requests
+//   in memory (beyond: refused with one line);
+// - at most kMaxClients at once: beyond, a connection is answered with one error line and
+//   closed, not left in the backlog;
+// - a reply is written as the client reads it; a client that reads nothing for kClientTimeout
+//   is closed.
+//
+// Its path is claimed with a lock file before anything else (claim(): PATH.lock, flock held for
+// fastvsd's life), so two fastvsd cannot share a path whatever their timing; the socket is
+// bound under a temporary name with mode 0600 (umask: a Unix socket's path takes its mode from
+// the bind, not from fchmod on the descriptor) and renamed into place, so it never exists with
+// another mode and a stale one is replaced atomically; its directory must be root's (or
+// fastvsd's user's) and writable by no one else; at exit fastvsd removes the socket only if it
+// is still the one it bound (device and inode).
 //
 // The wire format is common/cli_proto.h (fastvsadm includes it too).
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -19,17 +36,21 @@ namespace fastvs {
 
 class CliServer {
  public:
+  static constexpr std::chrono::seconds kRequestTimeout{10};
   static constexpr std::chrono::seconds kClientTimeout{10};
   static constexpr size_t kMaxClients = 128;
+  static constexpr size_t kMaxBuffered = 64u << 20;
 
   ~CliServer();
 
-  // Whether `path` is free for us: an error when another fastvsd answers on it or it is not a
-  // socket. A socket nobody listens on (left by a crash) is free. listen() checks
-  // again; fastvsd checks first, before it touches any port.
-  static Status check_path(const std::string& path);
-  // Creates the socket's directory, replaces a stale socket, binds with mode 0600.
-  Status listen(const std::string& path, int epoll_fd);
+  // Takes `path` for this process: its directory checked (created 0700 when missing), its lock
+  // held, and what is at the path judged: nothing, or a socket nobody listens on (a crashed
+  // fastvsd's) is fine; a file that is no socket, or a socket something listens on, is refused.
+  // Returns the lock's descriptor (held until the process ends). fastvsd calls it first, before
+  // the EAL takes hugepages and ports.
+  static Result<int> claim(const std::string& path);
+  // Binds and listens on `path` (claimed by `lock_fd`), and registers in epoll.
+  Status listen(const std::string& path, int lock_fd, int epoll_fd);
 
   // The handler either answers now (returns true and fills the reply) or defers: it keeps the
   // client id and calls reply() later (a change is answered once every worker has adopted it).
@@ -38,7 +59,7 @@ class CliServer {
 
   // Dispatches an epoll event if it is one of ours; returns false if not.
   bool on_event(int fd, uint32_t events);
-  // Closes clients that have been idle too long.
+  // Closes clients past their deadline.
   void expire_idle();
   void reply(uint64_t client, const CliReply& r);
   size_t clients() const { return clients_.size(); }
@@ -55,18 +76,20 @@ class CliServer {
     std::chrono::steady_clock::time_point deadline;
   };
   void accept_all();
-  void set_accepting(bool on);
+  void refuse(int fd, const std::string& why);
   void read_client(uint64_t id, Client& c);
   void write_client(uint64_t id, Client& c);
   void close_client(uint64_t id);
 
   int listen_fd_ = -1;
-  bool accepting_ = true;
   bool replaced_stale_ = false;
   int epoll_fd_ = -1;
   std::string path_;
+  dev_t dev_ = 0;  // the socket we bound, to remove only that one
+  ino_t ino_ = 0;
   Handler handler_;
   uint64_t next_id_ = 1;
+  size_t buffered_ = 0;  // request bytes held by all clients
   std::map<uint64_t, Client> clients_;
   std::map<int, uint64_t> by_fd_;
 };

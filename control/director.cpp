@@ -100,7 +100,6 @@ Status Director::init() {
     return Error{fmt::format("{} ports: at most {} are supported", nports, kMaxPorts)};
   }
   // A socket that is not ours to take stops us before any port is touched.
-  if (Status st = CliServer::check_path(opt_.socket_path); !st) return st;
   // The configuration first: a bad file stops us before any port forwards a packet.
   if (!opt_.config_path.empty()) {
     Result<Config> lr = load_config_file(opt_.config_path, nports);
@@ -176,7 +175,7 @@ Status Director::init() {
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
   changes_.start(std::make_unique<Publisher>(qsbr_, ws, std::move(first)));
-  if (Status st = cli_.listen(opt_.socket_path, epoll_fd_); !st) return st;
+  if (Status st = cli_.listen(opt_.socket_path, opt_.socket_lock, epoll_fd_); !st) return st;
   if (cli_.replaced_stale())
     log_line(fmt::format("replaced the stale socket {} (a fastvsd that did not stop cleanly)",
                          opt_.socket_path));

@@ -47,6 +47,7 @@ namespace fastvs {
 struct DaemonOptions {
   std::string config_path;
   std::string socket_path = "/run/fastvs/fastvsd.sock";
+  int socket_lock = -1;  // the path's lock, claimed by main before the EAL (CliServer::claim)
   uint32_t conn_capacity = 262144;    // per worker
   uint64_t conn_keys = 0;             // per worker's index; 0: two a connection
   uint32_t persist_capacity = 65536;  // persistence templates, shared by the workers
@@ -133,6 +134,8 @@ class Director {
   void refresh_health();
   // The health thread decided something: log it, apply it as a change of its own.
   void on_health();
+  // Whether a client's deadline (common/cli_proto.h; 0: none) leaves no second to answer.
+  static bool past_deadline(uint64_t deadline_ms);
   // A load (control/loads.h) is done: applied as a change, or refused with its error.
   void on_load_done();
   bool reload_keepalived(uint64_t client, const Command& cmd,
@@ -158,6 +161,7 @@ class Director {
   HealthOverlay overlay_;  // its verdicts over cfg_
   bool health_dirty_ = false;
   bool reload_wanted_ = false;  // SIGHUP, done once no change is in flight
+  uint64_t deadline_ = 0;       // the client's deadline of the change being made
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
   Stats stats_;
   std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all

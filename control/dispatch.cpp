@@ -60,7 +60,7 @@ bool Director::reload_keepalived(uint64_t client, const Command& cmd,
     return false;
   }
   // Read and parsed off the control thread (control/loads.h); applied when done.
-  loads_.run(LoadRequest{client, "fastvsadm " + join(words), true, path},
+  loads_.run(LoadRequest{client, "fastvsadm " + join(words), true, path, deadline_},
              [path, base = cfg_, keys = ka_keys_, nports = unsigned(ports_.size())] {
                return load_keepalived_into(path, base, keys, nports);
              });
@@ -75,6 +75,13 @@ void Director::on_load_done() {
     if (req.client) cli_.reply(req.client, CliReply{false, out.config.error()});
     return;
   }
+  if (past_deadline(req.deadline_ms)) {
+    log_line(req.what + ": not applied: past its deadline");
+    cli_.reply(req.client, CliReply{false, "not applied: reading it took fastvsd past "
+                                           "fastvsadm's deadline; nothing changed"});
+    return;
+  }
+  deadline_ = req.deadline_ms;
   if (req.keepalived) {
     ka_keys_ = std::move(out.ka_keys);
     opt_.keepalived_conf = req.keepalived_path;
@@ -99,6 +106,15 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
     changes_.wait(client, req);
     return false;
   }
+  // A change is made only while its client still waits for the answer (with a second left to
+  // send it): one that fastvsadm gave up on is never applied behind its back.
+  if (changes_config(cmd.op) && past_deadline(req.deadline_ms)) {
+    log_line(fmt::format("fastvsadm {}: not applied: past its deadline", join(req.words)));
+    *reply = CliReply{false, "not applied: fastvsd reached it past fastvsadm's deadline (other "
+                             "changes before it took that long); nothing changed"};
+    return true;
+  }
+  deadline_ = req.deadline_ms;  // of the change being made, for its answer
   switch (cmd.op) {
     case Op::KeepalivedReload:
       return reload_keepalived(client, cmd, req.words);
@@ -173,7 +189,8 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
     case Op::Restore:
       // All or nothing (ipvsadm -R stops at the first bad line, leaving half a table); parsed
       // off the control thread (up to 32 MiB), applied when done.
-      loads_.run(LoadRequest{client, "fastvsadm " + join(req.words), false, ""},
+      log_line(fmt::format("fastvsadm -R: loading {} bytes (changes wait)", req.input.size()));
+      loads_.run(LoadRequest{client, "fastvsadm " + join(req.words), false, "", req.deadline_ms},
                  [base = cfg_, input = req.input, nports = unsigned(ports_.size())] {
                    LoadOutcome out;
                    out.config = apply_config_text(base, input, "-R input", nports);
@@ -270,7 +287,11 @@ void Director::on_health() {
 void Director::publish(uint64_t client) {
   changes_.publish(
       build_snapshot(effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_),
-      client);
+      client, client ? deadline_ : 0);
+}
+
+bool Director::past_deadline(uint64_t deadline_ms) {
+  return deadline_ms != 0 && cli_now_ms() + 1000 > deadline_ms;
 }
 
 void Director::poll_changes() {

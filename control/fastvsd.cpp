@@ -142,9 +142,11 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;
   }
-  if (const fastvs::Status st = fastvs::CliServer::check_path(opt.socket_path); !st) {
-    fmt::print(stderr, "fastvsd: {}\n", st.error());
+  if (const fastvs::Result<int> lock = fastvs::CliServer::claim(opt.socket_path); !lock) {
+    fmt::print(stderr, "fastvsd: {}\n", lock.error());
     return 1;
+  } else {
+    opt.socket_lock = *lock;
   }
   fastvs::note_eal_args(eal_args);
   // Before the EAL starts its threads: they inherit the mask (control/signals.h).

@@ -30,6 +30,7 @@ struct LoadRequest {
   std::string what;     // "fastvsadm -R", "SIGHUP": how the log names it
   bool keepalived = false;  // it read keepalived.conf (ka_keys replace control's)
   std::string keepalived_path;
+  uint64_t deadline_ms = 0;  // the client's (common/cli_proto.h): not applied past it
 };
 
 class Loads {

@@ -166,7 +166,8 @@ class Changer(threading.Thread):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(10)
         s.connect(self.sock)
-        s.sendall(b"".join(w.encode() + b"\0" for w in words) + b"\0")
+        # common/cli_proto.h: "FVS1 DEADLINE\n" (0: no deadline), the words, an empty word.
+        s.sendall(b"FVS1 0\n" + b"".join(w.encode() + b"\0" for w in words) + b"\0")
         s.shutdown(socket.SHUT_WR)
         reply = b""
         while chunk := s.recv(4096):

@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
   }
   if (pr->op == fastvs::Op::Restore)
     req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  // fastvsd applies no change past this (its answer then says so): a change fastvsadm reports
+  // as failed or timed out is never applied later. The margin leaves time for the answer.
+  constexpr int kWaitSeconds = 60;
+  constexpr int kDeadlineSeconds = 55;
+  req.deadline_ms = fastvs::cli_now_ms() + kDeadlineSeconds * 1000;
 
   const std::string msg = fastvs::cli_encode_request(req);
   if (msg.size() > fastvs::kCliMaxRequest) {
@@ -84,6 +89,19 @@ int main(int argc, char** argv) {
                  std::strerror(errno));
     return 1;
   }
+  // Only fastvsd's socket: its listener runs as root (or as us). A socket someone else put at the
+  // path must not receive the command (or answer "ok" to it).
+  ucred peer{};
+  socklen_t peer_len = sizeof peer;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
+      (peer.uid != 0 && peer.uid != geteuid())) {
+    fmt::print(stderr,
+               "fastvsadm: {} is not fastvsd's socket (its listener, pid {}, runs as uid {}, not "
+               "root): nothing sent\n",
+               socket_path, peer.pid, peer.uid);
+    close(fd);
+    return 1;
+  }
   for (size_t off = 0; off < msg.size();) {
     const ssize_t n = send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
@@ -95,7 +113,7 @@ int main(int argc, char** argv) {
   shutdown(fd, SHUT_WR);
   // fastvsd answers a change once every worker has it; a daemon whose workers are stuck must not
   // hang the operator's shell.
-  const timeval limit{60, 0};
+  const timeval limit{kWaitSeconds, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   std::string reply;
   char buf[65536];
@@ -107,7 +125,10 @@ int main(int argc, char** argv) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       close(fd);
-      fmt::print(stderr, "fastvsadm: no answer from fastvsd within {} s\n", limit.tv_sec);
+      fmt::print(stderr,
+                 "fastvsadm: no answer from fastvsd within {} s (it applies a change only before "
+                 "its deadline, {} s after it was sent: check with -S whether this one was)\n",
+                 kWaitSeconds, kDeadlineSeconds);
       return 1;
     } else {
       break;

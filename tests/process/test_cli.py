@@ -292,6 +292,49 @@ class Cli(RingDaemonTest):
         self.assertEqual(subprocess.run([FASTVSADM, "-h"], capture_output=True, text=True,
                                         timeout=20).stdout, r.stdout)
 
+    def raw(self, words, deadline_ms=0, stdin=b""):
+        # common/cli_proto.h, by hand: the deadline is ours to choose.
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(self.sock)
+        s.sendall(f"FVS1 {deadline_ms}\n".encode() + b"".join(w.encode() + b"\0" for w in words)
+                  + b"\0" + stdin)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+        s.close()
+        return reply.decode()
+
+    def test_a_change_past_its_deadline_is_never_applied(self):
+        # What fastvsadm reports as failed or timed out was not made: a change reached past its
+        # client's deadline is refused (nothing changed), at once or after waiting its turn.
+        import time
+        before = self.ok("-S", "-n")
+        now_ms = int(time.time() * 1000)
+        reply = self.raw(["-A", "-t", "10.7.7.7:80", "-s", "rr"], now_ms + 200)
+        self.assertTrue(reply.startswith("error\nnot applied:"), reply)
+        self.assertEqual(self.ok("-S", "-n"), before)
+        # Behind a long -R (parsed on the load thread): its turn comes past its deadline.
+        self.ok("ip", "addr", "add", "10.255.255.254/8", "dev", "dpdk1")
+        lines = ["-A -t 172.16.0.1:80 -s rr"]
+        lines += [f"-a -t 172.16.0.1:80 -r 10.{(i + 1) >> 16}.{((i + 1) >> 8) & 255}."
+                  f"{(i + 1) & 255}:80 -m" for i in range(100000)]
+        restore = subprocess.Popen([FASTVSADM, "--socket", self.sock, "-R"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        restore.stdin.write("\n".join(lines) + "\n")
+        restore.stdin.close()
+        wait_for(lambda: "fastvsadm -R: loading" in self.d.output(), 30, "the restore's load")
+        reply = self.raw(["-A", "-t", "10.7.7.8:80", "-s", "rr"], int(time.time() * 1000) + 1100)
+        self.assertEqual(restore.wait(60), 0, restore.stderr.read())
+        self.assertTrue(reply.startswith("error\nnot applied:"), reply)
+        self.assertNotIn("10.7.7.8", self.ok("-S", "-n"))
+        # With time to spare, the same change is made.
+        self.assertEqual(self.raw(["-A", "-t", "10.7.7.8:80", "-s", "rr"],
+                                  int(time.time() * 1000) + 30000), "ok\n")
+        self.ok("-C")
+        self.ok("ip", "addr", "del", "10.255.255.254/8", "dev", "dpdk1")
+
     def test_not_running(self):
         rc, out, err = self.adm("-L", "-n", env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
         self.assertEqual(rc, 1)

@@ -83,8 +83,9 @@ class Startup(unittest.TestCase):
             self.assertEqual(self.adm("-A", "-t", "10.1.1.1:80", "-s", "rr")[0], 0)
             ino = os.stat(self.sock).st_ino
             line = self.refused(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"])
-            self.assertEqual(line, f"fastvsd: another fastvsd is running on {self.sock} (stop it "
-                                   f"first, or give this one another --socket)")
+            self.assertEqual(line, f"fastvsd: another fastvsd (pid {first.proc.pid}) is running on "
+                                   f"{self.sock} (stop it first, or give this one another "
+                                   f"--socket)")
             # The first still owns its socket (same file) and still answers.
             self.assertEqual(os.stat(self.sock).st_ino, ino)
             rc, out, err = self.adm("-L", "-n")
