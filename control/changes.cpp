@@ -6,7 +6,7 @@ void Changes::publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t 
   pending_.push_back(Pending{client, pub_->publish(std::move(next)), deadline_ms});
 }
 
-void Changes::poll() {
+void Changes::poll(bool may_free) {
   // rte_rcu_qsbr_check without waiting: the control thread never blocks on the workers.
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (pub_->in_force(it->token)) {
@@ -16,14 +16,14 @@ void Changes::poll() {
     }
     // The truth before the client gives up: made, not yet in force (a stalled worker).
     if (it->client && it->deadline_ms && cli_now_ms() + 1000 > it->deadline_ms) {
-      cli_.reply(it->client,
-                 CliReply{false, "applied, but not yet in force on every worker (a worker has "
-                                 "not taken it up: it will when it does)"});
+      cli_.reply(it->client, CliReply{false,
+                                      "applied, but not yet in force on every worker (a worker has "
+                                      "not taken it up: it will when it does)"});
       it->client = 0;
     }
     ++it;
   }
-  pub_->reclaim();
+  if (may_free) pub_->reclaim();
 }
 
 std::optional<std::pair<uint64_t, CliRequest>> Changes::next_waiting() {

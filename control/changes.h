@@ -37,8 +37,9 @@ class Changes {
   // if a worker has not adopted it a second before the client's deadline (deadline_ms, 0:
   // none), told that it is applied but not yet in force everywhere.
   void publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms = 0);
-  // Answers the clients whose change is in force and frees what no worker reads any more.
-  void poll();
+  // Answers the clients whose change is in force and, if `may_free`, frees what no worker reads
+  // any more.
+  void poll(bool may_free = true);
   // The next waiting request, once none is in flight.
   std::optional<std::pair<uint64_t, CliRequest>> next_waiting();
 

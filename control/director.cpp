@@ -67,6 +67,7 @@ uint64_t index_keys(const DaemonOptions& o) {
 }  // namespace
 
 Director::~Director() {
+  reporter_.stop();
   telemetry_publish(nullptr);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   for (auto& w : workers_) {
@@ -163,7 +164,8 @@ Status Director::init() {
   store_ = std::make_unique<DestStore>(nworkers);
   refresh_health();
   auto first =
-      build_snapshot(effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+      build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+  published_ = effective_;
   for (const auto& n : cfg_.neighs)
     neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
@@ -185,14 +187,16 @@ Status Director::init() {
     return handle(client, req, r);
   });
   log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
-  if (!opt_.metrics_listen.empty()) {
-    if (Status st = metrics_http_.listen(opt_.metrics_listen, epoll_fd_); !st) return st;
-    metrics_http_.set_handler([this] { return format_prometheus(metrics_snapshot()); });
-    log_line(fmt::format("Prometheus metrics on http://{}/metrics", metrics_http_.bound()));
-  }
+  std::vector<const Worker*> ws_read(workers_.size());
+  for (size_t i = 0; i < workers_.size(); ++i) ws_read[i] = workers_[i].get();
+  if (Status st = reporter_.init({opt_.stats_file, opt_.stats_interval_ms, opt_.metrics_listen},
+                                 std::move(ws_read), worker_lcores_);
+      !st)
+    return st;
+  if (!opt_.metrics_listen.empty())
+    log_line(fmt::format("Prometheus metrics on http://{}/metrics", reporter_.metrics_bound()));
   telemetry_register();
-  publish_telemetry();
-  return {};
+  return reporter_.start(report_input());
 }
 
 Status Director::check_conn_capacity(unsigned mbufs) const {
@@ -341,18 +345,18 @@ bool Director::on_signals(int signal_fd) {
       reload_wanted_ = true;
     } else if (sig == SIGUSR1) {
       size_t dests = 0, conns = 0;
-      for (const ServiceConfig& svc : effective_.services) dests += svc.dests.size();
+      for (const ServiceConfig& svc : effective_->services) dests += svc.dests.size();
       for (const auto& w : workers_) conns += w->conns.size();
       log_line(name + from +
                fmt::format(": {} services, {} destinations, {} connections",
-                           effective_.services.size(), dests, conns));
+                           effective_->services.size(), dests, conns));
       log_counters();
     } else if (sig == SIGUSR2) {
       if (opt_.stats_file.empty()) {
         log_line(name + from + ": no --stats-file to write");
       } else {
         log_line(name + from + ": writing " + opt_.stats_file);
-        write_stats_file();
+        reporter_.write_stats_soon();
       }
     } else {
       log_line(name + from + ": ignored");
@@ -371,8 +375,7 @@ void Director::run(int signal_fd) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
-  uint64_t last_stats = 0, last_reclaim = 0, last_telemetry = 0, last_sweep = 0,
-           last_est = rte_get_tsc_cycles();
+  uint64_t last_reclaim = 0, last_sweep = 0, last_est = rte_get_tsc_cycles();
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
   bool stop = false;
@@ -392,10 +395,7 @@ void Director::run(int signal_fd) {
         on_load_done();
       else if (!cli_.on_event(events[i].data.fd, events[i].events) &&
                !kernel_.on_event(events[i].data.fd)) {
-        if (health_.owns(events[i].data.fd))
-          on_health();
-        else
-          metrics_http_.on_event(events[i].data.fd, events[i].events);
+        if (health_.owns(events[i].data.fd)) on_health();
       }
     poll_changes();
     if (dumping_) poll_dump();
@@ -406,25 +406,15 @@ void Director::run(int signal_fd) {
       last_sweep = now;
     }
     if (now - last_est >= hz * RateEstimator::kIntervalSeconds) {
-      stats_.estimate(effective_, changes_.current());
+      stats_.estimate(*effective_, changes_.current());
       last_est += hz * RateEstimator::kIntervalSeconds;
       if (now - last_est >= hz * RateEstimator::kIntervalSeconds) last_est = now;  // fell behind
     }
-    if (!opt_.stats_file.empty() && now - last_stats >= hz / 1000 * opt_.stats_interval_ms) {
-      write_stats_file();
-      last_stats = now;
-    }
-    // Telemetry's copy: after each change, and refreshed as often as the stats file.
-    if (changes_.current().seq != telemetry_seq_ ||
-        now - last_telemetry >= hz / 1000 * opt_.stats_interval_ms) {
-      publish_telemetry();
-      last_telemetry = now;
-    }
     if (now - last_reclaim >= hz / 10) {
       cli_.expire_idle();
-      metrics_http_.expire_idle();
-      // Trashed destinations go once no connection and no snapshot but the current uses them.
-      if (changes_.retired() == 0) {
+      // Trashed destinations go once no connection and no snapshot but the current uses them,
+      // and the reporter reads none.
+      if (const auto hold = reporter_.try_hold(); hold && changes_.retired() == 0) {
         const auto start = [this] { return rte_rcu_qsbr_start(qsbr_); };
         const auto done = [this](uint64_t t) { return rte_rcu_qsbr_check(qsbr_, t, false) == 1; };
         if (const unsigned freed = store_->reclaim(start, done))
@@ -449,59 +439,18 @@ void Director::run(int signal_fd) {
   rte_eal_mp_wait_lcore();
   health_.stop();
   kernel_.close();
-  if (!opt_.stats_file.empty()) write_stats_file();
+  reporter_.stop();  // and the stats file written once more
   log_counters();
   ports_close(ports_);
   log_line("stopped");
 }
 
-std::string Director::stats_json() const {
-  std::string j = "{\"workers\": [";
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    const Worker& w = *workers_[i];
-    const auto v = w.ctr.values();
-    j += i ? ", {" : "{";
-    for (unsigned c = 0; c < kCounterCount; ++c)
-      j += fmt::format("\"{}\": {}, ", kCounters[c].name, v[c]);
-    j += fmt::format("\"conns\": {}, \"drops\": {{", w.conns.size());
-    for (unsigned d = 0; d < kDropCount; ++d)
-      j += fmt::format("{}\"{}\": {}", d ? ", " : "", drop_name(static_cast<Drop>(d)),
-                       w.ctr.drops[d].get());
-    j += "}}";
-  }
-  j += "], \"destinations\": [";
-  bool first = true;
-  for (const auto& svc : changes_.current().services) {
-    for (const Destination* d : svc.dests) {
-      uint64_t conns = 0, inpkts = 0, outpkts = 0;
-      for (uint32_t k = 0; k < d->nslots; ++k) {
-        conns += d->slot[k].conns.load(std::memory_order_relaxed);
-        inpkts += d->slot[k].inpkts.load(std::memory_order_relaxed);
-        outpkts += d->slot[k].outpkts.load(std::memory_order_relaxed);
-      }
-      j += fmt::format(
-          "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
-          "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
-          "\"outpkts\": {}}}",
-          first ? "" : ", ", svc.proto == kIpProtoTcp ? "tcp" : "udp",
-          format_ip4(rte_be_to_cpu_32(svc.vip)), rte_be_to_cpu_16(svc.vport), format_ip4(d->rip),
-          d->rport, d->get_weight(), d->activeconns(), d->inactconns(), conns, inpkts, outpkts);
-      first = false;
-    }
-  }
-  j += "]}\n";
-  return j;
-}
-
-void Director::write_stats_file() const {
-  // Written aside and renamed, so a reader never sees half a file.
-  const std::string tmp = opt_.stats_file + ".tmp";
-  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-    const std::string j = stats_json();
-    std::fwrite(j.data(), 1, j.size(), f);
-    std::fclose(f);
-    std::rename(tmp.c_str(), opt_.stats_file.c_str());
-  }
+std::shared_ptr<const ReportInput> Director::report_input() const {
+  auto in = std::make_shared<ReportInput>();
+  in->cfg = published_;
+  in->snap = &changes_.current();
+  in->health = health_.servers();
+  return in;
 }
 
 void Director::log_counters() const {

@@ -32,7 +32,7 @@
 #include "control/kernel_path.h"
 #include "control/loads.h"
 #include "control/report/metrics.h"
-#include "control/report/metrics_http.h"
+#include "control/report/reporter.h"
 #include "control/report/stats.h"
 #include "dataplane/neigh.h"
 #include "dataplane/port.h"
@@ -89,20 +89,14 @@ class Director {
   void run(int signal_fd);
 
   void log_counters() const;
-  // The counters summed over the workers, and per-destination connection counts, as JSON.
-  std::string stats_json() const;
-  // Every service, destination and worker with raw counters (not since -Z): what /metrics and
-  // the telemetry commands show (control/report/metrics_source.cpp).
-  MetricsSnapshot metrics_snapshot() const;
 
  private:
   // Refuses a --conn-capacity whose tables cannot fit in what DPDK can still allocate (with
   // `mbufs` packet buffers allocated before them), saying how much they need and what there is.
   Status check_conn_capacity(unsigned mbufs) const;
   Status make_workers(const Snapshot* first);
-  void write_stats_file() const;
-  // Hands telemetry's threads a fresh metrics_snapshot() (control/report/telemetry.h).
-  void publish_telemetry();
+  // What the reporter reads from now on: the workers' configuration, snapshot and health.
+  std::shared_ptr<const ReportInput> report_input() const;
 
   // fastvsadm's requests (control/dispatch.cpp): listings answered at once, changes applied to a
   // copy of the configuration and answered once in force. Returns true when `reply` is the
@@ -142,8 +136,10 @@ class Director {
                          const std::vector<std::string>& words);
 
   DaemonOptions opt_;
-  Config cfg_;        // the operator's: what -S saves
-  Config effective_;  // what the workers run: cfg_ with the health checks' verdicts
+  Config cfg_;  // the operator's: what -S saves
+  // What the workers run: cfg_ with the health checks' verdicts; shared with the reporter.
+  std::shared_ptr<const Config> effective_ = std::make_shared<const Config>();
+  std::shared_ptr<const Config> published_;  // the one the current snapshot was built from
   std::vector<PortSetup> ports_;
   MacAddr macs_[kMaxPorts]{};
   uint16_t mtus_[kMaxPorts]{};
@@ -160,8 +156,8 @@ class Director {
   HealthRunner health_;    // the health thread
   HealthOverlay overlay_;  // its verdicts over cfg_
   bool health_dirty_ = false;
-  bool reload_wanted_ = false;  // SIGHUP, done once no change is in flight
-  uint64_t deadline_ = 0;       // the client's deadline of the change being made
+  bool reload_wanted_ = false;       // SIGHUP, done once no change is in flight
+  uint64_t deadline_ = 0;            // the client's deadline of the change being made
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
   Stats stats_;
   std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all
@@ -171,9 +167,9 @@ class Director {
   CliServer cli_;
   Changes changes_{cli_};
   Loads loads_;
-  MetricsHttpServer metrics_http_;
-  uint64_t telemetry_seq_ = 0;  // the snapshot seq telemetry last saw
   int epoll_fd_ = -1;
+  // Last: stopped before anything it reads (the snapshots, the store, the workers) goes.
+  Reporter reporter_;
 };
 
 }  // namespace fastvs

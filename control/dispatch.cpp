@@ -77,8 +77,9 @@ void Director::on_load_done() {
   }
   if (past_deadline(req.deadline_ms)) {
     log_line(req.what + ": not applied: past its deadline");
-    cli_.reply(req.client, CliReply{false, "not applied: reading it took fastvsd past "
-                                           "fastvsadm's deadline; nothing changed"});
+    cli_.reply(req.client, CliReply{false,
+                                    "not applied: reading it took fastvsd past "
+                                    "fastvsadm's deadline; nothing changed"});
     return;
   }
   deadline_ = req.deadline_ms;
@@ -110,8 +111,9 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
   // send it): one that fastvsadm gave up on is never applied behind its back.
   if (changes_config(cmd.op) && past_deadline(req.deadline_ms)) {
     log_line(fmt::format("fastvsadm {}: not applied: past its deadline", join(req.words)));
-    *reply = CliReply{false, "not applied: fastvsd reached it past fastvsadm's deadline (other "
-                             "changes before it took that long); nothing changed"};
+    *reply = CliReply{false,
+                      "not applied: fastvsd reached it past fastvsadm's deadline (other "
+                      "changes before it took that long); nothing changed"};
     return true;
   }
   deadline_ = req.deadline_ms;  // of the change being made, for its answer
@@ -135,7 +137,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       o.thresholds = cmd.list_thresholds;
       o.persistent_conn = cmd.list_persistent_conn;
       o.nosort = cmd.list_nosort;
-      const auto status = stats_.status(effective_, changes_.current());
+      const auto status = stats_.status(*effective_, changes_.current());
       if (cmd.has_service) {
         for (const auto& s : status)
           if (s.cfg.key == cmd.service) {
@@ -168,7 +170,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         *reply = CliReply{false, no_such_service(cmd.service)};
         return true;
       }
-      stats_.zero(effective_, changes_.current(),
+      stats_.zero(*effective_, changes_.current(),
                   cmd.has_service ? std::optional(cmd.service) : std::nullopt);
       log_line(cmd.has_service ? "fastvsadm -Z: service counters zeroed"
                                : "fastvsadm -Z: all counters zeroed");
@@ -239,25 +241,25 @@ void Director::reload_files() {
   }
   // As at start: the config file, then keepalived.conf's virtual servers on top (nothing of an
   // earlier load to replace: the table starts from the file). Off the control thread.
-  loads_.run(LoadRequest{0, "SIGHUP", !opt_.keepalived_conf.empty(), opt_.keepalived_conf},
-             [config = opt_.config_path, ka = opt_.keepalived_conf,
-              nports = unsigned(ports_.size())] {
-               LoadOutcome out;
-               Config next;
-               if (!config.empty()) {
-                 Result<Config> r = load_config_file(config, nports);
-                 if (!r) {
-                   out.config = Error{r.error()};
-                   return out;
-                 }
-                 next = std::move(*r);
-               }
-               if (ka.empty()) {
-                 out.config = std::move(next);
-                 return out;
-               }
-               return load_keepalived_into(ka, std::move(next), {}, nports);
-             });
+  loads_.run(
+      LoadRequest{0, "SIGHUP", !opt_.keepalived_conf.empty(), opt_.keepalived_conf},
+      [config = opt_.config_path, ka = opt_.keepalived_conf, nports = unsigned(ports_.size())] {
+        LoadOutcome out;
+        Config next;
+        if (!config.empty()) {
+          Result<Config> r = load_config_file(config, nports);
+          if (!r) {
+            out.config = Error{r.error()};
+            return out;
+          }
+          next = std::move(*r);
+        }
+        if (ka.empty()) {
+          out.config = std::move(next);
+          return out;
+        }
+        return load_keepalived_into(ka, std::move(next), {}, nports);
+      });
 }
 
 void Director::refresh_health() {
@@ -267,7 +269,7 @@ void Director::refresh_health() {
     log_line(fmt::format("health checks: {} checked service(s)", defs->size()));
     health_.configure(std::move(*defs));
   }
-  effective_ = overlay_.effective(cfg_);
+  effective_ = std::make_shared<const Config>(overlay_.effective(cfg_));
 }
 
 void Director::on_health() {
@@ -279,15 +281,19 @@ void Director::on_health() {
   // One change in flight at a time: a verdict waits for the change being adopted.
   if (health_dirty_ && !changes_.in_flight()) {
     health_dirty_ = false;
-    effective_ = overlay_.effective(cfg_);
+    effective_ = std::make_shared<const Config>(overlay_.effective(cfg_));
     publish(0);
+  } else if (!health_dirty_) {
+    reporter_.set_input(report_input());  // the verdicts changed, the table did not
   }
 }
 
 void Director::publish(uint64_t client) {
   changes_.publish(
-      build_snapshot(effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_),
+      build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_),
       client, client ? deadline_ : 0);
+  published_ = effective_;
+  reporter_.set_input(report_input());
 }
 
 bool Director::past_deadline(uint64_t deadline_ms) {
@@ -295,7 +301,9 @@ bool Director::past_deadline(uint64_t deadline_ms) {
 }
 
 void Director::poll_changes() {
-  changes_.poll();
+  // Replaced snapshots are freed only while the reporter reads none (it never makes us wait).
+  const auto hold = reporter_.try_hold();
+  changes_.poll(hold.owns_lock());
   if (reload_wanted_ && !changes_.in_flight() && !loads_.running()) {
     reload_wanted_ = false;
     reload_files();

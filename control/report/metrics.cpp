@@ -25,33 +25,27 @@ std::string escape_help(std::string_view v) {
   return out;
 }
 
-class Exposition {
- public:
-  void family(std::string_view name, std::string_view type, std::string_view help) {
-    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type);
-  }
-  template <typename V>
-  void sample(std::string_view name, std::string_view labels, V value) {
-    out_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-std::string label(std::string_view name, std::string_view value) {
-  return fmt::format("{}=\"{}\"", name, prometheus_escape_label(value));
+void label(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += "=\"";
+  out += prometheus_escape_label(value);
+  out += '"';
 }
 
-std::string service_labels(const ServiceKey& k) {
-  return label("proto", proto_name(k.proto)) + "," + label("vip", format_ip4(k.vip)) + "," +
-         label("vport", std::to_string(k.vport));
+void service_labels(std::string& out, const ServiceKey& k) {
+  label(out, "proto", proto_name(k.proto));
+  out += ',';
+  label(out, "vip", format_ip4(k.vip));
+  out += ',';
+  label(out, "vport", std::to_string(k.vport));
 }
 
-std::string dest_labels(const ServiceKey& k, const DestConfig& d) {
-  return service_labels(k) + "," + label("rip", format_ip4(d.rip)) + "," +
-         label("rport", std::to_string(d.rport));
+void dest_labels(std::string& out, const ServiceKey& k, const DestConfig& d) {
+  service_labels(out, k);
+  out += ',';
+  label(out, "rip", format_ip4(d.rip));
+  out += ',';
+  label(out, "rport", std::to_string(d.rport));
 }
 
 // The counters ipvsadm --stats shows, for services and destinations alike. Bytes are IP bytes
@@ -126,72 +120,189 @@ std::string prometheus_escape_label(std::string_view v) {
   return out;
 }
 
+// The families in the order they are written; each writes its HELP and TYPE, then one
+// sample per row.
+enum class PrometheusWriter::Kind : uint8_t {
+  ServiceInfo,
+  ServiceCounter,  // kCounterFamilies[index]
+  DestInfo,
+  DestCounter,  // kCounterFamilies[index]
+  DestGauge,    // kDestGauges[index]
+  Health,
+  WorkerCounter,  // kCounters[index]
+  WorkerGauge,    // kWorkerGauges[index]
+  WorkerDrops,
+};
+
+PrometheusWriter::PrometheusWriter(const MetricsSnapshot& m) : m_(m) {
+  auto add = [this](Kind k, size_t n) {
+    for (size_t i = 0; i < n; ++i) families_.push_back({k, static_cast<uint16_t>(i)});
+  };
+  add(Kind::ServiceInfo, 1);
+  add(Kind::ServiceCounter, std::size(kCounterFamilies));
+  add(Kind::DestInfo, 1);
+  add(Kind::DestCounter, std::size(kCounterFamilies));
+  add(Kind::DestGauge, std::size(kDestGauges));
+  if (!m.health.empty()) add(Kind::Health, 1);
+  add(Kind::WorkerCounter, kCounterCount);
+  add(Kind::WorkerGauge, std::size(kWorkerGauges));
+  add(Kind::WorkerDrops, 1);
+}
+
+void PrometheusWriter::header(std::string& out, const Family& f) {
+  std::string name;
+  const char* type = "counter";
+  std::string_view help;
+  switch (f.kind) {
+    case Kind::ServiceInfo:
+      name = "fastvs_service_info";
+      type = "gauge";
+      help = "A virtual service and its scheduler; always 1";
+      break;
+    case Kind::ServiceCounter:
+      name = fmt::format("fastvs_service_{}", kCounterFamilies[f.index].suffix);
+      help = kCounterFamilies[f.index].service_help;
+      break;
+    case Kind::DestInfo:
+      name = "fastvs_destination_info";
+      type = "gauge";
+      help = "A destination (real server) of a service and its forwarding method; always 1";
+      break;
+    case Kind::DestCounter:
+      name = fmt::format("fastvs_destination_{}", kCounterFamilies[f.index].suffix);
+      help = kCounterFamilies[f.index].dest_help;
+      break;
+    case Kind::DestGauge:
+      name = kDestGauges[f.index].name;
+      type = "gauge";
+      help = kDestGauges[f.index].help;
+      break;
+    case Kind::Health:
+      name = "fastvs_real_server_up";
+      type = "gauge";
+      help = "A checked real server passes all its health checks (1) or not (0)";
+      break;
+    case Kind::WorkerCounter:
+      name = std::string("fastvs_worker_") + kCounters[f.index].metric + "_total";
+      help = kCounters[f.index].help;
+      break;
+    case Kind::WorkerGauge:
+      name = kWorkerGauges[f.index].name;
+      type = "gauge";
+      help = kWorkerGauges[f.index].help;
+      break;
+    case Kind::WorkerDrops:
+      name = "fastvs_worker_drops_total";
+      help = "Packets dropped, by reason (see dataplane/counters.h)";
+      break;
+  }
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help),
+                 name, type);
+  name_ = std::move(name);
+}
+
+bool PrometheusWriter::rows(std::string& out, size_t want, const Family& f) {
+  auto sample = [&](auto&& labels, auto value) {
+    out += name_;
+    out += '{';
+    labels();
+    fmt::format_to(std::back_inserter(out), "}} {}\n", value);
+  };
+  switch (f.kind) {
+    case Kind::ServiceInfo:
+    case Kind::ServiceCounter:
+      for (; row_ < m_.services.size() && out.size() < want; ++row_) {
+        const ServiceStatus& s = m_.services[row_];
+        if (f.kind == Kind::ServiceInfo)
+          sample(
+              [&] {
+                service_labels(out, s.cfg.key);
+                out += ',';
+                label(out, "scheduler", s.cfg.scheduler);
+              },
+              1);
+        else
+          sample([&] { service_labels(out, s.cfg.key); }, s.*kCounterFamilies[f.index].field);
+      }
+      return row_ == m_.services.size();
+    case Kind::DestInfo:
+    case Kind::DestCounter:
+    case Kind::DestGauge:
+      for (; row_ < m_.services.size(); ++row_, sub_ = 0) {
+        const ServiceStatus& s = m_.services[row_];
+        for (; sub_ < s.dests.size(); ++sub_) {
+          if (out.size() >= want) return false;
+          const DestStatus& d = s.dests[sub_];
+          auto labels = [&] { dest_labels(out, s.cfg.key, d.cfg); };
+          if (f.kind == Kind::DestInfo)
+            sample(
+                [&] {
+                  labels();
+                  out += ',';
+                  label(out, "forward", method_name(d.cfg.method));
+                },
+                1);
+          else if (f.kind == Kind::DestCounter)
+            sample(labels, d.*kCounterFamilies[f.index].field);
+          else
+            sample(labels, kDestGauges[f.index].get(d));
+        }
+      }
+      return true;
+    case Kind::Health:
+      for (; row_ < m_.health.size() && out.size() < want; ++row_) {
+        const RealServerHealth& h = m_.health[row_];
+        sample([&] { dest_labels(out, h.service, h.server); }, h.up ? 1 : 0);
+      }
+      return row_ == m_.health.size();
+    case Kind::WorkerCounter:
+    case Kind::WorkerGauge:
+      for (; row_ < m_.workers.size() && out.size() < want; ++row_) {
+        const WorkerStatus& w = m_.workers[row_];
+        sample(
+            [&] { label(out, "worker", std::to_string(w.id)); },
+            f.kind == Kind::WorkerCounter ? w.counters[f.index] : w.*kWorkerGauges[f.index].field);
+      }
+      return row_ == m_.workers.size();
+    case Kind::WorkerDrops:
+      for (; row_ < m_.workers.size(); ++row_, sub_ = 0) {
+        const WorkerStatus& w = m_.workers[row_];
+        for (; sub_ < w.drops.size(); ++sub_) {
+          if (out.size() >= want) return false;
+          sample(
+              [&] {
+                label(out, "worker", std::to_string(w.id));
+                out += ',';
+                label(out, "reason", w.drops[sub_].first);
+              },
+              w.drops[sub_].second);
+        }
+      }
+      return true;
+  }
+  return true;
+}
+
+void PrometheusWriter::next(std::string& out, size_t want) {
+  while (family_ < families_.size() && out.size() < want) {
+    const Family& f = families_[family_];
+    if (!started_) {
+      header(out, f);
+      started_ = true;
+    }
+    if (rows(out, want, f)) {
+      ++family_;
+      started_ = false;
+      row_ = sub_ = 0;
+    }
+  }
+}
+
 std::string format_prometheus(const MetricsSnapshot& m) {
-  Exposition e;
-  std::vector<std::string> svc_labels, dst_labels;
-  for (const ServiceStatus& s : m.services) {
-    svc_labels.push_back(service_labels(s.cfg.key));
-    for (const DestStatus& d : s.dests) dst_labels.push_back(dest_labels(s.cfg.key, d.cfg));
-  }
-
-  e.family("fastvs_service_info", "gauge", "A virtual service and its scheduler; always 1");
-  for (size_t i = 0; i < m.services.size(); ++i)
-    e.sample("fastvs_service_info",
-             svc_labels[i] + "," + label("scheduler", m.services[i].cfg.scheduler), 1);
-  for (const CounterFamily& f : kCounterFamilies) {
-    const std::string name = fmt::format("fastvs_service_{}", f.suffix);
-    e.family(name, "counter", f.service_help);
-    for (size_t i = 0; i < m.services.size(); ++i)
-      e.sample(name, svc_labels[i], m.services[i].*f.field);
-  }
-
-  e.family("fastvs_destination_info", "gauge",
-           "A destination (real server) of a service and its forwarding method; always 1");
-  size_t k = 0;
-  for (const ServiceStatus& s : m.services)
-    for (const DestStatus& d : s.dests)
-      e.sample("fastvs_destination_info",
-               dst_labels[k++] + "," + label("forward", method_name(d.cfg.method)), 1);
-  for (const CounterFamily& f : kCounterFamilies) {
-    const std::string name = fmt::format("fastvs_destination_{}", f.suffix);
-    e.family(name, "counter", f.dest_help);
-    k = 0;
-    for (const ServiceStatus& s : m.services)
-      for (const DestStatus& d : s.dests) e.sample(name, dst_labels[k++], d.*f.field);
-  }
-  for (const DestGauge& g : kDestGauges) {
-    e.family(g.name, "gauge", g.help);
-    k = 0;
-    for (const ServiceStatus& s : m.services)
-      for (const DestStatus& d : s.dests) e.sample(g.name, dst_labels[k++], g.get(d));
-  }
-
-  if (!m.health.empty()) {
-    e.family("fastvs_real_server_up", "gauge",
-             "A checked real server passes all its health checks (1) or not (0)");
-    for (const RealServerHealth& h : m.health)
-      e.sample("fastvs_real_server_up", dest_labels(h.service, h.server), h.up ? 1 : 0);
-  }
-
-  std::vector<std::string> w_labels;
-  for (const WorkerStatus& w : m.workers) w_labels.push_back(label("worker", std::to_string(w.id)));
-  for (unsigned c = 0; c < kCounterCount; ++c) {
-    const std::string name = std::string("fastvs_worker_") + kCounters[c].metric + "_total";
-    e.family(name, "counter", kCounters[c].help);
-    for (size_t i = 0; i < m.workers.size(); ++i)
-      e.sample(name, w_labels[i], m.workers[i].counters[c]);
-  }
-  for (const WorkerGauge& g : kWorkerGauges) {
-    e.family(g.name, "gauge", g.help);
-    for (size_t i = 0; i < m.workers.size(); ++i)
-      e.sample(g.name, w_labels[i], m.workers[i].*g.field);
-  }
-  e.family("fastvs_worker_drops_total", "counter",
-           "Packets dropped, by reason (see dataplane/counters.h)");
-  for (size_t i = 0; i < m.workers.size(); ++i)
-    for (const auto& [reason, n] : m.workers[i].drops)
-      e.sample("fastvs_worker_drops_total", w_labels[i] + "," + label("reason", reason), n);
-  return e.take();
+  std::string out;
+  PrometheusWriter w(m);
+  while (!w.done()) w.next(out, SIZE_MAX);
+  return out;
 }
 
 }  // namespace fastvs

@@ -1,12 +1,15 @@
 #include "control/report/metrics_http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -20,17 +23,15 @@ namespace {
 
 constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
-std::string reply(std::string_view status, std::string_view type, const std::string& body,
-                  bool head_only, std::string_view extra = {}) {
+// An error's whole reply: a short text body, its length known.
+std::string error_reply(std::string_view status, bool head_only, std::string_view extra = {}) {
+  const std::string body = std::string(status) + "\n";
   std::string r = fmt::format(
-      "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n",
-      status, type, body.size(), extra);
+      "HTTP/1.1 {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{}"
+      "Connection: close\r\n\r\n",
+      status, body.size(), extra);
   if (!head_only) r += body;
   return r;
-}
-
-std::string error_reply(std::string_view status, bool head_only, std::string_view extra = {}) {
-  return reply(status, "text/plain; charset=utf-8", std::string(status) + "\n", head_only, extra);
 }
 
 // Where the head ends (after the blank line), or npos. Bare LF line ends are accepted, as
@@ -57,29 +58,56 @@ std::string format_sockaddr(const sockaddr_storage& ss) {
 
 }  // namespace
 
-std::string http_reply_to(std::string_view head, const std::function<std::string()>& body) {
+bool StringBody::next(std::string& out, size_t want) {
+  const size_t n = std::min(want > out.size() ? want - out.size() : 0, s_.size() - off_);
+  out.append(s_, off_, n);
+  off_ += n;
+  return off_ < s_.size();
+}
+
+HttpRoute http_route(std::string_view head) {
   const size_t eol = head.find_first_of("\r\n");
   const std::string_view line = head.substr(0, eol);
   const size_t sp1 = line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-    return error_reply("400 Bad Request", false);
+    return {error_reply("400 Bad Request", false)};
   const std::string_view method = line.substr(0, sp1);
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
-  if (version != "HTTP/1.0" && version != "HTTP/1.1") return error_reply("400 Bad Request", false);
+  if (version != "HTTP/1.0" && version != "HTTP/1.1")
+    return {error_reply("400 Bad Request", false)};
   const bool head_only = method == "HEAD";
   if (method != "GET" && !head_only)
-    return error_reply("405 Method Not Allowed", false, "Allow: GET, HEAD\r\n");
+    return {error_reply("405 Method Not Allowed", false, "Allow: GET, HEAD\r\n")};
+  // The absolute form a proxy is sent (RFC 9112 3.2.2), which a server must accept too.
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      const size_t slash = target.find('/', scheme.size());
+      target = slash == std::string_view::npos ? "/" : target.substr(slash);
+    }
+  }
   target = target.substr(0, target.find('?'));  // Prometheus may add ?query parameters
-  if (target != "/metrics") return error_reply("404 Not Found", head_only);
-  return reply("200 OK", kMetricsType, body ? body() : std::string(), head_only);
+  if (target != "/metrics") return {error_reply("404 Not Found", head_only)};
+  const bool chunked = version == "HTTP/1.1";
+  // No Content-Length: the body is made as it is sent. HTTP/1.1 gets chunks, so that a reply
+  // cut short (its client too slow) is seen as cut, not as a whole; 1.0 knows no chunks, and
+  // reads to the close.
+  return {fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\n{}Connection: close\r\n\r\n",
+                      kMetricsType, chunked ? "Transfer-Encoding: chunked\r\n" : ""),
+          !head_only, chunked};
 }
+
+MetricsHttpServer::MetricsHttpServer() : spare_fd_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
 MetricsHttpServer::~MetricsHttpServer() {
   // Closing the last descriptor of a socket also takes it out of the epoll set.
   for (const auto& [fd, c] : clients_) close(fd);
   if (listen_fd_ >= 0) close(listen_fd_);
+  if (spare_fd_ >= 0) close(spare_fd_);
 }
 
 Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
@@ -141,30 +169,38 @@ bool MetricsHttpServer::on_event(int fd, uint32_t events) {
   return true;
 }
 
-void MetricsHttpServer::set_accepting(bool on) {
-  if (on == accepting_ || listen_fd_ < 0) return;
-  accepting_ = on;
-  epoll_event ev{};
-  ev.events = on ? uint32_t{EPOLLIN} : 0u;
-  ev.data.fd = listen_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
-}
-
 void MetricsHttpServer::accept_all() {
   while (true) {
-    if (clients_.size() >= kMaxClients) return set_accepting(false);
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) set_accepting(false);
-      return;  // EAGAIN: all taken; other errors: that client is gone
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
+      // Out of descriptors: the spare one makes room to tell this client so, rather than
+      // leaving it (and everyone behind it) in the backlog.
+      close(spare_fd_);
+      fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) refuse(fd);
+      spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) continue;
+    }
+    if (fd < 0) return;  // EAGAIN: all taken; other errors: that client is gone
+    if (clients_.size() >= kMaxClients) {
+      refuse(fd);
+      continue;
     }
     Client& c = clients_[fd];
-    c.deadline = std::chrono::steady_clock::now() + timeout_;
+    c.deadline = Clock::now() + request_timeout_;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   }
+}
+
+void MetricsHttpServer::refuse(int fd) {
+  // Best effort: the socket's buffer takes this much at once.
+  const std::string r = error_reply("503 Service Unavailable", false, "Retry-After: 1\r\n");
+  (void)!send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  close(fd);
+  ++refused_;
 }
 
 void MetricsHttpServer::read_client(int fd, Client& c) {
@@ -186,39 +222,73 @@ void MetricsHttpServer::read_client(int fd, Client& c) {
   const size_t end = head_end(c.in);
   if (end == std::string::npos) {
     if (c.in.size() > kMaxRequest)
-      return start_reply(fd, c, error_reply("431 Request Header Fields Too Large", false));
+      return start_reply(fd, c, {error_reply("431 Request Header Fields Too Large", false)});
     if (eof) return close_client(fd);  // gone before a whole request: nobody to answer
     return;                            // more later
   }
   const std::string head = c.in.substr(0, end);
-  c.in.clear();
-  start_reply(fd, c, http_reply_to(head, handler_));
+  c.in = std::string();  // its memory too
+  HttpRoute r = http_route(head);
+  if (r.body && replying_ >= kMaxReplying) {
+    ++refused_;
+    r = {error_reply("503 Service Unavailable", false, "Retry-After: 1\r\n")};
+  }
+  start_reply(fd, c, std::move(r));
 }
 
-void MetricsHttpServer::start_reply(int fd, Client& c, std::string r) {
+void MetricsHttpServer::start_reply(int fd, Client& c, HttpRoute r) {
   c.replying = true;
-  c.out = std::move(r);
+  c.out = std::move(r.head);
   c.sent = 0;
-  c.deadline = std::chrono::steady_clock::now() + timeout_;
+  c.chunked = r.chunked;
+  if (r.body && handler_) {
+    c.body = handler_();
+    if (c.body) ++replying_;
+  } else if (r.body && c.chunked) {
+    c.out += "0\r\n\r\n";  // no handler: an empty body
+  }
+  const auto now = Clock::now();
+  c.deadline = now + kReplyTimeout;
+  c.stall = now + reply_stall_;
+  epoll_event ev{};
+  ev.events = EPOLLOUT;  // not RDHUP: a client may close its side once it has asked
+  ev.data.fd = fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
   write_client(fd, c);
 }
 
+bool MetricsHttpServer::refill(Client& c) {
+  if (c.sent < c.out.size()) return true;
+  c.out.clear();
+  c.sent = 0;
+  if (!c.body) return false;
+  std::string piece;
+  piece.reserve(kPiece + 1024);
+  const bool more = c.body->next(piece, kPiece);
+  if (c.chunked) {
+    if (!piece.empty()) c.out = fmt::format("{:x}\r\n{}\r\n", piece.size(), piece);
+    if (!more) c.out += "0\r\n\r\n";
+  } else {
+    c.out = std::move(piece);
+  }
+  if (!more) {
+    c.body.reset();
+    --replying_;
+  }
+  return !c.out.empty();
+}
+
 void MetricsHttpServer::write_client(int fd, Client& c) {
-  while (c.sent < c.out.size()) {
+  while (refill(c)) {
     const ssize_t n = send(fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
     if (n > 0) {
       c.sent += static_cast<size_t>(n);
+      c.stall = Clock::now() + reply_stall_;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      epoll_event ev{};
-      ev.events = EPOLLOUT;
-      ev.data.fd = fd;
-      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-      return;
-    }
-    break;  // the client went away
+    if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT brings us back
+    break;                                 // the client went away
   }
   // All sent (or the client is gone): our side of the connection ends here.
   shutdown(fd, SHUT_WR);
@@ -228,18 +298,19 @@ void MetricsHttpServer::write_client(int fd, Client& c) {
 void MetricsHttpServer::close_client(int fd) {
   auto it = clients_.find(fd);
   if (it == clients_.end()) return;
+  if (it->second.body) --replying_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
   clients_.erase(it);
-  set_accepting(true);
 }
 
 void MetricsHttpServer::expire_idle() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   for (auto it = clients_.begin(); it != clients_.end();) {
     const int fd = it->first;
+    const Client& c = it->second;
     ++it;  // close_client erases the current entry
-    if (now > clients_.at(fd).deadline) close_client(fd);
+    if (now > c.deadline || (c.replying && now > c.stall)) close_client(fd);
   }
 }
 

@@ -16,35 +16,51 @@ IpvsCounters raw_counters(const Destination& d) {
 
 }  // namespace
 
-std::vector<ServiceStatus> Stats::status(const Config& cfg, const Snapshot& snap,
-                                         bool since_zero) const {
+std::vector<ServiceStatus> raw_status(const Config& cfg, const Snapshot& snap) {
   // The snapshot is built from cfg in the same order: services[i].dests[j] is
   // cfg.services[i].dests[j].
   std::vector<ServiceStatus> out;
+  out.reserve(cfg.services.size());
   for (size_t i = 0; i < cfg.services.size(); ++i) {
     ServiceStatus s;
     s.cfg = cfg.services[i];
+    s.cfg.dests = {};  // the status's own dests are what is shown
+    const ServiceConfig& sc = cfg.services[i];
     const SnapService& ss = snap.services[i];
-    for (size_t j = 0; j < s.cfg.dests.size(); ++j) {
+    s.dests.reserve(sc.dests.size());
+    for (size_t j = 0; j < sc.dests.size(); ++j) {
       const Destination& d = *ss.dests[j];
-      DestStatus ds;
-      ds.cfg = s.cfg.dests[j];
+      DestStatus& ds = s.dests.emplace_back();
+      ds.cfg = sc.dests[j];
       ds.activeconns = d.activeconns();
       ds.inactconns = d.inactconns();
       ds.persistconns = d.persistconns();
-      const IpvsCounters raw = raw_counters(d);
-      ds.conns = raw.conns - (since_zero ? d.zero_conns : 0);
-      ds.inpkts = raw.inpkts - (since_zero ? d.zero_inpkts : 0);
-      ds.outpkts = raw.outpkts - (since_zero ? d.zero_outpkts : 0);
-      ds.inbytes = raw.inbytes - (since_zero ? d.zero_inbytes : 0);
-      ds.outbytes = raw.outbytes - (since_zero ? d.zero_outbytes : 0);
+      static_cast<IpvsCounters&>(ds) = raw_counters(d);
+      s.add_counters(ds);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<ServiceStatus> Stats::status(const Config& cfg, const Snapshot& snap) const {
+  std::vector<ServiceStatus> out = raw_status(cfg, snap);
+  for (size_t i = 0; i < out.size(); ++i) {
+    ServiceStatus& s = out[i];
+    s.conns = s.inpkts = s.outpkts = s.inbytes = s.outbytes = 0;
+    for (size_t j = 0; j < s.dests.size(); ++j) {
+      const Destination& d = *snap.services[i].dests[j];
+      DestStatus& ds = s.dests[j];
+      ds.conns -= d.zero_conns;
+      ds.inpkts -= d.zero_inpkts;
+      ds.outpkts -= d.zero_outpkts;
+      ds.inbytes -= d.zero_inbytes;
+      ds.outbytes -= d.zero_outbytes;
       s.add_counters(ds);
       const auto e = dest_est_.find(DestKey{s.cfg.key, ds.cfg.rip, ds.cfg.rport});
       if (e != dest_est_.end()) e->second.read(ds);
-      s.dests.push_back(ds);
     }
     if (const auto e = svc_est_.find(s.cfg.key); e != svc_est_.end()) e->second.read(s);
-    out.push_back(std::move(s));
   }
   return out;
 }

@@ -15,12 +15,16 @@
 
 namespace fastvs {
 
+// The services of `cfg` (the configuration `snap` was built from, in the same order) with their
+// destinations' connection counts and raw counters (not since -Z; no rates): what monitoring
+// shows. Reads only what the workers write (relaxed atomics) and what the snapshot holds, so
+// the reporter thread may call it while the snapshot is kept alive (control/report/reporter.h).
+std::vector<ServiceStatus> raw_status(const Config& cfg, const Snapshot& snap);
+
 class Stats {
  public:
-  // The services of `cfg` (the configuration `snap` was built from, in the same order) with
-  // their destinations' connection counts, counters (since the last -Z, or raw) and rates.
-  std::vector<ServiceStatus> status(const Config& cfg, const Snapshot& snap,
-                                    bool since_zero = true) const;
+  // raw_status() with the counters since the last -Z and the rates: what ipvsadm shows.
+  std::vector<ServiceStatus> status(const Config& cfg, const Snapshot& snap) const;
   // One 2-second tick of every estimator; those of services and destinations that left are
   // dropped, new ones start from where their counters stand (ip_vs_start_estimator).
   void estimate(const Config& cfg, const Snapshot& snap);

@@ -1,10 +1,20 @@
-// The Prometheus text (common/metrics.h) against golden text, label escaping, and the service
-// names telemetry takes as parameters.
+// The Prometheus text (control/report/metrics.h) against golden text, whole and streamed, label
+// escaping, and the service names telemetry takes as parameters; the stats file's JSON and how
+// it is replaced (control/report/stats_file.h).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+
+#include <fmt/core.h>
 
 #include <gtest/gtest.h>
 
 #include "control/report/metrics.h"
+#include "control/report/stats_file.h"
 
 namespace fastvs {
 namespace {
@@ -243,6 +253,32 @@ TEST(Prometheus, SmallSetGolden) {
   EXPECT_EQ(format_prometheus(small_set()), kGolden);
 }
 
+TEST(Prometheus, StreamedInPiecesOfAnySizeIsTheSameText) {
+  // A scrape is written piece by piece as the client reads (control/report/metrics_http.h):
+  // whatever the piece size, the pieces make the golden text, and no piece runs past its size by
+  // more than one sample line.
+  MetricsSnapshot m = small_set();
+  RealServerHealth h;
+  h.service = m.services[0].cfg.key;
+  h.server = m.services[0].dests[0].cfg;
+  m.health = {h};
+  const std::string whole = format_prometheus(m);
+  for (const size_t want : {size_t{1}, size_t{7}, size_t{64}, size_t{333}, size_t{4096}}) {
+    PrometheusWriter w(m);
+    std::string all;
+    size_t calls = 0;
+    while (!w.done()) {
+      std::string piece;
+      w.next(piece, want);
+      ASSERT_FALSE(piece.empty()) << "a call that is not done writes something";
+      EXPECT_LE(piece.size(), want + 200) << "want " << want;
+      all += piece;
+      ASSERT_LT(++calls, whole.size() + 10) << "no progress";
+    }
+    EXPECT_EQ(all, whole) << "want " << want;
+  }
+}
+
 TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
   const std::string t = format_prometheus(MetricsSnapshot{});
   size_t types = 0, samples = 0;
@@ -294,6 +330,83 @@ TEST(Prometheus, CountersAreWrittenWhole) {
   MetricsSnapshot m = small_set();
   m.services[0].dests[0].inbytes = UINT64_MAX;
   EXPECT_NE(format_prometheus(m).find("rport=\"8080\"} 18446744073709551615\n"), std::string::npos);
+}
+
+TEST(StatsFile, JsonHasEveryWorkerCounterAndEveryDestination) {
+  const std::string j = format_stats_json(small_set());
+  EXPECT_EQ(j.substr(j.find("\"destinations\"")),
+            "\"destinations\": ["
+            "{\"service\": \"tcp:172.16.254.200:80\", \"rip\": \"192.168.0.18:8080\", "
+            "\"weight\": 3, \"activeconns\": 2, \"inactconns\": 1, \"conns\": 5, "
+            "\"inpkts\": 40, \"outpkts\": 38}, "
+            "{\"service\": \"tcp:172.16.254.200:80\", \"rip\": \"192.168.0.28:80\", "
+            "\"weight\": 0, \"activeconns\": 0, \"inactconns\": 0, \"conns\": 1, "
+            "\"inpkts\": 7, \"outpkts\": 0}]}\n");
+  const std::string w0 = j.substr(0, j.find("}}, {"));
+  for (unsigned c = 0; c < kCounterCount; ++c) {
+    const uint64_t v = small_set().workers[0].counters[c];
+    EXPECT_NE(w0.find(fmt::format("\"{}\": {},", kCounters[c].name, v)), std::string::npos)
+        << kCounters[c].name;
+  }
+  EXPECT_NE(w0.find("\"conns\": 4, \"drops\": {\"no_service\": 9, \"no_conn\": 1"),
+            std::string::npos)
+      << w0;
+}
+
+class ReplaceFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/fvs-replace-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  static std::string slurp(const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  size_t entries() const {
+    return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(dir_), {}));
+  }
+  std::string dir_;
+};
+
+TEST_F(ReplaceFile, WritesAndReplacesLeavingNothingElse) {
+  const std::string p = dir_ + "/stats.json";
+  ASSERT_TRUE(replace_file(p, "one\n").ok());
+  ASSERT_TRUE(replace_file(p, "two\n").ok());
+  EXPECT_EQ(slurp(p), "two\n");
+  EXPECT_EQ(entries(), 1u) << "no temporary file left";
+  struct stat st {};
+  ASSERT_EQ(stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+TEST_F(ReplaceFile, ALinkPlantedAtTheNameIsReplacedNotFollowed) {
+  const std::string victim = dir_ + "/victim", p = dir_ + "/stats.json";
+  { std::ofstream(victim) << "root's file\n"; }
+  ASSERT_EQ(symlink(victim.c_str(), p.c_str()), 0);
+  // And at every temporary name it could pick: mkostemp's are random, so plant the obvious one.
+  ASSERT_EQ(symlink(victim.c_str(), (p + ".tmp").c_str()), 0);
+  ASSERT_TRUE(replace_file(p, "stats\n").ok());
+  EXPECT_EQ(slurp(victim), "root's file\n");
+  struct stat st {};
+  ASSERT_EQ(lstat(p.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(slurp(p), "stats\n");
+}
+
+TEST_F(ReplaceFile, AFailureSaysWhereAndKeepsThePreviousFile) {
+  const Status st = replace_file(dir_ + "/no/such/dir/stats.json", "x");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error(), "creating a file beside it: No such file or directory");
+  // A directory where the file should be: rename refuses, the directory stays, nothing is left.
+  const std::string p = dir_ + "/stats.json";
+  ASSERT_EQ(mkdir(p.c_str(), 0755), 0);
+  const Status st2 = replace_file(p, "x");
+  ASSERT_FALSE(st2.ok());
+  EXPECT_EQ(st2.error(), "renaming it into place: Is a directory (the previous file is kept)");
+  EXPECT_EQ(entries(), 1u);
 }
 
 TEST(ServiceName, RoundTripsAndReadsTheUsualSpellings) {

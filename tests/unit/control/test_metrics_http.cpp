@@ -1,7 +1,8 @@
-// The Prometheus endpoint's HTTP server (control/metrics_http.h) on a real TCP socket on the
-// loopback, driven by an epoll loop in the test as the control thread drives it: replies by path
-// and method, partial and oversized requests, a client that does not read, the cap on clients
-// and the idle timeout. The loop must never block: every pump() returns within its budget.
+// The Prometheus endpoint's HTTP server (control/report/metrics_http.h) on a real TCP socket on
+// the loopback, driven by an epoll loop in the test as the reporter thread drives it: replies by
+// path and method, chunked and close-delimited bodies made piece by piece, partial and oversized
+// requests, a client that does not read, trickling and idle clients, the caps on clients and on
+// replies. The loop must never block: every pump() returns within its budget.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -35,9 +36,9 @@ class HttpTest : public ::testing::Test {
     ASSERT_EQ(srv_.bound().substr(0, colon), "127.0.0.1");
     port_ = static_cast<uint16_t>(std::stoi(srv_.bound().substr(colon + 1)));
     ASSERT_NE(port_, 0);
-    srv_.set_handler([this] {
+    srv_.set_handler([this]() -> std::unique_ptr<HttpBody> {
       ++scrapes_;
-      return body_;
+      return std::make_unique<StringBody>(body_);
     });
   }
   void TearDown() override {
@@ -105,8 +106,28 @@ class HttpTest : public ::testing::Test {
     return read_to_eof(fd);
   }
 
+  static std::string fmt_hex(size_t n) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%zx", n);
+    return buf;
+  }
   static std::string status_line(const std::string& r) { return r.substr(0, r.find("\r\n")); }
   static std::string body_of(const std::string& r) { return r.substr(r.find("\r\n\r\n") + 4); }
+  // A chunked body decoded; "<bad chunking>" if it is not one whole, ended, chunked body.
+  static std::string dechunk(const std::string& b) {
+    std::string out;
+    size_t at = 0;
+    while (true) {
+      const size_t eol = b.find("\r\n", at);
+      if (eol == std::string::npos) return "<bad chunking>";
+      const size_t n = std::stoul(b.substr(at, eol - at), nullptr, 16);
+      if (n == 0) return b.substr(eol) == "\r\n\r\n" ? out : "<bad chunking>";
+      if (b.size() < eol + 2 + n + 2 || b.compare(eol + 2 + n, 2, "\r\n") != 0)
+        return "<bad chunking>";
+      out += b.substr(eol + 2, n);
+      at = eol + 2 + n + 2;
+    }
+  }
 
   int ep_ = -1;
   uint16_t port_ = 0;
@@ -121,11 +142,43 @@ TEST_F(HttpTest, GetMetrics) {
   EXPECT_EQ(r,
             "HTTP/1.1 200 OK\r\n"
             "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-            "Content-Length: 32\r\n"
-            "Connection: close\r\n\r\n" +
-                body_);
+            "Transfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+            "20\r\n" +
+                body_ + "\r\n0\r\n\r\n");
   EXPECT_EQ(scrapes_, 1);
   EXPECT_EQ(srv_.clients(), 0u);
+  EXPECT_EQ(srv_.replying(), 0u);
+}
+
+TEST_F(HttpTest, Http10GetsTheBodyUntilTheClose) {
+  const std::string r = exchange("GET /metrics HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(r,
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            "Connection: close\r\n\r\n" +
+                body_);
+}
+
+TEST_F(HttpTest, ABigBodyIsMadeAsItIsSent) {
+  // 3 MB in pieces of kPiece: each piece a chunk, all of them in order.
+  body_.clear();
+  for (int i = 0; body_.size() < (3u << 20); ++i) body_ += "line " + std::to_string(i) + "\n";
+  const std::string r = exchange("GET /metrics HTTP/1.1\r\n\r\n");
+  const std::string b = body_of(r);
+  EXPECT_EQ(b.substr(0, b.find("\r\n")), fmt_hex(MetricsHttpServer::kPiece));
+  EXPECT_EQ(dechunk(b), body_);
+}
+
+TEST_F(HttpTest, AbsoluteFormIsTheSamePath) {
+  EXPECT_EQ(status_line(exchange("GET http://director:9469/metrics HTTP/1.1\r\n\r\n")),
+            "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(exchange("GET HTTP://director/metrics?x=1 HTTP/1.0\r\n\r\n")),
+            "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(exchange("GET http://director HTTP/1.1\r\n\r\n")),
+            "HTTP/1.1 404 Not Found");
+  EXPECT_EQ(status_line(exchange("GET http://director/other HTTP/1.1\r\n\r\n")),
+            "HTTP/1.1 404 Not Found");
 }
 
 TEST_F(HttpTest, PathsMethodsAndVersions) {
@@ -143,11 +196,12 @@ TEST_F(HttpTest, PathsMethodsAndVersions) {
   EXPECT_EQ(scrapes_, 2);  // only the 200s built the text
 }
 
-TEST_F(HttpTest, HeadHasTheLengthButNoBody) {
+TEST_F(HttpTest, HeadHasTheHeadersButNoBody) {
   const std::string r = exchange("HEAD /metrics HTTP/1.1\r\n\r\n");
   EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
-  EXPECT_NE(r.find("Content-Length: 32\r\n"), std::string::npos);
+  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_EQ(body_of(r), "");
+  EXPECT_EQ(scrapes_, 0);  // nothing made
 }
 
 TEST_F(HttpTest, RequestInPieces) {
@@ -158,7 +212,7 @@ TEST_F(HttpTest, RequestInPieces) {
   }
   const std::string r = read_to_eof(fd);
   EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
-  EXPECT_EQ(body_of(r), body_);
+  EXPECT_EQ(dechunk(body_of(r)), body_);
 }
 
 TEST_F(HttpTest, OversizedRequestIsRefused) {
@@ -178,35 +232,74 @@ TEST_F(HttpTest, SlowReaderDoesNotBlockTheLoop) {
   // Another scrape is served while the first waits for its reader.
   EXPECT_EQ(status_line(exchange("GET /nothing HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
   const std::string r = read_to_eof(fd, 20000ms);
-  EXPECT_EQ(body_of(r).size(), body_.size());
+  EXPECT_EQ(dechunk(body_of(r)).size(), body_.size());
 }
 
-TEST_F(HttpTest, IdleClientsAreClosedAndTheCapHolds) {
-  srv_.set_client_timeout(300ms);
-  std::vector<int> idle;
-  for (size_t i = 0; i < MetricsHttpServer::kMaxClients + 4; ++i) idle.push_back(connect_client());
-  for (int i = 0; i < 5; ++i) pump();
-  EXPECT_EQ(srv_.clients(), MetricsHttpServer::kMaxClients);
-  // Past the timeout the idle ones are closed and the waiting ones accepted, until all are gone.
-  const auto deadline = Clock::now() + 30s;  // polled: done in about 2 timeouts
-  while (Clock::now() < deadline) {
-    pump();
-    EXPECT_LE(srv_.clients(), MetricsHttpServer::kMaxClients);
-    bool all_closed = true;
-    for (int fd : idle) {
+TEST_F(HttpTest, ATricklingClientIsClosedAtItsDeadline) {
+  // A byte every 20 ms, never a whole head: the deadline is the connection's, not the last
+  // byte's, so the server closes it (a deadline refreshed per byte would never).
+  srv_.set_timeouts(300ms, 300ms);
+  const int fd = connect_client();
+  const auto give_up = Clock::now() + 10s;
+  bool closed = false;
+  while (!closed && Clock::now() < give_up) {
+    closed = send(fd, "G", 1, MSG_NOSIGNAL) < 0;
+    for (int i = 0; i < 2 && !closed; ++i) {
+      pump();
       char c;
-      const ssize_t n = recv(fd, &c, 1, MSG_PEEK);
-      all_closed = all_closed && n == 0;
+      closed = recv(fd, &c, 1, MSG_PEEK) == 0;
     }
-    if (all_closed) break;
   }
-  for (int fd : idle) {
-    char c;
-    EXPECT_EQ(recv(fd, &c, 1, 0), 0) << "closed by the server";
-  }
+  EXPECT_TRUE(closed);
   EXPECT_EQ(srv_.clients(), 0u);
-  // And the server still answers.
+}
+
+TEST_F(HttpTest, ClientsBeyondTheCapAreRefusedAtOnce) {
+  srv_.set_timeouts(500ms, 500ms);
+  std::vector<int> idle;
+  // Accepted as they come: the listen backlog is shorter than the cap.
+  for (size_t i = 0; i < MetricsHttpServer::kMaxClients; ++i) {
+    idle.push_back(connect_client());
+    pump();
+  }
+  const auto give_up = Clock::now() + 10s;
+  while (srv_.clients() < MetricsHttpServer::kMaxClients && Clock::now() < give_up) pump();
+  ASSERT_EQ(srv_.clients(), MetricsHttpServer::kMaxClients);
+  // One more: told at once, not left in the backlog behind the idle ones.
+  const std::string r = read_to_eof(connect_client(), 2000ms);
+  EXPECT_EQ(status_line(r), "HTTP/1.1 503 Service Unavailable");
+  EXPECT_NE(r.find("Retry-After: 1\r\n"), std::string::npos);
+  EXPECT_EQ(srv_.refused(), 1u);
+  EXPECT_EQ(srv_.clients(), MetricsHttpServer::kMaxClients);
+  // Past their deadline the idle ones are closed, and the server answers again.
+  for (int fd : idle) EXPECT_EQ(read_to_eof(fd), "");
+  EXPECT_EQ(srv_.clients(), 0u);
   EXPECT_EQ(status_line(exchange("GET /metrics HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpTest, RepliesBeyondTheCapAreRefusedAndStalledOnesClosed) {
+  srv_.set_timeouts(5000ms, 500ms);
+  body_ = std::string(8u << 20, 'x');  // far more than the socket buffers hold
+  std::vector<int> stuck;
+  for (size_t i = 0; i < MetricsHttpServer::kMaxReplying; ++i) {
+    stuck.push_back(connect_client());
+    send_all(stuck.back(), "GET /metrics HTTP/1.1\r\n\r\n");
+  }
+  const auto started = Clock::now() + 10s;
+  while (srv_.replying() < MetricsHttpServer::kMaxReplying && Clock::now() < started) pump();
+  ASSERT_EQ(srv_.replying(), MetricsHttpServer::kMaxReplying);
+  EXPECT_EQ(scrapes_, static_cast<int>(MetricsHttpServer::kMaxReplying));
+  // A scrape beyond them: refused, nothing made; other paths still answered.
+  const std::string r = exchange("GET /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(status_line(r), "HTTP/1.1 503 Service Unavailable");
+  EXPECT_EQ(scrapes_, static_cast<int>(MetricsHttpServer::kMaxReplying));
+  EXPECT_EQ(status_line(exchange("GET / HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+  // Readers that take nothing for the stall time are closed, each holding at most a piece.
+  const auto give_up = Clock::now() + 10s;
+  while (srv_.replying() > 0 && Clock::now() < give_up) pump();
+  EXPECT_EQ(srv_.replying(), 0u);
+  EXPECT_EQ(srv_.clients(), 0u);
+  EXPECT_EQ(dechunk(body_of(exchange("GET /metrics HTTP/1.1\r\n\r\n"))).size(), body_.size());
 }
 
 TEST(HttpListen, BadAddressesAreRefusedWithoutALookup) {

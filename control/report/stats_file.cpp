@@ -1,0 +1,89 @@
+#include "control/report/stats_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+
+#include <fmt/core.h>
+
+#include "common/net.h"
+
+namespace fastvs {
+
+std::string format_stats_json(const MetricsSnapshot& m) {
+  std::string j = "{\"workers\": [";
+  auto out = std::back_inserter(j);
+  for (size_t i = 0; i < m.workers.size(); ++i) {
+    const WorkerStatus& w = m.workers[i];
+    j += i ? ", {" : "{";
+    for (unsigned c = 0; c < kCounterCount; ++c)
+      fmt::format_to(out, "\"{}\": {}, ", kCounters[c].name, w.counters[c]);
+    fmt::format_to(out, "\"conns\": {}, \"drops\": {{", w.conns);
+    for (size_t d = 0; d < w.drops.size(); ++d)
+      fmt::format_to(out, "{}\"{}\": {}", d ? ", " : "", w.drops[d].first, w.drops[d].second);
+    j += "}}";
+  }
+  j += "], \"destinations\": [";
+  bool first = true;
+  for (const ServiceStatus& s : m.services) {
+    for (const DestStatus& d : s.dests) {
+      fmt::format_to(out,
+                     "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
+                     "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
+                     "\"outpkts\": {}}}",
+                     first ? "" : ", ", s.cfg.key.proto == Proto::Tcp ? "tcp" : "udp",
+                     format_ip4(s.cfg.key.vip), s.cfg.key.vport, format_ip4(d.cfg.rip), d.cfg.rport,
+                     d.cfg.weight, d.activeconns, d.inactconns, d.conns, d.inpkts, d.outpkts);
+      first = false;
+    }
+  }
+  j += "]}\n";
+  return j;
+}
+
+Status replace_file(const std::string& path, std::string_view data, unsigned mode) {
+  // mkostemp opens with O_CREAT | O_EXCL: a name that exists (a link planted to make us write
+  // through it) is never opened, another one is tried.
+  std::string tmp = path + ".XXXXXX";
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return Error{fmt::format("creating a file beside it: {}", std::strerror(errno))};
+  std::string step;
+  int err = 0;
+  if (fchmod(fd, mode) != 0) {
+    step = "fchmod";
+    err = errno;
+  }
+  for (size_t off = 0; !err && off < data.size();) {
+    const ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      step = "writing";
+      err = errno;
+    }
+  }
+  if (!err && fsync(fd) != 0) {
+    step = "fsync";
+    err = errno;
+  }
+  if (close(fd) != 0 && !err) {
+    step = "closing";
+    err = errno;
+  }
+  if (!err && rename(tmp.c_str(), path.c_str()) != 0) {
+    step = "renaming it into place";
+    err = errno;
+  }
+  if (err) {
+    unlink(tmp.c_str());
+    return Error{fmt::format("{}: {} (the previous file is kept)", step, std::strerror(err))};
+  }
+  return {};
+}
+
+}  // namespace fastvs
