@@ -211,6 +211,7 @@ void send_all(int sock, const void* data, size_t size) {
     if (null > 2) close(null);
   }
   reset_signals();
+  prctl(PR_SET_NAME, "fastvsd-reaper", 0, 0, 0);  // what ps and top show for it
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   int out[2] = {-1, -1};
   int report[2] = {-1, -1};
@@ -253,7 +254,7 @@ void send_all(int sock, const void* data, size_t size) {
         const double left = r.deadline - monotonic_seconds();
         if (left <= 0) break;
         pollfd fds[3] = {{sock, POLLIN, 0}, {pidfd, POLLIN, 0}, {out[0], POLLIN, 0}};
-        const int ms = static_cast<int>(std::ceil(left * 1000));
+        const int ms = static_cast<int>(std::ceil(std::min(left, 3600.0) * 1000));
         if (poll(fds, 3, pidfd >= 0 ? ms : std::min(ms, 20)) < 0) continue;
         if (fds[0].revents) {
           // fastvsd stopped the check, or is gone: nobody wants the result.
