@@ -45,6 +45,8 @@ CheckSpec fast(CheckKind kind) {
   s.warmup = 0;
   s.connect_timeout = 2;
   s.misc_timeout = 5;
+  s.uid = getuid();  // a program runs as the test does (root's ids would need root)
+  s.gid = getgid();
   return s;
 }
 
@@ -176,8 +178,6 @@ TEST(RunnerMiscOutput, OneBoundedLogLineARunWithTheOptionNoneWithout) {
     CheckSpec spec = fast(CheckKind::Misc);
     spec.misc_argv = {"/bin/sh", "-c", "echo 'a line that goes on and on'; exit 1"};
     spec.misc_path = "/bin/sh -c ...";
-    spec.uid = getuid();
-    spec.gid = getgid();
     runner.configure(one_check(spec, 80));
     // Until the checker's transition (its first run failed): the output of that run is posted
     // before its verdict.
