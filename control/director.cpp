@@ -181,7 +181,7 @@ Status Director::init() {
   if (cli_.replaced_stale())
     log_line(fmt::format("replaced the stale socket {} (a fastvsd that did not stop cleanly)",
                          opt_.socket_path));
-  if (Status st = health_.start(epoll_fd_); !st) return st;
+  if (Status st = health_.start(epoll_fd_, opt_.misc_check_output); !st) return st;
   if (Status st = loads_.start(epoll_fd_); !st) return st;
   cli_.set_handler([this](uint64_t client, const CliRequest& req, CliReply* r) {
     return handle(client, req, r);

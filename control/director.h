@@ -64,7 +64,8 @@ struct DaemonOptions {
   uint32_t mbufs = 0;      // 0: sized from ports and queues
   std::string stats_file;  // JSON counters, rewritten every stats_interval_ms
   uint32_t stats_interval_ms = 1000;
-  std::string metrics_listen;  // ADDR:PORT of the Prometheus endpoint; empty: off
+  std::string metrics_listen;      // ADDR:PORT of the Prometheus endpoint; empty: off
+  uint32_t misc_check_output = 0;  // bytes of a MISC_CHECK run's output logged; 0: /dev/null
 };
 
 void log_line(const std::string& s);

@@ -276,7 +276,7 @@ void Director::on_health() {
   for (HealthRunner::Update& u : health_.take()) {
     for (const std::string& line : u.log) log_line("health: " + line);
     // An answer about a service that is no longer checked (a reload raced it) is dropped.
-    health_dirty_ |= overlay_.verdict(cfg_, u.service, std::move(u.dests));
+    if (u.verdict) health_dirty_ |= overlay_.verdict(cfg_, u.service, std::move(u.dests));
   }
   // One change in flight at a time: a verdict waits for the change being adopted.
   if (health_dirty_ && !changes_.in_flight()) {

@@ -16,6 +16,7 @@
 
 #include "control/cli_server.h"
 #include "control/director.h"
+#include "control/health/probe.h"
 #include "control/signals.h"
 #include "control/startup.h"
 
@@ -84,7 +85,11 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "metrics-listen", po::value(&o.metrics_listen),
       "serve Prometheus metrics (text format 0.0.4) at http://ADDR:PORT/metrics, e.g. "
       "127.0.0.1:9469 or [::1]:9469 (numeric address; port 0: any free port, logged); off by "
-      "default. Counters are raw sums, not reset by fastvsadm -Z");
+      "default. Counters are raw sums, not reset by fastvsadm -Z")(
+      "misc-check-output", po::value(&o.misc_check_output)->default_value(o.misc_check_output),
+      "log the first N bytes (at most 4096) of what each MISC_CHECK program writes to its "
+      "standard output and error, escaped, on one line per run (with the count of all it "
+      "wrote); 0: its output goes to /dev/null, as keepalived's does");
   return d;
 }
 
@@ -138,6 +143,9 @@ int main(int argc, char** argv) {
     po::store(po::command_line_parser(rest).options(desc).run(), vm);
     po::notify(vm);
     opt.kernel_path = !no_kernel_path;
+    if (opt.misc_check_output > fastvs::kMaxMiscOutput)
+      throw po::error(fmt::format("--misc-check-output {}: at most {} bytes", opt.misc_check_output,
+                                  fastvs::kMaxMiscOutput));
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;

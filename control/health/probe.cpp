@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "control/health/probe_impl.h"
@@ -21,7 +23,7 @@ double monotonic_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-Prober::Prober() {
+Prober::Prober(size_t misc_output) : misc_output_(std::min(misc_output, kMaxMiscOutput)) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
 }
 
@@ -31,13 +33,32 @@ Prober::~Prober() {
 }
 
 void Prober::cancel_all() {
+  // A MISC_CHECK run's reaper kills and reaps what the run started when its socket closes; it
+  // gets two seconds for that (polled: a reaper is never waited for blindly), then it is killed
+  // (stuck, as in Prober::poll_misc).
+  std::vector<pid_t> reapers;
   for (auto& p : probes_) {
-    if (p->pid > 0) {
-      kill(-p->pid, SIGKILL);  // its process group: what it started too
-      waitpid(p->pid, nullptr, 0);
-    }
+    if (p->pid <= 0) continue;
+    if (p->fd >= 0) close(p->fd);
+    p->fd = -1;
+    reapers.push_back(p->pid);
   }
   probes_.clear();
+  const double give_up = monotonic_seconds() + 2;
+  while (!reapers.empty()) {
+    std::erase_if(reapers, [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) != 0; });
+    if (reapers.empty() || monotonic_seconds() >= give_up) break;
+    usleep(5000);
+  }
+  for (const pid_t pid : reapers) {
+    kill(pid, SIGKILL);
+    orphans_.push_back(pid);
+  }
+  reap_orphans();
+}
+
+void Prober::reap_orphans() {
+  std::erase_if(orphans_, [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) != 0; });
 }
 
 void Prober::start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done) {
@@ -64,6 +85,7 @@ void Prober::finish(Probe& probe, const CheckResult& r) {
 }
 
 void Prober::step(Probe& p) {
+  if (p.stage == Probe::Stage::Program) return read_misc(p);
   if (p.stage == Probe::Stage::Connecting && !connected(p)) return;
   if (p.spec.kind == CheckKind::Tcp) return finish(p, CheckResult{true, "", -1});
   step_http(p);
@@ -80,6 +102,7 @@ void Prober::poll(int timeout_ms) {
       }
     }
   }
+  if (!orphans_.empty()) reap_orphans();
   const double now = monotonic_seconds();
   for (size_t i = 0; i < probes_.size();) {
     Probe& p = *probes_[i];

@@ -1,8 +1,9 @@
 // Health probes on the wire and programs, run without blocking by the health thread
 // (control/health/runner.h): TCP_CHECK (a connect), HTTP_GET (a GET of each url, status code and
-// optional MD5 of the body), MISC_CHECK (a program, its exit status). One epoll set; timeouts
-// and child processes are checked on every poll. The probes go out through the host's stack:
-// with fastvsd's kernel path, through the director's own ports.
+// optional MD5 of the body), MISC_CHECK (a program, its exit status; each run contained by a
+// reaper of its own, see misc_check.cpp). One epoll set; timeouts and child processes are
+// checked on every poll. The probes go out through the host's stack: with fastvsd's kernel
+// path, through the director's own ports.
 #pragma once
 
 #include <sys/types.h>
@@ -19,11 +20,16 @@
 
 namespace fastvs {
 
+// fastvsd's --misc-check-output: the most a MISC_CHECK run's output excerpt may be.
+inline constexpr size_t kMaxMiscOutput = 4096;
+
 class Prober {
  public:
   using Done = std::function<void(const CheckResult&)>;
 
-  Prober();
+  // misc_output: bytes of a MISC_CHECK program's output (stdout and stderr) kept for
+  // CheckResult::output, at most kMaxMiscOutput; 0: its output goes to /dev/null.
+  explicit Prober(size_t misc_output = 0);
   ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
@@ -35,7 +41,8 @@ class Prober {
   // Waits up to timeout_ms for progress, then finishes what ended or timed out.
   void poll(int timeout_ms);
   size_t running() const { return probes_.size(); }
-  // Stops everything (children are killed); no `done` runs.
+  // Stops everything (each MISC_CHECK run is killed with everything it started, and reaped
+  // within a second or two); no `done` runs.
   void cancel_all();
   int epoll_fd() const { return epoll_fd_; }
 
@@ -52,12 +59,20 @@ class Prober {
   bool connected(Probe& p);
   // HTTP_GET once connected (http_get.cpp): send the request, read and judge the response.
   void step_http(Probe& p);
-  // MISC_CHECK (misc_check.cpp): start the program; its result once it exited or timed out.
+  // MISC_CHECK (misc_check.cpp): start the program under its reaper; read the reaper's report
+  // as it comes; the result once the reaper reported and exited (or is stuck past the timeout).
   Status start_misc(Probe& p);
+  void read_misc(Probe& p);
   std::optional<CheckResult> poll_misc(Probe& p, double now);
+  // How long past misc_timeout a reaper may take to kill and reap a run before it is killed.
+  static constexpr double kReaperGrace = 5;
+  // Reapers killed that had not ended: reaped (WNOHANG) by later polls.
+  void reap_orphans();
 
   int epoll_fd_ = -1;
+  size_t misc_output_ = 0;
   std::vector<std::unique_ptr<Probe>> probes_;
+  std::vector<pid_t> orphans_;
 };
 
 // CLOCK_MONOTONIC in seconds: the health checks' clock.

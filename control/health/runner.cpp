@@ -85,7 +85,8 @@ HealthRunner::~HealthRunner() {
   stop();
 }
 
-Status HealthRunner::start(int epoll_fd) {
+Status HealthRunner::start(int epoll_fd, size_t misc_output) {
+  misc_output_ = misc_output;
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Error{fmt::format("health checks: eventfd: {}", strerror(errno))};
   epoll_event ev{};
@@ -155,7 +156,7 @@ void HealthRunner::run() {
   };
   std::vector<std::shared_ptr<Entry>> svcs;
   uint64_t generation = 0;  // of the last configure() taken
-  Prober prober;
+  Prober prober(misc_output_);
   std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> uni(0.0, 1.0);
   const std::function<double()> jitter = [&] { return uni(rng); };
@@ -250,6 +251,16 @@ void HealthRunner::run() {
         const PoolServer& rs = e->health.pool().spec().real_servers[ref.rs];
         prober.start(e->health.spec(ref), rs.ip, rs.port, [&, e, ref](const CheckResult& r) {
           if (!e->live) return;
+          if (!r.output.empty()) {
+            const PoolServer& s = e->health.pool().spec().real_servers[ref.rs];
+            Update u;
+            u.generation = generation;
+            u.service = e->health.pool().spec().service;
+            u.verdict = false;
+            u.log.push_back(fmt::format("{}: {}:{}: {} {}", svc_text(u.service), format_ip4(s.ip),
+                                        s.port, e->health.spec(ref).describe(), r.output));
+            post(std::move(u));
+          }
           publish(*e, e->health.finish(ref, monotonic_seconds(), r));
           refresh_status();
         });

@@ -39,6 +39,8 @@ class HealthRunner {
     ServiceKey service;
     std::vector<DestConfig> dests;  // what the service should hold now
     std::vector<std::string> log;   // the transitions and changes, one line each
+    // false: only log lines, no verdict (what a MISC_CHECK program wrote); `dests` is empty.
+    bool verdict = true;
   };
 
   HealthRunner() = default;
@@ -46,8 +48,10 @@ class HealthRunner {
   HealthRunner(const HealthRunner&) = delete;
   HealthRunner& operator=(const HealthRunner&) = delete;
 
-  // Registers its eventfd in control's epoll and starts the thread.
-  Status start(int epoll_fd);
+  // Registers its eventfd in control's epoll and starts the thread. misc_output: fastvsd's
+  // --misc-check-output, bytes of each MISC_CHECK run's output logged (0: none, the output goes
+  // to /dev/null; at most kMaxMiscOutput).
+  Status start(int epoll_fd, size_t misc_output = 0);
   void stop();
   // Replaces every checked service (the checkers start over, as keepalived's reload does).
   void configure(std::vector<HealthDef> defs);
@@ -66,6 +70,7 @@ class HealthRunner {
 
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  size_t misc_output_ = 0;
   int wake_fd_ = -1;
   mutable std::mutex mu_;
   std::optional<std::vector<HealthDef>> next_;  // guarded by mu_

@@ -46,6 +46,9 @@ struct CheckResult {
   // MISC_CHECK with misc_dynamic: the weight the program asked for (its exit status - 2);
   // -1: the configured weight.
   int32_t weight = -1;
+  // MISC_CHECK with fastvsd's --misc-check-output: what the program wrote, bounded and escaped
+  // for one log line ('wrote 12 bytes: "..."'); empty when it wrote nothing or the option is off.
+  std::string output;
 };
 
 // keepalived's reading of how a MISC_CHECK program exited (misc_check_child_thread): exit 0

@@ -45,6 +45,8 @@ CheckSpec fast(CheckKind kind) {
   s.warmup = 0;
   s.connect_timeout = 2;
   s.misc_timeout = 5;
+  s.uid = getuid();  // a program runs as the test does (root's ids would need root)
+  s.gid = getgid();
   return s;
 }
 
@@ -162,6 +164,52 @@ TEST_F(RunnerTest, MiscCheckRunsAsItsUser) {
   EXPECT_EQ(line, "65534:65534:65534");
   std::remove(out.c_str());
   rmdir(dir);
+}
+
+// fastvsd --misc-check-output: each run's output is one log line of its own (no verdict), the
+// excerpt bounded; without the option, none.
+TEST(RunnerMiscOutput, OneBoundedLogLineARunWithTheOptionNoneWithout) {
+  for (const size_t bytes : {size_t{0}, size_t{16}}) {
+    SCOPED_TRACE(bytes);
+    const int ep = epoll_create1(EPOLL_CLOEXEC);
+    ASSERT_GE(ep, 0);
+    HealthRunner runner;
+    ASSERT_TRUE(runner.start(ep, bytes).ok());
+    CheckSpec spec = fast(CheckKind::Misc);
+    spec.misc_argv = {"/bin/sh", "-c", "echo 'a line that goes on and on'; exit 1"};
+    spec.misc_path = "/bin/sh -c ...";
+    runner.configure(one_check(spec, 80));
+    // Until the checker's transition (its first run failed): the output of that run is posted
+    // before its verdict.
+    std::vector<std::string> output;
+    bool down = false;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (!down && Clock::now() < deadline) {
+      epoll_event ev;
+      if (epoll_wait(ep, &ev, 1, 100) <= 0) continue;
+      for (const HealthRunner::Update& u : runner.take()) {
+        for (const std::string& line : u.log) {
+          if (line.find(" wrote ") != std::string::npos) {
+            EXPECT_FALSE(u.verdict) << line;
+            output.push_back(line);
+          } else if (line.find("exited with status 1") != std::string::npos) {
+            down = true;
+          }
+        }
+      }
+    }
+    runner.stop();
+    close(ep);
+    ASSERT_TRUE(down) << "the check did not run";
+    if (bytes == 0) {
+      EXPECT_TRUE(output.empty()) << output.front();
+    } else {
+      ASSERT_FALSE(output.empty());
+      EXPECT_EQ(output.front(),
+                "TCP 10.0.0.1:80: 127.0.0.1:80: MISC_CHECK /bin/sh -c ... wrote 27 bytes: "
+                "\"a line that goes\"...");
+    }
+  }
 }
 
 }  // namespace
