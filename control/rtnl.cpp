@@ -284,11 +284,13 @@ Status read_answers(int fd, std::vector<char>& buf, uint32_t seq, F on) {
     }
     if (mh.msg_flags & MSG_TRUNC) return Error{"netlink answer truncated"};
     if (from.nl_pid != 0) continue;  // not the kernel
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq) continue;
-      if (on(h)) return {};
+    // NLMSG_OK and NLMSG_NEXT, without their signed/unsigned comparison.
+    const size_t got = static_cast<size_t>(n);
+    for (size_t off = 0; off + NLMSG_HDRLEN <= got;) {
+      auto* h = reinterpret_cast<nlmsghdr*>(buf.data() + off);
+      if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > got - off) break;
+      if (h->nlmsg_seq == seq && on(h)) return {};
+      off += NLMSG_ALIGN(h->nlmsg_len);
     }
   }
 }
