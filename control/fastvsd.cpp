@@ -17,6 +17,7 @@
 #include "control/cli_server.h"
 #include "control/director.h"
 #include "control/health/probe.h"
+#include "control/kernel_routes.h"
 #include "control/signals.h"
 #include "control/startup.h"
 
@@ -48,7 +49,9 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "kernel-if-prefix", po::value(&o.kernel_if_prefix)->default_value(o.kernel_if_prefix),
       "the kernel path's interfaces are PREFIX0, PREFIX1, ... (one per port)")(
       "kernel-table", po::value(&o.kernel_table)->default_value(o.kernel_table),
-      "routing table (and ip rule priority) for fastvsd's routes in the host")(
+      "routing table for fastvsd's routes in the host (protocol 250), and the priority of its "
+      "ip rules: 1 to 32765, not 253-255. fastvsd changes only what it made there, and will "
+      "not start on a table that holds rules or routes it did not make")(
       "kernel-rate", po::value(&o.kernel_rate)->default_value(o.kernel_rate),
       "packets a second the workers hand to the host at most, all together (more are dropped "
       "and counted as kernel_path_limit). 0: none handed")(
@@ -149,6 +152,12 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;
+  }
+  if (opt.kernel_path) {
+    if (const fastvs::Status st = fastvs::check_kernel_table(opt.kernel_table); !st) {
+      fmt::print(stderr, "fastvsd: {}\n", st.error());
+      return 2;
+    }
   }
   if (const fastvs::Result<int> lock = fastvs::CliServer::claim(opt.socket_path); !lock) {
     fmt::print(stderr, "fastvsd: {}\n", lock.error());

@@ -1,11 +1,10 @@
 #include "control/kernel_path.h"
 
+#include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -17,6 +16,9 @@
 
 #include <fmt/core.h>
 
+#include "common/text.h"
+#include "control/kernel_routes.h"
+
 namespace fastvs {
 
 void log_line(const std::string& s);
@@ -26,63 +28,6 @@ namespace {
 constexpr unsigned kBurst = 32;
 constexpr unsigned kRingSize = 4096;
 
-// `ip ARGS`: the host's own tool, in fastvsd's network namespace. Returns "" or its complaint.
-Status run_ip(const std::string& args) {
-  const std::string cmd = "ip " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return Error{"cannot run ip"};
-  std::string out;
-  char buf[256];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = pclose(p);
-  if (rc == 0) return {};
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return Error{out.empty() ? fmt::format("exit status {}", rc) : out};
-}
-
-// Several `ip` commands in one process (`ip -force -batch`): a sync costs one fork, not one a
-// command. Failures of commands marked quiet (deleting what may not exist) are not logged.
-struct IpBatch {
-  std::vector<std::pair<std::string, bool>> cmds;  // command, quiet
-  void add(std::string c, bool quiet = false) { cmds.emplace_back(std::move(c), quiet); }
-  void run() {
-    if (cmds.empty()) return;
-    char path[] = "/tmp/fastvs-ip-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) return log_line("kernel path: cannot write an ip batch file");
-    std::string text;
-    for (const auto& [c, quiet] : cmds) text += c + "\n";
-    const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::close(fd);
-    if (written) {
-      FILE* p = popen(fmt::format("ip -force -batch {} 2>&1", path).c_str(), "r");
-      std::string last;
-      char buf[512];
-      while (p && fgets(buf, sizeof buf, p)) {
-        std::string line(buf);
-        while (!line.empty() && line.back() == '\n') line.pop_back();
-        // "Command failed FILE:N" follows the error it is about.
-        const size_t at = line.rfind(':');
-        if (line.rfind("Command failed ", 0) == 0 && at != std::string::npos) {
-          const size_t n = std::strtoul(line.c_str() + at + 1, nullptr, 10);
-          if (n >= 1 && n <= cmds.size() && !cmds[n - 1].second)
-            log_line(fmt::format("kernel path: ip {}: {}", cmds[n - 1].first, last));
-        } else {
-          last = line;
-        }
-      }
-      if (p) pclose(p);
-    }
-    unlink(path);
-    cmds.clear();
-  }
-};
-
-void ip_or_log(const std::string& args) {
-  if (const Status st = run_ip(args); !st)
-    log_line(fmt::format("kernel path: ip {}: {}", args, st.error()));
-}
-
 }  // namespace
 
 KernelPath::~KernelPath() {
@@ -91,7 +36,15 @@ KernelPath::~KernelPath() {
 
 Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
                         const std::string& prefix, uint32_t table, int epoll_fd) {
+  if (Status st = check_kernel_table(table); !st) return Error{"kernel path: " + st.error()};
   table_ = table;
+  // Before any interface exists: a table that is not free stops us with nothing changed.
+  if (Status st = rtnl_.open(); !st) {
+    return Error{fmt::format(
+        "kernel path: cannot reach the host's routing ({}); --no-kernel-path runs without it",
+        st.error())};
+  }
+  if (Status st = claim_table(); !st) return st;
   for (const PortSetup& p : ports) {
     Tap t;
     t.port = p.port_id;
@@ -132,8 +85,13 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, t.rx_fd, &ev) != 0) {
       return Error{fmt::format("kernel path: {}: epoll: {}", t.ifname, strerror(errno))};
     }
+    t.ifindex = static_cast<int>(if_nametoindex(t.ifname.c_str()));
+    if (t.ifindex == 0) {
+      return Error{fmt::format("kernel path: {}: not found after creation", t.ifname)};
+    }
     taps_.push_back(t);
-    ip_or_log(fmt::format("link set dev {} up", t.ifname));
+    if (Status st = rtnl_.set_up(t.ifindex); !st)
+      log_line(fmt::format("kernel path: failed: ip link set dev {} up: {}", t.ifname, st.error()));
     log_line(fmt::format("kernel path: {} is {}'s interface for the host", t.ifname, p.name));
   }
   to_kernel_ = rte_ring_create("fastvs_to_kernel", kRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -149,8 +107,32 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     return Error{fmt::format("kernel path: epoll: {}", strerror(errno))};
   }
-  // Rules a crashed run may have left (the TAP interfaces went with it).
-  while (run_ip(fmt::format("rule del lookup {}", table_))) {
+  return {};
+}
+
+Status KernelPath::claim_table() {
+  Result<std::vector<HostRule>> rules = rtnl_.rules();
+  if (!rules) return Error{fmt::format("kernel path: reading the host's rules: {}", rules.error())};
+  Result<std::vector<HostRoute>> routes = rtnl_.routes(table_);
+  if (!routes) {
+    return Error{fmt::format("kernel path: reading routing table {}: {}", table_, routes.error())};
+  }
+  const TableUse use = table_use(*rules, *routes, table_);
+  if (std::string why = table_refusal(use, table_); !why.empty()) return Error{why};
+  owns_table_ = true;
+  // A fastvsd killed before it could remove its rules (its routes went with its interfaces).
+  std::vector<std::string> removed;
+  for (const HostRule& r : use.stale) {
+    if (Status st = rtnl_.del(r); !st) {
+      log_line(fmt::format("kernel path: failed: ip rule del {}: {}", describe(r), st.error()));
+    } else {
+      removed.push_back(describe(r));
+    }
+  }
+  if (!removed.empty()) {
+    log_line(fmt::format(
+        "kernel path: removed {} rules a fastvsd that did not stop left in the host: {}",
+        removed.size(), join(removed, "; ")));
   }
   return {};
 }
@@ -209,61 +191,104 @@ void KernelPath::drain_from_kernel(size_t i) {
 
 void KernelPath::sync(const Config& cfg) {
   if (!enabled()) return;
-  std::string want;
-  for (const auto& a : cfg.addrs) want += fmt::format("a {} {} {};", a.ip, a.prefix_len, a.port);
+  std::string key;
+  for (const auto& a : cfg.addrs) key += fmt::format("a {} {} {};", a.ip, a.prefix_len, a.port);
   for (const auto& r : cfg.routes)
-    want += fmt::format("r {} {} {} {};", r.prefix, r.prefix_len, r.via, r.port);
-  if (want == synced_) return;
-  auto ifname = [&](uint16_t port) -> std::string {
-    for (const Tap& t : taps_)
-      if (t.port == port) return t.ifname;
-    return "";
+    key += fmt::format("r {} {} {} {};", r.prefix, r.prefix_len, r.via, r.port);
+  if (synced_ && *synced_ == key) return;
+  synced_.reset();
+  std::vector<KernelIf> ifs;
+  for (const Tap& t : taps_) ifs.push_back({t.port, t.ifindex, t.ifname});
+  const KernelWant want = kernel_want(cfg, ifs, table_);
+  size_t changes = 0;
+  std::vector<std::string> failed;
+  auto done = [&](const Status& st, const std::string& what) {
+    ++changes;
+    if (!st) failed.push_back(what + ": " + st.error());
   };
-  IpBatch b;
-  // Addresses: the TAP interfaces hold exactly the ports' addresses.
-  for (const Tap& t : taps_) b.add(fmt::format("addr flush dev {}", t.ifname));
-  for (const auto& a : cfg.addrs) {
-    const std::string dev = ifname(a.port);
-    if (!dev.empty())
-      b.add(fmt::format("addr add {}/{} dev {}", format_ip4(a.ip), a.prefix_len, dev));
+  // Addresses: the TAP interfaces (its own) hold exactly the ports' addresses. Deleting one may
+  // take others with it (the secondaries of its network): what to add is read after.
+  for (const Tap& t : taps_) {
+    std::vector<HostAddr> mine;
+    for (const HostAddr& a : want.addrs)
+      if (a.ifindex == t.ifindex) mine.push_back(a);
+    Result<std::vector<HostAddr>> have = rtnl_.addrs(t.ifindex);
+    if (have) {
+      for (const HostAddr& a : addr_changes(*have, mine).del)
+        done(rtnl_.del(a), "ip addr del " + describe(a, t.ifname));
+      have = rtnl_.addrs(t.ifindex);
+    }
+    if (!have) {
+      failed.push_back(fmt::format("reading {}'s addresses: {}", t.ifname, have.error()));
+      continue;
+    }
+    for (const HostAddr& a : addr_changes(*have, mine).add)
+      done(rtnl_.add(a), "ip addr add " + describe(a, t.ifname));
   }
-  // fastvsd's routes in a table of their own, used by traffic from the ports' addresses and by
-  // what arrives from the ports (forwarded by the host).
-  b.add(fmt::format("route flush table {}", table_), true);
-  for (const auto& a : cfg.addrs) {
-    const std::string dev = ifname(a.port);
-    const uint32_t net = a.ip & prefix_mask(a.prefix_len);
-    if (!dev.empty())
-      b.add(fmt::format("route add {}/{} dev {} src {} table {}", format_ip4(net), a.prefix_len,
-                        dev, format_ip4(a.ip), table_));
+  // Routes, after the addresses (an address's removal takes routes from it with it). Deleted
+  // first: a route whose gateway changed is the same destination.
+  if (Result<std::vector<HostRoute>> have = rtnl_.routes(table_); !have) {
+    failed.push_back(fmt::format("reading routing table {}: {}", table_, have.error()));
+  } else {
+    const HostChanges<HostRoute> c = route_changes(*have, want.routes, table_);
+    for (const HostRoute& r : c.del) done(rtnl_.del(r), "ip route del " + describe(r));
+    for (const HostRoute& r : c.add) done(rtnl_.add(r), "ip route add " + describe(r));
   }
-  for (const auto& r : cfg.routes) {
-    const std::string dev = ifname(r.port);
-    if (dev.empty()) continue;
-    const std::string dst =
-        r.prefix_len == 0 ? "default" : fmt::format("{}/{}", format_ip4(r.prefix), r.prefix_len);
-    b.add(r.via ? fmt::format("route add {} via {} dev {} table {}", dst, format_ip4(r.via), dev,
-                              table_)
-                : fmt::format("route add {} dev {} table {}", dst, dev, table_));
+  // Rules: added first, so that the ports' traffic always has one.
+  if (Result<std::vector<HostRule>> have = rtnl_.rules(); !have) {
+    failed.push_back(fmt::format("reading the host's rules: {}", have.error()));
+  } else {
+    const HostChanges<HostRule> c = rule_changes(*have, want.rules, table_);
+    for (const HostRule& r : c.add) done(rtnl_.add(r), "ip rule add " + describe(r));
+    for (const HostRule& r : c.del) done(rtnl_.del(r), "ip rule del " + describe(r));
   }
-  for (const std::string& sel : rules_)
-    b.add(fmt::format("rule del {} lookup {}", sel, table_), true);
-  rules_.clear();
-  for (const Tap& t : taps_) rules_.push_back("iif " + t.ifname);
-  for (const auto& a : cfg.addrs) rules_.push_back("from " + format_ip4(a.ip));
-  for (const std::string& sel : rules_)
-    b.add(fmt::format("rule add {} lookup {} priority {}", sel, table_, table_));
-  b.run();
-  synced_ = want;
-  log_line(fmt::format("kernel path: host addresses and routes synced ({} addresses, {} routes)",
-                       cfg.addrs.size(), cfg.routes.size()));
+  if (failed.empty()) {
+    synced_ = key;
+    log_line(fmt::format(
+        "kernel path: host addresses and routes synced ({} addresses, {} routes, {} changes)",
+        cfg.addrs.size(), cfg.routes.size(), changes));
+    return;
+  }
+  for (const std::string& f : failed) log_line("kernel path: failed: " + f);
+  log_line(fmt::format(
+      "kernel path: sync FAILED ({} failed, above): the host's addresses, routes or rules are "
+      "not what fastvsd's configuration says (the data plane's are); the next change tries again",
+      failed.size()));
+}
+
+void KernelPath::remove_own() {
+  size_t rules = 0, routes = 0;
+  if (Result<std::vector<HostRule>> have = rtnl_.rules(); !have) {
+    log_line(fmt::format("kernel path: failed: reading the host's rules: {}", have.error()));
+  } else {
+    for (const HostRule& r : *have) {
+      if (!is_own(r, table_)) continue;
+      if (Status st = rtnl_.del(r); !st)
+        log_line(fmt::format("kernel path: failed: ip rule del {}: {}", describe(r), st.error()));
+      else
+        ++rules;
+    }
+  }
+  if (Result<std::vector<HostRoute>> have = rtnl_.routes(table_); !have) {
+    log_line(
+        fmt::format("kernel path: failed: reading routing table {}: {}", table_, have.error()));
+  } else {
+    for (const HostRoute& r : *have) {
+      if (!is_own(r, table_)) continue;
+      if (Status st = rtnl_.del(r); !st)
+        log_line(fmt::format("kernel path: failed: ip route del {}: {}", describe(r), st.error()));
+      else
+        ++routes;
+    }
+  }
+  log_line(fmt::format("kernel path: removed its {} rules and {} routes (table {}) from the host",
+                       rules, routes, table_));
 }
 
 void KernelPath::close() {
-  for (const std::string& sel : rules_)
-    (void)run_ip(fmt::format("rule del {} lookup {}", sel, table_));
-  rules_.clear();
-  if (!taps_.empty()) (void)run_ip(fmt::format("route flush table {}", table_));
+  if (owns_table_) remove_own();
+  owns_table_ = false;
+  synced_.reset();
   for (const Tap& t : taps_) {
     rte_eth_dev_stop(t.tap_port);
     rte_eth_dev_close(t.tap_port);

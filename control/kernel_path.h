@@ -13,15 +13,18 @@
 // The host's routes: the port addresses' subnets are connected routes of the TAP interfaces;
 // fastvsd's static routes go to a routing table of their own (--kernel-table) that only traffic
 // from the ports' addresses or arriving from the TAP interfaces uses (`ip rule`), so a default
-// route of the data plane never replaces the management network's.
+// route of the data plane never replaces the management network's. The host's routing is the
+// operator's: fastvsd changes only the routes and rules it made (control/kernel_routes.h says how
+// they are told apart), over rtnetlink, and will not start on a table someone else uses.
 #pragma once
 
 #include <cstdint>
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/model.h"
+#include "control/rtnl.h"
 #include "dataplane/port.h"
 
 struct rte_mempool;
@@ -36,7 +39,9 @@ class KernelPath {
   KernelPath(const KernelPath&) = delete;
   KernelPath& operator=(const KernelPath&) = delete;
 
-  // Creates and starts one TAP per port, named prefix + N, and registers its fds in epoll_fd.
+  // Refuses a routing table that holds rules or routes it did not make (and removes the rules a
+  // fastvsd that did not stop left there), then creates and starts one TAP per port, named
+  // prefix + N, and registers its fds in epoll_fd.
   Status init(const std::vector<PortSetup>& ports, rte_mempool* pool, const std::string& prefix,
               uint32_t table, int epoll_fd);
   bool enabled() const { return to_kernel_ != nullptr; }
@@ -49,11 +54,12 @@ class KernelPath {
   bool on_event(int fd);
 
   // Brings the host's addresses, routes and rules to what cfg says (a no-op when they did not
-  // change). Failures are logged, never fatal: the data plane does not depend on them.
+  // change), touching only its own. Each failure is logged with what failed, and the sync as
+  // failed (the next call tries again); never fatal: the data plane does not depend on them.
   void sync(const Config& cfg);
 
-  // Stops and closes the TAP devices (their addresses and routes go with them) and removes the
-  // rules it added.
+  // Removes its rules and routes from the host, then stops and closes the TAP devices (their
+  // addresses go with them).
   void close();
 
   uint64_t to_host() const { return to_host_; }
@@ -62,11 +68,14 @@ class KernelPath {
  private:
   void drain_to_kernel();
   void drain_from_kernel(size_t i);
+  Status claim_table();
+  void remove_own();
 
   struct Tap {
     uint16_t port = 0;  // the DPDK port it stands for
     uint16_t tap_port = 0;
     std::string ifname;
+    int ifindex = 0;
     int rx_fd = -1;
   };
   std::vector<Tap> taps_;
@@ -74,8 +83,9 @@ class KernelPath {
   rte_ring* from_kernel_ = nullptr;
   int wake_fd_ = -1;
   uint32_t table_ = 100;
-  std::string synced_;              // the addresses and routes last applied, as text
-  std::vector<std::string> rules_;  // `ip rule` selectors added, to delete on close
+  Rtnl rtnl_;
+  bool owns_table_ = false;            // checked free at start: its own entries are removed
+  std::optional<std::string> synced_;  // the addresses and routes last applied in full, as text
   uint64_t to_host_ = 0, from_host_ = 0;
 };
 

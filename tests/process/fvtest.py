@@ -37,10 +37,11 @@ class Fastvsd:
     """fastvsd as a child process, with a stats file to poll and a clean stop."""
 
     def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False, netns=None,
-                 kernel_path=False, stats_interval_ms=50, stderr=None):
+                 kernel_path=False, stats_interval_ms=50, stderr=None, wrap=()):
         """netns: run inside that network namespace (`ip netns exec`). kernel_path: keep
         fastvsd's TAP interfaces for the host's stack (off by default here: a test in the root
-        namespace must not give the host addresses and routes)."""
+        namespace must not give the host addresses and routes). wrap: a command the whole runs
+        under (it must exec its arguments, so that the process is fastvsd's)."""
         self.workdir = workdir
         self.prefix = f"{name}{os.getpid()}"
         self.stats = os.path.join(workdir, "stats.json")
@@ -55,6 +56,7 @@ class Fastvsd:
         if netns:
             self.cmd = ["ip", "netns", "exec", netns] + self.cmd
         # stderr: where fastvsd's log goes (default: the log file, with stdout).
+        self.cmd = list(wrap) + self.cmd
         self.proc = subprocess.Popen(self.cmd, stdout=self.log,
                                      stderr=subprocess.STDOUT if stderr is None else stderr)
 

@@ -1,0 +1,94 @@
+// The host's IPv4 routing over rtnetlink, as much of it as the kernel path needs: addresses on
+// an interface, the routes of one table, the policy rules; read (dumps) and changed (one request
+// at a time, each answered by the kernel with its own error). No `ip` process and no files: a
+// failure is the kernel's answer to one request, with its extended message ("Nexthop has invalid
+// gateway") when it gives one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace fastvs {
+
+// An IPv4 address on an interface (host byte order, as everywhere in fastvs).
+struct HostAddr {
+  uint32_t ip = 0;
+  uint8_t prefix_len = 32;
+  int ifindex = 0;
+  friend bool operator==(const HostAddr&, const HostAddr&) = default;
+};
+
+// An IPv4 route of one table.
+struct HostRoute {
+  uint32_t dst = 0;  // masked
+  uint8_t dst_len = 0;
+  uint32_t gateway = 0;  // 0: none
+  uint32_t prefsrc = 0;  // 0: none
+  int oif = 0;
+  std::string dev;  // the interface's name (dumps fill it in; "" when it has none)
+  uint32_t table = 0;
+  uint8_t proto = 0;  // rtm_protocol: who added it (RTPROT_*)
+  uint8_t type = 1;   // RTN_UNICAST; blackhole, unreachable, ... are other types
+  uint32_t metric = 0;
+};
+
+// An IPv4 policy rule (`ip rule`). Only the selectors the kernel path uses are kept apart; a rule
+// with any other (to, fwmark, oif, tos, ...) says so in other_selectors.
+struct HostRule {
+  uint32_t priority = 0;
+  uint32_t table = 0;
+  uint8_t proto = 0;          // FRA_PROTOCOL (Linux 4.17)
+  uint8_t action = 1;         // FR_ACT_TO_TBL
+  std::string iif;            // "" when none
+  bool iif_detached = false;  // the interface does not exist (the kernel keeps the rule)
+  uint32_t src = 0;
+  uint8_t src_len = 0;
+  bool other_selectors = false;
+};
+
+class Rtnl {
+ public:
+  Rtnl() = default;
+  ~Rtnl();
+  Rtnl(const Rtnl&) = delete;
+  Rtnl& operator=(const Rtnl&) = delete;
+
+  // A NETLINK_ROUTE socket in the calling thread's network namespace.
+  Status open();
+  bool is_open() const { return fd_ >= 0; }
+
+  Result<std::vector<HostAddr>> addrs(int ifindex);
+  Result<std::vector<HostRoute>> routes(uint32_t table);  // a table that does not exist: none
+  Result<std::vector<HostRule>> rules();
+
+  // Each is one request; an error is the kernel's reason, without the request (the caller names
+  // what it asked). Adds never replace (NLM_F_EXCL): what exists already is "File exists".
+  // Deletes name every field of what they delete, its protocol included: the kernel removes
+  // nothing else.
+  Status add(const HostAddr& a);
+  Status del(const HostAddr& a);
+  Status add(const HostRoute& r);
+  Status del(const HostRoute& r);
+  Status add(const HostRule& r);
+  Status del(const HostRule& r);
+  Status set_up(int ifindex);
+
+ private:
+  struct Msg;
+  Status request(Msg& m);
+  // Sends a dump request and calls each(nlmsghdr*) for every answer; each(nullptr) means "start
+  // over" (the kernel said a change interrupted the dump, which is retried, or it answered
+  // `absent`, an errno that means there is nothing to dump).
+  template <typename F>
+  Status dump(Msg& m, F each, int absent = 0);
+  Status send(Msg& m);
+
+  int fd_ = -1;
+  uint32_t seq_ = 0;
+  std::vector<char> buf_;
+};
+
+}  // namespace fastvs
