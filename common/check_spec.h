@@ -1,7 +1,7 @@
 // What one health checker does (a TCP_CHECK, HTTP_GET or MISC_CHECK block of keepalived's, or a
 // `fastvsadm --check add`): its parameters, already resolved. Plain data, so that the
 // configuration model (common/model.h) can hold checks; the state machines are in
-// common/health.h.
+// control/health/state.h.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,7 @@
 #include "control/config/keepalived.h"
 #include "control/config/loader.h"
 #include "control/director.h"
+#include "control/health/script_user.h"
 #include "control/report/ip_show.h"
 #include "control/report/ipvsadm_print.h"
 
@@ -207,6 +208,12 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         *reply = CliReply{false, st.error()};
         return true;
       }
+      if (cmd.op == Op::CheckAdd && cmd.check.spec.kind == CheckKind::Misc &&
+          cmd.check.spec.user.empty() && next.checks.back().spec.uid == 0)
+        log_line(
+            fmt::format("fastvsadm {}: WARNING: no user= and no user {} on this host: the "
+                        "program runs as root (keepalived does the same, and warns)",
+                        join(req.words), kDefaultScriptUser));
       if (cmd.op == Op::NeighAdd)
         neigh_.set(rte_cpu_to_be_32(cmd.ip), cmd.port, cmd.mac, NeighState::Permanent);
       if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip));

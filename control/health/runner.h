@@ -1,7 +1,7 @@
-// The health thread: runs the checkers of every checked service (common/health.h, keepalived's
-// semantics) with the probes of control/probe.h, off the workers' cores and off the control
-// thread (a check that hangs never delays fastvsadm). What it decides reaches control as "this
-// service's destinations are now ...", through a queue and an eventfd in control's epoll;
+// The health thread: runs the checkers of every checked service (control/health/state.h,
+// keepalived's semantics) with the probes of control/health/probe.h, off the workers' cores and off
+// the control thread (a check that hangs never delays fastvsadm). What it decides reaches control
+// as "this service's destinations are now ...", through a queue and an eventfd in control's epoll;
 // control applies it like a fastvsadm change and logs every transition with its reason.
 #pragma once
 
@@ -53,7 +53,8 @@ class HealthRunner {
   // to /dev/null; at most kMaxMiscOutput).
   Status start(int epoll_fd, size_t misc_output = 0);
   void stop();
-  // Replaces every checked service (the checkers start over, as keepalived's reload does).
+  // Replaces the checked services: one whose HealthDef is unchanged keeps its checkers and their
+  // state; the others start over (as keepalived's reload does for what changed).
   void configure(std::vector<HealthDef> defs);
   bool owns(int fd) const { return fd == wake_fd_ && fd >= 0; }
   // On its eventfd: what the thread decided since the last call, for the latest configure()
