@@ -105,7 +105,7 @@ class Director {
   bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
   // `next` becomes the configuration (`what` names the change in the log); the client is
   // answered once it is in force.
-  bool apply_change(uint64_t client, const std::string& what, const Config& next);
+  bool apply_change(uint64_t client, const std::string& what, Config next);
   // The static neighbours of `next` into the neighbour table, those `cfg_` had and `next` has not
   // out of it (-R and SIGHUP replace the whole configuration).
   void sync_static_neighbours(const Config& next);

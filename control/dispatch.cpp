@@ -93,7 +93,7 @@ void Director::on_load_done() {
     return;
   }
   sync_static_neighbours(*out.config);
-  apply_change(req.client, req.what, *out.config);
+  apply_change(req.client, req.what, std::move(*out.config));
 }
 
 bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
@@ -217,13 +217,13 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       if (cmd.op == Op::NeighAdd)
         neigh_.set(rte_cpu_to_be_32(cmd.ip), cmd.port, cmd.mac, NeighState::Permanent);
       if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip));
-      return apply_change(client, "fastvsadm " + join(req.words), next);
+      return apply_change(client, "fastvsadm " + join(req.words), std::move(next));
     }
   }
 }
 
-bool Director::apply_change(uint64_t client, const std::string& what, const Config& next) {
-  cfg_ = next;
+bool Director::apply_change(uint64_t client, const std::string& what, Config next) {
+  cfg_ = std::move(next);
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   refresh_health();
   log_line(what + ": applied");

@@ -166,8 +166,8 @@ class DestStore {
   size_t trashed() const;
   template <typename F>
   void for_each_trashed(F&& fn) const {
-    for (const auto& [key, e] : dests_)
-      if (e.seen != epoch_) fn(static_cast<uint8_t>(key.service.proto), e.dest.get());
+    for (const DestKey& key : trash_)
+      fn(static_cast<uint8_t>(key.service.proto), dests_.at(key).dest.get());
   }
   size_t size() const { return dests_.size(); }
 
@@ -186,6 +186,7 @@ class DestStore {
   unsigned nworkers_;
   uint64_t epoch_ = 0;
   std::map<DestKey, Entry> dests_;
+  std::vector<DestKey> trash_;  // the keys of dests_ the last build did not name
   std::map<ServiceKey, SvcEntry> services_;
   std::map<uint32_t, ServiceKey> service_keys_;
   uint32_t next_service_id_ = 0;
