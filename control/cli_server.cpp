@@ -13,6 +13,8 @@
 
 #include <fmt/core.h>
 
+#include "control/accept.h"
+
 namespace fastvs {
 
 namespace {
@@ -21,7 +23,9 @@ namespace {
 // (or by us) and writable by no one else, or someone else could replace the socket.
 Status check_directory(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Error{fmt::format("socket directory {}: {}", dir, std::strerror(errno))};
   struct stat st {};
@@ -63,6 +67,7 @@ bool answers(const std::string& path) {
 }  // namespace
 
 CliServer::~CliServer() {
+  if (spare_fd_ >= 0) close(spare_fd_);
   while (!clients_.empty()) close_client(clients_.begin()->first);
   if (listen_fd_ >= 0) {
     close(listen_fd_);
@@ -173,8 +178,11 @@ bool CliServer::on_event(int fd, uint32_t events) {
 
 void CliServer::accept_all() {
   while (true) {
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: all taken; EMFILE and others: the next one is tried later
+    const int fd = accept_client(listen_fd_, spare_fd_, [this](int late) {
+      refuse(late, "fastvsd has no file descriptor left for another client: try again");
+    });
+    if (fd == kRefused) continue;  // refused for want of descriptors: the next
+    if (fd < 0) return;            // EAGAIN: all taken; others: that one is gone
     if (clients_.size() >= kMaxClients) {
       refuse(fd, fmt::format("fastvsd is serving {} clients already: try again", kMaxClients));
       continue;
@@ -212,7 +220,7 @@ void CliServer::read_client(uint64_t id, Client& c) {
       }
       if (buffered_ + static_cast<size_t>(n) > kMaxBuffered) {
         reply(id, CliReply{false, fmt::format("fastvsd holds {} bytes of other requests: try again",
-                                             buffered_)});
+                                              buffered_)});
         return;
       }
       c.in.append(buf, static_cast<size_t>(n));

@@ -4,8 +4,9 @@
 //   a client that trickles bytes is closed as one that sends none), and may be at most
 //   kCliMaxRequest bytes; all clients together may have at most kMaxBuffered bytes of requests
 //   in memory (beyond: refused with one line);
-// - at most kMaxClients at once: beyond, a connection is answered with one error line and
-//   closed, not left in the backlog;
+// - at most kMaxClients at once (fastvsd raises its descriptor limit to hold them): beyond, or
+//   when descriptors run out, a connection is answered with one error line and closed, not left
+//   in the backlog;
 // - a reply is written as the client reads it; a client that reads nothing for kClientTimeout
 //   is closed.
 //
@@ -31,6 +32,7 @@
 
 #include "common/cli_proto.h"
 #include "common/result.h"
+#include "control/accept.h"
 
 namespace fastvs {
 
@@ -38,7 +40,7 @@ class CliServer {
  public:
   static constexpr std::chrono::seconds kRequestTimeout{10};
   static constexpr std::chrono::seconds kClientTimeout{10};
-  static constexpr size_t kMaxClients = 128;
+  static constexpr size_t kMaxClients = 4096;
   static constexpr size_t kMaxBuffered = 64u << 20;
 
   ~CliServer();
@@ -82,6 +84,7 @@ class CliServer {
   void close_client(uint64_t id);
 
   int listen_fd_ = -1;
+  int spare_fd_ = open_spare_fd();  // for refusing a client when descriptors run out
   bool replaced_stale_ = false;
   int epoll_fd_ = -1;
   std::string path_;

@@ -1,6 +1,8 @@
 // fastvsd: the director. `fastvsd [EAL options] -- [fastvsd options]`.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +26,8 @@
 namespace po = boost::program_options;
 
 namespace {
+
+constexpr rlim_t kWantedFiles = 65536;
 
 po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_path) {
   po::options_description d("fastvsd options (after the EAL options and --)");
@@ -164,6 +168,12 @@ int main(int argc, char** argv) {
     return 1;
   } else {
     opt.socket_lock = *lock;
+  }
+  // Descriptors for the clients the CLI socket and /metrics take at once (4096 + 1024, each
+  // refused with a line beyond) and everything else: the soft limit raised towards the hard one.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < kWantedFiles) {
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, kWantedFiles);
+    setrlimit(RLIMIT_NOFILE, &rl);
   }
   fastvs::note_eal_args(eal_args);
   // Before the EAL starts its threads: they inherit the mask (control/signals.h).

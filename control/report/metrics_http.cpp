@@ -16,6 +16,7 @@
 #include <fmt/core.h>
 
 #include "common/net.h"
+#include "control/accept.h"
 
 namespace fastvs {
 
@@ -101,7 +102,7 @@ HttpRoute http_route(std::string_view head) {
           !head_only, chunked};
 }
 
-MetricsHttpServer::MetricsHttpServer() : spare_fd_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+MetricsHttpServer::MetricsHttpServer() : spare_fd_(open_spare_fd()) {}
 
 MetricsHttpServer::~MetricsHttpServer() {
   // Closing the last descriptor of a socket also takes it out of the epoll set.
@@ -171,17 +172,9 @@ bool MetricsHttpServer::on_event(int fd, uint32_t events) {
 
 void MetricsHttpServer::accept_all() {
   while (true) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
-      // Out of descriptors: the spare one makes room to tell this client so, rather than
-      // leaving it (and everyone behind it) in the backlog.
-      close(spare_fd_);
-      fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0) refuse(fd);
-      spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) continue;
-    }
-    if (fd < 0) return;  // EAGAIN: all taken; other errors: that client is gone
+    const int fd = accept_client(listen_fd_, spare_fd_, [this](int late) { refuse(late); });
+    if (fd == kRefused) continue;  // refused for want of descriptors: the next
+    if (fd < 0) return;            // EAGAIN: all taken; other errors: that client is gone
     if (clients_.size() >= kMaxClients) {
       refuse(fd);
       continue;
