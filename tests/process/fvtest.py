@@ -21,6 +21,21 @@ def fastvsd_path():
     raise RuntimeError("fastvsd not built: set FASTVSD or build into build/")
 
 
+def runtime_dir(prefix):
+    """Where the EAL (and dpdk-telemetry.py) put a file prefix's runtime files."""
+    base = os.environ.get("RUNTIME_DIRECTORY") or (
+        "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
+    return os.path.join(base, "dpdk", prefix)
+
+
+def remove_runtime_dir(prefix):
+    """The EAL leaves its runtime directory behind (empty after a clean exit): ours only."""
+    d = runtime_dir(prefix)
+    assert not os.path.exists(os.path.join(d, "dpdk_telemetry.v2")), "socket left behind"
+    if os.path.isdir(d):
+        os.rmdir(d)
+
+
 def wait_for(cond, timeout, what, interval=0.05):
     """Polls cond() until it returns a true value; fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -99,6 +114,8 @@ class Fastvsd:
 
     def close(self):
         self.log.close()
+        if self.proc.poll() is not None:  # the EAL's runtime directory, once it is done with it
+            shutil.rmtree(runtime_dir(self.prefix), ignore_errors=True)
 
     def output(self):
         self.log.flush()

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+from fvtest import Fastvsd, fastvsd_path, remove_runtime_dir, runtime_dir, wait_for  # noqa: E402
 
 from scapy.all import IP, TCP, UDP, Ether, Raw, wrpcap  # noqa: E402
 
@@ -126,21 +126,6 @@ def parse_exposition(text):
     return samples, types
 
 
-def runtime_dir(prefix):
-    """Where the EAL (and dpdk-telemetry.py) put a file prefix's runtime files."""
-    base = os.environ.get("RUNTIME_DIRECTORY") or (
-        "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
-    return os.path.join(base, "dpdk", prefix)
-
-
-def remove_runtime_dir(prefix):
-    """The EAL leaves its runtime directory behind (empty after a clean exit): ours only."""
-    d = runtime_dir(prefix)
-    assert not os.path.exists(os.path.join(d, "dpdk_telemetry.v2")), "socket left behind"
-    if os.path.isdir(d):
-        os.rmdir(d)
-
-
 def get(samples, name, **labels):
     return samples[(name, frozenset(labels.items()))]
 
@@ -180,8 +165,8 @@ class Metrics(unittest.TestCase):
     def tearDownClass(cls):
         rc = cls.d.stop()
         out = cls.d.output()
-        cls.d.close()
         remove_runtime_dir(cls.d.prefix)
+        cls.d.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
         assert rc == 0, out
 
@@ -406,8 +391,8 @@ class Options(unittest.TestCase):
                             d_dir, "fvsmetricsbad")
                 d.proc.wait(30)
                 out = d.output()
-                d.close()
                 remove_runtime_dir(d.prefix)
+                d.close()
                 self.assertEqual(d.proc.returncode, 1, out)
                 self.assertIn(f"--metrics-listen '{bad}'", out)
                 self.assertIn(needle, out)
