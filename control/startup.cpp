@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -154,6 +155,28 @@ std::string hugepage_problem(const std::vector<std::string>& args) {
       free, total, join(mounts));
 }
 
+// The hugetlbfs mount the EAL uses for `page`-byte pages: its size= limit and what that still
+// allows (UINT64_MAX: no limit). The EAL puts its files in --huge-dir, or the first mount of that
+// page size (statfs's f_bsize); --in-memory uses no file, so no mount's limit.
+struct MountRoom {
+  std::string mount;
+  uint64_t size = UINT64_MAX;
+  uint64_t room = UINT64_MAX;
+};
+MountRoom hugetlbfs_mount_room(const std::vector<std::string>& args, uint64_t page) {
+  if (has_option(args, "--in-memory")) return {};
+  const std::vector<std::string> mounts = hugetlbfs_mounts();
+  const std::string huge_dir = option_value(args, "--huge-dir");
+  for (const std::string& m : mounts) {
+    if (!huge_dir.empty() && !is_under(huge_dir, m)) continue;
+    struct statfs st {};
+    if (statfs(m.c_str(), &st) != 0 || static_cast<uint64_t>(st.f_bsize) != page) continue;
+    if (st.f_blocks == 0) return {m};  // no size limit
+    return {m, static_cast<uint64_t>(st.f_blocks) * page, static_cast<uint64_t>(st.f_bavail) * page};
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string format_bytes(uint64_t n) {
@@ -180,12 +203,26 @@ std::string eal_failure_reason(int err, const std::vector<std::string>& args) {
       return fmt::format("EAL init failed: out of memory for the EAL{} without hugepages", asked);
     }
     uint64_t free = 0;
-    for (const HugePool& p : huge_pools()) free += p.free * p.page_bytes;
+    MountRoom limited;  // a mount whose size= is below the free pages: the EAL's limit
+    for (const HugePool& p : huge_pools()) {
+      free += p.free * p.page_bytes;
+      if (MountRoom m = hugetlbfs_mount_room(args, p.page_bytes); m.size < p.free * p.page_bytes)
+        limited = m;
+    }
+    if (!limited.mount.empty()) {
+      return fmt::format(
+          "not enough hugepage memory for the EAL{}: the hugetlbfs mount {} holds at most {} "
+          "(its size= limit; {} of hugepages are free): mount it larger (mount -o "
+          "remount,size=N {}), use another --huge-dir, or ask for less",
+          asked, limited.mount, format_bytes(limited.size), format_bytes(free), limited.mount);
+    }
     return fmt::format(
         "not enough hugepage memory for the EAL{}: {} of hugepages free: reserve more "
         "(scripts/hugepages N) or ask for less",
         asked, format_bytes(free));
   }
+  // The EAL does not set rte_errno on every failure: "Success" would say nothing.
+  if (err == 0) return "EAL init failed (see the EAL's messages above)";
   return fmt::format("EAL init failed: {} (see the EAL's messages above)", rte_strerror(err));
 }
 
@@ -212,22 +249,6 @@ void note_eal_args(const std::vector<std::string>& eal_args) {
 
 namespace {
 
-// What the hugetlbfs mount the EAL uses for `page`-byte pages still allows: statfs reports a
-// size= limit (f_blocks 0: none). The EAL puts its files in --huge-dir, or the first mount of
-// that page size (statfs's f_bsize); --in-memory uses no file, so no mount's limit.
-uint64_t hugetlbfs_room(uint64_t page) {
-  if (has_option(g_eal_args, "--in-memory")) return UINT64_MAX;
-  const std::vector<std::string> mounts = hugetlbfs_mounts();
-  const std::string huge_dir = option_value(g_eal_args, "--huge-dir");
-  for (size_t i = 0; i < mounts.size(); ++i) {
-    if (!huge_dir.empty() && !is_under(huge_dir, mounts[i])) continue;
-    struct statfs st {};
-    if (statfs(mounts[i].c_str(), &st) != 0 || static_cast<uint64_t>(st.f_bsize) != page) continue;
-    if (st.f_blocks == 0) return UINT64_MAX;  // no size limit
-    return static_cast<uint64_t>(st.f_bavail) * page;
-  }
-  return UINT64_MAX;
-}
 
 }  // namespace
 
@@ -251,7 +272,7 @@ uint64_t dpdk_memory_available(int socket) {
       for (const HugePool& p : huge_pools())
         if (p.page_bytes == page) pages = p.free;
     }
-    avail += std::min({bytes, pages * page, hugetlbfs_room(page)});
+    avail += std::min({bytes, pages * page, hugetlbfs_mount_room(g_eal_args, page).room});
   }
   return avail;
 }

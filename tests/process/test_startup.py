@@ -162,6 +162,22 @@ class Startup(unittest.TestCase):
                                r"MB\): [\d.]+ [KMGT]iB of hugepages free: reserve more "
                                r"\(scripts/hugepages N\) or ask for less$")
 
+    @unittest.skipUnless(have_unshare(), "needs root and unshare(1)")
+    def test_eal_memory_beyond_the_huge_dir_mount(self):
+        # Hugepages are free, but --huge-dir's mount allows 16 MiB (size=): the mount is what to
+        # blame, not the system's free pages.
+        mnt = os.path.join(self.dir, "small-huge")
+        os.mkdir(mnt)
+        limit = f"mount -t hugetlbfs -o pagesize=2M,size=16M nodev {mnt}"
+        line = self.refused(["-l", "0-1", "--huge-dir", mnt, "-m", "64", "--vdev", "net_ring0"],
+                            wrap=["unshare", "-m", "--propagation", "private", "sh", "-c",
+                                  limit + ' && exec "$@"', "sh"])
+        self.assertRegex(line, rf"^fastvsd: not enough hugepage memory for the EAL \(-m 64 MB\): "
+                               rf"the hugetlbfs mount {mnt} holds at most 16.0 MiB \(its size= "
+                               rf"limit; [\d.]+ [KMGT]iB of hugepages are free\): mount it larger "
+                               rf"\(mount -o remount,size=N {mnt}\), use another --huge-dir, or "
+                               rf"ask for less$")
+
     # --- ports -----------------------------------------------------------------------------
 
     def test_port_whose_driver_refuses_its_arguments(self):
