@@ -172,7 +172,8 @@ MountRoom hugetlbfs_mount_room(const std::vector<std::string>& args, uint64_t pa
     struct statfs st {};
     if (statfs(m.c_str(), &st) != 0 || static_cast<uint64_t>(st.f_bsize) != page) continue;
     if (st.f_blocks == 0) return {m};  // no size limit
-    return {m, static_cast<uint64_t>(st.f_blocks) * page, static_cast<uint64_t>(st.f_bavail) * page};
+    return {m, static_cast<uint64_t>(st.f_blocks) * page,
+            static_cast<uint64_t>(st.f_bavail) * page};
   }
   return {};
 }
@@ -247,10 +248,7 @@ void note_eal_args(const std::vector<std::string>& eal_args) {
   g_eal_args = eal_args;
 }
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 uint64_t dpdk_memory_available(int socket) {
   rte_malloc_socket_stats st{};

@@ -20,123 +20,21 @@ margins that a loaded machine cannot trip."""
 import argparse
 import json
 import os
-import select
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "process"))
 from fvtest import Fastvsd, wait_for  # noqa: E402
+from hostile import Attack, rss_kb, table  # noqa: E402
 
 NONREADERS = 16
 SLOWLORIS = 64
 IDLE = 1000
-
-
-def table(dests, per_service=100):
-    """ipvsadm -S lines: `dests` NAT destinations, `per_service` to a service."""
-    lines = []
-    for s in range((dests + per_service - 1) // per_service):
-        vip = f"172.16.{s // 256}.{s % 256}:80"
-        lines.append(f"-A -t {vip} -s wrr")
-        for d in range(min(per_service, dests - s * per_service)):
-            n = s * per_service + d + 1
-            lines.append(f"-a -t {vip} -r 10.{n // 65536}.{(n // 256) % 256}.{n % 256}:8080 "
-                         f"-m -w {d % 7 + 1}")
-    return "\n".join(lines) + "\n"
-
-
-class Attack:
-    """The hostile clients, kept at full strength by one thread."""
-
-    def __init__(self, metrics_addr, cli_path):
-        self.metrics = metrics_addr
-        self.cli = cli_path
-        self.stop_ev = threading.Event()
-        self.socks = {}  # fd -> (socket, kind)
-        self.poll = select.poll()
-        self.reopened = 0
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def open(self, kind):
-        try:
-            if kind.startswith("cli"):
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.setblocking(False)
-                s.connect(self.cli)
-            else:
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.setblocking(False)
-                try:
-                    s.connect(self.metrics)
-                except BlockingIOError:
-                    pass
-        except OSError:
-            return False
-        self.socks[s.fileno()] = (s, kind)
-        self.poll.register(s.fileno(), select.POLLRDHUP | select.POLLHUP | select.POLLERR)
-        if kind == "http-nonreader":
-            self.pending_get.append(s)
-        return True
-
-    def start(self):
-        self.pending_get = []
-        for kind, n in (("http-nonreader", NONREADERS), ("http-slow", SLOWLORIS),
-                        ("http-idle", IDLE), ("cli-slow", SLOWLORIS), ("cli-idle", IDLE)):
-            for _ in range(n):
-                self.open(kind)
-        self.thread.start()
-
-    def run(self):
-        next_byte = time.monotonic()
-        while not self.stop_ev.is_set():
-            for s in list(self.pending_get):
-                try:
-                    s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                    self.pending_get.remove(s)
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    self.pending_get.remove(s)
-            for fd, ev in self.poll.poll(100):
-                s, kind = self.socks.pop(fd, (None, None))
-                if s is None:
-                    continue
-                self.poll.unregister(fd)
-                if s in self.pending_get:
-                    self.pending_get.remove(s)
-                s.close()
-                self.reopened += 1
-                self.open(kind)
-            if time.monotonic() >= next_byte:
-                next_byte += 1.0
-                for s, kind in list(self.socks.values()):
-                    if kind.endswith("slow"):
-                        try:
-                            s.send(b"G" if kind.startswith("http") else b"F")
-                        except OSError:
-                            pass
-
-    def stop(self):
-        self.stop_ev.set()
-        self.thread.join(10)
-        for s, _ in self.socks.values():
-            s.close()
-        self.socks.clear()
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def timed(cmd, env):
@@ -191,14 +89,16 @@ def one_round(build, dests, ops, workdir):
                            timeout=600, env=dict(os.environ, FASTVS_SOCKET=sock))
         assert r.returncode == 0, r.stderr
         quiet = measure(adm, sock, ops, "quiet")
-        attack = Attack((host, int(port)), sock)
+        rss_quiet = rss_kb(d.proc.pid)
+        attack = Attack((host, int(port)), sock, NONREADERS, SLOWLORIS, IDLE)
         attack.start()
         time.sleep(3)  # the clients connected and the scrapes started: a benchmark's settling
         peak = rss_kb(d.proc.pid)
         hostile = measure(adm, sock, ops, "attack")
         peak = max(peak, rss_kb(d.proc.pid))
         attack.stop()
-        return {"quiet": quiet, "attack": hostile, "rss_peak_mb": peak / 1024,
+        return {"quiet": quiet, "attack": hostile, "rss_quiet_mb": rss_quiet / 1024,
+                "rss_peak_mb": peak / 1024,
                 "reopened": attack.reopened}
     finally:
         d.stop(60)
@@ -244,6 +144,7 @@ def main():
                 s[f"{op}_{phase}_ms_median"] = med(xs)
                 s[f"{op}_{phase}_ms_worst"] = max(worst)
         s["errors_under_attack"] = sum(len(r["attack"]["errors"]) for r in rs)
+        s["rss_quiet_mb_median"] = med([r["rss_quiet_mb"] for r in rs])
         s["rss_peak_mb_median"] = med([r["rss_peak_mb"] for r in rs])
         summary[name] = s
     print(json.dumps(summary, indent=2))

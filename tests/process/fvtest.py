@@ -52,14 +52,15 @@ class Fastvsd:
     """fastvsd as a child process, with a stats file to poll and a clean stop."""
 
     def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False, netns=None,
-                 kernel_path=False, stats_interval_ms=50, stderr=None, wrap=()):
+                 kernel_path=False, stats_interval_ms=50, stderr=None, wrap=(), stats=None):
         """netns: run inside that network namespace (`ip netns exec`). kernel_path: keep
         fastvsd's TAP interfaces for the host's stack (off by default here: a test in the root
         namespace must not give the host addresses and routes). wrap: a command the whole runs
-        under (it must exec its arguments, so that the process is fastvsd's)."""
+        under (it must exec its arguments, so that the process is fastvsd's). stats: the stats
+        file's path (default: stats.json in workdir)."""
         self.workdir = workdir
         self.prefix = f"{name}{os.getpid()}"
-        self.stats = os.path.join(workdir, "stats.json")
+        self.stats = stats or os.path.join(workdir, "stats.json")
         self.log = open(os.path.join(workdir, "fastvsd.log"), "w+")
         eal_telemetry = ["--log-level", "lib.telemetry:error"] if telemetry else ["--no-telemetry"]
         self.cmd = [fastvsd_path(), "--file-prefix", self.prefix, "--no-pci"] + eal_telemetry + \
