@@ -33,7 +33,8 @@ std::optional<CliRequest> cli_decode_request(const std::string& raw) {
   CliRequest req;
   if (raw.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
   const size_t nl = raw.find('\n', kMagic.size());
-  if (nl == std::string::npos || nl == kMagic.size() || nl > kMagic.size() + 19) return std::nullopt;
+  if (nl == std::string::npos || nl == kMagic.size() || nl > kMagic.size() + 19)
+    return std::nullopt;
   uint64_t deadline = 0;
   for (size_t i = kMagic.size(); i < nl; ++i) {
     if (raw[i] < '0' || raw[i] > '9') return std::nullopt;
@@ -53,6 +54,31 @@ std::optional<CliRequest> cli_decode_request(const std::string& raw) {
     req.words.push_back(raw.substr(pos, end - pos));
     pos = end + 1;
   }
+}
+
+CliRequestReader::State CliRequestReader::feed(const char* data, size_t n) {
+  if (n > kCliMaxRequest - in_.size()) return State::TooLarge;
+  const size_t before = in_.size();
+  in_.append(data, n);
+  // Only the head can be judged early: the magic, then the deadline's digits up to its newline
+  // (cli_decode_request's rules, as far as the bytes go).
+  const size_t head = kMagic.size() + 20;  // the magic, at most 19 digits, the newline
+  for (size_t i = before; i < in_.size() && i < head; ++i) {
+    const char c = in_[i];
+    if (i < kMagic.size()) {
+      if (c != kMagic[i]) return State::Malformed;
+      continue;
+    }
+    if (in_.find('\n', kMagic.size()) < i) break;  // past the deadline line: words follow
+    const size_t digit = i - kMagic.size();
+    if (c == '\n') {
+      if (digit == 0) return State::Malformed;  // no digits
+      break;
+    }
+    if (c < '0' || c > '9' || digit >= 19) return State::Malformed;
+    if (digit == 1 && in_[kMagic.size()] == '0') return State::Malformed;  // "0" is alone
+  }
+  return State::More;
 }
 
 std::string cli_encode_reply(const CliReply& r) {

@@ -37,6 +37,24 @@ std::string cli_encode_request(const CliRequest& req);
 // A complete request, or nullopt if it is not in the wire format.
 std::optional<CliRequest> cli_decode_request(const std::string& raw);
 
+// A request as the server reads it, piece by piece: refused as soon as its first bytes cannot
+// begin one (not "FVS1 " and a deadline's digits: a stray client is told at once, not at its
+// deadline) or it grows past kCliMaxRequest; decoded whole at the client's half-close. Pieces cut
+// anywhere give what the whole would (tests/fuzz/fuzz_cli_framing.cpp).
+class CliRequestReader {
+ public:
+  enum class State { More, Malformed, TooLarge };
+  State feed(const char* data, size_t n);
+  // At the half-close: the request, or nullopt if it is not one.
+  std::optional<CliRequest> finish() const { return cli_decode_request(in_); }
+  size_t size() const { return in_.size(); }
+  // Its memory given back (the request is decoded, or refused).
+  void release() { std::string().swap(in_); }
+
+ private:
+  std::string in_;
+};
+
 std::string cli_encode_reply(const CliReply& r);
 // A complete reply (the server closed), or nullopt if it is not one (the server stopped before
 // it answered).

@@ -214,27 +214,31 @@ void CliServer::read_client(uint64_t id, Client& c) {
   while (true) {
     const ssize_t n = read(c.fd, buf, sizeof buf);
     if (n > 0) {
-      if (c.in.size() + static_cast<size_t>(n) > kCliMaxRequest) {
-        reply(id, CliReply{false, fmt::format("request larger than {} bytes", kCliMaxRequest)});
-        return;
-      }
       if (buffered_ + static_cast<size_t>(n) > kMaxBuffered) {
         reply(id, CliReply{false, fmt::format("fastvsd holds {} bytes of other requests: try again",
                                               buffered_)});
         return;
       }
-      c.in.append(buf, static_cast<size_t>(n));
-      buffered_ += static_cast<size_t>(n);
+      const size_t before = c.in.size();
+      const CliRequestReader::State st = c.in.feed(buf, static_cast<size_t>(n));
+      buffered_ += c.in.size() - before;
+      if (st == CliRequestReader::State::TooLarge) {
+        reply(id, CliReply{false, fmt::format("request larger than {} bytes", kCliMaxRequest)});
+        return;
+      }
+      if (st == CliRequestReader::State::Malformed) {
+        reply(id, CliReply{false, "malformed request (not from fastvsadm?)"});
+        return;
+      }
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // more later
     if (n < 0) return close_client(id);
     break;  // EOF: the request is complete
   }
-  const std::optional<CliRequest> req = cli_decode_request(c.in);
+  const std::optional<CliRequest> req = c.in.finish();
   buffered_ -= c.in.size();
-  c.in.clear();
-  c.in.shrink_to_fit();
+  c.in.release();
   if (!req) {
     reply(id, CliReply{false, "malformed request (not from fastvsadm?)"});
     return;
@@ -253,7 +257,7 @@ void CliServer::reply(uint64_t id, const CliReply& r) {
   if (it == clients_.end()) return;  // the client left before its answer
   Client& c = it->second;
   buffered_ -= c.in.size();  // an early refusal, while its request was coming in
-  c.in.clear();
+  c.in.release();
   c.replying = true;
   c.out = cli_encode_reply(r);
   c.sent = 0;

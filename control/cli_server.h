@@ -71,7 +71,7 @@ class CliServer {
  private:
   struct Client {
     int fd = -1;
-    std::string in;
+    CliRequestReader in;
     std::string out;
     size_t sent = 0;
     bool replying = false;

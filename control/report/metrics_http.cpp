@@ -35,16 +35,6 @@ std::string error_reply(std::string_view status, bool head_only, std::string_vie
   return r;
 }
 
-// Where the head ends (after the blank line), or npos. Bare LF line ends are accepted, as
-// most servers do (RFC 9112 2.2).
-size_t head_end(std::string_view in) {
-  for (size_t i = in.find('\n'); i != std::string_view::npos; i = in.find('\n', i + 1)) {
-    if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
-    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
-  }
-  return std::string_view::npos;
-}
-
 std::string format_sockaddr(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
   if (ss.ss_family == AF_INET) {
@@ -64,6 +54,27 @@ bool StringBody::next(std::string& out, size_t want) {
   out.append(s_, off_, n);
   off_ += n;
   return off_ < s_.size();
+}
+
+HttpHeadReader::State HttpHeadReader::feed(const char* data, size_t n) {
+  if (state_ != State::More) return state_;
+  const size_t before = in_.size();
+  in_.append(data, std::min(n, kMaxRequest - before));
+  // The blank line: "\n\n" or "\n\r\n" (bare LF line ends are accepted, as most servers do:
+  // RFC 9112 2.2). A new piece may complete one that began up to two bytes before it.
+  for (size_t i = before >= 2 ? before - 2 : 0; i < in_.size(); ++i) {
+    if (in_[i] != '\n') continue;
+    if (i + 1 < in_.size() && in_[i + 1] == '\n') {
+      end_ = i + 2;
+      return state_ = State::Head;
+    }
+    if (i + 2 < in_.size() && in_[i + 1] == '\r' && in_[i + 2] == '\n') {
+      end_ = i + 3;
+      return state_ = State::Head;
+    }
+  }
+  if (in_.size() >= kMaxRequest) state_ = State::TooLarge;
+  return state_;
 }
 
 HttpRoute http_route(std::string_view head) {
@@ -199,11 +210,10 @@ void MetricsHttpServer::refuse(int fd) {
 void MetricsHttpServer::read_client(int fd, Client& c) {
   char buf[4096];
   bool eof = false;
-  while (true) {
+  while (c.in.state() == HttpHeadReader::State::More) {
     const ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
-      c.in.append(buf, static_cast<size_t>(n));
-      if (c.in.size() > kMaxRequest) break;
+      c.in.feed(buf, static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -212,16 +222,18 @@ void MetricsHttpServer::read_client(int fd, Client& c) {
     eof = true;
     break;
   }
-  const size_t end = head_end(c.in);
-  if (end == std::string::npos) {
-    if (c.in.size() > kMaxRequest)
+  switch (c.in.state()) {
+    case HttpHeadReader::State::More:
+      if (eof) return close_client(fd);  // gone before a whole request: nobody to answer
+      return;                            // more later
+    case HttpHeadReader::State::TooLarge:
+      c.in.release();
       return start_reply(fd, c, {error_reply("431 Request Header Fields Too Large", false)});
-    if (eof) return close_client(fd);  // gone before a whole request: nobody to answer
-    return;                            // more later
+    case HttpHeadReader::State::Head:
+      break;
   }
-  const std::string head = c.in.substr(0, end);
-  c.in = std::string();  // its memory too
-  HttpRoute r = http_route(head);
+  HttpRoute r = http_route(c.in.head());
+  c.in.release();
   if (r.body && replying_ >= kMaxReplying) {
     ++refused_;
     r = {error_reply("503 Service Unavailable", false, "Retry-After: 1\r\n")};
@@ -283,8 +295,13 @@ void MetricsHttpServer::write_client(int fd, Client& c) {
     if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT brings us back
     break;                                 // the client went away
   }
-  // All sent (or the client is gone): our side of the connection ends here.
+  // All sent (or the client is gone): our side of the connection ends here. What the client
+  // sent past its head is read first (a little): closing with unread bytes resets the
+  // connection, which can take the reply with it.
   shutdown(fd, SHUT_WR);
+  char sink[4096];
+  for (int i = 0; i < 16 && read(fd, sink, sizeof sink) > 0; ++i) {
+  }
   close_client(fd);
 }
 

@@ -60,9 +60,29 @@ struct HttpRoute {
 };
 HttpRoute http_route(std::string_view head);
 
-class MetricsHttpServer {
+// A request head arriving in pieces: whole once its blank line has come within the first
+// kMaxRequest bytes (what follows is not read), too large when those bytes hold none. Pieces cut
+// anywhere give what the whole would (tests/fuzz/fuzz_http.cpp); each byte is looked at once.
+class HttpHeadReader {
  public:
   static constexpr size_t kMaxRequest = 8192;
+  enum class State { More, Head, TooLarge };
+  State feed(const char* data, size_t n);
+  State state() const { return state_; }
+  // The head, its blank line included (State::Head).
+  std::string_view head() const { return std::string_view(in_).substr(0, end_); }
+  // Its memory given back.
+  void release() { std::string().swap(in_); }
+
+ private:
+  std::string in_;
+  size_t end_ = 0;
+  State state_ = State::More;
+};
+
+class MetricsHttpServer {
+ public:
+  static constexpr size_t kMaxRequest = HttpHeadReader::kMaxRequest;
   static constexpr size_t kMaxClients = 1024;
   static constexpr size_t kMaxReplying = 16;
   static constexpr size_t kPiece = 64u << 10;
@@ -103,7 +123,7 @@ class MetricsHttpServer {
  private:
   using Clock = std::chrono::steady_clock;
   struct Client {
-    std::string in;
+    HttpHeadReader in;
     std::string out;  // bytes made and not yet sent, from `sent` on
     size_t sent = 0;
     bool replying = false;

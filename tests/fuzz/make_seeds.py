@@ -183,10 +183,26 @@ virtual_server {VIP} 443 {{
 """
 put("keepalived", "seed", keepalived_seed.encode())
 put("keepalived", "full", keepalived_full.encode())
-put("cli", "list", b"-L\0-n\0\0")
-put("cli", "conns", b"-L\0-n\0-c\0\0")
-put("cli", "stats", b"-L\0--stats\0--exact\0\0")
-put("cli", "restore", b"-R\0\0-A -t 1.2.3.4:80 -s rr\n")
+cli_requests = {
+    "list": b"FVS1 0\n-L\0-n\0\0",
+    "conns": b"FVS1 1765000000000\n-L\0-n\0-c\0\0",
+    "stats": b"FVS1 0\n-L\0--stats\0--exact\0\0",
+    "restore": b"FVS1 1765000000000\n-R\0\0-A -t 1.2.3.4:80 -s rr\n",
+}
+for name, req in cli_requests.items():
+    put("cli", name, req)
+    # The framing harnesses take 8 bytes of cut points first.
+    put("cli_framing", name, b"\x01\x02\x03\x04\x05\x06\x07\x08" + req)
+put("cli", "reply", b"ok\nIP Virtual Server version 1.2.1 (size=4096)\n")
+for name, req in {
+    "get": b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9469\r\nAccept: text/plain\r\n\r\n",
+    "get10": b"GET /metrics?x=1 HTTP/1.0\n\n",
+    "absolute": b"GET http://director:9469/metrics HTTP/1.1\r\n\r\n",
+    "head": b"HEAD /metrics HTTP/1.1\r\n\r\n",
+    "post": b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    "other": b"GET / HTTP/1.1\r\n\r\n",
+}.items():
+    put("http", name, b"\x09\x08\x07\x06\x05\x04\x03\x02" + req)
 
 # What the fuzzers once found, kept as seeds so every run replays them (tests/fuzz/regressions/
 # HARNESS/NAME; each also has a unit test).

@@ -178,9 +178,17 @@ class Cli(RingDaemonTest):
         g.shutdown(socket.SHUT_WR)
         self.assertTrue(g.recv(4096).startswith(b"error\nmalformed request"))
         g.close()
+        # Bytes that cannot begin a request are refused at once, before any half-close.
+        h = socket.socket(socket.AF_UNIX)
+        h.connect(self.sock)
+        h.settimeout(5)
+        h.sendall(b"GET / HTTP/1.1\r\n")
+        self.assertEqual(h.recv(4096), b"error\nmalformed request (not from fastvsadm?)\n")
+        h.close()
         big = socket.socket(socket.AF_UNIX)
         big.connect(self.sock)
         try:
+            big.sendall(b"FVS1 0\n")  # a request's head, then a word too large
             chunk = b"x" * (1 << 20)
             for _ in range(40):
                 big.sendall(chunk)

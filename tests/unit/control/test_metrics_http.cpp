@@ -302,6 +302,34 @@ TEST_F(HttpTest, RepliesBeyondTheCapAreRefusedAndStalledOnesClosed) {
   EXPECT_EQ(dechunk(body_of(exchange("GET /metrics HTTP/1.1\r\n\r\n"))).size(), body_.size());
 }
 
+TEST(HttpHeadReader, PiecesOfAnySizeFindTheSameHead) {
+  const std::string req = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\nbody that is not read";
+  const size_t end = req.find("\r\n\r\n") + 4;
+  for (size_t piece = 1; piece <= req.size(); ++piece) {
+    HttpHeadReader r;
+    for (size_t off = 0; off < req.size() && r.state() == HttpHeadReader::State::More; off += piece)
+      r.feed(req.data() + off, std::min(piece, req.size() - off));
+    ASSERT_EQ(r.state(), HttpHeadReader::State::Head) << piece;
+    EXPECT_EQ(r.head(), req.substr(0, end)) << piece;
+  }
+  HttpHeadReader lf;
+  lf.feed("GET /metrics HTTP/1.0\n\n", 24);
+  EXPECT_EQ(lf.head(), "GET /metrics HTTP/1.0\n\n");
+}
+
+TEST(HttpHeadReader, TheHeadMustEndWithinTheLimit) {
+  // Its blank line at byte kMaxRequest: too late, however the bytes arrive.
+  const std::string pad(HttpHeadReader::kMaxRequest - 4, 'a');
+  const std::string late = "GET /metrics HTTP/1.1\r\nX: " + pad + "\r\n\r\n";
+  for (const size_t piece : {size_t{1}, size_t{4096}, late.size()}) {
+    HttpHeadReader r;
+    for (size_t off = 0; off < late.size() && r.state() == HttpHeadReader::State::More;
+         off += piece)
+      r.feed(late.data() + off, std::min(piece, late.size() - off));
+    EXPECT_EQ(r.state(), HttpHeadReader::State::TooLarge) << piece;
+  }
+}
+
 TEST(HttpListen, BadAddressesAreRefusedWithoutALookup) {
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   for (const char* bad : {"9469", "localhost:9469", "127.0.0.1:", ":9469", "127.0.0.1:http",
