@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "control/accept.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -152,10 +153,7 @@ Status CliServer::listen(const std::string& path, int lock_fd, int epoll_fd) {
   path_ = path;
   dev_ = st.st_dev;
   ino_ = st.st_ino;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, EPOLLIN);
   return {};
 }
 
@@ -193,10 +191,7 @@ void CliServer::accept_all() {
     // Absolute: the whole request within kRequestTimeout, however it trickles in.
     c.deadline = std::chrono::steady_clock::now() + kRequestTimeout;
     by_fd_[fd] = id;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = fd;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    epoll_set(epoll_fd_, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP);
   }
 }
 
@@ -244,10 +239,8 @@ void CliServer::read_client(uint64_t id, Client& c) {
     return;
   }
   c.replying = true;  // from now on only the reply matters
-  epoll_event ev{};
-  ev.events = 0;  // nothing to read; EPOLLOUT is armed when the reply is ready
-  ev.data.fd = c.fd;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_MOD, c.fd,
+            0);  // nothing to read; EPOLLOUT is armed when the reply is ready
   CliReply r;
   if (handler_ && handler_(id, *req, &r)) reply(id, r);
 }
@@ -276,10 +269,7 @@ void CliServer::write_client(uint64_t id, Client& c) {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      epoll_event ev{};
-      ev.events = EPOLLOUT;
-      ev.data.fd = c.fd;
-      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+      epoll_set(epoll_fd_, EPOLL_CTL_MOD, c.fd, EPOLLOUT);
       return;
     }
     break;  // the client went away

@@ -28,6 +28,7 @@
 #include "control/startup.h"
 #include "control/report/telemetry.h"
 #include "dataplane/conn_table.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -367,10 +368,7 @@ bool Director::on_signals(int signal_fd) {
 
 void Director::run(int signal_fd) {
   if (signal_fd >= 0) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = signal_fd;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd, &ev);
+    epoll_set(epoll_fd_, EPOLL_CTL_ADD, signal_fd, EPOLLIN);
   }
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);

@@ -18,6 +18,7 @@
 
 #include "common/text.h"
 #include "control/kernel_routes.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -79,10 +80,7 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     if (t.rx_fd < 0) {
       return Error{fmt::format("kernel path: {}: no receive fd to wait on", t.ifname)};
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = t.rx_fd;
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, t.rx_fd, &ev) != 0) {
+    if (epoll_set(epoll_fd, EPOLL_CTL_ADD, t.rx_fd, EPOLLIN) != 0) {
       return Error{fmt::format("kernel path: {}: epoll: {}", t.ifname, strerror(errno))};
     }
     t.ifindex = static_cast<int>(if_nametoindex(t.ifname.c_str()));
@@ -101,10 +99,7 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
   if (!to_kernel_ || !from_kernel_ || wake_fd_ < 0) {
     return Error{"kernel path: rings or eventfd: out of resources"};
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+  if (epoll_set(epoll_fd, EPOLL_CTL_ADD, wake_fd_, EPOLLIN) != 0) {
     return Error{fmt::format("kernel path: epoll: {}", strerror(errno))};
   }
   return {};

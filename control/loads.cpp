@@ -1,4 +1,5 @@
 #include "control/loads.h"
+#include "control/epoll.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -17,10 +18,7 @@ Loads::~Loads() {
 Status Loads::start(int epoll_fd) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Error{std::string("loads: eventfd: ") + std::strerror(errno)};
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0)
+  if (epoll_set(epoll_fd, EPOLL_CTL_ADD, wake_fd_, EPOLLIN) != 0)
     return Error{std::string("loads: epoll: ") + std::strerror(errno)};
   return {};
 }

@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "control/health/probe_impl.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -42,10 +43,7 @@ void Prober::step_http(Probe& p) {
       }
       p.sent += static_cast<size_t>(n);
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = p.fd;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, p.fd, &ev);
+    epoll_set(epoll_fd_, EPOLL_CTL_MOD, p.fd, EPOLLIN);
     p.stage = Probe::Stage::Receiving;
     return;
   }

@@ -38,6 +38,7 @@
 
 #include "control/health/probe_impl.h"
 #include "control/health/script_user.h"
+#include "control/epoll.h"
 
 extern char** environ;
 
@@ -338,10 +339,7 @@ Status Prober::start_misc(Probe& p) {
   if (!run) return Error{fmt::format("cannot run {}: {}", p.spec.misc_path, run.error())};
   p.pid = run->first;
   p.fd = run->second;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = p.fd;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, p.fd, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_ADD, p.fd, EPOLLIN);
   p.stage = Probe::Stage::Program;
   // The reaper reports at misc_timeout; this is for a reaper that cannot (see poll_misc).
   p.deadline = monotonic_seconds() + p.spec.misc_timeout + kReaperGrace;

@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "control/health/probe.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -89,10 +90,7 @@ Status HealthRunner::start(int epoll_fd, size_t misc_output) {
   misc_output_ = misc_output;
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Error{fmt::format("health checks: eventfd: {}", strerror(errno))};
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0)
+  if (epoll_set(epoll_fd, EPOLL_CTL_ADD, wake_fd_, EPOLLIN) != 0)
     return Error{fmt::format("health checks: epoll: {}", strerror(errno))};
   thread_ = std::thread([this] { run(); });
   return {};

@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "control/health/probe_impl.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -33,10 +34,7 @@ Status Prober::start_connect(Probe& p) {
   a.sin_port = htons(p.port);
   if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
     return Error{fmt::format("connect to {} failed: {}", addr_port(p.ip, p.port), strerror(errno))};
-  epoll_event ev{};
-  ev.events = EPOLLOUT;
-  ev.data.fd = p.fd;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, p.fd, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_ADD, p.fd, EPOLLOUT);
   p.stage = Probe::Stage::Connecting;
   p.deadline = monotonic_seconds() + p.spec.connect_timeout;
   return {};

@@ -17,6 +17,7 @@
 
 #include "common/net.h"
 #include "control/accept.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -158,10 +159,7 @@ Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
     return Error{fmt::format("--metrics-listen {}: {}", listen, std::strerror(errno))};
   }
   bound_ = format_sockaddr(ss);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, EPOLLIN);
   return {};
 }
 
@@ -192,10 +190,7 @@ void MetricsHttpServer::accept_all() {
     }
     Client& c = clients_[fd];
     c.deadline = Clock::now() + request_timeout_;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = fd;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    epoll_set(epoll_fd_, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP);
   }
 }
 
@@ -255,10 +250,8 @@ void MetricsHttpServer::start_reply(int fd, Client& c, HttpRoute r) {
   const auto now = Clock::now();
   c.deadline = now + kReplyTimeout;
   c.stall = now + reply_stall_;
-  epoll_event ev{};
-  ev.events = EPOLLOUT;  // not RDHUP: a client may close its side once it has asked
-  ev.data.fd = fd;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_MOD, fd,
+            EPOLLOUT);  // not RDHUP: a client may close its side once it has asked
   write_client(fd, c);
 }
 

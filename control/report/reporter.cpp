@@ -17,6 +17,7 @@
 #include "control/report/telemetry.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
+#include "control/epoll.h"
 
 namespace fastvs {
 
@@ -54,10 +55,7 @@ Status Reporter::init(Options o, std::vector<const Worker*> workers, std::vector
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0)
     return Error{fmt::format("the reporter's epoll: {}", std::strerror(errno))};
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  epoll_set(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, EPOLLIN);
   if (!opt_.metrics_listen.empty()) {
     if (Status st = http_.listen(opt_.metrics_listen, epoll_fd_); !st) return st;
     http_.set_handler([this]() -> std::unique_ptr<HttpBody> {
