@@ -166,19 +166,19 @@ void append_largenum(std::string& out, uint64_t i, bool exact) {
   if (exact) {
     const std::string digits = std::to_string(i);
     const size_t width = digits.size() <= 8 ? 9 : digits.size() + 1;
-    fmt::format_to(std::back_inserter(out), "{:>{}}", digits, width);  // "%*llu"
+    out += fmt::format("{:>{}}", digits, width);  // "%*llu"
     return;
   }
   if (i < 100000000ULL) {
-    fmt::format_to(std::back_inserter(out), "{:>9}", i);  // "%9llu"
+    out += fmt::format("{:>9}", i);  // "%9llu"
   } else if (i < 1000000000ULL) {
-    fmt::format_to(std::back_inserter(out), "{:>8}K", i / 1000);  // "%8lluK"
+    out += fmt::format("{:>8}K", i / 1000);  // "%8lluK"
   } else if (i < 100000000000ULL) {
-    fmt::format_to(std::back_inserter(out), "{:>8}M", i / 1000000);  // "%8lluM"
+    out += fmt::format("{:>8}M", i / 1000000);  // "%8lluM"
   } else if (i < 100000000000000ULL) {
-    fmt::format_to(std::back_inserter(out), "{:>8}G", i / 1000000000ULL);  // "%8lluG"
+    out += fmt::format("{:>8}G", i / 1000000000ULL);  // "%8lluG"
   } else {
-    fmt::format_to(std::back_inserter(out), "{:>8}T", i / 1000000000000ULL);  // "%8lluT"
+    out += fmt::format("{:>8}T", i / 1000000000000ULL);  // "%8lluT"
   }
 }
 
@@ -198,14 +198,13 @@ void append_title(std::string& out, const ListOptions& o) {
         fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
                     "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes");
   } else if (o.rate) {
-    fmt::format_to(std::back_inserter(out),
-                   "{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
-                   "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS");
+    out += fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
+                       "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS");
   } else if (o.thresholds) {
     // "%-33s %-10s %-10s %-10s %-10s\n  -> RemoteAddress:Port\n"
-    fmt::format_to(std::back_inserter(out),
-                   "{:<33} {:<10} {:<10} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
-                   "Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn");
+    out += fmt::format("{:<33} {:<10} {:<10} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
+                       "Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn",
+                       "InActConn");
   } else if (o.persistent_conn) {
     // "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n"
     out +=
@@ -228,11 +227,11 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
   if (svc_name.size() > 33) svc_name.resize(33);
 
   if (o.stats) {
-    fmt::format_to(std::back_inserter(out), "{:<33}", svc_name);  // "%-33s"
+    out += fmt::format("{:<33}", svc_name);  // "%-33s"
     for (uint64_t v : {s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes})
       append_largenum(out, v, o.exact);
   } else if (o.rate) {
-    fmt::format_to(std::back_inserter(out), "{:<33}", svc_name);
+    out += fmt::format("{:<33}", svc_name);
     for (uint64_t v : {s.cps, s.inpps, s.outpps, s.inbps, s.outbps})
       append_largenum(out, v, o.exact);
   } else {
@@ -241,7 +240,7 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
     out += svc_name + " " + c.scheduler;
     if (has_sched_flags(c)) out += " (" + sched_flags_text(c) + ")";
     if (c.persistent) {
-      fmt::format_to(std::back_inserter(out), " persistent {}", c.timeout);
+      out += fmt::format(" persistent {}", c.timeout);
       if (c.netmask != 0xffffffffu) out += " mask " + format_ip4(c.netmask);
     }
   }
@@ -251,32 +250,30 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
     std::string dname = addrport_to_anyname(d->cfg.rip, d->cfg.rport, c.key.proto, o.numeric);
     if (dname.size() > 28) dname.resize(28);  // dname[28] = '\0' for IPv4
     if (o.stats) {
-      fmt::format_to(std::back_inserter(out), "  -> {:<28}", dname);  // "  -> %-28s"
+      out += fmt::format("  -> {:<28}", dname);  // "  -> %-28s"
       for (uint64_t v : {d->conns, d->inpkts, d->outpkts, d->inbytes, d->outbytes})
         append_largenum(out, v, o.exact);
       out += "\n";
     } else if (o.rate) {
       // "  -> %-28s %8llu %8llu %8llu": CPS and the packet rates are never scaled, even though
       // the service line scales them.
-      fmt::format_to(std::back_inserter(out), "  -> {:<28} {:>8} {:>8} {:>8}", dname, d->cps,
-                     d->inpps, d->outpps);
+      out += fmt::format("  -> {:<28} {:>8} {:>8} {:>8}", dname, d->cps, d->inpps, d->outpps);
       append_largenum(out, d->inbps, o.exact);
       append_largenum(out, d->outbps, o.exact);
       out += "\n";
     } else if (o.thresholds) {
       // "  -> %-28s %-10u %-10u %-10u %-10u\n"
-      fmt::format_to(std::back_inserter(out), "  -> {:<28} {:<10} {:<10} {:<10} {:<10}\n", dname,
-                     d->cfg.u_threshold, d->cfg.l_threshold, as_u32(d->activeconns),
-                     as_u32(d->inactconns));
+      out += fmt::format("  -> {:<28} {:<10} {:<10} {:<10} {:<10}\n", dname, d->cfg.u_threshold,
+                         d->cfg.l_threshold, as_u32(d->activeconns), as_u32(d->inactconns));
     } else if (o.persistent_conn) {
       // "  -> %-28s %-9u %-11u %-10u %-10u\n"
-      fmt::format_to(std::back_inserter(out), "  -> {:<28} {:<9} {:<11} {:<10} {:<10}\n", dname,
-                     static_cast<uint32_t>(d->cfg.weight), as_u32(d->persistconns),
-                     as_u32(d->activeconns), as_u32(d->inactconns));
+      out += fmt::format("  -> {:<28} {:<9} {:<11} {:<10} {:<10}\n", dname,
+                         static_cast<uint32_t>(d->cfg.weight), as_u32(d->persistconns),
+                         as_u32(d->activeconns), as_u32(d->inactconns));
     } else {
       // "  -> %-28s %-7s %-6d %-10u %-10u\n"
-      fmt::format_to(std::back_inserter(out), "  -> {:<28} {:<7} {:<6} {:<10} {:<10}\n", dname,
-                     fwd_name(*d), d->cfg.weight, as_u32(d->activeconns), as_u32(d->inactconns));
+      out += fmt::format("  -> {:<28} {:<7} {:<6} {:<10} {:<10}\n", dname, fwd_name(*d),
+                         d->cfg.weight, as_u32(d->activeconns), as_u32(d->inactconns));
     }
   }
 }
@@ -337,9 +334,9 @@ std::string format_save(const Config& cfg, bool numeric) {
                     addrport_to_anyname(s->key.vip, s->key.vport, s->key.proto, numeric));
     // "-A %s -s %s", then " -p %u" / " -M %s" / " --pe %s" / " -o" (not in the model yet), then
     // " -b " and print_sched_flags.
-    fmt::format_to(std::back_inserter(out), "-A {} -s {}", svc_name, s->scheduler);
+    out += fmt::format("-A {} -s {}", svc_name, s->scheduler);
     if (s->persistent) {
-      fmt::format_to(std::back_inserter(out), " -p {}", s->timeout);
+      out += fmt::format(" -p {}", s->timeout);
       if (s->netmask != 0xffffffffu) out += " -M " + format_ip4(s->netmask);
     }
     if (has_sched_flags(*s)) out += " -b " + sched_flags_text(*s);
@@ -355,8 +352,7 @@ std::string format_save(const Config& cfg, bool numeric) {
       const std::string dname = addrport_to_anyname(d->rip, d->rport, s->key.proto, numeric);
       // "-a %s -r %s %s -w %d\n". ipvsadm never saves -x/-y: thresholds do not survive
       // `ipvsadm -S | ipvsadm -R`, and fastvsadm -S keeps that behaviour.
-      fmt::format_to(std::back_inserter(out), "-a {} -r {} {} -w {}", svc_name, dname,
-                     fwd_switch(d->method), d->weight);
+      out += fmt::format("-a {} -r {} {} -w {}", svc_name, dname, fwd_switch(d->method), d->weight);
       // print_tunnel_rule: ipvsadm 1.31 reads tun_type 0 (ipip) for every tunnel destination
       // (the netlink attribute, or the zeroed entry on kernels without it).
       if (d->method == ForwardMethod::Tunnel) out += " --tun-type ipip";
@@ -378,20 +374,19 @@ std::string format_conns(const std::vector<ConnListEntry>& conns, bool numeric,
   // print_conn fills only for entries that have an engine (none here: fastvs has no --pe).
   std::string out = "IPVS connection entries\n";
   if (persistent_conn) {
-    fmt::format_to(std::back_inserter(out), "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n",
-                   "state", "source", "virtual", "destination", "pe name", "pe_data");
+    out += fmt::format("pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n", "state", "source",
+                       "virtual", "destination", "pe name", "pe_data");
   } else {
-    fmt::format_to(std::back_inserter(out), "pro expire {:<11} {:<18} {:<18} {}\n", "state",
-                   "source", "virtual", "destination");
+    out += fmt::format("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual",
+                       "destination");
   }
   for (const ConnListEntry& c : conns) {
     // print_conn: "%02d:%02d" of the seconds left, then "%-3s %-6s %-11s %-18s %-18s %s\n".
     const std::string expire = fmt::format("{:02}:{:02}", c.expires / 60, c.expires % 60);
-    fmt::format_to(std::back_inserter(out), "{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
-                   proto_name(c.proto), expire, c.state,
-                   addrport_to_anyname(c.cip, c.cport, c.proto, numeric),
-                   addrport_to_anyname(c.vip, c.vport, c.proto, numeric),
-                   addrport_to_anyname(c.rip, c.rport, c.proto, numeric));
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto_name(c.proto), expire,
+                       c.state, addrport_to_anyname(c.cip, c.cport, c.proto, numeric),
+                       addrport_to_anyname(c.vip, c.vport, c.proto, numeric),
+                       addrport_to_anyname(c.rip, c.rport, c.proto, numeric));
   }
   return out;
 }

@@ -196,8 +196,7 @@ void PrometheusWriter::header(std::string& out, const Family& f) {
       help = "Packets dropped, by reason (see dataplane/counters.h)";
       break;
   }
-  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help),
-                 name, type);
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type);
   name_ = std::move(name);
 }
 
@@ -206,7 +205,7 @@ bool PrometheusWriter::rows(std::string& out, size_t want, const Family& f) {
     out += name_;
     out += '{';
     labels();
-    fmt::format_to(std::back_inserter(out), "}} {}\n", value);
+    out += fmt::format("}} {}\n", value);
   };
   switch (f.kind) {
     case Kind::ServiceInfo:

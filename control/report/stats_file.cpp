@@ -17,28 +17,27 @@ namespace fastvs {
 
 std::string format_stats_json(const MetricsSnapshot& m) {
   std::string j = "{\"workers\": [";
-  auto out = std::back_inserter(j);
   for (size_t i = 0; i < m.workers.size(); ++i) {
     const WorkerStatus& w = m.workers[i];
     j += i ? ", {" : "{";
     for (unsigned c = 0; c < kCounterCount; ++c)
-      fmt::format_to(out, "\"{}\": {}, ", kCounters[c].name, w.counters[c]);
-    fmt::format_to(out, "\"conns\": {}, \"drops\": {{", w.conns);
+      j += fmt::format("\"{}\": {}, ", kCounters[c].name, w.counters[c]);
+    j += fmt::format("\"conns\": {}, \"drops\": {{", w.conns);
     for (size_t d = 0; d < w.drops.size(); ++d)
-      fmt::format_to(out, "{}\"{}\": {}", d ? ", " : "", w.drops[d].first, w.drops[d].second);
+      j += fmt::format("{}\"{}\": {}", d ? ", " : "", w.drops[d].first, w.drops[d].second);
     j += "}}";
   }
   j += "], \"destinations\": [";
   bool first = true;
   for (const ServiceStatus& s : m.services) {
     for (const DestStatus& d : s.dests) {
-      fmt::format_to(out,
-                     "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
-                     "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
-                     "\"outpkts\": {}}}",
-                     first ? "" : ", ", s.cfg.key.proto == Proto::Tcp ? "tcp" : "udp",
-                     format_ip4(s.cfg.key.vip), s.cfg.key.vport, format_ip4(d.cfg.rip), d.cfg.rport,
-                     d.cfg.weight, d.activeconns, d.inactconns, d.conns, d.inpkts, d.outpkts);
+      j += fmt::format(
+          "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
+          "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
+          "\"outpkts\": {}}}",
+          first ? "" : ", ", s.cfg.key.proto == Proto::Tcp ? "tcp" : "udp",
+          format_ip4(s.cfg.key.vip), s.cfg.key.vport, format_ip4(d.cfg.rip), d.cfg.rport,
+          d.cfg.weight, d.activeconns, d.inactconns, d.conns, d.inpkts, d.outpkts);
       first = false;
     }
   }
