@@ -190,8 +190,9 @@ Status Director::init() {
   log_line(fmt::format("listening for fastvsadm on {}", opt_.socket_path));
   std::vector<const Worker*> ws_read(workers_.size());
   for (size_t i = 0; i < workers_.size(); ++i) ws_read[i] = workers_[i].get();
-  if (Status st = reporter_.init({opt_.stats_file, opt_.stats_interval_ms, opt_.metrics_listen},
-                                 std::move(ws_read), worker_lcores_);
+  if (Status st =
+          reporter_.init({opt_.stats_file, opt_.stats_interval_ms, opt_.metrics_listen},
+                         std::move(ws_read), worker_lcores_, [this] { return health_.servers(); });
       !st)
     return st;
   if (!opt_.metrics_listen.empty())
@@ -447,7 +448,6 @@ std::shared_ptr<const ReportInput> Director::report_input() const {
   auto in = std::make_shared<ReportInput>();
   in->cfg = published_;
   in->snap = &changes_.current();
-  in->health = health_.servers();
   return in;
 }
 

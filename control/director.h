@@ -96,7 +96,7 @@ class Director {
   // `mbufs` packet buffers allocated before them), saying how much they need and what there is.
   Status check_conn_capacity(unsigned mbufs) const;
   Status make_workers(const Snapshot* first);
-  // What the reporter reads from now on: the workers' configuration, snapshot and health.
+  // What the reporter reads from now on: the workers' configuration and snapshot.
   std::shared_ptr<const ReportInput> report_input() const;
 
   // fastvsadm's requests (control/dispatch.cpp): listings answered at once, changes applied to a

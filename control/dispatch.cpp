@@ -290,8 +290,6 @@ void Director::on_health() {
     health_dirty_ = false;
     effective_ = std::make_shared<const Config>(overlay_.effective(cfg_));
     publish(0);
-  } else if (!health_dirty_) {
-    reporter_.set_input(report_input());  // the verdicts changed, the table did not
   }
 }
 

@@ -259,8 +259,10 @@ void HealthRunner::run() {
                                         s.port, e->health.spec(ref).describe(), r.output));
             post(std::move(u));
           }
-          publish(*e, e->health.finish(ref, monotonic_seconds(), r));
+          // The status first: control reads it (listings, monitoring) as soon as it is told.
+          const HealthUpdate up = e->health.finish(ref, monotonic_seconds(), r);
           refresh_status();
+          publish(*e, up);
         });
       }
     }

@@ -47,8 +47,10 @@ Reporter::~Reporter() {
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
-Status Reporter::init(Options o, std::vector<const Worker*> workers, std::vector<unsigned> lcores) {
+Status Reporter::init(Options o, std::vector<const Worker*> workers, std::vector<unsigned> lcores,
+                      HealthSource health) {
   opt_ = std::move(o);
+  health_ = std::move(health);
   workers_ = std::move(workers);
   lcores_ = std::move(lcores);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -122,9 +124,9 @@ Reporter::Collected Reporter::collect() {
     }
     if (in && in->cfg && in->snap) {
       m->services = raw_status(*in->cfg, *in->snap);
-      m->health = in->health;
     }
   }
+  if (health_) m->health = health_();
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = *workers_[i];
     WorkerStatus& s = m->workers.emplace_back();

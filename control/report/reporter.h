@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,7 +41,6 @@ struct Worker;
 struct ReportInput {
   std::shared_ptr<const Config> cfg;  // the configuration the workers run
   const Snapshot* snap = nullptr;     // built from cfg, in the same order
-  std::vector<RealServerHealth> health;
 };
 
 class Reporter {
@@ -60,7 +60,11 @@ class Reporter {
   ~Reporter();
 
   // Binds the metrics endpoint (an error here stops fastvsd's start); nothing runs yet.
-  Status init(Options o, std::vector<const Worker*> workers, std::vector<unsigned> lcores);
+  // `health`: the checked real servers as the health thread sees them now (thread-safe), read at
+  // each collection.
+  using HealthSource = std::function<std::vector<RealServerHealth>()>;
+  Status init(Options o, std::vector<const Worker*> workers, std::vector<unsigned> lcores,
+              HealthSource health);
   const std::string& metrics_bound() const { return http_.bound(); }
   // Starts the thread with the first input (the workers' first snapshot).
   Status start(std::shared_ptr<const ReportInput> first);
@@ -96,6 +100,7 @@ class Reporter {
   void wake();
 
   Options opt_;
+  HealthSource health_;
   std::vector<const Worker*> workers_;
   std::vector<unsigned> lcores_;
   MetricsHttpServer http_;

@@ -22,9 +22,15 @@ from fvtest import Fastvsd, wait_for  # noqa: E402
 NS = f"fvk-routes{os.getpid()}"
 TABLE = 200
 PROTO = "250"
-# fastvsd in a mount namespace of its own whose /tmp is read-only and empty.
+# fastvsd in a mount namespace of its own whose /tmp is read-only and empty, but for fastvsd's
+# build directory when that is under /tmp (a clone there: it is bound back in, from a descriptor
+# opened before the mount hid it).
 NO_TMP = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-          'mount -t tmpfs -o ro,size=64k fvk-tmp /tmp && exec "$@"', "sh"]
+          'b=$1; shift; exec 3<"$b"; mount -t tmpfs -o size=64k fvk-tmp /tmp || exit 1; '
+          'case $b in /tmp/*) mkdir -p "$b" && '
+          'mount --no-canonicalize --bind /proc/self/fd/3 "$b" || exit 1;; esac; '
+          'exec 3<&-; mount -o remount,ro /tmp && exec "$@"', "sh",
+          os.path.dirname(fvtest.fastvsd_path())]
 
 # The operator's policy routing: tables 100 (fastvsd's default) and 300, and a rule at the
 # priority fastvsd uses for table 200, in a namespace with an interface of its own (fvkh0).
