@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,53 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr rlim_t kWantedFiles = 65536;
+
+// fastvsd's numeric options and their ranges. boost reads "-1" into an unsigned as its largest
+// value, so each value is checked as written: digits only, within the range. A worker sleeps
+// --idle-sleep-us at a time, and a stop waits for it: at most a second.
+struct NumericOption {
+  const char* name;
+  uint64_t min, max;
+};
+constexpr NumericOption kNumericOptions[] = {
+    {"conn-capacity", 0, UINT32_MAX},    {"conn-keys", 0, UINT64_MAX},
+    {"kernel-table", 0, UINT32_MAX},     {"kernel-rate", 0, UINT32_MAX},
+    {"arp-rate", 0, UINT32_MAX},         {"icmp-rate", 0, UINT32_MAX},
+    {"icmp-error-rate", 0, UINT32_MAX},  {"persist-capacity", 0, UINT32_MAX},
+    {"idle-sleep-us", 0, 1000000},       {"mbufs", 0, UINT32_MAX},
+    {"stats-interval-ms", 10, 86400000}, {"misc-check-output", 0, fastvs::kMaxMiscOutput},
+};
+
+std::optional<uint64_t> digits(const std::string& s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+// The first numeric option whose value is not a number in its range, as an error; "" if none.
+std::string check_numbers(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    for (const NumericOption& o : kNumericOptions) {
+      const std::string flag = std::string("--") + o.name;
+      std::string value;
+      if (args[i] == flag && i + 1 < args.size())
+        value = args[i + 1];
+      else if (args[i].rfind(flag + "=", 0) == 0)
+        value = args[i].substr(flag.size() + 1);
+      else
+        continue;
+      const std::optional<uint64_t> n = digits(value);
+      if (!n || *n < o.min || *n > o.max)
+        return fmt::format("{} '{}': expected a whole number from {} to {}", flag, value, o.min,
+                           o.max);
+    }
+  }
+  return "";
+}
 
 po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_path) {
   po::options_description d("fastvsd options (after the EAL options and --)");
@@ -79,16 +127,19 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "persistence templates (-p), shared by the workers; when a client's bucket is full its "
       "new connection is dropped and counted")(
       "idle-sleep-us", po::value(&o.idle_sleep_us)->default_value(o.idle_sleep_us),
-      "microseconds an idle worker sleeps after 64 empty polls; 0 = pure polling (benchmarks). "
+      "microseconds (at most 1000000) an idle worker sleeps after 64 empty polls; 0 = pure "
+      "polling (benchmarks). "
       "Use it when workers share CPUs with other programs (the lab, tests)")(
       "mbufs", po::value(&o.mbufs)->default_value(o.mbufs),
       "packet buffers in the pool; 0 = sized from the ports' queues")(
       "stats-file", po::value(&o.stats_file),
       "write the counters (per worker, drops by reason, per destination) to this file as JSON, "
-      "replaced atomically every --stats-interval-ms and once more at exit")(
+      "replaced atomically (and safely: a link at its name is never followed) every "
+      "--stats-interval-ms, on SIGUSR2 and once more at exit")(
       "stats-interval-ms", po::value(&o.stats_interval_ms)->default_value(o.stats_interval_ms),
-      "how often --stats-file is rewritten (and the numbers DPDK telemetry's /fastvs/ "
-      "commands show are refreshed)")(
+      "how often (10 to 86400000) --stats-file is rewritten and the numbers DPDK telemetry's "
+      "/fastvs/ commands show are refreshed; a minimum: each collection is followed by at least "
+      "five times its own length")(
       "metrics-listen", po::value(&o.metrics_listen),
       "serve Prometheus metrics (text format 0.0.4) at http://ADDR:PORT/metrics, e.g. "
       "127.0.0.1:9469 or [::1]:9469 (numeric address; port 0: any free port, logged); off by "
@@ -146,13 +197,11 @@ int main(int argc, char** argv) {
     if (i < argc) rest.assign(argv + i + 1, argv + argc);
   }
   try {
+    if (const std::string bad = check_numbers(rest); !bad.empty()) throw po::error(bad);
     po::variables_map vm;
     po::store(po::command_line_parser(rest).options(desc).run(), vm);
     po::notify(vm);
     opt.kernel_path = !no_kernel_path;
-    if (opt.misc_check_output > fastvs::kMaxMiscOutput)
-      throw po::error(fmt::format("--misc-check-output {}: at most {} bytes", opt.misc_check_output,
-                                  fastvs::kMaxMiscOutput));
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;
@@ -203,6 +252,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "fastvsd: {}\n", st.error());
       rc = 1;
     } else {
+      for (const std::string& sig : fastvs::release_driver_signals(signal_fd))
+        fastvs::log_line(sig +
+                         ": left to the handler a DPDK driver installed (net_tap's RX trigger)");
       dir.run(signal_fd);
     }
   }

@@ -3,6 +3,7 @@
 #include <sys/signalfd.h>
 
 #include <cstring>
+#include <thread>
 
 namespace fastvs {
 
@@ -30,6 +31,31 @@ void child_signal_defaults() {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
+}
+
+std::vector<std::string> release_driver_signals(int signal_fd) {
+  sigset_t all = daemon_signals(), driver;
+  sigemptyset(&driver);
+  std::vector<std::string> names;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&all, sig) != 1) continue;
+    struct sigaction sa {};
+    if (sigaction(sig, nullptr, &sa) != 0) continue;
+    const bool handled = (sa.sa_flags & SA_SIGINFO)
+                             ? sa.sa_sigaction != nullptr
+                             : sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+    if (!handled) continue;
+    sigaddset(&driver, sig);
+    sigdelset(&all, sig);
+    names.push_back(signal_name(sig));
+  }
+  if (names.empty()) return names;
+  signalfd(signal_fd, &all, SFD_NONBLOCK | SFD_CLOEXEC);  // the fd's set, without those
+  std::thread([driver] {
+    pthread_sigmask(SIG_UNBLOCK, &driver, nullptr);
+    while (true) pause();  // the handlers run here; the process's end ends the thread
+  }).detach();
+  return names;
 }
 
 std::string signal_name(int sig) {

@@ -17,6 +17,7 @@
 #include <signal.h>
 
 #include <string>
+#include <vector>
 
 namespace fastvs {
 
@@ -30,6 +31,14 @@ int block_daemon_signals();
 // In a child after fork, before exec (async-signal-safe): the signal mask emptied and SIGPIPE's
 // disposition back to the default, so a program fastvsd starts behaves as from a shell.
 void child_signal_defaults();
+
+// Once the drivers are set up (the kernel path's TAP ports included): the signals among
+// daemon_signals() that a driver has installed a handler for are taken out of `signal_fd` and
+// left to that handler, on a thread of their own that does nothing else, so no other thread's
+// system call is interrupted. DPDK's net_tap takes a free real-time signal for its RX trigger
+// (the kernel sends it for every frame the host writes to the TAP): blocked, the signal was
+// read and logged for each frame. Returns the signals handed over, by name.
+std::vector<std::string> release_driver_signals(int signal_fd);
 
 // "SIGHUP", "SIGRTMIN+3", "signal 99".
 std::string signal_name(int sig);

@@ -53,6 +53,9 @@ class Reporter {
   // A scrape uses the last collection if it is this fresh and of the current input, so that
   // scrapers arriving together share one (and its memory).
   static constexpr std::chrono::milliseconds kFresh{250};
+  // A refresh is followed by at least kDuty times its own length before the next (timed or
+  // after a change): --stats-interval-ms is a minimum.
+  static constexpr int kDuty = 5;
 
   Reporter() = default;
   Reporter(const Reporter&) = delete;

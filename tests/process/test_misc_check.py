@@ -182,7 +182,8 @@ class BadOption(unittest.TestCase):
         r = subprocess.run([fastvsd_path(), "--", "--misc-check-output", "4097"],
                            capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--misc-check-output 4097: at most 4096 bytes", r.stderr)
+        self.assertEqual(r.stderr, "fastvsd: --misc-check-output '4097': expected a whole number "
+                                   "from 0 to 4096 (see fastvsd --help)\n")
 
 
 if __name__ == "__main__":

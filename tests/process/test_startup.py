@@ -117,6 +117,22 @@ class Startup(unittest.TestCase):
             self.assertEqual(second.stop(), 0, second.output())
             second.close()
 
+    def test_numeric_options_are_numbers_in_range(self):
+        # Refused before the EAL, with status 2: a negative number read into an unsigned option
+        # became its largest value (--idle-sleep-us -1 made a stop wait for ever).
+        for args, want in ((["--idle-sleep-us", "-1"], "--idle-sleep-us '-1'"),
+                           (["--idle-sleep-us=1000001"], "--idle-sleep-us '1000001'"),
+                           (["--arp-rate", "-5"], "--arp-rate '-5'"),
+                           (["--stats-interval-ms", "0"], "--stats-interval-ms '0'"),
+                           (["--conn-capacity", "1e6"], "--conn-capacity '1e6'"),
+                           (["--conn-keys", "99999999999999999999"],
+                            "--conn-keys '99999999999999999999'")):
+            r = subprocess.run([fastvsd_path(), "--", *args], capture_output=True, text=True,
+                               timeout=20)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertRegex(r.stderr, rf"^fastvsd: {re.escape(want)}: expected a whole number "
+                                       rf"from \d+ to \d+ \(see fastvsd --help\)\n$")
+
     # --- hugepages -------------------------------------------------------------------------
 
     def test_huge_dir_that_is_not_hugetlbfs(self):
