@@ -148,12 +148,10 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         *reply = CliReply{false, no_such_service(cmd.service)};
         return true;
       }
-      std::string text = format_list(status, o, opt_.conn_capacity);
-      // ipvsadm's table, byte for byte; with health checks configured, their state after it
-      // (a destination that is down is not in the table, as keepalived leaves IPVS).
-      if (!cfg_.checks.empty() || !cfg_.pools.empty())
-        text += "Health checks (fastvs):\n" + health_.status();
-      *reply = CliReply{true, std::move(text)};
+      // ipvsadm's table, byte for byte and nothing after it: scripts that parse ipvsadm read
+      // it (a destination that is down is not in it, as keepalived leaves IPVS; the checks'
+      // state is --check list's).
+      *reply = CliReply{true, format_list(status, o, opt_.conn_capacity)};
       return true;
     }
     case Op::Save:
@@ -178,7 +176,15 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       *reply = CliReply{true, ""};
       return true;
     case Op::AddrShow:
-      *reply = CliReply{true, show_addrs(ports_, cfg_)};
+      if (cmd.has_port && cmd.port >= ports_.size()) {
+        // iproute2: 'Device "dpdk7" does not exist.'
+        *reply = CliReply{
+            false, fmt::format("device dpdk{} does not exist ({} ports)", cmd.port, ports_.size())};
+        return true;
+      }
+      *reply = CliReply{
+          true, show_addrs(ports_, cfg_,
+                           cmd.has_port ? std::optional<uint16_t>(cmd.port) : std::nullopt)};
       return true;
     case Op::RouteShow:
       *reply = CliReply{true, show_routes(ports_, cfg_)};

@@ -414,6 +414,12 @@ Status apply_check(Config& cfg, const Command& cmd) {
         return Error{"no such destination " + addr_port(cmd.rip, cmd.rport) + " in service " +
                      name};
       CheckConfig check = cmd.check;
+      // connect_ip and connect_port default to the real server's, as keepalived's do
+      // (keepalived_resolve.cpp): said, so that listings and the log name the address probed.
+      if (check.spec.kind != CheckKind::Misc) {
+        if (check.spec.connect_ip == 0) check.spec.connect_ip = cmd.rip;
+        if (check.spec.connect_port == 0) check.spec.connect_port = cmd.rport;
+      }
       if (check.spec.kind == CheckKind::Misc) {
         // Who runs the program: user=, else keepalived's default script user if it exists,
         // else root (set_default_script_user).

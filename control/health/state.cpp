@@ -365,7 +365,8 @@ HealthUpdate ServiceHealth::finish(CheckRef ref, double now, const CheckResult& 
   if (ev) {
     up.events.push_back(
         {ev->up ? HealthEvent::Kind::CheckerUp : HealthEvent::Kind::CheckerDown, ref.rs,
-         who + ": " + c.spec().describe() + (ev->up ? " up: " : " down: ") + ev->reason});
+         who + ": " + c.spec().describe() + (ev->up ? " up" : " down") +
+             (ev->reason.empty() ? "" : ": " + ev->reason)});
   }
   refresh(ref.rs);
   RealServerState& now_state = rs_[ref.rs];
@@ -373,7 +374,8 @@ HealthUpdate ServiceHealth::finish(CheckRef ref, double now, const CheckResult& 
     now_state.reason = ev ? ev->reason : result.reason;
     up.events.push_back(
         {now_state.alive ? HealthEvent::Kind::ServerUp : HealthEvent::Kind::ServerDown, ref.rs,
-         who + (now_state.alive ? " is up (" : " is down (") + now_state.reason + ")"});
+         who + (now_state.alive ? " is up" : " is down") +
+             (now_state.reason.empty() ? "" : " (" + now_state.reason + ")")});
   }
   if (now_state.weight != before.weight) {
     if (now_state.alive == before.alive) now_state.reason = result.reason;

@@ -7,9 +7,11 @@
 
 namespace fastvs {
 
-std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg) {
+std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg,
+                       std::optional<uint16_t> only) {
   std::string out;
   for (size_t p = 0; p < ports.size(); ++p) {
+    if (only && p != *only) continue;
     out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {}\n", p + 1,
                        ports[p].name, ports[p].mtu);
     for (const auto& a : cfg.addrs)

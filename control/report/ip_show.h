@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@
 
 namespace fastvs {
 
-std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg);
+// `only`: that port's alone (ip addr show dev dpdkN).
+std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg,
+                       std::optional<uint16_t> only = std::nullopt);
 std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg);
 std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh);
 std::string show_links(const std::vector<PortSetup>& ports,

@@ -86,8 +86,12 @@ class Director:
         return r.stdout
 
     def table(self):
-        """ipvsadm's table of -L -n (the health section after it cut off)."""
-        return self.adm("-L", "-n").split("Health checks (fastvs):")[0]
+        """ipvsadm's table of -L -n, and nothing else (the checks' state is --check list's: a
+        section after the table read as services and destinations to ipvsadm's parsers)."""
+        out = self.adm("-L", "-n")
+        if "Health checks" in out or "quorum" in out:
+            raise AssertionError(f"-L shows more than ipvsadm's table:\n{out}")
+        return out
 
     def metrics(self):
         return topo.sh(f"ip netns exec {topo.DIRECTOR_NS} curl -s --max-time 2 "

@@ -145,6 +145,13 @@ class Cli(RingDaemonTest):
         self.ok("ip", "route", "add", "default", "via", "172.16.254.1", "dev", "dpdk0")
         self.ok("ip", "neigh", "add", "172.16.254.1", "lladdr", "02:00:00:00:00:01", "dev", "dpdk0")
         self.assertIn("inet 172.16.254.200/24 scope global dpdk0", self.ok("ip", "addr"))
+        # A device given: that port alone; one that does not exist: refused.
+        one = self.ok("ip", "addr", "show", "dev", "dpdk1")
+        self.assertIn("dpdk1:", one)
+        self.assertNotIn("dpdk0", one)
+        self.assertIn("dpdk0", self.ok("ip", "addr", "show", "dpdk0"))
+        rc, out, err = self.adm("ip", "addr", "show", "dev", "dpdk7")
+        self.assertEqual((rc, err), (1, "fastvsadm: device dpdk7 does not exist (2 ports)\n"))
         routes = self.ok("ip", "route")
         self.assertIn("default via 172.16.254.1 dev dpdk0", routes)
         self.assertIn("172.16.254.0/24 dev dpdk0 proto kernel scope link src 172.16.254.200", routes)
