@@ -116,7 +116,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   size_t i = 2;
   // -t|-u SERVICE, then -r RIP[:PORT] for add and del.
   if (i + 1 >= words.size() || (words[i] != "-t" && words[i] != "-u"))
-    return Error{"--check " + verb + " needs a service: -t|-u HOST:PORT"};
+    return Error{"--check " + verb + " needs a service: -t|-u ADDR:PORT"};
   {
     std::optional<uint16_t> port;
     if (Status st = parse_host_port("service address", words[i + 1], cmd.service.vip, port); !st)

@@ -333,7 +333,7 @@ struct IpvsadmParse {
       }
     }
     if ((def->required & kService) && !(seen & kService)) {
-      return Error{cmd_display(*def) + " needs a service: -t|-u HOST:PORT"};
+      return Error{cmd_display(*def) + " needs a service: -t|-u ADDR:PORT"};
     }
     if ((def->required & bit(kOptReal)) && !(seen & bit(kOptReal))) {
       return Error{cmd_display(*def) + " needs a real server: -r HOST[:PORT]"};

@@ -1,6 +1,7 @@
 // fastvsadm: ipvsadm's command line for fastvsd, over its Unix socket. One request, one reply;
 // exit 0 on success, otherwise a one-line message on stderr and a non-zero exit.
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -82,11 +83,19 @@ int main(int argc, char** argv) {
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno == ENOENT || errno == ECONNREFUSED)
+    const int err = errno;
+    struct stat st{};
+    if (err == ECONNREFUSED && stat(socket_path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+      fmt::print(stderr, "fastvsadm: {} is not a socket (--socket names fastvsd's socket)\n",
+                 socket_path);
+    else if (err == ENOENT)
       fmt::print(stderr, "fastvsadm: fastvsd is not running (no socket at {})\n", socket_path);
+    else if (err == ECONNREFUSED)
+      fmt::print(stderr, "fastvsadm: fastvsd is not running (nothing listens on {})\n",
+                 socket_path);
     else
       fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path,
-                 std::strerror(errno));
+                 std::strerror(err));
     return 1;
   }
   // Only fastvsd's socket: its listener runs as root (or as us). A socket someone else put at the

@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 import subprocess
+import tempfile
 import sys
 import unittest
 
@@ -358,6 +359,13 @@ class Cli(RingDaemonTest):
         r = subprocess.run([FASTVSADM, "--socket", self.sock, "-L", "-n"], capture_output=True,
                            text=True, env=dict(os.environ, FASTVS_SOCKET="/nonexistent/x.sock"))
         self.assertEqual(r.returncode, 0, r.stderr)
+        # A path that is no socket is named as such, not as a fastvsd that is not running.
+        with tempfile.NamedTemporaryFile() as f:
+            r = subprocess.run([FASTVSADM, "--socket", f.name, "-L", "-n"], capture_output=True,
+                               text=True)
+            self.assertEqual((r.returncode, r.stderr),
+                             (1, f"fastvsadm: {f.name} is not a socket (--socket names fastvsd's "
+                                 "socket)\n"))
 
 
 if __name__ == "__main__":

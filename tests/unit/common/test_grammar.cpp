@@ -269,10 +269,10 @@ TEST(ParseIpvsadm, Addresses) {
 }
 
 TEST(ParseIpvsadm, MissingRequiredOptions) {
-  EXPECT_EQ(parse_err("-A"), "-A (--add-service) needs a service: -t|-u HOST:PORT");
-  EXPECT_EQ(parse_err("-E -s rr"), "-E (--edit-service) needs a service: -t|-u HOST:PORT");
-  EXPECT_EQ(parse_err("-D"), "-D (--delete-service) needs a service: -t|-u HOST:PORT");
-  EXPECT_EQ(parse_err("-a -r 2.2.2.2 -m"), "-a (--add-server) needs a service: -t|-u HOST:PORT");
+  EXPECT_EQ(parse_err("-A"), "-A (--add-service) needs a service: -t|-u ADDR:PORT");
+  EXPECT_EQ(parse_err("-E -s rr"), "-E (--edit-service) needs a service: -t|-u ADDR:PORT");
+  EXPECT_EQ(parse_err("-D"), "-D (--delete-service) needs a service: -t|-u ADDR:PORT");
+  EXPECT_EQ(parse_err("-a -r 2.2.2.2 -m"), "-a (--add-server) needs a service: -t|-u ADDR:PORT");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -m"),
             "-a (--add-server) needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("-e -t 1.1.1.1:80 -w 2"),
