@@ -107,6 +107,9 @@ struct AddrConfig {
   uint32_t ip = 0;
   uint8_t prefix_len = 32;
   uint16_t port = 0;  // dpdkN
+  // Added on the host (keepalived's VIP, `ip addr add ... dev dpdkN`) and followed, not
+  // fastvsadm's: it goes when the host removes it, and no file or -S holds it.
+  bool from_host = false;
   friend bool operator==(const AddrConfig&, const AddrConfig&) = default;
 };
 

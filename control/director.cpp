@@ -163,6 +163,7 @@ Status Director::init() {
         fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity)};
   }
   store_ = std::make_unique<DestStore>(nworkers);
+  for (const std::string& line : vip_reach_changes(Config{}, cfg_)) log_line(line);
   refresh_health();
   auto first =
       build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
@@ -396,6 +397,7 @@ void Director::run(int signal_fd) {
                !kernel_.on_event(events[i].data.fd)) {
         if (health_.owns(events[i].data.fd)) on_health();
       }
+    if (kernel_.take_addrs_changed()) host_addrs_dirty_ = true;
     poll_changes();
     if (dumping_) poll_dump();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);

@@ -29,6 +29,7 @@
 #include "control/cli_server.h"
 #include "control/health/overlay.h"
 #include "control/health/runner.h"
+#include "control/config/host_addrs.h"
 #include "control/kernel_path.h"
 #include "control/loads.h"
 #include "control/report/metrics.h"
@@ -131,6 +132,9 @@ class Director {
   void on_health();
   // Whether a client's deadline (common/cli_proto.h; 0: none) leaves no second to answer.
   static bool past_deadline(uint64_t deadline_ms);
+  // The host added or removed addresses on the kernel-path interfaces (keepalived's VIPs):
+  // the data plane follows, as a change of its own (control/config/host_addrs.h).
+  void follow_host_addrs();
   // A load (control/loads.h) is done: applied as a change, or refused with its error.
   void on_load_done();
   bool reload_keepalived(uint64_t client, const Command& cmd,
@@ -158,6 +162,8 @@ class Director {
   HealthOverlay overlay_;  // its verdicts over cfg_
   bool health_dirty_ = false;
   bool reload_wanted_ = false;       // SIGHUP, done once no change is in flight
+  bool host_addrs_dirty_ = false;    // the host changed a kernel-path interface's addresses
+  IgnoredHostAddrs ignored_host_addrs_;
   uint64_t deadline_ = 0;            // the client's deadline of the change being made
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
   Stats stats_;

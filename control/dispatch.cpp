@@ -84,6 +84,8 @@ void Director::on_load_done() {
     return;
   }
   deadline_ = req.deadline_ms;
+  // SIGHUP built the table from the files alone: the host's addresses stay the host's.
+  carry_host_addrs(cfg_, *out.config);
   if (req.keepalived) {
     ka_keys_ = std::move(out.ka_keys);
     opt_.keepalived_conf = req.keepalived_path;
@@ -229,12 +231,29 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
 }
 
 bool Director::apply_change(uint64_t client, const std::string& what, Config next) {
+  for (const std::string& line : vip_reach_changes(cfg_, next)) log_line(line);
   cfg_ = std::move(next);
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   refresh_health();
   log_line(what + ": applied");
   publish(client);
   return false;  // answered when every worker has it
+}
+
+void Director::follow_host_addrs() {
+  host_addrs_dirty_ = false;
+  std::vector<HostPortAddrs> host;
+  for (KernelPath::PortAddrs& p : kernel_.host_addrs()) {
+    HostPortAddrs h{p.port, {}};
+    for (const HostAddr& a : p.addrs) h.addrs.push_back({a.ip, a.prefix_len, p.port});
+    host.push_back(std::move(h));
+  }
+  HostFollow f = fastvs::follow_host_addrs(cfg_, host, ignored_host_addrs_,
+                                           static_cast<unsigned>(ports_.size()));
+  for (const std::string& line : f.log) log_line("kernel path: " + line);
+  if (f.put_back) kernel_.sync(cfg_, true);
+  if (f.changes.empty()) return;
+  apply_change(0, "host: " + join(f.changes, "; "), std::move(f.next));
 }
 
 void Director::sync_static_neighbours(const Config& next) {
@@ -320,6 +339,7 @@ void Director::poll_changes() {
     reload_files();
   }
   if (health_dirty_ && !changes_.in_flight()) on_health();
+  if (host_addrs_dirty_ && !changes_.in_flight() && !loads_.running()) follow_host_addrs();
   // The next waiting change, now that none is in flight.
   while (!loads_.running()) {
     auto next = changes_.next_waiting();

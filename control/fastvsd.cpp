@@ -106,7 +106,8 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "not start on a table that holds rules or routes it did not make")(
       "kernel-rate", po::value(&o.kernel_rate)->default_value(o.kernel_rate),
       "packets a second the workers hand to the host at most, all together (more are dropped "
-      "and counted as kernel_path_limit). 0: none handed")(
+      "and counted as kernel_path_limit). 0: none handed but VRRP and ARP, which have a "
+      "budget of their own")(
       "arp-rate", po::value(&o.arp_rate)->default_value(o.arp_rate),
       "ARP requests for our addresses each worker answers a second at most, in bursts of a "
       "tenth of that; more are dropped (arp_rate_limited) and not learned from. 0: none "

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -46,6 +47,10 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
         st.error())};
   }
   if (Status st = claim_table(); !st) return st;
+  // Before the interfaces exist, so that no address added to them is missed.
+  if (Status st = addr_events_.open(); !st) return Error{"kernel path: " + st.error()};
+  if (epoll_set(epoll_fd, EPOLL_CTL_ADD, addr_events_.fd(), EPOLLIN) != 0)
+    return Error{fmt::format("kernel path: epoll: {}", strerror(errno))};
   for (const PortSetup& p : ports) {
     Tap t;
     t.port = p.port_id;
@@ -142,6 +147,13 @@ bool KernelPath::on_event(int fd) {
     drain_to_kernel();
     return true;
   }
+  if (fd == addr_events_.fd()) {
+    addrs_changed_ |= addr_events_.drain([this](int ifindex) {
+      return std::any_of(taps_.begin(), taps_.end(),
+                         [&](const Tap& t) { return t.ifindex == ifindex; });
+    });
+    return true;
+  }
   for (size_t i = 0; i < taps_.size(); ++i) {
     if (taps_[i].rx_fd == fd) {
       drain_from_kernel(i);
@@ -184,13 +196,28 @@ void KernelPath::drain_from_kernel(size_t i) {
   }
 }
 
-void KernelPath::sync(const Config& cfg) {
+std::vector<KernelPath::PortAddrs> KernelPath::host_addrs() {
+  std::vector<PortAddrs> out;
+  for (const Tap& t : taps_) {
+    Result<std::vector<HostAddr>> have = rtnl_.addrs(t.ifindex);
+    if (!have) {
+      log_line(fmt::format("kernel path: failed: reading {}'s addresses: {}", t.ifname,
+                           have.error()));
+      continue;
+    }
+    out.push_back({t.port, std::move(*have)});
+  }
+  return out;
+}
+
+void KernelPath::sync(const Config& cfg, bool force) {
   if (!enabled()) return;
   std::string key;
-  for (const auto& a : cfg.addrs) key += fmt::format("a {} {} {};", a.ip, a.prefix_len, a.port);
+  for (const auto& a : cfg.addrs)
+    key += fmt::format("a {} {} {} {};", a.ip, a.prefix_len, a.port, a.from_host);
   for (const auto& r : cfg.routes)
     key += fmt::format("r {} {} {} {};", r.prefix, r.prefix_len, r.via, r.port);
-  if (synced_ && *synced_ == key) return;
+  if (!force && synced_ && *synced_ == key) return;
   synced_.reset();
   std::vector<KernelIf> ifs;
   for (const Tap& t : taps_) ifs.push_back({t.port, t.ifindex, t.ifname});
@@ -201,15 +228,20 @@ void KernelPath::sync(const Config& cfg) {
     ++changes;
     if (!st) failed.push_back(what + ": " + st.error());
   };
-  // Addresses: the TAP interfaces (its own) hold exactly the ports' addresses. Deleting one may
-  // take others with it (the secondaries of its network): what to add is read after.
+  // Addresses: fastvsadm's are put on the TAP interfaces, what left the configuration is taken
+  // off, the host's own are left as the host has them (control/kernel_routes.h). Deleting one
+  // may take others with it (the secondaries of its network): what to add is read after.
+  std::vector<HostAddr> all = want.addrs;
+  all.insert(all.end(), want.host_addrs.begin(), want.host_addrs.end());
   for (const Tap& t : taps_) {
-    std::vector<HostAddr> mine;
+    std::vector<HostAddr> own, host;
     for (const HostAddr& a : want.addrs)
-      if (a.ifindex == t.ifindex) mine.push_back(a);
+      if (a.ifindex == t.ifindex) own.push_back(a);
+    for (const HostAddr& a : want.host_addrs)
+      if (a.ifindex == t.ifindex) host.push_back(a);
     Result<std::vector<HostAddr>> have = rtnl_.addrs(t.ifindex);
     if (have) {
-      for (const HostAddr& a : addr_changes(*have, mine).del)
+      for (const HostAddr& a : addr_changes(*have, own, host, before_).del)
         done(rtnl_.del(a), "ip addr del " + describe(a, t.ifname));
       have = rtnl_.addrs(t.ifindex);
     }
@@ -217,8 +249,15 @@ void KernelPath::sync(const Config& cfg) {
       failed.push_back(fmt::format("reading {}'s addresses: {}", t.ifname, have.error()));
       continue;
     }
-    for (const HostAddr& a : addr_changes(*have, mine).add)
+    for (const HostAddr& a : addr_changes(*have, own, host, before_).add)
       done(rtnl_.add(a), "ip addr add " + describe(a, t.ifname));
+  }
+  // What failed to go is tried again next time.
+  if (failed.empty()) {
+    before_ = all;
+  } else {
+    for (const HostAddr& a : all)
+      if (std::find(before_.begin(), before_.end(), a) == before_.end()) before_.push_back(a);
   }
   // Routes, after the addresses (an address's removal takes routes from it with it). Deleted
   // first: a route whose gateway changed is the same destination.
@@ -284,6 +323,7 @@ void KernelPath::close() {
   if (owns_table_) remove_own();
   owns_table_ = false;
   synced_.reset();
+  before_.clear();
   for (const Tap& t : taps_) {
     rte_eth_dev_stop(t.tap_port);
     rte_eth_dev_close(t.tap_port);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/model.h"
@@ -50,13 +51,27 @@ class KernelPath {
   rte_ring* from_kernel() const { return from_kernel_; }
   int wake_fd() const { return wake_fd_; }
 
-  // An epoll event on one of its fds: moves packets; false if the fd is not one of its own.
+  // An epoll event on one of its fds: moves packets, or notes that the host changed a TAP
+  // interface's addresses (addrs_changed()); false if the fd is not one of its own.
   bool on_event(int fd);
+
+  // Whether the host added or removed an address on a TAP interface since the last call (or the
+  // notifications overflowed): then read them with host_addrs().
+  bool take_addrs_changed() { return std::exchange(addrs_changed_, false); }
+  // What each TAP interface holds now, by port; a port whose interface could not be read is left
+  // out, its failure logged.
+  struct PortAddrs {
+    uint16_t port = 0;
+    std::vector<HostAddr> addrs;
+  };
+  std::vector<PortAddrs> host_addrs();
 
   // Brings the host's addresses, routes and rules to what cfg says (a no-op when they did not
   // change), touching only its own. Each failure is logged with what failed, and the sync as
   // failed (the next call tries again); never fatal: the data plane does not depend on them.
-  void sync(const Config& cfg);
+  // force: even when the configuration's addresses and routes did not change (the host removed
+  // one of fastvsadm's addresses: put it back).
+  void sync(const Config& cfg, bool force = false);
 
   // Removes its rules and routes from the host, then stops and closes the TAP devices (their
   // addresses go with them).
@@ -84,6 +99,9 @@ class KernelPath {
   int wake_fd_ = -1;
   uint32_t table_ = 100;
   Rtnl rtnl_;
+  RtnlAddrEvents addr_events_;
+  bool addrs_changed_ = false;
+  std::vector<HostAddr> before_;  // the configuration's addresses at the last sync
   bool owns_table_ = false;            // checked free at start: its own entries are removed
   std::optional<std::string> synced_;  // the addresses and routes last applied in full, as text
   uint64_t to_host_ = 0, from_host_ = 0;

@@ -41,7 +41,7 @@ KernelWant kernel_want(const Config& cfg, const std::vector<KernelIf>& ifs, uint
   for (const AddrConfig& a : cfg.addrs) {
     const KernelIf* k = find_if(a.port);
     if (!k) continue;
-    w.addrs.push_back({a.ip, a.prefix_len, k->ifindex});
+    (a.from_host ? w.host_addrs : w.addrs).push_back({a.ip, a.prefix_len, k->ifindex});
     HostRule rule;
     rule.priority = table;
     rule.table = table;
@@ -91,10 +91,6 @@ bool is_own(const HostRule& r, uint32_t table) {
 
 namespace {
 
-bool same(const HostAddr& a, const HostAddr& b) {
-  return a == b;
-}
-
 bool same(const HostRoute& a, const HostRoute& b) {
   return a.dst == b.dst && a.dst_len == b.dst_len && a.gateway == b.gateway && a.oif == b.oif &&
          a.prefsrc == b.prefsrc && a.table == b.table && a.type == b.type && a.metric == b.metric;
@@ -122,9 +118,18 @@ HostChanges<T> diff(const std::vector<T>& have, const std::vector<T>& want, Own 
 }  // namespace
 
 HostChanges<HostAddr> addr_changes(const std::vector<HostAddr>& have,
-                                   const std::vector<HostAddr>& want) {
-  // Every address on fastvsd's own interfaces is its own.
-  return diff(have, want, [](const HostAddr&) { return true; });
+                                   const std::vector<HostAddr>& own,
+                                   const std::vector<HostAddr>& host,
+                                   const std::vector<HostAddr>& before) {
+  const auto in = [](const std::vector<HostAddr>& v, const HostAddr& a) {
+    return std::find(v.begin(), v.end(), a) != v.end();
+  };
+  HostChanges<HostAddr> c;
+  for (const HostAddr& h : have)
+    if (in(before, h) && !in(own, h) && !in(host, h)) c.del.push_back(h);
+  for (const HostAddr& o : own)
+    if (!in(have, o)) c.add.push_back(o);
+  return c;
 }
 
 HostChanges<HostRoute> route_changes(const std::vector<HostRoute>& have,

@@ -7,7 +7,10 @@
 //   connected networks (`NET/LEN dev dpdkK src ADDR`) and the configuration's static routes;
 // - rules of priority N, protocol 250, `lookup N`: `iif dpdkK` (what the host forwards from the
 //   ports) and `from ADDR` (the host's own traffic from the ports' addresses);
-// - the IPv4 addresses on its TAP interfaces (dpdkK: created by fastvsd, gone when it stops).
+// - the IPv4 addresses fastvsadm configured, on its TAP interfaces (dpdkK: created by fastvsd,
+//   gone when it stops). An address the host put there (keepalived's VIP, an operator's `ip addr
+//   add`) is the host's: fastvsd follows it into the data plane (control/director.h) and never
+//   adds it back or removes it, unless fastvsadm removes it from the configuration.
 // A route or rule with another protocol, priority or table is the operator's (or another
 // daemon's) and is never changed, even in table N.
 #pragma once
@@ -43,7 +46,8 @@ struct KernelIf {
 
 // What the host should hold for a configuration.
 struct KernelWant {
-  std::vector<HostAddr> addrs;
+  std::vector<HostAddr> addrs;       // fastvsadm's: put on the TAP interfaces
+  std::vector<HostAddr> host_addrs;  // the host's, followed: left as the host has them
   std::vector<HostRoute> routes;  // connected networks first, then the static routes
   std::vector<HostRule> rules;
 };
@@ -58,8 +62,13 @@ template <typename T>
 struct HostChanges {
   std::vector<T> del, add;
 };
+// Addresses: fastvsadm's (`own`) that are missing are added; what is on the interfaces and was
+// in the configuration last time (`before`, either origin) but is no longer is removed (fastvsadm
+// removed it); anything else there is the host's and left alone.
 HostChanges<HostAddr> addr_changes(const std::vector<HostAddr>& have,
-                                   const std::vector<HostAddr>& want);
+                                   const std::vector<HostAddr>& own,
+                                   const std::vector<HostAddr>& host,
+                                   const std::vector<HostAddr>& before);
 HostChanges<HostRoute> route_changes(const std::vector<HostRoute>& have,
                                      const std::vector<HostRoute>& want, uint32_t table);
 HostChanges<HostRule> rule_changes(const std::vector<HostRule>& have,

@@ -500,4 +500,50 @@ Status Rtnl::set_up(int ifindex) {
   return request(m);
 }
 
+RtnlAddrEvents::~RtnlAddrEvents() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status RtnlAddrEvents::open() {
+  if (fd_ >= 0) return {};
+  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (fd_ < 0) return Error{fmt::format("netlink socket: {}", strerror(errno))};
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_IPV4_IFADDR;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    const int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    return Error{fmt::format("netlink address notifications: {}", strerror(e))};
+  }
+  buf_.resize(kRecvBuffer);
+  return {};
+}
+
+void RtnlAddrEvents::drain_each(const std::function<void(int)>& f) {
+  if (fd_ < 0) return;
+  for (;;) {
+    const ssize_t n = recv(fd_, buf_.data(), buf_.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // ENOBUFS: the kernel had more to say than the socket held; the caller reads all again.
+      if (errno == ENOBUFS) {
+        f(-1);
+        continue;
+      }
+      return;  // EAGAIN: all read
+    }
+    int len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf_.data()); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
+      if ((h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR) ||
+          h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg)))
+        continue;
+      const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+      if (ifa->ifa_family == AF_INET) f(static_cast<int>(ifa->ifa_index));
+    }
+  }
+}
+
 }  // namespace fastvs

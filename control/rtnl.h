@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,37 @@ class Rtnl {
 
   int fd_ = -1;
   uint32_t seq_ = 0;
+  std::vector<char> buf_;
+};
+
+// The kernel's address notifications (RTM_NEWADDR / RTM_DELADDR, IPv4), read without blocking
+// from a socket of their own: what keepalived or an operator's `ip addr` changes on an interface.
+// Only whether something changed on an interface of interest is kept; the caller reads the
+// interface's addresses again (Rtnl::addrs), so that events that arrive late or out of order,
+// or a burst the socket could not hold (ENOBUFS), all end in the same answer: what is there now.
+class RtnlAddrEvents {
+ public:
+  RtnlAddrEvents() = default;
+  ~RtnlAddrEvents();
+  RtnlAddrEvents(const RtnlAddrEvents&) = delete;
+  RtnlAddrEvents& operator=(const RtnlAddrEvents&) = delete;
+
+  Status open();
+  int fd() const { return fd_; }
+  // Reads every pending notification; true when one was about an interface for which ours(ifindex)
+  // holds, or when some were lost.
+  template <typename Ours>
+  bool drain(Ours ours) {
+    bool any = false;
+    drain_each([&](int ifindex) { any |= ifindex < 0 || ours(ifindex); });
+    return any;
+  }
+
+ private:
+  // Calls f(ifindex) per notification, f(-1) when the kernel dropped some.
+  void drain_each(const std::function<void(int)>& f);
+
+  int fd_ = -1;
   std::vector<char> buf_;
 };
 

@@ -53,7 +53,8 @@ namespace fastvs {
   X(arp_rate_limited, "ARP request for us not answered: rate limit")                 \
   X(echo_rate_limited, "ICMP echo request to us not answered: rate limit")           \
   X(kernel_path_limit, "for the kernel, over the kernel path's rate limit")          \
-  X(kernel_path_full, "for the kernel, but its ring was full")
+  X(kernel_path_full, "for the kernel, but its ring was full")                       \
+  X(kernel_ctl_limit, "VRRP or ARP for the kernel, over their own budget")
 
 enum class Drop : uint8_t {
 #define X(name, text) name,
@@ -112,6 +113,8 @@ class Counter {
   X(conns_created, "connections_created", "Connections created")                             \
   X(conns_expired, "connections_expired", "Connections expired")                             \
   X(to_kernel, "to_kernel_packets", "Packets handed to the host's stack (the kernel path)")  \
+  X(to_kernel_ctl, "to_kernel_control_packets",                                             \
+    "Of those, VRRP and ARP, handed on a budget of their own")                              \
   X(from_kernel, "from_kernel_packets", "The host's packets sent out of a port")             \
   X(frags_tracked, "fragments_tracked", "First fragments whose datagram was remembered")     \
   X(frags_followed, "fragments_followed", "Non-first fragments forwarded after their first") \

@@ -46,7 +46,7 @@ void arp_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (pi.sport == kArpOpReply) {
     // The host's stack resolves its own next hops (health checks, ssh): it needs the answers to
     // its requests too. Without a kernel path, learning was all the reply was for.
-    if (w.to_kernel && to_us) return to_kernel(w, m, Drop::arp_not_ours);
+    if (w.to_kernel && to_us) return to_kernel(w, m, Drop::arp_not_ours, true);
     ++w.ctr.arp_replies_in;
     rte_pktmbuf_free(m);
     return;
@@ -96,16 +96,23 @@ void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (pi.kind == PktKind::Icmp && pi.icmp_type == kIcmpEcho) return echo_reply(w, m, pi);
   // Not a service, not what the workers answer: the host's stack (ssh to the DIP, the answers
   // to its own health checks and pings).
-  to_kernel(w, m, pi.kind == PktKind::Icmp ? Drop::icmp_other : Drop::local_other);
+  // VRRPv3 to a unicast peer comes to a local address.
+  to_kernel(w, m, pi.kind == PktKind::Icmp ? Drop::icmp_other : Drop::local_other,
+            pi.proto == kIpProtoVrrp);
 }
 
-void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise) {
+void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise, bool control) {
   if (!w.to_kernel) return drop(w, m, otherwise);
   // A token bucket (--kernel-rate), a tenth of a second deep: a flood of traffic the data plane
   // does not handle must not turn into a flood of system calls.
-  if (!w.kernel_bucket.take(w.now)) return drop(w, m, Drop::kernel_path_limit);
+  if (control) {
+    if (!w.kernel_ctl_bucket.take(w.now)) return drop(w, m, Drop::kernel_ctl_limit);
+  } else if (!w.kernel_bucket.take(w.now)) {
+    return drop(w, m, Drop::kernel_path_limit);
+  }
   if (rte_ring_mp_enqueue(w.to_kernel, m) != 0) return drop(w, m, Drop::kernel_path_full);
   ++w.ctr.to_kernel;
+  if (control) ++w.ctr.to_kernel_ctl;
   w.kernel_wake = true;
 }
 

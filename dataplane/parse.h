@@ -24,6 +24,7 @@ constexpr uint8_t kIpProtoIcmp = 1;
 constexpr uint8_t kIpProtoIpip = 4;
 constexpr uint8_t kIpProtoTcp = 6;
 constexpr uint8_t kIpProtoUdp = 17;
+constexpr uint8_t kIpProtoVrrp = 112;
 
 constexpr uint8_t kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpDestUnreach = 3;

@@ -126,8 +126,12 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   // and deduplicated (a set per build cost a third of a change's time at 80,000 destinations).
   std::vector<std::pair<uint64_t, Destination*>> rs_items;
   s->services.reserve(cfg.services.size());
+  std::vector<uint32_t> local_ips;
+  for (const auto& a : cfg.addrs) local_ips.push_back(a.ip);
+  std::sort(local_ips.begin(), local_ips.end());
   for (const auto& sc : cfg.services) {
     SnapService ss;
+    ss.vip_local = std::binary_search(local_ips.begin(), local_ips.end(), sc.key.vip);
     ss.id = store.service_id(sc.key);
     ss.proto = static_cast<uint8_t>(sc.key.proto);
     ss.vip = rte_cpu_to_be_32(sc.key.vip);
@@ -137,7 +141,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     ss.persistent = sc.persistent;
     ss.persist_mask = rte_cpu_to_be_32(sc.netmask);
     ss.persist_ticks = sc.timeout * kTicksPerSecond;
-    if (sc.key.vport == 0) s->has_port0 = true;
+    if (sc.key.vport == 0 && ss.vip_local) s->has_port0 = true;
     for (const auto& d : sc.dests) {
       Destination* dest = store.get(sc.key, d);
       ss.dests.push_back(dest);
@@ -149,8 +153,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     SchedInputs inputs{ss.sched.kind, ss.sched.flags, {}};
     for (const Destination* d : ss.dests) inputs.dests.emplace_back(d, d->get_weight());
     ss.gen = store.service_gen(ss.id, inputs);
-    svc_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
-                           static_cast<uint32_t>(s->services.size()));
+    if (ss.vip_local)
+      svc_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
+                             static_cast<uint32_t>(s->services.size()));
     id_items.emplace_back(ss.id, static_cast<uint32_t>(s->services.size()));
     s->services.push_back(std::move(ss));
   }
@@ -184,7 +189,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   std::vector<std::pair<uint64_t, uint8_t>> roles;
   roles.reserve(s->services.size() + rs_items.size());
   for (const auto& ss : s->services)
-    roles.emplace_back(Snapshot::addr_key(ss.proto, ss.vip), Snapshot::kAddrVip);
+    if (ss.vip_local) roles.emplace_back(Snapshot::addr_key(ss.proto, ss.vip), Snapshot::kAddrVip);
   for (const auto& [k, d] : rs_items)
     roles.emplace_back(Snapshot::addr_key(static_cast<uint8_t>(k >> 48), d->rip_be),
                        Snapshot::kAddrMasqRip);

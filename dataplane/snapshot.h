@@ -33,6 +33,10 @@ struct SnapService {
   bool persistent = false;
   uint32_t persist_mask = 0;  // network order
   uint32_t persist_ticks = 0;
+  // Its VIP is a local address (of any port): only then does it take traffic. As in IPVS, where
+  // only the director that holds the VIP receives it: a VRRP backup has the service configured
+  // (and checked) but no VIP, and must not serve a stray packet the master will not know about.
+  bool vip_local = false;
   std::vector<Destination*> dests;  // kernel list order
   std::vector<Destination*> table;  // sh, dh, mh: the scheduler's lookup table
 

@@ -197,7 +197,8 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
   // Traffic through the director that is no LVS traffic (a NAT real server's own connections
   // out, what the host routes) is the host's to forward or refuse, as in a kernel director.
   if (s.v == Verdict::Drop) {
-    why == Drop::no_service ? to_kernel(w, m, why) : drop(w, m, why);
+    // VRRP adverts (to 224.0.0.18) on their own budget: keepalived's, on the kernel path.
+    why == Drop::no_service ? to_kernel(w, m, why, pi.proto == kIpProtoVrrp) : drop(w, m, why);
     return false;
   }
   if (kSteer && s.v != Verdict::Local && w.nworkers > 1) {

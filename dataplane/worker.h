@@ -156,6 +156,11 @@ struct Worker {
   bool kernel_wake = false;         // something was queued since the last wake-up
   rte_ring* from_kernel = nullptr;  // the host's frames to send out (worker 0)
   TokenBucket kernel_bucket = TokenBucket::tenth_deep(100000);
+  // VRRP adverts and ARP replies to the host's requests have a budget of their own: a flood of
+  // other traffic for the host must not cost the backup its master's adverts (a failover for
+  // nothing) or the host its neighbours.
+  TokenBucket kernel_ctl_bucket = TokenBucket::tenth_deep(kKernelCtlRate);
+  static constexpr uint32_t kKernelCtlRate = 2000;  // packets a second, per worker
 
   std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
   std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave
@@ -163,7 +168,8 @@ struct Worker {
 };
 
 // Gives a packet to the host's stack (the kernel path); without one, drops it as `otherwise`.
-void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise);
+// control: VRRP or ARP, on their own budget.
+void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise, bool control = false);
 
 // Adopts a snapshot (between bursts): sizes and resets the scheduler state.
 void worker_adopt(Worker& w, const Snapshot* snap);

@@ -18,10 +18,11 @@
 //    write, a virtual server defined twice, `include` (not supported: paste the file in),
 //    keepalived's conditional lines (@id), parameters ($NAME=) and sequences (~SEQ);
 //  - warnings ("NAME:LINE: text", the file still loads):
-//      * top-level blocks fastvsd does not run, skipped whole: vrrp_instance, vrrp_sync_group,
-//        vrrp_script, vrrp_track_process ("... is not handled by fastvsd (HA comes later)"),
-//        static_ipaddress, static_routes, static_rules, linkbeat_interfaces, SSL,
-//        bfd_instance, track_file, ... ("... is not handled by fastvsd (ignored)"); global_defs'
+//      * top-level blocks keepalived's VRRP process runs (keepalived --vrrp on the same file),
+//        skipped whole: vrrp_instance, vrrp_sync_group, vrrp_script, vrrp_track_*, track_file,
+//        static_ipaddress, static_routes, static_rules, garp_group, linkbeat_interfaces, ...
+//        ("... is keepalived's (keepalived --vrrp runs it)"); blocks nobody runs with fastvs:
+//        SSL, bfd_instance, net_namespace, ... ("... is not handled by fastvsd (ignored)"); global_defs'
 //        keywords other than script_user and enable_script_security, in one warning;
 //      * MISC_CHECKs that name no user running as root (no global_defs script_user, no
 //        keepalived_script user): keepalived's warning, once;

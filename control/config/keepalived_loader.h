@@ -133,6 +133,8 @@ class Loader {
   }
 
   void warn(unsigned line, std::string msg) { warnings_.emplace_back(line, std::move(msg)); }
+  // Not a warning, logged with them: a block that another process runs (keepalived --vrrp).
+  void note(unsigned line, std::string msg) { warn(line, std::move(msg)); }
 
   void not_handled(unsigned line, const std::string& what, const std::string& note = "skipped") {
     warn(line, what + " is not handled by fastvsd (" + note + ")");

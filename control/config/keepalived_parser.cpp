@@ -150,17 +150,16 @@ bool Loader::method_leaf(const Node& n, std::optional<ForwardMethod>& out) {
 }
 
 bool Loader::top(const Node& n) {
-  static const char* const kVrrp[] = {"vrrp_instance", "vrrp_sync_group", "vrrp_script",
-                                      "vrrp_track_process", "vrrp_track_file"};
-  static const char* const kIgnored[] = {"static_ipaddress",
-                                         "static_routes",
-                                         "static_rules",
-                                         "linkbeat_interfaces",
-                                         "interface_up_down_delays",
-                                         "static_track_group",
-                                         "garp_group",
-                                         "bfd_instance",
-                                         "track_file",
+  // keepalived's VRRP process (keepalived --vrrp on the same file) runs these; fastvsd follows
+  // the addresses it adds to and removes from the kernel-path interfaces.
+  static const char* const kVrrp[] = {"vrrp_instance",      "vrrp_sync_group",
+                                      "vrrp_script",        "vrrp_track_process",
+                                      "vrrp_track_file",    "track_file",
+                                      "static_ipaddress",   "static_routes",
+                                      "static_rules",       "garp_group",
+                                      "linkbeat_interfaces", "interface_up_down_delays",
+                                      "static_track_group"};
+  static const char* const kIgnored[] = {"bfd_instance",
                                          "SSL",
                                          "net_namespace",
                                          "net_namespace_ipvs",
@@ -176,7 +175,7 @@ bool Loader::top(const Node& n) {
   }
   for (const char* k : kVrrp) {
     if (n.key == k) {
-      warn(n.line, n.key + " is not handled by fastvsd (HA comes later)");
+      note(n.line, n.key + " is keepalived's (keepalived --vrrp runs it)");
       return true;
     }
   }

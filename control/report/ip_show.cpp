@@ -16,8 +16,8 @@ std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg,
                        ports[p].name, ports[p].mtu);
     for (const auto& a : cfg.addrs)
       if (a.port == p)
-        out += fmt::format("    inet {}/{} scope global {}\n", format_ip4(a.ip), a.prefix_len,
-                           ports[p].name);
+        out += fmt::format("    inet {}/{} scope global {}{}\n", format_ip4(a.ip), a.prefix_len,
+                           ports[p].name, a.from_host ? " (added on the host)" : "");
   }
   return out;
 }

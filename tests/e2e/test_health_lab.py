@@ -283,7 +283,7 @@ class SeedKeepalivedDrLab(unittest.TestCase):
         d = Director(self, self.topo, f"ip addr add {topo.DIP}/24 dev dpdk0\n"
                      "ip addr add 192.168.0.38/24 dev dpdk0\n", SEED_KEEPALIVED, "seed")
         log = d.d.output()
-        self.assertIn("vrrp_instance is not handled by fastvsd (HA comes later)", log)
+        self.assertIn("vrrp_instance is keepalived's (keepalived --vrrp runs it)", log)
         self.assertEqual(d.table(),
                          "IP Virtual Server version 1.2.1 (size=262144)\n"
                          "Prot LocalAddress:Port Scheduler Flags\n"

@@ -92,9 +92,12 @@ def _host(name, ifname, addrs, gw=None):
 class Topology:
     """Builds a topology; .start_servers() runs an HTTP and a UDP server on each real server."""
 
-    def __init__(self, kind="nat"):
+    def __init__(self, kind="nat", directors=1):
+        """directors=2 (one-arm kinds: nat1, dr, tun): a second director, its namespace
+        fvs-dir2, on the same switch, as the backup of an HA pair."""
         require_root()
         self.kind = kind
+        self.directors = [DIRECTOR_NS] + [f"{DIRECTOR_NS}{i}" for i in range(2, directors + 1)]
         self.dir = tempfile.mkdtemp(prefix="fvs-lab-")
         self.procs = []
         cleanup()
@@ -149,15 +152,18 @@ class Topology:
         # The director: a namespace of its own (its host stack is the kernel path's), with the
         # RS-side port, a veth end on the switch. It forwards and masquerades what its real
         # servers send elsewhere, as the seeds' director does (ip_forward, MASQUERADE).
-        d = _host("dir", "", [])
-        sh(f"{d} sysctl -qw net.ipv4.ip_forward=1")
-        if self.kind in ("nat", "nat1"):
-            sh(f"{d} iptables -t nat -A POSTROUTING -s 192.168.0.0/24 -j MASQUERADE")
-        sh(f"ip link add fvs-r netns {DIRECTOR_NS} type veth peer name {PREFIX}d netns {PREFIX}sw")
-        sh(f"{sw} ip link set {PREFIX}d master br0 up")
-        _quiet_if(d, "fvs-r")
-        _host_keeps_off(d, "fvs-r")
-        sh(f"{d} ip link set fvs-r up")
+        for i, dns in enumerate(self.directors):
+            d = _host(dns[len(PREFIX):], "", [])
+            sh(f"{d} sysctl -qw net.ipv4.ip_forward=1")
+            if self.kind in ("nat", "nat1"):
+                sh(f"{d} iptables -t nat -A POSTROUTING -s 192.168.0.0/24 -j MASQUERADE")
+            peer = f"{PREFIX}d" + (str(i + 1) if i else "")
+            sh(f"ip link add fvs-r netns {dns} type veth peer name {peer} netns {PREFIX}sw")
+            sh(f"{sw} ip link set {peer} master br0 up")
+            _quiet_if(d, "fvs-r")
+            _host_keeps_off(d, "fvs-r")
+            sh(f"{d} ip link set fvs-r up")
+        d = f"ip netns exec {DIRECTOR_NS}"
         p = _host("client", "eth0", [CIP])
         if self.kind in ("nat1", "dr", "tun"):
             to_switch("client", "cl")

@@ -26,6 +26,7 @@ namespace {
 Config make_config(unsigned round) {
   Config cfg;
   cfg.addrs.push_back(AddrConfig{0xc0a80008, 24, 0});  // 192.168.0.8/24
+  cfg.addrs.push_back(AddrConfig{0xac10fec8, 24, 0});  // the VIP, 172.16.254.200/24
   // Services come and go; one stays and has its destinations and weights changed.
   for (unsigned s = 0; s < 1 + round % 4; ++s) {
     ServiceConfig sc;

@@ -223,5 +223,33 @@ TEST(NatFixtures, IcmpErrorsAreRateLimited) {
   EXPECT_EQ(sent() + sent(), 1u);
 }
 
+// As in IPVS, only the director that holds the VIP serves it: a VRRP backup has the service but
+// not the address (keepalived adds it to the master), and must not answer for it.
+TEST(NatFixtures, AServiceTakesTrafficOnlyWhileItsVipIsLocal) {
+  Pipeline p;
+  const auto vip_addr = [](const AddrConfig& a) { return a.ip == 0xac10fec8; };  // VIP
+  reconfigure(p, [&](Config& c) { std::erase_if(c.addrs, vip_addr); });
+  run_steps(p, {
+                   {"SYN to a VIP that is no local address is no service's",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+                    {},
+                    Drop::no_service},
+                   {"nor is a later fragment to it",
+                    0,
+                    c2d(split(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64, Bytes(40, 'x')), 24).second),
+                    {},
+                    Drop::frag_other},
+               });
+  reconfigure(p, [&](Config& c) { c.addrs.push_back({0xac10fec8, 32, 0, true}); });
+  run_steps(p, {
+                   {"once it is (keepalived's VIP followed), the service takes it",
+                    0,
+                    c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                    {}},
+               });
+}
+
 }  // namespace
 }  // namespace fastvs::testing

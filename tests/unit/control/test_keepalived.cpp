@@ -127,7 +127,7 @@ TEST(Keepalived, SeedLoadsWithOnlyTheVrrpWarning) {
   KaLoadResult r = load(kSeed);
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0], "ka.conf:1: vrrp_instance is not handled by fastvsd (HA comes later)");
+  EXPECT_EQ(r.warnings[0], "ka.conf:1: vrrp_instance is keepalived's (keepalived --vrrp runs it)");
   EXPECT_TRUE(r.cfg.not_handled.empty());
   ASSERT_EQ(r.cfg.virtual_servers.size(), 1u);
   const KaVirtualServer& vs = r.cfg.virtual_servers[0];
@@ -313,7 +313,7 @@ virtual_server 10.10.10.2 1358 {
   const std::vector<std::string> want = {
       "ka.conf:3: global_defs: notification_email, notification_email_from, smtp_server, "
       "smtp_connect_timeout, router_id: not handled by fastvsd (ignored)",
-      "ka.conf:13: vrrp_instance is not handled by fastvsd (HA comes later)"};
+      "ka.conf:13: vrrp_instance is keepalived's (keepalived --vrrp runs it)"};
   EXPECT_EQ(r.warnings, want);
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_EQ(vs.method, ForwardMethod::Masq);
@@ -905,9 +905,9 @@ whatever 1
   ASSERT_TRUE(r.ok) << r.error;
   const std::vector<std::string> want = {
       "ka.conf:1: global_defs: router_id, weird_thing: not handled by fastvsd (ignored)",
-      "ka.conf:7: vrrp_sync_group is not handled by fastvsd (HA comes later)",
-      "ka.conf:12: vrrp_script is not handled by fastvsd (HA comes later)",
-      "ka.conf:15: static_ipaddress is not handled by fastvsd (ignored)",
+      "ka.conf:7: vrrp_sync_group is keepalived's (keepalived --vrrp runs it)",
+      "ka.conf:12: vrrp_script is keepalived's (keepalived --vrrp runs it)",
+      "ka.conf:15: static_ipaddress is keepalived's (keepalived --vrrp runs it)",
       "ka.conf:18: unknown keyword 'whatever' (ignored)"};
   EXPECT_EQ(r.warnings, want);
   EXPECT_TRUE(r.cfg.virtual_servers.empty());

@@ -155,13 +155,31 @@ TEST(KernelChanges, RulesOnlyItsOwn) {
 }
 
 TEST(KernelChanges, AddressesOnItsInterfaces) {
-  const std::vector<HostAddr> want = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 6), 24, 11}};
+  // fastvsadm's: 10.1.0.5/24 and 10.1.0.6/24; it had 10.1.0.5/16 too (fastvsadm ip addr del).
+  const std::vector<HostAddr> own = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 6), 24, 11}};
+  const std::vector<HostAddr> before = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 5), 16, 11}};
   const std::vector<HostAddr> have = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 5), 16, 11}};
-  const HostChanges<HostAddr> c = addr_changes(have, want);
+  const HostChanges<HostAddr> c = addr_changes(have, own, {}, before);
   ASSERT_EQ(c.del.size(), 1u);
   EXPECT_EQ(describe(c.del[0], "dpdk0"), "10.1.0.5/16 dev dpdk0");
   ASSERT_EQ(c.add.size(), 1u);
   EXPECT_EQ(describe(c.add[0], "dpdk0"), "10.1.0.6/24 dev dpdk0");
+}
+
+TEST(KernelChanges, TheHostsAddressesAreLeftAsTheHostHasThem) {
+  const HostAddr dip{ip(10, 1, 0, 5), 24, 11};
+  const HostAddr vip{ip(10, 1, 0, 38), 32, 11};      // keepalived's, followed
+  const HostAddr other{ip(10, 1, 0, 99), 24, 11};    // the host's, not (yet) followed
+  const HostAddr gone{ip(10, 1, 0, 40), 32, 11};     // keepalived removed it; still followed
+  // Neither put back (a backup must not hold the VIP) nor removed.
+  HostChanges<HostAddr> c = addr_changes({dip, vip, other}, {dip}, {vip, gone}, {dip, vip, gone});
+  EXPECT_TRUE(c.add.empty());
+  EXPECT_TRUE(c.del.empty());
+  // fastvsadm ip addr del of a followed address removes it from the host too.
+  c = addr_changes({dip, vip, other}, {dip}, {}, {dip, vip});
+  ASSERT_EQ(c.del.size(), 1u);
+  EXPECT_EQ(c.del[0], vip);
+  EXPECT_TRUE(c.add.empty());
 }
 
 TEST(TableUse, FreeWhenOnlyOthersTablesAndStaleRules) {

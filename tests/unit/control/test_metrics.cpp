@@ -217,6 +217,10 @@ fastvs_worker_connections_expired_total{worker="1"} 0
 # TYPE fastvs_worker_to_kernel_packets_total counter
 fastvs_worker_to_kernel_packets_total{worker="0"} 0
 fastvs_worker_to_kernel_packets_total{worker="1"} 0
+# HELP fastvs_worker_to_kernel_control_packets_total Of those, VRRP and ARP, handed on a budget of their own
+# TYPE fastvs_worker_to_kernel_control_packets_total counter
+fastvs_worker_to_kernel_control_packets_total{worker="0"} 0
+fastvs_worker_to_kernel_control_packets_total{worker="1"} 0
 # HELP fastvs_worker_from_kernel_packets_total The host's packets sent out of a port
 # TYPE fastvs_worker_from_kernel_packets_total counter
 fastvs_worker_from_kernel_packets_total{worker="0"} 0
@@ -291,7 +295,7 @@ TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
     pos = eol + 1;
   }
   EXPECT_EQ(samples, 0u);
-  EXPECT_EQ(types, 40u);  // 16 of services, destinations and health; 21 counters, 2 gauges, drops
+  EXPECT_EQ(types, 41u);  // 16 of services, destinations and health; 22 counters, 2 gauges, drops
 }
 
 TEST(Prometheus, LabelValuesAreEscaped) {

@@ -1,0 +1,361 @@
+#!/usr/bin/python3
+"""High availability with stock keepalived (Debian's), in network namespaces.
+
+The seeds' DR cluster made highly available: two directors (fvs-dir, fvs-dir2) on one LAN with
+the client and two real servers (HTTP, the VIP on lo). Each runs fastvsd (af_packet port,
+kernel path on: dpdk0 is its host interface) and `keepalived --vrrp` on dpdk0, from a
+keepalived.conf whose vrrp_instance moves the VIP and whose virtual_server fastvsd runs. The
+directors differ only in their DIP and their VRRP priority.
+
+What it checks: one master answers ARP for the VIP (never both); failover when the master's
+fastvsd dies, when its keepalived dies, when its keepalived stops; failback when it returns; the
+time from each failure to the first answered request, and how many requests failed between.
+And, on one director, that fastvsd follows the addresses the host puts on dpdk0 (`ip addr` by
+hand), with fastvsadm's own left as they are. Needs root; fails (never skips) without it or
+without keepalived."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
+import topo  # noqa: E402
+from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+
+DRIVER = os.environ.get("FASTVS_E2E_DRIVER", "af_packet")
+FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+VIP = topo.VIP
+DIPS = {topo.DIRECTOR_NS: "192.168.0.8", topo.DIRECTOR_NS + "2": "192.168.0.9"}
+PRIORITY = {topo.DIRECTOR_NS: 150, topo.DIRECTOR_NS + "2": 100}
+
+KEEPALIVED_CONF = """global_defs {{
+    router_id {name}
+}}
+
+vrrp_instance VI_1 {{
+    state {state}
+    interface dpdk0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+    notify_master "/usr/bin/touch {dir}/master"
+    notify_backup "/usr/bin/rm -f {dir}/master"
+    notify_fault "/usr/bin/rm -f {dir}/master"
+}}
+
+virtual_server {vip} 80 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+
+    real_server 192.168.0.18 80 {{
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+    real_server 192.168.0.28 80 {{
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+}}
+"""
+
+
+class Director:
+    """One director: fastvsd and keepalived --vrrp in namespace `ns`."""
+
+    def __init__(self, test, ns):
+        self.test, self.ns = test, ns
+        self.dir = os.path.join(test.topo.dir, ns)
+        os.makedirs(self.dir, exist_ok=True)
+        self.sock = os.path.join(self.dir, "fastvsd.sock")
+        self.conf = os.path.join(self.dir, "keepalived.conf")
+        with open(self.conf, "w") as f:
+            f.write(KEEPALIVED_CONF.format(
+                name=ns, state="MASTER" if PRIORITY[ns] == 150 else "BACKUP",
+                priority=PRIORITY[ns], vip=VIP, dir=self.dir))
+        with open(os.path.join(self.dir, "fastvs.conf"), "w") as f:
+            f.write(f"ip addr add {DIPS[ns]}/24 dev dpdk0\n")
+        self.fastvsd = None
+        self.keepalived = None
+        self.ka_log = None
+        self.runs = 0
+
+    def start_fastvsd(self):
+        self.runs += 1
+        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+            topo.vdev_args(["fvs-r"], DRIVER)
+        self.fastvsd = Fastvsd(
+            eal, ["--socket", self.sock, "--idle-sleep-us", "200",
+                  "--config", os.path.join(self.dir, "fastvs.conf"),
+                  "--keepalived-conf", self.conf],
+            self.dir, f"fvha{self.ns[-1]}{self.runs}", netns=self.ns, kernel_path=True)
+        self.fastvsd.wait_started()
+        wait_for(lambda: os.path.exists(self.sock), 10, f"{self.ns}'s CLI socket")
+        wait_for(lambda: "dpdk0" in topo.sh(f"ip -n {self.ns} -br link", capture=True), 10,
+                 f"{self.ns}'s dpdk0")
+
+    def start_keepalived(self):
+        if self.ka_log:
+            self.ka_log.close()
+        self.ka_log = open(os.path.join(self.dir, "keepalived.log"), "a+")
+        self.keepalived = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, KEEPALIVED, "--vrrp", "--dont-fork",
+             "--log-console", "--log-detail", "--no-syslog", "-f", self.conf,
+             "-p", os.path.join(self.dir, "keepalived.pid"),
+             "-r", os.path.join(self.dir, "vrrp.pid")],
+            stdout=self.ka_log, stderr=subprocess.STDOUT)
+
+    def keepalived_output(self):
+        self.ka_log.flush()
+        with open(self.ka_log.name) as f:
+            return f.read()
+
+    def kill_keepalived(self, sig):
+        """Every keepalived process of this director (the parent and its VRRP child)."""
+        for pidfile in ("vrrp.pid", "keepalived.pid"):
+            try:
+                with open(os.path.join(self.dir, pidfile)) as f:
+                    os.kill(int(f.read().strip()), sig)
+            except (OSError, ValueError):
+                pass
+        if sig == signal.SIGKILL:
+            self.keepalived.kill()
+        self.keepalived.wait(20)
+
+    def stop(self):
+        if self.keepalived and self.keepalived.poll() is None:
+            self.kill_keepalived(signal.SIGTERM)
+        if self.fastvsd:
+            self.fastvsd.stop()
+            self.fastvsd.close()
+        if self.ka_log:
+            self.ka_log.close()
+
+    def adm(self, *args, check=True):
+        r = subprocess.run([FASTVSADM, "--socket", self.sock, *args], capture_output=True,
+                           text=True, timeout=20)
+        if check:
+            self.test.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
+        return r.stdout
+
+    def holds_vip(self):
+        return f"inet {VIP}/24 scope global dpdk0 (added on the host)" in self.adm("ip", "addr")
+
+    def is_master(self):
+        return os.path.exists(os.path.join(self.dir, "master"))
+
+    def mac(self):
+        return topo.sh(f"ip -n {self.ns} -br link show fvs-r", capture=True).split()[2]
+
+
+class Requests:
+    """A request loop from the client to the VIP: each answer or failure with its time."""
+
+    def __init__(self):
+        self.results = []  # (monotonic time, answered)
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping:
+            ok = topo.curl(topo.CIP, f"http://{VIP}/", timeout=1) in ("rs1rs1", "rs2rs2")
+            self.results.append((time.monotonic(), ok))
+            if ok:
+                time.sleep(0.05)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(10)
+
+    def answered_after(self, t):
+        return any(ok for (when, ok) in self.results if when > t)
+
+    def gap(self, t):
+        """From t: seconds to the first answer, and the requests that failed before it."""
+        failed = 0
+        for when, ok in self.results:
+            if when <= t:
+                continue
+            if ok:
+                return when - t, failed
+            failed += 1
+        return None, failed
+
+
+class HaDr(unittest.TestCase):
+    figures = []
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(KEEPALIVED):
+            raise RuntimeError("keepalived is not installed (apt-get install keepalived)")
+
+    @classmethod
+    def tearDownClass(cls):
+        for line in cls.figures:
+            print(line, file=sys.stderr)
+
+    def setUp(self):
+        self.topo = topo.Topology("dr", directors=2)
+        self.addCleanup(self.topo.destroy)
+        self.topo.start_servers()
+        self.a = Director(self, topo.DIRECTOR_NS)
+        self.b = Director(self, topo.DIRECTOR_NS + "2")
+        for d in (self.a, self.b):
+            self.addCleanup(d.stop)
+            d.start_fastvsd()
+        for d in (self.a, self.b):
+            d.start_keepalived()
+        wait_for(lambda: self.a.is_master() and self.a.holds_vip(), 30, "A to be master")
+        # The backup has the service, without the VIP, and said so.
+        wait_for(lambda: "keepalived" in self.b.keepalived_output() and
+                 "Entering BACKUP STATE" in self.b.keepalived_output(), 30, "B to be backup")
+        self.requests = None
+
+    def tearDown(self):
+        if self.requests:
+            self.requests.stop()
+
+    def answers_arp(self):
+        out = topo.ns("client", f"/usr/bin/python3 {HERE}/arp_probe.py eth0 {topo.CIP} {VIP} 1",
+                      capture=True)
+        return out.split()
+
+    def served(self):
+        return wait_for(lambda: topo.curl(topo.CIP, f"http://{VIP}/", timeout=2), 30,
+                        "the VIP to answer")
+
+    def failover(self, what, inject, to):
+        """Runs the request loop, injects the failure, waits for `to` to serve; records the gap."""
+        self.requests = Requests()
+        wait_for(lambda: self.requests.answered_after(0), 20, "the request loop to run")
+        t = time.monotonic()
+        inject()
+        wait_for(lambda: to.is_master() and to.holds_vip(), 30, f"{to.ns} to take the VIP")
+        wait_for(lambda: self.requests.answered_after(t), 30, "requests to be answered again")
+        gap, failed = self.requests.gap(t)
+        self.requests.stop()
+        self.requests = None
+        self.figures.append(f"ha_dr: {what}: first answer {gap:.2f} s after, {failed} requests "
+                            "failed between")
+        return gap, failed
+
+    def test_exactly_one_director_answers_for_the_vip(self):
+        self.assertEqual(self.answers_arp(), [self.a.mac()])
+        self.assertFalse(self.b.holds_vip())
+        self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
+        # The service is the same on both (-L -n, but for the connection counts: the master
+        # served), configured and checked on the backup too.
+        def table(d):
+            return [" ".join(line.split()[:4]) for line in d.adm("-L", "-n").splitlines()]
+        wait_for(lambda: table(self.a) == table(self.b) and
+                 "-> 192.168.0.28:80 Route 1" in table(self.b), 20, "the same table on both")
+        self.assertIn(f"WARNING: VIP {VIP} is no local address: TCP {VIP}:80 take(s) no traffic",
+                      self.b.fastvsd.output())
+        self.assertIn(f"VIP {VIP} is a local address: TCP {VIP}:80 take(s) traffic",
+                      self.a.fastvsd.output())
+        self.assertIn("vrrp_instance is keepalived's (keepalived --vrrp runs it)",
+                      self.a.fastvsd.output())
+
+    def test_failover_when_the_masters_fastvsd_dies_and_failback(self):
+        def kill():
+            self.a.fastvsd.proc.kill()
+            self.a.fastvsd.proc.wait()
+        self.failover("fastvsd killed (SIGKILL) on the master", kill, self.b)
+        self.assertEqual(self.answers_arp(), [self.b.mac()])
+        # The master's fastvsd comes back: keepalived finds dpdk0 again and takes the VIP back
+        # (it has the higher priority and preempts).
+        self.a.fastvsd.close()
+        self.a.start_fastvsd()
+        wait_for(lambda: self.a.is_master() and self.a.holds_vip() and not self.b.holds_vip(),
+                 40, "A to take the VIP back")
+        wait_for(lambda: self.answers_arp() == [self.a.mac()], 10, "only A to answer ARP")
+        self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
+
+    def test_failover_when_the_masters_keepalived_dies(self):
+        self.failover("keepalived killed (SIGKILL) on the master",
+                      lambda: self.a.kill_keepalived(signal.SIGKILL), self.b)
+        # A killed keepalived cannot take its VIP away (as with IPVS): A still holds it, but
+        # the client follows B's gratuitous ARP.
+        self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
+        neigh = topo.ns("client", f"ip neigh show {VIP}", capture=True)
+        self.assertIn(self.b.mac(), neigh)
+
+    def test_failover_when_the_masters_keepalived_stops(self):
+        gap, _ = self.failover("keepalived stopped (SIGTERM) on the master",
+                               lambda: self.a.kill_keepalived(signal.SIGTERM), self.b)
+        # A stopping keepalived removes its VIP and says so (priority 0): A stops answering.
+        wait_for(lambda: not self.a.holds_vip(), 10, "A to drop the VIP")
+        self.assertEqual(self.answers_arp(), [self.b.mac()])
+
+
+class HostAddresses(unittest.TestCase):
+    """fastvsd follows what the host (keepalived, an operator) adds to and removes from dpdk0."""
+
+    def setUp(self):
+        self.topo = topo.Topology("dr")
+        self.addCleanup(self.topo.destroy)
+        self.d = Director(self, topo.DIRECTOR_NS)
+        self.addCleanup(self.d.stop)
+        self.d.start_fastvsd()
+
+    def host(self, cmd):
+        topo.sh(f"ip -n {self.d.ns} {cmd}")
+
+    def pings(self, addr):
+        return topo.ns("rs1", f"ping -c 1 -W 1 {addr}", check=False) == 0
+
+    def test_addresses_added_and_removed_on_the_host(self):
+        dip, extra = DIPS[self.d.ns], "192.168.0.77"
+        wait_for(lambda: self.pings(dip), 20, "the DIP to answer")
+        self.assertFalse(self.pings(extra))
+        t = time.monotonic()
+        self.host(f"addr add {extra}/32 dev dpdk0")
+        wait_for(lambda: self.pings(extra), 10, "the port to answer for the host's address")
+        HaDr.figures.append(f"host_addresses: ip addr add on dpdk0 answered {time.monotonic() - t:.2f} s after")
+        addrs = self.d.adm("ip", "addr")
+        self.assertIn(f"inet {extra}/32 scope global dpdk0 (added on the host)\n", addrs)
+        self.assertIn(f"inet {dip}/24 scope global dpdk0\n", addrs)
+        self.host(f"addr del {extra}/32 dev dpdk0")
+        wait_for(lambda: not self.pings(extra), 10, "the port to stop answering for it")
+        self.assertNotIn(extra, self.d.adm("ip", "addr"))
+        # fastvsadm's address, removed on the host, is fastvsadm's: it is put back.
+        self.host(f"addr del {dip}/24 dev dpdk0")
+        wait_for(lambda: f"inet {dip}/24" in topo.sh(f"ip -n {self.d.ns} addr show dev dpdk0",
+                                                     capture=True), 10, "the DIP put back")
+        self.assertTrue(self.pings(dip))
+        self.assertIn(f"{dip}/24 on dpdk0 was removed on the host, but fastvsadm configured it: "
+                      "put back", self.d.fastvsd.output())
+        # A host address fastvsadm removes goes from the host too.
+        self.host(f"addr add {extra}/32 dev dpdk0")
+        wait_for(lambda: extra in self.d.adm("ip", "addr"), 10, "the host's address followed")
+        self.d.adm("ip", "addr", "del", f"{extra}/32", "dev", "dpdk0")
+        self.assertNotIn(extra, topo.sh(f"ip -n {self.d.ns} addr show dev dpdk0", capture=True))
+        wait_for(lambda: not self.pings(extra), 10, "the port to stop answering for it")
+        # SIGHUP reads the files again; the host's addresses stay.
+        self.host(f"addr add {extra}/32 dev dpdk0")
+        wait_for(lambda: extra in self.d.adm("ip", "addr"), 10, "the host's address followed")
+        self.d.fastvsd.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "SIGHUP" in self.d.fastvsd.output() and
+                 "the files say what is in force" in self.d.fastvsd.output(), 10,
+                 "the reload")
+        self.assertIn(extra, self.d.adm("ip", "addr"))
+        self.assertTrue(self.pings(extra))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
