@@ -32,11 +32,14 @@ FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 VIP = topo.VIP
-DIPS = {topo.DIRECTOR_NS: "192.168.0.8", topo.DIRECTOR_NS + "2": "192.168.0.9"}
-PRIORITY = {topo.DIRECTOR_NS: 150, topo.DIRECTOR_NS + "2": 100}
+A, B = topo.DIRECTOR_NS, topo.DIRECTOR_NS + "2"
+DIPS = {A: "192.168.0.8", B: "192.168.0.9"}
+PUBLIC = {A: "172.16.254.2", B: "172.16.254.3"}  # NAT: each director's own public address
+PRIORITY = {A: 150, B: 100}
 
-KEEPALIVED_CONF = """global_defs {{
-    router_id {name}
+# The LVS tutorial's keepalived.conf (DR): VI_1 moves the VIP.
+KEEPALIVED_DR = """global_defs {{
+    router_id {name}{globals}
 }}
 
 vrrp_instance VI_1 {{
@@ -44,7 +47,7 @@ vrrp_instance VI_1 {{
     interface dpdk0
     virtual_router_id 51
     priority {priority}
-    advert_int 1
+    advert_int {advert}{extra}
     virtual_ipaddress {{
         {vip}/24
     }}
@@ -52,11 +55,51 @@ vrrp_instance VI_1 {{
     notify_backup "/usr/bin/rm -f {dir}/master"
     notify_fault "/usr/bin/rm -f {dir}/master"
 }}
+"""
 
+# The Red Hat guide's NAT cluster: the public VIP and the real servers' gateway move together.
+KEEPALIVED_NAT = """global_defs {{
+    router_id {name}{globals}
+}}
+
+vrrp_sync_group VG1 {{
+    group {{
+        VI_PUBLIC
+        VI_PRIVATE
+    }}
+    notify_master "/usr/bin/touch {dir}/master"
+    notify_backup "/usr/bin/rm -f {dir}/master"
+    notify_fault "/usr/bin/rm -f {dir}/master"
+}}
+
+vrrp_instance VI_PUBLIC {{
+    state {state}
+    interface dpdk0
+    virtual_router_id 51
+    priority {priority}
+    advert_int {advert}{extra}
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+}}
+
+vrrp_instance VI_PRIVATE {{
+    state {state}
+    interface dpdk1
+    virtual_router_id 52
+    priority {priority}
+    advert_int {advert}{extra}
+    virtual_ipaddress {{
+        {gateway}/24
+    }}
+}}
+"""
+
+VIRTUAL_SERVER = """
 virtual_server {vip} 80 {{
     delay_loop 1
     lb_algo rr
-    lb_kind DR
+    lb_kind {lb_kind}
     protocol TCP
 
     real_server 192.168.0.18 80 {{
@@ -76,18 +119,28 @@ virtual_server {vip} 80 {{
 class Director:
     """One director: fastvsd and keepalived --vrrp in namespace `ns`."""
 
-    def __init__(self, test, ns):
-        self.test, self.ns = test, ns
+    def __init__(self, test, ns, kind="dr", advert="1", nopreempt=False, args=()):
+        self.test, self.ns, self.kind, self.args = test, ns, kind, list(args)
         self.dir = os.path.join(test.topo.dir, ns)
         os.makedirs(self.dir, exist_ok=True)
         self.sock = os.path.join(self.dir, "fastvsd.sock")
         self.conf = os.path.join(self.dir, "keepalived.conf")
+        self.ports = ["fvs-c", "fvs-r"] if kind == "nat" else ["fvs-r"]
+        vrrp = KEEPALIVED_NAT if kind == "nat" else KEEPALIVED_DR
         with open(self.conf, "w") as f:
-            f.write(KEEPALIVED_CONF.format(
-                name=ns, state="MASTER" if PRIORITY[ns] == 150 else "BACKUP",
-                priority=PRIORITY[ns], vip=VIP, dir=self.dir))
+            f.write((vrrp + VIRTUAL_SERVER).format(
+                name=ns, state="MASTER" if PRIORITY[ns] == 150 and not nopreempt else "BACKUP",
+                priority=PRIORITY[ns], vip=VIP, gateway=topo.GATEWAY, dir=self.dir,
+                lb_kind="NAT" if kind == "nat" else "DR", advert=advert,
+                # Sub-second adverts are VRRPv3's (keepalived refuses them in v2).
+                globals="\n    vrrp_version 3" if advert != "1" else "",
+                extra="\n    nopreempt" if nopreempt else ""))
         with open(os.path.join(self.dir, "fastvs.conf"), "w") as f:
-            f.write(f"ip addr add {DIPS[ns]}/24 dev dpdk0\n")
+            if kind == "nat":
+                f.write(f"ip addr add {PUBLIC[ns]}/24 dev dpdk0\n"
+                        f"ip addr add {DIPS[ns]}/24 dev dpdk1\n")
+            else:
+                f.write(f"ip addr add {DIPS[ns]}/24 dev dpdk0\n")
         self.fastvsd = None
         self.keepalived = None
         self.ka_log = None
@@ -96,11 +149,11 @@ class Director:
     def start_fastvsd(self):
         self.runs += 1
         eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
-            topo.vdev_args(["fvs-r"], DRIVER)
+            topo.vdev_args(self.ports, DRIVER)
         self.fastvsd = Fastvsd(
             eal, ["--socket", self.sock, "--idle-sleep-us", "200",
                   "--config", os.path.join(self.dir, "fastvs.conf"),
-                  "--keepalived-conf", self.conf],
+                  "--keepalived-conf", self.conf, *self.args],
             self.dir, f"fvha{self.ns[-1]}{self.runs}", netns=self.ns, kernel_path=True)
         self.fastvsd.wait_started()
         wait_for(lambda: os.path.exists(self.sock), 10, f"{self.ns}'s CLI socket")
@@ -152,13 +205,25 @@ class Director:
         return r.stdout
 
     def holds_vip(self):
-        return f"inet {VIP}/24 scope global dpdk0 (added on the host)" in self.adm("ip", "addr")
+        """The VIP (and, NAT, the gateway) as addresses of the data plane."""
+        addrs = self.adm("ip", "addr")
+        vip = f"inet {VIP}/24 scope global dpdk0 (added on the host)" in addrs
+        if self.kind != "nat":
+            return vip
+        gw = f"inet {topo.GATEWAY}/24 scope global dpdk1 (added on the host)" in addrs
+        return vip and gw
+
+    def holds_none(self):
+        addrs = self.adm("ip", "addr")
+        return VIP not in addrs and topo.GATEWAY not in addrs
 
     def is_master(self):
         return os.path.exists(os.path.join(self.dir, "master"))
 
-    def mac(self):
-        return topo.sh(f"ip -n {self.ns} -br link show fvs-r", capture=True).split()[2]
+    def mac(self, port=None):
+        """The MAC of the port facing the client (or `port`)."""
+        port = port or self.ports[0]
+        return topo.sh(f"ip -n {self.ns} -br link show {port}", capture=True).split()[2]
 
 
 class Requests:
@@ -196,7 +261,11 @@ class Requests:
         return None, failed
 
 
-class HaDr(unittest.TestCase):
+class HaBase:
+    kind = ""
+    advert = "1"
+    nopreempt = False
+    b_args = ()
     figures = []
 
     @classmethod
@@ -208,32 +277,42 @@ class HaDr(unittest.TestCase):
     def tearDownClass(cls):
         for line in cls.figures:
             print(line, file=sys.stderr)
+        cls.figures.clear()
 
     def setUp(self):
-        self.topo = topo.Topology("dr", directors=2)
+        self.topo = topo.Topology(self.kind, directors=2)
         self.addCleanup(self.topo.destroy)
         self.topo.start_servers()
-        self.a = Director(self, topo.DIRECTOR_NS)
-        self.b = Director(self, topo.DIRECTOR_NS + "2")
+        self.a = Director(self, A, self.kind, self.advert, self.nopreempt)
+        self.b = Director(self, B, self.kind, self.advert, self.nopreempt, self.b_args)
         for d in (self.a, self.b):
             self.addCleanup(d.stop)
             d.start_fastvsd()
         for d in (self.a, self.b):
             d.start_keepalived()
         wait_for(lambda: self.a.is_master() and self.a.holds_vip(), 30, "A to be master")
-        # The backup has the service, without the VIP, and said so.
-        wait_for(lambda: "keepalived" in self.b.keepalived_output() and
-                 "Entering BACKUP STATE" in self.b.keepalived_output(), 30, "B to be backup")
+        wait_for(lambda: "Entering BACKUP STATE" in self.b.keepalived_output(), 30,
+                 "B to be backup")
         self.requests = None
 
     def tearDown(self):
         if self.requests:
             self.requests.stop()
 
-    def answers_arp(self):
-        out = topo.ns("client", f"/usr/bin/python3 {HERE}/arp_probe.py eth0 {topo.CIP} {VIP} 1",
+    def answers_arp(self, target=VIP):
+        """The MACs that answer ARP for `target`: the VIP asked by the client, the gateway by
+        rs1."""
+        who, sender = ("client", topo.CIP) if target == VIP else ("rs1", topo.RS["rs1"])
+        out = topo.ns(who, f"/usr/bin/python3 {HERE}/arp_probe.py eth0 {sender} {target} 1",
                       capture=True)
         return out.split()
+
+    def only(self, d):
+        """Exactly d answers for the VIP (and, NAT, for the gateway)."""
+        ok = self.answers_arp() == [d.mac()]
+        if self.kind == "nat":
+            ok = ok and self.answers_arp(topo.GATEWAY) == [d.mac("fvs-r")]
+        return ok
 
     def served(self):
         return wait_for(lambda: topo.curl(topo.CIP, f"http://{VIP}/", timeout=2), 30,
@@ -250,20 +329,21 @@ class HaDr(unittest.TestCase):
         gap, failed = self.requests.gap(t)
         self.requests.stop()
         self.requests = None
-        self.figures.append(f"ha_dr: {what}: first answer {gap:.2f} s after, {failed} requests "
-                            "failed between")
+        self.figures.append(f"ha_{self.kind} (advert_int {self.advert}): {what}: first answer "
+                            f"{gap:.2f} s after, {failed} requests failed between")
         return gap, failed
 
     def test_exactly_one_director_answers_for_the_vip(self):
-        self.assertEqual(self.answers_arp(), [self.a.mac()])
-        self.assertFalse(self.b.holds_vip())
+        self.assertTrue(self.only(self.a))
+        self.assertTrue(self.b.holds_none())
         self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
         # The service is the same on both (-L -n, but for the connection counts: the master
         # served), configured and checked on the backup too.
         def table(d):
             return [" ".join(line.split()[:4]) for line in d.adm("-L", "-n").splitlines()]
         wait_for(lambda: table(self.a) == table(self.b) and
-                 "-> 192.168.0.28:80 Route 1" in table(self.b), 20, "the same table on both")
+                 "-> 192.168.0.28:80 " + ("Masq" if self.kind == "nat" else "Route") + " 1"
+                 in table(self.b), 20, "the same table on both")
         self.assertIn(f"WARNING: VIP {VIP} is no local address: TCP {VIP}:80 take(s) no traffic",
                       self.b.fastvsd.output())
         self.assertIn(f"VIP {VIP} is a local address: TCP {VIP}:80 take(s) traffic",
@@ -276,14 +356,14 @@ class HaDr(unittest.TestCase):
             self.a.fastvsd.proc.kill()
             self.a.fastvsd.proc.wait()
         self.failover("fastvsd killed (SIGKILL) on the master", kill, self.b)
-        self.assertEqual(self.answers_arp(), [self.b.mac()])
+        self.assertTrue(self.only(self.b))
         # The master's fastvsd comes back: keepalived finds dpdk0 again and takes the VIP back
         # (it has the higher priority and preempts).
         self.a.fastvsd.close()
         self.a.start_fastvsd()
-        wait_for(lambda: self.a.is_master() and self.a.holds_vip() and not self.b.holds_vip(),
+        wait_for(lambda: self.a.is_master() and self.a.holds_vip() and self.b.holds_none(),
                  40, "A to take the VIP back")
-        wait_for(lambda: self.answers_arp() == [self.a.mac()], 10, "only A to answer ARP")
+        wait_for(lambda: self.only(self.a), 10, "only A to answer ARP")
         self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
 
     def test_failover_when_the_masters_keepalived_dies(self):
@@ -294,13 +374,116 @@ class HaDr(unittest.TestCase):
         self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
         neigh = topo.ns("client", f"ip neigh show {VIP}", capture=True)
         self.assertIn(self.b.mac(), neigh)
+        if self.kind == "nat":
+            neigh = topo.ns("rs1", f"ip neigh show {topo.GATEWAY}", capture=True)
+            self.assertIn(self.b.mac("fvs-r"), neigh)
 
     def test_failover_when_the_masters_keepalived_stops(self):
         gap, _ = self.failover("keepalived stopped (SIGTERM) on the master",
                                lambda: self.a.kill_keepalived(signal.SIGTERM), self.b)
         # A stopping keepalived removes its VIP and says so (priority 0): A stops answering.
-        wait_for(lambda: not self.a.holds_vip(), 10, "A to drop the VIP")
-        self.assertEqual(self.answers_arp(), [self.b.mac()])
+        wait_for(lambda: self.a.holds_none(), 10, "A to drop the VIP")
+        self.assertTrue(self.only(self.b))
+
+
+class HaDr(HaBase, unittest.TestCase):
+    """The LVS tutorial's DR pair."""
+    kind = "dr"
+
+
+class HaNat(HaBase, unittest.TestCase):
+    """The Red Hat guide's NAT pair: a vrrp_sync_group moves the public VIP and the real servers'
+    gateway together, so that their replies always reach the director that has the
+    connections."""
+    kind = "nat"
+
+
+class HaDrFastAdverts(unittest.TestCase):
+    """advert_int 0.1 (VRRPv3): the backup notices a dead master in 0.3 s and some skew."""
+    kind, advert, nopreempt = "dr", "0.1", False
+    figures = HaBase.figures
+    setUpClass, tearDownClass = HaBase.setUpClass, HaBase.tearDownClass
+    setUp, tearDown = HaBase.setUp, HaBase.tearDown
+    failover, only, answers_arp, served = (HaBase.failover, HaBase.only, HaBase.answers_arp,
+                                           HaBase.served)
+
+    def test_failover_when_the_masters_fastvsd_dies(self):
+        def kill():
+            self.a.fastvsd.proc.kill()
+            self.a.fastvsd.proc.wait()
+        gap, _ = self.failover("fastvsd killed (SIGKILL) on the master", kill, self.b)
+        self.assertTrue(self.only(self.b))
+
+
+class HaDrNopreempt(unittest.TestCase):
+    """nopreempt (both BACKUP): the old master, back, leaves the VIP where it is."""
+    kind, advert, nopreempt = "dr", "1", True
+    figures = HaBase.figures
+    setUpClass, tearDownClass = HaBase.setUpClass, HaBase.tearDownClass
+    setUp, tearDown = HaBase.setUp, HaBase.tearDown
+    failover, only, answers_arp, served = (HaBase.failover, HaBase.only, HaBase.answers_arp,
+                                           HaBase.served)
+
+    def test_no_failback_with_nopreempt(self):
+        def kill():
+            self.a.fastvsd.proc.kill()
+            self.a.fastvsd.proc.wait()
+        self.failover("fastvsd killed (SIGKILL) on the master, nopreempt", kill, self.b)
+        before = self.a.keepalived_output().count("Entering BACKUP STATE")
+        self.a.fastvsd.close()
+        self.a.start_fastvsd()
+        # A's keepalived finds dpdk0 again and stays backup: B keeps the VIP.
+        wait_for(lambda: self.a.keepalived_output().count("Entering BACKUP STATE") > before, 40,
+                 "A's keepalived to be backup again")
+        # What must not happen is A taking the VIP back, which preemption does once its
+        # master-down timer runs out (B's lower-priority adverts do not reset it): 3 advert
+        # intervals and a skew, 3.6 s here; watched for 6 s.
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            self.assertFalse(self.a.is_master(), "A preempted B despite nopreempt")
+            time.sleep(0.1)
+        self.assertTrue(self.b.is_master())
+        self.assertTrue(self.a.holds_none())
+        self.assertTrue(self.only(self.b))
+        self.assertIn(self.served(), ("rs1rs1", "rs2rs2"))
+
+
+FLOOD = """import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end, n = time.monotonic() + float(sys.argv[2]), 0
+while time.monotonic() < end:
+    for _ in range(100):
+        s.sendto(b"x", (sys.argv[1], 9))
+    n += 100
+print(n)
+"""
+
+
+class HaDrFlood(unittest.TestCase):
+    """The backup's kernel path flooded (its --kernel-rate 10 a second, all spent by a flood to
+    its DIP): the master's adverts still reach its keepalived, on their own budget."""
+    kind, advert, nopreempt, b_args = "dr", "1", False, ("--kernel-rate", "10")
+    figures = HaBase.figures
+    setUpClass, tearDownClass = HaBase.setUpClass, HaBase.tearDownClass
+    setUp, tearDown = HaBase.setUp, HaBase.tearDown
+
+    def test_adverts_get_through_a_flood_of_other_host_traffic(self):
+        before = self.b.keepalived_output().count("Entering MASTER STATE")
+        ctl = sum(w["to_kernel_ctl"] for w in self.b.fastvsd.counters()["workers"])
+        # Longer than the master-down interval (3.6 s) twice over.
+        sent = topo.ns("rs1", f"/usr/bin/python3 -c '{FLOOD}' {DIPS[B]} 8", capture=True,
+                       timeout=30)
+        drops = self.b.fastvsd.drops()
+        self.assertGreater(drops.get("kernel_path_limit", 0), 1000, (sent, drops))
+        self.assertEqual(drops.get("kernel_ctl_limit", 0), 0, drops)
+        self.assertGreater(sum(w["to_kernel_ctl"] for w in self.b.fastvsd.counters()["workers"]),
+                           ctl + 5)
+        self.assertEqual(self.b.keepalived_output().count("Entering MASTER STATE"), before,
+                         "the backup lost the master's adverts in the flood")
+        self.assertTrue(self.a.is_master())
+        HaBase.figures.append(f"ha_flood: {sent.strip()} datagrams to the backup's DIP in 8 s; "
+                              f"kernel_path_limit {drops.get('kernel_path_limit', 0)}, the "
+                              "backup stayed backup")
 
 
 class HostAddresses(unittest.TestCase):
@@ -309,7 +492,7 @@ class HostAddresses(unittest.TestCase):
     def setUp(self):
         self.topo = topo.Topology("dr")
         self.addCleanup(self.topo.destroy)
-        self.d = Director(self, topo.DIRECTOR_NS)
+        self.d = Director(self, A)
         self.addCleanup(self.d.stop)
         self.d.start_fastvsd()
 
@@ -320,13 +503,13 @@ class HostAddresses(unittest.TestCase):
         return topo.ns("rs1", f"ping -c 1 -W 1 {addr}", check=False) == 0
 
     def test_addresses_added_and_removed_on_the_host(self):
-        dip, extra = DIPS[self.d.ns], "192.168.0.77"
+        dip, extra = DIPS[A], "192.168.0.77"
         wait_for(lambda: self.pings(dip), 20, "the DIP to answer")
         self.assertFalse(self.pings(extra))
         t = time.monotonic()
         self.host(f"addr add {extra}/32 dev dpdk0")
         wait_for(lambda: self.pings(extra), 10, "the port to answer for the host's address")
-        HaDr.figures.append(f"host_addresses: ip addr add on dpdk0 answered {time.monotonic() - t:.2f} s after")
+        HaBase.figures.append(f"host_addresses: ip addr add on dpdk0 answered {time.monotonic() - t:.2f} s after")
         addrs = self.d.adm("ip", "addr")
         self.assertIn(f"inet {extra}/32 scope global dpdk0 (added on the host)\n", addrs)
         self.assertIn(f"inet {dip}/24 scope global dpdk0\n", addrs)

@@ -22,6 +22,7 @@ PREFIX = "fvs-"
 DIRECTOR_NS = "fvs-dir"
 VIP = "172.16.254.200"
 DIP = "192.168.0.8"
+GATEWAY = "192.168.0.254"  # an HA NAT pair's floating gateway (keepalived's, on the master)
 CIP = "172.16.254.10"
 RS = {"rs1": "192.168.0.18", "rs2": "192.168.0.28"}
 PAGES = {"rs1": "rs1rs1", "rs2": "rs2rs2"}  # as in the seeds
@@ -93,8 +94,9 @@ class Topology:
     """Builds a topology; .start_servers() runs an HTTP and a UDP server on each real server."""
 
     def __init__(self, kind="nat", directors=1):
-        """directors=2 (one-arm kinds: nat1, dr, tun): a second director, its namespace
-        fvs-dir2, on the same switch, as the backup of an HA pair."""
+        """directors=2: a second director, its namespace fvs-dir2, as the backup of an HA pair:
+        on the same switch (nat1, dr, tun), or (nat) on a public switch with the client (br1)
+        and the real servers' (br0), the real servers' gateway then the floating GATEWAY."""
         require_root()
         self.kind = kind
         self.directors = [DIRECTOR_NS] + [f"{DIRECTOR_NS}{i}" for i in range(2, directors + 1)]
@@ -114,10 +116,16 @@ class Topology:
         sh(f"{sw} ip link add br0 type bridge")
         sh(f"{sw} ip link set br0 up")
 
-        def to_switch(host_ns, port):
+        ha_nat = self.kind == "nat" and len(self.directors) > 1
+        if ha_nat:
+            sh(f"{sw} ip link add br1 type bridge")
+            sh(f"{sw} ip link set br1 up")
+        self.gateway = GATEWAY if ha_nat else DIP
+
+        def to_switch(host_ns, port, bridge="br0"):
             sh(f"ip link add {PREFIX}{port} type veth peer name eth0 netns {PREFIX}{host_ns}")
             sh(f"ip link set {PREFIX}{port} netns {PREFIX}sw")
-            sh(f"{sw} ip link set {PREFIX}{port} master br0 up")
+            sh(f"{sw} ip link set {PREFIX}{port} master {bridge} up")
 
         for name, ip in RS.items():
             p = _host(name, "eth0", [ip])
@@ -126,8 +134,9 @@ class Topology:
             sh(f"{p} ip link set eth0 up")
             _quiet_if(p, "eth0")
             if self.kind in ("nat", "nat1"):
-                # LVS-NAT: the real servers' default gateway is the DIP.
-                sh(f"{p} ip route add default via {DIP}")
+                # LVS-NAT: the real servers' default gateway is the DIP (of an HA pair: the
+                # floating gateway, the master's).
+                sh(f"{p} ip route add default via {self.gateway}")
                 continue
             # LVS-DR and LVS-TUN: the real server holds the VIP itself and answers the client
             # directly (on the same LAN here), but must not answer ARP for the VIP
@@ -163,11 +172,21 @@ class Topology:
             _quiet_if(d, "fvs-r")
             _host_keeps_off(d, "fvs-r")
             sh(f"{d} ip link set fvs-r up")
+            if ha_nat:
+                peer = f"{PREFIX}p" + str(i + 1)
+                sh(f"ip link add fvs-c netns {dns} type veth peer name {peer} netns {PREFIX}sw")
+                sh(f"{sw} ip link set {peer} master br1 up")
+                _quiet_if(d, "fvs-c")
+                _host_keeps_off(d, "fvs-c")
+                sh(f"{d} ip link set fvs-c up")
         d = f"ip netns exec {DIRECTOR_NS}"
         p = _host("client", "eth0", [CIP])
         if self.kind in ("nat1", "dr", "tun"):
             to_switch("client", "cl")
             self.ports = ["fvs-r"]
+        elif ha_nat:
+            to_switch("client", "cl", "br1")
+            self.ports = ["fvs-c", "fvs-r"]
         else:
             sh(f"ip link add fvs-c netns {DIRECTOR_NS} type veth peer name eth0 "
                f"netns {PREFIX}client")
