@@ -17,6 +17,8 @@ MODES = {
     "nat1": "one-arm LVS-NAT: client, rs1, rs2 and fastvsd's only port on one LAN",
     "dr": "LVS-DR: one LAN; the real servers hold the VIP on lo and answer the client directly",
     "tun": "LVS-TUN: IPIP to the real servers, which decapsulate and answer the client directly",
+    "ha": "two directors, each fastvsd and keepalived --vrrp; failover (ha dr, the default, or "
+          "ha nat)",
 }
 METHOD = {"nat": "-m", "nat1": "-m", "dr": "-g", "tun": "-i"}
 FORWARD = {"-m": "Masq", "-g": "Route", "-i": "Tunnel"}
@@ -152,11 +154,131 @@ def main(mode, keep=False, workers=1):
         teardown()
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main_ha(kind, keep=False):
+    """scripts/lab ha [dr|nat]: the seeds' cluster as a pair, and three failures of its master."""
+    import ha  # tests/e2e/ha.py
+    if kind not in ("dr", "nat"):
+        sys.exit(f"scripts/lab ha: {kind!r} is not dr or nat")
+    say(f"HA, {'the LVS tutorial' if kind == 'dr' else 'the Red Hat guide'}'s {kind.upper()} "
+        "cluster as two directors: fvs-dir (priority 150) and fvs-dir2 (100)")
+    t = topo.Topology(kind, directors=2)
+    directors = []
+
+    def teardown(*_):
+        for d in directors:
+            try:
+                d.stop()
+            except Exception as e:  # noqa: BLE001 - tearing down: report, go on
+                print(f"    (stopping {d.ns}: {e})", flush=True)
+        t.destroy()
+
+    signal.signal(signal.SIGTERM, lambda *a: (teardown(), sys.exit(1)))
+    try:
+        t.start_servers()
+        a = ha.Director(t, ha.A, kind)
+        b = ha.Director(t, ha.B, kind)
+        directors += [a, b]
+        for d in (a, b):
+            say(f"{d.ns}: fastvsd on {', '.join(d.ports)} (af_packet), --idle-sleep-us 200, "
+                f"--keepalived-conf {d.conf}")
+            d.start_fastvsd()
+        print(open(a.conf).read(), end="", flush=True)
+        for d in (a, b):
+            say(f"{d.ns}: keepalived --vrrp -f {d.conf}")
+            d.start_keepalived()
+        ha.wait_for(lambda: a.is_master() and a.holds_vip(), 30, "fvs-dir to be master")
+        cpu0 = {d.ns: cpu_seconds(d.fastvsd.proc.pid) for d in (a, b)}
+        wall0 = time.monotonic()
+
+        def show():
+            for d in (a, b):
+                role = ("MASTER" if d.is_master() else "backup") \
+                    if d.keepalived.poll() is None else "keepalived not running"
+                if d.fastvsd.proc.poll() is not None:
+                    print(f"    {d.ns}: {role}; fastvsd not running", flush=True)
+                    continue
+                addrs = [line.strip() for line in d.adm("ip", "addr").splitlines()
+                         if "added on the host" in line]
+                print(f"    {d.ns}: {role}; keepalived's addresses: {addrs or 'none'}",
+                      flush=True)
+
+        show()
+
+        def round_(what, inject, to):
+            say(what)
+            r = ha.Requests()
+            ha.wait_for(lambda: sum(ok for _, ok in r.results) >= 10, 20,
+                        "the request loop to run")
+            tm = time.monotonic()
+            inject()
+            ha.wait_for(lambda: to.is_master() and to.holds_vip(), 30, f"{to.ns} to take over")
+            ha.wait_for(lambda: r.answered_after(tm), 30, "requests answered again")
+            gap, failed = r.gap(tm)
+            r.stop()
+            answered = sum(ok for _, ok in r.results)
+            print(f"    {to.ns} took over: first answered request {gap:.2f} s after the failure, "
+                  f"{failed} failed in between ({answered} answered in the round)", flush=True)
+            show()
+
+        def back(d):
+            ha.wait_for(lambda: d.is_master() and d.holds_vip() and b.holds_none(), 40,
+                        f"{d.ns} to take the VIP back")
+            print(f"    {d.ns} is master again (it has the higher priority and preempts)",
+                  flush=True)
+
+        def kill_fastvsd():
+            a.fastvsd.proc.kill()
+            a.fastvsd.proc.wait()
+
+        round_("1. the master's fastvsd killed (kill -9)", kill_fastvsd, b)
+        a.fastvsd.close()
+        say("fvs-dir's fastvsd started again")
+        a.start_fastvsd()
+        back(a)
+        round_("2. the master's keepalived killed (kill -9): it cannot remove its VIP, the "
+               "backup's gratuitous ARP moves the client", lambda: a.kill_keepalived(signal.SIGKILL), b)
+        say("fvs-dir's keepalived started again")
+        a.start_keepalived()
+        back(a)
+        round_("3. the master's keepalived stopped (SIGTERM): it removes its VIP and sends "
+               "priority 0", lambda: a.kill_keepalived(signal.SIGTERM), b)
+        wall = time.monotonic() - wall0
+        say("what --idle-sleep-us 200 costs (two directors on this machine's CPUs)")
+        for d in (b,):
+            used = cpu_seconds(d.fastvsd.proc.pid) - cpu0[d.ns]
+            print(f"    {d.ns}'s fastvsd: {used:.1f} CPU seconds in {wall:.0f} s "
+                  f"({100 * used / wall:.0f}% of a CPU, control and a worker together; without "
+                  "--idle-sleep-us a worker polls at 100% of its CPU)", flush=True)
+        print("    a worker that slept wakes within 200 us: the first packet after an idle "
+              "spell waits up to 0.2 ms more", flush=True)
+        if keep:
+            say("--keep: the lab stays up. Explore, e.g.:")
+            print(f"    {ha.FASTVSADM} --socket {b.sock} ip addr")
+            print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
+            print("    Ctrl-C (or kill this script) tears it all down.", flush=True)
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        say("done; tearing down")
+    finally:
+        teardown()
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="The LVS lab in network namespaces.")
     ap.add_argument("mode", nargs="?", default="nat", choices=sorted(MODES))
+    ap.add_argument("kind", nargs="?", default="dr", choices=("dr", "nat"),
+                    help="with ha: the cluster made highly available (default dr)")
     ap.add_argument("--keep", action="store_true",
                     help="leave the lab running until Ctrl-C, to explore it")
     ap.add_argument("--workers", type=int, default=1, help="fastvsd worker cores (default 1)")
     a = ap.parse_args()
-    main(a.mode, a.keep, a.workers)
+    if a.mode == "ha":
+        main_ha(a.kind, a.keep)
+    else:
+        main(a.mode, a.keep, a.workers)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The README's lab command (scripts/lab's body, scripts/lab.py, on the already built tree):
 every mode shows both real servers answering in turn and the table, and a run after one that
-was killed with SIGKILL (leaving namespaces, XDP programs and a daemon behind) still works."""
+was killed with SIGKILL (leaving namespaces, XDP programs and a daemon behind) still works;
+`ha dr` shows three failovers and two failbacks."""
 import os
 import re
 import signal
@@ -46,6 +47,19 @@ class LabScript(unittest.TestCase):
         p.wait()
         time.sleep(0.2)
         self.check("nat", run_lab("nat"))
+
+    def test_ha(self):
+        r = subprocess.run(LAB + ["ha", "dr"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        took = re.findall(r"fvs-dir2 took over: first answered request ([\d.]+) s after the "
+                          r"failure, (\d+) failed in between", r.stdout)
+        self.assertEqual(len(took), 3, r.stdout)
+        self.assertEqual(r.stdout.count("fvs-dir is master again"), 2, r.stdout)
+        self.assertRegex(r.stdout, r"fvs-dir: MASTER; keepalived's addresses: \['inet "
+                                   r"172\.16\.254\.200/24 scope global dpdk0 \(added on the host\)'\]")
+        self.assertRegex(r.stdout, r"fvs-dir2's fastvsd: [\d.]+ CPU seconds in \d+ s")
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        self.assertNotIn("fvs-", left)
 
 
 if __name__ == "__main__":
