@@ -238,5 +238,42 @@ TEST(LocalFixtures, RateZeroAnswersNothing) {
                  Drop::echo_rate_limited}});
 }
 
+// keepalived's adverts reach the host (the kernel path) whatever they hold: the data plane reads
+// no further than their IP header, so a malformed one or one of an unknown group is keepalived's
+// or the kernel's to refuse. They and the ARP replies to the host have a budget of their own,
+// which a flood of other traffic for the host does not spend.
+TEST(LocalFixtures, VrrpGoesToTheHostOnItsOwnBudget) {
+  Pipeline p;
+  rte_ring* ring = rte_ring_create("fx_vrrp_kernel", 256, 0, RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  p.w.to_kernel = ring;
+  p.w.kernel_bucket = TokenBucket::tenth_deep(10);  // one token
+  const Mac vrrp_mcast = mac("01:00:5e:00:00:12");
+  // A VRRPv2 advert from the other director (vrid 51, priority 100, one address), and one cut
+  // short after its first byte.
+  const Bytes advert = {0x21, 51, 100, 1, 0, 1, 0, 0, 172, 16, 254, 200, 0, 0, 0, 0, 0, 0, 0, 0};
+  const auto vrrp = [&](const Bytes& body) {
+    return eth(vrrp_mcast, kClient, 0x0800,
+               ipv4("172.16.254.3", "224.0.0.18", 112, body, {.ttl = 255, .df = false}));
+  };
+  const auto udp_to_host = c2d(udp_pkt(CIP, VIP, 5000, 9999, 64, {1}));
+  const auto counts = [&] {
+    return std::make_tuple(rte_ring_count(ring), p.w.ctr.to_kernel_ctl.get(),
+                           p.w.ctr.drops[static_cast<unsigned>(Drop::kernel_path_limit)].get());
+  };
+  run_steps(p, {{"other traffic for the host spends the general budget", 0, udp_to_host, {}, {}},
+                {"and then is over it", 0, udp_to_host, {}, Drop::kernel_path_limit}});
+  EXPECT_EQ(counts(), std::make_tuple(1u, uint64_t{0}, uint64_t{1}));
+  run_steps(p, {{"an advert still reaches the host", 0, vrrp(advert), {}, {}},
+                {"a malformed one too: keepalived's to refuse", 0, vrrp({0x21}), {}, {}}});
+  EXPECT_EQ(counts(), std::make_tuple(3u, uint64_t{2}, uint64_t{1}));
+  // Their budget is spent too, in the end: counted apart.
+  p.w.kernel_ctl_bucket = TokenBucket::tenth_deep(0);
+  run_steps(p, {{"over their own budget", 0, vrrp(advert), {}, Drop::kernel_ctl_limit}});
+  rte_mbuf* m;
+  while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+  rte_ring_free(ring);
+}
+
 }  // namespace
 }  // namespace fastvs::testing
