@@ -75,6 +75,16 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     if (int rc = rte_eth_dev_configure(t.tap_port, 1, 1, &conf); rc != 0) {
       return Error{fmt::format("kernel path: {}: configure: {}", t.ifname, rte_strerror(-rc))};
     }
+    // The port's MTU, so that the host's own packets fit the port (net_tap makes 1500). Above
+    // net_tap's largest the TAP keeps it: the host's packets are then only smaller than the port
+    // would take, which costs nothing but size.
+    if (int rc = rte_eth_dev_set_mtu(t.tap_port, p.mtu); rc != 0) {
+      uint16_t kept = 0;
+      rte_eth_dev_get_mtu(t.tap_port, &kept);
+      log_line(fmt::format("kernel path: {} keeps MTU {}, below its port's {} (net_tap: {}): "
+                           "the host's own packets on it are no larger than that",
+                           t.ifname, kept, p.mtu, rte_strerror(-rc)));
+    }
     const int socket = rte_eth_dev_socket_id(t.tap_port);
     if (rte_eth_rx_queue_setup(t.tap_port, 0, 512, socket, nullptr, pool) != 0 ||
         rte_eth_tx_queue_setup(t.tap_port, 0, 512, socket, nullptr) != 0 ||

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A port's MTU is its interface's: `fastvsadm ip link` and `ip addr` print it (they printed
-1500 whatever the port had), and the start-up log names it. Two veths of MTU 1400 and 2000 in
+1500 whatever the port had), and the start-up log names it; the kernel path's TAP interfaces
+take it too. Two veths of MTU 1400 and 2000 in
 a namespace of the test's own, fastvsd on their ends with the driver under test."""
 import os
 import subprocess
@@ -33,7 +34,7 @@ class PortMtu(unittest.TestCase):
         self.d = Fastvsd(["-l", "0-1", "--no-huge", "-m", "512", "--no-shconf"] +
                          topo.vdev_args(["fvm0", "fvm1"], DRIVER),
                          ["--socket", self.sock, "--idle-sleep-us", "500"], self.dir, "fvsmtu",
-                         netns=NS)
+                         netns=NS, kernel_path=True)
 
     def tearDown(self):
         self.d.stop()
@@ -59,6 +60,12 @@ class PortMtu(unittest.TestCase):
         log = self.d.output()
         self.assertIn(", mtu 1400, ", log)
         self.assertIn(", mtu 2000, ", log)
+        # The kernel path's interfaces take their port's MTU, so that the host's packets fit
+        # the port; above net_tap's largest (1500) they keep that, and the log says so.
+        for dev, mtu in (("dpdk0", 1400), ("dpdk1", 1500)):
+            self.assertIn(f" mtu {mtu} ", topo.sh(f"ip -n {NS} link show {dev}", capture=True),
+                          self.d.output())
+        self.assertIn("kernel path: dpdk1 keeps MTU 1500, below its port's 2000", log)
 
 
 if __name__ == "__main__":
