@@ -204,6 +204,13 @@ for name, req in {
 }.items():
     put("http", name, b"\x09\x08\x07\x06\x05\x04\x03\x02" + req)
 
+# IPVS sync messages: the unit tests' kernel-built fixtures, each after a syncid byte (0: any).
+sync_data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "data", "sync")
+for name in sorted(os.listdir(sync_data)):
+    if name.endswith(".bin"):
+        with open(os.path.join(sync_data, name), "rb") as f:
+            put("sync", name, b"\x00" + f.read())
+
 # What the fuzzers once found, kept as seeds so every run replays them (tests/fuzz/regressions/
 # HARNESS/NAME; each also has a unit test).
 regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions")
