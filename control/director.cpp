@@ -116,6 +116,7 @@ Status Director::init() {
     if (!out.config) return Error{out.config.error()};
     cfg_ = std::move(*out.config);
     ka_keys_ = std::move(out.ka_keys);
+    ka_vrrp_addrs_ = std::move(out.ka_vrrp_addrs);
   }
   unsigned mbufs = opt_.mbufs;
   if (!mbufs) {
@@ -163,7 +164,8 @@ Status Director::init() {
         fmt::format("persistence table of {} templates: out of memory", opt_.persist_capacity)};
   }
   store_ = std::make_unique<DestStore>(nworkers);
-  for (const std::string& line : vip_reach_changes(Config{}, cfg_)) log_line(line);
+  for (const std::string& line : vip_reach_changes(Config{}, cfg_, 10, &ka_vrrp_addrs_))
+    log_line(line);
   refresh_health();
   auto first =
       build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);

@@ -135,6 +135,8 @@ class Director {
   // The host added or removed addresses on the kernel-path interfaces (keepalived's VIPs):
   // the data plane follows, as a change of its own (control/config/host_addrs.h).
   void follow_host_addrs();
+  // fastvsadm ip addr del of an address the host added: refused (keepalived would put it back).
+  Status refuse_host_addr_del(const Command& cmd) const;
   // A load (control/loads.h) is done: applied as a change, or refused with its error.
   void on_load_done();
   bool reload_keepalived(uint64_t client, const Command& cmd,
@@ -166,6 +168,7 @@ class Director {
   IgnoredHostAddrs ignored_host_addrs_;
   uint64_t deadline_ = 0;            // the client's deadline of the change being made
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
+  std::vector<KaVrrpAddr> ka_vrrp_addrs_;  // and the addresses its VRRP moves
   Stats stats_;
   std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all
   bool dumping_ = false;

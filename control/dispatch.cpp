@@ -46,8 +46,14 @@ LoadOutcome load_keepalived_into(const std::string& path, Config base,
     return out;
   }
   out.config = ka_apply(std::move(base), *ka, replace, nports, &out.ka_keys);
-  if (out.config)
+  out.ka_vrrp_addrs = ka->vrrp_addrs;
+  if (out.config) {
+    if (Status st = check_vrrp_addrs(*out.config, ka->vrrp_addrs, path); !st) {
+      out.config = Error{st.error()};
+      return out;
+    }
     out.log.push_back(fmt::format("loaded {}: {} virtual servers", path, out.ka_keys.size()));
+  }
   return out;
 }
 
@@ -86,8 +92,17 @@ void Director::on_load_done() {
   deadline_ = req.deadline_ms;
   // SIGHUP built the table from the files alone: the host's addresses stay the host's.
   carry_host_addrs(cfg_, *out.config);
+  // -R (or --config) must not give fastvsadm an address keepalived moves either.
+  if (!req.keepalived) {
+    if (Status st = check_vrrp_addrs(*out.config, ka_vrrp_addrs_, opt_.keepalived_conf); !st) {
+      log_line(fmt::format("{}: refused, nothing changed: {}", req.what, st.error()));
+      if (req.client) cli_.reply(req.client, CliReply{false, st.error()});
+      return;
+    }
+  }
   if (req.keepalived) {
     ka_keys_ = std::move(out.ka_keys);
+    ka_vrrp_addrs_ = std::move(out.ka_vrrp_addrs);
     opt_.keepalived_conf = req.keepalived_path;
   }
   if (!req.client && *out.config == cfg_) {
@@ -210,7 +225,10 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       return false;
     default: {
       Config next = cfg_;
-      const Status st = apply_command(next, cmd, static_cast<unsigned>(ports_.size()));
+      Status st = refuse_host_addr_del(cmd);
+      if (st) st = apply_command(next, cmd, static_cast<unsigned>(ports_.size()));
+      if (st && cmd.op == Op::AddrAdd)
+        st = check_vrrp_addrs(next, ka_vrrp_addrs_, opt_.keepalived_conf);
       if (!st) {
         log_line(fmt::format("fastvsadm {}: refused: {}", join(req.words), st.error()));
         *reply = CliReply{false, st.error()};
@@ -230,8 +248,25 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
   }
 }
 
+Status Director::refuse_host_addr_del(const Command& cmd) const {
+  if (cmd.op != Op::AddrDel) return {};
+  for (const AddrConfig& a : cfg_.addrs) {
+    if (a.from_host && a.ip == cmd.ip && a.prefix_len == cmd.prefix_len && a.port == cmd.port) {
+      // keepalived would put its VIP back (after a flap that loses requests): the host's
+      // addresses are removed where they were added.
+      return Error{fmt::format(
+          "address {}/{} on {} was added on the host (keepalived's VIP, or ip addr): remove it "
+          "there (keepalived.conf, or ip addr del {}/{} dev {})",
+          format_ip4(a.ip), a.prefix_len, port_name(a.port), format_ip4(a.ip), a.prefix_len,
+          port_name(a.port))};
+    }
+  }
+  return {};
+}
+
 bool Director::apply_change(uint64_t client, const std::string& what, Config next) {
-  for (const std::string& line : vip_reach_changes(cfg_, next)) log_line(line);
+  for (const std::string& line : vip_reach_changes(cfg_, next, 10, &ka_vrrp_addrs_))
+    log_line(line);
   cfg_ = std::move(next);
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   refresh_health();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/model.h"
+#include "control/config/keepalived.h"
 #include "common/result.h"
 
 namespace fastvs {
@@ -21,6 +22,7 @@ namespace fastvs {
 struct LoadOutcome {
   Result<Config> config = Error{"not run"};
   std::vector<ServiceKey> ka_keys;  // keepalived.conf's services, when the load read one
+  std::vector<KaVrrpAddr> ka_vrrp_addrs;  // and the addresses its VRRP moves
   std::vector<std::string> log;     // lines for the log, in order (keepalived.conf's warnings)
 };
 

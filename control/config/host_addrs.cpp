@@ -1,6 +1,7 @@
 #include "control/config/host_addrs.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <fmt/core.h>
 
@@ -103,8 +104,24 @@ void carry_host_addrs(const Config& from, Config& into) {
   }
 }
 
+Status check_vrrp_addrs(const Config& cfg, const std::vector<KaVrrpAddr>& vrrp,
+                        const std::string& file) {
+  for (const AddrConfig& a : cfg.addrs) {
+    if (a.from_host) continue;
+    for (const KaVrrpAddr& v : vrrp) {
+      if (v.ip != a.ip) continue;
+      return Error{fmt::format(
+          "address {} on {} is keepalived's ({} at {}:{}): keepalived --vrrp puts it on the "
+          "master and takes it off the backup; configured with fastvsadm too, it would stay on "
+          "both (leave it to keepalived)",
+          format_ip4(a.ip), port_name(a.port), v.owner, file, v.line)};
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> vip_reach_changes(const Config& before, const Config& after,
-                                           size_t max) {
+                                           size_t max, const std::vector<KaVrrpAddr>* vrrp) {
   const auto locals = [](const Config& c) {
     std::vector<uint32_t> v;
     for (const AddrConfig& a : c.addrs) v.push_back(a.ip);
@@ -128,8 +145,17 @@ std::vector<std::string> vip_reach_changes(const Config& before, const Config& a
   had.reserve(before.services.size());
   for (const ServiceConfig& s : before.services) had.push_back(s.key);
   std::sort(had.begin(), had.end());
-  // By VIP, in the order services are listed: (vip, becomes local, its services' names).
-  std::vector<std::tuple<uint32_t, bool, std::vector<std::string>>> vips;
+  // By VIP, in the order services are listed: whether it becomes local, the first three
+  // services' names and how many there are (a -R of 100,000 services on as many VIPs that are no
+  // local address must stay linear).
+  struct Group {
+    uint32_t vip;
+    bool now;
+    std::vector<std::string> names;
+    size_t count = 0;
+  };
+  std::vector<Group> vips;
+  std::unordered_map<uint32_t, size_t> index;
   for (const ServiceConfig* sp : maybe) {
     const ServiceConfig& s = *sp;
     const uint32_t vip = s.key.vip;
@@ -139,25 +165,37 @@ std::vector<std::string> vip_reach_changes(const Config& before, const Config& a
     // VIP stopped being local.
     const bool news = now ? known && !then : !known || then;
     if (!news) continue;
-    auto it = std::find_if(vips.begin(), vips.end(),
-                           [&](const auto& v) { return std::get<0>(v) == vip; });
-    if (it == vips.end()) it = vips.insert(vips.end(), {vip, now, {}});
-    std::get<2>(*it).push_back(service_name(s.key));
+    const auto [it, added] = index.try_emplace(vip, vips.size());
+    if (added) vips.push_back(Group{vip, now, {}, 0});
+    Group& g = vips[it->second];
+    if (g.names.size() < 3) g.names.push_back(service_name(s.key));
+    ++g.count;
   }
   std::vector<std::string> out;
-  for (const auto& [vip, now, names] : vips) {
+  for (const Group& g : vips) {
     if (out.size() == max) {
       out.push_back(fmt::format("... and {} more VIPs", vips.size() - max));
       break;
     }
-    std::string list = names.size() <= 3 ? join(names, ", ")
-                                          : fmt::format("{}, {}, {} and {} more", names[0],
-                                                        names[1], names[2], names.size() - 3);
-    out.push_back(
-        now ? fmt::format("VIP {} is a local address: {} take(s) traffic", format_ip4(vip), list)
-            : fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic until it is "
-                          "one (fastvsadm ip addr add, or keepalived's virtual_ipaddress)",
-                          format_ip4(vip), list));
+    const std::string list =
+        g.count <= 3 ? join(g.names, ", ")
+                     : fmt::format("{} and {} more", join(g.names, ", "), g.count - 3);
+    const KaVrrpAddr* ka = nullptr;
+    if (vrrp)
+      for (const KaVrrpAddr& v : *vrrp)
+        if (v.ip == g.vip) ka = &v;
+    if (g.now)
+      out.push_back(fmt::format("VIP {} is a local address: {} take(s) traffic",
+                                format_ip4(g.vip), list));
+    else if (ka)
+      out.push_back(fmt::format("VIP {} is not held here ({}'s, on the master): {} take(s) no "
+                                "traffic here",
+                                format_ip4(g.vip), ka->owner, list));
+    else
+      out.push_back(fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic "
+                                "until it is one (fastvsadm ip addr add, or keepalived's "
+                                "virtual_ipaddress)",
+                                format_ip4(g.vip), list));
   }
   return out;
 }

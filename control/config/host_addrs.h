@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "common/model.h"
+#include "common/result.h"
+#include "control/config/keepalived.h"
 
 namespace fastvs {
 
@@ -46,11 +48,20 @@ HostFollow follow_host_addrs(const Config& cfg, const std::vector<HostPortAddrs>
 // stay (the ones whose address the files now give as fastvsadm's become fastvsadm's).
 void carry_host_addrs(const Config& from, Config& into);
 
+// An address fastvsadm (or --config) configures that keepalived's VRRP also moves would be put
+// back on the backup each time keepalived takes it away (fastvsadm's stay fastvsadm's): both
+// directors would answer for it. Refused, naming the keepalived.conf line.
+Status check_vrrp_addrs(const Config& cfg, const std::vector<KaVrrpAddr>& vrrp,
+                        const std::string& file);
+
 // What a change does to which services take traffic (a service takes traffic only while its VIP
 // is a local address: dataplane/snapshot.h): a warning per VIP that leaves the local addresses
 // or is new and not local, a line per VIP that becomes local, at most `max` lines (then how many
 // more).
+// A VIP that is keepalived's (`vrrp`) and not held is a backup's normal state: said without
+// WARNING.
 std::vector<std::string> vip_reach_changes(const Config& before, const Config& after,
-                                           size_t max = 10);
+                                           size_t max = 10,
+                                           const std::vector<KaVrrpAddr>* vrrp = nullptr);
 
 }  // namespace fastvs

@@ -131,9 +131,20 @@ struct KaScriptDefaults {
   unsigned security_line = 0;
 };
 
+// An IPv4 address keepalived's VRRP process adds and removes (a vrrp_instance's
+// virtual_ipaddress or virtual_ipaddress_excluded, or static_ipaddress): never fastvsadm's too,
+// or a backup would keep it (control/config/host_addrs.h).
+struct KaVrrpAddr {
+  uint32_t ip = 0;
+  uint8_t prefix_len = 32;  // keepalived's default without /LEN
+  std::string owner;        // "vrrp_instance VI_1", "static_ipaddress"
+  unsigned line = 0;
+};
+
 struct KaConfig {
   std::string name;  // the file name, for messages
   KaScriptDefaults scripts;
+  std::vector<KaVrrpAddr> vrrp_addrs;
   std::vector<KaVirtualServer> virtual_servers;
   std::vector<KaNotHandled> not_handled;
 };

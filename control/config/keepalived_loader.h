@@ -201,6 +201,8 @@ class Loader {
   bool top(const Node& n);
 
   bool global_defs(const Node& n);
+  // keepalived's VRRP addresses of a vrrp_instance or static_ipaddress block.
+  void vrrp_addrs(const Node& n);
 
   bool virtual_server(const Node& n);
 

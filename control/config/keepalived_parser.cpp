@@ -2,8 +2,11 @@
 // the LVS half may hold, with its values checked; unknown keywords and what fastvs does not run
 // are warnings, wrong values errors, each with its line (see keepalived.h).
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "common/grammar/words.h"
+#include "common/net.h"
 #include "control/config/keepalived_loader.h"
 
 namespace fastvs::ka {
@@ -176,6 +179,7 @@ bool Loader::top(const Node& n) {
   for (const char* k : kVrrp) {
     if (n.key == k) {
       note(n.line, n.key + " is keepalived's (keepalived --vrrp runs it)");
+      vrrp_addrs(n);
       return true;
     }
   }
@@ -191,6 +195,34 @@ bool Loader::top(const Node& n) {
   }
   warn(n.line, "unknown keyword " + quoted(n.key) + " (ignored)");
   return true;
+}
+
+void Loader::vrrp_addrs(const Node& n) {
+  // The addresses keepalived will move: read, never refused here (keepalived checks its own
+  // blocks); an IPv6 one or a word that is no address is not fastvs's concern.
+  const auto take = [&](const Node& list, const std::string& owner) {
+    for (const Node& a : list.children) {
+      const std::string& word = a.key;
+      const size_t slash = word.find('/');
+      const std::optional<uint32_t> ip = parse_ip4(std::string_view(word).substr(0, slash));
+      if (!ip) continue;
+      KaVrrpAddr v{*ip, 32, owner, a.line};
+      if (slash != std::string::npos) {
+        const std::string len = word.substr(slash + 1);
+        if (len.empty() || len.size() > 2 || len.find_first_not_of("0123456789") != len.npos ||
+            std::stoi(len) > 32)
+          continue;
+        v.prefix_len = static_cast<uint8_t>(std::stoi(len));
+      }
+      cfg_.vrrp_addrs.push_back(v);
+    }
+  };
+  if (n.key == "static_ipaddress") return take(n, "static_ipaddress");
+  if (n.key != "vrrp_instance") return;
+  const std::string owner = "vrrp_instance" + (n.args.empty() ? "" : " " + n.args[0]);
+  for (const Node& c : n.children)
+    if (c.block && (c.key == "virtual_ipaddress" || c.key == "virtual_ipaddress_excluded"))
+      take(c, owner);
 }
 
 bool Loader::global_defs(const Node& n) {

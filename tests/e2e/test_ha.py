@@ -19,6 +19,7 @@ on dpdk0 (`ip addr` by hand), with fastvsadm's own left as they are. Needs root;
 skips) without it or without keepalived."""
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -27,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
 import topo  # noqa: E402
 from fvtest import wait_for  # noqa: E402
-from ha import A, B, DIPS, HERE, KEEPALIVED, VIP, Director, Requests  # noqa: E402
+from ha import A, B, DIPS, FASTVSADM, HERE, KEEPALIVED, VIP, Director, Requests  # noqa: E402
 
 
 class HaBase:
@@ -113,8 +114,23 @@ class HaBase:
         wait_for(lambda: table(self.a) == table(self.b) and
                  "-> 192.168.0.28:80 " + ("Masq" if self.kind == "nat" else "Route") + " 1"
                  in table(self.b), 20, "the same table on both")
-        self.assertIn(f"WARNING: VIP {VIP} is no local address: TCP {VIP}:80 take(s) no traffic",
-                      self.b.fastvsd.output())
+        # The backup's state is said, without WARNING: the VIP is keepalived's.
+        instance = "VI_PUBLIC" if self.kind == "nat" else "VI_1"
+        self.assertIn(f"VIP {VIP} is not held here (vrrp_instance {instance}'s, on the master): "
+                      f"TCP {VIP}:80 take(s) no traffic here", self.b.fastvsd.output())
+        self.assertNotIn("WARNING: VIP", self.b.fastvsd.output())
+        # keepalived's VIP is never fastvsadm's too (the backup would keep it when keepalived
+        # takes it away), nor removed with fastvsadm (keepalived would put it back).
+        r = subprocess.run([FASTVSADM, "--socket", self.b.sock, "ip", "addr", "add",
+                            f"{VIP}/24", "dev", "dpdk0"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"address {VIP} on dpdk0 is keepalived's (vrrp_instance {instance} at ",
+                      r.stderr)
+        r = subprocess.run([FASTVSADM, "--socket", self.a.sock, "ip", "addr", "del",
+                            f"{VIP}/24", "dev", "dpdk0"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"address {VIP}/24 on dpdk0 was added on the host", r.stderr)
+        self.assertTrue(self.a.holds_vip() and self.b.holds_none())
         self.assertIn(f"VIP {VIP} is a local address: TCP {VIP}:80 take(s) traffic",
                       self.a.fastvsd.output())
         self.assertIn("vrrp_instance is keepalived's (keepalived --vrrp runs it)",

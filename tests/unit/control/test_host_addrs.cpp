@@ -176,5 +176,25 @@ TEST(VipReach, ManyAreCappedAndGroupedByVip) {
   EXPECT_EQ(out[10], "... and 2 more VIPs");
 }
 
+TEST(VipReach, KeepalivedsVipsAreNeverFastvsadmsAndNotHeldIsNoWarning) {
+  const std::vector<KaVrrpAddr> vrrp = {{ip(172, 16, 254, 38), 24, "vrrp_instance VI_1", 12}};
+  Config cfg = nat();
+  EXPECT_TRUE(check_vrrp_addrs(cfg, vrrp, "ka.conf").ok());
+  // Followed from the host (keepalived put it there): fine.
+  cfg.addrs.push_back({ip(172, 16, 254, 38), 24, 0, true});
+  EXPECT_TRUE(check_vrrp_addrs(cfg, vrrp, "ka.conf").ok());
+  // fastvsadm's: refused, naming the block and its line.
+  cfg.addrs.back().from_host = false;
+  EXPECT_EQ(check_vrrp_addrs(cfg, vrrp, "ka.conf").error(),
+            "address 172.16.254.38 on dpdk0 is keepalived's (vrrp_instance VI_1 at ka.conf:12): "
+            "keepalived --vrrp puts it on the master and takes it off the backup; configured "
+            "with fastvsadm too, it would stay on both (leave it to keepalived)");
+  // A backup's service on keepalived's VIP is no warning.
+  EXPECT_EQ(vip_reach_changes(Config{}, nat(), 10, &vrrp),
+            std::vector<std::string>{"VIP 172.16.254.38 is not held here (vrrp_instance VI_1's, "
+                                     "on the master): TCP 172.16.254.38:80 take(s) no traffic "
+                                     "here"});
+}
+
 }  // namespace
 }  // namespace fastvs

@@ -129,6 +129,12 @@ TEST(Keepalived, SeedLoadsWithOnlyTheVrrpWarning) {
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_EQ(r.warnings[0], "ka.conf:1: vrrp_instance is keepalived's (keepalived --vrrp runs it)");
   EXPECT_TRUE(r.cfg.not_handled.empty());
+  // The address keepalived's VRRP moves (no /LEN: keepalived's /32).
+  ASSERT_EQ(r.cfg.vrrp_addrs.size(), 1u);
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].ip, ip(192, 168, 0, 38));
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].prefix_len, 32);
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].owner, "vrrp_instance VI_1");
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].line, 12u);
   ASSERT_EQ(r.cfg.virtual_servers.size(), 1u);
   const KaVirtualServer& vs = r.cfg.virtual_servers[0];
   EXPECT_EQ(vs.line, 16u);
@@ -1244,6 +1250,35 @@ TEST(Keepalived, EmptyAndCommentOnlyFiles) {
     EXPECT_TRUE(r.cfg.virtual_servers.empty());
     EXPECT_TRUE(ka_services(r.cfg).empty());
   }
+}
+
+TEST(Keepalived, TheAddressesVrrpMoves) {
+  KaLoadResult r = load(R"(vrrp_instance VI_PUBLIC {
+    interface dpdk0
+    virtual_router_id 51
+    virtual_ipaddress {
+        172.16.254.200/24 dev dpdk0 label dpdk0:1
+        2001:db8::1/64
+        not-an-address
+    }
+    virtual_ipaddress_excluded {
+        172.16.254.201
+    }
+}
+static_ipaddress {
+    10.9.9.9/8 dev dpdk1
+    10.9.9.10/33 dev dpdk1
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.cfg.vrrp_addrs.size(), 3u);
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].ip, ip(172, 16, 254, 200));
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].prefix_len, 24);
+  EXPECT_EQ(r.cfg.vrrp_addrs[0].line, 5u);
+  EXPECT_EQ(r.cfg.vrrp_addrs[1].ip, ip(172, 16, 254, 201));
+  EXPECT_EQ(r.cfg.vrrp_addrs[1].owner, "vrrp_instance VI_PUBLIC");
+  EXPECT_EQ(r.cfg.vrrp_addrs[2].ip, ip(10, 9, 9, 9));
+  EXPECT_EQ(r.cfg.vrrp_addrs[2].owner, "static_ipaddress");
 }
 
 }  // namespace
