@@ -186,8 +186,9 @@ def main_ha(kind, keep=False):
         b = ha.Director(t, ha.B, kind)
         directors += [a, b]
         for d in (a, b):
-            say(f"{d.ns}: fastvsd on {', '.join(d.ports)} (af_packet), --idle-sleep-us 200, "
-                f"--keepalived-conf {d.conf}")
+            say(f"{d.ns}: fastvsd on {' and '.join(d.ports)} (af_packet: "
+                f"{'the veths to the LANs, its dpdk0 and dpdk1' if len(d.ports) > 1 else 'the veth to the LAN, its dpdk0'}), "
+                f"--idle-sleep-us 200, --keepalived-conf {d.conf}; its log {d.dir}/fastvsd.log")
             d.start_fastvsd()
         print(open(a.conf).read(), end="", flush=True)
         for d in (a, b):
@@ -218,13 +219,16 @@ def main_ha(kind, keep=False):
                         "the request loop to run")
             tm = time.monotonic()
             inject()
-            ha.wait_for(lambda: to.is_master() and to.holds_vip(), 30, f"{to.ns} to take over")
+            ha.wait_for(lambda: to.is_master() and to.holds_vip(), 30, f"{to.ns} to take over",
+                        interval=0.02)
+            took = time.monotonic() - tm
             ha.wait_for(lambda: r.answered_after(tm), 30, "requests answered again")
             gap, failed = r.gap(tm)
             r.stop()
             answered = sum(ok for _, ok in r.results)
-            print(f"    {to.ns} took over: first answered request {gap:.2f} s after the failure, "
-                  f"{failed} failed in between ({answered} answered in the round)", flush=True)
+            print(f"    {to.ns} took over: it holds the VIP {took:.2f} s after the failure; first "
+                  f"answered request {gap:.2f} s after the failure, {failed} failed in between "
+                  f"({answered} answered in the round)", flush=True)
             show()
 
         def back(d):
@@ -242,8 +246,11 @@ def main_ha(kind, keep=False):
         say("fvs-dir's fastvsd started again")
         a.start_fastvsd()
         back(a)
-        round_("2. the master's keepalived killed (kill -9): it cannot remove its VIP, the "
-               "backup's gratuitous ARP moves the client", lambda: a.kill_keepalived(signal.SIGKILL), b)
+        round_("2. the master's keepalived killed (kill -9): it cannot remove its VIP, so the "
+               "old master goes on serving until the backup takes over and its gratuitous ARP "
+               "moves the client; then both hold the VIP (a split brain, as with IPVS) until "
+               "keepalived runs again on the old master", lambda: a.kill_keepalived(signal.SIGKILL),
+               b)
         say("fvs-dir's keepalived started again")
         a.start_keepalived()
         back(a)
@@ -259,8 +266,14 @@ def main_ha(kind, keep=False):
         print("    a worker that slept wakes within 200 us: the first packet after an idle "
               "spell waits up to 0.2 ms more", flush=True)
         if keep:
+            say("fvs-dir's keepalived started again: the pair as it began")
+            a.start_keepalived()
+            back(a)
+            show()
             say("--keep: the lab stays up. Explore, e.g.:")
-            print(f"    {ha.FASTVSADM} --socket {b.sock} ip addr")
+            for d in (a, b):
+                print(f"    {ha.FASTVSADM} --socket {d.sock} ip addr    # {d.ns}")
+                print(f"    less {d.dir}/fastvsd.log {d.dir}/keepalived.log")
             print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
             print("    Ctrl-C (or kill this script) tears it all down.", flush=True)
             signal.sigwait({signal.SIGINT, signal.SIGTERM})

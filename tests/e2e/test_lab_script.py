@@ -51,8 +51,9 @@ class LabScript(unittest.TestCase):
     def test_ha(self):
         r = subprocess.run(LAB + ["ha", "dr"], capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
-        took = re.findall(r"fvs-dir2 took over: first answered request ([\d.]+) s after the "
-                          r"failure, (\d+) failed in between", r.stdout)
+        took = re.findall(r"fvs-dir2 took over: it holds the VIP ([\d.]+) s after the failure; "
+                          r"first answered request ([\d.]+) s after the failure, (\d+) failed "
+                          r"in between", r.stdout)
         self.assertEqual(len(took), 3, r.stdout)
         self.assertEqual(r.stdout.count("fvs-dir is master again"), 2, r.stdout)
         self.assertRegex(r.stdout, r"fvs-dir: MASTER; keepalived's addresses: \['inet "
