@@ -31,7 +31,8 @@ from fvtest import wait_for  # noqa: E402
 from ha import A, B, DIPS, FASTVSADM, HERE, KEEPALIVED, VIP, Director, Requests  # noqa: E402
 
 
-class HaBase:
+class HaPair:
+    """Two directors with keepalived, A master: setUp builds them, the helpers drive them."""
     kind = ""
     advert = "1"
     nopreempt = False
@@ -103,6 +104,14 @@ class HaBase:
                             f"{gap:.2f} s after, {failed} requests failed between")
         return gap, failed
 
+    def kill_masters_fastvsd(self):
+        self.a.fastvsd.proc.kill()
+        self.a.fastvsd.proc.wait()
+
+
+class HaBase(HaPair):
+    """The failures every pair is put through."""
+
     def test_exactly_one_director_answers_for_the_vip(self):
         self.assertTrue(self.only(self.a))
         self.assertTrue(self.b.holds_none())
@@ -137,10 +146,8 @@ class HaBase:
                       self.a.fastvsd.output())
 
     def test_failover_when_the_masters_fastvsd_dies_and_failback(self):
-        def kill():
-            self.a.fastvsd.proc.kill()
-            self.a.fastvsd.proc.wait()
-        self.failover("fastvsd killed (SIGKILL) on the master", kill, self.b)
+        self.failover("fastvsd killed (SIGKILL) on the master", self.kill_masters_fastvsd,
+                      self.b)
         self.assertTrue(self.only(self.b))
         # The master's fastvsd comes back: keepalived finds dpdk0 again and takes the VIP back
         # (it has the higher priority and preempts).
@@ -183,37 +190,22 @@ class HaNat(HaBase, unittest.TestCase):
     kind = "nat"
 
 
-class HaDrFastAdverts(unittest.TestCase):
+class HaDrFastAdverts(HaPair, unittest.TestCase):
     """advert_int 0.1 (VRRPv3): the backup notices a dead master in 0.3 s and some skew."""
-    kind, advert, nopreempt = "dr", "0.1", False
-    figures = HaBase.figures
-    setUpClass, tearDownClass = HaBase.setUpClass, HaBase.tearDownClass
-    setUp, tearDown = HaBase.setUp, HaBase.tearDown
-    failover, only, answers_arp, served = (HaBase.failover, HaBase.only, HaBase.answers_arp,
-                                           HaBase.served)
+    kind, advert = "dr", "0.1"
 
     def test_failover_when_the_masters_fastvsd_dies(self):
-        def kill():
-            self.a.fastvsd.proc.kill()
-            self.a.fastvsd.proc.wait()
-        gap, _ = self.failover("fastvsd killed (SIGKILL) on the master", kill, self.b)
+        self.failover("fastvsd killed (SIGKILL) on the master", self.kill_masters_fastvsd, self.b)
         self.assertTrue(self.only(self.b))
 
 
-class HaDrNopreempt(unittest.TestCase):
+class HaDrNopreempt(HaPair, unittest.TestCase):
     """nopreempt (both BACKUP): the old master, back, leaves the VIP where it is."""
-    kind, advert, nopreempt = "dr", "1", True
-    figures = HaBase.figures
-    setUpClass, tearDownClass = HaBase.setUpClass, HaBase.tearDownClass
-    setUp, tearDown = HaBase.setUp, HaBase.tearDown
-    failover, only, answers_arp, served = (HaBase.failover, HaBase.only, HaBase.answers_arp,
-                                           HaBase.served)
+    kind, nopreempt = "dr", True
 
     def test_no_failback_with_nopreempt(self):
-        def kill():
-            self.a.fastvsd.proc.kill()
-            self.a.fastvsd.proc.wait()
-        self.failover("fastvsd killed (SIGKILL) on the master, nopreempt", kill, self.b)
+        self.failover("fastvsd killed (SIGKILL) on the master, nopreempt",
+                      self.kill_masters_fastvsd, self.b)
         before = self.a.keepalived_output().count("Entering BACKUP STATE")
         self.a.fastvsd.close()
         self.a.start_fastvsd()
@@ -244,13 +236,10 @@ print(n)
 """
 
 
-class HaDrFlood(unittest.TestCase):
+class HaDrFlood(HaPair, unittest.TestCase):
     """The backup's kernel path flooded (its --kernel-rate 10 a second, all spent by a flood to
     its DIP): the master's adverts still reach its keepalived, on their own budget."""
-    kind, advert, nopreempt, b_args = "dr", "1", False, ("--kernel-rate", "10")
-    figures = HaBase.figures
-    setUpClass, tearDownClass = HaBase.setUpClass, HaBase.tearDownClass
-    setUp, tearDown = HaBase.setUp, HaBase.tearDown
+    kind, b_args = "dr", ("--kernel-rate", "10")
 
     def test_adverts_get_through_a_flood_of_other_host_traffic(self):
         before = self.b.keepalived_output().count("Entering MASTER STATE")
@@ -266,7 +255,7 @@ class HaDrFlood(unittest.TestCase):
         self.assertEqual(self.b.keepalived_output().count("Entering MASTER STATE"), before,
                          "the backup lost the master's adverts in the flood")
         self.assertTrue(self.a.is_master())
-        HaBase.figures.append(f"ha_flood: {sent.strip()} datagrams to the backup's DIP in 8 s; "
+        HaPair.figures.append(f"ha_flood: {sent.strip()} datagrams to the backup's DIP in 8 s; "
                               f"kernel_path_limit {drops.get('kernel_path_limit', 0)}, the "
                               "backup stayed backup")
 
@@ -294,7 +283,8 @@ class HostAddresses(unittest.TestCase):
         t = time.monotonic()
         self.host(f"addr add {extra}/32 dev dpdk0")
         wait_for(lambda: self.pings(extra), 10, "the port to answer for the host's address")
-        HaBase.figures.append(f"host_addresses: ip addr add on dpdk0 answered {time.monotonic() - t:.2f} s after")
+        print(f"host_addresses: ip addr add on dpdk0 answered {time.monotonic() - t:.2f} s after",
+              file=sys.stderr)
         addrs = self.d.adm("ip", "addr")
         self.assertIn(f"inet {extra}/32 scope global dpdk0 (added on the host)\n", addrs)
         self.assertIn(f"inet {dip}/24 scope global dpdk0\n", addrs)
