@@ -323,11 +323,11 @@ void age_state(StateFile& f, int64_t elapsed_ms, StateCounts* counts) {
   f.tmpls.resize(kept);
 }
 
-std::string describe_state_load(const StateCounts& c, int64_t elapsed_ms) {
-  std::string s = fmt::format("kept {} and {} (saved {:.1f} s ago)",
-                              plural(c.conns, "connection", "connections"),
-                              plural(c.tmpls, "template", "templates"),
-                              static_cast<double>(elapsed_ms > 0 ? elapsed_ms : 0) / 1000.0);
+std::string describe_state_load(const StateCounts& c, int64_t elapsed_ms, double load_ms) {
+  std::string s = fmt::format(
+      "kept {} and {} (saved {:.1f} s ago, loaded in {:.0f} ms)",
+      plural(c.conns, "connection", "connections"), plural(c.tmpls, "template", "templates"),
+      static_cast<double>(elapsed_ms > 0 ? elapsed_ms : 0) / 1000.0, load_ms);
   std::string dropped;
   const auto add = [&dropped](uint64_t n, const std::string& what) {
     if (!n) return;

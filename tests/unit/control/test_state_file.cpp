@@ -254,11 +254,12 @@ TEST(StateFile, Describe) {
   c.tmpls = 1;
   c.expired_conns = 2;
   c.no_dest = 1;
-  EXPECT_EQ(describe_state_load(c, 4200),
-            "kept 3 connections and 1 template (saved 4.2 s ago); dropped 2 expired "
-            "connections, 1 whose real server is no longer configured");
+  EXPECT_EQ(
+      describe_state_load(c, 4200, 12.3),
+      "kept 3 connections and 1 template (saved 4.2 s ago, loaded in 12 ms); dropped 2 expired "
+      "connections, 1 whose real server is no longer configured");
   EXPECT_EQ(describe_state_load(StateCounts{}, 0),
-            "kept 0 connections and 0 templates (saved 0.0 s ago); dropped none");
+            "kept 0 connections and 0 templates (saved 0.0 s ago, loaded in 0 ms); dropped none");
 }
 
 }  // namespace
