@@ -29,15 +29,16 @@ RS = {"192.168.0.18": "aa:00:00:00:00:18", "192.168.0.28": "aa:00:00:00:00:28"}
 CLIENTS = [f"172.16.254.{10 + i}" for i in range(12)]
 
 
-def config(with_rs28=True):
+def config(with_rs28=True, with_dr=True):
     lines = [f"ip addr add {VIP}/24 dev dpdk0", f"ip addr add {DIP}/24 dev dpdk0"]
     lines += [f"ip neigh add {c} lladdr {CLIENT_MAC} dev dpdk0" for c in CLIENTS]
     lines += [f"ip neigh add {ip} lladdr {mac} dev dpdk0" for ip, mac in RS.items()]
     rss = [r for r in RS if with_rs28 or r != "192.168.0.28"]
     lines += [f"-A -t {VIP}:80 -s rr"]
     lines += [f"-a -t {VIP}:80 -r {r}:8080 -m" for r in rss]
-    lines += [f"-A -t {VIP}:443 -s rr"]
-    lines += [f"-a -t {VIP}:443 -r {r}:443 -g" for r in rss]
+    if with_dr:
+        lines += [f"-A -t {VIP}:443 -s rr"]
+        lines += [f"-a -t {VIP}:443 -r {r}:443 -g" for r in rss]
     lines += [f"-A -u {VIP}:53 -s rr -p 300"]
     lines += [f"-a -u {VIP}:53 -r {r}:53 -m" for r in rss]
     return "\n".join(lines) + "\n"
@@ -107,7 +108,7 @@ class StateFile(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
-    def start(self, workers, pcap=None, cfg=None, state=True):
+    def start(self, workers, pcap=None, cfg=None, state=True, capacity=4096):
         """fastvsd with `workers` workers on one port: net_pcap reading `pcap`, or a net_ring."""
         self.n += 1
         lcores = "0@0," + ",".join(f"{i + 1}@1" for i in range(workers))
@@ -121,7 +122,7 @@ class StateFile(unittest.TestCase):
         with open(conf, "w") as f:
             f.write(cfg or config())
         d = Fastvsd(["--lcores", lcores, "--no-huge", "-m", "256", "--no-shconf", "--vdev", port],
-                    ["--config", conf, "--socket", self.sock, "--conn-capacity", "4096",
+                    ["--config", conf, "--socket", self.sock, "--conn-capacity", str(capacity),
                      "--idle-sleep-us", "200"], self.dir, f"fvst{self.n}",
                     state_file=self.state if state else None)
         d.wait_started()
@@ -185,19 +186,32 @@ class StateFile(unittest.TestCase):
         self.assertEqual(after_counts, counts)
         self.assertTrue(any(a or i for a, i in counts.values()), counts)
 
-    def test_gone_real_server_loses_its_connections(self):
+    def test_gone_service_and_real_server_lose_their_connections(self):
         rows, counts, _ = self.first_run()
-        d = self.start(2, cfg=config(with_rs28=False))
+        d = self.start(2, cfg=config(with_rs28=False, with_dr=False))
         after = conn_rows(self.adm("-L", "-n", "-c"))
         log = self.stop(d)
         lines = self.state_lines(log)
         self.assertEqual(len(lines), 1, log)
         print("\n" + lines[0], file=sys.stderr)
-        gone = [k for k in rows if k[4].startswith("192.168.0.28:")]
-        kept = [k for k in rows if not k[4].startswith("192.168.0.28:")]
-        self.assertTrue(gone and kept, rows)
+        no_svc = [k for k in rows if k[3].endswith(":443")]
+        gone = [k for k in rows if k[4].startswith("192.168.0.28:") and k not in no_svc]
+        kept = [k for k in rows if k not in gone and k not in no_svc]
+        self.assertTrue(gone and kept and no_svc, rows)
         self.assertEqual(set(after), set(kept))
-        self.assertIn(f"{len(gone)} whose real server is no longer configured", lines[0])
+        self.assertIn(f"{len(no_svc)} whose service is no longer configured, {len(gone)} whose "
+                      "real server is no longer configured", lines[0])
+
+    def test_a_smaller_table_keeps_what_fits(self):
+        self.first_run()
+        d = self.start(1, capacity=16)
+        after = conn_rows(self.adm("-L", "-n", "-c"))
+        log = self.stop(d)
+        lines = self.state_lines(log)
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn("kept 16 connections and 12 templates", lines[0])
+        self.assertIn("32 that found the table full", lines[0])
+        self.assertEqual(sum(not k[2].endswith(":0") for k in after), 16)
 
     def refused_line(self, data):
         os.makedirs(os.path.dirname(self.state), mode=0o700, exist_ok=True)
