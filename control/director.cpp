@@ -525,8 +525,8 @@ void Director::load_state(const Snapshot& snap) {
   age_state(*f, elapsed, &counts);
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
-  restore_state(*f, ws, persist_, snap, now_tick(), static_cast<unsigned>(workers_.size()),
-                &counts);
+  restore_state(*f, ws, persist_, snap, now_tick(), static_cast<unsigned>(workers_.size()), &counts,
+                &worker_lcores_);
   // Loaded, it describes a table that moves on from now: after a crash (no save), the next
   // start must not bring back connections that ended meanwhile.
   if (unlink(path.c_str()) != 0 && errno != ENOENT)

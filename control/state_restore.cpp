@@ -1,6 +1,10 @@
 #include "control/state_restore.h"
 
+#include <time.h>
+
 #include <unordered_map>
+
+#include <rte_launch.h>
 
 #include "dataplane/steer.h"
 
@@ -121,7 +125,8 @@ std::string collect_state(const std::vector<Worker*>& workers, const PersistTabl
 }
 
 void restore_state(const StateFile& f, const std::vector<Worker*>& workers, PersistTable& persist,
-                   const Snapshot& snap, uint32_t now, unsigned control_slot, StateCounts* counts) {
+                   const Snapshot& snap, uint32_t now, unsigned control_slot, StateCounts* counts,
+                   const std::vector<unsigned>* lcores) {
   const Resolver resolve(snap);
   struct Held {
     uint32_t slot;
@@ -156,50 +161,98 @@ void restore_state(const StateFile& f, const std::vector<Worker*>& workers, Pers
     tmpls.emplace(key, Held{slot, d, expires});
     ++counts->tmpls;
   }
+  // Each worker's connections go into its table on its own lcore when there are lcores to run
+  // them (fastvsd: the workers' lcores, idle until they are launched), all at once: a table has
+  // one writer, its own worker's core, and the index's inserts are most of a load's time. What
+  // they share they only read (the resolver, the templates put back) or change atomically
+  // (a template's n_control); each counts in its own destination slot.
   const auto nworkers = static_cast<unsigned>(workers.size());
-  for (const StateConn& sc : f.conns) {
-    const Bound b = resolve.find(sc.proto, sc.svc_vip, sc.svc_vport, sc.rip, sc.dest_rport);
-    if (!b.svc) {
-      ++counts->no_service;
-      continue;
+  std::vector<std::vector<uint32_t>> mine(nworkers);
+  for (size_t i = 0; i < f.conns.size(); ++i)
+    mine[owner_of(f.conns[i].cip, nworkers)].push_back(static_cast<uint32_t>(i));
+  struct Job {
+    const StateFile* f;
+    const Resolver* resolve;
+    const std::unordered_map<uint64_t, Held>* tmpls;
+    PersistTable* persist;
+    Worker* w;
+    const std::vector<uint32_t>* conns;
+    StateCounts counts;
+  };
+  std::vector<Job> jobs(nworkers);
+  for (unsigned i = 0; i < nworkers; ++i)
+    jobs[i] = Job{&f, &resolve, &tmpls, &persist, workers[i], &mine[i], {}};
+  const auto run = [](void* arg) -> int {
+    Job& j = *static_cast<Job*>(arg);
+    for (const uint32_t i : *j.conns) {
+      const StateConn& sc = j.f->conns[i];
+      const Bound b = j.resolve->find(sc.proto, sc.svc_vip, sc.svc_vport, sc.rip, sc.dest_rport);
+      if (!b.svc) {
+        ++j.counts.no_service;
+        continue;
+      }
+      if (!b.dest) {
+        ++j.counts.no_dest;
+        continue;
+      }
+      Conn saved{};
+      saved.cip = sc.cip;
+      saved.vip = sc.vip;
+      saved.rip = sc.rip;
+      saved.cport = sc.cport;
+      saved.vport = sc.vport;
+      saved.rport = sc.rport;
+      saved.proto = sc.proto;
+      saved.state = static_cast<TcpState>(sc.state);
+      saved.flags = static_cast<uint8_t>((sc.flags & kStateConnInactive ? kConnInactive : 0) |
+                                         (sc.flags & kStateConnNoOutput ? kConnNoOutput : 0));
+      saved.method = static_cast<ForwardMethod>(sc.method);
+      saved.svc_id = b.svc->id;
+      saved.dest = b.dest;
+      saved.timeout = sc.timeout;
+      // Its template, if it had one and it was put back: it controls the connection again
+      // (n_control), as when ip_vs_sched_persist made it.
+      if ((sc.flags & kStateConnTemplate) && b.svc->persistent) {
+        const uint64_t key = PersistTable::key_of(b.svc->id, sc.cip & b.svc->persist_mask);
+        const auto it = j.tmpls->find(key);
+        if (it != j.tmpls->end() &&
+            j.persist->hold(it->second.slot, key, it->second.dest, it->second.expires))
+          saved.tmpl = it->second.slot + 1;
+      }
+      bool collision = false;
+      if (!conn_restore(*j.w, saved, sc.remaining, &collision)) {
+        if (saved.tmpl) j.persist->release(saved.tmpl - 1);
+        ++(collision ? j.counts.collisions : j.counts.full);
+        continue;
+      }
+      ++j.counts.conns;
     }
-    if (!b.dest) {
-      ++counts->no_dest;
-      continue;
+    return 0;
+  };
+  if (lcores && lcores->size() == nworkers) {
+    for (unsigned i = 0; i < nworkers; ++i) {
+      // An lcore that cannot take it (busy: never, before the workers are launched) leaves the
+      // job to this thread.
+      if (rte_eal_remote_launch(run, &jobs[i], (*lcores)[i]) != 0) run(&jobs[i]);
     }
-    Conn saved{};
-    saved.cip = sc.cip;
-    saved.vip = sc.vip;
-    saved.rip = sc.rip;
-    saved.cport = sc.cport;
-    saved.vport = sc.vport;
-    saved.rport = sc.rport;
-    saved.proto = sc.proto;
-    saved.state = static_cast<TcpState>(sc.state);
-    saved.flags = static_cast<uint8_t>((sc.flags & kStateConnInactive ? kConnInactive : 0) |
-                                       (sc.flags & kStateConnNoOutput ? kConnNoOutput : 0));
-    saved.method = static_cast<ForwardMethod>(sc.method);
-    saved.svc_id = b.svc->id;
-    saved.dest = b.dest;
-    saved.timeout = sc.timeout;
-    // Its template, if it had one and it was put back: it controls the connection again
-    // (n_control), as when ip_vs_sched_persist made it.
-    uint64_t key = 0;
-    if ((sc.flags & kStateConnTemplate) && b.svc->persistent) {
-      key = PersistTable::key_of(b.svc->id, sc.cip & b.svc->persist_mask);
-      const auto it = tmpls.find(key);
-      if (it != tmpls.end() &&
-          persist.hold(it->second.slot, key, it->second.dest, it->second.expires))
-        saved.tmpl = it->second.slot + 1;
+    // rte_eal_wait_lcore spins: this thread may share a CPU with a worker's lcore (the tests'
+    // --lcores do), so it naps until they are done and only then collects them.
+    for (unsigned i = 0; i < nworkers; ++i) {
+      while (rte_eal_get_lcore_state((*lcores)[i]) == RUNNING) {
+        timespec ts{0, 1000 * 1000};
+        nanosleep(&ts, nullptr);
+      }
+      rte_eal_wait_lcore((*lcores)[i]);
     }
-    Worker& w = *workers[owner_of(sc.cip, nworkers)];
-    bool collision = false;
-    if (!conn_restore(w, saved, sc.remaining, &collision)) {
-      if (saved.tmpl) persist.release(saved.tmpl - 1);
-      ++(collision ? counts->collisions : counts->full);
-      continue;
-    }
-    ++counts->conns;
+  } else {
+    for (Job& j : jobs) run(&j);
+  }
+  for (const Job& j : jobs) {
+    counts->conns += j.counts.conns;
+    counts->no_service += j.counts.no_service;
+    counts->no_dest += j.counts.no_dest;
+    counts->full += j.counts.full;
+    counts->collisions += j.counts.collisions;
   }
 }
 

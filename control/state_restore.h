@@ -25,9 +25,12 @@ std::string collect_state(const std::vector<Worker*>& workers, const PersistTabl
 // Puts `f`'s entries (aged already: age_state) back: templates into `persist` (their
 // PersistConn and reference counted in control's slot, `control_slot`, which gives them back
 // when they expire), connections into their owner's table as conn_restore does. Each worker's
-// own clock (Worker::now) times its connections; `now` times the templates. Counts what was
+// own clock (Worker::now) times its connections; `now` times the templates. With `lcores` (the
+// workers' lcores, in worker order, not yet launched), each worker fills its own table on its
+// own lcore, all at once; without, this thread fills them one after the other. Counts what was
 // kept and what was dropped, and why, into *counts.
 void restore_state(const StateFile& f, const std::vector<Worker*>& workers, PersistTable& persist,
-                   const Snapshot& snap, uint32_t now, unsigned control_slot, StateCounts* counts);
+                   const Snapshot& snap, uint32_t now, unsigned control_slot, StateCounts* counts,
+                   const std::vector<unsigned>* lcores = nullptr);
 
 }  // namespace fastvs

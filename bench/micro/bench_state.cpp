@@ -6,11 +6,15 @@
 // back on fresh tables (restore_state), as fastvsd's start does. It reports, it asserts
 // nothing but that what was saved came back.
 //
-//   bench_state [CONNECTIONS [WORKERS [DIR]]]    (default 1000000 2 /var/tmp)
+//   bench_state [CONNECTIONS [WORKERS [DIR [serial]]]]    (default 1000000 2 /var/tmp)
+//
+// Each worker has an lcore (worker i on CPU i modulo the CPUs online), where the load fills its
+// table as fastvsd's does; "serial": the main lcore fills them one after the other.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +24,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 
 #include <fmt/core.h>
 
@@ -70,13 +75,17 @@ int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const unsigned nworkers = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 2;
   const std::string dir = argc > 3 ? argv[3] : "/var/tmp";
+  const bool serial = argc > 4 && std::string(argv[4]) == "serial";
   if (n == 0 || nworkers == 0 || nworkers > kMaxWorkers) return 2;
   // Each worker's table holds its share with room for the owner function's unevenness.
   const auto capacity = static_cast<uint32_t>(n / nworkers + n / nworkers / 8 + 1024);
   const uint64_t table_mb = ConnTable::memory_needed(capacity) * nworkers >> 20;
   const std::string mem = std::to_string(table_mb + table_mb / 8 + 512);
-  const char* eal[] = {"bench_state",  "-l",       "0",           "--no-huge",      "-m",
-                       mem.c_str(),    "--no-pci", "--no-shconf", "--no-telemetry", "--log-level",
+  const long ncpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  std::string lcores = "0@0";
+  for (unsigned i = 0; i < nworkers; ++i) lcores += fmt::format(",{}@{}", i + 1, i % ncpus);
+  const char* eal[] = {"bench_state",  "--lcores", lcores.c_str(), "--no-huge",      "-m",
+                       mem.c_str(),    "--no-pci", "--no-shconf",  "--no-telemetry", "--log-level",
                        "lib.eal:error"};
   if (rte_eal_init(sizeof eal / sizeof eal[0], const_cast<char**>(eal)) < 0) {
     fmt::print(stderr, "bench_state: rte_eal_init: {}\n", rte_strerror(rte_errno));
@@ -179,15 +188,19 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   StateCounts counts;
   age_state(*f, 0, &counts);
-  restore_state(*f, raw(ws2), persist2, *snap, ws2[0]->now, nworkers, &counts);
+  std::vector<unsigned> worker_lcores;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores.push_back(lcore);
+  restore_state(*f, raw(ws2), persist2, *snap, ws2[0]->now, nworkers, &counts,
+                serial ? nullptr : &worker_lcores);
   const double restore_ms = ms(t0);
   uint64_t back = 0;
   for (const auto& w : ws2) back += w->conns.size();
   fmt::print(
-      "load: read {:.0f} ms + decode and check {:.0f} ms + age and insert {:.0f} ms = "
+      "load ({}): read {:.0f} ms + decode and check {:.0f} ms + age and insert {:.0f} ms = "
       "{:.0f} ms; {}\n",
-      read_ms, decode_ms, restore_ms, read_ms + decode_ms + restore_ms,
-      describe_state_load(counts, 0));
+      serial ? "one thread" : "each worker's table on its lcore", read_ms, decode_ms, restore_ms,
+      read_ms + decode_ms + restore_ms, describe_state_load(counts, 0));
   unlink(path.c_str());
   ws2.clear();
   // No rte_eal_cleanup(): the persistence tables are freed as main returns, into the EAL's heap.
