@@ -1,11 +1,15 @@
 #include "control/director.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -26,6 +30,9 @@
 #include "control/config/loader.h"
 #include "control/signals.h"
 #include "control/startup.h"
+#include "control/state_file.h"
+#include "control/state_restore.h"
+#include "control/report/stats_file.h"
 #include "control/report/telemetry.h"
 #include "dataplane/conn_table.h"
 #include "control/epoll.h"
@@ -63,6 +70,49 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
 // connection's in and reply keys).
 uint64_t index_keys(const DaemonOptions& o) {
   return o.conn_keys ? o.conn_keys : ConnTable::default_keys(o.conn_capacity);
+}
+
+int64_t wall_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The whole file, or an errno (ENOENT: there is none).
+int read_whole(const std::string& path, std::string* out) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && st.st_size > 0) out->reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      close(fd);
+      return e;
+    }
+    out->append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return 0;
+}
+
+// The state file's directory (/var/lib/fastvs), made if missing, mode 0700: the file names
+// every client and server address in use.
+Status make_state_dir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return {};
+  const std::string dir = path.substr(0, slash);
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Error{fmt::format("creating {}: {}", dir, std::strerror(errno))};
+  return {};
 }
 
 }  // namespace
@@ -178,6 +228,7 @@ Status Director::init() {
     return Error{"RCU QSBR variable: out of memory"};
   }
   if (Status st = make_workers(first.get()); !st) return st;
+  if (!opt_.state_file.empty()) load_state(*first);
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
   changes_.start(std::make_unique<Publisher>(qsbr_, ws, std::move(first)));
@@ -440,12 +491,70 @@ void Director::run(int signal_fd) {
   }
   worker_exit_.store(true, std::memory_order_release);
   rte_eal_mp_wait_lcore();
+  // The workers have stopped and will not touch their tables again: they are read as they are.
+  if (!opt_.state_file.empty()) save_state();
   health_.stop();
   kernel_.close();
   reporter_.stop();  // and the stats file written once more
   log_counters();
   ports_close(ports_);
   log_line("stopped");
+}
+
+void Director::load_state(const Snapshot& snap) {
+  const std::string& path = opt_.state_file;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string bytes;
+  if (const int e = read_whole(path, &bytes); e == ENOENT) {
+    log_line(fmt::format("no state file at {}: starting with an empty table", path));
+    return;
+  } else if (e) {
+    log_line(fmt::format("state file {} not read ({}): starting with an empty table", path,
+                         std::strerror(e)));
+    return;
+  }
+  Result<StateFile> f = decode_state(bytes);
+  bytes.clear();
+  bytes.shrink_to_fit();
+  if (!f) {
+    // Left where it is for whoever wants to look at it; the next clean stop replaces it.
+    log_line(
+        fmt::format("state file {} refused: {}; starting with an empty table", path, f.error()));
+    return;
+  }
+  const int64_t elapsed = wall_ms() - f->saved_at_ms;
+  StateCounts counts;
+  age_state(*f, elapsed, &counts);
+  std::vector<Worker*> ws;
+  for (auto& w : workers_) ws.push_back(w.get());
+  restore_state(*f, ws, persist_, snap, now_tick(), static_cast<unsigned>(workers_.size()), &counts,
+                &worker_lcores_);
+  // Loaded, it describes a table that moves on from now: after a crash (no save), the next
+  // start must not bring back connections that ended meanwhile.
+  if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    log_line(
+        fmt::format("state file {}: not removed after loading: {}", path, std::strerror(errno)));
+  log_line(
+      fmt::format("state file {}: {}", path, describe_state_load(counts, elapsed, ms_since(t0))));
+}
+
+void Director::save_state() {
+  const std::string& path = opt_.state_file;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Worker*> ws;
+  for (auto& w : workers_) ws.push_back(w.get());
+  uint64_t nconns = 0, ntmpls = 0;
+  const std::string bytes =
+      collect_state(ws, persist_, changes_.current(), now_tick(), wall_ms(), &nconns, &ntmpls);
+  Status st = make_state_dir(path);
+  // Mode 0600, replaced whole: a crash while it is written leaves the previous file or none.
+  if (st) st = replace_file(path, bytes, 0600);
+  if (!st) {
+    log_line(fmt::format("state file {} not saved: {}", path, st.error()));
+    return;
+  }
+  log_line(fmt::format("saved {} connections and {} templates to {} ({} bytes) in {:.0f} ms",
+                       nconns, ntmpls, path, bytes.size(), ms_since(t0)));
 }
 
 std::shared_ptr<const ReportInput> Director::report_input() const {

@@ -67,6 +67,8 @@ struct DaemonOptions {
   uint32_t stats_interval_ms = 1000;
   std::string metrics_listen;      // ADDR:PORT of the Prometheus endpoint; empty: off
   uint32_t misc_check_output = 0;  // bytes of a MISC_CHECK run's output logged; 0: /dev/null
+  // Connections and templates saved at a clean stop and loaded at start; empty: off.
+  std::string state_file = "/var/lib/fastvs/fastvsd.state";
 };
 
 void log_line(const std::string& s);
@@ -97,6 +99,12 @@ class Director {
   // `mbufs` packet buffers allocated before them), saying how much they need and what there is.
   Status check_conn_capacity(unsigned mbufs) const;
   Status make_workers(const Snapshot* first);
+  // --state-file: what the last clean stop saved goes back onto the workers (before they are
+  // launched), bound to `snap`; one log line says what was kept and dropped, or why the file was
+  // refused. Never fails: a bad file means an empty table.
+  void load_state(const Snapshot& snap);
+  // At a clean stop, once the workers have stopped: their connections and the templates.
+  void save_state();
   // What the reporter reads from now on: the workers' configuration and snapshot.
   std::shared_ptr<const ReportInput> report_input() const;
 
@@ -163,8 +171,8 @@ class Director {
   HealthRunner health_;    // the health thread
   HealthOverlay overlay_;  // its verdicts over cfg_
   bool health_dirty_ = false;
-  bool reload_wanted_ = false;       // SIGHUP, done once no change is in flight
-  bool host_addrs_dirty_ = false;    // the host changed a kernel-path interface's addresses
+  bool reload_wanted_ = false;     // SIGHUP, done once no change is in flight
+  bool host_addrs_dirty_ = false;  // the host changed a kernel-path interface's addresses
   IgnoredHostAddrs ignored_host_addrs_;
   uint64_t deadline_ = 0;            // the client's deadline of the change being made
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made

@@ -77,7 +77,8 @@ std::string check_numbers(const std::vector<std::string>& args) {
   return "";
 }
 
-po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_path) {
+po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_path,
+                                     bool& no_state_file) {
   po::options_description d("fastvsd options (after the EAL options and --)");
   d.add_options()("help,h", "print this help and exit")(
       "config,c", po::value(&o.config_path),
@@ -148,7 +149,16 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "misc-check-output", po::value(&o.misc_check_output)->default_value(o.misc_check_output),
       "log the first N bytes (at most 4096) of what each MISC_CHECK program writes to its "
       "standard output and error, escaped, on one line per run (with the count of all it "
-      "wrote); 0: its output goes to /dev/null, as keepalived's does");
+      "wrote); 0: its output goes to /dev/null, as keepalived's does")(
+      "state-file", po::value(&o.state_file)->default_value(o.state_file),
+      "at a clean stop (SIGTERM, SIGINT, SIGQUIT) save the connections and persistence "
+      "templates here (mode 0600, replaced atomically; its directory made, mode 0700), and at "
+      "start load those that have not expired meanwhile (their time reduced by the time fastvsd "
+      "was down) before forwarding, then remove it. Connections of services or real servers no "
+      "longer configured are dropped; a damaged file or one of another version is refused with "
+      "one log line and fastvsd starts with an empty table")(
+      "no-state-file", po::bool_switch(&no_state_file),
+      "neither save nor load a state file: a restart starts with an empty table");
   return d;
 }
 
@@ -160,9 +170,10 @@ void usage(const po::options_description& d) {
          "lcore runs control; every other lcore is a worker (at least one: -l 0-1).\n\n"
          "example: fastvsd -l 0-1 --no-pci --vdev net_af_xdp0,iface=veth0 -- --config lab.conf\n\n"
       << d
-      << "\nSignals: SIGTERM, SIGINT and SIGQUIT stop the workers, flush their TX buffers, close "
-         "the ports and exit 0;\nSIGHUP reads --config and --keepalived-conf again (all or "
-         "nothing: the table becomes what they say);\nSIGUSR1 logs the counters; SIGUSR2 writes "
+      << "\nSignals: SIGTERM, SIGINT and SIGQUIT stop the workers, flush their TX buffers, save "
+         "the --state-file, close the ports and exit 0;\nSIGHUP reads --config and "
+         "--keepalived-conf again (all or nothing: the table becomes what they say);\nSIGUSR1 logs "
+         "the counters; SIGUSR2 writes "
          "the --stats-file now; SIGPIPE and the others are ignored.\n";
 }
 
@@ -170,8 +181,8 @@ void usage(const po::options_description& d) {
 
 int main(int argc, char** argv) {
   fastvs::DaemonOptions opt;
-  bool no_kernel_path = false;
-  auto desc = make_options(opt, no_kernel_path);
+  bool no_kernel_path = false, no_state_file = false;
+  auto desc = make_options(opt, no_kernel_path, no_state_file);
   // --help works without the EAL (and without root).
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -203,6 +214,7 @@ int main(int argc, char** argv) {
     po::store(po::command_line_parser(rest).options(desc).run(), vm);
     po::notify(vm);
     opt.kernel_path = !no_kernel_path;
+    if (no_state_file) opt.state_file.clear();
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;

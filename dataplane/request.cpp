@@ -165,6 +165,33 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   return c;
 }
 
+// A connection saved at the last clean stop (control/state_restore.cpp), put back before the
+// workers start: indexed and counted as conn_schedule does, but in the state it was saved in,
+// so that ActiveConn/InActConn (its IP_VS_CONN_F_INACTIVE) and the destination's reference
+// count read after the restart what they read before it.
+Conn* conn_restore(Worker& w, const Conn& saved, uint32_t remaining, bool* collision) {
+  Destination* d = saved.dest;
+  const bool masq = saved.method == ForwardMethod::Masq;
+  const ConnKey in = make_key(saved.cip, saved.vip, saved.cport, saved.vport, saved.proto);
+  const ConnKey out = make_key(saved.rip, saved.cip, saved.rport, saved.cport, saved.proto);
+  Conn* c = w.conns.insert(in, masq ? &out : nullptr, remaining, w.now, collision);
+  if (!c) return nullptr;
+  c->timeout = saved.timeout;  // the state's: the next packet's refresh restores it anyway
+  c->dest = d;
+  c->svc_id = saved.svc_id;
+  c->method = saved.method;
+  c->state = saved.state;
+  c->rip = saved.rip;
+  c->rport = saved.rport;
+  c->tmpl = saved.tmpl;
+  c->flags |= saved.flags & (kConnInactive | kConnNoOutput);
+  DestWorkerSlot& slot = d->slot[w.id];
+  slot_add(c->flags & kConnInactive ? slot.inactconns : slot.activeconns, 1);
+  slot_add(slot.refs, 1);
+  dest_check_overload(*d);
+  return c;
+}
+
 void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in) {
   if (!d) return;
   DestWorkerSlot& s = d->slot[w.id];

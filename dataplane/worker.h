@@ -218,6 +218,11 @@ void conn_forget(Worker& w, Conn* c);
 // Takes a connection's counts and reference off its destination (before it is freed).
 void conn_release(Worker& w, Conn& c);
 Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why);
+// A connection loaded from the state file, before the workers start (control/state_restore.h):
+// `saved` names its keys, destination, service id, method, state, flags, timeout and template
+// slot + 1; it expires `remaining` ticks from w.now. Null when the table is full or (with
+// *collision) another connection holds one of its keys.
+Conn* conn_restore(Worker& w, const Conn& saved, uint32_t remaining, bool* collision);
 void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in);
 
 // The forwarding methods, one file each (xmit/): cp->packet_xmit.

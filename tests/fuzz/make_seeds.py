@@ -211,6 +211,42 @@ for name in sorted(os.listdir(sync_data)):
         with open(os.path.join(sync_data, name), "rb") as f:
             put("sync", name, b"\x00" + f.read())
 
+# State files (control/state_file.h): one connection of each method and protocol, a template.
+# The first byte is the harness's: odd, it puts a right checksum in before reading.
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
+    return crc ^ 0xffffffff
+
+
+def state_file(conns, tmpls, saved_at_ms=1765000000000):
+    import socket
+    import struct
+    a = socket.inet_aton
+    body = b""
+    for proto, method, state, flags in conns:
+        body += struct.pack("<BBBB", proto, method, state, flags)
+        body += a(VIP) + a(CIP) + a(VIP) + a(RS1)
+        body += struct.pack("!HHHHH", 80, 8080, 40000, 80, 8080) + b"\0\0"
+        body += struct.pack("<II", 900 * 16, 600 * 16)
+    for _ in range(tmpls):
+        body += struct.pack("<BB", 6, 0) + struct.pack("!H", 80) + a(VIP) + a("172.16.254.0")
+        body += a("255.255.255.0") + a(RS1) + struct.pack("!H", 8080) + b"\0\0"
+        body += struct.pack("<II", 300 * 16, 100 * 16)
+    head = b"FVSSTATE" + struct.pack("<IIIIQQqII", 1, 64, 40, 32, len(conns), tmpls, saved_at_ms,
+                                     16, 0)
+    return head + struct.pack("<II", crc32c(head + body), 0) + body
+
+
+state_conns = [(6, 0, 1, 0), (6, 1, 1, 2), (6, 2, 4, 3), (17, 0, 0, 5)]
+put("state", "valid", b"\0" + state_file(state_conns, 1))
+put("state", "fixcrc", b"\1" + state_file(state_conns, 2))
+put("state", "empty", b"\0" + state_file([], 0))
+
+
 # What the fuzzers once found, kept as seeds so every run replays them (tests/fuzz/regressions/
 # HARNESS/NAME; each also has a unit test).
 regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions")

@@ -52,12 +52,14 @@ class Fastvsd:
     """fastvsd as a child process, with a stats file to poll and a clean stop."""
 
     def __init__(self, eal_args, app_args, workdir, name="fvs", telemetry=False, netns=None,
-                 kernel_path=False, stats_interval_ms=50, stderr=None, wrap=(), stats=None):
+                 kernel_path=False, stats_interval_ms=50, stderr=None, wrap=(), stats=None,
+                 state_file=None):
         """netns: run inside that network namespace (`ip netns exec`). kernel_path: keep
         fastvsd's TAP interfaces for the host's stack (off by default here: a test in the root
         namespace must not give the host addresses and routes). wrap: a command the whole runs
         under (it must exec its arguments, so that the process is fastvsd's). stats: the stats
-        file's path (default: stats.json in workdir)."""
+        file's path (default: stats.json in workdir). state_file: --state-file's path (default:
+        --no-state-file, so that no test shares the default /var/lib/fastvs/fastvsd.state)."""
         self.workdir = workdir
         self.prefix = f"{name}{os.getpid()}"
         self.stats = stats or os.path.join(workdir, "stats.json")
@@ -69,6 +71,7 @@ class Fastvsd:
                     str(stats_interval_ms)] + app_args
         if not kernel_path:
             self.cmd.append("--no-kernel-path")
+        self.cmd += ["--state-file", state_file] if state_file else ["--no-state-file"]
         if netns:
             self.cmd = ["ip", "netns", "exec", netns] + self.cmd
         # stderr: where fastvsd's log goes (default: the log file, with stdout).

@@ -146,7 +146,8 @@ class LargeRestore(RingDaemonTest):
                             "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error",
                             "--file-prefix", f"fvsbadconf{os.getpid()}", "--vdev", "net_ring0",
                             "--vdev", "net_ring1", "--", "--config", path, "--socket",
-                            os.path.join(self.dir, "bad.sock"), "--no-kernel-path"],
+                            os.path.join(self.dir, "bad.sock"), "--no-kernel-path",
+                            "--no-state-file"],
                            capture_output=True, text=True, timeout=60)
         self.assertLess(time.monotonic() - t0, 30)
         self.assertNotEqual(r.returncode, 0)

@@ -44,7 +44,7 @@ class Startup(unittest.TestCase):
         cmd = list(wrap) + [fastvsd_path(), "--file-prefix", f"fvsref{os.getpid()}_{self.n}",
                             "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error",
                             *eal_args, "--", "--socket", socket_path or self.sock,
-                            "--no-kernel-path", *app_args]
+                            "--no-kernel-path", "--no-state-file", *app_args]
         t0 = time.monotonic()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=REFUSE_WITHIN_S + 30)
         took = time.monotonic() - t0
