@@ -89,8 +89,8 @@ class RestartKeepsConnections(unittest.TestCase):
         workdir = os.path.join(self.topo.dir, f"run{len(self.runs)}")
         os.makedirs(workdir)
         d = Fastvsd(eal, ["--config", self.conf, "--idle-sleep-us", "200", "--conn-capacity",
-                          "65536", "--state-file", self.state], workdir,
-                    f"fvsrst{len(self.runs)}", netns=topo.DIRECTOR_NS, kernel_path=True)
+                          "65536"], workdir, f"fvsrst{len(self.runs)}", netns=topo.DIRECTOR_NS,
+                    kernel_path=True, state_file=self.state)
         self.runs.append(d)
         self.addCleanup(lambda: (d.stop(), d.close()))
         d.wait_started()
