@@ -113,8 +113,10 @@ Status check_vrrp_addrs(const Config& cfg, const std::vector<KaVrrpAddr>& vrrp,
       return Error{fmt::format(
           "address {} on {} is keepalived's ({} at {}:{}): keepalived --vrrp puts it on the "
           "master and takes it off the backup; configured with fastvsadm too, it would stay on "
-          "both (leave it to keepalived)",
-          format_ip4(a.ip), port_name(a.port), v.owner, file, v.line)};
+          "both (leave it to keepalived; where VRRP does not run, add it on the host: ip addr "
+          "add {}/{} dev {})",
+          format_ip4(a.ip), port_name(a.port), v.owner, file, v.line, format_ip4(a.ip),
+          v.prefix_len, port_name(a.port))};
     }
   }
   return {};

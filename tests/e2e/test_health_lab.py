@@ -279,9 +279,36 @@ class SeedKeepalivedDrLab(unittest.TestCase):
     def tearDownClass(cls):
         cls.topo.destroy()
 
+    def test_the_seeds_vip_in_fastvsds_configuration_too_is_refused(self):
+        # keepalived's VIP configured with fastvsadm too would stay on a backup: refused at start
+        # (before any port forwards), naming keepalived.conf's line.
+        t = self.topo
+        conf = os.path.join(t.dir, "vip.conf")
+        with open(conf, "w") as f:
+            f.write(f"ip addr add {topo.DIP}/24 dev dpdk0\nip addr add 192.168.0.38/24 dev dpdk0\n")
+        ka = os.path.join(t.dir, "seed-keepalived.conf")
+        with open(ka, "w") as f:
+            f.write(SEED_KEEPALIVED)
+        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+            topo.vdev_args(t.ports, DRIVER)
+        d = Fastvsd(eal, ["--config", conf, "--keepalived-conf", ka, "--socket",
+                          os.path.join(t.dir, "refused.sock")], t.dir, "fvshcref",
+                    netns=topo.DIRECTOR_NS, kernel_path=True)
+        self.assertEqual(d.proc.wait(30), 1, d.output())
+        out = d.output()
+        d.close()
+        self.assertIn(f"address 192.168.0.38 on dpdk0 is keepalived's (vrrp_instance VI_1 at {ka}:",
+                      out)
+
     def test_seed_configuration_runs(self):
-        d = Director(self, self.topo, f"ip addr add {topo.DIP}/24 dev dpdk0\n"
-                     "ip addr add 192.168.0.38/24 dev dpdk0\n", SEED_KEEPALIVED, "seed")
+        # The VIP is the seed's vrrp_instance's: keepalived --vrrp (or, without VRRP, the
+        # operator) puts it on dpdk0 on the host, and fastvsd follows; here by hand, as
+        # keepalived's master would (a /32: keepalived's default without a length).
+        d = Director(self, self.topo, f"ip addr add {topo.DIP}/24 dev dpdk0\n", SEED_KEEPALIVED,
+                     "seed")
+        topo.sh(f"ip -n {topo.DIRECTOR_NS} addr add 192.168.0.38/32 dev dpdk0")
+        wait_for(lambda: "192.168.0.38/32 scope global dpdk0 (added on the host)" in
+                 d.adm("ip", "addr"), 10, "the seeds' VIP followed")
         log = d.d.output()
         self.assertIn("vrrp_instance is keepalived's (keepalived --vrrp runs it)", log)
         self.assertEqual(d.table(),

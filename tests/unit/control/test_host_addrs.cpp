@@ -188,7 +188,8 @@ TEST(VipReach, KeepalivedsVipsAreNeverFastvsadmsAndNotHeldIsNoWarning) {
   EXPECT_EQ(check_vrrp_addrs(cfg, vrrp, "ka.conf").error(),
             "address 172.16.254.38 on dpdk0 is keepalived's (vrrp_instance VI_1 at ka.conf:12): "
             "keepalived --vrrp puts it on the master and takes it off the backup; configured "
-            "with fastvsadm too, it would stay on both (leave it to keepalived)");
+            "with fastvsadm too, it would stay on both (leave it to keepalived; where VRRP does "
+            "not run, add it on the host: ip addr add 172.16.254.38/24 dev dpdk0)");
   // A backup's service on keepalived's VIP is no warning.
   EXPECT_EQ(vip_reach_changes(Config{}, nat(), 10, &vrrp),
             std::vector<std::string>{"VIP 172.16.254.38 is not held here (vrrp_instance VI_1's, "
