@@ -304,6 +304,16 @@ void CliServer::expire_idle() {
       write_client(id, it->second);
       it = clients_.find(id);
       if (it == clients_.end() || now <= it->second.deadline) continue;
+    } else {
+      // Told why, as a refused client is (one line, if the socket takes it at once): fastvsadm
+      // prints it rather than "connection closed".
+      const std::string out = cli_encode_reply(CliReply{
+          false, fmt::format("request not received whole within {} s: closed",
+                             std::chrono::duration_cast<std::chrono::seconds>(kRequestTimeout)
+                                 .count())});
+      if (send(it->second.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        // Gone, or not reading: closed all the same.
+      }
     }
     close_client(id);
   }

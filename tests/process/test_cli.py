@@ -7,6 +7,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 import sys
 import unittest
 
@@ -322,10 +323,24 @@ class Cli(RingDaemonTest):
         s.close()
         return reply.decode()
 
+    def test_a_request_not_sent_whole_in_time_is_told_why(self):
+        # A client that starts a request and never ends it: closed at the request's deadline
+        # (10 s from the connection), with one line saying why.
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(self.sock)
+        start = time.monotonic()
+        s.sendall(b"FVS1 0\n-L\0")
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+        s.close()
+        self.assertEqual(reply, b"error\nrequest not received whole within 10 s: closed\n")
+        self.assertGreater(time.monotonic() - start, 9)
+
     def test_a_change_past_its_deadline_is_never_applied(self):
         # What fastvsadm reports as failed or timed out was not made: a change reached past its
         # client's deadline is refused (nothing changed), at once or after waiting its turn.
-        import time
         before = self.ok("-S", "-n")
         now_ms = int(time.time() * 1000)
         reply = self.raw(["-A", "-t", "10.7.7.7:80", "-s", "rr"], now_ms + 200)
