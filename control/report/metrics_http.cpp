@@ -313,7 +313,16 @@ void MetricsHttpServer::expire_idle() {
     const int fd = it->first;
     const Client& c = it->second;
     ++it;  // close_client erases the current entry
-    if (now > c.deadline || (c.replying && now > c.stall)) close_client(fd);
+    if (!(now > c.deadline || (c.replying && now > c.stall))) continue;
+    if (!c.replying) {
+      // A head not whole in time: 408, as an HTTP server says it (one write, if the socket
+      // takes it at once), then closed.
+      const std::string r = error_reply("408 Request Timeout", false);
+      if (send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        // Gone: closed all the same.
+      }
+    }
+    close_client(fd);
   }
 }
 
