@@ -19,6 +19,7 @@
 
 #include "control/cli_server.h"
 #include "control/director.h"
+#include "control/report/metrics_http.h"
 #include "control/health/probe.h"
 #include "control/kernel_routes.h"
 #include "control/signals.h"
@@ -218,6 +219,12 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;
+  }
+  if (!opt.metrics_listen.empty()) {
+    if (const fastvs::Status st = fastvs::check_metrics_listen(opt.metrics_listen); !st) {
+      fmt::print(stderr, "fastvsd: {}\n", st.error());
+      return 2;
+    }
   }
   if (opt.kernel_path) {
     if (const fastvs::Status st = fastvs::check_kernel_table(opt.kernel_table); !st) {

@@ -123,8 +123,7 @@ MetricsHttpServer::~MetricsHttpServer() {
   if (spare_fd_ >= 0) close(spare_fd_);
 }
 
-Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
-  epoll_fd_ = epoll_fd;
+Status check_metrics_listen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
     return Error{
@@ -146,6 +145,25 @@ Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
     return Error{fmt::format("--metrics-listen '{}': {} (a numeric address and port)", listen,
                              gai_strerror(rc))};
   }
+  freeaddrinfo(ai);
+  return {};
+}
+
+Status MetricsHttpServer::listen(const std::string& listen, int epoll_fd) {
+  epoll_fd_ = epoll_fd;
+  if (Status st = check_metrics_listen(listen); !st) return st;
+  const size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* ai = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &ai) != 0)
+    return Error{fmt::format("--metrics-listen '{}': not an address", listen)};
   listen_fd_ = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   bool ok = listen_fd_ >= 0 &&

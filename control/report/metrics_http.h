@@ -80,6 +80,10 @@ class HttpHeadReader {
   State state_ = State::More;
 };
 
+// --metrics-listen's ADDR:PORT as listen() takes it (numeric, [v6]:port), checked without
+// binding: fastvsd refuses a wrong one before the EAL starts.
+Status check_metrics_listen(const std::string& listen);
+
 class MetricsHttpServer {
  public:
   static constexpr size_t kMaxRequest = HttpHeadReader::kMaxRequest;

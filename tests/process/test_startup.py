@@ -133,6 +133,20 @@ class Startup(unittest.TestCase):
             self.assertRegex(r.stderr, rf"^fastvsd: {re.escape(want)}: expected a whole number "
                                        rf"from \d+ to \d+ \(see fastvsd --help\)\n$")
 
+    def test_metrics_listen_is_checked_before_the_eal(self):
+        # A wrong ADDR:PORT is refused with status 2 before any hugepage or port is taken (it
+        # was found only once the ports were up).
+        for listen, want in (("9469", "expected ADDR:PORT (e.g. 127.0.0.1:9469)"),
+                             ("127.0.0.1:70000", "bad port '70000'"),
+                             ("localhost:9469", "(a numeric address and port)")):
+            r = subprocess.run([fastvsd_path(), "--", "--metrics-listen", listen],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 2, listen)
+            self.assertTrue(r.stderr.startswith(f"fastvsd: --metrics-listen '{listen}': "),
+                            r.stderr)
+            self.assertIn(want, r.stderr)
+            self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+
     # --- hugepages -------------------------------------------------------------------------
 
     def test_huge_dir_that_is_not_hugetlbfs(self):
