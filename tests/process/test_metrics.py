@@ -393,7 +393,7 @@ class Options(unittest.TestCase):
                 out = d.output()
                 remove_runtime_dir(d.prefix)
                 d.close()
-                self.assertEqual(d.proc.returncode, 1, out)
+                self.assertEqual(d.proc.returncode, 2, out)  # a wrong option, before the EAL
                 self.assertIn(f"--metrics-listen '{bad}'", out)
                 self.assertIn(needle, out)
                 self.assertFalse(os.path.exists(os.path.join(d_dir, "s.sock")))
