@@ -320,6 +320,9 @@ void Director::reload_files() {
             return out;
           }
           next = std::move(*r);
+          out.log.push_back(fmt::format("loaded {}: {} services, {} addresses, {} routes", config,
+                                        next.services.size(), next.addrs.size(),
+                                        next.routes.size()));
         }
         if (ka.empty()) {
           out.config = std::move(next);

@@ -105,7 +105,8 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     taps_.push_back(t);
     if (Status st = rtnl_.set_up(t.ifindex); !st)
       log_line(fmt::format("kernel path: failed: ip link set dev {} up: {}", t.ifname, st.error()));
-    log_line(fmt::format("kernel path: {} is {}'s interface for the host", t.ifname, p.name));
+    log_line(fmt::format("kernel path: TAP interface {} is the host's way through port {}",
+                         t.ifname, p.name));
   }
   to_kernel_ = rte_ring_create("fastvs_to_kernel", kRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
   from_kernel_ = rte_ring_create("fastvs_from_kernel", kRingSize, SOCKET_ID_ANY,
