@@ -534,9 +534,12 @@ void RtnlAddrEvents::drain_each(const std::function<void(int)>& f) {
       }
       return;  // EAGAIN: all read
     }
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf_.data()); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
+    // NLMSG_OK and NLMSG_NEXT, without their signed/unsigned comparison (read_answers').
+    const size_t got = static_cast<size_t>(n);
+    for (size_t off = 0; off + NLMSG_HDRLEN <= got;) {
+      const auto* h = reinterpret_cast<const nlmsghdr*>(buf_.data() + off);
+      if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > got - off) break;
+      off += NLMSG_ALIGN(h->nlmsg_len);
       if ((h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR) ||
           h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg)))
         continue;
