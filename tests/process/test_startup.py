@@ -16,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fvtest  # noqa: E402
 from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
 
 FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
@@ -41,7 +42,10 @@ class Startup(unittest.TestCase):
         """Runs fastvsd expecting a refusal; returns its last stderr line (checked: one line
         starting "fastvsd: ", after whatever the EAL printed)."""
         self.n += 1
-        cmd = list(wrap) + [fastvsd_path(), "--file-prefix", f"fvsref{os.getpid()}_{self.n}",
+        prefix = f"fvsref{os.getpid()}_{self.n}"
+        # A refusal after the EAL started leaves its runtime files: ours to remove.
+        self.addCleanup(shutil.rmtree, fvtest.runtime_dir(prefix), True)
+        cmd = list(wrap) + [fastvsd_path(), "--file-prefix", prefix,
                             "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error",
                             *eal_args, "--", "--socket", socket_path or self.sock,
                             "--no-kernel-path", "--no-state-file", *app_args]
