@@ -110,7 +110,10 @@ class RestartKeepsConnections(unittest.TestCase):
              KEEPALIVE_CLIENT, topo.VIP, "10"], stdout=subprocess.PIPE, text=True)
         # Both under way, then the restart.
         wait_for(lambda: d.total("conns") >= 2, 10, "the download's and the loop's connections")
-        time.sleep(2)  # traffic flowing for a while: what a restart interrupts
+        # Traffic flowing through both (a second of the download's replies at 1 MB/s): what a
+        # restart interrupts.
+        base = d.total("nat_out")
+        wait_for(lambda: d.total("nat_out") >= base + 700, 20, "replies flowing back")
         t0 = time.monotonic()
         d.proc.send_signal(signal.SIGTERM)
         self.assertEqual(d.proc.wait(30), 0, d.output())
