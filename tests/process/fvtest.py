@@ -63,7 +63,11 @@ class Fastvsd:
         self.workdir = workdir
         self.prefix = f"{name}{os.getpid()}"
         self.stats = stats or os.path.join(workdir, "stats.json")
-        self.log = open(os.path.join(workdir, "fastvsd.log"), "w+")
+        # Appended to (O_APPEND): the child shares the file's offset, and a write of its must
+        # not land where output() last seeked to (one line overwriting another).
+        path = os.path.join(workdir, "fastvsd.log")
+        open(path, "w").close()
+        self.log = open(path, "a")
         eal_telemetry = ["--log-level", "lib.telemetry:error"] if telemetry else ["--no-telemetry"]
         self.cmd = [fastvsd_path(), "--file-prefix", self.prefix, "--no-pci"] + eal_telemetry + \
                    ["--log-level", "lib.eal:error"] + eal_args + \
@@ -122,9 +126,8 @@ class Fastvsd:
             shutil.rmtree(runtime_dir(self.prefix), ignore_errors=True)
 
     def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+        with open(self.log.name) as f:  # a reader of its own: the child's offset is untouched
+            return f.read()
 
 
 class RingDaemonTest(unittest.TestCase):
