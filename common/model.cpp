@@ -1,5 +1,6 @@
 #include "common/model.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace fastvs {
@@ -47,6 +48,16 @@ std::optional<ServiceKey> parse_service_name(std::string_view s) {
   k.vip = *ip;
   k.vport = *port;
   return k;
+}
+
+uint16_t sync_daemon_maxlen(const SyncDaemonConfig& c, bool master, uint32_t mtu) {
+  constexpr uint32_t kHeaders = 20 + 8;  // sizeof(struct iphdr) + sizeof(struct udphdr)
+  if (c.maxlen != 0) {
+    const uint32_t min = master ? 1 : 1024;
+    return static_cast<uint16_t>(std::clamp<uint32_t>(c.maxlen, min, kSyncMaxlenMax));
+  }
+  const uint32_t frame = master ? 1500 : std::clamp<uint32_t>(mtu, 1500, 65535);
+  return static_cast<uint16_t>(frame - kHeaders);
 }
 
 }  // namespace fastvs

@@ -136,6 +136,28 @@ struct Timeouts {
   friend bool operator==(const Timeouts&, const Timeouts&) = default;
 };
 
+// One role of IPVS's connection synchronisation daemon, as `ipvsadm --start-daemon` starts it
+// (ipvsadm(8) 1.31; the kernel's struct ipvs_sync_daemon_cfg). A master sends its connections to
+// the group, a backup takes them; a director may run both roles at once, as IPVS does.
+struct SyncDaemonConfig {
+  std::string ifname = "dpdk0";  // --mcast-interface: a port of the director, dpdkN
+  uint8_t syncid = 0;            // --syncid 0..255 (a backup with 0 takes any)
+  uint16_t maxlen = 0;           // --sync-maxlen 1..65507; 0: not given (sync_daemon_maxlen)
+  uint32_t group = 0xe0000051;   // --mcast-group, host order (IP_VS_SYNC_GROUP, 224.0.0.81)
+  uint16_t port = 8848;          // --mcast-port 1..65535 (IP_VS_SYNC_PORT)
+  uint8_t ttl = 1;               // --mcast-ttl 1..255
+  friend bool operator==(const SyncDaemonConfig&, const SyncDaemonConfig&) = default;
+};
+
+// The most a sync message may be: 65535 less the IPv4 and UDP headers.
+inline constexpr uint16_t kSyncMaxlenMax = 65535 - 20 - 8;
+
+// The message length the kernel settles on when the daemon starts (start_sync_thread): a given
+// maxlen clamped to 1..65507 for a master and to 1024..65507 for a backup; none given, 1500 less
+// the headers for a master (1472, whatever the port's MTU) and the MTU clamped to 1500..65535
+// less the headers for a backup. `ipvsadm -L --daemon` prints this one.
+uint16_t sync_daemon_maxlen(const SyncDaemonConfig& c, bool master, uint32_t mtu);
+
 // A health checker of one destination (`fastvsadm --check add`, keepalived's TCP_CHECK,
 // HTTP_GET, MISC_CHECK). A destination with several is up when all of them pass.
 struct CheckConfig {
@@ -168,6 +190,8 @@ struct Config {
   Timeouts timeouts;
   std::vector<CheckConfig> checks;
   std::vector<PoolConfig> pools;
+  // The sync daemon's roles that run (--start-daemon master|backup); both may.
+  std::optional<SyncDaemonConfig> sync_master, sync_backup;
   friend bool operator==(const Config&, const Config&) = default;
 };
 

@@ -28,6 +28,8 @@ enum class Op : uint8_t {
   Restore,           // -R
   Zero,              // -Z
   SetTimeouts,       // --set tcp tcpfin udp
+  StartDaemon,       // --start-daemon master|backup [--mcast-interface IF] [--syncid N] ...
+  StopDaemon,        // --stop-daemon master|backup
   AddrAdd,           // ip addr add IP/LEN dev dpdkN
   AddrDel,           // ip addr del IP/LEN dev dpdkN
   AddrShow,          // ip addr [show]
@@ -78,6 +80,10 @@ struct Command {
   uint32_t netmask = 0xffffffffu;
   // --set: 0 keeps a value.
   Timeouts set_timeouts{0, 0, 0};
+  // --start-daemon and --stop-daemon: the role, and what --start-daemon's options give (the
+  // defaults where they give nothing).
+  bool sync_is_master = false;
+  SyncDaemonConfig sync;
   // Listing options.
   bool numeric = false;               // -n
   bool list_stats = false;            // --stats
@@ -88,6 +94,7 @@ struct Command {
   bool list_nosort = false;           // --nosort
   bool list_timeout = false;          // --timeout
   bool list_conns = false;            // -c / --connection
+  bool list_daemon = false;           // --daemon
   bool stats = false;                 // ip -s
   // ip commands.
   uint32_t ip = 0;  // address, route prefix, or neighbour

@@ -38,8 +38,17 @@ enum Opt : unsigned {
   kOptNoSort,
   kOptTimeout,
   kOptTunType,
+  kOptDaemon,
+  kOptMcastIf,
+  kOptSyncId,
+  kOptSyncMaxlen,
+  kOptMcastGroup,
+  kOptMcastPort,
+  kOptMcastTtl,
   kOptCount,
 };
+// The options are bits of an unsigned (a command's allowed and required sets).
+static_assert(kOptCount <= 32, "more options than bits: widen CmdDef's masks");
 
 constexpr unsigned bit(Opt o) {
   return 1u << o;
@@ -90,6 +99,17 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptTimeout, 0, "timeout", Arg::None, "", "list the timeouts (-L --timeout)"},
     // ipvsadm 1.31's -S writes it for every tunnel destination, so -R takes it back.
     {kOptTunType, 0, "tun-type", Arg::Required, "ipip", "the tunnel type (ipip: fastvs's only)"},
+    {kOptDaemon, 0, "daemon", Arg::None, "", "list the sync daemons (-L --daemon)"},
+    {kOptMcastIf, 0, "mcast-interface", Arg::Required, "IF",
+     "the sync daemon's interface, a port (default dpdk0)"},
+    {kOptSyncId, 0, "syncid", Arg::Required, "ID",
+     "the sync daemon's id, 0..255 (default 0: a backup takes any)"},
+    {kOptSyncMaxlen, 0, "sync-maxlen", Arg::Required, "LEN",
+     "the longest sync message, 1..65507 (default 1472; backup: MTU-28)"},
+    {kOptMcastGroup, 0, "mcast-group", Arg::Required, "ADDR",
+     "the sync multicast group (default 224.0.0.81)"},
+    {kOptMcastPort, 0, "mcast-port", Arg::Required, "PORT", "the sync UDP port (default 8848)"},
+    {kOptMcastTtl, 0, "mcast-ttl", Arg::Required, "TTL", "the sync messages' TTL (default 1)"},
 }};
 
 struct CmdDef {
@@ -106,12 +126,15 @@ constexpr unsigned kDestOpts = kService | bit(kOptReal) | kMethod | bit(kOptWeig
 
 constexpr unsigned kSvcOpts =
     kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
-constexpr unsigned kListOpts =
-    kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) | bit(kOptStats) | bit(kOptRate) |
-    bit(kOptThresholds) | bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) | bit(kOptTimeout);
+constexpr unsigned kListOpts = kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) |
+                               bit(kOptStats) | bit(kOptRate) | bit(kOptThresholds) |
+                               bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) |
+                               bit(kOptTimeout) | bit(kOptDaemon);
+constexpr unsigned kDaemonOpts = bit(kOptMcastIf) | bit(kOptSyncId) | bit(kOptSyncMaxlen) |
+                                 bit(kOptMcastGroup) | bit(kOptMcastPort) | bit(kOptMcastTtl);
 
 // ipvsadm's commands_v_options table, restricted to the options fastvs knows.
-constexpr std::array<CmdDef, 13> kCmds = {{
+constexpr std::array<CmdDef, 15> kCmds = {{
     {Op::AddService, 'A', "add-service", kSvcOpts, kService, "add a virtual service"},
     {Op::EditService, 'E', "edit-service", kSvcOpts, kService,
      "edit a virtual service (what is given changes; -p as in ipvsadm)"},
@@ -132,6 +155,9 @@ constexpr std::array<CmdDef, 13> kCmds = {{
     {Op::Zero, 'Z', "zero", kService, 0, "zero the counters (of one service, or all)"},
     {Op::SetTimeouts, 0, "set", 0, 0,
      "set the TCP, TCP FIN_WAIT and UDP timeouts in seconds (0 keeps one)"},
+    {Op::StartDaemon, 0, "start-daemon", kDaemonOpts, 0,
+     "start the connection sync daemon's master (sends) or backup (receives) role"},
+    {Op::StopDaemon, 0, "stop-daemon", 0, 0, "stop that role of the sync daemon"},
 }};
 
 // ipvsadm options fastvs knows about but does not implement: a clearer error than "unknown".
@@ -139,16 +165,11 @@ struct LaterDef {
   char short_name;  // 0: long only
   const char* long_name;
 };
-constexpr std::array<LaterDef, 13> kLater = {{
+constexpr std::array<LaterDef, 8> kLater = {{
     {'f', "fwmark-service"},
     {'o', "ops"},
     {'6', "ipv6"},
     {'v', "version"},
-    {0, "daemon"},
-    {0, "start-daemon"},
-    {0, "stop-daemon"},
-    {0, "mcast-interface"},
-    {0, "syncid"},
     {0, "pe"},
     {0, "tun-port"},
     {0, "tun-nocsum"},
@@ -317,6 +338,21 @@ struct IpvsadmParse {
           return Error{"--tun-type " + quoted(arg) +
                        " is not supported (fastvsd tunnels with ipip)"};
         return {};
+      case kOptDaemon:
+        cmd.list_daemon = true;
+        return {};
+      case kOptMcastIf:
+        return set_sync_field(cmd.sync, SyncField::Interface, "--mcast-interface", arg);
+      case kOptSyncId:
+        return set_sync_field(cmd.sync, SyncField::SyncId, "--syncid", arg);
+      case kOptSyncMaxlen:
+        return set_sync_field(cmd.sync, SyncField::Maxlen, "--sync-maxlen", arg);
+      case kOptMcastGroup:
+        return set_sync_field(cmd.sync, SyncField::Group, "--mcast-group", arg);
+      case kOptMcastPort:
+        return set_sync_field(cmd.sync, SyncField::Port, "--mcast-port", arg);
+      case kOptMcastTtl:
+        return set_sync_field(cmd.sync, SyncField::Ttl, "--mcast-ttl", arg);
       case kOptCount:
         break;
     }
@@ -339,6 +375,13 @@ struct IpvsadmParse {
       return Error{cmd_display(*def) + " needs a real server: -r HOST[:PORT]"};
     }
     if (cmd.has_dest && !rport_given) cmd.rport = cmd.service.vport;
+    // ipvsadm: "options conflicts in the list command".
+    if (seen & bit(kOptDaemon)) {
+      for (const Opt o : {kOptStats, kOptRate, kOptThresholds, kOptPersistConn}) {
+        if (seen & bit(o))
+          return Error{"options --daemon and " + opt_display(o) + " conflict in a listing"};
+      }
+    }
     if (cmd.has_sched_flags) {
       // -E without -s keeps the service's scheduler: apply_command checks that case.
       if (cmd.has_scheduler || cmd.op == Op::AddService) {
@@ -377,7 +420,7 @@ std::string option_usage(const OptDef& d) {
 // [-g|-m|-i] [-w WEIGHT] ...".
 std::string command_usage(const CmdDef& c) {
   if (c.op == Op::SetTimeouts) return "TCP TCPFIN UDP";
-  std::string s;
+  std::string s = c.op == Op::StartDaemon || c.op == Op::StopDaemon ? "master|backup" : "";
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : " ") + part; };
   if (c.allowed & kService) {
     const std::string svc = "-t|-u VIP:PORT";
@@ -494,6 +537,17 @@ Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
             }
             *out[k] = *t;
           }
+          err = p.set_command(c);
+          break;
+        }
+        if (c.op == Op::StartDaemon || c.op == Op::StopDaemon) {
+          // The role is the command's argument, as ipvsadm takes it (--start-daemon=master too).
+          std::optional<std::string_view> state = inline_arg;
+          if (!state && takes_next_as_arg(words, i + 1)) state = words[++i];
+          if (!state) return Error{"--" + std::string(name) + " needs a state: master or backup"};
+          if (*state != "master" && *state != "backup")
+            return Error{"bad sync daemon state " + quoted(*state) + " (master or backup)"};
+          p.cmd.sync_is_master = *state == "master";
           err = p.set_command(c);
           break;
         }

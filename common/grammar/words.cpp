@@ -128,6 +128,55 @@ Status parse_device(std::string_view s, uint16_t& port) {
   return Error{"unknown device " + quoted(s) + " (the director's ports are dpdk0, dpdk1, ...)"};
 }
 
+Status set_sync_field(SyncDaemonConfig& c, SyncField f, std::string_view what, std::string_view s) {
+  const auto bad = [&](std::string_view range) {
+    return Error{"bad " + std::string(what) + " " + quoted(s) + " (" + std::string(range) + ")"};
+  };
+  switch (f) {
+    case SyncField::Interface: {
+      uint16_t port = 0;
+      if (!parse_device(s, port)) return bad("a port of the director: dpdk0, dpdk1, ...");
+      c.ifname = port_name(port);
+      return {};
+    }
+    case SyncField::SyncId: {
+      const auto v = parse_uint(s, 255);
+      if (!v) return bad("0..255");
+      c.syncid = static_cast<uint8_t>(*v);
+      return {};
+    }
+    case SyncField::Maxlen: {
+      // ipvsadm's --sync-maxlen: 1 .. 65535 - 20 - 8 (0 would be "not given").
+      const auto v = parse_uint(s, kSyncMaxlenMax);
+      if (!v || *v == 0) return bad("1.." + std::to_string(kSyncMaxlenMax));
+      c.maxlen = static_cast<uint16_t>(*v);
+      return {};
+    }
+    case SyncField::Group: {
+      const auto ip = parse_ip4(s);
+      if (!ip && s.find(':') != std::string_view::npos)
+        return Error{std::string(what) + " " + quoted(s) + ": an IPv6 group is not supported yet"};
+      // IN_MULTICAST: 224.0.0.0/4, as ipvsadm and keepalived require.
+      if (!ip || (*ip >> 28) != 0xe) return bad("an IPv4 multicast address, 224.0.0.0/4");
+      c.group = *ip;
+      return {};
+    }
+    case SyncField::Port: {
+      const auto v = parse_port(s);
+      if (!v || *v == 0) return bad("1..65535");
+      c.port = *v;
+      return {};
+    }
+    case SyncField::Ttl: {
+      const auto v = parse_uint(s, 255);
+      if (!v || *v == 0) return bad("1..255");
+      c.ttl = static_cast<uint8_t>(*v);
+      return {};
+    }
+  }
+  return Error{"internal error: sync field"};
+}
+
 std::string prefix_name(uint32_t prefix, unsigned len) {
   if (prefix == 0 && len == 0) return "default";
   return format_ip4(prefix) + "/" + std::to_string(len);

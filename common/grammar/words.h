@@ -56,6 +56,14 @@ Status parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
 // dpdkN.
 Status parse_device(std::string_view s, uint16_t& port);
 
+// The sync daemon's settings as written (ipvsadm's --mcast-interface, --syncid, --sync-maxlen,
+// --mcast-group, --mcast-port, --mcast-ttl; keepalived's lvs_sync_daemon words), with ipvsadm's
+// ranges: a port dpdkN, 0..255, 1..65507, an IPv4 multicast address, 1..65535, 1..255.
+enum class SyncField : uint8_t { Interface, SyncId, Maxlen, Group, Port, Ttl };
+// Sets field f of c from s, or says why not, naming the value `what`: "bad --syncid '300'
+// (0..255)", "--mcast-group 'ff02::1': an IPv6 group is not supported yet".
+Status set_sync_field(SyncDaemonConfig& c, SyncField f, std::string_view what, std::string_view s);
+
 // "10.0.0.0/24", or "default" for 0.0.0.0/0.
 std::string prefix_name(uint32_t prefix, unsigned len);
 

@@ -158,6 +158,19 @@ class Completion(RingDaemonTest):
         self.assertIn("path=", self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "
                                              "http "))
 
+    def test_sync_daemon(self):
+        self.assertEqual(self.complete("fastvsadm --st"), ["--start-daemon", "--stop-daemon"])
+        self.assertEqual(self.complete("fastvsadm --start-daemon "), ["master", "backup"])
+        self.assertEqual(self.complete("fastvsadm --stop-daemon=b"), ["backup"])
+        self.assertEqual(self.complete("fastvsadm --start-daemon master --syncid 3 --"),
+                         ["--mcast-interface", "--sync-maxlen", "--mcast-group", "--mcast-port",
+                          "--mcast-ttl"])
+        self.assertEqual(self.complete("fastvsadm --stop-daemon master "), [])
+        self.assertEqual(
+            self.complete(self.on_line("--start-daemon backup --mcast-interface ")),
+            ["dpdk0", "dpdk1"])
+        self.assertIn("--daemon", self.complete("fastvsadm -L --"))
+
     def test_no_daemon_no_words_no_message(self):
         missing = os.path.join(self.dir, "nobody.sock")
         start = time.monotonic()

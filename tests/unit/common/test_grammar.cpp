@@ -338,7 +338,7 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --weigh 3"), "unknown option '--weigh'");
   EXPECT_EQ(parse_err("-A -f 1"), "option -f (--fwmark-service) is not supported yet");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"), "option -o (--ops) is not supported yet");
-  EXPECT_EQ(parse_err("-L --daemon"), "option --daemon is not supported yet");
+  EXPECT_EQ(parse_err("-L --pe sip"), "option --pe is not supported yet");
   // -S writes --tun-type ipip (ipvsadm 1.31); the only tunnel fastvsd makes.
   EXPECT_TRUE(parse("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type ipip").ok());
   EXPECT_TRUE(parse("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type=ipip").ok());
@@ -391,6 +391,126 @@ TEST(ParseIpvsadm, SetTimeouts) {
             "bad tcpfin timeout 'x' (0..2678400 seconds, 0 keeps it)");
   EXPECT_EQ(parse_err("--set 900 120 300 -n"), "option -n (--numeric) is not allowed with --set");
   EXPECT_EQ(parse_err("--set 1 2 3 -L"), "multiple commands: --set and -L (--list)");
+}
+
+TEST(ParseIpvsadm, StartDaemon) {
+  // ipvsadm(8): --start-daemon state [--mcast-interface IF] [--syncid N] [--sync-maxlen N]
+  // [--mcast-group ADDR] [--mcast-port PORT] [--mcast-ttl TTL]; the defaults are the kernel's.
+  Command c = parse_ok("--start-daemon master");
+  EXPECT_EQ(c.op, Op::StartDaemon);
+  EXPECT_TRUE(c.sync_is_master);
+  EXPECT_EQ(c.sync, SyncDaemonConfig{});
+  EXPECT_EQ(c.sync.ifname, "dpdk0");
+  EXPECT_EQ(c.sync.syncid, 0);
+  EXPECT_EQ(c.sync.maxlen, 0);
+  EXPECT_EQ(c.sync.group, ip(224, 0, 0, 81));
+  EXPECT_EQ(c.sync.port, 8848);
+  EXPECT_EQ(c.sync.ttl, 1);
+  c = parse_ok(
+      "--start-daemon backup --mcast-interface dpdk1 --syncid 255 --sync-maxlen 65507 "
+      "--mcast-group 239.1.2.3 --mcast-port 65535 --mcast-ttl 255");
+  EXPECT_FALSE(c.sync_is_master);
+  EXPECT_EQ(c.sync.ifname, "dpdk1");
+  EXPECT_EQ(c.sync.syncid, 255);
+  EXPECT_EQ(c.sync.maxlen, 65507);
+  EXPECT_EQ(c.sync.group, ip(239, 1, 2, 3));
+  EXPECT_EQ(c.sync.port, 65535);
+  EXPECT_EQ(c.sync.ttl, 255);
+  // The state as --start-daemon's argument after '=', the options in any order and with '='.
+  c = parse_ok("--syncid=7 --start-daemon=backup --mcast-ttl=2 --sync-maxlen 1");
+  EXPECT_EQ(c.op, Op::StartDaemon);
+  EXPECT_FALSE(c.sync_is_master);
+  EXPECT_EQ(c.sync.syncid, 7);
+  EXPECT_EQ(c.sync.ttl, 2);
+  EXPECT_EQ(c.sync.maxlen, 1);
+  EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 224.0.0.0").sync.group, ip(224, 0, 0, 0));
+  EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 239.255.255.255").sync.group,
+            ip(239, 255, 255, 255));
+  EXPECT_EQ(parse_ok("--start-daemon master --mcast-interface dpdk12").sync.ifname, "dpdk12");
+  EXPECT_EQ(command_name(Op::StartDaemon), "--start-daemon");
+  EXPECT_TRUE(changes_config(Op::StartDaemon));
+}
+
+TEST(ParseIpvsadm, StartDaemonErrors) {
+  EXPECT_EQ(parse_err("--start-daemon"), "--start-daemon needs a state: master or backup");
+  EXPECT_EQ(parse_err("--start-daemon --syncid 1"),
+            "--start-daemon needs a state: master or backup");
+  EXPECT_EQ(parse_err("--start-daemon foo"), "bad sync daemon state 'foo' (master or backup)");
+  EXPECT_EQ(parse_err("--start-daemon=Master"),
+            "bad sync daemon state 'Master' (master or backup)");
+  EXPECT_EQ(parse_err("--start-daemon master backup"), "unexpected argument 'backup'");
+  EXPECT_EQ(parse_err("--start-daemon master --syncid 300"), "bad --syncid '300' (0..255)");
+  EXPECT_EQ(parse_err("--start-daemon master --syncid -1"), "bad --syncid '-1' (0..255)");
+  EXPECT_EQ(parse_err("--start-daemon master --syncid x"), "bad --syncid 'x' (0..255)");
+  EXPECT_EQ(parse_err("--start-daemon master --sync-maxlen 0"), "bad --sync-maxlen '0' (1..65507)");
+  EXPECT_EQ(parse_err("--start-daemon master --sync-maxlen 65508"),
+            "bad --sync-maxlen '65508' (1..65507)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-group 10.0.0.1"),
+            "bad --mcast-group '10.0.0.1' (an IPv4 multicast address, 224.0.0.0/4)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-group 240.0.0.1"),
+            "bad --mcast-group '240.0.0.1' (an IPv4 multicast address, 224.0.0.0/4)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-group sync.example"),
+            "bad --mcast-group 'sync.example' (an IPv4 multicast address, 224.0.0.0/4)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-group ff02::51"),
+            "--mcast-group 'ff02::51': an IPv6 group is not supported yet");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-port 0"), "bad --mcast-port '0' (1..65535)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-port 65536"),
+            "bad --mcast-port '65536' (1..65535)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-ttl 0"), "bad --mcast-ttl '0' (1..255)");
+  EXPECT_EQ(parse_err("--start-daemon master --mcast-ttl 256"), "bad --mcast-ttl '256' (1..255)");
+  for (const char* dev : {"eth0", "dpdk", "dpdk01", "dpdk-1", "dpdk65536", "lo"}) {
+    EXPECT_EQ(parse_err(std::string("--start-daemon master --mcast-interface ") + dev),
+              std::string("bad --mcast-interface '") + dev +
+                  "' (a port of the director: dpdk0, dpdk1, ...)");
+  }
+  EXPECT_EQ(parse_err("--start-daemon master --syncid 1 --syncid 2"),
+            "option --syncid given twice");
+  EXPECT_EQ(parse_err("--start-daemon master -n"),
+            "option -n (--numeric) is not allowed with --start-daemon");
+  EXPECT_EQ(parse_err("--start-daemon master -t 1.1.1.1:80"),
+            "option -t (--tcp-service) is not allowed with --start-daemon");
+  EXPECT_EQ(parse_err("--start-daemon master --stop-daemon backup"),
+            "multiple commands: --start-daemon and --stop-daemon");
+  // The daemon's options belong to --start-daemon alone.
+  EXPECT_EQ(parse_err("-L --syncid 1"), "option --syncid is not allowed with -L (--list)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --mcast-interface dpdk0"),
+            "option --mcast-interface is not allowed with -A (--add-service)");
+  EXPECT_EQ(parse_err("--syncid 1"), "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)");
+}
+
+TEST(ParseIpvsadm, StopDaemon) {
+  Command c = parse_ok("--stop-daemon master");
+  EXPECT_EQ(c.op, Op::StopDaemon);
+  EXPECT_TRUE(c.sync_is_master);
+  c = parse_ok("--stop-daemon=backup");
+  EXPECT_EQ(c.op, Op::StopDaemon);
+  EXPECT_FALSE(c.sync_is_master);
+  EXPECT_EQ(parse_err("--stop-daemon"), "--stop-daemon needs a state: master or backup");
+  EXPECT_EQ(parse_err("--stop-daemon both"), "bad sync daemon state 'both' (master or backup)");
+  EXPECT_EQ(parse_err("--stop-daemon master --syncid 1"),
+            "option --syncid is not allowed with --stop-daemon");
+  EXPECT_EQ(parse_err("--stop-daemon master --mcast-interface dpdk0"),
+            "option --mcast-interface is not allowed with --stop-daemon");
+}
+
+TEST(ParseIpvsadm, ListDaemon) {
+  Command c = parse_ok("-L --daemon");
+  EXPECT_EQ(c.op, Op::List);
+  EXPECT_TRUE(c.list_daemon);
+  EXPECT_FALSE(parse_ok("-L").list_daemon);
+  EXPECT_TRUE(parse_ok("-Ln --daemon").list_daemon);
+  EXPECT_TRUE(parse_ok("-l --daemon").list_daemon);
+  EXPECT_EQ(parse_err("-L --daemon=1"), "option --daemon takes no argument");
+  EXPECT_EQ(parse_err("-S --daemon"), "option --daemon is not allowed with -S (--save)");
+  EXPECT_EQ(parse_err("--start-daemon master --daemon"),
+            "option --daemon is not allowed with --start-daemon");
+  // ipvsadm: "options conflicts in the list command".
+  EXPECT_EQ(parse_err("-L --daemon --stats"), "options --daemon and --stats conflict in a listing");
+  EXPECT_EQ(parse_err("-L --rate --daemon"), "options --daemon and --rate conflict in a listing");
+  EXPECT_EQ(parse_err("-L --daemon --thresholds"),
+            "options --daemon and --thresholds conflict in a listing");
+  EXPECT_EQ(parse_err("-L --daemon --persistent-conn"),
+            "options --daemon and --persistent-conn conflict in a listing");
 }
 
 TEST(ParseIpvsadm, ListingOptions) {

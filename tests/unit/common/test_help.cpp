@@ -29,12 +29,31 @@ const char* const kIpvsadmOptions[] = {
     "--syncid",      "--connection",   "--timeout",         "--daemon",        "--stats",
     "--rate",        "--thresholds",   "--persistent-conn", "--nosort",        "--sort",
     "--numeric",     "--exact",        "--sched-flags",     "--ops",           "--version",
+    "--sync-maxlen", "--mcast-group",  "--mcast-port",      "--mcast-ttl",
 };
 
 TEST(Help, NamesEveryIpvsadmOption) {
   const std::string help = fastvsadm_help();
   for (const char* o : kIpvsadmOptions)
     EXPECT_NE(help.find(o), std::string::npos) << o << " is not in fastvsadm --help";
+}
+
+// The sync daemon's commands and options are taken: in the help with their arguments, not in
+// its list of what fastvs does not have yet.
+TEST(Help, SyncDaemonIsTaken) {
+  const std::string help = fastvsadm_help();
+  const size_t later = help.find("ipvsadm's options fastvs does not have yet");
+  ASSERT_NE(later, std::string::npos);
+  for (const char* o :
+       {"--start-daemon", "--stop-daemon", "--daemon", "--mcast-interface", "--syncid",
+        "--sync-maxlen", "--mcast-group", "--mcast-port", "--mcast-ttl"}) {
+    const std::string word = std::string(o) + " ";
+    EXPECT_LT(help.find(word), later) << o;
+    EXPECT_EQ(help.find(word, later), std::string::npos) << o << " is listed as not supported";
+  }
+  EXPECT_NE(help.find("--start-daemon      master|backup [--mcast-interface IF] [--syncid ID]"),
+            std::string::npos);
+  EXPECT_NE(help.find("--stop-daemon       master|backup\n"), std::string::npos);
 }
 
 TEST(Help, NamesEverySchedulerAndFlag) {
