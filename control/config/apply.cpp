@@ -466,6 +466,32 @@ Status apply_check(Config& cfg, const Command& cmd) {
   return Error{"internal error: not a check command"};
 }
 
+// --start-daemon and --stop-daemon, as ip_vs_ctl.c and start_sync_thread() refuse them: the
+// interface must exist (-ENODEV), a role runs once (-EEXIST), only a running role stops (-ESRCH).
+Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
+  const char* role = cmd.sync_is_master ? "master" : "backup";
+  std::optional<SyncDaemonConfig>& running = cmd.sync_is_master ? cfg.sync_master : cfg.sync_backup;
+  if (cmd.op == Op::StopDaemon) {
+    if (!running) return Error{std::string("no ") + role + " sync daemon is running"};
+    running.reset();
+    return {};
+  }
+  const SyncDaemonConfig& c = cmd.sync;
+  uint16_t port = 0;
+  if (Status st = parse_device(c.ifname, port); !st) return st;
+  if (Status st = check_port(port, num_ports); !st) return st;
+  // What the grammar checks, again: a Command need not come from text.
+  if (c.maxlen > kSyncMaxlenMax || c.port == 0 || c.ttl == 0 || (c.group >> 28) != 0xe)
+    return Error{"bad sync daemon settings (maxlen 1.." + std::to_string(kSyncMaxlenMax) +
+                 ", a multicast group, port and TTL not 0)"};
+  if (running) {
+    return Error{std::string("the ") + role + " sync daemon is already running (--stop-daemon " +
+                 role + " first)"};
+  }
+  running = c;
+  return {};
+}
+
 }  // namespace
 
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
@@ -485,6 +511,9 @@ Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       if (cmd.set_timeouts.tcpfin) cfg.timeouts.tcpfin = cmd.set_timeouts.tcpfin;
       if (cmd.set_timeouts.udp) cfg.timeouts.udp = cmd.set_timeouts.udp;
       return {};
+    case Op::StartDaemon:
+    case Op::StopDaemon:
+      return apply_daemon(cfg, cmd, num_ports);
     case Op::AddrAdd:
     case Op::AddrDel:
       return apply_addr(cfg, cmd, num_ports);

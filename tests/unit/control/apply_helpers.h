@@ -4,6 +4,7 @@
 
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -49,6 +50,11 @@ inline std::string dump(const Config& c) {
     }
   }
   o << "timeouts " << c.timeouts.tcp << " " << c.timeouts.tcpfin << " " << c.timeouts.udp << "\n";
+  for (const auto& [role, d] : {std::pair{"master", &c.sync_master}, {"backup", &c.sync_backup}}) {
+    if (!*d) continue;
+    o << role << " sync " << (*d)->ifname << " " << +(*d)->syncid << " " << (*d)->maxlen << " "
+      << format_ip4((*d)->group) << " " << (*d)->port << " " << +(*d)->ttl << "\n";
+  }
   return o.str();
 }
 

@@ -525,6 +525,90 @@ TEST(ApplyNeigh, AddAndDelete) {
   EXPECT_EQ(cfg.neighs[0].port, 0);
 }
 
+TEST(ApplyDaemon, StartAndStop) {
+  Config cfg = two_arm();
+  run_ok(cfg, "--start-daemon master --mcast-interface dpdk1 --syncid 3 --mcast-ttl 2");
+  ASSERT_TRUE(cfg.sync_master.has_value());
+  EXPECT_FALSE(cfg.sync_backup.has_value());
+  EXPECT_EQ(cfg.sync_master->ifname, "dpdk1");
+  EXPECT_EQ(cfg.sync_master->syncid, 3);
+  EXPECT_EQ(cfg.sync_master->ttl, 2);
+  EXPECT_EQ(cfg.sync_master->port, 8848);
+  run_ok(cfg, "--stop-daemon master");
+  EXPECT_FALSE(cfg.sync_master.has_value());
+  // Stopped, it may start again, with other settings.
+  run_ok(cfg, "--start-daemon master");
+  EXPECT_EQ(*cfg.sync_master, SyncDaemonConfig{});
+}
+
+TEST(ApplyDaemon, BothRolesAtOnce) {
+  // As IPVS: a master and a backup may run together, each with its own settings.
+  Config cfg = two_arm();
+  run_ok(cfg, "--start-daemon backup --mcast-interface dpdk0 --syncid 9");
+  run_ok(cfg, "--start-daemon master --mcast-interface dpdk1 --syncid 8");
+  ASSERT_TRUE(cfg.sync_master && cfg.sync_backup);
+  EXPECT_EQ(cfg.sync_master->ifname, "dpdk1");
+  EXPECT_EQ(cfg.sync_master->syncid, 8);
+  EXPECT_EQ(cfg.sync_backup->ifname, "dpdk0");
+  EXPECT_EQ(cfg.sync_backup->syncid, 9);
+  // Stopping one leaves the other.
+  run_ok(cfg, "--stop-daemon backup");
+  EXPECT_FALSE(cfg.sync_backup);
+  ASSERT_TRUE(cfg.sync_master);
+  EXPECT_EQ(cfg.sync_master->syncid, 8);
+  // -C clears the services, not the daemons (ipvsadm -C flushes the table only).
+  run_ok(cfg, "-C");
+  EXPECT_TRUE(cfg.sync_master);
+}
+
+TEST(ApplyDaemon, Refusals) {
+  Config cfg = two_arm();
+  run_err(cfg, "--stop-daemon master", "no master sync daemon is running");
+  run_err(cfg, "--stop-daemon backup", "no backup sync daemon is running");
+  run_ok(cfg, "--start-daemon master --syncid 1");
+  // Running once: a second start changes nothing, whatever it asks for.
+  run_err(cfg, "--start-daemon master --syncid 2",
+          "the master sync daemon is already running (--stop-daemon master first)");
+  run_err(cfg, "--start-daemon master --syncid 1",
+          "the master sync daemon is already running (--stop-daemon master first)");
+  EXPECT_EQ(cfg.sync_master->syncid, 1);
+  run_err(cfg, "--stop-daemon backup", "no backup sync daemon is running");
+  run_ok(cfg, "--start-daemon backup");
+  run_err(cfg, "--start-daemon backup --mcast-interface dpdk1",
+          "the backup sync daemon is already running (--stop-daemon backup first)");
+  // The interface must be one of the director's ports, as `ip addr add ... dev` needs it.
+  run_ok(cfg, "--stop-daemon master");
+  run_err(cfg, "--start-daemon master --mcast-interface dpdk2",
+          "no port dpdk2 (the director has 2 ports: dpdk0..dpdk1)");
+  run_err(cfg, "--start-daemon master --mcast-interface dpdk1",
+          "no port dpdk1 (the director has 1 port: dpdk0)", 1);
+  run_err(cfg, "--start-daemon master", "no port dpdk0 (the director has no ports)", 0);
+  EXPECT_FALSE(cfg.sync_master);
+}
+
+TEST(ApplyDaemon, ValuesFromACommandStruct) {
+  // A Command need not come from text: what the grammar refuses, applying refuses too.
+  Config cfg;
+  Command c;
+  c.op = Op::StartDaemon;
+  c.sync_is_master = true;
+  c.sync.ifname = "eth0";
+  EXPECT_EQ(apply_command(cfg, c, 2).error(),
+            "unknown device 'eth0' (the director's ports are dpdk0, dpdk1, ...)");
+  c.sync = SyncDaemonConfig{};
+  c.sync.group = 0x0a000001;
+  EXPECT_FALSE(apply_command(cfg, c, 2).ok());
+  c.sync = SyncDaemonConfig{};
+  c.sync.ttl = 0;
+  EXPECT_FALSE(apply_command(cfg, c, 2).ok());
+  c.sync = SyncDaemonConfig{};
+  c.sync.maxlen = 65508;
+  EXPECT_FALSE(apply_command(cfg, c, 2).ok());
+  EXPECT_EQ(cfg, Config{});
+  c.sync = SyncDaemonConfig{};
+  EXPECT_TRUE(apply_command(cfg, c, 2).ok());
+}
+
 TEST(Apply, ListingCommandsAreNotChanges) {
   Config cfg = two_arm();
   run_err(cfg, "-L -n", "-L (--list) does not change the configuration");
@@ -536,6 +620,7 @@ TEST(Apply, ListingCommandsAreNotChanges) {
   run_err(cfg, "ip route show", "ip route show does not change the configuration");
   run_err(cfg, "ip neigh show", "ip neigh show does not change the configuration");
   run_err(cfg, "--check list", "--check list does not change the configuration");
+  run_err(cfg, "-L --daemon", "-L (--list) does not change the configuration");
   // Not a line of a configuration file.
   run_err(cfg, "--keepalived-reload", "--keepalived-reload is not a configuration command");
 }
