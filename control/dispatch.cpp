@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "common/grammar/words.h"
 #include "common/text.h"
 #include "control/config/apply.h"
 #include "control/config/keepalived.h"
@@ -146,6 +147,16 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       if (cmd.list_conns) {
         start_dump(client, cmd);
         return false;
+      }
+      if (cmd.list_daemon && !cmd.has_service) {
+        // ipvsadm -L --daemon prints the sync daemons alone; a default maxlen comes from the
+        // port's MTU, the one `ip link` prints.
+        *reply = CliReply{true, format_daemon(cfg_, [this](std::string_view ifname) {
+                            uint16_t p = 0;
+                            return parse_device(ifname, p) && p < ports_.size() ? ports_[p].mtu
+                                                                                : uint32_t{1500};
+                          })};
+        return true;
       }
       ListOptions o;
       o.numeric = cmd.numeric;

@@ -1,8 +1,8 @@
 // ipvsadm's printers, rewritten from the formats of ipvsadm 1.31 (ipvsadm.c: list_all,
 // print_title, print_service_entry, print_largenum, print_sched_flags, fwd_name, fwd_switch,
-// addrport_to_anyname, list_timeout; libipvs/libipvs.c: ipvs_cmp_services, ipvs_cmp_dests). Each
-// function names the ipvsadm code whose output it reproduces; the printf formats are quoted so a
-// reader can check the widths.
+// addrport_to_anyname, list_timeout, list_daemon; libipvs/libipvs.c: ipvs_cmp_services,
+// ipvs_cmp_dests). Each function names the ipvsadm code whose output it reproduces; the printf
+// formats are quoted so a reader can check the widths.
 #include "control/report/ipvsadm_print.h"
 
 #include <netdb.h>
@@ -358,6 +358,36 @@ std::string format_save(const Config& cfg, bool numeric) {
       if (d->method == ForwardMethod::Tunnel) out += " --tun-type ipip";
       out += "\n";
     }
+  }
+  // ipvsadm -S saves no sync daemon; fastvsadm's does, in --start-daemon's own words.
+  const SyncDaemonConfig defaults;
+  for (const bool master : {true, false}) {
+    const std::optional<SyncDaemonConfig>& d = master ? cfg.sync_master : cfg.sync_backup;
+    if (!d) continue;
+    out += fmt::format("--start-daemon {} --mcast-interface {} --syncid {}",
+                       master ? "master" : "backup", d->ifname, d->syncid);
+    if (d->maxlen != 0) out += fmt::format(" --sync-maxlen {}", d->maxlen);
+    if (d->group != defaults.group) out += " --mcast-group " + format_ip4(d->group);
+    if (d->port != defaults.port) out += fmt::format(" --mcast-port {}", d->port);
+    if (d->ttl != defaults.ttl) out += fmt::format(" --mcast-ttl {}", d->ttl);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string format_daemon(const Config& cfg, const MtuOf& mtu_of) {
+  std::string out;
+  // list_daemon, for each role the kernel reports (ip_vs_genl_dump_daemons: master, then
+  // backup): "%s sync daemon (mcast=%s, syncid=%d", then ", maxlen=%u", ", group=%s",
+  // ", port=%u", ", ttl=%u" for each field the kernel sends (every one since 4.3), then ")\n".
+  for (const bool master : {true, false}) {
+    const std::optional<SyncDaemonConfig>& d = master ? cfg.sync_master : cfg.sync_backup;
+    if (!d) continue;
+    out += fmt::format("{} sync daemon (mcast={}, syncid={}", master ? "master" : "backup",
+                       d->ifname, static_cast<int>(d->syncid));
+    out += fmt::format(", maxlen={}", sync_daemon_maxlen(*d, master, mtu_of(d->ifname)));
+    out += ", group=" + format_ip4(d->group);
+    out += fmt::format(", port={}, ttl={})\n", d->port, d->ttl);
   }
   return out;
 }

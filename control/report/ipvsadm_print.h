@@ -1,11 +1,13 @@
 // ipvsadm's output formats as pure code: `ipvsadm -L` (with -n, --stats, --rate, --exact,
-// --thresholds, --persistent-conn), `ipvsadm -S` and `ipvsadm -L --timeout`, byte for byte as
-// ipvsadm 1.31 (Debian 12's) prints them. No I/O except the getservbyport_r lookup of port names
-// when a listing is not numeric.
+// --thresholds, --persistent-conn), `ipvsadm -S`, `ipvsadm -L --timeout` and `ipvsadm -L
+// --daemon`, byte for byte as ipvsadm 1.31 (Debian 12's) prints them. No I/O except the
+// getservbyport_r lookup of port names when a listing is not numeric.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/model.h"
@@ -85,7 +87,19 @@ std::string format_list_service(const ServiceStatus& service, const ListOptions&
 // `ipvsadm -S [-n]`: "-A ..." then "-a ..." lines per service, in ipvsadm's order. Numeric output
 // reads back with parse_command/load_config_text; without -n the ports are service names
 // ("172.16.254.200:http"), as ipvsadm writes them, which our grammar does not resolve.
+// Then, where ipvsadm writes nothing, a line per sync daemon role in cfg (master first), so that
+// -S | -R starts it again: "--start-daemon master --mcast-interface dpdk0 --syncid 1", then
+// --sync-maxlen when one was given and --mcast-group, --mcast-port, --mcast-ttl when not the
+// default.
 std::string format_save(const Config& cfg, bool numeric);
+
+// `ipvsadm -L --daemon`: a line per sync daemon role in cfg, master first, as ipvsadm 1.31's
+// list_daemon prints what a current kernel reports (every field):
+// "master sync daemon (mcast=dpdk0, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)".
+// maxlen is the one the kernel settles on (sync_daemon_maxlen), from the MTU that mtu_of gives
+// for the role's interface. "" when no role runs.
+using MtuOf = std::function<uint32_t(std::string_view ifname)>;
+std::string format_daemon(const Config& cfg, const MtuOf& mtu_of);
 
 // `ipvsadm -L --timeout`: "Timeout (tcp tcpfin udp): 900 120 300\n".
 std::string format_timeout(const Timeouts& t);

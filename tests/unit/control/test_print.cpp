@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -608,7 +609,11 @@ TEST(Save, RoundTripAnyOrderKeepsTheTable) {
 }
 
 TEST(Save, EveryLineParses) {
-  const std::string saved = format_save(load(kSeedServices), true);
+  const std::string saved = format_save(
+      load(std::string(kSeedServices) +
+           "--start-daemon master --mcast-group 239.1.1.1 --sync-maxlen 9000 --mcast-ttl 9\n"
+           "--start-daemon backup --mcast-interface dpdk1 --mcast-port 1\n"),
+      true);
   std::istringstream in(saved);
   std::string line;
   while (std::getline(in, line)) {
@@ -624,6 +629,110 @@ TEST(Timeout, Golden) {
   // list_timeout: "Timeout (tcp tcpfin udp): %d %d %d\n"
   EXPECT_EQ(format_timeout(Timeouts{}), "Timeout (tcp tcpfin udp): 900 120 300\n");
   EXPECT_EQ(format_timeout(Timeouts{7200, 0, 1}), "Timeout (tcp tcpfin udp): 7200 0 1\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// --daemon: list_daemon's "%s sync daemon (mcast=%s, syncid=%d", ", maxlen=%u", ", group=%s",
+// ", port=%u", ", ttl=%u", ")\n", with every field, as a current kernel reports them.
+
+uint32_t mtu_1500(std::string_view) {
+  return 1500;
+}
+
+TEST(Daemon, NoneRunningPrintsNothing) {
+  EXPECT_EQ(format_daemon(Config{}, mtu_1500), "");
+  EXPECT_EQ(format_daemon(load(kSeedServices), mtu_1500), "");
+}
+
+TEST(Daemon, MasterWithTheDefaults) {
+  EXPECT_EQ(format_daemon(load("--start-daemon master\n"), mtu_1500),
+            "master sync daemon (mcast=dpdk0, syncid=0, maxlen=1472, group=224.0.0.81, "
+            "port=8848, ttl=1)\n");
+  EXPECT_EQ(format_daemon(load("--start-daemon backup\n"), mtu_1500),
+            "backup sync daemon (mcast=dpdk0, syncid=0, maxlen=1472, group=224.0.0.81, "
+            "port=8848, ttl=1)\n");
+}
+
+TEST(Daemon, BothRolesMasterFirst) {
+  // ip_vs_genl_dump_daemons reports the master, then the backup, whatever order they started.
+  const Config cfg = load(
+      "--start-daemon backup --mcast-interface dpdk1 --syncid 200 --mcast-group 239.0.0.7 "
+      "--mcast-port 9000 --mcast-ttl 3\n"
+      "--start-daemon master --syncid 5 --sync-maxlen 1000\n");
+  EXPECT_EQ(format_daemon(cfg, mtu_1500),
+            "master sync daemon (mcast=dpdk0, syncid=5, maxlen=1000, group=224.0.0.81, "
+            "port=8848, ttl=1)\n"
+            "backup sync daemon (mcast=dpdk1, syncid=200, maxlen=1472, group=239.0.0.7, "
+            "port=9000, ttl=3)\n");
+}
+
+TEST(Daemon, MaxlenAsTheKernelSettlesIt) {
+  // start_sync_thread: none given, 1500 - 28 for a master whatever its MTU, and the MTU
+  // clamped to 1500..65535, less 28, for a backup; a given one clamped to 1..65507 for a master
+  // and to 1024..65507 for a backup. Each role's MTU is its own interface's.
+  const auto mtus = [](std::string_view ifname) -> uint32_t {
+    return ifname == "dpdk0" ? 9000 : 1400;
+  };
+  Config cfg = load("--start-daemon master\n--start-daemon backup\n");
+  EXPECT_EQ(format_daemon(cfg, mtus),
+            "master sync daemon (mcast=dpdk0, syncid=0, maxlen=1472, group=224.0.0.81, "
+            "port=8848, ttl=1)\n"
+            "backup sync daemon (mcast=dpdk0, syncid=0, maxlen=8972, group=224.0.0.81, "
+            "port=8848, ttl=1)\n");
+  cfg = load(
+      "--start-daemon master --mcast-interface dpdk1 --sync-maxlen 100\n"
+      "--start-daemon backup --mcast-interface dpdk1 --sync-maxlen 100\n");
+  EXPECT_EQ(format_daemon(cfg, mtus),
+            "master sync daemon (mcast=dpdk1, syncid=0, maxlen=100, group=224.0.0.81, "
+            "port=8848, ttl=1)\n"
+            "backup sync daemon (mcast=dpdk1, syncid=0, maxlen=1024, group=224.0.0.81, "
+            "port=8848, ttl=1)\n");
+
+  SyncDaemonConfig c;
+  EXPECT_EQ(sync_daemon_maxlen(c, true, 1500), 1472);
+  EXPECT_EQ(sync_daemon_maxlen(c, true, 9000), 1472);
+  EXPECT_EQ(sync_daemon_maxlen(c, true, 576), 1472);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 1500), 1472);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 1400), 1472);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 9000), 8972);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 65535), 65507);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 100000), 65507);
+  c.maxlen = 1;
+  EXPECT_EQ(sync_daemon_maxlen(c, true, 1500), 1);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 1500), 1024);
+  c.maxlen = 65507;
+  EXPECT_EQ(sync_daemon_maxlen(c, true, 1500), 65507);
+  EXPECT_EQ(sync_daemon_maxlen(c, false, 1500), 65507);
+}
+
+TEST(SaveDaemon, GoldenAndRoundTrip) {
+  // After the services, a line per role, master first: --mcast-interface and --syncid always,
+  // --sync-maxlen when given, the group, port and TTL when not the default.
+  const Config first = load(std::string(kSeedServices) +
+                            "--start-daemon backup --mcast-interface dpdk1 --syncid 200 "
+                            "--mcast-group 239.0.0.7 --mcast-port 9000 --mcast-ttl 3\n"
+                            "--start-daemon master --syncid 5 --sync-maxlen 1000\n");
+  const std::string saved = format_save(first, true);
+  EXPECT_EQ(saved, std::string(kSeedServices) +
+                       "--start-daemon master --mcast-interface dpdk0 --syncid 5 --sync-maxlen "
+                       "1000\n"
+                       "--start-daemon backup --mcast-interface dpdk1 --syncid 200 --mcast-group "
+                       "239.0.0.7 --mcast-port 9000 --mcast-ttl 3\n");
+  // -R on a director that runs neither role gives the same configuration, daemons included.
+  const Config second = load(saved);
+  EXPECT_TRUE(second == first);
+  EXPECT_EQ(format_save(second, true), saved);
+  EXPECT_EQ(format_daemon(second, mtu_1500), format_daemon(first, mtu_1500));
+  // The defaults give the shortest line; without -n it is the same (no names in it).
+  const Config plain = load("--start-daemon backup\n");
+  EXPECT_EQ(format_save(plain, true), "--start-daemon backup --mcast-interface dpdk0 --syncid 0\n");
+  EXPECT_EQ(format_save(plain, false), format_save(plain, true));
+  EXPECT_TRUE(load(format_save(plain, true)) == plain);
+  // And -R over a director whose backup already runs refuses the whole input, as
+  // --start-daemon does alone.
+  const Result<Config> again = apply_config_text(first, format_save(plain, true), "-R input", 2);
+  EXPECT_EQ(again.error(),
+            "-R input:1: the backup sync daemon is already running (--stop-daemon backup first)");
 }
 
 // ---------------------------------------------------------------------------------------------
