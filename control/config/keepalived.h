@@ -17,13 +17,17 @@
 //    exist, with enable_script_security a program that would run as root from a path others can
 //    write, a virtual server defined twice, `include` (not supported: paste the file in),
 //    keepalived's conditional lines (@id), parameters ($NAME=) and sequences (~SEQ);
+//    an lvs_sync_daemon whose interface is no port (dpdkN), whose VRRP instance is not in the
+//    file, or with a value keepalived would refuse (and start the daemon without), or a second
+//    one;
 //  - warnings ("NAME:LINE: text", the file still loads):
 //      * top-level blocks keepalived's VRRP process runs (keepalived --vrrp on the same file),
 //        skipped whole: vrrp_instance, vrrp_sync_group, vrrp_script, vrrp_track_*, track_file,
 //        static_ipaddress, static_routes, static_rules, garp_group, linkbeat_interfaces, ...
 //        ("... is keepalived's (keepalived --vrrp runs it)"); blocks nobody runs with fastvs:
-//        SSL, bfd_instance, net_namespace, ... ("... is not handled by fastvsd (ignored)"); global_defs'
-//        keywords other than script_user and enable_script_security, in one warning;
+//        SSL, bfd_instance, net_namespace, ... ("... is not handled by fastvsd (ignored)");
+//        global_defs' keywords other than script_user, enable_script_security and lvs_sync_daemon,
+//        in one warning;
 //      * MISC_CHECKs that name no user running as root (no global_defs script_user, no
 //        keepalived_script user): keepalived's warning, once;
 //      * unknown keywords, anywhere: "unknown keyword 'x' in real_server (ignored)";
@@ -141,13 +145,43 @@ struct KaVrrpAddr {
   unsigned line = 0;
 };
 
+// A vrrp_instance block: its name, and its virtual_router_id (0 when it gives none that
+// keepalived takes, 1..255). keepalived's VRRP process runs it; fastvs reads these two.
+struct KaVrrpInstance {
+  std::string name;
+  unsigned line = 0;
+  uint8_t vrid = 0;
+};
+
+// global_defs' lvs_sync_daemon (keepalived's global_parser.c lvs_syncd_handler):
+//   lvs_sync_daemon INTERFACE [inst] VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N]
+//                   [group ADDR]
+// keepalived starts IPVS's sync daemon on INTERFACE as the instance's state says: master while
+// the instance is MASTER, backup otherwise. Here INTERFACE is a port of the director (dpdkN), the
+// instance is one of the file's vrrp_instance blocks, and cfg holds every value, the defaults
+// applied: without id, the syncid is the instance's virtual_router_id (as keepalived sets it);
+// maxlen 0 is "not given" (sync_daemon_maxlen). The loader only reads and checks it.
+struct KaSyncDaemon {
+  unsigned line = 0;
+  std::string instance;  // the vrrp_instance's name
+  SyncDaemonConfig cfg;
+  bool syncid_given = false;  // id N (else cfg.syncid is the instance's virtual_router_id)
+};
+
 struct KaConfig {
   std::string name;  // the file name, for messages
   KaScriptDefaults scripts;
   std::vector<KaVrrpAddr> vrrp_addrs;
+  std::vector<KaVrrpInstance> vrrp_instances;
+  std::optional<KaSyncDaemon> sync_daemon;  // global_defs' lvs_sync_daemon, when given
   std::vector<KaVirtualServer> virtual_servers;
   std::vector<KaNotHandled> not_handled;
 };
+
+// The addresses vrrp_instance `instance` moves (its virtual_ipaddress and
+// virtual_ipaddress_excluded, IPv4), in the file's order; none for an instance the file does not
+// define.
+std::vector<KaVrrpAddr> ka_instance_addrs(const KaConfig& cfg, std::string_view instance);
 
 // Reads keepalived.conf text: the configuration, or its first error ("NAME:LINE: reason");
 // `warnings` gets each "NAME:LINE: text", on success and on error. name is what messages call

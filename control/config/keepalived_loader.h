@@ -201,7 +201,12 @@ class Loader {
   bool top(const Node& n);
 
   bool global_defs(const Node& n);
-  // keepalived's VRRP addresses of a vrrp_instance or static_ipaddress block.
+  // global_defs' lvs_sync_daemon; the instance it names is checked once the whole file is read
+  // (resolve_sync_daemon: global_defs usually comes first).
+  bool lvs_sync_daemon(const Node& n);
+  bool resolve_sync_daemon();
+  // keepalived's VRRP addresses of a vrrp_instance or static_ipaddress block, and the instance's
+  // name and virtual_router_id.
   void vrrp_addrs(const Node& n);
 
   bool virtual_server(const Node& n);

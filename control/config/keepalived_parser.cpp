@@ -11,6 +11,15 @@
 
 namespace fastvs::ka {
 
+namespace {
+
+// Who moves a vrrp_instance's addresses (KaVrrpAddr::owner).
+std::string instance_owner(std::string_view name) {
+  return "vrrp_instance" + (name.empty() ? std::string() : " " + std::string(name));
+}
+
+}  // namespace
+
 Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* warnings) {
   Node root;
   if (build_tree(text, root)) {
@@ -18,6 +27,7 @@ Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* wa
     for (const Node& n : root.children) {
       if (!(ok = top(n))) break;
     }
+    if (ok) ok = resolve_sync_daemon();
     if (ok) resolve_script_users();
   }
   for (const auto& [line, text_] : warnings_)
@@ -219,10 +229,118 @@ void Loader::vrrp_addrs(const Node& n) {
   };
   if (n.key == "static_ipaddress") return take(n, "static_ipaddress");
   if (n.key != "vrrp_instance") return;
-  const std::string owner = "vrrp_instance" + (n.args.empty() ? "" : " " + n.args[0]);
-  for (const Node& c : n.children)
+  const std::string owner = instance_owner(n.args.empty() ? "" : n.args[0]);
+  KaVrrpInstance inst{n.args.empty() ? "" : n.args[0], n.line, 0};
+  for (const Node& c : n.children) {
     if (c.block && (c.key == "virtual_ipaddress" || c.key == "virtual_ipaddress_excluded"))
       take(c, owner);
+    // keepalived's 1..255; anything else it refuses, and so has no syncid to give.
+    if (!c.block && c.key == "virtual_router_id" && c.args.size() == 1) {
+      const std::optional<uint32_t> vrid = parse_uint(c.args[0], 255);
+      if (vrid && *vrid > 0) inst.vrid = static_cast<uint8_t>(*vrid);
+    }
+  }
+  if (!inst.name.empty()) cfg_.vrrp_instances.push_back(std::move(inst));
+}
+
+// lvs_sync_daemon INTERFACE [inst] VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+// (global_parser.c lvs_syncd_handler): keywords in any order after the interface; a bare word
+// first is the instance, and a bare number after it the syncid (the forms from before `inst` and
+// `id`, which keepalived still takes). Where keepalived logs a bad value and starts the daemon
+// without it, fastvs refuses the file: the daemon would not be the one the file asks for.
+bool Loader::lvs_sync_daemon(const Node& n) {
+  if (n.block) return fail(n.line, quoted(n.key) + " takes no { } block");
+  if (cfg_.sync_daemon) {
+    return fail(n.line, "a second lvs_sync_daemon (keepalived takes the first one only, line " +
+                            std::to_string(cfg_.sync_daemon->line) + ")");
+  }
+  if (n.args.empty()) return fail(n.line, "lvs_sync_daemon needs an interface and a VRRP instance");
+  KaSyncDaemon d;
+  d.line = n.line;
+  if (Status st =
+          set_sync_field(d.cfg, SyncField::Interface, "lvs_sync_daemon interface", n.args[0]);
+      !st)
+    return fail(n.line, st.error());
+  struct Key {
+    const char* word;
+    SyncField field;
+  };
+  static constexpr Key kKeys[] = {{"id", SyncField::SyncId},
+                                  {"maxlen", SyncField::Maxlen},
+                                  {"port", SyncField::Port},
+                                  {"ttl", SyncField::Ttl},
+                                  {"group", SyncField::Group}};
+  std::vector<std::string> given;
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    const std::string& w = n.args[i];
+    const Key* key = nullptr;
+    for (const Key& k : kKeys)
+      if (w == k.word) key = &k;
+    if (key || w == "inst") {
+      if (i + 1 == n.args.size()) return fail(n.line, "lvs_sync_daemon " + w + " needs a value");
+      if (std::find(given.begin(), given.end(), w) != given.end())
+        return fail(n.line, "lvs_sync_daemon " + w + " given twice");
+      given.push_back(w);
+      const std::string& value = n.args[++i];
+      if (!key) {
+        if (!d.instance.empty())
+          return fail(n.line, "lvs_sync_daemon names two VRRP instances: " + quoted(d.instance) +
+                                  " and " + quoted(value));
+        d.instance = value;
+        continue;
+      }
+      if (Status st = set_sync_field(d.cfg, key->field, "lvs_sync_daemon " + w, value); !st)
+        return fail(n.line, st.error());
+      d.syncid_given |= key->field == SyncField::SyncId;
+      continue;
+    }
+    if (i == 1) {
+      d.instance = w;
+      continue;
+    }
+    if (i == 2 && !d.syncid_given) {
+      if (Status st = set_sync_field(d.cfg, SyncField::SyncId, "lvs_sync_daemon syncid", w); !st)
+        return fail(n.line, st.error());
+      warn(n.line,
+           "lvs_sync_daemon: a syncid without the keyword id (taken, as keepalived "
+           "takes it; write id " +
+               w + ")");
+      d.syncid_given = true;
+      given.push_back("id");
+      continue;
+    }
+    return fail(n.line, "unknown lvs_sync_daemon option " + quoted(w) +
+                            " (inst, id, maxlen, port, ttl, group)");
+  }
+  if (d.instance.empty()) {
+    return fail(n.line,
+                "lvs_sync_daemon needs a VRRP instance (lvs_sync_daemon INTERFACE VRRP_INSTANCE "
+                "...): fastvsd runs the sync daemon as that instance's state says");
+  }
+  cfg_.sync_daemon = std::move(d);
+  return true;
+}
+
+// The instance lvs_sync_daemon names, once every vrrp_instance is read; keepalived drops the
+// daemon of an instance it cannot find ("Unable to find vrrp instance"), fastvs refuses the file.
+bool Loader::resolve_sync_daemon() {
+  if (!cfg_.sync_daemon) return true;
+  KaSyncDaemon& d = *cfg_.sync_daemon;
+  const auto it = std::find_if(cfg_.vrrp_instances.begin(), cfg_.vrrp_instances.end(),
+                               [&](const KaVrrpInstance& v) { return v.name == d.instance; });
+  if (it == cfg_.vrrp_instances.end()) {
+    return fail(d.line,
+                "lvs_sync_daemon: no vrrp_instance " + quoted(d.instance) + " in this file");
+  }
+  if (!d.syncid_given) {
+    // keepalived: "If no syncid configured, use vrid".
+    if (it->vrid == 0) {
+      return fail(d.line, "lvs_sync_daemon: vrrp_instance " + quoted(d.instance) +
+                              " has no virtual_router_id to be the syncid (give id N)");
+    }
+    d.cfg.syncid = it->vrid;
+  }
+  return true;
 }
 
 bool Loader::global_defs(const Node& n) {
@@ -238,6 +356,8 @@ bool Loader::global_defs(const Node& n) {
       if (!leaf(c, 0, 0)) return false;
       cfg_.scripts.security = true;
       cfg_.scripts.security_line = c.line;
+    } else if (c.key == "lvs_sync_daemon") {
+      if (!lvs_sync_daemon(c)) return false;
     } else {
       ignored += (ignored.empty() ? "" : ", ") + c.key;
     }
@@ -595,3 +715,16 @@ bool Loader::status_codes(const Node& n, std::vector<StatusRange>& out) {
 }
 
 }  // namespace fastvs::ka
+
+namespace fastvs {
+
+std::vector<KaVrrpAddr> ka_instance_addrs(const KaConfig& cfg, std::string_view instance) {
+  std::vector<KaVrrpAddr> out;
+  if (instance.empty()) return out;
+  const std::string owner = ka::instance_owner(instance);
+  for (const KaVrrpAddr& a : cfg.vrrp_addrs)
+    if (a.owner == owner) out.push_back(a);
+  return out;
+}
+
+}  // namespace fastvs

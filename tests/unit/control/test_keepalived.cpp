@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -1279,6 +1280,191 @@ static_ipaddress {
   EXPECT_EQ(r.cfg.vrrp_addrs[1].owner, "vrrp_instance VI_PUBLIC");
   EXPECT_EQ(r.cfg.vrrp_addrs[2].ip, ip(10, 9, 9, 9));
   EXPECT_EQ(r.cfg.vrrp_addrs[2].owner, "static_ipaddress");
+}
+
+// ---------------------------------------------------------------------------------------------
+// global_defs' lvs_sync_daemon (keepalived's global_parser.c lvs_syncd_handler)
+
+// Two VRRP instances after global_defs, as keepalived.conf(5) lays a file out: the instance
+// lvs_sync_daemon names comes later in the file.
+std::string with_sync(const std::string& line) {
+  return "global_defs {\n"
+         "    router_id LVS_A\n"
+         "    " +
+         line +
+         "\n"
+         "}\n"
+         "vrrp_instance VI_1 {\n"
+         "    state MASTER\n"
+         "    interface eth1\n"
+         "    virtual_router_id 51\n"
+         "    virtual_ipaddress {\n"
+         "        172.16.254.200/24 dev eth1\n"
+         "    }\n"
+         "    virtual_ipaddress_excluded {\n"
+         "        172.16.254.201\n"
+         "    }\n"
+         "}\n"
+         "vrrp_instance VI_2 {\n"
+         "    virtual_router_id 52\n"
+         "    virtual_ipaddress {\n"
+         "        10.0.0.1\n"
+         "    }\n"
+         "}\n";
+}
+
+TEST(KeepalivedSyncDaemon, EveryValue) {
+  KaLoadResult r = load(
+      with_sync("lvs_sync_daemon dpdk1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 239.0.0.81"));
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(r.cfg.sync_daemon.has_value());
+  const KaSyncDaemon& d = *r.cfg.sync_daemon;
+  EXPECT_EQ(d.line, 3u);
+  EXPECT_EQ(d.instance, "VI_1");
+  EXPECT_TRUE(d.syncid_given);
+  EXPECT_EQ(d.cfg.ifname, "dpdk1");
+  EXPECT_EQ(d.cfg.syncid, 7);
+  EXPECT_EQ(d.cfg.maxlen, 1400);
+  EXPECT_EQ(d.cfg.port, 8849);
+  EXPECT_EQ(d.cfg.ttl, 2);
+  EXPECT_EQ(d.cfg.group, ip(239, 0, 0, 81));
+  // Read, so not among global_defs' ignored keywords.
+  for (const std::string& w : r.warnings) EXPECT_EQ(w.find("lvs_sync_daemon"), std::string::npos);
+  EXPECT_EQ(r.warnings[0], "ka.conf:1: global_defs: router_id: not handled by fastvsd (ignored)");
+  // The instances, with their virtual_router_id.
+  ASSERT_EQ(r.cfg.vrrp_instances.size(), 2u);
+  EXPECT_EQ(r.cfg.vrrp_instances[0].name, "VI_1");
+  EXPECT_EQ(r.cfg.vrrp_instances[0].line, 5u);
+  EXPECT_EQ(r.cfg.vrrp_instances[0].vrid, 51);
+  EXPECT_EQ(r.cfg.vrrp_instances[1].name, "VI_2");
+  EXPECT_EQ(r.cfg.vrrp_instances[1].vrid, 52);
+}
+
+TEST(KeepalivedSyncDaemon, DefaultsAndTheSyncidFromTheInstance) {
+  // No id: keepalived's syncid is the instance's virtual_router_id; the rest the kernel's.
+  KaConfig k = load_ok(with_sync("lvs_sync_daemon dpdk0 VI_2"));
+  ASSERT_TRUE(k.sync_daemon);
+  EXPECT_EQ(k.sync_daemon->instance, "VI_2");
+  EXPECT_FALSE(k.sync_daemon->syncid_given);
+  SyncDaemonConfig want;
+  want.syncid = 52;
+  EXPECT_EQ(k.sync_daemon->cfg, want);
+  // id 0 is an id (a backup that takes any), not "none".
+  k = load_ok(with_sync("lvs_sync_daemon dpdk0 VI_2 id 0"));
+  EXPECT_EQ(k.sync_daemon->cfg.syncid, 0);
+  // No lvs_sync_daemon, no daemon.
+  EXPECT_FALSE(load_ok(with_sync("")).sync_daemon);
+  EXPECT_FALSE(load_ok(kSeed).sync_daemon);
+}
+
+TEST(KeepalivedSyncDaemon, KeepalivedsOtherForms) {
+  // keepalived.conf(5) of 2.2.7: [[inst] VRRP_INSTANCE], the keywords in any order.
+  KaConfig k = load_ok(with_sync("lvs_sync_daemon dpdk1 ttl 4 inst VI_1 maxlen 9000"));
+  ASSERT_TRUE(k.sync_daemon);
+  EXPECT_EQ(k.sync_daemon->instance, "VI_1");
+  EXPECT_EQ(k.sync_daemon->cfg.ttl, 4);
+  EXPECT_EQ(k.sync_daemon->cfg.maxlen, 9000);
+  EXPECT_EQ(k.sync_daemon->cfg.syncid, 51);
+  // The form before `id`: a bare number after the instance, taken with keepalived's advice.
+  KaLoadResult r = load(with_sync("lvs_sync_daemon dpdk1 VI_1 9"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.cfg.sync_daemon->cfg.syncid, 9);
+  EXPECT_TRUE(r.cfg.sync_daemon->syncid_given);
+  EXPECT_NE(std::find(r.warnings.begin(), r.warnings.end(),
+                      "ka.conf:3: lvs_sync_daemon: a syncid without the keyword id (taken, as "
+                      "keepalived takes it; write id 9)"),
+            r.warnings.end());
+  // The instance may be defined before global_defs too.
+  const std::string first =
+      "vrrp_instance VI_9 {\n  virtual_router_id 9\n}\n"
+      "global_defs {\n  lvs_sync_daemon dpdk3 VI_9\n}\n";
+  k = load_ok(first);
+  ASSERT_TRUE(k.sync_daemon);
+  EXPECT_EQ(k.sync_daemon->cfg.ifname, "dpdk3");
+  EXPECT_EQ(k.sync_daemon->cfg.syncid, 9);
+  EXPECT_EQ(k.sync_daemon->line, 5u);
+}
+
+TEST(KeepalivedSyncDaemon, RefusedWithItsLine) {
+  const auto err = [](const std::string& line) { return load_err(with_sync(line)); };
+  EXPECT_EQ(err("lvs_sync_daemon eth1 VI_1"),
+            "ka.conf:3: bad lvs_sync_daemon interface 'eth1' (a port of the director: dpdk0, "
+            "dpdk1, ...)");
+  EXPECT_EQ(err("lvs_sync_daemon"),
+            "ka.conf:3: lvs_sync_daemon needs an interface and a VRRP instance");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0"),
+            "ka.conf:3: lvs_sync_daemon needs a VRRP instance (lvs_sync_daemon INTERFACE "
+            "VRRP_INSTANCE ...): fastvsd runs the sync daemon as that instance's state says");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 id 3"),
+            "ka.conf:3: lvs_sync_daemon needs a VRRP instance (lvs_sync_daemon INTERFACE "
+            "VRRP_INSTANCE ...): fastvsd runs the sync daemon as that instance's state says");
+  // The instance must be the file's: checked once the whole file is read.
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_3"),
+            "ka.conf:3: lvs_sync_daemon: no vrrp_instance 'VI_3' in this file");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 inst vi_1"),
+            "ka.conf:3: lvs_sync_daemon: no vrrp_instance 'vi_1' in this file");
+  // Values out of keepalived's ranges (it logs them and starts the daemon without).
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 id 256"),
+            "ka.conf:3: bad lvs_sync_daemon id '256' (0..255)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 maxlen 0"),
+            "ka.conf:3: bad lvs_sync_daemon maxlen '0' (1..65507)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 maxlen 65508"),
+            "ka.conf:3: bad lvs_sync_daemon maxlen '65508' (1..65507)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 port 0"),
+            "ka.conf:3: bad lvs_sync_daemon port '0' (1..65535)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 port http"),
+            "ka.conf:3: bad lvs_sync_daemon port 'http' (1..65535)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 ttl 256"),
+            "ka.conf:3: bad lvs_sync_daemon ttl '256' (1..255)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 group 10.0.0.81"),
+            "ka.conf:3: bad lvs_sync_daemon group '10.0.0.81' (an IPv4 multicast address, "
+            "224.0.0.0/4)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 group ff02::51"),
+            "ka.conf:3: lvs_sync_daemon group 'ff02::51': an IPv6 group is not supported yet");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 9x"),
+            "ka.conf:3: bad lvs_sync_daemon syncid '9x' (0..255)");
+  // The words themselves.
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 ttl"), "ka.conf:3: lvs_sync_daemon ttl needs a value");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 id 1 id 2"),
+            "ka.conf:3: lvs_sync_daemon id given twice");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 5 id 2"), "ka.conf:3: lvs_sync_daemon id given twice");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 inst VI_2"),
+            "ka.conf:3: lvs_sync_daemon names two VRRP instances: 'VI_1' and 'VI_2'");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 id 1 weird 2"),
+            "ka.conf:3: unknown lvs_sync_daemon option 'weird' (inst, id, maxlen, port, ttl, "
+            "group)");
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1 {\n}"),
+            "ka.conf:3: 'lvs_sync_daemon' takes no { } block");
+  // keepalived takes the first and ignores the next; fastvs refuses the file.
+  EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1\n    lvs_sync_daemon dpdk1 VI_2"),
+            "ka.conf:4: a second lvs_sync_daemon (keepalived takes the first one only, line 3)");
+  // Without id, the syncid is the instance's virtual_router_id: it must have one.
+  EXPECT_EQ(load_err("global_defs {\n  lvs_sync_daemon dpdk0 VI_X\n}\n"
+                     "vrrp_instance VI_X {\n  virtual_router_id 0\n}\n"),
+            "ka.conf:2: lvs_sync_daemon: vrrp_instance 'VI_X' has no virtual_router_id to be the "
+            "syncid (give id N)");
+  EXPECT_TRUE(load("global_defs {\n  lvs_sync_daemon dpdk0 VI_X id 4\n}\n"
+                   "vrrp_instance VI_X {\n}\n")
+                  .ok);
+}
+
+TEST(KeepalivedSyncDaemon, TheInstancesAddresses) {
+  const KaConfig k = load_ok(with_sync("lvs_sync_daemon dpdk1 VI_1"));
+  // Both lists the instance moves, in the file's order; not another instance's.
+  const std::vector<KaVrrpAddr> a = ka_instance_addrs(k, k.sync_daemon->instance);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].ip, ip(172, 16, 254, 200));
+  EXPECT_EQ(a[0].prefix_len, 24);
+  EXPECT_EQ(a[0].line, 10u);
+  EXPECT_EQ(a[1].ip, ip(172, 16, 254, 201));
+  EXPECT_EQ(a[1].prefix_len, 32);
+  const std::vector<KaVrrpAddr> b = ka_instance_addrs(k, "VI_2");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].ip, ip(10, 0, 0, 1));
+  EXPECT_TRUE(ka_instance_addrs(k, "VI_3").empty());
+  EXPECT_TRUE(ka_instance_addrs(k, "").empty());
+  EXPECT_TRUE(ka_instance_addrs(load_ok(kSeed), "VI_2").empty());
+  EXPECT_EQ(ka_instance_addrs(load_ok(kSeed), "VI_1").size(), 1u);
 }
 
 }  // namespace
