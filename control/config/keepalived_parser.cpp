@@ -234,10 +234,10 @@ void Loader::vrrp_addrs(const Node& n) {
   for (const Node& c : n.children) {
     if (c.block && (c.key == "virtual_ipaddress" || c.key == "virtual_ipaddress_excluded"))
       take(c, owner);
-    // keepalived's 1..255; anything else it refuses, and so has no syncid to give.
+    // keepalived's 1..255; anything else it refuses, and so has no syncid to give (0).
     if (!c.block && c.key == "virtual_router_id" && c.args.size() == 1) {
       const std::optional<uint32_t> vrid = parse_uint(c.args[0], 255);
-      if (vrid && *vrid > 0) inst.vrid = static_cast<uint8_t>(*vrid);
+      if (vrid) inst.vrid = static_cast<uint8_t>(*vrid);
     }
   }
   if (!inst.name.empty()) cfg_.vrrp_instances.push_back(std::move(inst));

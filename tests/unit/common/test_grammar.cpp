@@ -440,6 +440,7 @@ TEST(ParseIpvsadm, StartDaemonErrors) {
             "bad sync daemon state 'Master' (master or backup)");
   EXPECT_EQ(parse_err("--start-daemon master backup"), "unexpected argument 'backup'");
   EXPECT_EQ(parse_err("--start-daemon master --syncid 300"), "bad --syncid '300' (0..255)");
+  EXPECT_EQ(parse_err("--start-daemon master --syncid 256"), "bad --syncid '256' (0..255)");
   EXPECT_EQ(parse_err("--start-daemon master --syncid -1"), "bad --syncid '-1' (0..255)");
   EXPECT_EQ(parse_err("--start-daemon master --syncid x"), "bad --syncid 'x' (0..255)");
   EXPECT_EQ(parse_err("--start-daemon master --sync-maxlen 0"), "bad --sync-maxlen '0' (1..65507)");

@@ -1439,10 +1439,14 @@ TEST(KeepalivedSyncDaemon, RefusedWithItsLine) {
   EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1\n    lvs_sync_daemon dpdk1 VI_2"),
             "ka.conf:4: a second lvs_sync_daemon (keepalived takes the first one only, line 3)");
   // Without id, the syncid is the instance's virtual_router_id: it must have one.
-  EXPECT_EQ(load_err("global_defs {\n  lvs_sync_daemon dpdk0 VI_X\n}\n"
-                     "vrrp_instance VI_X {\n  virtual_router_id 0\n}\n"),
-            "ka.conf:2: lvs_sync_daemon: vrrp_instance 'VI_X' has no virtual_router_id to be the "
-            "syncid (give id N)");
+  for (const char* vrid : {"", "  virtual_router_id 0\n", "  virtual_router_id 256\n"}) {
+    EXPECT_EQ(load_err("global_defs {\n  lvs_sync_daemon dpdk0 VI_X\n}\n"
+                       "vrrp_instance VI_X {\n" +
+                       std::string(vrid) + "}\n"),
+              "ka.conf:2: lvs_sync_daemon: vrrp_instance 'VI_X' has no virtual_router_id to be "
+              "the syncid (give id N)")
+        << vrid;
+  }
   EXPECT_TRUE(load("global_defs {\n  lvs_sync_daemon dpdk0 VI_X id 4\n}\n"
                    "vrrp_instance VI_X {\n}\n")
                   .ok);
