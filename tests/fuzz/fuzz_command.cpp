@@ -34,12 +34,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!st && (st.error().empty() || !(cfg == before)))
       std::abort();  // an error changed something
   }
-  // What -S prints, -C then -R reads back to the same table.
+  // What -S prints, -C then -R reads back to the same table. -C leaves the sync daemons running
+  // (as ipvsadm's does), and -R refuses to start a role that runs: they are stopped too.
   const std::string saved = fastvs::format_save(cfg, true);
   fastvs::Config cleared = cfg;
   cleared.services.clear();
   cleared.checks.clear();
   cleared.pools.clear();
+  cleared.sync_master.reset();
+  cleared.sync_backup.reset();
   const fastvs::Result<fastvs::Config> again =
       fastvs::apply_config_text(cleared, saved, "saved", 2);
   // Like ipvsadm's, -S lists services and destinations sorted (so a restore may change the
@@ -63,6 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return v;
   };
   if (!again || !(by_key(again->services) == by_key(cfg.services))) std::abort();
+  if (again->sync_master != cfg.sync_master || again->sync_backup != cfg.sync_backup) std::abort();
   const fastvs::Result<fastvs::Config> lr = fastvs::load_config_text(text, "fuzz", 2);
   if (!lr && lr.error().empty()) std::abort();
   // The same file line by line, as a config file is read: blank lines skipped, a pasted
