@@ -35,6 +35,7 @@
 #include "control/report/stats_file.h"
 #include "control/report/telemetry.h"
 #include "dataplane/conn_table.h"
+#include "dataplane/sync.h"
 #include "control/epoll.h"
 
 namespace fastvs {
@@ -127,6 +128,9 @@ Director::~Director() {
       rte_ring_free(w->txho_out[o]);
     }
     rte_ring_free(w->neigh_learn);
+    rte_ring_free(w->sync_out);
+    rte_ring_free(w->sync_in);
+    rte_free(w->sync_counts);
   }
   workers_.clear();
   rte_free(qsbr_);
@@ -167,6 +171,8 @@ Status Director::init() {
     cfg_ = std::move(*out.config);
     ka_keys_ = std::move(out.ka_keys);
     ka_vrrp_addrs_ = std::move(out.ka_vrrp_addrs);
+    ka_sync_ = std::move(out.ka_sync);
+    ka_sync_addrs_ = std::move(out.ka_sync_addrs);
   }
   unsigned mbufs = opt_.mbufs;
   if (!mbufs) {
@@ -217,8 +223,7 @@ Status Director::init() {
   for (const std::string& line : vip_reach_changes(Config{}, cfg_, 10, &ka_vrrp_addrs_))
     log_line(line);
   refresh_health();
-  auto first =
-      build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+  auto first = make_snapshot();
   published_ = effective_;
   for (const auto& n : cfg_.neighs)
     neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
@@ -329,6 +334,10 @@ Status Director::make_workers(const Snapshot* first) {
     w->echo_bucket = TokenBucket::tenth_deep(opt_.icmp_rate);
     w->icmp_error_bucket = TokenBucket(opt_.icmp_error_rate, kIcmpErrorBurst);
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
+    w->sync_out = make_ring(fmt::format("sync_out_w{}", i), kSyncRingSize, sizeof(SyncConn));
+    w->sync_in = make_ring(fmt::format("sync_in_w{}", i), kSyncRingSize, sizeof(SyncConn));
+    sync_out_rings_.push_back(w->sync_out);
+    sync_in_rings_.push_back(w->sync_in);
     w->qsbr = qsbr_;
     w->persist = &persist_;
     if (kernel_.enabled()) {
@@ -340,7 +349,7 @@ Status Director::make_workers(const Snapshot* first) {
       if (i == 0) w->from_kernel = kernel_.from_kernel();
     }
     rte_rcu_qsbr_thread_register(qsbr_, i);
-    if (!w->neigh_learn) {
+    if (!w->neigh_learn || !w->sync_out || !w->sync_in) {
       return Error{fmt::format("ring: {}", rte_strerror(rte_errno))};
     }
     const std::string name = fmt::format("conns_w{}", i);
@@ -428,7 +437,7 @@ void Director::run(int signal_fd) {
   for (size_t i = 0; i < workers_.size(); ++i)
     rte_eal_remote_launch(worker_main, workers_[i].get(), worker_lcores_[i]);
   log_line(fmt::format("forwarding with {} workers on {} ports", workers_.size(), ports_.size()));
-  uint64_t last_reclaim = 0, last_sweep = 0, last_est = rte_get_tsc_cycles();
+  uint64_t last_reclaim = 0, last_sweep = 0, last_sync = 0, last_est = rte_get_tsc_cycles();
   const uint64_t hz = rte_get_tsc_hz();
   epoll_event events[16];
   bool stop = false;
@@ -436,9 +445,9 @@ void Director::run(int signal_fd) {
     // Short naps while a change waits for the workers (they adopt it within one poll loop, a
     // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
     // ones otherwise.
-    const long timeout_us = changes_.in_flight() || dumping_ ? 50
-                            : changes_.retired()             ? 10000
-                                                             : 50000;
+    const long timeout_us = changes_.in_flight() || dumping_       ? 50
+                            : changes_.retired() || sync_master_.running() ? 10000
+                                                                           : 50000;
     const timespec timeout{0, timeout_us * 1000};
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     for (int i = 0; i < n; ++i)
@@ -446,6 +455,8 @@ void Director::run(int signal_fd) {
         stop |= on_signals(signal_fd);
       else if (loads_.owns(events[i].data.fd))
         on_load_done();
+      else if (events[i].data.fd == sync_backup_.fd())
+        sync_backup_.on_readable(sync_in_rings_);
       else if (!cli_.on_event(events[i].data.fd, events[i].events) &&
                !kernel_.on_event(events[i].data.fd)) {
         if (health_.owns(events[i].data.fd)) on_health();
@@ -455,6 +466,11 @@ void Director::run(int signal_fd) {
     if (dumping_) poll_dump();
     for (auto& w : workers_) neigh_.drain(w->neigh_learn);
     const uint64_t now = rte_get_tsc_cycles();
+    // IPVS_SYNC_SEND_DELAY: what the workers recorded goes out within 20 ms.
+    if (sync_master_.running() && now - last_sync >= hz / 50) {
+      sync_master_.poll(sync_out_rings_);
+      last_sync = now;
+    }
     if (now - last_sweep >= hz) {
       sweep_templates();
       last_sweep = now;
@@ -494,6 +510,10 @@ void Director::run(int signal_fd) {
   // The workers have stopped and will not touch their tables again: they are read as they are.
   if (!opt_.state_file.empty()) save_state();
   health_.stop();
+  if (sync_master_.running()) sync_master_.poll(sync_out_rings_);
+  log_sync_stats();
+  sync_master_.stop();
+  sync_backup_.stop();
   kernel_.close();
   reporter_.stop();  // and the stats file written once more
   log_counters();
@@ -578,6 +598,96 @@ void Director::log_counters() const {
   log_line(line == "counters:" ? "counters: none moved" : line);
   for (unsigned d = 0; d < kDropCount; ++d)
     if (drops[d]) log_line(fmt::format("drop {} {}", drop_name(static_cast<Drop>(d)), drops[d]));
+}
+
+std::unique_ptr<Snapshot> Director::make_snapshot() {
+  update_sync();
+  auto s = build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+  s->sync_master = sync_master_.running();
+  s->sync = opt_.sync;
+  return s;
+}
+
+int Director::port_of_name(const std::string& ifname) const {
+  if (ifname.rfind("dpdk", 0) != 0) return -1;
+  const std::optional<uint16_t> p = parse_port(std::string_view(ifname).substr(4));
+  return p && *p < ports_.size() ? *p : -1;
+}
+
+void Director::update_sync() {
+  const Config& c = *effective_;
+  const auto host_if = [&](const SyncDaemonConfig& d) {
+    return opt_.kernel_if_prefix + d.ifname.substr(4);
+  };
+  const auto describe = [&](const char* role, const SyncDaemonConfig& d, uint16_t maxlen) {
+    return fmt::format("{} sync daemon (mcast={}, syncid={}, maxlen={}, group={}, port={}, ttl={})",
+                       role, d.ifname, d.syncid, maxlen, format_ip4(d.group), d.port, d.ttl);
+  };
+  // Stopped first, so that a change of options restarts it.
+  if (sync_master_.running() && (!c.sync_master || !(sync_master_.config() == *c.sync_master))) {
+    sync_master_.poll(sync_out_rings_);  // what the workers recorded so far goes out
+    sync_master_.stop();
+    log_line("master sync daemon stopped");
+  }
+  if (sync_backup_.running() && (!c.sync_backup || !(sync_backup_.config() == *c.sync_backup))) {
+    epoll_set(epoll_fd_, EPOLL_CTL_DEL, sync_backup_.fd(), 0);
+    sync_backup_.stop();
+    log_line("backup sync daemon stopped");
+  }
+  // A daemon that could not start is tried again at the next change (logged each time).
+  for (const bool master : {true, false}) {
+    const std::optional<SyncDaemonConfig>& want = master ? c.sync_master : c.sync_backup;
+    if (!want || (master ? sync_master_.running() : sync_backup_.running())) continue;
+    const char* role = master ? "master" : "backup";
+    const int port = port_of_name(want->ifname);
+    const uint16_t maxlen = sync_daemon_maxlen(*want, master, port >= 0 ? mtus_[port] : 1500);
+    Status st;
+    if (!kernel_.enabled())
+      st = Error{"it speaks through the kernel path, which --no-kernel-path turned off"};
+    else if (master && !(st = make_sync_counts()))
+      ;
+    else if (master)
+      st = sync_master_.start(*want, host_if(*want), maxlen);
+    else if ((st = sync_backup_.start(*want, host_if(*want))))
+      epoll_set(epoll_fd_, EPOLL_CTL_ADD, sync_backup_.fd(), EPOLLIN);
+    log_line(st ? describe(role, *want, maxlen) + " started"
+                : fmt::format("{} sync daemon not started: {}", role, st.error()));
+  }
+}
+
+// The master's per-connection counts, one array per worker parallel to its table, made the
+// first time a master daemon starts (before the snapshot that tells the workers to use it).
+Status Director::make_sync_counts() {
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = *workers_[i];
+    if (w.sync_counts) continue;
+    const size_t bytes = sizeof(SyncCount) * size_t{w.conns.capacity()};
+    w.sync_counts = static_cast<SyncCount*>(rte_zmalloc_socket(
+        "sync_counts", bytes, 64, static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i]))));
+    if (!w.sync_counts)
+      return Error{fmt::format("no memory for worker {}'s sync counts ({})", i,
+                               format_bytes(bytes))};
+  }
+  return {};
+}
+
+void Director::log_sync_stats() const {
+  if (sync_master_.stats().messages || sync_master_.stats().send_errors) {
+    const SyncMasterStats& m = sync_master_.stats();
+    log_line(fmt::format("master sync daemon: {} messages, {} connections sent, {} send errors{}",
+                         m.messages, m.entries, m.send_errors,
+                         m.send_errors ? " (last: " + sync_master_.last_error() + ")" : ""));
+  }
+  const SyncBackupStats& b = sync_backup_.stats();
+  if (b.messages) {
+    std::string drops;
+    for (size_t i = 0; i < sync::kDropCount; ++i)
+      if (b.drops[i])
+        drops += fmt::format(", {} {}", b.drops[i], sync::drop_name(static_cast<sync::Drop>(i)));
+    log_line(fmt::format("backup sync daemon: {} messages, {} connections taken, {} of a "
+                         "forwarding method fastvs does not have, {} lost to full rings{}",
+                         b.messages, b.entries, b.method, b.ring_full, drops));
+  }
 }
 
 }  // namespace fastvs

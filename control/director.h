@@ -37,6 +37,7 @@
 #include "control/report/stats.h"
 #include "dataplane/neigh.h"
 #include "dataplane/port.h"
+#include "control/sync/sync_daemon.h"
 #include "dataplane/publish.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker.h"
@@ -69,6 +70,9 @@ struct DaemonOptions {
   uint32_t misc_check_output = 0;  // bytes of a MISC_CHECK run's output logged; 0: /dev/null
   // Connections and templates saved at a clean stop and loaded at start; empty: off.
   std::string state_file = "/var/lib/fastvs/fastvsd.state";
+  // Connection sync's sysctls (dataplane/sync_policy.h); refresh in seconds, made ticks at start.
+  SyncParams sync;
+  uint32_t sync_refresh_period = 0;
 };
 
 void log_line(const std::string& s);
@@ -126,6 +130,18 @@ class Director {
   // The configuration the workers run (the operator's with the health checks' verdicts), as a
   // new snapshot; `client` is answered when it is in force.
   void publish(uint64_t client);
+  // The snapshot of the effective configuration, with what is not in it (the sync daemon).
+  std::unique_ptr<Snapshot> make_snapshot();
+  // Starts and stops the sync daemons as the effective configuration says (logged); before
+  // each snapshot is built, which tells the workers whether the master runs.
+  void update_sync();
+  void log_sync_stats() const;
+  Status make_sync_counts();
+  // What the workers run: the operator's configuration with the health checks' verdicts and
+  // keepalived's sync daemon role.
+  Config effective_config() const;
+  // Port dpdkN's N, or -1.
+  int port_of_name(const std::string& ifname) const;
   void poll_changes();
   // -L -c: asks every worker for its connections; answered by poll_dump() once all have.
   void start_dump(uint64_t client, const Command& cmd);
@@ -167,6 +183,9 @@ class Director {
   std::atomic<bool> worker_exit_{false};
   PersistTable persist_;
   KernelPath kernel_;
+  SyncMaster sync_master_;
+  SyncBackup sync_backup_;
+  std::vector<rte_ring*> sync_out_rings_, sync_in_rings_;  // the workers', in worker order
 
   HealthRunner health_;    // the health thread
   HealthOverlay overlay_;  // its verdicts over cfg_
@@ -177,6 +196,8 @@ class Director {
   uint64_t deadline_ = 0;            // the client's deadline of the change being made
   std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
   std::vector<KaVrrpAddr> ka_vrrp_addrs_;  // and the addresses its VRRP moves
+  std::optional<KaSyncDaemon> ka_sync_;    // its lvs_sync_daemon
+  std::vector<uint32_t> ka_sync_addrs_;    // that daemon's VRRP instance's addresses
   Stats stats_;
   std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all
   bool dumping_ = false;

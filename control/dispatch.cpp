@@ -48,6 +48,10 @@ LoadOutcome load_keepalived_into(const std::string& path, Config base,
   }
   out.config = ka_apply(std::move(base), *ka, replace, nports, &out.ka_keys);
   out.ka_vrrp_addrs = ka->vrrp_addrs;
+  out.ka_sync = ka->sync_daemon;
+  if (ka->sync_daemon)
+    for (const KaVrrpAddr& a : ka_instance_addrs(*ka, ka->sync_daemon->instance))
+      out.ka_sync_addrs.push_back(a.ip);
   if (out.config) {
     if (Status st = check_vrrp_addrs(*out.config, ka->vrrp_addrs, path); !st) {
       out.config = Error{st.error()};
@@ -104,6 +108,8 @@ void Director::on_load_done() {
   if (req.keepalived) {
     ka_keys_ = std::move(out.ka_keys);
     ka_vrrp_addrs_ = std::move(out.ka_vrrp_addrs);
+    ka_sync_ = std::move(out.ka_sync);
+    ka_sync_addrs_ = std::move(out.ka_sync_addrs);
     opt_.keepalived_conf = req.keepalived_path;
   }
   if (!req.client && *out.config == cfg_) {
@@ -149,9 +155,13 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
         return false;
       }
       if (cmd.list_daemon && !cmd.has_service) {
-        // ipvsadm -L --daemon prints the sync daemons alone; a default maxlen comes from the
-        // port's MTU, the one `ip link` prints.
-        *reply = CliReply{true, format_daemon(cfg_, [this](std::string_view ifname) {
+        // ipvsadm -L --daemon prints the sync daemons alone: those that run (started by
+        // command, by the config file, or by keepalived's lvs_sync_daemon); a default maxlen
+        // comes from the port's MTU, the one `ip link` prints.
+        Config running;
+        if (sync_master_.running()) running.sync_master = sync_master_.config();
+        if (sync_backup_.running()) running.sync_backup = sync_backup_.config();
+        *reply = CliReply{true, format_daemon(running, [this](std::string_view ifname) {
                             uint16_t p = 0;
                             return parse_device(ifname, p) && p < ports_.size() ? ports_[p].mtu
                                                                                 : uint32_t{1500};
@@ -350,7 +360,25 @@ void Director::refresh_health() {
     log_line(fmt::format("health checks: {} checked service(s)", defs->size()));
     health_.configure(std::move(*defs));
   }
-  effective_ = std::make_shared<const Config>(overlay_.effective(cfg_));
+  effective_ = std::make_shared<const Config>(effective_config());
+}
+
+// keepalived's lvs_sync_daemon (vrrp_daemon.c): the sync daemon's role follows its VRRP
+// instance, master while the instance is MASTER, backup otherwise. The instance is MASTER here
+// when its addresses are on the host's ports (keepalived puts them there on becoming master and
+// takes them away on leaving it): fastvsd follows them (host_addrs.h), so it follows the state.
+Config Director::effective_config() const {
+  Config c = overlay_.effective(cfg_);
+  if (ka_sync_) {
+    const auto here = [&](uint32_t ip) {
+      return std::any_of(c.addrs.begin(), c.addrs.end(),
+                         [&](const AddrConfig& a) { return a.ip == ip; });
+    };
+    const bool master = !ka_sync_addrs_.empty() && std::all_of(ka_sync_addrs_.begin(),
+                                                                 ka_sync_addrs_.end(), here);
+    (master ? c.sync_master : c.sync_backup) = ka_sync_->cfg;
+  }
+  return c;
 }
 
 void Director::on_health() {
@@ -362,15 +390,13 @@ void Director::on_health() {
   // One change in flight at a time: a verdict waits for the change being adopted.
   if (health_dirty_ && !changes_.in_flight()) {
     health_dirty_ = false;
-    effective_ = std::make_shared<const Config>(overlay_.effective(cfg_));
+    effective_ = std::make_shared<const Config>(effective_config());
     publish(0);
   }
 }
 
 void Director::publish(uint64_t client) {
-  changes_.publish(
-      build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_),
-      client, client ? deadline_ : 0);
+  changes_.publish(make_snapshot(), client, client ? deadline_ : 0);
   published_ = effective_;
   reporter_.set_input(report_input());
 }

@@ -159,7 +159,20 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "longer configured are dropped; a damaged file or one of another version is refused with "
       "one log line and fastvsd starts with an empty table")(
       "no-state-file", po::bool_switch(&no_state_file),
-      "neither save nor load a state file: a restart starts with an empty table");
+      "neither save nor load a state file: a restart starts with an empty table")(
+      "sync-threshold", po::value(&o.sync.threshold)->default_value(o.sync.threshold),
+      "connection sync (IPVS's sync_threshold, first value): the master syncs a connection at "
+      "its client's packet number THRESHOLD modulo --sync-period")(
+      "sync-period", po::value(&o.sync.period)->default_value(o.sync.period),
+      "IPVS's sync_threshold, second value: 0 syncs once, at the threshold's packet")(
+      "sync-refresh-period", po::value(&o.sync_refresh_period)->default_value(0),
+      "IPVS's sync_refresh_period in seconds: resync a connection no sooner than this (or half "
+      "its timeout, or 10 s) since it was last synced; 0: off")(
+      "sync-retries", po::value(&o.sync.retries)->default_value(o.sync.retries),
+      "IPVS's sync_retries (0..3): resends of a sync within a refresh period")(
+      "sync-persist-mode", po::bool_switch(&o.sync.persist_mode),
+      "IPVS's sync_persist_mode: connections under a persistence template are not synced, "
+      "only their templates");
   return d;
 }
 
@@ -216,6 +229,14 @@ int main(int argc, char** argv) {
     po::notify(vm);
     opt.kernel_path = !no_kernel_path;
     if (no_state_file) opt.state_file.clear();
+    // proc_do_sync_threshold and proc_do_sync_ports' checks.
+    if (opt.sync.period != 0 && opt.sync.threshold >= opt.sync.period)
+      throw po::error("--sync-threshold must be below --sync-period (or --sync-period 0)");
+    if (opt.sync.retries > 3) throw po::error("--sync-retries is 0..3");
+    if (opt.sync_refresh_period > 86400 * 31)
+      throw po::error("--sync-refresh-period is at most 31 days");
+    opt.sync.refresh_ticks = opt.sync_refresh_period * fastvs::kTicksPerSecond;
+    opt.sync.ticks_per_second = fastvs::kTicksPerSecond;
   } catch (const po::error& e) {
     fmt::print(stderr, "fastvsd: {} (see fastvsd --help)\n", e.what());
     return 2;

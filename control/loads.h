@@ -23,6 +23,8 @@ struct LoadOutcome {
   Result<Config> config = Error{"not run"};
   std::vector<ServiceKey> ka_keys;  // keepalived.conf's services, when the load read one
   std::vector<KaVrrpAddr> ka_vrrp_addrs;  // and the addresses its VRRP moves
+  std::optional<KaSyncDaemon> ka_sync;    // and its lvs_sync_daemon
+  std::vector<uint32_t> ka_sync_addrs;    // the addresses of lvs_sync_daemon's VRRP instance
   std::vector<std::string> log;     // lines for the log, in order (keepalived.conf's warnings)
 };
 

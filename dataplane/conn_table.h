@@ -74,6 +74,10 @@ struct alignas(64) Conn {
   TcpState state;
   uint8_t flags;
   ForwardMethod method;
+  // Connection sync (sync.h), in what was padding: the state last synced (cp->old_state) and
+  // whether its SyncCount has been started since the entry was (re)used.
+  uint8_t sync_old_state;
+  uint8_t sync_started;
   uint32_t svc_id;  // the service it was scheduled in (snapshot-independent id)
   Destination* dest;
   uint32_t expires;  // tick at which it expires
@@ -86,6 +90,14 @@ struct alignas(64) Conn {
 static_assert(sizeof(Conn) == 64);
 
 constexpr unsigned kTicksPerSecond = 16;
+
+// What a master's sync decisions keep per connection beside it (cp->in_pkts, cp->sync_endtime):
+// an array parallel to the table's entries (Worker::sync_counts), made when a master daemon
+// first starts: a director that never syncs does not pay its 8 bytes a connection.
+struct SyncCount {
+  uint32_t pkts;     // packets from the client
+  uint32_t endtime;  // sync_policy.h's SyncMark::endtime
+};
 
 // A lookup done ahead for a whole burst (ConnTable::lookup_bulk) and the table's change counts
 // when it was done: a hit stays true until something is removed, a miss until something is

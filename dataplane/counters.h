@@ -120,7 +120,13 @@ class Counter {
   X(frags_followed, "fragments_followed", "Non-first fragments forwarded after their first") \
   X(frags_evicted, "fragments_evicted",                                                      \
     "Remembered datagrams overwritten while live (the "                                      \
-    "fragment table was full)")
+    "fragment table was full)")                                                              \
+  X(sync_queued, "sync_queued", "Connections queued for the master sync daemon")             \
+  X(sync_dropped, "sync_dropped",                                                            \
+    "Connections the master sync daemon lost: the worker's sync ring was full")             \
+  X(sync_applied, "sync_applied", "Synced connections installed or updated (backup)")        \
+  X(sync_skipped, "sync_skipped",                                                            \
+    "Synced connections skipped: their service or real server is not configured here")
 
 enum class Ctr : uint8_t {
 #define X(name, metric, help) name,

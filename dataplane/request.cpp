@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "dataplane/sync.h"
 #include "dataplane/worker.h"
 
 namespace fastvs {
@@ -230,6 +231,8 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   // A first fragment: its later fragments (no ports) will follow this connection.
   if (unlikely(pi.frag)) frag_remember(w, pi);
   conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
+  // ip_vs_in: every packet from the client may sync its connection (off: one predicted branch).
+  if (unlikely(w.snap->sync_master)) sync_conn(w, *c, svc);
   conn_count(w, c->dest, m, true);
   switch (c->method) {
     case ForwardMethod::Masq:

@@ -121,7 +121,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   s->udp_timeout = cfg.timeouts.udp;
 
   store.begin();
-  std::vector<std::pair<uint64_t, uint32_t>> svc_items, id_items;
+  std::vector<std::pair<uint64_t, uint32_t>> svc_items, id_items, all_items;
   // Masq destinations by (proto, RIP, port): the first of each key wins. Collected, then sorted
   // and deduplicated (a set per build cost a third of a change's time at 80,000 destinations).
   std::vector<std::pair<uint64_t, Destination*>> rs_items;
@@ -156,6 +156,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     if (ss.vip_local)
       svc_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
                              static_cast<uint32_t>(s->services.size()));
+    all_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
+                           static_cast<uint32_t>(s->services.size()));
     id_items.emplace_back(ss.id, static_cast<uint32_t>(s->services.size()));
     s->services.push_back(std::move(ss));
   }
@@ -183,6 +185,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
                              [](const auto& a, const auto& b) { return a.first == b.first; }),
                  rs_items.end());
   s->service_by_key.build(svc_items);
+  s->service_configured.build(all_items);
   s->service_by_id.build(id_items);
   s->masq_by_rs.build(rs_items);
   // Each address's roles ORed together: sorted by address, equal ones merged.

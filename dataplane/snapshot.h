@@ -15,6 +15,7 @@
 #include "dataplane/flat_map.h"
 #include "common/model.h"
 #include "dataplane/dest.h"
+#include "dataplane/sync_policy.h"
 #include "dataplane/sched/sched.h"
 #include "dataplane/tcp_state.h"
 
@@ -66,6 +67,9 @@ struct Snapshot {
   std::vector<SnapService> services;
   FlatMap64<uint32_t> service_by_key;  // svc_key() -> index in services
   FlatMap64<uint32_t> service_by_id;   // SnapService::id -> index in services
+  // Every service by key, also those whose VIP is not here (a backup's): what a synced
+  // connection is looked up in.
+  FlatMap64<uint32_t> service_configured;
   FlatMap64<Destination*> masq_by_rs;  // svc_key(proto, RIP, rport) -> a Masq destination
   FlatMap64<uint16_t> local_by_ip;     // IP -> port it is configured on
   // Non-first fragments carry no ports: they are classified by address alone. addr_key(proto,
@@ -75,6 +79,9 @@ struct Snapshot {
   std::vector<SnapRoute> routes;  // longest prefix first; connected routes included
   TcpTimeouts tcp_timeouts;
   uint32_t udp_timeout = 300;
+  // The master sync daemon runs: workers record what IPVS would sync (sync.h), by these rules.
+  bool sync_master = false;
+  SyncParams sync;
   uint16_t nports = 0;
   // Port 0 services (every port of a VIP) exist: a lookup that misses tries port 0 too, and a
   // reply from a NAT real server of one is found by (RIP, 0).
@@ -97,6 +104,12 @@ struct Snapshot {
   const SnapService* find_service(uint8_t proto, uint32_t ip, uint16_t port) const {
     const uint32_t* i = service_by_key.find(svc_key(proto, ip, port));
     if (!i && has_port0) i = service_by_key.find(svc_key(proto, ip, 0));
+    return i ? &services[*i] : nullptr;
+  }
+  // A configured service, whether or not its VIP is here (exact port, then port 0).
+  const SnapService* find_configured(uint8_t proto, uint32_t ip, uint16_t port) const {
+    const uint32_t* i = service_configured.find(svc_key(proto, ip, port));
+    if (!i) i = service_configured.find(svc_key(proto, ip, 0));
     return i ? &services[*i] : nullptr;
   }
   // The Masq destination a packet from ip:port (a real server's reply) belongs to.

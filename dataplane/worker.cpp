@@ -1,6 +1,7 @@
 #include "dataplane/worker.h"
 
 #include "dataplane/hash.h"
+#include "dataplane/sync.h"
 
 #include <unistd.h>
 
@@ -443,6 +444,9 @@ int worker_main(void* arg) {
       got += n;
     }
     got += poll_rings(w, pkts);
+    // The backup's synced connections, between bursts (empty: one load of the ring's head).
+    if (unlikely(w.sync_in != nullptr) && !rte_ring_empty(w.sync_in))
+      got += worker_sync_apply(w, 256);
     // A closed loop (a benchmark, a ping-pong test) waits on what we buffered: send it now.
     worker_flush(w);
     // Cheap when nothing is due (one compare); a bounded budget keeps a burst of expiries from

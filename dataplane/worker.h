@@ -162,6 +162,14 @@ struct Worker {
   TokenBucket kernel_ctl_bucket = TokenBucket::tenth_deep(kKernelCtlRate);
   static constexpr uint32_t kKernelCtlRate = 2000;  // packets a second, per worker
 
+  // Connection sync (sync.h): events for the master daemon (the worker produces, control
+  // consumes), synced connections for the backup (control produces, the worker consumes).
+  rte_ring* sync_out = nullptr;
+  rte_ring* sync_in = nullptr;
+  // The master's per-connection counts (conn_table.h's SyncCount, by entry index): set by
+  // control before the first snapshot that says the master runs, kept for the worker's life.
+  SyncCount* sync_counts = nullptr;
+
   std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
   std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave
   Counter drained;                    // packets moved after stop (control watches it settle)
@@ -224,6 +232,8 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
 // *collision) another connection holds one of its keys.
 Conn* conn_restore(Worker& w, const Conn& saved, uint32_t remaining, bool* collision);
 void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in);
+// A template's PersistConn and reference on its destination, in this worker's slot.
+void tmpl_bind(Worker& w, Destination* d, int delta);
 
 // The forwarding methods, one file each (xmit/): cp->packet_xmit.
 void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);  // nat.cpp

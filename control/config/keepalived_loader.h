@@ -17,6 +17,10 @@
 
 namespace fastvs::ka {
 
+// The config id fastvsd reads keepalived.conf as (keepalived's --config-id): its "@fastvsd"
+// lines are fastvsd's alone.
+inline constexpr std::string_view kKeepalivedConfigId = "fastvsd";
+
 // One statement: `key args...`, with its block if a '{' followed it.
 struct Node {
   std::string key;

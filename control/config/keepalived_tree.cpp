@@ -98,11 +98,20 @@ bool Loader::build_tree(std::string_view text, Node& root) {
     std::vector<Token> toks;
     std::string err = lex_line(line, toks);
     if (!err.empty()) return fail(line_no, err);
-    if (!toks.empty() && toks[0].kind == Token::Kind::Word) {
+    if (!toks.empty() && toks[0].kind == Token::Kind::Word && toks[0].text[0] == '@') {
       const std::string& w = toks[0].text;
-      if (w[0] == '@') {
-        return fail(line_no, "conditional configuration (" + w + ") is not supported");
-      }
+      // keepalived's conditional configuration (parser.c): "@ID line" is read only by the
+      // keepalived whose --config-id is ID, "@^ID line" by every other. fastvsd reads the file
+      // as the config id "fastvsd": so a line only fastvsd must act on (lvs_sync_daemon, which
+      // stock keepalived would hand to a kernel IPVS) is written "@fastvsd ...".
+      const bool negated = w.size() > 1 && w[1] == '^';
+      const std::string_view id = std::string_view(w).substr(negated ? 2 : 1);
+      if (id.empty()) return fail(line_no, "conditional configuration: '" + w + "' names no id");
+      if ((id == kKeepalivedConfigId) == negated || toks.size() < 2) continue;  // not ours
+      toks.erase(toks.begin());
+    }
+    if (!toks.empty() && toks[0].kind == Token::Kind::Word && !toks[0].text.empty()) {
+      const std::string& w = toks[0].text;
       if (w[0] == '$') {
         return fail(line_no, "parameters (" + w + ") are not supported");
       }

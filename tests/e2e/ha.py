@@ -106,11 +106,33 @@ virtual_server {vip} 80 {{
 """
 
 
+# With connection sync (test_sync.py, `scripts/lab ha --sync`): a keep-alive service on 8080,
+# and port 80 persistent, so that a failover has connections and templates to carry.
+SYNC_SERVERS = """
+virtual_server {vip} 8080 {{
+    lb_algo rr
+    lb_kind {lb_kind}
+    protocol TCP
+    real_server 192.168.0.18 8080 {{
+    }}
+    real_server 192.168.0.28 8080 {{
+    }}
+}}
+"""
+
+# keepalived's lvs_sync_daemon: the sync daemon's role follows the instance's state (MASTER
+# sends, BACKUP receives), on the interface that faces the other director. "@fastvsd": for
+# fastvsd alone (keepalived's conditional configuration): stock keepalived would hand it to
+# kernel IPVS (and 2.2.7 crashes where the kernel has none).
+SYNC_GLOBALS = "\n    @fastvsd lvs_sync_daemon {iface} {instance}"
+
+
 class Director:
     """One director: fastvsd and keepalived --vrrp in namespace `ns`."""
 
-    def __init__(self, lab, ns, kind="dr", advert="1", nopreempt=False, args=()):
-        """lab: the topo.Topology it runs in."""
+    def __init__(self, lab, ns, kind="dr", advert="1", nopreempt=False, args=(), sync=False):
+        """lab: the topo.Topology it runs in. sync: keepalived's lvs_sync_daemon in global_defs,
+        port 80 persistent and a second service on 8080."""
         self.ns, self.kind, self.args = ns, kind, list(args)
         self.dir = os.path.join(lab.dir, ns)
         os.makedirs(self.dir, exist_ok=True)
@@ -118,13 +140,19 @@ class Director:
         self.conf = os.path.join(self.dir, "keepalived.conf")
         self.ports = ["fvs-c", "fvs-r"] if kind == "nat" else ["fvs-r"]
         vrrp = KEEPALIVED_NAT if kind == "nat" else KEEPALIVED_DR
+        # Sub-second adverts are VRRPv3's (keepalived refuses them in v2).
+        globs = "\n    vrrp_version 3" if advert != "1" else ""
+        servers = VIRTUAL_SERVER
+        if sync:
+            globs += SYNC_GLOBALS.format(iface="dpdk1" if kind == "nat" else "dpdk0",
+                                         instance="VI_PRIVATE" if kind == "nat" else "VI_1")
+            servers = servers.replace("    protocol TCP\n", "    protocol TCP\n"
+                                      "    persistence_timeout 300\n", 1) + SYNC_SERVERS
         with open(self.conf, "w") as f:
-            f.write((vrrp + VIRTUAL_SERVER).format(
+            f.write((vrrp + servers).format(
                 name=ns, state="MASTER" if PRIORITY[ns] == 150 and not nopreempt else "BACKUP",
                 priority=PRIORITY[ns], vip=VIP, gateway=topo.GATEWAY, dir=self.dir,
-                lb_kind="NAT" if kind == "nat" else "DR", advert=advert,
-                # Sub-second adverts are VRRPv3's (keepalived refuses them in v2).
-                globals="\n    vrrp_version 3" if advert != "1" else "",
+                lb_kind="NAT" if kind == "nat" else "DR", advert=advert, globals=globs,
                 extra="\n    nopreempt" if nopreempt else ""))
         with open(os.path.join(self.dir, "fastvs.conf"), "w") as f:
             if kind == "nat":
@@ -138,6 +166,9 @@ class Director:
         self.runs = 0
 
     def start_fastvsd(self):
+        if self.fastvsd:  # a killed one's log and EAL runtime directory
+            self.fastvsd.stop()
+            self.fastvsd.close()
         self.runs += 1
         eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
             topo.vdev_args(self.ports, DRIVER)

@@ -4,13 +4,14 @@ bounded time); the same with one bad line near the end changes nothing, byte for
 --config file of 10,000 lines with one bad line stops fastvsd from starting and, given to a
 running fastvsd with -R, changes nothing."""
 import os
+import shutil
 import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fvtest import Fastvsd, RingDaemonTest, fastvsd_path, wait_for  # noqa: E402
+from fvtest import Fastvsd, RingDaemonTest, fastvsd_path, runtime_dir, wait_for  # noqa: E402
 
 FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
 SANITIZED = bool(os.environ.get("FASTVS_SANITIZED"))
@@ -149,6 +150,7 @@ class LargeRestore(RingDaemonTest):
                             os.path.join(self.dir, "bad.sock"), "--no-kernel-path",
                             "--no-state-file"],
                            capture_output=True, text=True, timeout=60)
+        shutil.rmtree(runtime_dir(f"fvsbadconf{os.getpid()}"), ignore_errors=True)
         self.assertLess(time.monotonic() - t0, 30)
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(r.stdout, "")

@@ -1040,8 +1040,10 @@ TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
        "ka.conf:1: include is not supported: put the included file's content here"},
       {"\n\nincludea /etc/keepalived/lvs.conf\n",
        "ka.conf:3: includea is not supported: put the included file's content here"},
-      {"@main virtual_server 10.0.0.1 80 {\n}\n",
-       "ka.conf:1: conditional configuration (@main) is not supported"},
+      {"@ virtual_server 10.0.0.1 80 {\n}\n",
+       "ka.conf:1: conditional configuration: '@' names no id"},
+      {"@^ virtual_server 10.0.0.1 80 {\n}\n",
+       "ka.conf:1: conditional configuration: '@^' names no id"},
       {"$VIP=10.0.0.1\n", "ka.conf:1: parameters ($VIP=10.0.0.1) are not supported"},
       {"virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.2 80\n}\n"
        "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.3 80\n}\n",
@@ -1052,6 +1054,28 @@ TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
   };
   (void)vs;
   for (const Broken& c : cases) EXPECT_EQ(load_err(c.text), c.error) << c.text;
+}
+
+// keepalived's conditional configuration, read as the config id "fastvsd": "@fastvsd" and
+// "@^OTHER" lines are taken, "@OTHER" and "@^fastvsd" ones are not (a line alone, too).
+TEST(Keepalived, ConditionalConfigurationAsFastvsd) {
+  const KaConfig k = load_ok(R"(@fastvsd virtual_server 10.0.0.1 80 {
+@fastvsd   real_server 10.0.1.1 80
+@fastvsd }
+@lb2 virtual_server 10.0.0.2 80 {
+@lb2   real_server 10.0.1.1 80
+@lb2 }
+@^lb2 virtual_server 10.0.0.3 80 {
+@^lb2   real_server 10.0.1.1 80
+@^lb2 }
+@^fastvsd virtual_server 10.0.0.4 80 {
+@^fastvsd   real_server 10.0.1.1 80
+@^fastvsd }
+@fastvsd
+)");
+  std::vector<std::string> vips;
+  for (const auto& vs : k.virtual_servers) vips.push_back(format_ip4(vs.key.vip));
+  EXPECT_EQ(vips, (std::vector<std::string>{"10.0.0.1", "10.0.0.3"}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -237,6 +237,22 @@ fastvs_worker_fragments_followed_total{worker="1"} 0
 # TYPE fastvs_worker_fragments_evicted_total counter
 fastvs_worker_fragments_evicted_total{worker="0"} 7
 fastvs_worker_fragments_evicted_total{worker="1"} 0
+# HELP fastvs_worker_sync_queued_total Connections queued for the master sync daemon
+# TYPE fastvs_worker_sync_queued_total counter
+fastvs_worker_sync_queued_total{worker="0"} 0
+fastvs_worker_sync_queued_total{worker="1"} 0
+# HELP fastvs_worker_sync_dropped_total Connections the master sync daemon lost: the worker's sync ring was full
+# TYPE fastvs_worker_sync_dropped_total counter
+fastvs_worker_sync_dropped_total{worker="0"} 0
+fastvs_worker_sync_dropped_total{worker="1"} 0
+# HELP fastvs_worker_sync_applied_total Synced connections installed or updated (backup)
+# TYPE fastvs_worker_sync_applied_total counter
+fastvs_worker_sync_applied_total{worker="0"} 0
+fastvs_worker_sync_applied_total{worker="1"} 0
+# HELP fastvs_worker_sync_skipped_total Synced connections skipped: their service or real server is not configured here
+# TYPE fastvs_worker_sync_skipped_total counter
+fastvs_worker_sync_skipped_total{worker="0"} 0
+fastvs_worker_sync_skipped_total{worker="1"} 0
 # HELP fastvs_worker_conn_table_entries Connections in the worker's table
 # TYPE fastvs_worker_conn_table_entries gauge
 fastvs_worker_conn_table_entries{worker="0"} 4
@@ -295,7 +311,7 @@ TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
     pos = eol + 1;
   }
   EXPECT_EQ(samples, 0u);
-  EXPECT_EQ(types, 41u);  // 16 of services, destinations and health; 22 counters, 2 gauges, drops
+  EXPECT_EQ(types, 45u);  // 16 of services, destinations and health; 26 counters, 2 gauges, drops
 }
 
 TEST(Prometheus, LabelValuesAreEscaped) {

@@ -1,0 +1,185 @@
+// Connection sync on the workers (sync.h): the master's events, the backup's installs.
+#include "dataplane/sync.h"
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/worker.h"
+
+namespace fastvs {
+
+namespace {
+
+void push(Worker& w, SyncConn e) {  // a copy: rte_ring_sp_enqueue_elem takes a non-const pointer
+  if (likely(w.sync_out != nullptr) && rte_ring_sp_enqueue_elem(w.sync_out, &e, sizeof e) == 0)
+    ++w.ctr.sync_queued;
+  else
+    ++w.ctr.sync_dropped;
+}
+
+// ip_vs_find_dest: the real server by address and port; a port 0 service's destinations take
+// the client's port (their own is 0).
+Destination* find_dest(const SnapService& svc, uint32_t rip, uint16_t rport) {
+  for (Destination* d : svc.dests)
+    if (d->rip_be == rip && (d->rport_be == rport || d->rport_be == 0)) return d;
+  return nullptr;
+}
+
+// A template from the master (ip_vs_proc_conn with IP_VS_CONN_F_TEMPLATE): the client's
+// persistence in that service points at that real server from now on.
+bool apply_template(Worker& w, const SyncConn& e, const SnapService& svc, Destination* d) {
+  if (!svc.persistent) return false;
+  const uint64_t key = PersistTable::key_of(svc.id, e.cip & svc.persist_mask);
+  const uint32_t ticks = e.timeout ? e.timeout * kTicksPerSecond : svc.persist_ticks;
+  Destination* got = d;
+  bool created = false;
+  const uint32_t slot = w.persist->insert(key, &got, w.now + ticks, ticks, &created);
+  if (slot == PersistTable::kNone) return false;
+  if (created) {
+    tmpl_bind(w, d, 1);
+  } else if (got != d && w.persist->repoint(slot, key, got, d)) {
+    tmpl_bind(w, got, -1);
+    tmpl_bind(w, d, 1);
+  }
+  return true;
+}
+
+}  // namespace
+
+// ip_vs_sync_conn: the connection when sync_policy.h says so, then its template (IPVS asks for
+// the template on each of its connections' packets and sends it whenever a template passes,
+// which it nearly always does; here it goes with its connection, which carries it to the backup
+// as often as the connection itself goes).
+void sync_conn(Worker& w, Conn& c, const SnapService& svc) {
+  if (unlikely(w.sync_counts == nullptr)) {  // control always sets it first: never here
+    ++w.ctr.sync_dropped;
+    return;
+  }
+  SyncCount& n = w.sync_counts[w.conns.index_of(&c)];
+  if (!c.sync_started) {  // ip_vs_conn_new: in_pkts 0, sync_endtime = jiffies & ~3
+    c.sync_started = 1;
+    n.pkts = 0;
+    n.endtime = w.now & ~3u;
+  }
+  ++n.pkts;
+  SyncMark m{c.sync_old_state, n.endtime};
+  if (!sync_needed(w.snap->sync, m, c.proto, static_cast<uint8_t>(c.state), false, c.tmpl != 0,
+                   c.timeout, n.pkts, w.now))
+    return;
+  c.sync_old_state = m.old_state;
+  n.endtime = m.endtime;
+  SyncConn e{};
+  e.cip = c.cip;
+  e.vip = c.vip;
+  e.rip = c.rip;
+  e.cport = c.cport;
+  e.vport = c.vport;
+  e.rport = c.rport;
+  e.proto = c.proto;
+  e.state = static_cast<uint8_t>(c.state);
+  e.flags = static_cast<uint8_t>((c.flags & kConnInactive ? kSyncInactive : 0) |
+                                 (c.flags & kConnNoOutput ? kSyncNoOutput : 0));
+  e.method = c.method;
+  e.timeout = c.timeout / kTicksPerSecond;
+  push(w, e);
+  if (c.tmpl && svc.persistent && c.dest) {
+    SyncConn t{};
+    t.cip = c.cip & svc.persist_mask;
+    t.vip = c.vip;
+    t.vport = svc.vport;
+    t.rip = c.rip;
+    t.rport = c.dest->rport_be;
+    t.proto = c.proto;
+    t.flags = kSyncTemplate;
+    t.method = c.method;
+    t.timeout = svc.persist_ticks / kTicksPerSecond;
+    push(w, t);
+  }
+}
+
+// ip_vs_proc_conn: a connection the master synced, installed or brought up to date.
+void sync_apply_one(Worker& w, const SyncConn& e) {
+  // The backup's services take no traffic (the VIP is the master's): looked up among all.
+  const SnapService* svc = w.snap->find_configured(e.proto, e.vip, e.vport);
+  Destination* d = svc ? find_dest(*svc, e.rip, e.rport) : nullptr;
+  if (!d) {
+    ++w.ctr.sync_skipped;
+    return;
+  }
+  if (e.flags & kSyncTemplate) {
+    if (apply_template(w, e, *svc, d))
+      ++w.ctr.sync_applied;
+    else
+      ++w.ctr.sync_skipped;
+    return;
+  }
+  // Version 0 carries no timeout: the backup's own for the state (as the kernel does).
+  uint32_t secs = e.timeout;
+  if (secs == 0)
+    secs = e.proto == kIpProtoTcp && e.state < kTcpStateCount ? w.snap->tcp_timeouts.secs[e.state]
+                                                              : w.snap->udp_timeout;
+  const uint32_t ticks = secs * kTicksPerSecond;
+  const bool inactive = e.flags & kSyncInactive;
+  const ConnKey in = make_key(e.cip, e.vip, e.cport, e.vport, e.proto);
+  bool is_out = false;
+  Conn* c = w.conns.lookup(in, &is_out);
+  if (c && is_out) {  // a client claiming a real server's reply tuple: not this connection
+    ++w.ctr.sync_skipped;
+    return;
+  }
+  // Bound elsewhere (the master rescheduled it, or our copy is older): made again.
+  if (c && (c->dest != d || c->rip != e.rip || c->rport != e.rport || c->method != e.method)) {
+    conn_forget(w, c);
+    c = nullptr;
+  }
+  if (c) {
+    // A connection we hold already: its new state, flags and timer, counted where it now
+    // belongs (ActiveConn or InActConn).
+    DestWorkerSlot& slot = d->slot[w.id];
+    if (inactive != static_cast<bool>(c->flags & kConnInactive)) {
+      slot_add(inactive ? slot.activeconns : slot.inactconns, -1);
+      slot_add(inactive ? slot.inactconns : slot.activeconns, 1);
+      c->flags ^= kConnInactive;
+    }
+    c->state = static_cast<TcpState>(e.state);
+    w.conns.touch(c, ticks, w.now);
+    ++w.ctr.sync_applied;
+    return;
+  }
+  Conn saved{};
+  saved.cip = e.cip;
+  saved.vip = e.vip;
+  saved.rip = e.rip;
+  saved.cport = e.cport;
+  saved.vport = e.vport;
+  saved.rport = e.rport;
+  saved.proto = e.proto;
+  saved.state = static_cast<TcpState>(e.state);
+  saved.flags = static_cast<uint8_t>((inactive ? kConnInactive : 0) |
+                                     (e.flags & kSyncNoOutput ? kConnNoOutput : 0));
+  saved.method = e.method;
+  saved.svc_id = svc->id;
+  saved.dest = d;
+  saved.timeout = ticks;
+  bool collision = false;
+  if (conn_restore(w, saved, ticks, &collision))
+    ++w.ctr.sync_applied;
+  else
+    ++w.ctr.sync_skipped;
+}
+
+unsigned worker_sync_apply(Worker& w, unsigned budget) {
+  SyncConn buf[32];
+  unsigned total = 0;
+  while (total < budget) {
+    const unsigned want = budget - total < 32 ? budget - total : 32;
+    const unsigned n =
+        rte_ring_sc_dequeue_burst_elem(w.sync_in, buf, sizeof(SyncConn), want, nullptr);
+    for (unsigned i = 0; i < n; ++i) sync_apply_one(w, buf[i]);
+    total += n;
+    if (n < want) break;
+  }
+  return total;
+}
+
+}  // namespace fastvs

@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""Connection sync across a failover, end to end, in the HA lab (tests/e2e/ha.py) with stock
+keepalived: each director's keepalived.conf says `@fastvsd lvs_sync_daemon IFACE INSTANCE`, so
+the master's fastvsd sends its connections (IPVS's sync protocol, multicast on the kernel path)
+and the backup's installs them.
+
+Through the VIP, from the client: a long download (port 80, persistent), a keep-alive request
+loop (8080), and 100 keep-alive connections at once (8080). The backup lists the client's
+connections (-L -c) before the failover; then the master's fastvsd is killed and the backup takes
+the VIP. Everything must carry on: the download whole, the loop on its one connection with no
+failed request, every one of the 100 connections answering on the connection it had; and a new
+connection of a persistent client goes to the real server its template names, not to the one the
+backup's own scheduler would pick. DR and NAT (the real servers' gateway floats too). Needs root
+and keepalived; fails (never skips) without them."""
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
+import topo  # noqa: E402
+from fvtest import wait_for  # noqa: E402
+from ha import A, B, KEEPALIVED, VIP, Director  # noqa: E402
+from test_restart import BIG, KEEPALIVE_CLIENT, KEEPALIVE_SERVER  # noqa: E402
+
+CIP2 = "172.16.254.11"  # another of the client's addresses (topo): persistence is per address
+
+# N keep-alive connections to VIP:8080 at once, each asking every 200 ms for `seconds`: prints
+# how many connections never failed, and the failures.
+MANY_CLIENT = r"""
+import http.client, sys, threading, time
+n, end = int(sys.argv[2]), time.monotonic() + float(sys.argv[3])
+failed = [0] * n
+answered = [0] * n
+def run(i):
+    c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=20)
+    while time.monotonic() < end:
+        try:
+            c.request("GET", "/")
+            r = c.getresponse()
+            if r.status == 200 and r.read() in (b"rs1rs1", b"rs2rs2"):
+                answered[i] += 1
+            else:
+                failed[i] += 1
+        except Exception as e:
+            failed[i] += 1
+            print("error:", i, repr(e), flush=True)
+            c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=20)
+        time.sleep(0.2)
+ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(sum(1 for i in range(n) if failed[i] == 0 and answered[i] > 0), sum(failed))
+"""
+
+
+class SyncPair:
+    kind = ""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(KEEPALIVED):
+            raise RuntimeError("keepalived is not installed (apt-get install keepalived)")
+
+    def setUp(self):
+        self.topo = topo.Topology(self.kind, directors=2)
+        self.addCleanup(self.topo.destroy)
+        self.topo.start_servers()
+        for name in topo.RS:
+            with open(os.path.join(self.topo.dir, f"{name}-80", "big"), "wb") as f:
+                f.write(os.urandom(BIG))
+            self.topo.procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", f"{topo.PREFIX}{name}", "/usr/bin/python3", "-c",
+                 KEEPALIVE_SERVER, name * 2]))
+        self.a = Director(self.topo, A, self.kind, sync=True)
+        self.b = Director(self.topo, B, self.kind, sync=True)
+        for d in (self.a, self.b):
+            self.addCleanup(d.stop)
+            d.start_fastvsd()
+        for d in (self.a, self.b):
+            d.start_keepalived()
+        wait_for(lambda: self.a.is_master() and self.a.holds_vip(), 30, "A to be master")
+        wait_for(lambda: "Entering BACKUP STATE" in self.b.keepalived_output(), 30,
+                 "B to be backup")
+        wait_for(lambda: "master sync daemon (mcast=" in self.a.fastvsd.output(), 20,
+                 "A's master sync daemon")
+        wait_for(lambda: "backup sync daemon (mcast=" in self.b.fastvsd.output(), 20,
+                 "B's backup sync daemon")
+
+    def client(self, *cmd, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", f"{topo.PREFIX}client", *cmd],
+                                stdout=subprocess.PIPE, text=True, **kw)
+
+    def get(self, source, path="/"):
+        """One request to VIP:80 from `source`: the real server's page."""
+        return topo.ns("client", f"curl -s --max-time 5 --interface {source} "
+                       f"http://{VIP}{path}", capture=True)
+
+    def conns_of(self, d, port):
+        """The client's ESTABLISHED connections to VIP:port that d's -L -c -n lists."""
+        return [line for line in d.adm("-L", "-c", "-n").splitlines()
+                if re.match(rf"TCP\s+\d\d:\d\d\s+ESTABLISHED\s+{re.escape(topo.CIP)}:\d+\s+"
+                            rf"{re.escape(VIP)}:{port}\s", line)]
+
+    def test_connections_survive_the_masters_death(self):
+        # Persistence: CIP2 takes rr's first pick, so CIP's template names the other server;
+        # the backup, scheduling afresh, would give CIP its first pick.
+        first = self.get(CIP2)
+        mine = self.get(topo.CIP)
+        self.assertIn(first, ("rs1rs1", "rs2rs2"))
+        self.assertIn(mine, ("rs1rs1", "rs2rs2"))
+        self.assertNotEqual(mine, first)
+        download = self.client("curl", "-s", "--limit-rate", "1M", "--max-time", "90", "-o",
+                               "/dev/null", "-w", "%{http_code} %{size_download}",
+                               f"http://{VIP}/big")
+        loop = self.client("/usr/bin/python3", "-c", KEEPALIVE_CLIENT, VIP, "16")
+        many = self.client("/usr/bin/python3", "-c", MANY_CLIENT, VIP, "100", "16")
+        # The backup has the client's connections before the failover: the download, the loop
+        # and the 100.
+        wait_for(lambda: len(self.conns_of(self.b, 80)) >= 1 and
+                 len(self.conns_of(self.b, 8080)) >= 101, 20,
+                 "B to list the client's connections (-L -c)")
+        listed = len(self.conns_of(self.b, 8080))
+        base = self.a.fastvsd.total("nat_out" if self.kind == "nat" else "dr_out")
+        wait_for(lambda: self.a.fastvsd.total("nat_out" if self.kind == "nat" else "dr_out")
+                 >= base + 500, 20, "traffic through A")
+        t0 = time.monotonic()
+        self.a.fastvsd.proc.kill()
+        self.a.fastvsd.proc.wait()
+        wait_for(lambda: self.b.is_master() and self.b.holds_vip(), 30, "B to take the VIP")
+        took = time.monotonic() - t0
+        wait_for(lambda: "master sync daemon (mcast=" in self.b.fastvsd.output(), 20,
+                 "B's keepalived-tied sync daemon to turn master")
+        out, _ = download.communicate(timeout=120)
+        self.assertEqual(out.split(), ["200", str(BIG)], "the download broke")
+        out, _ = loop.communicate(timeout=60)
+        ok, failed, conns = (int(x) for x in out.split()[-3:])
+        self.assertEqual((failed, conns), (0, 1), out)
+        out, _ = many.communicate(timeout=90)
+        survived, failures = (int(x) for x in out.split()[-2:])
+        # The backup scheduled nothing itself: every packet after the failover went by a
+        # synced connection or template.
+        self.assertEqual(self.b.fastvsd.total("conns_created"), 0)
+        # Persistence: CIP's new connection goes where its synced template says.
+        self.assertEqual(self.get(topo.CIP), mine)
+        print(f"sync_{self.kind}: B took the VIP {took:.2f} s after A's fastvsd was killed; "
+              f"{listed} connections to 8080 listed on B before; the download whole, the "
+              f"keep-alive loop {ok} requests none failed, {survived}/100 concurrent "
+              f"connections survived ({failures} failed requests)", file=sys.stderr)
+        self.assertEqual(survived, 100, out)
+        applied = self.b.fastvsd.total("sync_applied")
+        self.assertGreaterEqual(applied, 102)
+        self.assertEqual(self.a.fastvsd.total("sync_dropped"), 0)
+
+
+class SyncDr(SyncPair, unittest.TestCase):
+    kind = "dr"
+
+
+class SyncNat(SyncPair, unittest.TestCase):
+    kind = "nat"
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
