@@ -142,6 +142,13 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
     return true;
   }
   deadline_ = req.deadline_ms;  // of the change being made, for its answer
+  // The sync daemons speak through the host's dpdkN: without the kernel path there is none,
+  // and a daemon that cannot run is refused rather than listed as running.
+  if (cmd.op == Op::StartDaemon && !kernel_.enabled()) {
+    *reply = CliReply{false, "the sync daemon needs the kernel path (its socket is on the host's " +
+                                 cmd.sync.ifname + "), which --no-kernel-path turned off"};
+    return true;
+  }
   switch (cmd.op) {
     case Op::KeepalivedReload:
       return reload_keepalived(client, cmd, req.words);

@@ -89,6 +89,14 @@ class SyncPair:
                  "A's master sync daemon")
         wait_for(lambda: "backup sync daemon (mcast=" in self.b.fastvsd.output(), 20,
                  "B's backup sync daemon")
+        # As ipvsadm -L --daemon prints them; the syncid is the instance's virtual_router_id
+        # (keepalived's default). keepalived's daemons are not the operator's: -S leaves them.
+        iface, syncid = ("dpdk1", 52) if self.kind == "nat" else ("dpdk0", 51)
+        line = f" sync daemon (mcast={iface}, syncid={syncid}, maxlen=1472, group=224.0.0.81, " \
+               "port=8848, ttl=1)\n"
+        self.assertEqual(self.a.adm("-L", "--daemon"), "master" + line)
+        self.assertEqual(self.b.adm("-L", "--daemon"), "backup" + line)
+        self.assertNotIn("daemon", self.a.adm("-S", "-n"))
 
     def client(self, *cmd, **kw):
         return subprocess.Popen(["ip", "netns", "exec", f"{topo.PREFIX}client", *cmd],

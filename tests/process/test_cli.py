@@ -110,44 +110,23 @@ class Cli(RingDaemonTest):
         self.assertEqual(self.ok("-L", "-n"), listed)
 
     def test_sync_daemon_commands(self):
-        # The command side of IPVS's sync daemon: started, listed as ipvsadm 1.31 prints it from
-        # a current kernel, saved, refused without a change, stopped (the data path that syncs
-        # connections is not there yet). -C leaves the daemons: the cleanup stops them.
-        self.addCleanup(lambda: [self.adm("--stop-daemon", r) for r in ("master", "backup")])
-        self.assertEqual(self.ok("-L", "--daemon"), "")
-        self.ok("--start-daemon", "master", "--mcast-interface", "dpdk1", "--syncid", "7")
-        self.ok("--start-daemon=backup", "--sync-maxlen", "2000", "--mcast-ttl", "3")
-        listed = ("master sync daemon (mcast=dpdk1, syncid=7, maxlen=1472, group=224.0.0.81, "
-                  "port=8848, ttl=1)\n"
-                  "backup sync daemon (mcast=dpdk0, syncid=0, maxlen=2000, group=224.0.0.81, "
-                  "port=8848, ttl=3)\n")
-        self.assertEqual(self.ok("-L", "--daemon"), listed)
-        self.assertEqual(self.ok("-Ln", "--daemon"), listed)
-        saved = ("--start-daemon master --mcast-interface dpdk1 --syncid 7\n"
-                 "--start-daemon backup --mcast-interface dpdk0 --syncid 0 --sync-maxlen 2000 "
-                 "--mcast-ttl 3\n")
-        self.assertEqual(self.ok("-S", "-n"), saved)
+        # The command side of IPVS's sync daemon on a fastvsd without the kernel path (this
+        # one's, in the root namespace): a start is refused (the daemons' sockets are on the
+        # host's dpdkN), a bad command still says what is wrong with it, nothing is listed or
+        # saved. Started, listed and followed: tests/e2e/test_sync.py; printed: unit/print.
         for args, err in (
-                (["--start-daemon", "master"],
-                 "the master sync daemon is already running (--stop-daemon master first)\n"),
-                (["--start-daemon", "backup", "--mcast-interface", "dpdk2"],
-                 "no port dpdk2 (the director has 2 ports: dpdk0..dpdk1)\n"),
+                (["--start-daemon", "master", "--mcast-interface", "dpdk1", "--syncid", "7"],
+                 "the sync daemon needs the kernel path (its socket is on the host's dpdk1), "
+                 "which --no-kernel-path turned off\n"),
                 (["--start-daemon", "slave"], "bad sync daemon state 'slave' (master or backup)\n"),
+                (["--stop-daemon", "master"], "no master sync daemon is running\n"),
                 (["-L", "--daemon", "--stats"],
                  "options --daemon and --stats conflict in a listing\n")):
             rc, out, e = self.adm(*args)
             self.assertNotEqual(rc, 0, args)
             self.assertEqual((out, e), ("", "fastvsadm: " + err), args)
-        self.assertEqual(self.ok("-L", "--daemon"), listed)
-        # Stopped, a role is gone from both; -R of the saved lines starts them again.
-        self.ok("--stop-daemon", "master")
-        self.ok("--stop-daemon", "backup")
-        rc, out, err = self.adm("--stop-daemon", "backup")
-        self.assertEqual((rc, out, err), (1, "", "fastvsadm: no backup sync daemon is running\n"))
         self.assertEqual(self.ok("-L", "--daemon"), "")
-        self.assertEqual(self.ok("-S", "-n"), "")
-        self.ok("-R", stdin=saved)
-        self.assertEqual(self.ok("-L", "--daemon"), listed)
+        self.assertNotIn("daemon", self.ok("-S", "-n"))
 
     def test_restore_is_all_or_nothing(self):
         self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
