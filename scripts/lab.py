@@ -161,8 +161,9 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main_ha(kind, keep=False):
-    """scripts/lab ha [dr|nat]: the seeds' cluster as a pair, and three failures of its master."""
+def main_ha(kind, keep=False, sync=False):
+    """scripts/lab ha [dr|nat] [--sync]: the seeds' cluster as a pair, and three failures of its
+    master. --sync: keepalived's lvs_sync_daemon on both, and a download across the first."""
     import ha  # tests/e2e/ha.py
     if kind not in ("dr", "nat"):
         sys.exit(f"scripts/lab ha: {kind!r} is not dr or nat")
@@ -182,9 +183,13 @@ def main_ha(kind, keep=False):
     signal.signal(signal.SIGTERM, lambda *a: (teardown(), sys.exit(1)))
     try:
         t.start_servers()
-        a = ha.Director(t, ha.A, kind)
-        b = ha.Director(t, ha.B, kind)
+        a = ha.Director(t, ha.A, kind, sync=sync)
+        b = ha.Director(t, ha.B, kind, sync=sync)
         directors += [a, b]
+        if sync:
+            for name in topo.RS:  # a download that outlives the failover: 6 MB at 1 MB/s
+                with open(os.path.join(t.dir, f"{name}-80", "big"), "wb") as f:
+                    f.write(os.urandom(6 * 1024 * 1024))
         for d in (a, b):
             say(f"{d.ns}: fastvsd on {' and '.join(d.ports)} (af_packet: "
                 f"{'the veths to the LANs, its dpdk0 and dpdk1' if len(d.ports) > 1 else 'the veth to the LAN, its dpdk0'}), "
@@ -195,6 +200,13 @@ def main_ha(kind, keep=False):
             say(f"{d.ns}: keepalived --vrrp -f {d.conf}")
             d.start_keepalived()
         ha.wait_for(lambda: a.is_master() and a.holds_vip(), 30, "fvs-dir to be master")
+        if sync:
+            ha.wait_for(lambda: a.adm("-L", "--daemon").startswith("master") and
+                        b.adm("-L", "--daemon").startswith("backup"), 20, "the sync daemons")
+            say("connection sync: keepalived.conf's '@fastvsd lvs_sync_daemon' (docs/sync.md); "
+                "fastvsadm -L --daemon on each:")
+            for d in (a, b):
+                print(f"    {d.ns}: {d.adm('-L', '--daemon').strip()}", flush=True)
         cpu0 = {d.ns: cpu_seconds(d.fastvsd.proc.pid) for d in (a, b)}
         wall0 = time.monotonic()
 
@@ -212,8 +224,23 @@ def main_ha(kind, keep=False):
 
         show()
 
-        def round_(what, inject, to):
+        def round_(what, inject, to, download=False):
             say(what)
+            dl = None
+            if download:
+                dl = subprocess.Popen(
+                    ["ip", "netns", "exec", f"{topo.PREFIX}client", "curl", "-s", "--limit-rate",
+                     "1M", "--max-time", "60", "-o", "/dev/null", "-w",
+                     "%{http_code} %{size_download}", f"http://{topo.VIP}/big"],
+                    stdout=subprocess.PIPE, text=True)
+                ha.wait_for(lambda: any("ESTABLISHED" in line and f"{topo.VIP}:80" in line
+                                        for line in to.adm("-L", "-c", "-n").splitlines()), 20,
+                            f"{to.ns} to list the download's connection")
+                print(f"    a download (curl --limit-rate 1M, 6 MB) under way; {to.ns} (backup) "
+                      "lists its connection, synced:", flush=True)
+                for line in to.adm("-L", "-c", "-n").splitlines():
+                    if "ESTABLISHED" in line:
+                        print(f"      {line}", flush=True)
             r = ha.Requests()
             ha.wait_for(lambda: sum(ok for _, ok in r.results) >= 10, 20,
                         "the request loop to run")
@@ -229,6 +256,11 @@ def main_ha(kind, keep=False):
             print(f"    {to.ns} took over: it holds the VIP {took:.2f} s after the failure; first "
                   f"answered request {gap:.2f} s after the failure, {failed} failed in between "
                   f"({answered} answered in the round)", flush=True)
+            if dl:
+                out, _ = dl.communicate(timeout=90)
+                whole = out.split() == ["200", str(6 * 1024 * 1024)]
+                print(f"    the download {'went on to its end: ' if whole else 'BROKE: '}"
+                      f"{out.strip()} (HTTP status, bytes)", flush=True)
             show()
 
         def back(d):
@@ -241,7 +273,7 @@ def main_ha(kind, keep=False):
             a.fastvsd.proc.kill()
             a.fastvsd.proc.wait()
 
-        round_("1. the master's fastvsd killed (kill -9)", kill_fastvsd, b)
+        round_("1. the master's fastvsd killed (kill -9)", kill_fastvsd, b, download=sync)
         a.fastvsd.close()
         say("fvs-dir's fastvsd started again")
         a.start_fastvsd()
@@ -289,9 +321,12 @@ if __name__ == "__main__":
                     help="with ha: the cluster made highly available (default dr)")
     ap.add_argument("--keep", action="store_true",
                     help="leave the lab running until Ctrl-C, to explore it")
+    ap.add_argument("--sync", action="store_true",
+                    help="with ha: connection sync on (keepalived's lvs_sync_daemon), and a "
+                         "download across the first failover")
     ap.add_argument("--workers", type=int, default=1, help="fastvsd worker cores (default 1)")
     a = ap.parse_args()
     if a.mode == "ha":
-        main_ha(a.kind, a.keep)
+        main_ha(a.kind, a.keep, a.sync)
     else:
         main(a.mode, a.keep, a.workers)

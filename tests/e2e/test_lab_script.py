@@ -49,7 +49,10 @@ class LabScript(unittest.TestCase):
         self.check("nat", run_lab("nat"))
 
     def test_ha(self):
-        r = subprocess.run(LAB + ["ha", "dr"], capture_output=True, text=True, timeout=300)
+        # With connection sync (--sync: every part of plain `ha dr`, and a download across the
+        # first failover).
+        r = subprocess.run(LAB + ["ha", "dr", "--sync"], capture_output=True, text=True,
+                           timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
         took = re.findall(r"fvs-dir2 took over: it holds the VIP ([\d.]+) s after the failure; "
                           r"first answered request ([\d.]+) s after the failure, (\d+) failed "
@@ -59,6 +62,13 @@ class LabScript(unittest.TestCase):
         self.assertRegex(r.stdout, r"fvs-dir: MASTER; keepalived's addresses: \['inet "
                                    r"172\.16\.254\.200/24 scope global dpdk0 \(added on the host\)'\]")
         self.assertRegex(r.stdout, r"fvs-dir2's fastvsd: [\d.]+ CPU seconds in \d+ s")
+        self.assertIn("fvs-dir: master sync daemon (mcast=dpdk0, syncid=51, maxlen=1472, "
+                      "group=224.0.0.81, port=8848, ttl=1)", r.stdout)
+        self.assertIn("fvs-dir2: backup sync daemon (mcast=dpdk0, syncid=51,", r.stdout)
+        self.assertRegex(r.stdout, r"TCP \d\d:\d\d  ESTABLISHED 172\.16\.254\.10:\d+ "
+                                   r"172\.16\.254\.200:80 +192\.168\.0\.[12]8:80")
+        self.assertIn("the download went on to its end: 200 6291456 (HTTP status, bytes)",
+                      r.stdout)
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         self.assertNotIn("fvs-", left)
 
