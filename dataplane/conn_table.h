@@ -95,7 +95,7 @@ constexpr unsigned kTicksPerSecond = 16;
 // an array parallel to the table's entries (Worker::sync_counts), made when a master daemon
 // first starts: a director that never syncs does not pay its 8 bytes a connection.
 struct SyncCount {
-  uint32_t pkts;     // packets from the client
+  uint32_t pkts;     // packets from the client, modulo sync_period (see sync.cpp)
   uint32_t endtime;  // sync_policy.h's SyncMark::endtime
 };
 

@@ -46,28 +46,11 @@ bool apply_template(Worker& w, const SyncConn& e, const SnapService& svc, Destin
 
 }  // namespace
 
-// ip_vs_sync_conn: the connection when sync_policy.h says so, then its template (IPVS asks for
-// the template on each of its connections' packets and sends it whenever a template passes,
-// which it nearly always does; here it goes with its connection, which carries it to the backup
-// as often as the connection itself goes).
-void sync_conn(Worker& w, Conn& c, const SnapService& svc) {
-  if (unlikely(w.sync_counts == nullptr)) {  // control always sets it first: never here
-    ++w.ctr.sync_dropped;
-    return;
-  }
-  SyncCount& n = w.sync_counts[w.conns.index_of(&c)];
-  if (!c.sync_started) {  // ip_vs_conn_new: in_pkts 0, sync_endtime = jiffies & ~3
-    c.sync_started = 1;
-    n.pkts = 0;
-    n.endtime = w.now & ~3u;
-  }
-  ++n.pkts;
-  SyncMark m{c.sync_old_state, n.endtime};
-  if (!sync_needed(w.snap->sync, m, c.proto, static_cast<uint8_t>(c.state), false, c.tmpl != 0,
-                   c.timeout, n.pkts, w.now))
-    return;
-  c.sync_old_state = m.old_state;
-  n.endtime = m.endtime;
+// ip_vs_sync_conn, once sync_conn (sync.h) has decided: the connection, then its template (IPVS
+// asks for the template on each of its connections' packets and sends it whenever a template
+// passes, which it nearly always does; here it goes with its connection, which carries it to the
+// backup as often as the connection itself goes).
+void sync_record(Worker& w, const Conn& c, const SnapService& svc) {
   SyncConn e{};
   e.cip = c.cip;
   e.vip = c.vip;

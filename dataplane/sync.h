@@ -12,12 +12,9 @@
 #include <cstdint>
 
 #include "common/model.h"
+#include "dataplane/worker.h"
 
 namespace fastvs {
-
-struct Conn;
-struct SnapService;
-struct Worker;
 
 // One connection (or template) on a sync ring, in either direction. 32 bytes, a multiple of 4
 // as rte_ring's element API needs.
@@ -43,9 +40,39 @@ enum SyncFlags : uint8_t {
 // Entries per worker ring, each way.
 constexpr unsigned kSyncRingSize = 16384;
 
+// Master: records the connection (and its template) in the worker's sync ring.
+void sync_record(Worker& w, const Conn& c, const SnapService& svc);
+
 // Master, per packet from the client once its state is updated (service_request), only while
-// the master daemon runs: records the connection if IPVS would sync it now.
-void sync_conn(Worker& w, Conn& c, const SnapService& svc);
+// the master daemon runs: records the connection if IPVS would sync it now. Inline: most packets
+// are not synced, and deciding that costs a few compares.
+[[gnu::always_inline]] inline void sync_conn(Worker& w, Conn& c, const SnapService& svc) {
+  if (unlikely(w.sync_counts == nullptr)) {  // control always sets it first: never here
+    ++w.ctr.sync_dropped;
+    return;
+  }
+  SyncCount& n = w.sync_counts[w.conns.index_of(&c)];
+  if (unlikely(!c.sync_started)) {  // ip_vs_conn_new: in_pkts 0, sync_endtime = jiffies & ~3
+    c.sync_started = 1;
+    n.pkts = 0;
+    n.endtime = w.now & ~3u;
+  }
+  // Counted modulo sync_period (saturated past the threshold when the period is 0): what
+  // ip_vs_sync_conn_needed tests of cp->in_pkts is its remainder, and this one is, without a
+  // division per packet.
+  const SyncParams& p = w.snap->sync;
+  if (p.period > 0)
+    n.pkts = n.pkts + 1 >= p.period ? n.pkts + 1 - p.period : n.pkts + 1;
+  else if (n.pkts <= p.threshold)
+    ++n.pkts;
+  SyncMark m{c.sync_old_state, n.endtime};
+  if (likely(!sync_needed(p, m, c.proto, static_cast<uint8_t>(c.state), false, c.tmpl != 0,
+                          c.timeout, n.pkts, w.now)))
+    return;
+  c.sync_old_state = m.old_state;
+  n.endtime = m.endtime;
+  sync_record(w, c, svc);
+}
 
 // Backup, between bursts: installs or updates up to `budget` synced connections from the ring.
 // Returns how many it took.

@@ -77,7 +77,9 @@ inline bool sync_needed(const SyncParams& p, SyncMark& m, uint8_t proto, uint8_t
     }
   }
   if (p.period > 0) {
-    if (!is_template && pkts % p.period != p.threshold) return false;
+    // pkts % period without a division when the caller counts modulo the period (sync.cpp).
+    const uint32_t phase = pkts < p.period ? pkts : pkts % p.period;
+    if (!is_template && phase != p.threshold) return false;
   } else if (p.refresh_ticks == 0 && pkts != p.threshold) {
     return false;
   }

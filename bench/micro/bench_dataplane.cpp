@@ -16,12 +16,15 @@
 
 #include <rte_eal.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "control/config/loader.h"
 #include "dataplane/checksum.h"
 #include "dataplane/conn_table.h"
 #include "dataplane/parse.h"
 #include "dataplane/sched/sched.h"
+#include "dataplane/sync.h"
 #include "dataplane/worker.h"
 
 namespace fastvs {
@@ -215,7 +218,25 @@ struct Pipe {
   }
   ~Pipe() {
     for (auto* p : pkts) rte_pktmbuf_free(p);
+    if (w.sync_out) rte_ring_free(w.sync_out);
   }
+  // The master sync daemon on (dataplane/sync.h): the snapshot says so, the worker has its ring
+  // and counts. Control's draining of the ring (on its own core) is done by drain_sync().
+  void sync_on(const SyncParams& params) {
+    static int n = 0;
+    snap->sync_master = true;
+    snap->sync = params;
+    w.sync_out = rte_ring_create_elem(("bs" + std::to_string(n++)).c_str(), sizeof(SyncConn),
+                                      kSyncRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    counts.assign(w.conns.capacity(), SyncCount{});
+    w.sync_counts = counts.data();
+  }
+  void drain_sync() {
+    SyncConn buf[256];
+    while (rte_ring_sc_dequeue_burst_elem(w.sync_out, buf, sizeof(SyncConn), 256, nullptr) > 0) {
+    }
+  }
+  std::vector<SyncCount> counts;
   void restore() {
     for (uint32_t i = 0; i < kBurst; ++i) {
       rte_mbuf* m = pkts[i];
@@ -238,14 +259,20 @@ void BM_PipelineRestoreOnly(benchmark::State& st) {
 }
 BENCHMARK(BM_PipelineRestoreOnly);
 
-void BM_Pipeline(benchmark::State& st, const char* method) {
+void BM_Pipeline(benchmark::State& st, const char* method, bool sync = false) {
   Pipe p(method, 53);
+  // Established flows with the master daemon on, IPVS's defaults: a flow is synced at its
+  // 3rd, 53rd, ... packet (one packet in 50 records an event).
+  if (sync) p.sync_on(SyncParams{});
+  uint64_t iter = 0;
   const uint64_t before = p.w.ctr.tx;
   for (auto _ : st) {
     p.restore();
     p.run();
+    if (sync && (++iter & 255) == 0) p.drain_sync();
   }
   const uint64_t sent = p.w.ctr.tx - before;
+  if (sync && p.w.ctr.sync_dropped) st.SkipWithError("sync events were dropped");
   if (sent != static_cast<uint64_t>(st.iterations()) * kBurst)
     st.SkipWithError("packets were dropped");
   st.SetItemsProcessed(st.iterations() * kBurst);
@@ -256,8 +283,17 @@ void BM_Pipeline(benchmark::State& st, const char* method) {
 // scheduler, two-key insert, NAT), with a 1 s UDP timeout and the worker's own expiry, so the
 // table stays at its steady state (about two seconds of flows) while time advances 1 s every
 // 32K flows.
-void BM_PipelineNewFlows(benchmark::State& st) {
+//
+// sync: the master daemon on, every new flow synced (threshold 1: at its first packet), so each
+// packet also records an event in the worker's ring; the ring is drained every 256 bursts (what
+// control does on its own core, here on the worker's: an upper bound).
+void BM_PipelineNewFlows(benchmark::State& st, bool sync) {
   Pipe p("-m", 53, 1 << 20, "--set 0 0 1\n");
+  if (sync) {
+    SyncParams params;
+    params.threshold = 1;
+    p.sync_on(params);
+  }
   uint32_t next = 0x0b000000;  // 11.0.0.0
   uint64_t tsc = 1000, iter = 0;
   const uint64_t created = p.w.ctr.conns_created;
@@ -272,6 +308,7 @@ void BM_PipelineNewFlows(benchmark::State& st) {
       std::memcpy(ip + 10, &c, 2);
     }
     p.run();
+    if (sync && (iter & 255) == 255) p.drain_sync();
     if ((++iter & 1023) == 0) {
       worker_set_time(p.w, tsc += kTicksPerSecond);
       worker_expire(p.w, 1u << 30);
@@ -279,12 +316,15 @@ void BM_PipelineNewFlows(benchmark::State& st) {
   }
   if (p.w.ctr.conns_created - created != static_cast<uint64_t>(st.iterations()) * kBurst)
     st.SkipWithError("a new flow was not created");
+  if (sync && p.w.ctr.sync_queued < static_cast<uint64_t>(st.iterations()) * kBurst)
+    st.SkipWithError("a new flow was not synced");
   st.SetItemsProcessed(st.iterations() * kBurst);
   st.counters["table"] = static_cast<double>(p.w.conns.size());
   st.counters["ns_per_packet"] = benchmark::Counter(
       double(st.iterations() * kBurst), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_PipelineNewFlows);
+BENCHMARK_CAPTURE(BM_PipelineNewFlows, sync_off, false);
+BENCHMARK_CAPTURE(BM_PipelineNewFlows, sync_on, true);
 
 // Scenario 2 in memory: established UDP flows, each burst 32 different ones taken in turn from
 // a working set of st.range(0) flows, so at 1M the table's buckets and entries come from DRAM.
@@ -321,6 +361,7 @@ BENCHMARK(BM_PipelineWorkingSet)->Arg(256)->Arg(1 << 20);
 BENCHMARK_CAPTURE(BM_Pipeline, nat, "-m");
 BENCHMARK_CAPTURE(BM_Pipeline, dr, "-g");
 BENCHMARK_CAPTURE(BM_Pipeline, tun, "-i");
+BENCHMARK_CAPTURE(BM_Pipeline, nat_sync_on, "-m", true);
 
 }  // namespace
 }  // namespace fastvs
