@@ -358,6 +358,38 @@ void BM_PipelineWorkingSet(benchmark::State& st) {
 }
 BENCHMARK(BM_PipelineWorkingSet)->Arg(256)->Arg(1 << 20);
 
+// The backup's worker: synced connections installed (sync_apply_one: the service and real server
+// looked up, the connection inserted under both keys), 256K of them in one table.
+void BM_SyncApplyInstall(benchmark::State& st) {
+  constexpr uint32_t kConns = 256 * 1024;
+  for (auto _ : st) {
+    st.PauseTiming();
+    {
+      Pipe p("-m", 53, kConns * 2);
+      SyncConn e{};
+      e.vip = inet_addr("172.16.254.200");
+      e.vport = htons(53);
+      e.rip = inet_addr("192.168.0.18");
+      e.rport = htons(53);
+      e.proto = 17;
+      e.method = ForwardMethod::Masq;
+      e.timeout = 300;
+      st.ResumeTiming();
+      for (uint32_t i = 0; i < kConns; ++i) {
+        e.cip = htonl(0x0b000000 + i);
+        sync_apply_one(p.w, e);
+      }
+      st.PauseTiming();
+      if (p.w.ctr.sync_applied != kConns) st.SkipWithError("not every connection was installed");
+    }
+    st.ResumeTiming();
+  }
+  st.SetItemsProcessed(st.iterations() * kConns);
+  st.counters["ns_per_conn"] = benchmark::Counter(
+      double(st.iterations() * kConns), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_SyncApplyInstall)->Iterations(3)->Unit(benchmark::kMillisecond);
+
 BENCHMARK_CAPTURE(BM_Pipeline, nat, "-m");
 BENCHMARK_CAPTURE(BM_Pipeline, dr, "-g");
 BENCHMARK_CAPTURE(BM_Pipeline, tun, "-i");

@@ -16,7 +16,8 @@
 //    MISC_CHECK without misc_path, a MISC_CHECK user or global_defs script_user that does not
 //    exist, with enable_script_security a program that would run as root from a path others can
 //    write, a virtual server defined twice, `include` (not supported: paste the file in),
-//    keepalived's conditional lines (@id), parameters ($NAME=) and sequences (~SEQ);
+//    parameters ($NAME=) and sequences (~SEQ); (keepalived's conditional lines are read as the
+//    config id "fastvsd": "@fastvsd ..." and "@^OTHER ..." taken, the others skipped);
 //    an lvs_sync_daemon whose interface is no port (dpdkN), whose VRRP instance is not in the
 //    file, or with a value keepalived would refuse (and start the daemon without), or a second
 //    one;
