@@ -116,6 +116,20 @@ Status make_state_dir(const std::string& path) {
   return {};
 }
 
+// Whether a save at stop can be made at `path` (its directory made, writable, the path not a
+// directory): said at start, when it can still be mended, not only at the stop that needs it.
+Status check_state_path(const std::string& path) {
+  if (Status st = make_state_dir(path); !st) return st;
+  struct stat sb {};
+  if (stat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
+    return Error{fmt::format("{} is a directory", path)};
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (access(dir.c_str(), W_OK) != 0)
+    return Error{fmt::format("{}: {}", dir, std::strerror(errno))};
+  return {};
+}
+
 }  // namespace
 
 Director::~Director() {
@@ -233,7 +247,13 @@ Status Director::init() {
     return Error{"RCU QSBR variable: out of memory"};
   }
   if (Status st = make_workers(first.get()); !st) return st;
-  if (!opt_.state_file.empty()) load_state(*first);
+  if (!opt_.state_file.empty()) {
+    load_state(*first);
+    if (const Status st = check_state_path(opt_.state_file); !st)
+      log_line(fmt::format("WARNING: state file {} cannot be saved at stop ({}): a restart will "
+                           "start with an empty table",
+                           opt_.state_file, st.error()));
+  }
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
   changes_.start(std::make_unique<Publisher>(qsbr_, ws, std::move(first)));
@@ -416,6 +436,7 @@ bool Director::on_signals(int signal_fd) {
                fmt::format(": {} services, {} destinations, {} connections",
                            effective_->services.size(), dests, conns));
       log_counters();
+      log_sync_stats();
     } else if (sig == SIGUSR2) {
       if (opt_.stats_file.empty()) {
         log_line(name + from + ": no --stats-file to write");
@@ -456,7 +477,7 @@ void Director::run(int signal_fd) {
       else if (loads_.owns(events[i].data.fd))
         on_load_done();
       else if (events[i].data.fd == sync_backup_.fd())
-        sync_backup_.on_readable(sync_in_rings_);
+        on_sync_readable();
       else if (!cli_.on_event(events[i].data.fd, events[i].events) &&
                !kernel_.on_event(events[i].data.fd)) {
         if (health_.owns(events[i].data.fd)) on_health();
@@ -616,6 +637,12 @@ int Director::port_of_name(const std::string& ifname) const {
 
 void Director::update_sync() {
   const Config& c = *effective_;
+  const bool overridden = ka_sync_ && (cfg_.sync_master || cfg_.sync_backup);
+  if (overridden && !ka_sync_override_logged_)
+    log_line(fmt::format("WARNING: the sync daemon roles of the config file give way to "
+                         "keepalived.conf's lvs_sync_daemon ({}:{}), which alone runs them",
+                         opt_.keepalived_conf, ka_sync_->line));
+  ka_sync_override_logged_ = overridden;
   const auto host_if = [&](const SyncDaemonConfig& d) {
     return opt_.kernel_if_prefix + d.ifname.substr(4);
   };
@@ -626,11 +653,13 @@ void Director::update_sync() {
   // Stopped first, so that a change of options restarts it.
   if (sync_master_.running() && (!c.sync_master || !(sync_master_.config() == *c.sync_master))) {
     sync_master_.poll(sync_out_rings_);  // what the workers recorded so far goes out
+    log_sync_stats();
     sync_master_.stop();
     log_line("master sync daemon stopped");
   }
   if (sync_backup_.running() && (!c.sync_backup || !(sync_backup_.config() == *c.sync_backup))) {
     epoll_set(epoll_fd_, EPOLL_CTL_DEL, sync_backup_.fd(), 0);
+    log_sync_stats();
     sync_backup_.stop();
     log_line("backup sync daemon stopped");
   }
@@ -669,6 +698,33 @@ Status Director::make_sync_counts() {
                                format_bytes(bytes))};
   }
   return {};
+}
+
+// The backup's messages; what it had to drop is said at once (a syncid that differs from the
+// master's drops every message: nothing else would show why nothing is synced), then at most
+// once a minute.
+void Director::on_sync_readable() {
+  sync_backup_.on_readable(sync_in_rings_);
+  const SyncBackupStats& b = sync_backup_.stats();
+  uint64_t dropped = b.method + b.ring_full;
+  for (uint64_t d : b.drops) dropped += d;
+  if (dropped == sync_drops_logged_) return;
+  const uint64_t now = rte_get_tsc_cycles();
+  if (sync_drops_logged_ != 0 && now - sync_drops_log_tsc_ < 60 * rte_get_tsc_hz()) return;
+  std::string why;
+  for (size_t i = 0; i < sync::kDropCount; ++i)
+    if (b.drops[i])
+      why += fmt::format("{}{} {} ({})", why.empty() ? "" : ", ", b.drops[i],
+                         sync::drop_name(static_cast<sync::Drop>(i)),
+                         sync::drop_text(static_cast<sync::Drop>(i)));
+  if (b.method) why += fmt::format("{}{} of a forwarding method fastvs does not have",
+                                   why.empty() ? "" : ", ", b.method);
+  if (b.ring_full) why += fmt::format("{}{} lost to full rings", why.empty() ? "" : ", ",
+                                      b.ring_full);
+  log_line(fmt::format("backup sync daemon (syncid {}): dropped so far: {}",
+                       sync_backup_.config().syncid, why));
+  sync_drops_logged_ = dropped;
+  sync_drops_log_tsc_ = now;
 }
 
 void Director::log_sync_stats() const {

@@ -136,6 +136,7 @@ class Director {
   // each snapshot is built, which tells the workers whether the master runs.
   void update_sync();
   void log_sync_stats() const;
+  void on_sync_readable();
   Status make_sync_counts();
   // What the workers run: the operator's configuration with the health checks' verdicts and
   // keepalived's sync daemon role.
@@ -198,6 +199,8 @@ class Director {
   std::vector<KaVrrpAddr> ka_vrrp_addrs_;  // and the addresses its VRRP moves
   std::optional<KaSyncDaemon> ka_sync_;    // its lvs_sync_daemon
   std::vector<uint32_t> ka_sync_addrs_;    // that daemon's VRRP instance's addresses
+  bool ka_sync_override_logged_ = false;   // keepalived's daemon over the config file's, said
+  uint64_t sync_drops_logged_ = 0, sync_drops_log_tsc_ = 0;  // the backup's drops, last said
   Stats stats_;
   std::vector<std::pair<uint64_t, Command>> dump_waiters_;  // -c requests, one dump for all
   bool dumping_ = false;

@@ -149,6 +149,16 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
                                  cmd.sync.ifname + "), which --no-kernel-path turned off"};
     return true;
   }
+  // keepalived.conf's lvs_sync_daemon owns both roles (it turns one into the other as its VRRP
+  // instance changes state): a hand start or stop would be undone at the next transition.
+  if ((cmd.op == Op::StartDaemon || cmd.op == Op::StopDaemon) && ka_sync_) {
+    *reply = CliReply{
+        false, fmt::format("the sync daemons are keepalived's here ({}:{}: lvs_sync_daemon, the "
+                           "role following vrrp_instance {}): change keepalived.conf and "
+                           "--keepalived-reload",
+                           opt_.keepalived_conf, ka_sync_->line, ka_sync_->instance)};
+    return true;
+  }
   switch (cmd.op) {
     case Op::KeepalivedReload:
       return reload_keepalived(client, cmd, req.words);
@@ -377,6 +387,9 @@ void Director::refresh_health() {
 Config Director::effective_config() const {
   Config c = overlay_.effective(cfg_);
   if (ka_sync_) {
+    // keepalived's daemon replaces any the config file started (update_sync says so).
+    c.sync_master.reset();
+    c.sync_backup.reset();
     const auto here = [&](uint32_t ip) {
       return std::any_of(c.addrs.begin(), c.addrs.end(),
                          [&](const AddrConfig& a) { return a.ip == ip; });

@@ -81,7 +81,9 @@ def main(mode, keep=False, workers=1):
                    os.path.join(ROOT, "build", "fastvsd"), "--lcores", lcores(workers), "--in-memory",
                    "-m", "256", "--no-pci", "--no-telemetry", "--log-level", "lib.eal:error"] + \
                 topo.vdev_args(t.ports, driver) + \
-                ["--", "--socket", sock, "--idle-sleep-us", "200", "--conn-capacity", "65536"]
+                ["--", "--socket", sock, "--idle-sleep-us", "200", "--conn-capacity", "65536",
+                 # The lab's table is the lab's: never the host's /var/lib/fastvs/fastvsd.state.
+                 "--no-state-file"]
             say(" ".join(cmd))
             proc = subprocess.Popen(cmd)
             deadline = time.monotonic() + 15
@@ -305,6 +307,9 @@ def main_ha(kind, keep=False, sync=False):
             say("--keep: the lab stays up. Explore, e.g.:")
             for d in (a, b):
                 print(f"    {ha.FASTVSADM} --socket {d.sock} ip addr    # {d.ns}")
+                if sync:
+                    print(f"    {ha.FASTVSADM} --socket {d.sock} -L --daemon; "
+                          f"{ha.FASTVSADM} --socket {d.sock} -L -c -n")
                 print(f"    less {d.dir}/fastvsd.log {d.dir}/keepalived.log")
             print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
             print("    Ctrl-C (or kill this script) tears it all down.", flush=True)

@@ -362,7 +362,8 @@ struct IpvsadmParse {
   // Checks done once the whole line is read: options against the command, required options,
   // defaults that depend on other options.
   Status finish() {
-    if (!def) return Error{"no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)"};
+    if (!def) return Error{"no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
+                       "--stop-daemon)"};
     for (const OptDef& d : kOpts) {
       if ((seen & bit(d.id)) && !(def->allowed & bit(d.id))) {
         return Error{"option " + opt_display(d.id) + " is not allowed with " + cmd_display(*def)};

@@ -37,6 +37,7 @@ class HaPair:
     advert = "1"
     nopreempt = False
     b_args = ()
+    sync = False  # keepalived's lvs_sync_daemon on both (test_sync.py)
     figures = []
 
     @classmethod
@@ -54,8 +55,10 @@ class HaPair:
         self.topo = topo.Topology(self.kind, directors=2)
         self.addCleanup(self.topo.destroy)
         self.topo.start_servers()
-        self.a = Director(self.topo, A, self.kind, self.advert, self.nopreempt)
-        self.b = Director(self.topo, B, self.kind, self.advert, self.nopreempt, self.b_args)
+        self.more_servers()
+        self.a = Director(self.topo, A, self.kind, self.advert, self.nopreempt, sync=self.sync)
+        self.b = Director(self.topo, B, self.kind, self.advert, self.nopreempt, self.b_args,
+                          sync=self.sync)
         for d in (self.a, self.b):
             self.addCleanup(d.stop)
             d.start_fastvsd()
@@ -65,6 +68,9 @@ class HaPair:
         wait_for(lambda: "Entering BACKUP STATE" in self.b.keepalived_output(), 30,
                  "B to be backup")
         self.requests = None
+
+    def more_servers(self):
+        """Servers a subclass adds before the directors start."""
 
     def tearDown(self):
         if self.requests:

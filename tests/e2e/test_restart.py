@@ -64,17 +64,23 @@ print(ok, failed, conns)
 """
 
 
+def start_long_servers(lab):
+    """On each real server of `lab` (a started topo.Topology): /big (BIG bytes) on its port 80
+    server, and the keep-alive server on 8080."""
+    for name in topo.RS:
+        with open(os.path.join(lab.dir, f"{name}-80", "big"), "wb") as f:
+            f.write(os.urandom(BIG))
+        lab.procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", f"{topo.PREFIX}{name}", "/usr/bin/python3", "-c",
+             KEEPALIVE_SERVER, name * 2]))
+
+
 class RestartKeepsConnections(unittest.TestCase):
     def setUp(self):
         self.topo = topo.Topology("nat")
         self.addCleanup(self.topo.destroy)
         self.topo.start_servers()
-        for name in topo.RS:
-            with open(os.path.join(self.topo.dir, f"{name}-80", "big"), "wb") as f:
-                f.write(os.urandom(BIG))
-            self.topo.procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", f"{topo.PREFIX}{name}", "/usr/bin/python3", "-c",
-                 KEEPALIVE_SERVER, name * 2]))
+        start_long_servers(self.topo)
         self.conf = os.path.join(self.topo.dir, "lab.conf")
         with open(self.conf, "w") as f:
             f.write(lab_config() + f"-A -t {topo.VIP}:8080 -s rr\n"

@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
 import topo  # noqa: E402
 from fvtest import wait_for  # noqa: E402
-from ha import A, B, KEEPALIVED, VIP, Director  # noqa: E402
-from test_restart import BIG, KEEPALIVE_CLIENT, KEEPALIVE_SERVER  # noqa: E402
+from ha import FASTVSADM, VIP  # noqa: E402
+from test_ha import HaPair  # noqa: E402
+from test_restart import BIG, KEEPALIVE_CLIENT, start_long_servers  # noqa: E402
 
 CIP2 = "172.16.254.11"  # another of the client's addresses (topo): persistence is per address
 
@@ -57,34 +58,14 @@ print(sum(1 for i in range(n) if failed[i] == 0 and answered[i] > 0), sum(failed
 """
 
 
-class SyncPair:
-    kind = ""
+class SyncPair(HaPair):
+    sync = True
 
-    @classmethod
-    def setUpClass(cls):
-        if not os.path.exists(KEEPALIVED):
-            raise RuntimeError("keepalived is not installed (apt-get install keepalived)")
+    def more_servers(self):
+        start_long_servers(self.topo)
 
     def setUp(self):
-        self.topo = topo.Topology(self.kind, directors=2)
-        self.addCleanup(self.topo.destroy)
-        self.topo.start_servers()
-        for name in topo.RS:
-            with open(os.path.join(self.topo.dir, f"{name}-80", "big"), "wb") as f:
-                f.write(os.urandom(BIG))
-            self.topo.procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", f"{topo.PREFIX}{name}", "/usr/bin/python3", "-c",
-                 KEEPALIVE_SERVER, name * 2]))
-        self.a = Director(self.topo, A, self.kind, sync=True)
-        self.b = Director(self.topo, B, self.kind, sync=True)
-        for d in (self.a, self.b):
-            self.addCleanup(d.stop)
-            d.start_fastvsd()
-        for d in (self.a, self.b):
-            d.start_keepalived()
-        wait_for(lambda: self.a.is_master() and self.a.holds_vip(), 30, "A to be master")
-        wait_for(lambda: "Entering BACKUP STATE" in self.b.keepalived_output(), 30,
-                 "B to be backup")
+        super().setUp()
         wait_for(lambda: "master sync daemon (mcast=" in self.a.fastvsd.output(), 20,
                  "A's master sync daemon")
         wait_for(lambda: "backup sync daemon (mcast=" in self.b.fastvsd.output(), 20,
@@ -97,6 +78,12 @@ class SyncPair:
         self.assertEqual(self.a.adm("-L", "--daemon"), "master" + line)
         self.assertEqual(self.b.adm("-L", "--daemon"), "backup" + line)
         self.assertNotIn("daemon", self.a.adm("-S", "-n"))
+        # keepalived's daemons are not started or stopped by hand.
+        r = subprocess.run([FASTVSADM, "--socket", self.b.sock, "--stop-daemon", "backup"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the sync daemons are keepalived's here (", r.stderr)
+        self.assertEqual(self.b.adm("-L", "--daemon"), "backup" + line)
 
     def client(self, *cmd, **kw):
         return subprocess.Popen(["ip", "netns", "exec", f"{topo.PREFIX}client", *cmd],

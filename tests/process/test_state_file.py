@@ -255,6 +255,14 @@ class StateFile(unittest.TestCase):
         self.assertEqual(len(lines), 1, log)
         self.assertIn(f"no state file at {self.state}: starting with an empty table", lines[0])
 
+    def test_a_path_that_cannot_be_saved_is_said_at_start(self):
+        os.makedirs(self.state)  # the path is a directory: no file can replace it at the stop
+        d = self.start(1)
+        wait_for(lambda: "WARNING: state file" in d.output(), 10, "the warning")
+        self.assertIn(f"WARNING: state file {self.state} cannot be saved at stop ({self.state} is "
+                      "a directory): a restart will start with an empty table", d.output())
+        self.stop(d)
+
     def test_no_state_file_option(self):
         d = self.start(1, state=False)
         log = self.stop(d)

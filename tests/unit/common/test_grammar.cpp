@@ -280,7 +280,7 @@ TEST(ParseIpvsadm, MissingRequiredOptions) {
   EXPECT_EQ(parse_err("-d -t 1.1.1.1:80"),
             "-d (--delete-server) needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("-t 1.1.1.1:80 -s rr"),
-            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)");
+            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, --stop-daemon)");
 }
 
 TEST(ParseIpvsadm, OptionNotAllowedWithCommand) {
@@ -476,7 +476,7 @@ TEST(ParseIpvsadm, StartDaemonErrors) {
   EXPECT_EQ(parse_err("-L --syncid 1"), "option --syncid is not allowed with -L (--list)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --mcast-interface dpdk0"),
             "option --mcast-interface is not allowed with -A (--add-service)");
-  EXPECT_EQ(parse_err("--syncid 1"), "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z)");
+  EXPECT_EQ(parse_err("--syncid 1"), "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, --stop-daemon)");
 }
 
 TEST(ParseIpvsadm, StopDaemon) {
