@@ -38,8 +38,8 @@ SyncConn conn(uint32_t i) {
 }
 
 rte_ring* ring(const char* name) {
-  rte_ring* r = rte_ring_create_elem(name, sizeof(SyncConn), kSyncRingSize, 0,
-                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* r =
+      rte_ring_create_elem(name, sizeof(SyncConn), kSyncRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (!r) std::abort();
   return r;
 }
@@ -102,8 +102,8 @@ void BM_SyncBackupDecode(benchmark::State& st) {
   }
   st.SetItemsProcessed(static_cast<int64_t>(n));
   st.counters["per_message"] = static_cast<double>(w.count());
-  st.counters["ns_per_conn"] = benchmark::Counter(
-      double(n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  st.counters["ns_per_conn"] =
+      benchmark::Counter(double(n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   rte_ring_free(r);
 }
 BENCHMARK(BM_SyncBackupDecode);
@@ -112,8 +112,9 @@ BENCHMARK(BM_SyncBackupDecode);
 }  // namespace fastvs
 
 int main(int argc, char** argv) {
-  const char* eal[] = {"bench_sync", "-l",  "0", "--no-huge", "-m", "256", "--no-pci",
-                       "--no-shconf", "--no-telemetry", "--log-level", "lib.eal:error"};
+  const char* eal[] = {"bench_sync",   "-l",       "0",           "--no-huge",      "-m",
+                       "256",          "--no-pci", "--no-shconf", "--no-telemetry", "--log-level",
+                       "lib.eal:error"};
   if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) return 1;
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

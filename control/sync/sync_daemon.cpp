@@ -209,7 +209,10 @@ Status SyncBackup::start(const SyncDaemonConfig& cfg, const std::string& host_if
     st = sock_error("SO_RCVBUF", host_if);
   else if (bind(*fd, reinterpret_cast<const sockaddr*>(&at), sizeof at) != 0)
     st = sock_error("bind", host_if);
-  else if (setsockopt(*fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
+  // A unicast "group" (bench_sync_rate's loopback; fastvsadm takes multicast groups only) is
+  // just bound.
+  else if (IN_MULTICAST(cfg.group) &&
+           setsockopt(*fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
     st = sock_error("IP_ADD_MEMBERSHIP", host_if);
   if (!st) {
     close(*fd);
