@@ -247,6 +247,11 @@ Status Director::init() {
     return Error{"RCU QSBR variable: out of memory"};
   }
   if (Status st = make_workers(first.get()); !st) return st;
+  // A master the first snapshot already runs (a --config line, keepalived's instance holding its
+  // addresses): its counts now that the workers exist, before they are launched.
+  if (sync_master_.running()) {
+    if (Status st = make_sync_counts(); !st) return Error{"master sync daemon: " + st.error()};
+  }
   if (!opt_.state_file.empty()) {
     load_state(*first);
     if (const Status st = check_state_path(opt_.state_file); !st)
@@ -671,14 +676,16 @@ void Director::update_sync() {
     const int port = port_of_name(want->ifname);
     const uint16_t maxlen = sync_daemon_maxlen(*want, master, port >= 0 ? mtus_[port] : 1500);
     Status st;
-    if (!kernel_.enabled())
+    if (!kernel_.enabled()) {
       st = Error{"it speaks through the kernel path, which --no-kernel-path turned off"};
-    else if (master && !(st = make_sync_counts()))
-      ;
-    else if (master)
-      st = sync_master_.start(*want, host_if(*want), maxlen);
-    else if ((st = sync_backup_.start(*want, host_if(*want))))
+    } else if (master) {
+      // Before init() has made the workers, make_sync_counts waits for them (init calls it).
+      if (!workers_.empty()) st = make_sync_counts();
+      if (st) st = sync_master_.start(*want, host_if(*want), maxlen);
+      if (st) discard_sync_events();
+    } else if ((st = sync_backup_.start(*want, host_if(*want)))) {
       epoll_set(epoll_fd_, EPOLL_CTL_ADD, sync_backup_.fd(), EPOLLIN);
+    }
     log_line(st ? describe(role, *want, maxlen) + " started"
                 : fmt::format("{} sync daemon not started: {}", role, st.error()));
   }
@@ -725,6 +732,15 @@ void Director::on_sync_readable() {
                        sync_backup_.config().syncid, why));
   sync_drops_logged_ = dropped;
   sync_drops_log_tsc_ = now;
+}
+
+// What the workers recorded before they adopted the snapshot that stopped the last master (or
+// while none ran): older than what a new master must send, and never sent.
+void Director::discard_sync_events() {
+  SyncConn buf[64];
+  for (rte_ring* r : sync_out_rings_)
+    while (rte_ring_sc_dequeue_burst_elem(r, buf, sizeof(SyncConn), 64, nullptr) > 0) {
+    }
 }
 
 void Director::log_sync_stats() const {

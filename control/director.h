@@ -137,6 +137,7 @@ class Director {
   void update_sync();
   void log_sync_stats() const;
   void on_sync_readable();
+  void discard_sync_events();
   Status make_sync_counts();
   // What the workers run: the operator's configuration with the health checks' verdicts and
   // keepalived's sync daemon role.

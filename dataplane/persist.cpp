@@ -120,6 +120,15 @@ bool PersistTable::hold(uint32_t slot, uint64_t key, Destination* dest, uint32_t
   return true;
 }
 
+void PersistTable::refresh(uint32_t slot, uint64_t key, Destination* dest, uint32_t expires,
+                           uint32_t timeout) {
+  if (__atomic_load_n(&slots_[slot].key, __ATOMIC_SEQ_CST) != key ||
+      __atomic_load_n(&slots_[slot].dest, __ATOMIC_SEQ_CST) != dest)
+    return;
+  ctl_[slot].timeout.store(timeout, std::memory_order_relaxed);
+  ctl_[slot].expires.store(expires, std::memory_order_relaxed);
+}
+
 bool PersistTable::clear_if_idle(uint32_t i, uint64_t key, Destination* dest) {
   if (!cas(i, Slot{key, dest}, Slot{key | kDying, dest})) return false;
   if (ctl_[i].n_control.load(std::memory_order_seq_cst) > 0) {

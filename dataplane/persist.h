@@ -58,6 +58,9 @@ class PersistTable {
   // A new connection of the template: takes a reference (n_control) and restarts its timer.
   // False if the template is being removed (the caller looks it up again).
   bool hold(uint32_t slot, uint64_t key, Destination* dest, uint32_t expires);
+  // A synced template seen again (ip_vs_proc_conn re-arms its timer): its timer restarts for
+  // `timeout` ticks, if the slot still holds {key, dest}. No reference is taken.
+  void refresh(uint32_t slot, uint64_t key, Destination* dest, uint32_t expires, uint32_t timeout);
   // A connection it controlled ended.
   void release(uint32_t slot) { ctl_[slot].n_control.fetch_sub(1, std::memory_order_relaxed); }
 

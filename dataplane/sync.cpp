@@ -20,9 +20,20 @@ void push(Worker& w, SyncConn e) {  // a copy: rte_ring_sp_enqueue_elem takes a 
 // ip_vs_find_dest: the real server by address and port; a port 0 service's destinations take
 // the client's port (their own is 0).
 Destination* find_dest(const SnapService& svc, uint32_t rip, uint16_t rport) {
-  for (Destination* d : svc.dests)
-    if (d->rip_be == rip && (d->rport_be == rport || d->rport_be == 0)) return d;
-  return nullptr;
+  Destination* any_port = nullptr;
+  for (Destination* d : svc.dests) {
+    if (d->rip_be != rip) continue;
+    if (d->rport_be == rport) return d;
+    if (d->rport_be == 0 && !any_port) any_port = d;
+  }
+  return any_port;
+}
+
+// What a synced timeout may be (ip_vs_proc_sync_conn clamps to MAX_SCHEDULE_TIMEOUT): 31 days,
+// ipvsadm's longest, so that the ticks never wrap.
+uint32_t clamp_secs(uint32_t secs) {
+  constexpr uint32_t kMax = 86400 * 31;
+  return secs < kMax ? secs : kMax;
 }
 
 // A template from the master (ip_vs_proc_conn with IP_VS_CONN_F_TEMPLATE): the client's
@@ -30,17 +41,22 @@ Destination* find_dest(const SnapService& svc, uint32_t rip, uint16_t rport) {
 bool apply_template(Worker& w, const SyncConn& e, const SnapService& svc, Destination* d) {
   if (!svc.persistent) return false;
   const uint64_t key = PersistTable::key_of(svc.id, e.cip & svc.persist_mask);
-  const uint32_t ticks = e.timeout ? e.timeout * kTicksPerSecond : svc.persist_ticks;
+  const uint32_t ticks = e.timeout ? clamp_secs(e.timeout) * kTicksPerSecond : svc.persist_ticks;
   Destination* got = d;
   bool created = false;
   const uint32_t slot = w.persist->insert(key, &got, w.now + ticks, ticks, &created);
   if (slot == PersistTable::kNone) return false;
   if (created) {
     tmpl_bind(w, d, 1);
-  } else if (got != d && w.persist->repoint(slot, key, got, d)) {
+    return true;
+  }
+  if (got != d) {
+    if (!w.persist->repoint(slot, key, got, d)) return false;
     tmpl_bind(w, got, -1);
     tmpl_bind(w, d, 1);
   }
+  // Seen again: its timer restarts, as ip_vs_proc_conn's does.
+  w.persist->refresh(slot, key, d, w.now + ticks, ticks);
   return true;
 }
 
@@ -50,34 +66,41 @@ bool apply_template(Worker& w, const SyncConn& e, const SnapService& svc, Destin
 // asks for the template on each of its connections' packets and sends it whenever a template
 // passes, which it nearly always does; here it goes with its connection, which carries it to the
 // backup as often as the connection itself goes).
-void sync_record(Worker& w, const Conn& c, const SnapService& svc) {
-  SyncConn e{};
-  e.cip = c.cip;
-  e.vip = c.vip;
-  e.rip = c.rip;
-  e.cport = c.cport;
-  e.vport = c.vport;
-  e.rport = c.rport;
-  e.proto = c.proto;
-  e.state = static_cast<uint8_t>(c.state);
-  e.flags = static_cast<uint8_t>((c.flags & kConnInactive ? kSyncInactive : 0) |
-                                 (c.flags & kConnNoOutput ? kSyncNoOutput : 0));
-  e.method = c.method;
-  e.timeout = c.timeout / kTicksPerSecond;
-  push(w, e);
-  if (c.tmpl && svc.persistent && c.dest) {
-    SyncConn t{};
-    t.cip = c.cip & svc.persist_mask;
-    t.vip = c.vip;
-    t.vport = svc.vport;
-    t.rip = c.rip;
-    t.rport = c.dest->rport_be;
-    t.proto = c.proto;
-    t.flags = kSyncTemplate;
-    t.method = c.method;
-    t.timeout = svc.persist_ticks / kTicksPerSecond;
-    push(w, t);
+void sync_record(Worker& w, const Conn& c, const SnapService& svc, bool template_only) {
+  if (!template_only) {
+    SyncConn e{};
+    e.cip = c.cip;
+    e.vip = c.vip;
+    e.rip = c.rip;
+    e.cport = c.cport;
+    e.vport = c.vport;
+    e.rport = c.rport;
+    e.proto = c.proto;
+    e.state = static_cast<uint8_t>(c.state);
+    e.flags = static_cast<uint8_t>((c.flags & kConnInactive ? kSyncInactive : 0) |
+                                   (c.flags & kConnNoOutput ? kSyncNoOutput : 0));
+    e.method = c.method;
+    e.timeout = c.timeout / kTicksPerSecond;
+    push(w, e);
   }
+  if (!c.tmpl || !svc.persistent) return;
+  // The template as it is now: persist_pick may have re-pointed it since the connection was
+  // made (its destination removed).
+  const uint32_t masked = c.cip & svc.persist_mask;
+  Destination* d = nullptr;
+  if (w.persist->lookup(PersistTable::key_of(svc.id, masked), &d) == PersistTable::kNone || !d)
+    return;
+  SyncConn t{};
+  t.cip = masked;
+  t.vip = c.vip;
+  t.vport = svc.vport;
+  t.rip = d->rip_be;
+  t.rport = d->rport_be;
+  t.proto = c.proto;
+  t.flags = kSyncTemplate;
+  t.method = d->method.load(std::memory_order_relaxed);
+  t.timeout = svc.persist_ticks / kTicksPerSecond;
+  push(w, t);
 }
 
 // ip_vs_proc_conn: a connection the master synced, installed or brought up to date.
@@ -97,7 +120,7 @@ void sync_apply_one(Worker& w, const SyncConn& e) {
     return;
   }
   // Version 0 carries no timeout: the backup's own for the state (as the kernel does).
-  uint32_t secs = e.timeout;
+  uint32_t secs = clamp_secs(e.timeout);
   if (secs == 0)
     secs = e.proto == kIpProtoTcp && e.state < kTcpStateCount ? w.snap->tcp_timeouts.secs[e.state]
                                                               : w.snap->udp_timeout;
@@ -110,25 +133,36 @@ void sync_apply_one(Worker& w, const SyncConn& e) {
     ++w.ctr.sync_skipped;
     return;
   }
-  // Bound elsewhere (the master rescheduled it, or our copy is older): made again.
-  if (c && (c->dest != d || c->rip != e.rip || c->rport != e.rport || c->method != e.method)) {
+  // Bound to another real server here (ip_vs_proc_conn): an active entry replaces our copy; an
+  // inactive one is the end of a connection that was already replaced, and is ignored.
+  if (c && (c->rip != e.rip || c->rport != e.rport)) {
+    if (inactive) {
+      ++w.ctr.sync_skipped;
+      return;
+    }
     conn_forget(w, c);
     c = nullptr;
   }
   if (c) {
     // A connection we hold already: its new state, flags and timer, counted where it now
     // belongs (ActiveConn or InActConn).
-    DestWorkerSlot& slot = d->slot[w.id];
-    if (inactive != static_cast<bool>(c->flags & kConnInactive)) {
-      slot_add(inactive ? slot.activeconns : slot.inactconns, -1);
-      slot_add(inactive ? slot.inactconns : slot.activeconns, 1);
-      c->flags ^= kConnInactive;
+    if (c->dest) {
+      DestWorkerSlot& slot = c->dest->slot[w.id];
+      if (inactive != static_cast<bool>(c->flags & kConnInactive)) {
+        slot_add(inactive ? slot.activeconns : slot.inactconns, -1);
+        slot_add(inactive ? slot.inactconns : slot.activeconns, 1);
+      }
     }
+    if (inactive != static_cast<bool>(c->flags & kConnInactive)) c->flags ^= kConnInactive;
     c->state = static_cast<TcpState>(e.state);
+    c->sync_old_state = e.state;
     w.conns.touch(c, ticks, w.now);
     ++w.ctr.sync_applied;
     return;
   }
+  // ip_vs_bind_dest: a synced connection inherits its forwarding method from the destination
+  // here (and so its NOOUTPUT), whatever the master's entry says.
+  const ForwardMethod method = d->method.load(std::memory_order_relaxed);
   Conn saved{};
   saved.cip = e.cip;
   saved.vip = e.vip;
@@ -139,16 +173,18 @@ void sync_apply_one(Worker& w, const SyncConn& e) {
   saved.proto = e.proto;
   saved.state = static_cast<TcpState>(e.state);
   saved.flags = static_cast<uint8_t>((inactive ? kConnInactive : 0) |
-                                     (e.flags & kSyncNoOutput ? kConnNoOutput : 0));
-  saved.method = e.method;
+                                     (method != ForwardMethod::Masq ? kConnNoOutput : 0));
+  saved.method = method;
   saved.svc_id = svc->id;
   saved.dest = d;
   saved.timeout = ticks;
   bool collision = false;
-  if (conn_restore(w, saved, ticks, &collision))
+  if (Conn* made = conn_restore(w, saved, ticks, &collision)) {
+    made->sync_old_state = e.state;  // ip_vs_proc_conn: cp->old_state = cp->state
     ++w.ctr.sync_applied;
-  else
+  } else {
     ++w.ctr.sync_skipped;
+  }
 }
 
 unsigned worker_sync_apply(Worker& w, unsigned budget) {

@@ -40,8 +40,9 @@ enum SyncFlags : uint8_t {
 // Entries per worker ring, each way.
 constexpr unsigned kSyncRingSize = 16384;
 
-// Master: records the connection (and its template) in the worker's sync ring.
-void sync_record(Worker& w, const Conn& c, const SnapService& svc);
+// Master: records the connection (unless template_only) and its template in the worker's sync
+// ring.
+void sync_record(Worker& w, const Conn& c, const SnapService& svc, bool template_only = false);
 
 // Master, per packet from the client once its state is updated (service_request), only while
 // the master daemon runs: records the connection if IPVS would sync it now. Inline: most packets
@@ -66,12 +67,15 @@ void sync_record(Worker& w, const Conn& c, const SnapService& svc);
   else if (n.pkts <= p.threshold)
     ++n.pkts;
   SyncMark m{c.sync_old_state, n.endtime};
-  if (likely(!sync_needed(p, m, c.proto, static_cast<uint8_t>(c.state), false, c.tmpl != 0,
-                          c.timeout, n.pkts, w.now)))
+  // sync_persist_mode: a connection under a template is not synced, its template is (ip_vs_sync_conn
+  // goes on to cp->control): here at the packets the connection would have gone at.
+  const bool template_only = unlikely(p.persist_mode) && c.tmpl != 0;
+  if (likely(!sync_needed(p, m, c.proto, static_cast<uint8_t>(c.state), false,
+                          c.tmpl != 0 && !template_only, c.timeout, n.pkts, w.now)))
     return;
   c.sync_old_state = m.old_state;
   n.endtime = m.endtime;
-  sync_record(w, c, svc);
+  sync_record(w, c, svc, template_only);
 }
 
 // Backup, between bursts: installs or updates up to `budget` synced connections from the ring.

@@ -122,7 +122,9 @@ Status SyncMaster::start(const SyncDaemonConfig& cfg, const std::string& host_if
   if (!fd) return Error{fd.error()};
   ip_mreqn mr{};
   mr.imr_ifindex = static_cast<int>(ifindex);
-  const int ttl = cfg.ttl, loop = 0;
+  // Room for a burst of messages (the master sends what 20 ms of new connections made at once):
+  // a full buffer would lose a message (counted in send_errors).
+  const int ttl = cfg.ttl, loop = 0, sndbuf = 4 << 20;
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(cfg.port);
@@ -134,6 +136,8 @@ Status SyncMaster::start(const SyncDaemonConfig& cfg, const std::string& host_if
     st = sock_error("IP_MULTICAST_TTL", host_if);
   else if (setsockopt(*fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0)
     st = sock_error("IP_MULTICAST_LOOP", host_if);
+  else if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
+    st = sock_error("SO_SNDBUF", host_if);
   else if (connect(*fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0)
     st = sock_error("connect", host_if);
   if (!st) {

@@ -25,7 +25,9 @@ import topo  # noqa: E402
 from fvtest import wait_for  # noqa: E402
 from ha import FASTVSADM, VIP  # noqa: E402
 from test_ha import HaPair  # noqa: E402
-from test_restart import BIG, KEEPALIVE_CLIENT, start_long_servers  # noqa: E402
+from fvtest import Fastvsd  # noqa: E402
+from test_nat_lab import lab_config  # noqa: E402
+from test_restart import BIG, DRIVER, KEEPALIVE_CLIENT, start_long_servers  # noqa: E402
 
 CIP2 = "172.16.254.11"  # another of the client's addresses (topo): persistence is per address
 
@@ -149,6 +151,58 @@ class SyncPair(HaPair):
         applied = self.b.fastvsd.total("sync_applied")
         self.assertGreaterEqual(applied, 102)
         self.assertEqual(self.a.fastvsd.total("sync_dropped"), 0)
+
+
+# One sync message as a real server on the master's LAN receives it (joined to the group on its
+# eth0): its first 8 bytes (IPVS's version 1 header) and its length, in hex.
+MCAST_LISTENER = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("224.0.0.81", 8848))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton("224.0.0.81") + socket.inet_aton(sys.argv[1]))
+s.settimeout(20)
+data = s.recv(65536)
+print(data[:8].hex(), len(data), flush=True)
+"""
+
+
+class MasterFromTheConfigFile(unittest.TestCase):
+    """A master the --config file starts (fastvsd's first snapshot runs it, before the workers
+    exist): the client's connections go out on the wire as IPVS version 1 messages, none lost."""
+
+    def test_a_config_file_master_syncs(self):
+        lab = topo.Topology("nat")
+        self.addCleanup(lab.destroy)
+        lab.start_servers()
+        conf = os.path.join(lab.dir, "lab.conf")
+        with open(conf, "w") as f:
+            f.write(lab_config() + "--start-daemon master --mcast-interface dpdk1 --syncid 9\n")
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", f"{topo.PREFIX}rs1", "/usr/bin/python3", "-c",
+             MCAST_LISTENER, topo.RS["rs1"]], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(listener.kill)
+        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+            topo.vdev_args(lab.ports, DRIVER)
+        d = Fastvsd(eal, ["--config", conf, "--idle-sleep-us", "200"], lab.dir, "fvssyncm",
+                    netns=topo.DIRECTOR_NS, kernel_path=True)
+        self.addCleanup(lambda: (d.stop(), d.close()))
+        d.wait_started()
+        wait_for(lambda: "master sync daemon (mcast=dpdk1, syncid=9, maxlen=1472, "
+                 "group=224.0.0.81, port=8848, ttl=1) started" in d.output(), 20,
+                 "the master sync daemon", interval=0.1)
+        for _ in range(3):
+            self.assertIn(topo.curl(topo.CIP, f"http://{VIP}/", timeout=5), ("rs1rs1", "rs2rs2"))
+        wait_for(lambda: d.total("sync_queued") >= 3, 10, "the connections recorded")
+        self.assertEqual(d.total("sync_dropped"), 0)
+        out, _ = listener.communicate(timeout=30)
+        header, length = out.split()
+        # reserved 0, syncid 9, size (the datagram's), count >= 1, version 1, spare 0
+        self.assertEqual(header[:4], "0009")
+        self.assertEqual(int(header[4:8], 16), int(length))
+        self.assertGreaterEqual(int(header[8:10], 16), 1)
+        self.assertEqual(header[10:], "010000")
 
 
 class SyncDr(SyncPair, unittest.TestCase):

@@ -135,6 +135,21 @@ TEST(SyncMaster, TemplateGoesWithItsConnection) {
   EXPECT_EQ(t.timeout, 120u);
 }
 
+// sync_persist_mode: the connection is not synced, its template is, at the connection's cadence.
+TEST(SyncMaster, PersistModeSyncsTheTemplateOnly) {
+  Master m("-A -t 172.16.254.200:7000 -s rr -p 120\n"
+           "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n");
+  m.p.snap->sync.persist_mode = true;
+  for (uint8_t f : {SYN, ACK, ACK}) m.p.run(0, m.client(40000, 7000, f));
+  const std::vector<SyncConn> got = drain(m.ring);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].flags, kSyncTemplate);
+  EXPECT_EQ(got[0].cport, 0);
+  // A connection of a service without persistence is synced as ever.
+  for (uint8_t f : {SYN, ACK, ACK}) m.p.run(0, m.client(40001, 8080, f));
+  EXPECT_EQ(drain(m.ring).size(), 1u);
+}
+
 SyncConn synced(uint16_t vport, const std::string& rip, uint16_t rport, TcpState state,
                 uint8_t flags = 0, ForwardMethod method = ForwardMethod::Masq,
                 uint32_t timeout = 900) {
@@ -225,6 +240,32 @@ TEST(SyncBackup, DirectRoutingConnectionIsInstalled) {
                  {}}});
 }
 
+// ip_vs_bind_dest: a synced connection takes its forwarding method from the destination here.
+TEST(SyncBackup, MethodIsTheDestinations) {
+  Pipeline p;
+  // The master says NAT; here 192.168.0.18 is a DR destination of port 443.
+  sync_apply_one(p.w, synced(443, RS1, 443, TcpState::Established));
+  ASSERT_EQ(p.w.ctr.sync_applied, 1u);
+  run_steps(p, {{"forwarded by direct routing, not NAT",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40000, 443, ACK, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, VIP, 40000, 443, ACK, 63))}},
+                 {}}});
+}
+
+// ip_vs_proc_conn: an inactive entry naming another real server ends a connection that was
+// already replaced: ignored. An active one replaces our copy (below).
+TEST(SyncBackup, StaleInactiveEntryIsIgnored) {
+  Pipeline p;
+  sync_apply_one(p.w, synced(80, RS2, 80, TcpState::Established));
+  sync_apply_one(p.w, synced(80, RS1, 80, TcpState::CloseWait, kSyncInactive,
+                             ForwardMethod::Masq, 60));
+  EXPECT_EQ(p.w.conns.size(), 1u);
+  EXPECT_EQ(dest_of(p, 80, RS2)->activeconns(), 1);
+  EXPECT_EQ(dest_of(p, 80, RS1)->inactconns(), 0);
+  EXPECT_EQ(p.w.ctr.sync_skipped, 1u);
+}
+
 // Rescheduled on the master (another real server): the backup's copy is replaced.
 TEST(SyncBackup, AnotherRealServerReplacesTheCopy) {
   Pipeline p;
@@ -267,6 +308,33 @@ TEST(SyncBackup, TemplateKeepsTheClientOnItsRealServer) {
   sync_apply_one(p.w, t);
   EXPECT_EQ(p.persist.size(), 1u);
   EXPECT_EQ(dest_of(p, 7000, RS1)->persistconns(), 1);
+}
+
+// A template synced again lives its timeout from then (ip_vs_proc_conn re-arms it): the sweep
+// past its first timeout leaves it.
+TEST(SyncBackup, TemplateSyncedAgainIsRearmed) {
+  Pipeline p(1024,
+             "-A -u 172.16.254.200:7000 -s rr -p 30\n"
+             "-a -u 172.16.254.200:7000 -r 192.168.0.18:80 -m\n");
+  SyncConn t = synced(7000, RS1, 80, TcpState::None, kSyncTemplate, ForwardMethod::Masq, 30);
+  t.proto = kIpProtoUdp;
+  t.cport = 0;
+  sync_apply_one(p.w, t);
+  worker_set_time(p.w, 1000 + 20 * kTicksPerSecond);
+  sync_apply_one(p.w, t);
+  unsigned freed = 0;
+  const auto sweep = [&](uint32_t now) {
+    p.persist.sweep(now, [&](Destination* d) {
+      slot_add(d->slot[1].persistconns, -1);
+      slot_add(d->slot[1].refs, -1);
+      ++freed;
+    });
+  };
+  sweep(1000 + 35 * kTicksPerSecond);  // past the first 30 s, within the second's
+  EXPECT_EQ(freed, 0u);
+  EXPECT_EQ(p.persist.size(), 1u);
+  sweep(1000 + 51 * kTicksPerSecond);
+  EXPECT_EQ(freed, 1u);
 }
 
 }  // namespace
