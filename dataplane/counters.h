@@ -10,22 +10,29 @@ namespace fastvs {
 
 #define FASTVS_DROP_REASONS(X)                                                       \
   X(eth_truncated, "Ethernet header truncated")                                      \
-  X(ethertype, "not IPv4 or ARP")                                                    \
+  X(ethertype, "not IPv4, IPv6 or ARP")                                              \
   X(multi_segment, "multi-segment packet")                                           \
   X(arp_malformed, "malformed ARP")                                                  \
   X(arp_not_ours, "ARP for an address that is not ours")                             \
   X(ip_truncated, "IPv4 header truncated")                                           \
-  X(ip_version, "IP version is not 4")                                               \
+  X(ip_version, "IP version not the EtherType's (4 or 6)")                           \
   X(ip_ihl, "IPv4 header length below 20")                                           \
   X(ip_total_length, "IPv4 total length beyond the frame or below the header")       \
   X(ip_checksum, "bad IPv4 header checksum")                                         \
   X(ip_options, "malformed IPv4 options (an option's length does not fit)")          \
   X(ip_source_route, "source-routed (LSRR/SSRR): refused as accept_source_route=0")  \
+  X(ip6_truncated, "IPv6 header truncated")                                          \
+  X(ip6_payload_length, "IPv6 payload length beyond the frame")                      \
+  X(ip6_ext_truncated, "IPv6 extension header truncated")                            \
+  X(ip6_ext_order, "IPv6 hop-by-hop options not first")                              \
+  X(ip6_ext_chain, "more than 8 IPv6 extension headers")                             \
+  X(ip6_options, "IPv6 options that do not fit their header")                        \
   X(frag_malformed, "fragment lacking the TCP/UDP header, inside it, or past 64K")   \
   X(frag_unknown, "non-first fragment of no known datagram (first not seen)")        \
   X(frag_local, "fragment to a local address, not a service (not reassembled)")      \
   X(frag_other, "fragment not of a TCP/UDP service or NAT reply (ICMP, routed)")     \
   X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours")   \
+  X(martian_dest, "IPv6 to loopback, IPv4-mapped or reserved/node-local multicast")  \
   X(other_host, "unicast to another host's MAC (the port is promiscuous)")           \
   X(l4_truncated, "TCP/UDP/ICMP header truncated")                                   \
   X(tcp_doff, "TCP data offset out of range")                                        \
@@ -113,8 +120,8 @@ class Counter {
   X(conns_created, "connections_created", "Connections created")                             \
   X(conns_expired, "connections_expired", "Connections expired")                             \
   X(to_kernel, "to_kernel_packets", "Packets handed to the host's stack (the kernel path)")  \
-  X(to_kernel_ctl, "to_kernel_control_packets",                                             \
-    "Of those, VRRP and ARP, handed on a budget of their own")                              \
+  X(to_kernel_ctl, "to_kernel_control_packets",                                              \
+    "Of those, VRRP and ARP, handed on a budget of their own")                               \
   X(from_kernel, "from_kernel_packets", "The host's packets sent out of a port")             \
   X(frags_tracked, "fragments_tracked", "First fragments whose datagram was remembered")     \
   X(frags_followed, "fragments_followed", "Non-first fragments forwarded after their first") \
@@ -123,7 +130,7 @@ class Counter {
     "fragment table was full)")                                                              \
   X(sync_queued, "sync_queued", "Connections queued for the master sync daemon")             \
   X(sync_dropped, "sync_dropped",                                                            \
-    "Connections the master sync daemon lost: the worker's sync ring was full")             \
+    "Connections the master sync daemon lost: the worker's sync ring was full")              \
   X(sync_applied, "sync_applied", "Synced connections installed or updated (backup)")        \
   X(sync_skipped, "sync_skipped",                                                            \
     "Synced connections skipped: their service or real server is not configured here")

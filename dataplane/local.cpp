@@ -101,6 +101,31 @@ void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
             pi.proto == kIpProtoVrrp);
 }
 
+// IPv6 is the host's for now: fastvs has no IPv6 service yet, so every IPv6 packet that the
+// kernel's ip6_rcv_core would take goes up the kernel path, and the host's IPv6 (its link-local
+// and global addresses on dpdkN, neighbour discovery, health checks over IPv6) works through the
+// ports. Neighbour discovery, MLD and VRRP ride the control budget, as ARP and VRRP do.
+void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
+  const uint8_t* src = ip + 8;
+  const uint8_t* dst = ip + 24;
+  // ip6_rcv_core: no multicast source; no loopback either way off the loopback device; no
+  // IPv4-mapped address either way (RFC 4038); no multicast to the reserved scope 0 or the
+  // interface-local scope 1 (RFC 4291 2.7).
+  constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (src[0] == 0xff || std::memcmp(src, kLoopback, 16) == 0 || std::memcmp(src, kMapped, 12) == 0)
+    return drop(w, m, Drop::martian_source);
+  if (std::memcmp(dst, kLoopback, 16) == 0 || std::memcmp(dst, kMapped, 12) == 0 ||
+      (dst[0] == 0xff && (dst[1] & 0x0f) <= 1))
+    return drop(w, m, Drop::martian_dest);
+  const bool control = pi.proto == kIpProtoVrrp ||
+                       (pi.kind == PktKind::Icmp &&
+                        ((pi.icmp_type >= kIcmp6MldQuery && pi.icmp_type <= kIcmp6Redirect) ||
+                         pi.icmp_type == kIcmp6Mld2Report));
+  to_kernel(w, m, Drop::no_service, control);
+}
+
 void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise, bool control) {
   if (!w.to_kernel) return drop(w, m, otherwise);
   // A token bucket (--kernel-rate), a tenth of a second deep: a flood of traffic the data plane

@@ -1,5 +1,6 @@
-// The validating parser: Ethernet, ARP, IPv4, TCP/UDP/ICMP, and the header embedded in an ICMP
-// error. It never trusts a length field: every offset is checked against the bytes present.
+// The validating parser: Ethernet, ARP, IPv4, IPv6 (its extension headers walked), TCP/UDP/ICMP
+// and ICMPv6, and the header embedded in an ICMP error. It never trusts a length field: every
+// offset is checked against the bytes present.
 // Pure (works on a byte span), so it is unit-tested and fuzzed without the EAL.
 #pragma once
 
@@ -19,12 +20,21 @@ inline bool refuse(Drop* why, Drop reason) {
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
+constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr unsigned kEthHdrLen = 14;
 constexpr uint8_t kIpProtoIcmp = 1;
 constexpr uint8_t kIpProtoIpip = 4;
 constexpr uint8_t kIpProtoTcp = 6;
 constexpr uint8_t kIpProtoUdp = 17;
 constexpr uint8_t kIpProtoVrrp = 112;
+// IPv6's extension headers (RFC 8200 4.1) and upper layers.
+constexpr uint8_t kIpProtoHopOpts = 0;
+constexpr uint8_t kIpProtoIpv6 = 41;
+constexpr uint8_t kIpProtoRouting = 43;
+constexpr uint8_t kIpProtoFragment = 44;
+constexpr uint8_t kIpProtoIcmp6 = 58;
+constexpr uint8_t kIpProtoDstOpts = 60;
+constexpr unsigned kIp6HdrLen = 40;
 
 constexpr uint8_t kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpDestUnreach = 3;
@@ -32,6 +42,20 @@ constexpr uint8_t kIcmpSourceQuench = 4;
 constexpr uint8_t kIcmpEcho = 8;
 constexpr uint8_t kIcmpTimeExceeded = 11;
 constexpr uint8_t kIcmpFragNeeded = 4;  // code of kIcmpDestUnreach
+
+// ICMPv6 (RFC 4443; neighbour discovery RFC 4861; MLD RFC 2710, RFC 3810).
+constexpr uint8_t kIcmp6DestUnreach = 1;
+constexpr uint8_t kIcmp6PacketTooBig = 2;
+constexpr uint8_t kIcmp6TimeExceeded = 3;
+constexpr uint8_t kIcmp6ParamProblem = 4;
+constexpr uint8_t kIcmp6EchoRequest = 128;
+constexpr uint8_t kIcmp6EchoReply = 129;
+constexpr uint8_t kIcmp6MldQuery = 130;
+constexpr uint8_t kIcmp6RouterSolicit = 133;
+constexpr uint8_t kIcmp6NeighSolicit = 135;
+constexpr uint8_t kIcmp6NeighAdvert = 136;
+constexpr uint8_t kIcmp6Redirect = 137;
+constexpr uint8_t kIcmp6Mld2Report = 143;
 
 // Fragment: a non-first IP fragment (no L4 header; its ports are its first fragment's).
 enum class PktKind : uint8_t { Arp, Tcp, Udp, Icmp, OtherIp, Fragment };
@@ -58,19 +82,25 @@ inline uint16_t load_raw16(const uint8_t* p) {
   return v;
 }
 
-// What the rest of the pipeline needs; addresses and ports in network order.
+// What the rest of the pipeline needs; addresses and ports in network order. For IPv6 (`v6`)
+// the address fields hold the address folded to 32 bits (ip6_fold: what IPVS's hashes take of
+// an IPv6 address) and the addresses themselves stay in the packet, 8 and 24 bytes past l3_off
+// (and past inner_l3_off): IPv4's packets carry no wider state than before.
 struct PacketInfo {
   PktKind kind = PktKind::OtherIp;
-  uint8_t proto = 0;
+  uint8_t proto = 0;  // IPv6: the upper layer, past the extension headers
   uint8_t tcp_flags = 0;
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
   bool icmp_error = false;  // a dest-unreach, source-quench or time-exceeded with a usable body
   uint8_t frag = 0;         // kFrag* bits; 0 for a whole datagram
+  bool v6 = false;
   uint16_t l3_off = kEthHdrLen;
   uint16_t l4_off = 0;
-  uint16_t ip_len = 0;  // IPv4 total length (the frame may carry padding beyond it)
-  // Fragments only: the IP ID (network order) and the offset in bytes past the IP header.
+  // IPv4 total length; IPv6 header and payload length (the frame may carry padding beyond it).
+  uint16_t ip_len = 0;
+  // Fragments only: the IP ID (network order; IPv6: its low 16 bits) and the offset in bytes
+  // past the IP header (IPv6: past the fragment header).
   uint16_t ip_id = 0;
   uint16_t frag_off = 0;
   uint32_t saddr = 0;
@@ -112,6 +142,185 @@ inline bool ipv4_options_ok(const uint8_t* o, unsigned len, Drop* why) {
   return true;
 }
 
+// TCP's or UDP's header (pi.proto says which) at `l4`, `l4len` bytes of the datagram present.
+inline bool parse_tcp_udp(const uint8_t* l4, uint32_t l4len, PacketInfo& pi, Drop* why) {
+  if (pi.proto == kIpProtoTcp) {
+    if (l4len < 20) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
+    const unsigned doff = (l4[12] >> 4) * 4u;
+    if (doff < 20) return refuse(why, Drop::tcp_doff);
+    if (doff > l4len) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::tcp_doff);
+    pi.kind = PktKind::Tcp;
+    pi.tcp_flags = l4[13];
+  } else {
+    // The UDP length field covers the whole datagram: in a first fragment it exceeds l4len, as
+    // it may (it is not checked here, and NAT's incremental checksum update does not need it).
+    if (l4len < 8) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
+    pi.kind = PktKind::Udp;
+  }
+  pi.sport = load_raw16(l4);
+  pi.dport = load_raw16(l4 + 2);
+  return true;
+}
+
+// An IPv6 address folded to 32 bits, network order: the xor of its four words, as IPVS folds
+// one for its hashes (ip_vs_sh_hashkey, ip_vs_conn_hashkey's ipv6_addr_hash).
+inline uint32_t ip6_fold(const uint8_t* a) {
+  return load_raw32(a) ^ load_raw32(a + 4) ^ load_raw32(a + 8) ^ load_raw32(a + 12);
+}
+
+// Hop-by-hop and destination options (RFC 8200 4.2): each option's length must fit its header,
+// as ip6_parse_tlv requires. Their contents are not checked (as IPv4's options are not): the
+// host's stack checks what is its own, and forwarding leaves them as they are, as IPVS does.
+inline bool ip6_options_ok(const uint8_t* o, unsigned len) {
+  constexpr uint8_t kPad1 = 0;
+  for (unsigned i = 0; i < len;) {
+    if (o[i] == kPad1) {
+      ++i;
+      continue;
+    }
+    if (i + 2 > len || o[i + 1] > len - i - 2) return false;
+    i += 2u + o[i + 1];
+  }
+  return true;
+}
+
+// Where an IPv6 packet's upper layer is, past its extension headers.
+struct Ip6Chain {
+  uint8_t proto = 0;      // the upper layer, or what the walk stopped at (ESP, AH, no next header)
+  uint8_t frag = 0;       // kFrag* bits: a fragment header with an offset or more to follow
+  uint16_t frag_off = 0;  // in bytes
+  uint16_t frag_id = 0;   // the identification's low 16 bits, network order
+  unsigned off = 0;       // the upper layer's offset from the IPv6 header
+  unsigned frag_end = 0;  // where the fragmentable part starts: past the fragment header
+};
+
+// Bounded work: a packet with more extension headers than this is refused. RFC 8200 allows
+// each once (destination options twice); 8 leaves room for anything a sender has reason for.
+constexpr unsigned kIp6MaxExtHeaders = 8;
+
+// Walks the extension headers of the IPv6 packet at `ip` (`len` bytes of it present) to its
+// upper layer, as ipv6_skip_exthdr does. Hop-by-hop options come first or not at all
+// (ip6_rcv_core); a routing header with segments left is refused, as the kernel's default
+// accept_source_route=0 refuses it (ipv6_rthdr_rcv); past a non-first fragment's header
+// nothing is parsed (it holds no header); an atomic fragment (offset 0, no more) is whole
+// (RFC 6946).
+inline bool ip6_walk(const uint8_t* ip, unsigned len, Ip6Chain& c, Drop* why) {
+  uint8_t nh = ip[6];
+  unsigned off = kIp6HdrLen;
+  for (unsigned n = 0;; ++n) {
+    if (nh != kIpProtoHopOpts && nh != kIpProtoRouting && nh != kIpProtoDstOpts &&
+        nh != kIpProtoFragment) {
+      c.proto = nh;
+      c.off = off;
+      return true;
+    }
+    if (n == kIp6MaxExtHeaders) return refuse(why, Drop::ip6_ext_chain);
+    if (nh == kIpProtoHopOpts && n != 0) return refuse(why, Drop::ip6_ext_order);
+    if (len < off + 8) return refuse(why, Drop::ip6_ext_truncated);
+    const uint8_t* h = ip + off;
+    if (nh == kIpProtoFragment) {
+      const uint16_t fo = load_be16(h + 2);
+      if (fo & 0xfff9) {  // an offset or more fragments: a fragment, not an atomic one
+        if (c.frag) return refuse(why, Drop::frag_malformed);  // two fragment headers
+        c.frag = (fo & 1) ? kFragMore : 0;
+        c.frag_id = load_raw16(h + 6);
+        c.frag_end = off + 8;
+        if (fo & 0xfff8) {
+          c.frag |= kFragLater;
+          c.frag_off = static_cast<uint16_t>(fo & 0xfff8);
+          c.proto = h[0];
+          c.off = off + 8;
+          return true;
+        }
+      }
+      nh = h[0];
+      off += 8;
+      continue;
+    }
+    const unsigned hlen = (h[1] + 1u) * 8;
+    if (len < off + hlen) return refuse(why, Drop::ip6_ext_truncated);
+    if (nh == kIpProtoRouting) {
+      if (h[3] != 0) return refuse(why, Drop::ip_source_route);
+    } else if (!ip6_options_ok(h + 2, hlen - 2)) {
+      return refuse(why, Drop::ip6_options);
+    }
+    nh = h[0];
+    off += hlen;
+  }
+}
+
+// The IPv6 packet past the Ethernet header: its header, extension headers and upper layer. A
+// fragment's header chain must be whole in the first fragment (RFC 7112), a fragment that is
+// not the last a multiple of 8 bytes long and no fragment past 64 KiB (RFC 8200 4.5).
+inline bool parse_ipv6(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
+  const uint8_t* ip = p + kEthHdrLen;
+  const uint32_t avail = len - kEthHdrLen;
+  if (avail < kIp6HdrLen) return refuse(why, Drop::ip6_truncated);
+  if ((ip[0] >> 4) != 6) return refuse(why, Drop::ip_version);
+  const uint32_t total = kIp6HdrLen + load_be16(ip + 4);
+  if (total > avail) return refuse(why, Drop::ip6_payload_length);
+  pi.v6 = true;
+  pi.l3_off = kEthHdrLen;
+  pi.ip_len = static_cast<uint16_t>(total);
+  pi.saddr = ip6_fold(ip + 8);
+  pi.daddr = ip6_fold(ip + 24);
+  Ip6Chain c;
+  if (!ip6_walk(ip, total, c, why)) return false;
+  pi.proto = c.proto;
+  pi.l4_off = static_cast<uint16_t>(kEthHdrLen + c.off);
+  const uint32_t l4len = total - c.off;
+  if (c.frag) {
+    pi.frag = c.frag;
+    pi.ip_id = c.frag_id;
+    pi.frag_off = c.frag_off;
+    const uint32_t flen = total - c.frag_end;
+    if (((c.frag & kFragMore) && (flen & 7)) || c.frag_off + flen > 0xffffu)
+      return refuse(why, Drop::frag_malformed);
+    if (c.frag & kFragLater) {
+      pi.kind = PktKind::Fragment;
+      return true;
+    }
+  }
+  const uint8_t* l4 = ip + c.off;
+  switch (c.proto) {
+    case kIpProtoTcp:
+    case kIpProtoUdp:
+      return parse_tcp_udp(l4, l4len, pi, why);
+    case kIpProtoIcmp6:
+      break;
+    default:
+      pi.kind = PktKind::OtherIp;
+      return true;
+  }
+  if (l4len < 8) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
+  pi.kind = PktKind::Icmp;
+  pi.icmp_type = l4[0];
+  pi.icmp_code = l4[1];
+  if (pi.icmp_type == kIcmp6EchoRequest || pi.icmp_type == kIcmp6EchoReply) {
+    pi.sport = pi.dport = load_raw16(l4 + 4);
+    return true;
+  }
+  if (pi.icmp_type < kIcmp6DestUnreach || pi.icmp_type > kIcmp6ParamProblem) return true;
+  // An error: the offending packet's header, its extension headers and its ports, all within
+  // what is quoted (ip_vs_in_icmp_v6 finds them with ipv6_find_hdr).
+  const uint8_t* in = l4 + 8;
+  const uint32_t inlen = l4len - 8;
+  if (inlen < kIp6HdrLen || (in[0] >> 4) != 6) return refuse(why, Drop::icmp_malformed);
+  Ip6Chain ic;
+  Drop ignored;
+  if (!ip6_walk(in, inlen, ic, &ignored) || (ic.frag & kFragLater) || inlen < ic.off + 8)
+    return refuse(why, Drop::icmp_malformed);
+  pi.icmp_error = true;
+  pi.inner_l3_off = static_cast<uint16_t>(pi.l4_off + 8);
+  pi.inner_l4_off = static_cast<uint16_t>(pi.inner_l3_off + ic.off);
+  pi.inner_proto = ic.proto;
+  pi.inner_saddr = ip6_fold(in + 8);
+  pi.inner_daddr = ip6_fold(in + 24);
+  pi.inner_sport = load_raw16(in + ic.off);
+  pi.inner_dport = load_raw16(in + ic.off + 2);
+  return true;
+}
+
 // Returns true and fills `pi`, or returns false with `*why` set.
 inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
   if (len < kEthHdrLen) return refuse(why, Drop::eth_truncated);
@@ -130,7 +339,10 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
     pi.sport = op;  // the ARP opcode rides in sport
     return true;
   }
-  if (ethertype != kEtherTypeIpv4) return refuse(why, Drop::ethertype);
+  if (ethertype != kEtherTypeIpv4) {
+    if (ethertype == kEtherTypeIpv6) return parse_ipv6(p, len, pi, why);
+    return refuse(why, Drop::ethertype);
+  }
 
   const uint8_t* ip = p + kEthHdrLen;
   const uint32_t avail = len - kEthHdrLen;
@@ -169,25 +381,9 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
 
   const uint8_t* l4 = ip + ihl;
   switch (pi.proto) {
-    case kIpProtoTcp: {
-      if (l4len < 20) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
-      const unsigned doff = (l4[12] >> 4) * 4u;
-      if (doff < 20) return refuse(why, Drop::tcp_doff);
-      if (doff > l4len) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::tcp_doff);
-      pi.kind = PktKind::Tcp;
-      pi.sport = load_raw16(l4);
-      pi.dport = load_raw16(l4 + 2);
-      pi.tcp_flags = l4[13];
-      return true;
-    }
+    case kIpProtoTcp:
     case kIpProtoUdp:
-      // The UDP length field covers the whole datagram: in a first fragment it exceeds l4len, as
-      // it may (it is not checked here, and NAT's incremental checksum update does not need it).
-      if (l4len < 8) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
-      pi.kind = PktKind::Udp;
-      pi.sport = load_raw16(l4);
-      pi.dport = load_raw16(l4 + 2);
-      return true;
+      return parse_tcp_udp(l4, l4len, pi, why);
     case kIpProtoIcmp: {
       if (l4len < 8) return refuse(why, Drop::l4_truncated);
       pi.kind = PktKind::Icmp;

@@ -145,12 +145,19 @@ bool parse_mbuf(Worker& w, rte_mbuf* m, PacketInfo& pi) {
   return true;
 }
 
-// What the kernel refuses before routing: frames for another host's MAC (the port is
-// promiscuous: PACKET_OTHERHOST) and martian sources (0/8, 127/8, multicast and above, ours).
-bool ip_acceptable(const Worker& w, const rte_mbuf* m, const PacketInfo& pi, Drop* why) {
+// Frames for another host's MAC, which the kernel refuses (the port is promiscuous:
+// PACKET_OTHERHOST).
+bool frame_for_us(const Worker& w, const rte_mbuf* m, Drop* why) {
   const uint8_t* dmac = rte_pktmbuf_mtod(m, const uint8_t*);
   if (!(dmac[0] & 1) && std::memcmp(dmac, w.snap->port_mac[m->port].data(), 6) != 0)
     return refuse(why, Drop::other_host);
+  return true;
+}
+
+// What the kernel refuses before routing IPv4: those frames, and martian sources (0/8, 127/8,
+// multicast and above, ours).
+bool ip_acceptable(const Worker& w, const rte_mbuf* m, const PacketInfo& pi, Drop* why) {
+  if (!frame_for_us(w, m, why)) return false;
   const uint8_t first = static_cast<uint8_t>(pi.saddr);  // network order: the first octet
   if (first == 0 || first == 127 || first >= 224 || w.snap->local_by_ip.find(pi.saddr))
     return refuse(why, Drop::martian_source);
@@ -187,6 +194,14 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
   PacketInfo& pi = s.pi;
   if (!parse_mbuf(w, m, pi)) return false;
   Drop why = Drop::no_service;
+  if (unlikely(pi.v6)) {
+    if (!frame_for_us(w, m, &why)) {
+      drop(w, m, why);
+    } else {
+      ip6_input(w, m, pi);
+    }
+    return false;
+  }
   // A handed-over packet was already checked by the worker that received it.
   if (kSteer && pi.kind != PktKind::Arp && unlikely(!ip_acceptable(w, m, pi, &why))) {
     drop(w, m, why);

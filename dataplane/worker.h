@@ -178,6 +178,8 @@ struct Worker {
 // Gives a packet to the host's stack (the kernel path); without one, drops it as `otherwise`.
 // control: VRRP or ARP, on their own budget.
 void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise, bool control = false);
+// An IPv6 packet that passed the frame checks: the host's, through the kernel path.
+void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 
 // Adopts a snapshot (between bursts): sizes and resets the scheduler state.
 void worker_adopt(Worker& w, const Snapshot* snap);

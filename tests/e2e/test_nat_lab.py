@@ -165,6 +165,40 @@ class KernelPathLab(LabCase):
         self.assertIn("left to the handler a DPDK driver installed", out)
         self.assertNotRegex(out, r"SIGRTMIN\S* \(from pid \d+\): ignored")
 
+    def test_host_ipv6_through_the_ports(self):
+        # fastvs forwards no IPv6 yet; the host's IPv6 works through the ports: its neighbour
+        # discovery, pings and TCP to a real server over IPv6 (an IPv6 health check's path), and
+        # the real server's to the host, its link-local addresses too.
+        lab = Lab(self, self.topo, lab_config())
+        for cmd in ("sysctl -qw net.ipv6.conf.dpdk1.disable_ipv6=0",
+                    "ip -6 addr add 2001:db8:1::8/64 dev dpdk1 nodad"):
+            self.assertEqual(self.dir(cmd), "", cmd)
+        for cmd in ("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0",
+                    "sysctl -qw net.ipv6.conf.lo.disable_ipv6=0",
+                    "ip -6 addr add 2001:db8:1::18/64 dev eth0 nodad"):
+            topo.ns("rs1", cmd)
+        root = os.path.join(self.topo.dir, "www6")
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("rs1-over-ipv6")
+        srv = subprocess.Popen(f"exec ip netns exec fvs-rs1 /usr/bin/python3 -m http.server 8086 "
+                               f"--bind 2001:db8:1::18 --directory {root}", shell=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (srv.kill(), srv.wait()))
+        page = wait_for(lambda: self.dir("curl -s --max-time 2 http://[2001:db8:1::18]:8086/")
+                        .strip(), 20, "curl -6 from the director's stack to rs1")
+        self.assertEqual(page, "rs1-over-ipv6")
+        self.assertEqual(topo.ns("rs1", "ping -6 -c 2 -W 2 2001:db8:1::8", check=False), 0)
+        # Link-local: the host's fe80:: address on dpdk1 (from the port's MAC) answers rs1.
+        lladdr = self.dir("ip -6 -br addr show dev dpdk1 scope link").split()
+        self.assertEqual(len(lladdr), 3, lladdr)
+        self.assertEqual(topo.ns("rs1", f"ping -6 -c 1 -W 2 {lladdr[2].split('/')[0]}%eth0",
+                                 check=False), 0)
+        # Neighbour discovery rode the control budget; the rest the general one.
+        c = lab.d.counters()
+        self.assertGreater(sum(w["to_kernel_ctl"] for w in c["workers"]), 0, c)
+        self.assertEqual(lab.d.drops().get("ethertype", 0), 0)
+
     def test_kernel_rate_zero_hands_the_host_nothing(self):
         lab = Lab(self, self.topo, lab_config(), args=("--kernel-rate", "0"))
         # The director's stack still sends (the limit is on what the workers hand it), but rs1's

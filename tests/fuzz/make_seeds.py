@@ -6,6 +6,10 @@ import os
 import sys
 
 from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPOption_Router_Alert, Raw, fragment  # Debian's python3-scapy
+from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6MLReport2, ICMPv6ND_NS,
+                                ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig, ICMPv6TimeExceeded,
+                                IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                                IPv6ExtHdrRouting, fragment6)
 
 out = sys.argv[1]
 P0, P1 = "02:00:00:00:00:00", "02:00:00:00:00:01"
@@ -48,6 +52,26 @@ for name, (port, f) in (("frag_udp", (0, big_udp)), ("frag_reply", (1, big_reply
         frames[f"{name}{i}"] = (port, part)
 frames["ipopts"] = (0, Ether(dst=P0) / IP(src=CIP, dst=VIP, options=[IPOption_Router_Alert()]) /
                     TCP(sport=40004, dport=80, flags="S"))
+# IPv6: extension header chains, fragments, ICMPv6 (echo, neighbour discovery, MLD, errors).
+C6, V6, R6 = "2001:db8:fe::10", "2001:db8:fe::200", "2001:db8:1::18"
+frames.update({
+    "syn6": (0, Ether(dst=P0) / IPv6(src=C6, dst=V6) / TCP(sport=40000, dport=80, flags="S")),
+    "udp6": (0, Ether(dst=P0) / IPv6(src=C6, dst=V6) / UDP(sport=5000, dport=53) / Raw(b"q")),
+    "chain6": (0, Ether(dst=P0) / IPv6(src=C6, dst=V6) / IPv6ExtHdrHopByHop() /
+               IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting() / TCP(sport=40001, dport=80, flags="S")),
+    "echo6": (0, Ether(dst=P0) / IPv6(src=C6, dst=V6) / ICMPv6EchoRequest(id=7, data=b"ping")),
+    "ns6": (0, Ether(dst="33:33:ff:00:02:00") / IPv6(src=C6, dst="ff02::1:ff00:200", hlim=255) /
+            ICMPv6ND_NS(tgt=V6) / ICMPv6NDOptSrcLLAddr(lladdr="c0:00:00:00:00:0a")),
+    "mld6": (0, Ether(dst="33:33:00:00:00:16") / IPv6(src="fe80::1", dst="ff02::16", hlim=1) /
+             IPv6ExtHdrHopByHop() / ICMPv6MLReport2()),
+    "ptb6": (1, Ether(dst=P1) / IPv6(src="2001:db8:1::1", dst=C6) / ICMPv6PacketTooBig(mtu=1280) /
+             IPv6(src=C6, dst=R6) / TCP(sport=40000, dport=80, flags="A")),
+    "te6": (0, Ether(dst=P0) / IPv6(src="2001:db8:fe::1", dst=V6) / ICMPv6TimeExceeded() /
+            IPv6(src=V6, dst=C6) / IPv6ExtHdrDestOpt() / UDP(sport=53, dport=5000)),
+})
+big6 = IPv6(src=C6, dst=V6) / IPv6ExtHdrFragment(id=5) / UDP(sport=5002, dport=53) / Raw(b"6" * 300)
+for i, part in enumerate(fragment6(big6, 160)):
+    frames[f"frag6_{i}"] = (0, Ether(dst=P0) / part)
 for name, (port, f) in frames.items():
     raw = bytes(f)
     put("parse", name, raw)

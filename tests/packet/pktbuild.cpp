@@ -29,19 +29,39 @@ void push32(Bytes& b, uint32_t v) {
   push16(b, static_cast<uint16_t>(v >> 16));
   push16(b, static_cast<uint16_t>(v));
 }
+bool is_v6(const std::string& s) {
+  return s.find(':') != std::string::npos;
+}
 void push_ip(Bytes& b, const std::string& s) {
+  if (is_v6(s)) {
+    const Bytes a = ip6(s);
+    b.insert(b.end(), a.begin(), a.end());
+    return;
+  }
   const uint32_t v = ip_be(s);
   const auto* p = reinterpret_cast<const uint8_t*>(&v);
   b.insert(b.end(), p, p + 4);
 }
+// The pseudo-header's sum: IPv4's (RFC 793) or IPv6's (RFC 8200 8.1: the addresses, a 32-bit
+// upper-layer length, three zero bytes and the next header), chosen by the addresses' form.
 uint64_t pseudo(const std::string& src, const std::string& dst, uint8_t proto, size_t len) {
   Bytes ph;
   push_ip(ph, src);
   push_ip(ph, dst);
-  ph.push_back(0);
-  ph.push_back(proto);
-  push16(ph, static_cast<uint16_t>(len));
+  if (is_v6(src)) {
+    push32(ph, static_cast<uint32_t>(len));
+    ph.insert(ph.end(), {0, 0, 0, proto});
+  } else {
+    ph.push_back(0);
+    ph.push_back(proto);
+    push16(ph, static_cast<uint16_t>(len));
+  }
   return sum16(ph.data(), ph.size());
+}
+std::string ntop6(const uint8_t* a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a, buf, sizeof buf);
+  return buf;
 }
 }  // namespace
 
@@ -58,6 +78,18 @@ uint32_t ip_be(const std::string& s) {
   in_addr a{};
   if (inet_pton(AF_INET, s.c_str(), &a) != 1) throw std::invalid_argument("ip " + s);
   return a.s_addr;
+}
+
+Bytes ip6(const std::string& s) {
+  Bytes a(16);
+  if (inet_pton(AF_INET6, s.c_str(), a.data()) != 1) throw std::invalid_argument("ip6 " + s);
+  return a;
+}
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes b;
+  for (const Bytes& p : parts) b.insert(b.end(), p.begin(), p.end());
+  return b;
 }
 
 Bytes eth(const Mac& dst, const Mac& src, uint16_t type, const Bytes& payload) {
@@ -86,6 +118,42 @@ Bytes ipv4(const std::string& src, const std::string& dst, uint8_t proto, const 
   b.insert(b.end(), o.options.begin(), o.options.end());
   put16(b, 10, static_cast<uint16_t>(~fold(sum16(b.data(), ihl))));
   b.insert(b.end(), l4.begin(), l4.end());
+  return b;
+}
+
+Bytes ipv6(const std::string& src, const std::string& dst, uint8_t nh, const Bytes& payload,
+           uint8_t hlim) {
+  Bytes b{0x60, 0, 0, 0};
+  push16(b, static_cast<uint16_t>(payload.size()));
+  b.push_back(nh);
+  b.push_back(hlim);
+  push_ip(b, src);
+  push_ip(b, dst);
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
+Bytes ip6_ext(uint8_t next, const Bytes& body) {
+  if ((body.size() + 2) % 8) throw std::invalid_argument("extension header length");
+  Bytes b{next, static_cast<uint8_t>((body.size() + 2) / 8 - 1)};
+  b.insert(b.end(), body.begin(), body.end());
+  return b;
+}
+
+Bytes ip6_frag(uint8_t next, uint16_t off, bool more, uint32_t id) {
+  if (off % 8) throw std::invalid_argument("fragment offset");
+  Bytes b{next, 0};
+  push16(b, static_cast<uint16_t>(off | (more ? 1 : 0)));
+  push32(b, id);
+  return b;
+}
+
+Bytes icmp6(const std::string& src, const std::string& dst, uint8_t type, uint8_t code,
+            const Bytes& body) {
+  Bytes b{type, code, 0, 0};
+  b.insert(b.end(), body.begin(), body.end());
+  put16(b, 2,
+        static_cast<uint16_t>(~fold(sum16(b.data(), b.size(), pseudo(src, dst, 58, b.size())))));
   return b;
 }
 
@@ -168,7 +236,35 @@ Bytes arp(uint16_t op, const Mac& sha, const std::string& sip, const Mac& tha,
   return b;
 }
 
+namespace {
+// An IPv6 frame's upper-layer checksum, past the extension headers this builder makes (hop by
+// hop, routing, destination options); a fragment has no whole upper layer to check.
+std::string verify_checksums6(const Bytes& f) {
+  if (f.size() < 54) return "";
+  const uint8_t* ip = f.data() + 14;
+  const size_t total = 40 + (uint32_t{ip[4]} << 8 | ip[5]);
+  if (14 + total > f.size()) return "IPv6 payload length beyond the frame";
+  uint8_t nh = ip[6];
+  size_t off = 40;
+  while ((nh == 0 || nh == 43 || nh == 60) && off + 8 <= total) {
+    const size_t len = (ip[off + 1] + 1u) * 8;
+    nh = ip[off];
+    off += len;
+  }
+  if (nh == 44 || off > total) return "";
+  const std::string src = ntop6(ip + 8), dst = ntop6(ip + 24);
+  const uint8_t* l4 = ip + off;
+  const size_t l4len = total - off;
+  if ((nh == 6 || nh == 17 || nh == 58) &&
+      fold(sum16(l4, l4len, pseudo(src, dst, nh, l4len))) != 0xffff)
+    return nh == 6 ? "bad TCP checksum" : nh == 17 ? "bad UDP checksum" : "bad ICMPv6 checksum";
+  if (nh == 17 && l4len >= 8 && !(l4[6] | l4[7])) return "UDP checksum 0 over IPv6";
+  return "";
+}
+}  // namespace
+
 std::string verify_checksums(const Bytes& f) {
+  if (f.size() >= 14 && f[12] == 0x86 && f[13] == 0xdd) return verify_checksums6(f);
   if (f.size() < 34 || f[12] != 0x08 || f[13] != 0x00) return "";
   const uint8_t* ip = f.data() + 14;
   const size_t ihl = (ip[0] & 15) * 4u;

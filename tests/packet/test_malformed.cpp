@@ -18,11 +18,11 @@ TEST(MalformedFixtures, DroppedByReason) {
       p,
       {
           {"runt frame", 0, Bytes(10, 0), {}, Drop::eth_truncated},
-          {"IPv6 ethertype",
+          {"LLDP ethertype",
            0,
            mutate([](Bytes& b) {
-             b[12] = 0x86;
-             b[13] = 0xdd;
+             b[12] = 0x88;
+             b[13] = 0xcc;
            }),
            {},
            Drop::ethertype},

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dataplane/parse.h"
+#include "tests/packet/pktbuild.h"
 
 namespace fastvs {
 namespace {
@@ -175,6 +176,187 @@ TEST(Parse, IcmpErrorEmbeddedHeader) {
   std::memcpy(&f[24], &c2, 2);
   EXPECT_FALSE(parse_packet(f.data(), static_cast<uint32_t>(f.size()), pi, &why));
   EXPECT_EQ(why, Drop::icmp_malformed);
+}
+
+// IPv6, from frames built by the fixtures' builder (inet_pton, checksums from scratch).
+using testing::Bytes;
+using testing::cat;
+
+Bytes frame6(const Bytes& ip) {
+  return testing::eth(testing::mac("02:00:00:00:00:00"), testing::mac("02:00:00:00:00:01"), 0x86dd,
+                      ip);
+}
+
+const std::string kS6 = "2001:db8::1", kD6 = "2001:db8:1::2";
+
+// TCP SYN behind hop-by-hop options and a destination options header.
+Bytes chained_syn() {
+  return frame6(testing::ipv6(
+      kS6, kD6, 0,
+      cat({testing::ip6_ext(60, {1, 4, 0, 0, 0, 0}), testing::ip6_ext(6, {0, 0, 1, 2, 0, 0}),
+           testing::tcp(kS6, kD6, 1234, 80, 0x02)})));
+}
+
+bool parse(const Bytes& f, PacketInfo& pi, Drop* why) {
+  const Bytes exact(f);  // exactly its size: ASan sees any read past it
+  pi = PacketInfo{};     // as the worker's: fresh for each packet
+  return parse_packet(exact.data(), static_cast<uint32_t>(exact.size()), pi, why);
+}
+
+uint16_t be(uint16_t raw) {
+  return load_be16(reinterpret_cast<const uint8_t*>(&raw));
+}
+
+TEST(Parse6, TcpPastExtensionHeaders) {
+  const Bytes f = chained_syn();
+  PacketInfo pi;
+  Drop why;
+  ASSERT_TRUE(parse(f, pi, &why)) << drop_name(why);
+  EXPECT_TRUE(pi.v6);
+  EXPECT_EQ(pi.kind, PktKind::Tcp);
+  EXPECT_EQ(pi.proto, 6);
+  EXPECT_EQ(pi.l3_off, 14);
+  EXPECT_EQ(pi.l4_off, 14 + 40 + 8 + 8);
+  EXPECT_EQ(pi.ip_len, 40 + 16 + 20);
+  EXPECT_EQ(be(pi.sport), 1234);
+  EXPECT_EQ(be(pi.dport), 80);
+  EXPECT_EQ(pi.tcp_flags, 0x02);
+  EXPECT_EQ(pi.frag, 0);
+  // IPVS's fold of 2001:db8::1: 0x20010db8 ^ 0 ^ 0 ^ 1.
+  EXPECT_EQ(load_be32(reinterpret_cast<const uint8_t*>(&pi.saddr)), 0x20010db9u);
+  EXPECT_EQ(load_be32(reinterpret_cast<const uint8_t*>(&pi.daddr)), 0x20010db8u ^ 0x00010000u ^ 2u);
+}
+
+TEST(Parse6, EveryTruncationIsRefused) {
+  const Bytes f = chained_syn();
+  for (size_t n = 0; n < f.size(); ++n) {
+    Bytes cut(f.begin(), f.begin() + static_cast<long>(n));
+    // The payload length kept: every cut is beyond the frame, or (fixed) a cut header.
+    PacketInfo pi;
+    Drop why = Drop::count;
+    EXPECT_FALSE(parse(cut, pi, &why)) << n;
+    EXPECT_NE(why, Drop::count) << n;
+    if (n >= 54) {
+      cut[14 + 4] = 0;
+      cut[14 + 5] = static_cast<uint8_t>(n - 54);
+      why = Drop::count;
+      EXPECT_FALSE(parse(cut, pi, &why)) << n;
+      EXPECT_TRUE(why == Drop::ip6_ext_truncated || why == Drop::l4_truncated ||
+                  why == Drop::tcp_doff)
+          << n << " " << drop_name(why);
+    }
+  }
+}
+
+TEST(Parse6, Fragments) {
+  const Bytes syn = testing::tcp(kS6, kD6, 1234, 80, 0x02, Bytes(20, 7));
+  PacketInfo pi;
+  Drop why;
+  // The first of two: its header chain and TCP header whole, the ports read.
+  ASSERT_TRUE(parse(frame6(testing::ipv6(kS6, kD6, 44,
+                                         cat({testing::ip6_frag(6, 0, true, 0xaabbccdd),
+                                              Bytes(syn.begin(), syn.begin() + 24)}))),
+                    pi, &why))
+      << drop_name(why);
+  EXPECT_EQ(pi.kind, PktKind::Tcp);
+  EXPECT_EQ(pi.frag, kFragMore);
+  EXPECT_EQ(be(pi.ip_id), 0xccdd);
+  EXPECT_EQ(be(pi.dport), 80);
+  // The second: no header past the fragment's.
+  ASSERT_TRUE(parse(frame6(testing::ipv6(kS6, kD6, 44,
+                                         cat({testing::ip6_frag(6, 24, false, 0xaabbccdd),
+                                              Bytes(syn.begin() + 24, syn.end())}))),
+                    pi, &why))
+      << drop_name(why);
+  EXPECT_EQ(pi.kind, PktKind::Fragment);
+  EXPECT_EQ(pi.frag, kFragLater);
+  EXPECT_EQ(pi.frag_off, 24);
+  EXPECT_EQ(pi.proto, 6);
+  // An atomic fragment (offset 0, no more) is a whole packet (RFC 6946).
+  ASSERT_TRUE(
+      parse(frame6(testing::ipv6(kS6, kD6, 44, cat({testing::ip6_frag(6, 0, false, 1), syn}))), pi,
+            &why));
+  EXPECT_EQ(pi.kind, PktKind::Tcp);
+  EXPECT_EQ(pi.frag, 0);
+  // Two fragment headers.
+  EXPECT_FALSE(parse(frame6(testing::ipv6(kS6, kD6, 44,
+                                          cat({testing::ip6_frag(44, 0, true, 1),
+                                               testing::ip6_frag(6, 8, true, 1), Bytes(8, 0)}))),
+                     pi, &why));
+  EXPECT_EQ(why, Drop::frag_malformed);
+}
+
+TEST(Parse6, Icmp6EchoAndInformational) {
+  PacketInfo pi;
+  Drop why;
+  ASSERT_TRUE(parse(
+      frame6(testing::ipv6(kS6, kD6, 58, testing::icmp6(kS6, kD6, 128, 0, {0x12, 0x34, 0, 1}))), pi,
+      &why));
+  EXPECT_EQ(pi.kind, PktKind::Icmp);
+  EXPECT_EQ(pi.icmp_type, kIcmp6EchoRequest);
+  EXPECT_EQ(be(pi.sport), 0x1234);
+  EXPECT_FALSE(pi.icmp_error);
+  ASSERT_TRUE(
+      parse(frame6(testing::ipv6(kS6, "ff02::1:ff00:2", 58,
+                                 testing::icmp6(kS6, "ff02::1:ff00:2", 135, 0, Bytes(20, 0)), 255)),
+            pi, &why));
+  EXPECT_EQ(pi.icmp_type, kIcmp6NeighSolicit);
+  EXPECT_FALSE(pi.icmp_error);
+}
+
+TEST(Parse6, Icmp6ErrorEmbeddedHeader) {
+  // Packet too big from a router, quoting a TCP segment 2001:db8:1::2:80 -> 2001:db8::1:1234 with
+  // a destination options header.
+  const Bytes quoted = testing::ipv6(
+      kD6, kS6, 60,
+      cat({testing::ip6_ext(6, {1, 4, 0, 0, 0, 0}), testing::tcp(kD6, kS6, 80, 1234, 0x10)}));
+  const auto err = [&](const Bytes& q, uint8_t type = 2) {
+    return frame6(
+        testing::ipv6("2001:db8:ff::1", kD6, 58,
+                      testing::icmp6("2001:db8:ff::1", kD6, type, 0, cat({{0, 0, 5, 0}, q}))));
+  };
+  PacketInfo pi;
+  Drop why;
+  ASSERT_TRUE(parse(err(quoted), pi, &why)) << drop_name(why);
+  EXPECT_TRUE(pi.icmp_error);
+  EXPECT_EQ(pi.icmp_type, kIcmp6PacketTooBig);
+  EXPECT_EQ(pi.inner_proto, 6);
+  EXPECT_EQ(pi.inner_l3_off, 14 + 40 + 8);
+  EXPECT_EQ(pi.inner_l4_off, 14 + 40 + 8 + 40 + 8);
+  EXPECT_EQ(be(pi.inner_sport), 80);
+  EXPECT_EQ(be(pi.inner_dport), 1234);
+  EXPECT_EQ(pi.inner_daddr, ip6_fold(testing::ip6(kS6).data()));
+  for (uint8_t type : {1, 3, 4}) {
+    ASSERT_TRUE(parse(err(quoted, type), pi, &why)) << int{type};
+    EXPECT_TRUE(pi.icmp_error) << int{type};
+  }
+  // Quoted short of the ports.
+  ASSERT_FALSE(parse(err(Bytes(quoted.begin(), quoted.begin() + 40 + 8 + 7)), pi, &why));
+  EXPECT_EQ(why, Drop::icmp_malformed);
+  // Quoted short of its extension header.
+  ASSERT_FALSE(parse(err(Bytes(quoted.begin(), quoted.begin() + 44)), pi, &why));
+  EXPECT_EQ(why, Drop::icmp_malformed);
+  // A quoted non-first fragment has no ports.
+  const Bytes qfrag =
+      testing::ipv6(kD6, kS6, 44, cat({testing::ip6_frag(6, 16, true, 3), Bytes(16, 0)}));
+  ASSERT_FALSE(parse(err(qfrag), pi, &why));
+  EXPECT_EQ(why, Drop::icmp_malformed);
+}
+
+TEST(Parse6, RandomGarbageNeverReadsOutOfBounds) {
+  std::mt19937 rng(11);
+  const Bytes good = chained_syn();
+  int accepted = 0;
+  for (int i = 0; i < 100000; ++i) {
+    Bytes b = good;
+    b.resize(rng() % 100);
+    for (size_t j = 14; j < b.size(); ++j)
+      if (rng() % 10 == 0) b[j] = static_cast<uint8_t>(rng());
+    PacketInfo pi;
+    Drop why;
+    accepted += parse(b, pi, &why);
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 }  // namespace

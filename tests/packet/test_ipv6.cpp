@@ -1,0 +1,226 @@
+// Packet fixtures: IPv6 before fastvs forwards it. Every IPv6 packet the kernel's receive path
+// would take goes to the host's stack through the kernel path unchanged (its link-local and
+// global addresses on dpdkN, its neighbour discovery and health checks work through the ports);
+// neighbour discovery and MLD ride the control budget, as ARP does; what ip6_rcv_core refuses,
+// and every malformed header chain, is dropped and counted by its reason. The frames are built
+// by pktbuild (inet_pton, checksums over the IPv6 pseudo-header from scratch).
+#include "tests/packet/pipeline.h"
+
+namespace fastvs::testing {
+namespace {
+
+const std::string kC6 = "2001:db8:fe::10";   // a client
+const std::string kD6 = "2001:db8:fe::200";  // the host's address on dpdk0
+const Mac kSolicitedMac = mac("33:33:ff:00:02:00");
+
+Bytes c2d6(const Bytes& ip, const Mac& dst = kPort0) {
+  return eth(dst, kClient, 0x86dd, ip);
+}
+
+Bytes tcp6(const std::string& s, const std::string& d, uint16_t sp, uint16_t dp) {
+  return ipv6(s, d, 6, tcp(s, d, sp, dp, SYN));
+}
+
+// A neighbour solicitation for `target` from `src` (RFC 4861 4.3), with the source link-layer
+// address option.
+Bytes solicitation(const std::string& src, const std::string& dst, const std::string& target) {
+  Bytes body{0, 0, 0, 0};
+  const Bytes t = ip6(target);
+  body.insert(body.end(), t.begin(), t.end());
+  body.insert(body.end(), {1, 1});
+  body.insert(body.end(), kClient.b, kClient.b + 6);
+  return ipv6(src, dst, 58, icmp6(src, dst, 135, 0, body), 255);
+}
+
+// The kernel path's ring: what the host's stack would be given.
+struct KernelRing {
+  explicit KernelRing(Pipeline& p, const char* name) : p(p) {
+    ring = rte_ring_create(name, 256, 0, RING_F_SC_DEQ);
+    EXPECT_NE(ring, nullptr);
+    p.w.to_kernel = ring;
+  }
+  ~KernelRing() {
+    take();
+    p.w.to_kernel = nullptr;
+    rte_ring_free(ring);
+  }
+  std::vector<Bytes> take() {
+    std::vector<Bytes> got;
+    rte_mbuf* m;
+    while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&m)) == 0) {
+      got.push_back(to_bytes(m));
+      rte_pktmbuf_free(m);
+    }
+    return got;
+  }
+  Pipeline& p;
+  rte_ring* ring = nullptr;
+};
+
+TEST(Ipv6Fixtures, TheHostsPacketsGoUpTheKernelPathUnchanged) {
+  Pipeline p;
+  KernelRing k(p, "fx6_kernel");
+  const Bytes syn = c2d6(tcp6(kC6, kD6, 40000, 22));
+  const Bytes udp_chain = c2d6(ipv6(kC6, kD6, 0, [] {
+    // Hop-by-hop (PadN), destination options (Pad1s), a routing header with no
+    // segments left, then UDP.
+    Bytes b = ip6_ext(60, {1, 4, 0, 0, 0, 0});
+    const Bytes d = ip6_ext(43, {0, 0, 0, 0, 0, 0});
+    const Bytes r = ip6_ext(17, {0, 0, 0, 0, 0, 0});
+    b.insert(b.end(), d.begin(), d.end());
+    b.insert(b.end(), r.begin(), r.end());
+    const Bytes u = udp(kC6, kD6, 5000, 53, {1, 2, 3});
+    b.insert(b.end(), u.begin(), u.end());
+    return b;
+  }()));
+  const Bytes echo = c2d6(ipv6(kC6, kD6, 58, icmp6(kC6, kD6, 128, 0, {0, 7, 0, 1, 'p'})));
+  const Bytes link_local = c2d6(tcp6("fe80::c200:ff:fe00:a", "fe80::2", 40001, 22));
+  // A fragment of the host's own: it reassembles what is its own.
+  const Bytes frag = c2d6(ipv6(kC6, kD6, 44, [] {
+    Bytes b = ip6_frag(17, 8, false, 0x01020304);
+    b.resize(b.size() + 16, 0xab);
+    return b;
+  }()));
+  run_steps(p,
+            {{"TCP to the host's address", 0, syn, {}, {}},
+             {"UDP past hop-by-hop, destination options and routing headers", 0, udp_chain, {}, {}},
+             {"ICMPv6 echo request: the host answers it", 0, echo, {}, {}},
+             {"link-local TCP", 0, link_local, {}, {}},
+             {"a non-first fragment", 0, frag, {}, {}}});
+  EXPECT_EQ(k.take(), (std::vector<Bytes>{syn, udp_chain, echo, link_local, frag}));
+  EXPECT_EQ(p.w.ctr.to_kernel.get(), 5u);
+  EXPECT_EQ(p.w.ctr.to_kernel_ctl.get(), 0u);
+}
+
+TEST(Ipv6Fixtures, NeighbourDiscoveryAndMldRideTheControlBudget) {
+  Pipeline p;
+  KernelRing k(p, "fx6_kernel_ctl");
+  p.w.kernel_bucket = TokenBucket::tenth_deep(0);  // the general budget spent
+  const Bytes ns = eth(kSolicitedMac, kClient, 0x86dd, solicitation(kC6, "ff02::1:ff00:200", kD6));
+  const Bytes dad =
+      eth(kSolicitedMac, kClient, 0x86dd, solicitation("::", "ff02::1:ff00:200", kD6));
+  const Bytes mld2 = eth(mac("33:33:00:00:00:16"), kClient, 0x86dd,
+                         ipv6("fe80::c200:ff:fe00:a", "ff02::16", 58,
+                              icmp6("fe80::c200:ff:fe00:a", "ff02::16", 143, 0, {0, 0, 0, 0}), 1));
+  const Bytes echo = c2d6(ipv6(kC6, kD6, 58, icmp6(kC6, kD6, 128, 0, {0, 7, 0, 1})));
+  run_steps(p,
+            {{"a neighbour solicitation", 0, ns, {}, {}},
+             {"duplicate address detection's, from ::", 0, dad, {}, {}},
+             {"an MLDv2 report", 0, mld2, {}, {}},
+             {"an echo request spends the general budget", 0, echo, {}, Drop::kernel_path_limit}});
+  EXPECT_EQ(k.take(), (std::vector<Bytes>{ns, dad, mld2}));
+  EXPECT_EQ(p.w.ctr.to_kernel_ctl.get(), 3u);
+}
+
+TEST(Ipv6Fixtures, WithoutAKernelPathNothingTakesIpv6) {
+  Pipeline p;
+  run_steps(p,
+            {{"TCP to an IPv6 address", 0, c2d6(tcp6(kC6, kD6, 40000, 22)), {}, Drop::no_service}});
+}
+
+TEST(Ipv6Fixtures, WhatIp6RcvCoreRefuses) {
+  Pipeline p;
+  KernelRing k(p, "fx6_kernel_refused");
+  run_steps(
+      p,
+      {{"unicast to another host's MAC",
+        0,
+        c2d6(tcp6(kC6, kD6, 40000, 22), mac("02:99:99:99:99:99")),
+        {},
+        Drop::other_host},
+       {"a multicast source", 0, c2d6(tcp6("ff02::1", kD6, 40000, 22)), {}, Drop::martian_source},
+       {"a loopback source", 0, c2d6(tcp6("::1", kD6, 40000, 22)), {}, Drop::martian_source},
+       {"an IPv4-mapped source",
+        0,
+        c2d6(tcp6("::ffff:10.0.0.1", kD6, 40000, 22)),
+        {},
+        Drop::martian_source},
+       {"to loopback", 0, c2d6(tcp6(kC6, "::1", 40000, 22)), {}, Drop::martian_dest},
+       {"to an IPv4-mapped address",
+        0,
+        c2d6(tcp6(kC6, "::ffff:10.0.0.2", 40000, 22)),
+        {},
+        Drop::martian_dest},
+       {"to interface-local multicast",
+        0,
+        eth(mac("33:33:00:00:00:01"), kClient, 0x86dd, tcp6(kC6, "ff01::1", 40000, 22)),
+        {},
+        Drop::martian_dest},
+       {"to multicast of the reserved scope 0",
+        0,
+        eth(mac("33:33:00:00:00:01"), kClient, 0x86dd, tcp6(kC6, "ff00::1", 40000, 22)),
+        {},
+        Drop::martian_dest}});
+  EXPECT_TRUE(k.take().empty());
+}
+
+// An IPv6 header carrying `payload` whose first header is `nh`, from the client to the host.
+Bytes chain(uint8_t nh, const Bytes& payload) {
+  return c2d6(ipv6(kC6, kD6, nh, payload));
+}
+
+TEST(Ipv6Fixtures, MalformedHeaderChainsDroppedByReason) {
+  Pipeline p;
+  KernelRing k(p, "fx6_kernel_malformed");
+  const Bytes u = udp(kC6, kD6, 5000, 53, {1, 2, 3, 4});
+  const Bytes good = chain(17, u);
+  // Nine destination options headers (PadN of 4 each): one more than the bound.
+  Bytes long_chain;
+  for (int i = 0; i < 9; ++i)
+    long_chain = cat({long_chain, ip6_ext(i < 8 ? 60 : 17, {1, 4, 0, 0, 0, 0})});
+  Bytes cut_hdr = good;
+  cut_hdr.resize(14 + 39);
+  Bytes long_payload = good;
+  long_payload[14 + 5] += 1;  // one byte more than the frame holds
+  Bytes version4 = good;
+  version4[14] = 0x45;
+  run_steps(
+      p,
+      {{"IPv6 header cut", 0, cut_hdr, {}, Drop::ip6_truncated},
+       {"version 4 in an IPv6 frame", 0, version4, {}, Drop::ip_version},
+       {"payload length beyond the frame", 0, long_payload, {}, Drop::ip6_payload_length},
+       {"an extension header cut",
+        0,
+        chain(60, {17, 1, 1, 4, 0, 0, 0, 0}),
+        {},
+        Drop::ip6_ext_truncated},
+       {"hop-by-hop after destination options",
+        0,
+        chain(60, cat({ip6_ext(0, {1, 4, 0, 0, 0, 0}), ip6_ext(17, {1, 4, 0, 0, 0, 0}), u})),
+        {},
+        Drop::ip6_ext_order},
+       {"nine extension headers", 0, chain(60, cat({long_chain, u})), {}, Drop::ip6_ext_chain},
+       {"an option longer than its header",
+        0,
+        chain(60, cat({ip6_ext(17, {1, 5, 0, 0, 0, 0}), u})),
+        {},
+        Drop::ip6_options},
+       {"a routing header with segments left (source routing)",
+        0,
+        chain(43,
+              cat({ip6_ext(17, {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}),
+                   u})),
+        {},
+        Drop::ip_source_route},
+       {"a fragment not the last, not a multiple of 8 bytes",
+        0,
+        chain(44, cat({ip6_frag(17, 0, true, 9), Bytes(u.begin(), u.begin() + 10)})),
+        {},
+        Drop::frag_malformed},
+       {"a first fragment without its upper-layer header",
+        0,
+        chain(44, cat({ip6_frag(6, 0, true, 9), Bytes(8, 0)})),
+        {},
+        Drop::frag_malformed},
+       {"a fragment past 64 KiB",
+        0,
+        chain(44, cat({ip6_frag(17, 65528, false, 9), Bytes(16, 0)})),
+        {},
+        Drop::frag_malformed},
+       {"TCP cut", 0, chain(6, Bytes(12, 0)), {}, Drop::l4_truncated},
+       {"the good packet still goes to the host", 0, good, {}, {}}});
+  EXPECT_EQ(k.take(), std::vector<Bytes>{good});
+}
+
+}  // namespace
+}  // namespace fastvs::testing
