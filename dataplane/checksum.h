@@ -76,6 +76,35 @@ inline void csum_replace4(uint16_t* sum, uint32_t from, uint32_t to) {
   *sum = static_cast<uint16_t>(~csum_fold32(s));
 }
 
+// The same for an IPv6 address (16 bytes as they lie in memory), in a pseudo-header's sum:
+// 32-bit words, whose one's-complement sum folds to the 16-bit words' (2^16 = 1 modulo 0xffff).
+inline void csum_replace16(uint16_t* sum, const uint8_t* from, const uint8_t* to) {
+  uint64_t s = static_cast<uint16_t>(~*sum);
+  for (unsigned i = 0; i < 16; i += 4) {
+    uint32_t f, t;
+    std::memcpy(&f, from + i, 4);
+    std::memcpy(&t, to + i, 4);
+    s += uint64_t{~f} + t;
+  }
+  *sum = static_cast<uint16_t>(~csum_fold32(s));
+}
+
+// The IPv6 pseudo-header's sum (RFC 8200 8.1): the addresses, the upper-layer length and the
+// next header, for a checksum computed whole (a UDP datagram that came without one).
+inline uint64_t csum_pseudo6(const uint8_t* saddr, const uint8_t* daddr, uint32_t len,
+                             uint8_t proto) {
+  uint64_t s = csum_partial(saddr, 16, csum_partial(daddr, 16));
+  const uint8_t tail[8] = {static_cast<uint8_t>(len >> 24),
+                           static_cast<uint8_t>(len >> 16),
+                           static_cast<uint8_t>(len >> 8),
+                           static_cast<uint8_t>(len),
+                           0,
+                           0,
+                           0,
+                           proto};
+  return csum_partial(tail, 8, s);
+}
+
 // UDP: a zero checksum means "none" (RFC 768) and must stay zero; a computed zero is sent as
 // 0xffff.
 inline void udp_csum_replace4(uint16_t* sum, uint32_t from, uint32_t to) {

@@ -4,9 +4,12 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_branch_prediction.h>
 #include <rte_prefetch.h>
 
 #include <fmt/core.h>
+
+#include "dataplane/parse.h"
 
 namespace fastvs {
 
@@ -30,6 +33,22 @@ uint32_t conn_key_hash(const void* key, uint32_t len, uint32_t init) {
 }
 static_assert(sizeof(ConnKey) == 16);
 
+// The same for the 40-byte IPv6 key: five 8-byte words.
+uint32_t conn_key6_hash(const void* key, uint32_t len, uint32_t init) {
+#if defined(__x86_64__)
+  (void)len;
+  uint64_t h = init;
+  for (unsigned i = 0; i < sizeof(ConnKey6); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, static_cast<const uint8_t*>(key) + i, 8);
+    h = __builtin_ia32_crc32di(h, w);
+  }
+  return static_cast<uint32_t>(h);
+#else
+  return rte_hash_crc(key, len, init);
+#endif
+}
+
 // rte_hash's cuckoo buckets fill to ~90-95%: size the index with slack so that `keys` keys
 // (a full pool) still insert.
 uint64_t index_entries(uint64_t keys) {
@@ -41,24 +60,48 @@ uint64_t pow2_at_least(uint64_t n) {
   while (p < n) p <<= 1;
   return p;
 }
-}  // namespace
 
-uint64_t ConnTable::memory_needed(uint32_t capacity, uint64_t nkeys) {
-  // rte_hash_create (lib/hash/rte_cuckoo_hash.c) without lcore cache or extendable buckets:
-  // a ring of free key slots (32-bit, a power of two), pow2(entries)/8 buckets of one
-  // cache line, entries+1 key slots of align(8-byte data + key, 16); plus our pool and wheel,
-  // and malloc's overhead (measured: under 1 KiB).
-  const uint64_t e = index_entries(nkeys ? nkeys : default_keys(capacity));
+// rte_hash_create (lib/hash/rte_cuckoo_hash.c) without lcore cache or extendable buckets: a
+// ring of free key slots (32-bit, a power of two), pow2(entries)/8 buckets of one cache line,
+// entries+1 key slots of align(8-byte data + key, 16).
+uint64_t index_bytes(uint64_t nkeys, size_t key_len) {
+  const uint64_t e = index_entries(nkeys);
   const uint64_t ring = 4 * pow2_at_least(e + 1);
   const uint64_t buckets = pow2_at_least(e) / 8 * 64;
-  const uint64_t keys = (e + 1) * ((8 + sizeof(ConnKey) + 15) / 16 * 16);
+  const uint64_t keys = (e + 1) * ((8 + key_len + 15) / 16 * 16);
+  return ring + buckets + keys;
+}
+
+rte_hash* make_index(const char* name, uint64_t keys, size_t key_len, rte_hash_function fn,
+                     int socket) {
+  rte_hash_parameters hp{};
+  hp.name = name;
+  hp.entries = static_cast<uint32_t>(index_entries(keys));
+  hp.key_len = static_cast<uint32_t>(key_len);
+  hp.hash_func = fn;
+  hp.hash_func_init_val = 0x9747b28c;
+  hp.socket_id = socket;
+  hp.extra_flag = 0;  // single writer: no locks, no lcore cache
+  return rte_hash_create(&hp);
+}
+}  // namespace
+
+// Plus our pool and wheel, and malloc's overhead (measured: under 1 KiB).
+uint64_t ConnTable::memory_needed(uint32_t capacity, uint64_t nkeys) {
   const uint64_t pool = sizeof(Conn) * uint64_t{capacity};
   const uint64_t wheel = sizeof(uint32_t) * kWheelSlots;
-  return ring + buckets + keys + pool + wheel + 4096;
+  return index_bytes(nkeys ? nkeys : default_keys(capacity), sizeof(ConnKey)) + pool + wheel + 4096;
+}
+
+uint64_t ConnTable::memory_needed6(uint32_t capacity, uint64_t nkeys) {
+  return index_bytes(nkeys ? nkeys : default_keys(capacity), sizeof(ConnKey6)) +
+         sizeof(ConnAddrs6) * uint64_t{capacity} + 4096;
 }
 
 ConnTable::~ConnTable() {
   if (hash_) rte_hash_free(hash_);
+  if (hash6_) rte_hash_free(hash6_);
+  rte_free(addrs6_);
   rte_free(conns_);
   rte_free(wheel_);
 }
@@ -68,20 +111,13 @@ Status ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t
   if (keys == 0) keys = default_keys(capacity);
   if (capacity == 0 || capacity > kMaxCapacity || keys > default_keys(kMaxCapacity))
     return Error{fmt::format("capacity {} ({} keys) out of range", capacity, keys)};
-  rte_hash_parameters hp{};
-  hp.name = name;
-  hp.entries = static_cast<uint32_t>(index_entries(keys));
-  hp.key_len = sizeof(ConnKey);
-  hp.hash_func = conn_key_hash;
-  hp.hash_func_init_val = 0x9747b28c;
-  hp.socket_id = socket;
-  hp.extra_flag = 0;  // single writer: no locks, no lcore cache
   // Measured, not computed: what the allocations really took from the DPDK heap.
   rte_malloc_socket_stats before{}, after{};
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
-  hash_ = rte_hash_create(&hp);
+  hash_ = make_index(name, keys, sizeof(ConnKey), conn_key_hash, socket);
   if (!hash_)
-    return Error{fmt::format("rte_hash_create({} keys): {}", hp.entries, rte_strerror(rte_errno))};
+    return Error{
+        fmt::format("rte_hash_create({} keys): {}", index_entries(keys), rte_strerror(rte_errno))};
   conns_ =
       static_cast<Conn*>(rte_zmalloc_socket("conns", sizeof(Conn) * size_t{capacity}, 64, socket));
   wheel_ = static_cast<uint32_t*>(
@@ -138,6 +174,7 @@ void ConnTable::prefetch_keys(const uint32_t* idx, unsigned n) const {
   unsigned k = 0;
   for (unsigned i = 0; i < n; ++i) {
     const Conn& c = conns_[idx[i]];
+    if (c.flags & kConnV6) continue;  // in the other index: not fetched ahead
     keys[k] = in_key(c);
     kp[k] = &keys[k];
     ++k;
@@ -151,7 +188,7 @@ void ConnTable::prefetch_keys(const uint32_t* idx, unsigned n) const {
 }
 
 uint32_t ConnTable::keys() const {
-  return static_cast<uint32_t>(rte_hash_count(hash_));
+  return static_cast<uint32_t>(rte_hash_count(hash_) + (hash6_ ? rte_hash_count(hash6_) : 0));
 }
 
 ConnKey ConnTable::in_key(const Conn& c) const {
@@ -185,6 +222,17 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
     rte_hash_del_key_with_hash(hash_, &in, in_sig);
     return nullptr;
   }
+  Conn& c = take_entry(idx, in.saddr, in.daddr, in.sport, in.dport, in.proto, timeout_ticks, now);
+  if (out) {
+    c.rip = out->saddr;
+    c.rport = out->sport;
+    c.flags = kConnHasOut;
+  }
+  return &c;
+}
+
+Conn& ConnTable::take_entry(uint32_t idx, uint32_t cip, uint32_t vip, uint16_t cport,
+                            uint16_t vport, uint8_t proto, uint32_t timeout_ticks, uint32_t now) {
   // Counted once the table has changed: a refused insert leaves it as it was, so the burst's
   // looked-ahead misses (ConnLookahead) stay true.
   ++inserts_;
@@ -192,20 +240,87 @@ Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_
   used_.store(used_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   Conn& c = conns_[idx];
   std::memset(&c, 0, sizeof c);
-  c.cip = in.saddr;
-  c.vip = in.daddr;
-  c.cport = in.sport;
-  c.vport = in.dport;
-  c.proto = in.proto;
-  if (out) {
-    c.rip = out->saddr;
-    c.rport = out->sport;
-    c.flags = kConnHasOut;
-  }
+  c.cip = cip;
+  c.vip = vip;
+  c.cport = cport;
+  c.vport = vport;
+  c.proto = proto;
   c.timeout = timeout_ticks;
   c.expires = now + timeout_ticks;
   wheel_link(idx, c.expires);
+  return c;
+}
+
+Status ConnTable::enable_ipv6(const char* name, int socket, uint64_t keys) {
+  if (hash6_) return {};
+  if (keys == 0) keys = default_keys(capacity_);
+  rte_malloc_socket_stats before{}, after{};
+  rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
+  hash6_ = make_index(name, keys, sizeof(ConnKey6), conn_key6_hash, socket);
+  if (!hash6_)
+    return Error{fmt::format("rte_hash_create({} IPv6 keys): {}", index_entries(keys),
+                             rte_strerror(rte_errno))};
+  addrs6_ = static_cast<ConnAddrs6*>(
+      rte_zmalloc_socket("conn_addrs6", sizeof(ConnAddrs6) * size_t{capacity_}, 64, socket));
+  if (!addrs6_) {
+    rte_hash_free(hash6_);
+    hash6_ = nullptr;
+    return Error{fmt::format("no memory for {} IPv6 connections' addresses", capacity_)};
+  }
+  rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &after);
+  memory_bytes6_ = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+  return {};
+}
+
+Conn* ConnTable::lookup6(const ConnKey6& key, bool* is_out) const {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(hash6_, &key, &data) < 0) return nullptr;
+  const uintptr_t v = reinterpret_cast<uintptr_t>(data);
+  *is_out = v & 1;
+  return &conns_[v >> 1];
+}
+
+// As insert(): the keys checked and added with one hash each, nothing changed on a refusal.
+Conn* ConnTable::insert6(const ConnKey6& in, const ConnKey6* out, uint32_t timeout_ticks,
+                         uint32_t now, bool* collision, bool in_absent) {
+  *collision = false;
+  if (free_head_ == kConnNone) return nullptr;
+  const hash_sig_t in_sig = rte_hash_hash(hash6_, &in);
+  const hash_sig_t out_sig = out ? rte_hash_hash(hash6_, out) : 0;
+  if ((!in_absent && rte_hash_lookup_with_hash(hash6_, &in, in_sig) >= 0) ||
+      (out && rte_hash_lookup_with_hash(hash6_, out, out_sig) >= 0)) {
+    *collision = true;
+    return nullptr;
+  }
+  const uint32_t idx = free_head_;
+  const uintptr_t base = uintptr_t{idx} << 1;
+  void* in_data = reinterpret_cast<void*>(base);       // NOLINT(performance-no-int-to-ptr)
+  void* out_data = reinterpret_cast<void*>(base | 1);  // NOLINT(performance-no-int-to-ptr)
+  if (rte_hash_add_key_with_hash_data(hash6_, &in, in_sig, in_data) < 0) return nullptr;
+  if (out && rte_hash_add_key_with_hash_data(hash6_, out, out_sig, out_data) < 0) {
+    rte_hash_del_key_with_hash(hash6_, &in, in_sig);
+    return nullptr;
+  }
+  Conn& c = take_entry(idx, ip6_fold(in.saddr), ip6_fold(in.daddr), in.sport, in.dport, in.proto,
+                       timeout_ticks, now);
+  c.flags = kConnV6;
+  ConnAddrs6& a = addrs6_[idx];
+  std::memcpy(a.cip, in.saddr, 16);
+  std::memcpy(a.vip, in.daddr, 16);
+  if (out) {
+    c.rip = ip6_fold(out->saddr);
+    c.rport = out->sport;
+    c.flags |= kConnHasOut;
+  }
   return &c;
+}
+
+ConnKey6 ConnTable::in_key6(const Conn& c) const {
+  const ConnAddrs6& a = addrs6(c);
+  return make_key6(a.cip, a.vip, c.cport, c.vport, c.proto);
+}
+ConnKey6 ConnTable::out_key6(const Conn& c) const {
+  return make_key6(c.dest->rip6, addrs6(c).cip, c.rport, c.cport, c.proto);
 }
 
 void ConnTable::touch(Conn* c, uint32_t timeout_ticks, uint32_t now) {
@@ -223,11 +338,20 @@ void ConnTable::remove(Conn* c) {
   ++removes_;
   const uint32_t idx = index_of(c);
   wheel_unlink(idx);
-  const ConnKey in = in_key(*c);
-  rte_hash_del_key(hash_, &in);
-  if (c->flags & kConnHasOut) {
-    const ConnKey out = out_key(*c);
-    rte_hash_del_key(hash_, &out);
+  if (unlikely(c->flags & kConnV6)) {
+    const ConnKey6 in = in_key6(*c);
+    rte_hash_del_key(hash6_, &in);
+    if (c->flags & kConnHasOut) {
+      const ConnKey6 out = out_key6(*c);
+      rte_hash_del_key(hash6_, &out);
+    }
+  } else {
+    const ConnKey in = in_key(*c);
+    rte_hash_del_key(hash_, &in);
+    if (c->flags & kConnHasOut) {
+      const ConnKey out = out_key(*c);
+      rte_hash_del_key(hash_, &out);
+    }
   }
   free_entry(idx);
 }

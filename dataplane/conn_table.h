@@ -11,6 +11,11 @@
 // - Entries: a pre-sized array of 64-byte Conn records (one cache line), with a free list.
 //   Capacity is fixed at start; when it is full a new flow is refused and counted and existing
 //   flows are untouched.
+// - IPv6 (enable_ipv6): 40-byte keys (ConnKey6) in a second rte_hash, the client's and the
+//   virtual address in an array beside the entries (32 bytes), the real server's in its
+//   Destination; the entry, the free list, the wheel and the capacity are IPv4's. A NAT66
+//   connection takes 252 bytes (entry 64, addresses 32, two keys 156); a director that never
+//   configures IPv6 allocates none of it.
 // - Expiry: a hashed timing wheel of kWheelSlots slots of one tick (1/16 s). An entry sits in
 //   the slot of the tick it was armed for. A packet that only extends the timeout just moves
 //   `expires` forward (no list work); when the slot comes due the entry is either expired or
@@ -58,17 +63,51 @@ inline ConnKey make_key(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t
   return k;
 }
 
+// An IPv6 connection's key: the same five-tuple with 128-bit addresses, in an index of its own
+// (IPv4's keys stay 16 bytes).
+struct ConnKey6 {
+  uint8_t saddr[16];
+  uint8_t daddr[16];
+  uint16_t sport;
+  uint16_t dport;
+  uint8_t proto;
+  uint8_t pad[3];
+};
+static_assert(sizeof(ConnKey6) == 40);
+
+// Addresses as they lie in the packet (network order, 16 bytes each).
+inline ConnKey6 make_key6(const uint8_t* saddr, const uint8_t* daddr, uint16_t sport,
+                          uint16_t dport, uint8_t proto) {
+  ConnKey6 k;
+  std::memcpy(k.saddr, saddr, 16);
+  std::memcpy(k.daddr, daddr, 16);
+  k.sport = sport;
+  k.dport = dport;
+  k.proto = proto;
+  k.pad[0] = k.pad[1] = k.pad[2] = 0;
+  return k;
+}
+
+// An IPv6 connection's client and virtual addresses, in an array parallel to the entries
+// (ConnTable::addrs6). Its real server's is its destination's (Destination::rip6): 16 bytes a
+// connection saved, which keeps a NAT66 connection within 256 bytes.
+struct ConnAddrs6 {
+  uint8_t cip[16];
+  uint8_t vip[16];
+};
+
 // IP_VS_CONN_F_* that matter here.
 enum ConnFlags : uint8_t {
   kConnInactive = 1u << 0,  // counted in InActConn rather than ActiveConn
   kConnNoOutput = 1u << 1,  // the director sees only the client's direction (DR/TUN)
   kConnHasOut = 1u << 2,    // indexed under its out key too (NAT)
+  kConnV6 = 1u << 3,        // IPv6: its keys in the IPv6 index, its addresses in addrs6
 };
 
 constexpr uint32_t kConnNone = 0xffffffffu;
 
 struct alignas(64) Conn {
-  uint32_t cip, vip, rip;        // network order
+  uint32_t cip, vip, rip;        // network order; IPv6 (kConnV6): the addresses' folds (ip6_fold)
   uint16_t cport, vport, rport;  // network order
   uint8_t proto;
   TcpState state;
@@ -135,6 +174,21 @@ class ConnTable {
   // Finds the connection a packet belongs to; *is_out tells which key matched.
   Conn* lookup(const ConnKey& key, bool* is_out) const;
 
+  // IPv6 connections share the entries, the wheel and the capacity with IPv4's (one table full
+  // for both, as IPVS's one table); their keys go to an index of their own and their addresses
+  // to an array beside the entries, both made by enable_ipv6() when control first configures
+  // IPv6 (before any snapshot that has it reaches the worker): a director without IPv6 pays no
+  // byte for it. The same calls as IPv4's, for IPv6 keys.
+  Status enable_ipv6(const char* name, int socket, uint64_t keys = 0);
+  bool ipv6() const { return hash6_ != nullptr; }
+  static uint64_t memory_needed6(uint32_t capacity, uint64_t keys = 0);
+  Conn* lookup6(const ConnKey6& key, bool* is_out) const;
+  // An IPv6 connection with an out key must be given, before anything removes it, the
+  // destination whose rip6 is the out key's source (its out key is made from it again).
+  Conn* insert6(const ConnKey6& in, const ConnKey6* out, uint32_t timeout_ticks, uint32_t now,
+                bool* collision, bool in_absent = false);
+  const ConnAddrs6& addrs6(const Conn& c) const { return addrs6_[index_of(&c)]; }
+
   // Looks up n <= 64 keys at once: rte_hash fetches every key's buckets before it compares
   // any, so a burst's cache misses overlap instead of following one another; the entries found
   // are prefetched. out[i] is valid for resolve() with keys[i].
@@ -181,8 +235,10 @@ class ConnTable {
   uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }
   // Keys in the index (a NAT connection has two): for consistency checks, not the hot path.
   uint32_t keys() const;
-  // Bytes the table holds: index (rte_hash: buckets and key slots) + entries + wheel.
-  size_t memory_bytes() const { return memory_bytes_; }
+  // Bytes the table holds: index (rte_hash: buckets and key slots) + entries + wheel, and the
+  // IPv6 index and addresses once enabled (memory_bytes6()).
+  size_t memory_bytes() const { return memory_bytes_ + memory_bytes6_; }
+  size_t memory_bytes6() const { return memory_bytes6_; }
 
  private:
   static constexpr unsigned kExpireBatch = 16;  // two keys each: within one bulk lookup
@@ -193,8 +249,17 @@ class ConnTable {
   void free_entry(uint32_t idx);
   ConnKey in_key(const Conn& c) const;
   ConnKey out_key(const Conn& c) const;
+  ConnKey6 in_key6(const Conn& c) const;
+  ConnKey6 out_key6(const Conn& c) const;
+  // The entry taken from the free list and set up for its keys' five-tuple (IPv4's fields or
+  // IPv6's folds), linked in the wheel.
+  Conn& take_entry(uint32_t idx, uint32_t cip, uint32_t vip, uint16_t cport, uint16_t vport,
+                   uint8_t proto, uint32_t timeout_ticks, uint32_t now);
 
   rte_hash* hash_ = nullptr;
+  rte_hash* hash6_ = nullptr;
+  ConnAddrs6* addrs6_ = nullptr;
+  size_t memory_bytes6_ = 0;
   Conn* conns_ = nullptr;
   uint32_t* wheel_ = nullptr;
   uint32_t capacity_ = 0;

@@ -142,21 +142,24 @@ inline bool ipv4_options_ok(const uint8_t* o, unsigned len, Drop* why) {
   return true;
 }
 
-// TCP's or UDP's header (pi.proto says which) at `l4`, `l4len` bytes of the datagram present.
-inline bool parse_tcp_udp(const uint8_t* l4, uint32_t l4len, PacketInfo& pi, Drop* why) {
-  if (pi.proto == kIpProtoTcp) {
-    if (l4len < 20) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
-    const unsigned doff = (l4[12] >> 4) * 4u;
-    if (doff < 20) return refuse(why, Drop::tcp_doff);
-    if (doff > l4len) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::tcp_doff);
-    pi.kind = PktKind::Tcp;
-    pi.tcp_flags = l4[13];
-  } else {
-    // The UDP length field covers the whole datagram: in a first fragment it exceeds l4len, as
-    // it may (it is not checked here, and NAT's incremental checksum update does not need it).
-    if (l4len < 8) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
-    pi.kind = PktKind::Udp;
-  }
+// TCP's header at `l4`, `l4len` bytes of the datagram present.
+inline bool parse_tcp(const uint8_t* l4, uint32_t l4len, PacketInfo& pi, Drop* why) {
+  if (l4len < 20) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
+  const unsigned doff = (l4[12] >> 4) * 4u;
+  if (doff < 20) return refuse(why, Drop::tcp_doff);
+  if (doff > l4len) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::tcp_doff);
+  pi.kind = PktKind::Tcp;
+  pi.sport = load_raw16(l4);
+  pi.dport = load_raw16(l4 + 2);
+  pi.tcp_flags = l4[13];
+  return true;
+}
+
+// UDP's. The UDP length field covers the whole datagram: in a first fragment it exceeds l4len,
+// as it may (it is not checked here, and NAT's incremental checksum update does not need it).
+inline bool parse_udp(const uint8_t* l4, uint32_t l4len, PacketInfo& pi, Drop* why) {
+  if (l4len < 8) return refuse(why, pi.frag ? Drop::frag_malformed : Drop::l4_truncated);
+  pi.kind = PktKind::Udp;
   pi.sport = load_raw16(l4);
   pi.dport = load_raw16(l4 + 2);
   return true;
@@ -252,7 +255,10 @@ inline bool ip6_walk(const uint8_t* ip, unsigned len, Ip6Chain& c, Drop* why) {
 // The IPv6 packet past the Ethernet header: its header, extension headers and upper layer. A
 // fragment's header chain must be whole in the first fragment (RFC 7112), a fragment that is
 // not the last a multiple of 8 bytes long and no fragment past 64 KiB (RFC 8200 4.5).
-inline bool parse_ipv6(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
+// Out of line and cold: IPv4's parse stays as compact as it was (measured: inlined, it cost
+// IPv4's parse 7%).
+[[gnu::noinline, gnu::cold]] inline bool parse_ipv6(const uint8_t* p, uint32_t len, PacketInfo& pi,
+                                                    Drop* why) {
   const uint8_t* ip = p + kEthHdrLen;
   const uint32_t avail = len - kEthHdrLen;
   if (avail < kIp6HdrLen) return refuse(why, Drop::ip6_truncated);
@@ -284,8 +290,9 @@ inline bool parse_ipv6(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why
   const uint8_t* l4 = ip + c.off;
   switch (c.proto) {
     case kIpProtoTcp:
+      return parse_tcp(l4, l4len, pi, why);
     case kIpProtoUdp:
-      return parse_tcp_udp(l4, l4len, pi, why);
+      return parse_udp(l4, l4len, pi, why);
     case kIpProtoIcmp6:
       break;
     default:
@@ -321,25 +328,29 @@ inline bool parse_ipv6(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why
   return true;
 }
 
+// ARP (Ethernet/IPv4 only), out of IPv4's way.
+[[gnu::noinline, gnu::cold]] inline bool parse_arp(const uint8_t* p, uint32_t len, PacketInfo& pi,
+                                                   Drop* why) {
+  const uint8_t* a = p + kEthHdrLen;
+  // htype 1, ptype IPv4, hlen 6, plen 4.
+  if (len < kEthHdrLen + kArpLen || load_be16(a) != 1 || load_be16(a + 2) != kEtherTypeIpv4 ||
+      a[4] != 6 || a[5] != 4)
+    return refuse(why, Drop::arp_malformed);
+  const uint16_t op = load_be16(a + 6);
+  if (op != kArpOpRequest && op != kArpOpReply) return refuse(why, Drop::arp_malformed);
+  pi.kind = PktKind::Arp;
+  pi.saddr = load_raw32(a + 14);
+  pi.daddr = load_raw32(a + 24);
+  pi.sport = op;  // the ARP opcode rides in sport
+  return true;
+}
+
 // Returns true and fills `pi`, or returns false with `*why` set.
 inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* why) {
   if (len < kEthHdrLen) return refuse(why, Drop::eth_truncated);
   const uint16_t ethertype = load_be16(p + 12);
-  if (ethertype == kEtherTypeArp) {
-    const uint8_t* a = p + kEthHdrLen;
-    // htype 1, ptype IPv4, hlen 6, plen 4.
-    if (len < kEthHdrLen + kArpLen || load_be16(a) != 1 || load_be16(a + 2) != kEtherTypeIpv4 ||
-        a[4] != 6 || a[5] != 4)
-      return refuse(why, Drop::arp_malformed);
-    const uint16_t op = load_be16(a + 6);
-    if (op != kArpOpRequest && op != kArpOpReply) return refuse(why, Drop::arp_malformed);
-    pi.kind = PktKind::Arp;
-    pi.saddr = load_raw32(a + 14);
-    pi.daddr = load_raw32(a + 24);
-    pi.sport = op;  // the ARP opcode rides in sport
-    return true;
-  }
-  if (ethertype != kEtherTypeIpv4) {
+  if (__builtin_expect(ethertype != kEtherTypeIpv4, 0)) {
+    if (ethertype == kEtherTypeArp) return parse_arp(p, len, pi, why);
     if (ethertype == kEtherTypeIpv6) return parse_ipv6(p, len, pi, why);
     return refuse(why, Drop::ethertype);
   }
@@ -382,8 +393,9 @@ inline bool parse_packet(const uint8_t* p, uint32_t len, PacketInfo& pi, Drop* w
   const uint8_t* l4 = ip + ihl;
   switch (pi.proto) {
     case kIpProtoTcp:
+      return parse_tcp(l4, l4len, pi, why);
     case kIpProtoUdp:
-      return parse_tcp_udp(l4, l4len, pi, why);
+      return parse_udp(l4, l4len, pi, why);
     case kIpProtoIcmp: {
       if (l4len < 8) return refuse(why, Drop::l4_truncated);
       pi.kind = PktKind::Icmp;

@@ -2,9 +2,11 @@
 // expiry whose cost is O(expired + re-armed), never O(table).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 #include "dataplane/conn_table.h"
+#include "dataplane/parse.h"
 #include "tests/eal/eal_env.h"
 
 namespace fastvs {
@@ -305,6 +307,133 @@ TEST(ConnTable, MemoryNeededMatchesWhatInitTakes) {
       EXPECT_LE(need, took + took / 50 + 4096) << cap << " " << keys;
     }
   }
+}
+
+// IPv6 connections: their own index, the entries, wheel and capacity shared with IPv4's.
+struct Addr6 {
+  uint8_t b[16];
+};
+Addr6 a6(uint16_t last, uint8_t net = 1) {
+  Addr6 a{{0x20, 0x01, 0x0d, 0xb8, 0, net}};
+  a.b[14] = static_cast<uint8_t>(last >> 8);
+  a.b[15] = static_cast<uint8_t>(last);
+  return a;
+}
+ConnKey6 in_key6(uint16_t i) {
+  return make_key6(a6(i).b, a6(1, 0xfe).b, i, 80, 6);
+}
+ConnKey6 out_key6(uint16_t i) {
+  return make_key6(a6(0x18, 2).b, a6(i).b, 80, i, 6);
+}
+// The real server of the out keys: a connection's out key is made from its destination.
+Destination* rs6() {
+  static Destination d;
+  std::memcpy(d.rip6, a6(0x18, 2).b, 16);
+  return &d;
+}
+Conn* ins6(ConnTable& t, const ConnKey6& in, const ConnKey6* out, uint32_t timeout, uint32_t now,
+           bool want_collision = false) {
+  bool collision;
+  Conn* c = t.insert6(in, out, timeout, now, &collision);
+  EXPECT_EQ(collision, want_collision);
+  if (c) c->dest = rs6();
+  return c;
+}
+
+TEST(ConnTable6, FindsBothKeysBesideIpv4) {
+  Table tb(16);
+  EXPECT_FALSE(tb.t.ipv6());
+  const size_t v4_bytes = tb.t.memory_bytes();
+  ASSERT_TRUE(tb.t.enable_ipv6("ct6a", 0));
+  EXPECT_TRUE(tb.t.ipv6());
+  EXPECT_GT(tb.t.memory_bytes(), v4_bytes);
+  EXPECT_EQ(tb.t.memory_bytes(), v4_bytes + tb.t.memory_bytes6());
+  const ConnKey6 in = in_key6(1), out = out_key6(1);
+  Conn* c = ins6(tb.t, in, &out, 160, 100);
+  ASSERT_NE(c, nullptr);
+  // An IPv4 connection whose addresses are the IPv6 ones' folds is another connection.
+  const ConnKey in4 = make_key(c->cip, c->vip, c->cport, c->vport, 6);
+  Conn* c4 = ins(tb.t, in4, nullptr, 160, 100);
+  EXPECT_EQ(c->cip, ip6_fold(in.saddr));
+  ASSERT_NE(c4, nullptr);
+  EXPECT_NE(c4, c);
+  bool is_out = true;
+  EXPECT_EQ(tb.t.lookup6(in, &is_out), c);
+  EXPECT_FALSE(is_out);
+  EXPECT_EQ(tb.t.lookup6(out, &is_out), c);
+  EXPECT_TRUE(is_out);
+  EXPECT_EQ(tb.t.lookup(in4, &is_out), c4);
+  EXPECT_EQ(c->flags, kConnV6 | kConnHasOut);
+  EXPECT_EQ(std::memcmp(tb.t.addrs6(*c).cip, in.saddr, 16), 0);
+  EXPECT_EQ(std::memcmp(tb.t.addrs6(*c).vip, in.daddr, 16), 0);
+  EXPECT_EQ(c->rport, out.sport);
+  EXPECT_EQ(tb.t.keys(), 3u);
+  EXPECT_EQ(tb.t.lookup6(in_key6(2), &is_out), nullptr);
+  tb.t.remove(c);
+  EXPECT_EQ(tb.t.lookup6(in, &is_out), nullptr);
+  EXPECT_EQ(tb.t.lookup6(out, &is_out), nullptr);
+  EXPECT_EQ(tb.t.lookup(in4, &is_out), c4);
+  EXPECT_EQ(tb.t.size(), 1u);
+  EXPECT_EQ(tb.t.keys(), 1u);
+}
+
+TEST(ConnTable6, SharedReplyKeyIsRefused) {
+  Table tb(16);
+  ASSERT_TRUE(tb.t.enable_ipv6("ct6b", 0));
+  const ConnKey6 out = out_key6(7);
+  ASSERT_NE(ins6(tb.t, in_key6(7), &out, 160, 100), nullptr);
+  ConnKey6 other = in_key6(7);
+  other.daddr[15] ^= 1;  // another VIP, the same real server and client port
+  EXPECT_EQ(ins6(tb.t, other, &out, 160, 100, true), nullptr);
+  EXPECT_EQ(tb.t.size(), 1u);
+  EXPECT_EQ(tb.t.keys(), 2u);
+}
+
+TEST(ConnTable6, OneCapacityAndOneWheelForBoth) {
+  Table tb(4, 100);
+  ASSERT_TRUE(tb.t.enable_ipv6("ct6c", 0));
+  ASSERT_NE(ins(tb.t, in_key(1), nullptr, 32, 100), nullptr);
+  ASSERT_NE(ins6(tb.t, in_key6(1), nullptr, 16, 100), nullptr);
+  const ConnKey6 o2 = out_key6(2);
+  ASSERT_NE(ins6(tb.t, in_key6(2), &o2, 48, 100), nullptr);
+  ASSERT_NE(ins(tb.t, in_key(2), nullptr, 48, 100), nullptr);
+  EXPECT_EQ(ins6(tb.t, in_key6(3), nullptr, 16, 100), nullptr);  // full, for either family
+  EXPECT_EQ(ins(tb.t, in_key(3), nullptr, 16, 100), nullptr);
+  std::vector<uint32_t> gone;
+  tb.t.expire(116, 100, [&](Conn& c) { gone.push_back(c.cport); });
+  EXPECT_EQ(gone, std::vector<uint32_t>{1});  // the IPv6 one armed for 116
+  bool is_out;
+  EXPECT_EQ(tb.t.lookup6(in_key6(1), &is_out), nullptr);
+  tb.t.expire(148, 100, [&](Conn& c) { gone.push_back(c.cport); });
+  EXPECT_EQ(gone.size(), 4u);
+  EXPECT_EQ(tb.t.size(), 0u);
+  EXPECT_EQ(tb.t.keys(), 0u);
+  ASSERT_NE(ins6(tb.t, in_key6(3), nullptr, 16, 148), nullptr);  // room again
+}
+
+// What an IPv6 connection takes: its entry (64 bytes), its addresses and its two keys (NAT66)
+// in the IPv6 index: within the budget of 256 bytes. Enabling IPv6 also leaves the IPv4 index
+// sized for the whole capacity (any connection may be of either family): printed beside.
+TEST(ConnTable6, BytesPerConnection) {
+  const uint32_t cap = 1u << 17;
+  Table tb(cap);
+  const size_t v4 = tb.t.memory_bytes();
+  ASSERT_TRUE(tb.t.enable_ipv6("ct6d", 0));
+  const double per6 = double(tb.t.memory_bytes6()) / cap;
+  const double per = double(tb.t.memory_bytes()) / cap;
+  RecordProperty("bytes_per_connection_ipv6", std::to_string(per));
+  std::printf(
+      "connection table: %u entries, IPv4 %.1f bytes, with IPv6 %.1f (+%.1f) bytes per "
+      "connection\n",
+      cap, double(v4) / cap, per, per6);
+  RecordProperty("bytes_per_ipv6_connection", std::to_string(64 + per6));
+  std::printf("an IPv6 connection: %.1f bytes (entry 64, addresses and IPv6 index %.1f)\n",
+              64 + per6, per6);
+  EXPECT_GT(per6, 32.0 + 2 * 40);  // at least the addresses and two keys
+  EXPECT_LE(64 + per6, 256.0);
+  EXPECT_GE(ConnTable::memory_needed6(cap), tb.t.memory_bytes6());
+  EXPECT_LE(ConnTable::memory_needed6(cap),
+            tb.t.memory_bytes6() + tb.t.memory_bytes6() / 50 + 4096);
 }
 
 }  // namespace
