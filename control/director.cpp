@@ -142,6 +142,7 @@ Director::~Director() {
       rte_ring_free(w->txho_out[o]);
     }
     rte_ring_free(w->neigh_learn);
+    rte_ring_free(w->neigh_learn6);
     rte_ring_free(w->sync_out);
     rte_ring_free(w->sync_in);
     rte_free(w->sync_counts);
@@ -350,6 +351,7 @@ Status Director::make_workers(const Snapshot* first) {
     w->nworkers = nworkers;
     w->pool = pool_;
     w->neigh = &neigh_;
+    w->neigh6 = &neigh6_;
     w->idle_sleep_us = opt_.idle_sleep_us;
     w->stop = &worker_stop_;
     w->exit = &worker_exit_;
@@ -359,6 +361,7 @@ Status Director::make_workers(const Snapshot* first) {
     w->echo_bucket = TokenBucket::tenth_deep(opt_.icmp_rate);
     w->icmp_error_bucket = TokenBucket(opt_.icmp_error_rate, kIcmpErrorBurst);
     w->neigh_learn = make_ring(fmt::format("neigh_w{}", i), 1024, sizeof(NeighLearn));
+    w->neigh_learn6 = make_ring(fmt::format("neigh6_w{}", i), 1024, sizeof(NeighLearn6));
     w->sync_out = make_ring(fmt::format("sync_out_w{}", i), kSyncRingSize, sizeof(SyncConn));
     w->sync_in = make_ring(fmt::format("sync_in_w{}", i), kSyncRingSize, sizeof(SyncConn));
     sync_out_rings_.push_back(w->sync_out);
@@ -374,7 +377,7 @@ Status Director::make_workers(const Snapshot* first) {
       if (i == 0) w->from_kernel = kernel_.from_kernel();
     }
     rte_rcu_qsbr_thread_register(qsbr_, i);
-    if (!w->neigh_learn || !w->sync_out || !w->sync_in) {
+    if (!w->neigh_learn || !w->neigh_learn6 || !w->sync_out || !w->sync_in) {
       return Error{fmt::format("ring: {}", rte_strerror(rte_errno))};
     }
     const std::string name = fmt::format("conns_w{}", i);
@@ -490,7 +493,10 @@ void Director::run(int signal_fd) {
     if (kernel_.take_addrs_changed()) host_addrs_dirty_ = true;
     poll_changes();
     if (dumping_) poll_dump();
-    for (auto& w : workers_) neigh_.drain(w->neigh_learn);
+    for (auto& w : workers_) {
+      neigh_.drain(w->neigh_learn);
+      neigh6_.drain(w->neigh_learn6);
+    }
     const uint64_t now = rte_get_tsc_cycles();
     // IPVS_SYNC_SEND_DELAY: what the workers recorded goes out within 20 ms.
     if (sync_master_.running() && now - last_sync >= hz / 50) {

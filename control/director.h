@@ -179,6 +179,7 @@ class Director {
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<DestStore> store_;
   NeighTable neigh_;
+  NeighTable6 neigh6_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<unsigned> worker_lcores_;
   std::atomic<bool> worker_stop_{false};

@@ -8,59 +8,61 @@
 
 namespace fastvs {
 
-#define FASTVS_DROP_REASONS(X)                                                       \
-  X(eth_truncated, "Ethernet header truncated")                                      \
-  X(ethertype, "not IPv4, IPv6 or ARP")                                              \
-  X(multi_segment, "multi-segment packet")                                           \
-  X(arp_malformed, "malformed ARP")                                                  \
-  X(arp_not_ours, "ARP for an address that is not ours")                             \
-  X(ip_truncated, "IPv4 header truncated")                                           \
-  X(ip_version, "IP version not the EtherType's (4 or 6)")                           \
-  X(ip_ihl, "IPv4 header length below 20")                                           \
-  X(ip_total_length, "IPv4 total length beyond the frame or below the header")       \
-  X(ip_checksum, "bad IPv4 header checksum")                                         \
-  X(ip_options, "malformed IPv4 options (an option's length does not fit)")          \
-  X(ip_source_route, "source-routed (LSRR/SSRR): refused as accept_source_route=0")  \
-  X(ip6_truncated, "IPv6 header truncated")                                          \
-  X(ip6_payload_length, "IPv6 payload length beyond the frame")                      \
-  X(ip6_ext_truncated, "IPv6 extension header truncated")                            \
-  X(ip6_ext_order, "IPv6 hop-by-hop options not first")                              \
-  X(ip6_ext_chain, "more than 8 IPv6 extension headers")                             \
-  X(ip6_options, "IPv6 options that do not fit their header")                        \
-  X(frag_malformed, "fragment lacking the TCP/UDP header, inside it, or past 64K")   \
-  X(frag_unknown, "non-first fragment of no known datagram (first not seen)")        \
-  X(frag_local, "fragment to a local address, not a service (not reassembled)")      \
-  X(frag_other, "fragment not of a TCP/UDP service or NAT reply (ICMP, routed)")     \
-  X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours")   \
-  X(martian_dest, "IPv6 to loopback, IPv4-mapped or reserved/node-local multicast")  \
-  X(other_host, "unicast to another host's MAC (the port is promiscuous)")           \
-  X(l4_truncated, "TCP/UDP/ICMP header truncated")                                   \
-  X(tcp_doff, "TCP data offset out of range")                                        \
-  X(icmp_malformed, "ICMP error without a usable embedded header")                   \
-  X(icmp_checksum, "bad ICMP checksum (echo request or error)")                      \
-  X(icmp_other, "ICMP to a local address that is not an echo request")               \
-  X(icmp_no_conn, "ICMP error about no known connection")                            \
-  X(local_other, "to a local address, not a service")                                \
-  X(no_service, "not to a service, not a NAT reply, not local")                      \
-  X(no_conn, "not a connection start and no connection")                             \
-  X(no_dest, "the scheduler found no available destination")                         \
-  X(dest_removed, "the connection's destination was removed (expire_nodest_conn=0)") \
-  X(conn_table_full, "connection table full")                                        \
-  X(conn_collision, "another connection holds the same real-server tuple")           \
-  X(persist_table_full, "no room for a persistence template (its bucket is full)")   \
-  X(ttl_exceeded, "TTL expired in transit")                                          \
-  X(no_route, "no route to the destination")                                         \
-  X(no_source_addr, "no local address on the egress port")                           \
-  X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                        \
-  X(handoff_full, "hand-off ring to the owner worker full")                          \
-  X(tx_full, "TX queue full")                                                        \
-  X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)") \
-  X(no_headroom, "no room in the buffer for the tunnel header")                      \
-  X(icmp_rate_limited, "ICMP error not sent: rate limit")                            \
-  X(arp_rate_limited, "ARP request for us not answered: rate limit")                 \
-  X(echo_rate_limited, "ICMP echo request to us not answered: rate limit")           \
-  X(kernel_path_limit, "for the kernel, over the kernel path's rate limit")          \
-  X(kernel_path_full, "for the kernel, but its ring was full")                       \
+#define FASTVS_DROP_REASONS(X)                                                           \
+  X(eth_truncated, "Ethernet header truncated")                                          \
+  X(ethertype, "not IPv4, IPv6 or ARP")                                                  \
+  X(multi_segment, "multi-segment packet")                                               \
+  X(arp_malformed, "malformed ARP")                                                      \
+  X(arp_not_ours, "ARP for an address that is not ours")                                 \
+  X(ip_truncated, "IPv4 header truncated")                                               \
+  X(ip_version, "IP version not the EtherType's (4 or 6)")                               \
+  X(ip_ihl, "IPv4 header length below 20")                                               \
+  X(ip_total_length, "IPv4 total length beyond the frame or below the header")           \
+  X(ip_checksum, "bad IPv4 header checksum")                                             \
+  X(ip_options, "malformed IPv4 options (an option's length does not fit)")              \
+  X(ip_source_route, "source-routed (LSRR/SSRR): refused as accept_source_route=0")      \
+  X(ip6_truncated, "IPv6 header truncated")                                              \
+  X(ip6_payload_length, "IPv6 payload length beyond the frame")                          \
+  X(ip6_ext_truncated, "IPv6 extension header truncated")                                \
+  X(ip6_ext_order, "IPv6 hop-by-hop options not first")                                  \
+  X(ip6_ext_chain, "more than 8 IPv6 extension headers")                                 \
+  X(ip6_options, "IPv6 options that do not fit their header")                            \
+  X(frag_malformed, "fragment lacking the TCP/UDP header, inside it, or past 64K")       \
+  X(frag_unknown, "non-first fragment of no known datagram (first not seen)")            \
+  X(frag_local, "fragment to a local address, not a service (not reassembled)")          \
+  X(frag_other, "fragment not of a TCP/UDP service or NAT reply (ICMP, routed)")         \
+  X(martian_source, "source that cannot be a client: 0/8, 127/8, multicast, ours")       \
+  X(martian_dest, "IPv6 to loopback, IPv4-mapped or reserved/node-local multicast")      \
+  X(other_host, "unicast to another host's MAC (the port is promiscuous)")               \
+  X(l4_truncated, "TCP/UDP/ICMP header truncated")                                       \
+  X(tcp_doff, "TCP data offset out of range")                                            \
+  X(icmp_malformed, "ICMP error without a usable embedded header")                       \
+  X(icmp_checksum, "bad ICMP checksum (echo request or error)")                          \
+  X(icmp_other, "ICMP to a local address that is not an echo request")                   \
+  X(icmp_no_conn, "ICMP error about no known connection")                                \
+  X(local_other, "to a local address, not a service")                                    \
+  X(no_service, "not to a service, not a NAT reply, not local")                          \
+  X(no_conn, "not a connection start and no connection")                                 \
+  X(no_dest, "the scheduler found no available destination")                             \
+  X(dest_removed, "the connection's destination was removed (expire_nodest_conn=0)")     \
+  X(conn_table_full, "connection table full")                                            \
+  X(conn_collision, "another connection holds the same real-server tuple")               \
+  X(persist_table_full, "no room for a persistence template (its bucket is full)")       \
+  X(ttl_exceeded, "TTL expired in transit")                                              \
+  X(no_route, "no route to the destination")                                             \
+  X(no_source_addr, "no local address on the egress port")                               \
+  X(neigh_unresolved, "next hop not resolved yet (ARP sent)")                            \
+  X(handoff_full, "hand-off ring to the owner worker full")                              \
+  X(tx_full, "TX queue full")                                                            \
+  X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)")     \
+  X(no_headroom, "no room in the buffer for the tunnel header")                          \
+  X(icmp_rate_limited, "ICMP error not sent: rate limit")                                \
+  X(arp_rate_limited, "ARP request for us not answered: rate limit")                     \
+  X(echo_rate_limited, "ICMP echo request to us not answered: rate limit")               \
+  X(nd_malformed, "neighbour solicitation RFC 4861 7.1.1 discards (hop limit, options)") \
+  X(nd_rate_limited, "neighbour solicitation for us not answered: rate limit (ARP's)")   \
+  X(kernel_path_limit, "for the kernel, over the kernel path's rate limit")              \
+  X(kernel_path_full, "for the kernel, but its ring was full")                           \
   X(kernel_ctl_limit, "VRRP or ARP for the kernel, over their own budget")
 
 enum class Drop : uint8_t {
@@ -113,6 +115,8 @@ class Counter {
   X(arp_replies, "arp_replies_sent", "ARP requests for the director's addresses answered")   \
   X(arp_replies_in, "arp_replies_received", "ARP replies learned from and consumed")         \
   X(arp_requests, "arp_requests_sent", "ARP requests sent for next hops")                    \
+  X(nd_adverts, "nd_adverts_sent",                                                           \
+    "Neighbour solicitations for the director's IPv6 addresses answered")                    \
   X(echo_replies, "echo_replies_sent", "ICMP echo requests answered")                        \
   X(icmp_errors_sent, "icmp_errors_sent",                                                    \
     "ICMP errors sent (time exceeded, fragmentation "                                        \

@@ -1,6 +1,7 @@
 // What the director answers itself: ARP for its addresses, ICMP echo to them, and the ICMP
 // errors it originates (time exceeded). Also ARP requests for next hops it must resolve.
 #include <rte_arp.h>
+#include <rte_branch_prediction.h>
 #include <rte_ether.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -89,6 +90,190 @@ void echo_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   route_out(w, m, pi.saddr);
 }
 
+// IPv6's neighbour discovery and echo for the director's own IPv6 addresses (RFC 4861, RFC
+// 4443): what arp_input and echo_reply are for IPv4.
+
+constexpr uint8_t kNdOptSourceLl = 1, kNdOptTargetLl = 2;
+constexpr unsigned kNdNsLen = 24;  // type, code, checksum, reserved, target
+
+void learn6(Worker& w, uint16_t port, const uint8_t* ip, const uint8_t* mac) {
+  if (!w.neigh_learn6 || !w.snap->on_connected_subnet6(port, ip)) return;
+  NeighLearn6 nl{};
+  std::memcpy(nl.ip.b, ip, 16);
+  nl.port = port;
+  std::memcpy(nl.mac, mac, 6);
+  rte_ring_sp_enqueue_elem(w.neigh_learn6, &nl, sizeof nl);
+}
+
+// RFC 4861 4.6: options of (type, length in units of 8 bytes); a zero length is invalid and so
+// is one past the end. *ll: the link-layer address of the first option of `type`, if any.
+bool nd_options(const uint8_t* o, unsigned len, uint8_t type, const uint8_t** ll) {
+  *ll = nullptr;
+  for (unsigned i = 0; i < len;) {
+    if (i + 2 > len || o[i + 1] == 0 || o[i + 1] * 8u > len - i) return false;
+    if (o[i] == type && o[i + 1] == 1 && !*ll) *ll = o + i + 2;
+    i += o[i + 1] * 8u;
+  }
+  return true;
+}
+
+bool icmp6_csum_ok(const uint8_t* ip, const uint8_t* icmp, uint32_t len) {
+  return csum_fold32(csum_partial(icmp, len, csum_pseudo6(ip + 8, ip + 24, len, kIpProtoIcmp6))) ==
+         0xffff;
+}
+
+void set_icmp6_csum(uint8_t* ip, uint8_t* icmp, uint32_t len) {
+  icmp[2] = icmp[3] = 0;
+  const uint16_t sum =
+      csum_finish(csum_partial(icmp, len, csum_pseudo6(ip + 8, ip + 24, len, kIpProtoIcmp6)));
+  std::memcpy(icmp + 2, &sum, 2);
+}
+
+// Makes the packet exactly `len` bytes long (a reply built in place is its own length).
+bool set_len(rte_mbuf* m, uint16_t len) {
+  if (m->data_len > len) return rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - len)) == 0;
+  return m->data_len == len ||
+         rte_pktmbuf_append(m, static_cast<uint16_t>(len - m->data_len)) != nullptr;
+}
+
+// A neighbour solicitation: true when it was for one of the director's addresses on this port
+// (answered with an advertisement, or dropped and counted); false: the host's (its link-local
+// and its own addresses), for the kernel path. As ndisc_recv_ns: the checks of RFC 4861 7.1.1,
+// the sender learned from its source link-layer option, and the answer (7.2.4) solicited and
+// overriding, to the sender, or to all nodes for duplicate address detection's (from ::).
+bool nd_solicit(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l3_off);
+  uint8_t* icmp = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
+  const uint32_t len = pi.ip_len - (pi.l4_off - pi.l3_off);
+  if (len < kNdNsLen) return false;
+  const uint8_t* target = icmp + 8;
+  const SnapAddr6* ours = w.snap->local6(target);
+  const uint16_t port = m->port;
+  if (!ours || ours->port != port) return false;
+  const uint8_t* sll = nullptr;
+  static constexpr uint8_t kUnspec[16] = {};
+  const bool from_unspec = std::memcmp(ip + 8, kUnspec, 16) == 0;
+  // The target's solicited-node group: ff02::1:ffXX:XXXX.
+  static constexpr uint8_t kSolicited[13] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
+  const bool to_solicited =
+      std::memcmp(ip + 24, kSolicited, 13) == 0 && std::memcmp(ip + 37, target + 13, 3) == 0;
+  if (ip[7] != 255 || pi.icmp_code != 0 || !icmp6_csum_ok(ip, icmp, len) ||
+      !nd_options(icmp + kNdNsLen, len - kNdNsLen, kNdOptSourceLl, &sll) ||
+      (from_unspec && (!to_solicited || sll))) {
+    drop(w, m, Drop::nd_malformed);
+    return true;
+  }
+  // A flood of solicitations from made-up senders must not become a flood of neighbour updates.
+  if (!w.arp_bucket.take(w.now)) {
+    drop(w, m, Drop::nd_rate_limited);
+    return true;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  if (sll) learn6(w, port, ip + 8, sll);
+  // The advertisement, in place: to the sender's link-layer address (its option, else the
+  // frame's source), or to all nodes.
+  const MacAddr& mac = w.snap->port_mac[port];
+  static constexpr uint8_t kAllNodes[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 1};
+  if (from_unspec)
+    std::memcpy(&eth->dst_addr, kAllNodesMac, 6);
+  else if (sll)
+    std::memcpy(&eth->dst_addr, sll, 6);
+  else
+    eth->dst_addr = eth->src_addr;
+  std::memcpy(&eth->src_addr, mac.data(), 6);
+  uint8_t tgt[16];
+  std::memcpy(tgt, target, 16);
+  constexpr uint16_t kNaLen = kNdNsLen + 8;  // and the target link-layer address option
+  if (!set_len(m, static_cast<uint16_t>(pi.l3_off + kIp6HdrLen + kNaLen))) {
+    drop(w, m, Drop::no_headroom);
+    return true;
+  }
+  uint8_t* na = ip + kIp6HdrLen;
+  ip[0] = 0x60;
+  ip[1] = ip[2] = ip[3] = 0;
+  ip[4] = 0;
+  ip[5] = kNaLen;
+  ip[6] = kIpProtoIcmp6;
+  ip[7] = 255;
+  std::memcpy(ip + 24, from_unspec ? kAllNodes : ip + 8, 16);
+  std::memcpy(ip + 8, tgt, 16);
+  na[0] = kIcmp6NeighAdvert;
+  na[1] = 0;
+  na[4] = from_unspec ? 0x20 : 0x60;  // solicited (to a unicast sender), override
+  na[5] = na[6] = na[7] = 0;
+  std::memcpy(na + 8, tgt, 16);
+  na[24] = kNdOptTargetLl;
+  na[25] = 1;
+  std::memcpy(na + 26, mac.data(), 6);
+  set_icmp6_csum(ip, na, kNaLen);
+  ++w.ctr.nd_adverts;
+  tx_enqueue(w, port, m);
+  return true;
+}
+
+// An advertisement (to us, or heard: the port is promiscuous) refreshes what is known; one sent
+// to one of our addresses (the answer to our solicitation) also creates it, as ARP's rule. Its
+// target link-layer option names the MAC (RFC 4861 7.2.5). The host gets it too: it may be the
+// answer to the host's own solicitation.
+void nd_advert(Worker& w, const rte_mbuf* m, const PacketInfo& pi) {
+  const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
+  const uint8_t* icmp = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l4_off);
+  const uint32_t len = pi.ip_len - (pi.l4_off - pi.l3_off);
+  const uint8_t* tll = nullptr;
+  if (len < kNdNsLen || ip[7] != 255 || pi.icmp_code != 0 || !w.neigh6 ||
+      !nd_options(icmp + kNdNsLen, len - kNdNsLen, kNdOptTargetLl, &tll) || !tll ||
+      !icmp6_csum_ok(ip, icmp, len))
+    return;
+  Ip6Key target;
+  std::memcpy(target.b, icmp + 8, 16);
+  uint16_t port;
+  MacAddr known;
+  const bool exists = w.neigh6->lookup(target, &port, &known);
+  if (!exists && !w.snap->local6(ip + 24)) return;
+  if (exists && port == m->port && std::memcmp(known.data(), tll, 6) == 0) return;
+  learn6(w, m->port, target.b, tll);
+}
+
+// ICMPv6 echo to one of the director's addresses, answered as icmpv6_echo_reply does, on the
+// bucket IPv4's echo uses. Without IPv6 routes yet, the answer goes back the way the request
+// came: out of its port, to the MAC it came from.
+void echo6_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  if (!w.echo_bucket.take(w.now)) return drop(w, m, Drop::echo_rate_limited);
+  uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l3_off);
+  uint8_t* icmp = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
+  const uint32_t len = pi.ip_len - (pi.l4_off - pi.l3_off);
+  if (!icmp6_csum_ok(ip, icmp, len)) return drop(w, m, Drop::icmp_checksum);
+  // The request's extension headers are not the answer's: its message moves up to the header.
+  if (pi.l4_off != pi.l3_off + kIp6HdrLen) {
+    std::memmove(ip + kIp6HdrLen, icmp, len);
+    icmp = ip + kIp6HdrLen;
+  }
+  ip[4] = static_cast<uint8_t>(len >> 8);
+  ip[5] = static_cast<uint8_t>(len);
+  ip[6] = kIpProtoIcmp6;
+  ip[7] = 64;
+  uint8_t peer[16];
+  std::memcpy(peer, ip + 8, 16);
+  std::memcpy(ip + 8, ip + 24, 16);
+  std::memcpy(ip + 24, peer, 16);
+  // Type 128 -> 129, and the pseudo-header's sum is the same over swapped addresses: one word
+  // of the checksum changes.
+  icmp[0] = kIcmp6EchoReply;
+  uint16_t sum;
+  std::memcpy(&sum, icmp + 2, 2);
+  sum = csum_update2(sum, rte_cpu_to_be_16(kIcmp6EchoRequest << 8),
+                     rte_cpu_to_be_16(kIcmp6EchoReply << 8));
+  std::memcpy(icmp + 2, &sum, 2);
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  eth->dst_addr = eth->src_addr;
+  std::memcpy(&eth->src_addr, w.snap->port_mac[m->port].data(), 6);
+  if (!set_len(m, static_cast<uint16_t>(pi.l3_off + kIp6HdrLen + len)))
+    return drop(w, m, Drop::no_headroom);
+  ++w.ctr.echo_replies;
+  tx_enqueue(w, m->port, m);
+}
+
 }  // namespace
 
 void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
@@ -119,6 +304,16 @@ void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (std::memcmp(dst, kLoopback, 16) == 0 || std::memcmp(dst, kMapped, 12) == 0 ||
       (dst[0] == 0xff && (dst[1] & 0x0f) <= 1))
     return drop(w, m, Drop::martian_dest);
+  // The director's own IPv6 addresses: neighbour discovery and echo, as ARP and echo for IPv4.
+  if (unlikely(!w.snap->addrs6.empty()) && pi.kind == PktKind::Icmp && !pi.frag) {
+    if (pi.icmp_type == kIcmp6NeighSolicit) {
+      if (nd_solicit(w, m, pi)) return;
+    } else if (pi.icmp_type == kIcmp6NeighAdvert) {
+      nd_advert(w, m, pi);
+    } else if (pi.icmp_type == kIcmp6EchoRequest && w.snap->local6(dst)) {
+      return echo6_reply(w, m, pi);
+    }
+  }
   const bool control = pi.proto == kIpProtoVrrp ||
                        (pi.kind == PktKind::Icmp &&
                         ((pi.icmp_type >= kIcmp6MldQuery && pi.icmp_type <= kIcmp6Redirect) ||

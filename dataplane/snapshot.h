@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -54,6 +55,14 @@ struct SnapAddr {
   uint16_t port = 0;
 };
 
+// An IPv6 address of the director's on a port (network order), as neighbour discovery answers
+// for it.
+struct SnapAddr6 {
+  uint8_t ip[16]{};
+  uint8_t prefix_len = 128;
+  uint16_t port = 0;
+};
+
 struct SnapRoute {
   uint32_t prefix = 0;  // network order
   uint32_t mask = 0;
@@ -76,6 +85,7 @@ struct Snapshot {
   // IP) -> kAddrVip (a service's VIP) | kAddrMasqRip (a Masq destination's RIP).
   FlatMap64<uint8_t> addr_roles;
   std::vector<SnapAddr> addrs;
+  std::vector<SnapAddr6> addrs6;
   std::vector<SnapRoute> routes;  // longest prefix first; connected routes included
   TcpTimeouts tcp_timeouts;
   uint32_t udp_timeout = 300;
@@ -136,6 +146,24 @@ struct Snapshot {
       if (!first) first = &a;
     }
     return first;
+  }
+  // One of the director's IPv6 addresses (a few: a scan).
+  const SnapAddr6* local6(const uint8_t* ip) const {
+    for (const auto& a : addrs6)
+      if (std::memcmp(a.ip, ip, 16) == 0) return &a;
+    return nullptr;
+  }
+  // On a subnet of one of the port's IPv6 addresses, or link-local (fe80::/10: every link's).
+  bool on_connected_subnet6(uint16_t port, const uint8_t* ip) const {
+    if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) return true;
+    for (const auto& a : addrs6) {
+      if (a.port != port) continue;
+      const unsigned whole = a.prefix_len / 8u, bits = a.prefix_len % 8u;
+      if (std::memcmp(a.ip, ip, whole) != 0) continue;
+      if (bits && ((a.ip[whole] ^ ip[whole]) & (0xff00u >> bits) & 0xff)) continue;
+      return true;
+    }
+    return false;
   }
   bool on_connected_subnet(uint16_t port, uint32_t ip) const {
     for (const auto& a : addrs)

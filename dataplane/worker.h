@@ -83,7 +83,9 @@ struct Worker {
   unsigned nworkers = 1;
   rte_mempool* pool = nullptr;  // for packets the worker makes (ARP requests, ICMP errors)
   NeighTable* neigh = nullptr;
-  rte_ring* neigh_learn = nullptr;       // to control
+  rte_ring* neigh_learn = nullptr;  // to control
+  NeighTable6* neigh6 = nullptr;
+  rte_ring* neigh_learn6 = nullptr;      // to control (NeighLearn6)
   rte_ring* handoff_out[kMaxWorkers]{};  // to worker i: packets it owns
   rte_ring* handoff_in[kMaxWorkers]{};   // from worker i: packets this worker owns
   rte_ring* txho_out[kMaxWorkers]{};     // to worker i: packets for its TX queue

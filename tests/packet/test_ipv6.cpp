@@ -222,5 +222,172 @@ TEST(Ipv6Fixtures, MalformedHeaderChainsDroppedByReason) {
   EXPECT_EQ(k.take(), std::vector<Bytes>{good});
 }
 
+// The director's own IPv6 addresses: neighbour discovery answered and learned from, echo
+// answered, as ARP and echo for IPv4. (The address is put in the snapshot directly: the
+// configuration takes IPv6 addresses in a later step.)
+struct Nd {
+  explicit Nd(Pipeline& p, const char* name) : p(p), k(p, name) {
+    SnapAddr6 a;
+    const Bytes ours = ip6(kD6);
+    std::copy(ours.begin(), ours.end(), a.ip);
+    a.prefix_len = 64;
+    a.port = 0;
+    p.snap->addrs6.push_back(a);
+    learn = rte_ring_create_elem((std::string(name) + "l").c_str(), sizeof(NeighLearn6), 64, 0,
+                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
+    p.w.neigh6 = &neigh6;
+    p.w.neigh_learn6 = learn;
+  }
+  ~Nd() {
+    p.w.neigh6 = nullptr;
+    p.w.neigh_learn6 = nullptr;
+    rte_ring_free(learn);
+  }
+  // What the worker told control it learned: (address, MAC) pairs.
+  std::vector<std::pair<std::string, std::string>> learned() {
+    std::vector<std::pair<std::string, std::string>> got;
+    NeighLearn6 nl;
+    while (rte_ring_dequeue_elem(learn, &nl, sizeof nl) == 0) {
+      char buf[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, nl.ip.b, buf, sizeof buf);
+      MacAddr m;
+      std::copy(nl.mac, nl.mac + 6, m.begin());
+      got.emplace_back(buf, format_mac(m));
+    }
+    return got;
+  }
+  Pipeline& p;
+  KernelRing k;
+  NeighTable6 neigh6;
+  rte_ring* learn = nullptr;
+};
+
+// A neighbour advertisement as RFC 4861 4.4 lays it out, with the target link-layer option.
+Bytes advert(const std::string& src, const std::string& dst, const std::string& target,
+             uint8_t flags, const Mac& ll, uint8_t hlim = 255) {
+  Bytes body{flags, 0, 0, 0};
+  const Bytes t = ip6(target);
+  body.insert(body.end(), t.begin(), t.end());
+  body.insert(body.end(), {2, 1});
+  body.insert(body.end(), ll.b, ll.b + 6);
+  return ipv6(src, dst, 58, icmp6(src, dst, 136, 0, body), hlim);
+}
+
+TEST(Ipv6Fixtures, NeighbourSolicitationsForOurAddressesAnswered) {
+  Pipeline p;
+  Nd nd(p, "fx6_nd");
+  const Bytes ns = eth(kSolicitedMac, kClient, 0x86dd, solicitation(kC6, "ff02::1:ff00:200", kD6));
+  // Duplicate address detection's: from ::, without a source link-layer option.
+  const Bytes dad =
+      eth(kSolicitedMac, kClient, 0x86dd,
+          ipv6("::", "ff02::1:ff00:200", 58,
+               icmp6("::", "ff02::1:ff00:200", 135, 0, cat({{0, 0, 0, 0}, ip6(kD6)})), 255));
+  run_steps(p, {{"a solicitation from a client",
+                 0,
+                 ns,
+                 {{0, eth(kClient, kPort0, 0x86dd, advert(kD6, kC6, kD6, 0x60, kPort0))}},
+                 {}},
+                {"duplicate address detection's",
+                 0,
+                 dad,
+                 {{0, eth(mac("33:33:00:00:00:01"), kPort0, 0x86dd,
+                          advert(kD6, "ff02::1", kD6, 0x20, kPort0))}},
+                 {}}});
+  EXPECT_EQ(nd.learned(),
+            (std::vector<std::pair<std::string, std::string>>{{kC6, "c0:00:00:00:00:0a"}}));
+  EXPECT_EQ(p.w.ctr.nd_adverts.get(), 2u);
+  EXPECT_TRUE(nd.k.take().empty());
+  // For an address that is not ours: the host's.
+  const Bytes other = eth(kSolicitedMac, kClient, 0x86dd,
+                          solicitation(kC6, "ff02::1:ff00:201", "2001:db8:fe::201"));
+  run_steps(p, {{"for another address", 0, other, {}, {}}});
+  EXPECT_EQ(nd.k.take(), std::vector<Bytes>{other});
+}
+
+TEST(Ipv6Fixtures, BadSolicitationsDroppedByReason) {
+  Pipeline p;
+  Nd nd(p, "fx6_nd_bad");
+  Bytes hop64 = eth(kSolicitedMac, kClient, 0x86dd, solicitation(kC6, "ff02::1:ff00:200", kD6));
+  hop64[14 + 7] = 64;  // the checksum does not cover the hop limit
+  Bytes bad_sum = eth(kSolicitedMac, kClient, 0x86dd, solicitation(kC6, "ff02::1:ff00:200", kD6));
+  bad_sum[14 + 40 + 2] ^= 1;
+  const Bytes zero_opt = eth(kSolicitedMac, kClient, 0x86dd,
+                             ipv6(kC6, "ff02::1:ff00:200", 58,
+                                  icmp6(kC6, "ff02::1:ff00:200", 135, 0,
+                                        cat({{0, 0, 0, 0}, ip6(kD6), {1, 0, 0, 0, 0, 0, 0, 0}})),
+                                  255));
+  const Bytes dad_with_sll =
+      eth(kSolicitedMac, kClient, 0x86dd, solicitation("::", "ff02::1:ff00:200", kD6));
+  run_steps(p,
+            {{"hop limit not 255 (from off the link)", 0, hop64, {}, Drop::nd_malformed},
+             {"bad checksum", 0, bad_sum, {}, Drop::nd_malformed},
+             {"an option of length 0", 0, zero_opt, {}, Drop::nd_malformed},
+             {"from :: with a source link-layer option", 0, dad_with_sll, {}, Drop::nd_malformed}});
+  p.w.arp_bucket = TokenBucket::tenth_deep(0);
+  run_steps(p, {{"over ARP's rate limit",
+                 0,
+                 eth(kSolicitedMac, kClient, 0x86dd, solicitation(kC6, "ff02::1:ff00:200", kD6)),
+                 {},
+                 Drop::nd_rate_limited}});
+  EXPECT_TRUE(nd.learned().empty());
+  EXPECT_TRUE(nd.k.take().empty());
+}
+
+TEST(Ipv6Fixtures, AdvertisementsLearnedAsArpIs) {
+  Pipeline p;
+  Nd nd(p, "fx6_na");
+  const Mac rs = mac("aa:00:00:00:06:18");
+  // The answer to our solicitation (to our address): learned, and the host sees it too.
+  const Bytes to_us =
+      eth(kPort0, rs, 0x86dd, advert("2001:db8:fe::18", kD6, "2001:db8:fe::18", 0x60, rs));
+  // Heard, unsolicited, of a neighbour not known: not learned.
+  const Bytes heard = eth(mac("33:33:00:00:00:01"), rs, 0x86dd,
+                          advert("2001:db8:fe::19", "ff02::1", "2001:db8:fe::19", 0x20, rs));
+  // Of a known one with a new MAC: learned.
+  MacAddr old{};
+  old[0] = 0xaa;
+  nd.neigh6.set(Ip6Key{}, 0, old, NeighState::Reachable);  // :: is refused: no entry
+  Ip6Key known;
+  const Bytes k6 = ip6("2001:db8:fe::20");
+  std::copy(k6.begin(), k6.end(), known.b);
+  nd.neigh6.set(known, 0, old, NeighState::Reachable);
+  const Bytes moved = eth(mac("33:33:00:00:00:01"), rs, 0x86dd,
+                          advert("2001:db8:fe::20", "ff02::1", "2001:db8:fe::20", 0x20, rs));
+  // Off the subnet: not learned (a neighbour is on a link of ours).
+  const Bytes stranger =
+      eth(kPort0, rs, 0x86dd, advert("2001:db8:99::1", kD6, "2001:db8:99::1", 0x60, rs));
+  run_steps(p, {{"to us", 0, to_us, {}, {}},
+                {"heard, unknown", 0, heard, {}, {}},
+                {"heard, known, moved", 0, moved, {}, {}},
+                {"off our subnets", 0, stranger, {}, {}}});
+  EXPECT_EQ(nd.learned(), (std::vector<std::pair<std::string, std::string>>{
+                              {"2001:db8:fe::18", "aa:00:00:00:06:18"},
+                              {"2001:db8:fe::20", "aa:00:00:00:06:18"}}));
+  EXPECT_EQ(nd.k.take(), (std::vector<Bytes>{to_us, heard, moved, stranger}));
+}
+
+TEST(Ipv6Fixtures, EchoToOurAddressAnswered) {
+  Pipeline p;
+  Nd nd(p, "fx6_echo");
+  const Bytes body{0, 7, 0, 1, 'p', 'i', 'n', 'g'};
+  const Bytes req = c2d6(ipv6(kC6, kD6, 58, icmp6(kC6, kD6, 128, 0, body), 61));
+  const Bytes rep = eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, body)));
+  // Behind a destination options header: answered without it.
+  const Bytes req_opts = c2d6(
+      ipv6(kC6, kD6, 60, cat({ip6_ext(58, {1, 4, 0, 0, 0, 0}), icmp6(kC6, kD6, 128, 0, body)})));
+  Bytes bad = req;
+  bad.back() ^= 1;
+  // Padded to a longer frame: the answer is the packet's length.
+  Bytes padded = req;
+  padded.resize(padded.size() + 10, 0);
+  run_steps(p, {{"echo request", 0, req, {{0, rep}}, {}},
+                {"behind destination options", 0, req_opts, {{0, rep}}, {}},
+                {"with padding", 0, padded, {{0, rep}}, {}},
+                {"bad checksum", 0, bad, {}, Drop::icmp_checksum}});
+  p.w.echo_bucket = TokenBucket::tenth_deep(0);
+  run_steps(p, {{"over the echo limit", 0, req, {}, Drop::echo_rate_limited}});
+  EXPECT_TRUE(nd.k.take().empty());
+}
+
 }  // namespace
 }  // namespace fastvs::testing

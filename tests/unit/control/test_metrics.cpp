@@ -197,6 +197,10 @@ fastvs_worker_arp_replies_received_total{worker="1"} 0
 # TYPE fastvs_worker_arp_requests_sent_total counter
 fastvs_worker_arp_requests_sent_total{worker="0"} 0
 fastvs_worker_arp_requests_sent_total{worker="1"} 0
+# HELP fastvs_worker_nd_adverts_sent_total Neighbour solicitations for the director's IPv6 addresses answered
+# TYPE fastvs_worker_nd_adverts_sent_total counter
+fastvs_worker_nd_adverts_sent_total{worker="0"} 0
+fastvs_worker_nd_adverts_sent_total{worker="1"} 0
 # HELP fastvs_worker_echo_replies_sent_total ICMP echo requests answered
 # TYPE fastvs_worker_echo_replies_sent_total counter
 fastvs_worker_echo_replies_sent_total{worker="0"} 0
@@ -311,7 +315,7 @@ TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
     pos = eol + 1;
   }
   EXPECT_EQ(samples, 0u);
-  EXPECT_EQ(types, 45u);  // 16 of services, destinations and health; 26 counters, 2 gauges, drops
+  EXPECT_EQ(types, 46u);  // 16 of services, destinations and health; 27 counters, 2 gauges, drops
 }
 
 TEST(Prometheus, LabelValuesAreEscaped) {
