@@ -84,6 +84,31 @@ rte_hash* make_index(const char* name, uint64_t keys, size_t key_len, rte_hash_f
   hp.extra_flag = 0;  // single writer: no locks, no lcore cache
   return rte_hash_create(&hp);
 }
+// Indexes entry `idx` under `in` (and `out`), each key hashed once for its lookup and its add.
+// False, with nothing changed, when the index refuses one, or (*collision) when another entry
+// holds one: rte_hash_add_key_data would silently re-point an existing key at the new entry.
+// The caller that has just missed the in key says so (in_absent) and saves a lookup.
+template <typename Key>
+bool add_keys(rte_hash* h, const Key& in, const Key* out, uint32_t idx, bool in_absent,
+              bool* collision) {
+  const hash_sig_t in_sig = rte_hash_hash(h, &in);
+  const hash_sig_t out_sig = out ? rte_hash_hash(h, out) : 0;
+  if ((!in_absent && rte_hash_lookup_with_hash(h, &in, in_sig) >= 0) ||
+      (out && rte_hash_lookup_with_hash(h, out, out_sig) >= 0)) {
+    *collision = true;
+    return false;
+  }
+  const uintptr_t base = uintptr_t{idx} << 1;
+  // rte_hash's data word carries an entry index and a flag, not a pointer.
+  void* in_data = reinterpret_cast<void*>(base);       // NOLINT(performance-no-int-to-ptr)
+  void* out_data = reinterpret_cast<void*>(base | 1);  // NOLINT(performance-no-int-to-ptr)
+  if (rte_hash_add_key_with_hash_data(h, &in, in_sig, in_data) < 0) return false;
+  if (out && rte_hash_add_key_with_hash_data(h, out, out_sig, out_data) < 0) {
+    rte_hash_del_key_with_hash(h, &in, in_sig);
+    return false;
+  }
+  return true;
+}
 }  // namespace
 
 // Plus our pool and wheel, and malloc's overhead (measured: under 1 KiB).
@@ -201,27 +226,8 @@ ConnKey ConnTable::out_key(const Conn& c) const {
 Conn* ConnTable::insert(const ConnKey& in, const ConnKey* out, uint32_t timeout_ticks, uint32_t now,
                         bool* collision, bool in_absent) {
   *collision = false;
-  if (free_head_ == kConnNone) return nullptr;
-  // Each key hashed once for its lookup and its add.
-  const hash_sig_t in_sig = rte_hash_hash(hash_, &in);
-  const hash_sig_t out_sig = out ? rte_hash_hash(hash_, out) : 0;
-  // rte_hash_add_key_data would silently re-point an existing key at the new entry. The caller
-  // that has just missed the in key says so (in_absent) and saves a lookup.
-  if ((!in_absent && rte_hash_lookup_with_hash(hash_, &in, in_sig) >= 0) ||
-      (out && rte_hash_lookup_with_hash(hash_, out, out_sig) >= 0)) {
-    *collision = true;
-    return nullptr;
-  }
   const uint32_t idx = free_head_;
-  const uintptr_t base = uintptr_t{idx} << 1;
-  // rte_hash's data word carries an entry index and a flag, not a pointer.
-  void* in_data = reinterpret_cast<void*>(base);       // NOLINT(performance-no-int-to-ptr)
-  void* out_data = reinterpret_cast<void*>(base | 1);  // NOLINT(performance-no-int-to-ptr)
-  if (rte_hash_add_key_with_hash_data(hash_, &in, in_sig, in_data) < 0) return nullptr;
-  if (out && rte_hash_add_key_with_hash_data(hash_, out, out_sig, out_data) < 0) {
-    rte_hash_del_key_with_hash(hash_, &in, in_sig);
-    return nullptr;
-  }
+  if (idx == kConnNone || !add_keys(hash_, in, out, idx, in_absent, collision)) return nullptr;
   Conn& c = take_entry(idx, in.saddr, in.daddr, in.sport, in.dport, in.proto, timeout_ticks, now);
   if (out) {
     c.rip = out->saddr;
@@ -280,27 +286,11 @@ Conn* ConnTable::lookup6(const ConnKey6& key, bool* is_out) const {
   return &conns_[v >> 1];
 }
 
-// As insert(): the keys checked and added with one hash each, nothing changed on a refusal.
 Conn* ConnTable::insert6(const ConnKey6& in, const ConnKey6* out, uint32_t timeout_ticks,
                          uint32_t now, bool* collision, bool in_absent) {
   *collision = false;
-  if (free_head_ == kConnNone) return nullptr;
-  const hash_sig_t in_sig = rte_hash_hash(hash6_, &in);
-  const hash_sig_t out_sig = out ? rte_hash_hash(hash6_, out) : 0;
-  if ((!in_absent && rte_hash_lookup_with_hash(hash6_, &in, in_sig) >= 0) ||
-      (out && rte_hash_lookup_with_hash(hash6_, out, out_sig) >= 0)) {
-    *collision = true;
-    return nullptr;
-  }
   const uint32_t idx = free_head_;
-  const uintptr_t base = uintptr_t{idx} << 1;
-  void* in_data = reinterpret_cast<void*>(base);       // NOLINT(performance-no-int-to-ptr)
-  void* out_data = reinterpret_cast<void*>(base | 1);  // NOLINT(performance-no-int-to-ptr)
-  if (rte_hash_add_key_with_hash_data(hash6_, &in, in_sig, in_data) < 0) return nullptr;
-  if (out && rte_hash_add_key_with_hash_data(hash6_, out, out_sig, out_data) < 0) {
-    rte_hash_del_key_with_hash(hash6_, &in, in_sig);
-    return nullptr;
-  }
+  if (idx == kConnNone || !add_keys(hash6_, in, out, idx, in_absent, collision)) return nullptr;
   Conn& c = take_entry(idx, ip6_fold(in.saddr), ip6_fold(in.daddr), in.sport, in.dport, in.proto,
                        timeout_ticks, now);
   c.flags = kConnV6;

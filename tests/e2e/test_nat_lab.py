@@ -173,18 +173,15 @@ class KernelPathLab(LabCase):
         for cmd in ("sysctl -qw net.ipv6.conf.dpdk1.disable_ipv6=0",
                     "ip -6 addr add 2001:db8:1::8/64 dev dpdk1 nodad"):
             self.assertEqual(self.dir(cmd), "", cmd)
+        # The lab's hosts are IPv4 only; rs1 gets IPv6 for this test (undone after it: disabling
+        # IPv6 on an interface removes its addresses).
         for cmd in ("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0",
                     "sysctl -qw net.ipv6.conf.lo.disable_ipv6=0",
                     "ip -6 addr add 2001:db8:1::18/64 dev eth0 nodad"):
             topo.ns("rs1", cmd)
-        root = os.path.join(self.topo.dir, "www6")
-        os.makedirs(root, exist_ok=True)
-        with open(os.path.join(root, "index.html"), "w") as f:
-            f.write("rs1-over-ipv6")
-        srv = subprocess.Popen(f"exec ip netns exec fvs-rs1 /usr/bin/python3 -m http.server 8086 "
-                               f"--bind 2001:db8:1::18 --directory {root}", shell=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (srv.kill(), srv.wait()))
+        self.addCleanup(topo.ns, "rs1", "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
+        self.topo.start_http("rs1", 8086, "rs1-over-ipv6", wait=False, bind="2001:db8:1::18")
+        self.addCleanup(self.topo.stop_http, "rs1", 8086)
         page = wait_for(lambda: self.dir("curl -s --max-time 2 http://[2001:db8:1::18]:8086/")
                         .strip(), 20, "curl -6 from the director's stack to rs1")
         self.assertEqual(page, "rs1-over-ipv6")

@@ -215,15 +215,16 @@ class Topology:
         for name in RS:
             self.wait_http(name)
 
-    def start_http(self, name, port=80, page=None, wait=True):
-        """An HTTP server in real server `name` serving `page` (default: the seeds' page)."""
+    def start_http(self, name, port=80, page=None, wait=True, bind="0.0.0.0"):
+        """An HTTP server in real server `name` serving `page` (default: the seeds' page), on
+        `bind` (an IPv4 or IPv6 address; wait=True needs it to answer on 127.0.0.1)."""
         root = os.path.join(self.dir, f"{name}-{port}")
         os.makedirs(root, exist_ok=True)
         with open(os.path.join(root, "index.html"), "w") as f:
             f.write(page if page is not None else PAGES[name])
         p = subprocess.Popen(
             f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 -m http.server {port} "
-            f"--bind 0.0.0.0 --directory {root}", shell=True,
+            f"--bind {bind} --directory {root}", shell=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(p)
         self.http[(name, port)] = p
