@@ -117,6 +117,7 @@ class Counter {
   X(arp_requests, "arp_requests_sent", "ARP requests sent for next hops")                    \
   X(nd_adverts, "nd_adverts_sent",                                                           \
     "Neighbour solicitations for the director's IPv6 addresses answered")                    \
+  X(nd_solicits, "nd_solicits_sent", "Neighbour solicitations sent for IPv6 next hops")      \
   X(echo_replies, "echo_replies_sent", "ICMP echo requests answered")                        \
   X(icmp_errors_sent, "icmp_errors_sent",                                                    \
     "ICMP errors sent (time exceeded, fragmentation "                                        \

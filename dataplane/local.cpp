@@ -236,8 +236,7 @@ void nd_advert(Worker& w, const rte_mbuf* m, const PacketInfo& pi) {
 }
 
 // ICMPv6 echo to one of the director's addresses, answered as icmpv6_echo_reply does, on the
-// bucket IPv4's echo uses. Without IPv6 routes yet, the answer goes back the way the request
-// came: out of its port, to the MAC it came from.
+// bucket IPv4's echo uses.
 void echo6_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (!w.echo_bucket.take(w.now)) return drop(w, m, Drop::echo_rate_limited);
   uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l3_off);
@@ -265,13 +264,11 @@ void echo6_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   sum = csum_update2(sum, rte_cpu_to_be_16(kIcmp6EchoRequest << 8),
                      rte_cpu_to_be_16(kIcmp6EchoReply << 8));
   std::memcpy(icmp + 2, &sum, 2);
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  eth->dst_addr = eth->src_addr;
-  std::memcpy(&eth->src_addr, w.snap->port_mac[m->port].data(), 6);
   if (!set_len(m, static_cast<uint16_t>(pi.l3_off + kIp6HdrLen + len)))
     return drop(w, m, Drop::no_headroom);
   ++w.ctr.echo_replies;
-  tx_enqueue(w, m->port, m);
+  // Through the routing table, as the kernel answers (the path back may be another port).
+  route_out6(w, m, ip + 24);
 }
 
 }  // namespace
@@ -366,6 +363,49 @@ void send_arp_request(Worker& w, uint16_t port, uint32_t target) {
   std::memset(&arp->arp_data.arp_tha, 0, 6);
   arp->arp_data.arp_tip = target;
   ++w.ctr.arp_requests;
+  tx_enqueue(w, port, m);
+}
+
+// As ndisc_send_ns: to the target's solicited-node group, from an address of ours on the port,
+// with our link-layer address, hop limit 255 (RFC 4861 7.2.2). Limited as ARP's requests are.
+void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target) {
+  const uint32_t fold = ip6_fold(target);
+  const unsigned slot = kernel_hash_32(fold, slot_bits<Worker::kArpSlots>());
+  if (w.arp_ip[slot] == fold && w.now - w.arp_tick[slot] < kTicksPerSecond) return;
+  const SnapAddr6* src = w.snap->source_addr6(port, target);
+  if (!src) {
+    w.ctr.drop(Drop::no_source_addr);
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+  if (!m) return;
+  w.arp_ip[slot] = fold;
+  w.arp_tick[slot] = w.now;
+  constexpr uint16_t kNsLen = kNdNsLen + 8;  // and the source link-layer address option
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + kIp6HdrLen + kNsLen));
+  if (!eth) return (void)rte_pktmbuf_free(m);
+  const MacAddr& ours = w.snap->port_mac[port];
+  const uint8_t group_mac[6] = {0x33, 0x33, 0xff, target[13], target[14], target[15]};
+  std::memcpy(&eth->dst_addr, group_mac, 6);
+  std::memcpy(&eth->src_addr, ours.data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
+  const uint8_t head[8] = {0x60, 0, 0, 0, 0, kNsLen, kIpProtoIcmp6, 255};
+  std::memcpy(ip, head, 8);
+  std::memcpy(ip + 8, src->ip, 16);
+  const uint8_t group[16] = {0xff, 2, 0, 0, 0,    0,          0,          0,
+                             0,    0, 0, 1, 0xff, target[13], target[14], target[15]};
+  std::memcpy(ip + 24, group, 16);
+  uint8_t* ns = ip + kIp6HdrLen;
+  std::memset(ns, 0, 8);
+  ns[0] = kIcmp6NeighSolicit;
+  std::memcpy(ns + 8, target, 16);
+  ns[24] = kNdOptSourceLl;
+  ns[25] = 1;
+  std::memcpy(ns + 26, ours.data(), 6);
+  set_icmp6_csum(ip, ns, kNsLen);
+  ++w.ctr.nd_solicits;
   tx_enqueue(w, port, m);
 }
 

@@ -63,6 +63,21 @@ struct SnapAddr6 {
   uint16_t port = 0;
 };
 
+// The first `len` bits of two IPv6 addresses are the same.
+inline bool prefix6_match(const uint8_t* a, const uint8_t* b, unsigned len) {
+  const unsigned whole = len / 8u, bits = len % 8u;
+  if (std::memcmp(a, b, whole) != 0) return false;
+  return bits == 0 || ((a[whole] ^ b[whole]) & (0xff00u >> bits) & 0xff) == 0;
+}
+
+struct SnapRoute6 {
+  uint8_t prefix[16]{};  // already masked
+  uint8_t len = 0;
+  bool has_via = false;  // false: connected (the destination itself is the next hop)
+  uint8_t via[16]{};
+  uint16_t port = 0;
+};
+
 struct SnapRoute {
   uint32_t prefix = 0;  // network order
   uint32_t mask = 0;
@@ -86,7 +101,8 @@ struct Snapshot {
   FlatMap64<uint8_t> addr_roles;
   std::vector<SnapAddr> addrs;
   std::vector<SnapAddr6> addrs6;
-  std::vector<SnapRoute> routes;  // longest prefix first; connected routes included
+  std::vector<SnapRoute> routes;    // longest prefix first; connected routes included
+  std::vector<SnapRoute6> routes6;  // the same for IPv6
   TcpTimeouts tcp_timeouts;
   uint32_t udp_timeout = 300;
   // The master sync daemon runs: workers record what IPVS would sync (sync.h), by these rules.
@@ -156,14 +172,24 @@ struct Snapshot {
   // On a subnet of one of the port's IPv6 addresses, or link-local (fe80::/10: every link's).
   bool on_connected_subnet6(uint16_t port, const uint8_t* ip) const {
     if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) return true;
+    for (const auto& a : addrs6)
+      if (a.port == port && prefix6_match(a.ip, ip, a.prefix_len)) return true;
+    return false;
+  }
+  const SnapRoute6* route6(const uint8_t* dst) const {
+    for (const auto& r : routes6)
+      if (prefix6_match(dst, r.prefix, r.len)) return &r;
+    return nullptr;
+  }
+  // The IPv6 address to speak from on a port: one on the same subnet as `peer`, else the first.
+  const SnapAddr6* source_addr6(uint16_t port, const uint8_t* peer) const {
+    const SnapAddr6* first = nullptr;
     for (const auto& a : addrs6) {
       if (a.port != port) continue;
-      const unsigned whole = a.prefix_len / 8u, bits = a.prefix_len % 8u;
-      if (std::memcmp(a.ip, ip, whole) != 0) continue;
-      if (bits && ((a.ip[whole] ^ ip[whole]) & (0xff00u >> bits) & 0xff)) continue;
-      return true;
+      if (prefix6_match(a.ip, peer, a.prefix_len)) return &a;
+      if (!first) first = &a;
     }
-    return false;
+    return first;
   }
   bool on_connected_subnet(uint16_t port, uint32_t ip) const {
     for (const auto& a : addrs)

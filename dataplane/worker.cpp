@@ -376,6 +376,24 @@ void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
   tx_enqueue(w, r->port, m);
 }
 
+void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst) {
+  const SnapRoute6* r = w.snap->route6(dst);
+  if (unlikely(!r)) return drop(w, m, Drop::no_route);
+  Ip6Key nexthop;
+  std::memcpy(nexthop.b, r->has_via ? r->via : dst, 16);
+  uint16_t nport;
+  MacAddr mac;
+  if (unlikely(!w.neigh6 || !w.neigh6->lookup(nexthop, &nport, &mac) || nport != r->port)) {
+    send_nd_solicit(w, r->port, nexthop.b);
+    return drop(w, m, Drop::neigh_unresolved);
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  std::memcpy(&eth->dst_addr, mac.data(), 6);
+  std::memcpy(&eth->src_addr, w.snap->port_mac[r->port].data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  tx_enqueue(w, r->port, m);
+}
+
 bool decrement_ttl(Worker& w, rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthHdrLen);
   if (unlikely(ip->time_to_live <= 1)) {

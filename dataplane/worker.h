@@ -183,6 +183,13 @@ void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise, bool control = false);
 // An IPv6 packet that passed the frame checks: the host's, through the kernel path.
 void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 
+// IPv6's route_out: the route, the next hop's MAC from the IPv6 neighbour table (unresolved: a
+// neighbour solicitation, and the packet dropped), out of the route's port. No next-hop cache
+// yet: a route scan and a table probe a packet.
+void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst);
+// A neighbour solicitation for `target` out of `port` (at most one a second per address).
+void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target);
+
 // Adopts a snapshot (between bursts): sizes and resets the scheduler state.
 void worker_adopt(Worker& w, const Snapshot* snap);
 

@@ -233,6 +233,10 @@ struct Nd {
     a.prefix_len = 64;
     a.port = 0;
     p.snap->addrs6.push_back(a);
+    SnapRoute6 connected;  // its subnet, 2001:db8:fe::/64, on dpdk0
+    std::copy(ours.begin(), ours.begin() + 8, connected.prefix);
+    connected.len = 64;
+    p.snap->routes6.push_back(connected);
     learn = rte_ring_create_elem((std::string(name) + "l").c_str(), sizeof(NeighLearn6), 64, 0,
                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
     p.w.neigh6 = &neigh6;
@@ -242,6 +246,14 @@ struct Nd {
     p.w.neigh6 = nullptr;
     p.w.neigh_learn6 = nullptr;
     rte_ring_free(learn);
+  }
+  void known(const std::string& ip, const Mac& m) {
+    Ip6Key k;
+    const Bytes b = ip6(ip);
+    std::copy(b.begin(), b.end(), k.b);
+    MacAddr a;
+    std::copy(m.b, m.b + 6, a.begin());
+    neigh6.set(k, 0, a, NeighState::Reachable);
   }
   // What the worker told control it learned: (address, MAC) pairs.
   std::vector<std::pair<std::string, std::string>> learned() {
@@ -369,6 +381,7 @@ TEST(Ipv6Fixtures, AdvertisementsLearnedAsArpIs) {
 TEST(Ipv6Fixtures, EchoToOurAddressAnswered) {
   Pipeline p;
   Nd nd(p, "fx6_echo");
+  nd.known(kC6, kClient);
   const Bytes body{0, 7, 0, 1, 'p', 'i', 'n', 'g'};
   const Bytes req = c2d6(ipv6(kC6, kD6, 58, icmp6(kC6, kD6, 128, 0, body), 61));
   const Bytes rep = eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, body)));
@@ -387,6 +400,41 @@ TEST(Ipv6Fixtures, EchoToOurAddressAnswered) {
   p.w.echo_bucket = TokenBucket::tenth_deep(0);
   run_steps(p, {{"over the echo limit", 0, req, {}, Drop::echo_rate_limited}});
   EXPECT_TRUE(nd.k.take().empty());
+}
+
+// An answer to a neighbour not yet known is lost while it is solicited (as the kernel resolves,
+// and as ARP does here), at most one solicitation a second; once known, answers go to its MAC.
+// Off our subnets, no route: dropped.
+TEST(Ipv6Fixtures, NextHopsSolicited) {
+  Pipeline p;
+  Nd nd(p, "fx6_nh");
+  const Bytes req = c2d6(ipv6(kC6, kD6, 58, icmp6(kC6, kD6, 128, 0, {0, 9, 0, 1})));
+  // RFC 4861 4.3: from our address on the subnet, to the target's solicited-node group.
+  const std::string group = "ff02::1:ff00:10";
+  const Bytes ns =
+      eth(mac("33:33:ff:00:00:10"), kPort0, 0x86dd,
+          ipv6(kD6, group, 58,
+               icmp6(kD6, group, 135, 0,
+                     cat({{0, 0, 0, 0}, ip6(kC6), {1, 1}, Bytes(kPort0.b, kPort0.b + 6)})),
+               255));
+  run_steps(p,
+            {{"the client unknown: solicited", 0, req, {{0, ns}}, Drop::neigh_unresolved},
+             {"again within the second: not solicited again", 0, req, {}, Drop::neigh_unresolved}});
+  EXPECT_EQ(p.w.ctr.nd_solicits.get(), 1u);
+  nd.known(kC6, kClient);
+  run_steps(
+      p,
+      {{"known",
+        0,
+        req,
+        {{0,
+          eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, {0, 9, 0, 1})))}},
+        {}},
+       {"from off our subnets: no route back",
+        0,
+        c2d6(ipv6("2001:db8:77::1", kD6, 58, icmp6("2001:db8:77::1", kD6, 128, 0, {0, 9, 0, 2}))),
+        {},
+        Drop::no_route}});
 }
 
 }  // namespace

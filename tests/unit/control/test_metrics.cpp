@@ -201,6 +201,10 @@ fastvs_worker_arp_requests_sent_total{worker="1"} 0
 # TYPE fastvs_worker_nd_adverts_sent_total counter
 fastvs_worker_nd_adverts_sent_total{worker="0"} 0
 fastvs_worker_nd_adverts_sent_total{worker="1"} 0
+# HELP fastvs_worker_nd_solicits_sent_total Neighbour solicitations sent for IPv6 next hops
+# TYPE fastvs_worker_nd_solicits_sent_total counter
+fastvs_worker_nd_solicits_sent_total{worker="0"} 0
+fastvs_worker_nd_solicits_sent_total{worker="1"} 0
 # HELP fastvs_worker_echo_replies_sent_total ICMP echo requests answered
 # TYPE fastvs_worker_echo_replies_sent_total counter
 fastvs_worker_echo_replies_sent_total{worker="0"} 0
@@ -315,7 +319,7 @@ TEST(Prometheus, EmptyDirectorStillDeclaresEveryFamily) {
     pos = eol + 1;
   }
   EXPECT_EQ(samples, 0u);
-  EXPECT_EQ(types, 46u);  // 16 of services, destinations and health; 27 counters, 2 gauges, drops
+  EXPECT_EQ(types, 47u);  // 16 of services, destinations and health; 28 counters, 2 gauges, drops
 }
 
 TEST(Prometheus, LabelValuesAreEscaped) {
