@@ -78,8 +78,9 @@ bool Loader::finish_vs(RawVs raw) {
   vs.scheduler = raw.scheduler.value_or("wlc");  // ipvswrapper.h IPVS_DEF_SCHED
   vs.sched_flags = raw.sched_flags;
   vs.persistence_timeout = raw.persistence_timeout;
-  if (raw.granularity) {
-    vs.persistence_granularity = *raw.granularity;
+  if (raw.granularity || raw.granularity6) {
+    vs.persistence_granularity = raw.granularity.value_or(0xffffffffu);
+    vs.persistence_granularity6 = raw.granularity6.value_or(128);
     if (vs.persistence_timeout == 0) vs.persistence_timeout = 360;  // pgr_handler
   }
   if (vs.persistence_timeout == 0 && raw.vport == 0) {

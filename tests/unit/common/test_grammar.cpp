@@ -242,10 +242,10 @@ TEST(ParseIpvsadm, Numbers) {
 
 TEST(ParseIpvsadm, Addresses) {
   EXPECT_EQ(parse_err("-A -t www.example.com:80"),
-            "service address 'www.example.com' is not a numeric IPv4 address (host names are not "
+            "service address 'www.example.com' is not a numeric IP address (host names are not "
             "resolved)");
   EXPECT_EQ(parse_err("-A -t localhost"),
-            "service address 'localhost' is not a numeric IPv4 address (host names are not "
+            "service address 'localhost' is not a numeric IP address (host names are not "
             "resolved)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:http"),
             "service address port 'http' is not a number (service names are not resolved)");
@@ -255,10 +255,8 @@ TEST(ParseIpvsadm, Addresses) {
             "bad service address '1.2.3' (expected a dotted quad like 10.0.0.1)");
   EXPECT_EQ(parse_err("-A -t 256.1.1.1:80"),
             "bad service address '256.1.1.1' (expected a dotted quad like 10.0.0.1)");
-  EXPECT_EQ(parse_err("-A -t [::1]:80"), "service address '[::1]:80': IPv6 is not supported");
-  EXPECT_EQ(parse_err("-A -t fe80::1"), "service address 'fe80::1': IPv6 is not supported");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r rs1.example.com:80 -m"),
-            "real server 'rs1.example.com' is not a numeric IPv4 address (host names are not "
+            "real server 'rs1.example.com' is not a numeric IP address (host names are not "
             "resolved)");
   // Port 0 parses (a port 0 service's destinations have it); applying checks it.
   EXPECT_EQ(parse_ok("-a -t 1.1.1.1:0 -r 2.2.2.2:0 -m").rport, 0);
@@ -280,7 +278,8 @@ TEST(ParseIpvsadm, MissingRequiredOptions) {
   EXPECT_EQ(parse_err("-d -t 1.1.1.1:80"),
             "-d (--delete-server) needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("-t 1.1.1.1:80 -s rr"),
-            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, --stop-daemon)");
+            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
+            "--stop-daemon)");
 }
 
 TEST(ParseIpvsadm, OptionNotAllowedWithCommand) {
@@ -403,7 +402,7 @@ TEST(ParseIpvsadm, StartDaemon) {
   EXPECT_EQ(c.sync.ifname, "dpdk0");
   EXPECT_EQ(c.sync.syncid, 0);
   EXPECT_EQ(c.sync.maxlen, 0);
-  EXPECT_EQ(c.sync.group, ip(224, 0, 0, 81));
+  EXPECT_EQ(c.sync.group, ip4(224, 0, 0, 81));
   EXPECT_EQ(c.sync.port, 8848);
   EXPECT_EQ(c.sync.ttl, 1);
   c = parse_ok(
@@ -413,7 +412,7 @@ TEST(ParseIpvsadm, StartDaemon) {
   EXPECT_EQ(c.sync.ifname, "dpdk1");
   EXPECT_EQ(c.sync.syncid, 255);
   EXPECT_EQ(c.sync.maxlen, 65507);
-  EXPECT_EQ(c.sync.group, ip(239, 1, 2, 3));
+  EXPECT_EQ(c.sync.group, ip4(239, 1, 2, 3));
   EXPECT_EQ(c.sync.port, 65535);
   EXPECT_EQ(c.sync.ttl, 255);
   // The state as --start-daemon's argument after '=', the options in any order and with '='.
@@ -423,9 +422,10 @@ TEST(ParseIpvsadm, StartDaemon) {
   EXPECT_EQ(c.sync.syncid, 7);
   EXPECT_EQ(c.sync.ttl, 2);
   EXPECT_EQ(c.sync.maxlen, 1);
-  EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 224.0.0.0").sync.group, ip(224, 0, 0, 0));
+  EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 224.0.0.0").sync.group,
+            ip4(224, 0, 0, 0));
   EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 239.255.255.255").sync.group,
-            ip(239, 255, 255, 255));
+            ip4(239, 255, 255, 255));
   EXPECT_EQ(parse_ok("--start-daemon master --mcast-interface dpdk12").sync.ifname, "dpdk12");
   EXPECT_EQ(command_name(Op::StartDaemon), "--start-daemon");
   EXPECT_TRUE(changes_config(Op::StartDaemon));
@@ -476,7 +476,9 @@ TEST(ParseIpvsadm, StartDaemonErrors) {
   EXPECT_EQ(parse_err("-L --syncid 1"), "option --syncid is not allowed with -L (--list)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --mcast-interface dpdk0"),
             "option --mcast-interface is not allowed with -A (--add-service)");
-  EXPECT_EQ(parse_err("--syncid 1"), "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, --stop-daemon)");
+  EXPECT_EQ(parse_err("--syncid 1"),
+            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
+            "--stop-daemon)");
 }
 
 TEST(ParseIpvsadm, StopDaemon) {
@@ -631,13 +633,13 @@ TEST(ParseIp, Objects) {
   EXPECT_EQ(c.op, Op::LinkShow);
   EXPECT_FALSE(c.stats);
   EXPECT_EQ(parse_ok("ip -s addr").op, Op::AddrShow);
-  EXPECT_EQ(parse_err("ip -6 route"), "unsupported ip option '-6'");
+  EXPECT_EQ(parse_err("ip -5 route"), "unsupported ip option '-5'");
 }
 
 TEST(ParseIp, RouteAdd) {
   Command c = parse_ok("ip route add default via 172.16.254.1 dev dpdk0");
   EXPECT_EQ(c.op, Op::RouteAdd);
-  EXPECT_EQ(c.ip, 0u);
+  EXPECT_EQ(c.ip, IpAddr{});
   EXPECT_EQ(c.prefix_len, 0);
   EXPECT_EQ(c.via, ip(172, 16, 254, 1));
   EXPECT_TRUE(c.has_port);
@@ -657,7 +659,7 @@ TEST(ParseIp, RouteAdd) {
   c = parse_ok("ip route add 10.1.0.0/16 via 192.168.0.1");  // dev found from the gateway
   EXPECT_FALSE(c.has_port);
   c = parse_ok("ip route add 10.2.0.0/16 dev dpdk1");  // on-link
-  EXPECT_EQ(c.via, 0u);
+  EXPECT_EQ(c.via, IpAddr{});
   c = parse_ok("ip route add 0.0.0.0/0 via 1.1.1.1");
   EXPECT_EQ(c.prefix_len, 0);
   c = parse_ok("ip route add 10.9.9.9 dev dpdk0");
@@ -689,7 +691,7 @@ TEST(ParseIp, RouteErrors) {
   EXPECT_EQ(parse_err("ip route del"), "ip route del needs a prefix (or default)");
   EXPECT_EQ(parse_err("ip route add default via"), "ip route add: 'via' needs an argument");
   EXPECT_EQ(parse_err("ip route add default via gw.example.com"),
-            "gateway 'gw.example.com' is not a numeric IPv4 address (host names are not resolved)");
+            "gateway 'gw.example.com' is not a numeric IP address (host names are not resolved)");
   EXPECT_EQ(parse_err("ip route add default via 0.0.0.0"), "bad gateway 0.0.0.0");
   EXPECT_EQ(parse_err("ip route add default via 1.1.1.1 via 1.1.1.2"),
             "ip route add: via given twice");

@@ -16,7 +16,7 @@ using namespace fastvs::testing;
 TEST(Net, ParseIp4Accepts) {
   EXPECT_EQ(parse_ip4("0.0.0.0"), 0u);
   EXPECT_EQ(parse_ip4("255.255.255.255"), 0xffffffffu);
-  EXPECT_EQ(parse_ip4("172.16.254.200"), ip(172, 16, 254, 200));
+  EXPECT_EQ(parse_ip4("172.16.254.200"), ip4(172, 16, 254, 200));
   EXPECT_EQ(parse_ip4("10.0.0.1"), 0x0a000001u);
 }
 
@@ -31,7 +31,7 @@ TEST(Net, ParseIp4Rejects) {
 }
 
 TEST(Net, FormatIp4) {
-  EXPECT_EQ(format_ip4(ip(192, 168, 0, 18)), "192.168.0.18");
+  EXPECT_EQ(format_ip4(ip4(192, 168, 0, 18)), "192.168.0.18");
   EXPECT_EQ(format_ip4(0), "0.0.0.0");
   EXPECT_EQ(format_ip4(0xffffffffu), "255.255.255.255");
 }

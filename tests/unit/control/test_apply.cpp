@@ -448,14 +448,14 @@ TEST(ApplyAddr, DeleteRefusedWhileARouteNeedsIt) {
 TEST(ApplyRoute, AddAndDelete) {
   Config cfg = two_arm();
   ASSERT_EQ(cfg.routes.size(), 1u);
-  EXPECT_EQ(cfg.routes[0].prefix, 0u);
+  EXPECT_EQ(cfg.routes[0].prefix, IpAddr{});
   EXPECT_EQ(cfg.routes[0].prefix_len, 0);
   EXPECT_EQ(cfg.routes[0].via, ip(172, 16, 254, 1));
   EXPECT_EQ(cfg.routes[0].port, 0);
   run_ok(cfg, "ip route add 10.1.0.0/16 via 192.168.0.1");  // port from the gateway
   EXPECT_EQ(cfg.routes[1].port, 1);
   run_ok(cfg, "ip route add 10.2.0.0/16 dev dpdk1");  // on-link
-  EXPECT_EQ(cfg.routes[2].via, 0u);
+  EXPECT_EQ(cfg.routes[2].via, IpAddr{});
   EXPECT_EQ(cfg.routes[2].port, 1);
   run_err(cfg, "ip route add default via 172.16.254.2 dev dpdk0", "route default already exists");
   run_err(cfg, "ip route add 10.1.0.0/16 dev dpdk0", "route 10.1.0.0/16 already exists");

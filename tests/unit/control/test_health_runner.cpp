@@ -24,12 +24,12 @@ namespace fastvs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr uint32_t kLoopback = 0x7f000001;  // 127.0.0.1
+constexpr IpAddr kLoopback = IpAddr::v4(0x7f000001);  // 127.0.0.1
 
 // One checked service (TCP 10.0.0.1:80) whose real server 127.0.0.1:port has one check.
 std::vector<HealthDef> one_check(const CheckSpec& spec, uint16_t port) {
   HealthDef d;
-  d.pool.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
+  d.pool.service = ServiceKey{Proto::Tcp, IpAddr::v4(0x0a000001), 80};
   PoolServer rs;
   rs.ip = kLoopback;
   rs.port = port;
@@ -69,7 +69,7 @@ class RunnerTest : public ::testing::Test {
     lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
+    a.sin_addr.s_addr = htonl(kLoopback.v4());
     EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     EXPECT_EQ(listen(lfd_, 64), 0);
     socklen_t len = sizeof a;
@@ -101,10 +101,10 @@ class RunnerTest : public ::testing::Test {
 TEST_F(RunnerTest, ChangingOnlyBindtoReachesTheProbes) {
   const uint16_t port = listen_tcp();
   CheckSpec spec = fast(CheckKind::Tcp);
-  spec.bindto = 0x7f000002;  // 127.0.0.2
+  spec.bindto = IpAddr::v4(0x7f000002);  // 127.0.0.2
   runner_.configure(one_check(spec, port));
   ASSERT_TRUE(connection_from(0x7f000002));
-  spec.bindto = 0x7f000003;
+  spec.bindto = IpAddr::v4(0x7f000003);
   runner_.configure(one_check(spec, port));
   EXPECT_TRUE(connection_from(0x7f000003)) << "the check still binds to the old address";
 }

@@ -20,8 +20,11 @@
 namespace fastvs {
 namespace {
 
-constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
+}
+constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return ip(a, b, c, d).v4();
 }
 
 // A load as the tests look at it: the outcome, the configuration, the warnings, the error.
@@ -147,7 +150,7 @@ TEST(Keepalived, SeedLoadsWithOnlyTheVrrpWarning) {
   EXPECT_EQ(vs.hysteresis, 0u);
   EXPECT_FALSE(vs.sorry_server);
   ASSERT_EQ(vs.real_servers.size(), 2u);
-  const uint32_t rips[] = {ip(192, 168, 0, 18), ip(192, 168, 0, 28)};
+  const IpAddr rips[] = {ip(192, 168, 0, 18), ip(192, 168, 0, 28)};
   const unsigned lines[] = {23, 33};
   for (size_t i = 0; i < 2; ++i) {
     const KaRealServer& rs = vs.real_servers[i];
@@ -227,7 +230,7 @@ TEST(Keepalived, ApplySeedThenReload) {
   EXPECT_EQ(s.scheduler, "rr");
   EXPECT_FALSE(s.persistent);
   ASSERT_EQ(s.dests.size(), 2u);
-  EXPECT_EQ(format_ip4(s.dests[0].rip), "192.168.0.28");  // the kernel's order: newest first
+  EXPECT_EQ(format_ip(s.dests[0].rip), "192.168.0.28");  // the kernel's order: newest first
   EXPECT_EQ(s.dests[0].method, ForwardMethod::Route);
   ASSERT_EQ((*r).checks.size(), 2u);
   EXPECT_EQ((*r).checks[0].spec.retry, 3u);  // nb_get_retry
@@ -689,7 +692,7 @@ TEST(Keepalived, Defaults) {
   EXPECT_FALSE(tcp.alpha);
   EXPECT_EQ(tcp.connect_ip, ip(10, 0, 0, 2));
   EXPECT_EQ(tcp.connect_port, 80);
-  EXPECT_EQ(tcp.bindto, 0u);
+  EXPECT_EQ(tcp.bindto, IpAddr{});
   const CheckSpec& http = rs.checks[1].spec;
   EXPECT_EQ(http.retry, 1u);
   EXPECT_DOUBLE_EQ(http.delay_before_retry, 3);
@@ -970,16 +973,15 @@ TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1 2\n  }\n}\n",
        "ka.conf:3: too many values for 'weight' (it takes 1): 1 2"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.300 80\n}\n",
-       "ka.conf:2: bad real server address '10.0.0.300' (a numeric IPv4 address like "
-       "192.168.0.1)"},
+       "ka.conf:2: bad real server address '10.0.0.300' (a numeric IPv4 or IPv6 address like "
+       "192.168.0.1 or 2001:db8::1)"},
       {"virtual_server 10.0.0.1 80 {\n  real_server web1 80\n}\n",
-       "ka.conf:2: bad real server address 'web1' (a numeric IPv4 address like 192.168.0.1)"},
+       "ka.conf:2: bad real server address 'web1' (a numeric IPv4 or IPv6 address like "
+       "192.168.0.1 or 2001:db8::1)"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 99999\n}\n",
        "ka.conf:2: bad real server port '99999' (0..65535)"},
       {"virtual_server 10.0.0.1 http {\n}\n",
        "ka.conf:1: bad virtual server port 'http' (0..65535)"},
-      {"virtual_server 2001:db8::1 80 {\n}\n",
-       "ka.conf:1: virtual server address '2001:db8::1': IPv6 is not supported"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1x\n  }\n}\n",
        "ka.conf:3: bad weight '1x' (a whole number 0..65535)"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 70000\n  }\n}\n",
@@ -1074,7 +1076,7 @@ TEST(Keepalived, ConditionalConfigurationAsFastvsd) {
 @fastvsd
 )");
   std::vector<std::string> vips;
-  for (const auto& vs : k.virtual_servers) vips.push_back(format_ip4(vs.key.vip));
+  for (const auto& vs : k.virtual_servers) vips.push_back(format_ip(vs.key.vip));
   EXPECT_EQ(vips, (std::vector<std::string>{"10.0.0.1", "10.0.0.3"}));
 }
 
@@ -1351,7 +1353,7 @@ TEST(KeepalivedSyncDaemon, EveryValue) {
   EXPECT_EQ(d.cfg.maxlen, 1400);
   EXPECT_EQ(d.cfg.port, 8849);
   EXPECT_EQ(d.cfg.ttl, 2);
-  EXPECT_EQ(d.cfg.group, ip(239, 0, 0, 81));
+  EXPECT_EQ(d.cfg.group, ip4(239, 0, 0, 81));
   // Read, so not among global_defs' ignored keywords.
   for (const std::string& w : r.warnings) EXPECT_EQ(w.find("lvs_sync_daemon"), std::string::npos);
   EXPECT_EQ(r.warnings[0], "ka.conf:1: global_defs: router_id: not handled by fastvsd (ignored)");

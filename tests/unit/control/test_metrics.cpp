@@ -19,11 +19,14 @@
 namespace fastvs {
 namespace {
 
-constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
+}
+constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return ip(a, b, c, d).v4();
 }
 
-DestStatus dest(uint32_t rip, uint16_t rport, ForwardMethod m, int32_t weight) {
+DestStatus dest(IpAddr rip, uint16_t rport, ForwardMethod m, int32_t weight) {
   DestStatus d;
   d.cfg.rip = rip;
   d.cfg.rport = rport;
@@ -328,10 +331,10 @@ TEST(Prometheus, LabelValuesAreEscaped) {
 TEST(Prometheus, CheckedRealServersUpOrDown) {
   MetricsSnapshot m;
   RealServerHealth up, down;
-  up.service = down.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
-  up.server.rip = 0xc0a80012;
+  up.service = down.service = ServiceKey{Proto::Tcp, IpAddr::v4(0x0a000001), 80};
+  up.server.rip = IpAddr::v4(0xc0a80012);
   up.server.rport = 80;
-  down.server.rip = 0xc0a8001c;
+  down.server.rip = IpAddr::v4(0xc0a8001c);
   down.server.rport = 80;
   down.up = false;
   m.health = {up, down};

@@ -20,8 +20,11 @@
 namespace fastvs {
 namespace {
 
-constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
+}
+constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return ip(a, b, c, d).v4();
 }
 
 // The seeds' two-arm NAT lab (README's lab.conf) with a second service, UDP 53, as in
@@ -61,7 +64,7 @@ std::vector<ServiceStatus> status_of(const Config& cfg) {
   return out;
 }
 
-DestStatus dest(uint32_t rip, uint16_t rport, ForwardMethod m = ForwardMethod::Masq,
+DestStatus dest(IpAddr rip, uint16_t rport, ForwardMethod m = ForwardMethod::Masq,
                 int32_t weight = 1) {
   DestStatus d;
   d.cfg.rip = rip;
@@ -71,7 +74,7 @@ DestStatus dest(uint32_t rip, uint16_t rport, ForwardMethod m = ForwardMethod::M
   return d;
 }
 
-ServiceStatus service(Proto proto, uint32_t vip, uint16_t vport, const std::string& sched,
+ServiceStatus service(Proto proto, IpAddr vip, uint16_t vport, const std::string& sched,
                       std::vector<DestStatus> dests = {}) {
   ServiceStatus s;
   s.cfg.key = {proto, vip, vport};
@@ -89,10 +92,10 @@ constexpr const char* kHeader =
 std::string dump(const Config& c) {
   std::ostringstream o;
   for (const auto& s : c.services) {
-    o << "svc " << proto_name(s.key.proto) << " " << format_ip4(s.key.vip) << ":" << s.key.vport
+    o << "svc " << proto_name(s.key.proto) << " " << format_ip(s.key.vip) << ":" << s.key.vport
       << " " << s.scheduler << " " << s.sched_flags << "\n";
     for (const auto& d : s.dests) {
-      o << "  dest " << format_ip4(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
+      o << "  dest " << format_ip(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
         << d.weight << " " << d.u_threshold << " " << d.l_threshold << "\n";
     }
   }
@@ -190,14 +193,14 @@ TEST(ListNumeric, OrderMatchesGlibcQsortEvenWhenIntransitive) {
       {0x00000001, 0x60000001, 0xc0000001},
       {0xc0000001, 0x60000001, 0x00000001},
       {0x60000001, 0xc0000001, 0x00000001, 0x90000001, 0x30000001, 0xf0000001, 0x0a000001},
-      {ip(10, 0, 0, 1), ip(192, 168, 0, 1), ip(172, 16, 0, 1), ip(127, 0, 0, 2), ip(200, 1, 1, 1),
-       ip(1, 1, 1, 1), ip(100, 64, 0, 1), ip(224, 0, 0, 9)},
+      {ip4(10, 0, 0, 1), ip4(192, 168, 0, 1), ip4(172, 16, 0, 1), ip4(127, 0, 0, 2),
+       ip4(200, 1, 1, 1), ip4(1, 1, 1, 1), ip4(100, 64, 0, 1), ip4(224, 0, 0, 9)},
   };
   for (const auto& addrs : cases) {
     std::vector<uint32_t> want = addrs;
     std::qsort(want.data(), want.size(), sizeof(uint32_t), libipvs_cmp_addr);
     ServiceStatus s = service(Proto::Tcp, ip(172, 16, 254, 200), 80, "rr");
-    for (uint32_t a : addrs) s.dests.push_back(dest(a, 80));
+    for (uint32_t a : addrs) s.dests.push_back(dest(IpAddr::v4(a), 80));
     ListOptions o;
     o.numeric = true;
     std::string expected = kHeader + std::string("TCP  172.16.254.200:80 rr\n");
@@ -584,7 +587,7 @@ TEST(Save, RoundTripAnyOrderKeepsTheTable) {
     for (const ServiceConfig& s : second.services) {
       if (s.key == a.key) b = &s;
     }
-    ASSERT_NE(b, nullptr) << proto_name(a.key.proto) << " " << format_ip4(a.key.vip);
+    ASSERT_NE(b, nullptr) << proto_name(a.key.proto) << " " << format_ip(a.key.vip);
     EXPECT_EQ(b->scheduler, a.scheduler);
     EXPECT_EQ(b->sched_flags, a.sched_flags);
     ASSERT_EQ(b->dests.size(), a.dests.size());
@@ -599,7 +602,7 @@ TEST(Save, RoundTripAnyOrderKeepsTheTable) {
           EXPECT_EQ(db.l_threshold, da.l_threshold);
         }
       }
-      EXPECT_TRUE(found) << format_ip4(da.rip) << ":" << da.rport;
+      EXPECT_TRUE(found) << format_ip(da.rip) << ":" << da.rport;
     }
   }
   // And the -L listings of both are identical.
