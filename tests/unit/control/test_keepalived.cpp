@@ -1497,5 +1497,131 @@ TEST(KeepalivedSyncDaemon, TheInstancesAddresses) {
   EXPECT_EQ(ka_instance_addrs(load_ok(kSeed), "VI_1").size(), 1u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// IPv6 (keepalived.conf(5): a virtual_server, real_server or sorry_server address may be IPv6;
+// persistence_granularity of an IPv6 virtual server is a prefix length, pgr_handler).
+
+IpAddr v6(const char* s) {
+  const auto a = parse_ip(s);
+  EXPECT_TRUE(a && a->is_v6()) << s;
+  return a.value_or(IpAddr{});
+}
+
+constexpr const char* kV6 = R"(virtual_server 2001:db8::1 80 {
+    delay_loop 6
+    lb_algo wlc
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 120
+    persistence_granularity 64
+    sorry_server 2001:db8:1::99 8080
+
+    real_server 2001:db8:1::10 8080 {
+        weight 2
+        TCP_CHECK {
+            connect_ip 2001:db8:1::11
+            connect_port 81
+            bindto 2001:db8::8
+        }
+    }
+    real_server 2001:db8:1::20 8080 {
+        HTTP_GET {
+            url {
+              path /health
+            }
+        }
+    }
+}
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 10.0.0.2 80 {
+    }
+}
+)";
+
+TEST(KeepalivedIpv6, ParsedIntoTheModel) {
+  const KaConfig cfg = load_ok(kV6);
+  ASSERT_EQ(cfg.virtual_servers.size(), 2u);
+  const KaVirtualServer& vs = cfg.virtual_servers[0];
+  EXPECT_EQ(vs.key, (ServiceKey{Proto::Tcp, v6("2001:db8::1"), 80}));
+  EXPECT_EQ(vs.persistence_timeout, 120u);
+  EXPECT_EQ(vs.persistence_granularity6, 64);
+  ASSERT_EQ(vs.real_servers.size(), 2u);
+  EXPECT_EQ(vs.real_servers[0].server.ip, v6("2001:db8:1::10"));
+  EXPECT_EQ(vs.real_servers[0].server.port, 8080);
+  const CheckSpec& tcp = vs.real_servers[0].checks.at(0).spec;
+  EXPECT_EQ(tcp.connect_ip, v6("2001:db8:1::11"));
+  EXPECT_EQ(tcp.connect_port, 81);
+  EXPECT_EQ(tcp.bindto, v6("2001:db8::8"));
+  // connect_ip defaults to the real server's address.
+  EXPECT_EQ(vs.real_servers[1].checks.at(0).spec.connect_ip, v6("2001:db8:1::20"));
+  ASSERT_TRUE(vs.sorry_server);
+  EXPECT_EQ(vs.sorry_server->server.ip, v6("2001:db8:1::99"));
+  EXPECT_EQ(vs.sorry_server->server.port, 8080);
+
+  const std::vector<ServiceConfig> svcs = ka_services(cfg);
+  ASSERT_EQ(svcs.size(), 2u);
+  EXPECT_TRUE(svcs[0].persistent);
+  EXPECT_EQ(svcs[0].netmask6, 64);
+  // As fastvsadm commands, in ipvsadm's IPv6 forms.
+  const auto cmds = ka_commands(cfg);
+  ASSERT_GE(cmds.size(), 3u);
+  EXPECT_EQ(cmds[0], (std::vector<std::string>{"-A", "-t", "[2001:db8::1]:80", "-s", "wlc", "-p",
+                                               "120", "-M", "64"}));
+  EXPECT_EQ(cmds[1], (std::vector<std::string>{"-a", "-t", "[2001:db8::1]:80", "-r",
+                                               "[2001:db8:1::10]:8080", "-m", "-w", "2"}));
+  for (const auto& c : cmds) {
+    const Result<Command> p = parse_command(c);
+    EXPECT_TRUE(p.ok()) << p.error();
+  }
+  EXPECT_EQ(parse_command(cmds[0])->netmask6, 64);
+}
+
+TEST(KeepalivedIpv6, GranularityIsAPrefixLength) {
+  const auto with = [](const std::string& g) {
+    return "virtual_server 2001:db8::1 80 {\n protocol TCP\n persistence_granularity " + g +
+           "\n real_server 2001:db8::2 80\n}\n";
+  };
+  EXPECT_EQ(load_ok(with("128")).virtual_servers.at(0).persistence_granularity6, 128);
+  // Persistent by the granularity alone, 360 s (pgr_handler).
+  EXPECT_EQ(load_ok(with("48")).virtual_servers.at(0).persistence_timeout, 360u);
+  EXPECT_NE(load_err(with("0")).find("ka.conf:3:"), std::string::npos);
+  EXPECT_NE(load_err(with("129")).find("ka.conf:3:"), std::string::npos);
+  EXPECT_NE(load_err(with("255.255.255.0")).find("ka.conf:3:"), std::string::npos);
+}
+
+TEST(KeepalivedIpv6, RefusedWholeWithItsLineUntilForwarded) {
+  const KaConfig cfg = load_ok(kV6);
+  // What fastvs cannot run yet, each with its line: the virtual server, then the addresses of
+  // its block.
+  EXPECT_EQ(ka_unsupported(cfg),
+            (std::vector<std::string>{
+                "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not forwarded yet",
+                "ka.conf:10: real_server [2001:db8:1::10]:8080: IPv6 real servers are not "
+                "forwarded yet",
+                "ka.conf:12: TCP_CHECK: IPv6 health checks are not run yet",
+                "ka.conf:18: real_server [2001:db8:1::20]:8080: IPv6 real servers are not "
+                "forwarded yet",
+                "ka.conf:19: HTTP_GET: IPv6 health checks are not run yet",
+                "ka.conf:8: sorry_server [2001:db8:1::99]:8080: IPv6 sorry servers are not "
+                "forwarded yet"}));
+  Result<Config> base = load_config_text("ip addr add 10.0.0.8/24 dev dpdk0\n", "base", 1);
+  ASSERT_TRUE(base.ok()) << base.error();
+  std::vector<ServiceKey> keys;
+  const Result<Config> r = ka_apply(*base, cfg, {}, 1, &keys);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(),
+            "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not "
+            "forwarded yet");
+  EXPECT_TRUE(keys.empty());
+  // An IPv6 real server of an IPv4 virtual server (a tunnel) too.
+  const KaConfig mixed = load_ok(
+      "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
+      " real_server 2001:db8:1::10 80\n}\n");
+  EXPECT_EQ(ka_unsupported(mixed),
+            (std::vector<std::string>{"ka.conf:4: real_server [2001:db8:1::10]:80: IPv6 real "
+                                      "servers are not forwarded yet"}));
+}
+
 }  // namespace
 }  // namespace fastvs
