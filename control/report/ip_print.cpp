@@ -18,9 +18,9 @@ std::string format_addr_lines(const Config& cfg, uint16_t port, const std::strin
       if (f == IpAddr::Family::V4)
         out += fmt::format("    inet {}/{} scope global {}{}\n", format_ip(a.ip), a.prefix_len,
                            ifname, host);
-      else
-        out +=
-            fmt::format("    inet6 {}/{} scope global {}\n", format_ip(a.ip), a.prefix_len, host);
+      else  // "scope global " ends with its blank; no label
+        out += fmt::format("    inet6 {}/{} scope global {}\n", format_ip(a.ip), a.prefix_len,
+                           a.from_host ? host + 1 : "");
     }
   }
   return out;
