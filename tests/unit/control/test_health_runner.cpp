@@ -253,6 +253,8 @@ TEST(ProbeIpv6, TcpCheckConnectsOverIpv6) {
   CheckResult r = probe(fast(CheckKind::Tcp), loop6, port);
   EXPECT_TRUE(r.ok) << r.reason;
   // The connection came to the IPv6 listener, from ::1.
+  pollfd pf{lfd, POLLIN, 0};
+  ASSERT_EQ(poll(&pf, 1, 5000), 1) << "no connection came";
   sockaddr_in6 peer{};
   socklen_t len = sizeof peer;
   const int c = accept(lfd, reinterpret_cast<sockaddr*>(&peer), &len);
