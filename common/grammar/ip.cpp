@@ -22,7 +22,7 @@ constexpr IpForm kIpForms[] = {
     {"ip addr [show [dev] dpdkN]", "the ports' addresses", "ip addr show dev dpdk0"},
     {"ip [-4|-6] addr add|del IP/LEN dev dpdkN", "an address of the director (a VIP, a DIP)",
      "ip addr add 172.16.254.200/24 dev dpdk0"},
-    {"", "IPv6 too (the family is the address's; LEN defaults to 128)",
+    {"ip -6 addr|route|neigh ...", "IPv6: the family is the address's, /128",
      "ip -6 addr add 2001:db8::200/64 dev dpdk0"},
     {"ip route [show]", "the routes, static and connected", "ip route"},
     {"ip route add|del PREFIX/LEN|default [via GW] [dev dpdkN]", "a static route",

@@ -16,9 +16,6 @@ namespace {
 constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
   return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
 }
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return ip(a, b, c, d).v4();
-}
 
 // The seed's checker: TCP_CHECK, delay_loop 6, nb_get_retry 3, delay_before_retry 3.
 CheckSpec tcp_spec(IpAddr rip = ip(192, 168, 0, 18), unsigned retry = 3) {

@@ -1614,7 +1614,18 @@ TEST(KeepalivedIpv6, RefusedWholeWithItsLineUntilForwarded) {
             "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not "
             "forwarded yet");
   EXPECT_TRUE(keys.empty());
-  // An IPv6 real server of an IPv4 virtual server (a tunnel) too.
+  // A real or sorry server of the other family than its virtual server, not a tunnel: the
+  // kernel's and ipvsadm's rule, at its line.
+  EXPECT_EQ(load_err("virtual_server 2001:db8::1 80 {\n protocol TCP\n"
+                     " real_server 192.168.0.18 80\n}\n"),
+            "ka.conf:3: real server 192.168.0.18 of virtual server TCP [2001:db8::1]:80: a "
+            "different address family is allowed only for tunneling servers (lb_kind TUN)");
+  EXPECT_EQ(load_err("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
+                     " sorry_server 2001:db8::9 80\n sorry_server_lvs_method NAT\n"
+                     " real_server 10.0.0.2 80\n}\n"),
+            "ka.conf:4: sorry server 2001:db8::9 of virtual server TCP 10.0.0.1:80: a different "
+            "address family is allowed only for tunneling servers (lb_kind TUN)");
+  // An IPv6 real server of an IPv4 virtual server (a tunnel) is taken, and refused as IPv6.
   const KaConfig mixed = load_ok(
       "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
       " real_server 2001:db8:1::10 80\n}\n");

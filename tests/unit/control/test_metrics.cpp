@@ -22,9 +22,6 @@ namespace {
 constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
   return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
 }
-constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return ip(a, b, c, d).v4();
-}
 
 DestStatus dest(IpAddr rip, uint16_t rport, ForwardMethod m, int32_t weight) {
   DestStatus d;
