@@ -19,7 +19,9 @@ Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports);
 
 // Until the data plane forwards IPv6: "IPv6 services are not forwarded yet" for a command that
 // names an IPv6 address (service, real server, address, route, neighbour, check, sorry
-// server), else ok. apply_command and apply_service call it first; the one place to remove.
+// server), else ok. apply_command, apply_service and make_dest call it first, and
+// ka_unsupported (keepalived.conf) for every address of a virtual server: the one function to
+// remove when the data plane forwards IPv6.
 Status refuse_ipv6(const Command& cmd);
 
 // The parts a bulk loader (control/config/loader.h) uses to apply 100,000 lines in O(lines).
