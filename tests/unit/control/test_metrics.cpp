@@ -373,6 +373,26 @@ TEST(StatsFile, JsonHasEveryWorkerCounterAndEveryDestination) {
       << w0;
 }
 
+TEST(MetricsIpv6, LabelsAndStatsFileNameIpv6Addresses) {
+  // Prometheus labels hold the address alone (inet_ntop's text); the stats file's names are
+  // "proto:ADDR:PORT" with ipvsadm's brackets around an IPv6 address.
+  MetricsSnapshot m;
+  ServiceStatus s;
+  s.cfg.key = {Proto::Tcp, *parse_ip("2001:db8::1"), 80};
+  s.cfg.scheduler = "rr";
+  s.dests = {dest(*parse_ip("2001:db8:1::10"), 8080, ForwardMethod::Masq, 1)};
+  m.services = {s};
+  const std::string text = format_prometheus(m);
+  EXPECT_NE(text.find("proto=\"TCP\",vip=\"2001:db8::1\",vport=\"80\",rip=\"2001:db8:1::10\","
+                      "rport=\"8080\""),
+            std::string::npos)
+      << text;
+  const std::string j = format_stats_json(m);
+  EXPECT_NE(j.find("{\"service\": \"tcp:[2001:db8::1]:80\", \"rip\": \"[2001:db8:1::10]:8080\","),
+            std::string::npos)
+      << j;
+}
+
 class ReplaceFile : public ::testing::Test {
  protected:
   void SetUp() override {
