@@ -49,9 +49,9 @@ struct CheckSpec {
   double warmup = 60;             // the first run is spread over [0, warmup] (default delay_loop)
   bool alpha = false;             // start down and wait for a first success
   // TCP_CHECK and HTTP_GET: where to connect (defaults: the real server's address and port).
-  uint32_t connect_ip = 0;
+  IpAddr connect_ip;  // zero: the real server's address
   uint16_t connect_port = 0;
-  uint32_t bindto = 0;     // source address; 0: the kernel chooses
+  IpAddr bindto;           // source address; zero: the kernel chooses
   uint16_t bind_port = 0;  // source port; 0: any
   double connect_timeout = 5;
   // HTTP_GET: one run fetches every url in order, and passes when all of them pass.

@@ -40,9 +40,14 @@ std::optional<ServiceKey> parse_service_name(std::string_view s) {
   } else {
     s = rest;
   }
+  // "10.0.0.1:80" or "[2001:db8::1]:80".
   const size_t colon = s.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;
-  const auto ip = parse_ip4(s.substr(0, colon));
+  std::string_view host = s.substr(0, colon);
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  const auto ip = parse_ip(host);
+  if (ip && ip->is_v6() != bracketed) return std::nullopt;
   const auto port = parse_port(s.substr(colon + 1));
   if (!ip || !port) return std::nullopt;
   k.vip = *ip;

@@ -52,26 +52,27 @@ inline constexpr std::string_view kDefaultScheduler = "wlc";  // ipvsadm's DEF_S
 
 struct ServiceKey {
   Proto proto = Proto::Tcp;
-  uint32_t vip = 0;
+  IpAddr vip;
   uint16_t vport = 0;
   friend auto operator<=>(const ServiceKey&, const ServiceKey&) = default;
 };
 
 struct DestKey {
   ServiceKey service;
-  uint32_t rip = 0;
+  IpAddr rip;
   uint16_t rport = 0;
   friend auto operator<=>(const DestKey&, const DestKey&) = default;
 };
 
-// "TCP 10.0.0.1:80": how messages, logs and telemetry name a service.
+// "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80": how messages, logs and telemetry name a service.
 std::string service_name(const ServiceKey& k);
 // Reads a service name as telemetry's parameter: "TCP 10.0.0.1:80", also "tcp:10.0.0.1:80",
-// "udp/10.0.0.1:53" and ipvsadm's "-t 10.0.0.1:80" (protocol in any case; spaces around).
+// "udp/10.0.0.1:53" and ipvsadm's "-t 10.0.0.1:80" (protocol in any case; spaces around); an
+// IPv6 address in brackets, "TCP [2001:db8::1]:80".
 std::optional<ServiceKey> parse_service_name(std::string_view s);
 
 struct DestConfig {
-  uint32_t rip = 0;
+  IpAddr rip;
   uint16_t rport = 0;
   ForwardMethod method = ForwardMethod::Masq;
   int32_t weight = 1;
@@ -96,7 +97,10 @@ struct ServiceConfig {
   // across connections while the persistence template lives (IP_VS_SVC_F_PERSISTENT).
   bool persistent = false;
   uint32_t timeout = 300;          // seconds (ipvsadm's DEFAULT_TIMEOUT)
-  uint32_t netmask = 0xffffffffu;  // host order
+  uint32_t netmask = 0xffffffffu;  // an IPv4 service's -M: a mask, host order (any bits)
+  // An IPv6 service's -M: a prefix length 1..128, as ipvsadm takes it and the kernel keeps it
+  // (svc->netmask holds the prefix length for AF_INET6).
+  uint8_t netmask6 = 128;
   // In the kernel's list order: ip_vs_ctl.c adds a new destination at the head
   // (list_add_rcu(&dest->n_list, &svc->destinations)), and the schedulers walk this order.
   std::vector<DestConfig> dests;
@@ -104,9 +108,9 @@ struct ServiceConfig {
 };
 
 struct AddrConfig {
-  uint32_t ip = 0;
-  uint8_t prefix_len = 32;
-  uint16_t port = 0;  // dpdkN
+  IpAddr ip;
+  uint8_t prefix_len = 32;  // 128 for an IPv6 address given without one
+  uint16_t port = 0;        // dpdkN
   // Added on the host (keepalived's VIP, `ip addr add ... dev dpdkN`) and followed, not
   // fastvsadm's: it goes when the host removes it, and no file or -S holds it.
   bool from_host = false;
@@ -114,15 +118,15 @@ struct AddrConfig {
 };
 
 struct RouteConfig {
-  uint32_t prefix = 0;  // already masked
+  IpAddr prefix;  // already masked; its family is the route's
   uint8_t prefix_len = 0;
-  uint32_t via = 0;  // 0: directly connected
+  IpAddr via;  // zero (0.0.0.0 or ::): directly connected
   uint16_t port = 0;
   friend bool operator==(const RouteConfig&, const RouteConfig&) = default;
 };
 
 struct NeighConfig {
-  uint32_t ip = 0;
+  IpAddr ip;
   MacAddr mac{};
   uint16_t port = 0;
   friend bool operator==(const NeighConfig&, const NeighConfig&) = default;
@@ -162,7 +166,7 @@ uint16_t sync_daemon_maxlen(const SyncDaemonConfig& c, bool master, uint32_t mtu
 // HTTP_GET, MISC_CHECK). A destination with several is up when all of them pass.
 struct CheckConfig {
   ServiceKey service;
-  uint32_t rip = 0;
+  IpAddr rip;
   uint16_t rport = 0;
   CheckSpec spec;
   friend bool operator==(const CheckConfig&, const CheckConfig&) = default;
@@ -175,7 +179,7 @@ struct PoolConfig {
   uint32_t quorum = 1;
   uint32_t hysteresis = 0;
   bool has_sorry = false;
-  uint32_t sorry_ip = 0;
+  IpAddr sorry_ip;
   uint16_t sorry_port = 0;
   ForwardMethod sorry_method = ForwardMethod::Masq;
   bool sorry_inhibit = false;

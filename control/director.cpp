@@ -124,7 +124,9 @@ Status check_state_path(const std::string& path) {
   if (stat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
     return Error{fmt::format("{} is a directory", path)};
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   if (access(dir.c_str(), W_OK) != 0)
     return Error{fmt::format("{}: {}", dir, std::strerror(errno))};
   return {};
@@ -240,8 +242,8 @@ Status Director::init() {
   refresh_health();
   auto first = make_snapshot();
   published_ = effective_;
-  for (const auto& n : cfg_.neighs)
-    neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
+  for (const auto& n : cfg_.neighs)  // IPv4 only, as the table (refuse_ipv6)
+    if (n.ip.is_v4()) neigh_.set(rte_cpu_to_be_32(n.ip.v4()), n.port, n.mac, NeighState::Permanent);
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("fastvs_qsbr", qsz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, nworkers) != 0) {
@@ -256,9 +258,10 @@ Status Director::init() {
   if (!opt_.state_file.empty()) {
     load_state(*first);
     if (const Status st = check_state_path(opt_.state_file); !st)
-      log_line(fmt::format("WARNING: state file {} cannot be saved at stop ({}): a restart will "
-                           "start with an empty table",
-                           opt_.state_file, st.error()));
+      log_line(
+          fmt::format("WARNING: state file {} cannot be saved at stop ({}): a restart will "
+                      "start with an empty table",
+                      opt_.state_file, st.error()));
   }
   std::vector<Worker*> ws;
   for (auto& w : workers_) ws.push_back(w.get());
@@ -474,7 +477,7 @@ void Director::run(int signal_fd) {
     // Short naps while a change waits for the workers (they adopt it within one poll loop, a
     // few microseconds: a millisecond's nap would cap sequential changes below 1,000/s), long
     // ones otherwise.
-    const long timeout_us = changes_.in_flight() || dumping_       ? 50
+    const long timeout_us = changes_.in_flight() || dumping_               ? 50
                             : changes_.retired() || sync_master_.running() ? 10000
                                                                            : 50000;
     const timespec timeout{0, timeout_us * 1000};
@@ -650,9 +653,10 @@ void Director::update_sync() {
   const Config& c = *effective_;
   const bool overridden = ka_sync_ && (cfg_.sync_master || cfg_.sync_backup);
   if (overridden && !ka_sync_override_logged_)
-    log_line(fmt::format("WARNING: the sync daemon roles of the config file give way to "
-                         "keepalived.conf's lvs_sync_daemon ({}:{}), which alone runs them",
-                         opt_.keepalived_conf, ka_sync_->line));
+    log_line(
+        fmt::format("WARNING: the sync daemon roles of the config file give way to "
+                    "keepalived.conf's lvs_sync_daemon ({}:{}), which alone runs them",
+                    opt_.keepalived_conf, ka_sync_->line));
   ka_sync_override_logged_ = overridden;
   const auto host_if = [&](const SyncDaemonConfig& d) {
     return opt_.kernel_if_prefix + d.ifname.substr(4);
@@ -707,8 +711,8 @@ Status Director::make_sync_counts() {
     w.sync_counts = static_cast<SyncCount*>(rte_zmalloc_socket(
         "sync_counts", bytes, 64, static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i]))));
     if (!w.sync_counts)
-      return Error{fmt::format("no memory for worker {}'s sync counts ({})", i,
-                               format_bytes(bytes))};
+      return Error{
+          fmt::format("no memory for worker {}'s sync counts ({})", i, format_bytes(bytes))};
   }
   return {};
 }
@@ -730,10 +734,11 @@ void Director::on_sync_readable() {
       why += fmt::format("{}{} {} ({})", why.empty() ? "" : ", ", b.drops[i],
                          sync::drop_name(static_cast<sync::Drop>(i)),
                          sync::drop_text(static_cast<sync::Drop>(i)));
-  if (b.method) why += fmt::format("{}{} of a forwarding method fastvs does not have",
-                                   why.empty() ? "" : ", ", b.method);
-  if (b.ring_full) why += fmt::format("{}{} lost to full rings", why.empty() ? "" : ", ",
-                                      b.ring_full);
+  if (b.method)
+    why += fmt::format("{}{} of a forwarding method fastvs does not have", why.empty() ? "" : ", ",
+                       b.method);
+  if (b.ring_full)
+    why += fmt::format("{}{} lost to full rings", why.empty() ? "" : ", ", b.ring_full);
   log_line(fmt::format("backup sync daemon (syncid {}): dropped so far: {}",
                        sync_backup_.config().syncid, why));
   sync_drops_logged_ = dropped;
@@ -762,9 +767,10 @@ void Director::log_sync_stats() const {
     for (size_t i = 0; i < sync::kDropCount; ++i)
       if (b.drops[i])
         drops += fmt::format(", {} {}", b.drops[i], sync::drop_name(static_cast<sync::Drop>(i)));
-    log_line(fmt::format("backup sync daemon: {} messages, {} connections taken, {} of a "
-                         "forwarding method fastvs does not have, {} lost to full rings{}",
-                         b.messages, b.entries, b.method, b.ring_full, drops));
+    log_line(
+        fmt::format("backup sync daemon: {} messages, {} connections taken, {} of a "
+                    "forwarding method fastvs does not have, {} lost to full rings{}",
+                    b.messages, b.entries, b.method, b.ring_full, drops));
   }
 }
 

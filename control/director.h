@@ -196,11 +196,11 @@ class Director {
   bool reload_wanted_ = false;     // SIGHUP, done once no change is in flight
   bool host_addrs_dirty_ = false;  // the host changed a kernel-path interface's addresses
   IgnoredHostAddrs ignored_host_addrs_;
-  uint64_t deadline_ = 0;            // the client's deadline of the change being made
-  std::vector<ServiceKey> ka_keys_;  // the services the last keepalived.conf load made
+  uint64_t deadline_ = 0;                  // the client's deadline of the change being made
+  std::vector<ServiceKey> ka_keys_;        // the services the last keepalived.conf load made
   std::vector<KaVrrpAddr> ka_vrrp_addrs_;  // and the addresses its VRRP moves
   std::optional<KaSyncDaemon> ka_sync_;    // its lvs_sync_daemon
-  std::vector<uint32_t> ka_sync_addrs_;    // that daemon's VRRP instance's addresses
+  std::vector<IpAddr> ka_sync_addrs_;      // that daemon's VRRP instance's addresses
   bool ka_sync_override_logged_ = false;   // keepalived's daemon over the config file's, said
   uint64_t sync_drops_logged_ = 0, sync_drops_log_tsc_ = 0;  // the backup's drops, last said
   Stats stats_;

@@ -237,15 +237,16 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
             false, fmt::format("device dpdk{} does not exist ({} ports)", cmd.port, ports_.size())};
         return true;
       }
-      *reply = CliReply{
-          true, show_addrs(ports_, cfg_,
-                           cmd.has_port ? std::optional<uint16_t>(cmd.port) : std::nullopt)};
+      *reply =
+          CliReply{true, show_addrs(ports_, cfg_,
+                                    cmd.has_port ? std::optional<uint16_t>(cmd.port) : std::nullopt,
+                                    cmd.ip_family)};
       return true;
     case Op::RouteShow:
-      *reply = CliReply{true, show_routes(ports_, cfg_)};
+      *reply = CliReply{true, show_routes(ports_, cfg_, cmd.ip_family)};
       return true;
     case Op::NeighShow:
-      *reply = CliReply{true, show_neighs(ports_, neigh_)};
+      *reply = CliReply{true, show_neighs(ports_, neigh_, cmd.ip_family)};
       return true;
     case Op::LinkShow:
       *reply = CliReply{true, show_links(ports_, workers_, cmd.stats)};
@@ -278,9 +279,10 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
             fmt::format("fastvsadm {}: WARNING: no user= and no user {} on this host: the "
                         "program runs as root (keepalived does the same, and warns)",
                         join(req.words), kDefaultScriptUser));
+      // IPv4 only: apply refused an IPv6 neighbour (refuse_ipv6).
       if (cmd.op == Op::NeighAdd)
-        neigh_.set(rte_cpu_to_be_32(cmd.ip), cmd.port, cmd.mac, NeighState::Permanent);
-      if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip));
+        neigh_.set(rte_cpu_to_be_32(cmd.ip.v4()), cmd.port, cmd.mac, NeighState::Permanent);
+      if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip.v4()));
       return apply_change(client, "fastvsadm " + join(req.words), std::move(next));
     }
   }
@@ -295,7 +297,7 @@ Status Director::refuse_host_addr_del(const Command& cmd) const {
       return Error{fmt::format(
           "address {}/{} on {} was added on the host (keepalived's VIP, or ip addr): remove it "
           "there (keepalived.conf, or ip addr del {}/{} dev {})",
-          format_ip4(a.ip), a.prefix_len, port_name(a.port), format_ip4(a.ip), a.prefix_len,
+          format_ip(a.ip), a.prefix_len, port_name(a.port), format_ip(a.ip), a.prefix_len,
           port_name(a.port))};
     }
   }
@@ -303,8 +305,7 @@ Status Director::refuse_host_addr_del(const Command& cmd) const {
 }
 
 bool Director::apply_change(uint64_t client, const std::string& what, Config next) {
-  for (const std::string& line : vip_reach_changes(cfg_, next, 10, &ka_vrrp_addrs_))
-    log_line(line);
+  for (const std::string& line : vip_reach_changes(cfg_, next, 10, &ka_vrrp_addrs_)) log_line(line);
   cfg_ = std::move(next);
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   refresh_health();
@@ -318,7 +319,8 @@ void Director::follow_host_addrs() {
   std::vector<HostPortAddrs> host;
   for (KernelPath::PortAddrs& p : kernel_.host_addrs()) {
     HostPortAddrs h{p.port, {}};
-    for (const HostAddr& a : p.addrs) h.addrs.push_back({a.ip, a.prefix_len, p.port});
+    for (const HostAddr& a : p.addrs)
+      h.addrs.push_back({IpAddr::v4(a.ip), a.prefix_len, p.port, false});
     host.push_back(std::move(h));
   }
   HostFollow f = fastvs::follow_host_addrs(cfg_, host, ignored_host_addrs_,
@@ -331,12 +333,13 @@ void Director::follow_host_addrs() {
 
 void Director::sync_static_neighbours(const Config& next) {
   // Static neighbours live in the neighbour table too.
-  std::unordered_set<uint32_t> kept;
+  // IPv4 only, as the table: apply refuses IPv6 neighbours (refuse_ipv6).
+  std::unordered_set<IpAddr> kept;
   for (const auto& m : next.neighs) kept.insert(m.ip);
   for (const auto& n : cfg_.neighs)
-    if (!kept.count(n.ip)) neigh_.clear(rte_cpu_to_be_32(n.ip));
+    if (n.ip.is_v4() && !kept.count(n.ip)) neigh_.clear(rte_cpu_to_be_32(n.ip.v4()));
   for (const auto& n : next.neighs)
-    neigh_.set(rte_cpu_to_be_32(n.ip), n.port, n.mac, NeighState::Permanent);
+    if (n.ip.is_v4()) neigh_.set(rte_cpu_to_be_32(n.ip.v4()), n.port, n.mac, NeighState::Permanent);
 }
 
 void Director::reload_files() {
@@ -390,12 +393,12 @@ Config Director::effective_config() const {
     // keepalived's daemon replaces any the config file started (update_sync says so).
     c.sync_master.reset();
     c.sync_backup.reset();
-    const auto here = [&](uint32_t ip) {
+    const auto here = [&](const IpAddr& ip) {
       return std::any_of(c.addrs.begin(), c.addrs.end(),
                          [&](const AddrConfig& a) { return a.ip == ip; });
     };
-    const bool master = !ka_sync_addrs_.empty() && std::all_of(ka_sync_addrs_.begin(),
-                                                                 ka_sync_addrs_.end(), here);
+    const bool master =
+        !ka_sync_addrs_.empty() && std::all_of(ka_sync_addrs_.begin(), ka_sync_addrs_.end(), here);
     (master ? c.sync_master : c.sync_backup) = ka_sync_->cfg;
   }
   return c;
@@ -487,11 +490,11 @@ void Director::poll_dump() {
       // udp_state_name: every UDP entry is in state "UDP".
       e.state = e.proto == Proto::Tcp ? tcp_state_name(r.state) : "UDP";
       e.expires = r.expires_in / kTicksPerSecond;
-      e.cip = rte_be_to_cpu_32(r.cip);
+      e.cip = IpAddr::v4(rte_be_to_cpu_32(r.cip));
       e.cport = rte_be_to_cpu_16(r.cport);
-      e.vip = rte_be_to_cpu_32(r.vip);
+      e.vip = IpAddr::v4(rte_be_to_cpu_32(r.vip));
       e.vport = rte_be_to_cpu_16(r.vport);
-      e.rip = rte_be_to_cpu_32(r.rip);
+      e.rip = IpAddr::v4(rte_be_to_cpu_32(r.rip));
       e.rport = rte_be_to_cpu_16(r.rport);
       rows.push_back(std::move(e));
     }
@@ -510,10 +513,10 @@ void Director::poll_dump() {
     e.state = e.proto == Proto::Tcp ? "NONE" : "UDP";
     const int32_t left = static_cast<int32_t>(expires - now);
     e.expires = left > 0 ? static_cast<uint32_t>(left) / kTicksPerSecond : 0;
-    e.cip = rte_be_to_cpu_32(static_cast<uint32_t>(key));
-    e.vip = rte_be_to_cpu_32(svc->vip);
+    e.cip = IpAddr::v4(rte_be_to_cpu_32(static_cast<uint32_t>(key)));
+    e.vip = IpAddr::v4(rte_be_to_cpu_32(svc->vip));
     e.vport = rte_be_to_cpu_16(svc->vport);
-    e.rip = d->rip;
+    e.rip = IpAddr::v4(d->rip);
     e.rport = d->rport;
     rows.push_back(std::move(e));
   });

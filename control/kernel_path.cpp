@@ -81,9 +81,10 @@ Status KernelPath::init(const std::vector<PortSetup>& ports, rte_mempool* pool,
     if (int rc = rte_eth_dev_set_mtu(t.tap_port, p.mtu); rc != 0) {
       uint16_t kept = 0;
       rte_eth_dev_get_mtu(t.tap_port, &kept);
-      log_line(fmt::format("kernel path: {} keeps MTU {}, below its port's {} (net_tap: {}): "
-                           "the host's own packets on it are no larger than that",
-                           t.ifname, kept, p.mtu, rte_strerror(-rc)));
+      log_line(
+          fmt::format("kernel path: {} keeps MTU {}, below its port's {} (net_tap: {}): "
+                      "the host's own packets on it are no larger than that",
+                      t.ifname, kept, p.mtu, rte_strerror(-rc)));
     }
     const int socket = rte_eth_dev_socket_id(t.tap_port);
     if (rte_eth_rx_queue_setup(t.tap_port, 0, 512, socket, nullptr, pool) != 0 ||
@@ -212,8 +213,8 @@ std::vector<KernelPath::PortAddrs> KernelPath::host_addrs() {
   for (const Tap& t : taps_) {
     Result<std::vector<HostAddr>> have = rtnl_.addrs(t.ifindex);
     if (!have) {
-      log_line(fmt::format("kernel path: failed: reading {}'s addresses: {}", t.ifname,
-                           have.error()));
+      log_line(
+          fmt::format("kernel path: failed: reading {}'s addresses: {}", t.ifname, have.error()));
       continue;
     }
     out.push_back({t.port, std::move(*have)});
@@ -225,9 +226,10 @@ void KernelPath::sync(const Config& cfg, bool force) {
   if (!enabled()) return;
   std::string key;
   for (const auto& a : cfg.addrs)
-    key += fmt::format("a {} {} {} {};", a.ip, a.prefix_len, a.port, a.from_host);
+    key += fmt::format("a {} {} {} {};", format_ip(a.ip), a.prefix_len, a.port, a.from_host);
   for (const auto& r : cfg.routes)
-    key += fmt::format("r {} {} {} {};", r.prefix, r.prefix_len, r.via, r.port);
+    key +=
+        fmt::format("r {} {} {} {};", format_ip(r.prefix), r.prefix_len, format_ip(r.via), r.port);
   if (!force && synced_ && *synced_ == key) return;
   synced_.reset();
   std::vector<KernelIf> ifs;

@@ -38,25 +38,27 @@ KernelWant kernel_want(const Config& cfg, const std::vector<KernelIf>& ifs, uint
     r.iif = k.name;
     w.rules.push_back(r);
   }
+  // The kernel path mirrors IPv4 only (rtnl.h); apply refuses IPv6 addresses and routes until the
+  // data plane forwards IPv6 (refuse_ipv6), so none is skipped today.
   for (const AddrConfig& a : cfg.addrs) {
     const KernelIf* k = find_if(a.port);
-    if (!k) continue;
-    (a.from_host ? w.host_addrs : w.addrs).push_back({a.ip, a.prefix_len, k->ifindex});
+    if (!k || !a.ip.is_v4()) continue;
+    (a.from_host ? w.host_addrs : w.addrs).push_back({a.ip.v4(), a.prefix_len, k->ifindex});
     HostRule rule;
     rule.priority = table;
     rule.table = table;
     rule.proto = kKernelProto;
-    rule.src = a.ip;
+    rule.src = a.ip.v4();
     rule.src_len = 32;
     w.rules.push_back(rule);
     // One connected route a network: a second address in it would be a duplicate the kernel
     // refuses.
     HostRoute r;
-    r.dst = a.ip & prefix_mask(a.prefix_len);
+    r.dst = a.ip.v4() & prefix_mask(a.prefix_len);
     r.dst_len = a.prefix_len;
     r.oif = k->ifindex;
     r.dev = k->name;
-    r.prefsrc = a.ip;
+    r.prefsrc = a.ip.v4();
     r.table = table;
     r.proto = kKernelProto;
     const bool dup = std::any_of(w.routes.begin(), w.routes.end(), [&](const HostRoute& x) {
@@ -66,11 +68,11 @@ KernelWant kernel_want(const Config& cfg, const std::vector<KernelIf>& ifs, uint
   }
   for (const RouteConfig& c : cfg.routes) {
     const KernelIf* k = find_if(c.port);
-    if (!k) continue;
+    if (!k || !c.prefix.is_v4()) continue;
     HostRoute r;
-    r.dst = c.prefix;
+    r.dst = c.prefix.v4();
     r.dst_len = c.prefix_len;
-    r.gateway = c.via;
+    r.gateway = c.via.v4();
     r.oif = k->ifindex;
     r.dev = k->name;
     r.table = table;

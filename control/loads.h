@@ -21,17 +21,17 @@ namespace fastvs {
 // What a load made.
 struct LoadOutcome {
   Result<Config> config = Error{"not run"};
-  std::vector<ServiceKey> ka_keys;  // keepalived.conf's services, when the load read one
+  std::vector<ServiceKey> ka_keys;        // keepalived.conf's services, when the load read one
   std::vector<KaVrrpAddr> ka_vrrp_addrs;  // and the addresses its VRRP moves
   std::optional<KaSyncDaemon> ka_sync;    // and its lvs_sync_daemon
-  std::vector<uint32_t> ka_sync_addrs;    // the addresses of lvs_sync_daemon's VRRP instance
-  std::vector<std::string> log;     // lines for the log, in order (keepalived.conf's warnings)
+  std::vector<IpAddr> ka_sync_addrs;      // the addresses of lvs_sync_daemon's VRRP instance
+  std::vector<std::string> log;  // lines for the log, in order (keepalived.conf's warnings)
 };
 
 // What a load is for, kept for when it is done.
 struct LoadRequest {
-  uint64_t client = 0;  // who is answered (0: nobody, SIGHUP)
-  std::string what;     // "fastvsadm -R", "SIGHUP": how the log names it
+  uint64_t client = 0;      // who is answered (0: nobody, SIGHUP)
+  std::string what;         // "fastvsadm -R", "SIGHUP": how the log names it
   bool keepalived = false;  // it read keepalived.conf (ka_keys replace control's)
   std::string keepalived_path;
   uint64_t deadline_ms = 0;  // the client's (common/cli_proto.h): not applied past it

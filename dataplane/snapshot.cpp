@@ -16,9 +16,9 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
   Entry& e = dests_[DestKey{svc, d.rip, d.rport}];
   if (!e.dest) {
     e.dest = std::make_unique<Destination>();
-    e.dest->rip = d.rip;
+    e.dest->rip = d.rip.v4();
     e.dest->rport = d.rport;
-    e.dest->rip_be = rte_cpu_to_be_32(d.rip);
+    e.dest->rip_be = rte_cpu_to_be_32(d.rip.v4());
     e.dest->rport_be = rte_cpu_to_be_16(d.rport);
     e.dest->nslots = nworkers_ + 1;  // and control's
   }
@@ -127,14 +127,18 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   std::vector<std::pair<uint64_t, Destination*>> rs_items;
   s->services.reserve(cfg.services.size());
   std::vector<uint32_t> local_ips;
-  for (const auto& a : cfg.addrs) local_ips.push_back(a.ip);
+  for (const auto& a : cfg.addrs)
+    if (a.ip.is_v4()) local_ips.push_back(a.ip.v4());
   std::sort(local_ips.begin(), local_ips.end());
   for (const auto& sc : cfg.services) {
+    // The data plane forwards IPv4 only: control refuses IPv6 before it gets here
+    // (refuse_ipv6 in control/config/apply.cpp); skipped, not truncated, if one ever does.
+    if (!sc.key.vip.is_v4()) continue;
     SnapService ss;
-    ss.vip_local = std::binary_search(local_ips.begin(), local_ips.end(), sc.key.vip);
+    ss.vip_local = std::binary_search(local_ips.begin(), local_ips.end(), sc.key.vip.v4());
     ss.id = store.service_id(sc.key);
     ss.proto = static_cast<uint8_t>(sc.key.proto);
-    ss.vip = rte_cpu_to_be_32(sc.key.vip);
+    ss.vip = rte_cpu_to_be_32(sc.key.vip.v4());
     ss.vport = rte_cpu_to_be_16(sc.key.vport);
     ss.sched.kind = sched_from_name(sc.scheduler).value_or(SchedKind::Wlc);
     ss.sched.flags = sc.sched_flags;
@@ -143,6 +147,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     ss.persist_ticks = sc.timeout * kTicksPerSecond;
     if (sc.key.vport == 0 && ss.vip_local) s->has_port0 = true;
     for (const auto& d : sc.dests) {
+      if (!d.rip.is_v4()) continue;  // an IPv6 tunnel destination: IPv4 only for now
       Destination* dest = store.get(sc.key, d);
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
@@ -209,8 +214,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
 
   std::vector<std::pair<uint64_t, uint16_t>> local_items;
   for (const auto& a : cfg.addrs) {
+    if (!a.ip.is_v4()) continue;  // IPv4 only for now, as above
     SnapAddr sa;
-    sa.ip = rte_cpu_to_be_32(a.ip);
+    sa.ip = rte_cpu_to_be_32(a.ip.v4());
     sa.mask = rte_cpu_to_be_32(prefix_mask(a.prefix_len));
     sa.port = a.port;
     s->addrs.push_back(sa);
@@ -224,11 +230,12 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   }
   s->local_by_ip.build(local_items);
   for (const auto& rc : cfg.routes) {
+    if (!rc.prefix.is_v4()) continue;  // IPv4 only for now, as above
     SnapRoute r;
-    r.prefix = rte_cpu_to_be_32(rc.prefix);
+    r.prefix = rte_cpu_to_be_32(rc.prefix.v4());
     r.mask = rte_cpu_to_be_32(prefix_mask(rc.prefix_len));
     r.len = rc.prefix_len;
-    r.via = rte_cpu_to_be_32(rc.via);
+    r.via = rte_cpu_to_be_32(rc.via.v4());
     r.port = rc.port;
     s->routes.push_back(r);
   }

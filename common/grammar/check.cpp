@@ -227,7 +227,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       if (!v || *v == 0) return bad("port");
       spec.connect_port = static_cast<uint16_t>(*v);
     } else if (key == "ip") {
-      const auto a = parse_ip4(val);
+      const auto a = fastvs::parse_ip(val);
       if (!a) return bad("ip");
       spec.connect_ip = *a;
     } else if (key == "path") {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -61,7 +62,7 @@ struct Command {
   std::string sched_flags_of;
   // Destination commands (-a -e -d).
   bool has_dest = false;
-  uint32_t rip = 0;
+  IpAddr rip;
   uint16_t rport = 0;
   bool has_method = false;  // -m / -g / -i given
   ForwardMethod method = ForwardMethod::Masq;
@@ -77,7 +78,8 @@ struct Command {
   bool has_persistent = false;
   uint32_t timeout = 300;
   bool has_netmask = false;
-  uint32_t netmask = 0xffffffffu;
+  uint32_t netmask = 0xffffffffu;  // an IPv4 service's mask, host order
+  uint8_t netmask6 = 128;          // an IPv6 service's prefix length
   // --set: 0 keeps a value.
   Timeouts set_timeouts{0, 0, 0};
   // --start-daemon and --stop-daemon: the role, and what --start-daemon's options give (the
@@ -97,9 +99,10 @@ struct Command {
   bool list_daemon = false;           // --daemon
   bool stats = false;                 // ip -s
   // ip commands.
-  uint32_t ip = 0;  // address, route prefix, or neighbour
+  IpAddr ip;  // address, route prefix, or neighbour
   uint8_t prefix_len = 32;
-  uint32_t via = 0;
+  IpAddr via;                               // zero: none
+  std::optional<IpAddr::Family> ip_family;  // ip -4 / ip -6: a listing shows that family only
   MacAddr mac{};
   bool has_port = false;  // dev dpdkN given
   uint16_t port = 0;

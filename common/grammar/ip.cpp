@@ -20,8 +20,10 @@ struct IpForm {
 };
 constexpr IpForm kIpForms[] = {
     {"ip addr [show [dev] dpdkN]", "the ports' addresses", "ip addr show dev dpdk0"},
-    {"ip addr add|del IP/LEN dev dpdkN", "an address of the director (a VIP, a DIP)",
+    {"ip [-4|-6] addr add|del IP/LEN dev dpdkN", "an address of the director (a VIP, a DIP)",
      "ip addr add 172.16.254.200/24 dev dpdk0"},
+    {"ip -6 addr|route|neigh ...", "IPv6: the family is the address's, /128",
+     "ip -6 addr add 2001:db8::200/64 dev dpdk0"},
     {"ip route [show]", "the routes, static and connected", "ip route"},
     {"ip route add|del PREFIX/LEN|default [via GW] [dev dpdkN]", "a static route",
      "ip route add default via 172.16.254.1 dev dpdk0"},
@@ -33,6 +35,15 @@ constexpr IpForm kIpForms[] = {
 };
 
 enum class IpObject { Addr, Route, Neigh };
+
+// An IPv6 address may start with a letter ("fe80::1", "abcd::"): hex digits up to a ':'.
+bool hex_start(std::string_view w) {
+  for (char c : w) {
+    if (c == ':') return true;
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+  }
+  return false;
+}
 enum class IpVerb { Add, Del, Show };
 
 const char* object_name(IpObject o) {
@@ -47,25 +58,37 @@ const char* object_name(IpObject o) {
   return "?";
 }
 
-// IP[/LEN] (LEN defaults to 32), or "default" (0.0.0.0/0) when allow_default.
-Status parse_prefix(std::string_view s, bool allow_default, uint32_t& ip, uint8_t& len) {
+// IP[/LEN] (LEN defaults to 32 or 128, the family's whole address), or "default" (0/0 of the
+// family -4/-6 asked for; of the gateway's when neither, as iproute2's iproute_modify takes
+// the route's family from "via": the caller settles it) when allow_default.
+Status parse_prefix(std::string_view s, bool allow_default, IpAddr& ip, uint8_t& len,
+                    bool& is_default) {
+  is_default = false;
   if (allow_default && s == "default") {
-    ip = 0;
+    ip = IpAddr{};
     len = 0;
+    is_default = true;
     return {};
   }
-  std::string_view addr = s;
-  len = 32;
-  if (const size_t slash = s.find('/'); slash != s.npos) {
-    addr = s.substr(0, slash);
-    const auto n = parse_uint(s.substr(slash + 1), 32);
-    if (!n) return Error{"bad prefix length in " + quoted(s) + " (0..32)"};
-    len = static_cast<uint8_t>(*n);
-  }
-  const auto a = parse_ip4(addr);
+  const size_t slash = s.find('/');
+  const std::string_view addr = s.substr(0, slash);
+  const auto a = fastvs::parse_ip(addr);
   if (!a) return Error{bad_ip("address", addr)};
+  std::optional<uint64_t> n;
+  if (slash != s.npos) {
+    n = parse_uint(s.substr(slash + 1), a->max_prefix());
+    if (!n) {
+      return Error{"bad prefix length in " + quoted(s) + " (0.." + std::to_string(a->max_prefix()) +
+                   ")"};
+    }
+  }
   ip = *a;
+  len = static_cast<uint8_t>(n.value_or(a->max_prefix()));
   return {};
+}
+
+const char* family_name(IpAddr::Family f) {
+  return f == IpAddr::Family::V4 ? "IPv4" : "IPv6";
 }
 
 }  // namespace
@@ -73,14 +96,27 @@ Status parse_prefix(std::string_view s, bool allow_default, uint32_t& ip, uint8_
 Result<Command> parse_ip(const std::vector<std::string>& words) {
   size_t i = 1;
   bool stats = false;
+  std::optional<IpAddr::Family> family;  // ip -4 / -6 (iproute2's preferred_family)
   while (i < words.size() && words[i].size() > 1 && words[i][0] == '-') {
     if (words[i] == "-s" || words[i] == "-stats" || words[i] == "-statistics") {
       stats = true;
-    } else if (words[i] != "-4") {
+    } else if (words[i] == "-4") {
+      family = IpAddr::Family::V4;
+    } else if (words[i] == "-6") {
+      family = IpAddr::Family::V6;
+    } else {
       return Error{"unsupported ip option " + quoted(words[i])};
     }
     ++i;
   }
+  // iproute2 refuses an address of the other family than -4/-6 asked for (get_addr_1).
+  const auto check_family = [&](std::string_view w, const IpAddr& a) -> Status {
+    if (family && a.family() != *family) {
+      return Error{std::string(family_name(*family)) + " address expected (ip " +
+                   (*family == IpAddr::Family::V4 ? "-4" : "-6") + ") rather than " + quoted(w)};
+    }
+    return {};
+  };
   if (i >= words.size()) return Error{"ip: missing object (addr, route, neigh or link)"};
   IpObject obj;
   const std::string& o = words[i];
@@ -125,7 +161,9 @@ Result<Command> parse_ip(const std::vector<std::string>& words) {
   const std::string what = oname + vname;
 
   Command cmd;
+  cmd.ip_family = family;
   bool have_target = false;  // the positional address/prefix
+  bool target_default = false;
   bool have_via = false;
   bool have_lladdr = false;
   for (; i < words.size(); ++i) {
@@ -143,9 +181,10 @@ Result<Command> parse_ip(const std::vector<std::string>& words) {
         return Error{what + ": unexpected " + quoted(w)};
       } else if (w == "via") {
         if (have_via) return Error{what + ": via given twice"};
-        const auto gw = parse_ip4(arg);
+        const auto gw = fastvs::parse_ip(arg);
         if (!gw) return Error{bad_ip("gateway", arg)};
-        if (*gw == 0) return Error{"bad gateway 0.0.0.0"};
+        if (gw->is_zero()) return Error{"bad gateway " + format_ip(*gw)};
+        if (Status st = check_family(arg, *gw); !st) return Error{st.error()};
         cmd.via = *gw;
         have_via = true;
       } else if (w == "lladdr") {
@@ -175,24 +214,41 @@ Result<Command> parse_ip(const std::vector<std::string>& words) {
     }
     // A positional word is the address or prefix; iproute2 keywords we do not implement
     // (brd, label, metric, proto, src, table, ...) land here too.
-    const bool numeric_start = !w.empty() && w[0] >= '0' && w[0] <= '9';
+    const bool numeric_start = !w.empty() && ((w[0] >= '0' && w[0] <= '9') || w[0] == ':' ||
+                                              (w.find(':') != w.npos && hex_start(w)));
     if (!numeric_start && !(obj == IpObject::Route && w == "default")) {
       return Error{what + ": unsupported argument " + quoted(w)};
     }
     if (have_target) return Error{what + ": unexpected argument " + quoted(w)};
     if (obj == IpObject::Neigh) {
-      const auto a = parse_ip4(w);
+      const auto a = fastvs::parse_ip(w);
       if (!a) return Error{bad_ip("address", w)};
+      if (Status st = check_family(w, *a); !st) return Error{st.error()};
       cmd.ip = *a;
-      cmd.prefix_len = 32;
+      cmd.prefix_len = static_cast<uint8_t>(a->max_prefix());
     } else {
-      if (Status st = parse_prefix(w, obj == IpObject::Route, cmd.ip, cmd.prefix_len); !st)
+      if (Status st =
+              parse_prefix(w, obj == IpObject::Route, cmd.ip, cmd.prefix_len, target_default);
+          !st)
         return Error{st.error()};
-      if (obj == IpObject::Route && (cmd.ip & ~prefix_mask(cmd.prefix_len)) != 0) {
+      if (!target_default) {
+        if (Status st = check_family(w, cmd.ip); !st) return Error{st.error()};
+      }
+      if (obj == IpObject::Route && cmd.ip.masked(cmd.prefix_len) != cmd.ip) {
         return Error{"invalid prefix " + w + ": host bits set"};
       }
     }
     have_target = true;
+  }
+  // "default" is 0.0.0.0/0 or ::/0: the family -4/-6 named, else the gateway's.
+  if (target_default) {
+    const auto f = family ? *family : cmd.via.family();
+    cmd.ip = IpAddr::any(f);
+  }
+  if (obj == IpObject::Route && have_target && !cmd.via.is_zero() &&
+      cmd.via.family() != cmd.ip.family()) {
+    return Error{what + ": gateway " + format_ip(cmd.via) + " is not of the family of " +
+                 prefix_name(cmd.ip, cmd.prefix_len)};
   }
 
   switch (obj) {

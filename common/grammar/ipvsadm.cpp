@@ -207,6 +207,7 @@ struct IpvsadmParse {
   const CmdDef* def = nullptr;
   unsigned seen = 0;
   bool rport_given = false;
+  std::string netmask_arg;
 
   Status set_command(const CmdDef& c) {
     if (def) return Error{"multiple commands: " + cmd_display(*def) + " and " + cmd_display(c)};
@@ -298,15 +299,12 @@ struct IpvsadmParse {
         cmd.timeout = *t;
         return {};
       }
-      case kOptNetmask: {
-        const auto m = parse_ip4(arg);
-        if (!m)
-          return Error{"bad netmask " + quoted(arg) +
-                       " (expected a dotted quad like 255.255.255.0)"};
+      case kOptNetmask:
+        // Read in finish(), once the service's family is known: a dotted quad for IPv4, a
+        // prefix length for IPv6. (ipvsadm reads it by the family of a -t/-u given before it.)
+        netmask_arg = std::string(arg);
         cmd.has_netmask = true;
-        cmd.netmask = *m;
         return {};
-      }
       case kOptConn:
         cmd.list_conns = true;
         return {};
@@ -362,8 +360,10 @@ struct IpvsadmParse {
   // Checks done once the whole line is read: options against the command, required options,
   // defaults that depend on other options.
   Status finish() {
-    if (!def) return Error{"no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
-                       "--stop-daemon)"};
+    if (!def)
+      return Error{
+          "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
+          "--stop-daemon)"};
     for (const OptDef& d : kOpts) {
       if ((seen & bit(d.id)) && !(def->allowed & bit(d.id))) {
         return Error{"option " + opt_display(d.id) + " is not allowed with " + cmd_display(*def)};
@@ -376,6 +376,30 @@ struct IpvsadmParse {
       return Error{cmd_display(*def) + " needs a real server: -r HOST[:PORT]"};
     }
     if (cmd.has_dest && !rport_given) cmd.rport = cmd.service.vport;
+    if (cmd.has_netmask) {
+      if (cmd.service.vip.is_v6()) {
+        // ipvsadm: "-M netmask ... IPv6 netmasks should be specified as a prefix length
+        // between 1 and 128".
+        const auto n = parse_uint(netmask_arg, 128);
+        if (!n || *n == 0)
+          return Error{"bad IPv6 netmask " + quoted(netmask_arg) + " (a prefix length 1..128)"};
+        cmd.netmask6 = static_cast<uint8_t>(*n);
+      } else {
+        const auto m = parse_ip4(netmask_arg);
+        if (!m) {
+          return Error{"bad netmask " + quoted(netmask_arg) +
+                       " (expected a dotted quad like 255.255.255.0)"};
+        }
+        cmd.netmask = *m;
+      }
+    }
+    // ipvsadm (and the kernel's ip_vs_add_dest since 4.x): "Different address family is
+    // allowed only for tunneling servers".
+    if ((cmd.op == Op::AddDest || cmd.op == Op::EditDest) && cmd.has_service && cmd.has_dest &&
+        cmd.rip.family() != cmd.service.vip.family() &&
+        cmd.method_or_default() != ForwardMethod::Tunnel) {
+      return Error{"different address family is allowed only for tunneling servers (-i)"};
+    }
     // ipvsadm: "options conflicts in the list command".
     if (seen & bit(kOptDaemon)) {
       for (const Opt o : {kOptStats, kOptRate, kOptThresholds, kOptPersistConn}) {

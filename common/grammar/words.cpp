@@ -81,28 +81,49 @@ bool abbrev_of(std::string_view word, std::string_view full) {
 }
 
 std::string bad_ip(std::string_view what, std::string_view s) {
-  if (has_letter(s) && s.find(':') == std::string_view::npos) {
-    return std::string(what) + " " + quoted(s) +
-           " is not a numeric IPv4 address (host names are not resolved)";
-  }
   if (s.find(':') != std::string_view::npos) {
-    return std::string(what) + " " + quoted(s) + ": IPv6 is not supported";
+    return "bad " + std::string(what) + " " + quoted(s) +
+           " (expected an IPv6 address like 2001:db8::1)";
+  }
+  if (has_letter(s)) {
+    return std::string(what) + " " + quoted(s) +
+           " is not a numeric IP address (host names are not resolved)";
   }
   return "bad " + std::string(what) + " " + quoted(s) + " (expected a dotted quad like 10.0.0.1)";
 }
 
-Status parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
+// ipvsadm's parse_service: "[V6]:PORT" (the brackets need the port), a bare IPv6 address, else
+// IPv4[:PORT]. ipvsadm also takes "[10.0.0.1]:80" and then drops the port; refused here.
+Status parse_host_port(std::string_view what, std::string_view s, IpAddr& ip,
                        std::optional<uint16_t>& port) {
-  if (!s.empty() && s.front() == '[')
-    return Error{std::string(what) + " " + quoted(s) + ": IPv6 is not supported"};
   std::string_view host = s;
+  std::optional<std::string_view> port_text;
   port.reset();
-  const size_t colon = s.find(':');
-  if (colon != std::string_view::npos) {
-    if (s.find(':', colon + 1) != std::string_view::npos)
-      return Error{std::string(what) + " " + quoted(s) + ": IPv6 is not supported"};
+  if (!s.empty() && s.front() == '[') {
+    const size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return Error{"bad " + std::string(what) + " " + quoted(s) +
+                   " (an IPv6 address in brackets takes a port: [2001:db8::1]:80)"};
+    }
+    host = s.substr(1, close - 1);
+    port_text = s.substr(close + 2);
+    if (!parse_ip6(host)) {
+      return Error{"bad " + std::string(what) + " " + quoted(s) +
+                   " (expected an IPv6 address in brackets like [2001:db8::1]:80)"};
+    }
+  } else if (const auto v6 = parse_ip6(s)) {
+    ip = IpAddr::v6(*v6);
+    return {};
+  } else if (const size_t colon = s.find(':'); colon != std::string_view::npos) {
+    if (s.find(':', colon + 1) != std::string_view::npos) {
+      return Error{"bad " + std::string(what) + " " + quoted(s) +
+                   " (an IPv6 address with a port is written [2001:db8::1]:80)"};
+    }
     host = s.substr(0, colon);
-    const std::string_view p = s.substr(colon + 1);
+    port_text = s.substr(colon + 1);
+  }
+  if (port_text) {
+    const std::string_view p = *port_text;
     port = parse_port(p);
     if (!port) {
       if (has_letter(p)) {
@@ -112,7 +133,7 @@ Status parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
       return Error{"bad " + std::string(what) + " port " + quoted(p) + " (0..65535)"};
     }
   }
-  const auto a = parse_ip4(host);
+  const auto a = parse_ip(host);
   if (!a) return Error{bad_ip(what, host)};
   ip = *a;
   return {};
@@ -177,9 +198,9 @@ Status set_sync_field(SyncDaemonConfig& c, SyncField f, std::string_view what, s
   return Error{"internal error: sync field"};
 }
 
-std::string prefix_name(uint32_t prefix, unsigned len) {
-  if (prefix == 0 && len == 0) return "default";
-  return format_ip4(prefix) + "/" + std::to_string(len);
+std::string prefix_name(const IpAddr& prefix, unsigned len) {
+  if (prefix.is_zero() && len == 0) return "default";
+  return format_ip(prefix) + "/" + std::to_string(len);
 }
 
 std::optional<double> parse_seconds(std::string_view s) {

@@ -46,11 +46,13 @@ Status check_sched_flags(std::string_view scheduler, uint32_t flags, std::string
 // True if `word` is a non-empty prefix of `full` (iproute2's matches()).
 bool abbrev_of(std::string_view word, std::string_view full);
 
-// Why `s` is not an IPv4 address: "names are not resolved", "IPv6 is not supported", or "bad".
+// Why `s` is not an IPv4 or IPv6 address: "host names are not resolved", or "bad".
 std::string bad_ip(std::string_view what, std::string_view s);
 
-// HOST[:PORT] for -t/-u/-r; `port` is nullopt when no ":PORT" was given.
-Status parse_host_port(std::string_view what, std::string_view s, uint32_t& ip,
+// HOST[:PORT] for -t/-u/-r as ipvsadm's parse_service reads it: "10.0.0.1", "10.0.0.1:80",
+// "[2001:db8::1]:80", or a bare IPv6 address "2001:db8::1" (its last group is never a port);
+// `port` is nullopt when no port was given.
+Status parse_host_port(std::string_view what, std::string_view s, IpAddr& ip,
                        std::optional<uint16_t>& port);
 
 // dpdkN.
@@ -64,19 +66,25 @@ enum class SyncField : uint8_t { Interface, SyncId, Maxlen, Group, Port, Ttl };
 // (0..255)", "--mcast-group 'ff02::1': an IPv6 group is not supported yet".
 Status set_sync_field(SyncDaemonConfig& c, SyncField f, std::string_view what, std::string_view s);
 
-// "10.0.0.0/24", or "default" for 0.0.0.0/0.
-std::string prefix_name(uint32_t prefix, unsigned len);
+// "10.0.0.0/24", "2001:db8::/32", or "default" for 0.0.0.0/0 and ::/0 (as iproute2 prints).
+std::string prefix_name(const IpAddr& prefix, unsigned len);
 
-inline bool in_subnet(uint32_t ip, uint32_t net, unsigned len) {
-  const uint32_t mask = prefix_mask(len);
-  return (ip & mask) == (net & mask);
+// Whether ip is in net/len (never across families).
+inline bool in_subnet(const IpAddr& ip, const IpAddr& net, unsigned len) {
+  return ip.family() == net.family() && ip.masked(len) == net.masked(len);
 }
 
-// An address an interface, a gateway or a real server may have: not 0.0.0.0, not loopback,
-// not multicast or class E, not the limited broadcast.
-inline bool is_unicast_ip(uint32_t ip) {
-  const uint32_t first = ip >> 24;
-  return ip != 0 && first != 127 && first < 224;
+// An address an interface, a gateway or a real server may have: IPv4 not 0.0.0.0, not
+// loopback, not multicast or class E, not the limited broadcast; IPv6 not ::, not ::1, not
+// multicast (ff00::/8).
+inline bool is_unicast_ip(const IpAddr& ip) {
+  if (ip.is_v6()) {
+    const auto& b = ip.bytes();
+    return !ip.is_zero() && ip != IpAddr::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}) &&
+           b[0] != 0xff;
+  }
+  const uint32_t first = ip.v4() >> 24;
+  return ip.v4() != 0 && first != 127 && first < 224;
 }
 
 // "6", "6s", "1.5", "500ms": seconds (at most 31 days).

@@ -17,14 +17,21 @@ namespace fastvs {
 // num_ports bounds dpdkN. Listing commands are an error here.
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports);
 
+// Until the data plane forwards IPv6: "IPv6 services are not forwarded yet" for a command that
+// names an IPv6 address (service, real server, address, route, neighbour, check, sorry
+// server), else ok. apply_command, apply_service and make_dest call it first, and
+// ka_unsupported (keepalived.conf) for every address of a virtual server: the one function to
+// remove when the data plane forwards IPv6.
+Status refuse_ipv6(const Command& cmd);
+
 // The parts a bulk loader (control/config/loader.h) uses to apply 100,000 lines in O(lines).
 ServiceConfig* find_service(Config& cfg, const ServiceKey& key);
-std::vector<DestConfig>::iterator find_dest(ServiceConfig& svc, uint32_t rip, uint16_t rport);
+std::vector<DestConfig>::iterator find_dest(ServiceConfig& svc, const IpAddr& rip, uint16_t rport);
 // -A -E -D -a -e -d, with `svc` cmd.service's entry in cfg or null (the caller looked it up).
 Status apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc);
 // -a's new destination, checked against the configuration and `exists` (whether the service
 // already has RIP:RPORT), without inserting it.
 Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const Command& cmd,
-                             const std::function<bool(uint32_t, uint16_t)>& exists);
+                             const std::function<bool(const IpAddr&, uint16_t)>& exists);
 
 }  // namespace fastvs

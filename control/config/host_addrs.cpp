@@ -15,7 +15,7 @@ namespace fastvs {
 namespace {
 
 std::string name(const AddrConfig& a) {
-  return fmt::format("{}/{} on {}", format_ip4(a.ip), a.prefix_len, port_name(a.port));
+  return fmt::format("{}/{} on {}", format_ip(a.ip), a.prefix_len, port_name(a.port));
 }
 
 Command addr_command(Op op, const AddrConfig& a) {
@@ -40,8 +40,9 @@ HostFollow follow_host_addrs(const Config& cfg, const std::vector<HostPortAddrs>
   f.next = cfg;
   for (const HostPortAddrs& h : host) {
     const auto held = [&](const AddrConfig& a) {
-      return std::any_of(h.addrs.begin(), h.addrs.end(),
-                         [&](const AddrConfig& x) { return x.ip == a.ip && x.prefix_len == a.prefix_len; });
+      return std::any_of(h.addrs.begin(), h.addrs.end(), [&](const AddrConfig& x) {
+        return x.ip == a.ip && x.prefix_len == a.prefix_len;
+      });
     };
     // Removed on the host.
     for (const AddrConfig& a : cfg.addrs) {
@@ -52,7 +53,7 @@ HostFollow follow_host_addrs(const Config& cfg, const std::vector<HostPortAddrs>
         f.log.push_back(fmt::format(
             "{} was removed on the host, but fastvsadm configured it: put back (`fastvsadm ip "
             "addr del {}/{} dev {}` removes it)",
-            name(a), format_ip4(a.ip), a.prefix_len, port_name(a.port)));
+            name(a), format_ip(a.ip), a.prefix_len, port_name(a.port)));
         continue;
       }
       // The host's word goes, even when fastvsadm would refuse the removal (a real server or a
@@ -88,7 +89,7 @@ HostFollow follow_host_addrs(const Config& cfg, const std::vector<HostPortAddrs>
     // A refused address the host no longer holds may be followed if it comes back.
     for (auto it = ignored.begin(); it != ignored.end();) {
       const auto& [ip, len, port] = *it;
-      const bool still = port != h.port || held(AddrConfig{ip, len, port});
+      const bool still = port != h.port || held(AddrConfig{ip, len, port, false});
       it = still ? std::next(it) : ignored.erase(it);
     }
   }
@@ -115,23 +116,23 @@ Status check_vrrp_addrs(const Config& cfg, const std::vector<KaVrrpAddr>& vrrp,
           "master and takes it off the backup; configured with fastvsadm too, it would stay on "
           "both (leave it to keepalived; where VRRP does not run, add it on the host: ip addr "
           "add {}/{} dev {})",
-          format_ip4(a.ip), port_name(a.port), v.owner, file, v.line, format_ip4(a.ip),
-          v.prefix_len, port_name(a.port))};
+          format_ip(a.ip), port_name(a.port), v.owner, file, v.line, format_ip(a.ip), v.prefix_len,
+          port_name(a.port))};
     }
   }
   return {};
 }
 
-std::vector<std::string> vip_reach_changes(const Config& before, const Config& after,
-                                           size_t max, const std::vector<KaVrrpAddr>* vrrp) {
+std::vector<std::string> vip_reach_changes(const Config& before, const Config& after, size_t max,
+                                           const std::vector<KaVrrpAddr>* vrrp) {
   const auto locals = [](const Config& c) {
-    std::vector<uint32_t> v;
+    std::vector<IpAddr> v;
     for (const AddrConfig& a : c.addrs) v.push_back(a.ip);
     std::sort(v.begin(), v.end());
     return v;
   };
-  const std::vector<uint32_t> was = locals(before), is = locals(after);
-  const auto local = [](const std::vector<uint32_t>& v, uint32_t ip) {
+  const std::vector<IpAddr> was = locals(before), is = locals(after);
+  const auto local = [](const std::vector<IpAddr>& v, const IpAddr& ip) {
     return std::binary_search(v.begin(), v.end(), ip);
   };
   // Only services whose VIP is not local, or whose VIP's locality changed, can have news: with
@@ -151,16 +152,16 @@ std::vector<std::string> vip_reach_changes(const Config& before, const Config& a
   // services' names and how many there are (a -R of 100,000 services on as many VIPs that are no
   // local address must stay linear).
   struct Group {
-    uint32_t vip;
+    IpAddr vip;
     bool now;
     std::vector<std::string> names;
     size_t count = 0;
   };
   std::vector<Group> vips;
-  std::unordered_map<uint32_t, size_t> index;
+  std::unordered_map<IpAddr, size_t> index;
   for (const ServiceConfig* sp : maybe) {
     const ServiceConfig& s = *sp;
-    const uint32_t vip = s.key.vip;
+    const IpAddr vip = s.key.vip;
     const bool known = std::binary_search(had.begin(), had.end(), s.key);
     const bool now = local(is, vip), then = known && local(was, vip);
     // News: an existing service's VIP became local, or a service is new and not local, or its
@@ -179,25 +180,27 @@ std::vector<std::string> vip_reach_changes(const Config& before, const Config& a
       out.push_back(fmt::format("... and {} more VIPs", vips.size() - max));
       break;
     }
-    const std::string list =
-        g.count <= 3 ? join(g.names, ", ")
-                     : fmt::format("{} and {} more", join(g.names, ", "), g.count - 3);
+    const std::string list = g.count <= 3
+                                 ? join(g.names, ", ")
+                                 : fmt::format("{} and {} more", join(g.names, ", "), g.count - 3);
     const KaVrrpAddr* ka = nullptr;
     if (vrrp)
       for (const KaVrrpAddr& v : *vrrp)
         if (v.ip == g.vip) ka = &v;
     if (g.now)
-      out.push_back(fmt::format("VIP {} is a local address: {} take(s) traffic",
-                                format_ip4(g.vip), list));
+      out.push_back(
+          fmt::format("VIP {} is a local address: {} take(s) traffic", format_ip(g.vip), list));
     else if (ka)
-      out.push_back(fmt::format("VIP {} is not held here ({}'s, on the master): {} take(s) no "
-                                "traffic here",
-                                format_ip4(g.vip), ka->owner, list));
+      out.push_back(
+          fmt::format("VIP {} is not held here ({}'s, on the master): {} take(s) no "
+                      "traffic here",
+                      format_ip(g.vip), ka->owner, list));
     else
-      out.push_back(fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic "
-                                "until it is one (fastvsadm ip addr add, or keepalived's "
-                                "virtual_ipaddress)",
-                                format_ip4(g.vip), list));
+      out.push_back(
+          fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic "
+                      "until it is one (fastvsadm ip addr add, or keepalived's "
+                      "virtual_ipaddress)",
+                      format_ip(g.vip), list));
   }
   return out;
 }

@@ -30,7 +30,7 @@ struct HostPortAddrs {
 
 // Host addresses the data plane refused (an address that is a real server's, one that exists on
 // another port): left to the host, warned about once while they stay.
-using IgnoredHostAddrs = std::set<std::tuple<uint32_t, uint8_t, uint16_t>>;
+using IgnoredHostAddrs = std::set<std::tuple<IpAddr, uint8_t, uint16_t>>;
 
 struct HostFollow {
   Config next;                       // cfg with the host's additions and removals

@@ -106,6 +106,7 @@ struct KaVirtualServer {
   ForwardMethod method = ForwardMethod::Masq;  // lb_kind / lvs_method: the real servers' default
   uint32_t persistence_timeout = 0;            // seconds; 0: not persistent
   uint32_t persistence_granularity = 0xffffffffu;  // netmask, host order (ipvsadm -M)
+  uint8_t persistence_granularity6 = 128;          // an IPv6 one's: a prefix length
   uint32_t quorum = 1;
   uint32_t hysteresis = 0;
   bool alpha = false;
@@ -136,12 +137,12 @@ struct KaScriptDefaults {
   unsigned security_line = 0;
 };
 
-// An IPv4 address keepalived's VRRP process adds and removes (a vrrp_instance's
+// An address keepalived's VRRP process adds and removes (a vrrp_instance's
 // virtual_ipaddress or virtual_ipaddress_excluded, or static_ipaddress): never fastvsadm's too,
 // or a backup would keep it (control/config/host_addrs.h).
 struct KaVrrpAddr {
-  uint32_t ip = 0;
-  uint8_t prefix_len = 32;  // keepalived's default without /LEN
+  IpAddr ip;
+  uint8_t prefix_len = 32;  // keepalived's default without /LEN: 32, 128 for IPv6
   std::string owner;        // "vrrp_instance VI_1", "static_ipaddress"
   unsigned line = 0;
 };

@@ -27,7 +27,9 @@ std::vector<std::string> service_command(const KaVirtualServer& vs, const std::s
   }
   if (vs.persistence_timeout > 0) {
     w.insert(w.end(), {"-p", std::to_string(vs.persistence_timeout)});
-    if (vs.persistence_granularity != 0xffffffffu) {
+    if (vs.key.vip.is_v6() && vs.persistence_granularity6 != 128) {
+      w.insert(w.end(), {"-M", std::to_string(vs.persistence_granularity6)});
+    } else if (vs.key.vip.is_v4() && vs.persistence_granularity != 0xffffffffu) {
       w.insert(w.end(), {"-M", format_ip4(vs.persistence_granularity)});
     }
   }
@@ -76,6 +78,7 @@ std::vector<ServiceConfig> ka_services(const KaConfig& cfg) {
     if (s.persistent) {
       s.timeout = vs.persistence_timeout;
       s.netmask = vs.persistence_granularity;
+      s.netmask6 = vs.persistence_granularity6;
     }
     // fastvsadm -a (the kernel's list_add_rcu) puts each new destination at the head.
     for (const DestChange& c : start_changes(vs)) s.dests.insert(s.dests.begin(), c.dest);
@@ -111,14 +114,40 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
     Config scratch;
     const Status st = p ? apply_command(scratch, *p, 0) : Status(Error{p.error()});
     if (!st) at(vs.line, name + ": " + st.error());
+    // What refuse_ipv6 refuses, for every address of the block: the file is refused whole.
+    const auto refused = [&](unsigned line, const std::string& what, Command c) {
+      c.has_service = true;
+      c.service.vip = IpAddr::v4(0);  // the virtual server's own is checked with -A above
+      if (const Status st = refuse_ipv6(c); !st) at(line, what + ": " + st.error());
+    };
     for (const KaRealServer& rs : vs.real_servers) {
       const PoolServer& s = rs.server;
+      Command a;
+      a.op = Op::AddDest;
+      a.has_dest = true;
+      a.rip = s.ip;
+      refused(rs.line, "real_server " + addr_port(s.ip, s.port), a);
+      for (const KaCheck& c : rs.checks) {
+        Command ck;
+        ck.op = Op::CheckAdd;
+        ck.check.spec = c.spec;
+        refused(c.line, check_kind_name(c.spec.kind), ck);
+      }
       // fastvsadm's -a checks the rest against the director's networks (apply_command).
       if (s.l_threshold > s.u_threshold) {
         at(rs.line, "real_server " + addr_port(s.ip, s.port) + ": lthreshold " +
                         std::to_string(s.l_threshold) + " is higher than uthreshold " +
                         std::to_string(s.u_threshold));
       }
+    }
+    if (vs.sorry_server) {
+      Command pool;
+      pool.op = Op::CheckPool;
+      pool.pool.has_sorry = true;
+      pool.pool.sorry_ip = vs.sorry_server->server.ip;
+      refused(vs.sorry_server->line,
+              "sorry_server " + addr_port(vs.sorry_server->server.ip, vs.sorry_server->server.port),
+              pool);
     }
   }
   return out;
@@ -153,8 +182,10 @@ Result<Config> ka_apply(Config base, const KaConfig& ka, const std::vector<Servi
     if (vs.persistence_timeout > 0) {
       add.has_persistent = true;
       add.timeout = vs.persistence_timeout;
-      add.has_netmask = vs.persistence_granularity != 0xffffffffu;
+      add.has_netmask =
+          vs.persistence_granularity != 0xffffffffu || vs.persistence_granularity6 != 128;
       add.netmask = vs.persistence_granularity;
+      add.netmask6 = vs.persistence_granularity6;
     }
     if (Status st = apply_command(cfg, add, num_ports); !st) {
       std::string err = st.error();

@@ -70,9 +70,9 @@ struct RawCheck {
   unsigned line = 0;
   CheckKind kind = CheckKind::Tcp;
   Inherit inh;
-  std::optional<uint32_t> connect_ip;
+  std::optional<IpAddr> connect_ip;
   std::optional<uint16_t> connect_port;
-  uint32_t bindto = 0;
+  IpAddr bindto;
   uint16_t bind_port = 0;
   std::vector<RawUrl> urls;
   std::string misc_path;
@@ -86,7 +86,7 @@ struct RawCheck {
 
 struct RawServer {
   unsigned line = 0;
-  uint32_t ip = 0;
+  IpAddr ip;
   std::optional<uint16_t> port;
   int32_t weight = 1;
   std::optional<ForwardMethod> method;
@@ -101,7 +101,7 @@ struct RawServer {
 
 struct RawVs {
   unsigned line = 0;
-  uint32_t vip = 0;
+  IpAddr vip;
   uint16_t vport = 0;
   std::optional<Proto> proto;
   std::optional<std::string> scheduler;
@@ -109,6 +109,7 @@ struct RawVs {
   std::optional<ForwardMethod> method;
   uint32_t persistence_timeout = 0;
   std::optional<uint32_t> granularity;
+  std::optional<uint8_t> granularity6;  // an IPv6 virtual server's: a prefix length
   uint32_t quorum = 1;
   uint32_t hysteresis = 0;
   bool omega = false;
@@ -192,7 +193,7 @@ class Loader {
   // keepalived's <BOOL>: on|off|true|false|yes|no; no value means on.
   bool bool_leaf(const Node& n, std::optional<bool>& out);
 
-  bool ip_value(const Node& n, size_t i, std::string_view what, uint32_t& out);
+  bool ip_value(const Node& n, size_t i, std::string_view what, IpAddr& out);
 
   bool port_value(const Node& n, size_t i, std::string_view what, uint16_t& out);
 

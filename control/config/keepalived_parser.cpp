@@ -114,17 +114,14 @@ bool Loader::bool_leaf(const Node& n, std::optional<bool>& out) {
   return true;
 }
 
-bool Loader::ip_value(const Node& n, size_t i, std::string_view what, uint32_t& out) {
+bool Loader::ip_value(const Node& n, size_t i, std::string_view what, IpAddr& out) {
   const std::string& s = n.args[i];
-  if (const auto ip = parse_ip4(s)) {
+  if (const auto ip = parse_ip(s)) {
     out = *ip;
     return true;
   }
-  if (s.find(':') != std::string::npos) {
-    return fail(n.line, std::string(what) + " " + quoted(s) + ": IPv6 is not supported");
-  }
   return fail(n.line, "bad " + std::string(what) + " " + quoted(s) +
-                          " (a numeric IPv4 address like 192.168.0.1)");
+                          " (a numeric IPv4 or IPv6 address like 192.168.0.1 or 2001:db8::1)");
 }
 
 bool Loader::port_value(const Node& n, size_t i, std::string_view what, uint16_t& out) {
@@ -165,22 +162,15 @@ bool Loader::method_leaf(const Node& n, std::optional<ForwardMethod>& out) {
 bool Loader::top(const Node& n) {
   // keepalived's VRRP process (keepalived --vrrp on the same file) runs these; fastvsd follows
   // the addresses it adds to and removes from the kernel-path interfaces.
-  static const char* const kVrrp[] = {"vrrp_instance",      "vrrp_sync_group",
-                                      "vrrp_script",        "vrrp_track_process",
-                                      "vrrp_track_file",    "track_file",
-                                      "static_ipaddress",   "static_routes",
-                                      "static_rules",       "garp_group",
-                                      "linkbeat_interfaces", "interface_up_down_delays",
-                                      "static_track_group"};
-  static const char* const kIgnored[] = {"bfd_instance",
-                                         "SSL",
-                                         "net_namespace",
-                                         "net_namespace_ipvs",
-                                         "namespace_with_ipsets",
-                                         "instance",
-                                         "use_pid_dir",
-                                         "linkbeat_use_polling",
-                                         "child_wait_time"};
+  static const char* const kVrrp[] = {
+      "vrrp_instance",     "vrrp_sync_group", "vrrp_script",         "vrrp_track_process",
+      "vrrp_track_file",   "track_file",      "static_ipaddress",    "static_routes",
+      "static_rules",      "garp_group",      "linkbeat_interfaces", "interface_up_down_delays",
+      "static_track_group"};
+  static const char* const kIgnored[] = {
+      "bfd_instance",          "SSL",      "net_namespace", "net_namespace_ipvs",
+      "namespace_with_ipsets", "instance", "use_pid_dir",   "linkbeat_use_polling",
+      "child_wait_time"};
   if (n.key == "virtual_server") return virtual_server(n);
   if (n.key == "global_defs") return global_defs(n);
   if (n.key.rfind("include", 0) == 0 && n.key.size() <= 8) {
@@ -214,13 +204,15 @@ void Loader::vrrp_addrs(const Node& n) {
     for (const Node& a : list.children) {
       const std::string& word = a.key;
       const size_t slash = word.find('/');
-      const std::optional<uint32_t> ip = parse_ip4(std::string_view(word).substr(0, slash));
-      if (!ip) continue;
-      KaVrrpAddr v{*ip, 32, owner, a.line};
+      // IPv4 only: the kernel path follows the host's IPv4 addresses (rtnl.h), so an IPv6 VIP
+      // would never be seen here (and would keep lvs_sync_daemon's instance a backup).
+      const std::optional<IpAddr> ip = parse_ip(std::string_view(word).substr(0, slash));
+      if (!ip || !ip->is_v4()) continue;
+      KaVrrpAddr v{*ip, static_cast<uint8_t>(ip->max_prefix()), owner, a.line};
       if (slash != std::string::npos) {
         const std::string len = word.substr(slash + 1);
-        if (len.empty() || len.size() > 2 || len.find_first_not_of("0123456789") != len.npos ||
-            std::stoi(len) > 32)
+        if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != len.npos ||
+            std::stoul(len) > ip->max_prefix())
           continue;
         v.prefix_len = static_cast<uint8_t>(std::stoi(len));
       }
@@ -407,13 +399,24 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     return true;
   }
   if (k == "persistence_granularity") {
-    uint32_t mask = 0;
     if (!leaf(n, 1, 1)) return false;
+    // pgr_handler: an IPv6 virtual server's is a prefix length 1..128.
+    if (vs.vip.is_v6()) {
+      uint64_t len = 0;
+      if (!uint_value(n, 0, 1, 128, len)) return false;
+      vs.granularity6 = static_cast<uint8_t>(len);
+      return true;
+    }
     if (n.args[0].find('.') == std::string::npos) {
       return fail(n.line, "persistence_granularity " + quoted(n.args[0]) +
                               ": expected an IPv4 netmask like 255.255.255.0");
     }
-    if (!ip_value(n, 0, "persistence_granularity", mask)) return false;
+    const auto parsed = parse_ip4(n.args[0]);
+    if (!parsed) {
+      return fail(n.line, "bad persistence_granularity " + quoted(n.args[0]) +
+                              " (an IPv4 netmask like 255.255.255.0)");
+    }
+    const uint32_t mask = *parsed;
     // pgr_handler: the netmask must be solid.
     if (mask != 0 && (~mask & (~mask + 1)) != 0) {
       return fail(n.line, "persistence_granularity " + quoted(n.args[0]) +
@@ -591,7 +594,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
     const std::string& k = c.key;
     bool ok = true;
     if (connects && k == "connect_ip") {
-      uint32_t ip = 0;
+      IpAddr ip;
       ok = leaf(c, 1, 1) && ip_value(c, 0, "connect_ip", ip);
       ch.connect_ip = ip;
     } else if (connects && k == "connect_port") {

@@ -78,8 +78,9 @@ bool Loader::finish_vs(RawVs raw) {
   vs.scheduler = raw.scheduler.value_or("wlc");  // ipvswrapper.h IPVS_DEF_SCHED
   vs.sched_flags = raw.sched_flags;
   vs.persistence_timeout = raw.persistence_timeout;
-  if (raw.granularity) {
-    vs.persistence_granularity = *raw.granularity;
+  if (raw.granularity || raw.granularity6) {
+    vs.persistence_granularity = raw.granularity.value_or(0xffffffffu);
+    vs.persistence_granularity6 = raw.granularity6.value_or(128);
     if (vs.persistence_timeout == 0) vs.persistence_timeout = 360;  // pgr_handler
   }
   if (vs.persistence_timeout == 0 && raw.vport == 0) {
@@ -117,12 +118,24 @@ bool Loader::finish_vs(RawVs raw) {
     return *r.port;
   };
 
+  // IPVS takes a server of the other address family than its service only for a tunnel
+  // (ip_vs_genl_set_cmd; ipvsadm: "Different address family is allowed only for tunneling
+  // servers"), and so does fastvsadm's -a.
+  auto other_family = [&](const RawServer& r, ForwardMethod m, std::string_view what) {
+    if (r.ip.family() == raw.vip.family() || m == ForwardMethod::Tunnel) return false;
+    fail(r.line, std::string(what) + " " + format_ip(r.ip) + " of virtual server " + vs_name +
+                     ": a different address family is allowed only for tunneling servers "
+                     "(lb_kind TUN)");
+    return true;
+  };
+
   uint64_t weight_sum = 0;
   for (RawServer& r : raw.real_servers) {
     KaRealServer rs;
     rs.line = r.line;
     rs.server.ip = r.ip;
     rs.server.method = r.method.value_or(vs.method);
+    if (other_family(r, rs.server.method, "real server")) return false;
     rs.server.port = server_port(r, rs.server.method, "real server");
     const bool dup =
         std::any_of(vs.real_servers.begin(), vs.real_servers.end(), [&](const KaRealServer& o) {
@@ -149,6 +162,7 @@ bool Loader::finish_vs(RawVs raw) {
     s.line = raw.sorry->line;
     s.server.ip = raw.sorry->ip;
     s.server.method = raw.sorry->method.value_or(vs.method);
+    if (other_family(*raw.sorry, s.server.method, "sorry server")) return false;
     s.server.port = server_port(*raw.sorry, s.server.method, "sorry server");
     s.server.weight = 1;  // alloc_ssvr
     s.server.inhibit = raw.sorry->inhibit;

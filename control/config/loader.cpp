@@ -32,11 +32,12 @@ class ConfigApplier {
     if (cmd.op == Op::AddDest && cmd.has_dest) {
       if (const std::optional<size_t> i = service_index(cmd.service)) {
         if (run_svc_ != *i) start_run(*i);
-        Result<DestConfig> d = make_dest(
-            cfg_, cfg_.services[*i], cmd,
-            [&](uint32_t ip, uint16_t port) { return run_keys_.count(dest_key(ip, port)) != 0; });
+        Result<DestConfig> d =
+            make_dest(cfg_, cfg_.services[*i], cmd, [&](const IpAddr& ip, uint16_t port) {
+              return run_keys_.count({ip, port}) != 0;
+            });
         if (!d) return Error{d.error()};
-        run_keys_.insert(dest_key(d->rip, d->rport));
+        run_keys_.insert({d->rip, d->rport});
         run_.push_back(*d);
         return {};
       }
@@ -67,10 +68,16 @@ class ConfigApplier {
 
  private:
   static constexpr size_t kNone = ~size_t{0};
-  static uint64_t service_key(const ServiceKey& k) {
-    return uint64_t{static_cast<uint8_t>(k.proto)} << 48 | uint64_t{k.vip} << 16 | k.vport;
+  // (address, port) and (address, protocol and port).
+  using AddrPort = std::pair<IpAddr, uint32_t>;
+  struct AddrPortHash {
+    size_t operator()(const AddrPort& k) const noexcept {
+      return std::hash<IpAddr>{}(k.first) * 31 + k.second;
+    }
+  };
+  static AddrPort service_key(const ServiceKey& k) {
+    return {k.vip, uint32_t{static_cast<uint8_t>(k.proto)} << 16 | k.vport};
   }
-  static uint64_t dest_key(uint32_t ip, uint16_t port) { return uint64_t{ip} << 16 | port; }
 
   std::optional<size_t> service_index(const ServiceKey& k) {
     if (!index_valid_) {
@@ -87,16 +94,17 @@ class ConfigApplier {
   void start_run(size_t svc) {
     flush();
     run_svc_ = svc;
-    for (const DestConfig& d : cfg_.services[svc].dests) run_keys_.insert(dest_key(d.rip, d.rport));
+    for (const DestConfig& d : cfg_.services[svc].dests) run_keys_.insert({d.rip, d.rport});
   }
 
   Config& cfg_;
   unsigned num_ports_;
-  std::unordered_map<uint64_t, size_t> index_;
+  std::unordered_map<AddrPort, size_t, AddrPortHash> index_;
   bool index_valid_ = false;
   size_t run_svc_ = kNone;
-  std::vector<DestConfig> run_;            // in the order of the lines
-  std::unordered_set<uint64_t> run_keys_;  // the service's destinations, with the run's
+  std::vector<DestConfig> run_;  // in the order of the lines
+  std::unordered_set<AddrPort, AddrPortHash>
+      run_keys_;  // the service's destinations, with the run's
 };
 
 }  // namespace
@@ -150,8 +158,8 @@ Result<std::string> read_text_file(const std::string& path, size_t limit) {
   }
   auto too_big = [&] {
     close(fd);
-    return Error{fmt::format("{}: larger than {} bytes, the limit for a configuration file", path,
-                             limit)};
+    return Error{
+        fmt::format("{}: larger than {} bytes, the limit for a configuration file", path, limit)};
   };
   if (static_cast<uint64_t>(st.st_size) > limit) return too_big();
   std::string text;

@@ -61,10 +61,10 @@ void Prober::reap_orphans() {
   std::erase_if(orphans_, [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) != 0; });
 }
 
-void Prober::start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done) {
+void Prober::start(const CheckSpec& spec, const IpAddr& ip, uint16_t port, Done done) {
   auto p = std::make_unique<Probe>();
   p->spec = spec;
-  p->ip = spec.connect_ip ? spec.connect_ip : ip;
+  p->ip = spec.connect_ip.is_zero() ? ip : spec.connect_ip;
   p->port = spec.connect_port ? spec.connect_port : port;
   p->done = std::move(done);
   const Status st = spec.kind == CheckKind::Misc ? start_misc(*p) : start_connect(*p);

@@ -36,7 +36,7 @@ class Prober {
 
   // Starts the check `spec` describes against ip:port (the real server; connect_ip/connect_port
   // override). `done` runs from poll() when it ends, exactly once.
-  void start(const CheckSpec& spec, uint32_t ip, uint16_t port, Done done);
+  void start(const CheckSpec& spec, const IpAddr& ip, uint16_t port, Done done);
 
   // Waits up to timeout_ms for progress, then finishes what ended or timed out.
   void poll(int timeout_ms);

@@ -2,6 +2,7 @@
 // (tcp_check.cpp, http_get.cpp, misc_check.cpp). Internal to control/health.
 #pragma once
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
@@ -10,10 +11,13 @@
 
 namespace fastvs {
 
+// ip:port as a socket address: sockaddr_in, or sockaddr_in6 for IPv6; returns its length.
+socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out);
+
 struct Prober::Probe {
   enum class Stage { Connecting, Sending, Receiving, Program };
   CheckSpec spec;
-  uint32_t ip = 0;
+  IpAddr ip;
   uint16_t port = 0;
   Done done;
   Stage stage = Stage::Connecting;

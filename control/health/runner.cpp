@@ -20,7 +20,7 @@ namespace fastvs {
 namespace {
 
 std::string svc_text(const ServiceKey& k) {
-  return fmt::format("{} {}:{}", proto_name(k.proto), format_ip4(k.vip), k.vport);
+  return fmt::format("{} {}", proto_name(k.proto), addr_port(k.vip, k.vport));
 }
 
 const char* change_name(DestChange::Op op) {
@@ -169,9 +169,9 @@ void HealthRunner::run() {
     const std::string name = svc_text(u.service);
     for (const HealthEvent& e : up.events) u.log.push_back(fmt::format("{}: {}", name, e.text));
     for (const DestChange& c : up.changes)
-      u.log.push_back(fmt::format("{}: {} {}:{} {} (weight {}): {}", name,
-                                  c.sorry ? "sorry server" : "destination", format_ip4(c.dest.rip),
-                                  c.dest.rport, change_name(c.op), c.dest.weight, c.reason));
+      u.log.push_back(fmt::format(
+          "{}: {} {} {} (weight {}): {}", name, c.sorry ? "sorry server" : "destination",
+          addr_port(c.dest.rip, c.dest.rport), change_name(c.op), c.dest.weight, c.reason));
     post(std::move(u));
   };
   auto refresh_status = [&] {
@@ -195,9 +195,8 @@ void HealthRunner::run() {
       for (size_t i = 0; i < p.spec().real_servers.size(); ++i) {
         const PoolServer& rs = p.spec().real_servers[i];
         const RealServerState& st = s.server(i);
-        t += fmt::format("  -> {:<21} {:<4} weight {}{}{}\n",
-                         fmt::format("{}:{}", format_ip4(rs.ip), rs.port), st.alive ? "UP" : "DOWN",
-                         st.weight, rs.inhibit ? " inhibit" : "",
+        t += fmt::format("  -> {:<21} {:<4} weight {}{}{}\n", addr_port(rs.ip, rs.port),
+                         st.alive ? "UP" : "DOWN", st.weight, rs.inhibit ? " inhibit" : "",
                          st.reason.empty() ? "" : "  " + st.reason);
         for (size_t j = 0; j < s.num_checkers(i); ++j) {
           const Checker& c = s.checker(CheckRef{i, j});
@@ -255,8 +254,9 @@ void HealthRunner::run() {
             u.generation = generation;
             u.service = e->health.pool().spec().service;
             u.verdict = false;
-            u.log.push_back(fmt::format("{}: {}:{}: {} {}", svc_text(u.service), format_ip4(s.ip),
-                                        s.port, e->health.spec(ref).describe(), r.output));
+            u.log.push_back(fmt::format("{}: {}: {} {}", svc_text(u.service),
+                                        addr_port(s.ip, s.port), e->health.spec(ref).describe(),
+                                        r.output));
             post(std::move(u));
           }
           // The status first: control reads it (listings, monitoring) as soon as it is told.

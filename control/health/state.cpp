@@ -245,7 +245,7 @@ std::vector<std::string> dest_command(const ServiceKey& service, const DestChang
   w.push_back(addr_port(service.vip, service.vport));
   w.emplace_back("-r");
   // A port 0 service takes its real servers without a port (fastvsadm, as ipvsadm).
-  w.push_back(service.vport == 0 ? format_ip4(change.dest.rip)
+  w.push_back(service.vport == 0 ? format_ip(change.dest.rip)
                                  : addr_port(change.dest.rip, change.dest.rport));
   if (change.op == DestChange::Op::Remove) return w;
   switch (change.dest.method) {
@@ -363,10 +363,10 @@ HealthUpdate ServiceHealth::finish(CheckRef ref, double now, const CheckResult& 
   const RealServerState before = rs_[ref.rs];
   const std::string who = server_name(ref.rs);
   if (ev) {
-    up.events.push_back(
-        {ev->up ? HealthEvent::Kind::CheckerUp : HealthEvent::Kind::CheckerDown, ref.rs,
-         who + ": " + c.spec().describe() + (ev->up ? " up" : " down") +
-             (ev->reason.empty() ? "" : ": " + ev->reason)});
+    up.events.push_back({ev->up ? HealthEvent::Kind::CheckerUp : HealthEvent::Kind::CheckerDown,
+                         ref.rs,
+                         who + ": " + c.spec().describe() + (ev->up ? " up" : " down") +
+                             (ev->reason.empty() ? "" : ": " + ev->reason)});
   }
   refresh(ref.rs);
   RealServerState& now_state = rs_[ref.rs];

@@ -112,7 +112,7 @@ class Checker {
 
 // A real server (or the sorry server) as the pool installs it.
 struct PoolServer {
-  uint32_t ip = 0;
+  IpAddr ip;
   uint16_t port = 0;
   ForwardMethod method = ForwardMethod::Masq;
   int32_t weight = 1;

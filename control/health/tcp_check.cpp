@@ -15,24 +15,43 @@
 
 namespace fastvs {
 
+socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (ip.is_v4()) {
+    auto& a = reinterpret_cast<sockaddr_in&>(out);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(ip.v4());
+    a.sin_port = htons(port);
+    return sizeof a;
+  }
+  auto& a = reinterpret_cast<sockaddr_in6&>(out);
+  a.sin6_family = AF_INET6;
+  std::memcpy(a.sin6_addr.s6_addr, ip.bytes().data(), 16);
+  a.sin6_port = htons(port);
+  return sizeof a;
+}
+
 Status Prober::start_connect(Probe& p) {
   if (p.fd >= 0) close(p.fd);
-  p.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // The family is the address probed: an IPv6 real server (or connect_ip) is checked over
+  // IPv6 (sockaddr_in6), as keepalived's check_tcp does with its sockaddr_storage.
+  p.fd = socket(p.ip.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (p.fd < 0) return Error{fmt::format("socket: {}", strerror(errno))};
-  if (p.spec.bindto || p.spec.bind_port) {
-    sockaddr_in b{};
-    b.sin_family = AF_INET;
-    b.sin_addr.s_addr = htonl(p.spec.bindto);
-    b.sin_port = htons(p.spec.bind_port);
-    if (bind(p.fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0)
-      return Error{fmt::format("bind to {}: {}", addr_port(p.spec.bindto, p.spec.bind_port),
-                               strerror(errno))};
+  if (!p.spec.bindto.is_zero() || p.spec.bind_port) {
+    // No bindto: the unspecified address of the probe's family, for bind_port alone.
+    const IpAddr from = p.spec.bindto.is_zero() ? IpAddr::any(p.ip.family()) : p.spec.bindto;
+    if (from.family() != p.ip.family())
+      return Error{
+          fmt::format("bindto {} is not of the family of {}", format_ip(from), format_ip(p.ip))};
+    sockaddr_storage b;
+    const socklen_t blen = to_sockaddr(from, p.spec.bind_port, b);
+    if (bind(p.fd, reinterpret_cast<sockaddr*>(&b), blen) != 0)
+      return Error{
+          fmt::format("bind to {}: {}", addr_port(from, p.spec.bind_port), strerror(errno))};
   }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(p.ip);
-  a.sin_port = htons(p.port);
-  if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
+  sockaddr_storage a;
+  const socklen_t alen = to_sockaddr(p.ip, p.port, a);
+  if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), alen) != 0 && errno != EINPROGRESS)
     return Error{fmt::format("connect to {} failed: {}", addr_port(p.ip, p.port), strerror(errno))};
   epoll_set(epoll_fd_, EPOLL_CTL_ADD, p.fd, EPOLLOUT);
   p.stage = Probe::Stage::Connecting;

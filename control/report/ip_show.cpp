@@ -5,41 +5,34 @@
 
 #include <fmt/core.h>
 
+#include "control/report/ip_print.h"
+
 namespace fastvs {
 
 std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg,
-                       std::optional<uint16_t> only) {
+                       std::optional<uint16_t> only, std::optional<IpAddr::Family> family) {
   std::string out;
   for (size_t p = 0; p < ports.size(); ++p) {
     if (only && p != *only) continue;
     out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {}\n", p + 1,
                        ports[p].name, ports[p].mtu);
-    for (const auto& a : cfg.addrs)
-      if (a.port == p)
-        out += fmt::format("    inet {}/{} scope global {}{}\n", format_ip4(a.ip), a.prefix_len,
-                           ports[p].name, a.from_host ? " (added on the host)" : "");
+    out += format_addr_lines(cfg, static_cast<uint16_t>(p), ports[p].name, family);
   }
   return out;
 }
 
-std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg) {
-  std::string out;
-  for (const auto& r : cfg.routes) {
-    const std::string dst =
-        r.prefix_len == 0 ? "default" : fmt::format("{}/{}", format_ip4(r.prefix), r.prefix_len);
-    out += r.via ? fmt::format("{} via {} dev {}\n", dst, format_ip4(r.via), ports[r.port].name)
-                 : fmt::format("{} dev {} scope link\n", dst, ports[r.port].name);
-  }
-  for (const auto& a : cfg.addrs) {
-    const uint32_t mask = prefix_mask(a.prefix_len);
-    out += fmt::format("{}/{} dev {} proto kernel scope link src {}\n", format_ip4(a.ip & mask),
-                       a.prefix_len, ports[a.port].name, format_ip4(a.ip));
-  }
-  return out;
+std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg,
+                        std::optional<IpAddr::Family> family) {
+  std::vector<std::string> names;
+  for (const PortSetup& p : ports) names.push_back(p.name);
+  return format_routes(cfg, names, family);
 }
 
-std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh) {
+std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh,
+                        std::optional<IpAddr::Family> family) {
   std::string out;
+  // The neighbour table holds IPv4 (ARP) entries only, for now.
+  if (family == IpAddr::Family::V6) return out;
   neigh.for_each([&](uint32_t ip, uint16_t port, const MacAddr& mac, NeighState st) {
     out += fmt::format("{} dev {} lladdr {} {}\n", format_ip4(rte_be_to_cpu_32(ip)),
                        port < ports.size() ? ports[port].name : "?", format_mac(mac),

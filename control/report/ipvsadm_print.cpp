@@ -46,9 +46,11 @@ std::string port_to_anyname(uint16_t port, Proto proto) {
 // the listing is answered by the control thread; an address whose PTR lookup fails is printed
 // numerically by ipvsadm too, so the numeric address is what ipvsadm prints on a director
 // without reverse DNS. Ports are resolved as ipvsadm does (a local /etc/services lookup).
-std::string addrport_to_anyname(uint32_t ip, uint16_t port, Proto proto, bool numeric) {
-  std::string s =
-      format_ip4(ip) + ":" + (numeric ? std::to_string(port) : port_to_anyname(port, proto));
+// snprintf(buf, 60, "%s%s%s:%u", af == AF_INET ? "" : "[", inet_ntop(...), af == AF_INET ?
+// "" : "]", port).
+std::string addrport_to_anyname(const IpAddr& ip, uint16_t port, Proto proto, bool numeric) {
+  const std::string host = ip.is_v4() ? format_ip(ip) : "[" + format_ip(ip) + "]";
+  std::string s = host + ":" + (numeric ? std::to_string(port) : port_to_anyname(port, proto));
   // ipvsadm's buffer: malloc(60) filled with snprintf(buf, 60, ...).
   if (s.size() > 59) s.resize(59);
   return s;
@@ -104,9 +106,20 @@ std::string sched_flags_text(const ServiceConfig& s) {
 // libipvs compares addresses as `int r = ntohl(a) - ntohl(b)`: the unsigned difference read as
 // an int. That orders two addresses correctly only when they are less than 2^31 apart; further
 // apart the sign flips, so 172.16.254.200 lists before 10.0.0.1 (0x0a000001 - 0xac10fec8 wraps
-// to a positive int). Printing exactly what ipvsadm prints means keeping the quirk.
-int cmp_addr(uint32_t a, uint32_t b) {
-  return static_cast<int32_t>(a - b);
+// to a positive int). Printing exactly what ipvsadm prints means keeping the quirk. An IPv6
+// address (the first one's family decides) is compared so 32 bits at a time,
+// ntohl(s6_addr32[i]); an IPv4 one against an IPv6 one reads its first 32 bits (the union).
+uint32_t word(const IpAddr& a, int i) {
+  const auto& b = a.bytes();
+  return uint32_t{b[4 * i]} << 24 | uint32_t{b[4 * i + 1]} << 16 | uint32_t{b[4 * i + 2]} << 8 |
+         b[4 * i + 3];
+}
+
+int cmp_addr(const IpAddr& a, const IpAddr& b) {
+  const int words = a.is_v6() ? 4 : 1;
+  int r = 0;
+  for (int i = 0; r == 0 && i < words; ++i) r = static_cast<int32_t>(word(a, i) - word(b, i));
+  return r;
 }
 
 // glibc's qsort is a top-down merge sort (msort.c, msort_with_tmp): left half n/2 elements, and
@@ -220,11 +233,12 @@ void append_title(std::string& out, const ListOptions& o) {
 // print_service_entry without FMT_RULE.
 void append_service(std::string& out, const ServiceStatus& s, const ListOptions& o) {
   const ServiceConfig& c = s.cfg;
-  // snprintf(svc_name, ..., "%-4s %s", protocol_name, vname); svc_name[33] = '\0' for IPv4.
+  // snprintf(svc_name, ..., "%-4s %s", protocol_name, vname); svc_name[33] = '\0' unless
+  // the service is IPv6 (whose name may be wider: the columns then shift, as in ipvsadm).
   std::string svc_name =
       fmt::format("{:<4} {}", proto_name(c.key.proto),
                   addrport_to_anyname(c.key.vip, c.key.vport, c.key.proto, o.numeric));
-  if (svc_name.size() > 33) svc_name.resize(33);
+  if (!c.key.vip.is_v6() && svc_name.size() > 33) svc_name.resize(33);
 
   if (o.stats) {
     out += fmt::format("{:<33}", svc_name);  // "%-33s"
@@ -236,19 +250,22 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
       append_largenum(out, v, o.exact);
   } else {
     // "%s %s", then " (flags)", " persistent %u" and " mask %s" (only when it is not
-    // 255.255.255.255); --thresholds and --persistent-conn use this line too.
+    // 255.255.255.255), for IPv6 " mask %i" (only when the prefix length is not 128);
+    // --thresholds and --persistent-conn use this line too.
     out += svc_name + " " + c.scheduler;
     if (has_sched_flags(c)) out += " (" + sched_flags_text(c) + ")";
     if (c.persistent) {
       out += fmt::format(" persistent {}", c.timeout);
-      if (c.netmask != 0xffffffffu) out += " mask " + format_ip4(c.netmask);
+      if (c.key.vip.is_v4() && c.netmask != 0xffffffffu) out += " mask " + format_ip4(c.netmask);
+      if (c.key.vip.is_v6() && c.netmask6 != 128) out += fmt::format(" mask {}", c.netmask6);
     }
   }
   out += "\n";
 
   for (const DestStatus* d : sorted_dests(s.dests, o.nosort)) {
     std::string dname = addrport_to_anyname(d->cfg.rip, d->cfg.rport, c.key.proto, o.numeric);
-    if (dname.size() > 28) dname.resize(28);  // dname[28] = '\0' for IPv4
+    // dname[28] = '\0' unless the destination is IPv6.
+    if (!d->cfg.rip.is_v6() && dname.size() > 28) dname.resize(28);
     if (o.stats) {
       out += fmt::format("  -> {:<28}", dname);  // "  -> %-28s"
       for (uint64_t v : {d->conns, d->inpkts, d->outpkts, d->inbytes, d->outbytes})
@@ -281,13 +298,15 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
 }  // namespace
 
 int ipvsadm_cmp_services(const ServiceKey& a, const ServiceKey& b) {
-  // fwmark and address family are equal for every fastvs service (no -f, IPv4 only).
+  // fwmark is 0 for every fastvs service (no -f); "r = s1->af - s2->af": AF_INET first.
+  if (a.vip.family() != b.vip.family()) return a.vip.is_v4() ? -1 : 1;
   if (const int r = static_cast<int>(a.proto) - static_cast<int>(b.proto); r != 0) return r;
   if (const int r = cmp_addr(a.vip, b.vip); r != 0) return r;
   return static_cast<int>(a.vport) - static_cast<int>(b.vport);
 }
 
-int ipvsadm_cmp_dests(uint32_t rip_a, uint16_t rport_a, uint32_t rip_b, uint16_t rport_b) {
+int ipvsadm_cmp_dests(const IpAddr& rip_a, uint16_t rport_a, const IpAddr& rip_b,
+                      uint16_t rport_b) {
   if (const int r = cmp_addr(rip_a, rip_b); r != 0) return r;
   return static_cast<int>(rport_a) - static_cast<int>(rport_b);
 }
@@ -337,7 +356,9 @@ std::string format_save(const Config& cfg, bool numeric) {
     out += fmt::format("-A {} -s {}", svc_name, s->scheduler);
     if (s->persistent) {
       out += fmt::format(" -p {}", s->timeout);
-      if (s->netmask != 0xffffffffu) out += " -M " + format_ip4(s->netmask);
+      // " -M %s" of the mask (IPv4), " -M %i" of the prefix length (IPv6).
+      if (s->key.vip.is_v4() && s->netmask != 0xffffffffu) out += " -M " + format_ip4(s->netmask);
+      if (s->key.vip.is_v6() && s->netmask6 != 128) out += fmt::format(" -M {}", s->netmask6);
     }
     if (has_sched_flags(*s)) out += " -b " + sched_flags_text(*s);
     out += "\n";

@@ -110,11 +110,11 @@ struct ConnListEntry {
   Proto proto = Proto::Tcp;
   std::string state;     // "ESTABLISHED", ..., "NONE"; "UDP" for UDP entries
   uint32_t expires = 0;  // seconds left
-  uint32_t cip = 0;
+  IpAddr cip;
   uint16_t cport = 0;
-  uint32_t vip = 0;
+  IpAddr vip;
   uint16_t vport = 0;
-  uint32_t rip = 0;
+  IpAddr rip;
   uint16_t rport = 0;
 };
 
@@ -126,6 +126,6 @@ std::string format_conns(const std::vector<ConnListEntry>& conns, bool numeric,
 // ipvsadm's sort keys (libipvs ipvs_cmp_services / ipvs_cmp_dests): negative, zero or positive
 // like qsort's comparators, including their quirk (see ipvsadm_print.cpp).
 int ipvsadm_cmp_services(const ServiceKey& a, const ServiceKey& b);
-int ipvsadm_cmp_dests(uint32_t rip_a, uint16_t rport_a, uint32_t rip_b, uint16_t rport_b);
+int ipvsadm_cmp_dests(const IpAddr& rip_a, uint16_t rport_a, const IpAddr& rip_b, uint16_t rport_b);
 
 }  // namespace fastvs

@@ -35,7 +35,7 @@ void label(std::string& out, std::string_view name, std::string_view value) {
 void service_labels(std::string& out, const ServiceKey& k) {
   label(out, "proto", proto_name(k.proto));
   out += ',';
-  label(out, "vip", format_ip4(k.vip));
+  label(out, "vip", format_ip(k.vip));
   out += ',';
   label(out, "vport", std::to_string(k.vport));
 }
@@ -43,7 +43,7 @@ void service_labels(std::string& out, const ServiceKey& k) {
 void dest_labels(std::string& out, const ServiceKey& k, const DestConfig& d) {
   service_labels(out, k);
   out += ',';
-  label(out, "rip", format_ip4(d.rip));
+  label(out, "rip", format_ip(d.rip));
   out += ',';
   label(out, "rport", std::to_string(d.rport));
 }

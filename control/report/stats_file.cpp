@@ -32,11 +32,11 @@ std::string format_stats_json(const MetricsSnapshot& m) {
   for (const ServiceStatus& s : m.services) {
     for (const DestStatus& d : s.dests) {
       j += fmt::format(
-          "{}{{\"service\": \"{}:{}:{}\", \"rip\": \"{}:{}\", \"weight\": {}, "
+          "{}{{\"service\": \"{}:{}\", \"rip\": \"{}\", \"weight\": {}, "
           "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
           "\"outpkts\": {}}}",
           first ? "" : ", ", s.cfg.key.proto == Proto::Tcp ? "tcp" : "udp",
-          format_ip4(s.cfg.key.vip), s.cfg.key.vport, format_ip4(d.cfg.rip), d.cfg.rport,
+          addr_port(s.cfg.key.vip, s.cfg.key.vport), addr_port(d.cfg.rip, d.cfg.rport),
           d.cfg.weight, d.activeconns, d.inactconns, d.conns, d.inpkts, d.outpkts);
       first = false;
     }

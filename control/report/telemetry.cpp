@@ -120,7 +120,7 @@ int on_destinations(const char*, const char* params, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "total", s->dests.size());
   const DestStatus* r = s->dests.data();
   const size_t n = rows(s->dests.size());
-  column(d, "rip", r, n, [](const DestStatus& x) { return format_ip4(x.cfg.rip); });
+  column(d, "rip", r, n, [](const DestStatus& x) { return format_ip(x.cfg.rip); });
   column(d, "rport", r, n, [](const DestStatus& x) { return int{x.cfg.rport}; });
   column(d, "forward", r, n,
          [](const DestStatus& x) { return std::string(method_name(x.cfg.method)); });

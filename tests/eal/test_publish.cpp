@@ -25,16 +25,16 @@ namespace {
 
 Config make_config(unsigned round) {
   Config cfg;
-  cfg.addrs.push_back(AddrConfig{0xc0a80008, 24, 0});  // 192.168.0.8/24
-  cfg.addrs.push_back(AddrConfig{0xac10fec8, 24, 0});  // the VIP, 172.16.254.200/24
+  cfg.addrs.push_back(AddrConfig{IpAddr::v4(0xc0a80008), 24, 0});  // 192.168.0.8/24
+  cfg.addrs.push_back(AddrConfig{IpAddr::v4(0xac10fec8), 24, 0});  // the VIP, 172.16.254.200/24
   // Services come and go; one stays and has its destinations and weights changed.
   for (unsigned s = 0; s < 1 + round % 4; ++s) {
     ServiceConfig sc;
-    sc.key = ServiceKey{Proto::Tcp, 0xac10fec8, static_cast<uint16_t>(80 + s)};
+    sc.key = ServiceKey{Proto::Tcp, IpAddr::v4(0xac10fec8), static_cast<uint16_t>(80 + s)};
     sc.scheduler = s % 2 ? "rr" : "wrr";
     for (unsigned d = 0; d < 1 + (round + s) % 5; ++d) {
       DestConfig dc;
-      dc.rip = 0xc0a80010 + d;
+      dc.rip = IpAddr::v4(0xc0a80010 + d);
       dc.rport = 80;
       dc.weight = static_cast<int32_t>((round + d) % 4);
       sc.dests.insert(sc.dests.begin(), dc);

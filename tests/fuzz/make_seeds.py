@@ -130,6 +130,20 @@ ip addr add 192.168.0.8/24 dev dpdk1
 ipvsadm -e -t {VIP}:80 -r 192.168.0.28:80 -m -w 0
 """
 put("command", "restore", restore.encode())
+# IPv6 as ipvsadm and iproute2 write it (parsed, then refused by apply until the data plane
+# forwards IPv6), and mixed with IPv4.
+ipv6 = f"""ip addr add {VIP}/24 dev dpdk0
+ip -6 addr add 2001:db8::200/64 dev dpdk0
+ip -6 route add default via fe80::1 dev dpdk0
+ip neigh add fe80::1 lladdr 02:00:00:00:00:09 dev dpdk0
+-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64
+-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 -m -w 1
+-a -t [2001:db8::1]:80 -r 2001:db8:1::20 -g
+-a -t {VIP}:80 -r 2001:db8:1::30 -i
+-A -u ::ffff:10.0.0.1 -p
+--check pool -t [2001:db8::1]:80 sorry=[2001:db8:1::99]:80
+"""
+put("command", "ipv6", ipv6.encode())
 keepalived_seed = f"""vrrp_instance VI_1 {{
     state MASTER
     virtual_ipaddress {{
@@ -207,6 +221,18 @@ virtual_server {VIP} 443 {{
 """
 put("keepalived", "seed", keepalived_seed.encode())
 put("keepalived", "full", keepalived_full.encode())
+put("keepalived", "ipv6", b"""virtual_server 2001:db8::1 80 {
+    protocol TCP
+    persistence_granularity 64
+    sorry_server 2001:db8:1::99 80
+    real_server 2001:db8:1::10 8080 {
+        TCP_CHECK {
+            connect_ip 2001:db8:1::11
+            bindto 2001:db8::8
+        }
+    }
+}
+""")
 cli_requests = {
     "list": b"FVS1 0\n-L\0-n\0\0",
     "conns": b"FVS1 1765000000000\n-L\0-n\0-c\0\0",

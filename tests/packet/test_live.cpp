@@ -19,9 +19,9 @@ TEST(LiveFixtures, SchedulerStateOutlivesUnrelatedChanges) {
                  {}}});
   reconfigure(p, [](Config& c) {
     ServiceConfig s;
-    s.key = ServiceKey{Proto::Tcp, 0xac10fec8, 443};
+    s.key = ServiceKey{Proto::Tcp, IpAddr::v4(0xac10fec8), 443};
     s.scheduler = "rr";
-    s.dests.push_back(DestConfig{0xc0a80012, 443, ForwardMethod::Masq, 1, 0, 0});
+    s.dests.push_back(DestConfig{IpAddr::v4(0xc0a80012), 443, ForwardMethod::Masq, 1, 0, 0});
     c.services.push_back(s);
   });
   run_steps(p, {{"continues with RS1, not back to RS2",
@@ -31,7 +31,7 @@ TEST(LiveFixtures, SchedulerStateOutlivesUnrelatedChanges) {
                  {}}});
   reconfigure(p, [](Config& c) {
     for (auto& d : find_svc(c, 80)->dests)
-      if (d.rip == 0xc0a80012) d.weight = 0;  // drain RS1
+      if (d.rip == IpAddr::v4(0xc0a80012)) d.weight = 0;  // drain RS1
   });
   run_steps(p, {
                    {"new connections avoid the drained RS1",
@@ -65,7 +65,7 @@ TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
   reconfigure(p, [&](Config& c) {
     auto& ds = find_svc(c, 80)->dests;
     for (auto it = ds.begin(); it != ds.end(); ++it)
-      if (it->rip == 0xc0a8001c) {
+      if (it->rip == IpAddr::v4(0xc0a8001c)) {
         saved = *it;
         ds.erase(it);
         break;
@@ -104,7 +104,7 @@ TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
   reconfigure(p, [&](Config& c) {
     auto& ds = find_svc(c, 80)->dests;
     ds.erase(std::remove_if(ds.begin(), ds.end(),
-                            [](const DestConfig& d) { return d.rip == 0xc0a8001c; }),
+                            [](const DestConfig& d) { return d.rip == IpAddr::v4(0xc0a8001c); }),
              ds.end());
   });
   worker_set_time(p.w, 1000 + 1000 * kTicksPerSecond);
@@ -145,7 +145,7 @@ TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
     ServiceConfig* s = find_svc(c, 80);
     s->sched_flags = 0;
     for (auto& d : s->dests)
-      if (d.rip == 0xc0a8001c) d.weight = 0;
+      if (d.rip == IpAddr::v4(0xc0a8001c)) d.weight = 0;
   });
   EXPECT_EQ(svc80()->table, table);
   run_steps(p, {refused(43004)});
@@ -162,7 +162,7 @@ TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
   run_steps(p, {syn(CIP, 43006, kRs2, RS2), syn("198.51.100.7", 43007, kRs2, RS2)});
   reconfigure(p, [](Config& c) {
     for (auto& d : find_svc(c, 80)->dests)
-      if (d.rip == 0xc0a8001c) d.weight = 0;
+      if (d.rip == IpAddr::v4(0xc0a8001c)) d.weight = 0;
   });
   run_steps(p, {refused(43008)});
 }

@@ -227,7 +227,7 @@ TEST(NatFixtures, IcmpErrorsAreRateLimited) {
 // not the address (keepalived adds it to the master), and must not answer for it.
 TEST(NatFixtures, AServiceTakesTrafficOnlyWhileItsVipIsLocal) {
   Pipeline p;
-  const auto vip_addr = [](const AddrConfig& a) { return a.ip == 0xac10fec8; };  // VIP
+  const auto vip_addr = [](const AddrConfig& a) { return a.ip == IpAddr::v4(0xac10fec8); };  // VIP
   reconfigure(p, [&](Config& c) { std::erase_if(c.addrs, vip_addr); });
   run_steps(p, {
                    {"SYN to a VIP that is no local address is no service's",
@@ -241,7 +241,7 @@ TEST(NatFixtures, AServiceTakesTrafficOnlyWhileItsVipIsLocal) {
                     {},
                     Drop::frag_other},
                });
-  reconfigure(p, [&](Config& c) { c.addrs.push_back({0xac10fec8, 32, 0, true}); });
+  reconfigure(p, [&](Config& c) { c.addrs.push_back({IpAddr::v4(0xac10fec8), 32, 0, true}); });
   run_steps(p, {
                    {"once it is (keepalived's VIP followed), the service takes it",
                     0,

@@ -131,9 +131,9 @@ TEST(PersistFixtures, TemplateOfARemovedDestinationIsRescheduled) {
   Destination* rs2 = dest_of(p, 7000, RS2);
   reconfigure(p, [](Config& c) {
     auto& d = find_svc(c, 7000)->dests;
-    d.erase(
-        std::remove_if(d.begin(), d.end(), [](const DestConfig& x) { return x.rip == 0xc0a8001c; }),
-        d.end());
+    d.erase(std::remove_if(d.begin(), d.end(),
+                           [](const DestConfig& x) { return x.rip == IpAddr::v4(0xc0a8001c); }),
+            d.end());
   });
   run_steps(p, {{"a new connection: the template now names RS1",
                  0,
@@ -165,7 +165,7 @@ TEST(PersistFixtures, TemplateToAQuiescedDestinationHolds) {
                  {}}});
   reconfigure(p, [](Config& c) {
     for (auto& d : find_svc(c, 7000)->dests)
-      if (d.rip == 0xc0a8001c) d.weight = 0;
+      if (d.rip == IpAddr::v4(0xc0a8001c)) d.weight = 0;
   });
   run_steps(p, {{"the persistent client still reaches RS2",
                  0,

@@ -137,8 +137,9 @@ TEST(SyncMaster, TemplateGoesWithItsConnection) {
 
 // sync_persist_mode: the connection is not synced, its template is, at the connection's cadence.
 TEST(SyncMaster, PersistModeSyncsTheTemplateOnly) {
-  Master m("-A -t 172.16.254.200:7000 -s rr -p 120\n"
-           "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n");
+  Master m(
+      "-A -t 172.16.254.200:7000 -s rr -p 120\n"
+      "-a -t 172.16.254.200:7000 -r 192.168.0.18:80 -m\n");
   m.p.snap->sync.persist_mode = true;
   for (uint8_t f : {SYN, ACK, ACK}) m.p.run(0, m.client(40000, 7000, f));
   const std::vector<SyncConn> got = drain(m.ring);
@@ -219,7 +220,7 @@ TEST(SyncBackup, SyncedAgainIsUpdatedNotDuplicated) {
 TEST(SyncBackup, InstalledWhileTheVipIsTheMasters) {
   Pipeline p;
   reconfigure(p, [](Config& c) {
-    std::erase_if(c.addrs, [](const AddrConfig& a) { return a.ip == 0xac10fec8; });
+    std::erase_if(c.addrs, [](const AddrConfig& a) { return a.ip == IpAddr::v4(0xac10fec8); });
   });
   ASSERT_FALSE(p.snap->find_service(kIpProtoTcp, ip_be(VIP), htons(80)));
   sync_apply_one(p.w, synced(80, RS1, 80, TcpState::Established));
@@ -258,8 +259,8 @@ TEST(SyncBackup, MethodIsTheDestinations) {
 TEST(SyncBackup, StaleInactiveEntryIsIgnored) {
   Pipeline p;
   sync_apply_one(p.w, synced(80, RS2, 80, TcpState::Established));
-  sync_apply_one(p.w, synced(80, RS1, 80, TcpState::CloseWait, kSyncInactive,
-                             ForwardMethod::Masq, 60));
+  sync_apply_one(p.w,
+                 synced(80, RS1, 80, TcpState::CloseWait, kSyncInactive, ForwardMethod::Masq, 60));
   EXPECT_EQ(p.w.conns.size(), 1u);
   EXPECT_EQ(dest_of(p, 80, RS2)->activeconns(), 1);
   EXPECT_EQ(dest_of(p, 80, RS1)->inactconns(), 0);

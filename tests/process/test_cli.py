@@ -91,6 +91,39 @@ class Cli(RingDaemonTest):
             self.assertIn(needle, err, args)
         self.assertEqual(self.ok("-S", "-n"), before)
 
+    def test_ipv6_is_refused_until_the_data_plane_forwards_it(self):
+        # fastvsadm reads ipvsadm's and iproute2's IPv6 forms; fastvsd refuses each in one line
+        # and changes nothing (refuse_ipv6); the IPv4 table and the listings are untouched.
+        subprocess.run(["sh", "-c", SEED_SCRIPT.replace("fastvsadm", FASTVSADM)],
+                       env=dict(os.environ, FASTVS_SOCKET=self.sock), check=True, timeout=30)
+        before = self.ok("-S", "-n")
+        addrs = self.ok("ip", "addr")
+        cases = [
+            (["-A", "-t", "[2001:db8::1]:80", "-s", "rr"], "IPv6 services are not forwarded yet"),
+            (["-a", "-t", "172.16.254.200:80", "-r", "2001:db8:1::10", "-i"],
+             "IPv6 real servers are not forwarded yet"),
+            (["ip", "-6", "addr", "add", "2001:db8::200/64", "dev", "dpdk0"],
+             "IPv6 addresses are not forwarded yet"),
+            (["ip", "route", "add", "default", "via", "fe80::1", "dev", "dpdk0"],
+             "IPv6 routes are not forwarded yet"),
+            (["-R"], "IPv6 services are not forwarded yet"),
+            # The grammar's own refusals.
+            (["-a", "-t", "172.16.254.200:80", "-r", "[2001:db8:1::10]:80", "-m"],
+             "different address family is allowed only for tunneling servers"),
+            (["-A", "-t", "[2001:db8::1]", "-s", "rr"], "takes a port"),
+        ]
+        for args, needle in cases:
+            stdin = "-A -t [2001:db8::1]:80 -s rr\n" if args == ["-R"] else None
+            rc, out, err = self.adm(*args, stdin=stdin)
+            self.assertNotEqual(rc, 0, args)
+            self.assertEqual(out, "", args)
+            self.assertEqual(err.count("\n"), 1, f"{args}: one line: {err!r}")
+            self.assertIn(needle, err, args)
+        self.assertEqual(self.ok("-S", "-n"), before)
+        self.assertEqual(self.ok("ip", "addr"), addrs)
+        self.assertEqual(self.ok("ip", "-6", "route"), "")
+        self.assertNotIn("inet ", self.ok("ip", "-6", "addr"))
+
     def test_save_clear_restore_gives_the_same_table(self):
         self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
         self.ok("-A", "-t", "172.16.254.200:80", "-s", "wrr")

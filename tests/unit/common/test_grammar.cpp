@@ -242,10 +242,10 @@ TEST(ParseIpvsadm, Numbers) {
 
 TEST(ParseIpvsadm, Addresses) {
   EXPECT_EQ(parse_err("-A -t www.example.com:80"),
-            "service address 'www.example.com' is not a numeric IPv4 address (host names are not "
+            "service address 'www.example.com' is not a numeric IP address (host names are not "
             "resolved)");
   EXPECT_EQ(parse_err("-A -t localhost"),
-            "service address 'localhost' is not a numeric IPv4 address (host names are not "
+            "service address 'localhost' is not a numeric IP address (host names are not "
             "resolved)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:http"),
             "service address port 'http' is not a number (service names are not resolved)");
@@ -255,10 +255,8 @@ TEST(ParseIpvsadm, Addresses) {
             "bad service address '1.2.3' (expected a dotted quad like 10.0.0.1)");
   EXPECT_EQ(parse_err("-A -t 256.1.1.1:80"),
             "bad service address '256.1.1.1' (expected a dotted quad like 10.0.0.1)");
-  EXPECT_EQ(parse_err("-A -t [::1]:80"), "service address '[::1]:80': IPv6 is not supported");
-  EXPECT_EQ(parse_err("-A -t fe80::1"), "service address 'fe80::1': IPv6 is not supported");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r rs1.example.com:80 -m"),
-            "real server 'rs1.example.com' is not a numeric IPv4 address (host names are not "
+            "real server 'rs1.example.com' is not a numeric IP address (host names are not "
             "resolved)");
   // Port 0 parses (a port 0 service's destinations have it); applying checks it.
   EXPECT_EQ(parse_ok("-a -t 1.1.1.1:0 -r 2.2.2.2:0 -m").rport, 0);
@@ -280,7 +278,8 @@ TEST(ParseIpvsadm, MissingRequiredOptions) {
   EXPECT_EQ(parse_err("-d -t 1.1.1.1:80"),
             "-d (--delete-server) needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("-t 1.1.1.1:80 -s rr"),
-            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, --stop-daemon)");
+            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
+            "--stop-daemon)");
 }
 
 TEST(ParseIpvsadm, OptionNotAllowedWithCommand) {
@@ -403,7 +402,7 @@ TEST(ParseIpvsadm, StartDaemon) {
   EXPECT_EQ(c.sync.ifname, "dpdk0");
   EXPECT_EQ(c.sync.syncid, 0);
   EXPECT_EQ(c.sync.maxlen, 0);
-  EXPECT_EQ(c.sync.group, ip(224, 0, 0, 81));
+  EXPECT_EQ(c.sync.group, ip4(224, 0, 0, 81));
   EXPECT_EQ(c.sync.port, 8848);
   EXPECT_EQ(c.sync.ttl, 1);
   c = parse_ok(
@@ -413,7 +412,7 @@ TEST(ParseIpvsadm, StartDaemon) {
   EXPECT_EQ(c.sync.ifname, "dpdk1");
   EXPECT_EQ(c.sync.syncid, 255);
   EXPECT_EQ(c.sync.maxlen, 65507);
-  EXPECT_EQ(c.sync.group, ip(239, 1, 2, 3));
+  EXPECT_EQ(c.sync.group, ip4(239, 1, 2, 3));
   EXPECT_EQ(c.sync.port, 65535);
   EXPECT_EQ(c.sync.ttl, 255);
   // The state as --start-daemon's argument after '=', the options in any order and with '='.
@@ -423,9 +422,10 @@ TEST(ParseIpvsadm, StartDaemon) {
   EXPECT_EQ(c.sync.syncid, 7);
   EXPECT_EQ(c.sync.ttl, 2);
   EXPECT_EQ(c.sync.maxlen, 1);
-  EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 224.0.0.0").sync.group, ip(224, 0, 0, 0));
+  EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 224.0.0.0").sync.group,
+            ip4(224, 0, 0, 0));
   EXPECT_EQ(parse_ok("--start-daemon master --mcast-group 239.255.255.255").sync.group,
-            ip(239, 255, 255, 255));
+            ip4(239, 255, 255, 255));
   EXPECT_EQ(parse_ok("--start-daemon master --mcast-interface dpdk12").sync.ifname, "dpdk12");
   EXPECT_EQ(command_name(Op::StartDaemon), "--start-daemon");
   EXPECT_TRUE(changes_config(Op::StartDaemon));
@@ -476,7 +476,9 @@ TEST(ParseIpvsadm, StartDaemonErrors) {
   EXPECT_EQ(parse_err("-L --syncid 1"), "option --syncid is not allowed with -L (--list)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --mcast-interface dpdk0"),
             "option --mcast-interface is not allowed with -A (--add-service)");
-  EXPECT_EQ(parse_err("--syncid 1"), "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, --stop-daemon)");
+  EXPECT_EQ(parse_err("--syncid 1"),
+            "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
+            "--stop-daemon)");
 }
 
 TEST(ParseIpvsadm, StopDaemon) {
@@ -631,13 +633,13 @@ TEST(ParseIp, Objects) {
   EXPECT_EQ(c.op, Op::LinkShow);
   EXPECT_FALSE(c.stats);
   EXPECT_EQ(parse_ok("ip -s addr").op, Op::AddrShow);
-  EXPECT_EQ(parse_err("ip -6 route"), "unsupported ip option '-6'");
+  EXPECT_EQ(parse_err("ip -5 route"), "unsupported ip option '-5'");
 }
 
 TEST(ParseIp, RouteAdd) {
   Command c = parse_ok("ip route add default via 172.16.254.1 dev dpdk0");
   EXPECT_EQ(c.op, Op::RouteAdd);
-  EXPECT_EQ(c.ip, 0u);
+  EXPECT_EQ(c.ip, IpAddr{});
   EXPECT_EQ(c.prefix_len, 0);
   EXPECT_EQ(c.via, ip(172, 16, 254, 1));
   EXPECT_TRUE(c.has_port);
@@ -657,7 +659,7 @@ TEST(ParseIp, RouteAdd) {
   c = parse_ok("ip route add 10.1.0.0/16 via 192.168.0.1");  // dev found from the gateway
   EXPECT_FALSE(c.has_port);
   c = parse_ok("ip route add 10.2.0.0/16 dev dpdk1");  // on-link
-  EXPECT_EQ(c.via, 0u);
+  EXPECT_EQ(c.via, IpAddr{});
   c = parse_ok("ip route add 0.0.0.0/0 via 1.1.1.1");
   EXPECT_EQ(c.prefix_len, 0);
   c = parse_ok("ip route add 10.9.9.9 dev dpdk0");
@@ -689,7 +691,7 @@ TEST(ParseIp, RouteErrors) {
   EXPECT_EQ(parse_err("ip route del"), "ip route del needs a prefix (or default)");
   EXPECT_EQ(parse_err("ip route add default via"), "ip route add: 'via' needs an argument");
   EXPECT_EQ(parse_err("ip route add default via gw.example.com"),
-            "gateway 'gw.example.com' is not a numeric IPv4 address (host names are not resolved)");
+            "gateway 'gw.example.com' is not a numeric IP address (host names are not resolved)");
   EXPECT_EQ(parse_err("ip route add default via 0.0.0.0"), "bad gateway 0.0.0.0");
   EXPECT_EQ(parse_err("ip route add default via 1.1.1.1 via 1.1.1.2"),
             "ip route add: via given twice");
@@ -796,6 +798,189 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 http status=200 path=/"),
             "'status=200' comes after the path= it is for");
   EXPECT_EQ(parse_err("--check frob"), "unknown --check command 'frob' (add, del, pool, list)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6, as ipvsadm 1.31's parse_service and iproute2 read it.
+
+TEST(ParseIpvsadmIpv6, ServiceAndRealServerForms) {
+  // "[ADDR]:PORT"; a bare address (every ':' is the address's, so no port).
+  Command c = parse_ok("-A -t [2001:db8::1]:80 -s rr");
+  EXPECT_TRUE(c.service.vip.is_v6());
+  EXPECT_EQ(c.service.vip, ip6("2001:db8::1"));
+  EXPECT_EQ(c.service.vport, 80);
+  c = parse_ok("-A -u 2001:db8::1:53 -p");
+  EXPECT_EQ(c.service.vip, ip6("2001:db8::1:53"));  // ipvsadm: inet_pton takes it whole
+  EXPECT_EQ(c.service.vport, 0);
+  c = parse_ok("-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 -m -w 2");
+  EXPECT_EQ(c.rip, ip6("2001:db8:1::10"));
+  EXPECT_EQ(c.rport, 8080);
+  c = parse_ok("-a -t [2001:db8::1]:80 -r 2001:db8:1::10 -g");
+  EXPECT_EQ(c.rip, ip6("2001:db8:1::10"));
+  EXPECT_EQ(c.rport, 80);  // no port: the service's, as for IPv4
+  c = parse_ok("-a -t [::ffff:10.0.0.1]:80 -r [::ffff:10.0.0.2]:80 -m");
+  EXPECT_EQ(c.service.vip, ip6("::ffff:10.0.0.1"));
+  c = parse_ok("-At[2001:db8::1]:443");  // bundled, as getopt reads it
+  EXPECT_EQ(c.service.vport, 443);
+  EXPECT_EQ(parse_ok("-d -t [2001:db8::1]:80 -r [2001:db8:1::10]:80").op, Op::DelDest);
+  EXPECT_EQ(parse_ok("-L -n -t [2001:db8::1]:80").service.vip, ip6("2001:db8::1"));
+  EXPECT_EQ(parse_ok("--add-service --tcp-service=[2001:db8::1]:80").service.vport, 80);
+}
+
+TEST(ParseIpvsadmIpv6, BadForms) {
+  // Brackets need ":PORT" (parse_service returns SERVICE_NONE without it).
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]"),
+            "bad service address '[2001:db8::1]' (an IPv6 address in brackets takes a port: "
+            "[2001:db8::1]:80)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]80"),
+            "bad service address '[2001:db8::1]80' (an IPv6 address in brackets takes a port: "
+            "[2001:db8::1]:80)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1:80"),
+            "bad service address '[2001:db8::1:80' (an IPv6 address in brackets takes a port: "
+            "[2001:db8::1]:80)");
+  EXPECT_EQ(parse_err("-A -t [10.0.0.1]:80"),
+            "bad service address '[10.0.0.1]:80' (expected an IPv6 address in brackets like "
+            "[2001:db8::1]:80)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::g]:80"),
+            "bad service address '[2001:db8::g]:80' (expected an IPv6 address in brackets like "
+            "[2001:db8::1]:80)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:70000"), "bad service address port '70000' (0..65535)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:http"),
+            "service address port 'http' is not a number (service names are not resolved)");
+  EXPECT_EQ(parse_err("-A -t 2001:db8::1::80"),
+            "bad service address '2001:db8::1::80' (an IPv6 address with a port is written "
+            "[2001:db8::1]:80)");
+  EXPECT_EQ(parse_err("-a -t [2001:db8::1]:80 -r fe80::1%eth0 -m"),
+            "bad real server 'fe80::1%eth0' (an IPv6 address with a port is written "
+            "[2001:db8::1]:80)");
+}
+
+TEST(ParseIpvsadmIpv6, FamiliesMixOnlyForTunnels) {
+  // ipvsadm: "Different address family is allowed only for tunneling servers" (and the
+  // kernel's ip_vs_genl_set_cmd: -EINVAL unless IP_VS_CONN_F_TUNNEL).
+  const std::string msg = "different address family is allowed only for tunneling servers (-i)";
+  EXPECT_EQ(parse_err("-a -t [2001:db8::1]:80 -r 10.0.0.2 -m"), msg);
+  EXPECT_EQ(parse_err("-a -t 10.0.0.1:80 -r [2001:db8:1::10]:80 -g"), msg);
+  EXPECT_EQ(parse_err("-a -t 10.0.0.1:80 -r 2001:db8:1::10"), msg);  // -g is the default
+  EXPECT_EQ(parse_err("-e -t 10.0.0.1:80 -r 2001:db8:1::10 -w 2"), msg);
+  EXPECT_TRUE(parse("-a -t 10.0.0.1:80 -r 2001:db8:1::10 -i").ok());
+  EXPECT_TRUE(parse("-a -t [2001:db8::1]:80 -r 10.0.0.2 -i").ok());
+  // Deleting names a destination: no family rule.
+  EXPECT_TRUE(parse("-d -t 10.0.0.1:80 -r 2001:db8:1::10").ok());
+}
+
+TEST(ParseIpvsadmIpv6, NetmaskIsAPrefixLength) {
+  // ipvsadm: -M for an IPv6 service is a prefix length 1..128 (atoi, "illegal ipv6 netmask").
+  Command c = parse_ok("-A -t [2001:db8::1]:80 -p 60 -M 64");
+  EXPECT_TRUE(c.has_netmask);
+  EXPECT_EQ(c.netmask6, 64);
+  EXPECT_EQ(c.netmask, 0xffffffffu);
+  // Read once the service is known, whatever the order (ipvsadm reads it by the family of a
+  // -t given before it).
+  EXPECT_EQ(parse_ok("-A -p -M 48 -t [2001:db8::1]:80").netmask6, 48);
+  EXPECT_EQ(parse_ok("-E -t [2001:db8::1]:80 -p --netmask=128").netmask6, 128);
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -p -M 0"),
+            "bad IPv6 netmask '0' (a prefix length 1..128)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -p -M 129"),
+            "bad IPv6 netmask '129' (a prefix length 1..128)");
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -p -M ffff:ffff::"),
+            "bad IPv6 netmask 'ffff:ffff::' (a prefix length 1..128)");
+  // An IPv4 service's is still a dotted quad.
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -p -M 24"),
+            "bad netmask '24' (expected a dotted quad like 255.255.255.0)");
+}
+
+TEST(ParseIpvsadmIpv6, DashSixIsForFwmarkServices) {
+  // ipvsadm takes -6 only after -f ("-6 used before -f"); fastvs has no -f yet.
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -6"), "option -6 (--ipv6) is not supported yet");
+  EXPECT_EQ(parse_err("-A -f 1 -6"), "option -f (--fwmark-service) is not supported yet");
+}
+
+TEST(ParseIpIpv6, AddrForms) {
+  // iproute2 takes the family from the address; without /LEN an IPv6 address is a /128.
+  Command c = parse_ok("ip addr add 2001:db8::200/64 dev dpdk0");
+  EXPECT_EQ(c.op, Op::AddrAdd);
+  EXPECT_EQ(c.ip, ip6("2001:db8::200"));
+  EXPECT_EQ(c.prefix_len, 64);
+  EXPECT_FALSE(c.ip_family);
+  c = parse_ok("ip -6 addr add 2001:db8::200 dev dpdk0");
+  EXPECT_EQ(c.prefix_len, 128);
+  EXPECT_EQ(c.ip_family, IpAddr::Family::V6);
+  EXPECT_EQ(parse_ok("ip addr add 10.0.0.1 dev dpdk0").prefix_len, 32);
+  EXPECT_EQ(parse_ok("ip a d fe80::1/10 dev dpdk1").op, Op::AddrDel);
+  EXPECT_EQ(parse_ok("ip -6 addr").ip_family, IpAddr::Family::V6);
+  EXPECT_EQ(parse_ok("ip -4 addr show dev dpdk0").ip_family, IpAddr::Family::V4);
+  EXPECT_EQ(parse_err("ip addr add 2001:db8::1/129 dev dpdk0"),
+            "bad prefix length in '2001:db8::1/129' (0..128)");
+  EXPECT_EQ(parse_err("ip addr add 2001:db8::g/64 dev dpdk0"),
+            "bad address '2001:db8::g' (expected an IPv6 address like 2001:db8::1)");
+  // -4/-6 and an address of the other family.
+  EXPECT_EQ(parse_err("ip -6 addr add 10.0.0.1/24 dev dpdk0"),
+            "IPv6 address expected (ip -6) rather than '10.0.0.1/24'");
+  EXPECT_EQ(parse_err("ip -4 addr add 2001:db8::1/64 dev dpdk0"),
+            "IPv4 address expected (ip -4) rather than '2001:db8::1/64'");
+}
+
+TEST(ParseIpIpv6, RouteForms) {
+  Command c = parse_ok("ip -6 route add 2001:db8:2::/48 via 2001:db8::1 dev dpdk0");
+  EXPECT_EQ(c.op, Op::RouteAdd);
+  EXPECT_EQ(c.ip, ip6("2001:db8:2::"));
+  EXPECT_EQ(c.prefix_len, 48);
+  EXPECT_EQ(c.via, ip6("2001:db8::1"));
+  // "default" is ::/0 with -6, or when the gateway is IPv6 (iproute_modify takes the route's
+  // family from "via"); 0.0.0.0/0 otherwise.
+  c = parse_ok("ip route add default via fe80::1 dev dpdk0");
+  EXPECT_EQ(c.ip, ip6("::"));
+  EXPECT_EQ(c.prefix_len, 0);
+  c = parse_ok("ip -6 route del default");
+  EXPECT_EQ(c.ip, ip6("::"));
+  EXPECT_EQ(parse_ok("ip route del default").ip, IpAddr{});
+  EXPECT_EQ(parse_ok("ip route add 2001:db8:3::1 dev dpdk1").prefix_len, 128);
+  EXPECT_EQ(parse_ok("ip -6 route").ip_family, IpAddr::Family::V6);
+  EXPECT_EQ(parse_err("ip route add 2001:db8:2::1/48 via 2001:db8::1"),
+            "invalid prefix 2001:db8:2::1/48: host bits set");
+  EXPECT_EQ(parse_err("ip route add 2001:db8:2::/48 via 10.0.0.1"),
+            "ip route add: gateway 10.0.0.1 is not of the family of 2001:db8:2::/48");
+  EXPECT_EQ(parse_err("ip route add 10.2.0.0/16 via 2001:db8::1"),
+            "ip route add: gateway 2001:db8::1 is not of the family of 10.2.0.0/16");
+  EXPECT_EQ(parse_err("ip -4 route add default via fe80::1"),
+            "IPv4 address expected (ip -4) rather than 'fe80::1'");
+  EXPECT_EQ(parse_err("ip -6 route add default via ::"), "bad gateway ::");
+}
+
+TEST(ParseIpIpv6, NeighForms) {
+  Command c = parse_ok("ip -6 neigh add 2001:db8::18 lladdr 02:00:00:aa:bb:cc dev dpdk1");
+  EXPECT_EQ(c.op, Op::NeighAdd);
+  EXPECT_EQ(c.ip, ip6("2001:db8::18"));
+  EXPECT_EQ(parse_ok("ip neigh del fe80::18 dev dpdk1").ip, ip6("fe80::18"));
+  EXPECT_EQ(parse_err("ip neigh add fe80::18/64 lladdr 02:00:00:aa:bb:cc dev dpdk1"),
+            "bad address 'fe80::18/64' (expected an IPv6 address like 2001:db8::1)");
+}
+
+TEST(ParseCheckIpv6, Forms) {
+  Command c = parse_ok(
+      "--check add -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 tcp ip=2001:db8:1::11 port=81");
+  EXPECT_EQ(c.check.service.vip, ip6("2001:db8::1"));
+  EXPECT_EQ(c.check.rip, ip6("2001:db8:1::10"));
+  EXPECT_EQ(c.check.rport, 8080);
+  EXPECT_EQ(c.check.spec.connect_ip, ip6("2001:db8:1::11"));
+  c = parse_ok("--check pool -t [2001:db8::1]:80 sorry=[2001:db8:1::99]:8080 masq");
+  EXPECT_EQ(c.pool.sorry_ip, ip6("2001:db8:1::99"));
+  EXPECT_EQ(c.pool.sorry_port, 8080);
+  c = parse_ok("--check pool -t [2001:db8::1]:80 sorry=2001:db8:1::99");
+  EXPECT_EQ(c.pool.sorry_port, 80);
+}
+
+TEST(ServiceName, Ipv6InBrackets) {
+  const ServiceKey k{Proto::Tcp, ip6("2001:db8::1"), 80};
+  EXPECT_EQ(service_name(k), "TCP [2001:db8::1]:80");
+  EXPECT_EQ(parse_service_name("TCP [2001:db8::1]:80"), k);
+  EXPECT_EQ(parse_service_name("-t [2001:db8::1]:80"), k);
+  EXPECT_EQ(parse_service_name("tcp:[2001:db8::1]:80"), k);
+  EXPECT_FALSE(parse_service_name("TCP 2001:db8::1:80"));  // a port needs the brackets
+  EXPECT_FALSE(parse_service_name("TCP [10.0.0.1]:80"));
+  EXPECT_EQ(parse_service_name("UDP 10.0.0.1:53"),
+            (ServiceKey{Proto::Udp, IpAddr::v4(0x0a000001), 53}));
 }
 
 }  // namespace

@@ -33,19 +33,19 @@ inline void run_ok(Config& cfg, const std::string& line, unsigned num_ports = 2)
 inline std::string dump(const Config& c) {
   std::ostringstream o;
   for (const auto& a : c.addrs)
-    o << "addr " << format_ip4(a.ip) << "/" << +a.prefix_len << " " << a.port << "\n";
+    o << "addr " << format_ip(a.ip) << "/" << +a.prefix_len << " " << a.port << "\n";
   for (const auto& r : c.routes) {
-    o << "route " << format_ip4(r.prefix) << "/" << +r.prefix_len << " " << format_ip4(r.via) << " "
+    o << "route " << format_ip(r.prefix) << "/" << +r.prefix_len << " " << format_ip(r.via) << " "
       << r.port << "\n";
   }
   for (const auto& n : c.neighs)
-    o << "neigh " << format_ip4(n.ip) << " " << format_mac(n.mac) << " " << n.port << "\n";
+    o << "neigh " << format_ip(n.ip) << " " << format_mac(n.mac) << " " << n.port << "\n";
   for (const auto& s : c.services) {
-    o << "svc " << proto_name(s.key.proto) << " " << format_ip4(s.key.vip) << ":" << s.key.vport
+    o << "svc " << proto_name(s.key.proto) << " " << format_ip(s.key.vip) << ":" << s.key.vport
       << " " << s.scheduler << " " << s.sched_flags << " p" << s.persistent << " " << s.timeout
-      << " " << format_ip4(s.netmask) << "\n";
+      << " " << format_ip4(s.netmask) << " " << +s.netmask6 << "\n";
     for (const auto& d : s.dests) {
-      o << "  dest " << format_ip4(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
+      o << "  dest " << format_ip(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
         << d.weight << " " << d.u_threshold << " " << d.l_threshold << "\n";
     }
   }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "control/config/loader.h"
 #include "tests/unit/control/apply_helpers.h"
 
 namespace fastvs {
@@ -448,14 +449,14 @@ TEST(ApplyAddr, DeleteRefusedWhileARouteNeedsIt) {
 TEST(ApplyRoute, AddAndDelete) {
   Config cfg = two_arm();
   ASSERT_EQ(cfg.routes.size(), 1u);
-  EXPECT_EQ(cfg.routes[0].prefix, 0u);
+  EXPECT_EQ(cfg.routes[0].prefix, IpAddr{});
   EXPECT_EQ(cfg.routes[0].prefix_len, 0);
   EXPECT_EQ(cfg.routes[0].via, ip(172, 16, 254, 1));
   EXPECT_EQ(cfg.routes[0].port, 0);
   run_ok(cfg, "ip route add 10.1.0.0/16 via 192.168.0.1");  // port from the gateway
   EXPECT_EQ(cfg.routes[1].port, 1);
   run_ok(cfg, "ip route add 10.2.0.0/16 dev dpdk1");  // on-link
-  EXPECT_EQ(cfg.routes[2].via, 0u);
+  EXPECT_EQ(cfg.routes[2].via, IpAddr{});
   EXPECT_EQ(cfg.routes[2].port, 1);
   run_err(cfg, "ip route add default via 172.16.254.2 dev dpdk0", "route default already exists");
   run_err(cfg, "ip route add 10.1.0.0/16 dev dpdk0", "route 10.1.0.0/16 already exists");
@@ -623,6 +624,101 @@ TEST(Apply, ListingCommandsAreNotChanges) {
   run_err(cfg, "-L --daemon", "-L (--list) does not change the configuration");
   // Not a line of a configuration file.
   run_err(cfg, "--keepalived-reload", "--keepalived-reload is not a configuration command");
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6: parsed, listed and saved, but refused by apply until the data plane forwards it
+// (refuse_ipv6), whole and with nothing changed.
+
+// Applies `line` (it parses) to a copy of cfg: the error, and cfg must be as it was, every
+// field (checks and pools included).
+std::string refused(const Config& cfg, const std::string& line) {
+  Config after = cfg;
+  const std::string err = run(after, line);
+  EXPECT_TRUE(after == cfg) << line << " changed the configuration";
+  return err;
+}
+
+TEST(ApplyIpv6, RefusedUntilTheDataPlaneForwardsIt) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
+  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp");
+  const std::string svc = "IPv6 services are not forwarded yet";
+  EXPECT_EQ(refused(cfg, "-A -t [2001:db8::1]:80 -s rr"), svc);
+  EXPECT_EQ(refused(cfg, "-E -t [2001:db8::1]:80 -s rr"), svc);
+  EXPECT_EQ(refused(cfg, "-D -t [2001:db8::1]:80"), svc);
+  EXPECT_EQ(refused(cfg, "-A -u 2001:db8::1 -p"), svc);
+  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:80 -m"), svc);
+  EXPECT_EQ(refused(cfg, "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i"),
+            "IPv6 real servers are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "-d -t 172.16.254.200:80 -r 2001:db8:1::10"),
+            "IPv6 real servers are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "ip addr add 2001:db8::200/64 dev dpdk0"),
+            "IPv6 addresses are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "ip -6 addr del 2001:db8::200/64 dev dpdk0"),
+            "IPv6 addresses are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "ip -6 route add default via fe80::1 dev dpdk0"),
+            "IPv6 routes are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "ip route del 2001:db8:2::/48"), "IPv6 routes are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "ip neigh add fe80::18 lladdr 02:00:00:00:00:18 dev dpdk1"),
+            "IPv6 neighbours are not forwarded yet");
+  EXPECT_EQ(refused(cfg,
+                    "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp "
+                    "ip=2001:db8:1::18"),
+            "IPv6 health checks are not run yet");
+  EXPECT_EQ(refused(cfg, "--check pool -t 172.16.254.200:80 sorry=[2001:db8:1::99]:80"),
+            "IPv6 sorry servers are not forwarded yet");
+  EXPECT_EQ(refused(cfg, "--check del -t [2001:db8::1]:80"), svc);
+  // IPv4 goes on as before.
+  run_ok(cfg, "-A -t 172.16.254.200:443 -s rr");
+}
+
+TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
+  // Not only what the grammar makes: the model's fields, set directly.
+  Config cfg = two_arm();
+  Command c;
+  c.op = Op::AddService;
+  c.has_service = true;
+  c.service = {Proto::Tcp, ip6("2001:db8::1"), 80};
+  const Config before = cfg;
+  EXPECT_EQ(apply_command(cfg, c, 2).error(), "IPv6 services are not forwarded yet");
+  EXPECT_EQ(apply_service(cfg, c, nullptr).error(), "IPv6 services are not forwarded yet");
+  Command a;
+  a.op = Op::AddDest;
+  a.has_service = true;
+  a.service = {Proto::Tcp, ip(172, 16, 254, 200), 80};
+  a.has_dest = true;
+  a.rip = ip6("2001:db8:1::10");
+  a.rport = 80;
+  a.has_method = true;
+  a.method = ForwardMethod::Tunnel;
+  EXPECT_EQ(
+      make_dest(cfg, cfg.services[0], a, [](const IpAddr&, uint16_t) { return false; }).error(),
+      "IPv6 real servers are not forwarded yet");
+  Command r;  // an IPv4 prefix through an IPv6 gateway (the grammar refuses the mix)
+  r.op = Op::RouteAdd;
+  r.ip = IpAddr{};
+  r.prefix_len = 0;
+  r.via = ip6("fe80::1");
+  EXPECT_EQ(apply_command(cfg, r, 2).error(), "IPv6 routes are not forwarded yet");
+  EXPECT_TRUE(cfg == before);
+}
+
+TEST(ApplyIpv6, ARestoreIsRefusedWhole) {
+  // -R (the bulk loader, which batches -a lines): nothing of it is applied.
+  const std::string base =
+      "ip addr add 172.16.254.200/24 dev dpdk0\n"
+      "ip addr add 192.168.0.8/24 dev dpdk1\n"
+      "-A -t 172.16.254.200:80 -s rr\n"
+      "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m\n";
+  ASSERT_TRUE(load_config_text(base, "r.conf", 2).ok());
+  Result<Config> r =
+      load_config_text(base + "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i\n", "r.conf", 2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "r.conf:5: IPv6 real servers are not forwarded yet");
+  r = load_config_text(base + "-A -t [2001:db8::1]:80 -s rr\n", "r.conf", 2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "r.conf:5: IPv6 services are not forwarded yet");
 }
 
 }  // namespace

@@ -13,12 +13,12 @@
 namespace fastvs {
 namespace {
 
-constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
 }
 
 // The seed's checker: TCP_CHECK, delay_loop 6, nb_get_retry 3, delay_before_retry 3.
-CheckSpec tcp_spec(uint32_t rip = ip(192, 168, 0, 18), unsigned retry = 3) {
+CheckSpec tcp_spec(IpAddr rip = ip(192, 168, 0, 18), unsigned retry = 3) {
   CheckSpec s;
   s.kind = CheckKind::Tcp;
   s.delay_loop = 6;
@@ -255,7 +255,7 @@ TEST(CheckSpec, Describe) {
 // ---------------------------------------------------------------------------------------------
 // Pool
 
-PoolServer server(uint32_t rip, int32_t weight = 1, bool inhibit = false,
+PoolServer server(IpAddr rip, int32_t weight = 1, bool inhibit = false,
                   ForwardMethod m = ForwardMethod::Route) {
   PoolServer s;
   s.ip = rip;
@@ -284,7 +284,7 @@ std::vector<RealServerState> states(size_t n, size_t alive) {
 // "+10.0.0.1:80 w1" / "-10.0.0.1:80" / "=10.0.0.1:80 w0": a change in short.
 std::string brief(const DestChange& c) {
   const char op = c.op == DestChange::Op::Add ? '+' : c.op == DestChange::Op::Edit ? '=' : '-';
-  std::string s = std::string(1, op) + format_ip4(c.dest.rip) + ":" + std::to_string(c.dest.rport);
+  std::string s = std::string(1, op) + format_ip(c.dest.rip) + ":" + std::to_string(c.dest.rport);
   if (c.op != DestChange::Op::Remove) s += " w" + std::to_string(c.dest.weight);
   return s;
 }

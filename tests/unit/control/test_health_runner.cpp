@@ -13,23 +13,25 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "control/health/probe.h"
 #include "control/health/runner.h"
 
 namespace fastvs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr uint32_t kLoopback = 0x7f000001;  // 127.0.0.1
+constexpr IpAddr kLoopback = IpAddr::v4(0x7f000001);  // 127.0.0.1
 
 // One checked service (TCP 10.0.0.1:80) whose real server 127.0.0.1:port has one check.
 std::vector<HealthDef> one_check(const CheckSpec& spec, uint16_t port) {
   HealthDef d;
-  d.pool.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
+  d.pool.service = ServiceKey{Proto::Tcp, IpAddr::v4(0x0a000001), 80};
   PoolServer rs;
   rs.ip = kLoopback;
   rs.port = port;
@@ -69,7 +71,7 @@ class RunnerTest : public ::testing::Test {
     lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback);
+    a.sin_addr.s_addr = htonl(kLoopback.v4());
     EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     EXPECT_EQ(listen(lfd_, 64), 0);
     socklen_t len = sizeof a;
@@ -101,10 +103,10 @@ class RunnerTest : public ::testing::Test {
 TEST_F(RunnerTest, ChangingOnlyBindtoReachesTheProbes) {
   const uint16_t port = listen_tcp();
   CheckSpec spec = fast(CheckKind::Tcp);
-  spec.bindto = 0x7f000002;  // 127.0.0.2
+  spec.bindto = IpAddr::v4(0x7f000002);  // 127.0.0.2
   runner_.configure(one_check(spec, port));
   ASSERT_TRUE(connection_from(0x7f000002));
-  spec.bindto = 0x7f000003;
+  spec.bindto = IpAddr::v4(0x7f000003);
   runner_.configure(one_check(spec, port));
   EXPECT_TRUE(connection_from(0x7f000003)) << "the check still binds to the old address";
 }
@@ -210,6 +212,74 @@ TEST(RunnerMiscOutput, OneBoundedLogLineARunWithTheOptionNoneWithout) {
                 "\"a line that goes\"...");
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An IPv6 real server is checked over IPv6 (sockaddr_in6), as keepalived's check_tcp does.
+
+// A TCP listener on [::1], any port; -1 when the host has no IPv6 loopback.
+int listen_tcp6(uint16_t* port) {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 8) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin6_port);
+  return fd;
+}
+
+// Runs one probe to its end.
+CheckResult probe(const CheckSpec& spec, const IpAddr& ip, uint16_t port) {
+  Prober prober;
+  std::optional<CheckResult> got;
+  prober.start(spec, ip, port, [&](const CheckResult& r) { got = r; });
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!got && Clock::now() < deadline) prober.poll(50);
+  EXPECT_TRUE(got) << "the probe never ended";
+  return got.value_or(CheckResult{});
+}
+
+TEST(ProbeIpv6, TcpCheckConnectsOverIpv6) {
+  uint16_t port = 0;
+  const int lfd = listen_tcp6(&port);
+  if (lfd < 0) GTEST_SKIP() << "no IPv6 loopback here";
+  const IpAddr loop6 = *parse_ip("::1");
+  CheckResult r = probe(fast(CheckKind::Tcp), loop6, port);
+  EXPECT_TRUE(r.ok) << r.reason;
+  // The connection came to the IPv6 listener, from ::1.
+  pollfd pf{lfd, POLLIN, 0};
+  ASSERT_EQ(poll(&pf, 1, 5000), 1) << "no connection came";
+  sockaddr_in6 peer{};
+  socklen_t len = sizeof peer;
+  const int c = accept(lfd, reinterpret_cast<sockaddr*>(&peer), &len);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(peer.sin6_family, AF_INET6);
+  close(c);
+  // bindto ::1 with a source port, and connect_ip: IPv6 both.
+  CheckSpec spec = fast(CheckKind::Tcp);
+  spec.bindto = loop6;
+  spec.connect_ip = loop6;
+  r = probe(spec, *parse_ip("2001:db8::1"), port);
+  EXPECT_TRUE(r.ok) << r.reason;
+  close(lfd);
+  // Nobody listening: the address in ipvsadm's brackets.
+  r = probe(fast(CheckKind::Tcp), loop6, port);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "connect to [::1]:" + std::to_string(port) + " failed: Connection refused");
+}
+
+TEST(ProbeIpv6, BindtoOfTheOtherFamilyFails) {
+  CheckSpec spec = fast(CheckKind::Tcp);
+  spec.bindto = kLoopback;
+  const CheckResult r = probe(spec, *parse_ip("::1"), 9);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "bindto 127.0.0.1 is not of the family of ::1");
 }
 
 }  // namespace

@@ -10,8 +10,8 @@ namespace {
 
 using namespace fastvs::testing;
 
-uint32_t ip(int a, int b, int c, int d) {
-  return static_cast<uint32_t>(a << 24 | b << 16 | c << 8 | d);
+IpAddr ip(int a, int b, int c, int d) {
+  return IpAddr::v4(static_cast<uint32_t>(a << 24 | b << 16 | c << 8 | d));
 }
 
 // The seeds' NAT director: DIP on dpdk1, a real server behind it, no VIP yet (keepalived's).
@@ -158,8 +158,7 @@ TEST(VipReach, AServiceWithoutItsVipIsNamedAndSoIsItsVipsArrival) {
             std::vector<std::string>{
                 "VIP 172.16.254.38 is a local address: TCP 172.16.254.38:80 take(s) traffic"});
   EXPECT_EQ(vip_reach_changes(with_vip, after).size(), 1u);
-  EXPECT_EQ(vip_reach_changes(with_vip, after)[0].rfind("WARNING: VIP 172.16.254.38 is no", 0),
-            0u);
+  EXPECT_EQ(vip_reach_changes(with_vip, after)[0].rfind("WARNING: VIP 172.16.254.38 is no", 0), 0u);
 }
 
 TEST(VipReach, ManyAreCappedAndGroupedByVip) {

@@ -20,8 +20,11 @@
 namespace fastvs {
 namespace {
 
-constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
+}
+constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return ip(a, b, c, d).v4();
 }
 
 // A load as the tests look at it: the outcome, the configuration, the warnings, the error.
@@ -147,7 +150,7 @@ TEST(Keepalived, SeedLoadsWithOnlyTheVrrpWarning) {
   EXPECT_EQ(vs.hysteresis, 0u);
   EXPECT_FALSE(vs.sorry_server);
   ASSERT_EQ(vs.real_servers.size(), 2u);
-  const uint32_t rips[] = {ip(192, 168, 0, 18), ip(192, 168, 0, 28)};
+  const IpAddr rips[] = {ip(192, 168, 0, 18), ip(192, 168, 0, 28)};
   const unsigned lines[] = {23, 33};
   for (size_t i = 0; i < 2; ++i) {
     const KaRealServer& rs = vs.real_servers[i];
@@ -227,7 +230,7 @@ TEST(Keepalived, ApplySeedThenReload) {
   EXPECT_EQ(s.scheduler, "rr");
   EXPECT_FALSE(s.persistent);
   ASSERT_EQ(s.dests.size(), 2u);
-  EXPECT_EQ(format_ip4(s.dests[0].rip), "192.168.0.28");  // the kernel's order: newest first
+  EXPECT_EQ(format_ip(s.dests[0].rip), "192.168.0.28");  // the kernel's order: newest first
   EXPECT_EQ(s.dests[0].method, ForwardMethod::Route);
   ASSERT_EQ((*r).checks.size(), 2u);
   EXPECT_EQ((*r).checks[0].spec.retry, 3u);  // nb_get_retry
@@ -689,7 +692,7 @@ TEST(Keepalived, Defaults) {
   EXPECT_FALSE(tcp.alpha);
   EXPECT_EQ(tcp.connect_ip, ip(10, 0, 0, 2));
   EXPECT_EQ(tcp.connect_port, 80);
-  EXPECT_EQ(tcp.bindto, 0u);
+  EXPECT_EQ(tcp.bindto, IpAddr{});
   const CheckSpec& http = rs.checks[1].spec;
   EXPECT_EQ(http.retry, 1u);
   EXPECT_DOUBLE_EQ(http.delay_before_retry, 3);
@@ -970,16 +973,15 @@ TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1 2\n  }\n}\n",
        "ka.conf:3: too many values for 'weight' (it takes 1): 1 2"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.300 80\n}\n",
-       "ka.conf:2: bad real server address '10.0.0.300' (a numeric IPv4 address like "
-       "192.168.0.1)"},
+       "ka.conf:2: bad real server address '10.0.0.300' (a numeric IPv4 or IPv6 address like "
+       "192.168.0.1 or 2001:db8::1)"},
       {"virtual_server 10.0.0.1 80 {\n  real_server web1 80\n}\n",
-       "ka.conf:2: bad real server address 'web1' (a numeric IPv4 address like 192.168.0.1)"},
+       "ka.conf:2: bad real server address 'web1' (a numeric IPv4 or IPv6 address like "
+       "192.168.0.1 or 2001:db8::1)"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 99999\n}\n",
        "ka.conf:2: bad real server port '99999' (0..65535)"},
       {"virtual_server 10.0.0.1 http {\n}\n",
        "ka.conf:1: bad virtual server port 'http' (0..65535)"},
-      {"virtual_server 2001:db8::1 80 {\n}\n",
-       "ka.conf:1: virtual server address '2001:db8::1': IPv6 is not supported"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 1x\n  }\n}\n",
        "ka.conf:3: bad weight '1x' (a whole number 0..65535)"},
       {"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 70000\n  }\n}\n",
@@ -1074,7 +1076,7 @@ TEST(Keepalived, ConditionalConfigurationAsFastvsd) {
 @fastvsd
 )");
   std::vector<std::string> vips;
-  for (const auto& vs : k.virtual_servers) vips.push_back(format_ip4(vs.key.vip));
+  for (const auto& vs : k.virtual_servers) vips.push_back(format_ip(vs.key.vip));
   EXPECT_EQ(vips, (std::vector<std::string>{"10.0.0.1", "10.0.0.3"}));
 }
 
@@ -1351,7 +1353,7 @@ TEST(KeepalivedSyncDaemon, EveryValue) {
   EXPECT_EQ(d.cfg.maxlen, 1400);
   EXPECT_EQ(d.cfg.port, 8849);
   EXPECT_EQ(d.cfg.ttl, 2);
-  EXPECT_EQ(d.cfg.group, ip(239, 0, 0, 81));
+  EXPECT_EQ(d.cfg.group, ip4(239, 0, 0, 81));
   // Read, so not among global_defs' ignored keywords.
   for (const std::string& w : r.warnings) EXPECT_EQ(w.find("lvs_sync_daemon"), std::string::npos);
   EXPECT_EQ(r.warnings[0], "ka.conf:1: global_defs: router_id: not handled by fastvsd (ignored)");
@@ -1493,6 +1495,143 @@ TEST(KeepalivedSyncDaemon, TheInstancesAddresses) {
   EXPECT_TRUE(ka_instance_addrs(k, "").empty());
   EXPECT_TRUE(ka_instance_addrs(load_ok(kSeed), "VI_2").empty());
   EXPECT_EQ(ka_instance_addrs(load_ok(kSeed), "VI_1").size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6 (keepalived.conf(5): a virtual_server, real_server or sorry_server address may be IPv6;
+// persistence_granularity of an IPv6 virtual server is a prefix length, pgr_handler).
+
+IpAddr v6(const char* s) {
+  const auto a = parse_ip(s);
+  EXPECT_TRUE(a && a->is_v6()) << s;
+  return a.value_or(IpAddr{});
+}
+
+constexpr const char* kV6 = R"(virtual_server 2001:db8::1 80 {
+    delay_loop 6
+    lb_algo wlc
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 120
+    persistence_granularity 64
+    sorry_server 2001:db8:1::99 8080
+
+    real_server 2001:db8:1::10 8080 {
+        weight 2
+        TCP_CHECK {
+            connect_ip 2001:db8:1::11
+            connect_port 81
+            bindto 2001:db8::8
+        }
+    }
+    real_server 2001:db8:1::20 8080 {
+        HTTP_GET {
+            url {
+              path /health
+            }
+        }
+    }
+}
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 10.0.0.2 80 {
+    }
+}
+)";
+
+TEST(KeepalivedIpv6, ParsedIntoTheModel) {
+  const KaConfig cfg = load_ok(kV6);
+  ASSERT_EQ(cfg.virtual_servers.size(), 2u);
+  const KaVirtualServer& vs = cfg.virtual_servers[0];
+  EXPECT_EQ(vs.key, (ServiceKey{Proto::Tcp, v6("2001:db8::1"), 80}));
+  EXPECT_EQ(vs.persistence_timeout, 120u);
+  EXPECT_EQ(vs.persistence_granularity6, 64);
+  ASSERT_EQ(vs.real_servers.size(), 2u);
+  EXPECT_EQ(vs.real_servers[0].server.ip, v6("2001:db8:1::10"));
+  EXPECT_EQ(vs.real_servers[0].server.port, 8080);
+  const CheckSpec& tcp = vs.real_servers[0].checks.at(0).spec;
+  EXPECT_EQ(tcp.connect_ip, v6("2001:db8:1::11"));
+  EXPECT_EQ(tcp.connect_port, 81);
+  EXPECT_EQ(tcp.bindto, v6("2001:db8::8"));
+  // connect_ip defaults to the real server's address.
+  EXPECT_EQ(vs.real_servers[1].checks.at(0).spec.connect_ip, v6("2001:db8:1::20"));
+  ASSERT_TRUE(vs.sorry_server);
+  EXPECT_EQ(vs.sorry_server->server.ip, v6("2001:db8:1::99"));
+  EXPECT_EQ(vs.sorry_server->server.port, 8080);
+
+  const std::vector<ServiceConfig> svcs = ka_services(cfg);
+  ASSERT_EQ(svcs.size(), 2u);
+  EXPECT_TRUE(svcs[0].persistent);
+  EXPECT_EQ(svcs[0].netmask6, 64);
+  // As fastvsadm commands, in ipvsadm's IPv6 forms.
+  const auto cmds = ka_commands(cfg);
+  ASSERT_GE(cmds.size(), 3u);
+  EXPECT_EQ(cmds[0], (std::vector<std::string>{"-A", "-t", "[2001:db8::1]:80", "-s", "wlc", "-p",
+                                               "120", "-M", "64"}));
+  EXPECT_EQ(cmds[1], (std::vector<std::string>{"-a", "-t", "[2001:db8::1]:80", "-r",
+                                               "[2001:db8:1::10]:8080", "-m", "-w", "2"}));
+  for (const auto& c : cmds) {
+    const Result<Command> p = parse_command(c);
+    EXPECT_TRUE(p.ok()) << p.error();
+  }
+  EXPECT_EQ(parse_command(cmds[0])->netmask6, 64);
+}
+
+TEST(KeepalivedIpv6, GranularityIsAPrefixLength) {
+  const auto with = [](const std::string& g) {
+    return "virtual_server 2001:db8::1 80 {\n protocol TCP\n persistence_granularity " + g +
+           "\n real_server 2001:db8::2 80\n}\n";
+  };
+  EXPECT_EQ(load_ok(with("128")).virtual_servers.at(0).persistence_granularity6, 128);
+  // Persistent by the granularity alone, 360 s (pgr_handler).
+  EXPECT_EQ(load_ok(with("48")).virtual_servers.at(0).persistence_timeout, 360u);
+  EXPECT_NE(load_err(with("0")).find("ka.conf:3:"), std::string::npos);
+  EXPECT_NE(load_err(with("129")).find("ka.conf:3:"), std::string::npos);
+  EXPECT_NE(load_err(with("255.255.255.0")).find("ka.conf:3:"), std::string::npos);
+}
+
+TEST(KeepalivedIpv6, RefusedWholeWithItsLineUntilForwarded) {
+  const KaConfig cfg = load_ok(kV6);
+  // What fastvs cannot run yet, each with its line: the virtual server, then the addresses of
+  // its block.
+  EXPECT_EQ(ka_unsupported(cfg),
+            (std::vector<std::string>{
+                "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not forwarded yet",
+                "ka.conf:10: real_server [2001:db8:1::10]:8080: IPv6 real servers are not "
+                "forwarded yet",
+                "ka.conf:12: TCP_CHECK: IPv6 health checks are not run yet",
+                "ka.conf:18: real_server [2001:db8:1::20]:8080: IPv6 real servers are not "
+                "forwarded yet",
+                "ka.conf:19: HTTP_GET: IPv6 health checks are not run yet",
+                "ka.conf:8: sorry_server [2001:db8:1::99]:8080: IPv6 sorry servers are not "
+                "forwarded yet"}));
+  Result<Config> base = load_config_text("ip addr add 10.0.0.8/24 dev dpdk0\n", "base", 1);
+  ASSERT_TRUE(base.ok()) << base.error();
+  std::vector<ServiceKey> keys;
+  const Result<Config> r = ka_apply(*base, cfg, {}, 1, &keys);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(),
+            "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not "
+            "forwarded yet");
+  EXPECT_TRUE(keys.empty());
+  // A real or sorry server of the other family than its virtual server, not a tunnel: the
+  // kernel's and ipvsadm's rule, at its line.
+  EXPECT_EQ(load_err("virtual_server 2001:db8::1 80 {\n protocol TCP\n"
+                     " real_server 192.168.0.18 80\n}\n"),
+            "ka.conf:3: real server 192.168.0.18 of virtual server TCP [2001:db8::1]:80: a "
+            "different address family is allowed only for tunneling servers (lb_kind TUN)");
+  EXPECT_EQ(load_err("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
+                     " sorry_server 2001:db8::9 80\n sorry_server_lvs_method NAT\n"
+                     " real_server 10.0.0.2 80\n}\n"),
+            "ka.conf:4: sorry server 2001:db8::9 of virtual server TCP 10.0.0.1:80: a different "
+            "address family is allowed only for tunneling servers (lb_kind TUN)");
+  // An IPv6 real server of an IPv4 virtual server (a tunnel) is taken, and refused as IPv6.
+  const KaConfig mixed = load_ok(
+      "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
+      " real_server 2001:db8:1::10 80\n}\n");
+  EXPECT_EQ(ka_unsupported(mixed),
+            (std::vector<std::string>{"ka.conf:4: real_server [2001:db8:1::10]:80: IPv6 real "
+                                      "servers are not forwarded yet"}));
 }
 
 }  // namespace

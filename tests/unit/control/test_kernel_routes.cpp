@@ -86,8 +86,8 @@ TEST(KernelWant, RulesRoutesAndAddressesOfAConfiguration) {
                                      "10.50.0.0/16 via 10.2.0.1 dev dpdk1 table 200 proto 250",
                                  }));
   ASSERT_EQ(w.addrs.size(), 2u);
-  EXPECT_EQ(w.addrs[0], (HostAddr{ip(10, 1, 0, 5), 24, 11}));
-  EXPECT_EQ(w.addrs[1], (HostAddr{ip(10, 2, 0, 5), 24, 12}));
+  EXPECT_EQ(w.addrs[0], (HostAddr{ip4(10, 1, 0, 5), 24, 11}));
+  EXPECT_EQ(w.addrs[1], (HostAddr{ip4(10, 2, 0, 5), 24, 12}));
   for (const HostRoute& r : w.routes) EXPECT_TRUE(is_own(r, kTable)) << describe(r);
   for (const HostRule& r : w.rules) EXPECT_TRUE(is_own(r, kTable)) << describe(r);
 }
@@ -111,9 +111,9 @@ TEST(KernelChanges, RoutesOnlyItsOwn) {
   const KernelWant after = kernel_want(cfg, ifs, kTable);
   std::vector<HostRoute> have = before.routes;
   // The operator's, in fastvsd's table and elsewhere, and one of protocol 250 in another table.
-  have.push_back(foreign_route(ip(10, 88, 0, 0), 24, kTable));
-  have.push_back(foreign_route(ip(10, 50, 0, 0), 16, 100));
-  have.push_back(foreign_route(ip(10, 50, 0, 0), 16, 300, kKernelProto));
+  have.push_back(foreign_route(ip4(10, 88, 0, 0), 24, kTable));
+  have.push_back(foreign_route(ip4(10, 50, 0, 0), 16, 100));
+  have.push_back(foreign_route(ip4(10, 50, 0, 0), 16, 300, kKernelProto));
   const HostChanges<HostRoute> c = route_changes(have, after.routes, kTable);
   EXPECT_EQ(described(c.del),
             (std::vector<std::string>{"10.50.0.0/16 via 10.2.0.1 dev dpdk1 table 200 proto 250"}));
@@ -137,12 +137,13 @@ TEST(KernelChanges, RulesOnlyItsOwn) {
   const KernelWant want = kernel_want(lab(), two_ifs(), kTable);
   std::vector<HostRule> have = {
       rule(0, RT_TABLE_LOCAL, RTPROT_KERNEL),
-      rule(1000, 100, RTPROT_BOOT, "", ip(10, 77, 0, 5)),      // the operator's
-      rule(kTable, 300, RTPROT_BOOT, "", ip(10, 77, 0, 6)),    // at fastvsd's priority
-      rule(kTable, kTable, RTPROT_BOOT, "", ip(10, 1, 0, 5)),  // as fastvsd's, but not its protocol
-      rule(500, kTable, kKernelProto, "dpdk9"),                // protocol 250, another priority
-      rule(kTable, kTable, kKernelProto, "dpdk0"),             // its own, wanted
-      rule(kTable, kTable, kKernelProto, "", ip(10, 9, 9, 9)),  // its own, no longer wanted
+      rule(1000, 100, RTPROT_BOOT, "", ip4(10, 77, 0, 5)),    // the operator's
+      rule(kTable, 300, RTPROT_BOOT, "", ip4(10, 77, 0, 6)),  // at fastvsd's priority
+      rule(kTable, kTable, RTPROT_BOOT, "",
+           ip4(10, 1, 0, 5)),                       // as fastvsd's, but not its protocol
+      rule(500, kTable, kKernelProto, "dpdk9"),     // protocol 250, another priority
+      rule(kTable, kTable, kKernelProto, "dpdk0"),  // its own, wanted
+      rule(kTable, kTable, kKernelProto, "", ip4(10, 9, 9, 9)),  // its own, no longer wanted
       rule(32766, RT_TABLE_MAIN, RTPROT_KERNEL),
   };
   const HostChanges<HostRule> c = rule_changes(have, want.rules, kTable);
@@ -156,9 +157,9 @@ TEST(KernelChanges, RulesOnlyItsOwn) {
 
 TEST(KernelChanges, AddressesOnItsInterfaces) {
   // fastvsadm's: 10.1.0.5/24 and 10.1.0.6/24; it had 10.1.0.5/16 too (fastvsadm ip addr del).
-  const std::vector<HostAddr> own = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 6), 24, 11}};
-  const std::vector<HostAddr> before = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 5), 16, 11}};
-  const std::vector<HostAddr> have = {{ip(10, 1, 0, 5), 24, 11}, {ip(10, 1, 0, 5), 16, 11}};
+  const std::vector<HostAddr> own = {{ip4(10, 1, 0, 5), 24, 11}, {ip4(10, 1, 0, 6), 24, 11}};
+  const std::vector<HostAddr> before = {{ip4(10, 1, 0, 5), 24, 11}, {ip4(10, 1, 0, 5), 16, 11}};
+  const std::vector<HostAddr> have = {{ip4(10, 1, 0, 5), 24, 11}, {ip4(10, 1, 0, 5), 16, 11}};
   const HostChanges<HostAddr> c = addr_changes(have, own, {}, before);
   ASSERT_EQ(c.del.size(), 1u);
   EXPECT_EQ(describe(c.del[0], "dpdk0"), "10.1.0.5/16 dev dpdk0");
@@ -167,10 +168,10 @@ TEST(KernelChanges, AddressesOnItsInterfaces) {
 }
 
 TEST(KernelChanges, TheHostsAddressesAreLeftAsTheHostHasThem) {
-  const HostAddr dip{ip(10, 1, 0, 5), 24, 11};
-  const HostAddr vip{ip(10, 1, 0, 38), 32, 11};      // keepalived's, followed
-  const HostAddr other{ip(10, 1, 0, 99), 24, 11};    // the host's, not (yet) followed
-  const HostAddr gone{ip(10, 1, 0, 40), 32, 11};     // keepalived removed it; still followed
+  const HostAddr dip{ip4(10, 1, 0, 5), 24, 11};
+  const HostAddr vip{ip4(10, 1, 0, 38), 32, 11};    // keepalived's, followed
+  const HostAddr other{ip4(10, 1, 0, 99), 24, 11};  // the host's, not (yet) followed
+  const HostAddr gone{ip4(10, 1, 0, 40), 32, 11};   // keepalived removed it; still followed
   // Neither put back (a backup must not hold the VIP) nor removed.
   HostChanges<HostAddr> c = addr_changes({dip, vip, other}, {dip}, {vip, gone}, {dip, vip, gone});
   EXPECT_TRUE(c.add.empty());
@@ -185,9 +186,9 @@ TEST(KernelChanges, TheHostsAddressesAreLeftAsTheHostHasThem) {
 TEST(TableUse, FreeWhenOnlyOthersTablesAndStaleRules) {
   HostRule detached = rule(kTable, kTable, kKernelProto, "dpdk0");
   detached.iif_detached = true;
-  const HostRule from = rule(kTable, kTable, kKernelProto, "", ip(10, 1, 0, 5));
+  const HostRule from = rule(kTable, kTable, kKernelProto, "", ip4(10, 1, 0, 5));
   const std::vector<HostRule> rules = {rule(0, RT_TABLE_LOCAL, RTPROT_KERNEL),
-                                       rule(1000, 100, RTPROT_BOOT, "", ip(10, 77, 0, 5)),
+                                       rule(1000, 100, RTPROT_BOOT, "", ip4(10, 77, 0, 5)),
                                        rule(kTable, 300, RTPROT_BOOT),
                                        detached,
                                        from,
@@ -202,16 +203,17 @@ TEST(TableUse, FreeWhenOnlyOthersTablesAndStaleRules) {
 }
 
 TEST(TableUse, RefusedWhenTheOperatorsRulesOrRoutesAreThere) {
-  const TableUse by_rule = table_use({rule(1000, 100, RTPROT_BOOT, "", ip(10, 77, 0, 5))}, {}, 100);
+  const TableUse by_rule =
+      table_use({rule(1000, 100, RTPROT_BOOT, "", ip4(10, 77, 0, 5))}, {}, 100);
   EXPECT_EQ(table_refusal(by_rule, 100),
             "kernel path: routing table 100 is in use by rules or routes fastvsd did not create "
             "(rule `priority 1000 from 10.77.0.5/32 lookup 100 protocol boot`); fastvsd changes "
             "nothing of them: give it a table of its own with --kernel-table N (or run with "
             "--no-kernel-path)");
   // A route alone (no rule uses the table yet), of any protocol but fastvsd's.
-  HostRoute r = foreign_route(ip(10, 88, 0, 0), 24, 100);
+  HostRoute r = foreign_route(ip4(10, 88, 0, 0), 24, 100);
   r.type = RTN_UNICAST;
-  r.gateway = ip(10, 77, 0, 2);
+  r.gateway = ip4(10, 77, 0, 2);
   r.dev = "eth9";
   const std::string why = table_refusal(table_use({}, {r}, 100), 100);
   EXPECT_NE(why.find("route `10.88.0.0/24 via 10.77.0.2 dev eth9 table 100 proto static`"),
@@ -220,7 +222,7 @@ TEST(TableUse, RefusedWhenTheOperatorsRulesOrRoutesAreThere) {
   // Its own protocol at another priority is not its own either.
   EXPECT_NE(table_refusal(table_use({rule(5, 100, kKernelProto, "dpdk0")}, {}, 100), 100), "");
   // Many: the first four, and how many more.
-  std::vector<HostRoute> many(6, foreign_route(ip(10, 88, 0, 0), 24, 100));
+  std::vector<HostRoute> many(6, foreign_route(ip4(10, 88, 0, 0), 24, 100));
   EXPECT_NE(table_refusal(table_use({}, many, 100), 100).find(" and 2 more)"), std::string::npos);
 }
 

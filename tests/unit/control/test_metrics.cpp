@@ -19,11 +19,11 @@
 namespace fastvs {
 namespace {
 
-constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
+constexpr IpAddr ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddr::v4(uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d);
 }
 
-DestStatus dest(uint32_t rip, uint16_t rport, ForwardMethod m, int32_t weight) {
+DestStatus dest(IpAddr rip, uint16_t rport, ForwardMethod m, int32_t weight) {
   DestStatus d;
   d.cfg.rip = rip;
   d.cfg.rport = rport;
@@ -336,10 +336,10 @@ TEST(Prometheus, LabelValuesAreEscaped) {
 TEST(Prometheus, CheckedRealServersUpOrDown) {
   MetricsSnapshot m;
   RealServerHealth up, down;
-  up.service = down.service = ServiceKey{Proto::Tcp, 0x0a000001, 80};
-  up.server.rip = 0xc0a80012;
+  up.service = down.service = ServiceKey{Proto::Tcp, IpAddr::v4(0x0a000001), 80};
+  up.server.rip = IpAddr::v4(0xc0a80012);
   up.server.rport = 80;
-  down.server.rip = 0xc0a8001c;
+  down.server.rip = IpAddr::v4(0xc0a8001c);
   down.server.rport = 80;
   down.up = false;
   m.health = {up, down};
@@ -379,6 +379,26 @@ TEST(StatsFile, JsonHasEveryWorkerCounterAndEveryDestination) {
   EXPECT_NE(w0.find("\"conns\": 4, \"drops\": {\"no_service\": 9, \"no_conn\": 1"),
             std::string::npos)
       << w0;
+}
+
+TEST(MetricsIpv6, LabelsAndStatsFileNameIpv6Addresses) {
+  // Prometheus labels hold the address alone (inet_ntop's text); the stats file's names are
+  // "proto:ADDR:PORT" with ipvsadm's brackets around an IPv6 address.
+  MetricsSnapshot m;
+  ServiceStatus s;
+  s.cfg.key = {Proto::Tcp, *parse_ip("2001:db8::1"), 80};
+  s.cfg.scheduler = "rr";
+  s.dests = {dest(*parse_ip("2001:db8:1::10"), 8080, ForwardMethod::Masq, 1)};
+  m.services = {s};
+  const std::string text = format_prometheus(m);
+  EXPECT_NE(text.find("proto=\"TCP\",vip=\"2001:db8::1\",vport=\"80\",rip=\"2001:db8:1::10\","
+                      "rport=\"8080\""),
+            std::string::npos)
+      << text;
+  const std::string j = format_stats_json(m);
+  EXPECT_NE(j.find("{\"service\": \"tcp:[2001:db8::1]:80\", \"rip\": \"[2001:db8:1::10]:8080\","),
+            std::string::npos)
+      << j;
 }
 
 class ReplaceFile : public ::testing::Test {

@@ -66,7 +66,7 @@ class MiscCheckTest : public ::testing::Test {
   // Runs one check to its end (30 s at most).
   CheckResult run(Prober& prober, const CheckSpec& s) {
     std::optional<CheckResult> got;
-    prober.start(s, 0x7f000001, 80, [&](const CheckResult& r) { got = r; });
+    prober.start(s, IpAddr::v4(0x7f000001), 80, [&](const CheckResult& r) { got = r; });
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     while (!got && Clock::now() < deadline) prober.poll(50);
     EXPECT_TRUE(got.has_value()) << "no result in 30 s";
@@ -200,7 +200,7 @@ TEST_F(MiscCheckTest, CancellingKillsTheRunWithWhatItStarted) {
              "sleep 300\n");
   Prober prober;
   bool done = false;
-  prober.start(spec(prog), 0x7f000001, 80, [&](const CheckResult&) { done = true; });
+  prober.start(spec(prog), IpAddr::v4(0x7f000001), 80, [&](const CheckResult&) { done = true; });
   ASSERT_TRUE(wait_pid("setsid.pid"));
   ASSERT_TRUE(wait_pid("program.pid"));
   prober.cancel_all();
@@ -270,7 +270,7 @@ TEST_F(MiscCheckTest, OtherChildrenOfTheProcessAreLeftAlone) {
   for (int i = 0; i < 3; ++i) {
     CheckSpec s = spec(prog);
     s.misc_argv.push_back(std::to_string(i));
-    prober.start(s, 0x7f000001, 80, [&](const CheckResult&) { ++finished; });
+    prober.start(s, IpAddr::v4(0x7f000001), 80, [&](const CheckResult&) { ++finished; });
   }
   FILE* during = popen("sleep 0.2; exit 8", "r");
   ASSERT_NE(during, nullptr);

@@ -26,7 +26,7 @@ Config checked() {
 const ServiceKey k80{Proto::Tcp, ip(172, 16, 254, 200), 80};
 const ServiceKey k81{Proto::Tcp, ip(172, 16, 254, 200), 81};
 
-DestConfig dest(uint32_t rip, int32_t weight, uint16_t rport = 80) {
+DestConfig dest(IpAddr rip, int32_t weight, uint16_t rport = 80) {
   DestConfig d;
   d.rip = rip;
   d.rport = rport;
