@@ -242,8 +242,7 @@ Status Director::init() {
   refresh_health();
   auto first = make_snapshot();
   published_ = effective_;
-  for (const auto& n : cfg_.neighs)  // IPv4 only, as the table (refuse_ipv6)
-    if (n.ip.is_v4()) neigh_.set(rte_cpu_to_be_32(n.ip.v4()), n.port, n.mac, NeighState::Permanent);
+  for (const auto& n : cfg_.neighs) set_static_neigh(n.ip, n.port, n.mac);
   const size_t qsz = rte_rcu_qsbr_get_memsize(nworkers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("fastvs_qsbr", qsz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, nworkers) != 0) {

@@ -121,6 +121,8 @@ class Director {
   bool apply_change(uint64_t client, const std::string& what, Config next);
   // The static neighbours of `next` into the neighbour table, those `cfg_` had and `next` has not
   // out of it (-R and SIGHUP replace the whole configuration).
+  void set_static_neigh(const IpAddr& ip, uint16_t port, const MacAddr& mac);
+  void clear_static_neigh(const IpAddr& ip);
   void sync_static_neighbours(const Config& next);
   // The signals waiting on the signalfd (control/signals.h); true when one asks to stop.
   bool on_signals(int signal_fd);

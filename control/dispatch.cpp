@@ -246,7 +246,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       *reply = CliReply{true, show_routes(ports_, cfg_, cmd.ip_family)};
       return true;
     case Op::NeighShow:
-      *reply = CliReply{true, show_neighs(ports_, neigh_, cmd.ip_family)};
+      *reply = CliReply{true, show_neighs(ports_, neigh_, neigh6_, cmd.ip_family)};
       return true;
     case Op::LinkShow:
       *reply = CliReply{true, show_links(ports_, workers_, cmd.stats)};
@@ -279,10 +279,8 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
             fmt::format("fastvsadm {}: WARNING: no user= and no user {} on this host: the "
                         "program runs as root (keepalived does the same, and warns)",
                         join(req.words), kDefaultScriptUser));
-      // IPv4 only: apply refused an IPv6 neighbour (refuse_ipv6).
-      if (cmd.op == Op::NeighAdd)
-        neigh_.set(rte_cpu_to_be_32(cmd.ip.v4()), cmd.port, cmd.mac, NeighState::Permanent);
-      if (cmd.op == Op::NeighDel) neigh_.clear(rte_cpu_to_be_32(cmd.ip.v4()));
+      if (cmd.op == Op::NeighAdd) set_static_neigh(cmd.ip, cmd.port, cmd.mac);
+      if (cmd.op == Op::NeighDel) clear_static_neigh(cmd.ip);
       return apply_change(client, "fastvsadm " + join(req.words), std::move(next));
     }
   }
@@ -331,15 +329,27 @@ void Director::follow_host_addrs() {
   apply_change(0, "host: " + join(f.changes, "; "), std::move(f.next));
 }
 
+// Static neighbours live in the neighbour table of their family too.
+void Director::set_static_neigh(const IpAddr& ip, uint16_t port, const MacAddr& mac) {
+  if (ip.is_v4())
+    neigh_.set(rte_cpu_to_be_32(ip.v4()), port, mac, NeighState::Permanent);
+  else
+    neigh6_.set(ip6_key(ip), port, mac, NeighState::Permanent);
+}
+
+void Director::clear_static_neigh(const IpAddr& ip) {
+  if (ip.is_v4())
+    neigh_.clear(rte_cpu_to_be_32(ip.v4()));
+  else
+    neigh6_.clear(ip6_key(ip));
+}
+
 void Director::sync_static_neighbours(const Config& next) {
-  // Static neighbours live in the neighbour table too.
-  // IPv4 only, as the table: apply refuses IPv6 neighbours (refuse_ipv6).
   std::unordered_set<IpAddr> kept;
   for (const auto& m : next.neighs) kept.insert(m.ip);
   for (const auto& n : cfg_.neighs)
-    if (n.ip.is_v4() && !kept.count(n.ip)) neigh_.clear(rte_cpu_to_be_32(n.ip.v4()));
-  for (const auto& n : next.neighs)
-    if (n.ip.is_v4()) neigh_.set(rte_cpu_to_be_32(n.ip.v4()), n.port, n.mac, NeighState::Permanent);
+    if (!kept.count(n.ip)) clear_static_neigh(n.ip);
+  for (const auto& n : next.neighs) set_static_neigh(n.ip, n.port, n.mac);
 }
 
 void Director::reload_files() {

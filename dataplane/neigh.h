@@ -29,6 +29,12 @@ struct Ip6Key {
   }
 };
 
+inline Ip6Key ip6_key(const IpAddr& a) {
+  Ip6Key k;
+  std::memcpy(k.b, a.bytes().data(), 16);
+  return k;
+}
+
 // What a worker learned from an ARP packet (IPv4) or a neighbour solicitation or advertisement
 // (IPv6), as it travels to control.
 struct NeighLearn {

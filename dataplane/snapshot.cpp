@@ -1,5 +1,7 @@
 #include "dataplane/snapshot.h"
 
+#include <cstring>
+
 #include "dataplane/conn_table.h"  // kTicksPerSecond
 
 #include <algorithm>
@@ -214,7 +216,20 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
 
   std::vector<std::pair<uint64_t, uint16_t>> local_items;
   for (const auto& a : cfg.addrs) {
-    if (!a.ip.is_v4()) continue;  // IPv4 only for now, as above
+    if (a.ip.is_v6()) {
+      // IPv6: neighbour discovery and echo answer for it, and its subnet is connected.
+      SnapAddr6 sa;
+      std::memcpy(sa.ip, a.ip.bytes().data(), 16);
+      sa.prefix_len = a.prefix_len;
+      sa.port = a.port;
+      s->addrs6.push_back(sa);
+      SnapRoute6 r;
+      std::memcpy(r.prefix, a.ip.masked(a.prefix_len).bytes().data(), 16);
+      r.len = a.prefix_len;
+      r.port = a.port;
+      s->routes6.push_back(r);
+      continue;
+    }
     SnapAddr sa;
     sa.ip = rte_cpu_to_be_32(a.ip.v4());
     sa.mask = rte_cpu_to_be_32(prefix_mask(a.prefix_len));
@@ -230,7 +245,16 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   }
   s->local_by_ip.build(local_items);
   for (const auto& rc : cfg.routes) {
-    if (!rc.prefix.is_v4()) continue;  // IPv4 only for now, as above
+    if (rc.prefix.is_v6()) {
+      SnapRoute6 r;
+      std::memcpy(r.prefix, rc.prefix.masked(rc.prefix_len).bytes().data(), 16);
+      r.len = rc.prefix_len;
+      r.has_via = !rc.via.is_zero();
+      std::memcpy(r.via, rc.via.bytes().data(), 16);
+      r.port = rc.port;
+      s->routes6.push_back(r);
+      continue;
+    }
     SnapRoute r;
     r.prefix = rte_cpu_to_be_32(rc.prefix.v4());
     r.mask = rte_cpu_to_be_32(prefix_mask(rc.prefix_len));
@@ -242,6 +266,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   // Longest prefix first; at equal length a connected route wins over a static one.
   std::stable_sort(s->routes.begin(), s->routes.end(),
                    [](const SnapRoute& a, const SnapRoute& b) { return a.len > b.len; });
+  std::stable_sort(s->routes6.begin(), s->routes6.end(),
+                   [](const SnapRoute6& a, const SnapRoute6& b) { return a.len > b.len; });
   return s;
 }
 

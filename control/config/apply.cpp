@@ -65,6 +65,11 @@ std::optional<uint16_t> connected_port(const Config& cfg, const IpAddr& ip,
   return best;
 }
 
+// An IPv6 link-local address (fe80::/10): on every link, so on no particular one.
+bool is_link_local(const IpAddr& a) {
+  return a.is_v6() && a.bytes()[0] == 0xfe && (a.bytes()[1] & 0xc0) == 0x80;
+}
+
 // Direct routing rewrites only the MAC addresses: the real server must be on a network the
 // director is attached to (the kernel's ip_vs_dr_xmit would route to a gateway's MAC, and the
 // gateway would send the packet to the VIP, i.e. back to the director).
@@ -322,7 +327,7 @@ Status apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
   Config after = cfg;
   after.addrs.erase(after.addrs.begin() + (it - cfg.addrs.begin()));
   for (const RouteConfig& r : cfg.routes) {
-    if (!r.via.is_zero() && !connected_port(after, r.via, r.port)) {
+    if (!r.via.is_zero() && !is_link_local(r.via) && !connected_port(after, r.via, r.port)) {
       return Error{"address " + name + " is needed by route " +
                    prefix_name(r.prefix, r.prefix_len) + " via " + format_ip(r.via) +
                    " (delete the route first)"};
@@ -358,11 +363,20 @@ Status apply_route(Config& cfg, const Command& cmd, unsigned num_ports) {
   RouteConfig route{cmd.ip, cmd.prefix_len, cmd.via, cmd.port};
   if (!cmd.via.is_zero()) {
     const std::string gw = format_ip(cmd.via);
+    if (cmd.via.family() != cmd.ip.family())
+      return Error{"gateway " + gw + " is not of route " + name + "'s family"};
     if (is_local_address(cfg, cmd.via))
       return Error{"gateway " + gw + " is an address of this director"};
     if (!is_unicast_ip(cmd.via)) return Error{"invalid gateway " + gw};
+    // An IPv6 router is usually named by its link-local address (fe80::/10, on every link),
+    // which says nothing of its link: the port must (as `ip -6 route ... via fe80::1 dev X`).
+    const bool link_local = is_link_local(cmd.via);
+    if (link_local && !cmd.has_port)
+      return Error{"gateway " + gw + " is link-local: name its port (dev dpdkN)"};
     const auto port =
-        connected_port(cfg, cmd.via, cmd.has_port ? std::optional(cmd.port) : std::nullopt);
+        link_local
+            ? std::optional<uint16_t>(cmd.port)
+            : connected_port(cfg, cmd.via, cmd.has_port ? std::optional(cmd.port) : std::nullopt);
     if (!port) {
       if (cmd.has_port) {
         return Error{"gateway " + gw + " is not on a connected network of " + port_name(cmd.port)};
@@ -499,26 +513,15 @@ Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
 
 }  // namespace
 
-// The data plane forwards IPv4 only (dataplane/snapshot.cpp takes v4() of every address), so
-// a command that names an IPv6 address is refused whole, here and nowhere else: the grammar,
-// the model, listings and -S/-R carry IPv6 already. Goes when the data plane forwards IPv6.
+// The data plane forwards IPv4 only; IPv6 addresses, routes and neighbours it has (neighbour
+// discovery, echo, next hops). So a command that names an IPv6 service, real server, check or
+// sorry server is refused whole, here and nowhere else: the grammar, the model, listings and
+// -S/-R carry IPv6 already. Goes when the data plane forwards IPv6.
 Status refuse_ipv6(const Command& cmd) {
   const auto v6 = [](const IpAddr& a) { return a.is_v6(); };
   if (cmd.has_service && v6(cmd.service.vip)) return Error{"IPv6 services are not forwarded yet"};
   if (cmd.has_dest && v6(cmd.rip)) return Error{"IPv6 real servers are not forwarded yet"};
   switch (cmd.op) {
-    case Op::AddrAdd:
-    case Op::AddrDel:
-      if (v6(cmd.ip)) return Error{"IPv6 addresses are not forwarded yet"};
-      break;
-    case Op::RouteAdd:
-    case Op::RouteDel:
-      if (v6(cmd.ip) || v6(cmd.via)) return Error{"IPv6 routes are not forwarded yet"};
-      break;
-    case Op::NeighAdd:
-    case Op::NeighDel:
-      if (v6(cmd.ip)) return Error{"IPv6 neighbours are not forwarded yet"};
-      break;
     case Op::CheckAdd:
       if (v6(cmd.check.spec.connect_ip) || v6(cmd.check.spec.bindto))
         return Error{"IPv6 health checks are not run yet"};

@@ -1,5 +1,7 @@
 #include "control/report/ip_print.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "common/grammar/words.h"
@@ -26,11 +28,27 @@ std::string format_addr_lines(const Config& cfg, uint16_t port, const std::strin
   return out;
 }
 
+namespace {
+// The order `ip -6 route` lists a table in: the kernel walks its fib6 tree children first, so
+// prefixes by address, a prefix after those it contains, the default route last.
+bool fib6_before(const IpAddr& a, unsigned alen, const IpAddr& b, unsigned blen) {
+  const unsigned common = std::min(alen, blen);
+  const IpAddr am = a.masked(common), bm = b.masked(common);
+  if (am != bm) return am < bm;
+  return alen > blen;
+}
+}  // namespace
+
 std::string format_routes(const Config& cfg, const std::vector<std::string>& names,
                           std::optional<IpAddr::Family> family) {
   const IpAddr::Family f = family.value_or(IpAddr::Family::V4);
   const auto name = [&](uint16_t p) { return p < names.size() ? names[p] : std::string("?"); };
-  std::string out;
+  struct Line {
+    IpAddr prefix;
+    unsigned len;
+    std::string text;
+  };
+  std::vector<Line> lines;
   for (const RouteConfig& r : cfg.routes) {
     if (r.prefix.family() != f) continue;
     const std::string dst = prefix_name(r.prefix, r.prefix_len);
@@ -43,18 +61,26 @@ std::string format_routes(const Config& cfg, const std::vector<std::string>& nam
       line += r.via.is_zero() ? " scope link" : "";
     else
       line += " metric 1024 pref medium";
-    out += line + "\n";
+    lines.push_back({r.prefix, r.prefix_len, line + "\n"});
   }
   for (const AddrConfig& a : cfg.addrs) {
     if (a.ip.family() != f) continue;
     const std::string net = format_ip(a.ip.masked(a.prefix_len));
     if (f == IpAddr::Family::V4)
-      out += fmt::format("{}/{} dev {} proto kernel scope link src {}\n", net, a.prefix_len,
-                         name(a.port), format_ip(a.ip));
+      lines.push_back({a.ip.masked(a.prefix_len), a.prefix_len,
+                       fmt::format("{}/{} dev {} proto kernel scope link src {}\n", net,
+                                   a.prefix_len, name(a.port), format_ip(a.ip))});
     else  // addrconf_prefix_route: IP6_RT_PRIO_ADDRCONF
-      out += fmt::format("{}/{} dev {} proto kernel metric 256 pref medium\n", net, a.prefix_len,
-                         name(a.port));
+      lines.push_back({a.ip.masked(a.prefix_len), a.prefix_len,
+                       fmt::format("{}/{} dev {} proto kernel metric 256 pref medium\n", net,
+                                   a.prefix_len, name(a.port))});
   }
+  if (f == IpAddr::Family::V6)
+    std::stable_sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {
+      return fib6_before(x.prefix, x.len, y.prefix, y.len);
+    });
+  std::string out;
+  for (const Line& l : lines) out += l.text;
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "control/report/ip_show.h"
 
+#include <algorithm>
+
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
 
@@ -29,15 +31,24 @@ std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg,
 }
 
 std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh,
-                        std::optional<IpAddr::Family> family) {
+                        const NeighTable6& neigh6, std::optional<IpAddr::Family> family) {
   std::string out;
-  // The neighbour table holds IPv4 (ARP) entries only, for now.
-  if (family == IpAddr::Family::V6) return out;
-  neigh.for_each([&](uint32_t ip, uint16_t port, const MacAddr& mac, NeighState st) {
-    out += fmt::format("{} dev {} lladdr {} {}\n", format_ip4(rte_be_to_cpu_32(ip)),
+  const auto line = [&](const IpAddr& ip, uint16_t port, const MacAddr& mac, NeighState st) {
+    out += fmt::format("{} dev {} lladdr {} {}\n", format_ip(ip),
                        port < ports.size() ? ports[port].name : "?", format_mac(mac),
                        st == NeighState::Permanent ? "PERMANENT" : "REACHABLE");
-  });
+  };
+  // As `ip neigh`: IPv4's, then IPv6's.
+  if (family != IpAddr::Family::V6)
+    neigh.for_each([&](uint32_t ip, uint16_t port, const MacAddr& mac, NeighState st) {
+      line(IpAddr::v4(rte_be_to_cpu_32(ip)), port, mac, st);
+    });
+  if (family != IpAddr::Family::V4)
+    neigh6.for_each([&](const Ip6Key& ip, uint16_t port, const MacAddr& mac, NeighState st) {
+      IpAddr::Bytes b;
+      std::copy(ip.b, ip.b + 16, b.begin());
+      line(IpAddr::v6(b), port, mac, st);
+    });
   return out;
 }
 

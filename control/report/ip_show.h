@@ -22,6 +22,7 @@ std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg,
 std::string show_routes(const std::vector<PortSetup>& ports, const Config& cfg,
                         std::optional<IpAddr::Family> family = std::nullopt);
 std::string show_neighs(const std::vector<PortSetup>& ports, const NeighTable& neigh,
+                        const NeighTable6& neigh6,
                         std::optional<IpAddr::Family> family = std::nullopt);
 std::string show_links(const std::vector<PortSetup>& ports,
                        const std::vector<std::unique_ptr<Worker>>& workers, bool stats);

@@ -196,6 +196,22 @@ class KernelPathLab(LabCase):
         self.assertGreater(sum(w["to_kernel_ctl"] for w in c["workers"]), 0, c)
         self.assertEqual(lab.d.drops().get("ethertype", 0), 0)
 
+    def test_director_ipv6_address_answers(self):
+        # An IPv6 address of fastvsd's own (not the host's): the workers answer rs1's neighbour
+        # solicitation and its pings, learn rs1 from the solicitation and route the answers.
+        lab = Lab(self, self.topo, lab_config() + "ip addr add 2001:db8:1::9/64 dev dpdk1\n")
+        for cmd in ("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0",
+                    "ip -6 addr add 2001:db8:1::18/64 dev eth0 nodad"):
+            topo.ns("rs1", cmd)
+        self.addCleanup(topo.ns, "rs1", "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
+        self.assertEqual(topo.ns("rs1", "ping -6 -c 3 -i 0.2 -W 2 2001:db8:1::9", check=False), 0)
+        # rs1 holds the director's MAC for it, from the advertisement.
+        neigh = topo.ns("rs1", "ip -6 neigh show 2001:db8:1::9", capture=True)
+        self.assertRegex(neigh, r"lladdr [0-9a-f:]{17}", neigh)
+        c = lab.d.counters()
+        self.assertGreater(sum(w["nd_adverts"] for w in c["workers"]), 0, c)
+        self.assertGreaterEqual(sum(w["echo_replies"] for w in c["workers"]), 2, c)
+
     def test_kernel_rate_zero_hands_the_host_nothing(self):
         lab = Lab(self, self.topo, lab_config(), args=("--kernel-rate", "0"))
         # The director's stack still sends (the limit is on what the workers hand it), but rs1's

@@ -91,9 +91,10 @@ class Cli(RingDaemonTest):
             self.assertIn(needle, err, args)
         self.assertEqual(self.ok("-S", "-n"), before)
 
-    def test_ipv6_is_refused_until_the_data_plane_forwards_it(self):
-        # fastvsadm reads ipvsadm's and iproute2's IPv6 forms; fastvsd refuses each in one line
-        # and changes nothing (refuse_ipv6); the IPv4 table and the listings are untouched.
+    def test_ipv6_services_are_refused_until_the_data_plane_forwards_them(self):
+        # fastvsadm reads ipvsadm's IPv6 forms; fastvsd refuses each service and real server in
+        # one line and changes nothing (refuse_ipv6); the IPv4 table and the listings are
+        # untouched.
         subprocess.run(["sh", "-c", SEED_SCRIPT.replace("fastvsadm", FASTVSADM)],
                        env=dict(os.environ, FASTVS_SOCKET=self.sock), check=True, timeout=30)
         before = self.ok("-S", "-n")
@@ -102,10 +103,6 @@ class Cli(RingDaemonTest):
             (["-A", "-t", "[2001:db8::1]:80", "-s", "rr"], "IPv6 services are not forwarded yet"),
             (["-a", "-t", "172.16.254.200:80", "-r", "2001:db8:1::10", "-i"],
              "IPv6 real servers are not forwarded yet"),
-            (["ip", "-6", "addr", "add", "2001:db8::200/64", "dev", "dpdk0"],
-             "IPv6 addresses are not forwarded yet"),
-            (["ip", "route", "add", "default", "via", "fe80::1", "dev", "dpdk0"],
-             "IPv6 routes are not forwarded yet"),
             (["-R"], "IPv6 services are not forwarded yet"),
             # The grammar's own refusals.
             (["-a", "-t", "172.16.254.200:80", "-r", "[2001:db8:1::10]:80", "-m"],
@@ -123,6 +120,33 @@ class Cli(RingDaemonTest):
         self.assertEqual(self.ok("ip", "addr"), addrs)
         self.assertEqual(self.ok("ip", "-6", "route"), "")
         self.assertNotIn("inet ", self.ok("ip", "-6", "addr"))
+
+    def test_ipv6_addresses_routes_and_neighbours(self):
+        # What the data plane has of IPv6 (neighbour discovery, echo, next hops) is configured
+        # and listed as iproute2 lists it.
+        self.ok("ip", "-6", "addr", "add", "2001:db8::200/64", "dev", "dpdk0")
+        self.ok("ip", "route", "add", "default", "via", "fe80::1", "dev", "dpdk0")
+        self.ok("ip", "neigh", "add", "2001:db8::18", "lladdr", "02:00:00:00:00:18", "dev", "dpdk0")
+        self.assertIn("    inet6 2001:db8::200/64 scope global", self.ok("ip", "-6", "addr"))
+        self.assertNotIn("inet6", self.ok("ip", "-4", "addr"))
+        self.ok("ip", "route", "add", "2001:db8:2::/48", "via", "2001:db8::1")
+        # In the kernel's order (checked against iproute2 6.1 on Linux 6.1).
+        self.assertEqual(self.ok("ip", "-6", "route"),
+                         "2001:db8::/64 dev dpdk0 proto kernel metric 256 pref medium\n"
+                         "2001:db8:2::/48 via 2001:db8::1 dev dpdk0 metric 1024 pref medium\n"
+                         "default via fe80::1 dev dpdk0 metric 1024 pref medium\n")
+        self.assertEqual(self.ok("ip", "-6", "neigh"),
+                         "2001:db8::18 dev dpdk0 lladdr 02:00:00:00:00:18 PERMANENT\n")
+        self.assertEqual(self.ok("ip", "-4", "neigh"), "")
+        self.ok("ip", "neigh", "del", "2001:db8::18", "dev", "dpdk0")
+        self.assertEqual(self.ok("ip", "-6", "neigh"), "")
+        rc, _, err = self.adm("ip", "-6", "route", "add", "2001:db8:3::/48", "via", "fe80::1")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("gateway fe80::1 is link-local: name its port (dev dpdkN)", err)
+        for args in (("route", "del", "2001:db8:2::/48"), ("route", "del", "default", "via",
+                     "fe80::1", "dev", "dpdk0"), ("addr", "del", "2001:db8::200/64", "dev", "dpdk0")):
+            self.ok("ip", *args)
+        self.assertEqual(self.ok("ip", "-6", "route"), "")
 
     def test_save_clear_restore_gives_the_same_table(self):
         self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")

@@ -653,15 +653,6 @@ TEST(ApplyIpv6, RefusedUntilTheDataPlaneForwardsIt) {
             "IPv6 real servers are not forwarded yet");
   EXPECT_EQ(refused(cfg, "-d -t 172.16.254.200:80 -r 2001:db8:1::10"),
             "IPv6 real servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "ip addr add 2001:db8::200/64 dev dpdk0"),
-            "IPv6 addresses are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "ip -6 addr del 2001:db8::200/64 dev dpdk0"),
-            "IPv6 addresses are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "ip -6 route add default via fe80::1 dev dpdk0"),
-            "IPv6 routes are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "ip route del 2001:db8:2::/48"), "IPv6 routes are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "ip neigh add fe80::18 lladdr 02:00:00:00:00:18 dev dpdk1"),
-            "IPv6 neighbours are not forwarded yet");
   EXPECT_EQ(refused(cfg,
                     "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp "
                     "ip=2001:db8:1::18"),
@@ -671,6 +662,27 @@ TEST(ApplyIpv6, RefusedUntilTheDataPlaneForwardsIt) {
   EXPECT_EQ(refused(cfg, "--check del -t [2001:db8::1]:80"), svc);
   // IPv4 goes on as before.
   run_ok(cfg, "-A -t 172.16.254.200:443 -s rr");
+}
+
+// Addresses, routes and neighbours the data plane has (neighbour discovery, echo, next hops).
+TEST(ApplyIpv6, AddressesRoutesAndNeighboursTaken) {
+  Config cfg = two_arm();
+  run_ok(cfg, "ip addr add 2001:db8::200/64 dev dpdk0");
+  run_ok(cfg, "ip -6 route add default via fe80::1 dev dpdk0");
+  run_ok(cfg, "ip route add 2001:db8:2::/48 via 2001:db8::1");
+  run_ok(cfg, "ip neigh add fe80::18 lladdr 02:00:00:00:00:18 dev dpdk1");
+  ASSERT_EQ(cfg.routes.size(), 3u);  // the IPv4 default and these two
+  EXPECT_EQ(cfg.routes[2].port, 0);  // the gateway's port, from the address's subnet
+  EXPECT_EQ(refused(cfg, "ip -6 route add 2001:db8:3::/48 via fe80::1"),
+            "gateway fe80::1 is link-local: name its port (dev dpdkN)");
+  EXPECT_EQ(refused(cfg, "ip route add 2001:db8:4::/48 via 2001:db8:9::1"),
+            "gateway 2001:db8:9::1 is not on a connected network");
+  EXPECT_EQ(refused(cfg, "ip -6 addr del 2001:db8::200/64 dev dpdk0"),
+            "address 2001:db8::200/64 is needed by route 2001:db8:2::/48 via 2001:db8::1 (delete "
+            "the route first)");
+  run_ok(cfg, "ip route del 2001:db8:2::/48");
+  // A link-local gateway needs no address of ours.
+  run_ok(cfg, "ip -6 addr del 2001:db8::200/64 dev dpdk0");
 }
 
 TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
@@ -700,7 +712,8 @@ TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   r.ip = IpAddr{};
   r.prefix_len = 0;
   r.via = ip6("fe80::1");
-  EXPECT_EQ(apply_command(cfg, r, 2).error(), "IPv6 routes are not forwarded yet");
+  r.has_port = true;
+  EXPECT_EQ(apply_command(cfg, r, 2).error(), "gateway fe80::1 is not of route default's family");
   EXPECT_TRUE(cfg == before);
 }
 

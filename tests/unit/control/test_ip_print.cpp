@@ -48,11 +48,13 @@ TEST(IpPrint, RoutesOfOneFamily) {
             "default via 172.16.254.1 dev dpdk0\n"
             "172.16.254.0/24 dev dpdk0 proto kernel scope link src 172.16.254.200\n"
             "192.168.0.0/24 dev dpdk1 proto kernel scope link src 192.168.0.8\n");
+  // IPv6 in the kernel's fib6 order (as iproute2 6.1 on Linux 6.1 lists a table with these
+  // routes): by prefix, the default last.
   EXPECT_EQ(format_routes(lab(), names, IpAddr::Family::V6),
-            "default via 2001:db8::1 dev dpdk0 metric 1024 pref medium\n"
-            "2001:db8:5::/48 dev dpdk1 metric 1024 pref medium\n"
             "2001:db8::/64 dev dpdk0 proto kernel metric 256 pref medium\n"
-            "2001:db8:1::/64 dev dpdk1 proto kernel metric 256 pref medium\n");
+            "2001:db8:1::/64 dev dpdk1 proto kernel metric 256 pref medium\n"
+            "2001:db8:5::/48 dev dpdk1 metric 1024 pref medium\n"
+            "default via 2001:db8::1 dev dpdk0 metric 1024 pref medium\n");
 }
 
 }  // namespace
