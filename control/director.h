@@ -122,6 +122,7 @@ class Director {
   // The static neighbours of `next` into the neighbour table, those `cfg_` had and `next` has not
   // out of it (-R and SIGHUP replace the whole configuration).
   void set_static_neigh(const IpAddr& ip, uint16_t port, const MacAddr& mac);
+  Status check_ipv6_address_free(const Command& cmd) const;
   void clear_static_neigh(const IpAddr& ip);
   void sync_static_neighbours(const Config& next);
   // The signals waiting on the signalfd (control/signals.h); true when one asks to stop.

@@ -268,6 +268,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       if (st) st = apply_command(next, cmd, static_cast<unsigned>(ports_.size()));
       if (st && cmd.op == Op::AddrAdd)
         st = check_vrrp_addrs(next, ka_vrrp_addrs_, opt_.keepalived_conf);
+      if (st && cmd.op == Op::AddrAdd && cmd.ip.is_v6()) st = check_ipv6_address_free(cmd);
       if (!st) {
         log_line(fmt::format("fastvsadm {}: refused: {}", join(req.words), st.error()));
         *reply = CliReply{false, st.error()};
@@ -327,6 +328,21 @@ void Director::follow_host_addrs() {
   if (f.put_back) kernel_.sync(cfg_, true);
   if (f.changes.empty()) return;
   apply_change(0, "host: " + join(f.changes, "; "), std::move(f.next));
+}
+
+// fastvsd does no duplicate address detection of its own (RFC 4862 5.4) before it answers for a
+// new IPv6 address; but an address a neighbour was learned with (it answered or solicited from
+// it) is another node's: refused, rather than taken from it.
+Status Director::check_ipv6_address_free(const Command& cmd) const {
+  uint16_t port;
+  MacAddr mac;
+  if (!neigh6_.lookup(ip6_key(cmd.ip), &port, &mac)) return {};
+  bool learned = true;
+  for (const auto& n : cfg_.neighs)
+    if (n.ip == cmd.ip) learned = false;  // a static neighbour of the operator's: theirs to say
+  if (!learned) return {};
+  return Error{fmt::format("address {} is in use on {} by {} (a neighbour): not taken",
+                           format_ip(cmd.ip), port_name(port), format_mac(mac))};
 }
 
 // Static neighbours live in the neighbour table of their family too.

@@ -268,7 +268,7 @@ void echo6_reply(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
     return drop(w, m, Drop::no_headroom);
   ++w.ctr.echo_replies;
   // Through the routing table, as the kernel answers (the path back may be another port).
-  route_out6(w, m, ip + 24);
+  route_out6(w, m, ip + 24, m->port);
 }
 
 }  // namespace

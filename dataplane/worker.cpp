@@ -376,22 +376,32 @@ void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
   tx_enqueue(w, r->port, m);
 }
 
-void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst) {
-  const SnapRoute6* r = w.snap->route6(dst);
-  if (unlikely(!r)) return drop(w, m, Drop::no_route);
+void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
   Ip6Key nexthop;
-  std::memcpy(nexthop.b, r->has_via ? r->via : dst, 16);
+  std::memcpy(nexthop.b, dst, 16);
+  uint16_t port;
+  if (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80) {
+    // Link-local (fe80::/10): on the link it came from, never routed (as the kernel's fe80::/64
+    // on every IPv6 interface).
+    if (link_port < 0) return drop(w, m, Drop::no_route);
+    port = static_cast<uint16_t>(link_port);
+  } else {
+    const SnapRoute6* r = w.snap->route6(dst);
+    if (unlikely(!r)) return drop(w, m, Drop::no_route);
+    if (r->has_via) std::memcpy(nexthop.b, r->via, 16);
+    port = r->port;
+  }
   uint16_t nport;
   MacAddr mac;
-  if (unlikely(!w.neigh6 || !w.neigh6->lookup(nexthop, &nport, &mac) || nport != r->port)) {
-    send_nd_solicit(w, r->port, nexthop.b);
+  if (unlikely(!w.neigh6 || !w.neigh6->lookup(nexthop, &nport, &mac) || nport != port)) {
+    send_nd_solicit(w, port, nexthop.b);
     return drop(w, m, Drop::neigh_unresolved);
   }
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   std::memcpy(&eth->dst_addr, mac.data(), 6);
-  std::memcpy(&eth->src_addr, w.snap->port_mac[r->port].data(), 6);
+  std::memcpy(&eth->src_addr, w.snap->port_mac[port].data(), 6);
   eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-  tx_enqueue(w, r->port, m);
+  tx_enqueue(w, port, m);
 }
 
 bool decrement_ttl(Worker& w, rte_mbuf* m) {

@@ -185,8 +185,9 @@ void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 
 // IPv6's route_out: the route, the next hop's MAC from the IPv6 neighbour table (unresolved: a
 // neighbour solicitation, and the packet dropped), out of the route's port. No next-hop cache
-// yet: a route scan and a table probe a packet.
-void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst);
+// yet: a route scan and a table probe a packet. A link-local destination is on `link_port` (the
+// port an answer's request came in on; -1: none, dropped as no_route).
+void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port = -1);
 // A neighbour solicitation for `target` out of `port` (at most one a second per address).
 void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target);
 

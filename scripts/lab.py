@@ -24,6 +24,15 @@ METHOD = {"nat": "-m", "nat1": "-m", "dr": "-g", "tun": "-i"}
 FORWARD = {"-m": "Masq", "-g": "Route", "-i": "Tunnel"}
 
 
+def wait_for_stop():
+    """Until Ctrl-C, kill -INT or kill -TERM. A lab started in the background of a
+    non-interactive shell inherits SIGINT ignored (an ignored signal never reaches sigwait):
+    it is taken back, so that kill -INT stops it as Ctrl-C does."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+
+
 def say(s):
     print(f"\033[1m== {s}\033[0m", flush=True)
 
@@ -150,7 +159,7 @@ def main(mode, keep=False, workers=1):
             print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
             print(f"    {adm_bin} --socket {sock} -L -n")
             print("    Ctrl-C (or kill this script) tears it all down.", flush=True)
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            wait_for_stop()
         say("done; tearing down")
     finally:
         teardown()
@@ -313,7 +322,7 @@ def main_ha(kind, keep=False, sync=False):
                 print(f"    less {d.dir}/fastvsd.log {d.dir}/keepalived.log")
             print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
             print("    Ctrl-C (or kill this script) tears it all down.", flush=True)
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            wait_for_stop()
         say("done; tearing down")
     finally:
         teardown()

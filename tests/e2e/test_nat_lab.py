@@ -199,7 +199,14 @@ class KernelPathLab(LabCase):
     def test_director_ipv6_address_answers(self):
         # An IPv6 address of fastvsd's own (not the host's): the workers answer rs1's neighbour
         # solicitation and its pings, learn rs1 from the solicitation and route the answers.
-        lab = Lab(self, self.topo, lab_config() + "ip addr add 2001:db8:1::9/64 dev dpdk1\n")
+        sock = os.path.join(self.topo.dir, "fastvsd6.sock")
+        lab = Lab(self, self.topo, lab_config() + "ip addr add 2001:db8:1::9/64 dev dpdk1\n",
+                  args=("--socket", sock))
+        adm = os.path.join(os.path.dirname(fvtest.fastvsd_path()), "fastvsadm")
+
+        def fastvsadm(*args):
+            return subprocess.run([adm, "--socket", sock, *args], capture_output=True, text=True,
+                                  timeout=10)
         for cmd in ("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0",
                     "ip -6 addr add 2001:db8:1::18/64 dev eth0 nodad"):
             topo.ns("rs1", cmd)
@@ -211,6 +218,13 @@ class KernelPathLab(LabCase):
         c = lab.d.counters()
         self.assertGreater(sum(w["nd_adverts"] for w in c["workers"]), 0, c)
         self.assertGreaterEqual(sum(w["echo_replies"] for w in c["workers"]), 2, c)
+        # fastvsd learned rs1 (from its solicitation), and will not take rs1's address from it.
+        self.assertRegex(fastvsadm("ip", "-6", "neigh").stdout,
+                         r"2001:db8:1::18 dev dpdk1 lladdr [0-9a-f:]{17} REACHABLE")
+        r = fastvsadm("ip", "addr", "add", "2001:db8:1::18/64", "dev", "dpdk1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr, r"address 2001:db8:1::18 is in use on dpdk1 by [0-9a-f:]{17} "
+                         r"\(a neighbour\): not taken")
 
     def test_kernel_rate_zero_hands_the_host_nothing(self):
         lab = Lab(self, self.topo, lab_config(), args=("--kernel-rate", "0"))

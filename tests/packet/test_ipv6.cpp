@@ -422,6 +422,15 @@ TEST(Ipv6Fixtures, NextHopsSolicited) {
              {"again within the second: not solicited again", 0, req, {}, Drop::neigh_unresolved}});
   EXPECT_EQ(p.w.ctr.nd_solicits.get(), 1u);
   nd.known(kC6, kClient);
+  const std::string ll_group = "ff02::1:ff00:a";
+  const Bytes ns_ll = eth(mac("33:33:ff:00:00:0a"), kPort0, 0x86dd,
+                          ipv6(kD6, ll_group, 58,
+                               icmp6(kD6, ll_group, 135, 0,
+                                     cat({{0, 0, 0, 0},
+                                          ip6("fe80::c200:ff:fe00:a"),
+                                          {1, 1},
+                                          Bytes(kPort0.b, kPort0.b + 6)})),
+                               255));
   run_steps(
       p,
       {{"known",
@@ -430,11 +439,38 @@ TEST(Ipv6Fixtures, NextHopsSolicited) {
         {{0,
           eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, {0, 9, 0, 1})))}},
         {}},
+       {"from a link-local address: back on the link it came from, never routed",
+        0,
+        c2d6(ipv6("fe80::c200:ff:fe00:a", kD6, 58,
+                  icmp6("fe80::c200:ff:fe00:a", kD6, 128, 0, {0, 9, 0, 3}))),
+        {{0, ns_ll}},
+        Drop::neigh_unresolved},
        {"from off our subnets: no route back",
         0,
         c2d6(ipv6("2001:db8:77::1", kD6, 58, icmp6("2001:db8:77::1", kD6, 128, 0, {0, 9, 0, 2}))),
         {},
         Drop::no_route}});
+}
+
+// Once the link-local neighbour is known, its answer goes to it on the port the request came in
+// on, even with a default route through a router.
+TEST(Ipv6Fixtures, LinkLocalAnswersStayOnTheLink) {
+  Pipeline p;
+  Nd nd(p, "fx6_ll");
+  const std::string ll = "fe80::c200:ff:fe00:a";
+  nd.known(ll, kClient);
+  nd.known("fe80::1", kGw);
+  SnapRoute6 def;  // ::/0 via fe80::1 on dpdk0
+  const Bytes gw = ip6("fe80::1");
+  std::copy(gw.begin(), gw.end(), def.via);
+  def.has_via = true;
+  p.snap->routes6.push_back(def);
+  run_steps(p, {{"echo from a link-local address",
+                 0,
+                 c2d6(ipv6(ll, kD6, 58, icmp6(ll, kD6, 128, 0, {0, 9, 0, 4}))),
+                 {{0, eth(kClient, kPort0, 0x86dd,
+                          ipv6(kD6, ll, 58, icmp6(kD6, ll, 129, 0, {0, 9, 0, 4})))}},
+                 {}}});
 }
 
 }  // namespace
