@@ -20,9 +20,11 @@ std::string format_addr_lines(const Config& cfg, uint16_t port, const std::strin
       if (f == IpAddr::Family::V4)
         out += fmt::format("    inet {}/{} scope global {}{}\n", format_ip(a.ip), a.prefix_len,
                            ifname, host);
-      else  // "scope global " ends with its blank; no label
-        out += fmt::format("    inet6 {}/{} scope global {}\n", format_ip(a.ip), a.prefix_len,
-                           a.from_host ? host + 1 : "");
+      else  // "scope global " ends with its blank; no label; fe80::/10 is of the link's scope
+        out += fmt::format(
+            "    inet6 {}/{} scope {} {}\n", format_ip(a.ip), a.prefix_len,
+            a.ip.bytes()[0] == 0xfe && (a.ip.bytes()[1] & 0xc0) == 0x80 ? "link" : "global",
+            a.from_host ? host + 1 : "");
     }
   }
   return out;
@@ -65,15 +67,15 @@ std::string format_routes(const Config& cfg, const std::vector<std::string>& nam
   }
   for (const AddrConfig& a : cfg.addrs) {
     if (a.ip.family() != f) continue;
-    const std::string net = format_ip(a.ip.masked(a.prefix_len));
+    const std::string net = prefix_name(a.ip.masked(a.prefix_len), a.prefix_len);
     if (f == IpAddr::Family::V4)
       lines.push_back({a.ip.masked(a.prefix_len), a.prefix_len,
-                       fmt::format("{}/{} dev {} proto kernel scope link src {}\n", net,
-                                   a.prefix_len, name(a.port), format_ip(a.ip))});
+                       fmt::format("{} dev {} proto kernel scope link src {}\n", net, name(a.port),
+                                   format_ip(a.ip))});
     else  // addrconf_prefix_route: IP6_RT_PRIO_ADDRCONF
-      lines.push_back({a.ip.masked(a.prefix_len), a.prefix_len,
-                       fmt::format("{}/{} dev {} proto kernel metric 256 pref medium\n", net,
-                                   a.prefix_len, name(a.port))});
+      lines.push_back(
+          {a.ip.masked(a.prefix_len), a.prefix_len,
+           fmt::format("{} dev {} proto kernel metric 256 pref medium\n", net, name(a.port))});
   }
   if (f == IpAddr::Family::V6)
     std::stable_sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {

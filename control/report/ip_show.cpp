@@ -16,9 +16,13 @@ std::string show_addrs(const std::vector<PortSetup>& ports, const Config& cfg,
   std::string out;
   for (size_t p = 0; p < ports.size(); ++p) {
     if (only && p != *only) continue;
+    const std::string lines =
+        format_addr_lines(cfg, static_cast<uint16_t>(p), ports[p].name, family);
+    // As `ip -4|-6 addr`: a port without an address of the family is not listed.
+    if (family && lines.empty()) continue;
     out += fmt::format("{}: {}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu {}\n", p + 1,
                        ports[p].name, ports[p].mtu);
-    out += format_addr_lines(cfg, static_cast<uint16_t>(p), ports[p].name, family);
+    out += lines;
   }
   return out;
 }

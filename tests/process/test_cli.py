@@ -124,10 +124,12 @@ class Cli(RingDaemonTest):
     def test_ipv6_addresses_routes_and_neighbours(self):
         # What the data plane has of IPv6 (neighbour discovery, echo, next hops) is configured
         # and listed as iproute2 lists it.
+        self.assertEqual(self.ok("ip", "-6", "addr"), "")  # no port with an IPv6 address
         self.ok("ip", "-6", "addr", "add", "2001:db8::200/64", "dev", "dpdk0")
+        self.assertEqual(self.ok("ip", "-6", "addr").splitlines()[1:],
+                         ["    inet6 2001:db8::200/64 scope global "])
         self.ok("ip", "route", "add", "default", "via", "fe80::1", "dev", "dpdk0")
         self.ok("ip", "neigh", "add", "2001:db8::18", "lladdr", "02:00:00:00:00:18", "dev", "dpdk0")
-        self.assertIn("    inet6 2001:db8::200/64 scope global", self.ok("ip", "-6", "addr"))
         self.assertNotIn("inet6", self.ok("ip", "-4", "addr"))
         self.ok("ip", "route", "add", "2001:db8:2::/48", "via", "2001:db8::1")
         # In the kernel's order (checked against iproute2 6.1 on Linux 6.1).

@@ -57,5 +57,18 @@ TEST(IpPrint, RoutesOfOneFamily) {
             "default via 2001:db8::1 dev dpdk0 metric 1024 pref medium\n");
 }
 
+// A link-local address is of the link's scope; a /0 prefix is `default` (iproute2 6.1's output
+// for `ip addr add fe80::9/64 dev X`, and the route of an address added with /0).
+TEST(IpPrint, LinkScopeAndDefault) {
+  Config cfg;
+  cfg.addrs.push_back({ip6("fe80::9"), 64, 0, false});
+  cfg.addrs.push_back({ip6("2001:db8:2::1"), 0, 1, false});
+  EXPECT_EQ(format_addr_lines(cfg, 0, "dpdk0", IpAddr::Family::V6),
+            "    inet6 fe80::9/64 scope link \n");
+  EXPECT_EQ(format_routes(cfg, {"dpdk0", "dpdk1"}, IpAddr::Family::V6),
+            "fe80::/64 dev dpdk0 proto kernel metric 256 pref medium\n"
+            "default dev dpdk1 proto kernel metric 256 pref medium\n");
+}
+
 }  // namespace
 }  // namespace fastvs
