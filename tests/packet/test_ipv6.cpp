@@ -24,11 +24,7 @@ Bytes tcp6(const std::string& s, const std::string& d, uint16_t sp, uint16_t dp)
 // A neighbour solicitation for `target` from `src` (RFC 4861 4.3), with the source link-layer
 // address option.
 Bytes solicitation(const std::string& src, const std::string& dst, const std::string& target) {
-  Bytes body{0, 0, 0, 0};
-  const Bytes t = ip6(target);
-  body.insert(body.end(), t.begin(), t.end());
-  body.insert(body.end(), {1, 1});
-  body.insert(body.end(), kClient.b, kClient.b + 6);
+  const Bytes body = cat({{0, 0, 0, 0}, ip6(target), {1, 1}, Bytes(kClient.b, kClient.b + 6)});
   return ipv6(src, dst, 58, icmp6(src, dst, 135, 0, body), 255);
 }
 
@@ -277,11 +273,7 @@ struct Nd {
 // A neighbour advertisement as RFC 4861 4.4 lays it out, with the target link-layer option.
 Bytes advert(const std::string& src, const std::string& dst, const std::string& target,
              uint8_t flags, const Mac& ll, uint8_t hlim = 255) {
-  Bytes body{flags, 0, 0, 0};
-  const Bytes t = ip6(target);
-  body.insert(body.end(), t.begin(), t.end());
-  body.insert(body.end(), {2, 1});
-  body.insert(body.end(), ll.b, ll.b + 6);
+  const Bytes body = cat({{flags, 0, 0, 0}, ip6(target), {2, 1}, Bytes(ll.b, ll.b + 6)});
   return ipv6(src, dst, 58, icmp6(src, dst, 136, 0, body), hlim);
 }
 
