@@ -117,8 +117,9 @@ class SyncPair(HaPair):
         many = self.client("/usr/bin/python3", "-c", MANY_CLIENT, VIP, "100", "16")
         # The backup has the client's connections before the failover: the download, the loop
         # and the 100.
+        # (40 s: a fresh-clone CI run on a 2-core machine missed 20 s once.)
         wait_for(lambda: len(self.conns_of(self.b, 80)) >= 1 and
-                 len(self.conns_of(self.b, 8080)) >= 101, 20,
+                 len(self.conns_of(self.b, 8080)) >= 101, 40,
                  "B to list the client's connections (-L -c)")
         listed = len(self.conns_of(self.b, 8080))
         base = self.a.fastvsd.total("nat_out" if self.kind == "nat" else "dr_out")
