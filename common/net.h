@@ -44,6 +44,11 @@ using MacAddr = std::array<uint8_t, 6>;
 std::optional<uint32_t> parse_ip4(std::string_view s);
 std::string format_ip4(uint32_t host_order);
 
+// fe80::/10, for an IPv6 address as it lies in a packet (16 bytes, network order).
+constexpr bool ip6_is_link_local(const uint8_t* a) {
+  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
 // An IPv4 or IPv6 address: its family and its bytes in network order (an IPv4 address in the
 // first four, the rest zero). 17 bytes, copied by value; ordered by family (IPv4 first, as
 // ipvsadm_cmp_services orders AF_INET before AF_INET6), then numerically. The default is IPv4
@@ -91,6 +96,8 @@ class IpAddr {
       if (b) return false;
     return true;
   }
+  // IPv6 link-local, fe80::/10: on every link, so on no particular one.
+  constexpr bool is_link_local() const { return is_v6() && ip6_is_link_local(bytes_.data()); }
   // The first `len` bits kept, the others cleared.
   constexpr IpAddr masked(unsigned len) const {
     IpAddr a = *this;

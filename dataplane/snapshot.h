@@ -171,7 +171,7 @@ struct Snapshot {
   }
   // On a subnet of one of the port's IPv6 addresses, or link-local (fe80::/10: every link's).
   bool on_connected_subnet6(uint16_t port, const uint8_t* ip) const {
-    if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) return true;
+    if (ip6_is_link_local(ip)) return true;
     for (const auto& a : addrs6)
       if (a.port == port && prefix6_match(a.ip, ip, a.prefix_len)) return true;
     return false;

@@ -380,7 +380,7 @@ void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
   Ip6Key nexthop;
   std::memcpy(nexthop.b, dst, 16);
   uint16_t port;
-  if (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80) {
+  if (ip6_is_link_local(dst)) {
     // Link-local (fe80::/10): on the link it came from, never routed (as the kernel's fe80::/64
     // on every IPv6 interface).
     if (link_port < 0) return drop(w, m, Drop::no_route);

@@ -65,11 +65,6 @@ std::optional<uint16_t> connected_port(const Config& cfg, const IpAddr& ip,
   return best;
 }
 
-// An IPv6 link-local address (fe80::/10): on every link, so on no particular one.
-bool is_link_local(const IpAddr& a) {
-  return a.is_v6() && a.bytes()[0] == 0xfe && (a.bytes()[1] & 0xc0) == 0x80;
-}
-
 // Direct routing rewrites only the MAC addresses: the real server must be on a network the
 // director is attached to (the kernel's ip_vs_dr_xmit would route to a gateway's MAC, and the
 // gateway would send the packet to the VIP, i.e. back to the director).
@@ -327,7 +322,7 @@ Status apply_addr(Config& cfg, const Command& cmd, unsigned num_ports) {
   Config after = cfg;
   after.addrs.erase(after.addrs.begin() + (it - cfg.addrs.begin()));
   for (const RouteConfig& r : cfg.routes) {
-    if (!r.via.is_zero() && !is_link_local(r.via) && !connected_port(after, r.via, r.port)) {
+    if (!r.via.is_zero() && !r.via.is_link_local() && !connected_port(after, r.via, r.port)) {
       return Error{"address " + name + " is needed by route " +
                    prefix_name(r.prefix, r.prefix_len) + " via " + format_ip(r.via) +
                    " (delete the route first)"};
@@ -370,7 +365,7 @@ Status apply_route(Config& cfg, const Command& cmd, unsigned num_ports) {
     if (!is_unicast_ip(cmd.via)) return Error{"invalid gateway " + gw};
     // An IPv6 router is usually named by its link-local address (fe80::/10, on every link),
     // which says nothing of its link: the port must (as `ip -6 route ... via fe80::1 dev X`).
-    const bool link_local = is_link_local(cmd.via);
+    const bool link_local = cmd.via.is_link_local();
     if (link_local && !cmd.has_port)
       return Error{"gateway " + gw + " is link-local: name its port (dev dpdkN)"};
     const auto port =

@@ -21,10 +21,8 @@ std::string format_addr_lines(const Config& cfg, uint16_t port, const std::strin
         out += fmt::format("    inet {}/{} scope global {}{}\n", format_ip(a.ip), a.prefix_len,
                            ifname, host);
       else  // "scope global " ends with its blank; no label; fe80::/10 is of the link's scope
-        out += fmt::format(
-            "    inet6 {}/{} scope {} {}\n", format_ip(a.ip), a.prefix_len,
-            a.ip.bytes()[0] == 0xfe && (a.ip.bytes()[1] & 0xc0) == 0x80 ? "link" : "global",
-            a.from_host ? host + 1 : "");
+        out += fmt::format("    inet6 {}/{} scope {} {}\n", format_ip(a.ip), a.prefix_len,
+                           a.ip.is_link_local() ? "link" : "global", a.from_host ? host + 1 : "");
     }
   }
   return out;
