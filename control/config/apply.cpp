@@ -138,7 +138,7 @@ Status set_persistence(ServiceConfig& s, const Command& cmd) {
 // batches a run of them (ConfigApplier).
 Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const Command& cmd,
                              const std::function<bool(const IpAddr&, uint16_t)>& exists) {
-  if (Status st = refuse_ipv6(cmd); !st) return Error{st.error()};
+  if (Status st = refuse_mixed_family(cmd); !st) return Error{st.error()};
   const auto name = [&] { return service_name(cmd.service); };
   // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
   // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
@@ -181,7 +181,7 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
 // `svc` is cmd.service's entry in cfg, or null: the caller looked it up (linearly, or in a
 // restore's index).
 Status apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc) {
-  if (Status st = refuse_ipv6(cmd); !st) return st;
+  if (Status st = refuse_mixed_family(cmd); !st) return st;
   const auto name_of = [&] { return service_name(cmd.service); };
   switch (cmd.op) {
     case Op::AddService: {
@@ -508,26 +508,22 @@ Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
 
 }  // namespace
 
-// The data plane forwards IPv4 only; IPv6 addresses, routes and neighbours it has (neighbour
-// discovery, echo, next hops). So a command that names an IPv6 service, real server, check or
-// sorry server is refused whole, here and nowhere else: the grammar, the model, listings and
-// -S/-R carry IPv6 already. Goes when the data plane forwards IPv6.
-Status refuse_ipv6(const Command& cmd) {
-  const auto v6 = [](const IpAddr& a) { return a.is_v6(); };
-  if (cmd.has_service && v6(cmd.service.vip)) return Error{"IPv6 services are not forwarded yet"};
-  if (cmd.has_dest && v6(cmd.rip)) return Error{"IPv6 real servers are not forwarded yet"};
-  switch (cmd.op) {
-    case Op::CheckAdd:
-      if (v6(cmd.check.spec.connect_ip) || v6(cmd.check.spec.bindto))
-        return Error{"IPv6 health checks are not run yet"};
-      break;
-    case Op::CheckPool:
-      if (cmd.pool.has_sorry && v6(cmd.pool.sorry_ip))
-        return Error{"IPv6 sorry servers are not forwarded yet"};
-      break;
-    default:
-      break;
-  }
+// A real server or sorry server of the other family than its service. IPVS tunnels to one
+// since Linux 5.2 (IPv6 in IPv4, IPv4 in IPv6: ip_vs_tunnel_xmit with mixed af), and ipvsadm
+// takes it with -i only; fastvs forwards within one family so far, so it is refused whole, here
+// and nowhere else (apply_command, apply_service, make_dest, and keepalived.conf's loader for
+// every real and sorry server of a virtual server).
+Status refuse_mixed_family(const Command& cmd) {
+  if (!cmd.has_service) return {};
+  const auto other = [&](const IpAddr& a) { return a.family() != cmd.service.vip.family(); };
+  const auto refuse = [&](const char* what, const IpAddr& a) {
+    return Error{std::string(what) + " " + format_ip(a) + " is not of service " +
+                 service_name(cmd.service) +
+                 "'s family: tunnels between IPv4 and IPv6 are not forwarded yet"};
+  };
+  if (cmd.has_dest && other(cmd.rip)) return refuse("real server", cmd.rip);
+  if (cmd.op == Op::CheckPool && cmd.pool.has_sorry && other(cmd.pool.sorry_ip))
+    return refuse("sorry server", cmd.pool.sorry_ip);
   return {};
 }
 
@@ -535,7 +531,7 @@ Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
   // Listings are no changes, and -R's changes are its input's lines.
   if (!changes_config(cmd.op) || cmd.op == Op::Restore)
     return Error{command_name(cmd.op) + " does not change the configuration"};
-  if (Status st = refuse_ipv6(cmd); !st) return st;
+  if (Status st = refuse_mixed_family(cmd); !st) return st;
   if (is_service_op(cmd.op)) return apply_service(cfg, cmd, find_service(cfg, cmd.service));
   switch (cmd.op) {
     case Op::Clear:

@@ -54,4 +54,45 @@ void xmit_tunnel(Worker& w, rte_mbuf* m, const Conn& c) {
   route_out(w, m, c.rip);
 }
 
+// ip_vs_tunnel_xmit_v6: IPv6-in-IPv6 (next header 41). The outer header from the director's
+// address on the egress port to the real server, the inner's traffic class and (decremented)
+// hop limit, no flow label. IPv6 routers do not fragment: a packet the tunnel makes too big for
+// the port is answered with a Packet Too Big that names the room (ensure_mtu_is_adequate), so
+// the client's path MTU discovery shrinks its packets; a room below IPv6's minimum MTU (1280)
+// is no path MTU to give, and the packet is only dropped, as __ip_vs_get_out_rt_v6 drops it.
+void xmit_tunnel6(Worker& w, rte_mbuf* m, const Conn& c) {
+  const uint8_t* rip = c.dest->rip6;
+  const SnapRoute6* r = w.snap->route6(rip);
+  if (unlikely(!r)) return drop(w, m, Drop::no_route);
+  const uint8_t* inner = rte_pktmbuf_mtod_offset(m, const uint8_t*, kEthHdrLen);
+  const uint16_t inner_len = static_cast<uint16_t>(kIp6HdrLen + load_be16(inner + 4));
+  const uint16_t room = static_cast<uint16_t>(w.snap->port_mtu[r->port] - kIp6HdrLen);
+  if (unlikely(inner_len > room)) {
+    if (room >= 1280) send_icmp6_error(w, m, kIcmp6PacketTooBig, 0, room);
+    return drop(w, m, Drop::tunnel_too_big);
+  }
+  const SnapAddr6* src = w.snap->source_addr6(r->port, r->has_via ? r->via : rip);
+  if (unlikely(!src)) return drop(w, m, Drop::no_source_addr);
+  if (!decrement_hop_limit(w, m)) return;
+  if (m->data_len > kEthHdrLen + inner_len)
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - kEthHdrLen - inner_len));
+  auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kIp6HdrLen));
+  if (unlikely(!eth)) return drop(w, m, Drop::no_headroom);
+  std::memmove(eth, eth + kIp6HdrLen, kEthHdrLen);
+  uint8_t* outer = eth + kEthHdrLen;
+  inner = outer + kIp6HdrLen;
+  const uint8_t tclass = static_cast<uint8_t>((inner[0] & 0x0f) << 4 | inner[1] >> 4);
+  outer[0] = static_cast<uint8_t>(0x60 | tclass >> 4);
+  outer[1] = static_cast<uint8_t>(tclass << 4);
+  outer[2] = outer[3] = 0;
+  outer[4] = static_cast<uint8_t>(inner_len >> 8);
+  outer[5] = static_cast<uint8_t>(inner_len);
+  outer[6] = kIpProtoIpv6;
+  outer[7] = inner[7];
+  std::memcpy(outer + 8, src->ip, 16);
+  std::memcpy(outer + 24, rip, 16);
+  ++w.ctr.tun_out;
+  route_out6(w, m, rip);
+}
+
 }  // namespace fastvs

@@ -627,8 +627,8 @@ TEST(Apply, ListingCommandsAreNotChanges) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IPv6: parsed, listed and saved, but refused by apply until the data plane forwards it
-// (refuse_ipv6), whole and with nothing changed.
+// IPv6: services and real servers of one family; a real server or sorry server of the other
+// (IPVS's mixed-family tunnel) refused (refuse_mixed_family), whole and with nothing changed.
 
 // Applies `line` (it parses) to a copy of cfg: the error, and cfg must be as it was, every
 // field (checks and pools included).
@@ -639,29 +639,33 @@ std::string refused(const Config& cfg, const std::string& line) {
   return err;
 }
 
-TEST(ApplyIpv6, RefusedUntilTheDataPlaneForwardsIt) {
+TEST(ApplyIpv6, ServicesAndRealServersOfOneFamily) {
   Config cfg = two_arm();
+  run_ok(cfg, "ip addr add 2001:db8:1::8/64 dev dpdk1");
+  run_ok(cfg, "-A -t [2001:db8::1]:80 -s rr");
+  run_ok(cfg, "-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 -m");
+  run_ok(cfg, "-a -t [2001:db8::1]:80 -r 2001:db8:1::11 -g");
+  run_ok(cfg, "--check add -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 tcp");
+  run_ok(cfg, "--check pool -t [2001:db8::1]:80 sorry=[2001:db8:1::99]:80");
+  ASSERT_EQ(cfg.services.size(), 2u);
+  EXPECT_EQ(cfg.services[1].dests.size(), 2u);
+  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r 2001:db8:2::10 -g"),
+            "real server 2001:db8:2::10 is not on a connected network or route");
   run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
-  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp");
-  const std::string svc = "IPv6 services are not forwarded yet";
-  EXPECT_EQ(refused(cfg, "-A -t [2001:db8::1]:80 -s rr"), svc);
-  EXPECT_EQ(refused(cfg, "-E -t [2001:db8::1]:80 -s rr"), svc);
-  EXPECT_EQ(refused(cfg, "-D -t [2001:db8::1]:80"), svc);
-  EXPECT_EQ(refused(cfg, "-A -u 2001:db8::1 -p"), svc);
-  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:80 -m"), svc);
+  const std::string mixed =
+      " is not of service TCP 172.16.254.200:80's family: tunnels between IPv4 and IPv6 are not "
+      "forwarded yet";
   EXPECT_EQ(refused(cfg, "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i"),
-            "IPv6 real servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "-d -t 172.16.254.200:80 -r 2001:db8:1::10"),
-            "IPv6 real servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg,
-                    "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp "
-                    "ip=2001:db8:1::18"),
-            "IPv6 health checks are not run yet");
+            "real server 2001:db8:1::10" + mixed);
   EXPECT_EQ(refused(cfg, "--check pool -t 172.16.254.200:80 sorry=[2001:db8:1::99]:80"),
-            "IPv6 sorry servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "--check del -t [2001:db8::1]:80"), svc);
-  // IPv4 goes on as before.
-  run_ok(cfg, "-A -t 172.16.254.200:443 -s rr");
+            "sorry server 2001:db8:1::99" + mixed);
+  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r 192.168.0.18 -i"),
+            "real server 192.168.0.18 is not of service TCP [2001:db8::1]:80's family: tunnels "
+            "between IPv4 and IPv6 are not forwarded yet");
+  // A check may connect over either family (keepalived's connect_ip).
+  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp ip=2001:db8:1::18");
+  run_ok(cfg, "-D -t [2001:db8::1]:80");
+  EXPECT_EQ(cfg.services.size(), 1u);
 }
 
 // Addresses, routes and neighbours the data plane has (neighbour discovery, echo, next hops).
@@ -688,13 +692,7 @@ TEST(ApplyIpv6, AddressesRoutesAndNeighboursTaken) {
 TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   // Not only what the grammar makes: the model's fields, set directly.
   Config cfg = two_arm();
-  Command c;
-  c.op = Op::AddService;
-  c.has_service = true;
-  c.service = {Proto::Tcp, ip6("2001:db8::1"), 80};
   const Config before = cfg;
-  EXPECT_EQ(apply_command(cfg, c, 2).error(), "IPv6 services are not forwarded yet");
-  EXPECT_EQ(apply_service(cfg, c, nullptr).error(), "IPv6 services are not forwarded yet");
   Command a;
   a.op = Op::AddDest;
   a.has_service = true;
@@ -704,9 +702,13 @@ TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   a.rport = 80;
   a.has_method = true;
   a.method = ForwardMethod::Tunnel;
+  const std::string mixed =
+      "real server 2001:db8:1::10 is not of service TCP 172.16.254.200:80's family: tunnels "
+      "between IPv4 and IPv6 are not forwarded yet";
   EXPECT_EQ(
       make_dest(cfg, cfg.services[0], a, [](const IpAddr&, uint16_t) { return false; }).error(),
-      "IPv6 real servers are not forwarded yet");
+      mixed);
+  EXPECT_EQ(apply_command(cfg, a, 2).error(), mixed);
   Command r;  // an IPv4 prefix through an IPv6 gateway (the grammar refuses the mix)
   r.op = Op::RouteAdd;
   r.ip = IpAddr{};
@@ -717,7 +719,7 @@ TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   EXPECT_TRUE(cfg == before);
 }
 
-TEST(ApplyIpv6, ARestoreIsRefusedWhole) {
+TEST(ApplyIpv6, ARestoreWithAMixedFamilyRealServerIsRefusedWhole) {
   // -R (the bulk loader, which batches -a lines): nothing of it is applied.
   const std::string base =
       "ip addr add 172.16.254.200/24 dev dpdk0\n"
@@ -728,10 +730,10 @@ TEST(ApplyIpv6, ARestoreIsRefusedWhole) {
   Result<Config> r =
       load_config_text(base + "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i\n", "r.conf", 2);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), "r.conf:5: IPv6 real servers are not forwarded yet");
-  r = load_config_text(base + "-A -t [2001:db8::1]:80 -s rr\n", "r.conf", 2);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), "r.conf:5: IPv6 services are not forwarded yet");
+  EXPECT_EQ(r.error(),
+            "r.conf:5: real server 2001:db8:1::10 is not of service TCP 172.16.254.200:80's "
+            "family: tunnels between IPv4 and IPv6 are not forwarded yet");
+  EXPECT_TRUE(load_config_text(base + "-A -t [2001:db8::1]:80 -s rr\n", "r.conf", 2).ok());
 }
 
 }  // namespace
