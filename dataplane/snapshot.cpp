@@ -164,15 +164,14 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     ss.persist_ticks = sc.timeout * kTicksPerSecond;
     if (sc.key.vport == 0 && ss.vip_local) (v6 ? s->has_port0_6 : s->has_port0) = true;
     for (const auto& d : sc.dests) {
-      // A real server of the other family (IPVS's mixed-family tunnel): control refuses it
-      // (refuse_ipv6); skipped, not mistranslated, if one ever comes.
-      if (d.rip.family() != sc.key.vip.family()) continue;
+      // A real server of the other family is a tunnel's (IPv4 in IPv6, IPv6 in IPv4); control
+      // takes it with -i alone, and one of another method is skipped, never mistranslated.
+      if (d.rip.family() != sc.key.vip.family() && d.method != ForwardMethod::Tunnel) continue;
       Destination* dest = store.get(sc.key, d);
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
         if (sc.key.vport == 0) (v6 ? s->has_port0_masq6 : s->has_port0_masq) = true;
-        (v6 ? rs6_items : rs_items)
-            .emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
+        (v6 ? rs6_items : rs_items).emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
         if (v6) s->masq6.emplace_back(ss.proto, dest);
       }
     }

@@ -475,24 +475,28 @@ void worker_dump_step(Worker& w, uint32_t budget) {
       return;
     }
     const int32_t left = static_cast<int32_t>(c.expires - w.now);
-    ConnRow r{{}, {}, {}, c.cport, c.vport, c.rport, c.proto, c.state,
-              left > 0 ? static_cast<uint32_t>(left) : 0};
+    ConnRow r{{},      {},      {},
+              c.cport, c.vport, c.rport,
+              c.proto, c.state, left > 0 ? static_cast<uint32_t>(left) : 0};
+    const auto v6 = [](const uint8_t* b) {
+      IpAddr::Bytes x;
+      std::memcpy(x.data(), b, 16);
+      return IpAddr::v6(x);
+    };
     if (c.flags & kConnV6) {
       // The folds are the keys' business: the listing shows the whole addresses.
       const ConnAddrs6& a = w.conns.addrs6(c);
-      const auto v6 = [](const uint8_t* b) {
-        IpAddr::Bytes x;
-        std::memcpy(x.data(), b, 16);
-        return IpAddr::v6(x);
-      };
       r.cip = v6(a.cip);
       r.vip = v6(a.vip);
-      r.rip = c.dest ? v6(c.dest->rip6) : IpAddr::any(IpAddr::Family::V6);
     } else {
       r.cip = IpAddr::v4(rte_be_to_cpu_32(c.cip));
       r.vip = IpAddr::v4(rte_be_to_cpu_32(c.vip));
-      r.rip = IpAddr::v4(rte_be_to_cpu_32(c.rip));
     }
+    // The real server's family may be the other one (a tunnel): its destination says.
+    if (c.dest && c.dest->v6)
+      r.rip = v6(c.dest->rip6);
+    else
+      r.rip = IpAddr::v4(rte_be_to_cpu_32(c.dest ? c.dest->rip_be : c.rip));
     d.rows.push_back(r);
   });
   d.cursor += budget;

@@ -167,6 +167,13 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
     return Error{"real server " + format_ip(cmd.rip) + " is an address of this director"};
   }
   if (Status st = check_reach(cfg, method, cmd.rip); !st) return Error{st.error()};
+  // ip_vs_genl_set_cmd: "The synchronization protocol is incompatible with mixed family
+  // services" (its entries carry one family's addresses).
+  if (cmd.rip.family() != svc.key.vip.family() && (cfg.sync_master || cfg.sync_backup)) {
+    return Error{"real server " + format_ip(cmd.rip) + " is not of service " + name() +
+                 "'s family: the sync protocol cannot carry its connections (stop the sync "
+                 "daemon first)"};
+  }
   DestConfig d;
   d.rip = cmd.rip;
   d.rport = rport;
@@ -508,23 +515,20 @@ Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
 
 }  // namespace
 
-// A real server or sorry server of the other family than its service. IPVS tunnels to one
-// since Linux 5.2 (IPv6 in IPv4, IPv4 in IPv6: ip_vs_tunnel_xmit with mixed af), and ipvsadm
-// takes it with -i only; fastvs forwards within one family so far, so it is refused whole, here
-// and nowhere else (apply_command, apply_service, make_dest, and keepalived.conf's loader for
-// every real and sorry server of a virtual server).
+// A sorry server of the other family than its service, not a tunnel. A server of the other
+// family is IPVS's mixed-family tunnel (IPv4 in IPv6, IPv6 in IPv4: ip_vs_tunnel_xmit and
+// ip_vs_tunnel_xmit_v6 by the destination's family, since Linux 3.18), which the grammar takes
+// for a real server with -i only, as ipvsadm does; the same rule for the pool's sorry server.
+// Called by apply_command, apply_service and make_dest, and by keepalived.conf's loader for
+// every real and sorry server of a virtual server.
 Status refuse_mixed_family(const Command& cmd) {
-  if (!cmd.has_service) return {};
-  const auto other = [&](const IpAddr& a) { return a.family() != cmd.service.vip.family(); };
-  const auto refuse = [&](const char* what, const IpAddr& a) {
-    return Error{std::string(what) + " " + format_ip(a) + " is not of service " +
-                 service_name(cmd.service) +
-                 "'s family: tunnels between IPv4 and IPv6 are not forwarded yet"};
-  };
-  if (cmd.has_dest && other(cmd.rip)) return refuse("real server", cmd.rip);
-  if (cmd.op == Op::CheckPool && cmd.pool.has_sorry && other(cmd.pool.sorry_ip))
-    return refuse("sorry server", cmd.pool.sorry_ip);
-  return {};
+  if (!cmd.has_service || cmd.op != Op::CheckPool || !cmd.pool.has_sorry ||
+      cmd.pool.sorry_ip.family() == cmd.service.vip.family() ||
+      cmd.pool.sorry_method == ForwardMethod::Tunnel)
+    return {};
+  return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " of service " +
+               service_name(cmd.service) +
+               ": a different address family is allowed only for tunneling servers (tunnel)"};
 }
 
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {

@@ -17,10 +17,9 @@ namespace fastvs {
 // num_ports bounds dpdkN. Listing commands are an error here.
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports);
 
-// A real server or sorry server of the other family than its service (IPVS's mixed-family
-// tunnel): "real server X is not of service Y's family: tunnels between IPv4 and IPv6 are not
-// forwarded yet", else ok. apply_command, apply_service and make_dest call it first, and
-// ka_unsupported (keepalived.conf) for every real and sorry server of a virtual server.
+// A sorry server of the other family than its service that is not a tunnel: "sorry server X of
+// service Y: a different address family is allowed only for tunneling servers (tunnel)", else
+// ok. (A real server's is the grammar's rule, -i only, as ipvsadm's.)
 Status refuse_mixed_family(const Command& cmd);
 
 // The parts a bulk loader (control/config/loader.h) uses to apply 100,000 lines in O(lines).

@@ -146,6 +146,7 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
       pool.op = Op::CheckPool;
       pool.pool.has_sorry = true;
       pool.pool.sorry_ip = vs.sorry_server->server.ip;
+      pool.pool.sorry_method = vs.sorry_server->server.method;
       refused(vs.sorry_server->line,
               "sorry_server " + addr_port(vs.sorry_server->server.ip, vs.sorry_server->server.port),
               pool);

@@ -27,6 +27,10 @@ ip route add default via 2001:db8:fe::1 dev dpdk0
 -a -t [2001:db8:fe::200]:443 -r 2001:db8:1::18 -g
 -A -t [2001:db8:fe::200]:8443 -s rr
 -a -t [2001:db8:fe::200]:8443 -r 2001:db8:1::28 -i
+-A -t 172.16.254.200:7000 -s rr
+-a -t 172.16.254.200:7000 -r 2001:db8:1::28 -i
+-A -t [2001:db8:fe::200]:7000 -s rr
+-a -t [2001:db8:fe::200]:7000 -r 192.168.0.28 -i
 )";
 
 Bytes frame6(const Mac& dst, const Mac& src, const Bytes& ip) {
@@ -259,6 +263,52 @@ TEST(Forward6Fixtures, TunnelTooBigAnsweredWithPacketTooBig) {
               {{1, d2rs6(kRs2, ipv6(D6, R2, 41,
                                     tcp6(C6, V6, 40001, 8443, SYN, 63, Bytes(1400, 0x22)), 63))}},
               {}}});
+}
+
+// A real server of the other family (ipvsadm -i only): IPVS's mixed-family tunnels, as
+// ip_vs_prepare_tunneled_skb fills the outer header from an inner one of either family.
+TEST(Forward6Fixtures, TunnelsBetweenTheFamilies) {
+  Six s;
+  // IPv4 in IPv6: next header 4, the TOS as the traffic class, the TTL (decremented) as the hop
+  // limit, from the DIP to R2.
+  const Bytes in4 = ipv4(CIP, VIP, 6, tcp(CIP, VIP, 40000, 7000, SYN), {.ttl = 64, .tos = 0xb8});
+  const Bytes fwd4 = ipv4(CIP, VIP, 6, tcp(CIP, VIP, 40000, 7000, SYN), {.ttl = 63, .tos = 0xb8});
+  Bytes outer6 = ipv6(D6, R2, 4, fwd4, 63);
+  outer6[0] = 0x6b;
+  outer6[1] = 0x80;
+  // IPv6 in IPv4: protocol 41, the traffic class as the TOS, the hop limit as the TTL, DF clear
+  // and a new ID (the fixture's counter starts at 0).
+  Bytes in6 = tcp6(C6, V6, 40000, 7000, SYN, 64);
+  in6[0] = 0x62;  // traffic class 0x28
+  in6[1] = 0x80;
+  Bytes fwd6 = in6;
+  fwd6[7] = 63;
+  const Bytes outer4 = ipv4(DIP, RS2, 41, fwd6, {.ttl = 63, .id = 0, .tos = 0x28, .df = false});
+  run_steps(
+      s.p,
+      {{"IPv4 client, IPv6 real server: IPv4 in IPv6", 0, c2d(in4), {{1, d2rs6(kRs2, outer6)}}, {}},
+       {"IPv6 client, IPv4 real server: IPv6 in IPv4",
+        0,
+        c2d6(in6),
+        {{1, d2rs(kRs2, outer4)}},
+        {}}});
+  EXPECT_EQ(s.p.w.ctr.tun_out.get(), 2u);
+  // Too big for the tunnel: each client is told in its own family, naming the room.
+  const Bytes big4 = tcp_pkt(CIP, VIP, 40001, 7000, SYN, 64, Bytes(1500 - 40, 0x44));
+  const Bytes big6 = tcp6(C6, V6, 40001, 7000, SYN, 64, Bytes(1500 - 60, 0x55));
+  run_steps(
+      s.p,
+      {{"IPv4 with DF, 1500 bytes: fragmentation needed, MTU 1460",
+        0,
+        c2d(big4),
+        {{0, d2c(ipv4(VIP, CIP, 1, icmp_error(3, 4, 1460, Bytes(big4.begin(), big4.begin() + 548)),
+                      {.ttl = 64, .id = 0, .tos = 0xc0, .df = false}))}},
+        Drop::tunnel_too_big},
+       {"IPv6, 1500 bytes: Packet Too Big, MTU 1480",
+        0,
+        c2d6(big6),
+        {{0, d2c6(icmp6_err(V6, C6, 2, 0, 1480, Bytes(big6.begin(), big6.begin() + 1232), 64))}},
+        Drop::tunnel_too_big}});
 }
 
 TEST(Forward6Fixtures, IcmpErrorsTranslatedBothWays) {

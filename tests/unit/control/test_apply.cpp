@@ -627,8 +627,9 @@ TEST(Apply, ListingCommandsAreNotChanges) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IPv6: services and real servers of one family; a real server or sorry server of the other
-// (IPVS's mixed-family tunnel) refused (refuse_mixed_family), whole and with nothing changed.
+// IPv6: services and real servers; a real server of the other family is a tunnel's (the grammar
+// takes it with -i alone), and the sync daemons refuse it, as the kernel does. A refusal is
+// whole, with nothing changed.
 
 // Applies `line` (it parses) to a copy of cfg: the error, and cfg must be as it was, every
 // field (checks and pools included).
@@ -639,7 +640,7 @@ std::string refused(const Config& cfg, const std::string& line) {
   return err;
 }
 
-TEST(ApplyIpv6, ServicesAndRealServersOfOneFamily) {
+TEST(ApplyIpv6, ServicesRealServersAndTunnelsBetweenTheFamilies) {
   Config cfg = two_arm();
   run_ok(cfg, "ip addr add 2001:db8:1::8/64 dev dpdk1");
   run_ok(cfg, "-A -t [2001:db8::1]:80 -s rr");
@@ -651,18 +652,22 @@ TEST(ApplyIpv6, ServicesAndRealServersOfOneFamily) {
   EXPECT_EQ(cfg.services[1].dests.size(), 2u);
   EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r 2001:db8:2::10 -g"),
             "real server 2001:db8:2::10 is not on a connected network or route");
-  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
-  const std::string mixed =
-      " is not of service TCP 172.16.254.200:80's family: tunnels between IPv4 and IPv6 are not "
-      "forwarded yet";
-  EXPECT_EQ(refused(cfg, "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i"),
-            "real server 2001:db8:1::10" + mixed);
+  // Tunnels between the families.
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i");
+  run_ok(cfg, "-a -t [2001:db8::1]:80 -r 192.168.0.18 -i");
   EXPECT_EQ(refused(cfg, "--check pool -t 172.16.254.200:80 sorry=[2001:db8:1::99]:80"),
-            "sorry server 2001:db8:1::99" + mixed);
-  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r 192.168.0.18 -i"),
-            "real server 192.168.0.18 is not of service TCP [2001:db8::1]:80's family: tunnels "
-            "between IPv4 and IPv6 are not forwarded yet");
+            "sorry server 2001:db8:1::99 of service TCP 172.16.254.200:80: a different address "
+            "family is allowed only for tunneling servers (tunnel)");
+  run_ok(cfg, "--check pool -t 172.16.254.200:80 sorry=[2001:db8:1::99]:80 tunnel");
+  // ip_vs_genl_set_cmd: not while a sync daemon runs.
+  Config synced = cfg;
+  run_ok(synced, "--start-daemon master --mcast-interface dpdk1");
+  EXPECT_EQ(refused(synced, "-a -t 172.16.254.200:80 -r 2001:db8:1::12 -i"),
+            "real server 2001:db8:1::12 is not of service TCP 172.16.254.200:80's family: the "
+            "sync protocol cannot carry its connections (stop the sync daemon first)");
+  run_ok(synced, "-a -t 172.16.254.200:80 -r 192.168.0.28 -i");
   // A check may connect over either family (keepalived's connect_ip).
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
   run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp ip=2001:db8:1::18");
   run_ok(cfg, "-D -t [2001:db8::1]:80");
   EXPECT_EQ(cfg.services.size(), 1u);
@@ -693,22 +698,16 @@ TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   // Not only what the grammar makes: the model's fields, set directly.
   Config cfg = two_arm();
   const Config before = cfg;
-  Command a;
-  a.op = Op::AddDest;
-  a.has_service = true;
-  a.service = {Proto::Tcp, ip(172, 16, 254, 200), 80};
-  a.has_dest = true;
-  a.rip = ip6("2001:db8:1::10");
-  a.rport = 80;
-  a.has_method = true;
-  a.method = ForwardMethod::Tunnel;
-  const std::string mixed =
-      "real server 2001:db8:1::10 is not of service TCP 172.16.254.200:80's family: tunnels "
-      "between IPv4 and IPv6 are not forwarded yet";
-  EXPECT_EQ(
-      make_dest(cfg, cfg.services[0], a, [](const IpAddr&, uint16_t) { return false; }).error(),
-      mixed);
-  EXPECT_EQ(apply_command(cfg, a, 2).error(), mixed);
+  Command pool;
+  pool.op = Op::CheckPool;
+  pool.has_service = true;
+  pool.service = {Proto::Tcp, ip(172, 16, 254, 200), 80};
+  pool.pool.service = pool.service;
+  pool.pool.has_sorry = true;
+  pool.pool.sorry_ip = ip6("2001:db8:1::10");
+  EXPECT_EQ(apply_command(cfg, pool, 2).error(),
+            "sorry server 2001:db8:1::10 of service TCP 172.16.254.200:80: a different address "
+            "family is allowed only for tunneling servers (tunnel)");
   Command r;  // an IPv4 prefix through an IPv6 gateway (the grammar refuses the mix)
   r.op = Op::RouteAdd;
   r.ip = IpAddr{};
@@ -719,7 +718,7 @@ TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   EXPECT_TRUE(cfg == before);
 }
 
-TEST(ApplyIpv6, ARestoreWithAMixedFamilyRealServerIsRefusedWhole) {
+TEST(ApplyIpv6, ARestoreWithAMixedFamilyRealServerNotATunnelIsRefusedWhole) {
   // -R (the bulk loader, which batches -a lines): nothing of it is applied.
   const std::string base =
       "ip addr add 172.16.254.200/24 dev dpdk0\n"
@@ -727,12 +726,14 @@ TEST(ApplyIpv6, ARestoreWithAMixedFamilyRealServerIsRefusedWhole) {
       "-A -t 172.16.254.200:80 -s rr\n"
       "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m\n";
   ASSERT_TRUE(load_config_text(base, "r.conf", 2).ok());
-  Result<Config> r =
-      load_config_text(base + "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i\n", "r.conf", 2);
+  Result<Config> r = load_config_text(
+      base + "-a -t 172.16.254.200:80 -r 192.168.0.28 -m\n--check pool -t 172.16.254.200:80 "
+             "sorry=[2001:db8:1::10]:80\n",
+      "r.conf", 2);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(),
-            "r.conf:5: real server 2001:db8:1::10 is not of service TCP 172.16.254.200:80's "
-            "family: tunnels between IPv4 and IPv6 are not forwarded yet");
+            "r.conf:6: sorry server 2001:db8:1::10 of service TCP 172.16.254.200:80: a different "
+            "address family is allowed only for tunneling servers (tunnel)");
   EXPECT_TRUE(load_config_text(base + "-A -t [2001:db8::1]:80 -s rr\n", "r.conf", 2).ok());
 }
 

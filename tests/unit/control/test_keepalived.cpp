@@ -1607,7 +1607,7 @@ TEST(KeepalivedIpv6, Ipv6VirtualServersApplied) {
   EXPECT_EQ(format_ip(s6.dests[0].rip), "2001:db8:1::20");  // the kernel's list: the last first
 }
 
-TEST(KeepalivedIpv6, MixedFamiliesRefusedWithTheirLine) {
+TEST(KeepalivedIpv6, MixedFamiliesOnlyForTunnels) {
   // A real or sorry server of the other family than its virtual server, not a tunnel: the
   // kernel's and ipvsadm's rule, at its line.
   EXPECT_EQ(load_err("virtual_server 2001:db8::1 80 {\n protocol TCP\n"
@@ -1619,16 +1619,12 @@ TEST(KeepalivedIpv6, MixedFamiliesRefusedWithTheirLine) {
                      " real_server 10.0.0.2 80\n}\n"),
             "ka.conf:4: sorry server 2001:db8::9 of virtual server TCP 10.0.0.1:80: a different "
             "address family is allowed only for tunneling servers (lb_kind TUN)");
-  // An IPv6 real server of an IPv4 virtual server (a tunnel) is taken by the parser, and
-  // refused as a tunnel fastvs does not forward yet.
+  // An IPv6 real server (and sorry server) of an IPv4 virtual server with lb_kind TUN: a
+  // tunnel between the families, taken.
   const KaConfig mixed = load_ok(
       "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
-      " real_server 2001:db8:1::10 80\n}\n");
-  EXPECT_EQ(ka_unsupported(mixed),
-            (std::vector<std::string>{
-                "ka.conf:4: real_server [2001:db8:1::10]:80: real server 2001:db8:1::10 is not "
-                "of service TCP 10.0.0.1:80's family: tunnels between IPv4 and IPv6 are not "
-                "forwarded yet"}));
+      " sorry_server 2001:db8:1::99 80\n real_server 2001:db8:1::10 80\n}\n");
+  EXPECT_TRUE(ka_unsupported(mixed).empty());
 }
 
 }  // namespace
