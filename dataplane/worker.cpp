@@ -385,10 +385,22 @@ void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
 }
 
 void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  const bool link_local = ip6_is_link_local(dst);
+  // Resolved next hops, as route_out's (a link-local destination's port is the packet's).
+  const uint32_t gen = w.neigh6 ? w.neigh6->generation() : 0;
+  Worker::NextHop6& nh =
+      w.nexthop6[kernel_hash_32(ip6_fold(dst), slot_bits<Worker::kNextHops6>())];
+  if (likely(!link_local && nh.neigh_gen == gen && gen != 0 && nh.snap_seq == w.snap->seq &&
+             std::memcmp(nh.dst, dst, 16) == 0)) {
+    std::memcpy(eth, nh.macs, 12);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    return tx_enqueue(w, nh.port, m);
+  }
   Ip6Key nexthop;
   std::memcpy(nexthop.b, dst, 16);
   uint16_t port;
-  if (ip6_is_link_local(dst)) {
+  if (link_local) {
     // Link-local (fe80::/10): on the link it came from, never routed (as the kernel's fe80::/64
     // on every IPv6 interface).
     if (link_port < 0) return drop(w, m, Drop::no_route);
@@ -405,10 +417,16 @@ void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
     send_nd_solicit(w, port, nexthop.b);
     return drop(w, m, Drop::neigh_unresolved);
   }
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   std::memcpy(&eth->dst_addr, mac.data(), 6);
   std::memcpy(&eth->src_addr, w.snap->port_mac[port].data(), 6);
   eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  if (!link_local && gen != 0) {
+    std::memcpy(nh.dst, dst, 16);
+    nh.neigh_gen = gen;
+    nh.snap_seq = w.snap->seq;
+    nh.port = port;
+    std::memcpy(nh.macs, eth, 12);
+  }
   tx_enqueue(w, port, m);
 }
 

@@ -132,6 +132,17 @@ struct Worker {
   };
   static constexpr unsigned kNextHops = 256;
   NextHop nexthop[kNextHops];
+  // The same for IPv6 destinations (route_out6), keyed by the address's fold, valid for one
+  // snapshot and one IPv6 neighbour-table generation.
+  struct NextHop6 {
+    uint8_t dst[16]{};
+    uint32_t neigh_gen = 0;  // 0: empty
+    uint64_t snap_seq = 0;
+    uint16_t port = 0;
+    uint8_t macs[12]{};
+  };
+  static constexpr unsigned kNextHops6 = 64;
+  NextHop6 nexthop6[kNextHops6];
   uint32_t neigh_gen = 0;  // the neighbour table's generation, read once per burst
 
   // ARP request rate limit: one request per next hop per second (a small direct-mapped cache).
@@ -191,9 +202,9 @@ bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer);
 void handoff(Worker& w, unsigned owner, rte_mbuf* m);
 
 // IPv6's route_out: the route, the next hop's MAC from the IPv6 neighbour table (unresolved: a
-// neighbour solicitation, and the packet dropped), out of the route's port. No next-hop cache
-// yet: a route scan and a table probe a packet. A link-local destination is on `link_port` (the
-// port an answer's request came in on; -1: none, dropped as no_route).
+// neighbour solicitation, and the packet dropped), out of the route's port, remembered in the
+// worker's next-hop cache (nexthop6). A link-local destination is on `link_port` (the port an
+// answer's request came in on; -1: none, dropped as no_route), and is not cached.
 void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port = -1);
 // A neighbour solicitation for `target` out of `port` (at most one a second per address).
 void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target);

@@ -56,6 +56,32 @@ ip neigh add 192.168.0.18 lladdr {GEN_MAC} dev dpdk0
 ip neigh add 192.168.0.28 lladdr {GEN_MAC} dev dpdk0
 """ + SERVICE
 
+# IPv6 (NAT66): the same services and topology with IPv6 addresses; clients beyond the
+# generator's gateway address. testpmd's txonly makes IPv4 only, so IPv6 is replayed from a
+# capture (net_pcap infinite_rx), and IPv4's "request" is run the same way too ("request4pcap")
+# for a side-by-side with one generator.
+VIP6, GW6 = "2001:db8:fe::200", "2001:db8:fe::1"
+SERVICE6 = f"""\
+ip route add default via {GW6} dev dpdk0
+-A -u [{VIP6}]:53 -s rr
+-a -u [{VIP6}]:53 -r 2001:db8:1::18 -m
+-a -u [{VIP6}]:53 -r 2001:db8:1::28 -m
+"""
+CONFIG6_REQUEST = f"""\
+ip addr add {VIP6}/64 dev dpdk0
+ip addr add 2001:db8:1::8/64 dev dpdk1
+ip neigh add {GW6} lladdr {GEN_MAC} dev dpdk0
+ip neigh add 2001:db8:1::18 lladdr aa:00:00:00:00:18 dev dpdk1
+ip neigh add 2001:db8:1::28 lladdr aa:00:00:00:00:28 dev dpdk1
+""" + SERVICE6
+CONFIG6_LOOP = f"""\
+ip addr add {VIP6}/64 dev dpdk0
+ip addr add 2001:db8:1::8/64 dev dpdk0
+ip neigh add {GW6} lladdr {GEN_MAC} dev dpdk0
+ip neigh add 2001:db8:1::18 lladdr {GEN_MAC} dev dpdk0
+ip neigh add 2001:db8:1::28 lladdr {GEN_MAC} dev dpdk0
+""" + SERVICE6
+
 SCENARIOS = {
     "request": "NAT, UDP, established, request direction",
     "loop": "NAT, UDP, established, full loop (requests and replies, half each)",
@@ -63,24 +89,35 @@ SCENARIOS = {
     "tun": "TUN, UDP, established, request direction (84-byte frames out)",
     "updates": "NAT request direction while 1,000 changes a second are applied",
     "workers2": "NAT request direction, 2 workers (sharing the CPUs: hand-off cost, not speed)",
+    "request4pcap": "NAT, UDP, established, request direction, replayed from a capture",
+    "request66": "NAT66, UDP, established, request direction, replayed from a capture",
+    "loop66": "NAT66, UDP, established, full loop (requests and replies, half each)",
 }
+PCAP_SCENARIOS = ("loop", "loop66", "request4pcap", "request66")
 # The request scenario's configuration for each scenario that uses it.
 METHOD = {"request": "-m", "updates": "-m", "workers2": "-m", "dr": "-g", "tun": "-i"}
 LOOP_FLOWS = 128
 
 
-def loop_pcap(path):
-    """Requests from LOOP_FLOWS clients and the real servers' replies, interleaved. rr over the
-    kernel's list order [rs2, rs1] with one worker decides which server answers which flow."""
+def loop_pcap(path, v6=False, replies=True):
+    """Requests from LOOP_FLOWS clients and (replies) the real servers' replies, interleaved. rr
+    over the kernel's list order [rs2, rs1] with one worker decides which server answers which
+    flow. 64-byte frames for IPv4; IPv6's are 20 bytes longer (its header), the same payload."""
     from scapy.all import IP, UDP, Ether, Raw, wrpcap  # Debian's python3-scapy
-    rr = ["192.168.0.28", "192.168.0.18"]
+    from scapy.layers.inet6 import IPv6
+    rr = ["2001:db8:1::28", "2001:db8:1::18"] if v6 else ["192.168.0.28", "192.168.0.18"]
     pkts = []
     for i in range(LOOP_FLOWS):
-        cip, cport, rip = f"10.0.{i // 200}.{1 + i % 200}", 5000 + i, rr[i % 2]
-        pkts.append(Ether(src=GEN_MAC, dst=MIDDLE_MAC) / IP(src=cip, dst=VIP) /
+        cport, rip = 5000 + i, rr[i % 2]
+        if v6:
+            cip, vip, net = f"2001:db8:ff::{i + 1:x}", VIP6, IPv6
+        else:
+            cip, vip, net = f"10.0.{i // 200}.{1 + i % 200}", VIP, IP
+        pkts.append(Ether(src=GEN_MAC, dst=MIDDLE_MAC) / net(src=cip, dst=vip) /
                     UDP(sport=cport, dport=53) / Raw(b"q" * 18))
-        pkts.append(Ether(src=GEN_MAC, dst=MIDDLE_MAC) / IP(src=rip, dst=cip) /
-                    UDP(sport=53, dport=cport) / Raw(b"a" * 18))
+        if replies:
+            pkts.append(Ether(src=GEN_MAC, dst=MIDDLE_MAC) / net(src=rip, dst=cip) /
+                        UDP(sport=53, dport=cport) / Raw(b"a" * 18))
     wrpcap(path, pkts)
 
 
@@ -205,17 +242,18 @@ def fastvsd_tx(sock, port=1):
 
 
 def measure(scenario, subject, seconds, tmp, rnd):
-    loop = scenario == "loop"
+    loop = scenario in ("loop", "loop66")
+    v6 = scenario in ("request66", "loop66")
     sock = os.path.join(tmp, f"memif{scenario}{rnd}{subject}.sock")
     # request: txonly. loop: 5tswap bounces every packet back with addresses swapped (a request
     # to the RS comes back as its reply, a reply to the client as the next request), started
     # with 64 bursts in flight.
-    if loop:
+    if scenario in PCAP_SCENARIOS:
         # A capture replayed forever (net_pcap infinite_rx) and io-forwarded into the memif; what
         # comes back goes to /dev/null.
-        pcap = os.path.join(tmp, "loop.pcap")
+        pcap = os.path.join(tmp, f"{scenario}.pcap")
         if not os.path.exists(pcap):
-            loop_pcap(pcap)
+            loop_pcap(pcap, v6=v6, replies=loop)
         gen_eal = eal(0, f"fvsgen{os.getpid()}", "server", sock, GEN_MAC)
         # Ports: 0 the capture, 1 the memif, 2 a sink; chained: 0 -> 1 -> 2 (writing what comes
         # back into a pcap file would be the bottleneck).
@@ -244,7 +282,11 @@ def measure(scenario, subject, seconds, tmp, rnd):
         else:
             conf = os.path.join(tmp, f"bench-{scenario}.conf")
             with open(conf, "w") as f:
-                f.write(CONFIG_LOOP if loop else CONFIG_REQUEST.replace(" -m\n", f" {METHOD[scenario]}\n"))
+                if v6:
+                    f.write(CONFIG6_LOOP if loop else CONFIG6_REQUEST)
+                else:
+                    f.write(CONFIG_LOOP if loop else
+                            CONFIG_REQUEST.replace(" -m\n", f" {METHOD.get(scenario, '-m')}\n"))
             stats = os.path.join(tmp, f"fvs-{rnd}.json")
             fvs_eal = eal(1, f"fvsmid{os.getpid()}", "client", sock, MIDDLE_MAC, 1024, sink=not loop)
             if scenario == "workers2":
@@ -648,7 +690,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5, help="samples per run (one a second)")
     ap.add_argument("--scenarios", default="request,loop,dr,tun,updates,workers2,workingset,floods",
-                    help="request,loop,dr,tun,updates,workers2 (testpmd as generator and ceiling); "
+                    help="request,loop,dr,tun,updates,workers2, and request4pcap,request66,loop66 "
+                    "(IPv4 and NAT66 from a replayed capture) (testpmd as generator and ceiling); "
                     "workingset (1M flows vs 256), floods (new flows, SYN flood, full table, "
                     "ARP/ICMP/no-service floods), newflows (scenario 3 alone), answers (the "
                     "ARP/ICMP/no-service floods alone): fvsgen")
