@@ -67,6 +67,11 @@ rte_ring* make_ring(const std::string& name, unsigned size, unsigned esize = 0) 
                : rte_ring_create(name.c_str(), size, SOCKET_ID_ANY, flags);
 }
 
+bool has_ipv6_service(const Config& c) {
+  return std::any_of(c.services.begin(), c.services.end(),
+                     [](const ServiceConfig& s) { return s.key.vip.is_v6(); });
+}
+
 // Keys in each worker's connection index: --conn-keys, or two a connection (a NAT
 // connection's in and reply keys).
 uint64_t index_keys(const DaemonOptions& o) {
@@ -249,6 +254,11 @@ Status Director::init() {
     return Error{"RCU QSBR variable: out of memory"};
   }
   if (Status st = make_workers(first.get()); !st) return st;
+  if (has_ipv6_service(cfg_)) {
+    if (Status st = enable_ipv6_conns(); !st) return st;
+    first->has_v6 = std::any_of(first->services.begin(), first->services.end(),
+                                [](const SnapService& s) { return s.v6 && s.vip_local; });
+  }
   // A master the first snapshot already runs (a --config line, keepalived's instance holding its
   // addresses): its counts now that the workers exist, before they are launched.
   if (sync_master_.running()) {
@@ -634,9 +644,35 @@ void Director::log_counters() const {
     if (drops[d]) log_line(fmt::format("drop {} {}", drop_name(static_cast<Drop>(d)), drops[d]));
 }
 
+Status Director::enable_ipv6_conns() {
+  if (ipv6_conns_ || workers_.empty()) return {};
+  const uint64_t keys = index_keys(opt_);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const int socket = static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[i]));
+    const std::string name = fmt::format("conns6_w{}", i);
+    if (const Status st = workers_[i]->conns.enable_ipv6(name.c_str(), socket, keys); !st)
+      return Error{fmt::format(
+          "IPv6 connection table for worker {} ({}): {}, {} left: lower --conn-capacity or give "
+          "the EAL more memory",
+          i, format_bytes(ConnTable::memory_needed6(opt_.conn_capacity, keys)), st.error(),
+          format_bytes(dpdk_memory_available(socket)))};
+  }
+  ipv6_conns_ = true;
+  log_line(fmt::format("IPv6 connection tables made: {} bytes per worker ({:.0f} per connection)",
+                       workers_[0]->conns.memory_bytes6(),
+                       double(workers_[0]->conns.memory_bytes6()) / opt_.conn_capacity));
+  return {};
+}
+
 std::unique_ptr<Snapshot> Director::make_snapshot() {
   update_sync();
+  // A configuration that names an IPv6 service needs the tables for it; a fastvsadm command
+  // was refused when they could not be made, a file's service is configured but not forwarded.
+  if (!ipv6_conns_ && !workers_.empty() && has_ipv6_service(*effective_))
+    if (const Status st = enable_ipv6_conns(); !st)
+      log_line("WARNING: IPv6 services are not forwarded: " + st.error());
   auto s = build_snapshot(*effective_, *store_, static_cast<uint16_t>(ports_.size()), macs_, mtus_);
+  if (!ipv6_conns_) s->has_v6 = false;
   s->sync_master = sync_master_.running();
   s->sync = opt_.sync;
   return s;

@@ -123,6 +123,9 @@ class Director {
   // out of it (-R and SIGHUP replace the whole configuration).
   void set_static_neigh(const IpAddr& ip, uint16_t port, const MacAddr& mac);
   Status check_ipv6_address_free(const Command& cmd) const;
+  // The workers' connection tables take IPv6 connections from now on (ConnTable::enable_ipv6):
+  // done when the first IPv6 service is configured, so a director without one pays nothing.
+  Status enable_ipv6_conns();
   void clear_static_neigh(const IpAddr& ip);
   void sync_static_neighbours(const Config& next);
   // The signals waiting on the signalfd (control/signals.h); true when one asks to stop.
@@ -204,6 +207,7 @@ class Director {
   std::vector<KaVrrpAddr> ka_vrrp_addrs_;  // and the addresses its VRRP moves
   std::optional<KaSyncDaemon> ka_sync_;    // its lvs_sync_daemon
   std::vector<IpAddr> ka_sync_addrs_;      // that daemon's VRRP instance's addresses
+  bool ipv6_conns_ = false;  // enable_ipv6_conns has run: snapshots may forward IPv6
   bool ka_sync_override_logged_ = false;   // keepalived's daemon over the config file's, said
   uint64_t sync_drops_logged_ = 0, sync_drops_log_tsc_ = 0;  // the backup's drops, last said
   Stats stats_;

@@ -269,6 +269,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       if (st && cmd.op == Op::AddrAdd)
         st = check_vrrp_addrs(next, ka_vrrp_addrs_, opt_.keepalived_conf);
       if (st && cmd.op == Op::AddrAdd && cmd.ip.is_v6()) st = check_ipv6_address_free(cmd);
+      if (st && cmd.op == Op::AddService && cmd.service.vip.is_v6()) st = enable_ipv6_conns();
       if (!st) {
         log_line(fmt::format("fastvsadm {}: refused: {}", join(req.words), st.error()));
         *reply = CliReply{false, st.error()};
@@ -516,11 +517,11 @@ void Director::poll_dump() {
       // udp_state_name: every UDP entry is in state "UDP".
       e.state = e.proto == Proto::Tcp ? tcp_state_name(r.state) : "UDP";
       e.expires = r.expires_in / kTicksPerSecond;
-      e.cip = IpAddr::v4(rte_be_to_cpu_32(r.cip));
+      e.cip = r.cip;
       e.cport = rte_be_to_cpu_16(r.cport);
-      e.vip = IpAddr::v4(rte_be_to_cpu_32(r.vip));
+      e.vip = r.vip;
       e.vport = rte_be_to_cpu_16(r.vport);
-      e.rip = IpAddr::v4(rte_be_to_cpu_32(r.rip));
+      e.rip = r.rip;
       e.rport = rte_be_to_cpu_16(r.rport);
       rows.push_back(std::move(e));
     }
@@ -533,7 +534,8 @@ void Director::poll_dump() {
   const uint32_t now = now_tick();
   persist_.for_each([&](uint64_t key, const Destination* d, uint32_t expires) {
     const SnapService* svc = snap.find_by_id(static_cast<uint32_t>(key >> 32) - 1);
-    if (!svc) return;
+    // An IPv6 template is keyed by its masked address's fold, which is no address to list.
+    if (!svc || svc->v6) return;
     ConnListEntry e;
     e.proto = svc->proto == kIpProtoTcp ? Proto::Tcp : Proto::Udp;
     e.state = e.proto == Proto::Tcp ? "NONE" : "UDP";

@@ -262,17 +262,18 @@ Status ConnTable::enable_ipv6(const char* name, int socket, uint64_t keys) {
   if (keys == 0) keys = default_keys(capacity_);
   rte_malloc_socket_stats before{}, after{};
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
-  hash6_ = make_index(name, keys, sizeof(ConnKey6), conn_key6_hash, socket);
-  if (!hash6_)
+  // hash6_ last: it is what ipv6() reads.
+  rte_hash* h = make_index(name, keys, sizeof(ConnKey6), conn_key6_hash, socket);
+  if (!h)
     return Error{fmt::format("rte_hash_create({} IPv6 keys): {}", index_entries(keys),
                              rte_strerror(rte_errno))};
   addrs6_ = static_cast<ConnAddrs6*>(
       rte_zmalloc_socket("conn_addrs6", sizeof(ConnAddrs6) * size_t{capacity_}, 64, socket));
   if (!addrs6_) {
-    rte_hash_free(hash6_);
-    hash6_ = nullptr;
+    rte_hash_free(h);
     return Error{fmt::format("no memory for {} IPv6 connections' addresses", capacity_)};
   }
+  hash6_ = h;
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &after);
   memory_bytes6_ = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
   return {};

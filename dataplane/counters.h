@@ -38,6 +38,7 @@ namespace fastvs {
   X(tcp_doff, "TCP data offset out of range")                                            \
   X(icmp_malformed, "ICMP error without a usable embedded header")                       \
   X(icmp_checksum, "bad ICMP checksum (echo request or error)")                          \
+  X(udp6_no_checksum, "IPv6 UDP fragment without a checksum (cannot be computed)")        \
   X(icmp_other, "ICMP to a local address that is not an echo request")                   \
   X(icmp_no_conn, "ICMP error about no known connection")                                \
   X(local_other, "to a local address, not a service")                                    \

@@ -47,6 +47,7 @@ struct Destination {
   uint16_t rport = 0;  // host order
   uint32_t rip_be = 0;
   uint16_t rport_be = 0;
+  bool v6 = false;  // rip6 is its address; rip and rip_be hold the address's fold
   // An IPv6 destination's address (network order); its IPv6 connections' out keys name it.
   alignas(8) uint8_t rip6[16]{};
   // Control changes these while workers read them (-e): each is one atomic word.

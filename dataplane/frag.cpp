@@ -48,4 +48,30 @@ void frag_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply) {
   }
 }
 
+// IPv6's later fragments: the table keys them by the addresses' folds and the identification's
+// low 16 bits (IPv4's key); the connection is then found by the whole addresses, so a datagram
+// mistaken for another of the same folds and low bits finds no connection and is dropped.
+void frag_follow6(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply) {
+  FragEntry* e = w.frags.find(pi.saddr, pi.daddr, pi.ip_id, pi.proto, w.now);
+  if (!e || !w.conns.ipv6()) return drop(w, m, Drop::frag_unknown);
+  const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
+  bool is_out = false;
+  Conn* c = w.conns.lookup6(make_key6(ip + 8, ip + 24, e->sport, e->dport, pi.proto), &is_out);
+  if (!c || is_out != reply) return drop(w, m, Drop::frag_unknown);
+  FragTable::account(*e, pi.frag_off, ip_payload(pi), pi.frag & kFragMore);
+  if (!reply && unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
+    return drop(w, m, Drop::dest_removed);
+  ++w.ctr.frags_followed;
+  conn_count(w, c->dest, m, !reply);
+  if (reply) return nat_reply6_frag(w, m, pi, *c);
+  switch (c->method) {
+    case ForwardMethod::Masq:
+      return xmit_masq6_frag(w, m, pi, *c);
+    case ForwardMethod::Route:
+      return xmit_route6(w, m, *c);
+    case ForwardMethod::Tunnel:
+      return xmit_tunnel6(w, m, *c);
+  }
+}
+
 }  // namespace fastvs

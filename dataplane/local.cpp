@@ -283,11 +283,12 @@ void local_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
             pi.proto == kIpProtoVrrp);
 }
 
-// IPv6 is the host's for now: fastvs has no IPv6 service yet, so every IPv6 packet that the
-// kernel's ip6_rcv_core would take goes up the kernel path, and the host's IPv6 (its link-local
-// and global addresses on dpdkN, neighbour discovery, health checks over IPv6) works through the
-// ports. Neighbour discovery, MLD and VRRP ride the control budget, as ARP and VRRP do.
-void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+// What the kernel's ip6_rcv_core refuses goes no further; then IPv6 services (ip6_forward, when
+// the snapshot has any); then neighbour discovery and echo for the director's own addresses; the
+// rest is the host's (its link-local and global addresses on dpdkN, health checks over IPv6),
+// through the kernel path. Neighbour discovery, MLD and VRRP ride the control budget, as ARP and
+// VRRP do.
+void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
   const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
   const uint8_t* src = ip + 8;
   const uint8_t* dst = ip + 24;
@@ -301,6 +302,7 @@ void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (std::memcmp(dst, kLoopback, 16) == 0 || std::memcmp(dst, kMapped, 12) == 0 ||
       (dst[0] == 0xff && (dst[1] & 0x0f) <= 1))
     return drop(w, m, Drop::martian_dest);
+  if (w.snap->has_v6 && ip6_forward(w, m, pi, steer)) return;
   // The director's own IPv6 addresses: neighbour discovery and echo, as ARP and echo for IPv4.
   if (unlikely(!w.snap->addrs6.empty()) && pi.kind == PktKind::Icmp && !pi.frag) {
     if (pi.icmp_type == kIcmp6NeighSolicit) {
@@ -407,6 +409,56 @@ void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target) {
   set_icmp6_csum(ip, ns, kNsLen);
   ++w.ctr.nd_solicits;
   tx_enqueue(w, port, m);
+}
+
+void send_icmp6_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info) {
+  const uint8_t* oip = rte_pktmbuf_mtod_offset(orig, const uint8_t*, kEthHdrLen);
+  const uint8_t* osrc = oip + 8;
+  // icmp6_send: never to a source that is no single host (unspecified, multicast), nor about a
+  // packet to a multicast group unless it is too big (RFC 4443 2.4 e), nor about an ICMPv6
+  // error (is_ineligible).
+  static constexpr uint8_t kUnspec[16] = {};
+  if (osrc[0] == 0xff || std::memcmp(osrc, kUnspec, 16) == 0) return;
+  if (oip[24] == 0xff && type != kIcmp6PacketTooBig) return;
+  const uint16_t olen = static_cast<uint16_t>(kIp6HdrLen + load_be16(oip + 4));
+  Ip6Chain chain;
+  Drop ignored;
+  if (ip6_walk(oip, olen, chain, &ignored) && chain.proto == kIpProtoIcmp6 &&
+      !(chain.frag & kFragLater) && (olen <= chain.off || oip[chain.off] < kIcmp6EchoRequest))
+    return;
+  const SnapAddr6* src = w.snap->source_addr6(orig->port, osrc);
+  if (!src) {
+    w.ctr.drop(Drop::no_source_addr);
+    return;
+  }
+  if (!w.icmp_error_bucket.take(w.now)) {
+    w.ctr.drop(Drop::icmp_rate_limited);
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+  if (!m) return;
+  // As much of the offending packet as fits in the minimum MTU (RFC 4443 2.4 c).
+  const uint16_t quote = std::min<uint16_t>(olen, 1280 - kIp6HdrLen - 8);
+  const uint16_t plen = static_cast<uint16_t>(8 + quote);
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + kIp6HdrLen + plen)));
+  if (!eth) return (void)rte_pktmbuf_free(m);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
+  const uint8_t head[8] = {0x60, 0, 0, 0, static_cast<uint8_t>(plen >> 8),
+                           static_cast<uint8_t>(plen), kIpProtoIcmp6, 64};
+  std::memcpy(ip, head, 8);
+  std::memcpy(ip + 8, src->ip, 16);
+  std::memcpy(ip + 24, osrc, 16);
+  uint8_t* icmp = ip + kIp6HdrLen;
+  icmp[0] = type;
+  icmp[1] = code;
+  const uint32_t info_be = rte_cpu_to_be_32(info);
+  std::memcpy(icmp + 4, &info_be, 4);
+  std::memcpy(icmp + 8, oip, quote);
+  set_icmp6_csum(ip, icmp, plen);
+  ++w.ctr.icmp_errors_sent;
+  route_out6(w, m, ip + 24, orig->port);
 }
 
 void send_icmp_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info) {

@@ -85,10 +85,12 @@ void tmpl_bind(Worker& w, Destination* d, int delta) {
 // ip_vs_sched_persist: the client's template (CIP & mask) names the destination; without one,
 // or when its destination left (ip_vs_check_template), the scheduler picks and a template is
 // made. Returns the destination and the template slot the new connection will hold.
-Destination* persist_pick(Worker& w, const PacketInfo& pi, const SnapService& svc,
-                          const SchedFlow& flow, uint32_t* tmpl, Drop* why) {
+// `client`: the client's address under the service's mask (IPv6: the fold of the masked
+// address, so two prefixes of one fold share a template, and with it a real server).
+Destination* persist_pick(Worker& w, uint32_t client, const SnapService& svc, const SchedFlow& flow,
+                          uint32_t* tmpl, Drop* why) {
   PersistTable& pt = *w.persist;
-  const uint64_t key = PersistTable::key_of(svc.id, pi.saddr & svc.persist_mask);
+  const uint64_t key = PersistTable::key_of(svc.id, client);
   const uint32_t expires = w.now + svc.persist_ticks;
   for (int attempt = 0; attempt < 4; ++attempt) {
     Destination* d = nullptr;
@@ -126,8 +128,9 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
                        rte_be_to_cpu_32(pi.daddr)};
   uint32_t tmpl = 0;
-  Destination* d = svc.persistent ? persist_pick(w, pi, svc, flow, &tmpl, why)
-                                  : sched_pick(svc.sched, w.sched[svc.id], flow);
+  Destination* d = svc.persistent
+                       ? persist_pick(w, pi.saddr & svc.persist_mask, svc, flow, &tmpl, why)
+                       : sched_pick(svc.sched, w.sched[svc.id], flow);
   if (!d) {
     if (!svc.persistent) *why = Drop::no_dest;
     return nullptr;
@@ -241,6 +244,99 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
       return xmit_route(w, m, *c);
     case ForwardMethod::Tunnel:
       return xmit_tunnel(w, m, *c);
+  }
+}
+
+// ---- IPv6 -------------------------------------------------------------------------------------
+
+// The client's address under an IPv6 service's -M prefix, folded (persistence's key).
+static uint32_t masked_fold6(const uint8_t* a, unsigned plen) {
+  uint8_t m[16];
+  for (unsigned i = 0; i < 16; ++i) {
+    const unsigned bits = plen > i * 8 ? std::min(8u, plen - i * 8) : 0;
+    m[i] = static_cast<uint8_t>(a[i] & (0xff00u >> bits));
+  }
+  return ip6_fold(m);
+}
+
+// conn_schedule for IPv6: the schedulers hash the addresses' folds, as ip_vs_sh_hashkey and
+// its siblings fold an IPv6 address.
+Conn* conn_schedule6(Worker& w, const PacketInfo& pi, const uint8_t* ip, const SnapService& svc,
+                     Drop* why) {
+  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
+                       rte_be_to_cpu_32(pi.daddr)};
+  uint32_t tmpl = 0;
+  Destination* d = svc.persistent ? persist_pick(w, masked_fold6(ip + 8, svc.persist_plen), svc,
+                                                 flow, &tmpl, why)
+                                  : sched_pick(svc.sched, w.sched[svc.id], flow);
+  if (!d) {
+    if (!svc.persistent) *why = Drop::no_dest;
+    return nullptr;
+  }
+  const uint16_t rport = svc.real_port(*d, pi.dport);
+  const ConnKey6 in = make_key6(ip + 8, ip + 24, pi.sport, pi.dport, pi.proto);
+  const ForwardMethod method = d->method.load(std::memory_order_relaxed);
+  const bool masq = method == ForwardMethod::Masq;
+  const ConnKey6 out = make_key6(d->rip6, ip + 8, rport, pi.sport, pi.proto);
+  bool collision;
+  Conn* c = w.conns.insert6(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision,
+                            /*in_absent=*/true);
+  if (!c) {
+    if (tmpl) w.persist->release(tmpl - 1);
+    return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
+  }
+  c->dest = d;
+  c->svc_id = svc.id;
+  c->method = method;
+  c->state = TcpState::None;
+  c->rip = d->rip_be;
+  c->rport = rport;
+  c->tmpl = tmpl;
+  c->flags |= kConnInactive | (masq ? 0 : kConnNoOutput);
+  DestWorkerSlot& slot = d->slot[w.id];
+  slot_add(slot.inactconns, 1);
+  slot_add(slot.conns, 1);
+  slot_add(slot.refs, 1);
+  dest_check_overload(*d);
+  ++w.ctr.conns_created;
+  return c;
+}
+
+// service_request for IPv6 (ip_vs_in with af AF_INET6): the same rules, the IPv6 index.
+void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc) {
+  // A table without IPv6 (control enables it before it publishes an IPv6 service; a test's
+  // table may not have it) takes no IPv6 connection.
+  if (unlikely(!w.conns.ipv6())) return drop(w, m, Drop::conn_table_full);
+  const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
+  const ConnKey6 in = make_key6(ip + 8, ip + 24, pi.sport, pi.dport, pi.proto);
+  bool is_out = false;
+  Conn* c = w.conns.lookup6(in, &is_out);
+  if (c && is_out) return drop(w, m, Drop::no_conn);
+  const bool tcp = pi.proto == kIpProtoTcp;
+  const bool syn = tcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
+  if (c && tcp && (pi.tcp_flags & kTcpSyn) &&
+      tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
+    conn_forget(w, c);
+    c = nullptr;
+  }
+  if (!c) {
+    if (tcp && !syn) return drop(w, m, Drop::no_conn);
+    Drop why;
+    if (!(c = conn_schedule6(w, pi, ip, svc, &why))) return drop(w, m, why);
+  }
+  if (!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable))
+    return drop(w, m, Drop::dest_removed);
+  if (pi.frag) frag_remember(w, pi);
+  conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
+  // Connection sync carries IPv4 connections only so far (sync.h): an IPv6 one is not synced.
+  conn_count(w, c->dest, m, true);
+  switch (c->method) {
+    case ForwardMethod::Masq:
+      return xmit_masq6(w, m, pi, *c);
+    case ForwardMethod::Route:
+      return xmit_route6(w, m, *c);
+    case ForwardMethod::Tunnel:
+      return xmit_tunnel6(w, m, *c);
   }
 }
 

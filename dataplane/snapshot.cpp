@@ -21,6 +21,12 @@ Destination* DestStore::get(const ServiceKey& svc, const DestConfig& d) {
     e.dest->rip = d.rip.v4();
     e.dest->rport = d.rport;
     e.dest->rip_be = rte_cpu_to_be_32(d.rip.v4());
+    if (d.rip.is_v6()) {
+      e.dest->v6 = true;
+      std::memcpy(e.dest->rip6, d.rip.bytes().data(), 16);
+      e.dest->rip_be = ip6_fold(e.dest->rip6);
+      e.dest->rip = rte_be_to_cpu_32(e.dest->rip_be);
+    }
     e.dest->rport_be = rte_cpu_to_be_16(d.rport);
     e.dest->nslots = nworkers_ + 1;  // and control's
   }
@@ -132,39 +138,51 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   for (const auto& a : cfg.addrs)
     if (a.ip.is_v4()) local_ips.push_back(a.ip.v4());
   std::sort(local_ips.begin(), local_ips.end());
+  std::vector<std::pair<uint64_t, uint32_t>> svc6_items, all6_items;
+  std::vector<std::pair<uint64_t, Destination*>> rs6_items;
   for (const auto& sc : cfg.services) {
-    // The data plane forwards IPv4 only: control refuses IPv6 before it gets here
-    // (refuse_ipv6 in control/config/apply.cpp); skipped, not truncated, if one ever does.
-    if (!sc.key.vip.is_v4()) continue;
+    const bool v6 = sc.key.vip.is_v6();
     SnapService ss;
-    ss.vip_local = std::binary_search(local_ips.begin(), local_ips.end(), sc.key.vip.v4());
     ss.id = store.service_id(sc.key);
     ss.proto = static_cast<uint8_t>(sc.key.proto);
-    ss.vip = rte_cpu_to_be_32(sc.key.vip.v4());
+    ss.v6 = v6;
+    if (v6) {
+      std::memcpy(ss.vip6, sc.key.vip.bytes().data(), 16);
+      ss.vip = ip6_fold(ss.vip6);
+      ss.vip_local = std::any_of(cfg.addrs.begin(), cfg.addrs.end(),
+                                 [&](const AddrConfig& a) { return a.ip == sc.key.vip; });
+      ss.persist_plen = sc.netmask6;
+    } else {
+      ss.vip_local = std::binary_search(local_ips.begin(), local_ips.end(), sc.key.vip.v4());
+      ss.vip = rte_cpu_to_be_32(sc.key.vip.v4());
+      ss.persist_mask = rte_cpu_to_be_32(sc.netmask);
+    }
     ss.vport = rte_cpu_to_be_16(sc.key.vport);
     ss.sched.kind = sched_from_name(sc.scheduler).value_or(SchedKind::Wlc);
     ss.sched.flags = sc.sched_flags;
     ss.persistent = sc.persistent;
-    ss.persist_mask = rte_cpu_to_be_32(sc.netmask);
     ss.persist_ticks = sc.timeout * kTicksPerSecond;
-    if (sc.key.vport == 0 && ss.vip_local) s->has_port0 = true;
+    if (sc.key.vport == 0 && ss.vip_local) (v6 ? s->has_port0_6 : s->has_port0) = true;
     for (const auto& d : sc.dests) {
-      if (!d.rip.is_v4()) continue;  // an IPv6 tunnel destination: IPv4 only for now
+      // A real server of the other family is a tunnel's (IPv4 in IPv6, IPv6 in IPv4); control
+      // takes it with -i alone, and one of another method is skipped, never mistranslated.
+      if (d.rip.family() != sc.key.vip.family() && d.method != ForwardMethod::Tunnel) continue;
       Destination* dest = store.get(sc.key, d);
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
-        if (sc.key.vport == 0) s->has_port0_masq = true;
-        rs_items.emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
+        if (sc.key.vport == 0) (v6 ? s->has_port0_masq6 : s->has_port0_masq) = true;
+        (v6 ? rs6_items : rs_items).emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
+        if (v6) s->masq6.emplace_back(ss.proto, dest);
       }
     }
     SchedInputs inputs{ss.sched.kind, ss.sched.flags, {}};
     for (const Destination* d : ss.dests) inputs.dests.emplace_back(d, d->get_weight());
     ss.gen = store.service_gen(ss.id, inputs);
-    if (ss.vip_local)
-      svc_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
-                             static_cast<uint32_t>(s->services.size()));
-    all_items.emplace_back(Snapshot::svc_key(ss.proto, ss.vip, ss.vport),
-                           static_cast<uint32_t>(s->services.size()));
+    const auto index = static_cast<uint32_t>(s->services.size());
+    const uint64_t key = Snapshot::svc_key(ss.proto, ss.vip, ss.vport);
+    if (ss.vip_local) (v6 ? svc6_items : svc_items).emplace_back(key, index);
+    (v6 ? all6_items : all_items).emplace_back(key, index);
+    if (v6 && ss.vip_local) s->has_v6 = true;
     id_items.emplace_back(ss.id, static_cast<uint32_t>(s->services.size()));
     s->services.push_back(std::move(ss));
   }
@@ -183,9 +201,31 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   // connection up whatever the configuration says), until the last of them is gone.
   store.for_each_trashed([&](uint8_t proto, Destination* d) {
     if (d->method.load(std::memory_order_relaxed) != ForwardMethod::Masq) return;
-    if (d->rport == 0) s->has_port0_masq = true;
-    rs_items.emplace_back(Snapshot::svc_key(proto, d->rip_be, d->rport_be), d);
+    if (d->rport == 0) (d->v6 ? s->has_port0_masq6 : s->has_port0_masq) = true;
+    (d->v6 ? rs6_items : rs_items)
+        .emplace_back(Snapshot::svc_key(proto, d->rip_be, d->rport_be), d);
+    if (d->v6) s->masq6.emplace_back(proto, d);
   });
+  // IPv6: a key that two addresses share (their folds alike) makes every lookup a scan.
+  const auto shared = [](auto& items, auto&& same) {
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    bool any = false;
+    for (size_t i = 1; i < items.size(); ++i)
+      any |= items[i - 1].first == items[i].first && !same(items[i - 1].second, items[i].second);
+    items.erase(std::unique(items.begin(), items.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                items.end());
+    return any;
+  };
+  const auto never = [](uint32_t, uint32_t) { return false; };
+  s->fold6_shared = shared(svc6_items, never) | shared(all6_items, never) |
+                    shared(rs6_items, [](const Destination* a, const Destination* b) {
+                      return std::memcmp(a->rip6, b->rip6, 16) == 0;
+                    });
+  s->service6_by_key.build(svc6_items);
+  s->service6_configured.build(all6_items);
+  s->masq6_by_rs.build(rs6_items);
   std::stable_sort(rs_items.begin(), rs_items.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   rs_items.erase(std::unique(rs_items.begin(), rs_items.end(),
@@ -199,7 +239,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   std::vector<std::pair<uint64_t, uint8_t>> roles;
   roles.reserve(s->services.size() + rs_items.size());
   for (const auto& ss : s->services)
-    if (ss.vip_local) roles.emplace_back(Snapshot::addr_key(ss.proto, ss.vip), Snapshot::kAddrVip);
+    if (ss.vip_local && !ss.v6)
+      roles.emplace_back(Snapshot::addr_key(ss.proto, ss.vip), Snapshot::kAddrVip);
   for (const auto& [k, d] : rs_items)
     roles.emplace_back(Snapshot::addr_key(static_cast<uint8_t>(k >> 48), d->rip_be),
                        Snapshot::kAddrMasqRip);

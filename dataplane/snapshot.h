@@ -16,6 +16,7 @@
 #include "dataplane/flat_map.h"
 #include "common/model.h"
 #include "dataplane/dest.h"
+#include "dataplane/parse.h"
 #include "dataplane/sync_policy.h"
 #include "dataplane/sched/sched.h"
 #include "dataplane/tcp_state.h"
@@ -41,6 +42,11 @@ struct SnapService {
   bool vip_local = false;
   std::vector<Destination*> dests;  // kernel list order
   std::vector<Destination*> table;  // sh, dh, mh: the scheduler's lookup table
+  // An IPv6 service: vip holds its VIP's fold (ip6_fold), vip6 the whole of it; -M is a prefix
+  // length (svc->netmask for AF_INET6).
+  bool v6 = false;
+  uint8_t persist_plen = 128;
+  uint8_t vip6[16]{};
 
   // The port a connection to d is made on: the destination's, except in a port 0 service,
   // where every connection keeps the port the client asked for. Network order.
@@ -116,6 +122,19 @@ struct Snapshot {
   MacAddr port_mac[kMaxPorts]{};
   uint16_t port_mtu[kMaxPorts]{};
 
+  // IPv6 services and Masq destinations, keyed as IPv4's by svc_key with the address's fold in
+  // place of the address, the whole address checked on a hit. Two addresses of one fold (and
+  // proto and port) make `fold6_shared`: then every lookup scans (the fold is no secret, but
+  // only the configuration chooses the addresses). IPv4's maps never hold an IPv6 entry.
+  bool has_v6 = false;  // an IPv6 service whose VIP is here: ip6_input looks for services
+  bool fold6_shared = false;
+  bool has_port0_6 = false;
+  bool has_port0_masq6 = false;
+  FlatMap64<uint32_t> service6_by_key;      // VIP here
+  FlatMap64<uint32_t> service6_configured;  // every IPv6 service
+  FlatMap64<Destination*> masq6_by_rs;
+  std::vector<std::pair<uint8_t, Destination*>> masq6;  // (proto, each): the scan's
+
   static uint64_t svc_key(uint8_t proto, uint32_t ip_be, uint16_t port_be) {
     return uint64_t{proto} << 48 | uint64_t{port_be} << 32 | ip_be;
   }
@@ -143,6 +162,28 @@ struct Snapshot {
     Destination* const* d = masq_by_rs.find(svc_key(proto, ip, port));
     if (!d && has_port0_masq) d = masq_by_rs.find(svc_key(proto, ip, 0));
     return d ? *d : nullptr;
+  }
+  // The IPv6 forms: ip6_fold keys, whole addresses compared.
+  const SnapService* find_service6(uint8_t proto, const uint8_t* ip, uint16_t port) const {
+    return find6(service6_by_key, has_port0_6, proto, ip, port, true);
+  }
+  const SnapService* find_configured6(uint8_t proto, const uint8_t* ip, uint16_t port) const {
+    return find6(service6_configured, true, proto, ip, port, false);
+  }
+  Destination* find_masq6(uint8_t proto, const uint8_t* ip, uint16_t port) const {
+    const uint32_t f = ip6_fold(ip);
+    for (const uint16_t p : {port, uint16_t{0}}) {
+      if (p == 0 && port != 0 && !has_port0_masq6) break;
+      if (fold6_shared) {
+        for (const auto& [pr, d] : masq6)
+          if (pr == proto && d->rport_be == p && std::memcmp(d->rip6, ip, 16) == 0) return d;
+        continue;
+      }
+      Destination* const* d = masq6_by_rs.find(svc_key(proto, f, p));
+      if (d && std::memcmp((*d)->rip6, ip, 16) == 0) return *d;
+      if (port == 0) break;
+    }
+    return nullptr;
   }
   const SnapService* find_by_id(uint32_t id) const {
     const uint32_t* i = service_by_id.find(id);
@@ -190,6 +231,24 @@ struct Snapshot {
       if (!first) first = &a;
     }
     return first;
+  }
+  const SnapService* find6(const FlatMap64<uint32_t>& map, bool port0, uint8_t proto,
+                           const uint8_t* ip, uint16_t port, bool local) const {
+    const uint32_t f = ip6_fold(ip);
+    for (const uint16_t p : {port, uint16_t{0}}) {
+      if (p == 0 && port != 0 && !port0) break;
+      if (fold6_shared) {
+        for (const SnapService& s : services)
+          if (s.v6 && (s.vip_local || !local) && s.proto == proto && s.vport == p &&
+              std::memcmp(s.vip6, ip, 16) == 0)
+            return &s;
+        continue;
+      }
+      const uint32_t* i = map.find(svc_key(proto, f, p));
+      if (i && std::memcmp(services[*i].vip6, ip, 16) == 0) return &services[*i];
+      if (port == 0) break;
+    }
+    return nullptr;
   }
   bool on_connected_subnet(uint16_t port, uint32_t ip) const {
     for (const auto& a : addrs)

@@ -67,6 +67,10 @@ bool apply_template(Worker& w, const SyncConn& e, const SnapService& svc, Destin
 // passes, which it nearly always does; here it goes with its connection, which carries it to the
 // backup as often as the connection itself goes).
 void sync_record(Worker& w, const Conn& c, const SnapService& svc, bool template_only) {
+  // A real server of the other family (a tunnel's): IPVS's entries carry one family's addresses
+  // (control refuses adding one while a daemon runs, as ip_vs_genl_set_cmd does; one added
+  // before the daemon started is not synced).
+  if (unlikely(c.dest && c.dest->v6)) return;
   if (!template_only) {
     SyncConn e{};
     e.cip = c.cip;

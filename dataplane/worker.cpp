@@ -164,6 +164,8 @@ bool ip_acceptable(const Worker& w, const rte_mbuf* m, const PacketInfo& pi, Dro
   return true;
 }
 
+}  // namespace
+
 void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
   if (unlikely(rte_ring_sp_enqueue(w.handoff_out[owner], m) != 0)) {
     drop(w, m, Drop::handoff_full);
@@ -171,8 +173,6 @@ void handoff(Worker& w, unsigned owner, rte_mbuf* m) {
   }
   ++w.ctr.handoff_out;
 }
-
-}  // namespace
 
 namespace {
 // A packet between the burst's stages: what classify decided, and its connection key when it
@@ -198,7 +198,7 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
     if (!frame_for_us(w, m, &why)) {
       drop(w, m, why);
     } else {
-      ip6_input(w, m, pi);
+      ip6_input(w, m, pi, kSteer);
     }
     return false;
   }
@@ -404,6 +404,18 @@ void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
   tx_enqueue(w, port, m);
 }
 
+bool decrement_hop_limit(Worker& w, rte_mbuf* m) {
+  uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, kEthHdrLen);
+  if (unlikely(ip[7] <= 1)) {
+    // ip6_forward: ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT (code 0).
+    send_icmp6_error(w, m, kIcmp6TimeExceeded, 0, 0);
+    drop(w, m, Drop::ttl_exceeded);
+    return false;
+  }
+  --ip[7];  // no header checksum in IPv6
+  return true;
+}
+
 bool decrement_ttl(Worker& w, rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthHdrLen);
   if (unlikely(ip->time_to_live <= 1)) {
@@ -463,8 +475,29 @@ void worker_dump_step(Worker& w, uint32_t budget) {
       return;
     }
     const int32_t left = static_cast<int32_t>(c.expires - w.now);
-    d.rows.push_back(ConnRow{c.cip, c.vip, c.rip, c.cport, c.vport, c.rport, c.proto, c.state,
-                             left > 0 ? static_cast<uint32_t>(left) : 0});
+    ConnRow r{{},      {},      {},
+              c.cport, c.vport, c.rport,
+              c.proto, c.state, left > 0 ? static_cast<uint32_t>(left) : 0};
+    const auto v6 = [](const uint8_t* b) {
+      IpAddr::Bytes x;
+      std::memcpy(x.data(), b, 16);
+      return IpAddr::v6(x);
+    };
+    if (c.flags & kConnV6) {
+      // The folds are the keys' business: the listing shows the whole addresses.
+      const ConnAddrs6& a = w.conns.addrs6(c);
+      r.cip = v6(a.cip);
+      r.vip = v6(a.vip);
+    } else {
+      r.cip = IpAddr::v4(rte_be_to_cpu_32(c.cip));
+      r.vip = IpAddr::v4(rte_be_to_cpu_32(c.vip));
+    }
+    // The real server's family may be the other one (a tunnel): its destination says.
+    if (c.dest && c.dest->v6)
+      r.rip = v6(c.dest->rip6);
+    else
+      r.rip = IpAddr::v4(rte_be_to_cpu_32(c.dest ? c.dest->rip_be : c.rip));
+    d.rows.push_back(r);
   });
   d.cursor += budget;
   if (d.cursor >= w.conns.capacity()) d.state.store(ConnDump::kDone, std::memory_order_release);

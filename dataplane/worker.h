@@ -62,7 +62,7 @@ enum class Verdict : uint8_t {
 // number of entries per loop iteration, into room control reserved), control collects. The
 // worker alone reads its table; nothing is read across cores while it changes.
 struct ConnRow {
-  uint32_t cip, vip, rip;        // network order
+  IpAddr cip, vip, rip;
   uint16_t cport, vport, rport;  // network order
   uint8_t proto;
   TcpState state;
@@ -180,8 +180,15 @@ struct Worker {
 // Gives a packet to the host's stack (the kernel path); without one, drops it as `otherwise`.
 // control: VRRP or ARP, on their own budget.
 void to_kernel(Worker& w, rte_mbuf* m, Drop otherwise, bool control = false);
-// An IPv6 packet that passed the frame checks: the host's, through the kernel path.
-void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi);
+// An IPv6 packet that passed the frame checks: LVS traffic (ip6_forward), neighbour discovery
+// and echo for our addresses, else the host's, through the kernel path. steer: it came from an
+// RX queue (not handed over), and may belong to another worker.
+void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer);
+// IPv6's classify, steer and process (forward6.cpp): false when the packet is no LVS traffic
+// (left to the caller), true when it was taken (forwarded, handed off, or dropped and counted).
+bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer);
+// Hands a packet to the worker that owns it (its ring full: dropped and counted).
+void handoff(Worker& w, unsigned owner, rte_mbuf* m);
 
 // IPv6's route_out: the route, the next hop's MAC from the IPv6 neighbour table (unresolved: a
 // neighbour solicitation, and the packet dropped), out of the route's port. No next-hop cache
@@ -190,6 +197,11 @@ void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port = -1);
 // A neighbour solicitation for `target` out of `port` (at most one a second per address).
 void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target);
+// An ICMPv6 error about `m` (still as received) to its source (icmp6_send's rules, RFC 4443
+// 2.4), rate-limited as IPv4's are.
+void send_icmp6_error(Worker& w, const rte_mbuf* m, uint8_t type, uint8_t code, uint32_t info);
+// The hop limit, as decrement_ttl for IPv6 (ip6_forward: time exceeded when it runs out).
+bool decrement_hop_limit(Worker& w, rte_mbuf* m);
 
 // Adopts a snapshot (between bursts): sizes and resets the scheduler state.
 void worker_adopt(Worker& w, const Snapshot* snap);
@@ -247,6 +259,11 @@ void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in);
 // A template's PersistConn and reference on its destination, in this worker's slot.
 void tmpl_bind(Worker& w, Destination* d, int delta);
 
+// IPv6's request path (request.cpp), as service_request's.
+void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc);
+Conn* conn_schedule6(Worker& w, const PacketInfo& pi, const uint8_t* ip, const SnapService& svc,
+                     Drop* why);
+
 // The forwarding methods, one file each (xmit/): cp->packet_xmit.
 void xmit_masq(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);  // nat.cpp
 void xmit_route(Worker& w, rte_mbuf* m, const Conn& c);                       // dr.cpp
@@ -257,11 +274,21 @@ void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);
 // NAT of a non-first fragment (xmit/nat.cpp): the IP header only, the L4 header is not in it.
 void xmit_masq_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
 void nat_reply_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
+// The same for IPv6 (ip_vs_nat_xmit_v6, ip_vs_dr_xmit_v6, ip_vs_tunnel_xmit_v6; the NAT66
+// replies and ICMPv6 errors of ip_vs_out and ip_vs_nat_icmp_v6).
+void xmit_masq6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
+void xmit_route6(Worker& w, rte_mbuf* m, const Conn& c);
+void xmit_tunnel6(Worker& w, rte_mbuf* m, const Conn& c);
+void nat_reply6(Worker& w, rte_mbuf* m, const PacketInfo& pi);
+void nat_icmp6(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client);
+void xmit_masq6_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
+void nat_reply6_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c);
 
 // Fragments (frag.cpp): a first fragment's datagram is remembered once its connection is known;
 // the later ones follow it (reply: from the real server's side, NAT).
 void frag_remember(Worker& w, const PacketInfo& pi);
 void frag_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply);
+void frag_follow6(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply);
 
 inline void drop(Worker& w, rte_mbuf* m, Drop why);
 

@@ -169,6 +169,33 @@ void BM_Sched(benchmark::State& st) {
 }
 BENCHMARK(BM_Sched)->DenseRange(0, static_cast<int>(SchedKind::Mh));
 
+// An Ethernet + IPv6 + UDP frame (4 bytes of data: 66 bytes), the UDP checksum valid: client
+// 2001:db8:fe::a + i.
+std::vector<uint8_t> udp6_frame(uint32_t i, uint16_t cport, uint16_t vport, const uint8_t* dmac) {
+  std::vector<uint8_t> f(14 + 40 + 8 + 4, 0);
+  std::memcpy(&f[0], dmac, 6);
+  f[6] = 0xc0;
+  f[11] = 0x0a;
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  uint8_t* ip = &f[14];
+  ip[0] = 0x60;
+  ip[5] = 12;
+  ip[6] = 17;
+  ip[7] = 64;
+  inet_pton(AF_INET6, "2001:db8:fe::a", ip + 8);
+  const uint32_t low = htonl(0xa + i);
+  std::memcpy(ip + 20, &low, 4);
+  inet_pton(AF_INET6, "2001:db8:fe::200", ip + 24);
+  uint8_t* u = ip + 40;
+  std::memcpy(u, &cport, 2);
+  std::memcpy(u + 2, &vport, 2);
+  u[5] = 12;
+  const uint16_t sum = csum_finish(csum_partial(u, 12, csum_pseudo6(ip + 8, ip + 24, 12, 17)));
+  std::memcpy(u + 6, &sum, 2);
+  return f;
+}
+
 // The whole pipeline on one worker: a burst of 32 established flows, parse -> classify ->
 // lookup -> state -> transmit by method -> route -> neighbour -> TX buffer (captured, not sent).
 struct Pipe {
@@ -181,9 +208,18 @@ struct Pipe {
   std::vector<std::vector<uint8_t>> frames;
   rte_mbuf* pkts[kBurst];
 
+  NeighTable6 neigh6;
+
   explicit Pipe(const char* method, uint16_t vport, uint32_t capacity = 4096,
-                const char* extra = "") {
-    const std::string text = std::string(
+                const char* extra = "", bool v6 = false) {
+    const std::string v = std::to_string(vport);
+    const std::string text6 = "ip addr add 2001:db8:fe::200/64 dev dpdk0\n"
+                              "ip addr add 2001:db8:1::8/64 dev dpdk1\n"
+                              "-A -u [2001:db8:fe::200]:" + v + " -s rr\n"
+                              "-a -u [2001:db8:fe::200]:" + v + " -r 2001:db8:1::18 " + method +
+                              "\n-a -u [2001:db8:fe::200]:" + v + " -r 2001:db8:1::28 " + method +
+                              "\n" + extra;
+    const std::string text4 = std::string(
                                  "ip addr add 172.16.254.200/24 dev dpdk0\n"
                                  "ip addr add 192.168.0.8/24 dev dpdk1\n"
                                  "-A -u 172.16.254.200:") +
@@ -194,7 +230,7 @@ struct Pipe {
                              "\n"
                              "-a -u 172.16.254.200:" +
                              std::to_string(vport) + " -r 192.168.0.28 " + method + "\n" + extra;
-    cfg = *load_config_text(text, "bench", 2);
+    cfg = *load_config_text(v6 ? text6 : text4, "bench", 2);
     MacAddr macs[2] = {{2, 0, 0, 0, 0, 0}, {2, 0, 0, 0, 0, 1}};
     snap = build_snapshot(cfg, store, 2, macs);
     neigh.set(inet_addr("192.168.0.18"), 1, MacAddr{0xaa, 0, 0, 0, 0, 0x18}, NeighState::Permanent);
@@ -207,11 +243,23 @@ struct Pipe {
     out.reserve(4096);
     w.tsc_per_tick = 1;
     worker_set_time(w, 1000);
-    if (!w.conns.init(("bp" + std::to_string(id++)).c_str(), capacity, 0, w.now)) std::abort();
+    const std::string name = "bp" + std::to_string(id++);
+    if (!w.conns.init(name.c_str(), capacity, 0, w.now)) std::abort();
+    if (v6) {
+      if (!w.conns.enable_ipv6((name + "6").c_str(), 0)) std::abort();
+      for (const auto& [rs, last] : {std::pair{"2001:db8:1::18", 0x18}, {"2001:db8:1::28", 0x28}}) {
+        Ip6Key k;
+        inet_pton(AF_INET6, rs, k.b);
+        neigh6.set(k, 1, MacAddr{0xaa, 0, 0, 0, 0, static_cast<uint8_t>(last)},
+                   NeighState::Permanent);
+      }
+      w.neigh6 = &neigh6;
+    }
     worker_adopt(w, snap.get());
     for (uint32_t i = 0; i < kBurst; ++i)
-      frames.push_back(udp_frame(htonl(0xac10fe0a + i), htons(5000 + i),
-                                 inet_addr("172.16.254.200"), htons(vport), macs[0].data()));
+      frames.push_back(v6 ? udp6_frame(i, htons(5000 + i), htons(vport), macs[0].data())
+                          : udp_frame(htonl(0xac10fe0a + i), htons(5000 + i),
+                                      inet_addr("172.16.254.200"), htons(vport), macs[0].data()));
     for (auto& p : pkts) p = rte_pktmbuf_alloc(g_pool);
     restore();
     run();  // the first pass schedules the flows: what follows is established traffic
@@ -241,7 +289,8 @@ struct Pipe {
     for (uint32_t i = 0; i < kBurst; ++i) {
       rte_mbuf* m = pkts[i];
       rte_pktmbuf_reset(m);
-      std::memcpy(rte_pktmbuf_append(m, 60), frames[i].data(), 60);
+      const auto len = static_cast<uint16_t>(frames[i].size());
+      std::memcpy(rte_pktmbuf_append(m, len), frames[i].data(), len);
       m->port = 0;
     }
   }
@@ -259,8 +308,8 @@ void BM_PipelineRestoreOnly(benchmark::State& st) {
 }
 BENCHMARK(BM_PipelineRestoreOnly);
 
-void BM_Pipeline(benchmark::State& st, const char* method, bool sync = false) {
-  Pipe p(method, 53);
+void BM_Pipeline(benchmark::State& st, const char* method, bool sync = false, bool v6 = false) {
+  Pipe p(method, 53, 4096, "", v6);
   // Established flows with the master daemon on, IPVS's defaults: a flow is synced at its
   // 3rd, 53rd, ... packet (one packet in 50 records an event).
   if (sync) p.sync_on(SyncParams{});
@@ -394,6 +443,10 @@ BENCHMARK_CAPTURE(BM_Pipeline, nat, "-m");
 BENCHMARK_CAPTURE(BM_Pipeline, dr, "-g");
 BENCHMARK_CAPTURE(BM_Pipeline, tun, "-i");
 BENCHMARK_CAPTURE(BM_Pipeline, nat_sync_on, "-m", true);
+// IPv6 (NAT66, DR and TUN over IPv6), the same flows: beside IPv4's, never in its way.
+BENCHMARK_CAPTURE(BM_Pipeline, nat66, "-m", false, true);
+BENCHMARK_CAPTURE(BM_Pipeline, dr6, "-g", false, true);
+BENCHMARK_CAPTURE(BM_Pipeline, tun6, "-i", false, true);
 
 }  // namespace
 }  // namespace fastvs

@@ -138,7 +138,7 @@ Status set_persistence(ServiceConfig& s, const Command& cmd) {
 // batches a run of them (ConfigApplier).
 Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const Command& cmd,
                              const std::function<bool(const IpAddr&, uint16_t)>& exists) {
-  if (Status st = refuse_ipv6(cmd); !st) return Error{st.error()};
+  if (Status st = refuse_mixed_family(cmd); !st) return Error{st.error()};
   const auto name = [&] { return service_name(cmd.service); };
   // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
   // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
@@ -167,6 +167,13 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
     return Error{"real server " + format_ip(cmd.rip) + " is an address of this director"};
   }
   if (Status st = check_reach(cfg, method, cmd.rip); !st) return Error{st.error()};
+  // ip_vs_genl_set_cmd: "The synchronization protocol is incompatible with mixed family
+  // services" (its entries carry one family's addresses).
+  if (cmd.rip.family() != svc.key.vip.family() && (cfg.sync_master || cfg.sync_backup)) {
+    return Error{"real server " + format_ip(cmd.rip) + " is not of service " + name() +
+                 "'s family: the sync protocol cannot carry its connections (stop the sync "
+                 "daemon first)"};
+  }
   DestConfig d;
   d.rip = cmd.rip;
   d.rport = rport;
@@ -181,7 +188,7 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
 // `svc` is cmd.service's entry in cfg, or null: the caller looked it up (linearly, or in a
 // restore's index).
 Status apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc) {
-  if (Status st = refuse_ipv6(cmd); !st) return st;
+  if (Status st = refuse_mixed_family(cmd); !st) return st;
   const auto name_of = [&] { return service_name(cmd.service); };
   switch (cmd.op) {
     case Op::AddService: {
@@ -508,34 +515,27 @@ Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
 
 }  // namespace
 
-// The data plane forwards IPv4 only; IPv6 addresses, routes and neighbours it has (neighbour
-// discovery, echo, next hops). So a command that names an IPv6 service, real server, check or
-// sorry server is refused whole, here and nowhere else: the grammar, the model, listings and
-// -S/-R carry IPv6 already. Goes when the data plane forwards IPv6.
-Status refuse_ipv6(const Command& cmd) {
-  const auto v6 = [](const IpAddr& a) { return a.is_v6(); };
-  if (cmd.has_service && v6(cmd.service.vip)) return Error{"IPv6 services are not forwarded yet"};
-  if (cmd.has_dest && v6(cmd.rip)) return Error{"IPv6 real servers are not forwarded yet"};
-  switch (cmd.op) {
-    case Op::CheckAdd:
-      if (v6(cmd.check.spec.connect_ip) || v6(cmd.check.spec.bindto))
-        return Error{"IPv6 health checks are not run yet"};
-      break;
-    case Op::CheckPool:
-      if (cmd.pool.has_sorry && v6(cmd.pool.sorry_ip))
-        return Error{"IPv6 sorry servers are not forwarded yet"};
-      break;
-    default:
-      break;
-  }
-  return {};
+// A sorry server of the other family than its service, not a tunnel. A server of the other
+// family is IPVS's mixed-family tunnel (IPv4 in IPv6, IPv6 in IPv4: ip_vs_tunnel_xmit and
+// ip_vs_tunnel_xmit_v6 by the destination's family, since Linux 3.18), which the grammar takes
+// for a real server with -i only, as ipvsadm does; the same rule for the pool's sorry server.
+// Called by apply_command, apply_service and make_dest, and by keepalived.conf's loader for
+// every real and sorry server of a virtual server.
+Status refuse_mixed_family(const Command& cmd) {
+  if (!cmd.has_service || cmd.op != Op::CheckPool || !cmd.pool.has_sorry ||
+      cmd.pool.sorry_ip.family() == cmd.service.vip.family() ||
+      cmd.pool.sorry_method == ForwardMethod::Tunnel)
+    return {};
+  return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " of service " +
+               service_name(cmd.service) +
+               ": a different address family is allowed only for tunneling servers (tunnel)"};
 }
 
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
   // Listings are no changes, and -R's changes are its input's lines.
   if (!changes_config(cmd.op) || cmd.op == Op::Restore)
     return Error{command_name(cmd.op) + " does not change the configuration"};
-  if (Status st = refuse_ipv6(cmd); !st) return st;
+  if (Status st = refuse_mixed_family(cmd); !st) return st;
   if (is_service_op(cmd.op)) return apply_service(cfg, cmd, find_service(cfg, cmd.service));
   switch (cmd.op) {
     case Op::Clear:

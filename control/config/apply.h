@@ -17,12 +17,10 @@ namespace fastvs {
 // num_ports bounds dpdkN. Listing commands are an error here.
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports);
 
-// Until the data plane forwards IPv6: "IPv6 services are not forwarded yet" for a command that
-// names an IPv6 address (service, real server, address, route, neighbour, check, sorry
-// server), else ok. apply_command, apply_service and make_dest call it first, and
-// ka_unsupported (keepalived.conf) for every address of a virtual server: the one function to
-// remove when the data plane forwards IPv6.
-Status refuse_ipv6(const Command& cmd);
+// A sorry server of the other family than its service that is not a tunnel: "sorry server X of
+// service Y: a different address family is allowed only for tunneling servers (tunnel)", else
+// ok. (A real server's is the grammar's rule, -i only, as ipvsadm's.)
+Status refuse_mixed_family(const Command& cmd);
 
 // The parts a bulk loader (control/config/loader.h) uses to apply 100,000 lines in O(lines).
 ServiceConfig* find_service(Config& cfg, const ServiceKey& key);

@@ -114,11 +114,12 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
     Config scratch;
     const Status st = p ? apply_command(scratch, *p, 0) : Status(Error{p.error()});
     if (!st) at(vs.line, name + ": " + st.error());
-    // What refuse_ipv6 refuses, for every address of the block: the file is refused whole.
+    // What refuse_mixed_family refuses, for every server of the block: the file is refused
+    // whole.
     const auto refused = [&](unsigned line, const std::string& what, Command c) {
       c.has_service = true;
-      c.service.vip = IpAddr::v4(0);  // the virtual server's own is checked with -A above
-      if (const Status st = refuse_ipv6(c); !st) at(line, what + ": " + st.error());
+      c.service = vs.key;
+      if (const Status st = refuse_mixed_family(c); !st) at(line, what + ": " + st.error());
     };
     for (const KaRealServer& rs : vs.real_servers) {
       const PoolServer& s = rs.server;
@@ -145,6 +146,7 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
       pool.op = Op::CheckPool;
       pool.pool.has_sorry = true;
       pool.pool.sorry_ip = vs.sorry_server->server.ip;
+      pool.pool.sorry_method = vs.sorry_server->server.method;
       refused(vs.sorry_server->line,
               "sorry_server " + addr_port(vs.sorry_server->server.ip, vs.sorry_server->server.port),
               pool);

@@ -14,4 +14,11 @@ void xmit_route(Worker& w, rte_mbuf* m, const Conn& c) {
   route_out(w, m, c.rip);
 }
 
+// ip_vs_dr_xmit_v6: the hop limit, then the real server's MAC.
+void xmit_route6(Worker& w, rte_mbuf* m, const Conn& c) {
+  if (!decrement_hop_limit(w, m)) return;
+  ++w.ctr.dr_out;
+  route_out6(w, m, c.dest->rip6);
+}
+
 }  // namespace fastvs

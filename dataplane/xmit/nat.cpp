@@ -147,4 +147,144 @@ void nat_icmp(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
   route_out(w, m, route_to);
 }
 
+// ---- NAT66 (ip_vs_nat_xmit_v6, and ip_vs_out / ip_vs_nat_icmp_v6 for IPv6) -------------------
+
+namespace {
+
+// One IPv6 address (in the pseudo-header) and one port of the TCP/UDP header change. A UDP
+// datagram without a checksum (0: invalid over IPv6, RFC 8200 8.1) gets one computed whole,
+// as udp_snat_handler/udp_dnat_handler compute it when they cannot update it; a fragment's
+// cannot be (its data is in other fragments): false, and the caller drops it.
+bool rewrite_l4_6(rte_mbuf* m, const PacketInfo& pi, uint8_t* addr, const uint8_t* to,
+                  uint16_t new_port, bool dst) {
+  uint8_t* l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
+  uint8_t* port = l4 + (dst ? 2 : 0);
+  uint16_t old_port;
+  std::memcpy(&old_port, port, 2);
+  uint8_t* sump = l4 + (pi.proto == kIpProtoTcp ? 16 : 6);
+  uint16_t sum;
+  std::memcpy(&sum, sump, 2);
+  if (pi.proto == kIpProtoUdp && sum == 0) {
+    if (pi.frag) return false;
+    std::memcpy(addr, to, 16);
+    std::memcpy(port, &new_port, 2);
+    const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
+    const uint32_t len = pi.ip_len - (pi.l4_off - pi.l3_off);
+    sum = csum_finish(csum_partial(l4, len, csum_pseudo6(ip + 8, ip + 24, len, kIpProtoUdp)));
+    if (sum == 0) sum = 0xffff;
+    std::memcpy(sump, &sum, 2);
+    return true;
+  }
+  csum_replace16(&sum, addr, to);
+  csum_replace2(&sum, old_port, new_port);
+  if (pi.proto == kIpProtoUdp && sum == 0) sum = 0xffff;  // CSUM_MANGLED_0
+  std::memcpy(sump, &sum, 2);
+  std::memcpy(addr, to, 16);
+  std::memcpy(port, &new_port, 2);
+  return true;
+}
+
+uint8_t* ip6_of(rte_mbuf* m, const PacketInfo& pi) {
+  return rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l3_off);
+}
+
+}  // namespace
+
+// The hop limit first (decrement_hop_limit, ip_vs_nat_xmit_v6's __ip_vs_get_out_rt_v6), then
+// the destination and its port, and the checksum over the pseudo-header.
+void xmit_masq6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  if (!decrement_hop_limit(w, m)) return;
+  uint8_t* ip = ip6_of(m, pi);
+  if (!rewrite_l4_6(m, pi, ip + 24, c.dest->rip6, c.rport, true))
+    return drop(w, m, Drop::udp6_no_checksum);
+  ++w.ctr.nat_in;
+  route_out6(w, m, c.dest->rip6);
+}
+
+// A later fragment: the address alone (its first fragment's checksum update covered the rest).
+void xmit_masq6_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  if (!decrement_hop_limit(w, m)) return;
+  std::memcpy(ip6_of(m, pi) + 24, c.dest->rip6, 16);
+  ++w.ctr.nat_in;
+  route_out6(w, m, c.dest->rip6);
+}
+
+void nat_reply6_frag(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
+  if (!decrement_hop_limit(w, m)) return;
+  uint8_t* ip = ip6_of(m, pi);
+  std::memcpy(ip + 8, w.conns.addrs6(c).vip, 16);
+  ++w.ctr.nat_out;
+  route_out6(w, m, ip + 24);
+}
+
+void nat_reply6(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  uint8_t* ip = ip6_of(m, pi);
+  bool is_out = false;
+  Conn* c = w.conns.ipv6()
+                ? w.conns.lookup6(make_key6(ip + 8, ip + 24, pi.sport, pi.dport, pi.proto), &is_out)
+                : nullptr;
+  // No connection: an answer to the host's own traffic (a health check over IPv6) is the
+  // kernel's, as for IPv4.
+  if (!c || !is_out)
+    return w.snap->local6(ip + 24) && !pi.frag ? to_kernel(w, m, Drop::no_conn)
+                                               : drop(w, m, Drop::no_conn);
+  if (!decrement_hop_limit(w, m)) return;
+  if (pi.frag) frag_remember(w, pi);
+  conn_update_state(w, c, TcpDir::Output, pi.tcp_flags);
+  conn_count(w, c->dest, m, false);
+  if (!rewrite_l4_6(m, pi, ip + 8, w.conns.addrs6(*c).vip, c->vport, false))
+    return drop(w, m, Drop::udp6_no_checksum);
+  ++w.ctr.nat_out;
+  route_out6(w, m, ip + 24);
+}
+
+// ip_vs_in_icmp_v6 / ip_vs_out_icmp_v6 and ip_vs_nat_icmp_v6: to_client rewrites the outer
+// source and the embedded destination (and its port) to VIP:vport; !to_client the outer
+// destination and the embedded source (and its port) to RIP:rport. The ICMPv6 checksum is
+// computed again over the pseudo-header and the whole message (no IP header checksums in
+// IPv6); the embedded TCP/UDP checksum is left as it was, as IPVS leaves it.
+void nat_icmp6(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
+  uint8_t* ip = ip6_of(m, pi);
+  uint8_t* icmp = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
+  const uint32_t icmp_len = pi.ip_len - (pi.l4_off - pi.l3_off);
+  if (csum_fold32(csum_partial(icmp, icmp_len,
+                               csum_pseudo6(ip + 8, ip + 24, icmp_len, kIpProtoIcmp6))) != 0xffff)
+    return drop(w, m, Drop::icmp_checksum);
+  uint8_t* inner = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.inner_l3_off);
+  // The embedded packet was sent by us: reversed, it is its connection's key.
+  bool is_out = false;
+  Conn* c = w.conns.ipv6() ? w.conns.lookup6(make_key6(inner + 24, inner + 8, pi.inner_dport,
+                                                       pi.inner_sport, pi.inner_proto),
+                                             &is_out)
+                           : nullptr;
+  if (!c || is_out != to_client)
+    return w.snap->local6(ip + 24) ? to_kernel(w, m, Drop::icmp_no_conn)
+                                   : drop(w, m, Drop::icmp_no_conn);
+  conn_count(w, c->dest, m, !to_client);
+  // ip_vs_icmp_xmit_v6: only NAT translates; DR and TUN forward the error to the real server.
+  if (c->method == ForwardMethod::Route) return xmit_route6(w, m, *c);
+  if (c->method == ForwardMethod::Tunnel) return xmit_tunnel6(w, m, *c);
+  if (!decrement_hop_limit(w, m)) return;
+  uint8_t* inner_l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.inner_l4_off);
+  const uint8_t* route_to;
+  if (to_client) {
+    const uint8_t* vip = w.conns.addrs6(*c).vip;
+    std::memcpy(ip + 8, vip, 16);
+    std::memcpy(inner + 24, vip, 16);
+    std::memcpy(inner_l4 + 2, &c->vport, 2);
+    route_to = ip + 24;
+  } else {
+    std::memcpy(ip + 24, c->dest->rip6, 16);
+    std::memcpy(inner + 8, c->dest->rip6, 16);
+    std::memcpy(inner_l4, &c->rport, 2);
+    route_to = c->dest->rip6;
+  }
+  icmp[2] = icmp[3] = 0;
+  const uint16_t sum = csum_finish(
+      csum_partial(icmp, icmp_len, csum_pseudo6(ip + 8, ip + 24, icmp_len, kIpProtoIcmp6)));
+  std::memcpy(icmp + 2, &sum, 2);
+  ++w.ctr.icmp_nat;
+  route_out6(w, m, route_to);
+}
+
 }  // namespace fastvs

@@ -91,35 +91,41 @@ class Cli(RingDaemonTest):
             self.assertIn(needle, err, args)
         self.assertEqual(self.ok("-S", "-n"), before)
 
-    def test_ipv6_services_are_refused_until_the_data_plane_forwards_them(self):
-        # fastvsadm reads ipvsadm's IPv6 forms; fastvsd refuses each service and real server in
-        # one line and changes nothing (refuse_ipv6); the IPv4 table and the listings are
-        # untouched.
+    def test_ipv6_services_and_tunnels_between_the_families(self):
+        # An IPv6 service and its real servers are taken (the workers' tables made for IPv6 on
+        # the way) and listed as ipvsadm lists them; a real server of the other family is a
+        # tunnel's (-i only, ipvsadm's rule); a refusal is one line that changes nothing.
         subprocess.run(["sh", "-c", SEED_SCRIPT.replace("fastvsadm", FASTVSADM)],
                        env=dict(os.environ, FASTVS_SOCKET=self.sock), check=True, timeout=30)
+        self.ok("ip", "addr", "add", "2001:db8:1::8/64", "dev", "dpdk1")
+        self.ok("-A", "-t", "[2001:db8::1]:80", "-s", "rr")
+        self.ok("-a", "-t", "[2001:db8::1]:80", "-r", "[2001:db8:1::10]:8080", "-m")
+        self.ok("-a", "-t", "172.16.254.200:80", "-r", "2001:db8:1::10", "-i")
+        listing = self.ok("-L", "-n").splitlines()
+        at = listing.index("TCP  [2001:db8::1]:80 rr")
+        self.assertTrue(listing[at + 1].startswith("  -> [2001:db8:1::10]:8080"), listing)
+        self.assertTrue(any(line.startswith("  -> [2001:db8:1::10]:80 ") and "Tunnel" in line
+                            for line in listing), listing)
         before = self.ok("-S", "-n")
-        addrs = self.ok("ip", "addr")
+        self.assertIn("-a -t 172.16.254.200:80 -r [2001:db8:1::10]:80 -i", before)
         cases = [
-            (["-A", "-t", "[2001:db8::1]:80", "-s", "rr"], "IPv6 services are not forwarded yet"),
-            (["-a", "-t", "172.16.254.200:80", "-r", "2001:db8:1::10", "-i"],
-             "IPv6 real servers are not forwarded yet"),
-            (["-R"], "IPv6 services are not forwarded yet"),
+            (["--check", "pool", "-t", "172.16.254.200:80", "sorry=[2001:db8:1::99]:80"],
+             "a different address family is allowed only for tunneling servers (tunnel)"),
+            (["-R"], "-R input:2: sorry server 2001:db8:1::99"),
             # The grammar's own refusals.
-            (["-a", "-t", "172.16.254.200:80", "-r", "[2001:db8:1::10]:80", "-m"],
+            (["-a", "-t", "172.16.254.200:80", "-r", "[2001:db8:1::11]:80", "-m"],
              "different address family is allowed only for tunneling servers"),
             (["-A", "-t", "[2001:db8::1]", "-s", "rr"], "takes a port"),
         ]
         for args, needle in cases:
-            stdin = "-A -t [2001:db8::1]:80 -s rr\n" if args == ["-R"] else None
+            stdin = ("-A -t 172.16.254.200:81\n--check pool -t 172.16.254.200:80 "
+                     "sorry=[2001:db8:1::99]:80\n" if args == ["-R"] else None)
             rc, out, err = self.adm(*args, stdin=stdin)
             self.assertNotEqual(rc, 0, args)
             self.assertEqual(out, "", args)
             self.assertEqual(err.count("\n"), 1, f"{args}: one line: {err!r}")
             self.assertIn(needle, err, args)
         self.assertEqual(self.ok("-S", "-n"), before)
-        self.assertEqual(self.ok("ip", "addr"), addrs)
-        self.assertEqual(self.ok("ip", "-6", "route"), "")
-        self.assertNotIn("inet ", self.ok("ip", "-6", "addr"))
 
     def test_ipv6_addresses_routes_and_neighbours(self):
         # What the data plane has of IPv6 (neighbour discovery, echo, next hops) is configured

@@ -627,8 +627,9 @@ TEST(Apply, ListingCommandsAreNotChanges) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IPv6: parsed, listed and saved, but refused by apply until the data plane forwards it
-// (refuse_ipv6), whole and with nothing changed.
+// IPv6: services and real servers; a real server of the other family is a tunnel's (the grammar
+// takes it with -i alone), and the sync daemons refuse it, as the kernel does. A refusal is
+// whole, with nothing changed.
 
 // Applies `line` (it parses) to a copy of cfg: the error, and cfg must be as it was, every
 // field (checks and pools included).
@@ -639,29 +640,37 @@ std::string refused(const Config& cfg, const std::string& line) {
   return err;
 }
 
-TEST(ApplyIpv6, RefusedUntilTheDataPlaneForwardsIt) {
+TEST(ApplyIpv6, ServicesRealServersAndTunnelsBetweenTheFamilies) {
   Config cfg = two_arm();
-  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
-  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp");
-  const std::string svc = "IPv6 services are not forwarded yet";
-  EXPECT_EQ(refused(cfg, "-A -t [2001:db8::1]:80 -s rr"), svc);
-  EXPECT_EQ(refused(cfg, "-E -t [2001:db8::1]:80 -s rr"), svc);
-  EXPECT_EQ(refused(cfg, "-D -t [2001:db8::1]:80"), svc);
-  EXPECT_EQ(refused(cfg, "-A -u 2001:db8::1 -p"), svc);
-  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:80 -m"), svc);
-  EXPECT_EQ(refused(cfg, "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i"),
-            "IPv6 real servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "-d -t 172.16.254.200:80 -r 2001:db8:1::10"),
-            "IPv6 real servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg,
-                    "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp "
-                    "ip=2001:db8:1::18"),
-            "IPv6 health checks are not run yet");
+  run_ok(cfg, "ip addr add 2001:db8:1::8/64 dev dpdk1");
+  run_ok(cfg, "-A -t [2001:db8::1]:80 -s rr");
+  run_ok(cfg, "-a -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 -m");
+  run_ok(cfg, "-a -t [2001:db8::1]:80 -r 2001:db8:1::11 -g");
+  run_ok(cfg, "--check add -t [2001:db8::1]:80 -r [2001:db8:1::10]:8080 tcp");
+  run_ok(cfg, "--check pool -t [2001:db8::1]:80 sorry=[2001:db8:1::99]:80");
+  ASSERT_EQ(cfg.services.size(), 2u);
+  EXPECT_EQ(cfg.services[1].dests.size(), 2u);
+  EXPECT_EQ(refused(cfg, "-a -t [2001:db8::1]:80 -r 2001:db8:2::10 -g"),
+            "real server 2001:db8:2::10 is not on a connected network or route");
+  // Tunnels between the families.
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i");
+  run_ok(cfg, "-a -t [2001:db8::1]:80 -r 192.168.0.18 -i");
   EXPECT_EQ(refused(cfg, "--check pool -t 172.16.254.200:80 sorry=[2001:db8:1::99]:80"),
-            "IPv6 sorry servers are not forwarded yet");
-  EXPECT_EQ(refused(cfg, "--check del -t [2001:db8::1]:80"), svc);
-  // IPv4 goes on as before.
-  run_ok(cfg, "-A -t 172.16.254.200:443 -s rr");
+            "sorry server 2001:db8:1::99 of service TCP 172.16.254.200:80: a different address "
+            "family is allowed only for tunneling servers (tunnel)");
+  run_ok(cfg, "--check pool -t 172.16.254.200:80 sorry=[2001:db8:1::99]:80 tunnel");
+  // ip_vs_genl_set_cmd: not while a sync daemon runs.
+  Config synced = cfg;
+  run_ok(synced, "--start-daemon master --mcast-interface dpdk1");
+  EXPECT_EQ(refused(synced, "-a -t 172.16.254.200:80 -r 2001:db8:1::12 -i"),
+            "real server 2001:db8:1::12 is not of service TCP 172.16.254.200:80's family: the "
+            "sync protocol cannot carry its connections (stop the sync daemon first)");
+  run_ok(synced, "-a -t 172.16.254.200:80 -r 192.168.0.28 -i");
+  // A check may connect over either family (keepalived's connect_ip).
+  run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
+  run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp ip=2001:db8:1::18");
+  run_ok(cfg, "-D -t [2001:db8::1]:80");
+  EXPECT_EQ(cfg.services.size(), 1u);
 }
 
 // Addresses, routes and neighbours the data plane has (neighbour discovery, echo, next hops).
@@ -688,25 +697,17 @@ TEST(ApplyIpv6, AddressesRoutesAndNeighboursTaken) {
 TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   // Not only what the grammar makes: the model's fields, set directly.
   Config cfg = two_arm();
-  Command c;
-  c.op = Op::AddService;
-  c.has_service = true;
-  c.service = {Proto::Tcp, ip6("2001:db8::1"), 80};
   const Config before = cfg;
-  EXPECT_EQ(apply_command(cfg, c, 2).error(), "IPv6 services are not forwarded yet");
-  EXPECT_EQ(apply_service(cfg, c, nullptr).error(), "IPv6 services are not forwarded yet");
-  Command a;
-  a.op = Op::AddDest;
-  a.has_service = true;
-  a.service = {Proto::Tcp, ip(172, 16, 254, 200), 80};
-  a.has_dest = true;
-  a.rip = ip6("2001:db8:1::10");
-  a.rport = 80;
-  a.has_method = true;
-  a.method = ForwardMethod::Tunnel;
-  EXPECT_EQ(
-      make_dest(cfg, cfg.services[0], a, [](const IpAddr&, uint16_t) { return false; }).error(),
-      "IPv6 real servers are not forwarded yet");
+  Command pool;
+  pool.op = Op::CheckPool;
+  pool.has_service = true;
+  pool.service = {Proto::Tcp, ip(172, 16, 254, 200), 80};
+  pool.pool.service = pool.service;
+  pool.pool.has_sorry = true;
+  pool.pool.sorry_ip = ip6("2001:db8:1::10");
+  EXPECT_EQ(apply_command(cfg, pool, 2).error(),
+            "sorry server 2001:db8:1::10 of service TCP 172.16.254.200:80: a different address "
+            "family is allowed only for tunneling servers (tunnel)");
   Command r;  // an IPv4 prefix through an IPv6 gateway (the grammar refuses the mix)
   r.op = Op::RouteAdd;
   r.ip = IpAddr{};
@@ -717,7 +718,7 @@ TEST(ApplyIpv6, ACommandStructIsRefusedToo) {
   EXPECT_TRUE(cfg == before);
 }
 
-TEST(ApplyIpv6, ARestoreIsRefusedWhole) {
+TEST(ApplyIpv6, ARestoreWithAMixedFamilyRealServerNotATunnelIsRefusedWhole) {
   // -R (the bulk loader, which batches -a lines): nothing of it is applied.
   const std::string base =
       "ip addr add 172.16.254.200/24 dev dpdk0\n"
@@ -725,13 +726,15 @@ TEST(ApplyIpv6, ARestoreIsRefusedWhole) {
       "-A -t 172.16.254.200:80 -s rr\n"
       "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m\n";
   ASSERT_TRUE(load_config_text(base, "r.conf", 2).ok());
-  Result<Config> r =
-      load_config_text(base + "-a -t 172.16.254.200:80 -r 2001:db8:1::10 -i\n", "r.conf", 2);
+  Result<Config> r = load_config_text(
+      base + "-a -t 172.16.254.200:80 -r 192.168.0.28 -m\n--check pool -t 172.16.254.200:80 "
+             "sorry=[2001:db8:1::10]:80\n",
+      "r.conf", 2);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), "r.conf:5: IPv6 real servers are not forwarded yet");
-  r = load_config_text(base + "-A -t [2001:db8::1]:80 -s rr\n", "r.conf", 2);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), "r.conf:5: IPv6 services are not forwarded yet");
+  EXPECT_EQ(r.error(),
+            "r.conf:6: sorry server 2001:db8:1::10 of service TCP 172.16.254.200:80: a different "
+            "address family is allowed only for tunneling servers (tunnel)");
+  EXPECT_TRUE(load_config_text(base + "-A -t [2001:db8::1]:80 -s rr\n", "r.conf", 2).ok());
 }
 
 }  // namespace

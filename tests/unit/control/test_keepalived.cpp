@@ -1590,30 +1590,24 @@ TEST(KeepalivedIpv6, GranularityIsAPrefixLength) {
   EXPECT_NE(load_err(with("255.255.255.0")).find("ka.conf:3:"), std::string::npos);
 }
 
-TEST(KeepalivedIpv6, RefusedWholeWithItsLineUntilForwarded) {
+TEST(KeepalivedIpv6, Ipv6VirtualServersApplied) {
   const KaConfig cfg = load_ok(kV6);
-  // What fastvs cannot run yet, each with its line: the virtual server, then the addresses of
-  // its block.
-  EXPECT_EQ(ka_unsupported(cfg),
-            (std::vector<std::string>{
-                "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not forwarded yet",
-                "ka.conf:10: real_server [2001:db8:1::10]:8080: IPv6 real servers are not "
-                "forwarded yet",
-                "ka.conf:12: TCP_CHECK: IPv6 health checks are not run yet",
-                "ka.conf:18: real_server [2001:db8:1::20]:8080: IPv6 real servers are not "
-                "forwarded yet",
-                "ka.conf:19: HTTP_GET: IPv6 health checks are not run yet",
-                "ka.conf:8: sorry_server [2001:db8:1::99]:8080: IPv6 sorry servers are not "
-                "forwarded yet"}));
-  Result<Config> base = load_config_text("ip addr add 10.0.0.8/24 dev dpdk0\n", "base", 1);
+  EXPECT_TRUE(ka_unsupported(cfg).empty());
+  Result<Config> base = load_config_text(
+      "ip addr add 10.0.0.8/24 dev dpdk0\nip addr add 2001:db8:1::8/64 dev dpdk0\n", "base", 1);
   ASSERT_TRUE(base.ok()) << base.error();
   std::vector<ServiceKey> keys;
   const Result<Config> r = ka_apply(*base, cfg, {}, 1, &keys);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(),
-            "ka.conf:1: virtual_server [2001:db8::1]:80: IPv6 services are not "
-            "forwarded yet");
-  EXPECT_TRUE(keys.empty());
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_FALSE(keys.empty());
+  EXPECT_EQ(format_ip(keys[0].vip), "2001:db8::1");
+  const ServiceConfig& s6 = r->services.at(0);
+  EXPECT_EQ(s6.netmask6, 64);
+  ASSERT_EQ(s6.dests.size(), 2u);
+  EXPECT_EQ(format_ip(s6.dests[0].rip), "2001:db8:1::20");  // the kernel's list: the last first
+}
+
+TEST(KeepalivedIpv6, MixedFamiliesOnlyForTunnels) {
   // A real or sorry server of the other family than its virtual server, not a tunnel: the
   // kernel's and ipvsadm's rule, at its line.
   EXPECT_EQ(load_err("virtual_server 2001:db8::1 80 {\n protocol TCP\n"
@@ -1625,13 +1619,12 @@ TEST(KeepalivedIpv6, RefusedWholeWithItsLineUntilForwarded) {
                      " real_server 10.0.0.2 80\n}\n"),
             "ka.conf:4: sorry server 2001:db8::9 of virtual server TCP 10.0.0.1:80: a different "
             "address family is allowed only for tunneling servers (lb_kind TUN)");
-  // An IPv6 real server of an IPv4 virtual server (a tunnel) is taken, and refused as IPv6.
+  // An IPv6 real server (and sorry server) of an IPv4 virtual server with lb_kind TUN: a
+  // tunnel between the families, taken.
   const KaConfig mixed = load_ok(
       "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind TUN\n"
-      " real_server 2001:db8:1::10 80\n}\n");
-  EXPECT_EQ(ka_unsupported(mixed),
-            (std::vector<std::string>{"ka.conf:4: real_server [2001:db8:1::10]:80: IPv6 real "
-                                      "servers are not forwarded yet"}));
+      " sorry_server 2001:db8:1::99 80\n real_server 2001:db8:1::10 80\n}\n");
+  EXPECT_TRUE(ka_unsupported(mixed).empty());
 }
 
 }  // namespace
