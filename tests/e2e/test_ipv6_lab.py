@@ -107,6 +107,8 @@ class Base:
         for name in topo.RS6:
             wait_for(lambda: self.served(name) == 4, 5,
                      f"{name}'s log to show 4 requests from {topo.CIP6}")
+        # The stats file trails by up to its interval: polled.
+        wait_for(lambda: self.d.total("conns_created") == 8, 5, "8 connections created")
         self.check_counters(self.d.counters()["workers"][0])
 
 
