@@ -411,6 +411,40 @@ void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target) {
   tx_enqueue(w, port, m);
 }
 
+// RFC 4861 7.2.6: an address just added is announced to all nodes (solicited flag clear,
+// override set, our link-layer address), so neighbours that cached another MAC for it (the
+// previous holder's, a VIP moved here) take ours at once, as ndisc_send_unsol_na does.
+void send_unsolicited_na(Worker& w, uint16_t port, const uint8_t* addr) {
+  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+  if (!m) return;
+  constexpr uint16_t kNaLen = kNdNsLen + 8;  // and the target link-layer address option
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + kIp6HdrLen + kNaLen));
+  if (!eth) return (void)rte_pktmbuf_free(m);
+  const MacAddr& ours = w.snap->port_mac[port];
+  static constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 1};
+  static constexpr uint8_t kAllNodes[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::memcpy(&eth->dst_addr, kAllNodesMac, 6);
+  std::memcpy(&eth->src_addr, ours.data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
+  const uint8_t head[8] = {0x60, 0, 0, 0, 0, kNaLen, kIpProtoIcmp6, 255};
+  std::memcpy(ip, head, 8);
+  std::memcpy(ip + 8, addr, 16);
+  std::memcpy(ip + 24, kAllNodes, 16);
+  uint8_t* na = ip + kIp6HdrLen;
+  std::memset(na, 0, 8);
+  na[0] = kIcmp6NeighAdvert;
+  na[4] = 0x20;  // override
+  std::memcpy(na + 8, addr, 16);
+  na[24] = kNdOptTargetLl;
+  na[25] = 1;
+  std::memcpy(na + 26, ours.data(), 6);
+  set_icmp6_csum(ip, na, kNaLen);
+  ++w.ctr.nd_adverts;
+  tx_enqueue(w, port, m);
+}
+
 void send_icmp6_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info) {
   const uint8_t* oip = rte_pktmbuf_mtod_offset(orig, const uint8_t*, kEthHdrLen);
   const uint8_t* osrc = oip + 8;

@@ -31,6 +31,14 @@ void worker_adopt(Worker& w, const Snapshot* snap) {
     sched_dests_changed(before ? &before->sched : nullptr, s.sched, st);
     st.gen = s.gen;
   }
+  // An IPv6 address added since the last snapshot is announced (RFC 4861 7.2.6), by worker 0
+  // alone. Not at the start: fastvsd's first snapshot is no address being added on a link.
+  if (w.id == 0 && old && !snap->addrs6.empty()) {
+    for (const SnapAddr6& a : snap->addrs6) {
+      const SnapAddr6* was = old->local6(a.ip);
+      if (!was || was->port != a.port) send_unsolicited_na(w, a.port, a.ip);
+    }
+  }
   // Only now may control free `old`: this is the last read of it.
   w.adopted_seq.store(snap->seq, std::memory_order_release);
 }

@@ -197,6 +197,8 @@ void handoff(Worker& w, unsigned owner, rte_mbuf* m);
 void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port = -1);
 // A neighbour solicitation for `target` out of `port` (at most one a second per address).
 void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target);
+// An unsolicited neighbour advertisement of `addr` (just added on `port`) to all nodes.
+void send_unsolicited_na(Worker& w, uint16_t port, const uint8_t* addr);
 // An ICMPv6 error about `m` (still as received) to its source (icmp6_send's rules, RFC 4443
 // 2.4), rate-limited as IPv4's are.
 void send_icmp6_error(Worker& w, const rte_mbuf* m, uint8_t type, uint8_t code, uint32_t info);

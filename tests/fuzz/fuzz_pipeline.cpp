@@ -12,6 +12,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -49,7 +50,23 @@ const char* kConfig =
     "-a -t 172.16.254.201:0 -r 192.168.0.28 -g\n"
     "-A -u 172.16.254.200:5000 -s wlc -p 10 -M 255.255.0.0\n"
     "-a -u 172.16.254.200:5000 -r 192.168.0.18:6000 -m -x 3 -y 1\n"
-    "-a -u 172.16.254.200:5000 -r 192.168.0.28:6000 -m -x 2\n";
+    "-a -u 172.16.254.200:5000 -r 192.168.0.28:6000 -m -x 2\n"
+    // IPv6: NAT66, DR, TUN (IPv6 in IPv6), persistence under a prefix, tunnels between the
+    // families (the seeds' addresses: make_seeds.py).
+    "ip addr add 2001:db8:fe::200/64 dev dpdk0\n"
+    "ip addr add 2001:db8:1::8/64 dev dpdk1\n"
+    "ip route add default via 2001:db8:fe::1 dev dpdk0\n"
+    "-A -t [2001:db8:fe::200]:80 -s rr\n"
+    "-a -t [2001:db8:fe::200]:80 -r [2001:db8:1::18]:80 -m\n"
+    "-a -t [2001:db8:fe::200]:80 -r [2001:db8:1::28]:8080 -m\n"
+    "-A -u [2001:db8:fe::200]:53 -s sh\n"
+    "-a -u [2001:db8:fe::200]:53 -r 2001:db8:1::18 -g\n"
+    "-a -u [2001:db8:fe::200]:53 -r 2001:db8:1::28 -i\n"
+    "-a -u [2001:db8:fe::200]:53 -r 192.168.0.18 -i\n"
+    "-A -u [2001:db8:fe::200]:5000 -s wlc -p 10 -M 64\n"
+    "-a -u [2001:db8:fe::200]:5000 -r [2001:db8:1::18]:6000 -m\n"
+    "-A -t 172.16.254.200:7000 -s rr\n"
+    "-a -t 172.16.254.200:7000 -r 2001:db8:1::28 -i\n";
 
 struct State {
   rte_mempool* pool = nullptr;
@@ -57,6 +74,8 @@ struct State {
   std::unique_ptr<fastvs::DestStore> store;
   std::unique_ptr<fastvs::Snapshot> snap;
   std::unique_ptr<fastvs::NeighTable> neigh;
+  std::unique_ptr<fastvs::NeighTable6> neigh6;
+  rte_ring* learn6 = nullptr;
   rte_ring* learn = nullptr;
   fastvs::PersistTable persist;
   std::unique_ptr<fastvs::Worker> w;
@@ -77,6 +96,21 @@ void check_table(const fastvs::ConnTable& t) {
   t.for_each(0, t.capacity(), [&](const fastvs::Conn& c) {
     ++live;
     bool is_out = true;
+    if (c.flags & fastvs::kConnV6) {
+      const fastvs::ConnAddrs6& a = t.addrs6(c);
+      if (t.lookup6(fastvs::make_key6(a.cip, a.vip, c.cport, c.vport, c.proto), &is_out) != &c ||
+          is_out)
+        std::abort();
+      ++keys;
+      if (c.flags & fastvs::kConnHasOut) {
+        if (t.lookup6(fastvs::make_key6(c.dest->rip6, a.cip, c.rport, c.cport, c.proto),
+                      &is_out) != &c ||
+            !is_out)
+          std::abort();
+        ++keys;
+      }
+      return;
+    }
     const fastvs::ConnKey in = fastvs::make_key(c.cip, c.vip, c.cport, c.vport, c.proto);
     if (t.lookup(in, &is_out) != &c || is_out) std::abort();
     ++keys;
@@ -94,10 +128,13 @@ void check_table(const fastvs::ConnTable& t) {
 rte_mbuf* first_packet(const std::string& cip, const std::string& vip, uint16_t sport,
                        uint16_t dport, uint8_t proto) {
   namespace t = fastvs::testing;
+  const bool v6 = cip.find(':') != std::string::npos;
   const t::Bytes l4 = proto == IPPROTO_TCP ? t::tcp(cip, vip, sport, dport, RTE_TCP_SYN_FLAG)
                                            : t::udp(cip, vip, sport, dport, {'q'});
-  const t::Bytes frame = t::eth(t::mac("02:00:00:00:00:00"), t::mac("c0:00:00:00:00:01"),
-                                RTE_ETHER_TYPE_IPV4, t::ipv4(cip, vip, proto, l4));
+  const t::Bytes frame =
+      t::eth(t::mac("02:00:00:00:00:00"), t::mac("c0:00:00:00:00:01"),
+             v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4,
+             v6 ? t::ipv6(cip, vip, proto, l4) : t::ipv4(cip, vip, proto, l4));
   rte_mbuf* m = rte_pktmbuf_alloc(g->pool);
   if (!m) std::abort();
   std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
@@ -109,22 +146,22 @@ rte_mbuf* first_packet(const std::string& cip, const std::string& vip, uint16_t 
 // A warm table before the first input: 32 clients, each with a connection to every service
 // (NAT, DR and TUN, persistent and port 0), so inputs meet existing connections from the start.
 void warm_up(fastvs::Worker& w) {
-  const std::string vip = "172.16.254.200", vip0 = "172.16.254.201";
+  const std::string vip = "172.16.254.200", vip0 = "172.16.254.201", vip6 = "2001:db8:fe::200";
   const struct {
     std::string vip;
     uint16_t port;
     uint8_t proto;
-  } services[] = {{vip, 80, IPPROTO_TCP},
-                  {vip, 53, IPPROTO_UDP},
-                  {vip, 443, IPPROTO_TCP},
-                  {vip0, 22, IPPROTO_TCP},
-                  {vip, 5000, IPPROTO_UDP}};
+  } services[] = {{vip, 80, IPPROTO_TCP},   {vip, 53, IPPROTO_UDP},   {vip, 443, IPPROTO_TCP},
+                  {vip0, 22, IPPROTO_TCP},  {vip, 5000, IPPROTO_UDP}, {vip, 7000, IPPROTO_TCP},
+                  {vip6, 80, IPPROTO_TCP},  {vip6, 53, IPPROTO_UDP},  {vip6, 5000, IPPROTO_UDP}};
   for (uint32_t c = 0; c < 32; ++c) {
     rte_mbuf* burst[std::size(services)];
     unsigned n = 0;
     const std::string cip = "172.16.254." + std::to_string(20 + c);
+    const std::string cip6 = "2001:db8:fe::" + std::to_string(20 + c);
     for (const auto& s : services)
-      burst[n++] = first_packet(cip, s.vip, static_cast<uint16_t>(40000 + c), s.port, s.proto);
+      burst[n++] = first_packet(s.vip == vip6 ? cip6 : cip, s.vip,
+                                static_cast<uint16_t>(40000 + c), s.port, s.proto);
     fastvs::worker_rx_burst(w, burst, n);
     fastvs::worker_flush(w);
     for (rte_mbuf* o : g->out) rte_pktmbuf_free(o);
@@ -160,18 +197,32 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                 fastvs::NeighState::Reachable);
   g->learn = rte_ring_create_elem("fuzzlearn", sizeof(fastvs::NeighLearn), 1024, 0,
                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+  g->learn6 = rte_ring_create_elem("fuzzlearn6", sizeof(fastvs::NeighLearn6), 1024, 0,
+                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+  g->neigh6 = std::make_unique<fastvs::NeighTable6>();
+  for (const auto& [ip, mac, port] :
+       {std::tuple{"2001:db8:fe::1", 0x01, 0}, {"2001:db8:1::18", 0x18, 1},
+        {"2001:db8:1::28", 0x28, 1}}) {
+    fastvs::Ip6Key k;
+    inet_pton(AF_INET6, ip, k.b);
+    g->neigh6->set(k, static_cast<uint16_t>(port),
+                   {0xaa, 0, 0, 0, 0, static_cast<uint8_t>(mac)}, fastvs::NeighState::Reachable);
+  }
   g->w = std::make_unique<fastvs::Worker>();
   fastvs::Worker& w = *g->w;
   w.pool = g->pool;
   w.neigh = g->neigh.get();
   w.neigh_learn = g->learn;
+  w.neigh6 = g->neigh6.get();
+  w.neigh_learn6 = g->learn6;
   w.txq[0] = w.txq[1] = 0;
   w.capture = &g->out;
   w.persist = &g->persist;
   g->out.reserve(64);
   w.tsc_per_tick = 1;
   fastvs::worker_set_time(w, g->tick);
-  if (!w.conns.init("fuzzconns", 256, 0, w.now)) std::abort();
+  if (!w.conns.init("fuzzconns", 512, 0, w.now)) std::abort();
+  if (!w.conns.enable_ipv6("fuzzconns6", 0)) std::abort();
   fastvs::worker_adopt(w, g->snap.get());
   warm_up(w);
   return 0;
@@ -211,6 +262,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (rte_mbuf* o : g->out) rte_pktmbuf_free(o);
   g->out.clear();
   g->neigh->drain(g->learn);
+  g->neigh6->drain(g->learn6);
   if (rte_mempool_avail_count(g->pool) != avail) std::abort();  // every mbuf came back once
   check_table(w.conns);
   return 0;

@@ -6,7 +6,7 @@ import os
 import sys
 
 from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPOption_Router_Alert, Raw, fragment  # Debian's python3-scapy
-from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6MLReport2, ICMPv6ND_NS,
+from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6MLReport2, ICMPv6ND_NS,
                                 ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig, ICMPv6TimeExceeded,
                                 IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                                 IPv6ExtHdrRouting, fragment6)
@@ -68,6 +68,15 @@ frames.update({
              IPv6(src=C6, dst=R6) / TCP(sport=40000, dport=80, flags="A")),
     "te6": (0, Ether(dst=P0) / IPv6(src="2001:db8:fe::1", dst=V6) / ICMPv6TimeExceeded() /
             IPv6(src=V6, dst=C6) / IPv6ExtHdrDestOpt() / UDP(sport=53, dport=5000)),
+    # IPv6 services (fuzz_pipeline.cpp's): a NAT66 reply, persistence, the tunnels between the
+    # families, a hop limit that runs out, an error from the real server's side.
+    "synack6": (1, Ether(dst=P1) / IPv6(src="2001:db8:1::28", dst=C6) /
+                TCP(sport=8080, dport=40000, flags="SA")),
+    "persist6": (0, Ether(dst=P0) / IPv6(src=C6, dst=V6) / UDP(sport=7, dport=5000) / Raw(b"p")),
+    "tun46": (0, Ether(dst=P0) / IP(src=CIP, dst=VIP) / TCP(sport=40005, dport=7000, flags="S")),
+    "hlim1": (0, Ether(dst=P0) / IPv6(src=C6, dst=V6, hlim=1) / TCP(sport=40006, dport=80, flags="S")),
+    "unreach6": (1, Ether(dst=P1) / IPv6(src="2001:db8:1::28", dst=C6) / ICMPv6DestUnreach(code=4) /
+                 IPv6(src=C6, dst="2001:db8:1::28") / TCP(sport=40000, dport=8080, flags="A")),
 })
 big6 = IPv6(src=C6, dst=V6) / IPv6ExtHdrFragment(id=5) / UDP(sport=5002, dport=53) / Raw(b"6" * 300)
 for i, part in enumerate(fragment6(big6, 160)):

@@ -408,6 +408,33 @@ TEST(Forward6Fixtures, AFragmentedUdpDatagramWithoutAChecksumIsDropped) {
                    Drop::udp6_no_checksum}});
 }
 
+TEST(Forward6Fixtures, AnAddedAddressIsAnnounced) {
+  Six s;
+  // RFC 4861 7.2.6: to all nodes, override set, solicited clear, with our link-layer address.
+  const Bytes body =
+      cat({{0x20, 0, 0, 0}, ip6("2001:db8:1::9"), {2, 1}, Bytes(kPort1.b, kPort1.b + 6)});
+  const Bytes na = frame6(mac("33:33:00:00:00:01"), kPort1,
+                          ipv6("2001:db8:1::9", "ff02::1", 58,
+                               icmp6("2001:db8:1::9", "ff02::1", 136, 0, body), 255));
+  reconfigure(s.p, [](Config& c) {
+    AddrConfig a;
+    a.ip = *parse_ip("2001:db8:1::9");
+    a.prefix_len = 64;
+    a.port = 1;
+    c.addrs.push_back(a);
+  });
+  worker_flush(s.p.w);
+  const auto out = s.p.take_out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first, 1);
+  EXPECT_EQ(out[0].second, na) << hex(out[0].second);
+  EXPECT_EQ(verify_checksums(out[0].second), "");
+  // Another change that adds none: nothing is announced again.
+  reconfigure(s.p, [](Config& c) { c.timeouts.udp = 30; });
+  worker_flush(s.p.w);
+  EXPECT_TRUE(s.p.take_out().empty());
+}
+
 TEST(Forward6Fixtures, IpFourIsUntouchedBesideIt) {
   Six s;
   run_steps(s.p, {{"an IPv4 SYN to the IPv4 VIP still goes to RS2",
