@@ -17,10 +17,14 @@ MODES = {
     "nat1": "one-arm LVS-NAT: client, rs1, rs2 and fastvsd's only port on one LAN",
     "dr": "LVS-DR: one LAN; the real servers hold the VIP on lo and answer the client directly",
     "tun": "LVS-TUN: IPIP to the real servers, which decapsulate and answer the client directly",
+    "nat6": "two-arm LVS-NAT over IPv6: client | dpdk0 (VIP 2001:db8::1) fastvsd dpdk1 "
+            "(DIP 2001:db8:1::1) | rs1, rs2",
+    "dr6": "LVS-DR over IPv6: one LAN; the real servers hold the VIP 2001:db8::1 on lo and "
+           "answer the client directly",
     "ha": "two directors, each fastvsd and keepalived --vrrp; failover (ha dr, the default, or "
           "ha nat)",
 }
-METHOD = {"nat": "-m", "nat1": "-m", "dr": "-g", "tun": "-i"}
+METHOD = {"nat": "-m", "nat1": "-m", "dr": "-g", "tun": "-i", "nat6": "-m", "dr6": "-g"}
 FORWARD = {"-m": "Masq", "-g": "Route", "-i": "Tunnel"}
 
 
@@ -60,19 +64,40 @@ def main(mode, keep=False, workers=1):
         t.destroy()
 
     signal.signal(signal.SIGTERM, lambda *a: (teardown(), sys.exit(1)))
+    ipv6 = t.ipv6
     try:
         t.start_servers()
-        say("real servers: python3 -m http.server in fvs-rs1 (page rs1rs1), fvs-rs2 (rs2rs2)")
-        rs_dev = "dpdk1" if mode == "nat" else "dpdk0"
+        if ipv6:
+            say("real servers: python3 -m http.server on :: (IPv6 and IPv4) in fvs-rs1 "
+                f"({topo.RS6['rs1']}, page rs1rs1), fvs-rs2 ({topo.RS6['rs2']}, rs2rs2)")
+        else:
+            say("real servers: python3 -m http.server in fvs-rs1 (page rs1rs1), fvs-rs2 (rs2rs2)")
+        rs_dev = "dpdk1" if t.base == "nat" else "dpdk0"
         m = METHOD[mode]
-        commands = [
-            f"ip addr add {topo.VIP}/24 dev dpdk0",
-            f"ip addr add {topo.DIP}/24 dev {rs_dev}",
-            "ip route add default via 172.16.254.1 dev dpdk0",
-            f"-A -t {topo.VIP}:80 -s wrr",
-            f"-a -t {topo.VIP}:80 -r 192.168.0.18:80 {m} -w 1",
-            f"-a -t {topo.VIP}:80 -r 192.168.0.28:80 {m} -w 1",
-        ]
+        if ipv6:
+            # ipvsadm's IPv6 forms. The client is on the VIP's /64 (no route needed); the real
+            # servers are on the DIP's, their default gateway for nat6.
+            vip = f"[{topo.VIP6}]:80"
+            commands = [
+                f"ip addr add {topo.VIP6}/64 dev dpdk0",
+                f"ip addr add {topo.DIP6}/64 dev {rs_dev}",
+                f"-A -t {vip} -s wrr",
+                f"-a -t {vip} -r [{topo.RS6['rs1']}]:80 {m} -w 1",
+                f"-a -t {vip} -r [{topo.RS6['rs2']}]:80 {m} -w 1",
+            ]
+            cip, url = topo.CIP6, f"http://[{topo.VIP6}]/"
+            curl_cmd, resolving = f"curl -6 -g {url}", "neighbour discovery"
+        else:
+            commands = [
+                f"ip addr add {topo.VIP}/24 dev dpdk0",
+                f"ip addr add {topo.DIP}/24 dev {rs_dev}",
+                "ip route add default via 172.16.254.1 dev dpdk0",
+                f"-A -t {topo.VIP}:80 -s wrr",
+                f"-a -t {topo.VIP}:80 -r 192.168.0.18:80 {m} -w 1",
+                f"-a -t {topo.VIP}:80 -r 192.168.0.28:80 {m} -w 1",
+            ]
+            cip, url = topo.CIP, f"http://{topo.VIP}/"
+            curl_cmd, resolving = f"curl {url}", "ARP resolving"
         sock = os.path.join(t.dir, "fastvsd.sock")
         adm_bin = os.path.join(ROOT, "build", "fastvsadm")
 
@@ -108,19 +133,27 @@ def main(mode, keep=False, workers=1):
         say("the seeds' commands, with ipvsadm replaced by fastvsadm")
         for c in commands:
             adm(*c.split())
-        say(f"curl http://{topo.VIP}/ from the client namespace")
-        # The first requests also resolve MACs (the director drops a packet while ARP runs).
+        say(f"{curl_cmd} from the client namespace")
+        # The first requests also resolve MACs (the director drops a packet while ARP or
+        # neighbour discovery runs).
         answered = 0
         for i in range(40):
-            page = topo.curl(topo.CIP, f"http://{topo.VIP}/", timeout=2).strip()
-            print(f"    request {i + 1:2}: {page or '(no answer yet: ARP resolving)'}", flush=True)
+            page = topo.curl(cip, url, timeout=2).strip()
+            print(f"    request {i + 1:2}: {page or f'(no answer yet: {resolving})'}", flush=True)
             answered += bool(page)
             if answered == 8:
                 break
         say("the table and the counters")
         print(adm("-L", "-n"), end="")
         print(adm("ip", "-s", "link"), end="")
-        if mode in ("dr", "tun"):
+        if ipv6:
+            say("the neighbours fastvsd learned or solicited (ip -6 neigh)")
+            print(adm("ip", "-6", "neigh"), end="")
+            # Both methods keep the client's address: the real server's log names it.
+            lines = [line for line in t.http_log("rs1").splitlines() if '"GET / ' in line]
+            say(f"what rs1's http.server logged: the client's own address, {topo.CIP6}")
+            print(f"    {lines[-1] if lines else '(nothing)'}", flush=True)
+        if mode in ("dr", "tun", "dr6"):
             c = subprocess.run([adm_bin, "--socket", sock, "ip", "-s", "link"], capture_output=True,
                                text=True).stdout
             nat_out = sum(int(x) for x in re.findall(r"nat_out (\d+)", c))
@@ -156,7 +189,7 @@ def main(mode, keep=False, workers=1):
                 srv.wait()
         if keep:
             say("--keep: the lab stays up. Explore, e.g.:")
-            print(f"    ip netns exec fvs-client curl http://{topo.VIP}/")
+            print(f"    ip netns exec fvs-client {curl_cmd}")
             print(f"    {adm_bin} --socket {sock} -L -n")
             print("    Ctrl-C (or kill this script) tears it all down.", flush=True)
             wait_for_stop()

@@ -13,7 +13,8 @@ import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 LAB = [sys.executable if sys.executable else "/usr/bin/python3", os.path.join(ROOT, "scripts", "lab.py")]
-FORWARD = {"nat": "Masq", "nat1": "Masq", "dr": "Route", "tun": "Tunnel"}
+FORWARD = {"nat": "Masq", "nat1": "Masq", "dr": "Route", "tun": "Tunnel", "nat6": "Masq",
+           "dr6": "Route"}
 
 
 def run_lab(mode):
@@ -26,13 +27,19 @@ class LabScript(unittest.TestCase):
         pages = re.findall(r"request +\d+: (rs[12]rs[12])", r.stdout)
         self.assertEqual(len(pages), 8, r.stdout)
         self.assertTrue(all(a != b for a, b in zip(pages, pages[1:])), pages)  # in turn
-        self.assertRegex(r.stdout, rf"-> 192\.168\.0\.18:80 +{FORWARD[mode]} ")
-        self.assertIn("$ fastvsadm -A -t 172.16.254.200:80 -s wrr", r.stdout)
+        if mode.endswith("6"):
+            self.assertRegex(r.stdout, rf"-> \[2001:db8:1::18\]:80 +{FORWARD[mode]} ")
+            self.assertIn("$ fastvsadm -A -t [2001:db8::1]:80 -s wrr", r.stdout)
+            # rs1's own log: the client's address, kept by both methods.
+            self.assertRegex(r.stdout, r'\n    2001:db8::2 - - \[.*\] "GET / HTTP/1\.1" 200')
+        else:
+            self.assertRegex(r.stdout, rf"-> 192\.168\.0\.18:80 +{FORWARD[mode]} ")
+            self.assertIn("$ fastvsadm -A -t 172.16.254.200:80 -s wrr", r.stdout)
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         self.assertNotIn("fvs-", left)
 
     def test_every_mode(self):
-        for mode in ("nat", "nat1", "dr", "tun"):
+        for mode in ("nat", "nat1", "dr", "tun", "nat6", "dr6"):
             with self.subTest(mode=mode):
                 self.check(mode, run_lab(mode))
 

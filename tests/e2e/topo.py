@@ -10,6 +10,10 @@ two-arm NAT:   client ns (172.16.254.10/24) -- veth -- [fvs-c] dpdk0  fastvsd  d
 one-arm NAT:   client, rs1 and rs2 on one switch; fastvsd's only port [fvs-r] on it too.
 DR, TUN:       the same LAN; the real servers hold the VIP (DR: on lo; TUN: behind an IPIP
                decapsulator) with arp_ignore/arp_announce, and answer the client directly.
+nat6, dr6:     nat and dr as they are, dual-stack: the client, rs1 and rs2 also get IPv6 (the
+               documentation prefix: VIP6 and CIP6 in 2001:db8::/64, DIP6 and the real servers
+               in 2001:db8:1::/64), their HTTP servers listen on both families; the director's
+               namespace stays IPv4-only (its ports' IPv6 addresses are fastvsd's own).
 """
 import os
 import shutil
@@ -26,6 +30,12 @@ GATEWAY = "192.168.0.254"  # an HA NAT pair's floating gateway (keepalived's, on
 CIP = "172.16.254.10"
 RS = {"rs1": "192.168.0.18", "rs2": "192.168.0.28"}
 PAGES = {"rs1": "rs1rs1", "rs2": "rs2rs2"}  # as in the seeds
+# nat6 and dr6 (RFC 3849's documentation prefix): the client's side and the real servers'.
+VIP6 = "2001:db8::1"
+CIP6 = "2001:db8::2"
+DIP6 = "2001:db8:1::1"
+RS6 = {"rs1": "2001:db8:1::18", "rs2": "2001:db8:1::28"}
+KINDS = ("nat", "nat1", "dr", "tun", "nat6", "dr6")
 
 
 def sh(cmd, check=True, capture=False, timeout=30):
@@ -98,7 +108,12 @@ class Topology:
         on the same switch (nat1, dr, tun), or (nat) on a public switch with the client (br1)
         and the real servers' (br0), the real servers' gateway then the floating GATEWAY."""
         require_root()
+        if kind not in KINDS:
+            raise ValueError(f"unknown topology {kind!r} (one of {', '.join(KINDS)})")
         self.kind = kind
+        # nat6 and dr6 are nat and dr with IPv6 added (_add_ipv6).
+        self.ipv6 = kind.endswith("6")
+        self.base = kind[:-1] if self.ipv6 else kind
         self.directors = [DIRECTOR_NS] + [f"{DIRECTOR_NS}{i}" for i in range(2, directors + 1)]
         self.dir = tempfile.mkdtemp(prefix="fvs-lab-")
         self.procs = []
@@ -116,7 +131,7 @@ class Topology:
         sh(f"{sw} ip link add br0 type bridge")
         sh(f"{sw} ip link set br0 up")
 
-        ha_nat = self.kind == "nat" and len(self.directors) > 1
+        ha_nat = self.base == "nat" and len(self.directors) > 1
         if ha_nat:
             sh(f"{sw} ip link add br1 type bridge")
             sh(f"{sw} ip link set br1 up")
@@ -133,7 +148,7 @@ class Topology:
             sh(f"{p} ip addr add {ip}/24 dev eth0")
             sh(f"{p} ip link set eth0 up")
             _quiet_if(p, "eth0")
-            if self.kind in ("nat", "nat1"):
+            if self.base in ("nat", "nat1"):
                 # LVS-NAT: the real servers' default gateway is the DIP (of an HA pair: the
                 # floating gateway, the master's).
                 sh(f"{p} ip route add default via {self.gateway}")
@@ -145,7 +160,7 @@ class Topology:
             for k, v in (("arp_ignore", 1), ("arp_announce", 2), ("rp_filter", 0)):
                 sh(f"{p} sysctl -qw net.ipv4.conf.all.{k}={v}")
                 sh(f"{p} sysctl -qw net.ipv4.conf.eth0.{k}={v}")
-            if self.kind == "dr":
+            if self.base == "dr":
                 sh(f"{p} ip addr add {VIP}/32 dev lo")
             else:
                 # This kernel has no ipip module: a small userspace decapsulator stands in for
@@ -164,7 +179,7 @@ class Topology:
         for i, dns in enumerate(self.directors):
             d = _host(dns[len(PREFIX):], "", [])
             sh(f"{d} sysctl -qw net.ipv4.ip_forward=1")
-            if self.kind in ("nat", "nat1"):
+            if self.base in ("nat", "nat1"):
                 sh(f"{d} iptables -t nat -A POSTROUTING -s 192.168.0.0/24 -j MASQUERADE")
             peer = f"{PREFIX}d" + (str(i + 1) if i else "")
             sh(f"ip link add fvs-r netns {dns} type veth peer name {peer} netns {PREFIX}sw")
@@ -181,7 +196,7 @@ class Topology:
                 sh(f"{d} ip link set fvs-c up")
         d = f"ip netns exec {DIRECTOR_NS}"
         p = _host("client", "eth0", [CIP])
-        if self.kind in ("nat1", "dr", "tun"):
+        if self.base in ("nat1", "dr", "tun"):
             to_switch("client", "cl")
             self.ports = ["fvs-r"]
         elif ha_nat:
@@ -200,6 +215,40 @@ class Topology:
         # More client addresses, to spread clients over workers.
         for i in range(11, 27):
             sh(f"{p} ip addr add 172.16.254.{i}/24 dev eth0")
+        if self.ipv6:
+            self._add_ipv6()
+
+    def _add_ipv6(self):
+        """IPv6 on the client's and the real servers' eth0 (and lo), as their IPv4 is set up.
+        _host turned IPv6 off in each namespace; it is turned on per interface, the director's
+        namespace left as it is. No duplicate address detection (accept_dad=0 before IPv6 is on,
+        and nodad): a tentative address would not be usable for a second, and nothing else
+        holds these addresses. No router solicitations: there is no router to answer them."""
+        def enable(p, ifname):
+            for k, v in (("accept_dad", 0), ("router_solicitations", 0), ("disable_ipv6", 0)):
+                sh(f"{p} sysctl -qw net.ipv6.conf.{ifname}.{k}={v}")
+
+        for name, ip in RS6.items():
+            p = f"ip netns exec {PREFIX}{name}"
+            enable(p, "lo")
+            enable(p, "eth0")
+            sh(f"{p} ip -6 addr add {ip}/64 dev eth0 nodad")
+            if self.base == "nat":
+                sh(f"{p} ip -6 route add default via {DIP6} dev eth0")
+                continue
+            # LVS-DR over IPv6: the VIP on lo, and nothing in place of arp_ignore: IPv6 needs
+            # none. ndisc_recv_ns answers a solicitation only for a target held by the interface
+            # it came in on (ipv6_get_ifaddr(net, target, dev, 1): strict), or by proxy_ndp
+            # (off here), so a VIP on lo is never advertised on eth0, while a packet for it sent
+            # to eth0's MAC is accepted (checked in namespaces: the client's solicitation for a
+            # VIP on a server's lo went unanswered, its ping to that MAC was answered). lo does
+            # no DAD (accept_dad -1). The client's network is on the link, as in dr.
+            sh(f"{p} ip -6 route add 2001:db8::/64 dev eth0")
+            sh(f"{p} ip -6 addr add {VIP6}/128 dev lo")
+        p = f"ip netns exec {PREFIX}client"
+        enable(p, "lo")
+        enable(p, "eth0")
+        sh(f"{p} ip -6 addr add {CIP6}/64 dev eth0 nodad")
 
     def clients(self, n):
         return [CIP] + [f"172.16.254.{i}" for i in range(11, 11 + n - 1)]
@@ -211,21 +260,24 @@ class Topology:
             self.procs.append(subprocess.Popen(
                 f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 {here}/udp_echo.py 5353 {name}",
                 shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            self.start_http(name, wait=False)
+            # Dual-stack on nat6 and dr6 (http.server's "::" clears IPV6_V6ONLY).
+            self.start_http(name, wait=False, bind="::" if self.ipv6 else "0.0.0.0")
         for name in RS:
             self.wait_http(name)
 
     def start_http(self, name, port=80, page=None, wait=True, bind="0.0.0.0"):
         """An HTTP server in real server `name` serving `page` (default: the seeds' page), on
-        `bind` (an IPv4 or IPv6 address; wait=True needs it to answer on 127.0.0.1)."""
+        `bind` (an IPv4 or IPv6 address; wait=True needs it to answer on 127.0.0.1). Its request
+        log (one line per request, the client's address first) is http_log(name, port)."""
         root = os.path.join(self.dir, f"{name}-{port}")
         os.makedirs(root, exist_ok=True)
         with open(os.path.join(root, "index.html"), "w") as f:
             f.write(page if page is not None else PAGES[name])
-        p = subprocess.Popen(
-            f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 -m http.server {port} "
-            f"--bind {bind} --directory {root}", shell=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self._http_log_path(name, port), "w") as log:
+            p = subprocess.Popen(
+                f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 -m http.server {port} "
+                f"--bind {bind} --directory {root}", shell=True,
+                stdout=subprocess.DEVNULL, stderr=log)
         self.procs.append(p)
         self.http[(name, port)] = p
         if wait:
@@ -238,6 +290,15 @@ class Topology:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"HTTP server in {name} did not start")
             time.sleep(0.05)
+
+    def _http_log_path(self, name, port):
+        return os.path.join(self.dir, f"{name}-{port}.log")
+
+    def http_log(self, name, port=80):
+        """What the HTTP server of `name` logged so far (http.server writes each request's line
+        to stderr as it answers: `2001:db8::2 - - [date] "GET / HTTP/1.1" 200 -`)."""
+        with open(self._http_log_path(name, port)) as f:
+            return f.read()
 
     def stop_http(self, name, port=80):
         p = self.http.pop((name, port))
@@ -265,5 +326,8 @@ def vdev_args(ports, driver):
 
 
 def curl(client_ip, url, timeout=3):
-    return ns("client", f"curl -s --max-time {timeout} --interface {client_ip} {url}",
+    """curl in the client namespace from client_ip; an IPv6 client_ip asks for IPv6 (-6) and a
+    bracketed URL taken literally (-g: no globbing of [2001:db8::1])."""
+    family = "-6 -g " if ":" in client_ip else ""
+    return ns("client", f"curl -s {family}--max-time {timeout} --interface {client_ip} {url}",
               capture=True, check=False, timeout=timeout + 5)
