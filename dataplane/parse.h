@@ -27,6 +27,7 @@ constexpr uint8_t kIpProtoIpip = 4;
 constexpr uint8_t kIpProtoTcp = 6;
 constexpr uint8_t kIpProtoUdp = 17;
 constexpr uint8_t kIpProtoVrrp = 112;
+constexpr uint8_t kIpProtoIgmp = 2;
 // IPv6's extension headers (RFC 8200 4.1) and upper layers.
 constexpr uint8_t kIpProtoHopOpts = 0;
 constexpr uint8_t kIpProtoIpv6 = 41;

@@ -162,11 +162,20 @@ bool frame_for_us(const Worker& w, const rte_mbuf* m, Drop* why) {
   return true;
 }
 
+// ip_mc_validate_source: a source in 0/8 is taken only to a multicast group, and then only to
+// the local network control block (224.0.0.0/24) or in IGMP (a bridge's or a host's IGMPv3 report
+// from 0.0.0.0, RFC 3376 4.2.13): the host's, through the kernel path.
+bool zero_source_ok(const PacketInfo& pi) {
+  const uint32_t d = rte_be_to_cpu_32(pi.daddr);
+  return (d >> 28) == 0xe && ((d >> 8) == 0xe00000 || pi.proto == kIpProtoIgmp);
+}
+
 // What the kernel refuses before routing IPv4: those frames, and martian sources (0/8, 127/8,
 // multicast and above, ours).
 bool ip_acceptable(const Worker& w, const rte_mbuf* m, const PacketInfo& pi, Drop* why) {
   if (!frame_for_us(w, m, why)) return false;
   const uint8_t first = static_cast<uint8_t>(pi.saddr);  // network order: the first octet
+  if (unlikely(first == 0) && zero_source_ok(pi)) return true;
   if (first == 0 || first == 127 || first >= 224 || w.snap->local_by_ip.find(pi.saddr))
     return refuse(why, Drop::martian_source);
   return true;

@@ -100,6 +100,26 @@ TEST(MalformedFixtures, WhatTheKernelRefusesBeforeRouting) {
               c2d(tcp_pkt(VIP, VIP, 80, 80, SYN, 64)),
               {},
               Drop::martian_source},
+             // ip_mc_validate_source: 0.0.0.0 only to a group, and only in 224.0.0.0/24 or IGMP.
+             {"source 0.0.0.0 to a group beyond 224.0.0.0/24, not IGMP",
+              0,
+              eth(mac("01:00:5e:01:02:03"), kClient, 0x0800,
+                  udp_pkt("0.0.0.0", "239.1.2.3", 5000, 5000, 1, {1})),
+              {},
+              Drop::martian_source},
+             {"source 0.0.0.0, IGMPv3 report to 224.0.0.22: the host's (no kernel path here)",
+              0,
+              eth(mac("01:00:5e:00:00:16"), kClient, 0x0800,
+                  ipv4("0.0.0.0", "224.0.0.22", 2, Bytes{0x22, 0, 0xdd, 0xff, 0, 0, 0, 0},
+                       {.ttl = 1})),
+              {},
+              Drop::no_service},
+             {"source 0.0.0.0 to 224.0.0.251 (local control block): the host's",
+              0,
+              eth(mac("01:00:5e:00:00:fb"), kClient, 0x0800,
+                  udp_pkt("0.0.0.0", "224.0.0.251", 5353, 5353, 1, {1})),
+              {},
+              Drop::no_service},
          });
 }
 
