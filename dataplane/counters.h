@@ -52,7 +52,7 @@ namespace fastvs {
   X(ttl_exceeded, "TTL expired in transit")                                              \
   X(no_route, "no route to the destination")                                             \
   X(no_source_addr, "no local address on the egress port")                               \
-  X(neigh_unresolved, "next hop not resolved yet (ARP or a solicitation sent)")         \
+  X(neigh_unresolved, "next hop not resolved in 3 s, or its waiting queue full")        \
   X(handoff_full, "hand-off ring to the owner worker full")                              \
   X(tx_full, "TX queue full")                                                            \
   X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)")     \

@@ -309,6 +309,7 @@ void burst(Worker& w, rte_mbuf** pkts, unsigned n) {
 void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   w.ctr.rx += n;
   w.neigh_gen = w.neigh->generation();
+  if (unlikely(w.npending != 0)) worker_retry_pending(w);
   for (unsigned off = 0; off < n; off += kBurst)
     burst<true>(w, pkts + off, std::min(n - off, kBurst));
 }
@@ -316,6 +317,7 @@ void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
 void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n) {
   w.ctr.handoff_in += n;
   w.neigh_gen = w.neigh->generation();
+  if (unlikely(w.npending != 0)) worker_retry_pending(w);
   for (unsigned off = 0; off < n; off += kBurst)
     burst<false>(w, pkts + off, std::min(n - off, kBurst));
 }
@@ -364,6 +366,62 @@ void worker_flush(Worker& w) {
   }
 }
 
+namespace {
+// Keeps a packet until its next hop is known (Worker::pending); the oldest makes room.
+void hold(Worker& w, rte_mbuf* m, uint32_t dst4, const uint8_t* dst6, int link_port) {
+  if (w.npending == 0) {
+    w.pending_gen4 = w.neigh->generation();
+    w.pending_gen6 = w.neigh6 ? w.neigh6->generation() : 0;
+  } else if (w.npending == Worker::kPendingMax) {
+    drop(w, w.pending[0].m, Drop::neigh_unresolved);
+    std::memmove(&w.pending[0], &w.pending[1], sizeof(Worker::Pending) * (Worker::kPendingMax - 1));
+    --w.npending;
+  }
+  Worker::Pending& p = w.pending[w.npending++];
+  p.m = m;
+  p.since = w.now;
+  p.link_port = static_cast<int16_t>(link_port);
+  p.v6 = dst6 != nullptr;
+  p.dst4 = dst4;
+  if (dst6) std::memcpy(p.dst6, dst6, 16);
+}
+}  // namespace
+
+void worker_retry_pending(Worker& w) {
+  const uint32_t g4 = w.neigh->generation();
+  const uint32_t g6 = w.neigh6 ? w.neigh6->generation() : 0;
+  const bool changed = g4 != w.pending_gen4 || g6 != w.pending_gen6;
+  // Nothing learned and the oldest still within its time: nothing to do (the common case).
+  if (!changed && w.now - w.pending[0].since < Worker::kPendingTicks) return;
+  w.pending_gen4 = g4;
+  w.pending_gen6 = g6;
+  Worker::Pending held[Worker::kPendingMax];
+  const unsigned n = w.npending;
+  std::memcpy(held, w.pending, sizeof(Worker::Pending) * n);
+  w.npending = 0;
+  w.neigh_gen = g4;
+  for (unsigned i = 0; i < n; ++i) {
+    Worker::Pending& p = held[i];
+    if (w.now - p.since >= Worker::kPendingTicks) {
+      drop(w, p.m, Drop::neigh_unresolved);
+    } else if (!changed) {
+      w.pending[w.npending++] = p;  // kept, in its place
+    } else {
+      const unsigned before = w.npending;
+      if (p.v6)
+        route_out6(w, p.m, p.dst6, p.link_port);
+      else
+        route_out(w, p.m, p.dst4);
+      if (w.npending > before) w.pending[w.npending - 1].since = p.since;  // still waiting
+    }
+  }
+}
+
+void worker_drop_pending(Worker& w) {
+  for (unsigned i = 0; i < w.npending; ++i) drop(w, w.pending[i].m, Drop::neigh_unresolved);
+  w.npending = 0;
+}
+
 void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
   Worker::NextHop& nh = w.nexthop[kernel_hash_32(dst, slot_bits<Worker::kNextHops>())];
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
@@ -378,9 +436,9 @@ void route_out(Worker& w, rte_mbuf* m, uint32_t dst) {
   uint16_t nport;
   MacAddr mac;
   if (unlikely(!w.neigh->lookup(nexthop, &nport, &mac) || nport != r->port)) {
-    // Like the kernel, resolve while this packet is lost (no queue of pending packets).
+    // Like the kernel, ask, and keep the packet until the answer (hold).
     send_arp_request(w, r->port, nexthop);
-    return drop(w, m, Drop::neigh_unresolved);
+    return hold(w, m, dst, nullptr, -1);
   }
   std::memcpy(&eth->dst_addr, mac.data(), 6);
   std::memcpy(&eth->src_addr, w.snap->port_mac[r->port].data(), 6);
@@ -398,8 +456,7 @@ void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
   const bool link_local = ip6_is_link_local(dst);
   // Resolved next hops, as route_out's (a link-local destination's port is the packet's).
   const uint32_t gen = w.neigh6 ? w.neigh6->generation() : 0;
-  Worker::NextHop6& nh =
-      w.nexthop6[kernel_hash_32(ip6_fold(dst), slot_bits<Worker::kNextHops6>())];
+  Worker::NextHop6& nh = w.nexthop6[kernel_hash_32(ip6_fold(dst), slot_bits<Worker::kNextHops6>())];
   if (likely(!link_local && nh.neigh_gen == gen && gen != 0 && nh.snap_seq == w.snap->seq &&
              std::memcmp(nh.dst, dst, 16) == 0)) {
     std::memcpy(eth, nh.macs, 12);
@@ -424,7 +481,7 @@ void route_out6(Worker& w, rte_mbuf* m, const uint8_t* dst, int link_port) {
   MacAddr mac;
   if (unlikely(!w.neigh6 || !w.neigh6->lookup(nexthop, &nport, &mac) || nport != port)) {
     send_nd_solicit(w, port, nexthop.b);
-    return drop(w, m, Drop::neigh_unresolved);
+    return hold(w, m, 0, dst, link_port);
   }
   std::memcpy(&eth->dst_addr, mac.data(), 6);
   std::memcpy(&eth->src_addr, w.snap->port_mac[port].data(), 6);
@@ -558,6 +615,8 @@ int worker_main(void* arg) {
     // The backup's synced connections, between bursts (empty: one load of the ring's head).
     if (unlikely(w.sync_in != nullptr) && !rte_ring_empty(w.sync_in))
       got += worker_sync_apply(w, 256);
+    // Packets waiting for a next hop: sent once it is learned, dropped when too old.
+    if (unlikely(w.npending != 0)) worker_retry_pending(w);
     // A closed loop (a benchmark, a ping-pong test) waits on what we buffered: send it now.
     worker_flush(w);
     // Cheap when nothing is due (one compare); a bounded budget keeps a burst of expiries from
@@ -586,6 +645,7 @@ int worker_main(void* arg) {
     else
       usleep(100);
   }
+  worker_drop_pending(w);
   worker_flush(w);
   rte_rcu_qsbr_thread_offline(w.qsbr, w.id);
   return 0;

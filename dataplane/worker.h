@@ -145,6 +145,24 @@ struct Worker {
   NextHop6 nexthop6[kNextHops6];
   uint32_t neigh_gen = 0;  // the neighbour table's generation, read once per burst
 
+  // Packets waiting for their next hop's MAC (an ARP request or a solicitation went out), as the
+  // kernel's neighbour queue holds them (unres_qlen) rather than losing a connection's first
+  // packet: routed again when a neighbour table changes, dropped (neigh_unresolved) once
+  // kPendingTicks old or when the queue is full and a newer one needs the room.
+  struct Pending {
+    rte_mbuf* m;
+    uint32_t since;  // tick
+    int16_t link_port;
+    bool v6;
+    uint32_t dst4;  // network order
+    uint8_t dst6[16];
+  };
+  static constexpr unsigned kPendingMax = 64;
+  static constexpr uint32_t kPendingTicks = 3 * 16;  // 3 s: the kernel's 3 probes a second apart
+  Pending pending[kPendingMax];
+  unsigned npending = 0;
+  uint32_t pending_gen4 = 0, pending_gen6 = 0;  // the tables' generations last routed against
+
   // ARP request rate limit: one request per next hop per second (a small direct-mapped cache).
   static constexpr uint32_t kArpSlots = 64;
   uint32_t arp_ip[kArpSlots]{};
@@ -225,6 +243,11 @@ void worker_rx_burst(Worker& w, rte_mbuf** pkts, unsigned n);
 void worker_owned_burst(Worker& w, rte_mbuf** pkts, unsigned n);
 // Drains every TX buffer that holds something.
 void worker_flush(Worker& w);
+// Routes the packets waiting for a next hop again when a neighbour table changed, and drops
+// those that waited too long. Cheap when none waits (the poll loop calls it every iteration).
+void worker_retry_pending(Worker& w);
+// Drops every waiting packet (the worker stops; a test or fuzz harness accounts for its mbufs).
+void worker_drop_pending(Worker& w);
 // Advances the clock from the TSC (or a test's ticks) and expires due connections.
 void worker_set_time(Worker& w, uint64_t tsc);
 void worker_expire(Worker& w, uint32_t budget);

@@ -53,8 +53,8 @@ class Base:
         wait_for(lambda: os.path.exists(self.sock), 10, "the CLI socket")
         self.adm("ip", "addr", "add", f"{topo.VIP6}/64", "dev", "dpdk0")
         self.adm("ip", "addr", "add", f"{topo.DIP6}/64", "dev", self.rs_dev)
-        # Neighbours before the service, so that the scheduler's first pick is not spent on a
-        # SYN dropped while the director solicits a real server (neigh_unresolved): the client
+        # Neighbours before the service, so that no SYN waits while the director solicits a
+        # real server (it would be sent a moment later, but the counts below are exact): the client
         # resolves the VIP and each real server the DIP, and fastvsd learns each of them from
         # its solicitation. The first echo answer may itself wait for that learning: polled.
         wait_for(lambda: pinged("client", topo.VIP6), 20, "the client's ping of the VIP")

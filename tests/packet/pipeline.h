@@ -94,6 +94,8 @@ class Pipeline {
     set_neigh("192.168.0.28", kRs2, 1);
   }
   ~Pipeline() {
+    worker_drop_pending(w);
+    if (w2.conns.capacity()) worker_drop_pending(w2);
     for (auto* m : out) rte_pktmbuf_free(m);
     rte_ring_free(learn);
   }

@@ -409,10 +409,10 @@ TEST(Ipv6Fixtures, NextHopsSolicited) {
                icmp6(kD6, group, 135, 0,
                      cat({{0, 0, 0, 0}, ip6(kC6), {1, 1}, Bytes(kPort0.b, kPort0.b + 6)})),
                255));
-  run_steps(p,
-            {{"the client unknown: solicited", 0, req, {{0, ns}}, Drop::neigh_unresolved},
-             {"again within the second: not solicited again", 0, req, {}, Drop::neigh_unresolved}});
+  run_steps(p, {{"the client unknown: solicited, the answer waits", 0, req, {{0, ns}}, {}},
+                {"again within the second: not solicited again", 0, req, {}, {}}});
   EXPECT_EQ(p.w.ctr.nd_solicits.get(), 1u);
+  EXPECT_EQ(p.w.npending, 2u);
   nd.known(kC6, kClient);
   const std::string ll_group = "ff02::1:ff00:a";
   const Bytes ns_ll = eth(mac("33:33:ff:00:00:0a"), kPort0, 0x86dd,
@@ -425,10 +425,14 @@ TEST(Ipv6Fixtures, NextHopsSolicited) {
                                255));
   run_steps(
       p,
-      {{"known",
+      {{"known: the two waiting answers go first, then this one's",
         0,
         req,
         {{0,
+          eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, {0, 9, 0, 1})))},
+         {0,
+          eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, {0, 9, 0, 1})))},
+         {0,
           eth(kClient, kPort0, 0x86dd, ipv6(kD6, kC6, 58, icmp6(kD6, kC6, 129, 0, {0, 9, 0, 1})))}},
         {}},
        {"from a link-local address: back on the link it came from, never routed",
@@ -436,12 +440,13 @@ TEST(Ipv6Fixtures, NextHopsSolicited) {
         c2d6(ipv6("fe80::c200:ff:fe00:a", kD6, 58,
                   icmp6("fe80::c200:ff:fe00:a", kD6, 128, 0, {0, 9, 0, 3}))),
         {{0, ns_ll}},
-        Drop::neigh_unresolved},
+        {}},
        {"from off our subnets: no route back",
         0,
         c2d6(ipv6("2001:db8:77::1", kD6, 58, icmp6("2001:db8:77::1", kD6, 128, 0, {0, 9, 0, 2}))),
         {},
         Drop::no_route}});
+  EXPECT_EQ(p.w.npending, 1u);  // the link-local answer, waiting for its neighbour
 }
 
 // Once the link-local neighbour is known, its answer goes to it on the port the request came in

@@ -51,31 +51,64 @@ TEST(LocalFixtures, ArpAndEcho) {
 TEST(LocalFixtures, UnresolvedNextHopIsResolvedByArp) {
   Pipeline p;
   p.neigh.clear(ip_be(RS2));
+  const Bytes syn = c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64));
+  const Bytes fwd = d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63));
   run_steps(p, {
-                   {"no MAC for RS2: an ARP request from the DIP goes out, the packet is dropped",
+                   {"no MAC for RS2: an ARP request from the DIP goes out, the packet waits",
                     0,
-                    c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+                    syn,
                     {{1, eth(kBcast, kPort1, 0x0806, arp(1, kPort1, DIP, kZero, RS2))}},
-                    Drop::neigh_unresolved},
-                   {"the retransmitted SYN within the second: no second ARP request",
+                    {}},
+                   {"the retransmitted SYN within the second: no second ARP request, it waits",
                     0,
-                    c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
+                    syn,
                     {},
-                    Drop::neigh_unresolved},
+                    {}},
                    {"RS2 answers; the reply is learned (through control), not forwarded",
                     1,
                     eth(kPort1, kRs2, 0x0806, arp(2, kRs2, RS2, kPort1, DIP)),
                     {},
                     {}},
                });
+  EXPECT_EQ(p.w.npending, 2u);
   EXPECT_EQ(p.neigh.drain(p.learn), 1u);
+  // As the kernel's neighbour queue: what waited goes first, in order, at the next burst.
   run_steps(p, {
-                   {"the next SYN goes out",
+                   {"the waiting SYNs go out, then the next one",
                     0,
-                    c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
-                    {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                    c2d(tcp_pkt(CIP, VIP, 40000, 80, ACK, 64)),
+                    {{1, fwd}, {1, fwd}, {1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, ACK, 63))}},
                     {}},
                });
+  EXPECT_EQ(p.w.npending, 0u);
+}
+
+// A next hop that never answers: its packets are dropped once 3 s old (the kernel's three
+// probes a second apart), and a full queue drops its oldest for a newer one.
+TEST(LocalFixtures, WaitingPacketsExpireAndAreBounded) {
+  Pipeline p;
+  p.neigh.clear(ip_be(RS2));
+  const auto neigh_unresolved = [&] {
+    return p.w.ctr.drops[static_cast<unsigned>(Drop::neigh_unresolved)];
+  };
+  p.run(0, c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)));
+  EXPECT_EQ(p.w.npending, 1u);
+  worker_set_time(p.w, p.w.now_tsc + Worker::kPendingTicks - 1);
+  worker_retry_pending(p.w);
+  EXPECT_EQ(p.w.npending, 1u);
+  EXPECT_EQ(neigh_unresolved(), 0u);
+  worker_set_time(p.w, p.w.now_tsc + 1);
+  worker_retry_pending(p.w);
+  EXPECT_EQ(p.w.npending, 0u);
+  EXPECT_EQ(neigh_unresolved(), 1u);
+  // wrr over [RS2, RS1]: every other SYN goes to RS1 (known) and is sent; RS2's wait, and the
+  // three beyond the queue's room push the oldest out.
+  for (uint16_t i = 0; i < 2 * (Worker::kPendingMax + 3); ++i)
+    p.run(0, c2d(tcp_pkt(CIP, VIP, static_cast<uint16_t>(41000 + i), 80, SYN, 64)));
+  EXPECT_EQ(p.w.npending, Worker::kPendingMax);
+  EXPECT_EQ(neigh_unresolved(), 4u);
+  worker_drop_pending(p.w);
+  EXPECT_EQ(p.w.npending, 0u);
 }
 
 // The worker's next-hop cache follows the neighbour table and the routes at once.
@@ -94,11 +127,12 @@ TEST(LocalFixtures, NextHopChangesTakeEffectAtOnce) {
                  {{1, eth(moved, kPort1, 0x0800, tcp_pkt(CIP, RS2, 46000, 80, ACK, 63))}},
                  {}}});
   p.neigh.clear(ip_be(RS2));
-  run_steps(p, {{"gone: ARP again",
+  run_steps(p, {{"gone: ARP again (the packet waits for the answer)",
                  0,
                  c2d(tcp_pkt(CIP, VIP, 46000, 80, ACK, 64)),
                  {{1, eth(kBcast, kPort1, 0x0806, arp(1, kPort1, DIP, kZero, RS2))}},
-                 Drop::neigh_unresolved}});
+                 {}}});
+  EXPECT_EQ(p.w.npending, 1u);
 }
 
 TEST(LocalFixtures, ArpHeardOnTheWireDoesNotCreateEntries) {
