@@ -345,7 +345,17 @@ TEST(Forward6Fixtures, IcmpErrorsTranslatedBothWays) {
                    c2d6(icmp6_err(C6, V6, 2, 0, 1280, reply, 64)),
                    {{1, d2rs6(kRs2, icmp6_err(C6, R2, 2, 0, 1280, reply_at_rs, 63))}},
                    {}},
-                  {"about no connection: dropped",
+                  {"time exceeded from a router before the real server: from the VIP to the client",
+        1,
+        rs2d6(kRs2, icmp6_err("2001:db8:1::1", C6, 3, 0, 0, sent, 64)),
+        {{0, d2c6(icmp6_err(V6, C6, 3, 0, 0, as_client_sent, 63))}},
+        {}},
+       {"parameter problem from the client, to the real server",
+        0,
+        c2d6(icmp6_err(C6, V6, 4, 0, 40, reply, 64)),
+        {{1, d2rs6(kRs2, icmp6_err(C6, R2, 4, 0, 40, reply_at_rs, 63))}},
+        {}},
+       {"about no connection: dropped",
                    0,
                    c2d6(icmp6_err(C6, V6, 2, 0, 1280, tcp6(V6, C6, 80, 49999, ACK, 63), 64)),
                    {},
@@ -359,7 +369,7 @@ TEST(Forward6Fixtures, IcmpErrorsTranslatedBothWays) {
                    }(),
                    {},
                    Drop::icmp_checksum}});
-  EXPECT_EQ(s.p.w.ctr.icmp_nat.get(), 2u);
+  EXPECT_EQ(s.p.w.ctr.icmp_nat.get(), 4u);
 }
 
 TEST(Forward6Fixtures, LaterFragmentsFollowTheirFirst) {
