@@ -22,6 +22,31 @@ void frag_remember(Worker& w, const PacketInfo& pi) {
   if (evicted) ++w.ctr.frags_evicted;
 }
 
+namespace {
+// A later fragment whose datagram and connection are known: counted, then its connection's way
+// (the IPv4 or the IPv6 transmitters).
+template <bool kV6>
+void frag_send(Worker& w, rte_mbuf* m, const PacketInfo& pi, FragEntry& e, const Conn& c,
+               bool reply) {
+  FragTable::account(e, pi.frag_off, ip_payload(pi), pi.frag & kFragMore);
+  // No state update: a fragment has no TCP flags, and its first fragment just refreshed the
+  // timeout. As for the first fragment, a removed destination's requests are dropped.
+  if (!reply && unlikely(!(c.dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
+    return drop(w, m, Drop::dest_removed);
+  ++w.ctr.frags_followed;
+  conn_count(w, c.dest, m, !reply);
+  if (reply) return kV6 ? nat_reply6_frag(w, m, pi, c) : nat_reply_frag(w, m, pi, c);
+  switch (c.method) {
+    case ForwardMethod::Masq:
+      return kV6 ? xmit_masq6_frag(w, m, pi, c) : xmit_masq_frag(w, m, pi, c);
+    case ForwardMethod::Route:
+      return kV6 ? xmit_route6(w, m, c) : xmit_route(w, m, c);
+    case ForwardMethod::Tunnel:
+      return kV6 ? xmit_tunnel6(w, m, c) : xmit_tunnel(w, m, c);
+  }
+}
+}  // namespace
+
 void frag_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply) {
   FragEntry* e = w.frags.find(pi.saddr, pi.daddr, pi.ip_id, pi.proto, w.now);
   // A fragment that comes before its first fragment is lost with the datagram: nothing is held.
@@ -30,22 +55,7 @@ void frag_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply) {
   bool is_out = false;
   Conn* c = w.conns.lookup(make_key(pi.saddr, pi.daddr, e->sport, e->dport, pi.proto), &is_out);
   if (!c || is_out != reply) return drop(w, m, Drop::frag_unknown);
-  FragTable::account(*e, pi.frag_off, ip_payload(pi), pi.frag & kFragMore);
-  // No state update: a fragment has no TCP flags, and its first fragment just refreshed the
-  // timeout. As for the first fragment, a removed destination's requests are dropped.
-  if (!reply && unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
-    return drop(w, m, Drop::dest_removed);
-  ++w.ctr.frags_followed;
-  conn_count(w, c->dest, m, !reply);
-  if (reply) return nat_reply_frag(w, m, pi, *c);
-  switch (c->method) {
-    case ForwardMethod::Masq:
-      return xmit_masq_frag(w, m, pi, *c);
-    case ForwardMethod::Route:
-      return xmit_route(w, m, *c);
-    case ForwardMethod::Tunnel:
-      return xmit_tunnel(w, m, *c);
-  }
+  frag_send<false>(w, m, pi, *e, *c, reply);
 }
 
 // IPv6's later fragments: the table keys them by the addresses' folds and the identification's
@@ -58,20 +68,7 @@ void frag_follow6(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool reply) {
   bool is_out = false;
   Conn* c = w.conns.lookup6(make_key6(ip + 8, ip + 24, e->sport, e->dport, pi.proto), &is_out);
   if (!c || is_out != reply) return drop(w, m, Drop::frag_unknown);
-  FragTable::account(*e, pi.frag_off, ip_payload(pi), pi.frag & kFragMore);
-  if (!reply && unlikely(!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable)))
-    return drop(w, m, Drop::dest_removed);
-  ++w.ctr.frags_followed;
-  conn_count(w, c->dest, m, !reply);
-  if (reply) return nat_reply6_frag(w, m, pi, *c);
-  switch (c->method) {
-    case ForwardMethod::Masq:
-      return xmit_masq6_frag(w, m, pi, *c);
-    case ForwardMethod::Route:
-      return xmit_route6(w, m, *c);
-    case ForwardMethod::Tunnel:
-      return xmit_tunnel6(w, m, *c);
-  }
+  frag_send<true>(w, m, pi, *e, *c, reply);
 }
 
 }  // namespace fastvs

@@ -368,8 +368,43 @@ void send_arp_request(Worker& w, uint16_t port, uint32_t target) {
   tx_enqueue(w, port, m);
 }
 
-// As ndisc_send_ns: to the target's solicited-node group, from an address of ours on the port,
-// with our link-layer address, hop limit 255 (RFC 4861 7.2.2). Limited as ARP's requests are.
+namespace {
+// One of our neighbour discovery messages (RFC 4861 4.3, 4.4), hop limit 255, with our
+// link-layer address as its one option: a solicitation (135, the source's option) or an
+// advertisement (136, the target's option, `flags`), from `src` to `dst` (`dst_mac` its MAC).
+void send_nd(Worker& w, uint16_t port, const uint8_t* dst_mac, const uint8_t* src,
+             const uint8_t* dst, uint8_t type, uint8_t flags, const uint8_t* target) {
+  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+  if (!m) return;
+  constexpr uint16_t kLen = kNdNsLen + 8;  // and the link-layer address option
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + kIp6HdrLen + kLen));
+  if (!eth) return (void)rte_pktmbuf_free(m);
+  const MacAddr& ours = w.snap->port_mac[port];
+  std::memcpy(&eth->dst_addr, dst_mac, 6);
+  std::memcpy(&eth->src_addr, ours.data(), 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+  uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
+  const uint8_t head[8] = {0x60, 0, 0, 0, 0, kLen, kIpProtoIcmp6, 255};
+  std::memcpy(ip, head, 8);
+  std::memcpy(ip + 8, src, 16);
+  std::memcpy(ip + 24, dst, 16);
+  uint8_t* nd = ip + kIp6HdrLen;
+  std::memset(nd, 0, 8);
+  nd[0] = type;
+  nd[4] = flags;
+  std::memcpy(nd + 8, target, 16);
+  nd[24] = type == kIcmp6NeighSolicit ? kNdOptSourceLl : kNdOptTargetLl;
+  nd[25] = 1;
+  std::memcpy(nd + 26, ours.data(), 6);
+  set_icmp6_csum(ip, nd, kLen);
+  ++(type == kIcmp6NeighSolicit ? w.ctr.nd_solicits : w.ctr.nd_adverts);
+  tx_enqueue(w, port, m);
+}
+}  // namespace
+
+// As ndisc_send_ns: to the target's solicited-node group, from an address of ours on the port
+// (RFC 4861 7.2.2). Limited as ARP's requests are.
 void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target) {
   const uint32_t fold = ip6_fold(target);
   const unsigned slot = kernel_hash_32(fold, slot_bits<Worker::kArpSlots>());
@@ -379,70 +414,21 @@ void send_nd_solicit(Worker& w, uint16_t port, const uint8_t* target) {
     w.ctr.drop(Drop::no_source_addr);
     return;
   }
-  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
-  if (!m) return;
   w.arp_ip[slot] = fold;
   w.arp_tick[slot] = w.now;
-  constexpr uint16_t kNsLen = kNdNsLen + 8;  // and the source link-layer address option
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(
-      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + kIp6HdrLen + kNsLen));
-  if (!eth) return (void)rte_pktmbuf_free(m);
-  const MacAddr& ours = w.snap->port_mac[port];
   const uint8_t group_mac[6] = {0x33, 0x33, 0xff, target[13], target[14], target[15]};
-  std::memcpy(&eth->dst_addr, group_mac, 6);
-  std::memcpy(&eth->src_addr, ours.data(), 6);
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-  uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
-  const uint8_t head[8] = {0x60, 0, 0, 0, 0, kNsLen, kIpProtoIcmp6, 255};
-  std::memcpy(ip, head, 8);
-  std::memcpy(ip + 8, src->ip, 16);
   const uint8_t group[16] = {0xff, 2, 0, 0, 0,    0,          0,          0,
                              0,    0, 0, 1, 0xff, target[13], target[14], target[15]};
-  std::memcpy(ip + 24, group, 16);
-  uint8_t* ns = ip + kIp6HdrLen;
-  std::memset(ns, 0, 8);
-  ns[0] = kIcmp6NeighSolicit;
-  std::memcpy(ns + 8, target, 16);
-  ns[24] = kNdOptSourceLl;
-  ns[25] = 1;
-  std::memcpy(ns + 26, ours.data(), 6);
-  set_icmp6_csum(ip, ns, kNsLen);
-  ++w.ctr.nd_solicits;
-  tx_enqueue(w, port, m);
+  send_nd(w, port, group_mac, src->ip, group, kIcmp6NeighSolicit, 0, target);
 }
 
 // RFC 4861 7.2.6: an address just added is announced to all nodes (solicited flag clear,
 // override set, our link-layer address), so neighbours that cached another MAC for it (the
 // previous holder's, a VIP moved here) take ours at once, as ndisc_send_unsol_na does.
 void send_unsolicited_na(Worker& w, uint16_t port, const uint8_t* addr) {
-  rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
-  if (!m) return;
-  constexpr uint16_t kNaLen = kNdNsLen + 8;  // and the target link-layer address option
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(
-      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + kIp6HdrLen + kNaLen));
-  if (!eth) return (void)rte_pktmbuf_free(m);
-  const MacAddr& ours = w.snap->port_mac[port];
   static constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 1};
   static constexpr uint8_t kAllNodes[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  std::memcpy(&eth->dst_addr, kAllNodesMac, 6);
-  std::memcpy(&eth->src_addr, ours.data(), 6);
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-  uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
-  const uint8_t head[8] = {0x60, 0, 0, 0, 0, kNaLen, kIpProtoIcmp6, 255};
-  std::memcpy(ip, head, 8);
-  std::memcpy(ip + 8, addr, 16);
-  std::memcpy(ip + 24, kAllNodes, 16);
-  uint8_t* na = ip + kIp6HdrLen;
-  std::memset(na, 0, 8);
-  na[0] = kIcmp6NeighAdvert;
-  na[4] = 0x20;  // override
-  std::memcpy(na + 8, addr, 16);
-  na[24] = kNdOptTargetLl;
-  na[25] = 1;
-  std::memcpy(na + 26, ours.data(), 6);
-  set_icmp6_csum(ip, na, kNaLen);
-  ++w.ctr.nd_adverts;
-  tx_enqueue(w, port, m);
+  send_nd(w, port, kAllNodesMac, addr, kAllNodes, kIcmp6NeighAdvert, 0x20, addr);
 }
 
 void send_icmp6_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info) {
@@ -479,8 +465,9 @@ void send_icmp6_error(Worker& w, const rte_mbuf* orig, uint8_t type, uint8_t cod
   if (!eth) return (void)rte_pktmbuf_free(m);
   eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
   uint8_t* ip = reinterpret_cast<uint8_t*>(eth + 1);
-  const uint8_t head[8] = {0x60, 0, 0, 0, static_cast<uint8_t>(plen >> 8),
-                           static_cast<uint8_t>(plen), kIpProtoIcmp6, 64};
+  const uint8_t head[8] = {
+      0x60,          0, 0, 0, static_cast<uint8_t>(plen >> 8), static_cast<uint8_t>(plen),
+      kIpProtoIcmp6, 64};
   std::memcpy(ip, head, 8);
   std::memcpy(ip + 8, src->ip, 16);
   std::memcpy(ip + 24, osrc, 16);

@@ -122,30 +122,28 @@ Destination* persist_pick(Worker& w, uint32_t client, const SnapService& svc, co
   return *why = Drop::persist_table_full, nullptr;
 }
 
-// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
-// says otherwise (__ip_vs_update_dest sets IP_VS_CONN_F_INACTIVE on every new connection).
-Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
+namespace {
+
+// ip_vs_schedule's pick for a new connection: the persistence template's destination, or the
+// scheduler's. `client`: the client's address under the service's mask (persistence's key).
+[[gnu::always_inline]] inline Destination* conn_pick(Worker& w, const PacketInfo& pi,
+                                                     const SnapService& svc, uint32_t client,
+                                                     uint32_t* tmpl, Drop* why) {
   const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
                        rte_be_to_cpu_32(pi.daddr)};
-  uint32_t tmpl = 0;
-  Destination* d = svc.persistent
-                       ? persist_pick(w, pi.saddr & svc.persist_mask, svc, flow, &tmpl, why)
-                       : sched_pick(svc.sched, w.sched[svc.id], flow);
-  if (!d) {
-    if (!svc.persistent) *why = Drop::no_dest;
-    return nullptr;
-  }
-  const uint16_t rport = svc.real_port(*d, pi.dport);
-  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
-  // Only NAT sees the replies: DR and TUN connections are found by their in key alone.
-  const ForwardMethod method = d->method.load(std::memory_order_relaxed);
-  const bool masq = method == ForwardMethod::Masq;
-  const ConnKey out = make_key(d->rip_be, pi.saddr, rport, pi.sport, pi.proto);
-  // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
-  // service_request has just missed the in key (or forgotten its connection).
-  bool collision;
-  Conn* c = w.conns.insert(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision,
-                           /*in_absent=*/true);
+  Destination* d = svc.persistent ? persist_pick(w, client, svc, flow, tmpl, why)
+                                  : sched_pick(svc.sched, w.sched[svc.id], flow);
+  if (!d && !svc.persistent) *why = Drop::no_dest;
+  return d;
+}
+
+// ip_vs_conn_new's rest, once the connection is in the table (or was not: null, the template
+// given back): its destination, and the destination's counts. Every new connection starts
+// INACTIVE (__ip_vs_update_dest), and NOOUTPUT unless it is NAT (the director will not see the
+// real server's side: the INPUT_ONLY rows apply).
+[[gnu::always_inline]] inline Conn* conn_bind(Worker& w, Conn* c, bool collision, Destination* d,
+                                              const SnapService& svc, ForwardMethod method,
+                                              uint16_t rport, uint32_t tmpl, Drop* why) {
   if (!c) {
     if (tmpl) w.persist->release(tmpl - 1);
     return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
@@ -157,9 +155,7 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   c->rip = d->rip_be;
   c->rport = rport;
   c->tmpl = tmpl;
-  // __ip_vs_update_dest: every new connection starts INACTIVE, and NOOUTPUT unless it is NAT
-  // (the director will not see the real server's side: the INPUT_ONLY rows apply).
-  c->flags |= kConnInactive | (masq ? 0 : kConnNoOutput);
+  c->flags |= kConnInactive | (method == ForwardMethod::Masq ? 0 : kConnNoOutput);
   DestWorkerSlot& slot = d->slot[w.id];
   slot_add(slot.inactconns, 1);
   slot_add(slot.conns, 1);
@@ -167,6 +163,28 @@ Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Dro
   dest_check_overload(*d);
   ++w.ctr.conns_created;
   return c;
+}
+
+}  // namespace
+
+// ip_vs_schedule + ip_vs_conn_new: a new connection, counted in InActConn until its TCP state
+// says otherwise.
+Conn* conn_schedule(Worker& w, const PacketInfo& pi, const SnapService& svc, Drop* why) {
+  uint32_t tmpl = 0;
+  Destination* d = conn_pick(w, pi, svc, pi.saddr & svc.persist_mask, &tmpl, why);
+  if (!d) return nullptr;
+  const uint16_t rport = svc.real_port(*d, pi.dport);
+  const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
+  // Only NAT sees the replies: DR and TUN connections are found by their in key alone.
+  const ForwardMethod method = d->method.load(std::memory_order_relaxed);
+  const bool masq = method == ForwardMethod::Masq;
+  const ConnKey out = make_key(d->rip_be, pi.saddr, rport, pi.sport, pi.proto);
+  // ip_vs_conn_new starts a connection with a 3 s timeout; the first state update replaces it.
+  // service_request has just missed the in key (or forgotten its connection).
+  bool collision;
+  Conn* c = w.conns.insert(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision,
+                           /*in_absent=*/true);
+  return conn_bind(w, c, collision, d, svc, method, rport, tmpl, why);
 }
 
 // A connection saved at the last clean stop (control/state_restore.cpp), put back before the
@@ -263,43 +281,17 @@ static uint32_t masked_fold6(const uint8_t* a, unsigned plen) {
 // its siblings fold an IPv6 address.
 Conn* conn_schedule6(Worker& w, const PacketInfo& pi, const uint8_t* ip, const SnapService& svc,
                      Drop* why) {
-  const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
-                       rte_be_to_cpu_32(pi.daddr)};
   uint32_t tmpl = 0;
-  Destination* d = svc.persistent ? persist_pick(w, masked_fold6(ip + 8, svc.persist_plen), svc,
-                                                 flow, &tmpl, why)
-                                  : sched_pick(svc.sched, w.sched[svc.id], flow);
-  if (!d) {
-    if (!svc.persistent) *why = Drop::no_dest;
-    return nullptr;
-  }
+  Destination* d = conn_pick(w, pi, svc, masked_fold6(ip + 8, svc.persist_plen), &tmpl, why);
+  if (!d) return nullptr;
   const uint16_t rport = svc.real_port(*d, pi.dport);
   const ConnKey6 in = make_key6(ip + 8, ip + 24, pi.sport, pi.dport, pi.proto);
   const ForwardMethod method = d->method.load(std::memory_order_relaxed);
-  const bool masq = method == ForwardMethod::Masq;
   const ConnKey6 out = make_key6(d->rip6, ip + 8, rport, pi.sport, pi.proto);
   bool collision;
-  Conn* c = w.conns.insert6(in, masq ? &out : nullptr, 3 * kTicksPerSecond, w.now, &collision,
-                            /*in_absent=*/true);
-  if (!c) {
-    if (tmpl) w.persist->release(tmpl - 1);
-    return *why = collision ? Drop::conn_collision : Drop::conn_table_full, nullptr;
-  }
-  c->dest = d;
-  c->svc_id = svc.id;
-  c->method = method;
-  c->state = TcpState::None;
-  c->rip = d->rip_be;
-  c->rport = rport;
-  c->tmpl = tmpl;
-  c->flags |= kConnInactive | (masq ? 0 : kConnNoOutput);
-  DestWorkerSlot& slot = d->slot[w.id];
-  slot_add(slot.inactconns, 1);
-  slot_add(slot.conns, 1);
-  slot_add(slot.refs, 1);
-  dest_check_overload(*d);
-  ++w.ctr.conns_created;
-  return c;
+  Conn* c = w.conns.insert6(in, method == ForwardMethod::Masq ? &out : nullptr, 3 * kTicksPerSecond,
+                            w.now, &collision, /*in_absent=*/true);
+  return conn_bind(w, c, collision, d, svc, method, rport, tmpl, why);
 }
 
 // service_request for IPv6 (ip_vs_in with af AF_INET6): the same rules, the IPv6 index.
