@@ -38,7 +38,7 @@ namespace fastvs {
   X(tcp_doff, "TCP data offset out of range")                                            \
   X(icmp_malformed, "ICMP error without a usable embedded header")                       \
   X(icmp_checksum, "bad ICMP checksum (echo request or error)")                          \
-  X(udp6_no_checksum, "IPv6 UDP fragment without a checksum (cannot be computed)")        \
+  X(udp6_no_checksum, "IPv6 UDP fragment without a checksum (cannot be computed)")       \
   X(icmp_other, "ICMP to a local address that is not an echo request")                   \
   X(icmp_no_conn, "ICMP error about no known connection")                                \
   X(local_other, "to a local address, not a service")                                    \
@@ -52,10 +52,10 @@ namespace fastvs {
   X(ttl_exceeded, "TTL expired in transit")                                              \
   X(no_route, "no route to the destination")                                             \
   X(no_source_addr, "no local address on the egress port")                               \
-  X(neigh_unresolved, "next hop not resolved in 3 s, or its waiting queue full")        \
+  X(neigh_unresolved, "next hop not resolved in 3 s, or its waiting queue full")         \
   X(handoff_full, "hand-off ring to the owner worker full")                              \
   X(tx_full, "TX queue full")                                                            \
-  X(tunnel_too_big, "too big for the tunnel (ICMP fragmentation needed sent if DF)")     \
+  X(tunnel_too_big, "too big for the tunnel (frag needed if DF, or Packet Too Big)")     \
   X(no_headroom, "no room in the buffer for the tunnel header")                          \
   X(icmp_rate_limited, "ICMP error not sent: rate limit")                                \
   X(arp_rate_limited, "ARP request for us not answered: rate limit")                     \

@@ -1,5 +1,12 @@
 #include "common/grammar/words.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <optional>
+#include <vector>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -92,6 +99,26 @@ std::string bad_ip(std::string_view what, std::string_view s) {
   return "bad " + std::string(what) + " " + quoted(s) + " (expected a dotted quad like 10.0.0.1)";
 }
 
+namespace {
+// A service name's port (getservbyname_r, any protocol: the names -S writes are the same port
+// for TCP and UDP in the services database), or none.
+std::optional<uint16_t> service_port(std::string_view name) {
+  const std::string n(name);
+  std::vector<char> buf(1024);
+  while (true) {
+    servent entry{};
+    servent* found = nullptr;
+    const int rc = getservbyname_r(n.c_str(), nullptr, &entry, buf.data(), buf.size(), &found);
+    if (rc == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc != 0 || !found) return std::nullopt;
+    return ntohs(static_cast<uint16_t>(found->s_port));
+  }
+}
+}  // namespace
+
 // ipvsadm's parse_service: "[V6]:PORT" (the brackets need the port), a bare IPv6 address, else
 // IPv4[:PORT]. ipvsadm also takes "[10.0.0.1]:80" and then drops the port; refused here.
 Status parse_host_port(std::string_view what, std::string_view s, IpAddr& ip,
@@ -125,13 +152,16 @@ Status parse_host_port(std::string_view what, std::string_view s, IpAddr& ip,
   if (port_text) {
     const std::string_view p = *port_text;
     port = parse_port(p);
-    if (!port) {
-      if (has_letter(p)) {
+    if (!port && has_letter(p)) {
+      // ipvsadm's parse_service: a service name from the services database (getservbyname),
+      // as `-S` without -n writes them (port_to_anyname), so that -R reads them back.
+      port = service_port(p);
+      if (!port) {
         return Error{std::string(what) + " port " + quoted(p) +
-                     " is not a number (service names are not resolved)"};
+                     " is neither a number nor a service name (/etc/services)"};
       }
-      return Error{"bad " + std::string(what) + " port " + quoted(p) + " (0..65535)"};
     }
+    if (!port) return Error{"bad " + std::string(what) + " port " + quoted(p) + " (0..65535)"};
   }
   const auto a = parse_ip(host);
   if (!a) return Error{bad_ip(what, host)};

@@ -477,6 +477,13 @@ Status apply_check(Config& cfg, const Command& cmd) {
     case Op::CheckPool: {
       if (cmd.pool.has_sorry && !is_unicast_ip(cmd.pool.sorry_ip))
         return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " is not a unicast address"};
+      // As a real server of the other family (make_dest): not while a sync daemon runs.
+      if (cmd.pool.has_sorry && cmd.pool.sorry_ip.family() != cmd.service.vip.family() &&
+          (cfg.sync_master || cfg.sync_backup))
+        return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " is not of service " +
+                     service_name(cmd.service) +
+                     "'s family: the sync protocol cannot carry its connections (stop the sync "
+                     "daemon first)"};
       std::erase_if(cfg.pools, [&](const PoolConfig& p) { return p.service == cmd.service; });
       cfg.pools.push_back(cmd.pool);
       return {};

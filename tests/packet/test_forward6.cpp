@@ -346,16 +346,16 @@ TEST(Forward6Fixtures, IcmpErrorsTranslatedBothWays) {
                    {{1, d2rs6(kRs2, icmp6_err(C6, R2, 2, 0, 1280, reply_at_rs, 63))}},
                    {}},
                   {"time exceeded from a router before the real server: from the VIP to the client",
-        1,
-        rs2d6(kRs2, icmp6_err("2001:db8:1::1", C6, 3, 0, 0, sent, 64)),
-        {{0, d2c6(icmp6_err(V6, C6, 3, 0, 0, as_client_sent, 63))}},
-        {}},
-       {"parameter problem from the client, to the real server",
-        0,
-        c2d6(icmp6_err(C6, V6, 4, 0, 40, reply, 64)),
-        {{1, d2rs6(kRs2, icmp6_err(C6, R2, 4, 0, 40, reply_at_rs, 63))}},
-        {}},
-       {"about no connection: dropped",
+                   1,
+                   rs2d6(kRs2, icmp6_err("2001:db8:1::1", C6, 3, 0, 0, sent, 64)),
+                   {{0, d2c6(icmp6_err(V6, C6, 3, 0, 0, as_client_sent, 63))}},
+                   {}},
+                  {"parameter problem from the client, to the real server",
+                   0,
+                   c2d6(icmp6_err(C6, V6, 4, 0, 40, reply, 64)),
+                   {{1, d2rs6(kRs2, icmp6_err(C6, R2, 4, 0, 40, reply_at_rs, 63))}},
+                   {}},
+                  {"about no connection: dropped",
                    0,
                    c2d6(icmp6_err(C6, V6, 2, 0, 1280, tcp6(V6, C6, 80, 49999, ACK, 63), 64)),
                    {},
@@ -423,9 +423,9 @@ TEST(Forward6Fixtures, AnAddedAddressIsAnnounced) {
   // RFC 4861 7.2.6: to all nodes, override set, solicited clear, with our link-layer address.
   const Bytes body =
       cat({{0x20, 0, 0, 0}, ip6("2001:db8:1::9"), {2, 1}, Bytes(kPort1.b, kPort1.b + 6)});
-  const Bytes na = frame6(mac("33:33:00:00:00:01"), kPort1,
-                          ipv6("2001:db8:1::9", "ff02::1", 58,
-                               icmp6("2001:db8:1::9", "ff02::1", 136, 0, body), 255));
+  const Bytes na = frame6(
+      mac("33:33:00:00:00:01"), kPort1,
+      ipv6("2001:db8:1::9", "ff02::1", 58, icmp6("2001:db8:1::9", "ff02::1", 136, 0, body), 255));
   reconfigure(s.p, [](Config& c) {
     AddrConfig a;
     a.ip = *parse_ip("2001:db8:1::9");
@@ -443,6 +443,31 @@ TEST(Forward6Fixtures, AnAddedAddressIsAnnounced) {
   reconfigure(s.p, [](Config& c) { c.timeouts.udp = 30; });
   worker_flush(s.p.w);
   EXPECT_TRUE(s.p.take_out().empty());
+}
+
+// A real server's answer to the host's own traffic (a health check from the host's address on
+// dpdk1: no LVS connection) is the host's, as every IPv6 packet that is no LVS traffic; a
+// fragment to one of fastvsd's own addresses that is no service's is counted and dropped (the
+// host does not hold the address).
+TEST(Forward6Fixtures, TheHostsAnswersGoToTheHost) {
+  Six s;
+  rte_ring* ring = rte_ring_create("fx6_fwd_kernel", 64, 0, RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  s.p.w.to_kernel = ring;
+  const Bytes synack = rs2d6(kRs1, tcp6(R1, "2001:db8:1::9", 80, 50000, SYN | ACK, 64));
+  run_steps(s.p, {{"SYN-ACK from R1:80 to the host's own address", 1, synack, {}, {}},
+                  {"a fragment of an echo to the VIP",
+                   0,
+                   c2d6(ipv6(C6, V6, 44, cat({ip6_frag(58, 0, true, 9), Bytes(16, 0x80)}), 64)),
+                   {},
+                   Drop::frag_local}});
+  rte_mbuf* m = nullptr;
+  ASSERT_EQ(rte_ring_dequeue(ring, reinterpret_cast<void**>(&m)), 0);
+  EXPECT_EQ(to_bytes(m), synack);
+  rte_pktmbuf_free(m);
+  EXPECT_NE(rte_ring_dequeue(ring, reinterpret_cast<void**>(&m)), 0);
+  s.p.w.to_kernel = nullptr;
+  rte_ring_free(ring);
 }
 
 TEST(Forward6Fixtures, IpFourIsUntouchedBesideIt) {

@@ -173,6 +173,14 @@ class Cli(RingDaemonTest):
         self.ok("-R", stdin=saved)
         self.assertEqual(self.ok("-S", "-n"), saved)
         self.assertEqual(self.ok("-L", "-n"), listed)
+        # -S without -n names the ports (getservbyport: http, domain, https); -R reads the
+        # names back (getservbyname), as ipvsadm's does.
+        named = self.ok("-S")
+        self.assertIn("172.16.254.200:http", named)
+        self.assertIn("172.16.254.200:domain", named)
+        self.ok("-C")
+        self.ok("-R", stdin=named)
+        self.assertEqual(self.ok("-S", "-n"), saved)
 
     def test_sync_daemon_commands(self):
         # The command side of IPVS's sync daemon on a fastvsd without the kernel path (this
