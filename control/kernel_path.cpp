@@ -291,9 +291,15 @@ void KernelPath::sync(const Config& cfg, bool force) {
   }
   if (failed.empty()) {
     synced_ = key;
+    // What is mirrored: IPv4 (an IPv6 address or route is fastvsd's alone, kernel-path.md).
+    const auto v4 = [](const auto& v, auto ip) {
+      return std::count_if(v.begin(), v.end(), [&](const auto& e) { return ip(e).is_v4(); });
+    };
     log_line(fmt::format(
-        "kernel path: host addresses and routes synced ({} addresses, {} routes, {} changes)",
-        cfg.addrs.size(), cfg.routes.size(), changes));
+        "kernel path: host addresses and routes synced ({} IPv4 addresses, {} IPv4 routes, {} "
+        "changes)",
+        v4(cfg.addrs, [](const AddrConfig& a) { return a.ip; }),
+        v4(cfg.routes, [](const RouteConfig& r) { return r.prefix; }), changes));
     return;
   }
   for (const std::string& f : failed) log_line("kernel path: failed: " + f);

@@ -440,6 +440,12 @@ Status apply_check(Config& cfg, const Command& cmd) {
       if (check.spec.kind != CheckKind::Misc) {
         if (check.spec.connect_ip.is_zero()) check.spec.connect_ip = cmd.rip;
         if (check.spec.connect_port == 0) check.spec.connect_port = cmd.rport;
+        // A check cannot connect from an address of the other family: refused here, not found
+        // out at its first run (keepalived skips such a bindto with a warning).
+        if (!check.spec.bindto.is_zero() &&
+            check.spec.bindto.family() != check.spec.connect_ip.family())
+          return Error{"bindto " + format_ip(check.spec.bindto) + " is not of the family of " +
+                       format_ip(check.spec.connect_ip)};
       }
       if (check.spec.kind == CheckKind::Misc) {
         // Who runs the program: user=, else keepalived's default script user if it exists,

@@ -218,6 +218,11 @@ Result<Config> ka_apply(Config base, const KaConfig& ka, const std::vector<Servi
         cc.rip = svc.dests.front().rip;
         cc.rport = svc.dests.front().rport;
         cc.spec = c.spec;
+        // As --check add refuses it (apply.cpp): a check connects from its own family.
+        const IpAddr& to = cc.spec.connect_ip.is_zero() ? cc.rip : cc.spec.connect_ip;
+        if (!cc.spec.bindto.is_zero() && cc.spec.bindto.family() != to.family())
+          return at(c.line, "bindto " + format_ip(cc.spec.bindto) + " is not of the family of " +
+                                format_ip(to));
         cfg.checks.push_back(std::move(cc));
       }
     }

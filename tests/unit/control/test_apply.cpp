@@ -666,6 +666,16 @@ TEST(ApplyIpv6, ServicesRealServersAndTunnelsBetweenTheFamilies) {
             "real server 2001:db8:1::12 is not of service TCP 172.16.254.200:80's family: the "
             "sync protocol cannot carry its connections (stop the sync daemon first)");
   run_ok(synced, "-a -t 172.16.254.200:80 -r 192.168.0.28 -i");
+  // A check connects from an address of the family it connects to (keepalived.conf's bindto).
+  {
+    Result<Command> c = parse("--check add -t [2001:db8::1]:80 -r 2001:db8:1::11 tcp");
+    ASSERT_TRUE(c.ok()) << c.error();
+    c->check.spec.bindto = ip(192, 168, 0, 8);
+    const Config before = cfg;
+    EXPECT_EQ(apply_command(cfg, *c, 2).error(),
+              "bindto 192.168.0.8 is not of the family of 2001:db8:1::11");
+    EXPECT_TRUE(cfg == before);
+  }
   // A check may connect over either family (keepalived's connect_ip).
   run_ok(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m");
   run_ok(cfg, "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 tcp ip=2001:db8:1::18");
@@ -727,8 +737,9 @@ TEST(ApplyIpv6, ARestoreWithAMixedFamilyRealServerNotATunnelIsRefusedWhole) {
       "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m\n";
   ASSERT_TRUE(load_config_text(base, "r.conf", 2).ok());
   Result<Config> r = load_config_text(
-      base + "-a -t 172.16.254.200:80 -r 192.168.0.28 -m\n--check pool -t 172.16.254.200:80 "
-             "sorry=[2001:db8:1::10]:80\n",
+      base +
+          "-a -t 172.16.254.200:80 -r 192.168.0.28 -m\n--check pool -t 172.16.254.200:80 "
+          "sorry=[2001:db8:1::10]:80\n",
       "r.conf", 2);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(),

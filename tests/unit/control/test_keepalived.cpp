@@ -1607,6 +1607,23 @@ TEST(KeepalivedIpv6, Ipv6VirtualServersApplied) {
   EXPECT_EQ(format_ip(s6.dests[0].rip), "2001:db8:1::20");  // the kernel's list: the last first
 }
 
+TEST(KeepalivedIpv6, ABindtoOfTheOtherFamilyIsRefusedWithItsLine) {
+  // keepalived skips such a bindto with a warning; fastvs refuses the file, naming the line.
+  const KaConfig cfg = load_ok(
+      "virtual_server 2001:db8::1 80 {\n protocol TCP\n lb_kind NAT\n"
+      " real_server 2001:db8:1::18 80 {\n  TCP_CHECK {\n   bindto 192.168.0.8\n  }\n }\n}\n");
+  Result<Config> base = load_config_text(
+      "ip addr add 192.168.0.8/24 dev dpdk0\nip addr add 2001:db8:1::8/64 dev dpdk0\n", "base", 1);
+  ASSERT_TRUE(base.ok()) << base.error();
+  std::vector<ServiceKey> keys;
+  const Result<Config> r = ka_apply(*base, cfg, {}, 1, &keys);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("bindto 192.168.0.8 is not of the family of 2001:db8:1::18"),
+            std::string::npos)
+      << r.error();
+  EXPECT_EQ(r.error().rfind("ka.conf:", 0), 0u) << r.error();
+}
+
 TEST(KeepalivedIpv6, MixedFamiliesOnlyForTunnels) {
   // A real or sorry server of the other family than its virtual server, not a tunnel: the
   // kernel's and ipvsadm's rule, at its line.
