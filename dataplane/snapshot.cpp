@@ -219,10 +219,13 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     return any;
   };
   const auto never = [](uint32_t, uint32_t) { return false; };
-  s->fold6_shared = shared(svc6_items, never) | shared(all6_items, never) |
-                    shared(rs6_items, [](const Destination* a, const Destination* b) {
-                      return std::memcmp(a->rip6, b->rip6, 16) == 0;
-                    });
+  // Each list sorted and deduplicated (every call runs), then any shared key noted.
+  const bool svc_shared = shared(svc6_items, never);
+  const bool all_shared = shared(all6_items, never);
+  const bool rs_shared = shared(rs6_items, [](const Destination* a, const Destination* b) {
+    return std::memcmp(a->rip6, b->rip6, 16) == 0;
+  });
+  s->fold6_shared = svc_shared || all_shared || rs_shared;
   s->service6_by_key.build(svc6_items);
   s->service6_configured.build(all6_items);
   s->masq6_by_rs.build(rs6_items);

@@ -184,6 +184,12 @@ bool rewrite_l4_6(rte_mbuf* m, const PacketInfo& pi, uint8_t* addr, const uint8_
   return true;
 }
 
+// What may be the host's: one of our addresses, or one on the network of the port the packet
+// came in on (where the host's own IPv6 address is).
+bool for_host6(const Worker& w, const rte_mbuf* m, const uint8_t* dst) {
+  return w.snap->local6(dst) || w.snap->on_connected_subnet6(m->port, dst);
+}
+
 uint8_t* ip6_of(rte_mbuf* m, const PacketInfo& pi) {
   return rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l3_off);
 }
@@ -223,10 +229,13 @@ void nat_reply6(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   Conn* c = w.conns.ipv6()
                 ? w.conns.lookup6(make_key6(ip + 8, ip + 24, pi.sport, pi.dport, pi.proto), &is_out)
                 : nullptr;
-  // No connection: an answer to the host's own traffic (a health check over IPv6, from the
-  // host's own address on dpdkN or from ours) is the kernel's, as every IPv6 packet that is no
-  // LVS traffic is (ip6_input); not a fragment, whose datagram the host would never see whole.
-  if (!c || !is_out) return !pi.frag ? to_kernel(w, m, Drop::no_conn) : drop(w, m, Drop::no_conn);
+  // No connection: an answer to the host's own traffic (a health check over IPv6, from ours or
+  // from the host's own address on the port's network, which fastvsd does not know) is the
+  // kernel's; not a fragment, whose datagram the host would never see whole. A reply to anyone
+  // else (a client whose connection is gone) is dropped, as IPv4's is.
+  if (!c || !is_out)
+    return !pi.frag && for_host6(w, m, ip + 24) ? to_kernel(w, m, Drop::no_conn)
+                                                : drop(w, m, Drop::no_conn);
   if (!decrement_hop_limit(w, m)) return;
   if (pi.frag) frag_remember(w, pi);
   conn_update_state(w, c, TcpDir::Output, pi.tcp_flags);
@@ -256,7 +265,9 @@ void nat_icmp6(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool to_client) {
                                                        pi.inner_sport, pi.inner_proto),
                                              &is_out)
                            : nullptr;
-  if (!c || is_out != to_client) return to_kernel(w, m, Drop::icmp_no_conn);
+  if (!c || is_out != to_client)
+    return for_host6(w, m, ip + 24) ? to_kernel(w, m, Drop::icmp_no_conn)
+                                    : drop(w, m, Drop::icmp_no_conn);
   conn_count(w, c->dest, m, !to_client);
   // ip_vs_icmp_xmit_v6: only NAT translates; DR and TUN forward the error to the real server.
   if (c->method == ForwardMethod::Route) return xmit_route6(w, m, *c);

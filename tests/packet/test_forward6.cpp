@@ -446,7 +446,7 @@ TEST(Forward6Fixtures, AnAddedAddressIsAnnounced) {
 }
 
 // A real server's answer to the host's own traffic (a health check from the host's address on
-// dpdk1: no LVS connection) is the host's, as every IPv6 packet that is no LVS traffic; a
+// dpdk1's network: no LVS connection) is the host's; a reply to a client is not; a
 // fragment to one of fastvsd's own addresses that is no service's is counted and dropped (the
 // host does not hold the address).
 TEST(Forward6Fixtures, TheHostsAnswersGoToTheHost) {
@@ -456,6 +456,11 @@ TEST(Forward6Fixtures, TheHostsAnswersGoToTheHost) {
   s.p.w.to_kernel = ring;
   const Bytes synack = rs2d6(kRs1, tcp6(R1, "2001:db8:1::9", 80, 50000, SYN | ACK, 64));
   run_steps(s.p, {{"SYN-ACK from R1:80 to the host's own address", 1, synack, {}, {}},
+                  {"a reply to a client off the port's network, no connection: dropped",
+                   1,
+                   rs2d6(kRs1, tcp6(R1, FAR6, 80, 50001, ACK, 64)),
+                   {},
+                   Drop::no_conn},
                   {"a fragment of an echo to the VIP",
                    0,
                    c2d6(ipv6(C6, V6, 44, cat({ip6_frag(58, 0, true, 9), Bytes(16, 0x80)}), 64)),
