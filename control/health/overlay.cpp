@@ -24,6 +24,11 @@ bool HealthOverlay::verdict(const Config& cfg, const ServiceKey& key,
   if (std::none_of(cfg.services.begin(), cfg.services.end(),
                    [&](const ServiceConfig& s) { return s.key == key; }))
     return false;
+  // A verdict the health thread sent before the service's checks were deleted (--check del, a
+  // reload) arrives after: it is no longer the checks' to give.
+  if (std::none_of(defs_.begin(), defs_.end(),
+                   [&](const HealthDef& d) { return d.pool.service == key; }))
+    return false;
   verdicts_[key] = std::move(dests);
   return true;
 }

@@ -99,5 +99,17 @@ TEST(HealthOverlay, AChangedDefinitionDropsThatServicesVerdictOnly) {
   EXPECT_EQ(service(o.effective(cfg), k80).dests.size(), 1u);
 }
 
+TEST(HealthOverlay, AVerdictAfterItsChecksWereDeletedIsIgnored) {
+  // The health thread may have sent a verdict before --check del reached it: arriving after,
+  // it must not take the service's real servers out again (nothing would bring them back).
+  HealthOverlay o;
+  Config cfg = checked();
+  (void)o.configure(cfg);
+  run_ok(cfg, "--check del -t 172.16.254.200:80");
+  ASSERT_TRUE(o.configure(cfg).has_value());
+  EXPECT_FALSE(o.verdict(cfg, k80, {dest(ip(192, 168, 0, 18), 3)}));
+  EXPECT_EQ(service(o.effective(cfg), k80).dests.size(), 2u);
+}
+
 }  // namespace
 }  // namespace fastvs
