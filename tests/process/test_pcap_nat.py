@@ -22,6 +22,7 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, defragment, fragment
                        rdpcap, wrpcap)
 from scapy.utils import checksum  # noqa: E402
 from scapy.layers.inet import IPerror, TCPerror, UDPerror  # noqa: E402
+from scapy.layers.inet6 import IPv6  # noqa: E402
 
 PORT_MAC = ["02:70:63:61:70:00", "02:70:63:61:70:01"]  # net_pcap's MACs, by device index
 CLIENT_MAC = "c0:00:00:00:00:0a"
@@ -47,9 +48,34 @@ def config(one_arm):
 
 
 def owner_of(cip, nworkers):
-    """dataplane/steer.h: (fib(CIP in host order) * nworkers) >> 32."""
-    h = (int(ipaddress.IPv4Address(cip)) * 2654435761) & 0xffffffff
+    """dataplane/steer.h: (fib(CIP in host order) * nworkers) >> 32; an IPv6 CIP by the xor of
+    its four 32-bit words (ip6_fold, IPVS's fold of an IPv6 address)."""
+    a = ipaddress.ip_address(cip)
+    if a.version == 6:
+        b = a.packed
+        v = 0
+        for i in range(0, 16, 4):
+            v ^= int.from_bytes(b[i:i + 4], "big")
+    else:
+        v = int(a)
+    h = (v * 2654435761) & 0xffffffff
     return (h * nworkers) >> 32
+
+
+VIP6 = "2001:db8:fe::200"
+RS6_MAC = {"2001:db8:fe::18": "aa:00:00:00:00:18", "2001:db8:fe::28": "aa:00:00:00:00:28"}
+CLIENTS6 = [f"2001:db8:fe::{0x10 + i:x}" for i in range(8)]
+
+
+def config6():
+    """One arm, IPv6: a NAT66 service on dpdk0, its clients and real servers on the link."""
+    lines = [f"ip addr add {VIP6}/64 dev dpdk0"]
+    lines += [f"ip neigh add {c} lladdr {CLIENT_MAC} dev dpdk0" for c in CLIENTS6]
+    lines += [f"ip neigh add {ip} lladdr {mac} dev dpdk0" for ip, mac in RS6_MAC.items()]
+    lines += [f"-A -t [{VIP6}]:80 -s rr",
+              f"-a -t [{VIP6}]:80 -r [2001:db8:fe::18]:8080 -m",
+              f"-a -t [{VIP6}]:80 -r [2001:db8:fe::28]:8080 -m"]
+    return "\n".join(lines) + "\n"
 
 
 def checksums_ok(pkt):
@@ -76,7 +102,7 @@ class PcapNat(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run_fastvsd(self, ports, n_in, lcores="0@0,1@1"):
+    def run_fastvsd(self, ports, n_in, lcores="0@0,1@1", conf=None):
         """ports: list of input packet lists, one per pcap port. Returns output per port."""
         eal = ["--lcores", lcores, "--no-huge", "-m", "256", "--no-shconf"]
         for i, pkts in enumerate(ports):
@@ -85,7 +111,7 @@ class PcapNat(unittest.TestCase):
             wrpcap(rx, pkts)
             eal += ["--vdev", f"net_pcap{i},rx_pcap={rx},tx_pcap={tx}"]
         with open(os.path.join(self.dir, "lab.conf"), "w") as f:
-            f.write(config(one_arm=len(ports) == 1))
+            f.write(conf or config(one_arm=len(ports) == 1))
         d = Fastvsd(eal, ["--config", os.path.join(self.dir, "lab.conf"), "--conn-capacity",
                           "4096", "--idle-sleep-us", "200"], self.dir, "fvspcap")
         try:
@@ -199,6 +225,52 @@ class PcapNat(unittest.TestCase):
         self.assertEqual(w[0]["nat_in"] + w[1]["nat_in"], 8 * 2 + 4)
         self.assertEqual(w[0]["nat_out"] + w[1]["nat_out"], 8)
         self.assertEqual(self.drops, {"ip_checksum": 1, "no_conn": 1, "no_service": 1})
+
+    def test_ipv6_two_workers_hand_off(self):
+        # NAT66 with two workers on one net_pcap queue: worker 0 hands worker 1 the clients whose
+        # address's fold it owns (steer.h), requests and replies alike; every flow stays on one
+        # real server, every rewrite is checked by scapy's own checksums.
+        self.assertEqual({owner_of(c, 2) for c in CLIENTS6}, {0, 1})
+        rr = ["2001:db8:fe::28", "2001:db8:fe::18"]  # the kernel's list order: newest first
+        turn = collections.Counter()
+        pkts, expect = [], {}
+        for i, cip in enumerate(CLIENTS6):
+            w = owner_of(cip, 2)
+            rip = rr[turn[w] % 2]
+            turn[w] += 1
+            cport = 41000 + i
+            expect[cport] = rip
+            pkts.append(c2d(IPv6(src=cip, dst=VIP6, hlim=64) / TCP(sport=cport, dport=80, flags="S")))
+            pkts.append(Ether(src=RS6_MAC[rip], dst=PORT_MAC[0]) /
+                        IPv6(src=rip, dst=cip, hlim=64) / TCP(sport=8080, dport=cport, flags="SA"))
+            pkts.append(c2d(IPv6(src=cip, dst=VIP6, hlim=30) /
+                            TCP(sport=cport, dport=80, flags="PA") / Raw(b"GET /\r\n")))
+        out = self.run_fastvsd([pkts], len(pkts), lcores="0@0,1@1,2@1", conf=config6())[0]
+        self.assertEqual(len(out), len(pkts), self.log)
+        to_rs = collections.defaultdict(set)
+        replies = 0
+        for p in out:
+            fresh = Ether(bytes(p))
+            del fresh[TCP].chksum
+            self.assertEqual(bytes(Ether(bytes(fresh))), bytes(p), p.summary())
+            if p[IPv6].src == VIP6:
+                replies += 1
+                self.assertEqual((p[TCP].sport, p[Ether].dst, p[IPv6].hlim), (80, CLIENT_MAC, 63))
+                self.assertIn(p[IPv6].dst, CLIENTS6)
+            else:
+                self.assertEqual(p[TCP].dport, 8080)
+                self.assertEqual(p[Ether].dst, RS6_MAC[p[IPv6].dst])
+                self.assertIn(p[IPv6].hlim, (63, 29))
+                to_rs[p[TCP].sport].add(p[IPv6].dst)
+        self.assertEqual(replies, len(CLIENTS6))
+        self.assertEqual({k: v.pop() for k, v in to_rs.items() if len(v) == 1}, expect)
+        w = self.counters["workers"]
+        self.assertGreater(w[0]["handoff_out"], 0)
+        self.assertEqual(w[0]["handoff_out"], w[1]["handoff_in"])
+        self.assertGreater(w[1]["nat_in"], 0)
+        self.assertEqual(w[0]["nat_in"] + w[1]["nat_in"], 2 * len(CLIENTS6))
+        self.assertEqual(w[0]["nat_out"] + w[1]["nat_out"], len(CLIENTS6))
+        self.assertEqual(self.drops, {})
 
     def test_one_arm_tcp_udp_conversation(self):
         pkts, expect = self.conversation()
