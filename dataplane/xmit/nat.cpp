@@ -154,9 +154,10 @@ namespace {
 // One IPv6 address (in the pseudo-header) and one port of the TCP/UDP header change. A UDP
 // datagram without a checksum (0: invalid over IPv6, RFC 8200 8.1) gets one computed whole,
 // as udp_snat_handler/udp_dnat_handler compute it when they cannot update it; a fragment's
-// cannot be (its data is in other fragments): false, and the caller drops it.
+// cannot be (its data is in other fragments), nor one whose length does not fit what the
+// packet holds (udpv6_rcv would drop it as short): false, with *why, and the caller drops it.
 bool rewrite_l4_6(rte_mbuf* m, const PacketInfo& pi, uint8_t* addr, const uint8_t* to,
-                  uint16_t new_port, bool dst) {
+                  uint16_t new_port, bool dst, Drop* why) {
   uint8_t* l4 = rte_pktmbuf_mtod_offset(m, uint8_t*, pi.l4_off);
   uint8_t* port = l4 + (dst ? 2 : 0);
   uint16_t old_port;
@@ -165,11 +166,14 @@ bool rewrite_l4_6(rte_mbuf* m, const PacketInfo& pi, uint8_t* addr, const uint8_
   uint16_t sum;
   std::memcpy(&sum, sump, 2);
   if (pi.proto == kIpProtoUdp && sum == 0) {
-    if (pi.frag) return false;
+    if (pi.frag) return *why = Drop::udp6_no_checksum, false;
+    // The datagram's own length: the checksum covers it, not padding after it.
+    const uint32_t len = load_be16(l4 + 4);
+    if (len < 8 || len > static_cast<uint32_t>(pi.ip_len - (pi.l4_off - pi.l3_off)))
+      return *why = Drop::l4_truncated, false;
     std::memcpy(addr, to, 16);
     std::memcpy(port, &new_port, 2);
     const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
-    const uint32_t len = pi.ip_len - (pi.l4_off - pi.l3_off);
     sum = csum_finish(csum_partial(l4, len, csum_pseudo6(ip + 8, ip + 24, len, kIpProtoUdp)));
     if (sum == 0) sum = 0xffff;
     std::memcpy(sump, &sum, 2);
@@ -201,8 +205,8 @@ uint8_t* ip6_of(rte_mbuf* m, const PacketInfo& pi) {
 void xmit_masq6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const Conn& c) {
   if (!decrement_hop_limit(w, m)) return;
   uint8_t* ip = ip6_of(m, pi);
-  if (!rewrite_l4_6(m, pi, ip + 24, c.dest->rip6, c.rport, true))
-    return drop(w, m, Drop::udp6_no_checksum);
+  Drop why;
+  if (!rewrite_l4_6(m, pi, ip + 24, c.dest->rip6, c.rport, true, &why)) return drop(w, m, why);
   ++w.ctr.nat_in;
   route_out6(w, m, c.dest->rip6);
 }
@@ -240,8 +244,9 @@ void nat_reply6(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
   if (pi.frag) frag_remember(w, pi);
   conn_update_state(w, c, TcpDir::Output, pi.tcp_flags);
   conn_count(w, c->dest, m, false);
-  if (!rewrite_l4_6(m, pi, ip + 8, w.conns.addrs6(*c).vip, c->vport, false))
-    return drop(w, m, Drop::udp6_no_checksum);
+  Drop why;
+  if (!rewrite_l4_6(m, pi, ip + 8, w.conns.addrs6(*c).vip, c->vport, false, &why))
+    return drop(w, m, why);
   ++w.ctr.nat_out;
   route_out6(w, m, ip + 24);
 }

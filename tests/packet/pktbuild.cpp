@@ -253,7 +253,13 @@ std::string verify_checksums6(const Bytes& f) {
   if (nh == 44 || off > total) return "";
   const std::string src = ntop6(ip + 8), dst = ntop6(ip + 24);
   const uint8_t* l4 = ip + off;
-  const size_t l4len = total - off;
+  size_t l4len = total - off;
+  // UDP's checksum covers the datagram's own length (RFC 768), not padding after it.
+  if (nh == 17 && l4len >= 8) {
+    const size_t ulen = size_t{l4[4]} << 8 | l4[5];
+    if (ulen < 8 || ulen > l4len) return "UDP length beyond the packet";
+    l4len = ulen;
+  }
   if ((nh == 6 || nh == 17 || nh == 58) &&
       fold(sum16(l4, l4len, pseudo(src, dst, nh, l4len))) != 0xffff)
     return nh == 6 ? "bad TCP checksum" : nh == 17 ? "bad UDP checksum" : "bad ICMPv6 checksum";

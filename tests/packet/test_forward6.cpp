@@ -406,6 +406,29 @@ TEST(Forward6Fixtures, LaterFragmentsFollowTheirFirst) {
   EXPECT_EQ(s.p.w.ctr.frags_followed.get(), 1u);
 }
 
+TEST(Forward6Fixtures, AChecksumIsComputedOverTheDatagramsOwnLength) {
+  Six s;
+  // Two bytes of padding after the datagram (its UDP length 10, the payload 12): the checksum
+  // given covers the datagram, the padding goes along as it came.
+  Bytes l4 = udp(C6, V6, 5003, 53, {1, 2}, true);
+  Bytes at_rs = udp(C6, R2, 5003, 5353, {1, 2});
+  l4.insert(l4.end(), {0xee, 0xee});
+  at_rs.insert(at_rs.end(), {0xee, 0xee});
+  run_steps(s.p, {{"UDP without a checksum, with padding",
+                   0,
+                   c2d6(ipv6(C6, V6, 17, l4, 64)),
+                   {{1, d2rs6(kRs2, ipv6(C6, R2, 17, at_rs, 63))}},
+                   {}}});
+  // A UDP length beyond the packet: no checksum can be computed over it.
+  Bytes bad = udp(C6, V6, 5004, 53, {1, 2}, true);
+  bad[5] = 40;
+  run_steps(s.p, {{"UDP length beyond the packet",
+                   0,
+                   c2d6(ipv6(C6, V6, 17, bad, 64)),
+                   {},
+                   Drop::l4_truncated}});
+}
+
 TEST(Forward6Fixtures, AFragmentedUdpDatagramWithoutAChecksumIsDropped) {
   Six s;
   Bytes l4 = udp(C6, V6, 5000, 53, Bytes(24, 1), true);
