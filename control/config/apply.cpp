@@ -138,7 +138,6 @@ Status set_persistence(ServiceConfig& s, const Command& cmd) {
 // batches a run of them (ConfigApplier).
 Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const Command& cmd,
                              const std::function<bool(const IpAddr&, uint16_t)>& exists) {
-  if (Status st = refuse_mixed_family(cmd); !st) return Error{st.error()};
   const auto name = [&] { return service_name(cmd.service); };
   // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
   // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
@@ -188,7 +187,6 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
 // `svc` is cmd.service's entry in cfg, or null: the caller looked it up (linearly, or in a
 // restore's index).
 Status apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc) {
-  if (Status st = refuse_mixed_family(cmd); !st) return st;
   const auto name_of = [&] { return service_name(cmd.service); };
   switch (cmd.op) {
     case Op::AddService: {
@@ -483,13 +481,22 @@ Status apply_check(Config& cfg, const Command& cmd) {
     case Op::CheckPool: {
       if (cmd.pool.has_sorry && !is_unicast_ip(cmd.pool.sorry_ip))
         return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " is not a unicast address"};
-      // As a real server of the other family (make_dest): not while a sync daemon runs.
-      if (cmd.pool.has_sorry && cmd.pool.sorry_ip.family() != cmd.service.vip.family() &&
-          (cfg.sync_master || cfg.sync_backup))
-        return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " is not of service " +
-                     service_name(cmd.service) +
-                     "'s family: the sync protocol cannot carry its connections (stop the sync "
-                     "daemon first)"};
+      // A sorry server of the other family is IPVS's mixed-family tunnel (IPv4 in IPv6, IPv6
+      // in IPv4: ip_vs_tunnel_xmit(_v6) by the destination's family, since Linux 3.18), as a
+      // real server of the other family is (the grammar's -i rule, ipvsadm's): a tunnel only,
+      // and not while a sync daemon runs (make_dest, ip_vs_genl_set_cmd).
+      if (cmd.pool.has_sorry && cmd.pool.sorry_ip.family() != cmd.service.vip.family()) {
+        if (cmd.pool.sorry_method != ForwardMethod::Tunnel)
+          return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " of service " +
+                       service_name(cmd.service) +
+                       ": a different address family is allowed only for tunneling servers "
+                       "(tunnel)"};
+        if (cfg.sync_master || cfg.sync_backup)
+          return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " is not of service " +
+                       service_name(cmd.service) +
+                       "'s family: the sync protocol cannot carry its connections (stop the "
+                       "sync daemon first)"};
+      }
       std::erase_if(cfg.pools, [&](const PoolConfig& p) { return p.service == cmd.service; });
       cfg.pools.push_back(cmd.pool);
       return {};
@@ -528,27 +535,10 @@ Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
 
 }  // namespace
 
-// A sorry server of the other family than its service, not a tunnel. A server of the other
-// family is IPVS's mixed-family tunnel (IPv4 in IPv6, IPv6 in IPv4: ip_vs_tunnel_xmit and
-// ip_vs_tunnel_xmit_v6 by the destination's family, since Linux 3.18), which the grammar takes
-// for a real server with -i only, as ipvsadm does; the same rule for the pool's sorry server.
-// Called by apply_command, apply_service and make_dest, and by keepalived.conf's loader for
-// every real and sorry server of a virtual server.
-Status refuse_mixed_family(const Command& cmd) {
-  if (!cmd.has_service || cmd.op != Op::CheckPool || !cmd.pool.has_sorry ||
-      cmd.pool.sorry_ip.family() == cmd.service.vip.family() ||
-      cmd.pool.sorry_method == ForwardMethod::Tunnel)
-    return {};
-  return Error{"sorry server " + format_ip(cmd.pool.sorry_ip) + " of service " +
-               service_name(cmd.service) +
-               ": a different address family is allowed only for tunneling servers (tunnel)"};
-}
-
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
   // Listings are no changes, and -R's changes are its input's lines.
   if (!changes_config(cmd.op) || cmd.op == Op::Restore)
     return Error{command_name(cmd.op) + " does not change the configuration"};
-  if (Status st = refuse_mixed_family(cmd); !st) return st;
   if (is_service_op(cmd.op)) return apply_service(cfg, cmd, find_service(cfg, cmd.service));
   switch (cmd.op) {
     case Op::Clear:

@@ -17,11 +17,6 @@ namespace fastvs {
 // num_ports bounds dpdkN. Listing commands are an error here.
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports);
 
-// A sorry server of the other family than its service that is not a tunnel: "sorry server X of
-// service Y: a different address family is allowed only for tunneling servers (tunnel)", else
-// ok. (A real server's is the grammar's rule, -i only, as ipvsadm's.)
-Status refuse_mixed_family(const Command& cmd);
-
 // The parts a bulk loader (control/config/loader.h) uses to apply 100,000 lines in O(lines).
 ServiceConfig* find_service(Config& cfg, const ServiceKey& key);
 std::vector<DestConfig>::iterator find_dest(ServiceConfig& svc, const IpAddr& rip, uint16_t rport);

@@ -114,42 +114,16 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
     Config scratch;
     const Status st = p ? apply_command(scratch, *p, 0) : Status(Error{p.error()});
     if (!st) at(vs.line, name + ": " + st.error());
-    // What refuse_mixed_family refuses, for every server of the block: the file is refused
-    // whole.
-    const auto refused = [&](unsigned line, const std::string& what, Command c) {
-      c.has_service = true;
-      c.service = vs.key;
-      if (const Status st = refuse_mixed_family(c); !st) at(line, what + ": " + st.error());
-    };
+    // A real or sorry server of the other family than a non-tunnel virtual server is the
+    // parser's refusal (keepalived's rule, at its line).
     for (const KaRealServer& rs : vs.real_servers) {
       const PoolServer& s = rs.server;
-      Command a;
-      a.op = Op::AddDest;
-      a.has_dest = true;
-      a.rip = s.ip;
-      refused(rs.line, "real_server " + addr_port(s.ip, s.port), a);
-      for (const KaCheck& c : rs.checks) {
-        Command ck;
-        ck.op = Op::CheckAdd;
-        ck.check.spec = c.spec;
-        refused(c.line, check_kind_name(c.spec.kind), ck);
-      }
       // fastvsadm's -a checks the rest against the director's networks (apply_command).
       if (s.l_threshold > s.u_threshold) {
         at(rs.line, "real_server " + addr_port(s.ip, s.port) + ": lthreshold " +
                         std::to_string(s.l_threshold) + " is higher than uthreshold " +
                         std::to_string(s.u_threshold));
       }
-    }
-    if (vs.sorry_server) {
-      Command pool;
-      pool.op = Op::CheckPool;
-      pool.pool.has_sorry = true;
-      pool.pool.sorry_ip = vs.sorry_server->server.ip;
-      pool.pool.sorry_method = vs.sorry_server->server.method;
-      refused(vs.sorry_server->line,
-              "sorry_server " + addr_port(vs.sorry_server->server.ip, vs.sorry_server->server.port),
-              pool);
     }
   }
   return out;
