@@ -40,11 +40,12 @@ http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
 # One keep-alive connection to VIP:8080, a request every 20 ms for `seconds`: prints the
 # requests answered, failed, and the connections it had to open.
 KEEPALIVE_CLIENT = r"""
-import http.client, sys, time
+import http.client, os, sys, time
 end = time.monotonic() + float(sys.argv[2])
+stop = sys.argv[3] if len(sys.argv) > 3 else None  # ends early once this file exists
 ok = failed = conns = 0
 c = None
-while time.monotonic() < end:
+while time.monotonic() < end and not (stop and os.path.exists(stop)):
     try:
         if c is None:
             c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=15)

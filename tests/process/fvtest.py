@@ -36,8 +36,9 @@ def remove_runtime_dir(prefix):
         os.rmdir(d)
 
 
-def wait_for(cond, timeout, what, interval=0.05):
-    """Polls cond() until it returns a true value; fails after `timeout` seconds."""
+def wait_for(cond, timeout, what, interval=0.05, detail=None):
+    """Polls cond() until it returns a true value; fails after `timeout` seconds, saying what
+    detail() (if given) says of the state it ended in."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -45,7 +46,8 @@ def wait_for(cond, timeout, what, interval=0.05):
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    more = f"; {detail()}" if detail else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r}){more}")
 
 
 class Fastvsd:
