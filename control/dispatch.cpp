@@ -319,8 +319,15 @@ void Director::follow_host_addrs() {
   std::vector<HostPortAddrs> host;
   for (KernelPath::PortAddrs& p : kernel_.host_addrs()) {
     HostPortAddrs h{p.port, {}};
-    for (const HostAddr& a : p.addrs)
-      h.addrs.push_back({IpAddr::v4(a.ip), a.prefix_len, p.port, false});
+    // An IPv6 link-local address the host has is its own on that link (the kernel gives every
+    // interface one): its neighbour discovery and traffic go to the host, never the data plane.
+    // One fastvsadm configured is compared as any other.
+    for (const HostAddr& a : p.addrs) {
+      const bool ours = std::any_of(cfg_.addrs.begin(), cfg_.addrs.end(), [&](const auto& c) {
+        return c.ip == a.ip && c.port == p.port;
+      });
+      if (!a.ip.is_link_local() || ours) h.addrs.push_back({a.ip, a.prefix_len, p.port, false});
+    }
     host.push_back(std::move(h));
   }
   HostFollow f = fastvs::follow_host_addrs(cfg_, host, ignored_host_addrs_,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -29,6 +30,29 @@ namespace {
 
 constexpr unsigned kBurst = 32;
 constexpr unsigned kRingSize = 4096;
+
+// fastvsd's IPv6 addresses need IPv6 on its TAP interface: a host whose
+// net.ipv6.conf.default.disable_ipv6 is 1 makes new interfaces without it. The interface is
+// fastvsd's own, made for the data plane's addresses, so it is turned on there (and said);
+// IPv6 the kernel does not have at all (ipv6.disable=1) fails at the address, logged.
+void enable_ipv6(const std::string& ifname) {
+  const std::string path = "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6";
+  FILE* f = fopen(path.c_str(), "r+");
+  if (!f) return;
+  const int was = fgetc(f);
+  if (was == '1') {
+    rewind(f);
+    const bool ok = fputs("0\n", f) >= 0;
+    if (fclose(f) == 0 && ok) {
+      log_line(
+          fmt::format("kernel path: IPv6 turned on on {} for fastvsd's IPv6 addresses "
+                      "(net.ipv6.conf.{}.disable_ipv6 was 1)",
+                      ifname, ifname));
+    }
+    return;
+  }
+  fclose(f);
+}
 
 }  // namespace
 
@@ -136,7 +160,8 @@ Status KernelPath::claim_table() {
   std::vector<std::string> removed;
   for (const HostRule& r : use.stale) {
     if (Status st = rtnl_.del(r); !st) {
-      log_line(fmt::format("kernel path: failed: ip rule del {}: {}", describe(r), st.error()));
+      log_line(fmt::format("kernel path: failed: {}rule del {}: {}", ip_command(r.family),
+                           describe(r), st.error()));
     } else {
       removed.push_back(describe(r));
     }
@@ -252,6 +277,8 @@ void KernelPath::sync(const Config& cfg, bool force) {
       if (a.ifindex == t.ifindex) own.push_back(a);
     for (const HostAddr& a : want.host_addrs)
       if (a.ifindex == t.ifindex) host.push_back(a);
+    if (std::any_of(own.begin(), own.end(), [](const HostAddr& a) { return a.ip.is_v6(); }))
+      enable_ipv6(t.ifname);
     Result<std::vector<HostAddr>> have = rtnl_.addrs(t.ifindex);
     if (have) {
       for (const HostAddr& a : addr_changes(*have, own, host, before_).del)
@@ -286,20 +313,17 @@ void KernelPath::sync(const Config& cfg, bool force) {
     failed.push_back(fmt::format("reading the host's rules: {}", have.error()));
   } else {
     const HostChanges<HostRule> c = rule_changes(*have, want.rules, table_);
-    for (const HostRule& r : c.add) done(rtnl_.add(r), "ip rule add " + describe(r));
-    for (const HostRule& r : c.del) done(rtnl_.del(r), "ip rule del " + describe(r));
+    for (const HostRule& r : c.add)
+      done(rtnl_.add(r), ip_command(r.family) + "rule add " + describe(r));
+    for (const HostRule& r : c.del)
+      done(rtnl_.del(r), ip_command(r.family) + "rule del " + describe(r));
   }
   if (failed.empty()) {
     synced_ = key;
-    // What is mirrored: IPv4 (an IPv6 address or route is fastvsd's alone, kernel-path.md).
-    const auto v4 = [](const auto& v, auto ip) {
-      return std::count_if(v.begin(), v.end(), [&](const auto& e) { return ip(e).is_v4(); });
-    };
-    log_line(fmt::format(
-        "kernel path: host addresses and routes synced ({} IPv4 addresses, {} IPv4 routes, {} "
-        "changes)",
-        v4(cfg.addrs, [](const AddrConfig& a) { return a.ip; }),
-        v4(cfg.routes, [](const RouteConfig& r) { return r.prefix; }), changes));
+    log_line(
+        fmt::format("kernel path: host addresses and routes synced ({} addresses, {} routes, "
+                    "{} changes)",
+                    cfg.addrs.size(), cfg.routes.size(), changes));
     return;
   }
   for (const std::string& f : failed) log_line("kernel path: failed: " + f);
@@ -317,7 +341,8 @@ void KernelPath::remove_own() {
     for (const HostRule& r : *have) {
       if (!is_own(r, table_)) continue;
       if (Status st = rtnl_.del(r); !st)
-        log_line(fmt::format("kernel path: failed: ip rule del {}: {}", describe(r), st.error()));
+        log_line(fmt::format("kernel path: failed: {}rule del {}: {}", ip_command(r.family),
+                             describe(r), st.error()));
       else
         ++rules;
     }

@@ -29,38 +29,49 @@ KernelWant kernel_want(const Config& cfg, const std::vector<KernelIf>& ifs, uint
       if (k.port == port) return &k;
     return nullptr;
   };
+  // IPv6's rules and routes only where the configuration has IPv6 (a host without IPv6, or one
+  // that does not use it, is left as it is).
+  bool v6 = false;
+  for (const AddrConfig& a : cfg.addrs) v6 |= a.ip.is_v6() && find_if(a.port);
+  for (const RouteConfig& r : cfg.routes) v6 |= r.prefix.is_v6() && find_if(r.port);
   KernelWant w;
-  for (const KernelIf& k : ifs) {
-    HostRule r;
-    r.priority = table;
-    r.table = table;
-    r.proto = kKernelProto;
-    r.iif = k.name;
-    w.rules.push_back(r);
+  for (IpAddr::Family f : {IpAddr::Family::V4, IpAddr::Family::V6}) {
+    if (f == IpAddr::Family::V6 && !v6) break;
+    for (const KernelIf& k : ifs) {
+      HostRule r;
+      r.family = f;
+      r.priority = table;
+      r.table = table;
+      r.proto = kKernelProto;
+      r.src = IpAddr::any(f);
+      r.iif = k.name;
+      w.rules.push_back(r);
+    }
   }
-  // The kernel path mirrors IPv4 only (rtnl.h); apply refuses IPv6 addresses and routes until the
-  // data plane forwards IPv6 (refuse_ipv6), so none is skipped today.
   for (const AddrConfig& a : cfg.addrs) {
     const KernelIf* k = find_if(a.port);
-    if (!k || !a.ip.is_v4()) continue;
-    (a.from_host ? w.host_addrs : w.addrs).push_back({a.ip.v4(), a.prefix_len, k->ifindex});
+    if (!k) continue;
+    (a.from_host ? w.host_addrs : w.addrs).push_back({a.ip, a.prefix_len, k->ifindex});
     HostRule rule;
+    rule.family = a.ip.family();
     rule.priority = table;
     rule.table = table;
     rule.proto = kKernelProto;
-    rule.src = a.ip.v4();
-    rule.src_len = 32;
+    rule.src = a.ip;
+    rule.src_len = static_cast<uint8_t>(a.ip.max_prefix());
     w.rules.push_back(rule);
     // One connected route a network: a second address in it would be a duplicate the kernel
     // refuses.
     HostRoute r;
-    r.dst = a.ip.v4() & prefix_mask(a.prefix_len);
+    r.dst = a.ip.masked(a.prefix_len);
     r.dst_len = a.prefix_len;
+    r.gateway = IpAddr::any(a.ip.family());
     r.oif = k->ifindex;
     r.dev = k->name;
-    r.prefsrc = a.ip.v4();
+    r.prefsrc = a.ip;
     r.table = table;
     r.proto = kKernelProto;
+    r.metric = a.ip.is_v6() ? kIp6RouteMetric : 0;
     const bool dup = std::any_of(w.routes.begin(), w.routes.end(), [&](const HostRoute& x) {
       return x.dst == r.dst && x.dst_len == r.dst_len;
     });
@@ -68,15 +79,17 @@ KernelWant kernel_want(const Config& cfg, const std::vector<KernelIf>& ifs, uint
   }
   for (const RouteConfig& c : cfg.routes) {
     const KernelIf* k = find_if(c.port);
-    if (!k || !c.prefix.is_v4()) continue;
+    if (!k) continue;
     HostRoute r;
-    r.dst = c.prefix.v4();
+    r.dst = c.prefix;
     r.dst_len = c.prefix_len;
-    r.gateway = c.via.v4();
+    r.gateway = c.via;
+    r.prefsrc = IpAddr::any(c.prefix.family());
     r.oif = k->ifindex;
     r.dev = k->name;
     r.table = table;
     r.proto = kKernelProto;
+    r.metric = c.prefix.is_v6() ? kIp6RouteMetric : 0;
     w.routes.push_back(r);
   }
   return w;
@@ -99,8 +112,8 @@ bool same(const HostRoute& a, const HostRoute& b) {
 }
 
 bool same(const HostRule& a, const HostRule& b) {
-  return a.priority == b.priority && a.table == b.table && a.iif == b.iif && a.src == b.src &&
-         a.src_len == b.src_len && a.other_selectors == b.other_selectors;
+  return a.family == b.family && a.priority == b.priority && a.table == b.table && a.iif == b.iif &&
+         a.src == b.src && a.src_len == b.src_len && a.other_selectors == b.other_selectors;
 }
 
 template <typename T, typename Own>
@@ -232,23 +245,27 @@ std::string type_name(uint8_t t) {
 
 }  // namespace
 
+std::string ip_command(IpAddr::Family f) {
+  return f == IpAddr::Family::V4 ? "ip " : "ip -6 ";
+}
+
 std::string describe(const HostRoute& r) {
   std::string s = type_name(r.type);
-  s += r.dst_len == 0 ? "default" : fmt::format("{}/{}", format_ip4(r.dst), r.dst_len);
-  if (r.gateway) s += " via " + format_ip4(r.gateway);
+  s += r.dst_len == 0 ? "default" : fmt::format("{}/{}", format_ip(r.dst), r.dst_len);
+  if (!r.gateway.is_zero()) s += " via " + format_ip(r.gateway);
   if (!r.dev.empty())
     s += " dev " + r.dev;
   else if (r.oif)
     s += fmt::format(" oif {}", r.oif);
   s += fmt::format(" table {} proto {}", r.table, proto_name(r.proto));
-  if (r.prefsrc) s += " src " + format_ip4(r.prefsrc);
+  if (!r.prefsrc.is_zero()) s += " src " + format_ip(r.prefsrc);
   if (r.metric) s += fmt::format(" metric {}", r.metric);
   return s;
 }
 
 std::string describe(const HostRule& r) {
   std::string s = fmt::format("priority {}", r.priority);
-  if (r.src_len) s += fmt::format(" from {}/{}", format_ip4(r.src), r.src_len);
+  if (r.src_len) s += fmt::format(" from {}/{}", format_ip(r.src), r.src_len);
   if (!r.iif.empty()) s += " iif " + r.iif;
   if (r.other_selectors) s += " ...";
   s += fmt::format(" lookup {}", r.table);
@@ -257,7 +274,8 @@ std::string describe(const HostRule& r) {
 }
 
 std::string describe(const HostAddr& a, const std::string& dev) {
-  return fmt::format("{}/{} dev {}", format_ip4(a.ip), a.prefix_len, dev);
+  return fmt::format("{}/{} dev {}{}", format_ip(a.ip), a.prefix_len, dev,
+                     a.ip.is_v6() ? " nodad" : "");
 }
 
 }  // namespace fastvs

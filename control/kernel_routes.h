@@ -7,10 +7,11 @@
 //   connected networks (`NET/LEN dev dpdkK src ADDR`) and the configuration's static routes;
 // - rules of priority N, protocol 250, `lookup N`: `iif dpdkK` (what the host forwards from the
 //   ports) and `from ADDR` (the host's own traffic from the ports' addresses);
-// - the IPv4 addresses fastvsadm configured, on its TAP interfaces (dpdkK: created by fastvsd,
-//   gone when it stops). An address the host put there (keepalived's VIP, an operator's `ip addr
-//   add`) is the host's: fastvsd follows it into the data plane (control/director.h) and never
-//   adds it back or removes it, unless fastvsadm removes it from the configuration.
+// - the addresses fastvsadm configured (IPv4 and IPv6), on its TAP interfaces (dpdkK: created by
+//   fastvsd, gone when it stops). An address the host put there (keepalived's VIP, an operator's
+//   `ip addr add`) is the host's: fastvsd follows it into the data plane (control/director.h) and
+//   never adds it back or removes it, unless fastvsadm removes it from the configuration. The
+//   kernel's own IPv6 link-local addresses are the host's and are not followed.
 // A route or rule with another protocol, priority or table is the operator's (or another
 // daemon's) and is never changed, even in table N.
 #pragma once
@@ -35,6 +36,10 @@ constexpr uint8_t kKernelProto = 250;
 // main table's rule (32766), or the host's default route would win over the data plane's; 253,
 // 254 and 255 are the kernel's default, main and local tables.
 constexpr uint32_t kKernelTableMax = 32765;
+
+// The metric the kernel gives an IPv6 route added without one (IP6_RT_PRIO_USER): said outright,
+// so that what a dump reads back is what was asked.
+constexpr uint32_t kIp6RouteMetric = 1024;
 Status check_kernel_table(uint32_t table);
 
 // A kernel-path interface: the TAP of one port.
@@ -48,7 +53,7 @@ struct KernelIf {
 struct KernelWant {
   std::vector<HostAddr> addrs;       // fastvsadm's: put on the TAP interfaces
   std::vector<HostAddr> host_addrs;  // the host's, followed: left as the host has them
-  std::vector<HostRoute> routes;  // connected networks first, then the static routes
+  std::vector<HostRoute> routes;     // connected networks first, then the static routes
   std::vector<HostRule> rules;
 };
 KernelWant kernel_want(const Config& cfg, const std::vector<KernelIf>& ifs, uint32_t table);
@@ -85,8 +90,9 @@ TableUse table_use(const std::vector<HostRule>& rules, const std::vector<HostRou
 // Why fastvsd will not use the table (one line), or "" when it may.
 std::string table_refusal(const TableUse& use, uint32_t table);
 
-// As `ip` takes them after `ip route add`, `ip rule add`, `ip addr add`: a failure in the log is
-// the command that would do the same by hand.
+// As `ip` takes them after `ip route add`, `ip rule add`, `ip addr add` (`ip -6` for IPv6's rules:
+// ip_command): a failure in the log is the command that would do the same by hand.
+std::string ip_command(IpAddr::Family f);
 std::string describe(const HostRoute& r);
 std::string describe(const HostRule& r);
 std::string describe(const HostAddr& a, const std::string& dev);

@@ -39,9 +39,29 @@ uint32_t u32_at(const void* data, size_t len) {
   return v;
 }
 
-uint32_t ip4_at(const void* data, size_t len) {
-  return ntohl(u32_at(data, len));
+// An address attribute of the message's family (zero when it is short).
+IpAddr ip_at(IpAddr::Family f, const void* data, size_t len) {
+  if (f == IpAddr::Family::V4) return IpAddr::v4(ntohl(u32_at(data, len)));
+  IpAddr::Bytes b{};
+  if (len >= b.size()) memcpy(b.data(), data, b.size());
+  return IpAddr::v6(b);
 }
+
+int af(IpAddr::Family f) {
+  return f == IpAddr::Family::V4 ? AF_INET : AF_INET6;
+}
+
+// The family of a message's af, if it is one of the two.
+bool family_of(int af, IpAddr::Family& f) {
+  if (af != AF_INET && af != AF_INET6) return false;
+  f = af == AF_INET ? IpAddr::Family::V4 : IpAddr::Family::V6;
+  return true;
+}
+
+constexpr IpAddr::Family kFamilies[] = {IpAddr::Family::V4, IpAddr::Family::V6};
+
+// What a dump of IPv6 answers on a host without IPv6 (ipv6.disable=1): nothing to read.
+constexpr int kNoFamily = EAFNOSUPPORT;
 
 std::string str_at(const void* data, size_t len) {
   const auto* s = static_cast<const char*>(data);
@@ -91,23 +111,28 @@ KernelError ack_error(const nlmsghdr* h) {
 bool parse_addr(const nlmsghdr* h, HostAddr& a) {
   if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) return false;
   const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
-  if (ifa->ifa_family != AF_INET) return false;
+  IpAddr::Family f;
+  if (!family_of(ifa->ifa_family, f)) return false;
   a.prefix_len = ifa->ifa_prefixlen;
   a.ifindex = static_cast<int>(ifa->ifa_index);
-  uint32_t local = 0, address = 0;
+  // IFA_LOCAL is the address itself where the two differ (IPv4's point-to-point peers); IPv6
+  // gives IFA_ADDRESS alone.
+  IpAddr local = IpAddr::any(f), address = IpAddr::any(f);
   for_attrs(IFA_RTA(ifa), static_cast<int>(IFA_PAYLOAD(h)),
             [&](uint16_t type, const void* data, size_t len) {
-              if (type == IFA_LOCAL) local = ip4_at(data, len);
-              if (type == IFA_ADDRESS) address = ip4_at(data, len);
+              if (type == IFA_LOCAL) local = ip_at(f, data, len);
+              if (type == IFA_ADDRESS) address = ip_at(f, data, len);
             });
-  a.ip = local ? local : address;
+  a.ip = local.is_zero() ? address : local;
   return true;
 }
 
 bool parse_route(const nlmsghdr* h, HostRoute& r) {
   if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return false;
   const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
-  if (rt->rtm_family != AF_INET || (rt->rtm_flags & RTM_F_CLONED)) return false;
+  IpAddr::Family f;
+  if (!family_of(rt->rtm_family, f) || (rt->rtm_flags & RTM_F_CLONED)) return false;
+  r.dst = r.gateway = r.prefsrc = IpAddr::any(f);
   r.dst_len = rt->rtm_dst_len;
   r.table = rt->rtm_table;
   r.proto = rt->rtm_protocol;
@@ -116,13 +141,13 @@ bool parse_route(const nlmsghdr* h, HostRoute& r) {
             [&](uint16_t type, const void* data, size_t len) {
               switch (type) {
                 case RTA_DST:
-                  r.dst = ip4_at(data, len);
+                  r.dst = ip_at(f, data, len);
                   break;
                 case RTA_GATEWAY:
-                  r.gateway = ip4_at(data, len);
+                  r.gateway = ip_at(f, data, len);
                   break;
                 case RTA_PREFSRC:
-                  r.prefsrc = ip4_at(data, len);
+                  r.prefsrc = ip_at(f, data, len);
                   break;
                 case RTA_OIF:
                   r.oif = static_cast<int>(u32_at(data, len));
@@ -145,7 +170,8 @@ bool parse_rule(const nlmsghdr* h, HostRule& r) {
   if (h->nlmsg_type != RTM_NEWRULE || h->nlmsg_len < NLMSG_LENGTH(sizeof(fib_rule_hdr)))
     return false;
   const auto* f = static_cast<const fib_rule_hdr*>(NLMSG_DATA(h));
-  if (f->family != AF_INET) return false;
+  if (!family_of(f->family, r.family)) return false;
+  r.src = IpAddr::any(r.family);
   r.table = f->table;
   r.action = f->action;
   r.src_len = f->src_len;
@@ -170,7 +196,7 @@ bool parse_rule(const nlmsghdr* h, HostRule& r) {
                   r.iif = str_at(data, len);
                   break;
                 case FRA_SRC:
-                  r.src = ip4_at(data, len);
+                  r.src = ip_at(r.family, data, len);
                   break;
                 case FRA_SUPPRESS_PREFIXLEN:
                 case FRA_SUPPRESS_IFGROUP:
@@ -215,7 +241,7 @@ struct Rtnl::Msg {
   }
   void u32(uint16_t type, uint32_t v) { attr(type, &v, sizeof v); }
   void u8(uint16_t type, uint8_t v) { attr(type, &v, sizeof v); }
-  void ip4(uint16_t type, uint32_t host_order) { u32(type, htonl(host_order)); }
+  void ip(uint16_t type, const IpAddr& a) { attr(type, a.bytes().data(), a.size()); }
   void str(uint16_t type, const std::string& s) { attr(type, s.c_str(), s.size() + 1); }
 };
 
@@ -312,7 +338,7 @@ Status Rtnl::request(Msg& m) {
 }
 
 template <typename F>
-Status Rtnl::dump(Msg& m, F each, int absent) {
+Status Rtnl::dump(Msg& m, F each, int absent, int absent2) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     Msg copy = m;
     copy.hdr()->nlmsg_flags |= NLM_F_DUMP;
@@ -335,7 +361,7 @@ Status Rtnl::dump(Msg& m, F each, int absent) {
       return false;
     });
     if (!st) return st;
-    if (k.err && k.err == absent) return each(nullptr), Status();
+    if (k.err && (k.err == absent || k.err == absent2)) return each(nullptr), Status();
     if (k.err) return Error{k.text};
     if (!interrupted) return {};
     each(nullptr);
@@ -344,51 +370,66 @@ Status Rtnl::dump(Msg& m, F each, int absent) {
 }
 
 Result<std::vector<HostAddr>> Rtnl::addrs(int ifindex) {
-  ifaddrmsg ifa{};
-  ifa.ifa_family = AF_INET;
-  ifa.ifa_index = static_cast<uint32_t>(ifindex);
-  Msg m(RTM_GETADDR, 0, ifa);
   std::vector<HostAddr> out;
-  Status st = dump(m, [&](const nlmsghdr* h) {
-    if (!h) return out.clear();
-    HostAddr a;
-    if (parse_addr(h, a) && a.ifindex == ifindex) out.push_back(a);
-  });
-  if (!st) return Error{st.error()};
+  for (IpAddr::Family f : kFamilies) {
+    ifaddrmsg ifa{};
+    ifa.ifa_family = static_cast<uint8_t>(af(f));
+    ifa.ifa_index = static_cast<uint32_t>(ifindex);
+    Msg m(RTM_GETADDR, 0, ifa);
+    const size_t before = out.size();
+    Status st = dump(
+        m,
+        [&](const nlmsghdr* h) {
+          if (!h) return out.resize(before);
+          HostAddr a;
+          if (parse_addr(h, a) && a.ifindex == ifindex && a.ip.family() == f) out.push_back(a);
+        },
+        kNoFamily);
+    if (!st) return Error{st.error()};
+  }
   return out;
 }
 
 Result<std::vector<HostRoute>> Rtnl::routes(uint32_t table) {
-  rtmsg rt{};
-  rt.rtm_family = AF_INET;
-  rt.rtm_table = table_byte(table);
-  Msg m(RTM_GETROUTE, 0, rt);
-  m.u32(RTA_TABLE, table);
   std::vector<HostRoute> out;
-  // A table that does not exist (nothing was ever put in it) is ENOENT: no routes.
-  Status st = dump(
-      m,
-      [&](const nlmsghdr* h) {
-        if (!h) return out.clear();
-        HostRoute r;
-        if (parse_route(h, r) && r.table == table) out.push_back(r);
-      },
-      ENOENT);
-  if (!st) return Error{st.error()};
+  for (IpAddr::Family f : kFamilies) {
+    rtmsg rt{};
+    rt.rtm_family = static_cast<uint8_t>(af(f));
+    rt.rtm_table = table_byte(table);
+    Msg m(RTM_GETROUTE, 0, rt);
+    m.u32(RTA_TABLE, table);
+    const size_t before = out.size();
+    // A table that does not exist (nothing was ever put in it) is ENOENT: no routes.
+    Status st = dump(
+        m,
+        [&](const nlmsghdr* h) {
+          if (!h) return out.resize(before);
+          HostRoute r;
+          if (parse_route(h, r) && r.table == table && r.dst.family() == f) out.push_back(r);
+        },
+        ENOENT, kNoFamily);
+    if (!st) return Error{st.error()};
+  }
   return out;
 }
 
 Result<std::vector<HostRule>> Rtnl::rules() {
-  fib_rule_hdr f{};
-  f.family = AF_INET;
-  Msg m(RTM_GETRULE, 0, f);
   std::vector<HostRule> out;
-  Status st = dump(m, [&](const nlmsghdr* h) {
-    if (!h) return out.clear();
-    HostRule r;
-    if (parse_rule(h, r)) out.push_back(r);
-  });
-  if (!st) return Error{st.error()};
+  for (IpAddr::Family f : kFamilies) {
+    fib_rule_hdr hdr{};
+    hdr.family = static_cast<uint8_t>(af(f));
+    Msg m(RTM_GETRULE, 0, hdr);
+    const size_t before = out.size();
+    Status st = dump(
+        m,
+        [&](const nlmsghdr* h) {
+          if (!h) return out.resize(before);
+          HostRule r;
+          if (parse_rule(h, r) && r.family == f) out.push_back(r);
+        },
+        kNoFamily);
+    if (!st) return Error{st.error()};
+  }
   return out;
 }
 
@@ -396,7 +437,7 @@ namespace {
 
 ifaddrmsg addr_msg(const HostAddr& a) {
   ifaddrmsg ifa{};
-  ifa.ifa_family = AF_INET;
+  ifa.ifa_family = static_cast<uint8_t>(af(a.ip.family()));
   ifa.ifa_prefixlen = a.prefix_len;
   ifa.ifa_scope = RT_SCOPE_UNIVERSE;
   ifa.ifa_index = static_cast<uint32_t>(a.ifindex);
@@ -405,22 +446,22 @@ ifaddrmsg addr_msg(const HostAddr& a) {
 
 rtmsg route_msg(const HostRoute& r, bool del) {
   rtmsg rt{};
-  rt.rtm_family = AF_INET;
+  rt.rtm_family = static_cast<uint8_t>(af(r.dst.family()));
   rt.rtm_dst_len = r.dst_len;
   rt.rtm_table = table_byte(r.table);
   rt.rtm_protocol = r.proto;
   rt.rtm_type = r.type;
   // As `ip route` does: a route without a gateway reaches its destination on the link. A delete
   // matches any scope (the kernel then matches the rest, the protocol included).
-  rt.rtm_scope = del                                    ? RT_SCOPE_NOWHERE
-                 : (r.gateway || r.type != RTN_UNICAST) ? RT_SCOPE_UNIVERSE
-                                                        : RT_SCOPE_LINK;
+  rt.rtm_scope = del                                               ? RT_SCOPE_NOWHERE
+                 : (!r.gateway.is_zero() || r.type != RTN_UNICAST) ? RT_SCOPE_UNIVERSE
+                                                                   : RT_SCOPE_LINK;
   return rt;
 }
 
 fib_rule_hdr rule_msg(const HostRule& r) {
   fib_rule_hdr f{};
-  f.family = AF_INET;
+  f.family = static_cast<uint8_t>(af(r.family));
   f.src_len = r.src_len;
   f.table = table_byte(r.table);
   f.action = r.action;
@@ -430,16 +471,19 @@ fib_rule_hdr rule_msg(const HostRule& r) {
 }  // namespace
 
 Status Rtnl::add(const HostAddr& a) {
-  Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr_msg(a));
-  m.ip4(IFA_LOCAL, a.ip);
-  m.ip4(IFA_ADDRESS, a.ip);
+  ifaddrmsg ifa = addr_msg(a);
+  if (a.ip.is_v6()) ifa.ifa_flags = IFA_F_NODAD;
+  Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifa);
+  m.ip(IFA_LOCAL, a.ip);
+  m.ip(IFA_ADDRESS, a.ip);
+  if (a.ip.is_v6()) m.u32(IFA_FLAGS, IFA_F_NODAD);
   return request(m);
 }
 
 Status Rtnl::del(const HostAddr& a) {
   Msg m(RTM_DELADDR, 0, addr_msg(a));
-  m.ip4(IFA_LOCAL, a.ip);
-  m.ip4(IFA_ADDRESS, a.ip);
+  m.ip(IFA_LOCAL, a.ip);
+  m.ip(IFA_ADDRESS, a.ip);
   return request(m);
 }
 
@@ -448,10 +492,10 @@ namespace {
 template <typename M>
 void route_attrs(M& m, const HostRoute& r) {
   m.u32(RTA_TABLE, r.table);
-  if (r.dst_len) m.ip4(RTA_DST, r.dst);
-  if (r.gateway) m.ip4(RTA_GATEWAY, r.gateway);
+  if (r.dst_len) m.ip(RTA_DST, r.dst);
+  if (!r.gateway.is_zero()) m.ip(RTA_GATEWAY, r.gateway);
   if (r.oif) m.u32(RTA_OIF, static_cast<uint32_t>(r.oif));
-  if (r.prefsrc) m.ip4(RTA_PREFSRC, r.prefsrc);
+  if (!r.prefsrc.is_zero()) m.ip(RTA_PREFSRC, r.prefsrc);
   if (r.metric) m.u32(RTA_PRIORITY, r.metric);
 }
 
@@ -461,7 +505,7 @@ void rule_attrs(M& m, const HostRule& r) {
   m.u32(FRA_TABLE, r.table);
   m.u8(FRA_PROTOCOL, r.proto);
   if (!r.iif.empty()) m.str(FRA_IIFNAME, r.iif);
-  if (r.src_len) m.ip4(FRA_SRC, r.src);
+  if (r.src_len) m.ip(FRA_SRC, r.src);
 }
 
 }  // namespace
@@ -510,7 +554,7 @@ Status RtnlAddrEvents::open() {
   if (fd_ < 0) return Error{fmt::format("netlink socket: {}", strerror(errno))};
   sockaddr_nl sa{};
   sa.nl_family = AF_NETLINK;
-  sa.nl_groups = RTMGRP_IPV4_IFADDR;
+  sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
   if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     const int e = errno;
     ::close(fd_);
@@ -544,7 +588,8 @@ void RtnlAddrEvents::drain_each(const std::function<void(int)>& f) {
           h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg)))
         continue;
       const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
-      if (ifa->ifa_family == AF_INET) f(static_cast<int>(ifa->ifa_index));
+      if (ifa->ifa_family == AF_INET || ifa->ifa_family == AF_INET6)
+        f(static_cast<int>(ifa->ifa_index));
     }
   }
 }

@@ -1,8 +1,8 @@
-// The host's IPv4 routing over rtnetlink, as much of it as the kernel path needs: addresses on
-// an interface, the routes of one table, the policy rules; read (dumps) and changed (one request
-// at a time, each answered by the kernel with its own error). No `ip` process and no files: a
-// failure is the kernel's answer to one request, with its extended message ("Nexthop has invalid
-// gateway") when it gives one.
+// The host's routing over rtnetlink, IPv4 and IPv6, as much of it as the kernel path needs:
+// addresses on an interface, the routes of one table, the policy rules; read (dumps) and changed
+// (one request at a time, each answered by the kernel with its own error). No `ip` process and no
+// files: a failure is the kernel's answer to one request, with its extended message ("Nexthop has
+// invalid gateway") when it gives one.
 #pragma once
 
 #include <cstdint>
@@ -10,42 +10,44 @@
 #include <string>
 #include <vector>
 
+#include "common/net.h"
 #include "common/result.h"
 
 namespace fastvs {
 
-// An IPv4 address on an interface (host byte order, as everywhere in fastvs).
+// An address on an interface, of either family.
 struct HostAddr {
-  uint32_t ip = 0;
+  IpAddr ip;
   uint8_t prefix_len = 32;
   int ifindex = 0;
   friend bool operator==(const HostAddr&, const HostAddr&) = default;
 };
 
-// An IPv4 route of one table.
+// A route of one table; its family is dst's (0.0.0.0 or :: with dst_len 0 for a default route).
 struct HostRoute {
-  uint32_t dst = 0;  // masked
+  IpAddr dst;  // masked
   uint8_t dst_len = 0;
-  uint32_t gateway = 0;  // 0: none
-  uint32_t prefsrc = 0;  // 0: none
+  IpAddr gateway;  // zero: none
+  IpAddr prefsrc;  // zero: none
   int oif = 0;
   std::string dev;  // the interface's name (dumps fill it in; "" when it has none)
   uint32_t table = 0;
-  uint8_t proto = 0;  // rtm_protocol: who added it (RTPROT_*)
-  uint8_t type = 1;   // RTN_UNICAST; blackhole, unreachable, ... are other types
-  uint32_t metric = 0;
+  uint8_t proto = 0;    // rtm_protocol: who added it (RTPROT_*)
+  uint8_t type = 1;     // RTN_UNICAST; blackhole, unreachable, ... are other types
+  uint32_t metric = 0;  // IPv6's routes always have one: the kernel gives 1024 when none is set
 };
 
-// An IPv4 policy rule (`ip rule`). Only the selectors the kernel path uses are kept apart; a rule
-// with any other (to, fwmark, oif, tos, ...) says so in other_selectors.
+// A policy rule (`ip rule`, `ip -6 rule`). Only the selectors the kernel path uses are kept
+// apart; a rule with any other (to, fwmark, oif, tos, ...) says so in other_selectors.
 struct HostRule {
+  IpAddr::Family family = IpAddr::Family::V4;
   uint32_t priority = 0;
   uint32_t table = 0;
   uint8_t proto = 0;          // FRA_PROTOCOL (Linux 4.17)
   uint8_t action = 1;         // FR_ACT_TO_TBL
   std::string iif;            // "" when none
   bool iif_detached = false;  // the interface does not exist (the kernel keeps the rule)
-  uint32_t src = 0;
+  IpAddr src;                 // of `family`
   uint8_t src_len = 0;
   bool other_selectors = false;
 };
@@ -61,6 +63,7 @@ class Rtnl {
   Status open();
   bool is_open() const { return fd_ >= 0; }
 
+  // Both families: IPv4's, then IPv6's (none where the host has no IPv6).
   Result<std::vector<HostAddr>> addrs(int ifindex);
   Result<std::vector<HostRoute>> routes(uint32_t table);  // a table that does not exist: none
   Result<std::vector<HostRule>> rules();
@@ -68,7 +71,9 @@ class Rtnl {
   // Each is one request; an error is the kernel's reason, without the request (the caller names
   // what it asked). Adds never replace (NLM_F_EXCL): what exists already is "File exists".
   // Deletes name every field of what they delete, its protocol included: the kernel removes
-  // nothing else.
+  // nothing else. An IPv6 address is added without duplicate address detection (nodad): the
+  // data plane owns it and answers for it, and a tentative address could not be a route's
+  // source.
   Status add(const HostAddr& a);
   Status del(const HostAddr& a);
   Status add(const HostRoute& r);
@@ -84,7 +89,7 @@ class Rtnl {
   // over" (the kernel said a change interrupted the dump, which is retried, or it answered
   // `absent`, an errno that means there is nothing to dump).
   template <typename F>
-  Status dump(Msg& m, F each, int absent = 0);
+  Status dump(Msg& m, F each, int absent = 0, int absent2 = 0);
   Status send(Msg& m);
 
   int fd_ = -1;
@@ -92,10 +97,10 @@ class Rtnl {
   std::vector<char> buf_;
 };
 
-// The kernel's address notifications (RTM_NEWADDR / RTM_DELADDR, IPv4), read without blocking
-// from a socket of their own: what keepalived or an operator's `ip addr` changes on an interface.
-// Only whether something changed on an interface of interest is kept; the caller reads the
-// interface's addresses again (Rtnl::addrs), so that events that arrive late or out of order,
+// The kernel's address notifications (RTM_NEWADDR / RTM_DELADDR, both families), read without
+// blocking from a socket of their own: what keepalived or an operator's `ip addr` changes on an
+// interface. Only whether something changed on an interface of interest is kept; the caller reads
+// the interface's addresses again (Rtnl::addrs), so that events that arrive late or out of order,
 // or a burst the socket could not hold (ENOBUFS), all end in the same answer: what is there now.
 class RtnlAddrEvents {
  public:

@@ -197,16 +197,10 @@ std::vector<std::string> vip_reach_changes(const Config& before, const Config& a
                       format_ip(g.vip), ka->owner, list));
     else
       out.push_back(
-          g.vip.is_v6()
-              // The host's IPv6 addresses are not followed yet (docs/kernel-path.md).
-              ? fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic "
-                            "until it is one (fastvsadm ip addr add; an IPv6 address added on "
-                            "the host, keepalived's virtual_ipaddress too, is not followed yet)",
-                            format_ip(g.vip), list)
-              : fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic "
-                            "until it is one (fastvsadm ip addr add, or keepalived's "
-                            "virtual_ipaddress)",
-                            format_ip(g.vip), list));
+          fmt::format("WARNING: VIP {} is no local address: {} take(s) no traffic "
+                      "until it is one (fastvsadm ip addr add, or keepalived's "
+                      "virtual_ipaddress)",
+                      format_ip(g.vip), list));
   }
   return out;
 }

@@ -198,16 +198,14 @@ bool Loader::top(const Node& n) {
 }
 
 void Loader::vrrp_addrs(const Node& n) {
-  // The addresses keepalived will move: read, never refused here (keepalived checks its own
-  // blocks); an IPv6 one or a word that is no address is not fastvs's concern.
+  // The addresses keepalived will move, IPv4 and IPv6: read, never refused here (keepalived
+  // checks its own blocks); a word that is no address is not fastvs's concern.
   const auto take = [&](const Node& list, const std::string& owner) {
     for (const Node& a : list.children) {
       const std::string& word = a.key;
       const size_t slash = word.find('/');
-      // IPv4 only: the kernel path follows the host's IPv4 addresses (rtnl.h), so an IPv6 VIP
-      // would never be seen here (and would keep lvs_sync_daemon's instance a backup).
       const std::optional<IpAddr> ip = parse_ip(std::string_view(word).substr(0, slash));
-      if (!ip || !ip->is_v4()) continue;
+      if (!ip) continue;
       KaVrrpAddr v{*ip, static_cast<uint8_t>(ip->max_prefix()), owner, a.line};
       if (slash != std::string::npos) {
         const std::string len = word.substr(slash + 1);

@@ -5,6 +5,7 @@ on :: in the real servers. NAT66: the real servers' gateway is the DIP and they 
 own address; DR: the real servers hold the VIP on lo and answer the client directly."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unittest
@@ -15,6 +16,7 @@ import topo  # noqa: E402
 from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
 
 DRIVER = os.environ.get("FASTVS_E2E_DRIVER", "af_packet")
+KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
 VIP = f"[{topo.VIP6}]:80"
 URL = f"http://[{topo.VIP6}]/"
@@ -111,9 +113,89 @@ class Base:
         wait_for(lambda: self.d.total("conns_created") == 8, 5, "8 connections created")
         self.check_counters(self.d.counters()["workers"][0])
 
+    def test_the_host_reaches_and_checks_the_real_servers(self):
+        # The host has no IPv6 address of its own on the ports: fastvsd's DIP is on its TAP
+        # interface (the kernel path), the host's source for the real servers' network.
+        got = topo.sh(f"ip netns exec {topo.DIRECTOR_NS} curl -s -6 -g --max-time 3 "
+                      f"http://[{topo.RS6['rs1']}]/", capture=True, check=False, timeout=8)
+        self.assertEqual(got, "rs1rs1", self.d.output()[-2000:])
+        # The lab's director namespace makes interfaces without IPv6: fastvsd turned it on on
+        # its own.
+        self.assertIn(f"kernel path: IPv6 turned on on {self.rs_dev} for fastvsd's IPv6 "
+                      "addresses", self.d.output())
+        # Health checks over IPv6 from it: rs2's (on a port nothing listens on) fails and takes
+        # rs2 out; rs1's passes.
+        self.adm("--check", "add", "-t", VIP, "-r", RIP["rs1"], "tcp", "interval=1",
+                 "timeout=1")
+        self.adm("--check", "add", "-t", VIP, "-r", RIP["rs2"], "tcp", "interval=1",
+                 "timeout=1", "port=81", "retry=0")
+        wait_for(lambda: RIP["rs2"] not in self.adm("-L", "-n"), 15, "rs2 to leave the service")
+        status = self.adm("--check", "list")
+        self.assertRegex(status, rf"{re.escape(RIP['rs1'])} +UP", status)
+        self.assertRegex(status, rf"{re.escape(RIP['rs2'])} +DOWN", status)
+        self.assertIn(RIP["rs1"], self.adm("-L", "-n"))
+        got = [topo.curl(topo.CIP6, URL, timeout=3) for _ in range(4)]
+        self.assertEqual(got, ["rs1rs1"] * 4)
+
 
 class Nat6Lab(Base, unittest.TestCase):
     kind, flag, forward, rs_dev = "nat6", "-m", "Masq", "dpdk1"
+
+    def test_keepalived_vrrp_moves_the_ipv6_vip(self):
+        """Stock keepalived (--vrrp, VRRPv3 over IPv6 from dpdk0's link-local address) holds the
+        VIP: fastvsd follows it onto the port, and off it when keepalived stops."""
+        if not os.path.exists(KEEPALIVED):
+            raise RuntimeError("keepalived is not installed (apt-get install keepalived)")
+        self.adm("ip", "addr", "del", f"{topo.VIP6}/64", "dev", "dpdk0")
+        self.assertEqual(topo.curl(topo.CIP6, URL, timeout=2), "")
+        # VRRP over IPv6 speaks from the interface's link-local address: the kernel gives dpdk0
+        # one once fastvsd turned IPv6 on there (duplicate address detection first).
+        wait_for(lambda: "fe80:" in topo.sh(f"ip netns exec {topo.DIRECTOR_NS} ip -6 addr show "
+                                            "dev dpdk0 scope link -tentative", capture=True),
+                 10, "dpdk0's link-local address")
+        conf = os.path.join(self.topo.dir, "keepalived6.conf")
+        with open(conf, "w") as f:
+            f.write(f"""global_defs {{
+    router_id fvs6
+}}
+vrrp_instance VI_6 {{
+    state MASTER
+    interface dpdk0
+    virtual_router_id 61
+    priority 150
+    advert_int 1
+    native_ipv6
+    virtual_ipaddress {{
+        {topo.VIP6}/64 dev dpdk0
+    }}
+}}
+""")
+        log = open(os.path.join(self.topo.dir, "keepalived6.log"), "w+")
+        self.addCleanup(log.close)
+
+        def said():
+            with open(log.name) as f:
+                return f.read()
+        ka = subprocess.Popen(
+            ["ip", "netns", "exec", topo.DIRECTOR_NS, KEEPALIVED, "--vrrp", "--dont-fork",
+             "--log-console", "--no-syslog", "-f", conf,
+             "-p", os.path.join(self.topo.dir, "keepalived6.pid"),
+             "-r", os.path.join(self.topo.dir, "vrrp6.pid")],
+            stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: ka.poll() is None and (ka.kill(), ka.wait()))
+        wait_for(lambda: f"inet6 {topo.VIP6}/64 scope global (added on the host)" in
+                 self.adm("ip", "-6", "addr"), 20, "keepalived's IPv6 VIP followed",
+                 detail=said)
+        wait_for(lambda: topo.curl(topo.CIP6, URL, timeout=2) in ("rs1rs1", "rs2rs2"), 10,
+                 "the service through keepalived's VIP")
+        self.assertIn(f"{topo.VIP6}/64 on dpdk0 added", self.d.output())
+        # keepalived stops: it takes the VIP away, and fastvsd stops answering for it.
+        ka.terminate()
+        self.assertEqual(ka.wait(20), 0, said())
+        wait_for(lambda: topo.VIP6 not in self.adm("ip", "-6", "addr"), 10,
+                 "the VIP to leave the port")
+        self.assertIn(f"{topo.VIP6}/64 on dpdk0 removed", self.d.output())
+        self.assertEqual(topo.curl(topo.CIP6, URL, timeout=2), "")
 
     def check_counters(self, w):
         # Both directions through the director: 8 connections of at least 3 packets each way.

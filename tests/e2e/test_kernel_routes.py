@@ -88,17 +88,23 @@ def ipj(args):
 
 
 def rule_set():
-    return {json.dumps(r, sort_keys=True) for r in ipj("-4 rule show")}
+    return {json.dumps(r, sort_keys=True) for f in ("-4", "-6") for r in ipj(f"{f} rule show")}
 
 
 def route_set():
-    return {json.dumps(r, sort_keys=True) for r in ipj("-4 route show table all")}
+    # The routes IPv6 gives every interface (link-local, multicast: the local one once
+    # duplicate address detection is done) come and go with the interfaces and their
+    # addresses; the operator's routes are the others.
+    return {json.dumps(r, sort_keys=True) for f in ("-4", "-6")
+            for r in ipj(f"{f} route show table all")
+            if not r.get("dev", "").startswith(("dpdk", "fvkb")) and
+            not r["dst"].startswith(("fe80:", "ff00:"))}
 
 
-def own_rules(detached=False):
+def own_rules(detached=False, family="-4"):
     """fastvsd's rules: (priority, from, iif[, detached]); each must look up its table."""
     out = []
-    for r in ipj("-4 rule show"):
+    for r in ipj(f"{family} rule show"):
         if r.get("protocol") != PROTO:
             continue
         assert r["table"] == str(TABLE), r
@@ -107,10 +113,10 @@ def own_rules(detached=False):
     return sorted(out, key=repr)
 
 
-def own_routes(table=TABLE):
+def own_routes(table=TABLE, family="-4"):
     return sorted(((r["dst"], r.get("gateway"), r.get("dev"), r.get("prefsrc"))
-                   for r in ipj(f"-4 route show table {table}") if r.get("protocol") == PROTO),
-                  key=repr)
+                   for r in ipj(f"{family} route show table {table}")
+                   if r.get("protocol") == PROTO), key=repr)
 
 
 class KernelRoutes(unittest.TestCase):
@@ -182,6 +188,7 @@ class KernelRoutes(unittest.TestCase):
         r = subprocess.run([self.adm_path, "--socket", self.sock, *args], capture_output=True,
                            text=True, timeout=20)
         self.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
+        return r.stdout
 
     def assert_operators_untouched(self):
         self.assertLessEqual(self.rules_before, rule_set())
@@ -210,6 +217,56 @@ class KernelRoutes(unittest.TestCase):
         self.stop(d)
         self.assert_host_as_before()
         self.assertIn("kernel path: removed its 5 rules and 5 routes (table 200)", d.output())
+
+    def test_ipv6_addresses_rules_and_routes(self):
+        d = self.start()
+        # No IPv6 in the configuration: no IPv6 rule or route of fastvsd's.
+        self.assertEqual(own_rules(family="-6"), [])
+        self.assertEqual(own_routes(family="-6"), [])
+        self.adm("ip", "addr", "add", "2001:db8:1::9/64", "dev", "dpdk1")
+        self.adm("ip", "-6", "route", "add", "2001:db8:50::/48", "via", "2001:db8:1::1")
+        self.assertEqual(d.output().count(SYNCED), 3, d.output())
+        # On the host at once (no duplicate address detection: usable as a source now).
+        addrs = [a for i in ipj("-6 addr show dev dpdk1") for a in i["addr_info"]
+                 if a["local"] == "2001:db8:1::9"]
+        self.assertEqual(len(addrs), 1, addrs)
+        self.assertEqual(addrs[0]["prefixlen"], 64)
+        self.assertNotIn("tentative", addrs[0], addrs)
+        self.assertEqual(own_rules(family="-6"), sorted(
+            [(TABLE, "2001:db8:1::9", None), (TABLE, "all", "dpdk0"), (TABLE, "all", "dpdk1")],
+            key=repr))
+        self.assertEqual(own_routes(family="-6"), sorted(
+            [("2001:db8:1::/64", None, "dpdk1", "2001:db8:1::9"),
+             ("2001:db8:50::/48", "2001:db8:1::1", "dpdk1", None)], key=repr))
+        # The host's own source for a real server's network through the port is fastvsd's
+        # address (the rule `from` and the connected route in table 200).
+        got = nsx(f"ip -6 route get 2001:db8:1::18 from 2001:db8:1::9")
+        self.assertIn("dev dpdk1", got)
+        self.assertIn(f"table {TABLE}", got)
+        # An address the host adds is followed; the link-local ones the kernel gives every
+        # interface are the host's own and are not.
+        nsx("ip -6 addr add 2001:db8:1::38/128 dev dpdk1")
+        wait_for(lambda: "2001:db8:1::38/128" in self.adm("ip", "-6", "addr"), 10,
+                 "the host's IPv6 address followed")
+        listing = self.adm("ip", "-6", "addr")
+        self.assertIn("inet6 2001:db8:1::38/128 scope global (added on the host)", listing)
+        self.assertIn("inet6 2001:db8:1::9/64 scope global", listing)
+        self.assertTrue(any(a["local"].startswith("fe80:") for i in ipj("-6 addr show dev dpdk1")
+                            for a in i["addr_info"]), "the kernel gave dpdk1 no link-local")
+        self.assertNotIn("fe80:", listing)
+        nsx("ip -6 addr del 2001:db8:1::38/128 dev dpdk1")
+        wait_for(lambda: "2001:db8:1::38" not in self.adm("ip", "-6", "addr"), 10,
+                 "the host's IPv6 address to go")
+        # fastvsadm's removal takes its address, rules and routes off the host.
+        self.adm("ip", "-6", "route", "del", "2001:db8:50::/48")
+        self.adm("ip", "addr", "del", "2001:db8:1::9/64", "dev", "dpdk1")
+        self.assertEqual(own_rules(family="-6"), [])
+        self.assertEqual(own_routes(family="-6"), [])
+        self.assertNotIn("2001:db8:1::9", nsx("ip -6 addr show dev dpdk1"))
+        self.adm("ip", "addr", "add", "2001:db8:1::9/64", "dev", "dpdk1")
+        self.stop(d)
+        self.assert_host_as_before()
+        self.assertIn("kernel path: removed its 7 rules and 5 routes (table 200)", d.output())
 
     def test_refuses_a_table_others_use(self):
         # The operator's tables (100: rules and routes, 300: the same), a table with only a

@@ -1298,14 +1298,18 @@ static_ipaddress {
 }
 )");
   ASSERT_TRUE(r.ok) << r.error;
-  ASSERT_EQ(r.cfg.vrrp_addrs.size(), 3u);
+  ASSERT_EQ(r.cfg.vrrp_addrs.size(), 4u);
   EXPECT_EQ(r.cfg.vrrp_addrs[0].ip, ip(172, 16, 254, 200));
   EXPECT_EQ(r.cfg.vrrp_addrs[0].prefix_len, 24);
   EXPECT_EQ(r.cfg.vrrp_addrs[0].line, 5u);
-  EXPECT_EQ(r.cfg.vrrp_addrs[1].ip, ip(172, 16, 254, 201));
-  EXPECT_EQ(r.cfg.vrrp_addrs[1].owner, "vrrp_instance VI_PUBLIC");
-  EXPECT_EQ(r.cfg.vrrp_addrs[2].ip, ip(10, 9, 9, 9));
-  EXPECT_EQ(r.cfg.vrrp_addrs[2].owner, "static_ipaddress");
+  // IPv6 too: the kernel path follows the host's IPv6 addresses as it does IPv4's.
+  EXPECT_EQ(r.cfg.vrrp_addrs[1].ip, IpAddr::v6(*parse_ip6("2001:db8::1")));
+  EXPECT_EQ(r.cfg.vrrp_addrs[1].prefix_len, 64);
+  EXPECT_EQ(r.cfg.vrrp_addrs[1].line, 6u);
+  EXPECT_EQ(r.cfg.vrrp_addrs[2].ip, ip(172, 16, 254, 201));
+  EXPECT_EQ(r.cfg.vrrp_addrs[2].owner, "vrrp_instance VI_PUBLIC");
+  EXPECT_EQ(r.cfg.vrrp_addrs[3].ip, ip(10, 9, 9, 9));
+  EXPECT_EQ(r.cfg.vrrp_addrs[3].owner, "static_ipaddress");
 }
 
 // ---------------------------------------------------------------------------------------------
