@@ -82,7 +82,18 @@ rte_hash* make_index(const char* name, uint64_t keys, size_t key_len, rte_hash_f
   hp.hash_func_init_val = 0x9747b28c;
   hp.socket_id = socket;
   hp.extra_flag = 0;  // single writer: no locks, no lcore cache
+  rte_errno = 0;
   return rte_hash_create(&hp);
+}
+
+// Why make_index failed. rte_hash_create leaves rte_errno as it was when an allocation of the
+// DPDK heap fails (it logs "memory allocation failed" and no more): a stale ENOENT would read
+// "No such file or directory", so that case says what it is.
+std::string index_error(uint64_t keys, const char* what) {
+  const bool memory = rte_errno == 0 || rte_errno == ENOENT || rte_errno == ENOMEM;
+  return fmt::format("rte_hash_create({} {}): {}", index_entries(keys), what,
+                     memory ? "not enough DPDK memory"
+                            : rte_strerror(rte_errno));
 }
 // Indexes entry `idx` under `in` (and `out`), each key hashed once for its lookup and its add.
 // False, with nothing changed, when the index refuses one, or (*collision) when another entry
@@ -140,9 +151,7 @@ Status ConnTable::init(const char* name, uint32_t capacity, int socket, uint32_t
   rte_malloc_socket_stats before{}, after{};
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
   hash_ = make_index(name, keys, sizeof(ConnKey), conn_key_hash, socket);
-  if (!hash_)
-    return Error{
-        fmt::format("rte_hash_create({} keys): {}", index_entries(keys), rte_strerror(rte_errno))};
+  if (!hash_) return Error{index_error(keys, "keys")};
   conns_ =
       static_cast<Conn*>(rte_zmalloc_socket("conns", sizeof(Conn) * size_t{capacity}, 64, socket));
   wheel_ = static_cast<uint32_t*>(
@@ -264,9 +273,7 @@ Status ConnTable::enable_ipv6(const char* name, int socket, uint64_t keys) {
   rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &before);
   // hash6_ last: it is what ipv6() reads.
   rte_hash* h = make_index(name, keys, sizeof(ConnKey6), conn_key6_hash, socket);
-  if (!h)
-    return Error{fmt::format("rte_hash_create({} IPv6 keys): {}", index_entries(keys),
-                             rte_strerror(rte_errno))};
+  if (!h) return Error{index_error(keys, "IPv6 keys")};
   addrs6_ = static_cast<ConnAddrs6*>(
       rte_zmalloc_socket("conn_addrs6", sizeof(ConnAddrs6) * size_t{capacity_}, 64, socket));
   if (!addrs6_) {

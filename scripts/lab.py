@@ -153,6 +153,14 @@ def main(mode, keep=False, workers=1):
             lines = [line for line in t.http_log("rs1").splitlines() if '"GET / ' in line]
             say(f"what rs1's http.server logged: the client's own address, {topo.CIP6}")
             print(f"    {lines[-1] if lines else '(nothing)'}", flush=True)
+        if ipv6:
+            # The kernel path over IPv6: fastvsd's IPv6 addresses are on dpdk0/dpdk1 too, so the
+            # director's own stack reaches the real servers from them (its health checks do).
+            rs1 = topo.RS6["rs1"]
+            say(f"the director's own stack through its ports: curl -6 http://[{rs1}]/ in fvs-dir")
+            page = topo.sh(f"ip netns exec {topo.DIRECTOR_NS} curl -s -6 -g --max-time 3 "
+                           f"http://[{rs1}]/", capture=True, check=False).strip()
+            print(f"    {page or '(no answer)'}", flush=True)
         if mode in ("dr", "tun", "dr6"):
             c = subprocess.run([adm_bin, "--socket", sock, "ip", "-s", "link"], capture_output=True,
                                text=True).stdout

@@ -32,6 +32,9 @@ class LabScript(unittest.TestCase):
             self.assertIn("$ fastvsadm -A -t [2001:db8::1]:80 -s wrr", r.stdout)
             # rs1's own log: the client's address, kept by both methods.
             self.assertRegex(r.stdout, r'\n    2001:db8::2 - - \[.*\] "GET / HTTP/1\.1" 200')
+            # The director's own stack over IPv6, from fastvsd's address on its TAP interface.
+            self.assertRegex(r.stdout, r"curl -6 http://\[2001:db8:1::18\]/ in fvs-dir\S*\n"
+                                       r"    rs1rs1\n")
         else:
             self.assertRegex(r.stdout, rf"-> 192\.168\.0\.18:80 +{FORWARD[mode]} ")
             self.assertIn("$ fastvsadm -A -t 172.16.254.200:80 -s wrr", r.stdout)

@@ -247,6 +247,27 @@ class Startup(unittest.TestCase):
                                r"\d+ after [\d.]+ MiB of packet buffers: lower --conn-capacity "
                                r"or give the EAL more memory")
 
+    def test_ipv6_tables_beyond_the_eal_memory(self):
+        # 1M connections fit IPv4's tables in 256 MB; the IPv6 index the first IPv6 service
+        # makes does not: that service is refused, with what is missing, and nothing changes.
+        d = Fastvsd(["-l", "0-1", *NO_HUGE, "--vdev", "net_ring0"],
+                    ["--socket", self.sock, "--idle-sleep-us", "500", "--conn-capacity",
+                     "1000000"], self.dir, "fvs6mem")
+        self.addCleanup(lambda: (d.stop(), d.close()))
+        d.wait_started()
+        wait_for(lambda: os.path.exists(self.sock), 10, "the CLI socket")
+        rc, out, err = self.adm("-A", "-t", "[2001:db8::1]:80")
+        self.assertEqual(rc, 1, out + err)
+        # rte_hash_create leaves a stale rte_errno when the DPDK heap refuses it: never "No such
+        # file or directory".
+        self.assertRegex(err, r"^fastvsadm: IPv6 connection table for worker 0 \([\d.]+ MiB\): "
+                              r"rte_hash_create\(\d+ IPv6 keys\): not enough DPDK memory, "
+                              r"[\d.]+ [KM]iB left: lower --conn-capacity or give the EAL more "
+                              r"memory\n$")
+        self.assertEqual(self.adm("-S", "-n")[1], "")
+        # IPv4 is not affected.
+        self.assertEqual(self.adm("-A", "-t", "10.0.0.1:80")[0], 0)
+
     def test_conn_capacity_beyond_the_hugepages(self):
         # With hugepages, refused before any is taken (other processes share them): 2e9
         # connections would need hundreds of GiB.
