@@ -1,11 +1,12 @@
-// What one health checker does (a TCP_CHECK, HTTP_GET or MISC_CHECK block of keepalived's, or a
-// `fastvsadm --check add`): its parameters, already resolved. Plain data, so that the
-// configuration model (common/model.h) can hold checks; the state machines are in
+// What one health checker does (a TCP_CHECK, HTTP_GET, UDP_CHECK or MISC_CHECK block of
+// keepalived's, or a `fastvsadm --check add`): its parameters, already resolved. Plain data, so
+// that the configuration model (common/model.h) can hold checks; the state machines are in
 // control/health/state.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/net.h"
@@ -15,9 +16,9 @@ namespace fastvs {
 // ---------------------------------------------------------------------------------------------
 // What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
 
-enum class CheckKind : uint8_t { Tcp, Http, Misc };
+enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp };
 
-// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK".
+// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK".
 const char* check_kind_name(CheckKind k);
 
 // An inclusive range of HTTP status codes ("status_code 200-299 404").
@@ -48,7 +49,8 @@ struct CheckSpec {
   unsigned retry = 1;             // failures retried before an up checker goes down: 0 for MISC
   double warmup = 60;             // the first run is spread over [0, warmup] (default delay_loop)
   bool alpha = false;             // start down and wait for a first success
-  // TCP_CHECK and HTTP_GET: where to connect (defaults: the real server's address and port).
+  // TCP_CHECK, HTTP_GET and UDP_CHECK: where to connect (defaults: the real server's address and
+  // port).
   IpAddr connect_ip;  // zero: the real server's address
   uint16_t connect_port = 0;
   IpAddr bindto;           // source address; zero: the kernel chooses
@@ -56,6 +58,17 @@ struct CheckSpec {
   double connect_timeout = 5;
   // HTTP_GET: one run fetches every url in order, and passes when all of them pass.
   std::vector<HttpUrl> urls;
+  // UDP_CHECK (keepalived's check_udp.c): a datagram sent, `payload` or (empty) 32 bytes of
+  // fastvsd's own; it fails on an ICMP destination unreachable (port, host, net) within
+  // connect_timeout, and passes on silence unless require_reply. A reply matched against
+  // reply_data (when given) must be min..max_reply_len bytes long and equal it over their
+  // common length, but for the nibbles reply_mask sets (keepalived's X digits).
+  std::vector<uint8_t> udp_payload;
+  bool require_reply = false;
+  std::vector<uint8_t> reply_data;
+  std::vector<uint8_t> reply_mask;  // empty: no wildcard
+  uint16_t min_reply_len = 0;
+  uint16_t max_reply_len = 255;
   // MISC_CHECK: a program run without a shell. Exit 0 passes, anything else fails; with
   // misc_dynamic, exit 2..255 passes too and sets the real server's weight to the status - 2.
   std::string misc_path;  // the command line as written, for logs
@@ -76,5 +89,13 @@ struct CheckSpec {
   std::string describe() const;
   friend bool operator==(const CheckSpec&, const CheckSpec&) = default;
 };
+
+// keepalived's read_hex_str (lib/parser.c): pairs of hex digits, blanks between groups ending
+// one ("Ab12f 3" is AB 12 0F 03); with `mask`, X or x is a wildcard nibble (its mask bits set).
+// False on any other character or an empty string.
+bool parse_hex_str(std::string_view s, std::vector<uint8_t>& data, std::vector<uint8_t>* mask);
+
+// Whether a UDP_CHECK's reply passes (check_udp_reply): only checked when reply_data is given.
+bool udp_reply_ok(const CheckSpec& spec, const uint8_t* reply, size_t len);
 
 }  // namespace fastvs

@@ -1,5 +1,5 @@
-// `fastvsadm --check ...`: keepalived's checkers (TCP_CHECK, HTTP_GET, MISC_CHECK) and its pool
-// rules (quorum, hysteresis, sorry_server) on one line each, for services configured with
+// `fastvsadm --check ...`: keepalived's checkers (TCP_CHECK, HTTP_GET, UDP_CHECK, MISC_CHECK) and
+// its pool rules (quorum, hysteresis, sorry_server) on one line each, for services configured with
 // fastvsadm rather than keepalived.conf. The keys are a table: the parser accepts what it holds,
 // and fastvsadm --help prints it.
 #include <algorithm>
@@ -15,10 +15,27 @@ namespace fastvs::grammar {
 namespace {
 
 // Where a key may stand: a check of a kind, or --check pool.
-enum : unsigned { kTcp = 1, kHttp = 2, kMisc = 4, kAnyKind = kTcp | kHttp | kMisc, kPool = 8 };
+enum : unsigned {
+  kTcp = 1,
+  kHttp = 2,
+  kMisc = 4,
+  kPool = 8,
+  kUdp = 16,
+  kAnyKind = kTcp | kHttp | kMisc | kUdp
+};
 
 unsigned kind_bit(CheckKind k) {
-  return k == CheckKind::Tcp ? kTcp : k == CheckKind::Http ? kHttp : kMisc;
+  switch (k) {
+    case CheckKind::Tcp:
+      return kTcp;
+    case CheckKind::Http:
+      return kHttp;
+    case CheckKind::Udp:
+      return kUdp;
+    case CheckKind::Misc:
+      break;
+  }
+  return kMisc;
 }
 
 struct CheckKey {
@@ -48,6 +65,11 @@ constexpr CheckKey kCheckKeys[] = {
     {"user", kMisc, true, "NAME[:GROUP]",
      "run as (default keepalived_script if it exists, else root)"},
     {"dynamic", kMisc, false, "", "exit 2..255 sets the weight to status - 2 (misc_dynamic)"},
+    {"payload", kUdp, true, "HEX", "the datagram sent (default 32 bytes of fastvsd's own)"},
+    {"require_reply", kUdp, false, "", "fails without a reply (else silence passes)"},
+    {"require_reply", kUdp, true, "HEX", "a reply that matches HEX (X: any nibble)"},
+    {"min_reply_length", kUdp, true, "N", "with require_reply=HEX: the shortest reply (0)"},
+    {"max_reply_length", kUdp, true, "N", "with require_reply=HEX: the longest reply (255)"},
     {"quorum", kPool, true, "N", "the total weight of servers up that keeps the service up"},
     {"hysteresis", kPool, true, "N", "around the quorum"},
     {"sorry", kPool, true, "IP[:PORT]", "the sorry server while the quorum is lost"},
@@ -64,7 +86,7 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|misc [KEY[=VALUE] ...]",
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|udp|misc [KEY[=VALUE] ...]",
      "a checker of one real server (all of a server's must pass)",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
      "interval=2"},
@@ -139,17 +161,19 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   CheckSpec& spec = cmd.check.spec;
   bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
   if (cmd.op == Op::CheckAdd) {
-    if (i >= words.size()) return Error{"--check add needs a kind: tcp, http or misc"};
+    if (i >= words.size()) return Error{"--check add needs a kind: tcp, http, udp or misc"};
     std::string kind = words[i++];
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kind == "tcp" || kind == "tcp_check") {
       spec.kind = CheckKind::Tcp;
     } else if (kind == "http" || kind == "http_get") {
       spec.kind = CheckKind::Http;
+    } else if (kind == "udp" || kind == "udp_check") {
+      spec.kind = CheckKind::Udp;
     } else if (kind == "misc" || kind == "misc_check") {
       spec.kind = CheckKind::Misc;
     } else {
-      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, misc)"};
+      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, udp, misc)"};
     }
   }
   for (; i < words.size(); ++i) {
@@ -265,6 +289,17 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
         return bad("user (user=NAME or user=NAME:GROUP)");
     } else if (key == "dynamic") {
       spec.misc_dynamic = true;
+    } else if (key == "payload") {
+      if (!parse_hex_str(val, spec.udp_payload, nullptr)) return bad("payload (hex digits)");
+    } else if (key == "require_reply") {
+      spec.require_reply = true;
+      if (eq != w.npos && !parse_hex_str(val, spec.reply_data, &spec.reply_mask))
+        return bad("require_reply (hex digits, X for any)");
+    } else if (key == "min_reply_length" || key == "max_reply_length") {
+      const auto v = parse_uint(val, 65535);
+      if (!v) return bad(key == "min_reply_length" ? "min_reply_length" : "max_reply_length");
+      (key == "min_reply_length" ? spec.min_reply_len : spec.max_reply_len) =
+          static_cast<uint16_t>(*v);
     } else if (key == "alpha") {
       spec.alpha = true;
     } else {  // inhibit
@@ -277,6 +312,8 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       if (spec.urls.empty()) return Error{"an http check needs path=/..."};
       if (!dbr_given) spec.delay_before_retry = 3;
     }
+    if (spec.kind == CheckKind::Udp && spec.min_reply_len > spec.max_reply_len)
+      return Error{"min_reply_length is above max_reply_length: the check would always fail"};
     if (spec.kind == CheckKind::Misc) {
       if (spec.misc_argv.empty()) return Error{"a misc check needs program=PATH"};
       if (!retry_given) spec.retry = 0;
@@ -306,6 +343,7 @@ std::string check_help() {
     const std::string where = k.where == kPool      ? "pool"
                               : k.where == kAnyKind ? "any"
                               : k.where == kHttp    ? "http"
+                              : k.where == kUdp     ? "udp"
                                                     : "misc";
     out += "    " + name + std::string(name.size() < 26 ? 26 - name.size() : 1, ' ') + where +
            std::string(6 - where.size(), ' ') + k.help + "\n";

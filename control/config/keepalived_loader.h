@@ -82,6 +82,11 @@ struct RawCheck {
   std::string user;
   std::string group;
   unsigned user_line = 0;
+  // UDP_CHECK
+  std::vector<uint8_t> udp_payload;
+  bool require_reply = false;
+  std::vector<uint8_t> reply_data, reply_mask;
+  uint16_t min_reply_len = 0, max_reply_len = 255;
 };
 
 struct RawServer {

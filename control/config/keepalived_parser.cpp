@@ -561,10 +561,10 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
     } else if (k == "notify_up" || k == "notify_down") {
       ok = leaf(c, 1, 3);
       (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
-    } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK") {
+    } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK") {
       ok = checker(rs, c, dynamic_seen);
-    } else if (k == "SSL_GET" || k == "SMTP_CHECK" || k == "DNS_CHECK" || k == "UDP_CHECK" ||
-               k == "PING_CHECK" || k == "FILE_CHECK" || k == "BFD_CHECK") {
+    } else if (k == "SSL_GET" || k == "SMTP_CHECK" || k == "DNS_CHECK" || k == "PING_CHECK" ||
+               k == "FILE_CHECK" || k == "BFD_CHECK") {
       not_handled(c.line, k);
     } else if (k == "smtp_alert" || k == "snmp_name") {
       no_effect(c);
@@ -583,9 +583,10 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
   if (!want_block(n) || !arity(n, 0, 0)) return false;
   RawCheck ch;
   ch.line = n.line;
-  ch.kind = n.key == "TCP_CHECK"  ? CheckKind::Tcp
-            : n.key == "HTTP_GET" ? CheckKind::Http
-                                  : CheckKind::Misc;
+  ch.kind = n.key == "TCP_CHECK"   ? CheckKind::Tcp
+            : n.key == "HTTP_GET"  ? CheckKind::Http
+            : n.key == "UDP_CHECK" ? CheckKind::Udp
+                                   : CheckKind::Misc;
   const bool connects = ch.kind != CheckKind::Misc;
   const std::string where = n.key;
   for (const Node& c : n.children) {
@@ -614,6 +615,22 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
     } else if (ch.kind == CheckKind::Http && (k == "http_protocol" || k == "fast_recovery")) {
       // One run fetches every url at once: keepalived's fast_recovery, always.
       no_effect(c);
+    } else if (ch.kind == CheckKind::Udp && k == "payload") {
+      // payload_handler: the words joined, read as hex.
+      ok = leaf(c, 1, 64);
+      if (ok && !parse_hex_str(join(c.args), ch.udp_payload, nullptr))
+        return fail(c.line, "invalid hex string for UDP_CHECK payload " + quoted(join(c.args)));
+    } else if (ch.kind == CheckKind::Udp && k == "require_reply") {
+      // require_reply_handler: a reply is needed; with a hex string (X a wildcard nibble) it
+      // must match it.
+      ok = leaf(c, 0, 64);
+      ch.require_reply = true;
+      if (ok && !c.args.empty() && !parse_hex_str(join(c.args), ch.reply_data, &ch.reply_mask))
+        return fail(c.line, "invalid hex string for UDP_CHECK reply " + quoted(join(c.args)));
+    } else if (ch.kind == CheckKind::Udp && (k == "min_reply_length" || k == "max_reply_length")) {
+      uint32_t v = 0;
+      ok = uint_leaf(c, 0, 65535, v);
+      (k == "min_reply_length" ? ch.min_reply_len : ch.max_reply_len) = static_cast<uint16_t>(v);
     } else if (ch.kind == CheckKind::Misc && k == "misc_path") {
       ok = leaf(c, 1, 8);
       ch.misc_path = join(c.args);
@@ -649,6 +666,12 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
   }
   if (ch.kind == CheckKind::Misc && ch.misc_path.empty()) {
     return fail(n.line, "MISC_CHECK without misc_path");
+  }
+  // udp_check_end_handler reports it and keeps the checker.
+  if (ch.kind == CheckKind::Udp && ch.min_reply_len > ch.max_reply_len) {
+    warn(n.line, "UDP_CHECK min_reply_length " + std::to_string(ch.min_reply_len) +
+                     " > max_reply_length " + std::to_string(ch.max_reply_len) +
+                     " - will always fail");
   }
   rs.checks.push_back(std::move(ch));
   return true;

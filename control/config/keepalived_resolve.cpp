@@ -240,6 +240,14 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
     s.group = c.group;
     out.user_line = c.user_line;
   }
+  if (c.kind == CheckKind::Udp) {
+    s.udp_payload = c.udp_payload;
+    s.require_reply = c.require_reply;
+    s.reply_data = c.reply_data;
+    s.reply_mask = c.reply_mask;
+    s.min_reply_len = c.min_reply_len;
+    s.max_reply_len = c.max_reply_len;
+  }
   return out;
 }
 

@@ -15,7 +15,7 @@ namespace fastvs {
 socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out);
 
 struct Prober::Probe {
-  enum class Stage { Connecting, Sending, Receiving, Program };
+  enum class Stage { Connecting, Sending, Receiving, Program, Datagram };
   CheckSpec spec;
   IpAddr ip;
   uint16_t port = 0;

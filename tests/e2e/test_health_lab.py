@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
 import topo  # noqa: E402
 from fvtest import Fastvsd, fastvsd_path, wait_for  # noqa: E402
+from test_nat_lab import udp_query  # noqa: E402
 
 DRIVER = os.environ.get("FASTVS_E2E_DRIVER", "af_xdp")
 FASTVSADM = os.path.join(os.path.dirname(fastvsd_path()), "fastvsadm")
@@ -148,6 +149,52 @@ class HealthNatLab(unittest.TestCase):
         log = d.d.output()
         self.assertIn("health: TCP 172.16.254.200:80: destination 192.168.0.18:80 removed", log)
         self.assertIn("health: TCP 172.16.254.200:80: destination 192.168.0.18:80 added", log)
+
+    def test_udp_check_takes_a_silent_port_out_and_back(self):
+        # The lab's UDP service (VIP:53 to 5353 on each real server, whose echo server answers
+        # "rsN:" and the datagram): UDP_CHECK sends "ping" and wants a reply starting "rs".
+        # rs1's server stopped, its port answers ICMP port unreachable, which comes back to the
+        # host through the data plane.
+        udp_vs = f"""
+virtual_server {topo.VIP} 53 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol UDP
+    real_server 192.168.0.18 5353 {{
+        UDP_CHECK {{
+            connect_timeout 2
+            retry 0
+            payload 70 69 6e 67
+            require_reply 7273
+        }}
+    }}
+    real_server 192.168.0.28 5353 {{
+        UDP_CHECK {{
+            connect_timeout 2
+            retry 0
+            payload 70696e67
+            require_reply 7273
+        }}
+    }}
+}}
+"""
+        self.addCleanup(lambda: "rs1" in self.topo.udp or self.topo.start_udp("rs1"))
+        d = Director(self, self.topo, NAT_ADDRS, udp_vs, "udp")
+        wait_for(lambda: d.checks_ran(), 20, "the first checks")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:5353 +UP", status)
+        self.assertIn("UDP_CHECK", status)
+        self.topo.stop_udp("rs1")
+        wait_for(lambda: "192.168.0.18:5353" not in d.table(), 15, "rs1 to leave the service")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:5353 +DOWN", status)
+        self.assertIn("UDP to 192.168.0.18:5353: ICMP destination unreachable (code 3: "
+                      "Connection refused)", status)
+        got = {udp_query(c, "q").split(":")[0] for c in self.topo.clients(4)}
+        self.assertEqual(got, {"rs2"})
+        self.topo.start_udp("rs1")
+        wait_for(lambda: "192.168.0.18:5353" in d.table(), 15, "rs1 to come back")
 
     def test_inhibit_on_failure_keeps_it_at_weight_0(self):
         d = Director(self, self.topo, NAT_ADDRS, nat_vs(rs1_extra="inhibit_on_failure"), "inh")

@@ -254,16 +254,28 @@ class Topology:
         return [CIP] + [f"172.16.254.{i}" for i in range(11, 11 + n - 1)]
 
     def start_servers(self):
-        here = os.path.dirname(os.path.abspath(__file__))
         self.http = {}
+        self.udp = {}
         for name in RS:
-            self.procs.append(subprocess.Popen(
-                f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 {here}/udp_echo.py 5353 {name}",
-                shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.start_udp(name)
             # Dual-stack on nat6 and dr6 (http.server's "::" clears IPV6_V6ONLY).
             self.start_http(name, wait=False, bind="::" if self.ipv6 else "0.0.0.0")
         for name in RS:
             self.wait_http(name)
+
+    def start_udp(self, name):
+        """The UDP echo server of real server `name` on port 5353 (udp_echo.py)."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        p = subprocess.Popen(
+            f"exec ip netns exec {PREFIX}{name} /usr/bin/python3 {here}/udp_echo.py 5353 {name}",
+            shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        self.udp[name] = p
+
+    def stop_udp(self, name):
+        p = self.udp.pop(name)
+        p.kill()
+        p.wait()
 
     def start_http(self, name, port=80, page=None, wait=True, bind="0.0.0.0"):
         """An HTTP server in real server `name` serving `page` (default: the seeds' page), on

@@ -242,6 +242,19 @@ put("keepalived", "ipv6", b"""virtual_server 2001:db8::1 80 {
     }
 }
 """)
+put("keepalived", "udp_check", b"""virtual_server 10.0.0.1 53 {
+    protocol UDP
+    real_server 192.168.0.18 5353 {
+        UDP_CHECK {
+            connect_timeout 3
+            payload 0000 0100 0001 0000 0000 0000 0000 0100 01
+            require_reply 0000 8X
+            min_reply_length 12
+            max_reply_length 512
+        }
+    }
+}
+""")
 cli_requests = {
     "list": b"FVS1 0\n-L\0-n\0\0",
     "conns": b"FVS1 1765000000000\n-L\0-n\0-c\0\0",

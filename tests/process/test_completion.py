@@ -154,9 +154,11 @@ class Completion(RingDaemonTest):
                          ["dpdk0", "dpdk1"])
         self.assertEqual(self.complete("fastvsadm --check "), ["add", "del", "pool", "list"])
         self.assertEqual(self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "),
-                         ["tcp", "http", "misc"])
+                         ["tcp", "http", "udp", "misc"])
         self.assertIn("path=", self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "
                                              "http "))
+        self.assertIn("require_reply=", self.complete("fastvsadm --check add -u 10.0.0.1:53 -r "
+                                                      "10.0.0.2 udp "))
 
     def test_sync_daemon(self):
         self.assertEqual(self.complete("fastvsadm --st"), ["--start-daemon", "--stop-daemon"])

@@ -792,7 +792,7 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
             "--check add needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
-            "unknown check kind 'icmp' (tcp, http, misc)");
+            "unknown check kind 'icmp' (tcp, http, udp, misc)");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
             "bad interval 'interval=soon'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
@@ -958,6 +958,34 @@ TEST(ParseIpIpv6, NeighForms) {
   EXPECT_EQ(parse_ok("ip neigh del fe80::18 dev dpdk1").ip, ip6("fe80::18"));
   EXPECT_EQ(parse_err("ip neigh add fe80::18/64 lladdr 02:00:00:aa:bb:cc dev dpdk1"),
             "bad address 'fe80::18/64' (expected an IPv6 address like 2001:db8::1)");
+}
+
+TEST(ParseCheck, Udp) {
+  Command c = parse_ok(
+      "--check add -u 10.0.0.1:53 -r 192.168.0.18 udp payload=0102ab "
+      "require_reply=ab0X min_reply_length=2 max_reply_length=64 timeout=2");
+  const CheckSpec& s = c.check.spec;
+  EXPECT_EQ(s.kind, CheckKind::Udp);
+  EXPECT_EQ(s.udp_payload, (std::vector<uint8_t>{0x01, 0x02, 0xab}));
+  EXPECT_TRUE(s.require_reply);
+  EXPECT_EQ(s.reply_data, (std::vector<uint8_t>{0xab, 0x00}));
+  EXPECT_EQ(s.reply_mask, (std::vector<uint8_t>{0x00, 0x0f}));
+  EXPECT_EQ(s.min_reply_len, 2);
+  EXPECT_EQ(s.max_reply_len, 64);
+  EXPECT_EQ(s.retry, 1u);
+  EXPECT_DOUBLE_EQ(s.delay_before_retry, 1);
+  c = parse_ok("--check add -u 10.0.0.1:53 -r 192.168.0.18 udp_check require_reply");
+  EXPECT_TRUE(c.check.spec.require_reply);
+  EXPECT_TRUE(c.check.spec.reply_data.empty());
+  EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 udp payload=0X"),
+            "bad payload (hex digits) 'payload=0X'");
+  EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 udp require_reply=zz"),
+            "bad require_reply (hex digits, X for any) 'require_reply=zz'");
+  EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 udp min_reply_length=9 "
+                      "max_reply_length=3"),
+            "min_reply_length is above max_reply_length: the check would always fail");
+  EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 tcp payload=01"),
+            "unknown option 'payload=01' for a TCP_CHECK check");
 }
 
 TEST(ParseCheckIpv6, Forms) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -280,6 +281,124 @@ TEST(ProbeIpv6, BindtoOfTheOtherFamilyFails) {
   const CheckResult r = probe(spec, *parse_ip("::1"), 9);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.reason, "bindto 127.0.0.1 is not of the family of ::1");
+}
+
+// UDP_CHECK against a UDP socket of the test's on 127.0.0.1: `answer` gets each datagram it
+// receives and returns the reply to send (nullopt: none).
+CheckResult probe_udp(const CheckSpec& spec, uint16_t port, int server,
+                      const std::function<std::optional<std::string>(const std::string&)>& answer,
+                      std::vector<std::string>* seen = nullptr) {
+  Prober prober;
+  std::optional<CheckResult> got;
+  prober.start(spec, kLoopback, port, [&](const CheckResult& r) { got = r; });
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!got && Clock::now() < deadline) {
+    prober.poll(10);
+    if (server < 0) continue;
+    char buf[2048];
+    sockaddr_in from{};
+    socklen_t flen = sizeof from;
+    const ssize_t n =
+        recvfrom(server, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+    if (n < 0) continue;
+    const std::string d(buf, static_cast<size_t>(n));
+    if (seen) seen->push_back(d);
+    if (const auto reply = answer(d))
+      sendto(server, reply->data(), reply->size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
+  }
+  EXPECT_TRUE(got) << "the probe never ended";
+  return got.value_or(CheckResult{});
+}
+
+int udp_server(uint16_t* port) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(kLoopback.v4());
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+TEST(ProbeUdp, PortUnreachableFailsSilencePassesUnlessAReplyIsRequired) {
+  uint16_t port = 0;
+  const int server = udp_server(&port);
+  CheckSpec spec = fast(CheckKind::Udp);
+  spec.connect_timeout = 0.3;
+  const auto silent = [](const std::string&) { return std::optional<std::string>(); };
+  // keepalived's own payload when none is given (32 bytes here); silence passes.
+  std::vector<std::string> seen;
+  CheckResult r = probe_udp(spec, port, server, silent, &seen);
+  EXPECT_TRUE(r.ok) << r.reason;
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].size(), 32u);
+  // require_reply: silence fails.
+  spec.require_reply = true;
+  r = probe_udp(spec, port, server, silent);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "UDP to 127.0.0.1:" + std::to_string(port) + ": no reply within 0.3 s");
+  // Any reply passes a bare require_reply.
+  r = probe_udp(spec, port, server, [](const std::string&) { return std::string("x"); });
+  EXPECT_TRUE(r.ok) << r.reason;
+  close(server);
+  // Nobody on the port: the ICMP port unreachable fails it, long before the timeout.
+  spec.require_reply = false;
+  spec.connect_timeout = 5;
+  const auto t0 = Clock::now();
+  r = probe_udp(spec, port, -1, silent);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "UDP to 127.0.0.1:" + std::to_string(port) +
+                          ": ICMP destination unreachable (code 3: Connection refused)");
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST(ProbeUdp, PayloadSentAndTheReplyMatchedAsKeepalivedDoes) {
+  uint16_t port = 0;
+  const int server = udp_server(&port);
+  CheckSpec spec = fast(CheckKind::Udp);
+  ASSERT_TRUE(parse_hex_str("50494e47", spec.udp_payload, nullptr));  // "PING"
+  spec.require_reply = true;
+  ASSERT_TRUE(parse_hex_str("504f4e47 XX", spec.reply_data, &spec.reply_mask));  // "PONG" ?
+  const auto reply_with = [](std::string r) {
+    return [r](const std::string&) { return std::optional<std::string>(r); };
+  };
+  std::vector<std::string> seen;
+  EXPECT_TRUE(probe_udp(spec, port, server, reply_with("PONG!"), &seen).ok);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], "PING");
+  // Matched over the shorter of the two: "PON" passes, "PUNG" does not.
+  EXPECT_TRUE(probe_udp(spec, port, server, reply_with("PON")).ok);
+  const CheckResult r = probe_udp(spec, port, server, reply_with("PUNG"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason,
+            "UDP to 127.0.0.1:" + std::to_string(port) + ": the reply (4 bytes) does not match");
+  // Lengths, checked with reply data: at least 4, at most 5.
+  spec.min_reply_len = 4;
+  spec.max_reply_len = 5;
+  EXPECT_FALSE(probe_udp(spec, port, server, reply_with("PON")).ok);
+  EXPECT_TRUE(probe_udp(spec, port, server, reply_with("PONGS")).ok);
+  EXPECT_FALSE(probe_udp(spec, port, server, reply_with("PONGS!")).ok);
+  close(server);
+}
+
+TEST(HexStr, AsKeepalivedReadsIt) {
+  std::vector<uint8_t> d, m;
+  // keepalived.conf(5)'s example.
+  ASSERT_TRUE(parse_hex_str("Ab12f 3 456 546443123", d, nullptr));
+  EXPECT_EQ(
+      d, (std::vector<uint8_t>{0xab, 0x12, 0x0f, 0x03, 0x45, 0x06, 0x54, 0x64, 0x43, 0x12, 0x03}));
+  // An odd digit ending a group is a byte's low nibble, a wildcard too.
+  ASSERT_TRUE(parse_hex_str("4fX x1 X", d, &m));
+  EXPECT_EQ(d, (std::vector<uint8_t>{0x4f, 0x00, 0x01, 0x00}));
+  EXPECT_EQ(m, (std::vector<uint8_t>{0x00, 0x0f, 0xf0, 0x0f}));
+  ASSERT_TRUE(parse_hex_str("4f01", d, &m));
+  EXPECT_TRUE(m.empty());                          // no wildcard, no mask
+  EXPECT_FALSE(parse_hex_str("4fX", d, nullptr));  // wildcards in replies only
+  EXPECT_FALSE(parse_hex_str("4g", d, nullptr));
+  EXPECT_FALSE(parse_hex_str("  ", d, nullptr));
+  EXPECT_FALSE(parse_hex_str("", d, nullptr));
 }
 
 }  // namespace

@@ -462,6 +462,72 @@ TEST(Keepalived, MiscCheckWithArgumentsAndMiscDynamic) {
   EXPECT_EQ(u.changes[0].dest.weight, 10);
 }
 
+// UDP_CHECK (check_udp.c): connect options as TCP_CHECK's, its payload and the reply it wants
+// read as keepalived reads hex strings.
+TEST(Keepalived, UdpCheck) {
+  const std::string vs = R"(virtual_server 10.0.0.1 53 {
+  protocol UDP
+  lb_algo rr
+  lb_kind NAT
+  delay_loop 3
+  real_server 10.0.0.2 53 {
+    UDP_CHECK {
+      connect_timeout 2
+      BODY
+    }
+  }
+})";
+  auto with = [&](const std::string& body) {
+    std::string t = vs;
+    t.replace(t.find("BODY"), 4, body);
+    return load(t);
+  };
+  KaLoadResult r = with(
+      "connect_port 5353\n payload 12 34 5\n require_reply 00 Xf\n"
+      " min_reply_length 2\n max_reply_length 512");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty());
+  const CheckSpec& s = r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s.kind, CheckKind::Udp);
+  EXPECT_EQ(s.describe(), "UDP_CHECK 10.0.0.2:5353");
+  EXPECT_EQ(s.connect_timeout, 2);
+  EXPECT_EQ(s.retry, 1u);
+  EXPECT_EQ(s.delay_before_retry, 1);
+  EXPECT_EQ(s.udp_payload, (std::vector<uint8_t>{0x12, 0x34, 0x05}));
+  EXPECT_TRUE(s.require_reply);
+  EXPECT_EQ(s.reply_data, (std::vector<uint8_t>{0x00, 0x0f}));
+  EXPECT_EQ(s.reply_mask, (std::vector<uint8_t>{0x00, 0xf0}));
+  EXPECT_EQ(s.min_reply_len, 2);
+  EXPECT_EQ(s.max_reply_len, 512);
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  // Defaults: keepalived's own payload, silence passes, replies of 0 to 255 bytes.
+  r = with("");
+  ASSERT_TRUE(r.ok) << r.error;
+  const CheckSpec& d = r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_TRUE(d.udp_payload.empty());
+  EXPECT_FALSE(d.require_reply);
+  EXPECT_EQ(d.max_reply_len, 255);
+  // A bare require_reply wants a reply, any.
+  r = with("require_reply");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec.require_reply);
+  // What keepalived refuses, at its line; what it only reports, a warning.
+  EXPECT_EQ(with("payload 12zz").error,
+            "ka.conf:9: invalid hex string for UDP_CHECK payload "
+            "'12zz'");
+  EXPECT_EQ(with("payload 1X").error, "ka.conf:9: invalid hex string for UDP_CHECK payload '1X'");
+  EXPECT_EQ(with("require_reply q").error, "ka.conf:9: invalid hex string for UDP_CHECK reply 'q'");
+  r = with("require_reply 01\n min_reply_length 9\n max_reply_length 3");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings, std::vector<std::string>{"ka.conf:7: UDP_CHECK min_reply_length 9 > "
+                                                 "max_reply_length 3 - will always fail"});
+  // Not a UDP_CHECK keyword: ignored with keepalived's warning, as any unknown keyword.
+  r = with("misc_path /bin/true");
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("'misc_path'"), std::string::npos) << r.warnings[0];
+}
+
 // MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
 // warning; a name that does not exist refuses the file at its line; enable_script_security
 // refuses a program that would run as root from a path others can write.
