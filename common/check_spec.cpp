@@ -14,6 +14,8 @@ const char* check_kind_name(CheckKind k) {
       return "MISC_CHECK";
     case CheckKind::Udp:
       return "UDP_CHECK";
+    case CheckKind::Ping:
+      return "PING_CHECK";
   }
   return "?";
 }
@@ -26,6 +28,8 @@ bool HttpUrl::status_ok(unsigned code) const {
 
 std::string CheckSpec::describe() const {
   if (kind == CheckKind::Misc) return std::string(check_kind_name(kind)) + " " + misc_path;
+  if (kind == CheckKind::Ping)
+    return std::string(check_kind_name(kind)) + " " + format_ip(connect_ip);
   return std::string(check_kind_name(kind)) + " " + addr_port(connect_ip, connect_port);
 }
 

@@ -1,5 +1,5 @@
-// What one health checker does (a TCP_CHECK, HTTP_GET, UDP_CHECK or MISC_CHECK block of
-// keepalived's, or a `fastvsadm --check add`): its parameters, already resolved. Plain data, so
+// What one health checker does (a TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK or MISC_CHECK block
+// of keepalived's, or a `fastvsadm --check add`): its parameters, already resolved. Plain data, so
 // that the configuration model (common/model.h) can hold checks; the state machines are in
 // control/health/state.h.
 #pragma once
@@ -16,9 +16,9 @@ namespace fastvs {
 // ---------------------------------------------------------------------------------------------
 // What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
 
-enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp };
+enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping };
 
-// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK".
+// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK", "PING_CHECK".
 const char* check_kind_name(CheckKind k);
 
 // An inclusive range of HTTP status codes ("status_code 200-299 404").
@@ -49,8 +49,8 @@ struct CheckSpec {
   unsigned retry = 1;             // failures retried before an up checker goes down: 0 for MISC
   double warmup = 60;             // the first run is spread over [0, warmup] (default delay_loop)
   bool alpha = false;             // start down and wait for a first success
-  // TCP_CHECK, HTTP_GET and UDP_CHECK: where to connect (defaults: the real server's address and
-  // port).
+  // TCP_CHECK, HTTP_GET, UDP_CHECK and PING_CHECK (no port): where to connect (defaults: the real
+  // server's address and port).
   IpAddr connect_ip;  // zero: the real server's address
   uint16_t connect_port = 0;
   IpAddr bindto;           // source address; zero: the kernel chooses

@@ -1,7 +1,7 @@
-// `fastvsadm --check ...`: keepalived's checkers (TCP_CHECK, HTTP_GET, UDP_CHECK, MISC_CHECK) and
-// its pool rules (quorum, hysteresis, sorry_server) on one line each, for services configured with
-// fastvsadm rather than keepalived.conf. The keys are a table: the parser accepts what it holds,
-// and fastvsadm --help prints it.
+// `fastvsadm --check ...`: keepalived's checkers (TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK,
+// MISC_CHECK) and its pool rules (quorum, hysteresis, sorry_server) on one line each, for services
+// configured with fastvsadm rather than keepalived.conf. The keys are a table: the parser accepts
+// what it holds, and fastvsadm --help prints it.
 #include <algorithm>
 #include <cctype>
 #include <iterator>
@@ -21,7 +21,9 @@ enum : unsigned {
   kMisc = 4,
   kPool = 8,
   kUdp = 16,
-  kAnyKind = kTcp | kHttp | kMisc | kUdp
+  kPing = 32,
+  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing,
+  kPorts = kTcp | kHttp | kMisc | kUdp  // every kind but ping
 };
 
 unsigned kind_bit(CheckKind k) {
@@ -32,6 +34,8 @@ unsigned kind_bit(CheckKind k) {
       return kHttp;
     case CheckKind::Udp:
       return kUdp;
+    case CheckKind::Ping:
+      return kPing;
     case CheckKind::Misc:
       break;
   }
@@ -51,7 +55,7 @@ constexpr CheckKey kCheckKeys[] = {
     {"retry", kAnyKind, true, "N", "failures retried before the check fails (misc: 0, else 1)"},
     {"delay_before_retry", kAnyKind, true, "SECS", "between retries (http: 3, else 1)"},
     {"warmup", kAnyKind, true, "SECS", "the first run within this (default interval)"},
-    {"port", kAnyKind, true, "PORT", "connect_port (default the real server's)"},
+    {"port", kPorts, true, "PORT", "connect_port (default the real server's; not ping)"},
     {"ip", kAnyKind, true, "IP", "connect_ip (default the real server's)"},
     {"alpha", kAnyKind, false, "", "start down, up after the first success"},
     {"inhibit", kAnyKind, false, "", "down: weight 0 instead of out (inhibit_on_failure)"},
@@ -86,7 +90,7 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|udp|misc [KEY[=VALUE] ...]",
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|udp|ping|misc [KEY[=VALUE] ...]",
      "a checker of one real server (all of a server's must pass)",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
      "interval=2"},
@@ -161,7 +165,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   CheckSpec& spec = cmd.check.spec;
   bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
   if (cmd.op == Op::CheckAdd) {
-    if (i >= words.size()) return Error{"--check add needs a kind: tcp, http, udp or misc"};
+    if (i >= words.size()) return Error{"--check add needs a kind: tcp, http, udp, ping or misc"};
     std::string kind = words[i++];
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kind == "tcp" || kind == "tcp_check") {
@@ -170,10 +174,12 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       spec.kind = CheckKind::Http;
     } else if (kind == "udp" || kind == "udp_check") {
       spec.kind = CheckKind::Udp;
+    } else if (kind == "ping" || kind == "ping_check") {
+      spec.kind = CheckKind::Ping;
     } else if (kind == "misc" || kind == "misc_check") {
       spec.kind = CheckKind::Misc;
     } else {
-      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, udp, misc)"};
+      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, udp, ping, misc)"};
     }
   }
   for (; i < words.size(); ++i) {
@@ -342,6 +348,7 @@ std::string check_help() {
     if (std::string(k.name) == "masq") name = "masq|route|tunnel";
     const std::string where = k.where == kPool      ? "pool"
                               : k.where == kAnyKind ? "any"
+                              : k.where == kPorts   ? "!ping"
                               : k.where == kHttp    ? "http"
                               : k.where == kUdp     ? "udp"
                                                     : "misc";

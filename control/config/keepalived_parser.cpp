@@ -561,10 +561,11 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
     } else if (k == "notify_up" || k == "notify_down") {
       ok = leaf(c, 1, 3);
       (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
-    } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK") {
+    } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
+               k == "PING_CHECK") {
       ok = checker(rs, c, dynamic_seen);
-    } else if (k == "SSL_GET" || k == "SMTP_CHECK" || k == "DNS_CHECK" || k == "PING_CHECK" ||
-               k == "FILE_CHECK" || k == "BFD_CHECK") {
+    } else if (k == "SSL_GET" || k == "SMTP_CHECK" || k == "DNS_CHECK" || k == "FILE_CHECK" ||
+               k == "BFD_CHECK") {
       not_handled(c.line, k);
     } else if (k == "smtp_alert" || k == "snmp_name") {
       no_effect(c);
@@ -583,10 +584,11 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
   if (!want_block(n) || !arity(n, 0, 0)) return false;
   RawCheck ch;
   ch.line = n.line;
-  ch.kind = n.key == "TCP_CHECK"   ? CheckKind::Tcp
-            : n.key == "HTTP_GET"  ? CheckKind::Http
-            : n.key == "UDP_CHECK" ? CheckKind::Udp
-                                   : CheckKind::Misc;
+  ch.kind = n.key == "TCP_CHECK"    ? CheckKind::Tcp
+            : n.key == "HTTP_GET"   ? CheckKind::Http
+            : n.key == "UDP_CHECK"  ? CheckKind::Udp
+            : n.key == "PING_CHECK" ? CheckKind::Ping
+                                    : CheckKind::Misc;
   const bool connects = ch.kind != CheckKind::Misc;
   const std::string where = n.key;
   for (const Node& c : n.children) {

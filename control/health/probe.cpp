@@ -67,9 +67,10 @@ void Prober::start(const CheckSpec& spec, const IpAddr& ip, uint16_t port, Done 
   p->ip = spec.connect_ip.is_zero() ? ip : spec.connect_ip;
   p->port = spec.connect_port ? spec.connect_port : port;
   p->done = std::move(done);
-  const Status st = spec.kind == CheckKind::Misc  ? start_misc(*p)
-                    : spec.kind == CheckKind::Udp ? start_udp(*p)
-                                                  : start_connect(*p);
+  const Status st = spec.kind == CheckKind::Misc   ? start_misc(*p)
+                    : spec.kind == CheckKind::Udp  ? start_udp(*p)
+                    : spec.kind == CheckKind::Ping ? start_ping(*p)
+                                                   : start_connect(*p);
   if (!st) return p->done(CheckResult{false, st.error(), -1});
   probes_.push_back(std::move(p));
 }
@@ -89,6 +90,7 @@ void Prober::finish(Probe& probe, const CheckResult& r) {
 void Prober::step(Probe& p) {
   if (p.stage == Probe::Stage::Program) return read_misc(p);
   if (p.stage == Probe::Stage::Datagram) return step_udp(p);
+  if (p.stage == Probe::Stage::Echo) return step_ping(p);
   if (p.stage == Probe::Stage::Connecting && !connected(p)) return;
   if (p.spec.kind == CheckKind::Tcp) return finish(p, CheckResult{true, "", -1});
   step_http(p);
@@ -116,6 +118,12 @@ void Prober::poll(int timeout_ms) {
       }
     } else if (now >= p.deadline && p.stage == Probe::Stage::Datagram) {
       finish(p, udp_silence(p));
+      continue;
+    } else if (now >= p.deadline && p.stage == Probe::Stage::Echo) {
+      finish(p, CheckResult{false,
+                            fmt::format("ping {}: no echo reply within {} s", format_ip(p.ip),
+                                        p.spec.connect_timeout),
+                            -1});
       continue;
     } else if (now >= p.deadline) {
       finish(p, CheckResult{false,

@@ -1,6 +1,7 @@
 // Health probes on the wire and programs, run without blocking by the health thread
 // (control/health/runner.h): TCP_CHECK (a connect), HTTP_GET (a GET of each url, status code and
-// optional MD5 of the body), UDP_CHECK (a datagram, ICMP errors and replies), MISC_CHECK (a
+// optional MD5 of the body), UDP_CHECK (a datagram, ICMP errors and replies), PING_CHECK (an
+// echo request), MISC_CHECK (a
 // program, its exit status; each run contained by a reaper of its own, see misc_check.cpp). One
 // epoll set; timeouts and child processes are checked on every poll. The probes go out through the
 // host's stack: with fastvsd's kernel path, through the director's own ports.
@@ -63,6 +64,9 @@ class Prober {
   Status start_udp(Probe& p);
   void step_udp(Probe& p);
   static CheckResult udp_silence(const Probe& p);
+  // PING_CHECK (ping_check.cpp): send the echo request; wait for its reply.
+  Status start_ping(Probe& p);
+  void step_ping(Probe& p);
   // MISC_CHECK (misc_check.cpp): start the program under its reaper; read the reaper's report
   // as it comes; the result once the reaper reported and exited (or is stuck past the timeout).
   Status start_misc(Probe& p);

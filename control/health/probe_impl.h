@@ -15,7 +15,7 @@ namespace fastvs {
 socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out);
 
 struct Prober::Probe {
-  enum class Stage { Connecting, Sending, Receiving, Program, Datagram };
+  enum class Stage { Connecting, Sending, Receiving, Program, Datagram, Echo };
   CheckSpec spec;
   IpAddr ip;
   uint16_t port = 0;
@@ -24,7 +24,8 @@ struct Prober::Probe {
   int fd = -1;
   pid_t pid = -1;
   double deadline = 0;
-  size_t url = 0;  // HTTP_GET: the url being fetched
+  size_t url = 0;                      // HTTP_GET: the url being fetched
+  uint16_t ping_id = 0, ping_seq = 0;  // PING_CHECK: the echo request's
   std::string out;
   size_t sent = 0;
   std::string in;

@@ -196,6 +196,24 @@ virtual_server {topo.VIP} 53 {{
         self.topo.start_udp("rs1")
         wait_for(lambda: "192.168.0.18:5353" in d.table(), 15, "rs1 to come back")
 
+    def test_ping_check_takes_a_silent_host_out_and_back(self):
+        # PING_CHECK: echo requests from the host through the data plane; rs1 stops answering
+        # them (its firewall drops echo requests) and leaves; it answers again and returns.
+        ping = "PING_CHECK {\n connect_timeout 1\n retry 0\n }"
+        drop = "iptables -I INPUT -p icmp --icmp-type echo-request -j DROP"
+        self.addCleanup(lambda: topo.ns("rs1", drop.replace("-I", "-D"), check=False))
+        d = Director(self, self.topo, NAT_ADDRS, nat_vs(rs1_check=ping, rs2_check=ping), "ping")
+        self.both_serving(d)
+        self.assertRegex(d.adm("--check", "list"), r"192\.168\.0\.18:80 +UP")
+        topo.ns("rs1", drop)
+        wait_for(lambda: "192.168.0.18:80" not in d.table(), 15, "rs1 to leave the service")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:80 +DOWN", status)
+        self.assertIn("ping 192.168.0.18: no echo reply within 1 s", status)
+        self.assertEqual(pages(4), ["rs2rs2"] * 4)
+        topo.ns("rs1", drop.replace("-I", "-D"))
+        wait_for(lambda: "192.168.0.18:80" in d.table(), 15, "rs1 to come back")
+
     def test_inhibit_on_failure_keeps_it_at_weight_0(self):
         d = Director(self, self.topo, NAT_ADDRS, nat_vs(rs1_extra="inhibit_on_failure"), "inh")
         self.both_serving(d)

@@ -154,11 +154,14 @@ class Completion(RingDaemonTest):
                          ["dpdk0", "dpdk1"])
         self.assertEqual(self.complete("fastvsadm --check "), ["add", "del", "pool", "list"])
         self.assertEqual(self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "),
-                         ["tcp", "http", "udp", "misc"])
+                         ["tcp", "http", "udp", "ping", "misc"])
         self.assertIn("path=", self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "
                                              "http "))
         self.assertIn("require_reply=", self.complete("fastvsadm --check add -u 10.0.0.1:53 -r "
                                                       "10.0.0.2 udp "))
+        ping = self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 ping ")
+        self.assertIn("timeout=", ping)
+        self.assertNotIn("port=", ping)
 
     def test_sync_daemon(self):
         self.assertEqual(self.complete("fastvsadm --st"), ["--start-daemon", "--stop-daemon"])

@@ -792,7 +792,7 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
             "--check add needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
-            "unknown check kind 'icmp' (tcp, http, udp, misc)");
+            "unknown check kind 'icmp' (tcp, http, udp, ping, misc)");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
             "bad interval 'interval=soon'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
@@ -986,6 +986,14 @@ TEST(ParseCheck, Udp) {
             "min_reply_length is above max_reply_length: the check would always fail");
   EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 tcp payload=01"),
             "unknown option 'payload=01' for a TCP_CHECK check");
+}
+
+TEST(ParseCheck, Ping) {
+  Command c = parse_ok("--check add -t 10.0.0.1:80 -r 192.168.0.18 ping timeout=1 retry=2");
+  EXPECT_EQ(c.check.spec.kind, CheckKind::Ping);
+  EXPECT_EQ(c.check.spec.retry, 2u);
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 ping port=80"),
+            "unknown option 'port=80' for a PING_CHECK check");
 }
 
 TEST(ParseCheckIpv6, Forms) {

@@ -383,6 +383,29 @@ TEST(ProbeUdp, PayloadSentAndTheReplyMatchedAsKeepalivedDoes) {
   close(server);
 }
 
+TEST(ProbePing, EchoRepliesOnTheLoopback) {
+  if (getuid() != 0) GTEST_SKIP() << "PING_CHECK's raw ICMP socket needs root";
+  CheckSpec spec = fast(CheckKind::Ping);
+  spec.connect_timeout = 2;
+  // Two at once: each takes its own reply (identifier and sequence), not the other's.
+  Prober prober;
+  std::optional<CheckResult> a, b;
+  prober.start(spec, kLoopback, 0, [&](const CheckResult& r) { a = r; });
+  prober.start(spec, kLoopback, 0, [&](const CheckResult& r) { b = r; });
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while ((!a || !b) && Clock::now() < deadline) prober.poll(20);
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(a->ok) << a->reason;
+  EXPECT_TRUE(b->ok) << b->reason;
+  // IPv6 too, from a bindto of its family.
+  spec.bindto = *parse_ip("::1");
+  const CheckResult r = probe(spec, *parse_ip("::1"), 0);
+  EXPECT_TRUE(r.ok) << r.reason;
+  spec.bindto = kLoopback;
+  EXPECT_EQ(probe(spec, *parse_ip("::1"), 0).reason,
+            "bindto 127.0.0.1 is not of the family of ::1");
+}
+
 TEST(HexStr, AsKeepalivedReadsIt) {
   std::vector<uint8_t> d, m;
   // keepalived.conf(5)'s example.

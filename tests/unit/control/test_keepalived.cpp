@@ -528,6 +528,26 @@ TEST(Keepalived, UdpCheck) {
   EXPECT_NE(r.warnings[0].find("'misc_path'"), std::string::npos) << r.warnings[0];
 }
 
+// PING_CHECK (check_ping.c): the connect options, no port.
+TEST(Keepalived, PingCheck) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  real_server 10.0.0.2 80 {
+    PING_CHECK {
+      connect_ip 10.0.0.3
+      connect_timeout 2
+      retry 3
+    }
+  }
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  const CheckSpec& s = r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s.kind, CheckKind::Ping);
+  EXPECT_EQ(s.describe(), "PING_CHECK 10.0.0.3");
+  EXPECT_EQ(s.retry, 3u);
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+}
+
 // MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
 // warning; a name that does not exist refuses the file at its line; enable_script_security
 // refuses a program that would run as root from a path others can write.
