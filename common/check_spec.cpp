@@ -16,6 +16,8 @@ const char* check_kind_name(CheckKind k) {
       return "UDP_CHECK";
     case CheckKind::Ping:
       return "PING_CHECK";
+    case CheckKind::Smtp:
+      return "SMTP_CHECK";
   }
   return "?";
 }

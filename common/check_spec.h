@@ -16,9 +16,10 @@ namespace fastvs {
 // ---------------------------------------------------------------------------------------------
 // What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
 
-enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping };
+enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp };
 
-// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK", "PING_CHECK".
+// keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK", "PING_CHECK",
+// "SMTP_CHECK".
 const char* check_kind_name(CheckKind k);
 
 // An inclusive range of HTTP status codes ("status_code 200-299 404").
@@ -69,6 +70,8 @@ struct CheckSpec {
   std::vector<uint8_t> reply_mask;  // empty: no wildcard
   uint16_t min_reply_len = 0;
   uint16_t max_reply_len = 255;
+  // SMTP_CHECK: the name HELO gives (keepalived's SMTP_DEFAULT_HELO).
+  std::string helo_name = "smtpchecker.keepalived.org";
   // MISC_CHECK: a program run without a shell. Exit 0 passes, anything else fails; with
   // misc_dynamic, exit 2..255 passes too and sets the real server's weight to the status - 2.
   std::string misc_path;  // the command line as written, for logs

@@ -1,7 +1,7 @@
 // `fastvsadm --check ...`: keepalived's checkers (TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK,
-// MISC_CHECK) and its pool rules (quorum, hysteresis, sorry_server) on one line each, for services
-// configured with fastvsadm rather than keepalived.conf. The keys are a table: the parser accepts
-// what it holds, and fastvsadm --help prints it.
+// SMTP_CHECK, MISC_CHECK) and its pool rules (quorum, hysteresis, sorry_server) on one line each,
+// for services configured with fastvsadm rather than keepalived.conf. The keys are a table: the
+// parser accepts what it holds, and fastvsadm --help prints it.
 #include <algorithm>
 #include <cctype>
 #include <iterator>
@@ -22,8 +22,9 @@ enum : unsigned {
   kPool = 8,
   kUdp = 16,
   kPing = 32,
-  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing,
-  kPorts = kTcp | kHttp | kMisc | kUdp  // every kind but ping
+  kSmtp = 64,
+  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing | kSmtp,
+  kPorts = kTcp | kHttp | kMisc | kUdp | kSmtp  // every kind but ping
 };
 
 unsigned kind_bit(CheckKind k) {
@@ -36,6 +37,8 @@ unsigned kind_bit(CheckKind k) {
       return kUdp;
     case CheckKind::Ping:
       return kPing;
+    case CheckKind::Smtp:
+      return kSmtp;
     case CheckKind::Misc:
       break;
   }
@@ -69,6 +72,7 @@ constexpr CheckKey kCheckKeys[] = {
     {"user", kMisc, true, "NAME[:GROUP]",
      "run as (default keepalived_script if it exists, else root)"},
     {"dynamic", kMisc, false, "", "exit 2..255 sets the weight to status - 2 (misc_dynamic)"},
+    {"helo", kSmtp, true, "NAME", "HELO's name (helo_name; smtpchecker.keepalived.org)"},
     {"payload", kUdp, true, "HEX", "the datagram sent (default 32 bytes of fastvsd's own)"},
     {"require_reply", kUdp, false, "", "fails without a reply (else silence passes)"},
     {"require_reply", kUdp, true, "HEX", "a reply that matches HEX (X: any nibble)"},
@@ -90,7 +94,7 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|udp|ping|misc [KEY[=VALUE] ...]",
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|udp|ping|smtp|misc [KEY[=VALUE] ...]",
      "a checker of one real server (all of a server's must pass)",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
      "interval=2"},
@@ -165,7 +169,8 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   CheckSpec& spec = cmd.check.spec;
   bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
   if (cmd.op == Op::CheckAdd) {
-    if (i >= words.size()) return Error{"--check add needs a kind: tcp, http, udp, ping or misc"};
+    if (i >= words.size())
+      return Error{"--check add needs a kind: tcp, http, udp, ping, smtp or misc"};
     std::string kind = words[i++];
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kind == "tcp" || kind == "tcp_check") {
@@ -176,10 +181,12 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       spec.kind = CheckKind::Udp;
     } else if (kind == "ping" || kind == "ping_check") {
       spec.kind = CheckKind::Ping;
+    } else if (kind == "smtp" || kind == "smtp_check") {
+      spec.kind = CheckKind::Smtp;
     } else if (kind == "misc" || kind == "misc_check") {
       spec.kind = CheckKind::Misc;
     } else {
-      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, udp, ping, misc)"};
+      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, udp, ping, smtp, misc)"};
     }
   }
   for (; i < words.size(); ++i) {
@@ -295,6 +302,9 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
         return bad("user (user=NAME or user=NAME:GROUP)");
     } else if (key == "dynamic") {
       spec.misc_dynamic = true;
+    } else if (key == "helo") {
+      if (val.empty() || val.find_first_of(" \t\r\n") != val.npos) return bad("helo (a name)");
+      spec.helo_name = std::string(val);
     } else if (key == "payload") {
       if (!parse_hex_str(val, spec.udp_payload, nullptr)) return bad("payload (hex digits)");
     } else if (key == "require_reply") {
@@ -351,6 +361,7 @@ std::string check_help() {
                               : k.where == kPorts   ? "!ping"
                               : k.where == kHttp    ? "http"
                               : k.where == kUdp     ? "udp"
+                              : k.where == kSmtp    ? "smtp"
                                                     : "misc";
     out += "    " + name + std::string(name.size() < 26 ? 26 - name.size() : 1, ' ') + where +
            std::string(6 - where.size(), ' ') + k.help + "\n";

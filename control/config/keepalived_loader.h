@@ -82,6 +82,8 @@ struct RawCheck {
   std::string user;
   std::string group;
   unsigned user_line = 0;
+  // SMTP_CHECK
+  std::string helo_name = "smtpchecker.keepalived.org";
   // UDP_CHECK
   std::vector<uint8_t> udp_payload;
   bool require_reply = false;
@@ -231,6 +233,16 @@ class Loader {
   bool real_server(RawVs& vs, const Node& n);
 
   bool checker(RawServer& rs, const Node& n, bool& dynamic_seen);
+  // SMTP_CHECK's `host { }` (deprecated in keepalived): where its checker connects.
+  struct SmtpHost {
+    unsigned line = 0;
+    std::optional<IpAddr> connect_ip;
+    std::optional<uint16_t> connect_port;
+    IpAddr bindto;
+    uint16_t bind_port = 0;
+    std::optional<double> connect_timeout;
+  };
+  bool smtp_host(RawCheck& ch, const Node& n, SmtpHost& h);
 
   bool url(RawCheck& ch, const Node& n);
 

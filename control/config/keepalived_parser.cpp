@@ -562,10 +562,9 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
       ok = leaf(c, 1, 3);
       (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
-               k == "PING_CHECK") {
+               k == "PING_CHECK" || k == "SMTP_CHECK") {
       ok = checker(rs, c, dynamic_seen);
-    } else if (k == "SSL_GET" || k == "SMTP_CHECK" || k == "DNS_CHECK" || k == "FILE_CHECK" ||
-               k == "BFD_CHECK") {
+    } else if (k == "SSL_GET" || k == "DNS_CHECK" || k == "FILE_CHECK" || k == "BFD_CHECK") {
       not_handled(c.line, k);
     } else if (k == "smtp_alert" || k == "snmp_name") {
       no_effect(c);
@@ -588,9 +587,11 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
             : n.key == "HTTP_GET"   ? CheckKind::Http
             : n.key == "UDP_CHECK"  ? CheckKind::Udp
             : n.key == "PING_CHECK" ? CheckKind::Ping
+            : n.key == "SMTP_CHECK" ? CheckKind::Smtp
                                     : CheckKind::Misc;
   const bool connects = ch.kind != CheckKind::Misc;
   const std::string where = n.key;
+  std::vector<SmtpHost> hosts;
   for (const Node& c : n.children) {
     const std::string& k = c.key;
     bool ok = true;
@@ -617,6 +618,14 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
     } else if (ch.kind == CheckKind::Http && (k == "http_protocol" || k == "fast_recovery")) {
       // One run fetches every url at once: keepalived's fast_recovery, always.
       no_effect(c);
+    } else if (ch.kind == CheckKind::Smtp && k == "helo_name") {
+      ok = leaf(c, 1, 1);
+      if (ok) ch.helo_name = c.args[0];
+    } else if (ch.kind == CheckKind::Smtp && k == "host") {
+      // smtp_host_handler: deprecated, each host its own checker (all must pass).
+      warn(c.line, "The SMTP_CHECK host block is deprecated. Please define additional checkers.");
+      hosts.emplace_back();
+      ok = smtp_host(ch, c, hosts.back());
     } else if (ch.kind == CheckKind::Udp && k == "payload") {
       // payload_handler: the words joined, read as hex.
       ok = leaf(c, 1, 64);
@@ -669,6 +678,20 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
   if (ch.kind == CheckKind::Misc && ch.misc_path.empty()) {
     return fail(n.line, "MISC_CHECK without misc_path");
   }
+  // A checker a host: the SMTP_CHECK's settings, where the host says to connect.
+  if (!hosts.empty()) {
+    for (const SmtpHost& h : hosts) {
+      RawCheck one = ch;
+      one.line = h.line;
+      if (h.connect_ip) one.connect_ip = h.connect_ip;
+      if (h.connect_port) one.connect_port = h.connect_port;
+      if (!h.bindto.is_zero()) one.bindto = h.bindto;
+      if (h.bind_port) one.bind_port = h.bind_port;
+      if (h.connect_timeout) one.inh.connect_timeout = h.connect_timeout;
+      rs.checks.push_back(std::move(one));
+    }
+    return true;
+  }
   // udp_check_end_handler reports it and keeps the checker.
   if (ch.kind == CheckKind::Udp && ch.min_reply_len > ch.max_reply_len) {
     warn(n.line, "UDP_CHECK min_reply_length " + std::to_string(ch.min_reply_len) +
@@ -676,6 +699,40 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
                      " - will always fail");
   }
   rs.checks.push_back(std::move(ch));
+  return true;
+}
+
+bool Loader::smtp_host(RawCheck& ch, const Node& n, SmtpHost& h) {
+  if (!want_block(n) || !arity(n, 0, 0)) return false;
+  h.line = n.line;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    bool ok = true;
+    if (k == "connect_ip") {
+      IpAddr ip;
+      ok = leaf(c, 1, 1) && ip_value(c, 0, "connect_ip", ip);
+      h.connect_ip = ip;
+    } else if (k == "connect_port") {
+      uint16_t port = 0;
+      ok = leaf(c, 1, 1) && port_value(c, 0, "connect_port", port);
+      h.connect_port = port;
+    } else if (k == "bindto") {
+      ok = leaf(c, 1, 1) && ip_value(c, 0, "bindto", h.bindto);
+    } else if (k == "bind_port") {
+      ok = leaf(c, 1, 1) && port_value(c, 0, "bind_port", h.bind_port);
+    } else if (k == "connect_timeout") {
+      ok = timer_leaf(c, false, h.connect_timeout);
+    } else if (k == "bind_if" || k == "fwmark") {
+      not_handled(c.line, "SMTP_CHECK host " + k, "ignored");
+    } else if (common_key(ch.inh, c, true)) {
+      // The checker's own settings (retry, delay_before_retry, ...), as keepalived's common
+      // keywords in a host block set them.
+      ok = error_.empty();
+    } else {
+      unknown(c, "host");
+    }
+    if (!ok || !error_.empty()) return false;
+  }
   return true;
 }
 

@@ -240,6 +240,7 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
     s.group = c.group;
     out.user_line = c.user_line;
   }
+  if (c.kind == CheckKind::Smtp) s.helo_name = c.helo_name;
   if (c.kind == CheckKind::Udp) {
     s.udp_payload = c.udp_payload;
     s.require_reply = c.require_reply;

@@ -93,6 +93,7 @@ void Prober::step(Probe& p) {
   if (p.stage == Probe::Stage::Echo) return step_ping(p);
   if (p.stage == Probe::Stage::Connecting && !connected(p)) return;
   if (p.spec.kind == CheckKind::Tcp) return finish(p, CheckResult{true, "", -1});
+  if (p.spec.kind == CheckKind::Smtp) return step_smtp(p);
   step_http(p);
 }
 

@@ -64,6 +64,8 @@ class Prober {
   Status start_udp(Probe& p);
   void step_udp(Probe& p);
   static CheckResult udp_silence(const Probe& p);
+  // SMTP_CHECK once connected (smtp_check.cpp): the greeting, HELO and QUIT.
+  void step_smtp(Probe& p);
   // PING_CHECK (ping_check.cpp): send the echo request; wait for its reply.
   Status start_ping(Probe& p);
   void step_ping(Probe& p);

@@ -196,6 +196,55 @@ virtual_server {topo.VIP} 53 {{
         self.topo.start_udp("rs1")
         wait_for(lambda: "192.168.0.18:5353" in d.table(), 15, "rs1 to come back")
 
+    def start_smtpd(self, name):
+        """Python's own SMTP server (smtpd, Debian's python3.11) on port 2525 of `name`."""
+        p = subprocess.Popen(["ip", "netns", "exec", f"{topo.PREFIX}{name}", "/usr/bin/python3",
+                              "-W", "ignore", "-m", "smtpd", "-n", "-c", "DebuggingServer",
+                              "0.0.0.0:2525"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.topo.procs.append(p)
+        wait_for(lambda: topo.ns(name, "/usr/bin/python3 -c \"import socket; "
+                                 "socket.create_connection(('127.0.0.1', 2525), 1)\"",
+                                 check=False) == 0, 20, f"{name}'s SMTP server")
+        return p
+
+    def test_smtp_check_with_a_real_smtp_server(self):
+        # SMTP_CHECK's greeting, HELO and QUIT against a real SMTP server on each real server;
+        # rs1's stops and leaves the service, comes back and returns.
+        smtpd = {name: self.start_smtpd(name) for name in topo.RS}
+        check = "SMTP_CHECK {\n connect_timeout 2\n retry 0\n helo_name lb.fastvs.test\n }"
+        smtp_vs = f"""
+virtual_server {topo.VIP} 25 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.168.0.18 2525 {{
+        {check}
+    }}
+    real_server 192.168.0.28 2525 {{
+        {check}
+    }}
+}}
+"""
+        d = Director(self, self.topo, NAT_ADDRS, smtp_vs, "smtp")
+        wait_for(lambda: d.checks_ran(), 20, "the first checks")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:2525 +UP", status)
+        self.assertRegex(status, r"192\.168\.0\.28:2525 +UP", status)
+        # A client's own SMTP session through the VIP.
+        said = topo.ns("client", f"/usr/bin/python3 -c \"import smtplib; "
+                       f"s = smtplib.SMTP('{topo.VIP}', 25, timeout=5); print(s.helo('c')[0]); "
+                       f"s.quit()\"", capture=True, check=False).strip()
+        self.assertEqual(said, "250")
+        smtpd["rs1"].kill()
+        smtpd["rs1"].wait()
+        wait_for(lambda: "192.168.0.18:2525" not in d.table(), 15, "rs1 to leave the service")
+        self.assertIn("connect to 192.168.0.18:2525 failed: Connection refused",
+                      d.adm("--check", "list"))
+        self.start_smtpd("rs1")
+        wait_for(lambda: "192.168.0.18:2525" in d.table(), 15, "rs1 to come back")
+
     def test_ping_check_takes_a_silent_host_out_and_back(self):
         # PING_CHECK: echo requests from the host through the data plane; rs1 stops answering
         # them (its firewall drops echo requests) and leaves; it answers again and returns.

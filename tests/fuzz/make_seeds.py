@@ -254,6 +254,20 @@ put("keepalived", "udp_check", b"""virtual_server 10.0.0.1 53 {
         }
     }
 }
+virtual_server 10.0.0.1 25 {
+    real_server 192.168.0.18 25 {
+        PING_CHECK {
+            connect_timeout 1
+        }
+        SMTP_CHECK {
+            helo_name "lb.example.org"
+            host {
+                connect_ip 192.168.0.19
+                connect_port 587
+            }
+        }
+    }
+}
 """)
 cli_requests = {
     "list": b"FVS1 0\n-L\0-n\0\0",

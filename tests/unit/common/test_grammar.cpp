@@ -792,7 +792,7 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
             "--check add needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
-            "unknown check kind 'icmp' (tcp, http, udp, ping, misc)");
+            "unknown check kind 'icmp' (tcp, http, udp, ping, smtp, misc)");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
             "bad interval 'interval=soon'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
@@ -986,6 +986,16 @@ TEST(ParseCheck, Udp) {
             "min_reply_length is above max_reply_length: the check would always fail");
   EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 tcp payload=01"),
             "unknown option 'payload=01' for a TCP_CHECK check");
+}
+
+TEST(ParseCheck, Smtp) {
+  Command c = parse_ok("--check add -t 10.0.0.1:25 -r 192.168.0.18 smtp helo=lb.example.org");
+  EXPECT_EQ(c.check.spec.kind, CheckKind::Smtp);
+  EXPECT_EQ(c.check.spec.helo_name, "lb.example.org");
+  EXPECT_EQ(parse_ok("--check add -t 10.0.0.1:25 -r 192.168.0.18 smtp").check.spec.helo_name,
+            "smtpchecker.keepalived.org");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:25 -r 1.2.3.4 smtp helo="),
+            "bad helo (a name) 'helo='");
 }
 
 TEST(ParseCheck, Ping) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -404,6 +405,96 @@ TEST(ProbePing, EchoRepliesOnTheLoopback) {
   spec.bindto = kLoopback;
   EXPECT_EQ(probe(spec, *parse_ip("::1"), 0).reason,
             "bindto 127.0.0.1 is not of the family of ::1");
+}
+
+// A one-connection SMTP server on 127.0.0.1 speaking `script`: its greeting, then its answer to
+// each line it reads; what it read is kept. A '|' in what it says splits it in two segments.
+struct FakeSmtp {
+  int lfd = -1;
+  uint16_t port = 0;
+  std::thread t;
+  std::vector<std::string> heard;
+  explicit FakeSmtp(std::vector<std::string> script) {
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(kLoopback.v4());
+    EXPECT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(lfd, 4), 0);
+    socklen_t len = sizeof a;
+    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    t = std::thread([this, script] {
+      pollfd pf{lfd, POLLIN, 0};
+      if (poll(&pf, 1, 5000) != 1) return;
+      const int c = accept(lfd, nullptr, nullptr);
+      if (c < 0) return;
+      std::string in;
+      for (size_t i = 0; i < script.size(); ++i) {
+        if (i > 0) {  // the next line from the checker
+          char b[256];
+          while (in.find('\n') == std::string::npos) {
+            pollfd cf{c, POLLIN, 0};
+            if (poll(&cf, 1, 5000) != 1) break;
+            const ssize_t n = recv(c, b, sizeof b, 0);
+            if (n <= 0) break;
+            in.append(b, static_cast<size_t>(n));
+          }
+          const size_t nl = in.find('\n');
+          if (nl == std::string::npos) break;
+          heard.push_back(in.substr(0, nl + 1));
+          in.erase(0, nl + 1);
+        }
+        // '|' splits what is said into pieces sent 50 ms apart (a line in two segments).
+        std::string say = script[i];
+        for (size_t bar; (bar = say.find('|')) != std::string::npos;) {
+          (void)send(c, say.data(), bar, MSG_NOSIGNAL);
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          say.erase(0, bar + 1);
+        }
+        if (!say.empty()) (void)send(c, say.data(), say.size(), MSG_NOSIGNAL);
+      }
+      close(c);
+    });
+  }
+  ~FakeSmtp() {
+    if (t.joinable()) t.join();
+    close(lfd);
+  }
+};
+
+TEST(ProbeSmtp, GreetingHeloAndQuitAsKeepalivedHasThem) {
+  CheckSpec spec = fast(CheckKind::Smtp);
+  spec.helo_name = "lb1.example.org";
+  {
+    FakeSmtp s({"220 mx ESMTP ready\r\n", "250 mx hello\r\n", "221 bye\r\n"});
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_TRUE(r.ok) << r.reason;
+    s.t.join();
+    EXPECT_EQ(s.heard, (std::vector<std::string>{"HELO lb1.example.org\r\n", "QUIT\r\n"}));
+  }
+  {
+    // A greeting that refuses, in two pieces: the status is the first line's.
+    FakeSmtp s({"554 no service he|re\r\n"});
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "SMTP_CHECK bad greeting banner from server 127.0.0.1:" +
+                            std::to_string(s.port) + ": 554 no service here");
+  }
+  {
+    FakeSmtp s({"220 mx\r\n", "501 syntax\r\n"});
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "SMTP_CHECK bad HELO response from server 127.0.0.1:" +
+                            std::to_string(s.port) + ": 501 syntax");
+  }
+  {
+    // Closed before a whole line: a read failure.
+    FakeSmtp s({"220 m"});
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "SMTP_CHECK read failure from server 127.0.0.1:" + std::to_string(s.port));
+  }
 }
 
 TEST(HexStr, AsKeepalivedReadsIt) {

@@ -548,6 +548,55 @@ TEST(Keepalived, PingCheck) {
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
 }
 
+// SMTP_CHECK (check_smtp.c): helo_name; each deprecated `host { }` a checker of its own, with
+// keepalived's warning, the checker's settings where the host block does not say.
+TEST(Keepalived, SmtpCheck) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 25 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 25 {
+    SMTP_CHECK {
+      connect_timeout 10
+      retry 2
+      helo_name "lb.example.org"
+      host {
+        connect_ip 10.0.0.2
+      }
+      host {
+        connect_ip 10.9.0.2
+        connect_port 587
+        connect_timeout 3
+      }
+    }
+  }
+  real_server 10.0.0.3 25 {
+    SMTP_CHECK {
+    }
+  }
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings,
+            (std::vector<std::string>{
+                "ka.conf:10: The SMTP_CHECK host block is deprecated. Please define additional "
+                "checkers.",
+                "ka.conf:13: The SMTP_CHECK host block is deprecated. Please define additional "
+                "checkers."}));
+  const auto& checks = r.cfg.virtual_servers.at(0).real_servers.at(0).checks;
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_EQ(checks[0].spec.describe(), "SMTP_CHECK 10.0.0.2:25");
+  EXPECT_EQ(checks[0].spec.connect_timeout, 10);
+  EXPECT_EQ(checks[0].spec.helo_name, "lb.example.org");
+  EXPECT_EQ(checks[1].spec.describe(), "SMTP_CHECK 10.9.0.2:587");
+  EXPECT_EQ(checks[1].spec.connect_timeout, 3);
+  EXPECT_EQ(checks[1].spec.retry, 2u);
+  EXPECT_EQ(checks[1].spec.helo_name, "lb.example.org");
+  const CheckSpec& d = r.cfg.virtual_servers.at(0).real_servers.at(1).checks.at(0).spec;
+  EXPECT_EQ(d.helo_name, "smtpchecker.keepalived.org");
+  EXPECT_EQ(d.describe(), "SMTP_CHECK 10.0.0.3:25");
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+}
+
 // MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
 // warning; a name that does not exist refuses the file at its line; enable_script_security
 // refuses a program that would run as root from a path others can write.
