@@ -20,9 +20,11 @@ std::vector<std::string> service_command(const KaVirtualServer& vs, const std::s
   std::vector<std::string> w = {"-A", vs.key.proto == Proto::Tcp ? "-t" : "-u",
                                 addr_port(vs.key.vip, vs.key.vport), "-s", sched};
   if (vs.sched_flags != 0) {
+    // ipvsadm's names for the two bits are the scheduler's own: sh-... or mh-....
+    const std::string p = sched == "mh" ? "mh-" : "sh-";
     std::string flags;
-    if (vs.sched_flags & kSchedShFallback) flags = "sh-fallback";
-    if (vs.sched_flags & kSchedShPort) flags += std::string(flags.empty() ? "" : ",") + "sh-port";
+    if (vs.sched_flags & kSchedShFallback) flags = p + "fallback";
+    if (vs.sched_flags & kSchedShPort) flags += (flags.empty() ? "" : ",") + p + "port";
     w.insert(w.end(), {"-b", flags});
   }
   if (vs.persistence_timeout > 0) {

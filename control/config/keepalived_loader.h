@@ -148,9 +148,15 @@ class Loader {
   // Not a warning, logged with them: a block that another process runs (keepalived --vrrp).
   void note(unsigned line, std::string msg) { warn(line, std::move(msg)); }
 
-  void not_handled(unsigned line, const std::string& what, const std::string& note = "skipped") {
-    warn(line, what + " is not handled by fastvsd (" + note + ")");
+  // What fastvsd cannot do as the file asks: the file is refused (ka_unsupported), naming it;
+  // never also a warning that says it was ignored.
+  void not_handled(unsigned line, const std::string& what) {
     cfg_.not_handled.push_back({line, what + " is not handled by fastvsd"});
+  }
+  // What fastvsd leaves out, the file otherwise running as keepalived would run it: a warning
+  // that says so and why, never also a refusal.
+  void ignored(unsigned line, const std::string& what, const std::string& why) {
+    warn(line, what + ": not handled by fastvsd (ignored: " + why + ")");
   }
 
   void unknown(const Node& n, std::string_view where) {

@@ -153,7 +153,7 @@ bool Loader::method_leaf(const Node& n, std::optional<ForwardMethod>& out) {
       return fail(n.line, "too many values for " + quoted(n.key) + ": " + excerpt(join(n.args)));
     }
     if (n.args[2] != "ipip" || n.args.size() > 3) {
-      not_handled(n.line, n.key + " " + excerpt(join(n.args)), "IPIP is used");
+      not_handled(n.line, n.key + " " + excerpt(join(n.args)));
     }
   }
   return true;
@@ -481,9 +481,13 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     if (!vs.sorry) return fail(n.line, "sorry_server_lvs_method before or without sorry_server");
     return method_leaf(n, vs.sorry->method);
   }
-  if (k == "sh-port" || k == "sh-fallback") {
+  // The scheduler flags: sh's and mh's names of the same two bits, or keepalived's flag-1 and
+  // flag-2 for them (IP_VS_SVC_F_SCHED1 and SCHED2).
+  if (k == "sh-port" || k == "sh-fallback" || k == "mh-port" || k == "mh-fallback" ||
+      k == "flag-1" || k == "flag-2") {
     if (!leaf(n, 0, 0)) return false;
-    vs.sched_flags |= k == "sh-port" ? kSchedShPort : kSchedShFallback;
+    const bool port = k == "sh-port" || k == "mh-port" || k == "flag-2";
+    vs.sched_flags |= port ? kSchedShPort : kSchedShFallback;
     return true;
   }
   if (k == "ip_family") {
@@ -495,9 +499,20 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     }
     return fail(n.line, "bad ip_family " + quoted(n.args[0]) + " (inet or inet6)");
   }
-  if (k == "persistence_engine" || k == "ha_suspend" || k == "ops" || k == "flag-1" ||
-      k == "flag-2" || k == "flag-3" || k == "mh-port" || k == "mh-fallback") {
-    not_handled(n.line, k, "ignored");
+  if (k == "persistence_engine" || k == "ops") {
+    not_handled(n.line, k);
+    return true;
+  }
+  if (k == "ha_suspend") {
+    // keepalived stops a backup's checks; here they run on both (they take nothing out that
+    // the master would not).
+    if (!leaf(n, 0, 0)) return false;
+    ignored(n.line, k, "the checks run on the backup too");
+    return true;
+  }
+  if (k == "flag-3") {
+    if (!leaf(n, 0, 0)) return false;
+    ignored(n.line, k, "IP_VS_SVC_F_SCHED3, which no scheduler reads");
     return true;
   }
   if (k == "smtp_alert" || k == "snmp_name") {
@@ -608,7 +623,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
     } else if (connects && k == "bind_port") {
       ok = leaf(c, 1, 1) && port_value(c, 0, "bind_port", ch.bind_port);
     } else if (connects && (k == "bind_if" || k == "fwmark")) {
-      not_handled(c.line, where + " " + k, "ignored");
+      ignored(c.line, where + " " + k, "the check goes out as the host routes it");
     } else if (!connects && k == "connect_timeout") {
       unknown(c, where);
     } else if (k == "log_all_failures") {
@@ -723,7 +738,7 @@ bool Loader::smtp_host(RawCheck& ch, const Node& n, SmtpHost& h) {
     } else if (k == "connect_timeout") {
       ok = timer_leaf(c, false, h.connect_timeout);
     } else if (k == "bind_if" || k == "fwmark") {
-      not_handled(c.line, "SMTP_CHECK host " + k, "ignored");
+      ignored(c.line, "SMTP_CHECK host " + k, "the check goes out as the host routes it");
     } else if (common_key(ch.inh, c, true)) {
       // The checker's own settings (retry, delay_before_retry, ...), as keepalived's common
       // keywords in a host block set them.
@@ -769,7 +784,7 @@ bool Loader::url(RawCheck& ch, const Node& n) {
       ok = leaf(c, 1, 1);
       if (ok) u.virtualhost = c.args[0];
     } else if (k.rfind("regex", 0) == 0) {
-      not_handled(c.line, "url " + k, "ignored");
+      not_handled(c.line, "url " + k);
     } else if (k == "tls_compliant") {
       no_effect(c);
     } else {

@@ -77,6 +77,12 @@ bool Loader::finish_vs(RawVs raw) {
   }
   vs.scheduler = raw.scheduler.value_or("wlc");  // ipvswrapper.h IPVS_DEF_SCHED
   vs.sched_flags = raw.sched_flags;
+  // Only sh and mh read the flags (keepalived hands them to the kernel whatever the scheduler).
+  if (vs.sched_flags && vs.scheduler != "sh" && vs.scheduler != "mh") {
+    ignored(raw.line, "virtual server " + vs_name + "'s scheduler flags",
+            "lb_algo " + vs.scheduler + " does not read them");
+    vs.sched_flags = 0;
+  }
   vs.persistence_timeout = raw.persistence_timeout;
   if (raw.granularity || raw.granularity6) {
     vs.persistence_granularity = raw.granularity.value_or(0xffffffffu);
@@ -171,7 +177,8 @@ bool Loader::finish_vs(RawVs raw) {
           return o.server.ip == s.server.ip && o.server.port == s.server.port;
         });
     if (dup) {
-      not_handled(s.line, "a sorry_server that is also a real_server", "ignored");
+      ignored(s.line, "a sorry_server that is also a real_server",
+              "it is checked and scheduled as the real server it is");
     } else {
       vs.sorry_server = s;
     }

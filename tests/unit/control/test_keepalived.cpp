@@ -1282,7 +1282,9 @@ virtual_server 10.0.0.1 0 {
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
 }
 
-TEST(Keepalived, NotHandledIsAWarningAndUnsupported) {
+// One rule: what fastvsd cannot do as the file asks refuses it (each named, at its line) and is
+// never also a warning that says it was ignored.
+TEST(Keepalived, NotHandledRefusesTheFileAndIsNoWarning) {
   KaLoadResult r = load(R"(virtual_server_group G1 {
   10.0.0.1 80
 }
@@ -1319,15 +1321,7 @@ virtual_server 10.0.0.1 443 {
 }
 )");
   ASSERT_TRUE(r.ok) << r.error;
-  const std::vector<std::string> warn = {
-      "ka.conf:1: virtual_server_group is not handled by fastvsd (skipped)",
-      "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd (skipped)",
-      "ka.conf:8: virtual_server group G1 is not handled by fastvsd (skipped)",
-      "ka.conf:15: persistence_engine is not handled by fastvsd (ignored)",
-      "ka.conf:17: SSL_GET is not handled by fastvsd (skipped)",
-      "ka.conf:27: url regex is not handled by fastvsd (ignored)",
-      "ka.conf:32: lvs_method TUN type gue port 6080 is not handled by fastvsd (IPIP is used)"};
-  EXPECT_EQ(r.warnings, warn);
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.at(0);
   const std::vector<std::string> errors = {
       "ka.conf:1: virtual_server_group is not handled by fastvsd",
       "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
@@ -1341,6 +1335,61 @@ virtual_server 10.0.0.1 443 {
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_TRUE(vs.real_servers.at(0).checks.empty());
   EXPECT_EQ(vs.real_servers.at(2).server.method, ForwardMethod::Tunnel);
+}
+
+// What is ignored is a warning that says why, and the file runs.
+TEST(Keepalived, IgnoredIsAWarningAndRuns) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  ha_suspend
+  flag-3
+  sh-port
+  real_server 10.0.0.2 80 {
+    TCP_CHECK {
+      bind_if dpdk1
+    }
+  }
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings,
+            (std::vector<std::string>{
+                "ka.conf:5: ha_suspend: not handled by fastvsd (ignored: the checks run on the "
+                "backup too)",
+                "ka.conf:6: flag-3: not handled by fastvsd (ignored: IP_VS_SVC_F_SCHED3, which "
+                "no scheduler reads)",
+                "ka.conf:10: TCP_CHECK bind_if: not handled by fastvsd (ignored: the check goes "
+                "out as the host routes it)",
+                "ka.conf:1: virtual server TCP 10.0.0.1:80's scheduler flags: not handled by "
+                "fastvsd (ignored: lb_algo rr does not read them)"}));
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  EXPECT_EQ(ka_services(r.cfg).at(0).sched_flags, 0u);
+}
+
+// sh's and mh's flags by either name, or keepalived's flag-1 and flag-2.
+TEST(Keepalived, SchedulerFlags) {
+  auto with = [](const std::string& sched, const std::string& flags) {
+    return load_ok("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind NAT\n lb_algo " + sched +
+                   "\n" + flags + " real_server 10.0.0.2 80\n}\n");
+  };
+  for (const char* f : {" mh-port\n mh-fallback\n", " flag-1\n flag-2\n", " sh-port\n flag-1\n"}) {
+    const KaConfig c = with("mh", f);
+    EXPECT_TRUE(ka_unsupported(c).empty()) << f;
+    EXPECT_EQ(ka_services(c).at(0).sched_flags, uint32_t{kSchedMhPort | kSchedMhFallback}) << f;
+    EXPECT_EQ(ka_commands(c).at(0), (std::vector<std::string>{"-A", "-t", "10.0.0.1:80", "-s", "mh",
+                                                              "-b", "mh-fallback,mh-port"}))
+        << f;
+  }
+  EXPECT_EQ(ka_services(with("sh", " flag-2\n")).at(0).sched_flags, uint32_t{kSchedShPort});
+  // ops and persistence_engine: refused, never ignored.
+  KaLoadResult r = load(
+      "virtual_server 10.0.0.1 53 {\n protocol UDP\n lb_algo rr\n lb_kind "
+      "NAT\n ops\n real_server 10.0.0.2 53\n}\n");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(ka_unsupported(r.cfg),
+            std::vector<std::string>{"ka.conf:5: ops is not handled by fastvsd"});
 }
 
 TEST(Keepalived, SchedulersFastvsDoesNotKnow) {
