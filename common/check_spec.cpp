@@ -18,6 +18,8 @@ const char* check_kind_name(CheckKind k) {
       return "PING_CHECK";
     case CheckKind::Smtp:
       return "SMTP_CHECK";
+    case CheckKind::Ssl:
+      return "SSL_GET";
   }
   return "?";
 }

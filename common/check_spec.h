@@ -16,10 +16,10 @@ namespace fastvs {
 // ---------------------------------------------------------------------------------------------
 // What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
 
-enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp };
+enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp, Ssl };
 
 // keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK", "PING_CHECK",
-// "SMTP_CHECK".
+// "SMTP_CHECK", "SSL_GET".
 const char* check_kind_name(CheckKind k);
 
 // An inclusive range of HTTP status codes ("status_code 200-299 404").
@@ -57,8 +57,14 @@ struct CheckSpec {
   IpAddr bindto;           // source address; zero: the kernel chooses
   uint16_t bind_port = 0;  // source port; 0: any
   double connect_timeout = 5;
-  // HTTP_GET: one run fetches every url in order, and passes when all of them pass.
+  // HTTP_GET and SSL_GET: one run fetches every url in order, and passes when all of them pass.
   std::vector<HttpUrl> urls;
+  // SSL_GET: HTTP_GET over TLS. keepalived's `SSL { }` block: a CA file (the server's
+  // certificate must verify against it; without one it is not checked, as keepalived does not),
+  // the client's certificate and key, and the key's password. enable_sni: the url's
+  // virtualhost (else nothing) as the server name.
+  std::string ssl_ca, ssl_cert, ssl_key, ssl_password;
+  bool enable_sni = false;
   // UDP_CHECK (keepalived's check_udp.c): a datagram sent, `payload` or (empty) 32 bytes of
   // fastvsd's own; it fails on an ICMP destination unreachable (port, host, net) within
   // connect_timeout, and passes on silence unless require_reply. A reply matched against

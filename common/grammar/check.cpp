@@ -23,8 +23,10 @@ enum : unsigned {
   kUdp = 16,
   kPing = 32,
   kSmtp = 64,
-  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing | kSmtp,
-  kPorts = kTcp | kHttp | kMisc | kUdp | kSmtp  // every kind but ping
+  kSsl = 128,
+  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing | kSmtp | kSsl,
+  kPorts = kTcp | kHttp | kMisc | kUdp | kSmtp | kSsl,  // every kind but ping
+  kWeb = kHttp | kSsl                                   // HTTP_GET and SSL_GET
 };
 
 unsigned kind_bit(CheckKind k) {
@@ -39,6 +41,8 @@ unsigned kind_bit(CheckKind k) {
       return kPing;
     case CheckKind::Smtp:
       return kSmtp;
+    case CheckKind::Ssl:
+      return kSsl;
     case CheckKind::Misc:
       break;
   }
@@ -62,10 +66,12 @@ constexpr CheckKey kCheckKeys[] = {
     {"ip", kAnyKind, true, "IP", "connect_ip (default the real server's)"},
     {"alpha", kAnyKind, false, "", "start down, up after the first success"},
     {"inhibit", kAnyKind, false, "", "down: weight 0 instead of out (inhibit_on_failure)"},
-    {"path", kHttp, true, "/PATH", "a url to GET, repeatable; the next keys are its"},
-    {"status", kHttp, true, "CODES", "accepted status codes, e.g. 200,301-302 (default 2xx)"},
-    {"digest", kHttp, true, "MD5", "the body's MD5 as keepalived's genhash prints it"},
-    {"host", kHttp, true, "HOST", "the Host header (virtualhost)"},
+    {"path", kWeb, true, "/PATH", "a url to GET, repeatable; the next keys are its"},
+    {"status", kWeb, true, "CODES", "accepted status codes, e.g. 200,301-302 (default 2xx)"},
+    {"digest", kWeb, true, "MD5", "the body's MD5 as keepalived's genhash prints it"},
+    {"host", kWeb, true, "HOST", "the Host header (virtualhost)"},
+    {"sni", kSsl, false, "", "the Host as the TLS server name (enable_sni)"},
+    {"ca", kSsl, true, "FILE", "CAs the server's certificate must verify against"},
     {"program", kMisc, true, "PATH", "the program, run without a shell (misc_path)"},
     {"arg", kMisc, true, "ARG", "one argument, repeatable"},
     {"misc_timeout", kMisc, true, "SECS", "killed after this (default interval)"},
@@ -94,7 +100,7 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|udp|ping|smtp|misc [KEY[=VALUE] ...]",
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|ssl|udp|ping|smtp|misc [KEY[=VALUE] ...]",
      "a checker of one real server (all of a server's must pass)",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
      "interval=2"},
@@ -170,13 +176,15 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
   if (cmd.op == Op::CheckAdd) {
     if (i >= words.size())
-      return Error{"--check add needs a kind: tcp, http, udp, ping, smtp or misc"};
+      return Error{"--check add needs a kind: tcp, http, ssl, udp, ping, smtp or misc"};
     std::string kind = words[i++];
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kind == "tcp" || kind == "tcp_check") {
       spec.kind = CheckKind::Tcp;
     } else if (kind == "http" || kind == "http_get") {
       spec.kind = CheckKind::Http;
+    } else if (kind == "ssl" || kind == "ssl_get") {
+      spec.kind = CheckKind::Ssl;
     } else if (kind == "udp" || kind == "udp_check") {
       spec.kind = CheckKind::Udp;
     } else if (kind == "ping" || kind == "ping_check") {
@@ -186,7 +194,8 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
     } else if (kind == "misc" || kind == "misc_check") {
       spec.kind = CheckKind::Misc;
     } else {
-      return Error{"unknown check kind " + quoted(kind) + " (tcp, http, udp, ping, smtp, misc)"};
+      return Error{"unknown check kind " + quoted(kind) +
+                   " (tcp, http, ssl, udp, ping, smtp, misc)"};
     }
   }
   for (; i < words.size(); ++i) {
@@ -302,6 +311,11 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
         return bad("user (user=NAME or user=NAME:GROUP)");
     } else if (key == "dynamic") {
       spec.misc_dynamic = true;
+    } else if (key == "sni") {
+      spec.enable_sni = true;
+    } else if (key == "ca") {
+      if (val.empty() || val[0] != '/') return bad("ca (an absolute path)");
+      spec.ssl_ca = std::string(val);
     } else if (key == "helo") {
       if (val.empty() || val.find_first_of(" \t\r\n") != val.npos) return bad("helo (a name)");
       spec.helo_name = std::string(val);
@@ -324,8 +338,10 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   }
   if (cmd.op == Op::CheckAdd) {
     // keepalived's defaults by kind (see common/check_spec.h).
-    if (spec.kind == CheckKind::Http) {
-      if (spec.urls.empty()) return Error{"an http check needs path=/..."};
+    if (spec.kind == CheckKind::Http || spec.kind == CheckKind::Ssl) {
+      if (spec.urls.empty())
+        return Error{std::string("an ") + (spec.kind == CheckKind::Ssl ? "ssl" : "http") +
+                     " check needs path=/..."};
       if (!dbr_given) spec.delay_before_retry = 3;
     }
     if (spec.kind == CheckKind::Udp && spec.min_reply_len > spec.max_reply_len)
@@ -360,11 +376,13 @@ std::string check_help() {
                               : k.where == kAnyKind ? "any"
                               : k.where == kPorts   ? "!ping"
                               : k.where == kHttp    ? "http"
+                              : k.where == kWeb     ? "http,ssl"
+                              : k.where == kSsl     ? "ssl"
                               : k.where == kUdp     ? "udp"
                               : k.where == kSmtp    ? "smtp"
                                                     : "misc";
     out += "    " + name + std::string(name.size() < 26 ? 26 - name.size() : 1, ' ') + where +
-           std::string(6 - where.size(), ' ') + k.help + "\n";
+           std::string(where.size() < 9 ? 9 - where.size() : 1, ' ') + k.help + "\n";
   }
   return out;
 }

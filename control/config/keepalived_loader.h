@@ -84,6 +84,8 @@ struct RawCheck {
   unsigned user_line = 0;
   // SMTP_CHECK
   std::string helo_name = "smtpchecker.keepalived.org";
+  // SSL_GET
+  bool enable_sni = false;
   // UDP_CHECK
   std::vector<uint8_t> udp_payload;
   bool require_reply = false;
@@ -239,6 +241,12 @@ class Loader {
   bool real_server(RawVs& vs, const Node& n);
 
   bool checker(RawServer& rs, const Node& n, bool& dynamic_seen);
+  // The file's `SSL { }`: the TLS files and password every SSL_GET uses.
+  struct SslFiles {
+    std::string password, ca, certificate, key;
+  };
+  SslFiles ssl_;
+  bool ssl_block(const Node& n);
   // SMTP_CHECK's `host { }` (deprecated in keepalived): where its checker connects.
   struct SmtpHost {
     unsigned line = 0;

@@ -1,7 +1,11 @@
 // keepalived.conf's keywords (keepalived's check_parser.c): what each block and statement of
 // the LVS half may hold, with its values checked; unknown keywords and what fastvs does not run
 // are warnings, wrong values errors, each with its line (see keepalived.h).
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -24,8 +28,12 @@ Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* wa
   Node root;
   if (build_tree(text, root)) {
     bool ok = true;
+    // `SSL { }` first: every SSL_GET uses it, wherever it stands in the file.
     for (const Node& n : root.children) {
-      if (!(ok = top(n))) break;
+      if (n.key == "SSL" && !(ok = ssl_block(n))) break;
+    }
+    for (const Node& n : root.children) {
+      if (!ok || !(ok = top(n))) break;
     }
     if (ok) ok = resolve_sync_daemon();
     if (ok) resolve_script_users();
@@ -168,11 +176,11 @@ bool Loader::top(const Node& n) {
       "static_rules",      "garp_group",      "linkbeat_interfaces", "interface_up_down_delays",
       "static_track_group"};
   static const char* const kIgnored[] = {
-      "bfd_instance",          "SSL",      "net_namespace", "net_namespace_ipvs",
-      "namespace_with_ipsets", "instance", "use_pid_dir",   "linkbeat_use_polling",
-      "child_wait_time"};
+      "bfd_instance", "net_namespace", "net_namespace_ipvs",   "namespace_with_ipsets",
+      "instance",     "use_pid_dir",   "linkbeat_use_polling", "child_wait_time"};
   if (n.key == "virtual_server") return virtual_server(n);
   if (n.key == "global_defs") return global_defs(n);
+  if (n.key == "SSL") return true;  // read first (run)
   if (n.key.rfind("include", 0) == 0 && n.key.size() <= 8) {
     return fail(n.line, n.key + " is not supported: put the included file's content here");
   }
@@ -194,6 +202,30 @@ bool Loader::top(const Node& n) {
     return true;
   }
   warn(n.line, "unknown keyword " + quoted(n.key) + " (ignored)");
+  return true;
+}
+
+// keepalived's `SSL { }` (check_parser.c ssl_handler): what every SSL_GET uses.
+bool Loader::ssl_block(const Node& n) {
+  if (!want_block(n) || !arity(n, 0, 0)) return false;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    std::string* field = k == "password"      ? &ssl_.password
+                         : k == "ca"          ? &ssl_.ca
+                         : k == "certificate" ? &ssl_.certificate
+                         : k == "key"         ? &ssl_.key
+                                              : nullptr;
+    if (!field) {
+      unknown(c, "SSL");
+      continue;
+    }
+    if (!leaf(c, 1, 1)) return false;
+    *field = c.args[0];
+    // keepalived cannot build its SSL context without them and stops (init_ssl_ctx): refused
+    // here, at the line.
+    if (k != "password" && access(field->c_str(), R_OK) != 0)
+      return fail(c.line, "SSL " + k + " " + quoted(*field) + ": " + strerror(errno));
+  }
   return true;
 }
 
@@ -577,9 +609,9 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
       ok = leaf(c, 1, 3);
       (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
-               k == "PING_CHECK" || k == "SMTP_CHECK") {
+               k == "PING_CHECK" || k == "SMTP_CHECK" || k == "SSL_GET") {
       ok = checker(rs, c, dynamic_seen);
-    } else if (k == "SSL_GET" || k == "DNS_CHECK" || k == "FILE_CHECK" || k == "BFD_CHECK") {
+    } else if (k == "DNS_CHECK" || k == "FILE_CHECK" || k == "BFD_CHECK") {
       not_handled(c.line, k);
     } else if (k == "smtp_alert" || k == "snmp_name") {
       no_effect(c);
@@ -600,6 +632,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
   ch.line = n.line;
   ch.kind = n.key == "TCP_CHECK"    ? CheckKind::Tcp
             : n.key == "HTTP_GET"   ? CheckKind::Http
+            : n.key == "SSL_GET"    ? CheckKind::Ssl
             : n.key == "UDP_CHECK"  ? CheckKind::Udp
             : n.key == "PING_CHECK" ? CheckKind::Ping
             : n.key == "SMTP_CHECK" ? CheckKind::Smtp
@@ -607,6 +640,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
   const bool connects = ch.kind != CheckKind::Misc;
   const std::string where = n.key;
   std::vector<SmtpHost> hosts;
+  const bool web = ch.kind == CheckKind::Http || ch.kind == CheckKind::Ssl;
   for (const Node& c : n.children) {
     const std::string& k = c.key;
     bool ok = true;
@@ -628,9 +662,12 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
       unknown(c, where);
     } else if (k == "log_all_failures") {
       no_effect(c);
-    } else if (ch.kind == CheckKind::Http && k == "url") {
+    } else if (web && k == "url") {
       ok = url(ch, c);
-    } else if (ch.kind == CheckKind::Http && (k == "http_protocol" || k == "fast_recovery")) {
+    } else if (ch.kind == CheckKind::Ssl && k == "enable_sni") {
+      ok = leaf(c, 0, 0);
+      ch.enable_sni = true;
+    } else if (web && (k == "http_protocol" || k == "fast_recovery")) {
       // One run fetches every url at once: keepalived's fast_recovery, always.
       no_effect(c);
     } else if (ch.kind == CheckKind::Smtp && k == "helo_name") {
@@ -678,7 +715,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
         ch.group = c.args.size() > 1 ? c.args[1] : "";
         ch.user_line = c.line;
       }
-    } else if (k == "virtualhost" && ch.kind != CheckKind::Http) {
+    } else if (k == "virtualhost" && !web) {
       unknown(c, where);
     } else if (common_key(ch.inh, c, true)) {
       ok = error_.empty();
@@ -687,9 +724,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
     }
     if (!ok || !error_.empty()) return false;
   }
-  if (ch.kind == CheckKind::Http && ch.urls.empty()) {
-    return fail(n.line, "HTTP_GET without a url { path ... }");
-  }
+  if (web && ch.urls.empty()) return fail(n.line, n.key + " without a url { path ... }");
   if (ch.kind == CheckKind::Misc && ch.misc_path.empty()) {
     return fail(n.line, "MISC_CHECK without misc_path");
   }

@@ -222,8 +222,9 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
       first_of(c.inh.connect_timeout, r.inh.connect_timeout, vs.inh.connect_timeout, 5.0);
   s.delay_loop = first_of(c.inh.delay_loop, r.inh.delay_loop, vs.inh.delay_loop, 60.0);
   s.warmup = first_of(c.inh.warmup, r.inh.warmup, vs.inh.warmup, s.delay_loop);
-  s.delay_before_retry = first_of(c.inh.delay_before_retry, r.inh.delay_before_retry,
-                                  vs.inh.delay_before_retry, c.kind == CheckKind::Http ? 3.0 : 1.0);
+  s.delay_before_retry =
+      first_of(c.inh.delay_before_retry, r.inh.delay_before_retry, vs.inh.delay_before_retry,
+               c.kind == CheckKind::Http || c.kind == CheckKind::Ssl ? 3.0 : 1.0);
   if (c.kind != CheckKind::Misc) {
     s.connect_ip = c.connect_ip.value_or(server.ip);
     s.connect_port = c.connect_port.value_or(server.port);
@@ -248,6 +249,13 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
     out.user_line = c.user_line;
   }
   if (c.kind == CheckKind::Smtp) s.helo_name = c.helo_name;
+  if (c.kind == CheckKind::Ssl) {
+    s.enable_sni = c.enable_sni;
+    s.ssl_ca = ssl_.ca;
+    s.ssl_cert = ssl_.certificate;
+    s.ssl_key = ssl_.key;
+    s.ssl_password = ssl_.password;
+  }
   if (c.kind == CheckKind::Udp) {
     s.udp_payload = c.udp_payload;
     s.require_reply = c.require_reply;

@@ -59,34 +59,39 @@ void Prober::step_http(Probe& p) {
       p.in.append(buf, static_cast<size_t>(n));
       if (p.in.size() > kMaxResponse) break;
     }
-    const HttpUrl& u = p.spec.urls.at(p.url);
-    // "HTTP/d.d NNN reason\r\n", headers, a blank line, the body: the status is exactly three
-    // digits after the version and one space, followed by a space or the line's end.
-    unsigned code = 0;
-    const bool status_line =
-        p.in.size() >= 12 && p.in.compare(0, 5, "HTTP/") == 0 && std::isdigit(p.in[5]) &&
-        p.in[6] == '.' && std::isdigit(p.in[7]) && p.in[8] == ' ' && std::isdigit(p.in[9]) &&
-        std::isdigit(p.in[10]) && std::isdigit(p.in[11]) &&
-        (p.in.size() == 12 || p.in[12] == ' ' || p.in[12] == '\r' || p.in[12] == '\n');
-    if (!status_line)
-      return fail(
-          fmt::format("GET {} from {}: no HTTP status line", u.path, addr_port(p.ip, p.port)));
-    code = static_cast<unsigned>((p.in[9] - '0') * 100 + (p.in[10] - '0') * 10 + (p.in[11] - '0'));
-    if (!u.status_ok(code))
-      return fail(fmt::format("GET {} from {}: status {}", u.path, addr_port(p.ip, p.port), code));
-    if (!u.digest.empty()) {
-      const size_t body = p.in.find("\r\n\r\n");
-      const std::string got = md5_hex(body == std::string::npos ? "" : p.in.substr(body + 4));
-      if (got != u.digest)
-        return fail(fmt::format("GET {} from {}: digest {} is not {}", u.path,
-                                addr_port(p.ip, p.port), got, u.digest));
-    }
+    if (std::optional<std::string> why = judge_http(p)) return fail(*why);
     if (++p.url < p.spec.urls.size()) {
       if (Status st = start_connect(p); !st) return fail(st.error());
       return;
     }
     return pass();
   }
+}
+
+// Why the response to the current url fails (keepalived's http_handle_response), if it does.
+std::optional<std::string> Prober::judge_http(const Probe& p) {
+  const HttpUrl& u = p.spec.urls.at(p.url);
+  // "HTTP/d.d NNN reason\r\n", headers, a blank line, the body: the status is exactly three
+  // digits after the version and one space, followed by a space or the line's end.
+  unsigned code = 0;
+  const bool status_line =
+      p.in.size() >= 12 && p.in.compare(0, 5, "HTTP/") == 0 && std::isdigit(p.in[5]) &&
+      p.in[6] == '.' && std::isdigit(p.in[7]) && p.in[8] == ' ' && std::isdigit(p.in[9]) &&
+      std::isdigit(p.in[10]) && std::isdigit(p.in[11]) &&
+      (p.in.size() == 12 || p.in[12] == ' ' || p.in[12] == '\r' || p.in[12] == '\n');
+  if (!status_line)
+    return fmt::format("GET {} from {}: no HTTP status line", u.path, addr_port(p.ip, p.port));
+  code = static_cast<unsigned>((p.in[9] - '0') * 100 + (p.in[10] - '0') * 10 + (p.in[11] - '0'));
+  if (!u.status_ok(code))
+    return fmt::format("GET {} from {}: status {}", u.path, addr_port(p.ip, p.port), code);
+  if (!u.digest.empty()) {
+    const size_t body = p.in.find("\r\n\r\n");
+    const std::string got = md5_hex(body == std::string::npos ? "" : p.in.substr(body + 4));
+    if (got != u.digest)
+      return fmt::format("GET {} from {}: digest {} is not {}", u.path, addr_port(p.ip, p.port),
+                         got, u.digest);
+  }
+  return std::nullopt;
 }
 
 // RFC 1321.

@@ -91,9 +91,11 @@ void Prober::step(Probe& p) {
   if (p.stage == Probe::Stage::Program) return read_misc(p);
   if (p.stage == Probe::Stage::Datagram) return step_udp(p);
   if (p.stage == Probe::Stage::Echo) return step_ping(p);
+  if (p.spec.kind == CheckKind::Ssl && p.stage != Probe::Stage::Connecting) return step_ssl(p);
   if (p.stage == Probe::Stage::Connecting && !connected(p)) return;
   if (p.spec.kind == CheckKind::Tcp) return finish(p, CheckResult{true, "", -1});
   if (p.spec.kind == CheckKind::Smtp) return step_smtp(p);
+  if (p.spec.kind == CheckKind::Ssl) return step_ssl(p);
   step_http(p);
 }
 

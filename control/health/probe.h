@@ -1,10 +1,10 @@
 // Health probes on the wire and programs, run without blocking by the health thread
 // (control/health/runner.h): TCP_CHECK (a connect), HTTP_GET (a GET of each url, status code and
-// optional MD5 of the body), UDP_CHECK (a datagram, ICMP errors and replies), PING_CHECK (an
-// echo request), MISC_CHECK (a
-// program, its exit status; each run contained by a reaper of its own, see misc_check.cpp). One
-// epoll set; timeouts and child processes are checked on every poll. The probes go out through the
-// host's stack: with fastvsd's kernel path, through the director's own ports.
+// optional MD5 of the body), SSL_GET (the same over TLS), UDP_CHECK (a datagram, ICMP errors and
+// replies), PING_CHECK (an echo request), MISC_CHECK (a program, its exit status; each run
+// contained by a reaper of its own, see misc_check.cpp). One epoll set; timeouts and child
+// processes are checked on every poll. The probes go out through the host's stack: with fastvsd's
+// kernel path, through the director's own ports.
 #pragma once
 
 #include <sys/types.h>
@@ -58,8 +58,18 @@ class Prober {
   // the connection completed (else the probe is finished as failed).
   Status start_connect(Probe& p);
   bool connected(Probe& p);
-  // HTTP_GET once connected (http_get.cpp): send the request, read and judge the response.
+  // HTTP_GET once connected (http_get.cpp): send the request, read and judge the response
+  // (judge_http: why the response to the current url fails, if it does).
   void step_http(Probe& p);
+  std::optional<std::string> judge_http(const Probe& p);
+  // SSL_GET (ssl_get.cpp): HTTP_GET's exchange over TLS.
+  struct Tls;
+  struct TlsFree {
+    void operator()(Tls* t) const;
+  };
+  Status start_tls(Probe& p);
+  bool tls_wait(Probe& p, int ret);
+  void step_ssl(Probe& p);
   // UDP_CHECK (udp_check.cpp): send the datagram; judge what comes back; what silence means.
   Status start_udp(Probe& p);
   void step_udp(Probe& p);

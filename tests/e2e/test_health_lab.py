@@ -245,6 +245,85 @@ virtual_server {topo.VIP} 25 {{
         self.start_smtpd("rs1")
         wait_for(lambda: "192.168.0.18:2525" in d.table(), 15, "rs1 to come back")
 
+    def start_https(self, name, cert, key):
+        """An HTTPS server (Python's http.server wrapped in its ssl module) on port 443 of
+        `name`, serving that real server's page."""
+        root = os.path.join(self.topo.dir, f"{name}-80")
+        code = ("import functools, http.server, ssl, sys\n"
+                "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[3])\n"
+                "s = http.server.HTTPServer(('0.0.0.0', 443), h)\n"
+                "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+                "c.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+                "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+                "s.serve_forever()\n")
+        p = subprocess.Popen(["ip", "netns", "exec", f"{topo.PREFIX}{name}", "/usr/bin/python3",
+                              "-c", code, cert, key, root], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.topo.procs.append(p)
+        wait_for(lambda: topo.ns(name, "curl -sk -o /dev/null --max-time 1 https://127.0.0.1/",
+                                 check=False) == 0, 20, f"{name}'s HTTPS server")
+        return p
+
+    def test_ssl_get_with_a_real_https_server(self):
+        # SSL_GET against Python's own HTTPS server on each real server: the page's digest
+        # over TLS, the certificate verified against keepalived's SSL { ca }; rs1's server
+        # stops and rs1 leaves, and comes back.
+        cert, key = (os.path.join(self.topo.dir, f) for f in ("rs.pem", "rs.key"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=rs.lab", "-keyout", key, "-out", cert], check=True,
+                       capture_output=True, timeout=60)
+        https = {name: self.start_https(name, cert, key) for name in topo.RS}
+        digest = {name: hashlib.md5(topo.PAGES[name].encode()).hexdigest() for name in topo.RS}
+        ssl_vs = f"""
+SSL {{
+    ca {cert}
+}}
+virtual_server {topo.VIP} 443 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.168.0.18 443 {{
+        SSL_GET {{
+            connect_timeout 2
+            retry 0
+            enable_sni
+            url {{
+                path /
+                digest {digest["rs1"]}
+                virtualhost rs.lab
+            }}
+        }}
+    }}
+    real_server 192.168.0.28 443 {{
+        SSL_GET {{
+            connect_timeout 2
+            retry 0
+            url {{
+                path /
+                digest {digest["rs2"]}
+            }}
+        }}
+    }}
+}}
+"""
+        d = Director(self, self.topo, NAT_ADDRS, ssl_vs, "ssl")
+        wait_for(lambda: d.checks_ran(), 20, "the first checks")
+        status = d.adm("--check", "list")
+        self.assertRegex(status, r"192\.168\.0\.18:443 +UP", status)
+        self.assertRegex(status, r"192\.168\.0\.28:443 +UP", status)
+        # A client's own HTTPS through the VIP.
+        got = topo.ns("client", f"curl -sk --max-time 3 https://{topo.VIP}/", capture=True,
+                      check=False)
+        self.assertIn(got, (topo.PAGES["rs1"], topo.PAGES["rs2"]))
+        https["rs1"].kill()
+        https["rs1"].wait()
+        wait_for(lambda: "192.168.0.18:443" not in d.table(), 15, "rs1 to leave the service")
+        self.assertIn("connect to 192.168.0.18:443 failed: Connection refused",
+                      d.adm("--check", "list"))
+        self.start_https("rs1", cert, key)
+        wait_for(lambda: "192.168.0.18:443" in d.table(), 15, "rs1 to come back")
+
     def test_ping_check_takes_a_silent_host_out_and_back(self):
         # PING_CHECK: echo requests from the host through the data plane; rs1 stops answering
         # them (its firewall drops echo requests) and leaves; it answers again and returns.

@@ -792,7 +792,7 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
             "--check add needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
-            "unknown check kind 'icmp' (tcp, http, udp, ping, smtp, misc)");
+            "unknown check kind 'icmp' (tcp, http, ssl, udp, ping, smtp, misc)");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
             "bad interval 'interval=soon'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
@@ -986,6 +986,24 @@ TEST(ParseCheck, Udp) {
             "min_reply_length is above max_reply_length: the check would always fail");
   EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 tcp payload=01"),
             "unknown option 'payload=01' for a TCP_CHECK check");
+}
+
+TEST(ParseCheck, Ssl) {
+  Command c = parse_ok(
+      "--check add -t 10.0.0.1:443 -r 192.168.0.18 ssl path=/h host=w.example "
+      "sni ca=/etc/ssl/ca.pem");
+  EXPECT_EQ(c.check.spec.kind, CheckKind::Ssl);
+  ASSERT_EQ(c.check.spec.urls.size(), 1u);
+  EXPECT_EQ(c.check.spec.urls[0].virtualhost, "w.example");
+  EXPECT_TRUE(c.check.spec.enable_sni);
+  EXPECT_EQ(c.check.spec.ssl_ca, "/etc/ssl/ca.pem");
+  EXPECT_DOUBLE_EQ(c.check.spec.delay_before_retry, 3);
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:443 -r 1.2.3.4 ssl"),
+            "an ssl check needs path=/...");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:443 -r 1.2.3.4 ssl path=/ ca=ca.pem"),
+            "bad ca (an absolute path) 'ca=ca.pem'");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 http path=/ sni"),
+            "unknown option 'sni' for a HTTP_GET check");
 }
 
 TEST(ParseCheck, Smtp) {

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <functional>
 #include <cstdio>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -20,6 +22,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
 #include "control/health/probe.h"
 #include "control/health/runner.h"
@@ -495,6 +498,118 @@ TEST(ProbeSmtp, GreetingHeloAndQuitAsKeepalivedHasThem) {
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.reason, "SMTP_CHECK read failure from server 127.0.0.1:" + std::to_string(s.port));
   }
+}
+
+// A self-signed certificate and its key, made by the openssl command in `dir` (cert.pem,
+// key.pem) for `cn`; false when it could not.
+bool make_cert(const std::string& dir, const std::string& name, const std::string& cn) {
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + cn +
+                          " -keyout " + dir + "/" + name + "-key.pem -out " + dir + "/" + name +
+                          "-cert.pem >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+// A TLS server on 127.0.0.1 (OpenSSL, one thread) answering `conns` connections with an HTTP
+// response whose body is `body`; it keeps the server name each client sent.
+struct FakeTls {
+  int lfd = -1;
+  uint16_t port = 0;
+  std::thread t;
+  std::vector<std::string> names;
+  FakeTls(const std::string& cert, const std::string& key, std::string body, int conns) {
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(kLoopback.v4());
+    EXPECT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(lfd, 4), 0);
+    socklen_t len = sizeof a;
+    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    t = std::thread([this, cert, key, body, conns] {
+      SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+      SSL_CTX_use_certificate_file(ctx, cert.c_str(), SSL_FILETYPE_PEM);
+      SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM);
+      for (int i = 0; i < conns; ++i) {
+        pollfd pf{lfd, POLLIN, 0};
+        if (poll(&pf, 1, 5000) != 1) break;
+        const int c = accept(lfd, nullptr, nullptr);
+        SSL* ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, c);
+        if (SSL_accept(ssl) == 1) {
+          const char* sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+          names.push_back(sn ? sn : "");
+          char buf[1024];
+          (void)SSL_read(ssl, buf, sizeof buf);
+          const std::string resp = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body;
+          SSL_write(ssl, resp.data(), static_cast<int>(resp.size()));
+          SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+        close(c);
+      }
+      SSL_CTX_free(ctx);
+    });
+  }
+  ~FakeTls() {
+    if (t.joinable()) t.join();
+    close(lfd);
+  }
+};
+
+TEST(ProbeSsl, HttpGetOverTlsWithTheCaAndSniAsKeepalived) {
+  // The fake server writes to clients that gave up after the handshake; fastvsd ignores
+  // SIGPIPE process-wide (control/signals.cpp), as this test must.
+  signal(SIGPIPE, SIG_IGN);
+  char dir[] = "/tmp/fvs-ssl-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ASSERT_TRUE(make_cert(dir, "rs", "rs.example.org")) << "the openssl command is needed";
+  ASSERT_TRUE(make_cert(dir, "other", "other.example.org"));
+  const std::string d = dir;
+  CheckSpec spec = fast(CheckKind::Ssl);
+  spec.urls.push_back(HttpUrl{});
+  spec.urls[0].digest = md5_hex("hello");
+  {
+    // No CA: the certificate is not checked (keepalived's default); the body's digest is.
+    FakeTls s(d + "/rs-cert.pem", d + "/rs-key.pem", "hello", 1);
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_TRUE(r.ok) << r.reason;
+  }
+  {
+    FakeTls s(d + "/rs-cert.pem", d + "/rs-key.pem", "bye", 1);
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.reason.find("digest"), std::string::npos) << r.reason;
+  }
+  // A CA that signed it (the self-signed certificate itself) passes; another one does not.
+  spec.ssl_ca = d + "/rs-cert.pem";
+  spec.enable_sni = true;
+  spec.urls[0].virtualhost = "www.example.org";
+  {
+    FakeTls s(d + "/rs-cert.pem", d + "/rs-key.pem", "hello", 1);
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_TRUE(r.ok) << r.reason;
+    s.t.join();
+    EXPECT_EQ(s.names, std::vector<std::string>{"www.example.org"});  // enable_sni
+  }
+  spec.ssl_ca = d + "/other-cert.pem";
+  {
+    FakeTls s(d + "/rs-cert.pem", d + "/rs-key.pem", "hello", 1);
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, "SSL_GET 127.0.0.1:" + std::to_string(s.port) +
+                            ": the server's certificate: self-signed certificate");
+  }
+  // Plain HTTP where TLS is expected: the handshake fails, with OpenSSL's reason.
+  {
+    FakeSmtp s({"HTTP/1.0 200 OK\r\n\r\n"});
+    spec.ssl_ca.clear();
+    const CheckResult r = probe(spec, kLoopback, s.port);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason.rfind("SSL_GET handshake with 127.0.0.1:" + std::to_string(s.port), 0), 0u)
+        << r.reason;
+  }
+  std::system(("rm -rf " + d).c_str());
 }
 
 TEST(HexStr, AsKeepalivedReadsIt) {

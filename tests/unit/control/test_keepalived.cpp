@@ -597,6 +597,67 @@ TEST(Keepalived, SmtpCheck) {
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
 }
 
+// SSL_GET (check_ssl.c): HTTP_GET's urls over TLS, enable_sni, and the file's SSL block
+// wherever it stands.
+TEST(Keepalived, SslGet) {
+  // The files must be there (what they hold is the prober's business): made here.
+  char dir[] = "/tmp/fvs-ka-ssl-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  for (const char* f : {"/ca.pem", "/client.pem", "/client.key"}) {
+    FILE* fp = std::fopen((d + f).c_str(), "w");
+    ASSERT_NE(fp, nullptr);
+    std::fclose(fp);
+  }
+  std::string text = R"(virtual_server 10.0.0.1 443 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 443 {
+    SSL_GET {
+      enable_sni
+      url {
+        path /health
+        digest 640205b7b0fc66c1ea91c463fac6334d
+        virtualhost www.example.org
+      }
+    }
+  }
+}
+SSL {
+  ca DIR/ca.pem
+  certificate DIR/client.pem
+  key DIR/client.key
+  password secret
+}
+)";
+  for (size_t at; (at = text.find("DIR")) != std::string::npos;) text.replace(at, 3, d);
+  KaLoadResult r = load(text);
+  for (const char* f : {"/ca.pem", "/client.pem", "/client.key"}) std::remove((d + f).c_str());
+  rmdir(dir);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty());
+  const CheckSpec& s = r.cfg.virtual_servers.at(0).real_servers.at(0).checks.at(0).spec;
+  EXPECT_EQ(s.kind, CheckKind::Ssl);
+  EXPECT_EQ(s.describe(), "SSL_GET 10.0.0.2:443");
+  EXPECT_TRUE(s.enable_sni);
+  ASSERT_EQ(s.urls.size(), 1u);
+  EXPECT_EQ(s.urls[0].virtualhost, "www.example.org");
+  EXPECT_EQ(s.delay_before_retry, 3);  // as HTTP_GET's
+  EXPECT_EQ(s.ssl_ca, d + "/ca.pem");
+  EXPECT_EQ(s.ssl_cert, d + "/client.pem");
+  EXPECT_EQ(s.ssl_key, d + "/client.key");
+  EXPECT_EQ(s.ssl_password, "secret");
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  EXPECT_EQ(load("virtual_server 10.0.0.1 443 {\n real_server 10.0.0.2 443 {\n SSL_GET {\n "
+                 "}\n }\n}\n")
+                .error,
+            "ka.conf:3: SSL_GET without a url { path ... }");
+  // A file keepalived could not load stops keepalived: refused at its line.
+  EXPECT_EQ(load("SSL {\n ca /nonexistent/ca.pem\n}\n").error,
+            "ka.conf:2: SSL ca '/nonexistent/ca.pem': No such file or directory");
+}
+
 // MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
 // warning; a name that does not exist refuses the file at its line; enable_script_security
 // refuses a program that would run as root from a path others can write.
@@ -1301,10 +1362,8 @@ virtual_server 10.0.0.1 443 {
   lb_kind NAT
   persistence_engine sip
   real_server 10.0.0.2 443 {
-    SSL_GET {
-      url {
-        path /
-      }
+    DNS_CHECK {
+      name example.org
     }
   }
   real_server 10.0.0.3 443 {
@@ -1327,11 +1386,11 @@ virtual_server 10.0.0.1 443 {
       "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
       "ka.conf:8: virtual_server group G1 is not handled by fastvsd",
       "ka.conf:15: persistence_engine is not handled by fastvsd",
-      "ka.conf:17: SSL_GET is not handled by fastvsd",
-      "ka.conf:27: url regex is not handled by fastvsd",
-      "ka.conf:32: lvs_method TUN type gue port 6080 is not handled by fastvsd"};
+      "ka.conf:17: DNS_CHECK is not handled by fastvsd",
+      "ka.conf:25: url regex is not handled by fastvsd",
+      "ka.conf:30: lvs_method TUN type gue port 6080 is not handled by fastvsd"};
   EXPECT_EQ(ka_unsupported(r.cfg), errors);
-  // What is handled still loads: the real server whose only checker is SSL_GET has none.
+  // What is handled still loads: the real server whose only checker is DNS_CHECK has none.
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_TRUE(vs.real_servers.at(0).checks.empty());
   EXPECT_EQ(vs.real_servers.at(2).server.method, ForwardMethod::Tunnel);
