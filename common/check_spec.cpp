@@ -1,6 +1,7 @@
 #include "common/check_spec.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace fastvs {
 
@@ -20,6 +21,8 @@ const char* check_kind_name(CheckKind k) {
       return "SMTP_CHECK";
     case CheckKind::Ssl:
       return "SSL_GET";
+    case CheckKind::Dns:
+      return "DNS_CHECK";
   }
   return "?";
 }
@@ -75,6 +78,46 @@ bool parse_hex_str(std::string_view s, std::vector<uint8_t>& data, std::vector<u
   if (data.empty()) return false;
   if (mask) *mask = wildcards ? std::move(m) : std::vector<uint8_t>{};
   return true;
+}
+
+std::optional<uint16_t> dns_type_code(std::string_view name) {
+  static constexpr std::pair<const char*, uint16_t> kTypes[] = {
+      {"A", 1}, {"NS", 2}, {"CNAME", 5}, {"SOA", 6}, {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
+  for (const auto& [n, code] : kTypes)
+    if (name.size() == std::strlen(n) &&
+        std::equal(name.begin(), name.end(), n,
+                   [](char a, char b) { return (a >= 'a' && a <= 'z' ? a - 32 : a) == b; }))
+      return code;
+  return std::nullopt;
+}
+
+std::vector<uint8_t> dns_query(uint16_t id, const std::string& name, uint16_t type) {
+  std::vector<uint8_t> q = {static_cast<uint8_t>(id >> 8),
+                            static_cast<uint8_t>(id),
+                            0x01,
+                            0x00,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0};  // RD; one question
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    if (dot > start) {  // "." and a trailing dot: the root label below
+      q.push_back(static_cast<uint8_t>(dot - start));
+      q.insert(q.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
+               name.begin() + static_cast<std::ptrdiff_t>(dot));
+    }
+    start = dot + 1;
+  }
+  q.push_back(0);
+  q.insert(q.end(), {static_cast<uint8_t>(type >> 8), static_cast<uint8_t>(type), 0, 1});  // IN
+  return q;
 }
 
 bool udp_reply_ok(const CheckSpec& spec, const uint8_t* reply, size_t len) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,10 +17,10 @@ namespace fastvs {
 // ---------------------------------------------------------------------------------------------
 // What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
 
-enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp, Ssl };
+enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp, Ssl, Dns };
 
 // keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK", "PING_CHECK",
-// "SMTP_CHECK", "SSL_GET".
+// "SMTP_CHECK", "SSL_GET", "DNS_CHECK".
 const char* check_kind_name(CheckKind k);
 
 // An inclusive range of HTTP status codes ("status_code 200-299 404").
@@ -76,6 +77,9 @@ struct CheckSpec {
   std::vector<uint8_t> reply_mask;  // empty: no wildcard
   uint16_t min_reply_len = 0;
   uint16_t max_reply_len = 255;
+  // DNS_CHECK: the query's name and type (keepalived's defaults: ".", SOA).
+  std::string dns_name = ".";
+  uint16_t dns_type = 6;
   // SMTP_CHECK: the name HELO gives (keepalived's SMTP_DEFAULT_HELO).
   std::string helo_name = "smtpchecker.keepalived.org";
   // MISC_CHECK: a program run without a shell. Exit 0 passes, anything else fails; with
@@ -103,6 +107,11 @@ struct CheckSpec {
 // one ("Ab12f 3" is AB 12 0F 03); with `mask`, X or x is a wildcard nibble (its mask bits set).
 // False on any other character or an empty string.
 bool parse_hex_str(std::string_view s, std::vector<uint8_t>& data, std::vector<uint8_t>* mask);
+
+// DNS_CHECK's query types by keepalived's names (A, NS, CNAME, SOA, MX, TXT, AAAA; any case).
+std::optional<uint16_t> dns_type_code(std::string_view name);
+// The query DNS_CHECK sends: id, RD, one question for `name` of `type`, class IN.
+std::vector<uint8_t> dns_query(uint16_t id, const std::string& name, uint16_t type);
 
 // Whether a UDP_CHECK's reply passes (check_udp_reply): only checked when reply_data is given.
 bool udp_reply_ok(const CheckSpec& spec, const uint8_t* reply, size_t len);

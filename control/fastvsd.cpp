@@ -123,7 +123,8 @@ po::options_description make_options(fastvs::DaemonOptions& o, bool& no_kernel_p
       "(icmp_rate_limited). 0: none sent")(
       "keepalived-conf", po::value(&o.keepalived_conf),
       "keepalived.conf whose virtual_server blocks (services, real servers, TCP_CHECK / HTTP_GET "
-      "/ SSL_GET / UDP_CHECK / PING_CHECK / SMTP_CHECK / MISC_CHECK health checks, quorum, "
+      "/ SSL_GET / UDP_CHECK / DNS_CHECK / PING_CHECK / SMTP_CHECK / MISC_CHECK health checks, "
+      "quorum, "
       "sorry_server) "
       "fastvsd runs; "
       "vrrp_instance "

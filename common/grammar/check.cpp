@@ -24,9 +24,10 @@ enum : unsigned {
   kPing = 32,
   kSmtp = 64,
   kSsl = 128,
-  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing | kSmtp | kSsl,
-  kPorts = kTcp | kHttp | kMisc | kUdp | kSmtp | kSsl,  // every kind but ping
-  kWeb = kHttp | kSsl                                   // HTTP_GET and SSL_GET
+  kDns = 256,
+  kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing | kSmtp | kSsl | kDns,
+  kPorts = kTcp | kHttp | kMisc | kUdp | kSmtp | kSsl | kDns,  // every kind but ping
+  kWeb = kHttp | kSsl                                          // HTTP_GET and SSL_GET
 };
 
 unsigned kind_bit(CheckKind k) {
@@ -43,6 +44,8 @@ unsigned kind_bit(CheckKind k) {
       return kSmtp;
     case CheckKind::Ssl:
       return kSsl;
+    case CheckKind::Dns:
+      return kDns;
     case CheckKind::Misc:
       break;
   }
@@ -79,6 +82,8 @@ constexpr CheckKey kCheckKeys[] = {
      "run as (default keepalived_script if it exists, else root)"},
     {"dynamic", kMisc, false, "", "exit 2..255 sets the weight to status - 2 (misc_dynamic)"},
     {"helo", kSmtp, true, "NAME", "HELO's name (helo_name; smtpchecker.keepalived.org)"},
+    {"type", kDns, true, "TYPE", "the query's type: A NS CNAME SOA MX TXT AAAA (SOA)"},
+    {"name", kDns, true, "NAME", "the name queried (.)"},
     {"payload", kUdp, true, "HEX", "the datagram sent (default 32 bytes of fastvsd's own)"},
     {"require_reply", kUdp, false, "", "fails without a reply (else silence passes)"},
     {"require_reply", kUdp, true, "HEX", "a reply that matches HEX (X: any nibble)"},
@@ -100,7 +105,8 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|ssl|udp|ping|smtp|misc [KEY[=VALUE] ...]",
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|ssl|udp|dns|ping|smtp|misc "
+     "[KEY[=VALUE] ...]",
      "a checker of one real server (all of a server's must pass)",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
      "interval=2"},
@@ -176,7 +182,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
   if (cmd.op == Op::CheckAdd) {
     if (i >= words.size())
-      return Error{"--check add needs a kind: tcp, http, ssl, udp, ping, smtp or misc"};
+      return Error{"--check add needs a kind: tcp, http, ssl, udp, dns, ping, smtp or misc"};
     std::string kind = words[i++];
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kind == "tcp" || kind == "tcp_check") {
@@ -185,6 +191,8 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       spec.kind = CheckKind::Http;
     } else if (kind == "ssl" || kind == "ssl_get") {
       spec.kind = CheckKind::Ssl;
+    } else if (kind == "dns" || kind == "dns_check") {
+      spec.kind = CheckKind::Dns;
     } else if (kind == "udp" || kind == "udp_check") {
       spec.kind = CheckKind::Udp;
     } else if (kind == "ping" || kind == "ping_check") {
@@ -195,7 +203,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       spec.kind = CheckKind::Misc;
     } else {
       return Error{"unknown check kind " + quoted(kind) +
-                   " (tcp, http, ssl, udp, ping, smtp, misc)"};
+                   " (tcp, http, ssl, udp, dns, ping, smtp, misc)"};
     }
   }
   for (; i < words.size(); ++i) {
@@ -316,6 +324,13 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
     } else if (key == "ca") {
       if (val.empty() || val[0] != '/') return bad("ca (an absolute path)");
       spec.ssl_ca = std::string(val);
+    } else if (key == "type") {
+      const auto t = dns_type_code(val);
+      if (!t) return bad("type (A, NS, CNAME, SOA, MX, TXT or AAAA)");
+      spec.dns_type = *t;
+    } else if (key == "name") {
+      if (val.empty() || val.size() > 253) return bad("name");
+      spec.dns_name = std::string(val);
     } else if (key == "helo") {
       if (val.empty() || val.find_first_of(" \t\r\n") != val.npos) return bad("helo (a name)");
       spec.helo_name = std::string(val);
@@ -344,6 +359,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
                      " check needs path=/..."};
       if (!dbr_given) spec.delay_before_retry = 3;
     }
+    if (spec.kind == CheckKind::Dns && !retry_given) spec.retry = 3;  // DNS_DEFAULT_RETRY
     if (spec.kind == CheckKind::Udp && spec.min_reply_len > spec.max_reply_len)
       return Error{"min_reply_length is above max_reply_length: the check would always fail"};
     if (spec.kind == CheckKind::Misc) {
@@ -380,6 +396,7 @@ std::string check_help() {
                               : k.where == kSsl     ? "ssl"
                               : k.where == kUdp     ? "udp"
                               : k.where == kSmtp    ? "smtp"
+                              : k.where == kDns     ? "dns"
                                                     : "misc";
     out += "    " + name + std::string(name.size() < 26 ? 26 - name.size() : 1, ' ') + where +
            std::string(where.size() < 9 ? 9 - where.size() : 1, ' ') + k.help + "\n";

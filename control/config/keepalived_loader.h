@@ -86,6 +86,9 @@ struct RawCheck {
   std::string helo_name = "smtpchecker.keepalived.org";
   // SSL_GET
   bool enable_sni = false;
+  // DNS_CHECK
+  std::string dns_name = ".";
+  uint16_t dns_type = 6;
   // UDP_CHECK
   std::vector<uint8_t> udp_payload;
   bool require_reply = false;

@@ -609,9 +609,9 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
       ok = leaf(c, 1, 3);
       (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
-               k == "PING_CHECK" || k == "SMTP_CHECK" || k == "SSL_GET") {
+               k == "PING_CHECK" || k == "SMTP_CHECK" || k == "SSL_GET" || k == "DNS_CHECK") {
       ok = checker(rs, c, dynamic_seen);
-    } else if (k == "DNS_CHECK" || k == "FILE_CHECK" || k == "BFD_CHECK") {
+    } else if (k == "FILE_CHECK" || k == "BFD_CHECK") {
       not_handled(c.line, k);
     } else if (k == "smtp_alert" || k == "snmp_name") {
       no_effect(c);
@@ -636,6 +636,7 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
             : n.key == "UDP_CHECK"  ? CheckKind::Udp
             : n.key == "PING_CHECK" ? CheckKind::Ping
             : n.key == "SMTP_CHECK" ? CheckKind::Smtp
+            : n.key == "DNS_CHECK"  ? CheckKind::Dns
                                     : CheckKind::Misc;
   const bool connects = ch.kind != CheckKind::Misc;
   const std::string where = n.key;
@@ -670,6 +671,18 @@ bool Loader::checker(RawServer& rs, const Node& n, bool& dynamic_seen) {
     } else if (web && (k == "http_protocol" || k == "fast_recovery")) {
       // One run fetches every url at once: keepalived's fast_recovery, always.
       no_effect(c);
+    } else if (ch.kind == CheckKind::Dns && k == "type") {
+      // dns_type_handler: an unknown type is logged and SOA kept.
+      ok = leaf(c, 1, 1);
+      if (ok) {
+        if (const auto t = dns_type_code(c.args[0]))
+          ch.dns_type = *t;
+        else
+          warn(c.line, "Unknown DNS check type " + c.args[0] + " - defaulting to SOA");
+      }
+    } else if (ch.kind == CheckKind::Dns && k == "name") {
+      ok = leaf(c, 1, 1);
+      if (ok) ch.dns_name = c.args[0];
     } else if (ch.kind == CheckKind::Smtp && k == "helo_name") {
       ok = leaf(c, 1, 1);
       if (ok) ch.helo_name = c.args[0];

@@ -217,7 +217,11 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
   CheckSpec& s = out.spec;
   s.kind = c.kind;
   s.alpha = first_of(c.inh.alpha, r.inh.alpha, vs.inh.alpha, false);
-  s.retry = first_of(c.inh.retry, r.inh.retry, vs.inh.retry, c.kind == CheckKind::Misc ? 0u : 1u);
+  // MISC_CHECK retries 0 times by default, DNS_CHECK 3 (DNS_DEFAULT_RETRY), the others once.
+  s.retry = first_of(c.inh.retry, r.inh.retry, vs.inh.retry,
+                     c.kind == CheckKind::Misc  ? 0u
+                     : c.kind == CheckKind::Dns ? 3u
+                                                : 1u);
   s.connect_timeout =
       first_of(c.inh.connect_timeout, r.inh.connect_timeout, vs.inh.connect_timeout, 5.0);
   s.delay_loop = first_of(c.inh.delay_loop, r.inh.delay_loop, vs.inh.delay_loop, 60.0);
@@ -249,6 +253,10 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
     out.user_line = c.user_line;
   }
   if (c.kind == CheckKind::Smtp) s.helo_name = c.helo_name;
+  if (c.kind == CheckKind::Dns) {
+    s.dns_name = c.dns_name;
+    s.dns_type = c.dns_type;
+  }
   if (c.kind == CheckKind::Ssl) {
     s.enable_sni = c.enable_sni;
     s.ssl_ca = ssl_.ca;

@@ -70,6 +70,7 @@ void Prober::start(const CheckSpec& spec, const IpAddr& ip, uint16_t port, Done 
   const Status st = spec.kind == CheckKind::Misc   ? start_misc(*p)
                     : spec.kind == CheckKind::Udp  ? start_udp(*p)
                     : spec.kind == CheckKind::Ping ? start_ping(*p)
+                    : spec.kind == CheckKind::Dns  ? start_dns(*p)
                                                    : start_connect(*p);
   if (!st) return p->done(CheckResult{false, st.error(), -1});
   probes_.push_back(std::move(p));
@@ -91,6 +92,7 @@ void Prober::step(Probe& p) {
   if (p.stage == Probe::Stage::Program) return read_misc(p);
   if (p.stage == Probe::Stage::Datagram) return step_udp(p);
   if (p.stage == Probe::Stage::Echo) return step_ping(p);
+  if (p.stage == Probe::Stage::Query) return step_dns(p);
   if (p.spec.kind == CheckKind::Ssl && p.stage != Probe::Stage::Connecting) return step_ssl(p);
   if (p.stage == Probe::Stage::Connecting && !connected(p)) return;
   if (p.spec.kind == CheckKind::Tcp) return finish(p, CheckResult{true, "", -1});
@@ -121,6 +123,12 @@ void Prober::poll(int timeout_ms) {
       }
     } else if (now >= p.deadline && p.stage == Probe::Stage::Datagram) {
       finish(p, udp_silence(p));
+      continue;
+    } else if (now >= p.deadline && p.stage == Probe::Stage::Query) {
+      finish(p, CheckResult{false,
+                            fmt::format("DNS_CHECK {}: read timeout after {} s",
+                                        addr_port(p.ip, p.port), p.spec.connect_timeout),
+                            -1});
       continue;
     } else if (now >= p.deadline && p.stage == Probe::Stage::Echo) {
       finish(p, CheckResult{false,

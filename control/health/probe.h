@@ -76,6 +76,9 @@ class Prober {
   static CheckResult udp_silence(const Probe& p);
   // SMTP_CHECK once connected (smtp_check.cpp): the greeting, HELO and QUIT.
   void step_smtp(Probe& p);
+  // DNS_CHECK (dns_check.cpp): send the query; judge the answer.
+  Status start_dns(Probe& p);
+  void step_dns(Probe& p);
   // PING_CHECK (ping_check.cpp): send the echo request; wait for its reply.
   Status start_ping(Probe& p);
   void step_ping(Probe& p);

@@ -16,7 +16,7 @@ namespace fastvs {
 socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out);
 
 struct Prober::Probe {
-  enum class Stage { Connecting, Handshake, Sending, Receiving, Program, Datagram, Echo };
+  enum class Stage { Connecting, Handshake, Sending, Receiving, Program, Datagram, Echo, Query };
   CheckSpec spec;
   IpAddr ip;
   uint16_t port = 0;
@@ -26,7 +26,7 @@ struct Prober::Probe {
   pid_t pid = -1;
   double deadline = 0;
   size_t url = 0;                      // HTTP_GET: the url being fetched
-  uint16_t ping_id = 0, ping_seq = 0;  // PING_CHECK: the echo request's
+  uint16_t ping_id = 0, ping_seq = 0;  // PING_CHECK: the echo request's; DNS_CHECK: the id
   std::unique_ptr<Tls, TlsFree> tls;   // SSL_GET: the connection's TLS (ssl_get.cpp)
   std::string out;
   size_t sent = 0;

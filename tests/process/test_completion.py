@@ -154,7 +154,7 @@ class Completion(RingDaemonTest):
                          ["dpdk0", "dpdk1"])
         self.assertEqual(self.complete("fastvsadm --check "), ["add", "del", "pool", "list"])
         self.assertEqual(self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "),
-                         ["tcp", "http", "ssl", "udp", "ping", "smtp", "misc"])
+                         ["tcp", "http", "ssl", "udp", "dns", "ping", "smtp", "misc"])
         self.assertIn("path=", self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "
                                              "http "))
         self.assertIn("require_reply=", self.complete("fastvsadm --check add -u 10.0.0.1:53 -r "

@@ -792,7 +792,7 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
             "--check add needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
-            "unknown check kind 'icmp' (tcp, http, ssl, udp, ping, smtp, misc)");
+            "unknown check kind 'icmp' (tcp, http, ssl, udp, dns, ping, smtp, misc)");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
             "bad interval 'interval=soon'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
@@ -1004,6 +1004,25 @@ TEST(ParseCheck, Ssl) {
             "bad ca (an absolute path) 'ca=ca.pem'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 http path=/ sni"),
             "unknown option 'sni' for a HTTP_GET check");
+}
+
+TEST(ParseCheck, Dns) {
+  Command c = parse_ok("--check add -u 10.0.0.1:53 -r 192.168.0.18 dns type=mx name=example.org");
+  EXPECT_EQ(c.check.spec.kind, CheckKind::Dns);
+  EXPECT_EQ(c.check.spec.dns_type, 15);
+  EXPECT_EQ(c.check.spec.dns_name, "example.org");
+  EXPECT_EQ(c.check.spec.retry, 3u);  // DNS_DEFAULT_RETRY
+  EXPECT_EQ(parse_ok("--check add -u 10.0.0.1:53 -r 192.168.0.18 dns retry=0").check.spec.retry,
+            0u);
+  EXPECT_EQ(parse_err("--check add -u 10.0.0.1:53 -r 1.2.3.4 dns type=WKS"),
+            "bad type (A, NS, CNAME, SOA, MX, TXT or AAAA) 'type=WKS'");
+  // The query as it goes out: id, RD, one question, labels and the root, type, class IN.
+  EXPECT_EQ(dns_query(0x1234, "ex.org", 28),
+            (std::vector<uint8_t>{0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0, 0, 0,  0, 0,
+                                  2,    'e',  'x',  3,    'o', 'r', 'g', 0, 0, 28, 0, 1}));
+  EXPECT_EQ(dns_query(1, "ex.org.", 6), dns_query(1, "ex.org", 6));
+  EXPECT_EQ(dns_query(1, ".", 6),
+            (std::vector<uint8_t>{0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1}));
 }
 
 TEST(ParseCheck, Smtp) {

@@ -612,6 +612,44 @@ TEST(ProbeSsl, HttpGetOverTlsWithTheCaAndSniAsKeepalived) {
   std::system(("rm -rf " + d).c_str());
 }
 
+TEST(ProbeDns, AnswersAsCheckDnsJudgesThem) {
+  uint16_t port = 0;
+  const int server = udp_server(&port);
+  CheckSpec spec = fast(CheckKind::Dns);
+  spec.connect_timeout = 0.3;
+  spec.dns_name = "www.example.org";
+  spec.dns_type = 1;
+  // The answer: the query's header with QR set and `rcode`, `id_xor` changing the identifier.
+  const auto answer = [](unsigned rcode, uint16_t id_xor = 0) {
+    return [rcode, id_xor](const std::string& q) -> std::optional<std::string> {
+      std::string a = q;
+      a[0] = static_cast<char>(a[0] ^ (id_xor >> 8));
+      a[1] = static_cast<char>(a[1] ^ (id_xor & 0xff));
+      a[2] = static_cast<char>(a[2] | 0x80);
+      a[3] = static_cast<char>((a[3] & 0xf0) | rcode);
+      return a;
+    };
+  };
+  std::vector<std::string> seen;
+  CheckResult r = probe_udp(spec, port, server, answer(0), &seen);
+  EXPECT_TRUE(r.ok) << r.reason;
+  ASSERT_EQ(seen.size(), 1u);
+  // The question as it went: after the 12-byte header, www.example.org, A, IN.
+  EXPECT_EQ(seen[0].substr(12), std::string("\3www\7example\3org\0\0\1\0\1", 21));
+  r = probe_udp(spec, port, server, answer(3));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "DNS_CHECK 127.0.0.1:" + std::to_string(port) + ": rcode 3");
+  // Another identifier is no answer: the check times out.
+  r = probe_udp(spec, port, server, answer(0, 0x0101));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "DNS_CHECK 127.0.0.1:" + std::to_string(port) + ": read timeout after 0.3 s");
+  close(server);
+  r = probe_udp(spec, port, -1, answer(0));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "DNS_CHECK 127.0.0.1:" + std::to_string(port) +
+                          ": failed to read socket: Connection refused");
+}
+
 TEST(HexStr, AsKeepalivedReadsIt) {
   std::vector<uint8_t> d, m;
   // keepalived.conf(5)'s example.

@@ -658,6 +658,37 @@ SSL {
             "ka.conf:2: SSL ca '/nonexistent/ca.pem': No such file or directory");
 }
 
+// DNS_CHECK (check_dns.c): type and name, retry 3 by default, an unknown type SOA with
+// keepalived's message.
+TEST(Keepalived, DnsCheck) {
+  KaLoadResult r = load(R"(virtual_server 10.0.0.1 53 {
+  protocol UDP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 53 {
+    DNS_CHECK {
+      type aaaa
+      name www.example.org
+    }
+    DNS_CHECK {
+      type WKS
+    }
+  }
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings,
+            std::vector<std::string>{"ka.conf:11: Unknown DNS check type WKS - defaulting to SOA"});
+  const auto& checks = r.cfg.virtual_servers.at(0).real_servers.at(0).checks;
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_EQ(checks[0].spec.describe(), "DNS_CHECK 10.0.0.2:53");
+  EXPECT_EQ(checks[0].spec.dns_type, 28);
+  EXPECT_EQ(checks[0].spec.dns_name, "www.example.org");
+  EXPECT_EQ(checks[0].spec.retry, 3u);
+  EXPECT_EQ(checks[1].spec.dns_type, 6);
+  EXPECT_EQ(checks[1].spec.dns_name, ".");
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+}
+
 // MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
 // warning; a name that does not exist refuses the file at its line; enable_script_security
 // refuses a program that would run as root from a path others can write.
@@ -1362,8 +1393,8 @@ virtual_server 10.0.0.1 443 {
   lb_kind NAT
   persistence_engine sip
   real_server 10.0.0.2 443 {
-    DNS_CHECK {
-      name example.org
+    FILE_CHECK {
+      track_file f1
     }
   }
   real_server 10.0.0.3 443 {
@@ -1386,11 +1417,11 @@ virtual_server 10.0.0.1 443 {
       "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
       "ka.conf:8: virtual_server group G1 is not handled by fastvsd",
       "ka.conf:15: persistence_engine is not handled by fastvsd",
-      "ka.conf:17: DNS_CHECK is not handled by fastvsd",
+      "ka.conf:17: FILE_CHECK is not handled by fastvsd",
       "ka.conf:25: url regex is not handled by fastvsd",
       "ka.conf:30: lvs_method TUN type gue port 6080 is not handled by fastvsd"};
   EXPECT_EQ(ka_unsupported(r.cfg), errors);
-  // What is handled still loads: the real server whose only checker is DNS_CHECK has none.
+  // What is handled still loads: the real server whose only checker is FILE_CHECK has none.
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_TRUE(vs.real_servers.at(0).checks.empty());
   EXPECT_EQ(vs.real_servers.at(2).server.method, ForwardMethod::Tunnel);
