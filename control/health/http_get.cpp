@@ -25,11 +25,7 @@ void Prober::step_http(Probe& p) {
   auto fail = [&](std::string why) { finish(p, CheckResult{false, std::move(why), -1}); };
   auto pass = [&] { finish(p, CheckResult{true, "", -1}); };
   if (p.stage == Probe::Stage::Connecting) {
-    // keepalived's request line and headers (HTTP/1.0, the connection closes).
-    const HttpUrl& u = p.spec.urls.at(p.url);
-    const std::string host = u.virtualhost.empty() ? addr_port(p.ip, p.port) : u.virtualhost;
-    p.out = fmt::format("GET {} HTTP/1.0\r\nUser-Agent: fastvs-check\r\nHost: {}\r\n\r\n", u.path,
-                        host);
+    p.out = http_request(p);
     p.sent = 0;
     p.in.clear();
     p.stage = Probe::Stage::Sending;
@@ -66,6 +62,14 @@ void Prober::step_http(Probe& p) {
     }
     return pass();
   }
+}
+
+// keepalived's request line and headers for the current url (HTTP/1.0: the connection closes).
+std::string Prober::http_request(const Probe& p) {
+  const HttpUrl& u = p.spec.urls.at(p.url);
+  const std::string host = u.virtualhost.empty() ? addr_port(p.ip, p.port) : u.virtualhost;
+  return fmt::format("GET {} HTTP/1.0\r\nUser-Agent: fastvs-check\r\nHost: {}\r\n\r\n", u.path,
+                     host);
 }
 
 // Why the response to the current url fails (keepalived's http_handle_response), if it does.

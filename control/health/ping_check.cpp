@@ -48,9 +48,8 @@ std::mt19937& rng() {
 
 Status Prober::start_ping(Probe& p) {
   const bool v4 = p.ip.is_v4();
-  p.fd = socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
-  if (p.fd < 0) return Error{fmt::format("ICMP socket: {}", strerror(errno))};
+  if (Status st = open_socket(p, SOCK_RAW, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6}); !st)
+    return st;
   // Echo replies only: the socket would otherwise see every ICMP message of that address.
   if (v4) {
     const uint32_t blocked = ~(1u << ICMP_ECHOREPLY);
@@ -60,15 +59,6 @@ Status Prober::start_ping(Probe& p) {
     ICMP6_FILTER_SETBLOCKALL(&f);
     ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
     (void)setsockopt(p.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof f);
-  }
-  if (!p.spec.bindto.is_zero()) {
-    if (p.spec.bindto.family() != p.ip.family())
-      return Error{fmt::format("bindto {} is not of the family of {}", format_ip(p.spec.bindto),
-                               format_ip(p.ip))};
-    sockaddr_storage b;
-    const socklen_t blen = to_sockaddr(p.spec.bindto, 0, b);
-    if (bind(p.fd, reinterpret_cast<sockaddr*>(&b), blen) != 0)
-      return Error{fmt::format("bind to {}: {}", format_ip(p.spec.bindto), strerror(errno))};
   }
   sockaddr_storage a;
   const socklen_t alen = to_sockaddr(p.ip, 0, a);

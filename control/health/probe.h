@@ -54,6 +54,9 @@ class Prober {
   // Ends a probe: its `done` runs, it is gone.
   void finish(Probe& p, const CheckResult& r);
 
+  // A probe's socket (tcp_check.cpp): of its address's family and `type`, bound to bindto and
+  // bind_port when given.
+  Status open_socket(Probe& p, int type, int protocol = 0);
   // TCP_CHECK, and each url of an HTTP_GET (tcp_check.cpp): connect without blocking; whether
   // the connection completed (else the probe is finished as failed).
   Status start_connect(Probe& p);
@@ -62,6 +65,7 @@ class Prober {
   // (judge_http: why the response to the current url fails, if it does).
   void step_http(Probe& p);
   std::optional<std::string> judge_http(const Probe& p);
+  static std::string http_request(const Probe& p);
   // SSL_GET (ssl_get.cpp): HTTP_GET's exchange over TLS.
   struct Tls;
   struct TlsFree {

@@ -115,10 +115,7 @@ void Prober::step_ssl(Probe& p) {
         return fail(fmt::format("SSL_GET {}: the server's certificate: {}", rs,
                                 v != X509_V_OK ? X509_verify_cert_error_string(v) : "none"));
     }
-    const HttpUrl& u = p.spec.urls.at(p.url);
-    const std::string host = u.virtualhost.empty() ? rs : u.virtualhost;
-    p.out = fmt::format("GET {} HTTP/1.0\r\nUser-Agent: fastvs-check\r\nHost: {}\r\n\r\n", u.path,
-                        host);
+    p.out = http_request(p);
     p.sent = 0;
     p.in.clear();
     p.stage = Probe::Stage::Sending;

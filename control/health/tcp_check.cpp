@@ -31,24 +31,27 @@ socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out) {
   return sizeof a;
 }
 
+Status Prober::open_socket(Probe& p, int type, int protocol) {
+  // The family is the address probed: an IPv6 real server (or connect_ip) is checked over
+  // IPv6 (sockaddr_in6), as keepalived's checkers do with their sockaddr_storage.
+  p.fd = socket(p.ip.is_v4() ? AF_INET : AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (p.fd < 0) return Error{fmt::format("socket: {}", strerror(errno))};
+  if (p.spec.bindto.is_zero() && !p.spec.bind_port) return {};
+  // No bindto: the unspecified address of the probe's family, for bind_port alone.
+  const IpAddr from = p.spec.bindto.is_zero() ? IpAddr::any(p.ip.family()) : p.spec.bindto;
+  if (from.family() != p.ip.family())
+    return Error{
+        fmt::format("bindto {} is not of the family of {}", format_ip(from), format_ip(p.ip))};
+  sockaddr_storage b;
+  const socklen_t blen = to_sockaddr(from, p.spec.bind_port, b);
+  if (bind(p.fd, reinterpret_cast<sockaddr*>(&b), blen) != 0)
+    return Error{fmt::format("bind to {}: {}", addr_port(from, p.spec.bind_port), strerror(errno))};
+  return {};
+}
+
 Status Prober::start_connect(Probe& p) {
   if (p.fd >= 0) close(p.fd);
-  // The family is the address probed: an IPv6 real server (or connect_ip) is checked over
-  // IPv6 (sockaddr_in6), as keepalived's check_tcp does with its sockaddr_storage.
-  p.fd = socket(p.ip.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (p.fd < 0) return Error{fmt::format("socket: {}", strerror(errno))};
-  if (!p.spec.bindto.is_zero() || p.spec.bind_port) {
-    // No bindto: the unspecified address of the probe's family, for bind_port alone.
-    const IpAddr from = p.spec.bindto.is_zero() ? IpAddr::any(p.ip.family()) : p.spec.bindto;
-    if (from.family() != p.ip.family())
-      return Error{
-          fmt::format("bindto {} is not of the family of {}", format_ip(from), format_ip(p.ip))};
-    sockaddr_storage b;
-    const socklen_t blen = to_sockaddr(from, p.spec.bind_port, b);
-    if (bind(p.fd, reinterpret_cast<sockaddr*>(&b), blen) != 0)
-      return Error{
-          fmt::format("bind to {}: {}", addr_port(from, p.spec.bind_port), strerror(errno))};
-  }
+  if (Status st = open_socket(p, SOCK_STREAM); !st) return st;
   sockaddr_storage a;
   const socklen_t alen = to_sockaddr(p.ip, p.port, a);
   if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), alen) != 0 && errno != EINPROGRESS)

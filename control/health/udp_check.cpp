@@ -64,24 +64,12 @@ std::string unreachable(int fd) {
 }  // namespace
 
 Status Prober::start_udp(Probe& p) {
-  p.fd = socket(p.ip.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (p.fd < 0) return Error{fmt::format("socket: {}", strerror(errno))};
+  if (Status st = open_socket(p, SOCK_DGRAM); !st) return st;
   const int on = 1;
   if (p.ip.is_v4())
     (void)setsockopt(p.fd, SOL_IP, IP_RECVERR, &on, sizeof on);
   else
     (void)setsockopt(p.fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
-  if (!p.spec.bindto.is_zero() || p.spec.bind_port) {
-    const IpAddr from = p.spec.bindto.is_zero() ? IpAddr::any(p.ip.family()) : p.spec.bindto;
-    if (from.family() != p.ip.family())
-      return Error{
-          fmt::format("bindto {} is not of the family of {}", format_ip(from), format_ip(p.ip))};
-    sockaddr_storage b;
-    const socklen_t blen = to_sockaddr(from, p.spec.bind_port, b);
-    if (bind(p.fd, reinterpret_cast<sockaddr*>(&b), blen) != 0)
-      return Error{
-          fmt::format("bind to {}: {}", addr_port(from, p.spec.bind_port), strerror(errno))};
-  }
   sockaddr_storage a;
   const socklen_t alen = to_sockaddr(p.ip, p.port, a);
   if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), alen) != 0)

@@ -410,6 +410,20 @@ TEST(ProbePing, EchoRepliesOnTheLoopback) {
             "bindto 127.0.0.1 is not of the family of ::1");
 }
 
+// A TCP listener on 127.0.0.1, any port (in *port).
+int listen_loopback(uint16_t* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(kLoopback.v4());
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
 // A one-connection SMTP server on 127.0.0.1 speaking `script`: its greeting, then its answer to
 // each line it reads; what it read is kept. A '|' in what it says splits it in two segments.
 struct FakeSmtp {
@@ -418,15 +432,7 @@ struct FakeSmtp {
   std::thread t;
   std::vector<std::string> heard;
   explicit FakeSmtp(std::vector<std::string> script) {
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback.v4());
-    EXPECT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(lfd, 4), 0);
-    socklen_t len = sizeof a;
-    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    lfd = listen_loopback(&port);
     t = std::thread([this, script] {
       pollfd pf{lfd, POLLIN, 0};
       if (poll(&pf, 1, 5000) != 1) return;
@@ -517,15 +523,7 @@ struct FakeTls {
   std::thread t;
   std::vector<std::string> names;
   FakeTls(const std::string& cert, const std::string& key, std::string body, int conns) {
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kLoopback.v4());
-    EXPECT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(lfd, 4), 0);
-    socklen_t len = sizeof a;
-    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    lfd = listen_loopback(&port);
     t = std::thread([this, cert, key, body, conns] {
       SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
       SSL_CTX_use_certificate_file(ctx, cert.c_str(), SSL_FILETYPE_PEM);
