@@ -303,8 +303,9 @@ void ip6_input(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
       (dst[0] == 0xff && (dst[1] & 0x0f) <= 1))
     return drop(w, m, Drop::martian_dest);
   if (w.snap->has_v6 && ip6_forward(w, m, pi, steer)) return;
-  // A fragment to one of fastvsd's own addresses that is no service's: the host does not hold
-  // the address and would never answer, so it is counted here, as IPv4's (frag_local).
+  // A fragment to one of fastvsd's own addresses that is no service's is not handed to the host
+  // (the data plane answers for those addresses, and nothing reassembles for it): counted here,
+  // as IPv4's (frag_local).
   if (unlikely(pi.frag) && w.snap->local6(dst)) return drop(w, m, Drop::frag_local);
   // The director's own IPv6 addresses: neighbour discovery and echo, as ARP and echo for IPv4.
   if (unlikely(!w.snap->addrs6.empty()) && pi.kind == PktKind::Icmp && !pi.frag) {

@@ -16,6 +16,11 @@
 namespace fastvs::ka {
 
 namespace {
+// Why notify_up/down, quorum_up/down and omega change nothing yet.
+constexpr const char* kNoScripts = "fastvsd runs no notify or quorum scripts yet";
+}  // namespace
+
+namespace {
 
 // Who moves a vrrp_instance's addresses (KaVrrpAddr::owner).
 std::string instance_owner(std::string_view name) {
@@ -479,12 +484,14 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     std::optional<bool> b;
     if (!bool_leaf(n, b)) return false;
     vs.omega = *b;
+    ignored(n.line, k, kNoScripts);
     return true;
   }
   if (k == "inhibit_on_failure") return bool_leaf(n, vs.inh.inhibit);
   if (k == "quorum_up" || k == "quorum_down") {
     if (!leaf(n, 1, 3)) return false;
     (k == "quorum_up" ? vs.quorum_up : vs.quorum_down) = script(n);
+    ignored(n.line, k, kNoScripts);
     return true;
   }
   if (k == "sorry_server") {
@@ -523,13 +530,14 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     return true;
   }
   if (k == "ip_family") {
+    // keepalived wants it to match an address virtual server's family (it decides a fwmark
+    // one's, which fastvs has not).
     if (!leaf(n, 1, 1)) return false;
-    if (n.args[0] == "inet") return true;
-    if (n.args[0] == "inet6") {
-      not_handled(n.line, "ip_family inet6");
-      return true;
-    }
-    return fail(n.line, "bad ip_family " + quoted(n.args[0]) + " (inet or inet6)");
+    if (n.args[0] != "inet" && n.args[0] != "inet6")
+      return fail(n.line, "bad ip_family " + quoted(n.args[0]) + " (inet or inet6)");
+    if ((n.args[0] == "inet6") != vs.vip.is_v6())
+      return fail(n.line, "ip_family " + n.args[0] + " is not the family of " + format_ip(vs.vip));
+    return true;
   }
   if (k == "persistence_engine" || k == "ops") {
     not_handled(n.line, k);
@@ -608,6 +616,7 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
     } else if (k == "notify_up" || k == "notify_down") {
       ok = leaf(c, 1, 3);
       (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
+      if (ok) ignored(c.line, k, kNoScripts);
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
                k == "PING_CHECK" || k == "SMTP_CHECK" || k == "SSL_GET" || k == "DNS_CHECK") {
       ok = checker(rs, c, dynamic_seen);

@@ -658,6 +658,33 @@ SSL {
             "ka.conf:2: SSL ca '/nonexistent/ca.pem': No such file or directory");
 }
 
+// Scripts fastvsd does not run yet are read and said to be ignored; ip_family must be the
+// virtual server's.
+TEST(Keepalived, ScriptsIgnoredAndIpFamily) {
+  KaLoadResult r = load(R"(virtual_server 2001:db8::1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  ip_family inet6
+  omega
+  quorum_down /bin/down
+  real_server 2001:db8::2 80 {
+    notify_up /bin/up
+  }
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  const std::string why =
+      ": not handled by fastvsd (ignored: fastvsd runs no notify or quorum "
+      "scripts yet)";
+  EXPECT_EQ(r.warnings,
+            (std::vector<std::string>{"ka.conf:6: omega" + why, "ka.conf:7: quorum_down" + why,
+                                      "ka.conf:9: notify_up" + why}));
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  EXPECT_EQ(load("virtual_server 10.0.0.1 80 {\n ip_family inet6\n}\n").error,
+            "ka.conf:2: ip_family inet6 is not the family of 10.0.0.1");
+  EXPECT_TRUE(load("virtual_server 10.0.0.1 80 {\n ip_family inet\n}\n").ok);
+}
+
 // DNS_CHECK (check_dns.c): type and name, retry 3 by default, an unknown type SOA with
 // keepalived's message.
 TEST(Keepalived, DnsCheck) {
