@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include <fmt/core.h>
 
@@ -18,22 +17,13 @@
 
 namespace fastvs {
 
-namespace {
-
-std::mt19937& rng() {
-  static std::mt19937 gen{std::random_device{}()};
-  return gen;
-}
-
-}  // namespace
-
 Status Prober::start_dns(Probe& p) {
   if (Status st = open_socket(p, SOCK_DGRAM); !st) return st;
   sockaddr_storage a;
   const socklen_t alen = to_sockaddr(p.ip, p.port, a);
   if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), alen) != 0)
     return Error{fmt::format("DNS_CHECK {}: {}", addr_port(p.ip, p.port), strerror(errno))};
-  p.ping_id = static_cast<uint16_t>(rng()());
+  p.ping_id = static_cast<uint16_t>(probe_random());
   const std::vector<uint8_t> q = dns_query(p.ping_id, p.spec.dns_name, p.spec.dns_type);
   if (send(p.fd, q.data(), q.size(), 0) != static_cast<ssize_t>(q.size()))
     return Error{fmt::format("DNS_CHECK {}: failed to write socket: {}", addr_port(p.ip, p.port),

@@ -13,12 +13,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include <fmt/core.h>
 
 #include "control/epoll.h"
 #include "control/health/probe_impl.h"
+#include "dataplane/checksum.h"
 
 namespace fastvs {
 
@@ -30,19 +30,6 @@ constexpr int kIcmpFilter = 1;
 
 // keepalived's ICMP_BUFSIZE: the bytes after the echo header.
 constexpr size_t kPingPayload = 128;
-
-uint16_t inet_csum(const uint8_t* p, size_t n) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-
-std::mt19937& rng() {
-  static std::mt19937 gen{std::random_device{}()};
-  return gen;
-}
 
 }  // namespace
 
@@ -65,8 +52,8 @@ Status Prober::start_ping(Probe& p) {
   if (connect(p.fd, reinterpret_cast<sockaddr*>(&a), alen) != 0)
     return Error{fmt::format("ping {}: {}", format_ip(p.ip), strerror(errno))};
   // The echo: type, code, checksum (IPv6's the kernel fills in), identifier, sequence, payload.
-  p.ping_id = static_cast<uint16_t>(rng()());
-  p.ping_seq = static_cast<uint16_t>(rng()());
+  p.ping_id = static_cast<uint16_t>(probe_random());
+  p.ping_seq = static_cast<uint16_t>(probe_random());
   uint8_t msg[8 + kPingPayload] = {};
   msg[0] = v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
   msg[4] = static_cast<uint8_t>(p.ping_id >> 8);
@@ -75,9 +62,8 @@ Status Prober::start_ping(Probe& p) {
   msg[7] = static_cast<uint8_t>(p.ping_seq);
   for (size_t i = 0; i < kPingPayload; ++i) msg[8 + i] = static_cast<uint8_t>(i);
   if (v4) {
-    const uint16_t c = inet_csum(msg, sizeof msg);
-    msg[2] = static_cast<uint8_t>(c >> 8);
-    msg[3] = static_cast<uint8_t>(c);
+    const uint16_t c = csum_buffer(msg, sizeof msg);  // in memory order, as it lies
+    std::memcpy(msg + 2, &c, 2);
   }
   if (send(p.fd, msg, sizeof msg, 0) != static_cast<ssize_t>(sizeof msg))
     return Error{fmt::format("ping {}: {}", format_ip(p.ip), strerror(errno))};

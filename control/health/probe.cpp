@@ -10,12 +10,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 
 #include <fmt/core.h>
 
 #include "control/health/probe_impl.h"
 
 namespace fastvs {
+
+uint32_t probe_random() {
+  static std::mt19937 gen{std::random_device{}()};
+  return static_cast<uint32_t>(gen());
+}
 
 double monotonic_seconds() {
   timespec ts{};

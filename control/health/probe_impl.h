@@ -12,6 +12,10 @@
 
 namespace fastvs {
 
+// Identifiers and payloads of the probes (DNS ids, echo ids, UDP_CHECK's own payload): one
+// generator for the health thread, seeded once (probe.cpp).
+uint32_t probe_random();
+
 // ip:port as a socket address: sockaddr_in, or sockaddr_in6 for IPv6; returns its length.
 socklen_t to_sockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage& out);
 

@@ -14,7 +14,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include <fmt/core.h>
 
@@ -29,9 +28,8 @@ namespace {
 constexpr size_t kDefaultPayload = 32;
 
 std::vector<uint8_t> default_payload() {
-  static std::mt19937 gen{std::random_device{}()};
   std::vector<uint8_t> out(kDefaultPayload);
-  for (uint8_t& b : out) b = static_cast<uint8_t>(gen());
+  for (uint8_t& b : out) b = static_cast<uint8_t>(probe_random());
   return out;
 }
 
