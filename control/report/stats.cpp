@@ -58,24 +58,22 @@ std::vector<ServiceStatus> Stats::status(const Config& cfg, const Snapshot& snap
       ds.outbytes -= d.zero_outbytes;
       s.add_counters(ds);
       const auto e = dest_est_.find(DestKey{s.cfg.key, ds.cfg.rip, ds.cfg.rport});
-      if (e != dest_est_.end()) e->second.read(ds);
+      if (e != dest_est_.end()) e->second.est.read(ds);
     }
-    if (const auto e = svc_est_.find(s.cfg.key); e != svc_est_.end()) e->second.read(s);
+    if (const auto e = svc_est_.find(s.cfg.key); e != svc_est_.end()) e->second.est.read(s);
   }
   return out;
 }
 
 void Stats::estimate(const Config& cfg, const Snapshot& snap) {
-  decltype(svc_est_) svc_next;
-  decltype(dest_est_) dest_next;
-  auto tick = [](auto& before, auto& next, const auto& key, const IpvsCounters& c) {
-    RateEstimator& e = next[key];
-    if (const auto it = before.find(key); it == before.end()) {
-      e.reset(c);
-    } else {
-      e = it->second;
-      e.tick(c);
-    }
+  const uint64_t now = ++ticks_;
+  auto tick = [now](auto& map, const auto& key, const IpvsCounters& c) {
+    const auto [it, fresh] = map.try_emplace(key);
+    if (fresh)
+      it->second.est.reset(c);
+    else
+      it->second.est.tick(c);
+    it->second.tick = now;
   };
   for (size_t i = 0; i < cfg.services.size(); ++i) {
     const ServiceConfig& sc = cfg.services[i];
@@ -83,12 +81,12 @@ void Stats::estimate(const Config& cfg, const Snapshot& snap) {
     for (size_t j = 0; j < sc.dests.size(); ++j) {
       const IpvsCounters c = raw_counters(*snap.services[i].dests[j]);
       total.add_counters(c);
-      tick(dest_est_, dest_next, DestKey{sc.key, sc.dests[j].rip, sc.dests[j].rport}, c);
+      tick(dest_est_, DestKey{sc.key, sc.dests[j].rip, sc.dests[j].rport}, c);
     }
-    tick(svc_est_, svc_next, sc.key, total);
+    tick(svc_est_, sc.key, total);
   }
-  svc_est_ = std::move(svc_next);
-  dest_est_ = std::move(dest_next);
+  std::erase_if(svc_est_, [now](const auto& e) { return e.second.tick != now; });
+  std::erase_if(dest_est_, [now](const auto& e) { return e.second.tick != now; });
 }
 
 void Stats::zero(const Config& cfg, const Snapshot& snap, const std::optional<ServiceKey>& only) {
@@ -104,10 +102,10 @@ void Stats::zero(const Config& cfg, const Snapshot& snap, const std::optional<Se
       d->zero_outpkts = c.outpkts;
       d->zero_inbytes = c.inbytes;
       d->zero_outbytes = c.outbytes;
-      dest_est_[DestKey{sc.key, sc.dests[j].rip, sc.dests[j].rport}].reset(c);
+      dest_est_[DestKey{sc.key, sc.dests[j].rip, sc.dests[j].rport}].est.reset(c);
       total.add_counters(c);
     }
-    svc_est_[sc.key].reset(total);
+    svc_est_[sc.key].est.reset(total);
   }
 }
 
