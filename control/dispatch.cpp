@@ -192,6 +192,7 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       o.exact = cmd.list_exact;
       o.thresholds = cmd.list_thresholds;
       o.persistent_conn = cmd.list_persistent_conn;
+      o.tun_info = cmd.list_tun_info;
       o.nosort = cmd.list_nosort;
       const auto status = stats_.status(*effective_, changes_.current());
       if (cmd.has_service) {

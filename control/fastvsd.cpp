@@ -17,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "common/grammar/command.h"
 #include "control/cli_server.h"
 #include "control/director.h"
 #include "control/report/metrics_http.h"
@@ -294,7 +295,12 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     fastvs::Director dir(opt);
-    if (const fastvs::Status st = dir.init(); !st) {
+    // --config's host names are looked up at start (control/loads.cpp looks up a reload's); the
+    // control thread then runs without a resolver: it never waits on DNS.
+    fastvs::set_host_resolver(fastvs::resolve_host_ipv4);
+    const fastvs::Status started = dir.init();
+    fastvs::set_host_resolver(nullptr);
+    if (const fastvs::Status& st = started; !st) {
       fmt::print(stderr, "fastvsd: {}\n", st.error());
       rc = 1;
     } else {

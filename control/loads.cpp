@@ -1,6 +1,8 @@
 #include "control/loads.h"
 #include "control/epoll.h"
 
+#include "common/grammar/command.h"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@ bool Loads::run(LoadRequest req, std::function<LoadOutcome()> work) {
   if (thread_.joinable()) return false;
   req_ = std::move(req);
   thread_ = std::thread([this, work = std::move(work)] {
+    // A loaded file's (or -R's) host names: this thread may wait on DNS, control may not.
+    set_host_resolver(resolve_host_ipv4);
     outcome_ = work();
     const uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) < 0) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,6 +98,7 @@ struct Command {
   bool list_timeout = false;          // --timeout
   bool list_conns = false;            // -c / --connection
   bool list_daemon = false;           // --daemon
+  bool list_tun_info = false;         // --tun-info
   bool stats = false;                 // ip -s
   // ip commands.
   IpAddr ip;  // address, route prefix, or neighbour
@@ -122,6 +124,16 @@ std::vector<std::string> split_words(std::string_view line);
 // {"-A","-t","172.16.254.200:80","-s","wrr"} or {"ip","addr","add","10.0.0.1/24","dev","dpdk0"};
 // an error is one line naming the problem, e.g. "bad scheduler name 'wrrr'".
 Result<Command> parse_command(const std::vector<std::string>& words);
+
+// Host names in -t/-u/-r (and --check's addresses), read as ipvsadm's host_to_addr does
+// (gethostbyname: IPv4, the first address). A lookup may wait seconds on a resolver, so only a
+// thread that may wait resolves: each sets its resolver (fastvsadm, fastvsd's start and its load
+// thread); without one (fastvsd's control thread) a name is refused. fastvsadm sends fastvsd the
+// addresses it resolved, so that fastvsd never looks a name up for it.
+using HostResolver = std::function<std::optional<IpAddr>(std::string_view name)>;
+void set_host_resolver(HostResolver resolver);  // this thread's; nullptr: none
+// getaddrinfo(AF_INET): the first IPv4 address of `name`, or none.
+std::optional<IpAddr> resolve_host_ipv4(std::string_view name);
 
 // How messages name a command: "-A (--add-service)", "ip addr show", "--check list".
 std::string command_name(Op op);

@@ -126,7 +126,7 @@ std::string fastvsadm_help() {
          "(IPVS's expire_nodest_conn=0) until the server is added back or they time out; to\n"
          "drain a server, set its weight to 0 first and remove it when its connections are gone.\n"
          "The socket: --socket PATH, else $FASTVS_SOCKET, else /run/fastvs/fastvsd.sock.\n"
-         "-h, --help: this text. See fastvsadm(8).\n";
+         "-h, --help: this text; -v, --version: fastvsadm's version. See fastvsadm(8).\n";
 }
 
 }  // namespace fastvs

@@ -45,16 +45,24 @@ enum Opt : unsigned {
   kOptMcastGroup,
   kOptMcastPort,
   kOptMcastTtl,
+  kOptTunPort,
+  kOptTunNoCsum,
+  kOptTunCsum,
+  kOptTunRemCsum,
+  kOptTunInfo,
   kOptCount,
 };
-// The options are bits of an unsigned (a command's allowed and required sets).
-static_assert(kOptCount <= 32, "more options than bits: widen CmdDef's masks");
+// The options are bits of a uint64_t (a command's allowed and required sets).
+static_assert(kOptCount <= 64, "more options than bits: widen CmdDef's masks");
 
-constexpr unsigned bit(Opt o) {
-  return 1u << o;
+constexpr uint64_t bit(Opt o) {
+  return uint64_t{1} << o;
 }
-constexpr unsigned kService = bit(kOptTcp) | bit(kOptUdp);
-constexpr unsigned kMethod = bit(kOptMasq) | bit(kOptGate) | bit(kOptIpip);
+constexpr uint64_t kService = bit(kOptTcp) | bit(kOptUdp);
+constexpr uint64_t kMethod = bit(kOptMasq) | bit(kOptGate) | bit(kOptIpip);
+// GUE's and GRE's options (ipvsadm's tunnel_types_v_options): all illegal with ipip.
+constexpr uint64_t kTunOpts =
+    bit(kOptTunPort) | bit(kOptTunNoCsum) | bit(kOptTunCsum) | bit(kOptTunRemCsum);
 
 enum class Arg : uint8_t { None, Required, Optional };
 
@@ -112,27 +120,33 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
      "the sync multicast group (default 224.0.0.81)"},
     {kOptMcastPort, 0, "mcast-port", Arg::Required, "PORT", "the sync UDP port (default 8848)"},
     {kOptMcastTtl, 0, "mcast-ttl", Arg::Required, "TTL", "the sync messages' TTL (default 1)"},
+    // GUE's and GRE's: known, so that they are refused as ipvsadm refuses them with ipip.
+    {kOptTunPort, 0, "tun-port", Arg::Required, "PORT", "GUE's UDP port (no GUE yet: refused)"},
+    {kOptTunNoCsum, 0, "tun-nocsum", Arg::None, "", "GUE/GRE without checksum (refused)"},
+    {kOptTunCsum, 0, "tun-csum", Arg::None, "", "GUE/GRE with checksum (refused)"},
+    {kOptTunRemCsum, 0, "tun-remcsum", Arg::None, "", "GUE with remote checksum (refused)"},
+    {kOptTunInfo, 0, "tun-info", Arg::None, "", "list with the tunnels' type (TunnelInfo)"},
 }};
 
 struct CmdDef {
   Op op;
   char short_name;
   const char* long_name;
-  unsigned allowed;   // options that may come with the command
-  unsigned required;  // kService: one of -t/-u; bit(kOptReal): -r
+  uint64_t allowed;   // options that may come with the command
+  uint64_t required;  // kService: one of -t/-u; bit(kOptReal): -r
   const char* help;
 };
 
-constexpr unsigned kDestOpts = kService | bit(kOptReal) | kMethod | bit(kOptWeight) |
-                               bit(kOptUThresh) | bit(kOptLThresh) | bit(kOptTunType);
+constexpr uint64_t kDestOpts = kService | bit(kOptReal) | kMethod | bit(kOptWeight) |
+                               bit(kOptUThresh) | bit(kOptLThresh) | bit(kOptTunType) | kTunOpts;
 
-constexpr unsigned kSvcOpts =
+constexpr uint64_t kSvcOpts =
     kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
-constexpr unsigned kListOpts = kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) |
+constexpr uint64_t kListOpts = kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) |
                                bit(kOptStats) | bit(kOptRate) | bit(kOptThresholds) |
                                bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) |
-                               bit(kOptTimeout) | bit(kOptDaemon);
-constexpr unsigned kDaemonOpts = bit(kOptMcastIf) | bit(kOptSyncId) | bit(kOptSyncMaxlen) |
+                               bit(kOptTimeout) | bit(kOptDaemon) | bit(kOptTunInfo);
+constexpr uint64_t kDaemonOpts = bit(kOptMcastIf) | bit(kOptSyncId) | bit(kOptSyncMaxlen) |
                                  bit(kOptMcastGroup) | bit(kOptMcastPort) | bit(kOptMcastTtl);
 
 // ipvsadm's commands_v_options table, restricted to the options fastvs knows.
@@ -167,15 +181,12 @@ struct LaterDef {
   char short_name;  // 0: long only
   const char* long_name;
 };
-constexpr std::array<LaterDef, 8> kLater = {{
+constexpr std::array<LaterDef, 5> kLater = {{
     {'f', "fwmark-service"},
     {'o', "ops"},
     {'6', "ipv6"},
-    {'v', "version"},
+    {0, "sctp-service"},
     {0, "pe"},
-    {0, "tun-port"},
-    {0, "tun-nocsum"},
-    {0, "tun-csum"},
 }};
 
 std::string opt_display(Opt o) {
@@ -207,7 +218,7 @@ std::string later_display(const LaterDef& d) {
 struct IpvsadmParse {
   Command cmd;
   const CmdDef* def = nullptr;
-  unsigned seen = 0;
+  uint64_t seen = 0;
   bool rport_given = false;
   std::string netmask_arg;
 
@@ -219,7 +230,7 @@ struct IpvsadmParse {
   }
 
   Status set_option(const OptDef& d, std::string_view arg) {
-    const unsigned group = (bit(d.id) & kService)  ? kService
+    const uint64_t group = (bit(d.id) & kService)  ? kService
                            : (bit(d.id) & kMethod) ? kMethod
                                                    : bit(d.id);
     if (seen & group) {
@@ -353,10 +364,47 @@ struct IpvsadmParse {
         return set_sync_field(cmd.sync, SyncField::Port, "--mcast-port", arg);
       case kOptMcastTtl:
         return set_sync_field(cmd.sync, SyncField::Ttl, "--mcast-ttl", arg);
+      case kOptTunPort:
+        if (!parse_port(arg)) return Error{"bad --tun-port " + quoted(arg) + " (0..65535)"};
+        return {};  // refused in finish(), as ipvsadm refuses it with ipip
+      case kOptTunNoCsum:
+      case kOptTunCsum:
+      case kOptTunRemCsum:
+        return {};
+      case kOptTunInfo:
+        cmd.list_tun_info = true;
+        return {};
       case kOptCount:
         break;
     }
     return Error{"internal error: option"};
+  }
+
+  // ipvsadm's generic_opt_check for its LIST row: -c, a service, --timeout and --daemon
+  // exclude each other ('1'), named in its table's order; then its "options conflicts in the
+  // list command".
+  Status check_list_conflicts() const {
+    static constexpr std::array<std::pair<uint64_t, const char*>, 4> kExclusive = {{
+        {bit(kOptConn), "connection"},
+        {kService, "service-address"},
+        {bit(kOptTimeout), "timeout"},
+        {bit(kOptDaemon), "daemon"},
+    }};
+    const char* first = nullptr;
+    for (const auto& [b, name] : kExclusive) {
+      if (!(seen & b)) continue;
+      if (first) {
+        return Error{std::string("The option '") + name + "' conflicts with the '" + first +
+                     "' option in the 'list' command"};
+      }
+      first = name;
+    }
+    const uint64_t table = bit(kOptConn) | bit(kOptTimeout) | bit(kOptDaemon);
+    const uint64_t counts = bit(kOptStats) | bit(kOptRate) | bit(kOptThresholds);
+    if (((seen & table) && (seen & counts)) ||
+        ((seen & (bit(kOptTimeout) | bit(kOptDaemon))) && (seen & bit(kOptPersistConn))))
+      return Error{"options conflicts in the list command"};
+    return {};
   }
 
   // Checks done once the whole line is read: options against the command, required options,
@@ -387,12 +435,15 @@ struct IpvsadmParse {
           return Error{"bad IPv6 netmask " + quoted(netmask_arg) + " (a prefix length 1..128)"};
         cmd.netmask6 = static_cast<uint8_t>(*n);
       } else {
-        const auto m = parse_ip4(netmask_arg);
-        if (!m) {
+        // A dotted quad as ipvsadm reads it, or a prefix length as for IPv6 ("-M 24").
+        if (const auto len = parse_uint(netmask_arg, 32); len && *len > 0) {
+          cmd.netmask = static_cast<uint32_t>(0xffffffffull << (32 - *len));
+        } else if (const auto m = parse_ip4(netmask_arg)) {
+          cmd.netmask = *m;
+        } else {
           return Error{"bad netmask " + quoted(netmask_arg) +
-                       " (expected a dotted quad like 255.255.255.0)"};
+                       " (a dotted quad like 255.255.255.0, or a prefix length 1..32)"};
         }
-        cmd.netmask = *m;
       }
     }
     // ipvsadm (and the kernel's ip_vs_add_dest since 4.x): "Different address family is
@@ -402,12 +453,17 @@ struct IpvsadmParse {
         cmd.method_or_default() != ForwardMethod::Tunnel) {
       return Error{"different address family is allowed only for tunneling servers (-i)"};
     }
-    // ipvsadm: "options conflicts in the list command".
-    if (seen & bit(kOptDaemon)) {
-      for (const Opt o : {kOptStats, kOptRate, kOptThresholds, kOptPersistConn}) {
-        if (seen & bit(o))
-          return Error{"options --daemon and " + opt_display(o) + " conflict in a listing"};
-      }
+    // ipvsadm's process_options: "Tunnel options conflict with forward method", then its
+    // tunnel_opt_check for ipip (the default type, and fastvs's only one).
+    if ((seen & (bit(kOptTunType) | kTunOpts)) && cmd.method_or_default() != ForwardMethod::Tunnel)
+      return Error{"Tunnel options conflict with forward method (--tun-* needs -i)"};
+    for (const Opt o : {kOptTunPort, kOptTunNoCsum, kOptTunCsum, kOptTunRemCsum}) {
+      if (seen & bit(o))
+        return Error{"Illegal '" + std::string(kOpts[o].long_name) +
+                     "' option with the 'ipip' tunnel type"};
+    }
+    if (def->op == Op::List) {
+      if (Status st = check_list_conflicts(); !st) return st;
     }
     if (cmd.has_sched_flags) {
       // -E without -s keeps the service's scheduler: apply_command checks that case.
@@ -536,6 +592,8 @@ Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
     Status err;
+    if (w == "-v" || w == "--version")
+      return Error{"-v (--version) stands alone: fastvsadm -v prints fastvsadm's version"};
     if (w.size() > 2 && w[0] == '-' && w[1] == '-') {
       std::string_view name = std::string_view(w).substr(2);
       std::optional<std::string_view> inline_arg;

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <optional>
@@ -11,9 +12,31 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/grammar/command.h"
 #include "common/text.h"
 
 namespace fastvs {
+
+namespace {
+thread_local HostResolver t_resolver;
+}  // namespace
+
+void set_host_resolver(HostResolver resolver) {
+  t_resolver = std::move(resolver);
+}
+
+std::optional<IpAddr> resolve_host_ipv4(std::string_view name) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(std::string(name).c_str(), nullptr, &hints, &res) != 0 || !res)
+    return std::nullopt;
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(res->ai_addr);
+  const IpAddr a = IpAddr::v4(ntohl(sin->sin_addr.s_addr));
+  freeaddrinfo(res);
+  return a;
+}
 
 namespace {
 
@@ -163,10 +186,20 @@ Status parse_host_port(std::string_view what, std::string_view s, IpAddr& ip,
     }
     if (!port) return Error{"bad " + std::string(what) + " port " + quoted(p) + " (0..65535)"};
   }
-  const auto a = parse_ip(host);
-  if (!a) return Error{bad_ip(what, host)};
-  ip = *a;
-  return {};
+  if (const auto a = parse_ip(host)) {
+    ip = *a;
+    return {};
+  }
+  if (has_letter(host) && t_resolver) {
+    const auto a = t_resolver(host);
+    if (!a) {
+      return Error{std::string(what) + " " + quoted(host) +
+                   " is no host name with an IPv4 address (nor a numeric IP address)"};
+    }
+    ip = *a;
+    return {};
+  }
+  return Error{bad_ip(what, host)};
 }
 
 Status parse_device(std::string_view s, uint16_t& port) {

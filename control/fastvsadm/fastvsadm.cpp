@@ -44,7 +44,21 @@ int main(int argc, char** argv) {
     fmt::print("{}", fastvs::fastvsadm_help());
     return 0;
   }
-  // The grammar is checked here too, so a typo is named even when fastvsd is not running.
+  // ipvsadm -v: its version, without asking the kernel; fastvsadm's, without asking fastvsd.
+  if (words.size() == 1 && (words[0] == "-v" || words[0] == "--version")) {
+    fmt::print("fastvsadm v{} (ipvsadm v1.31's commands, IPVS v1.2.1's listings)\n",
+               FASTVS_VERSION);
+    return 0;
+  }
+  // The grammar is checked here too, so a typo is named even when fastvsd is not running. Host
+  // names are looked up here (ipvsadm's host_to_addr), and fastvsd gets the addresses: each name
+  // is a view into one of `words`, replaced in a copy by the address it resolved to.
+  std::vector<std::pair<std::string_view, fastvs::IpAddr>> resolved;
+  fastvs::set_host_resolver([&resolved](std::string_view name) {
+    const auto a = fastvs::resolve_host_ipv4(name);
+    if (a) resolved.emplace_back(name, *a);
+    return a;
+  });
   const fastvs::Result<fastvs::Command> pr = fastvs::parse_command(words);
   if (!pr) {
     fmt::print(stderr, "fastvsadm: {}\n", pr.error());
@@ -52,6 +66,16 @@ int main(int argc, char** argv) {
   }
   fastvs::CliRequest req;
   req.words = words;
+  for (const auto& [name, addr] : resolved) {
+    for (size_t i = 0; i < words.size(); ++i) {
+      const char* begin = words[i].data();
+      if (name.data() >= begin && name.data() < begin + words[i].size()) {
+        req.words[i].replace(static_cast<size_t>(name.data() - begin), name.size(),
+                             fastvs::format_ip(addr));
+        break;
+      }
+    }
+  }
   // fastvsd reads the file from its own working directory: a relative path is the caller's.
   if (pr->op == fastvs::Op::KeepalivedReload && !pr->path.empty() && pr->path[0] != '/') {
     char cwd[4096];
@@ -84,7 +108,7 @@ int main(int argc, char** argv) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int err = errno;
-    struct stat st{};
+    struct stat st {};
     if (err == ECONNREFUSED && stat(socket_path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
       fmt::print(stderr, "fastvsadm: {} is not a socket (--socket names fastvsd's socket)\n",
                  socket_path);
@@ -94,8 +118,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "fastvsadm: fastvsd is not running (nothing listens on {})\n",
                  socket_path);
     else
-      fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path,
-                 std::strerror(err));
+      fmt::print(stderr, "fastvsadm: cannot connect to {}: {}\n", socket_path, std::strerror(err));
     return 1;
   }
   // Only fastvsd's socket: its listener runs as root (or as us). A socket someone else put at the

@@ -203,7 +203,7 @@ uint32_t as_u32(int32_t v) {
 // ---------------------------------------------------------------------------------------------
 // -L.
 
-// print_title (the FMT_TUN_INFO header is not reachable: no --tun-info).
+// print_title.
 void append_title(std::string& out, const ListOptions& o) {
   if (o.stats) {
     // "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n"
@@ -223,6 +223,10 @@ void append_title(std::string& out, const ListOptions& o) {
     out +=
         fmt::format("{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
                     "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn");
+  } else if (o.tun_info) {
+    out +=
+        "Prot LocalAddress:Port Scheduler Flags\n"
+        "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n";
   } else {
     out +=
         "Prot LocalAddress:Port Scheduler Flags\n"
@@ -287,6 +291,13 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
       out += fmt::format("  -> {:<28} {:<9} {:<11} {:<10} {:<10}\n", dname,
                          static_cast<uint32_t>(d->cfg.weight), as_u32(d->persistconns),
                          as_u32(d->activeconns), as_u32(d->inactconns));
+    } else if (o.tun_info) {
+      // "  -> %-28s %-7s %-13s %-6d %-10u %-10u\n", fwd_tun_info: "ipip" for a tunnel (fastvs's
+      // only type; GUE's would be "gue:PORT:FLAGS"), NA ("n/a") otherwise.
+      const bool tunnel = !d->local_node && d->cfg.method == ForwardMethod::Tunnel;
+      out += fmt::format("  -> {:<28} {:<7} {:<13} {:<6} {:<10} {:<10}\n", dname, fwd_name(*d),
+                         tunnel ? "ipip" : "n/a", d->cfg.weight, as_u32(d->activeconns),
+                         as_u32(d->inactconns));
     } else {
       // "  -> %-28s %-7s %-6d %-10u %-10u\n"
       out += fmt::format("  -> {:<28} {:<7} {:<6} {:<10} {:<10}\n", dname, fwd_name(*d),

@@ -60,7 +60,7 @@ struct ServiceStatus : IpvsCounters {
 };
 
 // ipvsadm's listing options. When several are given, ipvsadm's precedence applies:
-// stats > rate > thresholds > persistent_conn. exact only changes how --stats/--rate numbers
+// stats > rate > thresholds > persistent_conn > tun_info. exact only changes how --stats/--rate numbers
 // are written.
 struct ListOptions {
   bool numeric = false;          // -n
@@ -69,6 +69,7 @@ struct ListOptions {
   bool exact = false;            // --exact
   bool thresholds = false;       // --thresholds
   bool persistent_conn = false;  // --persistent-conn
+  bool tun_info = false;         // --tun-info
   bool nosort = false;           // --nosort: services and destinations in the order given
 };
 

@@ -349,6 +349,91 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
             "--tun-type 'gue' is not supported (fastvsd tunnels with ipip)");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type"),
             "option --tun-type needs an argument");
+  EXPECT_EQ(parse_err("-A --sctp-service 1.1.1.1:80"),
+            "option --sctp-service is not supported yet");
+}
+
+// ipvsadm's process_options and tunnel_opt_check, with its messages.
+TEST(ParseIpvsadm, TunnelOptions) {
+  for (const char* m : {"-m", "-g", ""}) {
+    EXPECT_EQ(parse_err(std::string("-a -t 1.1.1.1:80 -r 10.0.0.2 --tun-type ipip ") + m),
+              "Tunnel options conflict with forward method (--tun-* needs -i)")
+        << m;
+    EXPECT_EQ(parse_err(std::string("-e -t 1.1.1.1:80 -r 10.0.0.2 --tun-csum ") + m),
+              "Tunnel options conflict with forward method (--tun-* needs -i)")
+        << m;
+  }
+  // ipip (the default type) takes none of GUE's and GRE's options.
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-port 6080"),
+            "Illegal 'tun-port' option with the 'ipip' tunnel type");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type ipip --tun-nocsum"),
+            "Illegal 'tun-nocsum' option with the 'ipip' tunnel type");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-csum"),
+            "Illegal 'tun-csum' option with the 'ipip' tunnel type");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-remcsum"),
+            "Illegal 'tun-remcsum' option with the 'ipip' tunnel type");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-port x"),
+            "bad --tun-port 'x' (0..65535)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --tun-port 6080"),
+            "option --tun-port is not allowed with -A (--add-service)");
+}
+
+// ipvsadm's LIST row of commands_v_options ('1': one of -c, a service, --timeout, --daemon) and
+// its "options conflicts in the list command".
+TEST(ParseIpvsadm, ListConflicts) {
+  EXPECT_EQ(parse_err("-L -c -t 1.1.1.1:80"),
+            "The option 'service-address' conflicts with the 'connection' option in the 'list' "
+            "command");
+  EXPECT_EQ(parse_err("-L --timeout -c"),
+            "The option 'timeout' conflicts with the 'connection' option in the 'list' command");
+  EXPECT_EQ(parse_err("-L --daemon --timeout"),
+            "The option 'daemon' conflicts with the 'timeout' option in the 'list' command");
+  EXPECT_EQ(parse_err("-L -t 1.1.1.1:80 --daemon"),
+            "The option 'daemon' conflicts with the 'service-address' option in the 'list' "
+            "command");
+  for (const char* o :
+       {"-c --stats", "-c --rate", "-c --thresholds", "--daemon --stats", "--timeout --rate",
+        "--timeout --persistent-conn", "--daemon --persistent-conn"})
+    EXPECT_EQ(parse_err(std::string("-L ") + o), "options conflicts in the list command") << o;
+  // What ipvsadm allows together.
+  EXPECT_TRUE(parse_ok("-L -c --persistent-conn").list_persistent_conn);
+  EXPECT_TRUE(parse_ok("-L -n -t 1.1.1.1:80 --stats --exact").list_stats);
+  EXPECT_TRUE(parse_ok("-L -n --tun-info").list_tun_info);
+  EXPECT_TRUE(parse_ok("-L -n -t 1.1.1.1:80 --tun-info").list_tun_info);
+}
+
+TEST(ParseIpvsadm, VersionStandsAlone) {
+  // fastvsadm answers -v itself; in a line of -R or a config file it is no table command.
+  EXPECT_EQ(parse_err("-v"),
+            "-v (--version) stands alone: fastvsadm -v prints fastvsadm's version");
+  EXPECT_EQ(parse_err("-L --version"),
+            "-v (--version) stands alone: fastvsadm -v prints fastvsadm's version");
+}
+
+// ipvsadm's host_to_addr, through the thread's resolver (a fake one here: the process test
+// resolves through /etc/hosts).
+TEST(ParseIpvsadm, HostNames) {
+  EXPECT_EQ(parse_err("-A -t web:80"),
+            "service address 'web' is not a numeric IP address (host names are not resolved)");
+  std::vector<std::string> asked;
+  set_host_resolver([&asked](std::string_view name) -> std::optional<IpAddr> {
+    asked.emplace_back(name);
+    if (name == "web") return ip(10, 0, 0, 80);
+    return std::nullopt;
+  });
+  Command c = parse_ok("-a -t web:http -r web:8080 -m");
+  EXPECT_EQ(c.service.vip, ip(10, 0, 0, 80));
+  EXPECT_EQ(c.service.vport, 80);
+  EXPECT_EQ(c.rip, ip(10, 0, 0, 80));
+  EXPECT_EQ(c.rport, 8080);
+  EXPECT_EQ(parse_ok("-A -tweb").service.vip, ip(10, 0, 0, 80));
+  EXPECT_EQ(parse_err("-A -t nowhere:80"),
+            "service address 'nowhere' is no host name with an IPv4 address (nor a numeric IP "
+            "address)");
+  // Numbers are never looked up.
+  EXPECT_EQ(parse_ok("-A -t 10.1.2.3:80").service.vip, ip(10, 1, 2, 3));
+  EXPECT_EQ(asked, (std::vector<std::string>{"web", "web", "web", "nowhere"}));
+  set_host_resolver(nullptr);
 }
 
 TEST(ParseIpvsadm, Persistence) {
@@ -374,7 +459,15 @@ TEST(ParseIpvsadm, Persistence) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p 5m"),
             "bad persistence timeout '5m' (1..2678400 seconds)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M 255.0"),
-            "bad netmask '255.0' (expected a dotted quad like 255.255.255.0)");
+            "bad netmask '255.0' (a dotted quad like 255.255.255.0, or a prefix length 1..32)");
+  // A prefix length, as for IPv6.
+  EXPECT_EQ(parse_ok("-A -t 1.1.1.1:80 -p -M 24").netmask, 0xffffff00u);
+  EXPECT_EQ(parse_ok("-A -t 1.1.1.1:80 -p -M 32").netmask, 0xffffffffu);
+  EXPECT_EQ(parse_ok("-A -t 1.1.1.1:80 -p -M 1").netmask, 0x80000000u);
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M 33"),
+            "bad netmask '33' (a dotted quad like 255.255.255.0, or a prefix length 1..32)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M 0"),
+            "bad netmask '0' (a dotted quad like 255.255.255.0, or a prefix length 1..32)");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -p -M"), "option -M (--netmask) needs an argument");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -p"),
             "option -p (--persistent) is not allowed with -a (--add-server)");
@@ -512,12 +605,9 @@ TEST(ParseIpvsadm, ListDaemon) {
   EXPECT_EQ(parse_err("--start-daemon master --daemon"),
             "option --daemon is not allowed with --start-daemon");
   // ipvsadm: "options conflicts in the list command".
-  EXPECT_EQ(parse_err("-L --daemon --stats"), "options --daemon and --stats conflict in a listing");
-  EXPECT_EQ(parse_err("-L --rate --daemon"), "options --daemon and --rate conflict in a listing");
-  EXPECT_EQ(parse_err("-L --daemon --thresholds"),
-            "options --daemon and --thresholds conflict in a listing");
-  EXPECT_EQ(parse_err("-L --daemon --persistent-conn"),
-            "options --daemon and --persistent-conn conflict in a listing");
+  for (const char* o : {"--stats", "--rate", "--thresholds", "--persistent-conn"})
+    EXPECT_EQ(parse_err(std::string("-L --daemon ") + o), "options conflicts in the list command")
+        << o;
 }
 
 TEST(ParseIpvsadm, ListingOptions) {
@@ -888,9 +978,8 @@ TEST(ParseIpvsadmIpv6, NetmaskIsAPrefixLength) {
             "bad IPv6 netmask '129' (a prefix length 1..128)");
   EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -p -M ffff:ffff::"),
             "bad IPv6 netmask 'ffff:ffff::' (a prefix length 1..128)");
-  // An IPv4 service's is still a dotted quad.
-  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -p -M 24"),
-            "bad netmask '24' (expected a dotted quad like 255.255.255.0)");
+  // An IPv4 service's may be either (ParseIpvsadm.Persistence).
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -p -M 24").netmask, 0xffffff00u);
 }
 
 TEST(ParseIpvsadmIpv6, DashSixIsForFwmarkServices) {

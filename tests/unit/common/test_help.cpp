@@ -29,7 +29,8 @@ const char* const kIpvsadmOptions[] = {
     "--syncid",      "--connection",   "--timeout",         "--daemon",        "--stats",
     "--rate",        "--thresholds",   "--persistent-conn", "--nosort",        "--sort",
     "--numeric",     "--exact",        "--sched-flags",     "--ops",           "--version",
-    "--sync-maxlen", "--mcast-group",  "--mcast-port",      "--mcast-ttl",
+    "--sync-maxlen", "--mcast-group",  "--mcast-port",      "--mcast-ttl",     "--sctp-service",
+    "--tun-remcsum", "--tun-info",
 };
 
 TEST(Help, NamesEveryIpvsadmOption) {

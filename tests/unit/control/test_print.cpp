@@ -445,6 +445,34 @@ TEST(ListPersistentConn, Golden) {
             "  -> 192.168.0.28:80              1         4           2          1         \n");
 }
 
+TEST(ListTunInfo, Golden) {
+  const Config cfg = load(
+      "-A -t 172.16.254.200:80 -s rr\n"
+      "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -i -w 3\n"
+      "-a -t 172.16.254.200:80 -r 192.168.0.28:8080 -m\n"
+      "-a -t 172.16.254.200:80 -r 192.168.0.38:80 -g\n");
+  std::vector<ServiceStatus> st = status_of(cfg);
+  ListOptions o;
+  o.numeric = true;
+  o.tun_info = true;
+  // print_title with FMT_TUN_INFO; destinations "  -> %-28s %-7s %-13s %-6d %-10u %-10u\n"
+  // with fwd_tun_info: "ipip" for IP_VS_CONN_F_TUNNEL_TYPE_IPIP, NA ("n/a") if not a tunnel.
+  EXPECT_EQ(format_list(st, o, 4096),
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n"
+            "TCP  172.16.254.200:80 rr\n"
+            "  -> 192.168.0.18:80              Tunnel  ipip          3      0          0         \n"
+            "  -> 192.168.0.28:8080            Masq    n/a           1      0          0         \n"
+            "  -> 192.168.0.38:80              Route   n/a           1      0          0         \n");
+  // FMT_PERSISTENTCONN (and the others before it) win over FMT_TUN_INFO.
+  ListOptions pc;
+  pc.numeric = pc.persistent_conn = true;
+  ListOptions both = pc;
+  both.tun_info = true;
+  EXPECT_EQ(format_list(st, both, 1), format_list(st, pc, 1));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Without -n: ports by name (getservbyport), addresses numeric.
 
