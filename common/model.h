@@ -33,7 +33,7 @@ struct SchedulerName {
   std::string_view name;
   std::string_view help;
 };
-inline constexpr std::array<SchedulerName, 11> kSchedulers = {{
+inline constexpr std::array<SchedulerName, 12> kSchedulers = {{
     {"rr", "round robin"},
     {"wrr", "weighted round robin"},
     {"lc", "least connection"},
@@ -45,9 +45,10 @@ inline constexpr std::array<SchedulerName, 11> kSchedulers = {{
     {"ovf", "weighted overflow"},
     {"dh", "destination hashing"},
     {"mh", "maglev hashing (-b mh-fallback,mh-port)"},
+    {"twos", "weighted power of two random choices"},
 }};
 // IPVS's schedulers that fastvs does not have yet: refused by name.
-inline constexpr std::array<std::string_view, 3> kSchedulersNotYet = {"lblc", "lblcr", "twos"};
+inline constexpr std::array<std::string_view, 2> kSchedulersNotYet = {"lblc", "lblcr"};
 inline constexpr std::string_view kDefaultScheduler = "wlc";  // ipvsadm's DEF_SCHED
 
 struct ServiceKey {

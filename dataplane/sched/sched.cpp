@@ -4,7 +4,8 @@
 
 namespace fastvs {
 
-static_assert(kSchedulers.size() == static_cast<size_t>(SchedKind::Mh) + 1);
+static_assert(kSchedulers.size() == static_cast<size_t>(SchedKind::Twos) + 1);
+static_assert(kSchedulers[static_cast<size_t>(SchedKind::Twos)].name == "twos");
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Rr)].name == "rr");
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Wlc)].name == "wlc");
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Mh)].name == "mh");
@@ -69,6 +70,14 @@ void sched_reset(const SchedService& svc, SchedState& st) {
       // The others keep no per-worker state; sh's, dh's and mh's tables are built by control
       // (sched_build_table).
       break;
+    case SchedKind::Twos:
+      // A seed of its own per worker and service (the state's address), never 0; the kernel's
+      // prandom_u32 is per CPU too.
+      if (st.rnd == 0x9e3779b9u) {
+        const auto a = reinterpret_cast<uintptr_t>(&st);
+        st.rnd = static_cast<uint32_t>(a ^ (a >> 32)) * 0x9e3779b9u | 1u;
+      }
+      break;
   }
 }
 
@@ -115,6 +124,8 @@ Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow
       return dh_schedule(svc, flow);
     case SchedKind::Mh:
       return mh_schedule(svc, flow);
+    case SchedKind::Twos:
+      return twos_schedule(svc, st);
   }
   return nullptr;
 }

@@ -17,7 +17,7 @@
 namespace fastvs {
 
 // In the order of the names in kSchedulers (common/model.h).
-enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf, Dh, Mh };
+enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf, Dh, Mh, Twos };
 
 std::optional<SchedKind> sched_from_name(std::string_view name);
 const char* sched_name(SchedKind k);
@@ -47,6 +47,9 @@ struct SchedState {
   int32_t mw = 0;      // wrr max weight (less gcd - 1, as the kernel keeps it)
   int32_t di = 1;      // wrr gcd of the weights
   uint32_t gen = ~0u;  // the SnapService::gen this state was last fitted to
+  // twos: the worker's random generator (never 0: xorshift32 would stay there); each state
+  // starts from a different seed (sched_reset).
+  uint32_t rnd = 0x9e3779b9u;
 };
 
 // The flow being scheduled, host byte order. sh and mh hash the source address (and port with
@@ -112,5 +115,6 @@ void mh_build(Destination* const* dests, uint32_t ndests, Destination** table);
 // ip_vs_mh_hashkey with the hash1 key (the lookup, and a destination's offset) or the hash2 key
 // (a destination's skip), before the "% IP_VS_MH_TAB_SIZE". addr and port in host order.
 uint32_t mh_hashkey(uint32_t addr, uint16_t port, uint32_t offset, bool hash2 = false);
+Destination* twos_schedule(const SchedService& svc, SchedState& st);
 
 }  // namespace fastvs

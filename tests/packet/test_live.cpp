@@ -165,6 +165,13 @@ TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
       if (d.rip == IpAddr::v4(0xc0a8001c)) d.weight = 0;
   });
   run_steps(p, {refused(43008)});
+  // twos through the worker: RS2 quiesced, so both draws are RS1; RS1 quiesced, RS2 back.
+  reconfigure(p, [](Config& c) { find_svc(c, 80)->scheduler = "twos"; });
+  run_steps(p, {syn(CIP, 43009, kRs1, RS1), syn("198.51.100.7", 43010, kRs1, RS1)});
+  reconfigure(p, [](Config& c) {
+    for (auto& d : find_svc(c, 80)->dests) d.weight = d.rip == IpAddr::v4(0xc0a8001c) ? 1 : 0;
+  });
+  run_steps(p, {syn(CIP, 43011, kRs2, RS2), syn(CIP, 43012, kRs2, RS2)});
 }
 
 // The burst is looked up at once (ConnTable::lookup_bulk) and then processed in order: a packet

@@ -108,7 +108,8 @@ class Completion(RingDaemonTest):
 
     def test_schedulers_and_flags(self):
         self.assertEqual(self.complete("fastvsadm -A -t 10.0.0.1:80 -s "),
-                         ["rr", "wrr", "lc", "wlc", "sh", "sed", "nq", "fo", "ovf", "dh", "mh"])
+                         ["rr", "wrr", "lc", "wlc", "sh", "sed", "nq", "fo", "ovf", "dh", "mh",
+                          "twos"])
         self.assertEqual(self.complete("fastvsadm -A -t 10.0.0.1:80 -s w"), ["wrr", "wlc"])
         self.assertEqual(self.complete("fastvsadm -E -t 10.0.0.1:80 --scheduler=s"),
                          ["sh", "sed"])

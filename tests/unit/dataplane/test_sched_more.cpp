@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -553,7 +554,8 @@ TEST(SchedTable, SizesAndNames) {
   for (SchedKind k : {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sed,
                       SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf})
     EXPECT_EQ(sched_table_size(k), 0u) << sched_name(k);
-  for (const char* n : {"sed", "nq", "fo", "ovf", "dh", "mh"}) {
+  EXPECT_EQ(sched_table_size(SchedKind::Twos), 0u);
+  for (const char* n : {"sed", "nq", "fo", "ovf", "dh", "mh", "twos"}) {
     auto k = sched_from_name(n);
     ASSERT_TRUE(k.has_value()) << n;
     EXPECT_STREQ(sched_name(*k), n);
@@ -584,6 +586,70 @@ TEST(SchedPick, DispatchesTheNewKinds) {
   d.svc.kind = SchedKind::Mh;
   const char expect = d.name(table[mh_hashkey(ip4(10, 0, 0, 1), 0, 0) % kMhTabSize]);
   EXPECT_EQ(d.picks(st, 1, SchedFlow{ip4(10, 0, 0, 1), 0, 0}), std::string(1, expect));
+}
+
+// ip_vs_twos_schedule: rweight1 and rweight2 uniform in [0, total weight] (inclusive: the
+// kernel adds 1 before the modulo), each the first destination whose running weight reaches it,
+// and choice2 only if its overhead per weight is strictly lower.
+std::map<char, int> twos_counts(const Dests& d, SchedState& st, int n) {
+  std::map<char, int> out;
+  for (char c : d.picks(st, n)) ++out[c];
+  return out;
+}
+
+TEST(Twos, NoneAvailable) {
+  Dests d(SchedKind::Twos, {0, 2, 0});
+  d.set_overload(1, true);
+  SchedState st;
+  sched_reset(d.svc, st);
+  EXPECT_EQ(d.picks(st, 3), "---");
+  d.set_overload(1, false);
+  EXPECT_EQ(d.picks(st, 5), "BBBBB");  // the only one with a weight
+}
+
+TEST(Twos, IdleDestinationsByWeight) {
+  // No connections: overheads tie, choice1 stays. Weights 1 and 3, total 4 + 1 = 5 draws:
+  // 0 and 1 give A, 2, 3 and 4 give B: A 2/5, B 3/5 (a quiesced and an overloaded one never).
+  Dests d(SchedKind::Twos, {1, 0, 3, 5});
+  d.set_overload(3, true);
+  SchedState st;
+  sched_reset(d.svc, st);
+  const auto n = twos_counts(d, st, 20000);
+  EXPECT_EQ(n.count('B') + n.count('D') + n.count('-'), 0u);
+  EXPECT_NEAR(n.at('A'), 8000, 400);
+  EXPECT_NEAR(n.at('C'), 12000, 400);
+}
+
+TEST(Twos, TheLessLoadedOfTwo) {
+  // Equal weights, A busy: A wins only when both draws are A (draws 0 and 1 of 0..3): 1/4.
+  Dests d(SchedKind::Twos, {1, 1, 1});
+  d.set_conns(0, 100, 0);
+  SchedState st;
+  sched_reset(d.svc, st);
+  auto n = twos_counts(d, st, 20000);
+  EXPECT_NEAR(n.at('A'), 5000, 400);
+  // A's connections are inactive ones and B has one active: 100 < 256, B is the busier.
+  d.set_conns(0, 0, 100);
+  d.set_conns(1, 1, 0);
+  n = twos_counts(d, st, 20000);
+  EXPECT_LT(n.at('B'), n.at('A'));
+  // Per weight: A at weight 4 with 2 active (512 / 4 = 128) is less loaded than B and C at
+  // weight 1 with 1 active (256).
+  d.set_weight(0, 4);
+  d.set_conns(0, 2, 0);
+  d.set_conns(1, 1, 0);
+  d.set_conns(2, 1, 0);
+  n = twos_counts(d, st, 20000);
+  EXPECT_GT(n.at('A'), 15000);
+}
+
+TEST(Twos, EachWorkerDrawsItsOwn) {
+  Dests d(SchedKind::Twos, {1, 1, 1, 1, 1, 1, 1, 1});
+  SchedState w0, w1;
+  sched_reset(d.svc, w0);
+  sched_reset(d.svc, w1);
+  EXPECT_NE(w0.rnd, w1.rnd);
+  EXPECT_NE(d.picks(w0, 32), d.picks(w1, 32));
 }
 
 }  // namespace
