@@ -40,11 +40,10 @@
 //        total weight (lowered), hysteresis >= quorum (quorum - 1), a duplicate real server
 //        (dropped), a virtual server without real servers (dropped);
 //  - not handled (a warning now, and an error from ka_unsupported(), since running without it
-//    would not be what the file asks for): `virtual_server fwmark N` and `virtual_server group
-//    NAME`, virtual_server_group, SSL_GET and the other checker types (SMTP_CHECK, DNS_CHECK,
-//    UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK), persistence_engine, ha_suspend, ops, flag-1..3,
-//    mh-port, mh-fallback, lvs_method TUN type gue|gre, ip_family inet6, url regex, bind_if and
-//    fwmark in a checker, a sorry server that is also a real server.
+//    would not be what the file asks for): `virtual_server fwmark N` and a virtual_server_group's
+//    `fwmark N` entries, FILE_CHECK, BFD_CHECK, persistence_engine, ops, lvs_method TUN type
+//    gue|gre, url regex, a sorry server that is also a real server. (virtual_server_group and
+//    `virtual_server group NAME` are handled: keepalived_vsg.cpp.)
 //
 // Defaults are keepalived 2.2.x's (Debian 12 ships 2.2.7); sources: keepalived.conf(5) of
 // 2.2.7, keepalived's check/check_data.c (alloc_vs, alloc_rs, alloc_ssvr,

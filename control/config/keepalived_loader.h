@@ -1,10 +1,12 @@
 // The keepalived.conf reader's insides, shared by its files (internal to control/config):
 // keepalived_tree.cpp (the syntax: lexer and block tree, keepalived's parser.c),
 // keepalived_parser.cpp (the keywords, keepalived's check_parser.c), keepalived_resolve.cpp
-// (defaults, inheritance and keepalived's corrections, its check_data.c). What a load does to
+// (defaults, inheritance and keepalived's corrections, its check_data.c), keepalived_vsg.cpp
+// (virtual_server_group). What a load does to
 // fastvs's configuration is keepalived_load.cpp (keepalived's ipwrapper.c).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -233,6 +235,20 @@ class Loader {
   void vrrp_addrs(const Node& n);
 
   bool virtual_server(const Node& n);
+
+  // virtual_server_group NAME { ADDR[-END|/LEN] [PORT] ... fwmark N [inet|inet6] }
+  // (keepalived_vsg.cpp, as check_data.c's alloc_vsg_entry reads it), read before the virtual
+  // servers that name it. `virtual_server group NAME` is one service per address of its
+  // entries, each with the block's settings, as keepalived adds them to IPVS one by one.
+  struct Vsg {
+    unsigned line = 0;
+    std::vector<std::pair<IpAddr, uint16_t>> addrs;
+    std::vector<std::pair<unsigned, uint32_t>> fwmarks;  // line, mark: not handled yet
+  };
+  std::map<std::string, Vsg> vsgs_;
+  bool vsg_block(const Node& n);
+  bool vsg_entry(Vsg& g, const std::string& name, const Node& e);
+  bool group_virtual_server(const Node& n);
 
   bool vs_key(RawVs& vs, const Node& n);
 

@@ -37,6 +37,10 @@ Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* wa
     for (const Node& n : root.children) {
       if (n.key == "SSL" && !(ok = ssl_block(n))) break;
     }
+    // Groups too: a virtual_server names one that may come after it.
+    for (const Node& n : root.children) {
+      if (ok && n.key == "virtual_server_group" && !(ok = vsg_block(n))) break;
+    }
     for (const Node& n : root.children) {
       if (!ok || !(ok = top(n))) break;
     }
@@ -202,10 +206,7 @@ bool Loader::top(const Node& n) {
       return true;
     }
   }
-  if (n.key == "virtual_server_group") {
-    not_handled(n.line, "virtual_server_group");
-    return true;
-  }
+  if (n.key == "virtual_server_group") return true;  // read first (run)
   warn(n.line, "unknown keyword " + quoted(n.key) + " (ignored)");
   return true;
 }
@@ -398,6 +399,7 @@ bool Loader::virtual_server(const Node& n) {
   if (!want_block(n) || !arity(n, 1, 2)) return false;
   if (n.args[0] == "fwmark" || n.args[0] == "group") {
     if (n.args.size() != 2) return fail(n.line, "virtual_server " + n.args[0] + " needs a value");
+    if (n.args[0] == "group") return group_virtual_server(n);
     not_handled(n.line, "virtual_server " + n.args[0] + " " + excerpt(n.args[1]));
     return true;
   }

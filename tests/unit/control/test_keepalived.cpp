@@ -1405,7 +1405,7 @@ virtual_server 10.0.0.1 0 {
 // never also a warning that says it was ignored.
 TEST(Keepalived, NotHandledRefusesTheFileAndIsNoWarning) {
   KaLoadResult r = load(R"(virtual_server_group G1 {
-  10.0.0.1 80
+  fwmark 7
 }
 virtual_server fwmark 1 {
   lb_algo rr
@@ -1440,9 +1440,9 @@ virtual_server 10.0.0.1 443 {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.at(0);
   const std::vector<std::string> errors = {
-      "ka.conf:1: virtual_server_group is not handled by fastvsd",
+      "ka.conf:2: virtual_server_group G1: fwmark 7 (firewall-mark services) is not handled by "
+      "fastvsd",
       "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
-      "ka.conf:8: virtual_server group G1 is not handled by fastvsd",
       "ka.conf:15: persistence_engine is not handled by fastvsd",
       "ka.conf:17: FILE_CHECK is not handled by fastvsd",
       "ka.conf:25: url regex is not handled by fastvsd",
@@ -1450,8 +1450,90 @@ virtual_server 10.0.0.1 443 {
   EXPECT_EQ(ka_unsupported(r.cfg), errors);
   // What is handled still loads: the real server whose only checker is FILE_CHECK has none.
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_EQ(service_name(vs.key), "TCP 10.0.0.1:443");
   EXPECT_TRUE(vs.real_servers.at(0).checks.empty());
   EXPECT_EQ(vs.real_servers.at(2).server.method, ForwardMethod::Tunnel);
+}
+
+// virtual_server_group (check_data.c's alloc_vsg_entry): one service per address of its entries,
+// each with the block's settings and real servers, as keepalived adds them to IPVS; the group may
+// come after the virtual server that names it.
+TEST(Keepalived, VirtualServerGroup) {
+  const KaConfig cfg = load_ok(R"(virtual_server group G1 {
+  protocol TCP
+  lb_algo wrr
+  lb_kind NAT
+  persistence_timeout 50
+  real_server 10.0.0.2 {
+    weight 2
+    TCP_CHECK {
+      connect_timeout 3
+    }
+  }
+}
+virtual_server_group G1 {
+  192.168.200.1 1358
+  192.168.200.3-5 80
+  192.168.201.8/30 8080
+  192.168.202.1-192.168.202.2 443
+}
+virtual_server_group V6 {
+  ae00::2-a 80
+  ae00::1 80
+}
+virtual_server group V6 {
+  protocol UDP
+  lb_algo rr
+  real_server ae00::10 53
+})");
+  std::vector<std::string> names;
+  for (const KaVirtualServer& vs : cfg.virtual_servers) {
+    names.push_back(service_name(vs.key));
+    EXPECT_EQ(vs.real_servers.size(), 1u);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "TCP 192.168.200.1:1358", "TCP 192.168.200.3:80", "TCP 192.168.200.4:80",
+                       "TCP 192.168.200.5:80", "TCP 192.168.201.8:8080", "TCP 192.168.201.9:8080",
+                       "TCP 192.168.201.10:8080", "TCP 192.168.201.11:8080",
+                       "TCP 192.168.202.1:443", "TCP 192.168.202.2:443", "UDP [ae00::2]:80",
+                       "UDP [ae00::3]:80", "UDP [ae00::4]:80", "UDP [ae00::5]:80",
+                       "UDP [ae00::6]:80", "UDP [ae00::7]:80", "UDP [ae00::8]:80",
+                       "UDP [ae00::9]:80", "UDP [ae00::a]:80", "UDP [ae00::1]:80"}));
+  // Each takes the block's values; a real server without a port takes its service's.
+  const KaVirtualServer& third = cfg.virtual_servers.at(2);
+  EXPECT_EQ(third.scheduler, "wrr");
+  EXPECT_EQ(third.persistence_timeout, 50u);
+  EXPECT_EQ(third.real_servers.at(0).server.port, 80);
+  EXPECT_EQ(third.real_servers.at(0).server.weight, 2);
+  EXPECT_EQ(third.real_servers.at(0).checks.size(), 1u);
+  EXPECT_EQ(cfg.virtual_servers.at(0).real_servers.at(0).server.port, 1358);
+  EXPECT_TRUE(ka_unsupported(cfg).empty());
+
+  // keepalived's refusals of an entry, at its line.
+  const auto err = [](const std::string& entry) {
+    return load("virtual_server_group G {\n  " + entry + "\n}\n").error;
+  };
+  EXPECT_EQ(err("10.0.0.5-3 80"),
+            "ka.conf:2: virtual_server_group G: bad address range '10.0.0.5-3' (the range's end "
+            "is not greater than its start)");
+  EXPECT_EQ(err("10.0.0.5-256 80"),
+            "ka.conf:2: virtual_server_group G: bad address range '10.0.0.5-256' (the end is the "
+            "last byte, 0..255)");
+  EXPECT_EQ(err("10.0.0.1/24 80"),
+            "ka.conf:2: virtual_server_group G: bad address range '10.0.0.1/24' (address mask "
+            "bits not empty)");
+  EXPECT_EQ(err("10.0.0.9-10.0.0.1 80"),
+            "ka.conf:2: virtual_server_group G: bad address range '10.0.0.9-10.0.0.1' (the "
+            "range's end is less than its start)");
+  EXPECT_EQ(err("web 80"),
+            "ka.conf:2: virtual_server_group G: bad address range 'web' (an address, ADDR-END, "
+            "ADDR-ADDR or ADDR/LEN)");
+  EXPECT_EQ(err("10.0.0.1 http"), "ka.conf:2: virtual_server_group G: bad port 'http' (0..65535)");
+  EXPECT_EQ(err("10.0.0.0/8 80"),
+            "ka.conf:2: virtual_server_group G: '10.0.0.0/8' makes more than 65536 addresses in "
+            "the group (fastvsd makes a service of each)");
+  EXPECT_EQ(load("virtual_server group NOPE {\n}\n").error,
+            "ka.conf:1: virtual_server group NOPE: no virtual_server_group of that name");
 }
 
 // What is ignored is a warning that says why, and the file runs.
