@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -1534,6 +1538,46 @@ virtual_server group V6 {
             "the group (fastvsd makes a service of each)");
   EXPECT_EQ(load("virtual_server group NOPE {\n}\n").error,
             "ka.conf:1: virtual_server group NOPE: no virtual_server_group of that name");
+}
+
+// Every sample of Debian's keepalived package (2.2.7's samples/, read at test time) loads, but
+// for the ones named here with what fastvsd refuses in them; a sample that starts to load, or a
+// new refusal, fails the test until this list says so.
+TEST(Keepalived, DebianSamples) {
+  const std::filesystem::path dir = "/usr/share/doc/keepalived/samples";
+  ASSERT_TRUE(std::filesystem::is_directory(dir))
+      << dir << " is missing: install Debian's keepalived (scripts/install-deps)";
+  const std::map<std::string, std::string> refused = {
+      {"keepalived.conf.fwmark", ":7: virtual_server fwmark 1 is not handled by fastvsd"},
+      {"keepalived.conf.virtual_server_group",
+       ":18: virtual_server_group VSG_1: fwmark 1 (firewall-mark services) is not handled by "
+       "fastvsd"},
+  };
+  std::vector<std::string> seen;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename();
+    if (name.rfind("keepalived.conf.", 0) != 0) continue;
+    seen.push_back(name);
+    std::ifstream f(entry.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    std::vector<std::string> warnings;
+    const Result<KaConfig> r = parse_keepalived(text.str(), name, &warnings);
+    ASSERT_TRUE(r.ok()) << r.error();
+    const std::vector<std::string> not_handled = ka_unsupported(*r);
+    if (const auto it = refused.find(name); it != refused.end()) {
+      ASSERT_FALSE(not_handled.empty()) << name << " loads now: take it off the list";
+      EXPECT_EQ(not_handled.front(), name + it->second);
+      continue;
+    }
+    EXPECT_TRUE(not_handled.empty()) << name << ": " << not_handled.front();
+    // What it makes is what keepalived would give IPVS: a service for each virtual server with
+    // real servers, each command of which fastvsadm's grammar reads.
+    for (const auto& words : ka_commands(*r)) EXPECT_TRUE(parse_command(words).ok()) << name;
+  }
+  EXPECT_GE(seen.size(), 25u) << "fewer samples than Debian 12's keepalived 2.2.7 has";
+  for (const auto& [name, why] : refused)
+    EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name;
 }
 
 // What is ignored is a warning that says why, and the file runs.
