@@ -199,6 +199,8 @@ class Director {
   HealthRunner health_;    // the health thread
   HealthOverlay overlay_;  // its verdicts over cfg_
   bool health_dirty_ = false;
+  // --check list clients waiting for the health runner to take the last configuration.
+  std::vector<uint64_t> check_list_waiting_;
   bool reload_wanted_ = false;     // SIGHUP, done once no change is in flight
   bool host_addrs_dirty_ = false;  // the host changed a kernel-path interface's addresses
   IgnoredHostAddrs ignored_host_addrs_;
@@ -207,7 +209,7 @@ class Director {
   std::vector<KaVrrpAddr> ka_vrrp_addrs_;  // and the addresses its VRRP moves
   std::optional<KaSyncDaemon> ka_sync_;    // its lvs_sync_daemon
   std::vector<IpAddr> ka_sync_addrs_;      // that daemon's VRRP instance's addresses
-  bool ipv6_conns_ = false;  // enable_ipv6_conns has run: snapshots may forward IPv6
+  bool ipv6_conns_ = false;                // enable_ipv6_conns has run: snapshots may forward IPv6
   bool ka_sync_override_logged_ = false;   // keepalived's daemon over the config file's, said
   uint64_t sync_drops_logged_ = 0, sync_drops_log_tsc_ = 0;  // the backup's drops, last said
   Stats stats_;

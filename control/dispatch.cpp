@@ -214,9 +214,17 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
       *reply = CliReply{true, format_save(cfg_, cmd.numeric)};
       return true;
     case Op::CheckList:
-      *reply = CliReply{true, cfg_.checks.empty() && cfg_.pools.empty()
-                                  ? std::string("no health checks\n")
-                                  : health_.status()};
+      if (cfg_.checks.empty() && cfg_.pools.empty()) {
+        *reply = CliReply{true, "no health checks\n"};
+        return true;
+      }
+      // The checks of the last change, not the ones before it: answered once the runner has
+      // them (on_health).
+      if (!health_.status_current()) {
+        check_list_waiting_.push_back(client);
+        return false;
+      }
+      *reply = CliReply{true, health_.status()};
       return true;
     case Op::Zero:
       if (cmd.has_service &&
@@ -444,6 +452,11 @@ void Director::on_health() {
     for (const std::string& line : u.log) log_line("health: " + line);
     // An answer about a service that is no longer checked (a reload raced it) is dropped.
     if (u.verdict) health_dirty_ |= overlay_.verdict(cfg_, u.service, std::move(u.dests));
+  }
+  if (!check_list_waiting_.empty() && health_.status_current()) {
+    const CliReply r{true, health_.status()};
+    for (const uint64_t client : check_list_waiting_) cli_.reply(client, r);
+    check_list_waiting_.clear();
   }
   // One change in flight at a time: a verdict waits for the change being adopted.
   if (health_dirty_ && !changes_.in_flight()) {

@@ -128,6 +128,11 @@ std::string HealthRunner::status() const {
   return status_;
 }
 
+bool HealthRunner::status_current() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return status_generation_ == generation_;
+}
+
 std::vector<RealServerHealth> HealthRunner::servers() const {
   std::lock_guard<std::mutex> g(mu_);
   return servers_;
@@ -208,6 +213,7 @@ void HealthRunner::run() {
     std::lock_guard<std::mutex> g(mu_);
     status_ = std::move(t);
     servers_ = std::move(servers);
+    status_generation_ = generation;
   };
 
   while (!stop_.load()) {
@@ -240,6 +246,11 @@ void HealthRunner::run() {
         if (e) e->live = false;
       svcs = std::move(next);
       refresh_status();
+      // Control answers the --check list that waited for this configuration's status.
+      const uint64_t one = 1;
+      if (write(wake_fd_, &one, sizeof one) < 0) {
+        // EAGAIN: control has a wake-up pending already.
+      }
     }
     const double now = monotonic_seconds();
     for (const auto& e : svcs) {

@@ -62,6 +62,9 @@ class HealthRunner {
   std::vector<Update> take();
   // Every checked service, real server and checker with its state (fastvsadm --check list).
   std::string status() const;
+  // Whether status() describes the last configure(): the runner takes a configuration within
+  // its nap (100 ms) and then wakes control, which answers a --check list that waited for it.
+  bool status_current() const;
   // Each checked real server, up or not (the metrics).
   std::vector<RealServerHealth> servers() const;
 
@@ -78,6 +81,7 @@ class HealthRunner {
   uint64_t generation_ = 0;                     // guarded by mu_: configure() calls so far
   std::deque<Update> out_;                      // guarded by mu_
   std::string status_;                          // guarded by mu_
+  uint64_t status_generation_ = 0;              // guarded by mu_: the configure() status_ shows
   std::vector<RealServerHealth> servers_;       // guarded by mu_
 };
 

@@ -182,6 +182,22 @@ class Cli(RingDaemonTest):
         self.ok("-R", stdin=named)
         self.assertEqual(self.ok("-S", "-n"), saved)
 
+    def test_check_list_shows_the_last_change_at_once(self):
+        # --check list answers with the checks of the change before it, never the ones before
+        # that (the health runner takes a change within its 100 ms nap: the answer waits).
+        self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
+        self.ok("-A", "-t", "172.16.254.200:80", "-s", "rr")
+        for i in range(10):
+            port = 8000 + i
+            self.ok("-a", "-t", "172.16.254.200:80", "-r", f"192.168.0.18:{port}", "-m")
+            self.ok("--check", "add", "-t", "172.16.254.200:80", "-r", f"192.168.0.18:{port}",
+                    "tcp")
+            listed = self.ok("--check", "list")
+            self.assertIn(f"TCP_CHECK 192.168.0.18:{port}", listed)
+            self.assertEqual(listed.count("TCP_CHECK"), i + 1, listed)
+        self.ok("--check", "del", "-t", "172.16.254.200:80")
+        self.assertEqual(self.ok("--check", "list"), "no health checks\n")
+
     def test_sync_daemon_commands(self):
         # The command side of IPVS's sync daemon on a fastvsd without the kernel path (this
         # one's, in the root namespace): a start is refused (the daemons' sockets are on the
@@ -194,7 +210,7 @@ class Cli(RingDaemonTest):
                 (["--start-daemon", "slave"], "bad sync daemon state 'slave' (master or backup)\n"),
                 (["--stop-daemon", "master"], "no master sync daemon is running\n"),
                 (["-L", "--daemon", "--stats"],
-                 "options --daemon and --stats conflict in a listing\n")):
+                 "options conflicts in the list command\n")):
             rc, out, e = self.adm(*args)
             self.assertNotEqual(rc, 0, args)
             self.assertEqual((out, e), ("", "fastvsadm: " + err), args)

@@ -1495,14 +1495,15 @@ virtual_server group V6 {
     names.push_back(service_name(vs.key));
     EXPECT_EQ(vs.real_servers.size(), 1u);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "TCP 192.168.200.1:1358", "TCP 192.168.200.3:80", "TCP 192.168.200.4:80",
-                       "TCP 192.168.200.5:80", "TCP 192.168.201.8:8080", "TCP 192.168.201.9:8080",
-                       "TCP 192.168.201.10:8080", "TCP 192.168.201.11:8080",
-                       "TCP 192.168.202.1:443", "TCP 192.168.202.2:443", "UDP [ae00::2]:80",
-                       "UDP [ae00::3]:80", "UDP [ae00::4]:80", "UDP [ae00::5]:80",
-                       "UDP [ae00::6]:80", "UDP [ae00::7]:80", "UDP [ae00::8]:80",
-                       "UDP [ae00::9]:80", "UDP [ae00::a]:80", "UDP [ae00::1]:80"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "TCP 192.168.200.1:1358",  "TCP 192.168.200.3:80",    "TCP 192.168.200.4:80",
+                "TCP 192.168.200.5:80",    "TCP 192.168.201.8:8080",  "TCP 192.168.201.9:8080",
+                "TCP 192.168.201.10:8080", "TCP 192.168.201.11:8080", "TCP 192.168.202.1:443",
+                "TCP 192.168.202.2:443",   "UDP [ae00::2]:80",        "UDP [ae00::3]:80",
+                "UDP [ae00::4]:80",        "UDP [ae00::5]:80",        "UDP [ae00::6]:80",
+                "UDP [ae00::7]:80",        "UDP [ae00::8]:80",        "UDP [ae00::9]:80",
+                "UDP [ae00::a]:80",        "UDP [ae00::1]:80"}));
   // Each takes the block's values; a real server without a port takes its service's.
   const KaVirtualServer& third = cfg.virtual_servers.at(2);
   EXPECT_EQ(third.scheduler, "wrr");
