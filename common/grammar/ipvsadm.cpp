@@ -77,7 +77,7 @@ struct OptDef {
 
 constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptTcp, 't', "tcp-service", Arg::Required, "VIP:PORT",
-     "a TCP service, IPv6 as [2001:db8::1]:80 (port 0: any, with -p)"},
+     "a TCP service: address or host, port or name ([2001:db8::1]:80)"},
     {kOptUdp, 'u', "udp-service", Arg::Required, "VIP:PORT", "a UDP service (IPv6: [VIP]:PORT)"},
     {kOptSched, 's', "scheduler", Arg::Required, "SCHED", "the scheduler (below; default wlc)"},
     {kOptFlags, 'b', "sched-flags", Arg::Required, "FLAGS", "scheduler flags, comma-separated"},
@@ -97,7 +97,7 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptPersistent, 'p', "persistent", Arg::Optional, "[SECS]",
      "persistence: a client keeps its real server (default 300 s)"},
     {kOptNetmask, 'M', "netmask", Arg::Required, "MASK",
-     "clients under one mask persist together (IPv6: a prefix length)"},
+     "clients under one mask persist together (mask or prefix length)"},
     {kOptConn, 'c', "connection", Arg::None, "", "list the connections (-L -c)"},
     {kOptExact, 'X', "exact", Arg::None, "", "unscaled numbers with --stats and --rate"},
     {kOptStats, 0, "stats", Arg::None, "", "list with the counters"},
@@ -345,9 +345,11 @@ struct IpvsadmParse {
         cmd.list_timeout = true;
         return {};
       case kOptTunType:
-        if (arg != "ipip")
+        // ipvsadm's parse_tun_type knows ipip, gue and gre ("illegal tunnel type specified").
+        if (arg == "gue" || arg == "gre")
           return Error{"--tun-type " + quoted(arg) +
                        " is not supported (fastvsd tunnels with ipip)"};
+        if (arg != "ipip") return Error{"bad --tun-type " + quoted(arg) + " (ipip, gue or gre)"};
         return {};
       case kOptDaemon:
         cmd.list_daemon = true;
@@ -601,6 +603,8 @@ Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
         inline_arg = name.substr(eq + 1);
         name = name.substr(0, eq);
       }
+      if (name == "version")
+        return Error{"-v (--version) stands alone: fastvsadm -v prints fastvsadm's version"};
       bool found = false;
       for (const CmdDef& c : kCmds) {
         if (name != c.long_name) continue;
@@ -668,6 +672,8 @@ Result<Command> parse_ipvsadm(const std::vector<std::string>& words) {
       // One or more short options bundled: "-Ln", "-At 10.0.0.1:80", "-w3".
       for (size_t j = 1; j < w.size() && err; ++j) {
         const char c = w[j];
+        if (c == 'v')
+          return Error{"-v (--version) stands alone: fastvsadm -v prints fastvsadm's version"};
         const auto cmd_it = std::find_if(kCmds.begin(), kCmds.end(),
                                          [c](const CmdDef& d) { return d.short_name == c; });
         if (cmd_it != kCmds.end()) {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -243,6 +244,7 @@ class Loader {
   struct Vsg {
     unsigned line = 0;
     std::vector<std::pair<IpAddr, uint16_t>> addrs;
+    std::set<std::pair<IpAddr, uint16_t>> seen;          // addrs, to find one given twice
     std::vector<std::pair<unsigned, uint32_t>> fwmarks;  // line, mark: not handled yet
   };
   std::map<std::string, Vsg> vsgs_;

@@ -49,6 +49,10 @@ bool Loader::vsg_block(const Node& n) {
   for (const Node& e : n.children) {
     if (!vsg_entry(g, name, e)) return false;
   }
+  // keepalived: "virtual server group G has no entries - removing", and then its virtual
+  // servers are not found and dropped: a group emptied by mistake would empty the table.
+  if (g.addrs.empty() && g.fwmarks.empty())
+    return fail(n.line, "virtual_server_group " + excerpt(name) + " has no entries");
   // keepalived keeps the first of two groups of one name (the second is never looked up).
   if (vsgs_.count(name)) {
     warn(n.line, "virtual_server_group " + excerpt(name) +
@@ -134,7 +138,12 @@ bool Loader::vsg_entry(Vsg& g, const std::string& name, const Node& e) {
                               std::to_string(kMaxGroupAddresses) +
                               " addresses in the group (fastvsd makes a service of each)");
     }
-    g.addrs.emplace_back(a, port);
+    // An address and port twice (IPVS would refuse the second service: EEXIST) is one.
+    if (!g.seen.insert({a, port}).second) {
+      warn(e.line, where + addr_port(a, port) + " is in the group already (ignored: once)");
+    } else {
+      g.addrs.emplace_back(a, port);
+    }
     if (a == last || !next_addr(a)) break;
   }
   return true;

@@ -352,6 +352,8 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
             "option --tun-type needs an argument");
   EXPECT_EQ(parse_err("-A --sctp-service 1.1.1.1:80"),
             "option --sctp-service is not supported yet");
+  EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type foo"),
+            "bad --tun-type 'foo' (ipip, gue or gre)");
 }
 
 // ipvsadm's process_options and tunnel_opt_check, with its messages.
@@ -407,8 +409,10 @@ TEST(ParseIpvsadm, VersionStandsAlone) {
   // fastvsadm answers -v itself; in a line of -R or a config file it is no table command.
   EXPECT_EQ(parse_err("-v"),
             "-v (--version) stands alone: fastvsadm -v prints fastvsadm's version");
-  EXPECT_EQ(parse_err("-L --version"),
-            "-v (--version) stands alone: fastvsadm -v prints fastvsadm's version");
+  for (const char* line : {"-L --version", "-Lv", "-vn", "--version=1", "-L -n -v"})
+    EXPECT_EQ(parse_err(line),
+              "-v (--version) stands alone: fastvsadm -v prints fastvsadm's version")
+        << line;
 }
 
 // ipvsadm's host_to_addr, through the thread's resolver (a fake one here: the process test

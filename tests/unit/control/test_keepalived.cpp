@@ -1539,6 +1539,18 @@ virtual_server group V6 {
             "the group (fastvsd makes a service of each)");
   EXPECT_EQ(load("virtual_server group NOPE {\n}\n").error,
             "ka.conf:1: virtual_server group NOPE: no virtual_server_group of that name");
+  // keepalived drops an empty group and the virtual servers that name it: refused here.
+  EXPECT_EQ(load("virtual_server_group G {\n}\nvirtual_server group G {\n}\n").error,
+            "ka.conf:1: virtual_server_group G has no entries");
+  // An address twice is one service, with a warning at the second entry.
+  const KaLoadResult twice = load(
+      "virtual_server_group G {\n 10.0.0.5-7 80\n 10.0.0.6 80\n}\nvirtual_server group G {\n"
+      " protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.9 80\n}\n");
+  ASSERT_TRUE(twice.ok) << twice.error;
+  EXPECT_EQ(twice.cfg.virtual_servers.size(), 3u);
+  EXPECT_EQ(twice.warnings, (std::vector<std::string>{"ka.conf:3: virtual_server_group G: "
+                                                      "10.0.0.6:80 is in the group already "
+                                                      "(ignored: once)"}));
 }
 
 // Every sample of Debian's keepalived package (2.2.7's samples/, read at test time) loads, but
