@@ -22,6 +22,7 @@ enum SchedFlags : uint32_t {
   kSchedShPort = 1u << 1,               // IP_VS_SVC_F_SCHED_SH_PORT
   kSchedMhFallback = kSchedShFallback,  // IP_VS_SVC_F_SCHED_MH_FALLBACK
   kSchedMhPort = kSchedShPort,          // IP_VS_SVC_F_SCHED_MH_PORT
+  kSchedFlag3 = 1u << 2,                // IP_VS_SVC_F_SCHED3: no scheduler reads it
 };
 
 // A service (protocol, VIP, port) and one of its destinations (+ RIP, port): the keys of maps

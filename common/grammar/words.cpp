@@ -85,13 +85,16 @@ Result<uint32_t> parse_sched_flags(std::string_view arg, std::string* of_out) {
                               [&](const SchedFlagName& n) { return n.name == f; });
     if (known == kSchedFlagNames.end())
       return Error{"unknown scheduler flag " + quoted(f) + known_flags()};
-    // One -b serves one scheduler: sh-port with mh-port cannot both be right.
-    if (!of.empty() && known->sched != of) {
-      return Error{"scheduler flags " + quoted(first) + " and " + quoted(f) +
-                   " are for different schedulers"};
+    // One -b serves one scheduler: sh-port with mh-port cannot both be right. flag-N are any
+    // scheduler's (ipvsadm's parse_sched_flags checks only the named ones).
+    if (!known->sched.empty()) {
+      if (!of.empty() && known->sched != of) {
+        return Error{"scheduler flags " + quoted(first) + " and " + quoted(f) +
+                     " are for different schedulers"};
+      }
+      if (of.empty()) first = f;
+      of = known->sched;
     }
-    if (of.empty()) first = f;
-    of = known->sched;
     flags |= known->bit;
     if (comma == arg.npos) break;
     start = comma + 1;
@@ -101,7 +104,7 @@ Result<uint32_t> parse_sched_flags(std::string_view arg, std::string* of_out) {
 }
 
 Status check_sched_flags(std::string_view scheduler, uint32_t flags, std::string_view flags_of) {
-  if (flags == 0 || scheduler == flags_of) return {};
+  if (flags == 0 || flags_of.empty() || scheduler == flags_of) return {};
   return Error{"scheduler flag " + quoted(flag_names(flags, flags_of)) + " needs the " +
                std::string(flags_of) + " scheduler, not " + quoted(scheduler)};
 }

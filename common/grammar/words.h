@@ -18,19 +18,22 @@ namespace fastvs {
 // not supported yet" for IPVS's others.
 Status check_scheduler(std::string_view name);
 
-// ipvsadm's -b names: the scheduler they belong to and the bit (SCHED1 = fallback, SCHED2 =
-// port) they set.
+// ipvsadm's -b names: the scheduler they belong to ("" for the generic flag-N, which any
+// scheduler takes, as the kernel does) and the bit (SCHED1 = fallback, SCHED2 = port) they set.
 struct SchedFlagName {
   std::string_view name;
   std::string_view sched;
   uint32_t bit;
   std::string_view help;
 };
-inline constexpr std::array<SchedFlagName, 4> kSchedFlagNames = {{
+inline constexpr std::array<SchedFlagName, 7> kSchedFlagNames = {{
     {"sh-fallback", "sh", kSchedShFallback, "a client of an unavailable server is rehashed"},
     {"sh-port", "sh", kSchedShPort, "hash the client's port too"},
     {"mh-fallback", "mh", kSchedMhFallback, "as sh-fallback, for mh"},
     {"mh-port", "mh", kSchedMhPort, "as sh-port, for mh"},
+    {"flag-1", "", kSchedShFallback, "any scheduler: sh's and mh's fallback, unread by others"},
+    {"flag-2", "", kSchedShPort, "any scheduler: sh's and mh's port, unread by others"},
+    {"flag-3", "", kSchedFlag3, "any scheduler: read by none (kept and listed)"},
 }};
 
 // The names of `flags` as scheduler `sched` calls them, in print_sched_flags' order.

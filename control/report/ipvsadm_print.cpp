@@ -77,10 +77,6 @@ const char* fwd_switch(ForwardMethod m) {
 
 // The model's flag bits are the kernel's IP_VS_SVC_F_SCHED1 (sh-fallback, mh-fallback) and
 // IP_VS_SVC_F_SCHED2 (sh-port, mh-port); ipvsadm tests `flags & (SCHED1 | SCHED2 | SCHED3)`.
-bool has_sched_flags(const ServiceConfig& s) {
-  return (s.sched_flags & (kSchedShFallback | kSchedShPort)) != 0;
-}
-
 // print_sched_flags: the names depend on the scheduler; the generic names otherwise.
 std::string sched_flags_text(const ServiceConfig& s) {
   const bool flag1 = s.sched_flags & kSchedShFallback;
@@ -97,7 +93,14 @@ std::string sched_flags_text(const ServiceConfig& s) {
   std::string out;
   if (flag1) out += name1;
   if (flag2) out += std::string(out.empty() ? "" : ",") + name2;
+  // IP_VS_SVC_F_SCHED3 has a name only for the schedulers other than sh and mh.
+  if ((s.sched_flags & kSchedFlag3) && s.scheduler != "sh" && s.scheduler != "mh")
+    out += std::string(out.empty() ? "" : ",") + "flag-3";
   return out;
+}
+
+bool has_sched_flags(const ServiceConfig& s) {
+  return !sched_flags_text(s).empty();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -229,6 +229,18 @@ class ManPageWalk(RingDaemonTest):
         self.assertEqual(self.adm("--set 100 20 30").returncode, 0)
         self.assertEqual(self.adm("-L --timeout").stdout, "Timeout (tcp tcpfin udp): 100 20 30\n")
 
+    def test_generic_scheduler_flags_round_trip(self):
+        # ipvsadm's -S writes flag-N for schedulers other than sh and mh; -R takes them back.
+        self.reset()
+        self.assertEqual(self.adm(f"-E {SVC} -s rr -b flag-1,flag-3").returncode, 0)
+        self.assertIn("TCP  10.0.0.100:80 rr (flag-1,flag-3)\n", self.adm("-L -n").stdout)
+        saved = self.adm("-S -n").stdout
+        self.assertIn("-A -t 10.0.0.100:80 -s rr -b flag-1,flag-3\n", saved)
+        self.assertEqual(self.adm("-C").returncode, 0)
+        r = self.adm("-R", saved)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.adm("-S -n").stdout, saved)
+
     def test_version(self):
         r = self.adm("-v")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -94,11 +94,21 @@ TEST(ParseIpvsadm, SchedFlags) {
   // -E without -s: the service's scheduler decides, at apply time.
   EXPECT_EQ(parse_ok("-E -t 10.0.0.1:80 -b sh-port").sched_flags, kSchedShPort);
 
-  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b flag-1"),
-            "unknown scheduler flag 'flag-1' (known: sh-fallback, sh-port, mh-fallback, mh-port)");
+  // ipvsadm's generic names, for any scheduler (-S writes them for those other than sh and mh).
+  c = parse_ok("-A -t 10.0.0.1:80 -s rr -b flag-1,flag-2,flag-3");
+  EXPECT_EQ(c.sched_flags, kSchedShFallback | kSchedShPort | kSchedFlag3);
+  EXPECT_EQ(c.sched_flags_of, "");
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -s sh -b flag-1").sched_flags, kSchedShFallback);
+  EXPECT_EQ(parse_ok("-A -t 10.0.0.1:80 -b flag-3").sched_flags, kSchedFlag3);  // wlc
+  c = parse_ok("-A -t 10.0.0.1:80 -s sh -b flag-1,sh-port");
+  EXPECT_EQ(c.sched_flags, kSchedShFallback | kSchedShPort);
+  EXPECT_EQ(c.sched_flags_of, "sh");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b flag-4"),
+            "unknown scheduler flag 'flag-4' (known: sh-fallback, sh-port, mh-fallback, mh-port, "
+            "flag-1, flag-2, flag-3)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,"),
             "empty scheduler flag in 'sh-port,' (known: sh-fallback, sh-port, mh-fallback, "
-            "mh-port)");
+            "mh-port, flag-1, flag-2, flag-3)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s wrr -b sh-port"),
             "scheduler flag 'sh-port' needs the sh scheduler, not 'wrr'");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -b sh-fallback,sh-port"),

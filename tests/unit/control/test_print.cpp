@@ -253,6 +253,12 @@ TEST(ListNumeric, ForwardNamesAndSchedFlags) {
   s.cfg.sched_flags = kSchedShFallback | kSchedShPort;
   EXPECT_EQ(format_list_service(s, o),
             std::string(kHeader) + "TCP  172.16.254.200:80 wrr (flag-1,flag-2)\n");
+  // IP_VS_SVC_F_SCHED3: flag-3 for the others; sh and mh have no name for it (none printed).
+  s.cfg.sched_flags = kSchedFlag3;
+  EXPECT_EQ(format_list_service(s, o),
+            std::string(kHeader) + "TCP  172.16.254.200:80 wrr (flag-3)\n");
+  s.cfg.scheduler = "sh";
+  EXPECT_EQ(format_list_service(s, o), std::string(kHeader) + "TCP  172.16.254.200:80 sh\n");
 }
 
 TEST(ListNumeric, ListOneServiceHasNoVersionLine) {
@@ -457,14 +463,15 @@ TEST(ListTunInfo, Golden) {
   o.tun_info = true;
   // print_title with FMT_TUN_INFO; destinations "  -> %-28s %-7s %-13s %-6d %-10u %-10u\n"
   // with fwd_tun_info: "ipip" for IP_VS_CONN_F_TUNNEL_TYPE_IPIP, NA ("n/a") if not a tunnel.
-  EXPECT_EQ(format_list(st, o, 4096),
-            "IP Virtual Server version 1.2.1 (size=4096)\n"
-            "Prot LocalAddress:Port Scheduler Flags\n"
-            "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n"
-            "TCP  172.16.254.200:80 rr\n"
-            "  -> 192.168.0.18:80              Tunnel  ipip          3      0          0         \n"
-            "  -> 192.168.0.28:8080            Masq    n/a           1      0          0         \n"
-            "  -> 192.168.0.38:80              Route   n/a           1      0          0         \n");
+  EXPECT_EQ(
+      format_list(st, o, 4096),
+      "IP Virtual Server version 1.2.1 (size=4096)\n"
+      "Prot LocalAddress:Port Scheduler Flags\n"
+      "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n"
+      "TCP  172.16.254.200:80 rr\n"
+      "  -> 192.168.0.18:80              Tunnel  ipip          3      0          0         \n"
+      "  -> 192.168.0.28:8080            Masq    n/a           1      0          0         \n"
+      "  -> 192.168.0.38:80              Route   n/a           1      0          0         \n");
   // FMT_PERSISTENTCONN (and the others before it) win over FMT_TUN_INFO.
   ListOptions pc;
   pc.numeric = pc.persistent_conn = true;
