@@ -175,6 +175,9 @@ class Loader {
 
   // The syntax (keepalived_tree.cpp): the file as a tree of statements and blocks.
   bool build_tree(std::string_view text, Node& root);
+  // keepalived's $NAME=value parameters and their $NAME / ${NAME} references in one line.
+  bool parameters(unsigned line_no, std::string& line);
+  std::map<std::string, std::string> params_;
 
   // Values and keywords (keepalived_parser.cpp).
 

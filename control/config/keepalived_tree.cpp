@@ -2,6 +2,10 @@
 // quotes and comments, and the tree of `keyword args... { ... }` blocks.
 #include "control/config/keepalived_loader.h"
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
 namespace fastvs::ka {
 
 // keepalived's line lexer: blanks separate words, '{' and '}' are words of their own even when
@@ -85,6 +89,116 @@ std::vector<std::string> script_argv(const std::vector<std::string>& values) {
   return out;
 }
 
+namespace {
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// keepalived's decomment() for a line read for parameters: what follows the first '#' or '!'
+// outside quotes goes (lex_line would drop it too), and the blanks around what is left.
+std::string decomment(std::string_view line) {
+  char quote = 0;
+  size_t end = line.size();
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote) {
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '#' || c == '!') {
+      end = i;
+      break;
+    }
+  }
+  std::string_view v = line.substr(0, end);
+  while (!v.empty() && is_blank(v.front())) v.remove_prefix(1);
+  while (!v.empty() && is_blank(v.back())) v.remove_suffix(1);
+  return std::string(v);
+}
+
+}  // namespace
+
+// keepalived's parameters (parser.c: check_definition, find_definition, replace_param):
+// "$NAME=value" defines NAME (blanks before '=' and after it skipped), and "$NAME" (followed by
+// a blank, ',', ')' or the line's end) or "${NAME}" in a later line is replaced by its value,
+// again until no defined name is left (bounded: a definition that names itself would loop).
+// The standard ones: $_HASH '#', $_BANG '!', $_PWD the configuration's directory. Returns
+// false with the error set; `line` is what is left to read (empty for a definition).
+bool Loader::parameters(unsigned line_no, std::string& line) {
+  if (line.size() > 1 && line[0] == '$' &&
+      (std::isalpha(static_cast<unsigned char>(line[1])) || line[1] == '_')) {
+    size_t p = 1;
+    while (p < line.size() && name_char(line[p])) ++p;
+    size_t eq = p;
+    while (eq < line.size() && is_blank(line[eq])) ++eq;
+    if (eq < line.size() && line[eq] == '=') {
+      std::string value = line.substr(eq + 1);
+      while (!value.empty() && is_blank(value.front())) value.erase(0, 1);
+      if (!value.empty() && value.back() == '\\') {
+        return fail(line_no, "parameter " + line.substr(0, p) +
+                                 ": a value on several lines (ending in \\) is not supported");
+      }
+      params_[line.substr(1, p - 1)] = std::move(value);
+      line.clear();
+      return true;
+    }
+  }
+  for (int pass = 0; line.find('$') != std::string::npos; ++pass) {
+    if (pass == 16) {
+      return fail(line_no,
+                  "parameter substitution does not end (a parameter that names "
+                  "itself?): " +
+                      excerpt(line));
+    }
+    bool replaced = false;
+    std::string out;
+    for (size_t i = 0; i < line.size();) {
+      if (line[i] != '$' || i + 1 >= line.size()) {
+        out += line[i++];
+        continue;
+      }
+      const bool braces = line[i + 1] == '{';
+      const size_t start = i + (braces ? 2 : 1);
+      size_t end = start;
+      while (end < line.size() && name_char(line[end])) ++end;
+      const std::string name = line.substr(start, end - start);
+      const bool ends_well = braces ? end < line.size() && line[end] == '}'
+                                    : end == line.size() || line[end] == ' ' || line[end] == '\t' ||
+                                          line[end] == ',' || line[end] == ')';
+      std::optional<std::string> value;
+      if (!name.empty() && ends_well) {
+        if (const auto it = params_.find(name); it != params_.end()) {
+          value = it->second;
+        } else if (name == "_HASH") {
+          value = "#";
+        } else if (name == "_BANG") {
+          value = "!";
+        } else if (name == "_PWD") {
+          const size_t slash = cfg_.name.rfind('/');
+          value =
+              slash == std::string::npos ? "." : cfg_.name.substr(0, std::max<size_t>(slash, 1));
+        } else if (name == "_RANDOM" || name == "_INSTANCE") {
+          return fail(line_no, "$" + name + " is not supported by fastvsd");
+        }
+      }
+      if (!value) {
+        out += line[i++];
+        continue;
+      }
+      out += *value;
+      replaced = true;
+      i = end + (braces ? 1 : 0);
+    }
+    if (!replaced) break;
+    line = decomment(out);
+  }
+  return true;
+}
+
 bool Loader::build_tree(std::string_view text, Node& root) {
   std::vector<Node*> path{&root};
   unsigned line_no = 0;
@@ -92,9 +206,28 @@ bool Loader::build_tree(std::string_view text, Node& root) {
   while (pos <= text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(pos, end - pos);
+    std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    // Parameters first, as keepalived's read_line handles them before the line is split. A
+    // conditional line's "@ID" is read by the token check below; one that defines a parameter
+    // ("@fastvsd $X=1") is checked here so that only ours define.
+    std::string expanded;
+    if (line.find('$') != std::string_view::npos) {
+      expanded = decomment(line);
+      if (!expanded.empty() && expanded[0] == '@') {
+        const size_t blank = expanded.find_first_of(" \t");
+        const std::string_view w = std::string_view(expanded).substr(0, blank);
+        const bool negated = w.size() > 1 && w[1] == '^';
+        const std::string_view id = w.substr(negated ? 2 : 1);
+        if (!id.empty() && blank != std::string::npos) {
+          if ((id == kKeepalivedConfigId) == negated) continue;  // not ours
+          expanded = decomment(std::string_view(expanded).substr(blank));
+        }
+      }
+      if (!parameters(line_no, expanded)) return false;
+      line = expanded;
+    }
     std::vector<Token> toks;
     std::string err = lex_line(line, toks);
     if (!err.empty()) return fail(line_no, err);
@@ -112,9 +245,6 @@ bool Loader::build_tree(std::string_view text, Node& root) {
     }
     if (!toks.empty() && toks[0].kind == Token::Kind::Word && !toks[0].text.empty()) {
       const std::string& w = toks[0].text;
-      if (w[0] == '$') {
-        return fail(line_no, "parameters (" + w + ") are not supported");
-      }
       if (w.rfind("~SEQ", 0) == 0 || w.rfind("~LST", 0) == 0) {
         return fail(line_no, "sequence and list blocks (~SEQ, ~LST) are not supported");
       }

@@ -1304,7 +1304,13 @@ TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
        "ka.conf:1: conditional configuration: '@' names no id"},
       {"@^ virtual_server 10.0.0.1 80 {\n}\n",
        "ka.conf:1: conditional configuration: '@^' names no id"},
-      {"$VIP=10.0.0.1\n", "ka.conf:1: parameters ($VIP=10.0.0.1) are not supported"},
+      {"$BLOCK=protocol TCP \\\n",
+       "ka.conf:1: parameter $BLOCK: a value on several lines (ending in \\) is not supported"},
+      {"$A=$B\n$B=$A\nvirtual_server $A 80 {\n}\n",
+       "ka.conf:3: parameter substitution does not end (a parameter that names itself?): "
+       "virtual_server $A 80 {"},
+      {"virtual_server 10.0.0.1 ${_RANDOM} {\n}\n",
+       "ka.conf:1: $_RANDOM is not supported by fastvsd"},
       {"virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.2 80\n}\n"
        "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.3 80\n}\n",
        "ka.conf:5: virtual server TCP 10.0.0.1:80 is defined twice"},
@@ -1591,6 +1597,48 @@ TEST(Keepalived, DebianSamples) {
   EXPECT_GE(seen.size(), 25u) << "fewer samples than Debian 12's keepalived 2.2.7 has";
   for (const auto& [name, why] : refused)
     EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name;
+}
+
+// keepalived's parameters (parser.c): $NAME=value, then $NAME and ${NAME} in later lines,
+// references resolved when used (a parameter may name one defined after it), "@ID $X=..."
+// only for the config id fastvsd, the standard $_BANG, $_HASH and $_PWD.
+TEST(Keepalived, Parameters) {
+  const KaConfig cfg = load_ok(R"($VIP = 10.0.0.1
+$PORT=80   # a comment goes
+$RS=10.0.0.${LAST}
+$LAST=2
+@fastvsd $SCHED=wrr
+@other $SCHED=sh
+virtual_server $VIP ${PORT} {
+  protocol TCP
+  lb_algo $SCHED
+  lb_kind NAT
+  real_server $RS $PORT {
+    MISC_CHECK {
+      misc_path "/bin/echo ${VIP}${_BANG}"
+    }
+  }
+  real_server ${VIP}0 $PORT
+}
+virtual_server $VIP 443 {
+  protocol TCP
+  real_server $RS 443
+})");
+  ASSERT_EQ(cfg.virtual_servers.size(), 2u);
+  const KaVirtualServer& vs = cfg.virtual_servers[0];
+  EXPECT_EQ(service_name(vs.key), "TCP 10.0.0.1:80");
+  EXPECT_EQ(vs.scheduler, "wrr");
+  ASSERT_EQ(vs.real_servers.size(), 2u);
+  EXPECT_EQ(format_ip(vs.real_servers[0].server.ip), "10.0.0.2");
+  EXPECT_EQ(format_ip(vs.real_servers[1].server.ip), "10.0.0.10");
+  ASSERT_EQ(vs.real_servers[0].checks.size(), 1u);
+  EXPECT_EQ(vs.real_servers[0].checks[0].spec.misc_argv,
+            (std::vector<std::string>{"/bin/echo", "10.0.0.1!"}));
+  EXPECT_EQ(service_name(cfg.virtual_servers[1].key), "TCP 10.0.0.1:443");
+  // An undefined name stays as it is (keepalived leaves it): here a bad address, at its line.
+  EXPECT_EQ(load("virtual_server $NOPE 80 {\n}\n").error,
+            "ka.conf:1: bad virtual server address '$NOPE' (a numeric IPv4 or IPv6 address like "
+            "192.168.0.1 or 2001:db8::1)");
 }
 
 // What is ignored is a warning that says why, and the file runs.
