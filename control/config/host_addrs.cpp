@@ -112,12 +112,13 @@ Status check_vrrp_addrs(const Config& cfg, const std::vector<KaVrrpAddr>& vrrp,
     for (const KaVrrpAddr& v : vrrp) {
       if (v.ip != a.ip) continue;
       return Error{fmt::format(
-          "address {} on {} is keepalived's ({} at {}:{}): keepalived --vrrp puts it on the "
+          "address {} on {} is keepalived's ({} at {}): keepalived --vrrp puts it on the "
           "master and takes it off the backup; configured with fastvsadm too, it would stay on "
           "both (leave it to keepalived; where VRRP does not run, add it on the host: ip addr "
           "add {}/{} dev {})",
-          format_ip(a.ip), port_name(a.port), v.owner, file, v.line, format_ip(a.ip), v.prefix_len,
-          port_name(a.port))};
+          format_ip(a.ip), port_name(a.port), v.owner,
+          v.where.empty() ? file + ":" + std::to_string(v.line) : v.where, format_ip(a.ip),
+          v.prefix_len, port_name(a.port))};
     }
   }
   return {};

@@ -15,12 +15,11 @@
 //    IPv6 address, protocol SCTP, an HTTP_GET without a url or a url without a path, a
 //    MISC_CHECK without misc_path, a MISC_CHECK user or global_defs script_user that does not
 //    exist, with enable_script_security a program that would run as root from a path others can
-//    write, a virtual server defined twice, `include` (not supported: paste the file in),
-//    parameters ($NAME=) and sequences (~SEQ); (keepalived's conditional lines are read as the
-//    config id "fastvsd": "@fastvsd ..." and "@^OTHER ..." taken, the others skipped);
-//    an lvs_sync_daemon whose interface is no port (dpdkN), whose VRRP instance is not in the
-//    file, or with a value keepalived would refuse (and start the daemon without), or a second
-//    one;
+//    write, a virtual server defined twice, an `include` that matches no file,
+//    multi-line parameters, $_RANDOM and sequences (~SEQ); (keepalived's conditional lines are read
+//    as the config id "fastvsd": "@fastvsd ..." and "@^OTHER ..." taken, the others skipped); an
+//    lvs_sync_daemon whose interface is no port (dpdkN), whose VRRP instance is not in the file, or
+//    with a value keepalived would refuse (and start the daemon without), or a second one;
 //  - warnings ("NAME:LINE: text", the file still loads):
 //      * top-level blocks keepalived's VRRP process runs (keepalived --vrrp on the same file),
 //        skipped whole: vrrp_instance, vrrp_sync_group, vrrp_script, vrrp_track_*, track_file,
@@ -144,6 +143,7 @@ struct KaVrrpAddr {
   uint8_t prefix_len = 32;  // keepalived's default without /LEN: 32, 128 for IPv6
   std::string owner;        // "vrrp_instance VI_1", "static_ipaddress"
   unsigned line = 0;
+  std::string where;  // "FILE:LINE" (an included file's, if it came from one)
 };
 
 // A vrrp_instance block: its name, and its virtual_router_id (0 when it gives none that
@@ -171,6 +171,15 @@ struct KaSyncDaemon {
 
 struct KaConfig {
   std::string name;  // the file name, for messages
+  // Where each line the model names came from: line numbers in the model count the lines read,
+  // included files' too (`include`), and where() turns one into "FILE:LINE".
+  std::vector<std::string> files;                    // [0] is `name`, then the included ones
+  std::vector<std::pair<uint32_t, uint32_t>> lines;  // [n - 1]: line n's file and line
+  std::string where(unsigned line) const {
+    if (line >= 1 && line <= lines.size() && lines[line - 1].first < files.size())
+      return files[lines[line - 1].first] + ":" + std::to_string(lines[line - 1].second);
+    return name + ":" + std::to_string(line);
+  }
   KaScriptDefaults scripts;
   std::vector<KaVrrpAddr> vrrp_addrs;
   std::vector<KaVrrpInstance> vrrp_instances;

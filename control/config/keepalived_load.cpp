@@ -101,7 +101,7 @@ std::vector<std::vector<std::string>> ka_commands(const KaConfig& cfg) {
 std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerCheck& check) {
   std::vector<std::string> out;
   auto at = [&](unsigned line, const std::string& what) {
-    out.push_back(cfg.name + ":" + std::to_string(line) + ": " + what);
+    out.push_back(cfg.where(line) + ": " + what);
   };
   for (const KaNotHandled& n : cfg.not_handled) at(n.line, n.what);
   for (const KaVirtualServer& vs : cfg.virtual_servers) {
@@ -146,7 +146,7 @@ Result<Config> ka_apply(Config base, const KaConfig& ka, const std::vector<Servi
   keys->clear();
   for (const KaVirtualServer& vs : ka.virtual_servers) {
     auto at = [&](unsigned line, const std::string& err) {
-      return Error{ka.name + ":" + std::to_string(line) + ": " + err};
+      return Error{ka.where(line) + ": " + err};
     };
     Command add;
     add.op = Op::AddService;

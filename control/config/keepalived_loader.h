@@ -175,6 +175,10 @@ class Loader {
 
   // The syntax (keepalived_tree.cpp): the file as a tree of statements and blocks.
   bool build_tree(std::string_view text, Node& root);
+  // One file's lines into the tree (`path`: the blocks open), and `include` in them.
+  bool build_lines(std::string_view text, uint32_t file, std::vector<Node*>& path, unsigned depth);
+  bool include(unsigned line_id, const std::string& pattern, uint32_t from,
+               std::vector<Node*>& path, unsigned depth);
   // keepalived's $NAME=value parameters and their $NAME / ${NAME} references in one line.
   bool parameters(unsigned line_no, std::string& line);
   std::map<std::string, std::string> params_;

@@ -46,10 +46,10 @@ Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* wa
     }
     if (ok) ok = resolve_sync_daemon();
     if (ok) resolve_script_users();
+    for (KaVrrpAddr& v : cfg_.vrrp_addrs) v.where = cfg_.where(v.line);
   }
-  for (const auto& [line, text_] : warnings_)
-    warnings->push_back(cfg_.name + ":" + std::to_string(line) + ": " + text_);
-  if (!error_.empty()) return Error{cfg_.name + ":" + std::to_string(error_line_) + ": " + error_};
+  for (const auto& [line, text_] : warnings_) warnings->push_back(cfg_.where(line) + ": " + text_);
+  if (!error_.empty()) return Error{cfg_.where(error_line_) + ": " + error_};
   return std::move(cfg_);
 }
 
@@ -191,7 +191,7 @@ bool Loader::top(const Node& n) {
   if (n.key == "global_defs") return global_defs(n);
   if (n.key == "SSL") return true;  // read first (run)
   if (n.key.rfind("include", 0) == 0 && n.key.size() <= 8) {
-    return fail(n.line, n.key + " is not supported: put the included file's content here");
+    return fail(n.line, "unknown keyword " + quoted(n.key) + " (include FILE reads FILE here)");
   }
   for (const char* k : kVrrp) {
     if (n.key == k) {
@@ -279,8 +279,8 @@ void Loader::vrrp_addrs(const Node& n) {
 bool Loader::lvs_sync_daemon(const Node& n) {
   if (n.block) return fail(n.line, quoted(n.key) + " takes no { } block");
   if (cfg_.sync_daemon) {
-    return fail(n.line, "a second lvs_sync_daemon (keepalived takes the first one only, line " +
-                            std::to_string(cfg_.sync_daemon->line) + ")");
+    return fail(n.line, "a second lvs_sync_daemon (keepalived takes the first one only, " +
+                            cfg_.where(cfg_.sync_daemon->line) + ")");
   }
   if (n.args.empty()) return fail(n.line, "lvs_sync_daemon needs an interface and a VRRP instance");
   KaSyncDaemon d;

@@ -2,6 +2,10 @@
 // quotes and comments, and the tree of `keyword args... { ... }` blocks.
 #include "control/config/keepalived_loader.h"
 
+#include <glob.h>
+
+#include "control/config/loader.h"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -201,14 +205,60 @@ bool Loader::parameters(unsigned line_no, std::string& line) {
 
 bool Loader::build_tree(std::string_view text, Node& root) {
   std::vector<Node*> path{&root};
-  unsigned line_no = 0;
+  cfg_.files = {cfg_.name};
+  if (!build_lines(text, 0, path, 0)) return false;
+  if (path.size() > 1) {
+    const Node& open = *path.back();
+    return fail(open.line, "the '{' of " + quoted(open.key) + " is never closed");
+  }
+  return true;
+}
+
+// keepalived's `include FILE` (parser.c check_include, open_glob_file): FILE is a glob(7)
+// pattern, relative to the directory of the file that includes it (keepalived changes into it);
+// every match is read there, in glob's order, as if its lines were written in its place (inside
+// a block too). A pattern that matches nothing, or a file that cannot be read, refuses the file.
+bool Loader::include(unsigned line_id, const std::string& pattern, uint32_t from,
+                     std::vector<Node*>& path, unsigned depth) {
+  if (depth >= 8)
+    return fail(line_id, "include nested deeper than 8 files (a file that includes itself?)");
+  std::string full = pattern;
+  if (!full.empty() && full[0] != '/') {
+    const std::string& parent = cfg_.files[from];
+    const size_t slash = parent.rfind('/');
+    if (slash != std::string::npos) full = parent.substr(0, slash + 1) + full;
+  }
+  glob_t g{};
+  const int rc = glob(full.c_str(), 0, nullptr, &g);
+  std::vector<std::string> matches;
+  for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) matches.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  if (rc == GLOB_NOMATCH || (rc == 0 && matches.empty()))
+    return fail(line_id, "include " + excerpt(pattern) + ": no file matches " + excerpt(full));
+  if (rc != 0)
+    return fail(line_id, "include " + excerpt(pattern) + ": cannot read " + excerpt(full));
+  for (const std::string& file : matches) {
+    Result<std::string> text = read_text_file(file);
+    if (!text) return fail(line_id, "include " + excerpt(pattern) + ": " + text.error());
+    cfg_.files.push_back(file);
+    if (!build_lines(*text, static_cast<uint32_t>(cfg_.files.size() - 1), path, depth + 1))
+      return false;
+  }
+  return true;
+}
+
+bool Loader::build_lines(std::string_view text, uint32_t file, std::vector<Node*>& path,
+                         unsigned depth) {
+  unsigned file_line = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line_no;
+    // Lines are numbered across the files read (KaConfig::where names the file and its line).
+    cfg_.lines.emplace_back(file, ++file_line);
+    const auto line_no = static_cast<unsigned>(cfg_.lines.size());
     // Parameters first, as keepalived's read_line handles them before the line is split. A
     // conditional line's "@ID" is read by the token check below; one that defines a parameter
     // ("@fastvsd $X=1") is checked here so that only ours define.
@@ -248,6 +298,12 @@ bool Loader::build_tree(std::string_view text, Node& root) {
       if (w.rfind("~SEQ", 0) == 0 || w.rfind("~LST", 0) == 0) {
         return fail(line_no, "sequence and list blocks (~SEQ, ~LST) are not supported");
       }
+      if (w == "include") {
+        if (toks.size() != 2 || toks[1].kind != Token::Kind::Word)
+          return fail(line_no, "include takes one file name or glob pattern");
+        if (!include(line_no, toks[1].text, file, path, depth)) return false;
+        continue;
+      }
     }
     bool statement_open = false;  // a statement started on this line takes the next words
     for (Token& t : toks) {
@@ -282,10 +338,6 @@ bool Loader::build_tree(std::string_view text, Node& root) {
           break;
       }
     }
-  }
-  if (path.size() > 1) {
-    const Node& open = *path.back();
-    return fail(open.line, "the '{' of " + quoted(open.key) + " is never closed");
   }
   return true;
 }

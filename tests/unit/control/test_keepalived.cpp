@@ -1296,10 +1296,12 @@ TEST(Keepalived, BrokenFilesAreRejectedWithTheirLine) {
       {"virtual_server 10.0.0.1 80 {\n  sorry_server_inhibit\n}\n",
        "ka.conf:2: sorry_server_inhibit before or without sorry_server"},
       {"{\n}\n", "ka.conf:1: '{' without a keyword before it"},
-      {"include /etc/keepalived/conf.d/*.conf\n",
-       "ka.conf:1: include is not supported: put the included file's content here"},
+      {"include /nonexistent-fvs/conf.d/*.conf\n",
+       "ka.conf:1: include /nonexistent-fvs/conf.d/*.conf: no file matches "
+       "/nonexistent-fvs/conf.d/*.conf"},
+      {"include\n", "ka.conf:1: include takes one file name or glob pattern"},
       {"\n\nincludea /etc/keepalived/lvs.conf\n",
-       "ka.conf:3: includea is not supported: put the included file's content here"},
+       "ka.conf:3: unknown keyword 'includea' (include FILE reads FILE here)"},
       {"@ virtual_server 10.0.0.1 80 {\n}\n",
        "ka.conf:1: conditional configuration: '@' names no id"},
       {"@^ virtual_server 10.0.0.1 80 {\n}\n",
@@ -1641,6 +1643,57 @@ virtual_server $VIP 443 {
             "192.168.0.1 or 2001:db8::1)");
 }
 
+// keepalived's include (parser.c): a glob, relative to the including file's directory, read in
+// its place (inside a block too), in glob's order; messages name the included file and its line.
+TEST(Keepalived, Include) {
+  char dir[] = "/tmp/fvs-ka-inc-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  ASSERT_EQ(mkdir((d + "/conf.d").c_str(), 0755), 0);
+  const auto write = [](const std::string& path, const std::string& text) {
+    FILE* fp = std::fopen(path.c_str(), "w");
+    ASSERT_NE(fp, nullptr);
+    std::fputs(text.c_str(), fp);
+    std::fclose(fp);
+  };
+  write(d + "/conf.d/b.conf",
+        "virtual_server 10.0.0.2 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n"
+        "  include ../rs.inc\n}\n");
+  write(d + "/conf.d/a.conf",
+        "$PORT=8080\nvirtual_server 10.0.0.1 $PORT {\n  protocol TCP\n  lb_algo rr\n"
+        "  lb_kind NAT\n  real_server 10.0.0.9 8080\n}\n");
+  write(d + "/rs.inc", "real_server 10.0.0.8 80\nbogus_keyword\n");
+  write(d + "/main.conf",
+        "global_defs {\n}\ninclude conf.d/*.conf\nvirtual_server 10.0.0.3 80 {\n}\n");
+  std::vector<std::string> warnings;
+  Result<KaConfig> r =
+      parse_keepalived("global_defs {\n}\ninclude conf.d/*.conf\n", d + "/main.conf", &warnings);
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(r->virtual_servers.size(), 2u);
+  EXPECT_EQ(service_name(r->virtual_servers[0].key), "TCP 10.0.0.1:8080");  // a.conf first
+  EXPECT_EQ(service_name(r->virtual_servers[1].key), "TCP 10.0.0.2:80");
+  EXPECT_EQ(format_ip(r->virtual_servers[1].real_servers.at(0).server.ip), "10.0.0.8");
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{d + "/conf.d/../rs.inc:2: unknown keyword "
+                                          "'bogus_keyword' in virtual_server (ignored)"}));
+  // An error in an included file names it; a file that includes itself stops at 8.
+  write(d + "/rs.inc", "real_server 10.0.0.8 80 {\n  weight many\n}\n");
+  r = parse_keepalived("include conf.d/b.conf\n", d + "/main.conf", &warnings);
+  EXPECT_EQ(r.error(), d + "/conf.d/../rs.inc:2: bad weight 'many' (a whole number 0..65535)");
+  write(d + "/loop.conf", "include loop.conf\n");
+  r = parse_keepalived("include loop.conf\n", d + "/main.conf", &warnings);
+  EXPECT_EQ(r.error(),
+            d + "/loop.conf:1: include nested deeper than 8 files (a file that includes itself?)");
+  // What is read is bounded and regular, as every file fastvsd reads.
+  r = parse_keepalived("include /dev/zero\n", d + "/main.conf", &warnings);
+  EXPECT_EQ(r.error(), d + "/main.conf:1: include /dev/zero: /dev/zero: a character device, not "
+                           "a regular file");
+  for (const char* f : {"/conf.d/a.conf", "/conf.d/b.conf", "/rs.inc", "/main.conf", "/loop.conf"})
+    std::remove((d + f).c_str());
+  rmdir((d + "/conf.d").c_str());
+  rmdir(dir);
+}
+
 // What is ignored is a warning that says why, and the file runs.
 TEST(Keepalived, IgnoredIsAWarningAndRuns) {
   KaLoadResult r = load(R"(virtual_server 10.0.0.1 80 {
@@ -1955,7 +2008,7 @@ TEST(KeepalivedSyncDaemon, RefusedWithItsLine) {
             "ka.conf:3: 'lvs_sync_daemon' takes no { } block");
   // keepalived takes the first and ignores the next; fastvs refuses the file.
   EXPECT_EQ(err("lvs_sync_daemon dpdk0 VI_1\n    lvs_sync_daemon dpdk1 VI_2"),
-            "ka.conf:4: a second lvs_sync_daemon (keepalived takes the first one only, line 3)");
+            "ka.conf:4: a second lvs_sync_daemon (keepalived takes the first one only, ka.conf:3)");
   // Without id, the syncid is the instance's virtual_router_id: it must have one.
   for (const char* vrid : {"", "  virtual_router_id 0\n", "  virtual_router_id 256\n"}) {
     EXPECT_EQ(load_err("global_defs {\n  lvs_sync_daemon dpdk0 VI_X\n}\n"
