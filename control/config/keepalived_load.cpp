@@ -20,12 +20,14 @@ std::vector<std::string> service_command(const KaVirtualServer& vs, const std::s
   std::vector<std::string> w = {"-A", vs.key.proto == Proto::Tcp ? "-t" : "-u",
                                 addr_port(vs.key.vip, vs.key.vport), "-s", sched};
   if (vs.sched_flags != 0) {
-    // ipvsadm's names for the two bits are the scheduler's own: sh-... or mh-....
-    const std::string p = sched == "mh" ? "mh-" : "sh-";
-    std::string flags;
-    if (vs.sched_flags & kSchedShFallback) flags = p + "fallback";
-    if (vs.sched_flags & kSchedShPort) flags += (flags.empty() ? "" : ",") + p + "port";
-    w.insert(w.end(), {"-b", flags});
+    // ipvsadm's names for the bits: sh's or mh's own, the generic flag-N for the others.
+    const bool named = sched == "sh" || sched == "mh";
+    const std::string p = sched + "-";
+    std::vector<std::string> flags;
+    if (vs.sched_flags & kSchedShFallback) flags.push_back(named ? p + "fallback" : "flag-1");
+    if (vs.sched_flags & kSchedShPort) flags.push_back(named ? p + "port" : "flag-2");
+    if ((vs.sched_flags & kSchedFlag3) && !named) flags.push_back("flag-3");
+    if (!flags.empty()) w.insert(w.end(), {"-b", join(flags, ",")});
   }
   if (vs.persistence_timeout > 0) {
     w.insert(w.end(), {"-p", std::to_string(vs.persistence_timeout)});

@@ -552,9 +552,9 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     ignored(n.line, k, "the checks run on the backup too");
     return true;
   }
-  if (k == "flag-3") {
+  if (k == "flag-3") {  // IP_VS_SVC_F_SCHED3, which no scheduler reads: kept and listed
     if (!leaf(n, 0, 0)) return false;
-    ignored(n.line, k, "IP_VS_SVC_F_SCHED3, which no scheduler reads");
+    vs.sched_flags |= kSchedFlag3;
     return true;
   }
   if (k == "smtp_alert" || k == "snmp_name") {

@@ -76,13 +76,10 @@ bool Loader::finish_vs(RawVs raw) {
     warn(raw.line, "virtual server " + vs_name + ": no lb_algo set, defaulting to wlc");
   }
   vs.scheduler = raw.scheduler.value_or("wlc");  // ipvswrapper.h IPVS_DEF_SCHED
+  // keepalived hands the flags to the kernel whatever the scheduler: kept, and listed with
+  // ipvsadm's generic names (only sh and mh read them). flag-3 has no name for sh and mh.
   vs.sched_flags = raw.sched_flags;
-  // Only sh and mh read the flags (keepalived hands them to the kernel whatever the scheduler).
-  if (vs.sched_flags && vs.scheduler != "sh" && vs.scheduler != "mh") {
-    ignored(raw.line, "virtual server " + vs_name + "'s scheduler flags",
-            "lb_algo " + vs.scheduler + " does not read them");
-    vs.sched_flags = 0;
-  }
+  if (vs.scheduler == "sh" || vs.scheduler == "mh") vs.sched_flags &= ~uint32_t{kSchedFlag3};
   vs.persistence_timeout = raw.persistence_timeout;
   if (raw.granularity || raw.granularity6) {
     vs.persistence_granularity = raw.granularity.value_or(0xffffffffu);

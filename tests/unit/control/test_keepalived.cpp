@@ -1714,14 +1714,16 @@ TEST(Keepalived, IgnoredIsAWarningAndRuns) {
             (std::vector<std::string>{
                 "ka.conf:5: ha_suspend: not handled by fastvsd (ignored: the checks run on the "
                 "backup too)",
-                "ka.conf:6: flag-3: not handled by fastvsd (ignored: IP_VS_SVC_F_SCHED3, which "
-                "no scheduler reads)",
                 "ka.conf:10: TCP_CHECK bind_if: not handled by fastvsd (ignored: the check goes "
-                "out as the host routes it)",
-                "ka.conf:1: virtual server TCP 10.0.0.1:80's scheduler flags: not handled by "
-                "fastvsd (ignored: lb_algo rr does not read them)"}));
+                "out as the host routes it)"}));
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
-  EXPECT_EQ(ka_services(r.cfg).at(0).sched_flags, 0u);
+  // The flags of a scheduler that reads none are kept, as keepalived gives them to the kernel,
+  // and named as ipvsadm names them.
+  EXPECT_EQ(ka_services(r.cfg).at(0).sched_flags, kSchedShPort | kSchedFlag3);
+  const auto cmds = ka_commands(r.cfg);
+  EXPECT_EQ(cmds.at(0), (std::vector<std::string>{"-A", "-t", "10.0.0.1:80", "-s", "rr", "-b",
+                                                  "flag-2,flag-3"}));
+  EXPECT_TRUE(parse_command(cmds.at(0)).ok());
 }
 
 // sh's and mh's flags by either name, or keepalived's flag-1 and flag-2.
