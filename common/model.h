@@ -34,7 +34,7 @@ struct SchedulerName {
   std::string_view name;
   std::string_view help;
 };
-inline constexpr std::array<SchedulerName, 12> kSchedulers = {{
+inline constexpr std::array<SchedulerName, 14> kSchedulers = {{
     {"rr", "round robin"},
     {"wrr", "weighted round robin"},
     {"lc", "least connection"},
@@ -47,9 +47,9 @@ inline constexpr std::array<SchedulerName, 12> kSchedulers = {{
     {"dh", "destination hashing"},
     {"mh", "maglev hashing (-b mh-fallback,mh-port)"},
     {"twos", "weighted power of two random choices"},
+    {"lblc", "locality-based least connection"},
+    {"lblcr", "locality-based least connection with replication"},
 }};
-// IPVS's schedulers that fastvs does not have yet: refused by name.
-inline constexpr std::array<std::string_view, 2> kSchedulersNotYet = {"lblc", "lblcr"};
 inline constexpr std::string_view kDefaultScheduler = "wlc";  // ipvsadm's DEF_SCHED
 
 struct ServiceKey {
@@ -103,6 +103,9 @@ struct ServiceConfig {
   // An IPv6 service's -M: a prefix length 1..128, as ipvsadm takes it and the kernel keeps it
   // (svc->netmask holds the prefix length for AF_INET6).
   uint8_t netmask6 = 128;
+  // -o (IP_VS_SVC_F_ONEPACKET), UDP services only: each datagram is scheduled on its own and
+  // no connection outlives it (ip_vs_schedule's IP_VS_CONN_F_ONE_PACKET).
+  bool ops = false;
   // In the kernel's list order: ip_vs_ctl.c adds a new destination at the head
   // (list_add_rcu(&dest->n_list, &svc->destinations)), and the schedulers walk this order.
   std::vector<DestConfig> dests;

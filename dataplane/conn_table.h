@@ -102,6 +102,7 @@ enum ConnFlags : uint8_t {
   kConnNoOutput = 1u << 1,  // the director sees only the client's direction (DR/TUN)
   kConnHasOut = 1u << 2,    // indexed under its out key too (NAT)
   kConnV6 = 1u << 3,        // IPv6: its keys in the IPv6 index, its addresses in addrs6
+  kConnOps = 1u << 4,       // IP_VS_CONN_F_ONE_PACKET: one datagram's (-o), then forgotten
 };
 
 constexpr uint32_t kConnNone = 0xffffffffu;

@@ -130,7 +130,7 @@ namespace {
                                                      const SnapService& svc, uint32_t client,
                                                      uint32_t* tmpl, Drop* why) {
   const SchedFlow flow{rte_be_to_cpu_32(pi.saddr), rte_be_to_cpu_16(pi.sport),
-                       rte_be_to_cpu_32(pi.daddr)};
+                       rte_be_to_cpu_32(pi.daddr), w.now};
   Destination* d = svc.persistent ? persist_pick(w, client, svc, flow, tmpl, why)
                                   : sched_pick(svc.sched, w.sched[svc.id], flow);
   if (!d && !svc.persistent) *why = Drop::no_dest;
@@ -221,6 +221,18 @@ void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in) {
   slot_add(in ? s.inbytes : s.outbytes, m->pkt_len - kEthHdrLen);
 }
 
+namespace {
+
+// ip_vs_in's end for a one-packet connection (-o): its datagram is sent, and the connection is
+// gone (ip_vs_conn_put expires an IP_VS_CONN_F_ONE_PACKET one at once; it was never hashed, so
+// no reply finds it). A first fragment's stays for the later fragments, which follow it here,
+// until the next datagram of its flow or its timeout.
+[[gnu::always_inline]] inline void ops_done(Worker& w, Conn* c, const PacketInfo& pi) {
+  if (unlikely(c->flags & kConnOps) && !pi.frag) conn_forget(w, c);
+}
+
+}  // namespace
+
 void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc,
                      const ConnLookahead* ahead) {
   const ConnKey in = make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto);
@@ -238,11 +250,18 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
     conn_forget(w, c);
     c = nullptr;
   }
+  // -o: a connection kept for a fragmented datagram's later fragments is not the next
+  // datagram's, which is scheduled afresh.
+  if (unlikely(c && (c->flags & kConnOps))) {
+    conn_forget(w, c);
+    c = nullptr;
+  }
   if (!c) {
     // IPVS creates connections only from a SYN (tcp_conn_schedule) or any UDP datagram.
     if (tcp && !syn) return drop(w, m, Drop::no_conn);
     Drop why;
     if (!(c = conn_schedule(w, pi, svc, &why))) return drop(w, m, why);
+    if (unlikely(svc.ops)) c->flags |= kConnOps;
   }
   // ip_vs_in with expire_nodest_conn=0: a connection whose destination was removed keeps its
   // timer (not restarted) and its packets are dropped, until the destination returns or the
@@ -253,16 +272,21 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   if (unlikely(pi.frag)) frag_remember(w, pi);
   conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
   // ip_vs_in: every packet from the client may sync its connection (off: one predicted branch).
-  if (unlikely(w.snap->sync_master)) sync_conn(w, *c, svc);
+  // A one-packet connection is never synced (ip_vs_sync_conn).
+  if (unlikely(w.snap->sync_master) && !(c->flags & kConnOps)) sync_conn(w, *c, svc);
   conn_count(w, c->dest, m, true);
   switch (c->method) {
     case ForwardMethod::Masq:
-      return xmit_masq(w, m, pi, *c);
+      xmit_masq(w, m, pi, *c);
+      break;
     case ForwardMethod::Route:
-      return xmit_route(w, m, *c);
+      xmit_route(w, m, *c);
+      break;
     case ForwardMethod::Tunnel:
-      return xmit_tunnel(w, m, *c);
+      xmit_tunnel(w, m, *c);
+      break;
   }
+  ops_done(w, c, pi);
 }
 
 // ---- IPv6 -------------------------------------------------------------------------------------
@@ -311,10 +335,15 @@ void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSe
     conn_forget(w, c);
     c = nullptr;
   }
+  if (unlikely(c && (c->flags & kConnOps))) {
+    conn_forget(w, c);
+    c = nullptr;
+  }
   if (!c) {
     if (tcp && !syn) return drop(w, m, Drop::no_conn);
     Drop why;
     if (!(c = conn_schedule6(w, pi, ip, svc, &why))) return drop(w, m, why);
+    if (unlikely(svc.ops)) c->flags |= kConnOps;
   }
   if (!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable))
     return drop(w, m, Drop::dest_removed);
@@ -324,12 +353,16 @@ void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSe
   conn_count(w, c->dest, m, true);
   switch (c->method) {
     case ForwardMethod::Masq:
-      return xmit_masq6(w, m, pi, *c);
+      xmit_masq6(w, m, pi, *c);
+      break;
     case ForwardMethod::Route:
-      return xmit_route6(w, m, *c);
+      xmit_route6(w, m, *c);
+      break;
     case ForwardMethod::Tunnel:
-      return xmit_tunnel6(w, m, *c);
+      xmit_tunnel6(w, m, *c);
+      break;
   }
+  ops_done(w, c, pi);
 }
 
 }  // namespace fastvs

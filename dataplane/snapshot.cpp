@@ -161,6 +161,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
     ss.sched.kind = sched_from_name(sc.scheduler).value_or(SchedKind::Wlc);
     ss.sched.flags = sc.sched_flags;
     ss.persistent = sc.persistent;
+    // ip_vs_schedule: IP_VS_CONN_F_ONE_PACKET only for UDP (the flag on another service is kept
+    // and listed, and changes nothing).
+    ss.ops = sc.ops && sc.key.proto == Proto::Udp;
     ss.persist_ticks = sc.timeout * kTicksPerSecond;
     if (sc.key.vport == 0 && ss.vip_local) (v6 ? s->has_port0_6 : s->has_port0) = true;
     for (const auto& d : sc.dests) {
@@ -171,7 +174,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
         if (sc.key.vport == 0) (v6 ? s->has_port0_masq6 : s->has_port0_masq) = true;
-        (v6 ? rs6_items : rs_items).emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
+        (v6 ? rs6_items : rs_items)
+            .emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
         if (v6) s->masq6.emplace_back(ss.proto, dest);
       }
     }

@@ -34,6 +34,8 @@ struct SnapService {
   SchedService sched;
   // -p/-M: templates key on (id, CIP & persist_mask) and live persist_ticks.
   bool persistent = false;
+  // -o on a UDP service: each datagram scheduled, its connection forgotten once it is sent.
+  bool ops = false;
   uint32_t persist_mask = 0;  // network order
   uint32_t persist_ticks = 0;
   // Its VIP is a local address (of any port): only then does it take traffic. As in IPVS, where

@@ -23,13 +23,26 @@ void worker_adopt(Worker& w, const Snapshot* snap) {
   // adopted a newer one (adopted_seq).
   const Snapshot* old = w.snap;
   w.snap = snap;
+  std::vector<uint32_t> had_loc;
+  had_loc.swap(w.loc_ids);
   for (const auto& s : snap->services) {
     if (s.id >= w.sched.size()) w.sched.resize(s.id + 1);  // new services only: rare
     SchedState& st = w.sched[s.id];
-    if (st.gen == s.gen) continue;
-    const SnapService* before = old && st.gen != ~0u ? old->find_by_id(s.id) : nullptr;
-    sched_dests_changed(before ? &before->sched : nullptr, s.sched, st);
-    st.gen = s.gen;
+    if (st.gen != s.gen) {
+      const SnapService* before = old && st.gen != ~0u ? old->find_by_id(s.id) : nullptr;
+      st.slot = w.id;  // lblc/lblcr count their references in this worker's slot
+      sched_dests_changed(before ? &before->sched : nullptr, s.sched, st);
+      st.gen = s.gen;
+    }
+    if (st.loc) w.loc_ids.push_back(s.id);
+  }
+  // The lblc/lblcr tables of services that left go, with their references
+  // (ip_vs_lblc_done_svc); a later service with the same id starts afresh.
+  for (const uint32_t id : had_loc) {
+    if (!snap->find_by_id(id)) {
+      w.sched[id].loc.reset();
+      w.sched[id].gen = ~0u;
+    }
   }
   // An IPv6 address added since the last snapshot is announced (RFC 4861 7.2.6), by worker 0
   // alone. Not at the start: fastvsd's first snapshot is no address being added on a link.
@@ -50,6 +63,11 @@ void worker_set_time(Worker& w, uint64_t tsc) {
 
 void worker_expire(Worker& w, uint32_t budget) {
   w.conns.expire(w.now, budget, [&w](Conn& c) { conn_release(w, c); });
+  // lblc/lblcr entries unused for a day, a little once a tick (none: one compare).
+  if (unlikely(!w.loc_ids.empty()) && w.loc_tick != w.now) {
+    w.loc_tick = w.now;
+    for (const uint32_t id : w.loc_ids) sched_expire(w.sched[id], w.now);
+  }
 }
 
 // ---- classify + steer ----------------------------------------------------------------------
@@ -647,6 +665,9 @@ int worker_main(void* arg) {
   }
   worker_drop_pending(w);
   worker_flush(w);
+  // The lblc/lblcr tables give their references back while the destinations still exist.
+  for (const uint32_t id : w.loc_ids) w.sched[id].loc.reset();
+  w.loc_ids.clear();
   rte_rcu_qsbr_thread_offline(w.qsbr, w.id);
   return 0;
 }

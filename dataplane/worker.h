@@ -108,6 +108,9 @@ struct Worker {
   // adopted a newer one, not merely passed a quiescent state (an idle worker is offline).
   std::atomic<uint64_t> adopted_seq{0};
   std::vector<SchedState> sched;  // by SnapService::id
+  // The services whose state has a lblc/lblcr table, aged once a tick; `loc_tick`: the last.
+  std::vector<uint32_t> loc_ids;
+  uint32_t loc_tick = 0;
 
   // Per-packet state.
   ConnTable conns;

@@ -80,6 +80,7 @@ struct Command {
   uint32_t timeout = 300;
   bool has_netmask = false;
   uint32_t netmask = 0xffffffffu;  // an IPv4 service's mask, host order
+  bool ops = false;                // -o: one-packet scheduling
   uint8_t netmask6 = 128;          // an IPv6 service's prefix length
   // --set: 0 keeps a value.
   Timeouts set_timeouts{0, 0, 0};

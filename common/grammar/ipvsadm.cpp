@@ -50,6 +50,7 @@ enum Opt : unsigned {
   kOptTunCsum,
   kOptTunRemCsum,
   kOptTunInfo,
+  kOptOps,
   kOptCount,
 };
 // The options are bits of a uint64_t (a command's allowed and required sets).
@@ -126,6 +127,7 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptTunCsum, 0, "tun-csum", Arg::None, "", "GUE/GRE with checksum (refused)"},
     {kOptTunRemCsum, 0, "tun-remcsum", Arg::None, "", "GUE with remote checksum (refused)"},
     {kOptTunInfo, 0, "tun-info", Arg::None, "", "list with the tunnels' type (TunnelInfo)"},
+    {kOptOps, 'o', "ops", Arg::None, "", "one-packet scheduling: each UDP datagram on its own"},
 }};
 
 struct CmdDef {
@@ -140,8 +142,8 @@ struct CmdDef {
 constexpr uint64_t kDestOpts = kService | bit(kOptReal) | kMethod | bit(kOptWeight) |
                                bit(kOptUThresh) | bit(kOptLThresh) | bit(kOptTunType) | kTunOpts;
 
-constexpr uint64_t kSvcOpts =
-    kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) | bit(kOptNetmask);
+constexpr uint64_t kSvcOpts = kService | bit(kOptSched) | bit(kOptFlags) | bit(kOptPersistent) |
+                              bit(kOptNetmask) | bit(kOptOps);
 constexpr uint64_t kListOpts = kService | bit(kOptNumeric) | bit(kOptConn) | bit(kOptExact) |
                                bit(kOptStats) | bit(kOptRate) | bit(kOptThresholds) |
                                bit(kOptPersistConn) | bit(kOptSort) | bit(kOptNoSort) |
@@ -181,9 +183,8 @@ struct LaterDef {
   char short_name;  // 0: long only
   const char* long_name;
 };
-constexpr std::array<LaterDef, 5> kLater = {{
+constexpr std::array<LaterDef, 4> kLater = {{
     {'f', "fwmark-service"},
-    {'o', "ops"},
     {'6', "ipv6"},
     {0, "sctp-service"},
     {0, "pe"},
@@ -300,6 +301,9 @@ struct IpvsadmParse {
       }
       case kOptNumeric:
         cmd.numeric = true;
+        return {};
+      case kOptOps:
+        cmd.ops = true;
         return {};
       case kOptPersistent: {
         // ipvsadm's -p takes an optional timeout: none means DEFAULT_TIMEOUT.
@@ -467,6 +471,9 @@ struct IpvsadmParse {
     if (def->op == Op::List) {
       if (Status st = check_list_conflicts(); !st) return st;
     }
+    // ipvsadm's process_options, for -A and -E.
+    if (cmd.ops && cmd.has_service && cmd.service.proto != Proto::Udp)
+      return Error{"One-Packet Scheduling is only for UDP virtual services"};
     if (cmd.has_sched_flags) {
       // -E without -s keeps the service's scheduler: apply_command checks that case.
       if (cmd.has_scheduler || cmd.op == Op::AddService) {

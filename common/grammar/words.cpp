@@ -57,9 +57,6 @@ std::string known_flags() {
 Status check_scheduler(std::string_view name) {
   for (const SchedulerName& s : kSchedulers)
     if (s.name == name) return {};
-  if (std::find(kSchedulersNotYet.begin(), kSchedulersNotYet.end(), name) !=
-      kSchedulersNotYet.end())
-    return Error{"scheduler " + quoted(name) + " is not supported yet"};
   return Error{"bad scheduler name " + quoted(name)};
 }
 

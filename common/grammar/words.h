@@ -14,8 +14,7 @@
 
 namespace fastvs {
 
-// A scheduler fastvs has (kSchedulers); else "bad scheduler name 'x'", or "scheduler 'lblc' is
-// not supported yet" for IPVS's others.
+// A scheduler fastvs has (kSchedulers: all of IPVS's); else "bad scheduler name 'x'".
 Status check_scheduler(std::string_view name);
 
 // ipvsadm's -b names: the scheduler they belong to ("" for the generic flag-N, which any

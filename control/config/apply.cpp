@@ -128,6 +128,8 @@ Status set_persistence(ServiceConfig& s, const Command& cmd) {
   s.timeout = cmd.has_persistent ? cmd.timeout : 300;
   s.netmask = cmd.has_netmask && s.key.vip.is_v4() ? cmd.netmask : 0xffffffffu;
   s.netmask6 = cmd.has_netmask && s.key.vip.is_v6() ? cmd.netmask6 : 128;
+  // -o is one of the flags too: -E without it ends one-packet scheduling, as with ipvsadm.
+  s.ops = cmd.ops;
   return {};
 }
 

@@ -109,6 +109,7 @@ struct KaVirtualServer {
   uint32_t hysteresis = 0;
   bool alpha = false;
   bool omega = false;
+  bool ops = false;         // one-packet scheduling (UDP only; ipvsadm -o)
   std::string quorum_up;    // scripts as written
   std::string quorum_down;  //
   double delay_loop = 60;

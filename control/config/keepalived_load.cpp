@@ -37,6 +37,7 @@ std::vector<std::string> service_command(const KaVirtualServer& vs, const std::s
       w.insert(w.end(), {"-M", format_ip4(vs.persistence_granularity)});
     }
   }
+  if (vs.ops) w.push_back("-o");
   return w;
 }
 
@@ -84,6 +85,7 @@ std::vector<ServiceConfig> ka_services(const KaConfig& cfg) {
       s.netmask = vs.persistence_granularity;
       s.netmask6 = vs.persistence_granularity6;
     }
+    s.ops = vs.ops;
     // fastvsadm -a (the kernel's list_add_rcu) puts each new destination at the head.
     for (const DestChange& c : start_changes(vs)) s.dests.insert(s.dests.begin(), c.dest);
     out.push_back(std::move(s));
@@ -167,6 +169,7 @@ Result<Config> ka_apply(Config base, const KaConfig& ka, const std::vector<Servi
       add.netmask = vs.persistence_granularity;
       add.netmask6 = vs.persistence_granularity6;
     }
+    add.ops = vs.ops;
     if (Status st = apply_command(cfg, add, num_ports); !st) {
       std::string err = st.error();
       if (err.find("already exists") != std::string::npos)

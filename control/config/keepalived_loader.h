@@ -128,6 +128,7 @@ struct RawVs {
   uint32_t quorum = 1;
   uint32_t hysteresis = 0;
   bool omega = false;
+  bool ops = false;  // `ops` (lbflags_handler's IP_VS_SVC_F_ONEPACKET)
   std::string quorum_up;
   std::string quorum_down;
   Inherit inh;

@@ -541,8 +541,13 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
       return fail(n.line, "ip_family " + n.args[0] + " is not the family of " + format_ip(vs.vip));
     return true;
   }
-  if (k == "persistence_engine" || k == "ops") {
+  if (k == "persistence_engine") {
     not_handled(n.line, k);
+    return true;
+  }
+  if (k == "ops") {
+    if (!leaf(n, 0, 0)) return false;
+    vs.ops = true;
     return true;
   }
   if (k == "ha_suspend") {

@@ -105,6 +105,12 @@ bool Loader::finish_vs(RawVs raw) {
   vs.hysteresis = raw.hysteresis;
   vs.alpha = raw.inh.alpha.value_or(false);
   vs.omega = raw.omega;
+  // check_data.c's "one packet scheduling requires UDP - resetting".
+  vs.ops = raw.ops && vs.key.proto == Proto::Udp;
+  if (raw.ops && !vs.ops) {
+    warn(raw.line,
+         "virtual server " + vs_name + ": one packet scheduling requires UDP (ops " + "ignored)");
+  }
   vs.quorum_up = raw.quorum_up;
   vs.quorum_down = raw.quorum_down;
   vs.delay_loop = raw.inh.delay_loop.value_or(60);

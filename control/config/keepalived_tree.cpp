@@ -4,11 +4,11 @@
 
 #include <glob.h>
 
-#include "control/config/loader.h"
-
 #include <algorithm>
 #include <cctype>
 #include <optional>
+
+#include "control/config/loader.h"
 
 namespace fastvs::ka {
 
@@ -122,6 +122,22 @@ std::string decomment(std::string_view line) {
   while (!v.empty() && is_blank(v.front())) v.remove_prefix(1);
   while (!v.empty() && is_blank(v.back())) v.remove_suffix(1);
   return std::string(v);
+}
+
+// keepalived's conditional configuration (parser.c): "@ID line" is read only by the keepalived
+// whose --config-id is ID, "@^ID line" by every other. fastvsd reads the file as the config id
+// "fastvsd": so a line only fastvsd must act on (lvs_sync_daemon, which stock keepalived would
+// hand to a kernel IPVS) is written "@fastvsd ...". `word` is the line's first, '@' and all.
+struct Condition {
+  std::string_view id;  // empty: "@" or "@^" names none
+  bool ours = false;
+};
+Condition condition_of(std::string_view word) {
+  const bool negated = word.size() > 1 && word[1] == '^';
+  Condition c;
+  c.id = word.substr(negated ? 2 : 1);
+  c.ours = (c.id == kKeepalivedConfigId) != negated;
+  return c;
 }
 
 }  // namespace
@@ -267,11 +283,9 @@ bool Loader::build_lines(std::string_view text, uint32_t file, std::vector<Node*
       expanded = decomment(line);
       if (!expanded.empty() && expanded[0] == '@') {
         const size_t blank = expanded.find_first_of(" \t");
-        const std::string_view w = std::string_view(expanded).substr(0, blank);
-        const bool negated = w.size() > 1 && w[1] == '^';
-        const std::string_view id = w.substr(negated ? 2 : 1);
-        if (!id.empty() && blank != std::string::npos) {
-          if ((id == kKeepalivedConfigId) == negated) continue;  // not ours
+        const Condition cond = condition_of(std::string_view(expanded).substr(0, blank));
+        if (!cond.id.empty() && blank != std::string::npos) {
+          if (!cond.ours) continue;
           expanded = decomment(std::string_view(expanded).substr(blank));
         }
       }
@@ -283,14 +297,10 @@ bool Loader::build_lines(std::string_view text, uint32_t file, std::vector<Node*
     if (!err.empty()) return fail(line_no, err);
     if (!toks.empty() && toks[0].kind == Token::Kind::Word && toks[0].text[0] == '@') {
       const std::string& w = toks[0].text;
-      // keepalived's conditional configuration (parser.c): "@ID line" is read only by the
-      // keepalived whose --config-id is ID, "@^ID line" by every other. fastvsd reads the file
-      // as the config id "fastvsd": so a line only fastvsd must act on (lvs_sync_daemon, which
-      // stock keepalived would hand to a kernel IPVS) is written "@fastvsd ...".
-      const bool negated = w.size() > 1 && w[1] == '^';
-      const std::string_view id = std::string_view(w).substr(negated ? 2 : 1);
-      if (id.empty()) return fail(line_no, "conditional configuration: '" + w + "' names no id");
-      if ((id == kKeepalivedConfigId) == negated || toks.size() < 2) continue;  // not ours
+      const Condition cond = condition_of(w);
+      if (cond.id.empty())
+        return fail(line_no, "conditional configuration: '" + w + "' names no id");
+      if (!cond.ours || toks.size() < 2) continue;
       toks.erase(toks.begin());
     }
     if (!toks.empty() && toks[0].kind == Token::Kind::Word && !toks[0].text.empty()) {

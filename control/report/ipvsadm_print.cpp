@@ -266,6 +266,7 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
       if (c.key.vip.is_v4() && c.netmask != 0xffffffffu) out += " mask " + format_ip4(c.netmask);
       if (c.key.vip.is_v6() && c.netmask6 != 128) out += fmt::format(" mask {}", c.netmask6);
     }
+    if (c.ops) out += " ops";
   }
   out += "\n";
 
@@ -365,7 +366,7 @@ std::string format_save(const Config& cfg, bool numeric) {
     const std::string svc_name =
         fmt::format("{} {}", s->key.proto == Proto::Tcp ? "-t" : "-u",
                     addrport_to_anyname(s->key.vip, s->key.vport, s->key.proto, numeric));
-    // "-A %s -s %s", then " -p %u" / " -M %s" / " --pe %s" / " -o" (not in the model yet), then
+    // "-A %s -s %s", then " -p %u" / " -M %s" / " --pe %s" (not in the model) / " -o", then
     // " -b " and print_sched_flags.
     out += fmt::format("-A {} -s {}", svc_name, s->scheduler);
     if (s->persistent) {
@@ -374,6 +375,7 @@ std::string format_save(const Config& cfg, bool numeric) {
       if (s->key.vip.is_v4() && s->netmask != 0xffffffffu) out += " -M " + format_ip4(s->netmask);
       if (s->key.vip.is_v6() && s->netmask6 != 128) out += fmt::format(" -M {}", s->netmask6);
     }
+    if (s->ops) out += " -o";
     if (has_sched_flags(*s)) out += " -b " + sched_flags_text(*s);
     out += "\n";
 

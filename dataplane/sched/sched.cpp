@@ -2,13 +2,22 @@
 // svc->scheduler->schedule (ip_vs_sched.c); here a switch does it, with no indirect call.
 #include "dataplane/sched/sched.h"
 
+#include "dataplane/sched/locality.h"
+
 namespace fastvs {
 
-static_assert(kSchedulers.size() == static_cast<size_t>(SchedKind::Twos) + 1);
+static_assert(kSchedulers.size() == static_cast<size_t>(SchedKind::Lblcr) + 1);
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Twos)].name == "twos");
+static_assert(kSchedulers[static_cast<size_t>(SchedKind::Lblc)].name == "lblc");
+static_assert(kSchedulers[static_cast<size_t>(SchedKind::Lblcr)].name == "lblcr");
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Rr)].name == "rr");
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Wlc)].name == "wlc");
 static_assert(kSchedulers[static_cast<size_t>(SchedKind::Mh)].name == "mh");
+
+SchedState::SchedState() = default;
+SchedState::~SchedState() = default;
+SchedState::SchedState(SchedState&&) noexcept = default;
+SchedState& SchedState::operator=(SchedState&&) noexcept = default;
 
 std::optional<SchedKind> sched_from_name(std::string_view name) {
   // Exact, case-sensitive names, as ip_vs_scheduler_get() compares them (strcmp).
@@ -50,6 +59,8 @@ void sched_build_table(SchedKind kind, Destination* const* dests, uint32_t ndest
 }
 
 void sched_reset(const SchedService& svc, SchedState& st) {
+  // ip_vs_lblc_done_svc: a table of the scheduler before goes, with its references.
+  if (!sched_has_locality(svc.kind)) st.loc.reset();
   switch (svc.kind) {
     case SchedKind::Rr:
       // ip_vs_rr_init_svc: the cursor starts at the list head.
@@ -78,7 +89,21 @@ void sched_reset(const SchedService& svc, SchedState& st) {
         st.rnd = static_cast<uint32_t>(a ^ (a >> 32)) * 0x9e3779b9u | 1u;
       }
       break;
+    case SchedKind::Lblc:
+    case SchedKind::Lblcr:
+      // ip_vs_lblc_init_svc: an empty table (lblc -> lblcr starts afresh too: done_service,
+      // then init_service). Adopting a snapshot, never per packet.
+      if (st.loc)
+        st.loc->flush();
+      else
+        st.loc = std::make_unique<LocalityTable>(st.slot);
+      break;
   }
+}
+
+void sched_expire(SchedState& st, uint32_t now) {
+  // 16 buckets a call, called once a tick (16 a second): the whole table every 4 s.
+  if (st.loc) st.loc->expire(now, 16);
 }
 
 void sched_dests_changed(const SchedService* old_svc, const SchedService& svc, SchedState& st) {
@@ -126,6 +151,10 @@ Destination* sched_pick(const SchedService& svc, SchedState& st, const SchedFlow
       return mh_schedule(svc, flow);
     case SchedKind::Twos:
       return twos_schedule(svc, st);
+    case SchedKind::Lblc:
+      return lblc_schedule(svc, st, flow);
+    case SchedKind::Lblcr:
+      return lblcr_schedule(svc, st, flow);
   }
   return nullptr;
 }

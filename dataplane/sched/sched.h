@@ -7,17 +7,39 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 
 #include "common/model.h"
 #include "dataplane/dest.h"
 #include "dataplane/hash.h"
+#include "dataplane/sched/locality.h"
 
 namespace fastvs {
 
 // In the order of the names in kSchedulers (common/model.h).
-enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Sed, Nq, Fo, Ovf, Dh, Mh, Twos };
+enum class SchedKind : uint8_t {
+  Rr,
+  Wrr,
+  Lc,
+  Wlc,
+  Sh,
+  Sed,
+  Nq,
+  Fo,
+  Ovf,
+  Dh,
+  Mh,
+  Twos,
+  Lblc,
+  Lblcr
+};
+
+// lblc and lblcr keep a table per worker and service (LocalityTable).
+constexpr bool sched_has_locality(SchedKind k) {
+  return k == SchedKind::Lblc || k == SchedKind::Lblcr;
+}
 
 std::optional<SchedKind> sched_from_name(std::string_view name);
 const char* sched_name(SchedKind k);
@@ -50,14 +72,27 @@ struct SchedState {
   // twos: the worker's random generator (never 0: xorshift32 would stay there); each state
   // starts from a different seed (sched_reset).
   uint32_t rnd = 0x9e3779b9u;
+  // lblc, lblcr: the worker's table (ip_vs_lblc_table), made by sched_reset, dropped (its
+  // references given back) when the service changes scheduler or leaves. `slot`: the worker
+  // whose reference slot its entries count in.
+  std::unique_ptr<LocalityTable> loc;
+  uint32_t slot = 0;
+
+  SchedState();
+  ~SchedState();
+  SchedState(SchedState&&) noexcept;
+  SchedState& operator=(SchedState&&) noexcept;
 };
 
 // The flow being scheduled, host byte order. sh and mh hash the source address (and port with
-// -b sh-port / mh-port); dh hashes the destination address (iph->daddr: the VIP).
+// -b sh-port / mh-port); dh hashes the destination address (iph->daddr: the VIP), and lblc and
+// lblcr key their tables on it (IPv6: its fold). `now`: the worker's tick, for their entries'
+// ages.
 struct SchedFlow {
   uint32_t cip = 0;
   uint16_t cport = 0;
   uint32_t daddr = 0;
+  uint32_t now = 0;
 };
 
 // Called when the service's destination list or weights changed (and once at start): the
@@ -116,5 +151,14 @@ void mh_build(Destination* const* dests, uint32_t ndests, Destination** table);
 // (a destination's skip), before the "% IP_VS_MH_TAB_SIZE". addr and port in host order.
 uint32_t mh_hashkey(uint32_t addr, uint16_t port, uint32_t offset, bool hash2 = false);
 Destination* twos_schedule(const SchedService& svc, SchedState& st);
+Destination* lblc_schedule(const SchedService& svc, SchedState& st, const SchedFlow& flow);
+Destination* lblcr_schedule(const SchedService& svc, SchedState& st, const SchedFlow& flow);
+// What lblc and lblcr share: __ip_vs_lblc_schedule (weighted least connection, overloaded
+// destinations skipped) and is_overloaded (more active connections than its weight while
+// another destination has fewer than half its own).
+Destination* locality_least(const SchedService& svc);
+bool locality_overloaded(const Destination& dest, const SchedService& svc);
+// lblc, lblcr: ages out entries unused for the expiration time, a few buckets per call.
+void sched_expire(SchedState& st, uint32_t now);
 
 }  // namespace fastvs

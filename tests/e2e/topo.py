@@ -74,6 +74,12 @@ def cleanup():
     for ifname in ("fvs-c", "fvs-r"):
         sh(f"ip link set dev {ifname} xdp off", check=False)
         sh(f"ip link del {ifname}", check=False)
+    # A killed run's working directory (its fastvsd's files, logs): nobody else uses one, as
+    # only one topology runs at a time (its namespaces were just removed).
+    tmp = tempfile.gettempdir()
+    for d in os.listdir(tmp):
+        if d.startswith("fvs-lab-"):
+            shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
 
 
 def _quiet_if(prefix_cmd, ifname):
@@ -115,9 +121,9 @@ class Topology:
         self.ipv6 = kind.endswith("6")
         self.base = kind[:-1] if self.ipv6 else kind
         self.directors = [DIRECTOR_NS] + [f"{DIRECTOR_NS}{i}" for i in range(2, directors + 1)]
-        self.dir = tempfile.mkdtemp(prefix="fvs-lab-")
         self.procs = []
         cleanup()
+        self.dir = tempfile.mkdtemp(prefix="fvs-lab-")
         try:
             self._build()
         except Exception:

@@ -5,6 +5,8 @@
 // scratch).
 #include "tests/packet/pipeline.h"
 
+#include <stdexcept>
+
 namespace fastvs::testing {
 namespace {
 
@@ -172,6 +174,112 @@ TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
     for (auto& d : find_svc(c, 80)->dests) d.weight = d.rip == IpAddr::v4(0xc0a8001c) ? 1 : 0;
   });
   run_steps(p, {syn(CIP, 43011, kRs2, RS2), syn(CIP, 43012, kRs2, RS2)});
+}
+
+// lblc through the worker: the VIP (every connection's destination address) stays with the
+// server that took it first, however the counts go, until that server leaves; the table's
+// references keep a removed server in the trash until the table lets go of it, and a service
+// that leaves takes its table with it (ip_vs_lblc_done_svc). Service 80's list is RS2, RS1.
+TEST(LiveFixtures, LocalitySchedulersThroughTheWorker) {
+  Pipeline p;
+  auto syn = [](const std::string& cip, uint16_t sport, const Mac& rs, const std::string& rip) {
+    return Step{"SYN from " + cip + ":" + std::to_string(sport),
+                0,
+                c2d(tcp_pkt(cip, VIP, sport, 80, SYN, 64)),
+                {{1, d2rs(rs, tcp_pkt(cip, rip, sport, 80, SYN, 63))}},
+                {}};
+  };
+  // Weights of 10: a SYN makes an active connection (Linux >= 4.8), and a server with more
+  // active connections than its weight gives the address up when the other has room.
+  reconfigure(p, [](Config& c) {
+    find_svc(c, 80)->scheduler = "lblc";
+    for (auto& d : find_svc(c, 80)->dests) d.weight = 10;
+  });
+  // wlc would send the second to RS1 (RS2 has a connection now); lblc keeps the VIP on RS2.
+  run_steps(p, {syn(CIP, 44000, kRs2, RS2), syn("198.51.100.7", 44001, kRs2, RS2),
+                syn(CIP, 44002, kRs2, RS2)});
+  ASSERT_EQ(p.w.loc_ids.size(), 1u);
+  // An unrelated change keeps the table.
+  reconfigure(p, [](Config& c) {
+    ServiceConfig s;
+    s.key = ServiceKey{Proto::Tcp, IpAddr::v4(0xac10fec8), 443};
+    s.scheduler = "rr";
+    s.dests.push_back(DestConfig{IpAddr::v4(0xc0a80012), 443, ForwardMethod::Masq, 1, 0, 0});
+    c.services.push_back(s);
+  });
+  run_steps(p, {syn(CIP, 44003, kRs2, RS2)});
+  // RS2 removed: the VIP moves to RS1. Once RS2's connections expire it is freed: the table
+  // holds no reference on it any more.
+  reconfigure(p, [](Config& c) {
+    auto& ds = find_svc(c, 80)->dests;
+    ds.erase(std::remove_if(ds.begin(), ds.end(),
+                            [](const DestConfig& d) { return d.rip == IpAddr::v4(0xc0a8001c); }),
+             ds.end());
+  });
+  run_steps(p, {syn(CIP, 44004, kRs1, RS1)});
+  worker_set_time(p.w, 1000 + 1000 * kTicksPerSecond);
+  worker_expire(p.w, 1000);
+  EXPECT_EQ(p.store.reclaim(), 1u);
+  // The service leaves: RS1, its connection expired, is held by the table alone until the
+  // worker adopts the snapshot without the service.
+  worker_set_time(p.w, 1000 + 2000 * kTicksPerSecond);
+  worker_expire(p.w, 1000);
+  reconfigure(p, [](Config& c) {
+    c.services.erase(std::remove_if(c.services.begin(), c.services.end(),
+                                    [](const ServiceConfig& s) { return s.key.vport == 80; }),
+                     c.services.end());
+  });
+  EXPECT_TRUE(p.w.loc_ids.empty());
+  EXPECT_EQ(p.store.reclaim(), 1u);
+  EXPECT_EQ(p.store.trashed(), 0u);
+}
+
+// -o on UDP VIP:53 (rr over RS1:5353 and RS2:5353): each datagram is scheduled on its own, even
+// two of one flow, and no connection outlives its datagram (ip_vs_conn_hash never hashes an
+// IP_VS_CONN_F_ONE_PACKET one): a real server's reply finds none. Without -o the flow sticks.
+TEST(LiveFixtures, OnePacketSchedulingThroughTheWorker) {
+  Pipeline p;
+  auto udp_svc = [](Config& c) -> ServiceConfig& {
+    for (auto& s : c.services)
+      if (s.key.proto == Proto::Udp && s.key.vip == IpAddr::v4(0xac10fec8)) return s;
+    throw std::runtime_error("no UDP VIP:53");
+  };
+  reconfigure(p, [&](Config& c) {
+    ServiceConfig& s = udp_svc(c);
+    s.dests.insert(s.dests.begin(),
+                   DestConfig{IpAddr::v4(0xc0a80012), 5353, ForwardMethod::Masq, 1, 0, 0});
+    s.ops = true;
+  });
+  auto dgram = [](uint16_t sport, const Mac& rs, const std::string& rip, uint8_t b) {
+    return Step{"datagram " + std::to_string(b) + " from :" + std::to_string(sport),
+                0,
+                c2d(udp_pkt(CIP, VIP, sport, 53, 64, {b})),
+                {{1, d2rs(rs, udp_pkt(CIP, rip, sport, 5353, 63, {b}))}},
+                {}};
+  };
+  const uint32_t before = p.w.conns.size();
+  run_steps(p, {dgram(5000, kRs1, RS1, 1),
+                dgram(5000, kRs2, RS2, 2),
+                dgram(5000, kRs1, RS1, 3),
+                {"the reply finds no connection",
+                 1,
+                 rs2d(kRs1, udp_pkt(RS1, CIP, 5353, 5000, 64, {4})),
+                 {},
+                 Drop::no_conn}});
+  EXPECT_EQ(p.w.conns.size(), before);
+  // Each datagram counted as a connection of its real server (ip_vs_conn_stats), none left.
+  const SnapService* svc = p.snap->find_service(17, ip_be(VIP), htons(53));
+  ASSERT_NE(svc, nullptr);
+  EXPECT_TRUE(svc->ops);
+  uint64_t conns = 0;
+  for (const Destination* d : svc->dests) {
+    conns += d->sum(&DestWorkerSlot::conns);
+    EXPECT_EQ(d->activeconns() + d->inactconns(), 0);
+  }
+  EXPECT_EQ(conns, 3u);
+  // Without -o: the flow keeps its real server (rr moved on to RS2 for the next flow).
+  reconfigure(p, [&](Config& c) { udp_svc(c).ops = false; });
+  run_steps(p, {dgram(5001, kRs2, RS2, 5), dgram(5001, kRs2, RS2, 6)});
 }
 
 // The burst is looked up at once (ConnTable::lookup_bulk) and then processed in order: a packet

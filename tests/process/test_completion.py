@@ -96,8 +96,8 @@ class Completion(RingDaemonTest):
 
     def test_options_of_the_command_once(self):
         got = self.complete("fastvsadm -A -t 10.0.0.1:80 -")
-        self.assertEqual(got, ["-s", "-b", "-p", "-M", "--scheduler", "--sched-flags",
-                               "--persistent", "--netmask"])
+        self.assertEqual(got, ["-s", "-b", "-p", "-M", "-o", "--scheduler", "--sched-flags",
+                               "--persistent", "--netmask", "--ops"])
         got = self.complete("fastvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 -m --weight=2 -")
         self.assertEqual(got, ["-x", "-y", "--u-threshold", "--l-threshold"])
         got = self.complete("fastvsadm -Ln --")
@@ -109,7 +109,8 @@ class Completion(RingDaemonTest):
     def test_schedulers_and_flags(self):
         self.assertEqual(self.complete("fastvsadm -A -t 10.0.0.1:80 -s "),
                          ["rr", "wrr", "lc", "wlc", "sh", "sed", "nq", "fo", "ovf", "dh", "mh",
-                          "twos"])
+                          "twos", "lblc", "lblcr"])
+        self.assertEqual(self.complete("fastvsadm -A -t 10.0.0.1:80 -s lb"), ["lblc", "lblcr"])
         self.assertEqual(self.complete("fastvsadm -A -t 10.0.0.1:80 -s w"), ["wrr", "wlc"])
         self.assertEqual(self.complete("fastvsadm -E -t 10.0.0.1:80 --scheduler=s"),
                          ["sh", "sed"])

@@ -134,8 +134,9 @@ WALK = {
     "--sort": ("-L -n --sort", prints("TCP  10.0.0.100:80 rr\n")),
     "--nosort": ("-L -n --nosort", prints("TCP  10.0.0.100:80 rr\n")),
     "--exact": ("-L -n --stats --exact", prints("Conns")),
-    "-o": ("-A -u 10.0.0.101:53 -o", refused(f"-o (--ops) {NOT_YET}")),
-    "--ops": ("-A -u 10.0.0.101:53 --ops", refused(f"-o (--ops) {NOT_YET}")),
+    "-o": ("-A -u 10.0.0.101:53 -s rr -o", saved("-A -u 10.0.0.101:53 -s rr -o")),
+    "--ops": ("-A -t 10.0.0.101:80 --ops",
+              refused("One-Packet Scheduling is only for UDP virtual services")),
     # The sync daemon needs the kernel path (its sockets are on dpdkN): this fastvsd has none.
     "--start-daemon": ("--start-daemon master", refused("kernel path")),
     "--syncid": ("--start-daemon backup --syncid 5", refused("kernel path")),

@@ -70,13 +70,9 @@ TEST(ParseIpvsadm, OptionsInAnyOrderAndForms) {
 }
 
 TEST(ParseIpvsadm, Schedulers) {
-  for (const char* s :
-       {"rr", "wrr", "lc", "wlc", "sh", "sed", "nq", "fo", "ovf", "dh", "mh", "twos"}) {
+  for (const char* s : {"rr", "wrr", "lc", "wlc", "sh", "sed", "nq", "fo", "ovf", "dh", "mh",
+                        "twos", "lblc", "lblcr"}) {
     EXPECT_EQ(parse_ok(std::string("-A -t 10.0.0.1:80 -s ") + s).scheduler, s);
-  }
-  for (const char* s : {"lblc", "lblcr"}) {
-    EXPECT_EQ(parse_err(std::string("-A -t 10.0.0.1:80 -s ") + s),
-              std::string("scheduler '") + s + "' is not supported yet");
   }
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s wrrr"), "bad scheduler name 'wrrr'");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s RR"), "bad scheduler name 'RR'");
@@ -351,7 +347,8 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --frobnicate"), "unknown option '--frobnicate'");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --weigh 3"), "unknown option '--weigh'");
   EXPECT_EQ(parse_err("-A -f 1"), "option -f (--fwmark-service) is not supported yet");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"), "option -o (--ops) is not supported yet");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"),
+            "One-Packet Scheduling is only for UDP virtual services");
   EXPECT_EQ(parse_err("-L --pe sip"), "option --pe is not supported yet");
   // -S writes --tun-type ipip (ipvsadm 1.31); the only tunnel fastvsd makes.
   EXPECT_TRUE(parse("-a -t 1.1.1.1:80 -r 10.0.0.2 -i --tun-type ipip").ok());
@@ -449,6 +446,19 @@ TEST(ParseIpvsadm, HostNames) {
   EXPECT_EQ(parse_ok("-A -t 10.1.2.3:80").service.vip, ip(10, 1, 2, 3));
   EXPECT_EQ(asked, (std::vector<std::string>{"web", "web", "web", "nowhere"}));
   set_host_resolver(nullptr);
+}
+
+// -o (--ops): a flag of -A and -E, UDP services only (ipvsadm's process_options).
+TEST(ParseIpvsadm, OnePacketScheduling) {
+  EXPECT_TRUE(parse_ok("-A -u 1.1.1.1:53 -o").ops);
+  EXPECT_TRUE(parse_ok("-E -u 1.1.1.1:53 --ops -s rr").ops);
+  EXPECT_TRUE(parse_ok("-Aou 1.1.1.1:53").ops);
+  EXPECT_FALSE(parse_ok("-A -u 1.1.1.1:53").ops);
+  EXPECT_EQ(parse_err("-E -t 1.1.1.1:80 -o"),
+            "One-Packet Scheduling is only for UDP virtual services");
+  EXPECT_EQ(parse_err("-a -u 1.1.1.1:53 -r 2.2.2.2 -o"),
+            "option -o (--ops) is not allowed with -a (--add-server)");
+  EXPECT_EQ(parse_err("-A -u 1.1.1.1:53 --ops=1"), "option -o (--ops) takes no argument");
 }
 
 TEST(ParseIpvsadm, Persistence) {

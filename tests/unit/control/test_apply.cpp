@@ -49,6 +49,18 @@ TEST(ApplyService, Persistence) {
   run_err(cfg, "-A -t 10.0.0.2:80 -M 255.255.0.0", "-M (--netmask) needs -p (--persistent)");
 }
 
+// -o is one of the service's flags: -E without it ends one-packet scheduling, as with ipvsadm.
+TEST(ApplyService, OnePacketScheduling) {
+  Config cfg = two_arm();
+  run_ok(cfg, "-A -u 10.0.0.1:53 -s rr -o");
+  EXPECT_TRUE(cfg.services.back().ops);
+  run_ok(cfg, "-E -u 10.0.0.1:53 -s rr -p 30 -o");
+  EXPECT_TRUE(cfg.services.back().ops);
+  EXPECT_TRUE(cfg.services.back().persistent);
+  run_ok(cfg, "-E -u 10.0.0.1:53 -s wrr");
+  EXPECT_FALSE(cfg.services.back().ops);
+}
+
 TEST(ApplyService, PortZeroServices) {
   Config cfg = two_arm();
   run_ok(cfg, "-A -t 172.16.254.200:0 -s rr -p");

@@ -1741,14 +1741,29 @@ TEST(Keepalived, SchedulerFlags) {
         << f;
   }
   EXPECT_EQ(ka_services(with("sh", " flag-2\n")).at(0).sched_flags, uint32_t{kSchedShPort});
-  // ops and persistence_engine: refused, never ignored.
+  // ops (lbflags_handler): one-packet scheduling for a UDP service, ipvsadm's -o.
   KaLoadResult r = load(
       "virtual_server 10.0.0.1 53 {\n protocol UDP\n lb_algo rr\n lb_kind "
-      "NAT\n ops\n real_server 10.0.0.2 53\n}\n");
+      "NAT\n ops\n persistence_timeout 30\n real_server 10.0.0.2 53\n}\n");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_TRUE(r.warnings.empty());
-  EXPECT_EQ(ka_unsupported(r.cfg),
-            std::vector<std::string>{"ka.conf:5: ops is not handled by fastvsd"});
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  EXPECT_TRUE(ka_services(r.cfg).at(0).ops);
+  EXPECT_EQ(ka_commands(r.cfg).at(0),
+            (std::vector<std::string>{"-A", "-u", "10.0.0.1:53", "-s", "rr", "-p", "30", "-o"}));
+  // On TCP, check_data.c's "one packet scheduling requires UDP - resetting": ignored, said so.
+  r = load(
+      "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind "
+      "NAT\n ops\n real_server 10.0.0.2 80\n}\n");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "ka.conf:1: virtual server TCP 10.0.0.1:80: one packet scheduling "
+                            "requires UDP (ops ignored)"});
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  EXPECT_FALSE(ka_services(r.cfg).at(0).ops);
+  // ops takes no value.
+  r = load("virtual_server 10.0.0.1 53 {\n protocol UDP\n ops yes\n real_server 10.0.0.2 53\n}\n");
+  EXPECT_FALSE(r.ok);
 }
 
 TEST(Keepalived, SchedulersFastvsDoesNotKnow) {
@@ -1763,9 +1778,9 @@ TEST(Keepalived, SchedulersFastvsDoesNotKnow) {
             (std::vector<std::string>{"-A", "-t", "10.0.0.1:80", "-s", "sh", "-b",
                                       "sh-fallback,sh-port"}));
   // By default, fastvsadm's grammar judges (so schedulers it learns are accepted here too).
-  EXPECT_EQ(ka_unsupported(with("lblc")),
-            (std::vector<std::string>{
-                "ka.conf:1: virtual_server 10.0.0.1:80: scheduler 'lblc' is not supported yet"}));
+  EXPECT_TRUE(ka_unsupported(with("lblc")).empty());
+  EXPECT_TRUE(ka_unsupported(with("lblcr")).empty());
+  EXPECT_EQ(ka_services(with("lblcr")).at(0).scheduler, "lblcr");
   EXPECT_EQ(ka_unsupported(with("bogus")),
             (std::vector<std::string>{
                 "ka.conf:1: virtual_server 10.0.0.1:80: bad scheduler name 'bogus'"}));

@@ -777,13 +777,15 @@ TEST(SaveDaemon, GoldenAndRoundTrip) {
 
 // ---------------------------------------------------------------------------------------------
 // Persistence: print_service_entry's " persistent %u" and " mask %s"; -S's " -p %u -M %s".
+// One-packet scheduling (-o): " ops" after them, -S's " -o" before " -b".
 
 constexpr const char* kPersistent =
     "-A -t 172.16.254.200:80 -s rr -p 600 -M 255.255.255.0\n"
     "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
     "-A -t 172.16.254.200:0 -s wlc -p\n"
     "-a -t 172.16.254.200:0 -r 192.168.0.28 -m -w 2\n"
-    "-A -u 172.16.254.200:53 -s sh -b sh-port -p 30\n";
+    "-A -u 172.16.254.200:53 -s sh -b sh-port -p 30 -o\n"
+    "-A -u 172.16.254.200:54 -s rr -o\n";
 
 TEST(ListPersistent, Golden) {
   std::vector<ServiceStatus> st = status_of(load(kPersistent));
@@ -795,7 +797,8 @@ TEST(ListPersistent, Golden) {
                 "  -> 192.168.0.28:0               Masq    2      0          0         \n"
                 "TCP  172.16.254.200:80 rr persistent 600 mask 255.255.255.0\n"
                 "  -> 192.168.0.18:80              Masq    1      0          0         \n"
-                "UDP  172.16.254.200:53 sh (sh-port) persistent 30\n");
+                "UDP  172.16.254.200:53 sh (sh-port) persistent 30 ops\n"
+                "UDP  172.16.254.200:54 rr ops\n");
 }
 
 TEST(SavePersistent, GoldenAndRoundTrip) {
@@ -806,7 +809,8 @@ TEST(SavePersistent, GoldenAndRoundTrip) {
             "-a -t 172.16.254.200:0 -r 192.168.0.28:0 -m -w 2\n"
             "-A -t 172.16.254.200:80 -s rr -p 600 -M 255.255.255.0\n"
             "-a -t 172.16.254.200:80 -r 192.168.0.18:80 -m -w 1\n"
-            "-A -u 172.16.254.200:53 -s sh -p 30 -b sh-port\n");
+            "-A -u 172.16.254.200:53 -s sh -p 30 -o -b sh-port\n"
+            "-A -u 172.16.254.200:54 -s rr -o\n");
   const Config again = load(saved);
   EXPECT_EQ(format_save(again, true), saved);
 }

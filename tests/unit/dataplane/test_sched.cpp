@@ -21,9 +21,9 @@ namespace {
 // Names
 
 TEST(SchedName, RoundTrip) {
-  for (SchedKind k :
-       {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh, SchedKind::Sed,
-        SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf, SchedKind::Dh, SchedKind::Mh}) {
+  for (SchedKind k : {SchedKind::Rr, SchedKind::Wrr, SchedKind::Lc, SchedKind::Wlc, SchedKind::Sh,
+                      SchedKind::Sed, SchedKind::Nq, SchedKind::Fo, SchedKind::Ovf, SchedKind::Dh,
+                      SchedKind::Mh, SchedKind::Twos, SchedKind::Lblc, SchedKind::Lblcr}) {
     auto back = sched_from_name(sched_name(k));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, k);
@@ -36,7 +36,8 @@ TEST(SchedName, UnknownAndCaseSensitive) {
   EXPECT_FALSE(sched_from_name("").has_value());
   EXPECT_FALSE(sched_from_name("WLC").has_value());
   EXPECT_FALSE(sched_from_name("rr ").has_value());
-  EXPECT_FALSE(sched_from_name("lblc").has_value());
+  EXPECT_FALSE(sched_from_name("LBLC").has_value());
+  EXPECT_FALSE(sched_from_name("lblcrr").has_value());
 }
 
 // ---------------------------------------------------------------------------------------------
