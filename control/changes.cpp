@@ -2,15 +2,16 @@
 
 namespace fastvs {
 
-void Changes::publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms) {
-  pending_.push_back(Pending{client, pub_->publish(std::move(next)), deadline_ms});
+void Changes::publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms,
+                      std::string text) {
+  pending_.push_back(Pending{client, pub_->publish(std::move(next)), deadline_ms, std::move(text)});
 }
 
 void Changes::poll(bool may_free) {
   // rte_rcu_qsbr_check without waiting: the control thread never blocks on the workers.
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (pub_->in_force(it->token)) {
-      if (it->client) cli_.reply(it->client, CliReply{true, ""});
+      if (it->client) cli_.reply(it->client, CliReply{true, std::move(it->text)});
       it = pending_.erase(it);
       continue;
     }

@@ -35,8 +35,10 @@ class Changes {
 
   // Publishes `next`; `client` (0: none, a health verdict) is answered once it is in force, or,
   // if a worker has not adopted it a second before the client's deadline (deadline_ms, 0:
-  // none), told that it is applied but not yet in force everywhere.
-  void publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms = 0);
+  // none), told that it is applied but not yet in force everywhere. `text`: what the client's
+  // answer prints (a load's warnings), once it is in force.
+  void publish(std::unique_ptr<Snapshot> next, uint64_t client, uint64_t deadline_ms = 0,
+               std::string text = {});
   // Answers the clients whose change is in force and, if `may_free`, frees what no worker reads
   // any more.
   void poll(bool may_free = true);
@@ -48,6 +50,7 @@ class Changes {
     uint64_t client;  // 0: nobody (any more) to answer
     uint64_t token;
     uint64_t deadline_ms;
+    std::string text;
   };
   CliServer& cli_;
   std::unique_ptr<Publisher> pub_;

@@ -118,7 +118,8 @@ class Director {
   bool handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued = false);
   // `next` becomes the configuration (`what` names the change in the log); the client is
   // answered once it is in force.
-  bool apply_change(uint64_t client, const std::string& what, Config next);
+  // `text`: what the client is answered with once the change is in force (a load's warnings).
+  bool apply_change(uint64_t client, const std::string& what, Config next, std::string text = {});
   // The static neighbours of `next` into the neighbour table, those `cfg_` had and `next` has not
   // out of it (-R and SIGHUP replace the whole configuration).
   void set_static_neigh(const IpAddr& ip, uint16_t port, const MacAddr& mac);
@@ -135,7 +136,7 @@ class Director {
   void reload_files();
   // The configuration the workers run (the operator's with the health checks' verdicts), as a
   // new snapshot; `client` is answered when it is in force.
-  void publish(uint64_t client);
+  void publish(uint64_t client, std::string text = {});
   // The snapshot of the effective configuration, with what is not in it (the sync daemon).
   std::unique_ptr<Snapshot> make_snapshot();
   // Starts and stops the sync daemons as the effective configuration says (logged); before

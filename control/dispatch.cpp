@@ -25,6 +25,9 @@ namespace fastvs {
 
 namespace {
 
+// How a keepalived.conf warning starts in the log (and in --keepalived-reload's answer).
+constexpr std::string_view kKaWarningPrefix = "keepalived.conf: ";
+
 std::string no_such_service(const ServiceKey& k) {
   return "no such service " + service_name(k);
 }
@@ -41,7 +44,7 @@ LoadOutcome load_keepalived_into(const std::string& path, Config base,
   }
   std::vector<std::string> warnings;
   const Result<KaConfig> ka = parse_keepalived(*text, path, &warnings);
-  for (const std::string& w : warnings) out.log.push_back("keepalived.conf: " + w);
+  for (const std::string& w : warnings) out.log.push_back(std::string(kKaWarningPrefix) + w);
   if (!ka) {
     out.config = Error{ka.error()};
     return out;
@@ -117,7 +120,12 @@ void Director::on_load_done() {
     return;
   }
   sync_static_neighbours(*out.config);
-  apply_change(req.client, req.what, std::move(*out.config));
+  // keepalived.conf's warnings (what is ignored, and why) reach the operator who asked too, not
+  // only the log.
+  std::string warnings;
+  for (const std::string& line : out.log)
+    if (line.rfind(kKaWarningPrefix, 0) == 0) warnings += line + "\n";
+  apply_change(req.client, req.what, std::move(*out.config), std::move(warnings));
 }
 
 bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, bool queued) {
@@ -313,13 +321,14 @@ Status Director::refuse_host_addr_del(const Command& cmd) const {
   return {};
 }
 
-bool Director::apply_change(uint64_t client, const std::string& what, Config next) {
+bool Director::apply_change(uint64_t client, const std::string& what, Config next,
+                            std::string text) {
   for (const std::string& line : vip_reach_changes(cfg_, next, 10, &ka_vrrp_addrs_)) log_line(line);
   cfg_ = std::move(next);
   kernel_.sync(cfg_);  // the host's addresses and routes, when they changed
   refresh_health();
   log_line(what + ": applied");
-  publish(client);
+  publish(client, std::move(text));
   return false;  // answered when every worker has it
 }
 
@@ -466,8 +475,8 @@ void Director::on_health() {
   }
 }
 
-void Director::publish(uint64_t client) {
-  changes_.publish(make_snapshot(), client, client ? deadline_ : 0);
+void Director::publish(uint64_t client, std::string text) {
+  changes_.publish(make_snapshot(), client, client ? deadline_ : 0, std::move(text));
   published_ = effective_;
   reporter_.set_input(report_input());
 }

@@ -77,8 +77,9 @@ std::string collect_state(const std::vector<Worker*>& workers, const PersistTabl
       // A connection of a service that is gone could not be bound again; one with no time left
       // is one the wheel had not reached yet.
       // IPv6 connections are not kept across a restart yet: the file's records hold IPv4
-      // addresses (docs/state-file.md).
-      if (!svc || !c.dest || left == 0 || (c.flags & kConnV6)) return;
+      // addresses (docs/state-file.md). A one-packet connection (-o) held for a datagram's
+      // fragments is not one to keep.
+      if (!svc || !c.dest || left == 0 || (c.flags & (kConnV6 | kConnOps))) return;
       StateConn s;
       s.proto = c.proto;
       s.method = static_cast<uint8_t>(c.method);

@@ -100,6 +100,7 @@ struct KaVirtualServer {
   unsigned line = 0;
   ServiceKey key;
   std::string scheduler = "wlc";               // lb_algo / lvs_sched
+  unsigned sched_line = 0;                     // its line (0: not given)
   uint32_t sched_flags = 0;                    // sh-port, sh-fallback (SchedFlags)
   ForwardMethod method = ForwardMethod::Masq;  // lb_kind / lvs_method: the real servers' default
   uint32_t persistence_timeout = 0;            // seconds; 0: not persistent

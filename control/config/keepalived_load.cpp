@@ -3,6 +3,7 @@
 // fastvs cannot run, and the load itself, all or nothing.
 #include <algorithm>
 
+#include "common/grammar/words.h"
 #include "control/config/apply.h"
 #include "control/config/keepalived_loader.h"
 
@@ -111,10 +112,15 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
   for (const KaVirtualServer& vs : cfg.virtual_servers) {
     const std::string name = "virtual_server " + addr_port(vs.key.vip, vs.key.vport);
     std::string sched = vs.scheduler;
+    // A bad scheduler at lb_algo's line; the rest of -A is then checked with one fastvs knows.
+    const unsigned sched_line = vs.sched_line ? vs.sched_line : vs.line;
     if (check) {
       if (const Status st = check(vs.scheduler); !st)
-        at(vs.line, name + ": lb_algo " + quoted(vs.scheduler) + ": " + st.error());
-      sched = "wlc";  // the rest of -A is checked with a scheduler fastvs knows
+        at(sched_line, name + ": lb_algo " + quoted(vs.scheduler) + ": " + st.error());
+      sched = "wlc";
+    } else if (const Status st = check_scheduler(vs.scheduler); !st) {
+      at(sched_line, name + ": " + st.error());
+      sched = "wlc";
     }
     const Result<Command> p = parse_command(service_command(vs, sched));
     Config scratch;

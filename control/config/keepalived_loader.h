@@ -120,6 +120,7 @@ struct RawVs {
   uint16_t vport = 0;
   std::optional<Proto> proto;
   std::optional<std::string> scheduler;
+  unsigned sched_line = 0;  // lb_algo's (0: none)
   uint32_t sched_flags = 0;
   std::optional<ForwardMethod> method;
   uint32_t persistence_timeout = 0;

@@ -420,6 +420,7 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
   if (k == "lb_algo" || k == "lvs_sched") {
     if (!leaf(n, 1, 1)) return false;
     vs.scheduler = n.args[0];
+    vs.sched_line = n.line;
     return true;
   }
   if (k == "lb_kind" || k == "lvs_method") return method_leaf(n, vs.method);

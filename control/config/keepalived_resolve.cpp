@@ -76,6 +76,7 @@ bool Loader::finish_vs(RawVs raw) {
     warn(raw.line, "virtual server " + vs_name + ": no lb_algo set, defaulting to wlc");
   }
   vs.scheduler = raw.scheduler.value_or("wlc");  // ipvswrapper.h IPVS_DEF_SCHED
+  vs.sched_line = raw.sched_line;
   // keepalived hands the flags to the kernel whatever the scheduler: kept, and listed with
   // ipvsadm's generic names (only sh and mh read them). flag-3 has no name for sh and mh.
   vs.sched_flags = raw.sched_flags;

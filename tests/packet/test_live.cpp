@@ -277,6 +277,16 @@ TEST(LiveFixtures, OnePacketSchedulingThroughTheWorker) {
     EXPECT_EQ(d->activeconns() + d->inactconns(), 0);
   }
   EXPECT_EQ(conns, 3u);
+  // A fragmented datagram: its connection stays for the later fragment, and the flow's next
+  // datagram is scheduled afresh (rr: RS2, then RS1), the kept connection gone with it.
+  const Bytes q(100, 'q');
+  const auto [q1, q2] = split(udp_pkt(CIP, VIP, 5002, 53, 64, q), 48);
+  const auto [o1, o2] = split(udp_pkt(CIP, RS2, 5002, 5353, 63, q), 48);
+  run_steps(p, {{"first fragment", 0, c2d(q1), {{1, d2rs(kRs2, o1)}}, {}},
+                {"its later fragment follows it", 0, c2d(q2), {{1, d2rs(kRs2, o2)}}, {}}});
+  EXPECT_EQ(p.w.conns.size(), before + 1);
+  run_steps(p, {dgram(5002, kRs1, RS1, 4)});
+  EXPECT_EQ(p.w.conns.size(), before);
   // Without -o: the flow keeps its real server (rr moved on to RS2 for the next flow).
   reconfigure(p, [&](Config& c) { udp_svc(c).ops = false; });
   run_steps(p, {dgram(5001, kRs2, RS2, 5), dgram(5001, kRs2, RS2, 6)});

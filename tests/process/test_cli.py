@@ -372,10 +372,10 @@ class Cli(RingDaemonTest):
         self.ok("ip", "addr", "add", "192.168.0.8/24", "dev", "dpdk1")
         conf = os.path.join(self.dir, "ka.conf")
 
-        def write(vip, rips):
+        def write(vip, rips, extra=""):
             with open(conf, "w") as f:
                 f.write(f"virtual_server {vip} 80 {{\n  lb_algo rr\n  lb_kind NAT\n"
-                        "  protocol TCP\n")
+                        f"  protocol TCP\n{extra}")
                 for r in rips:
                     f.write(f"  real_server {r} 80 {{\n    weight 2\n  }}\n")
                 f.write("}\n")
@@ -383,9 +383,14 @@ class Cli(RingDaemonTest):
         r = subprocess.run([FASTVSADM, "--keepalived-reload", "ka.conf"], cwd=self.dir,
                            capture_output=True, text=True, timeout=20,
                            env=dict(os.environ, FASTVS_SOCKET=self.sock))
-        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
         self.assertEqual(self.ok("-S", "-n"),
                          "-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 192.168.0.18:80 -m -w 2\n")
+        # What the load ignores is said to the operator too, not only in fastvsd's log.
+        write("10.1.1.1", ["192.168.0.18"], "  ops\n")
+        self.assertEqual(self.ok("--keepalived-reload", conf),
+                         f"keepalived.conf: {conf}:1: virtual server TCP 10.1.1.1:80: one packet "
+                         "scheduling requires UDP (ops ignored)\n")
         # The file changed: the same command without FILE loads it again, in place of the last.
         write("10.1.1.2", ["192.168.0.18", "192.168.0.28"])
         self.ok("--keepalived-reload")

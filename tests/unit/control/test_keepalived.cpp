@@ -1783,7 +1783,7 @@ TEST(Keepalived, SchedulersFastvsDoesNotKnow) {
   EXPECT_EQ(ka_services(with("lblcr")).at(0).scheduler, "lblcr");
   EXPECT_EQ(ka_unsupported(with("bogus")),
             (std::vector<std::string>{
-                "ka.conf:1: virtual_server 10.0.0.1:80: bad scheduler name 'bogus'"}));
+                "ka.conf:4: virtual_server 10.0.0.1:80: bad scheduler name 'bogus'"}));
   // Or a check of the caller's.
   const SchedulerCheck knows_sed = [](std::string_view s) {
     return s == "sed" || s == "rr" ? Status() : Status(Error{"unknown scheduler"});
@@ -1791,7 +1791,7 @@ TEST(Keepalived, SchedulersFastvsDoesNotKnow) {
   EXPECT_TRUE(ka_unsupported(with("sed"), knows_sed).empty());
   EXPECT_EQ(ka_unsupported(with("lc"), knows_sed),
             (std::vector<std::string>{
-                "ka.conf:1: virtual_server 10.0.0.1:80: lb_algo 'lc': unknown scheduler"}));
+                "ka.conf:4: virtual_server 10.0.0.1:80: lb_algo 'lc': unknown scheduler"}));
   // The rest of -A is still checked: fastvsadm's -p takes at most 31 days.
   EXPECT_EQ(ka_unsupported(with("rr", " persistence_timeout 3000000\n"), knows_sed).size(), 1u);
 }
