@@ -226,9 +226,35 @@ namespace {
 // ip_vs_in's end for a one-packet connection (-o): its datagram is sent, and the connection is
 // gone (ip_vs_conn_put expires an IP_VS_CONN_F_ONE_PACKET one at once; it was never hashed, so
 // no reply finds it). A first fragment's stays for the later fragments, which follow it here,
-// until the next datagram of its flow or its timeout.
-[[gnu::always_inline]] inline void ops_done(Worker& w, Conn* c, const PacketInfo& pi) {
-  if (unlikely(c->flags & kConnOps) && !pi.frag) conn_forget(w, c);
+// until the next datagram of its flow or its timeout. Out of line: the common path keeps its
+// tail calls to the transmitters.
+[[gnu::noinline]] void ops_send(Worker& w, rte_mbuf* m, const PacketInfo& pi, Conn* c) {
+  switch (c->method) {
+    case ForwardMethod::Masq:
+      xmit_masq(w, m, pi, *c);
+      break;
+    case ForwardMethod::Route:
+      xmit_route(w, m, *c);
+      break;
+    case ForwardMethod::Tunnel:
+      xmit_tunnel(w, m, *c);
+      break;
+  }
+  if (!pi.frag) conn_forget(w, c);
+}
+[[gnu::noinline]] void ops_send6(Worker& w, rte_mbuf* m, const PacketInfo& pi, Conn* c) {
+  switch (c->method) {
+    case ForwardMethod::Masq:
+      xmit_masq6(w, m, pi, *c);
+      break;
+    case ForwardMethod::Route:
+      xmit_route6(w, m, *c);
+      break;
+    case ForwardMethod::Tunnel:
+      xmit_tunnel6(w, m, *c);
+      break;
+  }
+  if (!pi.frag) conn_forget(w, c);
 }
 
 }  // namespace
@@ -275,18 +301,15 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   // A one-packet connection is never synced (ip_vs_sync_conn).
   if (unlikely(w.snap->sync_master) && !(c->flags & kConnOps)) sync_conn(w, *c, svc);
   conn_count(w, c->dest, m, true);
+  if (unlikely(c->flags & kConnOps)) return ops_send(w, m, pi, c);
   switch (c->method) {
     case ForwardMethod::Masq:
-      xmit_masq(w, m, pi, *c);
-      break;
+      return xmit_masq(w, m, pi, *c);
     case ForwardMethod::Route:
-      xmit_route(w, m, *c);
-      break;
+      return xmit_route(w, m, *c);
     case ForwardMethod::Tunnel:
-      xmit_tunnel(w, m, *c);
-      break;
+      return xmit_tunnel(w, m, *c);
   }
-  ops_done(w, c, pi);
 }
 
 // ---- IPv6 -------------------------------------------------------------------------------------
@@ -351,18 +374,15 @@ void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSe
   conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
   // Connection sync carries IPv4 connections only so far (sync.h): an IPv6 one is not synced.
   conn_count(w, c->dest, m, true);
+  if (unlikely(c->flags & kConnOps)) return ops_send6(w, m, pi, c);
   switch (c->method) {
     case ForwardMethod::Masq:
-      xmit_masq6(w, m, pi, *c);
-      break;
+      return xmit_masq6(w, m, pi, *c);
     case ForwardMethod::Route:
-      xmit_route6(w, m, *c);
-      break;
+      return xmit_route6(w, m, *c);
     case ForwardMethod::Tunnel:
-      xmit_tunnel6(w, m, *c);
-      break;
+      return xmit_tunnel6(w, m, *c);
   }
-  ops_done(w, c, pi);
 }
 
 }  // namespace fastvs

@@ -108,9 +108,6 @@ struct Worker {
   // adopted a newer one, not merely passed a quiescent state (an idle worker is offline).
   std::atomic<uint64_t> adopted_seq{0};
   std::vector<SchedState> sched;  // by SnapService::id
-  // The services whose state has a lblc/lblcr table, aged once a tick; `loc_tick`: the last.
-  std::vector<uint32_t> loc_ids;
-  uint32_t loc_tick = 0;
 
   // Per-packet state.
   ConnTable conns;
@@ -207,6 +204,11 @@ struct Worker {
   std::atomic<bool>* stop = nullptr;  // first phase: stop taking packets in
   std::atomic<bool>* exit = nullptr;  // second phase: every ring is drained, leave
   Counter drained;                    // packets moved after stop (control watches it settle)
+
+  // The services whose scheduler state has a lblc/lblcr table, aged once a tick; `loc_tick`: the
+  // last. At the end: the per-packet fields above keep their places.
+  std::vector<uint32_t> loc_ids;
+  uint32_t loc_tick = 0;
 };
 
 // Gives a packet to the host's stack (the kernel path); without one, drops it as `otherwise`.
