@@ -228,30 +228,17 @@ namespace {
 // no reply finds it). A first fragment's stays for the later fragments, which follow it here,
 // until the next datagram of its flow or its timeout. Out of line: the common path keeps its
 // tail calls to the transmitters.
+template <bool kV6>
 [[gnu::noinline]] void ops_send(Worker& w, rte_mbuf* m, const PacketInfo& pi, Conn* c) {
   switch (c->method) {
     case ForwardMethod::Masq:
-      xmit_masq(w, m, pi, *c);
+      kV6 ? xmit_masq6(w, m, pi, *c) : xmit_masq(w, m, pi, *c);
       break;
     case ForwardMethod::Route:
-      xmit_route(w, m, *c);
+      kV6 ? xmit_route6(w, m, *c) : xmit_route(w, m, *c);
       break;
     case ForwardMethod::Tunnel:
-      xmit_tunnel(w, m, *c);
-      break;
-  }
-  if (!pi.frag) conn_forget(w, c);
-}
-[[gnu::noinline]] void ops_send6(Worker& w, rte_mbuf* m, const PacketInfo& pi, Conn* c) {
-  switch (c->method) {
-    case ForwardMethod::Masq:
-      xmit_masq6(w, m, pi, *c);
-      break;
-    case ForwardMethod::Route:
-      xmit_route6(w, m, *c);
-      break;
-    case ForwardMethod::Tunnel:
-      xmit_tunnel6(w, m, *c);
+      kV6 ? xmit_tunnel6(w, m, *c) : xmit_tunnel(w, m, *c);
       break;
   }
   if (!pi.frag) conn_forget(w, c);
@@ -301,7 +288,7 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   // A one-packet connection is never synced (ip_vs_sync_conn).
   if (unlikely(w.snap->sync_master) && !(c->flags & kConnOps)) sync_conn(w, *c, svc);
   conn_count(w, c->dest, m, true);
-  if (unlikely(c->flags & kConnOps)) return ops_send(w, m, pi, c);
+  if (unlikely(c->flags & kConnOps)) return ops_send<false>(w, m, pi, c);
   switch (c->method) {
     case ForwardMethod::Masq:
       return xmit_masq(w, m, pi, *c);
@@ -374,7 +361,7 @@ void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSe
   conn_update_state(w, c, TcpDir::Input, pi.tcp_flags);
   // Connection sync carries IPv4 connections only so far (sync.h): an IPv6 one is not synced.
   conn_count(w, c->dest, m, true);
-  if (unlikely(c->flags & kConnOps)) return ops_send6(w, m, pi, c);
+  if (unlikely(c->flags & kConnOps)) return ops_send<true>(w, m, pi, c);
   switch (c->method) {
     case ForwardMethod::Masq:
       return xmit_masq6(w, m, pi, *c);

@@ -10,6 +10,24 @@
 namespace fastvs::testing {
 namespace {
 
+// An unrelated change: a service of its own (VIP:443, rr, one real server).
+void add_unrelated_service(Config& c) {
+  ServiceConfig s;
+  s.key = ServiceKey{Proto::Tcp, IpAddr::v4(0xac10fec8), 443};
+  s.scheduler = "rr";
+  s.dests.push_back(DestConfig{IpAddr::v4(0xc0a80012), 443, ForwardMethod::Masq, 1, 0, 0});
+  c.services.push_back(s);
+}
+
+// A SYN from cip:sport to VIP:80, scheduled to the real server rs (rip).
+Step syn(const std::string& cip, uint16_t sport, const Mac& rs, const std::string& rip) {
+  return Step{"SYN from " + cip + ":" + std::to_string(sport),
+              0,
+              c2d(tcp_pkt(cip, VIP, sport, 80, SYN, 64)),
+              {{1, d2rs(rs, tcp_pkt(cip, rip, sport, 80, SYN, 63))}},
+              {}};
+}
+
 // An unrelated change (a service added) does not restart another service's wrr sequence; a
 // weight change takes effect for the next new connection.
 TEST(LiveFixtures, SchedulerStateOutlivesUnrelatedChanges) {
@@ -19,13 +37,7 @@ TEST(LiveFixtures, SchedulerStateOutlivesUnrelatedChanges) {
                  c2d(tcp_pkt(CIP, VIP, 41000, 80, SYN, 64)),
                  {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 41000, 80, SYN, 63))}},
                  {}}});
-  reconfigure(p, [](Config& c) {
-    ServiceConfig s;
-    s.key = ServiceKey{Proto::Tcp, IpAddr::v4(0xac10fec8), 443};
-    s.scheduler = "rr";
-    s.dests.push_back(DestConfig{IpAddr::v4(0xc0a80012), 443, ForwardMethod::Masq, 1, 0, 0});
-    c.services.push_back(s);
-  });
+  reconfigure(p, add_unrelated_service);
   run_steps(p, {{"continues with RS1, not back to RS2",
                  0,
                  c2d(tcp_pkt(CIP, VIP, 41001, 80, SYN, 64)),
@@ -121,13 +133,6 @@ TEST(LiveFixtures, RemovedDestinationsConnectionsAreDroppedUntilItReturns) {
 // 1364 = RS2; with mh-port, :43003 -> RS1 and :43002 -> RS2; RS2 quiesced, mh-fallback -> RS1.
 TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
   Pipeline p;
-  auto syn = [](const std::string& cip, uint16_t sport, const Mac& rs, const std::string& rip) {
-    return Step{"SYN from " + cip + ":" + std::to_string(sport),
-                0,
-                c2d(tcp_pkt(cip, VIP, sport, 80, SYN, 64)),
-                {{1, d2rs(rs, tcp_pkt(cip, rip, sport, 80, SYN, 63))}},
-                {}};
-  };
   auto refused = [](uint16_t sport) {
     return Step{"no destination for :" + std::to_string(sport),
                 0,
@@ -182,13 +187,6 @@ TEST(LiveFixtures, HashSchedulersThroughTheSnapshot) {
 // that leaves takes its table with it (ip_vs_lblc_done_svc). Service 80's list is RS2, RS1.
 TEST(LiveFixtures, LocalitySchedulersThroughTheWorker) {
   Pipeline p;
-  auto syn = [](const std::string& cip, uint16_t sport, const Mac& rs, const std::string& rip) {
-    return Step{"SYN from " + cip + ":" + std::to_string(sport),
-                0,
-                c2d(tcp_pkt(cip, VIP, sport, 80, SYN, 64)),
-                {{1, d2rs(rs, tcp_pkt(cip, rip, sport, 80, SYN, 63))}},
-                {}};
-  };
   // Weights of 10: a SYN makes an active connection (Linux >= 4.8), and a server with more
   // active connections than its weight gives the address up when the other has room.
   reconfigure(p, [](Config& c) {
@@ -200,13 +198,7 @@ TEST(LiveFixtures, LocalitySchedulersThroughTheWorker) {
                 syn(CIP, 44002, kRs2, RS2)});
   ASSERT_EQ(p.w.loc_ids.size(), 1u);
   // An unrelated change keeps the table.
-  reconfigure(p, [](Config& c) {
-    ServiceConfig s;
-    s.key = ServiceKey{Proto::Tcp, IpAddr::v4(0xac10fec8), 443};
-    s.scheduler = "rr";
-    s.dests.push_back(DestConfig{IpAddr::v4(0xc0a80012), 443, ForwardMethod::Masq, 1, 0, 0});
-    c.services.push_back(s);
-  });
+  reconfigure(p, add_unrelated_service);
   run_steps(p, {syn(CIP, 44003, kRs2, RS2)});
   // RS2 removed: the VIP moves to RS1. Once RS2's connections expire it is freed: the table
   // holds no reference on it any more.
