@@ -258,14 +258,11 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   const bool syn = tcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
   // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT starts over with a fresh choice
   // (is_new_conn in ip_vs_core.c tests the SYN bit alone, so SYN|RST ends it too).
-  if (c && tcp && (pi.tcp_flags & kTcpSyn) &&
-      tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
-    conn_forget(w, c);
-    c = nullptr;
-  }
-  // -o: a connection kept for a fragmented datagram's later fragments is not the next
-  // datagram's, which is scheduled afresh.
-  if (unlikely(c && (c->flags & kConnOps))) {
+  // -o: neither is a connection kept for a fragmented datagram's later fragments (the next
+  // datagram is scheduled afresh).
+  if (c &&
+      ((tcp && (pi.tcp_flags & kTcpSyn) && tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) ||
+       unlikely(c->flags & kConnOps))) {
     conn_forget(w, c);
     c = nullptr;
   }
@@ -340,12 +337,9 @@ void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSe
   if (c && is_out) return drop(w, m, Drop::no_conn);
   const bool tcp = pi.proto == kIpProtoTcp;
   const bool syn = tcp && (pi.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn;
-  if (c && tcp && (pi.tcp_flags & kTcpSyn) &&
-      tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) {
-    conn_forget(w, c);
-    c = nullptr;
-  }
-  if (unlikely(c && (c->flags & kConnOps))) {
+  if (c &&
+      ((tcp && (pi.tcp_flags & kTcpSyn) && tcp_conn_reusable(c->state, c->flags & kConnNoOutput)) ||
+       unlikely(c->flags & kConnOps))) {
     conn_forget(w, c);
     c = nullptr;
   }

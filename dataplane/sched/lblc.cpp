@@ -7,34 +7,6 @@
 
 namespace fastvs {
 
-// __ip_vs_lblc_schedule (and __ip_vs_lblcr_schedule, the same): weighted least connection over
-// the service's list, skipping overloaded destinations; weight 0 never wins.
-Destination* locality_least(const SchedService& svc) {
-  Destination* least = nullptr;
-  int64_t loh = 0;
-  uint32_t i = 0;
-  for (; i < svc.ndests; ++i) {
-    Destination* d = svc.dests[i];
-    if (d->overloaded()) continue;
-    if (d->get_weight() > 0) {
-      least = d;
-      loh = dest_conn_overhead(*d);
-      break;
-    }
-  }
-  if (!least) return nullptr;
-  for (++i; i < svc.ndests; ++i) {
-    Destination* d = svc.dests[i];
-    if (d->overloaded()) continue;
-    const int64_t doh = dest_conn_overhead(*d);
-    if (loh * d->get_weight() > doh * least->get_weight()) {
-      least = d;
-      loh = doh;
-    }
-  }
-  return least;
-}
-
 // is_overloaded: more active connections than its weight, while some destination of the
 // service has fewer than half its weight.
 bool locality_overloaded(const Destination& dest, const SchedService& svc) {
@@ -55,13 +27,13 @@ Destination* lblc_schedule(const SchedService& svc, SchedState& st, const SchedF
     Destination* d = en->dest[0];
     if (d->available() && d->get_weight() > 0 && !locality_overloaded(*d, svc)) return d;
   }
-  Destination* d = locality_least(svc);
+  // __ip_vs_lblc_schedule is ip_vs_wlc_schedule line for line.
+  Destination* d = wlc_schedule(svc);
   if (!d) return nullptr;
   // ip_vs_lblc_new: the address now maps to d alone.
   if (!en) en = tbl->create(flow.daddr, flow.now);
   if (en->n == 0 || en->dest[0] != d) {
     tbl->clear(*en);
-    en->lastuse = flow.now;
     tbl->insert(*en, d, flow.now);
   }
   return d;

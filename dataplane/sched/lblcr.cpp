@@ -68,7 +68,8 @@ Destination* lblcr_schedule(const SchedService& svc, SchedState& st, const Sched
   if (!tbl) return nullptr;  // not adopted as lblcr (cannot happen once a worker adopted it)
   LocalityTable::Entry* en = tbl->get(flow.daddr, flow.now);
   if (!en) {
-    Destination* d = locality_least(svc);
+    // __ip_vs_lblcr_schedule is ip_vs_wlc_schedule line for line.
+    Destination* d = wlc_schedule(svc);
     if (!d) return nullptr;
     en = tbl->create(flow.daddr, flow.now);
     tbl->insert(*en, d, flow.now);
@@ -83,7 +84,7 @@ Destination* lblcr_schedule(const SchedService& svc, SchedState& st, const Sched
     if (Destination* m = set_max(*en)) tbl->erase(*en, m, flow.now);
   }
   if (d && !locality_overloaded(*d, svc)) return d;
-  d = locality_least(svc);
+  d = wlc_schedule(svc);
   if (!d) return nullptr;
   tbl->insert(*en, d, flow.now);
   return d;

@@ -61,8 +61,7 @@ void LocalityTable::insert(Entry& e, Destination* d, uint32_t now) {
     for (uint32_t i = 0; i < e.n && gone == kSetMax; ++i)
       if (!e.dest[i]->available()) gone = i;
     if (gone == kSetMax) return;
-    ref(e.dest[gone], -1);
-    e.dest[gone] = e.dest[--e.n];
+    remove_at(e, gone);  // e.n stays > 0: the entry stays counted
   }
   if (e.n == 0) ++used_;
   // list_add_rcu: the newest first, which is the order set_min and set_max walk.
@@ -73,12 +72,16 @@ void LocalityTable::insert(Entry& e, Destination* d, uint32_t now) {
   e.lastmod = now;
 }
 
+void LocalityTable::remove_at(Entry& e, uint32_t i) {
+  ref(e.dest[i], -1);
+  for (uint32_t j = i; j + 1 < e.n; ++j) e.dest[j] = e.dest[j + 1];
+  e.dest[--e.n] = nullptr;
+}
+
 void LocalityTable::erase(Entry& e, Destination* d, uint32_t now) {
   for (uint32_t i = 0; i < e.n; ++i) {
     if (e.dest[i] != d) continue;
-    for (uint32_t j = i; j + 1 < e.n; ++j) e.dest[j] = e.dest[j + 1];
-    e.dest[--e.n] = nullptr;
-    ref(d, -1);
+    remove_at(e, i);
     e.lastmod = now;
     if (e.n == 0) --used_;
     return;

@@ -72,6 +72,8 @@ class LocalityTable {
     return static_cast<uint32_t>(now - e.lastuse) >= kExpiration;
   }
   void ref(Destination* d, int32_t delta);
+  // Takes dest[i] out of its entry, keeping the others in order (newest first).
+  void remove_at(Entry& e, uint32_t i);
 
   Entry entries_[kBuckets * kWays];
   uint32_t slot_;

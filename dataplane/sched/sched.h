@@ -153,10 +153,9 @@ uint32_t mh_hashkey(uint32_t addr, uint16_t port, uint32_t offset, bool hash2 = 
 Destination* twos_schedule(const SchedService& svc, SchedState& st);
 Destination* lblc_schedule(const SchedService& svc, SchedState& st, const SchedFlow& flow);
 Destination* lblcr_schedule(const SchedService& svc, SchedState& st, const SchedFlow& flow);
-// What lblc and lblcr share: __ip_vs_lblc_schedule (weighted least connection, overloaded
-// destinations skipped) and is_overloaded (more active connections than its weight while
-// another destination has fewer than half its own).
-Destination* locality_least(const SchedService& svc);
+// What lblc and lblcr share besides wlc_schedule (their __ip_vs_lblc*_schedule): is_overloaded
+// (more active connections than its weight while another destination has fewer than half its
+// own).
 bool locality_overloaded(const Destination& dest, const SchedService& svc);
 // lblc, lblcr: ages out entries unused for the expiration time, a few buckets per call.
 void sched_expire(SchedState& st, uint32_t now);

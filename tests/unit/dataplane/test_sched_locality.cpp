@@ -217,6 +217,12 @@ TEST(Lblcr, AFullSetGivesUpARemovedServerElseStaysAsItIs) {
   EXPECT_EQ(l.pick(kX), 'G');
   EXPECT_EQ(refs(l.d[2]), 0);
   EXPECT_EQ(refs(l.d[6]), 1);
+  // The others keep their order (newest first: the order set_min and set_max break ties in).
+  const LocalityTable::Entry* en = l.st.loc->get(kX, 0);
+  ASSERT_NE(en, nullptr);
+  std::string order;
+  for (uint32_t i = 0; i < en->n; ++i) order += l.d.name(en->dest[i]);
+  EXPECT_EQ(order, "GFEDBA");
 }
 
 TEST(Lblcr, NoDestination) {
