@@ -23,6 +23,8 @@ const char* check_kind_name(CheckKind k) {
       return "SSL_GET";
     case CheckKind::Dns:
       return "DNS_CHECK";
+    case CheckKind::File:
+      return "FILE_CHECK";
   }
   return "?";
 }
@@ -35,6 +37,7 @@ bool HttpUrl::status_ok(unsigned code) const {
 
 std::string CheckSpec::describe() const {
   if (kind == CheckKind::Misc) return std::string(check_kind_name(kind)) + " " + misc_path;
+  if (kind == CheckKind::File) return std::string(check_kind_name(kind)) + " " + file_path;
   if (kind == CheckKind::Ping)
     return std::string(check_kind_name(kind)) + " " + format_ip(connect_ip);
   return std::string(check_kind_name(kind)) + " " + addr_port(connect_ip, connect_port);

@@ -1,4 +1,4 @@
-// What one health checker does (a TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK or MISC_CHECK block
+// What one health checker does (a TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK, MISC_CHECK ... block
 // of keepalived's, or a `fastvsadm --check add`): its parameters, already resolved. Plain data, so
 // that the configuration model (common/model.h) can hold checks; the state machines are in
 // control/health/state.h.
@@ -17,10 +17,10 @@ namespace fastvs {
 // ---------------------------------------------------------------------------------------------
 // What one checker does (one TCP_CHECK, HTTP_GET or MISC_CHECK block of one real server).
 
-enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp, Ssl, Dns };
+enum class CheckKind : uint8_t { Tcp, Http, Misc, Udp, Ping, Smtp, Ssl, Dns, File };
 
 // keepalived's block names: "TCP_CHECK", "HTTP_GET", "MISC_CHECK", "UDP_CHECK", "PING_CHECK",
-// "SMTP_CHECK", "SSL_GET", "DNS_CHECK".
+// "SMTP_CHECK", "SSL_GET", "DNS_CHECK", "FILE_CHECK".
 const char* check_kind_name(CheckKind k);
 
 // An inclusive range of HTTP status codes ("status_code 200-299 404").
@@ -97,6 +97,20 @@ struct CheckSpec {
   std::string group;
   uint32_t uid = 0;
   uint32_t gid = 0;
+
+  // FILE_CHECK (keepalived's check_file.c and track_file.c): no runs; the file holds a number,
+  // read whenever it is written (closed after writing), moved or deleted (then 0). With weight 0
+  // a non-zero number takes the checker down (reverse: a zero one); otherwise number x weight
+  // (reverse: negated), at most 65534, is added to the real server's weight, and -65535 or less
+  // takes the checker down (IPVS_WEIGHT_FAULT).
+  std::string track_name;   // keepalived's track_file NAME ("" from fastvsadm --check)
+  std::string file_path;    // absolute
+  int32_t file_weight = 1;  // -65535..65535 (track_file's, else FILE_CHECK's own)
+  bool file_reverse = false;
+  // track_file's init_file [VALUE] [overwrite]: written at start when the file does not exist
+  // (overwrite: also when it does, but not on a reload).
+  std::optional<int32_t> file_init;
+  bool file_init_overwrite = false;
 
   // For logs: "TCP_CHECK 192.168.0.18:80", "HTTP_GET 192.168.0.18:80", "MISC_CHECK /bin/chk".
   std::string describe() const;

@@ -1,7 +1,7 @@
 // `fastvsadm --check ...`: keepalived's checkers (TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK,
-// SMTP_CHECK, MISC_CHECK) and its pool rules (quorum, hysteresis, sorry_server) on one line each,
-// for services configured with fastvsadm rather than keepalived.conf. The keys are a table: the
-// parser accepts what it holds, and fastvsadm --help prints it.
+// SMTP_CHECK, MISC_CHECK, FILE_CHECK) and its pool rules (quorum, hysteresis, sorry_server) on one
+// line each, for services configured with fastvsadm rather than keepalived.conf. The keys are a
+// table: the parser accepts what it holds, and fastvsadm --help prints it.
 #include <algorithm>
 #include <cctype>
 #include <iterator>
@@ -25,6 +25,7 @@ enum : unsigned {
   kSmtp = 64,
   kSsl = 128,
   kDns = 256,
+  kFile = 512,  // FILE_CHECK: none of the timing keys (it never runs)
   kAnyKind = kTcp | kHttp | kMisc | kUdp | kPing | kSmtp | kSsl | kDns,
   kPorts = kTcp | kHttp | kMisc | kUdp | kSmtp | kSsl | kDns,  // every kind but ping
   kWeb = kHttp | kSsl                                          // HTTP_GET and SSL_GET
@@ -46,6 +47,8 @@ unsigned kind_bit(CheckKind k) {
       return kSsl;
     case CheckKind::Dns:
       return kDns;
+    case CheckKind::File:
+      return kFile;
     case CheckKind::Misc:
       break;
   }
@@ -68,7 +71,7 @@ constexpr CheckKey kCheckKeys[] = {
     {"port", kPorts, true, "PORT", "connect_port (default the real server's; not ping)"},
     {"ip", kAnyKind, true, "IP", "connect_ip (default the real server's)"},
     {"alpha", kAnyKind, false, "", "start down, up after the first success"},
-    {"inhibit", kAnyKind, false, "", "down: weight 0 instead of out (inhibit_on_failure)"},
+    {"inhibit", kAnyKind | kFile, false, "", "down: weight 0 instead of out (inhibit_on_failure)"},
     {"path", kWeb, true, "/PATH", "a url to GET, repeatable; the next keys are its"},
     {"status", kWeb, true, "CODES", "accepted status codes, e.g. 200,301-302 (default 2xx)"},
     {"digest", kWeb, true, "MD5", "the body's MD5 as keepalived's genhash prints it"},
@@ -89,6 +92,9 @@ constexpr CheckKey kCheckKeys[] = {
     {"require_reply", kUdp, true, "HEX", "a reply that matches HEX (X: any nibble)"},
     {"min_reply_length", kUdp, true, "N", "with require_reply=HEX: the shortest reply (0)"},
     {"max_reply_length", kUdp, true, "N", "with require_reply=HEX: the longest reply (255)"},
+    {"file", kFile, true, "PATH", "the file whose number (x weight) joins the server's weight"},
+    {"weight", kFile, true, "N", "-65535..65535 (default 1; 0: a non-zero number means down)"},
+    {"reverse", kFile, false, "", "the number counts negated (weight 0: zero means down)"},
     {"quorum", kPool, true, "N", "the total weight of servers up that keeps the service up"},
     {"hysteresis", kPool, true, "N", "around the quorum"},
     {"sorry", kPool, true, "IP[:PORT]", "the sorry server while the quorum is lost"},
@@ -105,11 +111,14 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] tcp|http|ssl|udp|dns|ping|smtp|misc "
-     "[KEY[=VALUE] ...]",
-     "a checker of one real server (all of a server's must pass)",
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] KIND [KEY[=VALUE] ...]",
+     "a checker of one real server (all of a server's must pass), KIND one of\n      "
+     "tcp, http, ssl, udp, dns, ping, smtp, misc, file",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
      "interval=2"},
+    {"--check add -t|-u VIP:PORT -r RIP[:PORT] file file=PATH [weight=N] [reverse] [inhibit]",
+     "a file whose number moves the server's weight, or takes it down (FILE_CHECK)",
+     "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 file file=/run/rs18.state weight=0"},
     {"--check del -t|-u VIP:PORT [-r RIP[:PORT]]", "a server's checkers, or the service's",
      "--check del -t 172.16.254.200:80 -r 192.168.0.18:80"},
     {"--check pool -t|-u VIP:PORT [KEY[=VALUE] ...]", "the service's quorum and sorry server",
@@ -182,7 +191,7 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
   bool retry_given = false, dbr_given = false, misc_timeout_given = false, warmup_given = false;
   if (cmd.op == Op::CheckAdd) {
     if (i >= words.size())
-      return Error{"--check add needs a kind: tcp, http, ssl, udp, dns, ping, smtp or misc"};
+      return Error{"--check add needs a kind: tcp, http, ssl, udp, dns, ping, smtp, misc or file"};
     std::string kind = words[i++];
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kind == "tcp" || kind == "tcp_check") {
@@ -201,9 +210,11 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       spec.kind = CheckKind::Smtp;
     } else if (kind == "misc" || kind == "misc_check") {
       spec.kind = CheckKind::Misc;
+    } else if (kind == "file" || kind == "file_check") {
+      spec.kind = CheckKind::File;
     } else {
       return Error{"unknown check kind " + quoted(kind) +
-                   " (tcp, http, ssl, udp, dns, ping, smtp, misc)"};
+                   " (tcp, http, ssl, udp, dns, ping, smtp, misc, file)"};
     }
   }
   for (; i < words.size(); ++i) {
@@ -345,6 +356,17 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       if (!v) return bad(key == "min_reply_length" ? "min_reply_length" : "max_reply_length");
       (key == "min_reply_length" ? spec.min_reply_len : spec.max_reply_len) =
           static_cast<uint16_t>(*v);
+    } else if (key == "file") {
+      if (val.empty() || val[0] != '/' || val.back() == '/')
+        return bad("file (an absolute path to a file)");
+      spec.file_path = std::string(val);
+    } else if (key == "weight") {
+      const bool neg = !val.empty() && val[0] == '-';
+      const auto v = parse_uint(val.substr(neg ? 1 : 0), 65535);
+      if (!v) return bad("weight (-65535..65535)");
+      spec.file_weight = neg ? -static_cast<int32_t>(*v) : static_cast<int32_t>(*v);
+    } else if (key == "reverse") {
+      spec.file_reverse = true;
     } else if (key == "alpha") {
       spec.alpha = true;
     } else {  // inhibit
@@ -369,6 +391,8 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
       spec.misc_path = spec.misc_argv[0];
       for (size_t k = 1; k < spec.misc_argv.size(); ++k) spec.misc_path += " " + spec.misc_argv[k];
     }
+    if (spec.kind == CheckKind::File && spec.file_path.empty())
+      return Error{"a file check needs file=PATH"};
     if (!warmup_given) spec.warmup = spec.delay_loop;
     cmd.check.service = cmd.service;
     cmd.check.rip = cmd.rip;
@@ -388,16 +412,18 @@ std::string check_help() {
     std::string name = k.name;
     if (k.value) name += std::string("=") + k.value_name;
     if (std::string(k.name) == "masq") name = "masq|route|tunnel";
-    const std::string where = k.where == kPool      ? "pool"
-                              : k.where == kAnyKind ? "any"
-                              : k.where == kPorts   ? "!ping"
-                              : k.where == kHttp    ? "http"
-                              : k.where == kWeb     ? "http,ssl"
-                              : k.where == kSsl     ? "ssl"
-                              : k.where == kUdp     ? "udp"
-                              : k.where == kSmtp    ? "smtp"
-                              : k.where == kDns     ? "dns"
-                                                    : "misc";
+    const std::string where = k.where == kPool                ? "pool"
+                              : k.where == kAnyKind           ? "any"
+                              : k.where == kPorts             ? "!ping"
+                              : k.where == kHttp              ? "http"
+                              : k.where == kWeb               ? "http,ssl"
+                              : k.where == kSsl               ? "ssl"
+                              : k.where == kUdp               ? "udp"
+                              : k.where == kSmtp              ? "smtp"
+                              : k.where == kDns               ? "dns"
+                              : k.where == kFile              ? "file"
+                              : k.where == (kAnyKind | kFile) ? "any"
+                                                              : "misc";
     out += "    " + name + std::string(name.size() < 26 ? 26 - name.size() : 1, ' ') + where +
            std::string(where.size() < 9 ? 9 - where.size() : 1, ' ') + k.help + "\n";
   }

@@ -3,8 +3,12 @@
 // server). Pure: an error names the problem in one line and leaves the configuration as it was.
 #include "control/config/apply.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <optional>
 
 #include "common/grammar/words.h"
@@ -437,7 +441,14 @@ Status apply_check(Config& cfg, const Command& cmd) {
       CheckConfig check = cmd.check;
       // connect_ip and connect_port default to the real server's, as keepalived's do
       // (keepalived_resolve.cpp): said, so that listings and the log name the address probed.
-      if (check.spec.kind != CheckKind::Misc) {
+      if (check.spec.kind == CheckKind::File) {
+        // The directory is watched (keepalived's init_track_files drops a track file whose
+        // directory does not exist): refused now rather than never followed.
+        const std::string& path = check.spec.file_path;
+        const std::string dir = path.substr(0, path.rfind('/') + 1);
+        if (access(dir.c_str(), X_OK) != 0)
+          return Error{"file check: directory " + quoted(dir) + ": " + strerror(errno)};
+      } else if (check.spec.kind != CheckKind::Misc) {
         if (check.spec.connect_ip.is_zero()) check.spec.connect_ip = cmd.rip;
         if (check.spec.connect_port == 0) check.spec.connect_port = cmd.rport;
         // A check cannot connect from an address of the other family: refused here, not found

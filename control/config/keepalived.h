@@ -13,7 +13,8 @@
 //  - errors (the whole file is rejected, one line "NAME:LINE: reason"): unbalanced braces, a
 //    missing or extra value, a bad address, port, number, time, boolean or keyword value, an
 //    IPv6 address, protocol SCTP, an HTTP_GET without a url or a url without a path, a
-//    MISC_CHECK without misc_path, a MISC_CHECK user or global_defs script_user that does not
+//    MISC_CHECK without misc_path, a FILE_CHECK without a track_file or naming none defined, a
+//    track_file without a file, with a relative one or one in a directory that does not exist, a MISC_CHECK user or global_defs script_user that does not
 //    exist, with enable_script_security a program that would run as root from a path others can
 //    write, a virtual server defined twice, an `include` that matches no file,
 //    multi-line parameters, $_RANDOM and sequences (~SEQ); (keepalived's conditional lines are read
@@ -22,7 +23,7 @@
 //    with a value keepalived would refuse (and start the daemon without), or a second one;
 //  - warnings ("NAME:LINE: text", the file still loads):
 //      * top-level blocks keepalived's VRRP process runs (keepalived --vrrp on the same file),
-//        skipped whole: vrrp_instance, vrrp_sync_group, vrrp_script, vrrp_track_*, track_file,
+//        skipped whole: vrrp_instance, vrrp_sync_group, vrrp_script, vrrp_track_*,
 //        static_ipaddress, static_routes, static_rules, garp_group, linkbeat_interfaces, ...
 //        ("... is keepalived's (keepalived --vrrp runs it)"); blocks nobody runs with fastvs:
 //        SSL, bfd_instance, net_namespace, ... ("... is not handled by fastvsd (ignored)");
@@ -40,7 +41,7 @@
 //        (dropped), a virtual server without real servers (dropped);
 //  - not handled (a warning now, and an error from ka_unsupported(), since running without it
 //    would not be what the file asks for): `virtual_server fwmark N` and a virtual_server_group's
-//    `fwmark N` entries, FILE_CHECK, BFD_CHECK, persistence_engine, ops, lvs_method TUN type
+//    `fwmark N` entries, BFD_CHECK, persistence_engine, lvs_method TUN type
 //    gue|gre, url regex, a sorry server that is also a real server. (virtual_server_group and
 //    `virtual_server group NAME` are handled: keepalived_vsg.cpp.)
 //

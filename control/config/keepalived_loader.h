@@ -92,6 +92,10 @@ struct RawCheck {
   // DNS_CHECK
   std::string dns_name = ".";
   uint16_t dns_type = 6;
+  // FILE_CHECK: its track_file (already found) and its own weight (0: the track_file's)
+  std::string track_name;
+  int32_t file_weight = 0;
+  bool file_reverse = false;
   // UDP_CHECK
   std::vector<uint8_t> udp_payload;
   bool require_reply = false;
@@ -277,6 +281,20 @@ class Loader {
   };
   SslFiles ssl_;
   bool ssl_block(const Node& n);
+  // The file's `track_file NAME { file PATH; weight W [reverse]; init_file [V] [overwrite] }`
+  // blocks (keepalived's track_file.c), read first: a FILE_CHECK names one. keepalived's VRRP
+  // process reads them too (a vrrp_instance's track_file).
+  struct TrackFile {
+    unsigned line = 0;
+    std::string path;
+    int32_t weight = 1;
+    bool reverse = false;
+    std::optional<int32_t> init;
+    bool overwrite = false;
+  };
+  std::map<std::string, TrackFile> track_files_;
+  bool track_file_block(const Node& n);
+  bool file_check(RawServer& rs, const Node& n);
   // SMTP_CHECK's `host { }` (deprecated in keepalived): where its checker connects.
   struct SmtpHost {
     unsigned line = 0;

@@ -37,6 +37,9 @@ Result<KaConfig> Loader::run(std::string_view text, std::vector<std::string>* wa
     for (const Node& n : root.children) {
       if (n.key == "SSL" && !(ok = ssl_block(n))) break;
     }
+    for (const Node& n : root.children) {
+      if (ok && n.key == "track_file" && !(ok = track_file_block(n))) break;
+    }
     // Groups too: a virtual_server names one that may come after it.
     for (const Node& n : root.children) {
       if (ok && n.key == "virtual_server_group" && !(ok = vsg_block(n))) break;
@@ -179,17 +182,24 @@ bool Loader::method_leaf(const Node& n, std::optional<ForwardMethod>& out) {
 bool Loader::top(const Node& n) {
   // keepalived's VRRP process (keepalived --vrrp on the same file) runs these; fastvsd follows
   // the addresses it adds to and removes from the kernel-path interfaces.
-  static const char* const kVrrp[] = {
-      "vrrp_instance",     "vrrp_sync_group", "vrrp_script",         "vrrp_track_process",
-      "vrrp_track_file",   "track_file",      "static_ipaddress",    "static_routes",
-      "static_rules",      "garp_group",      "linkbeat_interfaces", "interface_up_down_delays",
-      "static_track_group"};
+  static const char* const kVrrp[] = {"vrrp_instance",
+                                      "vrrp_sync_group",
+                                      "vrrp_script",
+                                      "vrrp_track_process",
+                                      "vrrp_track_file",
+                                      "static_ipaddress",
+                                      "static_routes",
+                                      "static_rules",
+                                      "garp_group",
+                                      "linkbeat_interfaces",
+                                      "interface_up_down_delays",
+                                      "static_track_group"};
   static const char* const kIgnored[] = {
       "bfd_instance", "net_namespace", "net_namespace_ipvs",   "namespace_with_ipsets",
       "instance",     "use_pid_dir",   "linkbeat_use_polling", "child_wait_time"};
   if (n.key == "virtual_server") return virtual_server(n);
   if (n.key == "global_defs") return global_defs(n);
-  if (n.key == "SSL") return true;  // read first (run)
+  if (n.key == "SSL" || n.key == "track_file") return true;  // read first (run)
   if (n.key.rfind("include", 0) == 0 && n.key.size() <= 8) {
     return fail(n.line, "unknown keyword " + quoted(n.key) + " (include FILE reads FILE here)");
   }
@@ -232,6 +242,116 @@ bool Loader::ssl_block(const Node& n) {
     if (k != "password" && access(field->c_str(), R_OK) != 0)
       return fail(c.line, "SSL " + k + " " + quoted(*field) + ": " + strerror(errno));
   }
+  return true;
+}
+
+// track_file.c's track_file_handler and its keywords. Where keepalived reports a bad value and
+// goes on without it (a default weight, no file), the file is refused at that line: what the
+// checker would do is not what the file says.
+bool Loader::track_file_block(const Node& n) {
+  if (!want_block(n) || !arity(n, 1, 1)) return false;
+  const std::string& name = n.args[0];
+  if (track_files_.count(name)) {
+    return fail(n.line, "track_file " + quoted(name) + " is defined twice (" +
+                            cfg_.where(track_files_[name].line) + ")");
+  }
+  TrackFile t;
+  t.line = n.line;
+  bool weight_seen = false;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    if (k == "file") {
+      if (!leaf(c, 1, 1)) return false;
+      if (!t.path.empty()) return fail(c.line, "a second file for track_file " + quoted(name));
+      t.path = c.args[0];
+      // keepalived resolves a relative name from its working directory, /; fastvsd's is not
+      // always /, so it asks for the path the file means.
+      if (t.path.empty() || t.path[0] != '/' || t.path.back() == '/')
+        return fail(c.line, "track_file " + quoted(name) + ": file " + quoted(t.path) +
+                                " is not an absolute path to a file");
+      // init_track_files: "Track file directory for NAME does not exist" (removed).
+      const std::string dir = t.path.substr(0, t.path.rfind('/') + 1);
+      if (access(dir.c_str(), X_OK) != 0)
+        return fail(c.line, "track_file " + quoted(name) + ": directory " + quoted(dir) + ": " +
+                                strerror(errno));
+    } else if (k == "weight") {
+      if (!leaf(c, 1, 2)) return false;
+      if (weight_seen) return fail(c.line, "a second weight for track_file " + quoted(name));
+      weight_seen = true;
+      const bool neg = !c.args[0].empty() && c.args[0][0] == '-';
+      const std::optional<uint32_t> v =
+          parse_uint(std::string_view(c.args[0]).substr(neg ? 1 : 0), 254);
+      if (!v) {
+        return fail(c.line, "bad track_file weight " + quoted(c.args[0]) +
+                                " (-254..254, keepalived's range for a track_file)");
+      }
+      t.weight = static_cast<int32_t>(*v) * (neg ? -1 : 1);
+      if (c.args.size() == 2) {
+        if (c.args[1] != "reverse")
+          return fail(c.line,
+                      "unknown track_file weight option " + quoted(c.args[1]) + " (reverse)");
+        t.reverse = true;
+      }
+    } else if (k == "init_file") {
+      if (!leaf(c, 0, 2)) return false;
+      t.init = 0;
+      for (const std::string& w : c.args) {
+        if (w == "overwrite") {
+          t.overwrite = true;
+          continue;
+        }
+        const bool neg = !w.empty() && w[0] == '-';
+        const std::optional<uint32_t> v =
+            parse_uint(std::string_view(w).substr(neg ? 1 : 0), neg ? 2147483648u : 2147483647u);
+        if (!v) return fail(c.line, "bad init_file value " + quoted(w) + " (a number, overwrite)");
+        t.init = static_cast<int32_t>(neg ? -static_cast<int64_t>(*v) : static_cast<int64_t>(*v));
+      }
+    } else {
+      unknown(c, "track_file");
+    }
+  }
+  if (t.path.empty()) return fail(n.line, "track_file " + quoted(name) + " has no file");
+  track_files_[name] = std::move(t);
+  return true;
+}
+
+// check_file.c's FILE_CHECK { track_file NAME; weight W [reverse] }.
+bool Loader::file_check(RawServer& rs, const Node& n) {
+  if (!want_block(n) || !arity(n, 0, 0)) return false;
+  RawCheck ch;
+  ch.line = n.line;
+  ch.kind = CheckKind::File;
+  for (const Node& c : n.children) {
+    const std::string& k = c.key;
+    if (k == "track_file") {
+      if (!leaf(c, 1, 1)) return false;
+      if (!track_files_.count(c.args[0]))
+        return fail(c.line, "track_file " + quoted(c.args[0]) + " not found");
+      ch.track_name = c.args[0];
+    } else if (k == "weight") {
+      if (!leaf(c, 1, 2)) return false;
+      const bool neg = !c.args[0].empty() && c.args[0][0] == '-';
+      const std::optional<uint32_t> v =
+          parse_uint(std::string_view(c.args[0]).substr(neg ? 1 : 0), 65535);
+      if (!v) {
+        return fail(c.line, "bad FILE_CHECK weight " + quoted(c.args[0]) +
+                                " (-65535..65535, IPVS_WEIGHT_MAX)");
+      }
+      ch.file_weight = static_cast<int32_t>(*v) * (neg ? -1 : 1);
+      ch.file_reverse = false;
+      if (c.args.size() == 2) {
+        if (c.args[1] != "reverse" && c.args[1] != "noreverse")
+          return fail(c.line, "unknown track file weight option " + quoted(c.args[1]) +
+                                  " (reverse, noreverse)");
+        ch.file_reverse = c.args[1] == "reverse";
+      }
+    } else {
+      unknown(c, "FILE_CHECK");
+    }
+  }
+  // file_end_handler: "FILE_CHECK has no track_file specified".
+  if (ch.track_name.empty()) return fail(n.line, "FILE_CHECK has no track_file");
+  rs.checks.push_back(std::move(ch));
   return true;
 }
 
@@ -628,7 +748,9 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
                k == "PING_CHECK" || k == "SMTP_CHECK" || k == "SSL_GET" || k == "DNS_CHECK") {
       ok = checker(rs, c, dynamic_seen);
-    } else if (k == "FILE_CHECK" || k == "BFD_CHECK") {
+    } else if (k == "FILE_CHECK") {
+      ok = file_check(rs, c);
+    } else if (k == "BFD_CHECK") {
       not_handled(c.line, k);
     } else if (k == "smtp_alert" || k == "snmp_name") {
       no_effect(c);

@@ -233,6 +233,18 @@ KaCheck Loader::resolve(const RawCheck& c, const RawServer& r, const PoolServer&
   s.delay_before_retry =
       first_of(c.inh.delay_before_retry, r.inh.delay_before_retry, vs.inh.delay_before_retry,
                c.kind == CheckKind::Http || c.kind == CheckKind::Ssl ? 3.0 : 1.0);
+  if (c.kind == CheckKind::File) {
+    // file_end_handler: no weight of its own (or 0) takes the track_file's, with its reverse.
+    const TrackFile& t = track_files_.at(c.track_name);
+    s.track_name = c.track_name;
+    s.file_path = t.path;
+    s.file_weight = c.file_weight != 0 ? c.file_weight : t.weight;
+    s.file_reverse = c.file_weight != 0 ? c.file_reverse : t.reverse;
+    s.file_init = t.init;
+    s.file_init_overwrite = t.overwrite;
+    s.alpha = false;  // a FILE_CHECK starts where its file says
+    return out;
+  }
   if (c.kind != CheckKind::Misc) {
     s.connect_ip = c.connect_ip.value_or(server.ip);
     s.connect_port = c.connect_port.value_or(server.port);

@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 
+#include "control/health/file_check.h"
 #include "control/health/probe.h"
 #include "control/epoll.h"
 
@@ -156,6 +157,7 @@ void HealthRunner::run() {
     ServiceHealth health;
     HealthDef def;
     bool live = true;
+    bool kept = false;  // from the configuration before
   };
   std::vector<std::shared_ptr<Entry>> svcs;
   uint64_t generation = 0;  // of the last configure() taken
@@ -216,6 +218,56 @@ void HealthRunner::run() {
     status_generation_ = generation;
   };
 
+  // A log line with no verdict (a FILE_CHECK's file that could not be read or written).
+  auto note = [&](const Entry& e, std::string text) {
+    Update u;
+    u.generation = generation;
+    u.service = e.health.pool().spec().service;
+    u.verdict = false;
+    u.log.push_back(fmt::format("{}: {}", svc_text(u.service), text));
+    post(std::move(u));
+  };
+  // Each FILE_CHECK of a service, with what its file holds now.
+  auto for_files = [](Entry& e, const std::function<void(CheckRef, const CheckSpec&)>& fn) {
+    for (size_t i = 0; i < e.health.pool().spec().real_servers.size(); ++i)
+      for (size_t j = 0; j < e.health.num_checkers(i); ++j)
+        if (e.health.spec(CheckRef{i, j}).kind == CheckKind::File)
+          fn(CheckRef{i, j}, e.health.spec(CheckRef{i, j}));
+  };
+  auto file_value = [&](Entry& e, const CheckSpec& spec) -> std::optional<int64_t> {
+    std::optional<int64_t> v = read_track_file(spec.file_path);
+    if (!v) note(e, fmt::format("{}: not a number in range (ignored)", spec.describe()));
+    return v;
+  };
+  // FILE_CHECKs: their files' directories watched, on the probes' epoll set.
+  FileWatch files;
+  auto watch_files = [&] {
+    std::vector<std::string> paths;
+    for (const auto& e : svcs)
+      for_files(*e, [&](CheckRef, const CheckSpec& spec) { paths.push_back(spec.file_path); });
+    for (std::string& err : files.watch(paths, prober.epoll_fd())) note(*svcs.front(), err);
+  };
+  // A file changed (`path`, or every file after an overflow): its checkers' new states.
+  auto file_event = [&](const std::string* path, bool gone, bool kept_only = false) {
+    for (const auto& e : svcs) {
+      if (kept_only && !e->kept) continue;
+      HealthUpdate all;
+      for_files(*e, [&](CheckRef ref, const CheckSpec& spec) {
+        if (path && spec.file_path != *path) return;
+        // process_inotify: "The file has disappeared. Treat as though the value is 0".
+        const std::optional<int64_t> v = gone ? std::optional<int64_t>(0) : file_value(*e, spec);
+        if (!v) return;
+        HealthUpdate up = e->health.file_changed(ref, *v);
+        for (HealthEvent& ev : up.events) all.events.push_back(std::move(ev));
+        for (DestChange& c : up.changes) all.changes.push_back(std::move(c));
+      });
+      if (all.empty()) continue;
+      refresh_status();  // the status first, as after a run
+      publish(*e, all);
+    }
+  };
+  bool configured = false;  // a configuration was taken before: the next one is a reload
+
   while (!stop_.load()) {
     std::optional<std::vector<HealthDef>> defs;
     {
@@ -233,18 +285,29 @@ void HealthRunner::run() {
         for (auto& e : svcs)
           if (e && e->def == d) kept = std::move(e);
         if (kept) {
+          kept->kept = true;
           publish(*kept, HealthUpdate{}, true);
           next.push_back(std::move(kept));
           continue;
         }
         auto e =
             std::make_shared<Entry>(Entry{ServiceHealth(d.pool, d.checks, now, jitter), d, true});
+        // A FILE_CHECK starts where its file stands (keepalived reads it at load).
+        for_files(*e, [&](CheckRef ref, const CheckSpec& spec) {
+          if (std::optional<std::string> err = init_track_file(spec, configured))
+            note(*e, spec.describe() + ": " + *err);
+          e->health.file_initial(ref, file_value(*e, spec).value_or(0));
+        });
         publish(*e, e->health.initial(), true);
         next.push_back(std::move(e));
       }
       for (auto& e : svcs)
         if (e) e->live = false;
       svcs = std::move(next);
+      configured = true;
+      watch_files();
+      // What changed while the watches were being replaced (a kept service's files).
+      file_event(nullptr, false, true);
       refresh_status();
       // Control answers the --check list that waited for this configuration's status.
       const uint64_t one = 1;
@@ -282,6 +345,8 @@ void HealthRunner::run() {
     // Short naps: a new configuration or a stop is noticed within 100 ms.
     const double ms = std::isfinite(wake) ? (wake - monotonic_seconds()) * 1000 : 100;
     prober.poll(static_cast<int>(std::clamp(ms, 0.0, 100.0)));
+    for (const FileWatch::Event& ev : files.read())
+      file_event(ev.overflow ? nullptr : &ev.path, ev.gone);
   }
   prober.cancel_all();
 }

@@ -60,7 +60,40 @@ Checker::Checker(CheckSpec spec, double now, double jitter)
       up_(!spec_.alpha),
       // validate_check_config: "For non alpha mode, one failure is enough initially".
       retry_it_(spec_.retry),
-      next_run_(now + kBootstrapDelay + std::clamp(jitter, 0.0, 1.0) * spec_.warmup) {}
+      next_run_(now + kBootstrapDelay + std::clamp(jitter, 0.0, 1.0) * spec_.warmup) {
+  if (spec_.kind == CheckKind::File) {
+    // add_rs_to_track_files: "There is no concept of the checker running, but we will have
+    // checked the file, so mark it as run." It never runs; its file says where it stands.
+    up_ = true;
+    has_run_ = true;
+    next_run_ = std::numeric_limits<double>::infinity();
+  }
+}
+
+std::optional<CheckerEvent> Checker::file_value(int64_t value) {
+  // IPVS_WEIGHT_MAX; a status at -IPVS_WEIGHT_MAX or below is IPVS_WEIGHT_FAULT.
+  constexpr int64_t kMax = 65535;
+  const int64_t w = spec_.file_weight;
+  const int64_t sign = spec_.file_reverse ? -1 : 1;
+  bool fault = false;
+  int64_t status = 0;
+  std::string why = "the file holds " + std::to_string(value);
+  if (w == 0) {
+    // "If the tracking weight is 0, a non-zero value means failure" (reverse: a zero one).
+    fault = (value != 0) == (sign == 1);
+  } else {
+    status = std::clamp<int64_t>(value * w * sign, -kMax, kMax - 1);
+    fault = status <= -kMax;
+    if (!fault) why += ": weight " + std::string(status >= 0 ? "+" : "") + std::to_string(status);
+  }
+  // keepalived moves the effective weight by the difference of two statuses and leaves it
+  // alone across a fault; fastvs adds the current status to the configured weight, which is
+  // where keepalived ends up whenever it has not been through a fault.
+  file_delta_ = fault ? 0 : static_cast<int32_t>(status);
+  if (fault == !up_) return std::nullopt;
+  up_ = !fault;
+  return CheckerEvent{up_, spec_.describe() + ": " + why};
+}
 
 void Checker::begin(double now) {
   running_ = true;
@@ -304,7 +337,8 @@ std::string ServiceHealth::server_name(size_t rs) const {
 }
 
 // keepalived: a real server is alive when none of its checkers has failed; misc_dynamic moves
-// its weight by (asked - configured) for each checker that asked (update_svr_wgt).
+// its weight by (asked - configured) for each checker that asked (update_svr_wgt), and a
+// FILE_CHECK by its status.
 void ServiceHealth::refresh(size_t rs) {
   const int64_t base = pool_.spec().real_servers[rs].weight;
   bool alive = true;
@@ -312,6 +346,7 @@ void ServiceHealth::refresh(size_t rs) {
   for (const Checker& c : checkers_[rs]) {
     alive = alive && c.up();
     if (c.weight() >= 0) weight += c.weight() - base;
+    weight += c.file_delta();
   }
   rs_[rs].alive = alive;
   rs_[rs].weight = clamp_weight(weight);
@@ -357,10 +392,31 @@ void ServiceHealth::begin(CheckRef ref, double now) {
 }
 
 HealthUpdate ServiceHealth::finish(CheckRef ref, double now, const CheckResult& result) {
-  HealthUpdate up;
   Checker& c = checkers_.at(ref.rs).at(ref.check);
-  const std::optional<CheckerEvent> ev = c.finish(now, result);
   const RealServerState before = rs_[ref.rs];
+  const std::optional<CheckerEvent> ev = c.finish(now, result);
+  return settle(ref, before, ev, result.reason);
+}
+
+void ServiceHealth::file_initial(CheckRef ref, int64_t value) {
+  Checker& c = checkers_.at(ref.rs).at(ref.check);
+  const std::optional<CheckerEvent> ev = c.file_value(value);
+  refresh(ref.rs);
+  if (ev && !ev->up) rs_[ref.rs].reason = ev->reason;
+}
+
+HealthUpdate ServiceHealth::file_changed(CheckRef ref, int64_t value) {
+  Checker& c = checkers_.at(ref.rs).at(ref.check);
+  const RealServerState before = rs_[ref.rs];
+  const std::optional<CheckerEvent> ev = c.file_value(value);
+  return settle(ref, before, ev, c.spec().describe() + ": the file holds " + std::to_string(value));
+}
+
+HealthUpdate ServiceHealth::settle(CheckRef ref, const RealServerState& before,
+                                   const std::optional<CheckerEvent>& ev,
+                                   const std::string& reason) {
+  HealthUpdate up;
+  const Checker& c = checkers_.at(ref.rs).at(ref.check);
   const std::string who = server_name(ref.rs);
   if (ev) {
     up.events.push_back({ev->up ? HealthEvent::Kind::CheckerUp : HealthEvent::Kind::CheckerDown,
@@ -371,17 +427,19 @@ HealthUpdate ServiceHealth::finish(CheckRef ref, double now, const CheckResult& 
   refresh(ref.rs);
   RealServerState& now_state = rs_[ref.rs];
   if (now_state.alive != before.alive) {
-    now_state.reason = ev ? ev->reason : result.reason;
+    now_state.reason = ev ? ev->reason : reason;
     up.events.push_back(
         {now_state.alive ? HealthEvent::Kind::ServerUp : HealthEvent::Kind::ServerDown, ref.rs,
          who + (now_state.alive ? " is up" : " is down") +
              (now_state.reason.empty() ? "" : " (" + now_state.reason + ")")});
   }
   if (now_state.weight != before.weight) {
-    if (now_state.alive == before.alive) now_state.reason = result.reason;
+    if (now_state.alive == before.alive) now_state.reason = reason;
     up.events.push_back({HealthEvent::Kind::WeightChanged, ref.rs,
                          who + ": weight " + std::to_string(before.weight) + " -> " +
-                             std::to_string(now_state.weight) + " (misc_dynamic)"});
+                             std::to_string(now_state.weight) +
+                             (c.spec().kind == CheckKind::File ? " (" + c.spec().describe() + ")"
+                                                               : " (misc_dynamic)")});
   }
   if (now_state.alive == before.alive && now_state.weight == before.weight) return up;
   return apply_pool(std::move(up));

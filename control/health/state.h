@@ -91,6 +91,12 @@ class Checker {
   // misc_dynamic: the weight the last successful run asked for; -1: the configured weight.
   int32_t weight() const { return weight_; }
 
+  // FILE_CHECK: what it adds to its real server's weight now (0 while it is down).
+  int32_t file_delta() const { return file_delta_; }
+  // FILE_CHECK: the number its file holds now (keepalived's update_track_file_status and
+  // process_update_checker_track_file_status). Returns the transition, if any.
+  std::optional<CheckerEvent> file_value(int64_t value);
+
   // The I/O side started the run.
   void begin(double now);
   // The run ended (begin() is implied if it was not called). Returns the transition, if any.
@@ -105,6 +111,7 @@ class Checker {
   double started_ = 0;
   double next_run_ = 0;
   int32_t weight_ = -1;
+  int32_t file_delta_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -211,7 +218,7 @@ struct HealthEvent {
     CheckerDown,
     ServerUp,  // a real server became alive (keepalived runs notify_up)
     ServerDown,
-    WeightChanged,  // misc_dynamic
+    WeightChanged,  // misc_dynamic, FILE_CHECK
     QuorumGained,   // keepalived runs quorum_up
     QuorumLost,
   };
@@ -248,6 +255,10 @@ class ServiceHealth {
   void begin(CheckRef ref, double now);
   // A run ended: the checker's transition, the real server's, the quorum's, and the changes.
   HealthUpdate finish(CheckRef ref, double now, const CheckResult& result);
+  // FILE_CHECK, which never runs: before initial(), the number its file holds at start
+  // (keepalived reads it when it loads, init_track_files); then each number it comes to hold.
+  void file_initial(CheckRef ref, int64_t value);
+  HealthUpdate file_changed(CheckRef ref, int64_t value);
 
   const Pool& pool() const { return pool_; }
   const RealServerState& server(size_t rs) const { return rs_.at(rs); }
@@ -257,6 +268,9 @@ class ServiceHealth {
   std::string server_name(size_t rs) const;
   void refresh(size_t rs);
   HealthUpdate apply_pool(HealthUpdate up);
+  // After a checker's transition `ev` (if any): the real server's, and the pool's changes.
+  HealthUpdate settle(CheckRef ref, const RealServerState& before,
+                      const std::optional<CheckerEvent>& ev, const std::string& reason);
 
   Pool pool_;
   std::vector<std::vector<Checker>> checkers_;

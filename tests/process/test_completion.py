@@ -156,7 +156,7 @@ class Completion(RingDaemonTest):
                          ["dpdk0", "dpdk1"])
         self.assertEqual(self.complete("fastvsadm --check "), ["add", "del", "pool", "list"])
         self.assertEqual(self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "),
-                         ["tcp", "http", "ssl", "udp", "dns", "ping", "smtp", "misc"])
+                         ["tcp", "http", "ssl", "udp", "dns", "ping", "smtp", "misc", "file"])
         self.assertIn("path=", self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 "
                                              "http "))
         self.assertIn("require_reply=", self.complete("fastvsadm --check add -u 10.0.0.1:53 -r "
@@ -164,6 +164,8 @@ class Completion(RingDaemonTest):
         ping = self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 ping ")
         self.assertIn("timeout=", ping)
         self.assertNotIn("port=", ping)
+        self.assertEqual(self.complete("fastvsadm --check add -t 10.0.0.1:80 -r 10.0.0.2 file "),
+                         ["file=", "weight=", "reverse", "inhibit"])
 
     def test_sync_daemon(self):
         self.assertEqual(self.complete("fastvsadm --st"), ["--start-daemon", "--stop-daemon"])

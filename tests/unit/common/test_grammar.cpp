@@ -907,7 +907,7 @@ TEST(ParseCheck, AddDelPoolList) {
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 tcp"),
             "--check add needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 icmp"),
-            "unknown check kind 'icmp' (tcp, http, ssl, udp, dns, ping, smtp, misc)");
+            "unknown check kind 'icmp' (tcp, http, ssl, udp, dns, ping, smtp, misc, file)");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=soon"),
             "bad interval 'interval=soon'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp path=/"),
@@ -1137,6 +1137,30 @@ TEST(ParseCheck, Dns) {
   EXPECT_EQ(dns_query(1, "ex.org.", 6), dns_query(1, "ex.org", 6));
   EXPECT_EQ(dns_query(1, ".", 6),
             (std::vector<uint8_t>{0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1}));
+}
+
+TEST(ParseCheck, File) {
+  Command c = parse_ok(
+      "--check add -t 10.0.0.1:80 -r 192.168.0.18 file file=/run/rs18 weight=-20 reverse inhibit");
+  EXPECT_EQ(c.check.spec.kind, CheckKind::File);
+  EXPECT_EQ(c.check.spec.file_path, "/run/rs18");
+  EXPECT_EQ(c.check.spec.file_weight, -20);
+  EXPECT_TRUE(c.check.spec.file_reverse);
+  EXPECT_TRUE(c.check_inhibit);
+  EXPECT_EQ(parse_ok("--check add -t 10.0.0.1:80 -r 192.168.0.18 file file=/run/x")
+                .check.spec.file_weight,
+            1);
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file"),
+            "a file check needs file=PATH");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=run/x"),
+            "bad file (an absolute path to a file) 'file=run/x'");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=/x weight=70000"),
+            "bad weight (-65535..65535) 'weight=70000'");
+  // It never runs: no timing keys.
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=/x interval=2"),
+            "unknown option 'interval=2' for a FILE_CHECK check");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp weight=2"),
+            "unknown option 'weight=2' for a TCP_CHECK check");
 }
 
 TEST(ParseCheck, Smtp) {

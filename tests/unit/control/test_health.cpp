@@ -2,6 +2,7 @@
 // servers, quorum and hysteresis, inhibit_on_failure, the sorry server, and the fastvsadm
 // commands the changes become.
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -694,6 +695,96 @@ TEST(ServiceHealth, MiscDynamicChangesTheWeight) {
   EXPECT_EQ(u.changes[0].old_weight, 5);
   EXPECT_EQ(brief(h.finish({0, 0}, 2, misc_exit_result(m, 0)).changes), "=10.0.0.1:80 w5");
   EXPECT_EQ(brief(h.finish({0, 0}, 3, misc_exit_result(m, 1)).changes), "-10.0.0.1:80");
+}
+
+// FILE_CHECK (track_file.c's update_track_file_status, process_update_checker_track_file_status):
+// the file's number times the weight joins the server's weight; weight 0 means a non-zero number
+// takes it down (reverse: a zero one); -65535 or less is a fault. It never runs.
+CheckSpec file_spec(int32_t weight, bool reverse = false) {
+  CheckSpec f;
+  f.kind = CheckKind::File;
+  f.file_path = "/run/rs1";
+  f.file_weight = weight;
+  f.file_reverse = reverse;
+  f.alpha = true;  // has no effect on a FILE_CHECK
+  return f;
+}
+
+PoolSpec one_server(int32_t weight) {
+  PoolSpec p;
+  p.service = {Proto::Tcp, ip(10, 0, 1, 1), 80};
+  p.real_servers = {server(ip(10, 0, 0, 1), weight)};
+  return p;
+}
+
+TEST(ServiceHealth, FileCheckWeighted) {
+  ServiceHealth h(one_server(5), {{file_spec(10)}}, 0);
+  EXPECT_TRUE(h.due(1e9).empty());  // it never runs
+  EXPECT_EQ(h.next_wakeup(), std::numeric_limits<double>::infinity());
+  h.file_initial({0, 0}, 2);
+  EXPECT_EQ(brief(h.initial().changes), "+10.0.0.1:80 w25");
+  HealthUpdate u = h.file_changed({0, 0}, 3);
+  ASSERT_EQ(u.events.size(), 1u);
+  EXPECT_EQ(u.events[0].text,
+            "VS TCP 10.0.1.1:80, real server 10.0.0.1:80: weight 25 -> 35 (FILE_CHECK /run/rs1)");
+  EXPECT_EQ(brief(u.changes), "=10.0.0.1:80 w35");
+  EXPECT_TRUE(h.file_changed({0, 0}, 3).empty());  // the same number again: nothing
+  // Below zero the weight stops at 0 and the server stays in (no fault yet).
+  EXPECT_EQ(brief(h.file_changed({0, 0}, -1).changes), "=10.0.0.1:80 w0");
+  EXPECT_TRUE(h.server(0).alive);
+  // 10 x -6554 = -65540: at most -IPVS_WEIGHT_MAX, a fault.
+  u = h.file_changed({0, 0}, -6554);
+  EXPECT_EQ(brief(u.changes), "-10.0.0.1:80");
+  EXPECT_FALSE(h.server(0).alive);
+  EXPECT_EQ(h.server(0).reason, "FILE_CHECK /run/rs1: the file holds -6554");
+  // Out of the fault at its status: the configured weight plus 10 x 1.
+  EXPECT_EQ(brief(h.file_changed({0, 0}, 1).changes), "+10.0.0.1:80 w15");
+  // A big number stops at IPVS_WEIGHT_MAX - 1 more, and the weight at 65535.
+  EXPECT_EQ(brief(h.file_changed({0, 0}, 100000).changes), "=10.0.0.1:80 w65535");
+}
+
+TEST(ServiceHealth, FileCheckWeightZeroIsUpOrDown) {
+  ServiceHealth h(one_server(5), {{file_spec(0)}}, 0);
+  h.file_initial({0, 0}, 1);  // down from the start: set_track_file_checkers_down
+  EXPECT_TRUE(h.initial().changes.empty());
+  EXPECT_FALSE(h.server(0).alive);
+  HealthUpdate u = h.file_changed({0, 0}, 0);
+  EXPECT_EQ(brief(u.changes), "+10.0.0.1:80 w5");  // the weight is untouched
+  EXPECT_EQ(u.events.at(0).kind, HealthEvent::Kind::CheckerUp);
+  EXPECT_EQ(u.events.at(1).kind, HealthEvent::Kind::ServerUp);
+  EXPECT_EQ(brief(h.file_changed({0, 0}, 7).changes), "-10.0.0.1:80");
+  EXPECT_TRUE(h.file_changed({0, 0}, -3).empty());  // any non-zero number: still down
+}
+
+TEST(ServiceHealth, FileCheckReverse) {
+  // weight 0 reverse: zero is the failure.
+  ServiceHealth h0(one_server(5), {{file_spec(0, true)}}, 0);
+  h0.file_initial({0, 0}, 0);
+  EXPECT_TRUE(h0.initial().changes.empty());
+  EXPECT_EQ(brief(h0.file_changed({0, 0}, 1).changes), "+10.0.0.1:80 w5");
+  // weight 2 reverse: the number counts negated.
+  ServiceHealth h(one_server(50), {{file_spec(2, true)}}, 0);
+  h.file_initial({0, 0}, 0);
+  EXPECT_EQ(brief(h.initial().changes), "+10.0.0.1:80 w50");
+  EXPECT_EQ(brief(h.file_changed({0, 0}, 10).changes), "=10.0.0.1:80 w30");
+  EXPECT_EQ(brief(h.file_changed({0, 0}, -10).changes), "=10.0.0.1:80 w70");
+}
+
+TEST(ServiceHealth, FileCheckWithAnotherChecker) {
+  // Both must be up; the file's weight joins whatever the other leaves.
+  CheckSpec t = tcp_spec(ip(10, 0, 0, 1));
+  ServiceHealth h(one_server(5), {{file_spec(1), t}}, 0);
+  h.file_initial({0, 0}, 0);
+  EXPECT_EQ(brief(h.initial().changes), "+10.0.0.1:80 w5");
+  EXPECT_EQ(brief(h.file_changed({0, 0}, 4).changes), "=10.0.0.1:80 w9");
+  h.begin({0, 1}, 1);
+  EXPECT_EQ(brief(h.finish({0, 1}, 1, refused()).changes), "-10.0.0.1:80");
+  // The weight moves while the server is down, without a change to the table.
+  HealthUpdate u = h.file_changed({0, 0}, 6);
+  EXPECT_TRUE(u.changes.empty());
+  EXPECT_EQ(u.events.at(0).kind, HealthEvent::Kind::WeightChanged);
+  h.begin({0, 1}, 2);
+  EXPECT_EQ(brief(h.finish({0, 1}, 2, ok()).changes), "+10.0.0.1:80 w11");
 }
 
 TEST(ServiceHealth, JitterSpreadsTheFirstRuns) {

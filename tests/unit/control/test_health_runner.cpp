@@ -173,6 +173,98 @@ TEST_F(RunnerTest, MiscCheckRunsAsItsUser) {
   rmdir(dir);
 }
 
+// FILE_CHECK: the thread watches the file's directory and follows what is written to it, moved
+// onto it or deleted, with no run and no polling (inotify, as keepalived's process_inotify).
+class FileCheckTest : public RunnerTest {
+ protected:
+  void SetUp() override {
+    RunnerTest::SetUp();
+    ASSERT_NE(mkdtemp(dir_), nullptr);
+    path_ = std::string(dir_) + "/rs.state";
+  }
+  void TearDown() override {
+    RunnerTest::TearDown();
+    std::remove(path_.c_str());
+    std::remove((path_ + ".new").c_str());
+    rmdir(dir_);
+  }
+  static void write_file(const std::string& path, const std::string& text) {
+    std::ofstream f(path, std::ios::trunc);
+    f << text;
+  }
+  // The service's destinations once an update says `want` ("" for none), within 10 s.
+  bool wait_dests(const std::string& want) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      epoll_event ev;
+      if (epoll_wait(ep_, &ev, 1, 100) <= 0) continue;
+      for (const HealthRunner::Update& u : runner_.take()) {
+        if (!u.verdict) continue;
+        std::string got;
+        for (const DestConfig& d : u.dests)
+          got += (got.empty() ? "" : " ") + addr_port(d.rip, d.rport) + " w" +
+                 std::to_string(d.weight);
+        last_ = got;
+        if (got == want) return true;
+      }
+    }
+    return false;
+  }
+  std::vector<HealthDef> defs(int32_t file_weight) {
+    CheckSpec spec;
+    spec.kind = CheckKind::File;
+    spec.file_path = path_;
+    spec.file_weight = file_weight;
+    std::vector<HealthDef> d = one_check(spec, 80);
+    d[0].pool.real_servers[0].weight = 5;
+    return d;
+  }
+  char dir_[32] = "/tmp/fvs-runner-XXXXXX";
+  std::string path_;
+  std::string last_;
+};
+
+TEST_F(FileCheckTest, WeightFollowsTheFile) {
+  write_file(path_, "2\n");
+  runner_.configure(defs(10));
+  ASSERT_TRUE(wait_dests("127.0.0.1:80 w25")) << last_;  // read at start: 5 + 2 x 10
+  write_file(path_, "0x3");                              // strtol's base 0, as keepalived
+  ASSERT_TRUE(wait_dests("127.0.0.1:80 w35")) << last_;
+  // Written elsewhere and moved onto it (IN_MOVED_TO).
+  write_file(path_ + ".new", "-1");
+  ASSERT_EQ(rename((path_ + ".new").c_str(), path_.c_str()), 0);
+  ASSERT_TRUE(wait_dests("127.0.0.1:80 w0")) << last_;
+  // Deleted: 0.
+  ASSERT_EQ(std::remove(path_.c_str()), 0);
+  ASSERT_TRUE(wait_dests("127.0.0.1:80 w5")) << last_;
+  // The fault: 10 x -7000 is below -65535; the server leaves.
+  write_file(path_, "-7000");
+  ASSERT_TRUE(wait_dests("")) << last_;
+  // --check list shows where it stands.
+  EXPECT_NE(runner_.status().find("DOWN weight 5  FILE_CHECK " + path_ + ": the file holds -7000"),
+            std::string::npos)
+      << runner_.status();
+}
+
+TEST_F(FileCheckTest, WeightZeroAndInitFile) {
+  CheckSpec spec;
+  std::vector<HealthDef> d = defs(0);
+  d[0].checks[0][0].file_init = 1;  // the file does not exist: written with 1, which is down
+  runner_.configure(d);
+  ASSERT_TRUE(wait_dests("")) << last_;
+  std::string text;
+  std::getline(std::ifstream(path_), text);
+  EXPECT_EQ(text, "1");
+  write_file(path_, "0");
+  ASSERT_TRUE(wait_dests("127.0.0.1:80 w5")) << last_;
+  // A reload does not write it again, even with overwrite.
+  d[0].checks[0][0].file_init_overwrite = true;
+  runner_.configure(d);
+  ASSERT_TRUE(wait_dests("127.0.0.1:80 w5")) << last_;
+  std::getline(std::ifstream(path_), text);
+  EXPECT_EQ(text, "0");
+}
+
 // fastvsd --misc-check-output: each run's output is one log line of its own (no verdict), the
 // excerpt bounded; without the option, none.
 TEST(RunnerMiscOutput, OneBoundedLogLineARunWithTheOptionNoneWithout) {

@@ -720,6 +720,82 @@ TEST(Keepalived, DnsCheck) {
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
 }
 
+// FILE_CHECK and track_file (check_file.c, track_file.c): the track_file's file and weight,
+// FILE_CHECK's own weight when it gives one; what keepalived reports and goes on without
+// refuses the file at its line.
+TEST(Keepalived, FileCheck) {
+  KaLoadResult r = load(R"(track_file state {
+  file /tmp/fastvs-rs2.state
+  weight -3 reverse
+  init_file 7 overwrite
+}
+track_file gate {
+  file /tmp/fastvs-gate
+}
+virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  real_server 10.0.0.2 80 {
+    FILE_CHECK {
+      track_file state
+    }
+    FILE_CHECK {
+      track_file gate
+      weight 0
+    }
+  }
+  real_server 10.0.0.3 80 {
+    FILE_CHECK {
+      track_file state
+      weight 20 noreverse
+    }
+  }
+})");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.at(0);
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  const auto& rs = r.cfg.virtual_servers.at(0).real_servers;
+  ASSERT_EQ(rs.at(0).checks.size(), 2u);
+  const CheckSpec& a = rs[0].checks[0].spec;
+  EXPECT_EQ(a.kind, CheckKind::File);
+  EXPECT_EQ(a.describe(), "FILE_CHECK /tmp/fastvs-rs2.state");
+  EXPECT_EQ(a.track_name, "state");
+  EXPECT_EQ(a.file_weight, -3);
+  EXPECT_TRUE(a.file_reverse);
+  EXPECT_EQ(a.file_init, 7);
+  EXPECT_TRUE(a.file_init_overwrite);
+  // weight 0 is no weight of its own (file_end_handler): the track_file's, 1.
+  const CheckSpec& b = rs[0].checks[1].spec;
+  EXPECT_EQ(b.file_weight, 1);
+  EXPECT_FALSE(b.file_reverse);
+  EXPECT_FALSE(b.file_init.has_value());
+  const CheckSpec& c = rs.at(1).checks.at(0).spec;
+  EXPECT_EQ(c.file_weight, 20);
+  EXPECT_FALSE(c.file_reverse);
+
+  const std::string vs_head = "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n";
+  EXPECT_EQ(load_err(vs_head + "    FILE_CHECK {\n      track_file nope\n    }\n  }\n}\n"),
+            "ka.conf:4: track_file 'nope' not found");
+  EXPECT_EQ(load_err(vs_head + "    FILE_CHECK {\n      weight 2\n    }\n  }\n}\n"),
+            "ka.conf:3: FILE_CHECK has no track_file");
+  EXPECT_EQ(load_err("track_file t {\n  file /tmp/x\n}\n" + vs_head +
+                     "    FILE_CHECK {\n      track_file t\n      weight 65536\n    }\n  }\n}\n"),
+            "ka.conf:8: bad FILE_CHECK weight '65536' (-65535..65535, IPVS_WEIGHT_MAX)");
+  EXPECT_EQ(load_err("track_file t {\n  file relative/x\n}\n"),
+            "ka.conf:2: track_file 't': file 'relative/x' is not an absolute path to a file");
+  EXPECT_EQ(load_err("track_file t {\n  file /nonexistent-dir/x\n}\n"),
+            "ka.conf:2: track_file 't': directory '/nonexistent-dir/': No such file or directory");
+  EXPECT_EQ(load_err("track_file t {\n  file /tmp/x\n  weight 255\n}\n"),
+            "ka.conf:3: bad track_file weight '255' (-254..254, keepalived's range for a "
+            "track_file)");
+  EXPECT_EQ(load_err("track_file t {\n  weight 2\n}\n"), "ka.conf:1: track_file 't' has no file");
+  EXPECT_EQ(load_err("track_file t {\n  file /tmp/x\n}\ntrack_file t {\n  file /tmp/y\n}\n"),
+            "ka.conf:4: track_file 't' is defined twice (ka.conf:1)");
+  EXPECT_EQ(load_err("track_file t {\n  file /tmp/x\n  init_file seven\n}\n"),
+            "ka.conf:3: bad init_file value 'seven' (a number, overwrite)");
+}
+
 // MISC_CHECK's user: named, or global_defs' script_user, or keepalived_script, or root with a
 // warning; a name that does not exist refuses the file at its line; enable_script_security
 // refuses a program that would run as root from a path others can write.
@@ -1432,8 +1508,8 @@ virtual_server 10.0.0.1 443 {
   lb_kind NAT
   persistence_engine sip
   real_server 10.0.0.2 443 {
-    FILE_CHECK {
-      track_file f1
+    BFD_CHECK {
+      name b1
     }
   }
   real_server 10.0.0.3 443 {
@@ -1456,11 +1532,11 @@ virtual_server 10.0.0.1 443 {
       "fastvsd",
       "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
       "ka.conf:15: persistence_engine is not handled by fastvsd",
-      "ka.conf:17: FILE_CHECK is not handled by fastvsd",
+      "ka.conf:17: BFD_CHECK is not handled by fastvsd",
       "ka.conf:25: url regex is not handled by fastvsd",
       "ka.conf:30: lvs_method TUN type gue port 6080 is not handled by fastvsd"};
   EXPECT_EQ(ka_unsupported(r.cfg), errors);
-  // What is handled still loads: the real server whose only checker is FILE_CHECK has none.
+  // What is handled still loads: the real server whose only checker is BFD_CHECK has none.
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_EQ(service_name(vs.key), "TCP 10.0.0.1:443");
   EXPECT_TRUE(vs.real_servers.at(0).checks.empty());
