@@ -53,4 +53,13 @@ std::optional<uint32_t> parse_uint(std::string_view s, uint32_t max) {
   return static_cast<uint32_t>(value);
 }
 
+std::optional<int32_t> parse_int(std::string_view s, int32_t min, int32_t max) {
+  const bool neg = !s.empty() && s[0] == '-';
+  const std::optional<uint32_t> m = parse_uint(s.substr(neg ? 1 : 0), 2147483648u);
+  if (!m) return std::nullopt;
+  const int64_t v = neg ? -static_cast<int64_t>(*m) : static_cast<int64_t>(*m);
+  if (v < min || v > max) return std::nullopt;
+  return static_cast<int32_t>(v);
+}
+
 }  // namespace fastvs

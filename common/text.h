@@ -29,5 +29,7 @@ std::string join(const std::vector<std::string>& words, std::string_view sep = "
 
 // Decimal digits only, value <= max.
 std::optional<uint32_t> parse_uint(std::string_view s, uint32_t max);
+// An optional '-' and decimal digits, min <= value <= max.
+std::optional<int32_t> parse_int(std::string_view s, int32_t min, int32_t max);
 
 }  // namespace fastvs

@@ -361,10 +361,9 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
         return bad("file (an absolute path to a file)");
       spec.file_path = std::string(val);
     } else if (key == "weight") {
-      const bool neg = !val.empty() && val[0] == '-';
-      const auto v = parse_uint(val.substr(neg ? 1 : 0), 65535);
+      const std::optional<int32_t> v = parse_int(val, -65535, 65535);
       if (!v) return bad("weight (-65535..65535)");
-      spec.file_weight = neg ? -static_cast<int32_t>(*v) : static_cast<int32_t>(*v);
+      spec.file_weight = *v;
     } else if (key == "reverse") {
       spec.file_reverse = true;
     } else if (key == "alpha") {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -278,14 +279,12 @@ bool Loader::track_file_block(const Node& n) {
       if (!leaf(c, 1, 2)) return false;
       if (weight_seen) return fail(c.line, "a second weight for track_file " + quoted(name));
       weight_seen = true;
-      const bool neg = !c.args[0].empty() && c.args[0][0] == '-';
-      const std::optional<uint32_t> v =
-          parse_uint(std::string_view(c.args[0]).substr(neg ? 1 : 0), 254);
+      const std::optional<int32_t> v = parse_int(c.args[0], -254, 254);
       if (!v) {
         return fail(c.line, "bad track_file weight " + quoted(c.args[0]) +
                                 " (-254..254, keepalived's range for a track_file)");
       }
-      t.weight = static_cast<int32_t>(*v) * (neg ? -1 : 1);
+      t.weight = *v;
       if (c.args.size() == 2) {
         if (c.args[1] != "reverse")
           return fail(c.line,
@@ -300,11 +299,9 @@ bool Loader::track_file_block(const Node& n) {
           t.overwrite = true;
           continue;
         }
-        const bool neg = !w.empty() && w[0] == '-';
-        const std::optional<uint32_t> v =
-            parse_uint(std::string_view(w).substr(neg ? 1 : 0), neg ? 2147483648u : 2147483647u);
-        if (!v) return fail(c.line, "bad init_file value " + quoted(w) + " (a number, overwrite)");
-        t.init = static_cast<int32_t>(neg ? -static_cast<int64_t>(*v) : static_cast<int64_t>(*v));
+        t.init = parse_int(w, INT32_MIN, INT32_MAX);
+        if (!t.init)
+          return fail(c.line, "bad init_file value " + quoted(w) + " (a number, overwrite)");
       }
     } else {
       unknown(c, "track_file");
@@ -330,14 +327,12 @@ bool Loader::file_check(RawServer& rs, const Node& n) {
       ch.track_name = c.args[0];
     } else if (k == "weight") {
       if (!leaf(c, 1, 2)) return false;
-      const bool neg = !c.args[0].empty() && c.args[0][0] == '-';
-      const std::optional<uint32_t> v =
-          parse_uint(std::string_view(c.args[0]).substr(neg ? 1 : 0), 65535);
+      const std::optional<int32_t> v = parse_int(c.args[0], -65535, 65535);
       if (!v) {
         return fail(c.line, "bad FILE_CHECK weight " + quoted(c.args[0]) +
                                 " (-65535..65535, IPVS_WEIGHT_MAX)");
       }
-      ch.file_weight = static_cast<int32_t>(*v) * (neg ? -1 : 1);
+      ch.file_weight = *v;
       ch.file_reverse = false;
       if (c.args.size() == 2) {
         if (c.args[1] != "reverse" && c.args[1] != "noreverse")

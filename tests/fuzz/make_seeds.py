@@ -228,6 +228,21 @@ virtual_server {VIP} 443 {{
     }}
 }}
 """
+put("keepalived", "file_check", b"""track_file rs {
+    file /tmp/fastvs-fuzz-rs
+    weight -3 reverse
+    init_file 2 overwrite
+}
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        FILE_CHECK {
+            track_file rs
+            weight 10 noreverse
+        }
+    }
+}
+""")
 put("keepalived", "seed", keepalived_seed.encode())
 put("keepalived", "full", keepalived_full.encode())
 put("keepalived", "ipv6", b"""virtual_server 2001:db8::1 80 {
