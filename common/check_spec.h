@@ -117,6 +117,19 @@ struct CheckSpec {
   friend bool operator==(const CheckSpec&, const CheckSpec&) = default;
 };
 
+// A notify or quorum script of keepalived's (notify_up, notify_down, quorum_up, quorum_down):
+// a program run without a shell, as its user, on a real server's or a virtual server's
+// transition; nobody waits for its result (keepalived's notify_exec).
+struct ScriptSpec {
+  std::string text;               // as written, for logs
+  std::vector<std::string> argv;  // program and arguments (MISC_CHECK's splitting)
+  std::string user;               // `SCRIPT [USER [GROUP]]` as written ("": the default user)
+  std::string group;
+  uint32_t uid = 0;  // what they resolved to when the configuration was loaded
+  uint32_t gid = 0;
+  friend bool operator==(const ScriptSpec&, const ScriptSpec&) = default;
+};
+
 // keepalived's read_hex_str (lib/parser.c): pairs of hex digits, blanks between groups ending
 // one ("Ab12f 3" is AB 12 0F 03); with `mask`, X or x is a wildcard nibble (its mask bits set).
 // False on any other character or an empty string.

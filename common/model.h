@@ -188,6 +188,18 @@ struct PoolConfig {
   uint16_t sorry_port = 0;
   ForwardMethod sorry_method = ForwardMethod::Masq;
   bool sorry_inhibit = false;
+  // keepalived's scripts: the virtual server's quorum_up/quorum_down, its real servers'
+  // notify_up/notify_down; omega runs the down ones when the service goes (fastvsd stops, or a
+  // reload drops it).
+  std::optional<ScriptSpec> quorum_up, quorum_down;
+  bool omega = false;
+  struct ServerScripts {
+    IpAddr rip;
+    uint16_t rport = 0;
+    std::optional<ScriptSpec> up, down;
+    friend bool operator==(const ServerScripts&, const ServerScripts&) = default;
+  };
+  std::vector<ServerScripts> notify;
   friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
 };
 

@@ -14,13 +14,14 @@
 //    missing or extra value, a bad address, port, number, time, boolean or keyword value, an
 //    IPv6 address, protocol SCTP, an HTTP_GET without a url or a url without a path, a
 //    MISC_CHECK without misc_path, a FILE_CHECK without a track_file or naming none defined, a
-//    track_file without a file, with a relative one or one in a directory that does not exist, a MISC_CHECK user or global_defs script_user that does not
-//    exist, with enable_script_security a program that would run as root from a path others can
-//    write, a virtual server defined twice, an `include` that matches no file,
-//    multi-line parameters, $_RANDOM and sequences (~SEQ); (keepalived's conditional lines are read
-//    as the config id "fastvsd": "@fastvsd ..." and "@^OTHER ..." taken, the others skipped); an
-//    lvs_sync_daemon whose interface is no port (dpdkN), whose VRRP instance is not in the file, or
-//    with a value keepalived would refuse (and start the daemon without), or a second one;
+//    track_file without a file, with a relative one or one in a directory that does not exist, a
+//    MISC_CHECK user or global_defs script_user that does not exist, with enable_script_security a
+//    program that would run as root from a path others can write, a virtual server defined twice,
+//    an `include` that matches no file, multi-line parameters, $_RANDOM and sequences (~SEQ);
+//    (keepalived's conditional lines are read as the config id "fastvsd": "@fastvsd ..." and
+//    "@^OTHER ..." taken, the others skipped); an lvs_sync_daemon whose interface is no port
+//    (dpdkN), whose VRRP instance is not in the file, or with a value keepalived would refuse (and
+//    start the daemon without), or a second one;
 //  - warnings ("NAME:LINE: text", the file still loads):
 //      * top-level blocks keepalived's VRRP process runs (keepalived --vrrp on the same file),
 //        skipped whole: vrrp_instance, vrrp_sync_group, vrrp_script, vrrp_track_*,
@@ -29,8 +30,8 @@
 //        SSL, bfd_instance, net_namespace, ... ("... is not handled by fastvsd (ignored)");
 //        global_defs' keywords other than script_user, enable_script_security and lvs_sync_daemon,
 //        in one warning;
-//      * MISC_CHECKs that name no user running as root (no global_defs script_user, no
-//        keepalived_script user): keepalived's warning, once;
+//      * MISC_CHECKs and notify/quorum scripts that name no user running as root (no
+//        global_defs script_user, no keepalived_script user): keepalived's warning, once;
 //      * unknown keywords, anywhere: "unknown keyword 'x' in real_server (ignored)";
 //      * keywords that change nothing for fastvs (smtp_alert, snmp_name, log_all_failures,
 //        http_protocol, ...): "... has no effect in fastvsd (ignored)";
@@ -84,11 +85,18 @@ struct KaCheck {
   CheckSpec spec;          // resolved: defaults and inherited values applied
 };
 
+// notify_up, notify_down, quorum_up, quorum_down: `SCRIPT [USER [GROUP]]`, SCRIPT split into
+// program and arguments as misc_path's single value is.
+struct KaScript {
+  unsigned line = 0;
+  ScriptSpec spec;  // resolved: its user's ids (resolve_script_users)
+};
+
 struct KaRealServer {
   unsigned line = 0;
   PoolServer server;  // address, port (resolved), method, weight, inhibit_on_failure, thresholds
-  std::string notify_up;    // scripts as written (keepalived runs them on transitions)
-  std::string notify_down;  //
+  std::optional<KaScript> notify_up;  // run when it comes up, and goes down
+  std::optional<KaScript> notify_down;
   std::vector<KaCheck> checks;
 };
 
@@ -110,10 +118,10 @@ struct KaVirtualServer {
   uint32_t quorum = 1;
   uint32_t hysteresis = 0;
   bool alpha = false;
-  bool omega = false;
-  bool ops = false;         // one-packet scheduling (UDP only; ipvsadm -o)
-  std::string quorum_up;    // scripts as written
-  std::string quorum_down;  //
+  bool omega = false;                 // the down scripts run when the service goes
+  bool ops = false;                   // one-packet scheduling (UDP only; ipvsadm -o)
+  std::optional<KaScript> quorum_up;  // run when the quorum is gained, and lost
+  std::optional<KaScript> quorum_down;
   double delay_loop = 60;
   std::optional<KaSorryServer> sorry_server;
   std::vector<KaRealServer> real_servers;

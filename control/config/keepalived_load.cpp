@@ -47,10 +47,17 @@ std::vector<std::string> service_command(const KaVirtualServer& vs, const std::s
 PoolSpec KaVirtualServer::pool() const {
   PoolSpec p;
   p.service = key;
-  for (const KaRealServer& rs : real_servers) p.real_servers.push_back(rs.server);
+  for (const KaRealServer& rs : real_servers) {
+    p.real_servers.push_back(rs.server);
+    if (rs.notify_up) p.real_servers.back().notify_up = rs.notify_up->spec;
+    if (rs.notify_down) p.real_servers.back().notify_down = rs.notify_down->spec;
+  }
   if (sorry_server) p.sorry_server = sorry_server->server;
   p.quorum = quorum;
   p.hysteresis = hysteresis;
+  if (quorum_up) p.quorum_up = quorum_up->spec;
+  if (quorum_down) p.quorum_down = quorum_down->spec;
+  p.omega = omega;
   return p;
 }
 
@@ -217,6 +224,18 @@ Result<Config> ka_apply(Config base, const KaConfig& ka, const std::vector<Servi
     pool.service = vs.key;
     pool.quorum = vs.quorum;
     pool.hysteresis = vs.hysteresis;
+    if (vs.quorum_up) pool.quorum_up = vs.quorum_up->spec;
+    if (vs.quorum_down) pool.quorum_down = vs.quorum_down->spec;
+    pool.omega = vs.omega;
+    for (const KaRealServer& rs : vs.real_servers) {
+      if (!rs.notify_up && !rs.notify_down) continue;
+      PoolConfig::ServerScripts n;
+      n.rip = rs.server.ip;
+      n.rport = rs.server.port;
+      if (rs.notify_up) n.up = rs.notify_up->spec;
+      if (rs.notify_down) n.down = rs.notify_down->spec;
+      pool.notify.push_back(std::move(n));
+    }
     if (vs.sorry_server) {
       pool.has_sorry = true;
       pool.sorry_ip = vs.sorry_server->server.ip;

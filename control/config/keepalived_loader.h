@@ -103,6 +103,12 @@ struct RawCheck {
   uint16_t min_reply_len = 0, max_reply_len = 255;
 };
 
+// A script's line and values: `SCRIPT [USER [GROUP]]`.
+struct RawScript {
+  unsigned line = 0;
+  std::vector<std::string> args;
+};
+
 struct RawServer {
   unsigned line = 0;
   IpAddr ip;
@@ -113,8 +119,8 @@ struct RawServer {
   uint32_t u_threshold = 0;
   uint32_t l_threshold = 0;
   Inherit inh;
-  std::string notify_up;
-  std::string notify_down;
+  std::optional<RawScript> notify_up;
+  std::optional<RawScript> notify_down;
   std::vector<RawCheck> checks;
 };
 
@@ -134,8 +140,8 @@ struct RawVs {
   uint32_t hysteresis = 0;
   bool omega = false;
   bool ops = false;  // `ops` (lbflags_handler's IP_VS_SVC_F_ONEPACKET)
-  std::string quorum_up;
-  std::string quorum_down;
+  std::optional<RawScript> quorum_up;
+  std::optional<RawScript> quorum_down;
   Inherit inh;
   std::optional<RawServer> sorry;
   std::vector<RawServer> real_servers;
@@ -234,8 +240,10 @@ class Loader {
   // NAT | DR | TUN [type ipip|gue port N|gre [nocsum|csum|remcsum]]
   bool method_leaf(const Node& n, std::optional<ForwardMethod>& out);
 
-  // The rest of the line, for scripts: notify_up "/bin/x arg" [user [group]].
-  std::string script(const Node& n) { return join(n.args); }
+  // notify_up "/bin/x arg" [user [group]].
+  static RawScript script(const Node& n) { return RawScript{n.line, n.args}; }
+  // A script's program and user, as MISC_CHECK's.
+  KaScript resolve_script(const RawScript& raw);
 
   bool top(const Node& n);
 

@@ -17,11 +17,6 @@
 namespace fastvs::ka {
 
 namespace {
-// Why notify_up/down, quorum_up/down and omega change nothing yet.
-constexpr const char* kNoScripts = "fastvsd runs no notify or quorum scripts yet";
-}  // namespace
-
-namespace {
 
 // Who moves a vrrp_instance's addresses (KaVrrpAddr::owner).
 std::string instance_owner(std::string_view name) {
@@ -602,14 +597,12 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     std::optional<bool> b;
     if (!bool_leaf(n, b)) return false;
     vs.omega = *b;
-    ignored(n.line, k, kNoScripts);
     return true;
   }
   if (k == "inhibit_on_failure") return bool_leaf(n, vs.inh.inhibit);
   if (k == "quorum_up" || k == "quorum_down") {
     if (!leaf(n, 1, 3)) return false;
     (k == "quorum_up" ? vs.quorum_up : vs.quorum_down) = script(n);
-    ignored(n.line, k, kNoScripts);
     return true;
   }
   if (k == "sorry_server") {
@@ -738,8 +731,7 @@ bool Loader::real_server(RawVs& vs, const Node& n) {
       ok = uint_leaf(c, 0, INT32_MAX, rs.l_threshold);
     } else if (k == "notify_up" || k == "notify_down") {
       ok = leaf(c, 1, 3);
-      (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
-      if (ok) ignored(c.line, k, kNoScripts);
+      if (ok) (k == "notify_up" ? rs.notify_up : rs.notify_down) = script(c);
     } else if (k == "TCP_CHECK" || k == "HTTP_GET" || k == "MISC_CHECK" || k == "UDP_CHECK" ||
                k == "PING_CHECK" || k == "SMTP_CHECK" || k == "SSL_GET" || k == "DNS_CHECK") {
       ok = checker(rs, c, dynamic_seen);

@@ -12,50 +12,78 @@ namespace fastvs::ka {
 // root with keepalived's warning (set_default_script_user). A user or group that does not
 // exist refuses the file at its line; so does, with enable_script_security, a program that
 // would run as root from a path others can write (keepalived's check_script_secure).
+// Who runs each MISC_CHECK program and notify/quorum script: its own user, else global_defs'
+// script_user, else keepalived_script, else root with keepalived's warning (once); with
+// enable_script_security, one that would run as root from a path others can write refuses the
+// file.
 bool Loader::resolve_script_users() {
   std::optional<ScriptIds> fallback;
   bool warned_root = false;
+  const auto resolve = [&](const std::string& what, unsigned line, unsigned user_line,
+                           const std::string& user, const std::string& group,
+                           const std::vector<std::string>& argv, uint32_t& uid, uint32_t& gid) {
+    ScriptIds ids;
+    if (!user.empty()) {
+      const Result<ScriptIds> r = resolve_script_user(user, group);
+      if (!r) return fail(user_line, what + " user: " + r.error());
+      ids = *r;
+    } else if (fallback) {
+      ids = *fallback;
+    } else if (!cfg_.scripts.user.empty()) {
+      const Result<ScriptIds> r = resolve_script_user(cfg_.scripts.user, cfg_.scripts.group);
+      if (!r) return fail(cfg_.scripts.line, "script_user: " + r.error());
+      fallback = ids = *r;
+    } else {
+      const Result<ScriptIds> r = resolve_script_user(kDefaultScriptUser, "");
+      if (r) {
+        ids = *r;
+      } else if (!warned_root) {  // root, with keepalived's warning
+        warn(line, std::string("MISC_CHECK programs and notify scripts that name no user run as "
+                               "root: default user '") +
+                       kDefaultScriptUser +
+                       "' for script execution does not exist - please create "
+                       "(or give global_defs script_user)");
+        warned_root = true;
+      }
+      fallback = ids;
+    }
+    uid = ids.uid;
+    gid = ids.gid;
+    if (cfg_.scripts.security && (uid == 0 || gid == 0) && !argv.empty()) {
+      if (const Status st = check_script_secure(argv[0]); !st)
+        return fail(line, what + " " + quoted(argv[0]) + " would run as root but " + st.error() +
+                              " (enable_script_security)");
+    }
+    return true;
+  };
+  const auto script = [&](const char* what, std::optional<KaScript>& s) {
+    return !s || resolve(what, s->line, s->line, s->spec.user, s->spec.group, s->spec.argv,
+                         s->spec.uid, s->spec.gid);
+  };
   for (KaVirtualServer& vs : cfg_.virtual_servers) {
     for (KaRealServer& rs : vs.real_servers) {
       for (KaCheck& c : rs.checks) {
         CheckSpec& s = c.spec;
         if (s.kind != CheckKind::Misc) continue;
-        ScriptIds ids;
-        if (!s.user.empty()) {
-          const Result<ScriptIds> r = resolve_script_user(s.user, s.group);
-          if (!r) return fail(c.user_line, "MISC_CHECK user: " + r.error());
-          ids = *r;
-        } else if (fallback) {
-          ids = *fallback;
-        } else if (!cfg_.scripts.user.empty()) {
-          const Result<ScriptIds> r = resolve_script_user(cfg_.scripts.user, cfg_.scripts.group);
-          if (!r) return fail(cfg_.scripts.line, "script_user: " + r.error());
-          fallback = ids = *r;
-        } else {
-          const Result<ScriptIds> r = resolve_script_user(kDefaultScriptUser, "");
-          if (r) {
-            ids = *r;
-          } else if (!warned_root) {  // root, with keepalived's warning
-            warn(c.line, std::string("MISC_CHECK programs that name no user run as root: "
-                                     "default user '") +
-                             kDefaultScriptUser +
-                             "' for script execution does not exist - please create "
-                             "(or give global_defs script_user)");
-            warned_root = true;
-          }
-          fallback = ids;
-        }
-        s.uid = ids.uid;
-        s.gid = ids.gid;
-        if (cfg_.scripts.security && (s.uid == 0 || s.gid == 0) && !s.misc_argv.empty()) {
-          if (const Status st = check_script_secure(s.misc_argv[0]); !st)
-            return fail(c.line, "MISC_CHECK " + quoted(s.misc_argv[0]) + " would run as root but " +
-                                    st.error() + " (enable_script_security)");
-        }
+        if (!resolve("MISC_CHECK", c.line, c.user_line, s.user, s.group, s.misc_argv, s.uid, s.gid))
+          return false;
       }
+      if (!script("notify_up", rs.notify_up) || !script("notify_down", rs.notify_down))
+        return false;
     }
+    if (!script("quorum_up", vs.quorum_up) || !script("quorum_down", vs.quorum_down)) return false;
   }
   return true;
+}
+
+KaScript Loader::resolve_script(const RawScript& raw) {
+  KaScript s;
+  s.line = raw.line;
+  s.spec.text = raw.args.at(0);
+  s.spec.argv = script_argv({raw.args[0]});
+  if (raw.args.size() > 1) s.spec.user = raw.args[1];
+  if (raw.args.size() > 2) s.spec.group = raw.args[2];
+  return s;
 }
 
 bool Loader::finish_vs(RawVs raw) {
@@ -112,8 +140,8 @@ bool Loader::finish_vs(RawVs raw) {
     warn(raw.line,
          "virtual server " + vs_name + ": one packet scheduling requires UDP (ops " + "ignored)");
   }
-  vs.quorum_up = raw.quorum_up;
-  vs.quorum_down = raw.quorum_down;
+  if (raw.quorum_up) vs.quorum_up = resolve_script(*raw.quorum_up);
+  if (raw.quorum_down) vs.quorum_down = resolve_script(*raw.quorum_down);
   vs.delay_loop = raw.inh.delay_loop.value_or(60);
 
   // A real (or sorry) server's port: NAT may map it, DR and TUN cannot (keepalived resets it).
@@ -161,8 +189,8 @@ bool Loader::finish_vs(RawVs raw) {
     rs.server.inhibit = first_of(r.inh.inhibit, raw.inh.inhibit, {}, false);
     rs.server.u_threshold = r.u_threshold;
     rs.server.l_threshold = r.l_threshold;
-    rs.notify_up = r.notify_up;
-    rs.notify_down = r.notify_down;
+    if (r.notify_up) rs.notify_up = resolve_script(*r.notify_up);
+    if (r.notify_down) rs.notify_down = resolve_script(*r.notify_down);
     for (const RawCheck& c : r.checks) rs.checks.push_back(resolve(c, r, rs.server, raw));
     weight_sum += static_cast<uint64_t>(rs.server.weight);
     vs.real_servers.push_back(std::move(rs));

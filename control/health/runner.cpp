@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -60,6 +61,14 @@ std::vector<HealthDef> health_defs(const Config& cfg) {
       ps.inhibit = dc.inhibit;
       ps.u_threshold = dc.u_threshold;
       ps.l_threshold = dc.l_threshold;
+      if (pool) {
+        for (const PoolConfig::ServerScripts& n : pool->notify) {
+          if (n.rip == dc.rip && n.rport == dc.rport) {
+            ps.notify_up = n.up;
+            ps.notify_down = n.down;
+          }
+        }
+      }
       d.pool.real_servers.push_back(ps);
       std::vector<CheckSpec> specs;
       for (const CheckConfig& c : cfg.checks)
@@ -69,6 +78,9 @@ std::vector<HealthDef> health_defs(const Config& cfg) {
     if (pool) {
       d.pool.quorum = pool->quorum;
       d.pool.hysteresis = pool->hysteresis;
+      d.pool.quorum_up = pool->quorum_up;
+      d.pool.quorum_down = pool->quorum_down;
+      d.pool.omega = pool->omega;
       if (pool->has_sorry) {
         PoolServer sorry;
         sorry.ip = pool->sorry_ip;
@@ -227,6 +239,73 @@ void HealthRunner::run() {
     u.log.push_back(fmt::format("{}: {}", svc_text(u.service), text));
     post(std::move(u));
   };
+  // keepalived's notify_exec: a notify or quorum script started, nobody waiting for it (a run
+  // under MISC_CHECK's reaper, killed with what it started after kScriptTimeout); its failure is
+  // logged.
+  size_t scripts_running = 0;
+  auto run_script = [&](const Entry& e, const char* what, const ScriptSpec& s,
+                        const std::string& for_what) {
+    note(e, fmt::format("Executing [{}] for {} ({})", s.text, for_what, what));
+    CheckSpec spec;
+    spec.kind = CheckKind::Misc;
+    spec.misc_argv = s.argv;
+    spec.misc_path = s.text;
+    spec.misc_timeout = kScriptTimeout;
+    spec.user = s.user;
+    spec.uid = s.uid;
+    spec.gid = s.gid;
+    ++scripts_running;
+    const ServiceKey svc = e.health.pool().spec().service;
+    prober.start(spec, IpAddr{}, 0, [&, svc, what, text = s.text](const CheckResult& r) {
+      --scripts_running;
+      if (r.ok) return;
+      Update u;
+      u.generation = generation;
+      u.service = svc;
+      u.verdict = false;
+      // misc_exit_result's reason names the run "MISC_CHECK PATH": the script's own name instead.
+      std::string why = r.reason;
+      if (const size_t at = why.find(text + " "); at != std::string::npos)
+        why = why.substr(at + text.size() + 1);
+      u.log.push_back(fmt::format("{}: {} [{}] {}", svc_text(svc), what, text, why));
+      post(std::move(u));
+    });
+  };
+  // The scripts of a service's transitions (ipwrapper.c's perform_svr_state and
+  // update_quorum_state); none at start, as keepalived without rs_init_notifies.
+  auto run_scripts = [&](const Entry& e, const HealthUpdate& up) {
+    const PoolSpec& p = e.health.pool().spec();
+    const std::string vs = "VS " + service_name(p.service);
+    for (const HealthEvent& ev : up.events) {
+      const auto rs = [&] {
+        const PoolServer& s = p.real_servers.at(ev.rs);
+        return "real server " + addr_port(s.ip, s.port) + " in " + vs;
+      };
+      if (ev.kind == HealthEvent::Kind::ServerUp && p.real_servers.at(ev.rs).notify_up)
+        run_script(e, "notify_up", *p.real_servers[ev.rs].notify_up, rs());
+      if (ev.kind == HealthEvent::Kind::ServerDown && p.real_servers.at(ev.rs).notify_down)
+        run_script(e, "notify_down", *p.real_servers[ev.rs].notify_down, rs());
+      if (ev.kind == HealthEvent::Kind::QuorumGained && p.quorum_up)
+        run_script(e, "quorum_up", *p.quorum_up, vs);
+      if (ev.kind == HealthEvent::Kind::QuorumLost && p.quorum_down)
+        run_script(e, "quorum_down", *p.quorum_down, vs);
+    }
+  };
+  // omega (clear_service_rs): the service goes; each alive real server's notify_down, and
+  // quorum_down if the quorum was up.
+  auto omega = [&](const Entry& e) {
+    const PoolSpec& p = e.health.pool().spec();
+    if (!p.omega) return;
+    const std::string vs = "VS " + service_name(p.service);
+    for (size_t i = 0; i < p.real_servers.size(); ++i) {
+      const PoolServer& s = p.real_servers[i];
+      if (e.health.server(i).alive && s.notify_down)
+        run_script(e, "notify_down", *s.notify_down,
+                   "real server " + addr_port(s.ip, s.port) + " in " + vs + ", omega");
+    }
+    if (e.health.pool().quorum_up() && p.quorum_down)
+      run_script(e, "quorum_down", *p.quorum_down, vs + ", omega");
+  };
   // Each FILE_CHECK of a service, with what its file holds now.
   auto for_files = [](Entry& e, const std::function<void(CheckRef, const CheckSpec&)>& fn) {
     for (size_t i = 0; i < e.health.pool().spec().real_servers.size(); ++i)
@@ -264,6 +343,7 @@ void HealthRunner::run() {
       if (all.empty()) continue;
       refresh_status();  // the status first, as after a run
       publish(*e, all);
+      run_scripts(*e, all);
     }
   };
   bool configured = false;  // a configuration was taken before: the next one is a reload
@@ -278,7 +358,7 @@ void HealthRunner::run() {
     if (defs) {
       // A service whose definition is unchanged keeps its checkers' state (keepalived's reload
       // does too) and says where it stands again, for this generation; the others start over.
-      std::vector<std::shared_ptr<Entry>> next;
+      std::vector<std::shared_ptr<Entry>> next, fresh;
       const double now = monotonic_seconds();
       for (HealthDef& d : *defs) {
         std::shared_ptr<Entry> kept;
@@ -292,20 +372,32 @@ void HealthRunner::run() {
         }
         auto e =
             std::make_shared<Entry>(Entry{ServiceHealth(d.pool, d.checks, now, jitter), d, true});
+        fresh.push_back(e);
+        next.push_back(std::move(e));
+      }
+      for (auto& e : svcs) {
+        if (!e) continue;  // kept
+        e->live = false;
+        // A service the configuration no longer has (not one whose checks changed).
+        const bool dropped = std::none_of(next.begin(), next.end(), [&](const auto& n) {
+          return n->def.pool.service == e->def.pool.service;
+        });
+        if (dropped) omega(*e);
+      }
+      svcs = std::move(next);
+      const bool reload = configured;
+      configured = true;
+      // The watches first: a file written from now on is seen, by the reads below or by an event.
+      watch_files();
+      for (const auto& e : fresh) {
         // A FILE_CHECK starts where its file stands (keepalived reads it at load).
         for_files(*e, [&](CheckRef ref, const CheckSpec& spec) {
-          if (std::optional<std::string> err = init_track_file(spec, configured))
+          if (std::optional<std::string> err = init_track_file(spec, reload))
             note(*e, spec.describe() + ": " + *err);
           e->health.file_initial(ref, file_value(*e, spec).value_or(0));
         });
         publish(*e, e->health.initial(), true);
-        next.push_back(std::move(e));
       }
-      for (auto& e : svcs)
-        if (e) e->live = false;
-      svcs = std::move(next);
-      configured = true;
-      watch_files();
       // What changed while the watches were being replaced (a kept service's files).
       file_event(nullptr, false, true);
       refresh_status();
@@ -337,6 +429,7 @@ void HealthRunner::run() {
           const HealthUpdate up = e->health.finish(ref, monotonic_seconds(), r);
           refresh_status();
           publish(*e, up);
+          run_scripts(*e, up);
         });
       }
     }
@@ -348,6 +441,11 @@ void HealthRunner::run() {
     for (const FileWatch::Event& ev : files.read())
       file_event(ev.overflow ? nullptr : &ev.path, ev.gone);
   }
+  // Stopping: omega's scripts, given kOmegaGrace to end before every run is killed (a run never
+  // outlives fastvsd: its reaper kills it when fastvsd goes).
+  for (const auto& e : svcs) omega(*e);
+  const double until = monotonic_seconds() + kOmegaGrace;
+  while (scripts_running > 0 && monotonic_seconds() < until) prober.poll(50);
   prober.cancel_all();
 }
 

@@ -34,6 +34,10 @@ std::vector<HealthDef> health_defs(const Config& cfg);
 
 class HealthRunner {
  public:
+  // A notify or quorum script is killed, with what it started, after this long.
+  static constexpr double kScriptTimeout = 60;
+  // On stop, omega's scripts have this long to end.
+  static constexpr double kOmegaGrace = 5;
   struct Update {
     uint64_t generation = 0;  // the configure() it answers; older ones are stale
     ServiceKey service;

@@ -126,6 +126,8 @@ struct PoolServer {
   bool inhibit = false;  // inhibit_on_failure (sorry_server_inhibit for the sorry server)
   uint32_t u_threshold = 0;
   uint32_t l_threshold = 0;
+  // keepalived's notify_up/notify_down: run when it comes up and goes down (not at start).
+  std::optional<ScriptSpec> notify_up, notify_down;
   friend bool operator==(const PoolServer&, const PoolServer&) = default;
 };
 
@@ -135,6 +137,10 @@ struct PoolSpec {
   std::optional<PoolServer> sorry_server;
   uint32_t quorum = 1;  // keepalived's defaults
   uint32_t hysteresis = 0;
+  // quorum_up/quorum_down: run when the quorum is gained and lost; omega: the real servers'
+  // notify_down and quorum_down run when the service goes (fastvsd stops, a reload drops it).
+  std::optional<ScriptSpec> quorum_up, quorum_down;
+  bool omega = false;
   friend bool operator==(const PoolSpec&, const PoolSpec&) = default;
 };
 

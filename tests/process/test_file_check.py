@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""FILE_CHECK in fastvsd as a process (net_ring ports): keepalived.conf's track_file and
+"""FILE_CHECK, and notify and quorum scripts, in fastvsd as a process (net_ring ports): keepalived.conf's track_file and
 FILE_CHECK loaded by `fastvsadm --keepalived-reload`, and `fastvsadm --check add ... file`; an
 operator (or a script) writes a number to the file and `fastvsadm -L -n` follows it: the weight
 moves by number x weight, weight 0 takes the server out on a non-zero number, deleting the file
-counts as 0. Every wait is a bounded poll of the listing."""
+counts as 0. A FILE_CHECK with weight 0 is a switch that drives the real server's notify_down
+and notify_up, and the virtual server's quorum_down and quorum_up scripts, which write to a
+file. Every wait is a bounded poll."""
 import os
 import re
 import shutil
@@ -36,6 +38,28 @@ virtual_server 10.0.0.1 80 {{
     }}
     real_server 192.168.0.28 80 {{
         weight 5
+    }}
+}}
+"""
+
+
+SCRIPTS_CONF = """\
+track_file gate {{
+    file {dir}/gate
+    weight 0
+}}
+virtual_server 10.0.0.1 80 {{
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum_up "/bin/sh -c 'echo quorum_up >> {dir}/log'" root
+    quorum_down "/bin/sh -c 'echo quorum_down >> {dir}/log'" root
+    real_server 192.168.0.18 80 {{
+        notify_up "/bin/sh -c 'echo notify_up >> {dir}/log'" root
+        notify_down "/bin/sh -c 'echo notify_down >> {dir}/log'" root
+        FILE_CHECK {{
+            track_file gate
+        }}
     }}
 }}
 """
@@ -99,6 +123,34 @@ class FileCheck(unittest.TestCase):
                  "the log line for a number out of range")
         self.assertEqual(self.weights(), {"192.168.0.18:80": 5, "192.168.0.28:80": 5})
 
+    def test_notify_and_quorum_scripts(self):
+        conf = os.path.join(self.dir, "keepalived.conf")
+        self.write(conf, SCRIPTS_CONF.format(dir=self.dir))
+        r = self.adm("--keepalived-reload", conf)
+        self.assertNotIn("notify", r.stdout + r.stderr)  # no "not handled" warning any more
+        self.wait_weights({"192.168.0.18:80": 1})
+        log = os.path.join(self.dir, "log")
+
+        def lines():
+            try:
+                with open(log) as f:
+                    return sorted(f.read().split())
+            except FileNotFoundError:
+                return []
+        # --check list answers once the health thread has taken the configuration: the file is
+        # read as it stands at start (absent: 0, up), and a transition only comes after.
+        self.assertRegex(self.adm("--check", "list").stdout, r"192.168.0.18:80 +UP")
+        self.assertEqual(lines(), [])  # nothing at start
+        self.write(os.path.join(self.dir, "gate"), "1")
+        self.wait_weights({})
+        wait_for(lambda: lines() == ["notify_down", "quorum_down"], 10, "the down scripts",
+                 detail=lines)
+        self.write(os.path.join(self.dir, "gate"), "0")
+        self.wait_weights({"192.168.0.18:80": 1})
+        wait_for(lambda: lines() == sorted(["notify_down", "quorum_down", "notify_up",
+                                            "quorum_up"]), 10, "the up scripts", detail=lines)
+        self.assertIn("Executing [/bin/sh -c 'echo notify_up >> ", self.d.output())
+
     def test_fastvsadm_check_add_file(self):
         self.adm("-A", "-t", "10.0.0.1:80", "-s", "rr")
         self.adm("-a", "-t", "10.0.0.1:80", "-r", "192.168.0.18:80", "-m", "-w", "3")
@@ -106,6 +158,7 @@ class FileCheck(unittest.TestCase):
         self.adm("--check", "add", "-t", "10.0.0.1:80", "-r", "192.168.0.18:80", "file",
                  f"file={gate}", "weight=0")
         self.wait_weights({"192.168.0.18:80": 3})  # no file: 0, up
+        self.assertRegex(self.adm("--check", "list").stdout, r"192.168.0.18:80 +UP")
         self.write(gate, "1")
         self.wait_weights({})  # weight 0: a non-zero number takes it out
         self.assertIn(f"FILE_CHECK {gate}: the file holds 1", self.adm("--check", "list").stdout)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <cstdio>
@@ -169,6 +170,64 @@ TEST_F(RunnerTest, MiscCheckRunsAsItsUser) {
   }
   // The user, its group, and no supplementary group of fastvsd's (root's).
   EXPECT_EQ(line, "65534:65534:65534");
+  std::remove(out.c_str());
+  rmdir(dir);
+}
+
+// notify_up/notify_down and quorum_up/quorum_down run on the transitions (none at start), and
+// with omega the down ones when the runner stops. The scripts append a word to a file.
+TEST_F(RunnerTest, NotifyAndQuorumScriptsRunOnTransitionsAndOmegaAtStop) {
+  char dir[] = "/tmp/fvs-runner-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string out = std::string(dir) + "/log", flag = std::string(dir) + "/up";
+  std::ofstream(flag).put('1');
+  CheckSpec spec = fast(CheckKind::Misc);
+  spec.misc_argv = {"/bin/sh", "-c", "test -e " + flag};
+  spec.misc_path = "test -e FLAG";
+  std::vector<HealthDef> defs = one_check(spec, 80);
+  auto sh = [&](const std::string& word) {
+    ScriptSpec s;
+    s.text = "/bin/sh -c 'echo " + word + "'";
+    s.argv = {"/bin/sh", "-c", "echo " + word + " >> " + out};
+    s.uid = getuid();
+    s.gid = getgid();
+    return s;
+  };
+  PoolSpec& pool = defs[0].pool;
+  pool.real_servers[0].notify_up = sh("up");
+  pool.real_servers[0].notify_down = sh("down");
+  pool.quorum_up = sh("qup");
+  pool.quorum_down = sh("qdown");
+  pool.omega = true;
+  // The words written so far, sorted (the scripts of one transition run side by side).
+  auto words = [&] {
+    std::ifstream f(out);
+    std::vector<std::string> w;
+    for (std::string line; std::getline(f, line);) w.push_back(line);
+    std::sort(w.begin(), w.end());
+    return w;
+  };
+  auto wait_words = [&](std::vector<std::string> want) {
+    std::sort(want.begin(), want.end());
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline && words() != want) usleep(20000);
+    return words() == want;
+  };
+  runner_.configure(defs);
+  // Its checks pass for a while: nothing runs at start.
+  const auto until = Clock::now() + std::chrono::milliseconds(300);
+  while (Clock::now() < until) {
+    epoll_event ev;
+    if (epoll_wait(ep_, &ev, 1, 50) > 0) runner_.take();
+  }
+  EXPECT_TRUE(words().empty()) << words().front();
+  std::remove(flag.c_str());
+  ASSERT_TRUE(wait_words({"down", "qdown"}));
+  std::ofstream(flag).put('1');
+  ASSERT_TRUE(wait_words({"down", "qdown", "up", "qup"}));
+  runner_.stop();  // omega: the alive server's notify_down, and quorum_down
+  EXPECT_TRUE(wait_words({"down", "qdown", "up", "qup", "down", "qdown"}));
+  std::remove(flag.c_str());
   std::remove(out.c_str());
   rmdir(dir);
 }

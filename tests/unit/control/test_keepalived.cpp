@@ -67,7 +67,7 @@ std::string load_err(const std::string& text) {
 std::vector<std::string> root_warning(unsigned line) {
   if (resolve_script_user(kDefaultScriptUser, "")) return {};
   return {"ka.conf:" + std::to_string(line) +
-          ": MISC_CHECK programs that name no user run as root: default user "
+          ": MISC_CHECK programs and notify scripts that name no user run as root: default user "
           "'keepalived_script' for script execution does not exist - please create (or give "
           "global_defs script_user)"};
 }
@@ -664,7 +664,9 @@ SSL {
 
 // Scripts fastvsd does not run yet are read and said to be ignored; ip_family must be the
 // virtual server's.
-TEST(Keepalived, ScriptsIgnoredAndIpFamily) {
+// notify_up/notify_down/quorum_up/quorum_down are run (control/health/runner.cpp): read as
+// keepalived's notify_script_init reads them, `SCRIPT [USER [GROUP]]`, SCRIPT split into words.
+TEST(Keepalived, ScriptsAndIpFamily) {
   KaLoadResult r = load(R"(virtual_server 2001:db8::1 80 {
   protocol TCP
   lb_algo rr
@@ -677,13 +679,20 @@ TEST(Keepalived, ScriptsIgnoredAndIpFamily) {
   }
 })");
   ASSERT_TRUE(r.ok) << r.error;
-  const std::string why =
-      ": not handled by fastvsd (ignored: fastvsd runs no notify or quorum "
-      "scripts yet)";
-  EXPECT_EQ(r.warnings,
-            (std::vector<std::string>{"ka.conf:6: omega" + why, "ka.conf:7: quorum_down" + why,
-                                      "ka.conf:9: notify_up" + why}));
+  EXPECT_EQ(r.warnings, root_warning(9));  // the first script that names no user
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
+  const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
+  EXPECT_TRUE(vs.omega);
+  ASSERT_TRUE(vs.quorum_down.has_value());
+  EXPECT_EQ(vs.quorum_down->line, 7u);
+  EXPECT_EQ(vs.quorum_down->spec.argv, std::vector<std::string>{"/bin/down"});
+  EXPECT_FALSE(vs.quorum_up.has_value());
+  ASSERT_TRUE(vs.real_servers.at(0).notify_up.has_value());
+  EXPECT_EQ(vs.real_servers[0].notify_up->spec.text, "/bin/up");
+  // A user that does not exist refuses the file at the script's line.
+  EXPECT_EQ(load_err("virtual_server 10.0.0.1 80 {\n  quorum_up /bin/up nosuchuser-fvs\n"
+                     "  real_server 10.0.0.2 80\n}\n"),
+            "ka.conf:2: quorum_up user: " + resolve_script_user("nosuchuser-fvs", "").error());
   EXPECT_EQ(load("virtual_server 10.0.0.1 80 {\n ip_family inet6\n}\n").error,
             "ka.conf:2: ip_family inet6 is not the family of 10.0.0.1");
   EXPECT_TRUE(load("virtual_server 10.0.0.1 80 {\n ip_family inet\n}\n").ok);
@@ -908,8 +917,9 @@ TEST(Keepalived, QuorumSample) {
   EXPECT_TRUE(vs.omega);
   EXPECT_EQ(vs.quorum, 7u);
   EXPECT_EQ(vs.hysteresis, 2u);
-  EXPECT_EQ(vs.quorum_up, "/usr/local/sbin/quorum-up.sh");
-  EXPECT_EQ(vs.quorum_down, "/usr/local/sbin/quorum-down.sh root");
+  EXPECT_EQ(vs.quorum_up->spec.text, "/usr/local/sbin/quorum-up.sh");
+  EXPECT_EQ(vs.quorum_down->spec.text, "/usr/local/sbin/quorum-down.sh");
+  EXPECT_EQ(vs.quorum_down->spec.user, "root");
   ASSERT_EQ(vs.real_servers.size(), 10u);
   const CheckSpec& c = vs.real_servers[3].checks.at(0).spec;
   EXPECT_TRUE(c.alpha);  // from the virtual server
@@ -1892,8 +1902,11 @@ TEST(Keepalived, ThresholdsAndNotify) {
   const KaRealServer& rs = cfg.virtual_servers.at(0).real_servers.at(0);
   EXPECT_EQ(rs.server.u_threshold, 100u);
   EXPECT_EQ(rs.server.l_threshold, 10u);
-  EXPECT_EQ(rs.notify_up, "/usr/local/bin/notify.sh up");
-  EXPECT_EQ(rs.notify_down, "/usr/local/bin/notify.sh root");
+  EXPECT_EQ(rs.notify_up->spec.argv, (std::vector<std::string>{"/usr/local/bin/notify.sh", "up"}));
+  EXPECT_EQ(rs.notify_up->spec.user, "");
+  EXPECT_EQ(rs.notify_down->spec.argv, std::vector<std::string>{"/usr/local/bin/notify.sh"});
+  EXPECT_EQ(rs.notify_down->spec.user, "root");  // the word after the script
+  EXPECT_EQ(rs.notify_down->spec.uid, 0u);
   EXPECT_EQ(ka_commands(cfg).at(1),
             (std::vector<std::string>{"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:80", "-m", "-w",
                                       "1", "-x", "100", "-y", "10"}));
