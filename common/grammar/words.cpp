@@ -101,6 +101,12 @@ Result<uint32_t> parse_sched_flags(std::string_view arg, std::string* of_out) {
 }
 
 Status check_sched_flags(std::string_view scheduler, uint32_t flags, std::string_view flags_of) {
+  // ipvsadm takes flag-3 with sh and mh, but its print_sched_flags has no name for it there:
+  // -L lists "sh ()" and -S writes a "-b " that -R refuses. Refused here, so that what -S saves
+  // is the table (keepalived's configurations lose it the same way: keepalived_resolve.cpp).
+  if ((flags & kSchedFlag3) && (scheduler == "sh" || scheduler == "mh"))
+    return Error{"scheduler flag 'flag-3' has no meaning for the " + std::string(scheduler) +
+                 " scheduler (ipvsadm could not list or save it)"};
   if (flags == 0 || flags_of.empty() || scheduler == flags_of) return {};
   return Error{"scheduler flag " + quoted(flag_names(flags, flags_of)) + " needs the " +
                std::string(flags_of) + " scheduler, not " + quoted(scheduler)};

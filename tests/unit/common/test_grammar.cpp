@@ -105,6 +105,14 @@ TEST(ParseIpvsadm, SchedFlags) {
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s sh -b sh-port,"),
             "empty scheduler flag in 'sh-port,' (known: sh-fallback, sh-port, mh-fallback, "
             "mh-port, flag-1, flag-2, flag-3)");
+  // ipvsadm takes flag-3 with sh and mh but cannot list or save it there (print_sched_flags
+  // writes "-b " and nothing): refused, so that -S, -C, -R gives the same table.
+  EXPECT_EQ(parse_err("-A -u 10.0.0.1:53 -b flag-3 -s sh"),
+            "scheduler flag 'flag-3' has no meaning for the sh scheduler (ipvsadm could not list "
+            "or save it)");
+  EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s mh -b mh-port,flag-3"),
+            "scheduler flag 'flag-3' has no meaning for the mh scheduler (ipvsadm could not list "
+            "or save it)");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -s wrr -b sh-port"),
             "scheduler flag 'sh-port' needs the sh scheduler, not 'wrr'");
   EXPECT_EQ(parse_err("-A -t 10.0.0.1:80 -b sh-fallback,sh-port"),

@@ -185,6 +185,11 @@ TEST(ApplyService, EditMhFlags) {
           "scheduler flag 'mh-port' needs the mh scheduler, not 'sh'");
   run_ok(cfg, "-E -t 10.0.0.1:80 -s mh");  // -s without -b clears them
   EXPECT_EQ(cfg.services[0].sched_flags, 0u);
+  // flag-3 has no name under mh (nor sh): refused, the service unchanged.
+  run_err(cfg, "-E -t 10.0.0.1:80 -b flag-3",
+          "scheduler flag 'flag-3' has no meaning for the mh scheduler (ipvsadm could not list "
+          "or save it)");
+  EXPECT_EQ(cfg.services[0].sched_flags, 0u);
 }
 
 TEST(ApplyService, DeleteAndClear) {
