@@ -153,6 +153,70 @@ ip neigh add fe80::1 lladdr 02:00:00:00:00:09 dev dpdk0
 --check pool -t [2001:db8::1]:80 sorry=[2001:db8:1::99]:80
 """
 put("command", "ipv6", ipv6.encode())
+
+# Command files drawn from ipvsadm's grammar (every command and option, good and bad values
+# mixed): libFuzzer's byte mutations rarely build a whole valid line, and the combinations
+# that break an invariant (-s sh -b flag-3 once lost its flag through -S and -R) take several.
+# Seeded: the same files every run.
+def generated_commands(n, seed):
+    import random
+    rnd = random.Random(seed)
+    vips = ["172.16.254.200", "172.16.254.201", "[2001:db8::1]", "10.0.0.1"]
+    rips = ["192.168.0.18", "192.168.0.28", "[2001:db8:1::10]", "10.9.9.9"]
+    ports = ["80", "0", "53", "443", "http", "65535"]
+    scheds = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
+              "mh", "twos", "bogus"]
+    flags = ["sh-port", "sh-fallback", "mh-port", "mh-fallback", "flag-1", "flag-2", "flag-3",
+             "sh-port,sh-fallback"]
+
+    def svc():
+        return (rnd.choice(["-t", "-u", "--tcp-service", "--udp-service"]) + " " +
+                rnd.choice(vips) + ":" + rnd.choice(ports))
+
+    def some(options):
+        picked = [o() for p, o in options if rnd.random() < p]
+        rnd.shuffle(picked)
+        return " ".join(picked)
+    svc_opts = [(.6, lambda: "-s " + rnd.choice(scheds)),
+                (.4, lambda: "-p" + rnd.choice(["", " 1", " 300", " 0", " 4294967295"])),
+                (.2, lambda: "-M " + rnd.choice(["255.255.255.0", "24", "64", "0", "128"])),
+                (.4, lambda: rnd.choice(["-o", "--ops"])),
+                (.3, lambda: "-b " + rnd.choice(flags))]
+    dest_opts = [(.7, lambda: rnd.choice(["-g", "-m", "-i", "--masquerading"])),
+                 (.7, lambda: "-w " + rnd.choice(["0", "1", "3", "65535", "65536", "-1"])),
+                 (.2, lambda: "-x " + rnd.choice(["0", "5", "100"])),
+                 (.2, lambda: "-y " + rnd.choice(["0", "5", "100"])),
+                 (.1, lambda: "--tun-type ipip")]
+
+    def dest():
+        return (svc() + " -r " + rnd.choice(rips) +
+                (":" + rnd.choice(ports) if rnd.random() < .6 else ""))
+
+    def line():
+        return rnd.choices([
+            lambda: "-A " + svc() + " " + some(svc_opts),
+            lambda: "-E " + svc() + " " + some(svc_opts),
+            lambda: "-D " + svc(),
+            lambda: "-a " + dest() + " " + some(dest_opts),
+            lambda: "-e " + dest() + " " + some(dest_opts),
+            lambda: "-d " + dest(),
+            lambda: "-C",
+            lambda: "--set " + " ".join(rnd.choice(["0", "1", "900", "120"]) for _ in range(3)),
+            lambda: rnd.choice(["--start-daemon master --mcast-interface dpdk0 --syncid 3",
+                                "--start-daemon backup --mcast-interface dpdk1",
+                                "--stop-daemon master"]),
+            lambda: "--check add " + dest() + " " + rnd.choice(
+                ["tcp", "http path=/", "misc program=/bin/true", "file file=/tmp/x weight=0"]),
+            lambda: "--check pool " + svc() + " quorum=2 sorry=192.168.0.99",
+        ], weights=[25, 15, 5, 25, 10, 3, 2, 2, 2, 4, 2])[0]()
+    for i in range(n):
+        lines = ["ip addr add 172.16.254.200/24 dev dpdk0", "ip addr add 192.168.0.8/24 dev dpdk1",
+                 "ip -6 addr add 2001:db8:1::1/64 dev dpdk1"]
+        lines += [line() for _ in range(rnd.randint(3, 20))]
+        put("command", f"generated-{i}", "\n".join(lines).encode())
+
+
+generated_commands(300, 20261207)
 keepalived_seed = f"""vrrp_instance VI_1 {{
     state MASTER
     virtual_ipaddress {{
