@@ -396,7 +396,11 @@ void HealthRunner::run() {
             note(*e, spec.describe() + ": " + *err);
           e->health.file_initial(ref, file_value(*e, spec).value_or(0));
         });
-        publish(*e, e->health.initial(), true);
+        const HealthUpdate up = e->health.initial();
+        publish(*e, up, true);
+        // update_quorum_state(vs, true): at start only a virtual server whose quorum starts
+        // down with a sorry server to put in runs its quorum_down.
+        if (e->health.pool().spec().sorry_server) run_scripts(*e, up);
       }
       // What changed while the watches were being replaced (a kept service's files).
       file_event(nullptr, false, true);

@@ -36,8 +36,9 @@ class HealthRunner {
  public:
   // A notify or quorum script is killed, with what it started, after this long.
   static constexpr double kScriptTimeout = 60;
-  // On stop, omega's scripts have this long to end.
-  static constexpr double kOmegaGrace = 5;
+  // On stop, omega's scripts have this long to end (keepalived's system_call_script with
+  // TIMER_HZ when stopping).
+  static constexpr double kOmegaGrace = 1;
   struct Update {
     uint64_t generation = 0;  // the configure() it answers; older ones are stale
     ServiceKey service;

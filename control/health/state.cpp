@@ -394,8 +394,18 @@ void ServiceHealth::begin(CheckRef ref, double now) {
 HealthUpdate ServiceHealth::finish(CheckRef ref, double now, const CheckResult& result) {
   Checker& c = checkers_.at(ref.rs).at(ref.check);
   const RealServerState before = rs_[ref.rs];
+  const bool first = !c.has_run();
   const std::optional<CheckerEvent> ev = c.finish(now, result);
-  return settle(ref, before, ev, result.reason);
+  HealthUpdate up = settle(ref, before, ev, result.reason);
+  // update_svr_checker_state: an alpha checker's first run that fails changes nothing, but
+  // keepalived tells the notify scripts the server is down (do_rs_notifies).
+  if (first && c.spec().alpha && !result.ok && !rs_[ref.rs].alive) {
+    up.events.push_back({HealthEvent::Kind::ServerDown, ref.rs,
+                         server_name(ref.rs) + " is down (alpha: its first " + c.spec().describe() +
+                             " failed" + (result.reason.empty() ? "" : ": " + result.reason) +
+                             ")"});
+  }
+  return up;
 }
 
 void ServiceHealth::file_initial(CheckRef ref, int64_t value) {

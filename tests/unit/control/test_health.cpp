@@ -1,6 +1,7 @@
 // keepalived's health-check semantics (common/health): checkers driven by a fake clock, real
 // servers, quorum and hysteresis, inhibit_on_failure, the sorry server, and the fastvsadm
 // commands the changes become.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -672,6 +673,34 @@ TEST(ServiceHealth, AlphaWaitsForTheFirstSuccess) {
   ASSERT_EQ(u.events.size(), 3u);
   EXPECT_EQ(u.events[1].kind, HealthEvent::Kind::ServerUp);
   EXPECT_EQ(u.events[2].kind, HealthEvent::Kind::QuorumGained);
+}
+
+// update_svr_checker_state: an alpha checker whose first run fails changes nothing in the pool,
+// but its server's notify_down runs (do_rs_notifies): a ServerDown event, once.
+TEST(ServiceHealth, AlphaFirstFailureIsAServerDownForTheScripts) {
+  PoolSpec p;
+  p.service = {Proto::Tcp, ip(10, 0, 1, 1), 80};
+  p.real_servers = {server(ip(10, 0, 0, 1))};
+  CheckSpec a = tcp_spec(ip(10, 0, 0, 1));
+  a.alpha = true;
+  ServiceHealth h(p, {{a}}, 0);
+  h.initial();
+  HealthUpdate u = h.finish({0, 0}, 1, refused());
+  EXPECT_TRUE(u.changes.empty());
+  ASSERT_EQ(u.events.size(), 1u);
+  EXPECT_EQ(u.events[0].kind, HealthEvent::Kind::ServerDown);
+  EXPECT_EQ(u.events[0].rs, 0u);
+  EXPECT_TRUE(h.finish({0, 0}, 2, refused()).events.empty());  // the second failure: nothing
+  // Without alpha a first failure is a real transition (one ServerDown, with the removal).
+  CheckSpec t = tcp_spec(ip(10, 0, 0, 1));
+  ServiceHealth h2(p, {{t}}, 0);
+  h2.initial();
+  u = h2.finish({0, 0}, 1, refused());
+  EXPECT_EQ(brief(u.changes), "-10.0.0.1:80");
+  EXPECT_EQ(
+      std::count_if(u.events.begin(), u.events.end(),
+                    [](const HealthEvent& e) { return e.kind == HealthEvent::Kind::ServerDown; }),
+      1);
 }
 
 TEST(ServiceHealth, MiscDynamicChangesTheWeight) {

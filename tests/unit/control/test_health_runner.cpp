@@ -232,6 +232,48 @@ TEST_F(RunnerTest, NotifyAndQuorumScriptsRunOnTransitionsAndOmegaAtStop) {
   rmdir(dir);
 }
 
+// What keepalived runs without a transition: quorum_down at start for a virtual server whose
+// quorum starts down with a sorry server to put in (update_quorum_state(vs, true)), and
+// notify_down when an alpha checker's first run fails (update_svr_checker_state).
+TEST_F(RunnerTest, QuorumDownAtStartWithASorryServerAndAlphasFirstFailure) {
+  char dir[] = "/tmp/fvs-runner-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string out = std::string(dir) + "/log";
+  CheckSpec spec = fast(CheckKind::Misc);
+  spec.misc_argv = {"/bin/false"};
+  spec.misc_path = "/bin/false";
+  spec.alpha = true;
+  std::vector<HealthDef> defs = one_check(spec, 80);
+  auto sh = [&](const std::string& word) {
+    ScriptSpec s;
+    s.text = word;
+    s.argv = {"/bin/sh", "-c", "echo " + word + " >> " + out};
+    s.uid = getuid();
+    s.gid = getgid();
+    return s;
+  };
+  PoolSpec& pool = defs[0].pool;
+  pool.real_servers[0].notify_down = sh("down");
+  pool.quorum_down = sh("qdown");
+  PoolServer sorry;
+  sorry.ip = IpAddr::v4(0x7f000009);
+  sorry.port = 80;
+  pool.sorry_server = sorry;
+  runner_.configure(defs);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::vector<std::string> words;
+  while (Clock::now() < deadline && words.size() < 2) {
+    usleep(20000);
+    std::ifstream f(out);
+    words.clear();
+    for (std::string w; std::getline(f, w);) words.push_back(w);
+  }
+  // quorum_down at once; notify_down after the first run (1 s in).
+  EXPECT_EQ(words, (std::vector<std::string>{"qdown", "down"}));
+  std::remove(out.c_str());
+  rmdir(dir);
+}
+
 // FILE_CHECK: the thread watches the file's directory and follows what is written to it, moved
 // onto it or deleted, with no run and no polling (inotify, as keepalived's process_inotify).
 class FileCheckTest : public RunnerTest {
