@@ -656,13 +656,18 @@ TEST(ServiceHealth, ServerWithoutCheckersIsAlwaysAlive) {
   EXPECT_TRUE(h.due(1e9).empty());
 }
 
-TEST(ServiceHealth, AlphaWaitsForTheFirstSuccess) {
+// One real server (weight 1) with one alpha TCP_CHECK.
+ServiceHealth alpha_one() {
   PoolSpec p;
   p.service = {Proto::Tcp, ip(10, 0, 1, 1), 80};
   p.real_servers = {server(ip(10, 0, 0, 1))};
   CheckSpec a = tcp_spec(ip(10, 0, 0, 1));
   a.alpha = true;
-  ServiceHealth h(p, {{a}}, 0);
+  return ServiceHealth(p, {{a}}, 0);
+}
+
+TEST(ServiceHealth, AlphaWaitsForTheFirstSuccess) {
+  ServiceHealth h = alpha_one();
   HealthUpdate u = h.initial();
   EXPECT_TRUE(u.changes.empty());
   ASSERT_EQ(u.events.size(), 1u);
@@ -678,12 +683,7 @@ TEST(ServiceHealth, AlphaWaitsForTheFirstSuccess) {
 // update_svr_checker_state: an alpha checker whose first run fails changes nothing in the pool,
 // but its server's notify_down runs (do_rs_notifies): a ServerDown event, once.
 TEST(ServiceHealth, AlphaFirstFailureIsAServerDownForTheScripts) {
-  PoolSpec p;
-  p.service = {Proto::Tcp, ip(10, 0, 1, 1), 80};
-  p.real_servers = {server(ip(10, 0, 0, 1))};
-  CheckSpec a = tcp_spec(ip(10, 0, 0, 1));
-  a.alpha = true;
-  ServiceHealth h(p, {{a}}, 0);
+  ServiceHealth h = alpha_one();
   h.initial();
   HealthUpdate u = h.finish({0, 0}, 1, refused());
   EXPECT_TRUE(u.changes.empty());
@@ -693,6 +693,9 @@ TEST(ServiceHealth, AlphaFirstFailureIsAServerDownForTheScripts) {
   EXPECT_TRUE(h.finish({0, 0}, 2, refused()).events.empty());  // the second failure: nothing
   // Without alpha a first failure is a real transition (one ServerDown, with the removal).
   CheckSpec t = tcp_spec(ip(10, 0, 0, 1));
+  PoolSpec p;
+  p.service = {Proto::Tcp, ip(10, 0, 1, 1), 80};
+  p.real_servers = {server(ip(10, 0, 0, 1))};
   ServiceHealth h2(p, {{t}}, 0);
   h2.initial();
   u = h2.finish({0, 0}, 1, refused());

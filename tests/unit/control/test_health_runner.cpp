@@ -174,6 +174,16 @@ TEST_F(RunnerTest, MiscCheckRunsAsItsUser) {
   rmdir(dir);
 }
 
+// A script that appends `word` to the file `out`, run as the test's user.
+ScriptSpec echo_script(const std::string& word, const std::string& out) {
+  ScriptSpec s;
+  s.text = "echo " + word;
+  s.argv = {"/bin/sh", "-c", "echo " + word + " >> " + out};
+  s.uid = getuid();
+  s.gid = getgid();
+  return s;
+}
+
 // notify_up/notify_down and quorum_up/quorum_down run on the transitions (none at start), and
 // with omega the down ones when the runner stops. The scripts append a word to a file.
 TEST_F(RunnerTest, NotifyAndQuorumScriptsRunOnTransitionsAndOmegaAtStop) {
@@ -185,14 +195,7 @@ TEST_F(RunnerTest, NotifyAndQuorumScriptsRunOnTransitionsAndOmegaAtStop) {
   spec.misc_argv = {"/bin/sh", "-c", "test -e " + flag};
   spec.misc_path = "test -e FLAG";
   std::vector<HealthDef> defs = one_check(spec, 80);
-  auto sh = [&](const std::string& word) {
-    ScriptSpec s;
-    s.text = "/bin/sh -c 'echo " + word + "'";
-    s.argv = {"/bin/sh", "-c", "echo " + word + " >> " + out};
-    s.uid = getuid();
-    s.gid = getgid();
-    return s;
-  };
+  auto sh = [&](const std::string& word) { return echo_script(word, out); };
   PoolSpec& pool = defs[0].pool;
   pool.real_servers[0].notify_up = sh("up");
   pool.real_servers[0].notify_down = sh("down");
@@ -244,14 +247,7 @@ TEST_F(RunnerTest, QuorumDownAtStartWithASorryServerAndAlphasFirstFailure) {
   spec.misc_path = "/bin/false";
   spec.alpha = true;
   std::vector<HealthDef> defs = one_check(spec, 80);
-  auto sh = [&](const std::string& word) {
-    ScriptSpec s;
-    s.text = word;
-    s.argv = {"/bin/sh", "-c", "echo " + word + " >> " + out};
-    s.uid = getuid();
-    s.gid = getgid();
-    return s;
-  };
+  auto sh = [&](const std::string& word) { return echo_script(word, out); };
   PoolSpec& pool = defs[0].pool;
   pool.real_servers[0].notify_down = sh("down");
   pool.quorum_down = sh("qdown");
