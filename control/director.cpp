@@ -554,6 +554,9 @@ void Director::run(int signal_fd) {
   // The workers have stopped and will not touch their tables again: they are read as they are.
   if (!opt_.state_file.empty()) save_state();
   health_.stop();
+  // What the health thread said while stopping (omega's scripts): logged, no verdict applied.
+  for (const HealthRunner::Update& u : health_.take())
+    for (const std::string& line : u.log) log_line("health: " + line);
   if (sync_master_.running()) sync_master_.poll(sync_out_rings_);
   log_sync_stats();
   sync_master_.stop();

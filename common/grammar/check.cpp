@@ -217,10 +217,17 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
                    " (tcp, http, ssl, udp, dns, ping, smtp, misc, file)"};
     }
   }
+  std::vector<std::string> seen;  // keys given, but for those a line may repeat
   for (; i < words.size(); ++i) {
     const std::string& w = words[i];
     const size_t eq = w.find('=');
     const std::string key = w.substr(0, eq);
+    // path= and arg= repeat; status=, digest= and host= belong to the path= before them.
+    if (key != "path" && key != "arg" && key != "status" && key != "digest" && key != "host") {
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        return Error{quoted(key) + " is given twice"};
+      seen.push_back(key);
+    }
     const std::string_view val =
         eq == w.npos ? std::string_view() : std::string_view(w).substr(eq + 1);
     auto bad = [&](const char* what) {

@@ -294,6 +294,7 @@ class Loader {
   // process reads them too (a vrrp_instance's track_file).
   struct TrackFile {
     unsigned line = 0;
+    unsigned file_line = 0;  // its `file`
     std::string path;
     int32_t weight = 1;
     bool reverse = false;

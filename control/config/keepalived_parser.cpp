@@ -260,16 +260,7 @@ bool Loader::track_file_block(const Node& n) {
       if (!leaf(c, 1, 1)) return false;
       if (!t.path.empty()) return fail(c.line, "a second file for track_file " + quoted(name));
       t.path = c.args[0];
-      // keepalived resolves a relative name from its working directory, /; fastvsd's is not
-      // always /, so it asks for the path the file means.
-      if (t.path.empty() || t.path[0] != '/' || t.path.back() == '/')
-        return fail(c.line, "track_file " + quoted(name) + ": file " + quoted(t.path) +
-                                " is not an absolute path to a file");
-      // init_track_files: "Track file directory for NAME does not exist" (removed).
-      const std::string dir = t.path.substr(0, t.path.rfind('/') + 1);
-      if (access(dir.c_str(), X_OK) != 0)
-        return fail(c.line, "track_file " + quoted(name) + ": directory " + quoted(dir) + ": " +
-                                strerror(errno));
+      t.file_line = c.line;  // the path is checked when a FILE_CHECK names it (file_check)
     } else if (k == "weight") {
       if (!leaf(c, 1, 2)) return false;
       if (weight_seen) return fail(c.line, "a second weight for track_file " + quoted(name));
@@ -341,6 +332,21 @@ bool Loader::file_check(RawServer& rs, const Node& n) {
   }
   // file_end_handler: "FILE_CHECK has no track_file specified".
   if (ch.track_name.empty()) return fail(n.line, "FILE_CHECK has no track_file");
+  // Only a track_file a FILE_CHECK names is fastvsd's to watch (init_track_files forgets the
+  // others; a vrrp_instance's are keepalived --vrrp's): its path is checked here, at its line.
+  const TrackFile& t = track_files_.at(ch.track_name);
+  // keepalived resolves a relative name from its working directory, /; fastvsd's is not always
+  // /, so it asks for the path the file means.
+  if (t.path.empty() || t.path[0] != '/' || t.path.back() == '/') {
+    return fail(t.file_line, "track_file " + quoted(ch.track_name) + ": file " + quoted(t.path) +
+                                 " is not an absolute path to a file");
+  }
+  // init_track_files: "Track file directory for NAME does not exist" (removed).
+  const std::string dir = t.path.substr(0, t.path.rfind('/') + 1);
+  if (access(dir.c_str(), X_OK) != 0) {
+    return fail(t.file_line, "track_file " + quoted(ch.track_name) + ": directory " + quoted(dir) +
+                                 ": " + strerror(errno));
+  }
   rs.checks.push_back(std::move(ch));
   return true;
 }

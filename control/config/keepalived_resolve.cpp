@@ -1,5 +1,8 @@
 // keepalived's defaults, inheritance and corrections once a virtual server is read (its
 // check_data.c: alloc_vs, alloc_rs, validate_check_config), and who runs MISC_CHECK programs.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "control/config/keepalived_loader.h"
@@ -56,10 +59,27 @@ bool Loader::resolve_script_users() {
     }
     return true;
   };
-  const auto script = [&](const char* what, std::optional<KaScript>& s) {
-    return !s || resolve(what, s->line, s->line, s->spec.user, s->spec.group, s->spec.argv,
-                         s->spec.uid, s->spec.gid);
+  // check_notify_script_secure: a script that cannot be found or run is disabled, with a
+  // warning; an empty one has no program at all.
+  const auto script = [&](const std::string& what, std::optional<KaScript>& s) {
+    if (!s) return true;
+    const std::vector<std::string>& argv = s->spec.argv;
+    if (argv.empty() || argv[0].empty()) return fail(s->line, what + " needs a program");
+    const std::optional<std::string> path = find_program(argv[0]);
+    struct stat st {};
+    if (!path || stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        access(path->c_str(), X_OK) != 0) {
+      warn(s->line, what + " " + quoted(argv[0]) +
+                        " cannot be run (not found, or not an executable file): disabled "
+                        "(ignored), as keepalived disables it");
+      s.reset();
+      return true;
+    }
+    return resolve(what, s->line, s->line, s->spec.user, s->spec.group, argv, s->spec.uid,
+                   s->spec.gid);
   };
+  // keepalived's order (check_security): every MISC_CHECK, then each virtual server's quorum
+  // scripts and its real servers' notify scripts.
   for (KaVirtualServer& vs : cfg_.virtual_servers) {
     for (KaRealServer& rs : vs.real_servers) {
       for (KaCheck& c : rs.checks) {
@@ -68,10 +88,14 @@ bool Loader::resolve_script_users() {
         if (!resolve("MISC_CHECK", c.line, c.user_line, s.user, s.group, s.misc_argv, s.uid, s.gid))
           return false;
       }
+    }
+  }
+  for (KaVirtualServer& vs : cfg_.virtual_servers) {
+    if (!script("quorum_up", vs.quorum_up) || !script("quorum_down", vs.quorum_down)) return false;
+    for (KaRealServer& rs : vs.real_servers) {
       if (!script("notify_up", rs.notify_up) || !script("notify_down", rs.notify_down))
         return false;
     }
-    if (!script("quorum_up", vs.quorum_up) || !script("quorum_down", vs.quorum_down)) return false;
   }
   return true;
 }
@@ -108,7 +132,12 @@ bool Loader::finish_vs(RawVs raw) {
   // keepalived hands the flags to the kernel whatever the scheduler: kept, and listed with
   // ipvsadm's generic names (only sh and mh read them). flag-3 has no name for sh and mh.
   vs.sched_flags = raw.sched_flags;
-  if (vs.scheduler == "sh" || vs.scheduler == "mh") vs.sched_flags &= ~uint32_t{kSchedFlag3};
+  if ((vs.scheduler == "sh" || vs.scheduler == "mh") && (vs.sched_flags & kSchedFlag3)) {
+    warn(raw.sched_line ? raw.sched_line : raw.line,
+         "virtual server " + vs_name + ": flag-3 has no meaning for the " + vs.scheduler +
+             " scheduler (ignored: ipvsadm could not list or save it)");
+    vs.sched_flags &= ~uint32_t{kSchedFlag3};
+  }
   vs.persistence_timeout = raw.persistence_timeout;
   if (raw.granularity || raw.granularity6) {
     vs.persistence_granularity = raw.granularity.value_or(0xffffffffu);

@@ -125,8 +125,8 @@ void HealthRunner::configure(std::vector<HealthDef> defs) {
 
 std::vector<HealthRunner::Update> HealthRunner::take() {
   uint64_t n;
-  if (read(wake_fd_, &n, sizeof n) < 0) {
-    // EAGAIN: already drained.
+  if (wake_fd_ >= 0 && read(wake_fd_, &n, sizeof n) < 0) {
+    // EAGAIN: already drained. (After stop(): none, what the thread said last is still here.)
   }
   std::lock_guard<std::mutex> g(mu_);
   std::vector<Update> out;
@@ -450,6 +450,13 @@ void HealthRunner::run() {
   for (const auto& e : svcs) omega(*e);
   const double until = monotonic_seconds() + kOmegaGrace;
   while (scripts_running > 0 && monotonic_seconds() < until) prober.poll(50);
+  if (scripts_running > 0) {
+    Update u;
+    u.generation = generation;
+    u.verdict = false;
+    u.log.push_back(fmt::format("{} script(s) still running at stop: killed", scripts_running));
+    post(std::move(u));
+  }
   prober.cancel_all();
 }
 

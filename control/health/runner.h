@@ -63,7 +63,8 @@ class HealthRunner {
   void configure(std::vector<HealthDef> defs);
   bool owns(int fd) const { return fd == wake_fd_ && fd >= 0; }
   // On its eventfd: what the thread decided since the last call, for the latest configure()
-  // only (answers about checks that were replaced since are dropped).
+  // only (answers about checks that were replaced since are dropped); after stop(), what it
+  // said while stopping.
   std::vector<Update> take();
   // Every checked service, real server and checker with its state (fastvsadm --check list).
   std::string status() const;

@@ -364,7 +364,15 @@ HealthUpdate ServiceHealth::apply_pool(HealthUpdate up) {
 }
 
 HealthUpdate ServiceHealth::initial() {
-  return apply_pool({});
+  // A server that starts down is not added, and no transition says so: a line of its own.
+  HealthUpdate up;
+  for (size_t i = 0; i < rs_.size(); ++i) {
+    if (!rs_[i].alive) {
+      up.events.push_back({HealthEvent::Kind::StartsDown, i,
+                           server_name(i) + " starts down (" + rs_[i].reason + ")"});
+    }
+  }
+  return apply_pool(std::move(up));
 }
 
 std::vector<CheckRef> ServiceHealth::due(double now) const {

@@ -227,6 +227,7 @@ struct HealthEvent {
     WeightChanged,  // misc_dynamic, FILE_CHECK
     QuorumGained,   // keepalived runs quorum_up
     QuorumLost,
+    StartsDown,  // initial(): alpha, or a FILE_CHECK's file, keeps it out (no script runs)
   };
   Kind kind = Kind::CheckerUp;
   size_t rs = 0;     // the real server (all kinds but the quorum's)

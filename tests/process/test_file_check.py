@@ -52,6 +52,7 @@ virtual_server 10.0.0.1 80 {{
     lb_algo rr
     lb_kind NAT
     protocol TCP
+    omega
     quorum_up "/bin/sh -c 'echo quorum_up >> {dir}/log'" root
     quorum_down "/bin/sh -c 'echo quorum_down >> {dir}/log'" root
     real_server 192.168.0.18 80 {{
@@ -150,6 +151,12 @@ class FileCheck(unittest.TestCase):
         wait_for(lambda: lines() == sorted(["notify_down", "quorum_down", "notify_up",
                                             "quorum_up"]), 10, "the up scripts", detail=lines)
         self.assertIn("Executing [/bin/sh -c 'echo notify_up >> ", self.d.output())
+        # omega: the down scripts run as fastvsd stops, and the log says so.
+        self.d.stop()
+        self.assertEqual(lines(), sorted(["notify_down", "quorum_down", "notify_up", "quorum_up",
+                                          "notify_down", "quorum_down"]))
+        self.assertIn("omega (notify_down)", self.d.output())
+        self.assertIn("omega (quorum_down)", self.d.output())
 
     def test_fastvsadm_check_add_file(self):
         self.adm("-A", "-t", "10.0.0.1:80", "-s", "rr")

@@ -1164,6 +1164,18 @@ TEST(ParseCheck, File) {
             "bad file (an absolute path to a file) 'file=run/x'");
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=/x weight=70000"),
             "bad weight (-65535..65535) 'weight=70000'");
+  // A key once (but path= and arg=, which repeat).
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=/a file=/b"),
+            "'file' is given twice");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=/a reverse reverse"),
+            "'reverse' is given twice");
+  EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 tcp interval=1 interval=2"),
+            "'interval' is given twice");
+  EXPECT_EQ(parse_err("--check pool -t 10.0.0.1:80 quorum=1 quorum=2"), "'quorum' is given twice");
+  EXPECT_EQ(parse_ok("--check add -t 10.0.0.1:80 -r 1.2.3.4 http path=/a status=200 path=/b "
+                     "status=301")
+                .check.spec.urls.size(),
+            2u);
   // It never runs: no timing keys.
   EXPECT_EQ(parse_err("--check add -t 10.0.0.1:80 -r 1.2.3.4 file file=/x interval=2"),
             "unknown option 'interval=2' for a FILE_CHECK check");

@@ -670,8 +670,12 @@ TEST(ServiceHealth, AlphaWaitsForTheFirstSuccess) {
   ServiceHealth h = alpha_one();
   HealthUpdate u = h.initial();
   EXPECT_TRUE(u.changes.empty());
-  ASSERT_EQ(u.events.size(), 1u);
-  EXPECT_EQ(u.events[0].kind, HealthEvent::Kind::QuorumLost);
+  ASSERT_EQ(u.events.size(), 2u);
+  EXPECT_EQ(u.events[0].kind, HealthEvent::Kind::StartsDown);
+  EXPECT_EQ(u.events[0].text,
+            "VS TCP 10.0.1.1:80, real server 10.0.0.1:80 starts down (alpha: out of service "
+            "until its checks succeed)");
+  EXPECT_EQ(u.events[1].kind, HealthEvent::Kind::QuorumLost);
   EXPECT_FALSE(h.server(0).alive);
   u = h.finish({0, 0}, 1, ok());
   EXPECT_EQ(brief(u.changes), "+10.0.0.1:80 w1");

@@ -673,26 +673,39 @@ TEST(Keepalived, ScriptsAndIpFamily) {
   lb_kind NAT
   ip_family inet6
   omega
-  quorum_down /bin/down
+  quorum_down "/bin/echo down"
   real_server 2001:db8::2 80 {
-    notify_up /bin/up
+    notify_up /bin/true
   }
 })");
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.warnings, root_warning(9));  // the first script that names no user
+  EXPECT_EQ(r.warnings, root_warning(7));  // the first script that names no user
   EXPECT_TRUE(ka_unsupported(r.cfg).empty());
   const KaVirtualServer& vs = r.cfg.virtual_servers.at(0);
   EXPECT_TRUE(vs.omega);
   ASSERT_TRUE(vs.quorum_down.has_value());
   EXPECT_EQ(vs.quorum_down->line, 7u);
-  EXPECT_EQ(vs.quorum_down->spec.argv, std::vector<std::string>{"/bin/down"});
+  EXPECT_EQ(vs.quorum_down->spec.argv, (std::vector<std::string>{"/bin/echo", "down"}));
   EXPECT_FALSE(vs.quorum_up.has_value());
   ASSERT_TRUE(vs.real_servers.at(0).notify_up.has_value());
-  EXPECT_EQ(vs.real_servers[0].notify_up->spec.text, "/bin/up");
+  EXPECT_EQ(vs.real_servers[0].notify_up->spec.text, "/bin/true");
   // A user that does not exist refuses the file at the script's line.
-  EXPECT_EQ(load_err("virtual_server 10.0.0.1 80 {\n  quorum_up /bin/up nosuchuser-fvs\n"
+  EXPECT_EQ(load_err("virtual_server 10.0.0.1 80 {\n  quorum_up /bin/true nosuchuser-fvs\n"
                      "  real_server 10.0.0.2 80\n}\n"),
             "ka.conf:2: quorum_up user: " + resolve_script_user("nosuchuser-fvs", "").error());
+  EXPECT_EQ(
+      load_err("virtual_server 10.0.0.1 80 {\n  quorum_up \"\"\n  real_server 10.0.0.2 80\n}\n"),
+      "ka.conf:2: quorum_up needs a program");
+  // check_notify_script_secure: a program that cannot be run disables its script, with a warning.
+  KaLoadResult missing = load(
+      "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n"
+      "  real_server 10.0.0.2 80 {\n    notify_down /no/such/prog-fvs root\n  }\n}\n");
+  ASSERT_TRUE(missing.ok) << missing.error;
+  EXPECT_EQ(missing.warnings, std::vector<std::string>{
+                                  "ka.conf:6: notify_down '/no/such/prog-fvs' cannot be run (not "
+                                  "found, or not an executable file): disabled (ignored), as "
+                                  "keepalived disables it"});
+  EXPECT_FALSE(missing.cfg.virtual_servers.at(0).real_servers.at(0).notify_down.has_value());
   EXPECT_EQ(load("virtual_server 10.0.0.1 80 {\n ip_family inet6\n}\n").error,
             "ka.conf:2: ip_family inet6 is not the family of 10.0.0.1");
   EXPECT_TRUE(load("virtual_server 10.0.0.1 80 {\n ip_family inet\n}\n").ok);
@@ -791,10 +804,13 @@ virtual_server 10.0.0.1 80 {
   EXPECT_EQ(load_err("track_file t {\n  file /tmp/x\n}\n" + vs_head +
                      "    FILE_CHECK {\n      track_file t\n      weight 65536\n    }\n  }\n}\n"),
             "ka.conf:8: bad FILE_CHECK weight '65536' (-65535..65535, IPVS_WEIGHT_MAX)");
-  EXPECT_EQ(load_err("track_file t {\n  file relative/x\n}\n"),
+  const std::string uses_t = vs_head + "    FILE_CHECK {\n      track_file t\n    }\n  }\n}\n";
+  EXPECT_EQ(load_err("track_file t {\n  file relative/x\n}\n" + uses_t),
             "ka.conf:2: track_file 't': file 'relative/x' is not an absolute path to a file");
-  EXPECT_EQ(load_err("track_file t {\n  file /nonexistent-dir/x\n}\n"),
+  EXPECT_EQ(load_err("track_file t {\n  file /nonexistent-dir/x\n}\n" + uses_t),
             "ka.conf:2: track_file 't': directory '/nonexistent-dir/': No such file or directory");
+  // A track_file no FILE_CHECK names is keepalived --vrrp's (a vrrp_instance's): not checked.
+  EXPECT_TRUE(load("track_file v {\n  file relative/x\n}\n").ok);
   EXPECT_EQ(load_err("track_file t {\n  file /tmp/x\n  weight 255\n}\n"),
             "ka.conf:3: bad track_file weight '255' (-254..254, keepalived's range for a "
             "track_file)");
@@ -917,9 +933,9 @@ TEST(Keepalived, QuorumSample) {
   EXPECT_TRUE(vs.omega);
   EXPECT_EQ(vs.quorum, 7u);
   EXPECT_EQ(vs.hysteresis, 2u);
-  EXPECT_EQ(vs.quorum_up->spec.text, "/usr/local/sbin/quorum-up.sh");
-  EXPECT_EQ(vs.quorum_down->spec.text, "/usr/local/sbin/quorum-down.sh");
-  EXPECT_EQ(vs.quorum_down->spec.user, "root");
+  // The sample's scripts do not exist here: disabled, as keepalived disables them.
+  EXPECT_FALSE(vs.quorum_up.has_value());
+  EXPECT_FALSE(vs.quorum_down.has_value());
   ASSERT_EQ(vs.real_servers.size(), 10u);
   const CheckSpec& c = vs.real_servers[3].checks.at(0).spec;
   EXPECT_TRUE(c.alpha);  // from the virtual server
@@ -1827,6 +1843,15 @@ TEST(Keepalived, SchedulerFlags) {
         << f;
   }
   EXPECT_EQ(ka_services(with("sh", " flag-2\n")).at(0).sched_flags, uint32_t{kSchedShPort});
+  // flag-3 has no name under sh and mh (ipvsadm could not list or save it): ignored, said so.
+  KaLoadResult f3 = load(
+      "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_kind NAT\n lb_algo sh\n flag-3\n"
+      " sh-port\n real_server 10.0.0.2 80\n}\n");
+  ASSERT_TRUE(f3.ok) << f3.error;
+  EXPECT_EQ(f3.warnings, std::vector<std::string>{
+                             "ka.conf:4: virtual server TCP 10.0.0.1:80: flag-3 has no meaning for "
+                             "the sh scheduler (ignored: ipvsadm could not list or save it)"});
+  EXPECT_EQ(ka_services(f3.cfg).at(0).sched_flags, uint32_t{kSchedShPort});
   // ops (lbflags_handler): one-packet scheduling for a UDP service, ipvsadm's -o.
   KaLoadResult r = load(
       "virtual_server 10.0.0.1 53 {\n protocol UDP\n lb_algo rr\n lb_kind "
@@ -1890,8 +1915,8 @@ TEST(Keepalived, ThresholdsAndNotify) {
   real_server 10.0.0.2 80 {
     uthreshold 100
     lthreshold 10
-    notify_up "/usr/local/bin/notify.sh up"
-    notify_down /usr/local/bin/notify.sh root
+    notify_up "/bin/echo up"
+    notify_down /bin/echo root
   }
   real_server 10.0.0.3 80 {
     uthreshold 10
@@ -1902,9 +1927,9 @@ TEST(Keepalived, ThresholdsAndNotify) {
   const KaRealServer& rs = cfg.virtual_servers.at(0).real_servers.at(0);
   EXPECT_EQ(rs.server.u_threshold, 100u);
   EXPECT_EQ(rs.server.l_threshold, 10u);
-  EXPECT_EQ(rs.notify_up->spec.argv, (std::vector<std::string>{"/usr/local/bin/notify.sh", "up"}));
+  EXPECT_EQ(rs.notify_up->spec.argv, (std::vector<std::string>{"/bin/echo", "up"}));
   EXPECT_EQ(rs.notify_up->spec.user, "");
-  EXPECT_EQ(rs.notify_down->spec.argv, std::vector<std::string>{"/usr/local/bin/notify.sh"});
+  EXPECT_EQ(rs.notify_down->spec.argv, std::vector<std::string>{"/bin/echo"});
   EXPECT_EQ(rs.notify_down->spec.user, "root");  // the word after the script
   EXPECT_EQ(rs.notify_down->spec.uid, 0u);
   EXPECT_EQ(ka_commands(cfg).at(1),
