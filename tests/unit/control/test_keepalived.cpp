@@ -949,8 +949,9 @@ TEST(Keepalived, QuorumSample) {
   EXPECT_TRUE(svcs[0].dests.empty());
   ServiceHealth h = ka_service_health(vs, 0);
   HealthUpdate u = h.initial();
-  ASSERT_EQ(u.events.size(), 1u);
-  EXPECT_EQ(u.events[0].kind, HealthEvent::Kind::QuorumLost);
+  ASSERT_EQ(u.events.size(), 11u);  // each of the 10 starts down (alpha), then the quorum
+  EXPECT_EQ(u.events[9].kind, HealthEvent::Kind::StartsDown);
+  EXPECT_EQ(u.events[10].kind, HealthEvent::Kind::QuorumLost);
   // Servers come up one by one: the quorum comes with the 9th.
   for (size_t i = 0; i < 9; ++i) {
     u = h.finish({i, 0}, 2, {true, "up", -1});
