@@ -55,24 +55,27 @@ FileWatch::~FileWatch() {
   if (fd_ >= 0) close(fd_);
 }
 
-std::vector<std::string> FileWatch::watch(const std::vector<std::string>& paths, int epoll_fd) {
-  std::vector<std::string> errors;
+std::vector<FileWatch::Failure> FileWatch::watch(const std::vector<std::string>& paths,
+                                                 int epoll_fd) {
+  std::vector<Failure> errors;
   if (fd_ >= 0) close(fd_);  // leaves the epoll set with it
   fd_ = -1;
   dirs_.clear();
   if (paths.empty()) return errors;
   fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0 || epoll_set(epoll_fd, EPOLL_CTL_ADD, fd_, EPOLLIN) != 0) {
-    errors.push_back(fmt::format("FILE_CHECK: inotify: {}", strerror(errno)));
+    const std::string text = fmt::format("FILE_CHECK: inotify: {}", strerror(errno));
+    for (size_t i = 0; i < paths.size(); ++i) errors.push_back({i, text});
     return errors;
   }
-  for (const std::string& path : paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
     const std::string dir = path.substr(0, path.rfind('/') + 1);
     // The same directory twice is the same watch descriptor.
     const int wd = inotify_add_watch(fd_, dir.c_str(), IN_CLOSE_WRITE | IN_DELETE | IN_MOVE);
     if (wd < 0) {
       errors.push_back(
-          fmt::format("FILE_CHECK {}: cannot watch {}: {}", path, dir, strerror(errno)));
+          {i, fmt::format("FILE_CHECK {}: cannot watch {}: {}", path, dir, strerror(errno))});
       continue;
     }
     dirs_[wd] = dir;

@@ -33,8 +33,13 @@ class FileWatch {
   FileWatch& operator=(const FileWatch&) = delete;
 
   // Watches the directories of `paths` (absolute), replacing what was watched; the inotify
-  // instance joins `epoll_fd` (level-triggered: read() drains it). One line per failure.
-  std::vector<std::string> watch(const std::vector<std::string>& paths, int epoll_fd);
+  // instance joins `epoll_fd` (level-triggered: read() drains it). One line per failure, with
+  // the index of the path it is about (every path's, when inotify itself failed).
+  struct Failure {
+    size_t path = 0;
+    std::string text;
+  };
+  std::vector<Failure> watch(const std::vector<std::string>& paths, int epoll_fd);
 
   struct Event {
     std::string path;       // the file in a watched directory

@@ -322,9 +322,15 @@ void HealthRunner::run() {
   FileWatch files;
   auto watch_files = [&] {
     std::vector<std::string> paths;
-    for (const auto& e : svcs)
-      for_files(*e, [&](CheckRef, const CheckSpec& spec) { paths.push_back(spec.file_path); });
-    for (std::string& err : files.watch(paths, prober.epoll_fd())) note(*svcs.front(), err);
+    std::vector<const Entry*> owners;  // each path's service, for its log line
+    for (const auto& e : svcs) {
+      for_files(*e, [&](CheckRef, const CheckSpec& spec) {
+        paths.push_back(spec.file_path);
+        owners.push_back(e.get());
+      });
+    }
+    for (const FileWatch::Failure& f : files.watch(paths, prober.epoll_fd()))
+      note(*owners.at(f.path), f.text);
   };
   // A file changed (`path`, or every file after an overflow): its checkers' new states.
   auto file_event = [&](const std::string* path, bool gone, bool kept_only = false) {
@@ -447,6 +453,8 @@ void HealthRunner::run() {
   }
   // Stopping: omega's scripts, given kOmegaGrace to end before every run is killed (a run never
   // outlives fastvsd: its reaper kills it when fastvsd goes).
+  // The checks still under way are no longer heard: stopping is no transition of theirs.
+  for (const auto& e : svcs) e->live = false;
   for (const auto& e : svcs) omega(*e);
   const double until = monotonic_seconds() + kOmegaGrace;
   while (scripts_running > 0 && monotonic_seconds() < until) prober.poll(50);
