@@ -1,11 +1,14 @@
 #include "common/model.h"
 
+#include "common/text.h"
+
 #include <algorithm>
 #include <cctype>
 
 namespace fastvs {
 
 std::string service_name(const ServiceKey& k) {
+  if (k.is_fwmark()) return "FWM " + std::to_string(k.fwmark) + (k.vip.is_v6() ? " IPv6" : "");
   return std::string(proto_name(k.proto)) + " " + addr_port(k.vip, k.vport);
 }
 
@@ -23,6 +26,19 @@ std::optional<ServiceKey> parse_service_name(std::string_view s) {
     return out;
   };
   const std::string head = lower(s.substr(0, 3));
+  if (head == "fwm" || s.substr(0, 2) == "-f") {
+    // "FWM 80", "fwm:80", "-f 80", then " IPv6" or " -6".
+    s.remove_prefix(head == "fwm" ? 3 : 2);
+    if (!s.empty() && (s.front() == ':' || s.front() == '/')) s.remove_prefix(1);
+    s = trim(s);
+    size_t end = 0;
+    while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+    const auto mark = parse_uint(s.substr(0, end), 0xffffffffu);
+    if (!mark || *mark == 0) return std::nullopt;
+    const std::string tail = lower(trim(s.substr(end)));
+    if (!tail.empty() && tail != "ipv6" && tail != "-6") return std::nullopt;
+    return ServiceKey::of_fwmark(static_cast<uint32_t>(*mark), !tail.empty());
+  }
   if (head == "tcp" || head == "udp") {
     k.proto = head == "tcp" ? Proto::Tcp : Proto::Udp;
     s.remove_prefix(3);

@@ -52,10 +52,22 @@ inline constexpr std::array<SchedulerName, 14> kSchedulers = {{
 }};
 inline constexpr std::string_view kDefaultScheduler = "wlc";  // ipvsadm's DEF_SCHED
 
+// A firewall-mark service (ipvsadm -f MARK [-6]) is keyed by its mark and family alone: proto
+// is Tcp (ipvsadm sets IPPROTO_TCP "to a sane value, even though it is not used"), vip the
+// family's zero address, vport 0. It takes TCP and UDP packets of either protocol that the mark
+// rules (MarkRule) give its mark, to any local address and port (__ip_vs_svc_fwm_find).
 struct ServiceKey {
   Proto proto = Proto::Tcp;
   IpAddr vip;
   uint16_t vport = 0;
+  uint32_t fwmark = 0;
+  bool is_fwmark() const { return fwmark != 0; }
+  static ServiceKey of_fwmark(uint32_t mark, bool v6) {
+    ServiceKey k;
+    k.fwmark = mark;
+    k.vip = IpAddr::any(v6 ? IpAddr::Family::V6 : IpAddr::Family::V4);
+    return k;
+  }
   friend auto operator<=>(const ServiceKey&, const ServiceKey&) = default;
 };
 
@@ -66,11 +78,13 @@ struct DestKey {
   friend auto operator<=>(const DestKey&, const DestKey&) = default;
 };
 
-// "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80": how messages, logs and telemetry name a service.
+// "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80", "FWM 80", "FWM 80 IPv6": how messages, logs and
+// telemetry name a service.
 std::string service_name(const ServiceKey& k);
 // Reads a service name as telemetry's parameter: "TCP 10.0.0.1:80", also "tcp:10.0.0.1:80",
 // "udp/10.0.0.1:53" and ipvsadm's "-t 10.0.0.1:80" (protocol in any case; spaces around); an
-// IPv6 address in brackets, "TCP [2001:db8::1]:80".
+// IPv6 address in brackets, "TCP [2001:db8::1]:80"; a firewall mark "FWM 80", "fwm:80",
+// "-f 80", with " IPv6" or " -6" after it for an IPv6 one.
 std::optional<ServiceKey> parse_service_name(std::string_view s);
 
 struct DestConfig {
@@ -203,6 +217,32 @@ struct PoolConfig {
   friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
 };
 
+// A rule of the mangle table's PREROUTING chain that sets a firewall mark (`fastvsadm iptables
+// -t mangle -A PREROUTING ... -j MARK --set-mark N`): iptables' subset that LVS guides write.
+// The rules are walked in order and every one that matches sets the mark (MARK does not end
+// the walk): the last match's mark is the packet's.
+struct MarkRule {
+  bool v6 = false;    // ip6tables' (IPv6 packets) or iptables' (IPv4)
+  uint8_t proto = 0;  // -p: 6, 17; 0 any
+  IpAddr src, dst;    // -s, -d: masked; zero with length 0 matches any
+  uint8_t src_len = 0, dst_len = 0;
+  // --sport/--dport (one port or a range lo:hi) or -m multiport --sports/--dports (up to 15
+  // ports or ranges): ranges, empty matches any. `sport_multi`/`dport_multi`: given with
+  // multiport (so printed that way).
+  std::vector<std::pair<uint16_t, uint16_t>> sports, dports;
+  bool sport_multi = false, dport_multi = false;
+  // The protocol's own match is in the rule (-m tcp|udp, or loaded by --sport/--dport): iptables
+  // -S prints it even when its ports match any ("-p tcp -m tcp").
+  bool proto_match = false;
+  std::optional<uint16_t> in_port;  // -i dpdkN
+  uint32_t mark = 0;                // -j MARK --set-mark
+  friend bool operator==(const MarkRule&, const MarkRule&) = default;
+};
+
+// Every rule is walked for each new flow to a firewall-mark service: a bound that keeps that walk
+// short (the LVS guides write a handful).
+inline constexpr size_t kMaxMarkRules = 1024;
+
 struct Config {
   std::vector<AddrConfig> addrs;
   std::vector<RouteConfig> routes;  // static routes; connected routes derive from addrs
@@ -213,6 +253,7 @@ struct Config {
   std::vector<PoolConfig> pools;
   // The sync daemon's roles that run (--start-daemon master|backup); both may.
   std::optional<SyncDaemonConfig> sync_master, sync_backup;
+  std::vector<MarkRule> mark_rules;  // in chain order
   friend bool operator==(const Config&, const Config&) = default;
 };
 
@@ -224,7 +265,7 @@ template <>
 struct std::hash<fastvs::ServiceKey> {
   size_t operator()(const fastvs::ServiceKey& k) const noexcept {
     return std::hash<fastvs::IpAddr>{}(k.vip) * 31 +
-           (size_t{static_cast<uint8_t>(k.proto)} << 16 | k.vport);
+           (size_t{static_cast<uint8_t>(k.proto)} << 16 | k.vport) + size_t{k.fwmark} * 0x9e37;
   }
 };
 

@@ -29,6 +29,8 @@ std::string join(const std::vector<std::string>& words, std::string_view sep = "
 
 // Decimal digits only, value <= max.
 std::optional<uint32_t> parse_uint(std::string_view s, uint32_t max);
+// strtoul's base 0, as iptables reads a mark: "0x50" hex, "010" octal, "80" decimal; 32 bits.
+std::optional<uint32_t> parse_uint_base0(std::string_view s);
 // An optional '-' and decimal digits, min <= value <= max.
 std::optional<int32_t> parse_int(std::string_view s, int32_t min, int32_t max);
 

@@ -19,6 +19,7 @@
 #include "control/director.h"
 #include "control/health/script_user.h"
 #include "control/report/ip_show.h"
+#include "control/report/iptables_print.h"
 #include "control/report/ipvsadm_print.h"
 
 namespace fastvs {
@@ -258,6 +259,13 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
           CliReply{true, show_addrs(ports_, cfg_,
                                     cmd.has_port ? std::optional<uint16_t>(cmd.port) : std::nullopt,
                                     cmd.ip_family)};
+      return true;
+    case Op::MarkSave:
+      *reply = CliReply{true, format_mark_save(cfg_, cmd.mark_rule.v6, cmd.mark_chain)};
+      return true;
+    case Op::MarkList:
+      *reply = CliReply{true, format_mark_list(cfg_, cmd.mark_rule.v6, cmd.mark_chain, cmd.numeric,
+                                               cmd.list_line_numbers)};
       return true;
     case Op::RouteShow:
       *reply = CliReply{true, show_routes(ports_, cfg_, cmd.ip_family)};

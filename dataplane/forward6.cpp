@@ -35,7 +35,9 @@ bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
   switch (pi.kind) {
     case PktKind::Tcp:
     case PktKind::Udp:
-      if ((svc = s.find_service6(pi.proto, ip + 24, pi.dport))) {
+      if ((unlikely(s.fwm6) &&
+           (svc = s.find_fwmark6(m->port, pi.proto, ip + 8, ip + 24, pi.sport, pi.dport))) ||
+          (svc = s.find_service6(pi.proto, ip + 24, pi.dport))) {
         v = Verdict::Request;
         cip = pi.saddr;
       } else if (s.find_masq6(pi.proto, ip + 8, pi.sport)) {
@@ -51,7 +53,9 @@ bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
         return false;
       const uint8_t* in = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.inner_l3_off);
       // ip_vs_in_icmp_v6: about a packet we sent from VIP:vport to a client.
-      if (s.find_service6(pi.inner_proto, in + 8, pi.inner_sport)) {
+      if (s.find_service6(pi.inner_proto, in + 8, pi.inner_sport) ||
+          (unlikely(s.fwm6) && s.find_fwmark6(m->port, pi.inner_proto, in + 24, in + 8,
+                                              pi.inner_dport, pi.inner_sport))) {
         v = Verdict::IcmpToRs;
         cip = pi.inner_daddr;
       } else if (s.find_masq6(pi.inner_proto, in + 24, pi.inner_dport)) {
@@ -65,7 +69,9 @@ bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
     }
     case PktKind::Fragment:
       if (pi.proto != kIpProtoTcp && pi.proto != kIpProtoUdp) return false;
-      if (is_vip6(s, pi.proto, ip + 24)) {
+      if (is_vip6(s, pi.proto, ip + 24) ||
+          (unlikely(s.fwm6) &&
+           s.find_fwmark6(m->port, pi.proto, ip + 8, ip + 24, 0, 0, /*ports=*/false))) {
         v = Verdict::FragIn;
         cip = pi.saddr;
       } else if (is_masq_rip6(s, pi.proto, ip + 8)) {

@@ -271,7 +271,8 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
     if (tcp && !syn) return drop(w, m, Drop::no_conn);
     Drop why;
     if (!(c = conn_schedule(w, pi, svc, &why))) return drop(w, m, why);
-    if (unlikely(svc.ops)) c->flags |= kConnOps;
+    // A firewall-mark service's -o is for its UDP packets alone (ip_vs_schedule).
+    if (unlikely(svc.ops) && pi.proto == kIpProtoUdp) c->flags |= kConnOps;
   }
   // ip_vs_in with expire_nodest_conn=0: a connection whose destination was removed keeps its
   // timer (not restarted) and its packets are dropped, until the destination returns or the
@@ -347,7 +348,8 @@ void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSe
     if (tcp && !syn) return drop(w, m, Drop::no_conn);
     Drop why;
     if (!(c = conn_schedule6(w, pi, ip, svc, &why))) return drop(w, m, why);
-    if (unlikely(svc.ops)) c->flags |= kConnOps;
+    // A firewall-mark service's -o is for its UDP packets alone (ip_vs_schedule).
+    if (unlikely(svc.ops) && pi.proto == kIpProtoUdp) c->flags |= kConnOps;
   }
   if (!(c->dest->flags.load(std::memory_order_relaxed) & kDestAvailable))
     return drop(w, m, Drop::dest_removed);

@@ -115,6 +115,36 @@ size_t DestStore::trashed() const {
   return trash_.size();
 }
 
+// The mark rules in chain order, each family's apart; fwm4/fwm6 stay set only when that family
+// has rules as well as a firewall-mark service (no rule: no packet is marked).
+static void build_mark_rules(const Config& cfg, Snapshot& s) {
+  for (const MarkRule& mr : cfg.mark_rules) {
+    SnapMarkRule r;
+    r.proto = mr.proto;
+    r.has_in_port = mr.in_port.has_value();
+    r.in_port = mr.in_port.value_or(0);
+    r.src_len = mr.src_len;
+    r.dst_len = mr.dst_len;
+    if (mr.v6) {
+      std::memcpy(r.src6, mr.src.masked(mr.src_len).bytes().data(), 16);
+      std::memcpy(r.dst6, mr.dst.masked(mr.dst_len).bytes().data(), 16);
+    } else {
+      r.src_mask = rte_cpu_to_be_32(prefix_mask(mr.src_len));
+      r.dst_mask = rte_cpu_to_be_32(prefix_mask(mr.dst_len));
+      r.src = rte_cpu_to_be_32(mr.src.v4()) & r.src_mask;
+      r.dst = rte_cpu_to_be_32(mr.dst.v4()) & r.dst_mask;
+    }
+    for (const auto& p : mr.sports)
+      if (r.nsports < r.sports.size()) r.sports[r.nsports++] = p;
+    for (const auto& p : mr.dports)
+      if (r.ndports < r.dports.size()) r.dports[r.ndports++] = p;
+    r.mark = mr.mark;
+    (mr.v6 ? s.mark_rules6 : s.mark_rules4).push_back(r);
+  }
+  s.fwm4 = s.fwm4 && !s.mark_rules4.empty();
+  s.fwm6 = s.fwm6 && !s.mark_rules6.empty();
+}
+
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, uint16_t nports,
                                          const MacAddr* port_macs, const uint16_t* port_mtus) {
   auto s = std::make_unique<Snapshot>();
@@ -140,6 +170,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   std::sort(local_ips.begin(), local_ips.end());
   std::vector<std::pair<uint64_t, uint32_t>> svc6_items, all6_items;
   std::vector<std::pair<uint64_t, Destination*>> rs6_items;
+  std::vector<std::pair<uint64_t, uint32_t>> mark_items;
   for (const auto& sc : cfg.services) {
     const bool v6 = sc.key.vip.is_v6();
     SnapService ss;
@@ -158,14 +189,18 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
       ss.persist_mask = rte_cpu_to_be_32(sc.netmask);
     }
     ss.vport = rte_cpu_to_be_16(sc.key.vport);
+    ss.fwmark = sc.key.fwmark;
+    const bool fwm = sc.key.is_fwmark();
+    // A firewall-mark service takes the marked packets to any of the director's addresses.
+    if (fwm) ss.vip_local = true;
     ss.sched.kind = sched_from_name(sc.scheduler).value_or(SchedKind::Wlc);
     ss.sched.flags = sc.sched_flags;
     ss.persistent = sc.persistent;
     // ip_vs_schedule: IP_VS_CONN_F_ONE_PACKET only for UDP (the flag on another service is kept
     // and listed, and changes nothing).
-    ss.ops = sc.ops && sc.key.proto == Proto::Udp;
+    ss.ops = sc.ops && (sc.key.proto == Proto::Udp || fwm);
     ss.persist_ticks = sc.timeout * kTicksPerSecond;
-    if (sc.key.vport == 0 && ss.vip_local) (v6 ? s->has_port0_6 : s->has_port0) = true;
+    if (sc.key.vport == 0 && ss.vip_local && !fwm) (v6 ? s->has_port0_6 : s->has_port0) = true;
     for (const auto& d : sc.dests) {
       // A real server of the other family is a tunnel's (IPv4 in IPv6, IPv6 in IPv4); control
       // takes it with -i alone, and one of another method is skipped, never mistranslated.
@@ -173,19 +208,28 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
       Destination* dest = store.get(sc.key, d);
       ss.dests.push_back(dest);
       if (d.method == ForwardMethod::Masq) {
-        if (sc.key.vport == 0) (v6 ? s->has_port0_masq6 : s->has_port0_masq) = true;
-        (v6 ? rs6_items : rs_items)
-            .emplace_back(Snapshot::svc_key(ss.proto, dest->rip_be, dest->rport_be), dest);
-        if (v6) s->masq6.emplace_back(ss.proto, dest);
+        if (d.rport == 0) (v6 ? s->has_port0_masq6 : s->has_port0_masq) = true;
+        // A firewall-mark service's replies come back in TCP and UDP alike.
+        for (const uint8_t proto : {ss.proto, uint8_t{kIpProtoUdp}}) {
+          (v6 ? rs6_items : rs_items)
+              .emplace_back(Snapshot::svc_key(proto, dest->rip_be, dest->rport_be), dest);
+          if (v6) s->masq6.emplace_back(proto, dest);
+          if (!fwm) break;
+        }
       }
     }
     SchedInputs inputs{ss.sched.kind, ss.sched.flags, {}};
     for (const Destination* d : ss.dests) inputs.dests.emplace_back(d, d->get_weight());
     ss.gen = store.service_gen(ss.id, inputs);
     const auto index = static_cast<uint32_t>(s->services.size());
-    const uint64_t key = Snapshot::svc_key(ss.proto, ss.vip, ss.vport);
-    if (ss.vip_local) (v6 ? svc6_items : svc_items).emplace_back(key, index);
-    (v6 ? all6_items : all_items).emplace_back(key, index);
+    if (fwm) {
+      mark_items.emplace_back(Snapshot::mark_key(ss.fwmark, v6), index);
+      (v6 ? s->fwm6 : s->fwm4) = true;
+    } else {
+      const uint64_t key = Snapshot::svc_key(ss.proto, ss.vip, ss.vport);
+      if (ss.vip_local) (v6 ? svc6_items : svc_items).emplace_back(key, index);
+      (v6 ? all6_items : all_items).emplace_back(key, index);
+    }
     if (v6 && ss.vip_local) s->has_v6 = true;
     id_items.emplace_back(ss.id, static_cast<uint32_t>(s->services.size()));
     s->services.push_back(std::move(ss));
@@ -241,12 +285,14 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, DestStore& store, ui
   s->service_by_key.build(svc_items);
   s->service_configured.build(all_items);
   s->service_by_id.build(id_items);
+  s->service_by_mark.build(mark_items);
+  build_mark_rules(cfg, *s);
   s->masq_by_rs.build(rs_items);
   // Each address's roles ORed together: sorted by address, equal ones merged.
   std::vector<std::pair<uint64_t, uint8_t>> roles;
   roles.reserve(s->services.size() + rs_items.size());
   for (const auto& ss : s->services)
-    if (ss.vip_local && !ss.v6)
+    if (ss.vip_local && !ss.v6 && !ss.fwmark)
       roles.emplace_back(Snapshot::addr_key(ss.proto, ss.vip), Snapshot::kAddrVip);
   for (const auto& [k, d] : rs_items)
     roles.emplace_back(Snapshot::addr_key(static_cast<uint8_t>(k >> 48), d->rip_be),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dataplane/flat_map.h"
+#include "dataplane/fwmark.h"
 #include "common/model.h"
 #include "dataplane/dest.h"
 #include "dataplane/parse.h"
@@ -31,6 +32,7 @@ struct SnapService {
   uint8_t proto = 0;
   uint32_t vip = 0;  // network order
   uint16_t vport = 0;
+  uint32_t fwmark = 0;  // a firewall-mark service's mark (host order); proto, vip, vport 0
   SchedService sched;
   // -p/-M: templates key on (id, CIP & persist_mask) and live persist_ticks.
   bool persistent = false;
@@ -50,10 +52,11 @@ struct SnapService {
   uint8_t persist_plen = 128;
   uint8_t vip6[16]{};
 
-  // The port a connection to d is made on: the destination's, except in a port 0 service,
-  // where every connection keeps the port the client asked for. Network order.
-  uint16_t real_port(const Destination& d, uint16_t dport_be) const {
-    return vport != 0 && d.rport_be != 0 ? d.rport_be : dport_be;
+  // The port a connection to d is made on: the destination's, or when it has none (a port 0
+  // service's, a firewall-mark service's given without one) the port the client asked for
+  // (ip_vs_schedule: dest->port ? dest->port : vport). Network order.
+  static uint16_t real_port(const Destination& d, uint16_t dport_be) {
+    return d.rport_be != 0 ? d.rport_be : dport_be;
   }
 };
 
@@ -137,6 +140,14 @@ struct Snapshot {
   FlatMap64<Destination*> masq6_by_rs;
   std::vector<std::pair<uint8_t, Destination*>> masq6;  // (proto, each): the scan's
 
+  // Firewall-mark services (fwmark.h): fwm4/fwm6 when one of that family exists, its family's
+  // mark rules, and the services by mark_key(). A packet is walked through the rules only when
+  // its destination is one of the director's addresses (IPVS sees it at LOCAL_IN).
+  bool fwm4 = false, fwm6 = false;
+  std::vector<SnapMarkRule> mark_rules4, mark_rules6;
+  FlatMap64<uint32_t> service_by_mark;
+  static uint64_t mark_key(uint32_t mark, bool v6) { return uint64_t{v6} << 32 | mark; }
+
   static uint64_t svc_key(uint8_t proto, uint32_t ip_be, uint16_t port_be) {
     return uint64_t{proto} << 48 | uint64_t{port_be} << 32 | ip_be;
   }
@@ -145,6 +156,35 @@ struct Snapshot {
   uint8_t addr_role(uint8_t proto, uint32_t ip) const {
     const uint8_t* r = addr_roles.find(addr_key(proto, ip));
     return r ? *r : 0;
+  }
+
+  // __ip_vs_svc_fwm_find for an IPv4 packet to one of the director's addresses: the service of
+  // the mark its rules give it. Ports network order.
+  const SnapService* find_fwmark(uint16_t in_port, uint8_t proto, uint32_t saddr, uint32_t daddr,
+                                 uint16_t sport_be, uint16_t dport_be, bool ports = true) const {
+    if (!local_by_ip.find(daddr)) return nullptr;
+    const MarkTuple t{proto, in_port, be16_host(sport_be), be16_host(dport_be), ports};
+    const uint32_t mark = fwmark_of4(mark_rules4, t, saddr, daddr);
+    const uint32_t* i = mark ? service_by_mark.find(mark_key(mark, false)) : nullptr;
+    return i ? &services[*i] : nullptr;
+  }
+  // The same for IPv6 (addresses whole).
+  const SnapService* find_fwmark6(uint16_t in_port, uint8_t proto, const uint8_t* saddr,
+                                  const uint8_t* daddr, uint16_t sport_be, uint16_t dport_be,
+                                  bool ports = true) const {
+    if (!local6(daddr)) return nullptr;
+    const MarkTuple t{proto, in_port, be16_host(sport_be), be16_host(dport_be), ports};
+    const uint32_t mark = fwmark_of6(mark_rules6, t, saddr, daddr);
+    const uint32_t* i = mark ? service_by_mark.find(mark_key(mark, true)) : nullptr;
+    return i ? &services[*i] : nullptr;
+  }
+  // A configured firewall-mark service, by mark (a synced connection's).
+  const SnapService* find_by_mark(uint32_t mark, bool v6) const {
+    const uint32_t* i = service_by_mark.find(mark_key(mark, v6));
+    return i ? &services[*i] : nullptr;
+  }
+  static uint16_t be16_host(uint16_t be) {
+    return load_be16(reinterpret_cast<const uint8_t*>(&be));
   }
 
   // ip_vs_service_find: the exact <proto, VIP, vport>, then the VIP's port 0 service.
@@ -298,8 +338,11 @@ class DestStore {
   size_t trashed() const;
   template <typename F>
   void for_each_trashed(F&& fn) const {
-    for (const DestKey& key : trash_)
+    for (const DestKey& key : trash_) {
+      // A firewall-mark service's destination takes both protocols.
       fn(static_cast<uint8_t>(key.service.proto), dests_.at(key).dest.get());
+      if (key.service.is_fwmark()) fn(uint8_t{17}, dests_.at(key).dest.get());
+    }
   }
   size_t size() const { return dests_.size(); }
 

@@ -85,6 +85,7 @@ void sync_record(Worker& w, const Conn& c, const SnapService& svc, bool template
                                    (c.flags & kConnNoOutput ? kSyncNoOutput : 0));
     e.method = c.method;
     e.timeout = c.timeout / kTicksPerSecond;
+    e.fwmark = svc.fwmark;
     push(w, e);
   }
   if (!c.tmpl || !svc.persistent) return;
@@ -101,6 +102,13 @@ void sync_record(Worker& w, const Conn& c, const SnapService& svc, bool template
   t.rip = d->rip_be;
   t.rport = d->rport_be;
   t.proto = c.proto;
+  if (svc.fwmark) {
+    // ip_vs_sched_persist's template of a firewall-mark service: protocol IPPROTO_IP, the mark
+    // as its virtual address, port 0.
+    t.vip = rte_cpu_to_be_32(svc.fwmark);
+    t.proto = 0;
+    t.fwmark = svc.fwmark;
+  }
   t.flags = kSyncTemplate;
   t.method = d->method.load(std::memory_order_relaxed);
   t.timeout = svc.persist_ticks / kTicksPerSecond;
@@ -110,7 +118,9 @@ void sync_record(Worker& w, const Conn& c, const SnapService& svc, bool template
 // ip_vs_proc_conn: a connection the master synced, installed or brought up to date.
 void sync_apply_one(Worker& w, const SyncConn& e) {
   // The backup's services take no traffic (the VIP is the master's): looked up among all.
-  const SnapService* svc = w.snap->find_configured(e.proto, e.vip, e.vport);
+  // ip_vs_find_dest: by the mark when the entry has one (__ip_vs_svc_fwm_find).
+  const SnapService* svc = e.fwmark ? w.snap->find_by_mark(e.fwmark, false)
+                                    : w.snap->find_configured(e.proto, e.vip, e.vport);
   Destination* d = svc ? find_dest(*svc, e.rip, e.rport) : nullptr;
   if (!d) {
     ++w.ctr.sync_skipped;

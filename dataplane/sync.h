@@ -27,7 +27,7 @@ struct SyncConn {
   ForwardMethod method;
   uint16_t reserved;
   uint32_t timeout;  // seconds: the state's timeout (a template: the persistence timeout)
-  uint32_t reserved2;
+  uint32_t fwmark;   // a firewall-mark service's mark (host order), as IPVS's cp->fwmark
 };
 static_assert(sizeof(SyncConn) == 32);
 

@@ -75,14 +75,21 @@ void worker_expire(Worker& w, uint32_t budget) {
 namespace {
 
 // Decides what a parsed packet is and whose it is (the CIP that picks the owner worker).
-Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const SnapService** svc,
-                 Drop* why) {
+Verdict classify(const Worker& w, uint16_t in_port, const PacketInfo& pi, uint32_t* cip,
+                 const SnapService** svc, Drop* why) {
   const Snapshot& s = *w.snap;
   switch (pi.kind) {
     case PktKind::Arp:
       return Verdict::Local;
     case PktKind::Tcp:
     case PktKind::Udp:
+      // ip_vs_service_find: the packet's firewall mark first, then its address (one predicted
+      // branch while no firewall-mark service exists).
+      if (unlikely(s.fwm4) &&
+          (*svc = s.find_fwmark(in_port, pi.proto, pi.saddr, pi.daddr, pi.sport, pi.dport))) {
+        *cip = pi.saddr;
+        return Verdict::Request;
+      }
       if ((*svc = s.find_service(pi.proto, pi.daddr, pi.dport))) {
         *cip = pi.saddr;
         return Verdict::Request;
@@ -97,7 +104,11 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
       if (pi.frag) break;
       if (pi.icmp_error && (pi.inner_proto == kIpProtoTcp || pi.inner_proto == kIpProtoUdp)) {
         // ip_vs_in_icmp: about a packet we sent from VIP:vport to a client.
-        if (s.find_service(pi.inner_proto, pi.inner_saddr, pi.inner_sport)) {
+        // A firewall-mark service's: the packet it is about, turned round, marked as the
+        // client's packets are.
+        if (s.find_service(pi.inner_proto, pi.inner_saddr, pi.inner_sport) ||
+            (unlikely(s.fwm4) && s.find_fwmark(in_port, pi.inner_proto, pi.inner_daddr,
+                                               pi.inner_saddr, pi.inner_dport, pi.inner_sport))) {
           *cip = pi.inner_daddr;
           return Verdict::IcmpToRs;
         }
@@ -113,7 +124,9 @@ Verdict classify(const Worker& w, const PacketInfo& pi, uint32_t* cip, const Sna
       // fragment table knows its datagram.
       if (pi.proto == kIpProtoTcp || pi.proto == kIpProtoUdp) {
         const uint8_t role = s.addr_role(pi.proto, pi.daddr);
-        if (role & Snapshot::kAddrVip) {
+        if ((role & Snapshot::kAddrVip) ||
+            (unlikely(s.fwm4) && s.find_fwmark(in_port, pi.proto, pi.saddr, pi.daddr, 0, 0,
+                                               /*ports=*/false))) {
           *cip = pi.saddr;
           return Verdict::FragIn;
         }
@@ -244,7 +257,7 @@ bool rx_stage(Worker& w, rte_mbuf* m, Staged& s) {
   }
   uint32_t cip = 0;
   s.svc = nullptr;
-  s.v = classify(w, pi, &cip, &s.svc, &why);
+  s.v = classify(w, m->port, pi, &cip, &s.svc, &why);
   // Traffic through the director that is no LVS traffic (a NAT real server's own connections
   // out, what the host routes) is the host's to forward or refuse, as in a kernel director.
   if (s.v == Verdict::Drop) {

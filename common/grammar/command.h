@@ -47,6 +47,11 @@ enum class Op : uint8_t {
   CheckPool,         // --check pool -t|-u VIP:PORT [quorum=N] [hysteresis=N] [sorry=IP[:PORT]] ...
   CheckList,         // --check list
   KeepalivedReload,  // --keepalived-reload [FILE]: keepalived.conf's virtual servers again
+  MarkAdd,           // iptables -t mangle -A|-I PREROUTING [N] RULE -j MARK --set-mark N
+  MarkDel,           // iptables -t mangle -D PREROUTING RULE|N
+  MarkList,          // iptables -t mangle -L [PREROUTING] [-n] [--line-numbers]
+  MarkSave,          // iptables -t mangle -S [PREROUTING]
+  MarkFlush,         // iptables -t mangle -F [PREROUTING]
 };
 
 struct Command {
@@ -113,6 +118,12 @@ struct Command {
   CheckConfig check;
   bool check_inhibit = false;  // inhibit_on_failure for the destination
   PoolConfig pool;
+  // iptables/ip6tables (mark_rule.v6 says which): the rule, and -I's position or -D's number
+  // (0: -A; -D by the rule's words).
+  MarkRule mark_rule;
+  uint32_t rule_num = 0;
+  bool list_line_numbers = false;
+  bool mark_chain = false;  // PREROUTING named (-L, -S, -F: that chain alone)
   // --keepalived-reload FILE ("": the file fastvsd loaded last). fastvsadm makes a relative
   // path absolute: fastvsd's working directory is not the operator's.
   std::string path;

@@ -28,6 +28,7 @@ Result<Command> parse_command(const std::vector<std::string>& words) {
   }
   if (words[0] == "ip") return grammar::parse_ip(words);
   if (words[0] == "--check") return grammar::parse_check(words);
+  if (words[0] == "iptables" || words[0] == "ip6tables") return grammar::parse_iptables(words);
   if (words[0] == "--keepalived-reload") {
     if (words.size() > 2) return Error{"usage: --keepalived-reload [FILE]"};
     Command cmd;
@@ -73,6 +74,16 @@ std::string command_name(Op op) {
       return "--check list";
     case Op::KeepalivedReload:
       return "--keepalived-reload";
+    case Op::MarkAdd:
+      return "iptables -A";
+    case Op::MarkDel:
+      return "iptables -D";
+    case Op::MarkList:
+      return "iptables -L";
+    case Op::MarkSave:
+      return "iptables -S";
+    case Op::MarkFlush:
+      return "iptables -F";
     default:
       return grammar::ipvsadm_command_name(op);
   }
@@ -88,6 +99,8 @@ bool changes_config(Op op) {
     case Op::NeighShow:
     case Op::LinkShow:
     case Op::CheckList:
+    case Op::MarkList:
+    case Op::MarkSave:
       return false;
     default:
       return true;
@@ -115,7 +128,8 @@ std::string fastvsadm_help() {
          "Every change is answered once every worker has it in force; an error names the\n"
          "problem in one line and changes nothing.\n"
          "\n" +
-         grammar::ipvsadm_help() + "\n" + grammar::ip_help() + "\n" + grammar::check_help() +
+         grammar::ipvsadm_help() + "\n" + grammar::ip_help() + "\n" + grammar::iptables_help() +
+         "\n" + grammar::check_help() +
          "\n"
          "keepalived.conf:\n"
          "  --keepalived-reload [FILE]    read FILE (default: the one fastvsd loaded last)\n"

@@ -23,6 +23,11 @@ std::string ip_help();
 Result<Command> parse_check(const std::vector<std::string>& words);
 std::string check_help();
 
+// iptables.cpp: iptables|ip6tables -t mangle -A|-I|-D|-L|-S|-F PREROUTING (firewall marks).
+Result<Command> parse_iptables(const std::vector<std::string>& words);
+std::string iptables_help();
+std::vector<std::string> iptables_examples();
+
 // Each help form's example (words as one line): every one must parse.
 std::vector<std::string> ip_examples();
 std::vector<std::string> check_examples();

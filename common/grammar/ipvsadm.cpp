@@ -51,6 +51,8 @@ enum Opt : unsigned {
   kOptTunRemCsum,
   kOptTunInfo,
   kOptOps,
+  kOptFwmark,
+  kOptIpv6,
   kOptCount,
 };
 // The options are bits of a uint64_t (a command's allowed and required sets).
@@ -59,7 +61,7 @@ static_assert(kOptCount <= 64, "more options than bits: widen CmdDef's masks");
 constexpr uint64_t bit(Opt o) {
   return uint64_t{1} << o;
 }
-constexpr uint64_t kService = bit(kOptTcp) | bit(kOptUdp);
+constexpr uint64_t kService = bit(kOptTcp) | bit(kOptUdp) | bit(kOptFwmark);
 constexpr uint64_t kMethod = bit(kOptMasq) | bit(kOptGate) | bit(kOptIpip);
 // GUE's and GRE's options (ipvsadm's tunnel_types_v_options): all illegal with ipip.
 constexpr uint64_t kTunOpts =
@@ -128,6 +130,9 @@ constexpr std::array<OptDef, kOptCount> kOpts = {{
     {kOptTunRemCsum, 0, "tun-remcsum", Arg::None, "", "GUE with remote checksum (refused)"},
     {kOptTunInfo, 0, "tun-info", Arg::None, "", "list with the tunnels' type (TunnelInfo)"},
     {kOptOps, 'o', "ops", Arg::None, "", "one-packet scheduling: each UDP datagram on its own"},
+    {kOptFwmark, 'f', "fwmark-service", Arg::Required, "MARK",
+     "a firewall-mark service: what iptables marks MARK (1..4294967295)"},
+    {kOptIpv6, '6', "ipv6", Arg::None, "", "after -f: the mark's IPv6 packets"},
 }};
 
 struct CmdDef {
@@ -183,9 +188,7 @@ struct LaterDef {
   char short_name;  // 0: long only
   const char* long_name;
 };
-constexpr std::array<LaterDef, 4> kLater = {{
-    {'f', "fwmark-service"},
-    {'6', "ipv6"},
+constexpr std::array<LaterDef, 2> kLater = {{
     {0, "sctp-service"},
     {0, "pe"},
 }};
@@ -235,7 +238,7 @@ struct IpvsadmParse {
                            : (bit(d.id) & kMethod) ? kMethod
                                                    : bit(d.id);
     if (seen & group) {
-      if (group == kService) return Error{"more than one service address (-t/-u)"};
+      if (group == kService) return Error{"more than one service (-t/-u/-f)"};
       if (group == kMethod) return Error{"more than one forwarding method (-m/-g/-i)"};
       return Error{"option " + opt_display(d.id) + " given twice"};
     }
@@ -304,6 +307,21 @@ struct IpvsadmParse {
         return {};
       case kOptOps:
         cmd.ops = true;
+        return {};
+      case kOptFwmark: {
+        // ipvsadm's parse_fwmark: strtol base 10, 1..UINT_MAX.
+        const auto mark = parse_uint(arg, 0xffffffffu);
+        if (!mark || *mark == 0)
+          return Error{"invalid fwmark value " + quoted(arg) + " specified (1..4294967295)"};
+        cmd.has_service = true;
+        cmd.service = ServiceKey::of_fwmark(*mark, false);
+        return {};
+      }
+      case kOptIpv6:
+        // ipvsadm: "-6 used before -f" (it only makes a fwmark service IPv6).
+        if (!cmd.service.is_fwmark())
+          return Error{"-6 used before -f (-6 makes a firewall-mark service IPv6)"};
+        cmd.service.vip = IpAddr::any(IpAddr::Family::V6);
         return {};
       case kOptPersistent: {
         // ipvsadm's -p takes an optional timeout: none means DEFAULT_TIMEOUT.
@@ -421,12 +439,13 @@ struct IpvsadmParse {
           "no command given (one of -A -E -D -C -a -e -d -L -S -R -Z, --set, --start-daemon, "
           "--stop-daemon)"};
     for (const OptDef& d : kOpts) {
-      if ((seen & bit(d.id)) && !(def->allowed & bit(d.id))) {
+      // -6 comes only after -f, which the command allowed.
+      if ((seen & bit(d.id)) && !(def->allowed & bit(d.id)) && d.id != kOptIpv6) {
         return Error{"option " + opt_display(d.id) + " is not allowed with " + cmd_display(*def)};
       }
     }
     if ((def->required & kService) && !(seen & kService)) {
-      return Error{cmd_display(*def) + " needs a service: -t|-u ADDR:PORT"};
+      return Error{cmd_display(*def) + " needs a service: -t|-u ADDR:PORT or -f MARK"};
     }
     if ((def->required & bit(kOptReal)) && !(seen & bit(kOptReal))) {
       return Error{cmd_display(*def) + " needs a real server: -r HOST[:PORT]"};
@@ -472,7 +491,7 @@ struct IpvsadmParse {
       if (Status st = check_list_conflicts(); !st) return st;
     }
     // ipvsadm's process_options, for -A and -E.
-    if (cmd.ops && cmd.has_service && cmd.service.proto != Proto::Udp)
+    if (cmd.ops && cmd.has_service && !cmd.service.is_fwmark() && cmd.service.proto != Proto::Udp)
       return Error{"One-Packet Scheduling is only for UDP virtual services"};
     if (cmd.has_sched_flags) {
       // -E without -s keeps the service's scheduler: apply_command checks that case.
@@ -515,13 +534,15 @@ std::string command_usage(const CmdDef& c) {
   std::string s = c.op == Op::StartDaemon || c.op == Op::StopDaemon ? "master|backup" : "";
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : " ") + part; };
   if (c.allowed & kService) {
-    const std::string svc = "-t|-u VIP:PORT";
+    const std::string svc = "-t|-u VIP:PORT|-f MARK [-6]";
     add((c.required & kService) ? svc : "[" + svc + "]");
   }
   if (c.allowed & bit(kOptReal)) add(option_usage(kOpts[kOptReal]));
   if (c.allowed & kMethod) add("[-g|-m|-i]");
   for (const OptDef& d : kOpts) {
-    if (!(c.allowed & bit(d.id)) || (bit(d.id) & (kService | kMethod | bit(kOptReal)))) continue;
+    if (!(c.allowed & bit(d.id)) ||
+        (bit(d.id) & (kService | kMethod | bit(kOptReal) | bit(kOptIpv6))))
+      continue;
     add("[" + option_usage(d) + "]");
   }
   return s;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <optional>
 
+#include <fmt/core.h>
+
 #include "common/grammar/words.h"
 #include "common/text.h"
 #include "control/health/script_user.h"
@@ -125,7 +127,7 @@ Status set_persistence(ServiceConfig& s, const Command& cmd) {
   if (cmd.has_netmask && !cmd.has_persistent)
     return Error{"-M (--netmask) needs -p (--persistent)"};
   // ip_vs_schedule: "port zero only supported in persistent services".
-  if (s.key.vport == 0 && !cmd.has_persistent) {
+  if (s.key.vport == 0 && !s.key.is_fwmark() && !cmd.has_persistent) {
     return Error{"port 0 service " + service_name(s.key) + " needs persistence (-p)"};
   }
   s.persistent = cmd.has_persistent;
@@ -147,11 +149,14 @@ Result<DestConfig> make_dest(const Config& cfg, const ServiceConfig& svc, const 
   const auto name = [&] { return service_name(cmd.service); };
   // Only NAT can map ports: with -g (ipvsadm's default) and -i the packet reaches the real
   // server unchanged, so a new destination's port is the service's, as ipvsadm sets it.
-  const bool unmapped = cmd.method_or_default() != ForwardMethod::Masq;
+  // A firewall-mark service's real server keeps the port it is given (0 when none: each
+  // connection keeps its own), whatever the method, as ipvsadm leaves it ("Don't worry about
+  // this if fwmark is used").
+  const bool unmapped = cmd.method_or_default() != ForwardMethod::Masq && !svc.key.is_fwmark();
   const uint16_t rport = unmapped ? svc.key.vport : cmd.rport;
   // A port 0 service sends each connection to the port the client asked for
   // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
-  if (svc.key.vport == 0 && rport != 0) {
+  if (svc.key.vport == 0 && !svc.key.is_fwmark() && rport != 0) {
     return Error{"service " + name() + " has port 0: give the real server without a port (each " +
                  "connection keeps the port it was made to)"};
   }
@@ -253,7 +258,7 @@ Status apply_service(Config& cfg, const Command& cmd, ServiceConfig* svc) {
   const uint16_t rport = cmd.rport;
   // A port 0 service sends each connection to the port the client asked for
   // (ip_vs_sched_persist: dport stays the packet's when it is not the service's port).
-  if (svc->key.vport == 0 && rport != 0) {
+  if (svc->key.vport == 0 && !svc->key.is_fwmark() && rport != 0) {
     return Error{"service " + name_of() +
                  " has port 0: give the real server without a port (each " +
                  "connection keeps the port it was made to)"};
@@ -548,6 +553,55 @@ Status apply_daemon(Config& cfg, const Command& cmd, unsigned num_ports) {
 
 }  // namespace
 
+// iptables -A/-I/-D/-F on the mangle table's PREROUTING chain of one family (iptables' and
+// ip6tables' chains are apart, numbered apart), with iptables' messages.
+Status apply_mark_rule(Config& cfg, const Command& cmd, unsigned num_ports) {
+  const MarkRule& r = cmd.mark_rule;
+  const std::string tool = r.v6 ? "ip6tables" : "iptables";
+  // The positions in cfg.mark_rules of this family's rules, in chain order.
+  std::vector<size_t> pos;
+  for (size_t i = 0; i < cfg.mark_rules.size(); ++i)
+    if (cfg.mark_rules[i].v6 == r.v6) pos.push_back(i);
+  switch (cmd.op) {
+    case Op::MarkAdd: {
+      if (r.in_port && *r.in_port >= num_ports)
+        return Error{fmt::format("{}: device dpdk{} does not exist ({} ports)", tool, *r.in_port,
+                                 num_ports)};
+      if (cfg.mark_rules.size() >= kMaxMarkRules)
+        return Error{fmt::format("{}: {} rules already: the most fastvsd walks for a packet", tool,
+                                 kMaxMarkRules)};
+      if (cmd.rule_num == 0) {
+        cfg.mark_rules.push_back(r);
+        return {};
+      }
+      if (cmd.rule_num > pos.size() + 1) return Error{tool + ": Index of insertion too big."};
+      const size_t at = cmd.rule_num <= pos.size() ? pos[cmd.rule_num - 1] : cfg.mark_rules.size();
+      cfg.mark_rules.insert(cfg.mark_rules.begin() + static_cast<ptrdiff_t>(at), r);
+      return {};
+    }
+    case Op::MarkDel: {
+      if (cmd.rule_num != 0) {
+        if (cmd.rule_num > pos.size()) return Error{tool + ": Index of deletion too big."};
+        cfg.mark_rules.erase(cfg.mark_rules.begin() +
+                             static_cast<ptrdiff_t>(pos[cmd.rule_num - 1]));
+        return {};
+      }
+      for (const size_t i : pos) {
+        if (cfg.mark_rules[i] == r) {
+          cfg.mark_rules.erase(cfg.mark_rules.begin() + static_cast<ptrdiff_t>(i));
+          return {};
+        }
+      }
+      return Error{tool + ": Bad rule (does a matching rule exist in that chain?)."};
+    }
+    case Op::MarkFlush:
+      std::erase_if(cfg.mark_rules, [&](const MarkRule& m) { return m.v6 == r.v6; });
+      return {};
+    default:
+      return Error{"internal error: mark rule"};
+  }
+}
+
 Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
   // Listings are no changes, and -R's changes are its input's lines.
   if (!changes_config(cmd.op) || cmd.op == Op::Restore)
@@ -583,6 +637,10 @@ Status apply_command(Config& cfg, const Command& cmd, unsigned num_ports) {
       return apply_check(cfg, cmd);
     case Op::KeepalivedReload:
       return Error{"--keepalived-reload is not a configuration command"};
+    case Op::MarkAdd:
+    case Op::MarkDel:
+    case Op::MarkFlush:
+      return apply_mark_rule(cfg, cmd, num_ports);
     default:
       break;
   }

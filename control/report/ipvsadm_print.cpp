@@ -17,8 +17,6 @@
 
 namespace fastvs {
 
-namespace {
-
 // ---------------------------------------------------------------------------------------------
 // Names.
 
@@ -40,6 +38,8 @@ std::string port_to_anyname(uint16_t port, Proto proto) {
     return std::to_string(port);
   }
 }
+
+namespace {
 
 // addrport_to_anyname. Without -n ipvsadm also resolves the address (gethostbyaddr): fastvs
 // deliberately does not. A reverse lookup can block for seconds on an unreachable resolver, and
@@ -242,10 +242,14 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
   const ServiceConfig& c = s.cfg;
   // snprintf(svc_name, ..., "%-4s %s", protocol_name, vname); svc_name[33] = '\0' unless
   // the service is IPv6 (whose name may be wider: the columns then shift, as in ipvsadm).
+  // A firewall-mark service: sprintf(svc_name, "FWM  %d", fwmark), " IPv6" after it for one.
+  // Unsigned here: ipvsadm's %d prints a mark above 2^31 negative, which its -f then refuses.
   std::string svc_name =
-      fmt::format("{:<4} {}", proto_name(c.key.proto),
-                  addrport_to_anyname(c.key.vip, c.key.vport, c.key.proto, o.numeric));
-  if (!c.key.vip.is_v6() && svc_name.size() > 33) svc_name.resize(33);
+      c.key.is_fwmark()
+          ? fmt::format("FWM  {}{}", c.key.fwmark, c.key.vip.is_v6() ? " IPv6" : "")
+          : fmt::format("{:<4} {}", proto_name(c.key.proto),
+                        addrport_to_anyname(c.key.vip, c.key.vport, c.key.proto, o.numeric));
+  if (!c.key.is_fwmark() && !c.key.vip.is_v6() && svc_name.size() > 33) svc_name.resize(33);
 
   if (o.stats) {
     out += fmt::format("{:<33}", svc_name);  // "%-33s"
@@ -313,7 +317,9 @@ void append_service(std::string& out, const ServiceStatus& s, const ListOptions&
 }  // namespace
 
 int ipvsadm_cmp_services(const ServiceKey& a, const ServiceKey& b) {
-  // fwmark is 0 for every fastvs service (no -f); "r = s1->af - s2->af": AF_INET first.
+  // "r = s1->fwmark - s2->fwmark" (unsigned, read as int): address services (0) first.
+  if (const int r = static_cast<int>(a.fwmark - b.fwmark); r != 0) return r;
+  // "r = s1->af - s2->af": AF_INET first.
   if (a.vip.family() != b.vip.family()) return a.vip.is_v4() ? -1 : 1;
   if (const int r = static_cast<int>(a.proto) - static_cast<int>(b.proto); r != 0) return r;
   if (const int r = cmp_addr(a.vip, b.vip); r != 0) return r;
@@ -363,9 +369,12 @@ std::string format_save(const Config& cfg, bool numeric) {
   std::string out;
   for (const ServiceConfig* s : order) {
     // snprintf(svc_name, ..., "%s %s", option_from_protocol, vname)
+    // sprintf(svc_name, "-f %d -6") / "-f %d" for a firewall-mark service.
     const std::string svc_name =
-        fmt::format("{} {}", s->key.proto == Proto::Tcp ? "-t" : "-u",
-                    addrport_to_anyname(s->key.vip, s->key.vport, s->key.proto, numeric));
+        s->key.is_fwmark()
+            ? fmt::format("-f {}{}", s->key.fwmark, s->key.vip.is_v6() ? " -6" : "")
+            : fmt::format("{} {}", s->key.proto == Proto::Tcp ? "-t" : "-u",
+                          addrport_to_anyname(s->key.vip, s->key.vport, s->key.proto, numeric));
     // "-A %s -s %s", then " -p %u" / " -M %s" / " --pe %s" (not in the model) / " -o", then
     // " -b " and print_sched_flags.
     out += fmt::format("-A {} -s {}", svc_name, s->scheduler);

@@ -127,6 +127,8 @@ std::string format_conns(const std::vector<ConnListEntry>& conns, bool numeric,
 // ipvsadm's sort keys (libipvs ipvs_cmp_services / ipvs_cmp_dests): negative, zero or positive
 // like qsort's comparators, including their quirk (see ipvsadm_print.cpp).
 int ipvsadm_cmp_services(const ServiceKey& a, const ServiceKey& b);
+// A port's name in /etc/services for the protocol (getservbyport), else its number.
+std::string port_to_anyname(uint16_t port, Proto proto);
 int ipvsadm_cmp_dests(const IpAddr& rip_a, uint16_t rport_a, const IpAddr& rip_b, uint16_t rport_b);
 
 }  // namespace fastvs

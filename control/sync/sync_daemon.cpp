@@ -76,6 +76,7 @@ sync::Entry to_entry(const SyncConn& c) {
   e.vport = ntohs(c.vport);
   e.dport = ntohs(c.rport);
   e.timeout = c.timeout;
+  e.fwmark = c.fwmark;
   put_be32(e.caddr, c.cip);
   put_be32(e.vaddr, c.vip);
   put_be32(e.daddr, c.rip);
@@ -106,6 +107,7 @@ bool from_entry(const sync::Entry& e, SyncConn* out) {
   c.vport = htons(e.vport);
   c.rport = htons(e.dport);
   c.timeout = e.timeout;
+  c.fwmark = e.fwmark;
   c.cip = get_be32(e.caddr);
   c.vip = get_be32(e.vaddr);
   c.rip = get_be32(e.daddr);

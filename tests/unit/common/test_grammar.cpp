@@ -286,10 +286,12 @@ TEST(ParseIpvsadm, Addresses) {
 }
 
 TEST(ParseIpvsadm, MissingRequiredOptions) {
-  EXPECT_EQ(parse_err("-A"), "-A (--add-service) needs a service: -t|-u ADDR:PORT");
-  EXPECT_EQ(parse_err("-E -s rr"), "-E (--edit-service) needs a service: -t|-u ADDR:PORT");
-  EXPECT_EQ(parse_err("-D"), "-D (--delete-service) needs a service: -t|-u ADDR:PORT");
-  EXPECT_EQ(parse_err("-a -r 2.2.2.2 -m"), "-a (--add-server) needs a service: -t|-u ADDR:PORT");
+  EXPECT_EQ(parse_err("-A"), "-A (--add-service) needs a service: -t|-u ADDR:PORT or -f MARK");
+  EXPECT_EQ(parse_err("-E -s rr"),
+            "-E (--edit-service) needs a service: -t|-u ADDR:PORT or -f MARK");
+  EXPECT_EQ(parse_err("-D"), "-D (--delete-service) needs a service: -t|-u ADDR:PORT or -f MARK");
+  EXPECT_EQ(parse_err("-a -r 2.2.2.2 -m"),
+            "-a (--add-server) needs a service: -t|-u ADDR:PORT or -f MARK");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -m"),
             "-a (--add-server) needs a real server: -r HOST[:PORT]");
   EXPECT_EQ(parse_err("-e -t 1.1.1.1:80 -w 2"),
@@ -337,8 +339,8 @@ TEST(ParseIpvsadm, Duplicates) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --add-service"),
             "multiple commands: -A (--add-service) and -A (--add-service)");
   EXPECT_EQ(parse_err("-Ln -L"), "multiple commands: -L (--list) and -L (--list)");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -u 1.1.1.1:80"), "more than one service address (-t/-u)");
-  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -t 1.1.1.2:80"), "more than one service address (-t/-u)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -u 1.1.1.1:80"), "more than one service (-t/-u/-f)");
+  EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -t 1.1.1.2:80"), "more than one service (-t/-u/-f)");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"),
             "more than one forwarding method (-m/-g/-i)");
   EXPECT_EQ(parse_err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -m"),
@@ -354,7 +356,6 @@ TEST(ParseIpvsadm, UnknownAndUnsupportedOptions) {
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -q"), "unknown option '-q'");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --frobnicate"), "unknown option '--frobnicate'");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 --weigh 3"), "unknown option '--weigh'");
-  EXPECT_EQ(parse_err("-A -f 1"), "option -f (--fwmark-service) is not supported yet");
   EXPECT_EQ(parse_err("-A -t 1.1.1.1:80 -o"),
             "One-Packet Scheduling is only for UDP virtual services");
   EXPECT_EQ(parse_err("-L --pe sip"), "option --pe is not supported yet");
@@ -1016,9 +1017,38 @@ TEST(ParseIpvsadmIpv6, NetmaskIsAPrefixLength) {
 }
 
 TEST(ParseIpvsadmIpv6, DashSixIsForFwmarkServices) {
-  // ipvsadm takes -6 only after -f ("-6 used before -f"); fastvs has no -f yet.
-  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -6"), "option -6 (--ipv6) is not supported yet");
-  EXPECT_EQ(parse_err("-A -f 1 -6"), "option -f (--fwmark-service) is not supported yet");
+  // ipvsadm takes -6 only after -f ("-6 used before -f").
+  EXPECT_EQ(parse_err("-A -t [2001:db8::1]:80 -6"),
+            "-6 used before -f (-6 makes a firewall-mark service IPv6)");
+  EXPECT_EQ(parse_err("-A -6 -f 1"), "-6 used before -f (-6 makes a firewall-mark service IPv6)");
+  const Command c = parse_ok("-A -f 1 -6 -s rr -p -M 64");
+  EXPECT_EQ(c.service, ServiceKey::of_fwmark(1, true));
+  EXPECT_EQ(c.netmask6, 64);
+}
+
+TEST(ParseIpvsadm, FwmarkServices) {
+  Command c = parse_ok("-A -f 80 -s rr -p 600");
+  EXPECT_TRUE(c.service.is_fwmark());
+  EXPECT_EQ(c.service.fwmark, 80u);
+  EXPECT_TRUE(c.service.vip.is_v4());
+  EXPECT_EQ(c.service.proto, Proto::Tcp);  // ipvsadm: "a sane value, even though it is not used"
+  EXPECT_EQ(c.service.vport, 0);
+  EXPECT_EQ(parse_ok("--add-service --fwmark-service=4294967295").service.fwmark, 4294967295u);
+  // A real server without a port keeps 0 (each connection its own), whatever the method.
+  c = parse_ok("-a -f 80 -r 10.0.0.2 -g");
+  EXPECT_EQ(c.rport, 0);
+  EXPECT_EQ(parse_ok("-a -f 80 -r 10.0.0.2:8080 -m").rport, 8080);
+  // parse_fwmark: strtol base 10, 1..UINT_MAX.
+  for (const char* bad : {"0", "-1", "4294967296", "0x10", "1a"})
+    EXPECT_EQ(parse_err(std::string("-A -f ") + bad).rfind("invalid fwmark value", 0), 0u) << bad;
+  EXPECT_EQ(parse_err("-A -f 1 -t 10.0.0.1:80"), "more than one service (-t/-u/-f)");
+  // -o: ipvsadm checks the protocol of -t/-u services only.
+  EXPECT_TRUE(parse_ok("-A -f 1 -o").ops);
+  EXPECT_TRUE(parse_ok("-L -f 1 -6 -n").service.vip.is_v6());
+  EXPECT_TRUE(parse_ok("-Z -f 1").has_service);
+  EXPECT_EQ(parse_err("-L -f 1 -c"),
+            "The option 'service-address' conflicts with the 'connection' option in the 'list' "
+            "command");
 }
 
 TEST(ParseIpIpv6, AddrForms) {

@@ -1,0 +1,8 @@
+-P PREROUTING ACCEPT
+-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-P POSTROUTING ACCEPT
+-A PREROUTING -d 2001:db8::200/128 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x6/0xffffffff
+-A PREROUTING -s 2001:db8::/64 -p udp -m multiport --sports 1:5,9 -j MARK --set-xmark 0xffffffff/0xffffffff
+-A PREROUTING -d 2001:db8:1::/48 -i dpdk1 -p tcp -m multiport --dports 443 -j MARK --set-xmark 0x1bb/0xffffffff

@@ -1,0 +1,13 @@
+-P PREROUTING ACCEPT
+-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-P POSTROUTING ACCEPT
+-A PREROUTING -s 10.1.0.0/16 -j MARK --set-xmark 0x100/0xffffffff
+-A PREROUTING -d 172.16.254.200/32 -p tcp -m multiport --dports 80,443 -j MARK --set-xmark 0x50/0xffffffff
+-A PREROUTING -d 172.16.254.200/32 -p udp -m udp --dport 53 -j MARK --set-xmark 0x35/0xffffffff
+-A PREROUTING -s 10.0.0.0/24 -i dpdk0 -p udp -m udp --sport 1000:2000 --dport 53 -j MARK --set-xmark 0x10/0xffffffff
+-A PREROUTING -p tcp -m tcp --sport 1024:65535 -j MARK --set-xmark 0xffffffff/0xffffffff
+-A PREROUTING -d 192.168.0.0/16 -p udp -m multiport --sports 1:5,9 -j MARK --set-xmark 0x8/0xffffffff
+-A PREROUTING -p tcp -m multiport --dports 21,20 -j MARK --set-xmark 0x15/0xffffffff
+-A PREROUTING -d 172.16.254.201/32 -p tcp -m tcp --dport 0:1023 -j MARK --set-xmark 0x2/0xffffffff
