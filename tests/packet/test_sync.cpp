@@ -340,3 +340,70 @@ TEST(SyncBackup, TemplateSyncedAgainIsRearmed) {
 
 }  // namespace
 }  // namespace fastvs::testing
+
+namespace fastvs::testing {
+namespace {
+
+const char* kFwmark =
+    "iptables -t mangle -A PREROUTING -p tcp -d 172.16.254.200 -m multiport --dports 7001,7002 "
+    "-j MARK --set-mark 5\n"
+    "-A -f 5 -s rr -p 300\n"
+    "-a -f 5 -r 192.168.0.18 -m\n";
+
+// ip_vs_sync_conn of a firewall-mark service's connection: the packet's addresses and ports,
+// the service's mark; its template as ip_vs_sched_persist makes one (protocol IPPROTO_IP, the
+// mark as its address, port 0).
+TEST(SyncMaster, FirewallMarkConnectionCarriesTheMark) {
+  Master m(kFwmark);
+  for (uint8_t f : {SYN, ACK, ACK}) m.p.run(0, m.client(40000, 7002, f));
+  const std::vector<SyncConn> got = drain(m.ring);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].fwmark, 5u);
+  EXPECT_EQ(got[0].vip, ip_be(VIP));
+  EXPECT_EQ(ntohs(got[0].vport), 7002);
+  EXPECT_EQ(ntohs(got[0].rport), 7002);
+  EXPECT_EQ(got[0].proto, kIpProtoTcp);
+  const SyncConn& t = got[1];
+  EXPECT_EQ(t.flags, kSyncTemplate);
+  EXPECT_EQ(t.fwmark, 5u);
+  EXPECT_EQ(t.proto, 0);
+  EXPECT_EQ(t.vip, htonl(5));
+  EXPECT_EQ(t.vport, 0);
+  EXPECT_EQ(t.rip, ip_be(RS1));
+}
+
+// ip_vs_proc_conn with a mark: the service found by it (__ip_vs_svc_fwm_find), the connection
+// installed and forwarding; the template keeps the client's other ports on its real server.
+TEST(SyncBackup, FirewallMarkConnectionAndTemplate) {
+  Pipeline p(1024, std::string(kFwmark) + "-a -f 5 -r 192.168.0.28 -m\n");
+  SyncConn c = synced(7001, RS1, 7001, TcpState::Established);
+  c.fwmark = 5;
+  sync_apply_one(p.w, c);
+  SyncConn t = synced(7001, RS1, 0, TcpState::None, kSyncTemplate, ForwardMethod::Masq, 300);
+  t.cport = 0;
+  t.vport = 0;
+  t.vip = htonl(5);
+  t.proto = 0;
+  t.fwmark = 5;
+  sync_apply_one(p.w, t);
+  EXPECT_EQ(p.w.ctr.sync_applied, 2u);
+  EXPECT_EQ(p.persist.size(), 1u);
+  run_steps(p, {{"the synced connection's next packet",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40000, 7001, ACK, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40000, 7001, ACK, 63))}},
+                 {}},
+                {"a new connection to the mark's other port: RS1 by the template (rr: RS2)",
+                 0,
+                 c2d(tcp_pkt(CIP, VIP, 40001, 7002, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP, RS1, 40001, 7002, SYN, 63))}},
+                 {}}});
+  // A mark this director has no service for is skipped.
+  c.fwmark = 6;
+  c.cport = htons(40009);
+  sync_apply_one(p.w, c);
+  EXPECT_EQ(p.w.ctr.sync_skipped, 1u);
+}
+
+}  // namespace
+}  // namespace fastvs::testing
