@@ -18,8 +18,12 @@ std::vector<DestChange> start_changes(const KaVirtualServer& vs) {
 }
 
 std::vector<std::string> service_command(const KaVirtualServer& vs, const std::string& sched) {
-  std::vector<std::string> w = {"-A", vs.key.proto == Proto::Tcp ? "-t" : "-u",
-                                addr_port(vs.key.vip, vs.key.vport), "-s", sched};
+  std::vector<std::string> w =
+      vs.key.is_fwmark() ? std::vector<std::string>{"-A", "-f", std::to_string(vs.key.fwmark)}
+                         : std::vector<std::string>{"-A", vs.key.proto == Proto::Tcp ? "-t" : "-u",
+                                                    addr_port(vs.key.vip, vs.key.vport)};
+  if (vs.key.is_fwmark() && vs.key.vip.is_v6()) w.push_back("-6");
+  w.insert(w.end(), {"-s", sched});
   if (vs.sched_flags != 0) {
     // ipvsadm's names for the bits: sh's or mh's own, the generic flag-N for the others.
     const bool named = sched == "sh" || sched == "mh";
@@ -117,7 +121,9 @@ std::vector<std::string> ka_unsupported(const KaConfig& cfg, const SchedulerChec
   };
   for (const KaNotHandled& n : cfg.not_handled) at(n.line, n.what);
   for (const KaVirtualServer& vs : cfg.virtual_servers) {
-    const std::string name = "virtual_server " + addr_port(vs.key.vip, vs.key.vport);
+    const std::string name = vs.key.is_fwmark()
+                                 ? "virtual_server fwmark " + std::to_string(vs.key.fwmark)
+                                 : "virtual_server " + addr_port(vs.key.vip, vs.key.vport);
     std::string sched = vs.scheduler;
     // A bad scheduler at lb_algo's line; the rest of -A is then checked with one fastvs knows.
     const unsigned sched_line = vs.sched_line ? vs.sched_line : vs.line;

@@ -128,6 +128,12 @@ struct RawVs {
   unsigned line = 0;
   IpAddr vip;
   uint16_t vport = 0;
+  // `virtual_server fwmark N` (or a group's fwmark entry): its family is ip_family's, or
+  // persistence_granularity's form, or else its servers' (vs_end_handler); vip then holds the
+  // family's zero address.
+  uint32_t fwmark = 0;
+  std::optional<bool> fwm_v6;
+  bool group_has_addrs = false;  // a group's fwmark entry beside addresses: protocol is theirs
   std::optional<Proto> proto;
   std::optional<std::string> scheduler;
   unsigned sched_line = 0;  // lb_algo's (0: none)
@@ -266,7 +272,12 @@ class Loader {
     unsigned line = 0;
     std::vector<std::pair<IpAddr, uint16_t>> addrs;
     std::set<std::pair<IpAddr, uint16_t>> seen;          // addrs, to find one given twice
-    std::vector<std::pair<unsigned, uint32_t>> fwmarks;  // line, mark: not handled yet
+    struct Mark {
+      unsigned line = 0;
+      uint32_t mark = 0;
+      std::optional<bool> v6;  // `fwmark N inet|inet6`; none: the virtual server's family
+    };
+    std::vector<Mark> fwmarks;
   };
   std::map<std::string, Vsg> vsgs_;
   bool vsg_block(const Node& n);

@@ -513,14 +513,19 @@ bool Loader::global_defs(const Node& n) {
 
 bool Loader::virtual_server(const Node& n) {
   if (!want_block(n) || !arity(n, 1, 2)) return false;
+  RawVs vs;
+  vs.line = n.line;
   if (n.args[0] == "fwmark" || n.args[0] == "group") {
     if (n.args.size() != 2) return fail(n.line, "virtual_server " + n.args[0] + " needs a value");
     if (n.args[0] == "group") return group_virtual_server(n);
-    not_handled(n.line, "virtual_server " + n.args[0] + " " + excerpt(n.args[1]));
-    return true;
+    uint64_t mark = 0;
+    if (!uint_value(n, 1, 1, UINT32_MAX, mark)) return false;
+    vs.fwmark = static_cast<uint32_t>(mark);
+    for (const Node& c : n.children) {
+      if (!vs_key(vs, c)) return false;
+    }
+    return finish_vs(std::move(vs));
   }
-  RawVs vs;
-  vs.line = n.line;
   if (!ip_value(n, 0, "virtual server address", vs.vip)) return false;
   if (n.args.size() == 2 && !port_value(n, 1, "virtual server port", vs.vport)) return false;
   for (const Node& c : n.children) {
@@ -554,8 +559,10 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
   }
   if (k == "persistence_granularity") {
     if (!leaf(n, 1, 1)) return false;
-    // pgr_handler: an IPv6 virtual server's is a prefix length 1..128.
-    if (vs.vip.is_v6()) {
+    // pgr_handler: an IPv6 virtual server's is a prefix length 1..128; a fwmark one of no
+    // family yet takes it from the form (a '.': IPv4).
+    if (vs.fwmark && !vs.fwm_v6) vs.fwm_v6 = n.args[0].find('.') == std::string::npos;
+    if (vs.fwmark ? *vs.fwm_v6 : vs.vip.is_v6()) {
       uint64_t len = 0;
       if (!uint_value(n, 0, 1, 128, len)) return false;
       vs.granularity6 = static_cast<uint8_t>(len);
@@ -647,12 +654,19 @@ bool Loader::vs_key(RawVs& vs, const Node& n) {
     return true;
   }
   if (k == "ip_family") {
-    // keepalived wants it to match an address virtual server's family (it decides a fwmark
-    // one's, which fastvs has not).
+    // ip_family_handler: it decides a fwmark virtual server's family, and must match an
+    // address virtual server's (or one decided before it).
     if (!leaf(n, 1, 1)) return false;
     if (n.args[0] != "inet" && n.args[0] != "inet6")
       return fail(n.line, "bad ip_family " + quoted(n.args[0]) + " (inet or inet6)");
-    if ((n.args[0] == "inet6") != vs.vip.is_v6())
+    const bool v6 = n.args[0] == "inet6";
+    if (vs.fwmark) {
+      if (vs.fwm_v6 && *vs.fwm_v6 != v6)
+        return fail(n.line, "ip_family " + n.args[0] + " conflicts with the family given before");
+      vs.fwm_v6 = v6;
+      return true;
+    }
+    if (v6 != vs.vip.is_v6())
       return fail(n.line, "ip_family " + n.args[0] + " is not the family of " + format_ip(vs.vip));
     return true;
   }

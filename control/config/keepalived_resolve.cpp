@@ -113,16 +113,45 @@ KaScript Loader::resolve_script(const RawScript& raw) {
 bool Loader::finish_vs(RawVs raw) {
   KaVirtualServer vs;
   vs.line = raw.line;
-  const std::string name_for_log = addr_port(raw.vip, raw.vport);
+  const std::string name_for_log =
+      raw.fwmark ? "fwmark " + std::to_string(raw.fwmark) : addr_port(raw.vip, raw.vport);
   if (raw.real_servers.empty()) {
     warn(raw.line, "virtual server " + name_for_log + " has no real servers (ignored)");
     return true;
   }
-  if (!raw.proto) {
-    // "If the protocol is 0, the kernel defaults to UDP, so set it explicitly".
-    warn(raw.line, "virtual server " + name_for_log + ": no protocol set, defaulting to UDP");
+  if (raw.fwmark) {
+    // vs_end_handler: a fwmark virtual server of no family takes its servers' (the first that
+    // is not tunnelled; else the tunnelled ones' when they agree), else IPv4.
+    if (!raw.fwm_v6) {
+      const ForwardMethod def = raw.method.value_or(ForwardMethod::Masq);
+      std::optional<bool> tunnelled;
+      bool mixed = false;
+      for (const RawServer& r : raw.real_servers) {
+        if (r.method.value_or(def) != ForwardMethod::Tunnel) {
+          raw.fwm_v6 = r.ip.is_v6();
+          break;
+        }
+        if (tunnelled && *tunnelled != r.ip.is_v6()) mixed = true;
+        tunnelled = r.ip.is_v6();
+      }
+      if (!raw.fwm_v6 && raw.sorry && raw.sorry->method.value_or(def) != ForwardMethod::Tunnel)
+        raw.fwm_v6 = raw.sorry->ip.is_v6();
+      if (!raw.fwm_v6) raw.fwm_v6 = tunnelled && !mixed && *tunnelled;
+    }
+    raw.vip = IpAddr::any(*raw.fwm_v6 ? IpAddr::Family::V6 : IpAddr::Family::V4);
+    // "protocol specified for fwmark - protocol will be ignored" (not in a group with
+    // addresses, whose services it is for).
+    if (raw.proto && !raw.group_has_addrs)
+      warn(raw.line, "virtual server " + name_for_log +
+                         ": protocol specified for fwmark (ignored: a mark takes TCP and UDP)");
+    vs.key = ServiceKey::of_fwmark(raw.fwmark, *raw.fwm_v6);
+  } else {
+    if (!raw.proto) {
+      // "If the protocol is 0, the kernel defaults to UDP, so set it explicitly".
+      warn(raw.line, "virtual server " + name_for_log + ": no protocol set, defaulting to UDP");
+    }
+    vs.key = {raw.proto.value_or(Proto::Udp), raw.vip, raw.vport};
   }
-  vs.key = {raw.proto.value_or(Proto::Udp), raw.vip, raw.vport};
   const std::string vs_name = service_name(vs.key);
   if (!raw.scheduler) {
     warn(raw.line, "virtual server " + vs_name + ": no lb_algo set, defaulting to wlc");
@@ -144,7 +173,7 @@ bool Loader::finish_vs(RawVs raw) {
     vs.persistence_granularity6 = raw.granularity6.value_or(128);
     if (vs.persistence_timeout == 0) vs.persistence_timeout = 360;  // pgr_handler
   }
-  if (vs.persistence_timeout == 0 && raw.vport == 0) {
+  if (vs.persistence_timeout == 0 && raw.vport == 0 && !raw.fwmark) {
     warn(raw.line, "virtual server " + vs_name +
                        ": port 0 is only valid for persistent services, setting "
                        "persistence_timeout 360");
@@ -163,8 +192,8 @@ bool Loader::finish_vs(RawVs raw) {
   vs.hysteresis = raw.hysteresis;
   vs.alpha = raw.inh.alpha.value_or(false);
   vs.omega = raw.omega;
-  // check_data.c's "one packet scheduling requires UDP - resetting".
-  vs.ops = raw.ops && vs.key.proto == Proto::Udp;
+  // check_data.c's "one packet scheduling requires UDP - resetting" ("or with a firewall mark").
+  vs.ops = raw.ops && (vs.key.proto == Proto::Udp || raw.fwmark);
   if (raw.ops && !vs.ops) {
     warn(raw.line,
          "virtual server " + vs_name + ": one packet scheduling requires UDP (ops " + "ignored)");
@@ -175,6 +204,16 @@ bool Loader::finish_vs(RawVs raw) {
 
   // A real (or sorry) server's port: NAT may map it, DR and TUN cannot (keepalived resets it).
   auto server_port = [&](const RawServer& r, ForwardMethod m, std::string_view what) {
+    // A fwmark virtual server's: NAT keeps the port it is given (none: each connection's own);
+    // DR and TUN cannot map one ("has port specified - clearing").
+    if (raw.fwmark) {
+      if (m == ForwardMethod::Masq || !r.port || *r.port == 0) return r.port.value_or(0);
+      warn(r.line, "virtual server " + vs_name + ": " + std::string(what) + " " +
+                       addr_port(r.ip, *r.port) +
+                       " has a port specified (cleared: only NAT maps "
+                       "ports)");
+      return uint16_t{0};
+    }
     if (!r.port) return raw.vport;
     if (m != ForwardMethod::Masq && *r.port != raw.vport) {
       warn(r.line, "virtual server " + vs_name + " and " + std::string(what) + " " +

@@ -69,9 +69,22 @@ bool Loader::vsg_entry(Vsg& g, const std::string& name, const Node& e) {
   if (e.key == "fwmark") {
     if (!arity(e, 1, 2)) return false;
     uint64_t mark = 0;
-    if (!uint_value(e, 0, 0, UINT32_MAX, mark)) return false;
-    g.fwmarks.emplace_back(e.line, static_cast<uint32_t>(mark));
-    not_handled(e.line, where + "fwmark " + e.args[0] + " (firewall-mark services)");
+    if (!uint_value(e, 0, 1, UINT32_MAX, mark)) return false;
+    Vsg::Mark m{e.line, static_cast<uint32_t>(mark), std::nullopt};
+    if (e.args.size() == 2) {
+      if (e.args[1] != "inet" && e.args[1] != "inet6")
+        return fail(e.line, where + "fwmark " + e.args[0] + ": family " + quoted(e.args[1]) +
+                                " unknown (inet or inet6)");
+      m.v6 = e.args[1] == "inet6";
+    }
+    const bool twice = std::any_of(g.fwmarks.begin(), g.fwmarks.end(), [&](const Vsg::Mark& o) {
+      return o.mark == m.mark && o.v6 == m.v6;
+    });
+    if (twice) {
+      warn(e.line, where + "fwmark " + e.args[0] + " is in the group already (ignored: once)");
+      return true;
+    }
+    g.fwmarks.push_back(m);
     return true;
   }
   if (e.args.size() > 1) {
@@ -156,20 +169,39 @@ bool Loader::group_virtual_server(const Node& n) {
     return fail(n.line,
                 "virtual_server group " + excerpt(name) + ": no virtual_server_group of that name");
   const Vsg& g = it->second;
-  if (g.addrs.empty()) return true;  // fwmark entries only: refused at their lines
   // The block read once, as for its first address (an IPv6 group's granularity is a prefix
-  // length), then one virtual server per address.
+  // length) or, in a group of marks alone, as a fwmark virtual server's; then one virtual server
+  // per address and one per mark (ipvs_group_cmd).
   RawVs tmpl;
   tmpl.line = n.line;
-  tmpl.vip = g.addrs.front().first;
-  tmpl.vport = g.addrs.front().second;
+  if (!g.addrs.empty()) {
+    tmpl.vip = g.addrs.front().first;
+    tmpl.vport = g.addrs.front().second;
+  } else {
+    tmpl.fwmark = g.fwmarks.front().mark;
+  }
   for (const Node& c : n.children) {
     if (!vs_key(tmpl, c)) return false;
   }
   for (const auto& [addr, port] : g.addrs) {
     RawVs vs = tmpl;
+    vs.fwmark = 0;
     vs.vip = addr;
     vs.vport = port;
+    if (!finish_vs(std::move(vs))) return false;
+  }
+  for (const Vsg::Mark& m : g.fwmarks) {
+    RawVs vs = tmpl;
+    vs.fwmark = m.mark;
+    vs.vport = 0;
+    vs.group_has_addrs = !g.addrs.empty();
+    // The entry's family, else the virtual server's: its addresses', else as a fwmark virtual
+    // server's is found.
+    if (m.v6) {
+      vs.fwm_v6 = m.v6;
+    } else if (!g.addrs.empty()) {
+      vs.fwm_v6 = tmpl.vip.is_v6();
+    }
     if (!finish_vs(std::move(vs))) return false;
   }
   return true;

@@ -1519,16 +1519,16 @@ virtual_server 10.0.0.1 0 {
 // One rule: what fastvsd cannot do as the file asks refuses it (each named, at its line) and is
 // never also a warning that says it was ignored.
 TEST(Keepalived, NotHandledRefusesTheFileAndIsNoWarning) {
-  KaLoadResult r = load(R"(virtual_server_group G1 {
-  fwmark 7
-}
-virtual_server fwmark 1 {
-  lb_algo rr
-  real_server 10.0.0.2 80
-}
-virtual_server group G1 {
-  real_server 10.0.0.2 80
-}
+  KaLoadResult r = load(R"(# lines 1 to 10: what fastvsd handles now (firewall marks) stood here
+#
+#
+#
+#
+#
+#
+#
+#
+#
 virtual_server 10.0.0.1 443 {
   protocol TCP
   lb_algo rr
@@ -1555,9 +1555,6 @@ virtual_server 10.0.0.1 443 {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.at(0);
   const std::vector<std::string> errors = {
-      "ka.conf:2: virtual_server_group G1: fwmark 7 (firewall-mark services) is not handled by "
-      "fastvsd",
-      "ka.conf:4: virtual_server fwmark 1 is not handled by fastvsd",
       "ka.conf:15: persistence_engine is not handled by fastvsd",
       "ka.conf:17: BFD_CHECK is not handled by fastvsd",
       "ka.conf:25: url regex is not handled by fastvsd",
@@ -1671,12 +1668,8 @@ TEST(Keepalived, DebianSamples) {
   const std::filesystem::path dir = "/usr/share/doc/keepalived/samples";
   ASSERT_TRUE(std::filesystem::is_directory(dir))
       << dir << " is missing: install Debian's keepalived (scripts/install-deps)";
-  const std::map<std::string, std::string> refused = {
-      {"keepalived.conf.fwmark", ":7: virtual_server fwmark 1 is not handled by fastvsd"},
-      {"keepalived.conf.virtual_server_group",
-       ":18: virtual_server_group VSG_1: fwmark 1 (firewall-mark services) is not handled by "
-       "fastvsd"},
-  };
+  // None since firewall-mark services (keepalived.conf.fwmark, .virtual_server_group).
+  const std::map<std::string, std::string> refused = {};
   std::vector<std::string> seen;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename();
@@ -1702,6 +1695,91 @@ TEST(Keepalived, DebianSamples) {
   EXPECT_GE(seen.size(), 25u) << "fewer samples than Debian 12's keepalived 2.2.7 has";
   for (const auto& [name, why] : refused)
     EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name;
+}
+
+// `virtual_server fwmark N` and a group's `fwmark N [inet|inet6]` entries: firewall-mark
+// services (ipvsadm -f), their family as vs_end_handler settles it, their real servers' ports as
+// check_data.c's validate_check_config corrects them.
+TEST(Keepalived, FirewallMarkVirtualServers) {
+  KaLoadResult r = load(R"(virtual_server fwmark 1 {
+  lb_algo rr
+  lb_kind NAT
+  persistence_timeout 900
+  protocol TCP
+  real_server 192.168.201.100 {
+    TCP_CHECK {
+      connect_port 80
+    }
+  }
+  real_server 192.168.201.101 8080 {
+  }
+}
+virtual_server fwmark 2 {
+  lb_algo wlc
+  lb_kind DR
+  real_server 2001:db8::10 80 {
+  }
+}
+virtual_server fwmark 3 {
+  ip_family inet6
+  lb_kind TUN
+  lb_algo rr
+  real_server 10.0.0.9 {
+  }
+}
+virtual_server fwmark 4 {
+  lb_algo rr
+  lb_kind TUN
+  persistence_granularity 64
+  real_server 10.0.0.9 {
+  }
+}
+virtual_server_group G {
+  10.0.0.1 80
+  fwmark 5
+  fwmark 6 inet
+}
+virtual_server group G {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.0.2 1358 {
+  }
+}
+)");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(ka_unsupported(r.cfg).empty()) << ka_unsupported(r.cfg).front();
+  ASSERT_EQ(r.cfg.virtual_servers.size(), 7u);
+  const auto& vss = r.cfg.virtual_servers;
+  EXPECT_EQ(vss[0].key, ServiceKey::of_fwmark(1, false));
+  EXPECT_EQ(vss[1].key, ServiceKey::of_fwmark(2, true));  // its real server's family
+  EXPECT_EQ(vss[2].key, ServiceKey::of_fwmark(3, true));  // ip_family
+  EXPECT_EQ(vss[3].key, ServiceKey::of_fwmark(4, true));  // granularity's form: a length
+  EXPECT_EQ(vss[3].persistence_granularity6, 64);
+  EXPECT_EQ(service_name(vss[4].key), "TCP 10.0.0.1:80");
+  EXPECT_EQ(vss[5].key, ServiceKey::of_fwmark(5, false));  // the group's addresses' family
+  EXPECT_EQ(vss[6].key, ServiceKey::of_fwmark(6, false));
+  // NAT: no port is each connection's own, a port maps; DR cannot map: cleared.
+  EXPECT_EQ(vss[0].real_servers[0].server.port, 0);
+  EXPECT_EQ(vss[0].real_servers[1].server.port, 8080);
+  EXPECT_EQ(vss[0].real_servers[0].checks.at(0).spec.connect_port, 80);
+  EXPECT_EQ(vss[1].real_servers[0].server.port, 0);
+  EXPECT_EQ(vss[5].real_servers[0].server.port, 1358);
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "ka.conf:1: virtual server fwmark 1: protocol specified for fwmark "
+                            "(ignored: a mark takes TCP and UDP)",
+                            "ka.conf:17: virtual server FWM 2 IPv6: real server "
+                            "[2001:db8::10]:80 has a port specified (cleared: only NAT maps "
+                            "ports)"}));
+  const auto cmds = ka_commands(r.cfg);
+  EXPECT_EQ(cmds.at(0), (std::vector<std::string>{"-A", "-f", "1", "-s", "rr", "-p", "900"}));
+  EXPECT_NE(std::find(cmds.begin(), cmds.end(),
+                      std::vector<std::string>{"-A", "-f", "3", "-6", "-s", "rr"}),
+            cmds.end());
+  for (const auto& words : cmds) EXPECT_TRUE(parse_command(words).ok()) << words.at(0);
+  // A mark of 0 is none.
+  EXPECT_EQ(load("virtual_server fwmark 0 {\n}\n").error,
+            "ka.conf:1: bad virtual_server '0' (a whole number 1..4294967295)");
 }
 
 // keepalived's parameters (parser.c): $NAME=value, then $NAME and ${NAME} in later lines,
