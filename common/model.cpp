@@ -12,6 +12,15 @@ std::string service_name(const ServiceKey& k) {
   return std::string(proto_name(k.proto)) + " " + addr_port(k.vip, k.vport);
 }
 
+std::vector<std::string> service_words(const ServiceKey& k) {
+  if (k.is_fwmark()) {
+    std::vector<std::string> w = {"-f", std::to_string(k.fwmark)};
+    if (k.vip.is_v6()) w.emplace_back("-6");
+    return w;
+  }
+  return {k.proto == Proto::Tcp ? "-t" : "-u", addr_port(k.vip, k.vport)};
+}
+
 std::optional<ServiceKey> parse_service_name(std::string_view s) {
   auto trim = [](std::string_view v) {
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);

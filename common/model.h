@@ -81,6 +81,9 @@ struct DestKey {
 // "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80", "FWM 80", "FWM 80 IPv6": how messages, logs and
 // telemetry name a service.
 std::string service_name(const ServiceKey& k);
+// ipvsadm's words for a service on a command line: {"-t", "10.0.0.1:80"}, {"-u", "[::1]:53"},
+// {"-f", "80"}, {"-f", "80", "-6"}.
+std::vector<std::string> service_words(const ServiceKey& k);
 // Reads a service name as telemetry's parameter: "TCP 10.0.0.1:80", also "tcp:10.0.0.1:80",
 // "udp/10.0.0.1:53" and ipvsadm's "-t 10.0.0.1:80" (protocol in any case; spaces around); an
 // IPv6 address in brackets, "TCP [2001:db8::1]:80"; a firewall mark "FWM 80", "fwm:80",

@@ -582,6 +582,13 @@ void Director::poll_dump() {
     e.cip = IpAddr::v4(rte_be_to_cpu_32(static_cast<uint32_t>(key)));
     e.vip = IpAddr::v4(rte_be_to_cpu_32(svc->vip));
     e.vport = rte_be_to_cpu_16(svc->vport);
+    // ip_vs_sched_persist's template of a firewall-mark service: IPPROTO_IP, the mark as its
+    // virtual address, port 0 (as /proc/net/ip_vs_conn shows it).
+    if (svc->fwmark) {
+      e.ip_proto = true;
+      e.state = "NONE";
+      e.vip = IpAddr::v4(svc->fwmark);
+    }
     e.rip = IpAddr::v4(d->rip);
     e.rport = d->rport;
     rows.push_back(std::move(e));

@@ -18,11 +18,8 @@ std::vector<DestChange> start_changes(const KaVirtualServer& vs) {
 }
 
 std::vector<std::string> service_command(const KaVirtualServer& vs, const std::string& sched) {
-  std::vector<std::string> w =
-      vs.key.is_fwmark() ? std::vector<std::string>{"-A", "-f", std::to_string(vs.key.fwmark)}
-                         : std::vector<std::string>{"-A", vs.key.proto == Proto::Tcp ? "-t" : "-u",
-                                                    addr_port(vs.key.vip, vs.key.vport)};
-  if (vs.key.is_fwmark() && vs.key.vip.is_v6()) w.push_back("-6");
+  std::vector<std::string> w = {"-A"};
+  for (std::string& word : service_words(vs.key)) w.push_back(std::move(word));
   w.insert(w.end(), {"-s", sched});
   if (vs.sched_flags != 0) {
     // ipvsadm's names for the bits: sh's or mh's own, the generic flag-N for the others.

@@ -22,7 +22,7 @@ namespace fastvs {
 namespace {
 
 std::string svc_text(const ServiceKey& k) {
-  return fmt::format("{} {}", proto_name(k.proto), addr_port(k.vip, k.vport));
+  return service_name(k);
 }
 
 const char* change_name(DestChange::Op op) {

@@ -274,12 +274,12 @@ std::vector<std::string> dest_command(const ServiceKey& service, const DestChang
   w.emplace_back(change.op == DestChange::Op::Add    ? "-a"
                  : change.op == DestChange::Op::Edit ? "-e"
                                                      : "-d");
-  w.emplace_back(service.proto == Proto::Tcp ? "-t" : "-u");
-  w.push_back(addr_port(service.vip, service.vport));
+  for (std::string& word : service_words(service)) w.push_back(std::move(word));
   w.emplace_back("-r");
-  // A port 0 service takes its real servers without a port (fastvsadm, as ipvsadm).
-  w.push_back(service.vport == 0 ? format_ip(change.dest.rip)
-                                 : addr_port(change.dest.rip, change.dest.rport));
+  // A port 0 service takes its real servers without a port (fastvsadm, as ipvsadm), and so does
+  // a firewall-mark service the ones that keep each connection's port.
+  w.push_back(change.dest.rport == 0 ? format_ip(change.dest.rip)
+                                     : addr_port(change.dest.rip, change.dest.rport));
   if (change.op == DestChange::Op::Remove) return w;
   switch (change.dest.method) {
     case ForwardMethod::Masq:

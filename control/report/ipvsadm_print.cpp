@@ -459,8 +459,9 @@ std::string format_conns(const std::vector<ConnListEntry>& conns, bool numeric,
   for (const ConnListEntry& c : conns) {
     // print_conn: "%02d:%02d" of the seconds left, then "%-3s %-6s %-11s %-18s %-18s %s\n".
     const std::string expire = fmt::format("{:02}:{:02}", c.expires / 60, c.expires % 60);
-    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto_name(c.proto), expire,
-                       c.state, addrport_to_anyname(c.cip, c.cport, c.proto, numeric),
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
+                       c.ip_proto ? "IP" : proto_name(c.proto), expire, c.state,
+                       addrport_to_anyname(c.cip, c.cport, c.proto, numeric),
                        addrport_to_anyname(c.vip, c.vport, c.proto, numeric),
                        addrport_to_anyname(c.rip, c.rport, c.proto, numeric));
   }

@@ -109,6 +109,7 @@ std::string format_timeout(const Timeouts& t);
 // template (cport 0, state NONE for TCP).
 struct ConnListEntry {
   Proto proto = Proto::Tcp;
+  bool ip_proto = false;  // a firewall-mark service's template: IPPROTO_IP, listed "IP"
   std::string state;     // "ESTABLISHED", ..., "NONE"; "UDP" for UDP entries
   uint32_t expires = 0;  // seconds left
   IpAddr cip;

@@ -33,6 +33,17 @@ void label(std::string& out, std::string_view name, std::string_view value) {
 }
 
 void service_labels(std::string& out, const ServiceKey& k) {
+  // A firewall-mark service: proto "FWM", its family's zero address, port 0, and its mark.
+  if (k.is_fwmark()) {
+    label(out, "proto", "FWM");
+    out += ',';
+    label(out, "fwmark", std::to_string(k.fwmark));
+    out += ',';
+    label(out, "vip", format_ip(k.vip));
+    out += ',';
+    label(out, "vport", "0");
+    return;
+  }
   label(out, "proto", proto_name(k.proto));
   out += ',';
   label(out, "vip", format_ip(k.vip));

@@ -15,6 +15,16 @@
 
 namespace fastvs {
 
+namespace {
+
+// "tcp:10.0.0.1:80", "udp:[2001:db8::1]:53"; a firewall-mark service "fwm:80", "fwm6:80".
+std::string stats_service(const ServiceKey& k) {
+  if (k.is_fwmark()) return fmt::format("{}:{}", k.vip.is_v6() ? "fwm6" : "fwm", k.fwmark);
+  return fmt::format("{}:{}", k.proto == Proto::Tcp ? "tcp" : "udp", addr_port(k.vip, k.vport));
+}
+
+}  // namespace
+
 std::string format_stats_json(const MetricsSnapshot& m) {
   std::string j = "{\"workers\": [";
   for (size_t i = 0; i < m.workers.size(); ++i) {
@@ -32,11 +42,10 @@ std::string format_stats_json(const MetricsSnapshot& m) {
   for (const ServiceStatus& s : m.services) {
     for (const DestStatus& d : s.dests) {
       j += fmt::format(
-          "{}{{\"service\": \"{}:{}\", \"rip\": \"{}\", \"weight\": {}, "
+          "{}{{\"service\": \"{}\", \"rip\": \"{}\", \"weight\": {}, "
           "\"activeconns\": {}, \"inactconns\": {}, \"conns\": {}, \"inpkts\": {}, "
           "\"outpkts\": {}}}",
-          first ? "" : ", ", s.cfg.key.proto == Proto::Tcp ? "tcp" : "udp",
-          addr_port(s.cfg.key.vip, s.cfg.key.vport), addr_port(d.cfg.rip, d.cfg.rport),
+          first ? "" : ", ", stats_service(s.cfg.key), addr_port(d.cfg.rip, d.cfg.rport),
           d.cfg.weight, d.activeconns, d.inactconns, d.conns, d.inpkts, d.outpkts);
       first = false;
     }

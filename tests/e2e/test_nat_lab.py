@@ -336,6 +336,82 @@ class LiveNatLab(LabCase):
         self.assertNotIn("192.168.0.18", adm("-L", "-n"))
 
 
+class FwmarkLab(LabCase):
+    """The Red Hat guide's multi-port service, as its commands write it with `iptables` and
+    `ipvsadm` replaced by `fastvsadm iptables` and `fastvsadm`: HTTP and HTTPS of the VIP marked
+    80, one persistent firewall-mark service for both, real curl against real HTTP servers on
+    both ports of both real servers."""
+
+    def test_a_client_keeps_its_real_server_across_ports(self):
+        t = self.topo
+        for name in topo.RS:
+            t.start_http(name, 443, page=f"{name}-443")
+            self.addCleanup(t.stop_http, name, 443)
+        sock = os.path.join(t.dir, "fastvsd.sock")
+        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+            topo.vdev_args(t.ports, DRIVER)
+        d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, "fvsfwm",
+                    netns=topo.DIRECTOR_NS, kernel_path=True)
+        d.wait_started()
+
+        def stop():
+            rc = d.stop()
+            out = d.output()
+            d.close()
+            self.assertEqual(rc, 0, out)
+        self.addCleanup(stop)
+        adm_path = os.path.join(os.path.dirname(fvtest.fastvsd_path()), "fastvsadm")
+
+        def adm(*args):
+            r = subprocess.run([adm_path, "--socket", sock, *args], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
+            return r.stdout
+        adm("ip", "addr", "add", f"{topo.VIP}/24", "dev", "dpdk0")
+        adm("ip", "addr", "add", f"{topo.DIP}/24", "dev", "dpdk1")
+        adm(*f"iptables -t mangle -A PREROUTING -p tcp -d {topo.VIP}/32 -m multiport "
+            "--dports 80,443 -j MARK --set-mark 80".split())
+        adm("-A", "-f", "80", "-s", "rr", "-p", "600")
+        adm("-a", "-f", "80", "-r", "192.168.0.18", "-m")
+        adm("-a", "-f", "80", "-r", "192.168.0.28", "-m")
+        # The first answer: the director has resolved the servers' MACs (a SYN whose next hop
+        # is unresolved waits or is retried by the client); the client's template is made.
+        first = wait_for(lambda: topo.curl(topo.CIP, f"http://{topo.VIP}/", timeout=1), 30,
+                         "an answer through the firewall-mark service")
+        rs = first[:3]
+        self.assertIn(rs, topo.RS)
+        got = [topo.curl(topo.CIP, f"http://{topo.VIP}{port}/")
+               for port in ("", ":443") * 3]
+        self.assertEqual(got, [PAGE_OF[rs], f"{rs}-443"] * 3)
+        # Another client: rr's next pick, the other server, on both ports too.
+        other_client = t.clients(2)[1]
+        other = "rs1" if rs == "rs2" else "rs2"
+        got = [topo.curl(other_client, f"http://{topo.VIP}{port}/") for port in (":443", "")]
+        self.assertEqual(got, [f"{other}-443", PAGE_OF[other]])
+        # A port no rule marks, with no service of its own: not the service's (the host's,
+        # which does not listen there).
+        self.assertEqual(topo.curl(topo.CIP, f"http://{topo.VIP}:8080/", timeout=1), "")
+        listing = adm("-L", "-n")
+        self.assertIn("FWM  80 rr persistent 600\n", listing)
+        self.assertRegex(listing, r"-> 192\.168\.0\.18:0 +Masq +1 +\d+ +\d+")
+        self.assertEqual(adm("iptables", "-t", "mangle", "-S", "PREROUTING"),
+                         "-P PREROUTING ACCEPT\n"
+                         f"-A PREROUTING -d {topo.VIP}/32 -p tcp -m multiport --dports 80,443 "
+                         "-j MARK --set-xmark 0x50/0xffffffff\n")
+        # The stats file names the service by its mark; the other client's two connections
+        # are on its server (the first client's count includes its retried first tries).
+        rip = {"rs1": "192.168.0.18:0", "rs2": "192.168.0.28:0"}
+
+        def conns():
+            return {x["rip"]: x["conns"] for x in d.counters()["destinations"]
+                    if x["service"] == "fwm:80"}
+        wait_for(lambda: conns().get(rip[other]) == 2 and conns().get(rip[rs], 0) >= 7, 5,
+                 "the connections counted on each server", detail=lambda: str(conns()))
+
+
+PAGE_OF = topo.PAGES
+
+
 class OneArmNatLab(LabCase):
     kind = "nat1"
 
