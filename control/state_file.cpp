@@ -231,6 +231,8 @@ Result<StateFile> decode_state(std::string_view bytes) {
       bad = "remaining time (more than its timeout)";
     else if (c.svc_vport != 0 && c.svc_vport != c.vport)
       bad = "service port";
+    else if ((c.flags & kStateConnFwmark) && (c.svc_vport != 0 || c.svc_vip == 0))
+      bad = "firewall mark";
     if (bad) return Error{fmt::format("connection record {}: bad {}", i + 1, bad)};
     f.conns.push_back(c);
   }
@@ -246,8 +248,10 @@ Result<StateFile> decode_state(std::string_view bytes) {
     t.timeout = load32le(r + 24);
     t.remaining = load32le(r + 28);
     const char* bad = nullptr;
-    if (t.proto != kTcp && t.proto != kUdp)
+    if (t.proto != kTcp && t.proto != kUdp && t.proto != 0)
       bad = "protocol";
+    else if (t.proto == 0 && (t.svc_vport != 0 || t.svc_vip == 0))
+      bad = "firewall mark";
     else if (r[1] != 0 || load16le(r + 22) != 0)
       bad = "reserved field";
     else if ((t.cip & t.mask) != t.cip)
@@ -301,9 +305,11 @@ void age_state(StateFile& f, int64_t elapsed_ms, StateCounts* counts) {
   std::vector<bool> controls(f.tmpls.size());
   for (const StateConn& c : f.conns) {
     if (!(c.flags & kStateConnTemplate)) continue;
-    const auto m = mask_of.find(SvcKey{c.proto, c.svc_vip, c.svc_vport, 0});
+    // A firewall-mark service's template has protocol 0, whatever its connections' are.
+    const uint8_t proto = c.flags & kStateConnFwmark ? 0 : c.proto;
+    const auto m = mask_of.find(SvcKey{proto, c.svc_vip, c.svc_vport, 0});
     if (m == mask_of.end()) continue;
-    const auto t = by_key.find(SvcKey{c.proto, c.svc_vip, c.svc_vport, c.cip & m->second});
+    const auto t = by_key.find(SvcKey{proto, c.svc_vip, c.svc_vport, c.cip & m->second});
     if (t != by_key.end()) controls[t->second] = true;
   }
   kept = 0;

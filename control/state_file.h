@@ -66,10 +66,14 @@ enum StateConnFlags : uint8_t {
   kStateConnInactive = 1u << 0,  // counted in InActConn
   kStateConnNoOutput = 1u << 1,  // no reply seen yet (DR/TUN: never)
   kStateConnTemplate = 1u << 2,  // controlled by its client's persistence template
-  kStateConnFlagsAll = 0x07,
+  // Of a firewall-mark service: svc_vip holds the mark (network order), svc_vport is 0.
+  kStateConnFwmark = 1u << 3,
+  kStateConnFlagsAll = 0x0f,
 };
 
 // One persistence template (dataplane/persist.h): <service, CIP & mask> -> destination.
+// Protocol 0 (IPPROTO_IP, as IPVS makes a firewall-mark service's template): svc_vip holds the
+// service's mark (network order), svc_vport is 0.
 struct StateTmpl {
   uint8_t proto = 0;
   uint16_t svc_vport = 0;

@@ -42,18 +42,28 @@ class Resolver {
   explicit Resolver(const Snapshot& snap) : snap_(snap) {
     for (const SnapService& s : snap.services)
       for (Destination* d : s.dests)
-        dests_.emplace(DestAddr{Snapshot::svc_key(s.proto, s.vip, s.vport),
-                                uint64_t{d->rport_be} << 32 | d->rip_be},
-                       Bound{&s, d});
+        dests_.emplace(DestAddr{key_of(s), uint64_t{d->rport_be} << 32 | d->rip_be}, Bound{&s, d});
   }
-  // The service, or null; then its destination, or null.
+  // The service, or null; then its destination, or null. Protocol 0: a firewall-mark
+  // service's, `vip` its mark (network order).
   Bound find(uint8_t proto, uint32_t vip, uint16_t vport, uint32_t rip, uint16_t rport) const {
     const uint64_t key = Snapshot::svc_key(proto, vip, vport);
-    const uint32_t* i = snap_.service_by_key.find(key);
-    if (!i) return {nullptr, nullptr};
+    const SnapService* svc =
+        proto == 0 ? snap_.find_by_mark(rte_be_to_cpu_32(vip), false) : nullptr;
+    if (proto != 0) {
+      const uint32_t* i = snap_.service_by_key.find(key);
+      svc = i ? &snap_.services[*i] : nullptr;
+    }
+    if (!svc || svc->v6) return {nullptr, nullptr};
     const auto it = dests_.find(DestAddr{key, uint64_t{rport} << 32 | rip});
-    if (it == dests_.end() || !it->second.dest->available()) return {&snap_.services[*i], nullptr};
+    if (it == dests_.end() || !it->second.dest->available()) return {svc, nullptr};
     return it->second;
+  }
+  // A service's key here: a firewall-mark one's is <0, its mark, 0> (no address service has
+  // protocol 0).
+  static uint64_t key_of(const SnapService& s) {
+    return s.fwmark ? Snapshot::svc_key(0, rte_cpu_to_be_32(s.fwmark), 0)
+                    : Snapshot::svc_key(s.proto, s.vip, s.vport);
   }
 
  private:
@@ -89,6 +99,10 @@ std::string collect_state(const std::vector<Worker*>& workers, const PersistTabl
                                      (c.tmpl ? kStateConnTemplate : 0));
       s.svc_vip = svc->vip;
       s.svc_vport = svc->vport;
+      if (svc->fwmark) {
+        s.flags |= kStateConnFwmark;
+        s.svc_vip = rte_cpu_to_be_32(svc->fwmark);
+      }
       s.dest_rport = c.dest->rport_be;
       s.cip = c.cip;
       s.vip = c.vip;
@@ -108,8 +122,8 @@ std::string collect_state(const std::vector<Worker*>& workers, const PersistTabl
     // A template made under another netmask (-M changed since) is one no client finds any more.
     if (!svc || !svc->persistent || svc->v6 || (cip & svc->persist_mask) != cip) return;
     StateTmpl t;
-    t.proto = svc->proto;
-    t.svc_vip = svc->vip;
+    t.proto = svc->fwmark ? 0 : svc->proto;
+    t.svc_vip = svc->fwmark ? rte_cpu_to_be_32(svc->fwmark) : svc->vip;
     t.svc_vport = svc->vport;
     t.cip = cip;
     t.mask = svc->persist_mask;
@@ -189,7 +203,8 @@ void restore_state(const StateFile& f, const std::vector<Worker*>& workers, Pers
     Job& j = *static_cast<Job*>(arg);
     for (const uint32_t i : *j.conns) {
       const StateConn& sc = j.f->conns[i];
-      const Bound b = j.resolve->find(sc.proto, sc.svc_vip, sc.svc_vport, sc.rip, sc.dest_rport);
+      const Bound b = j.resolve->find(sc.flags & kStateConnFwmark ? 0 : sc.proto, sc.svc_vip,
+                                      sc.svc_vport, sc.rip, sc.dest_rport);
       if (!b.svc) {
         ++j.counts.no_service;
         continue;

@@ -66,7 +66,25 @@ def traffic():
     return pkts
 
 
-CONN_RE = re.compile(r"^(TCP|UDP) (\d\d):(\d\d)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
+CONN_RE = re.compile(r"^(TCP|UDP|IP) +(\d\d):(\d\d)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
+
+# A persistent firewall-mark service for ports 8000 and 8001 of the VIP (fastvsadm iptables).
+FWMARK = [
+    f"iptables -t mangle -A PREROUTING -p tcp -d {VIP} -m multiport --dports 8000,8001 "
+    "-j MARK --set-mark 7",
+    "-A -f 7 -s rr -p 300",
+] + [f"-a -f 7 -r {r} -m" for r in RS]
+
+
+def fwmark_traffic():
+    """Per client: a connection to each marked port (SYN, ACK: ESTABLISHED), one template."""
+    pkts = []
+    for i, cip in enumerate(CLIENTS):
+        for port in (8000, 8001):
+            pkts.append(c2d(IP(src=cip, dst=VIP) / TCP(sport=43000 + i, dport=port, flags="S")))
+            pkts.append(c2d(IP(src=cip, dst=VIP) / TCP(sport=43000 + i, dport=port, flags="A",
+                                                       seq=1, ack=1)))
+    return pkts
 
 
 def conn_rows(text):
@@ -185,6 +203,39 @@ class StateFile(unittest.TestCase):
             self.assertGreaterEqual(left, rows[k] - down - 5, k)
         self.assertEqual(after_counts, counts)
         self.assertTrue(any(a or i for a, i in counts.values()), counts)
+
+    def test_firewall_mark_connections_survive_a_restart(self):
+        """A firewall-mark service's connections and templates (the mark where the VIP would
+        be; IP templates with the mark as their address, as IPVS lists them) come back bound to
+        the same real server; a new connection of a client to the mark's other port follows its
+        template after the restart."""
+        cfg = config() + "\n".join(FWMARK) + "\n"
+        pcap = os.path.join(self.dir, "in.pcap")
+        pkts = fwmark_traffic()
+        wrpcap(pcap, pkts)
+        d = self.start(2, pcap=pcap, cfg=cfg)
+        wait_for(lambda: d.total("rx") >= len(pkts), 30, "fastvsd to take the traffic")
+        rows = conn_rows(self.adm("-L", "-n", "-c"))
+        log = self.stop(d)
+        self.assertIn(f"saved {2 * len(CLIENTS)} connections and {len(CLIENTS)} templates", log)
+        tmpls = [k for k in rows if k[0] == "IP"]
+        self.assertEqual(len(tmpls), len(CLIENTS), rows)
+        self.assertTrue(all(k[1] == "NONE" and k[3] == "0.0.0.7:0" for k in tmpls), tmpls)
+        # Each client's two connections went to one real server (its template's).
+        by_client = {}
+        for k in rows:
+            if k[0] == "TCP":
+                by_client.setdefault(k[2].split(":")[0], set()).add(k[4].split(":")[0])
+        self.assertEqual(len(by_client), len(CLIENTS), rows)
+        self.assertTrue(all(len(v) == 1 for v in by_client.values()), by_client)
+        d = self.start(1, cfg=cfg)
+        after = conn_rows(self.adm("-L", "-n", "-c"))
+        log = self.stop(d)
+        lines = self.state_lines(log)
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn(f"kept {2 * len(CLIENTS)} connections and {len(CLIENTS)} templates",
+                      lines[0])
+        self.assertEqual(set(after), set(rows))
 
     def test_gone_service_and_real_server_lose_their_connections(self):
         rows, counts, _ = self.first_run()

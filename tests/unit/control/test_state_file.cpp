@@ -248,6 +248,50 @@ TEST(StateFile, AgeingDropsExpiredAndKeepsControllingTemplates) {
   EXPECT_EQ(g.conns[0].remaining, before);
 }
 
+// A firewall-mark service's records: the connection flagged, its service's mark where the
+// VIP would be; the template with protocol 0 (IPPROTO_IP, as IPVS's). They round-trip, a mark
+// record with a port or no mark is refused, and ageing pairs a marked connection of either
+// protocol with its protocol 0 template.
+TEST(StateFile, FirewallMarkRecords) {
+  StateFile f;
+  StateConn c = conn(5);  // template-controlled
+  c.flags |= kStateConnFwmark;
+  c.svc_vip = htonl(80);
+  c.svc_vport = 0;
+  c.remaining = 100 * 16;
+  StateTmpl t = tmpl(0);
+  t.proto = 0;
+  t.svc_vip = htonl(80);
+  t.svc_vport = 0;
+  t.cip = c.cip & t.mask;
+  t.remaining = 1 * 16;  // expires while down: kept, it controls c
+  f.conns = {c};
+  f.tmpls = {t};
+  Result<StateFile> r = decode_state(encode_state(f));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->conns, f.conns);
+  EXPECT_EQ(r->tmpls, f.tmpls);
+  StateCounts n;
+  age_state(*r, 5'000, &n);
+  ASSERT_EQ(r->tmpls.size(), 1u);
+  EXPECT_EQ(r->tmpls[0].remaining, t.timeout);
+
+  StateFile bad;
+  bad.conns = {c};
+  bad.conns[0].svc_vport = htons(80);
+  bad.conns[0].vport = htons(80);
+  Result<StateFile> b = decode_state(encode_state(bad));
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("connection record 1: bad firewall mark"), std::string::npos)
+      << b.error();
+  bad = {};
+  bad.tmpls = {t};
+  bad.tmpls[0].svc_vip = 0;
+  b = decode_state(encode_state(bad));
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("template record 1: bad firewall mark"), std::string::npos) << b.error();
+}
+
 TEST(StateFile, Describe) {
   StateCounts c;
   c.conns = 3;
