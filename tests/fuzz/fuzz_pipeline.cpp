@@ -66,7 +66,21 @@ const char* kConfig =
     "-A -u [2001:db8:fe::200]:5000 -s wlc -p 10 -M 64\n"
     "-a -u [2001:db8:fe::200]:5000 -r [2001:db8:1::18]:6000 -m\n"
     "-A -t 172.16.254.200:7000 -s rr\n"
-    "-a -t 172.16.254.200:7000 -r 2001:db8:1::28 -i\n";
+    "-a -t 172.16.254.200:7000 -r 2001:db8:1::28 -i\n"
+    // Firewall-mark services fed by mark rules (the last match wins), IPv4 and IPv6.
+    "iptables -t mangle -A PREROUTING -p tcp -d 172.16.254.201 -m multiport --dports 8000,8443 "
+    "-j MARK --set-mark 5\n"
+    "iptables -t mangle -A PREROUTING -p udp --sport 1024: -i dpdk0 -j MARK --set-mark 5\n"
+    "iptables -t mangle -A PREROUTING -s 172.16.254.0/28 -p tcp --dport 8443 -j MARK "
+    "--set-mark 6\n"
+    "-A -f 5 -s rr -p 30 -o\n"
+    "-a -f 5 -r 192.168.0.18 -m\n"
+    "-a -f 5 -r 192.168.0.28:9000 -m\n"
+    "-A -f 6 -s sh\n"
+    "-a -f 6 -r 192.168.0.28 -g\n"
+    "ip6tables -t mangle -A PREROUTING -p tcp --dport 8000 -j MARK --set-mark 5\n"
+    "-A -f 5 -6 -s rr\n"
+    "-a -f 5 -6 -r [2001:db8:1::18]:8000 -m\n";
 
 struct State {
   rte_mempool* pool = nullptr;

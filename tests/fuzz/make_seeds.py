@@ -153,6 +153,20 @@ ip neigh add fe80::1 lladdr 02:00:00:00:00:09 dev dpdk0
 --check pool -t [2001:db8::1]:80 sorry=[2001:db8:1::99]:80
 """
 put("command", "ipv6", ipv6.encode())
+# The Red Hat guide's multi-port service: mark rules and a firewall-mark service.
+fwmark = f"""ip addr add {VIP}/24 dev dpdk0
+ip addr add 192.168.0.8/24 dev dpdk1
+iptables -t mangle -A PREROUTING -p tcp -d {VIP}/32 -m multiport --dports 80,443 -j MARK --set-mark 80
+iptables -t mangle -I PREROUTING 1 -s 10.0.0.0/8 -p udp --sport 1024: -j MARK --set-xmark 0x50/0xffffffff
+ip6tables -t mangle -A PREROUTING -p tcp --dport 443 -j MARK --set-mark 6
+-A -f 80 -s rr -p 600
+-a -f 80 -r {RS1} -m
+-a -f 80 -r {RS2}:8080 -m -w 2
+-A -f 6 -6 -s wlc
+-a -f 6 -6 -r 2001:db8:1::10 -g
+iptables -t mangle -D PREROUTING 1
+"""
+put("command", "fwmark", fwmark.encode())
 
 # Command files drawn from ipvsadm's grammar (every command and option, good and bad values
 # mixed): libFuzzer's byte mutations rarely build a whole valid line, and the combinations
@@ -170,8 +184,19 @@ def generated_commands(n, seed):
              "sh-port,sh-fallback"]
 
     def svc():
+        if rnd.random() < .2:  # a firewall-mark service
+            return ("-f " + rnd.choice(["1", "80", "4294967295", "0"]) +
+                    rnd.choice(["", "", " -6"]))
         return (rnd.choice(["-t", "-u", "--tcp-service", "--udp-service"]) + " " +
                 rnd.choice(vips) + ":" + rnd.choice(ports))
+
+    def mark_rule():
+        parts = [rnd.choice(["-p tcp", "-p udp", "-p all", ""]),
+                 rnd.choice(["", "-d 172.16.254.200/32", "-s 10.0.0.0/8", "-i dpdk1"]),
+                 rnd.choice(["", "--dport 80", "--sport 1024:", "-m multiport --dports 80,443",
+                             "-m tcp"]),
+                 "-j MARK --set-mark " + rnd.choice(["80", "0x1", "0", "1/0xffffffff"])]
+        return " ".join(p for p in parts if p)
 
     def some(options):
         picked = [o() for p, o in options if rnd.random() < p]
@@ -208,7 +233,10 @@ def generated_commands(n, seed):
             lambda: "--check add " + dest() + " " + rnd.choice(
                 ["tcp", "http path=/", "misc program=/bin/true", "file file=/tmp/x weight=0"]),
             lambda: "--check pool " + svc() + " quorum=2 sorry=192.168.0.99",
-        ], weights=[25, 15, 5, 25, 10, 3, 2, 2, 2, 4, 2])[0]()
+            lambda: rnd.choice(["iptables", "ip6tables"]) + " -t mangle " + rnd.choice(
+                ["-A PREROUTING " + mark_rule(), "-I PREROUTING 1 " + mark_rule(),
+                 "-D PREROUTING " + mark_rule(), "-D PREROUTING 1", "-F"]),
+        ], weights=[25, 15, 5, 25, 10, 3, 2, 2, 2, 4, 2, 5])[0]()
     for i in range(n):
         lines = ["ip addr add 172.16.254.200/24 dev dpdk0", "ip addr add 192.168.0.8/24 dev dpdk1",
                  "ip -6 addr add 2001:db8:1::1/64 dev dpdk1"]
