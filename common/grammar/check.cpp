@@ -111,7 +111,7 @@ struct CheckForm {
   const char* example;
 };
 constexpr CheckForm kCheckForms[] = {
-    {"--check add -t|-u VIP:PORT -r RIP[:PORT] KIND [KEY[=VALUE] ...]",
+    {"--check add -t|-u VIP:PORT|-f MARK -r RIP[:PORT] KIND [KEY[=VALUE] ...]",
      "a checker of one real server (all of a server's must pass), KIND one of\n      "
      "tcp, http, ssl, udp, dns, ping, smtp, misc, file",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 http path=/health status=200 "
@@ -119,9 +119,10 @@ constexpr CheckForm kCheckForms[] = {
     {"--check add -t|-u VIP:PORT -r RIP[:PORT] file file=PATH [weight=N] [reverse] [inhibit]",
      "a file whose number moves the server's weight, or takes it down (FILE_CHECK)",
      "--check add -t 172.16.254.200:80 -r 192.168.0.18:80 file file=/run/rs18.state weight=0"},
-    {"--check del -t|-u VIP:PORT [-r RIP[:PORT]]", "a server's checkers, or the service's",
+    {"--check del -t|-u VIP:PORT|-f MARK [-r RIP[:PORT]]", "a server's checkers, or the service's",
      "--check del -t 172.16.254.200:80 -r 192.168.0.18:80"},
-    {"--check pool -t|-u VIP:PORT [KEY[=VALUE] ...]", "the service's quorum and sorry server",
+    {"--check pool -t|-u VIP:PORT|-f MARK [KEY[=VALUE] ...]",
+     "the service's quorum and sorry server",
      "--check pool -t 172.16.254.200:80 quorum=2 sorry=192.168.0.99"},
     {"--check list", "every checker and its state", "--check list"},
 };
@@ -165,10 +166,19 @@ Result<Command> parse_check(const std::vector<std::string>& words) {
     return Error{"unknown --check command " + quoted(verb) + " (add, del, pool, list)"};
   }
   size_t i = 2;
-  // -t|-u SERVICE, then -r RIP[:PORT] for add and del.
-  if (i + 1 >= words.size() || (words[i] != "-t" && words[i] != "-u"))
-    return Error{"--check " + verb + " needs a service: -t|-u ADDR:PORT"};
-  {
+  // -t|-u SERVICE or -f MARK [-6], then -r RIP[:PORT] for add and del.
+  if (i + 1 >= words.size() || (words[i] != "-t" && words[i] != "-u" && words[i] != "-f"))
+    return Error{"--check " + verb + " needs a service: -t|-u ADDR:PORT or -f MARK"};
+  if (words[i] == "-f") {
+    const auto mark = parse_uint(words[i + 1], 0xffffffffu);
+    if (!mark || *mark == 0)
+      return Error{"invalid fwmark value " + quoted(words[i + 1]) + " specified (1..4294967295)"};
+    i += 2;
+    const bool v6 = i < words.size() && words[i] == "-6";
+    if (v6) ++i;
+    cmd.has_service = true;
+    cmd.service = ServiceKey::of_fwmark(*mark, v6);
+  } else {
     std::optional<uint16_t> port;
     if (Status st = parse_host_port("service address", words[i + 1], cmd.service.vip, port); !st)
       return Error{st.error()};

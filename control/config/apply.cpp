@@ -456,6 +456,14 @@ Status apply_check(Config& cfg, const Command& cmd) {
       } else if (check.spec.kind != CheckKind::Misc) {
         if (check.spec.connect_ip.is_zero()) check.spec.connect_ip = cmd.rip;
         if (check.spec.connect_port == 0) check.spec.connect_port = cmd.rport;
+        // A real server without a port (of a port 0 or firewall-mark service) has none to
+        // connect to: the check must name one.
+        const bool needs_port = check.spec.kind == CheckKind::Tcp ||
+                                check.spec.kind == CheckKind::Http ||
+                                check.spec.kind == CheckKind::Ssl;
+        if (needs_port && check.spec.connect_port == 0)
+          return Error{"real server " + format_ip(cmd.rip) + " of " + name +
+                       " has no port to check: give port=N"};
         // A check cannot connect from an address of the other family: refused here, not found
         // out at its first run (keepalived skips such a bindto with a warning).
         if (!check.spec.bindto.is_zero() &&

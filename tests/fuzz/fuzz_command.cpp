@@ -59,10 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return std::tuple(a.rip, a.rport) < std::tuple(b.rip, b.rport);
       });
     }
-    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-      return std::tuple(a.key.proto, a.key.vip, a.key.vport) <
-             std::tuple(b.key.proto, b.key.vip, b.key.vport);
-    });
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
     return v;
   };
   if (!again || !(by_key(again->services) == by_key(cfg.services))) std::abort();

@@ -70,7 +70,8 @@ const char* kConfig =
     // Firewall-mark services fed by mark rules (the last match wins), IPv4 and IPv6.
     "iptables -t mangle -A PREROUTING -p tcp -d 172.16.254.201 -m multiport --dports 8000,8443 "
     "-j MARK --set-mark 5\n"
-    "iptables -t mangle -A PREROUTING -p udp --sport 1024: -i dpdk0 -j MARK --set-mark 5\n"
+    "iptables -t mangle -A PREROUTING -p udp -d 172.16.254.201 --sport 1024: -i dpdk0 -j MARK "
+    "--set-mark 5\n"
     "iptables -t mangle -A PREROUTING -s 172.16.254.0/28 -p tcp --dport 8443 -j MARK "
     "--set-mark 6\n"
     "-A -f 5 -s rr -p 30 -o\n"

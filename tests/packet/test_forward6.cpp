@@ -67,7 +67,7 @@ Bytes icmp6_err(const std::string& s, const std::string& d, uint8_t type, uint8_
 // A pipeline with the IPv6 services above, its connection table taking IPv6, and the IPv6
 // neighbours (client, gateway, real servers) known.
 struct Six {
-  Six() : p(1024, kConfig6) {
+  explicit Six(const std::string& extra = "") : p(1024, std::string(kConfig6) + extra) {
     EXPECT_TRUE(p.w.conns.enable_ipv6("fx6conns", 0));
     p.w.neigh6 = &neigh6;
     known(C6, kClient, 0);
@@ -112,6 +112,39 @@ TEST(Forward6Fixtures, TheSnapshotKnowsIpv6ServicesByTheirWholeAddress) {
   EXPECT_EQ(snap.find_masq6(kIpProtoTcp, r2.data(), htons(80)), nullptr);
   // IPv4's maps hold none of it.
   EXPECT_EQ(snap.find_service(kIpProtoTcp, svc->vip, htons(80)), nullptr);
+}
+
+// ip6tables' marks and an IPv6 firewall-mark service (-f 6 -6): the mark first, the client's
+// port kept, its template across the mark's ports; what no rule marks keeps its service.
+TEST(Forward6Fixtures, FirewallMarkService) {
+  Six s(
+      "ip6tables -t mangle -A PREROUTING -p tcp -d 2001:db8:fe::200 -m multiport --dports "
+      "80,9000 -j MARK --set-mark 6\n"
+      "-A -f 6 -6 -s rr -p 300\n"
+      "-a -f 6 -6 -r 2001:db8:1::18 -m\n"
+      "-a -f 6 -6 -r 2001:db8:1::28 -m\n");
+  EXPECT_TRUE(s.p.snap->fwm6);
+  EXPECT_FALSE(s.p.snap->fwm4);
+  run_steps(s.p, {{"marked SYN to :80: rr's first pick R2, the port kept (not -t :80's R2:8080)",
+                   0,
+                   c2d6(tcp6(C6, V6, 40000, 80, SYN, 64)),
+                   {{1, d2rs6(kRs2, tcp6(C6, R2, 40000, 80, SYN, 63))}},
+                   {}},
+                  {"its connection to :9000: R2 again, by its template",
+                   0,
+                   c2d6(tcp6(C6, V6, 40001, 9000, SYN, 64)),
+                   {{1, d2rs6(kRs2, tcp6(C6, R2, 40001, 9000, SYN, 63))}},
+                   {}},
+                  {"R2's reply leaves from VIP:9000",
+                   1,
+                   rs2d6(kRs2, tcp6(R2, C6, 9000, 40001, SYN | ACK, 64)),
+                   {{0, d2c6(tcp6(V6, C6, 9000, 40001, SYN | ACK, 63))}},
+                   {}},
+                  {"UDP is not marked: the -u :53 service's R2:5353",
+                   0,
+                   c2d6(udp6(C6, V6, 5000, 53, 64, Bytes(2, 'q'))),
+                   {{1, d2rs6(kRs2, udp6(C6, R2, 5000, 5353, 63, Bytes(2, 'q')))}},
+                   {}}});
 }
 
 TEST(Forward6Fixtures, Nat66RequestsAndRepliesRewritten) {

@@ -46,6 +46,8 @@ SEED = [
     "-a -t 172.16.254.201:443 -r 192.168.0.38:443 -m",
     "-A -u 172.16.254.200:53 -s sh",
     "-a -u 172.16.254.200:53 -r 192.168.0.48:53 -m",
+    "-A -f 80 -s rr",
+    "-a -f 80 -r 192.168.0.18 -m",
 ]
 
 
@@ -132,6 +134,19 @@ class Completion(RingDaemonTest):
                          ["172.16.254.200:53"])
         # -A makes a new service: the existing ones are no answer.
         self.assertEqual(self.complete(self.on_line("-A -t ")), [])
+        # Firewall-mark services by their marks.
+        self.assertEqual(self.complete(self.on_line("-E -f ")), ["80"])
+        self.assertEqual(self.complete(self.on_line("-A -f ")), [])
+
+    def test_iptables(self):
+        self.assertIn("iptables", self.complete("fastvsadm "))
+        self.assertEqual(self.complete("fastvsadm iptables -t "), ["mangle"])
+        self.assertEqual(self.complete("fastvsadm iptables -t mangle -A "), ["PREROUTING"])
+        self.assertEqual(self.complete("fastvsadm iptables -t mangle -A PREROUTING -p "),
+                         ["tcp", "udp", "all"])
+        self.assertEqual(self.complete("fastvsadm ip6tables -t mangle -A PREROUTING -j "),
+                         ["MARK"])
+        self.assertIn("--dports", self.complete("fastvsadm iptables -t mangle -A PREROUTING --"))
 
     def test_real_servers_of_the_lines_service(self):
         self.assertEqual(self.complete(self.on_line("-e -t 172.16.254.200:80 -r ")),

@@ -1257,5 +1257,21 @@ TEST(ServiceName, Ipv6InBrackets) {
             (ServiceKey{Proto::Udp, IpAddr::v4(0x0a000001), 53}));
 }
 
+TEST(ServiceName, FirewallMarks) {
+  const ServiceKey k = ServiceKey::of_fwmark(80, false), k6 = ServiceKey::of_fwmark(80, true);
+  EXPECT_EQ(service_name(k), "FWM 80");
+  EXPECT_EQ(service_name(k6), "FWM 80 IPv6");
+  EXPECT_EQ(service_words(k), (std::vector<std::string>{"-f", "80"}));
+  EXPECT_EQ(service_words(k6), (std::vector<std::string>{"-f", "80", "-6"}));
+  for (const char* s : {"FWM 80", "fwm:80", "-f 80", " fwm/80 "})
+    EXPECT_EQ(parse_service_name(s), k) << s;
+  for (const char* s : {"FWM 80 IPv6", "-f 80 -6", "fwm:80 ipv6"})
+    EXPECT_EQ(parse_service_name(s), k6) << s;
+  for (const char* s : {"FWM 0", "FWM", "FWM 80 x", "FWM 4294967296", "-f 80 -7"})
+    EXPECT_FALSE(parse_service_name(s)) << s;
+  // The address services' keys are apart from a mark's.
+  EXPECT_NE(k, (ServiceKey{Proto::Tcp, IpAddr(), 0}));
+}
+
 }  // namespace
 }  // namespace fastvs

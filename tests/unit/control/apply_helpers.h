@@ -42,12 +42,17 @@ inline std::string dump(const Config& c) {
     o << "neigh " << format_ip(n.ip) << " " << format_mac(n.mac) << " " << n.port << "\n";
   for (const auto& s : c.services) {
     o << "svc " << proto_name(s.key.proto) << " " << format_ip(s.key.vip) << ":" << s.key.vport
-      << " " << s.scheduler << " " << s.sched_flags << " p" << s.persistent << " " << s.timeout
-      << " " << format_ip4(s.netmask) << " " << +s.netmask6 << "\n";
+      << " f" << s.key.fwmark << " " << s.scheduler << " " << s.sched_flags << " p" << s.persistent
+      << " " << s.timeout << " " << format_ip4(s.netmask) << " " << +s.netmask6 << "\n";
     for (const auto& d : s.dests) {
       o << "  dest " << format_ip(d.rip) << ":" << d.rport << " " << method_name(d.method) << " "
         << d.weight << " " << d.u_threshold << " " << d.l_threshold << "\n";
     }
+  }
+  for (const auto& r : c.mark_rules) {
+    o << "mark " << r.v6 << " " << +r.proto << " " << format_ip(r.src) << "/" << +r.src_len << " "
+      << format_ip(r.dst) << "/" << +r.dst_len << " " << r.sports.size() << " " << r.dports.size()
+      << " " << r.in_port.value_or(65535) << " " << r.mark << "\n";
   }
   o << "timeouts " << c.timeouts.tcp << " " << c.timeouts.tcpfin << " " << c.timeouts.udp << "\n";
   for (const auto& [role, d] : {std::pair{"master", &c.sync_master}, {"backup", &c.sync_backup}}) {

@@ -78,6 +78,38 @@ TEST(ApplyService, PortZeroServices) {
   run_err(cfg, "-a -t 172.16.254.200:80 -r 192.168.0.38:0 -m", "real server port 0 is not valid");
 }
 
+// -f MARK [-6]: a service of its own per mark and family; no port rule (its real servers keep
+// each connection's port, or map to theirs with any method, as ipvsadm leaves them).
+TEST(ApplyService, FirewallMarkServices) {
+  Config cfg = two_arm();
+  cfg.services.clear();
+  run_ok(cfg, "-A -f 80 -s rr");  // no -p needed: a mark is no port 0 service
+  run_ok(cfg, "-A -f 80 -6 -s wlc");
+  ASSERT_EQ(cfg.services.size(), 2u);
+  EXPECT_NE(cfg.services[0].key, cfg.services[1].key);
+  run_err(cfg, "-A -f 80", "service FWM 80 already exists");
+  run_ok(cfg, "-a -f 80 -r 192.168.0.18 -m");
+  run_ok(cfg, "-a -f 80 -r 192.168.0.28:8080 -g");
+  EXPECT_EQ(cfg.services[0].dests[0].rport, 8080);
+  EXPECT_EQ(cfg.services[0].dests[1].rport, 0);
+  run_ok(cfg, "-e -f 80 -r 192.168.0.18 -w 5");
+  EXPECT_EQ(cfg.services[0].dests[1].weight, 5);
+  run_err(cfg, "-a -f 7 -r 192.168.0.18 -m", "no such service FWM 7");
+  // A check of a server without a port needs one.
+  run_err(cfg, "--check add -f 80 -r 192.168.0.18 tcp",
+          "real server 192.168.0.18 of FWM 80 has no port to check: give port=N");
+  run_ok(cfg, "--check add -f 80 -r 192.168.0.18 tcp port=80");
+  EXPECT_EQ(cfg.checks.back().spec.connect_port, 80);
+  run_ok(cfg, "--check add -f 80 -r 192.168.0.28:8080 http path=/");
+  EXPECT_EQ(cfg.checks.back().spec.connect_port, 8080);
+  run_ok(cfg, "--check pool -f 80 quorum=1");
+  run_ok(cfg, "-D -f 80");
+  EXPECT_TRUE(cfg.checks.empty());
+  EXPECT_TRUE(cfg.pools.empty());
+  ASSERT_EQ(cfg.services.size(), 1u);
+  EXPECT_TRUE(cfg.services[0].key.vip.is_v6());
+}
+
 TEST(ApplyCheck, ChecksFollowTheirServiceAndDestination) {
   Config cfg = two_arm();
   cfg.services.clear();
