@@ -260,6 +260,16 @@ bool Director::handle(uint64_t client, const CliRequest& req, CliReply* reply, b
                                     cmd.has_port ? std::optional<uint16_t>(cmd.port) : std::nullopt,
                                     cmd.ip_family)};
       return true;
+    case Op::MarkCheck: {
+      // iptables -C: the rule is there (as -D would find it), or iptables' answer and exit 1.
+      const bool there = std::find(cfg_.mark_rules.begin(), cfg_.mark_rules.end(), cmd.mark_rule) !=
+                         cfg_.mark_rules.end();
+      *reply = there ? CliReply{true, ""}
+                     : CliReply{false, std::string(cmd.mark_rule.v6 ? "ip6tables" : "iptables") +
+                                           ": Bad rule (does a matching rule exist in that "
+                                           "chain?)."};
+      return true;
+    }
     case Op::MarkSave:
       *reply = CliReply{true, format_mark_save(cfg_, cmd.mark_rule.v6, cmd.mark_chain)};
       return true;

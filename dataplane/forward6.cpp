@@ -43,6 +43,9 @@ bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
       } else if (s.find_masq6(pi.proto, ip + 8, pi.sport)) {
         v = Verdict::Reply;
         cip = pi.daddr;
+      } else if (unlikely(s.fwm_any6) && s.local6(ip + 24)) {
+        v = Verdict::FwmConn;  // fwmark_follow6: its connection's, else the host's
+        cip = pi.saddr;
       } else {
         return false;
       }
@@ -110,6 +113,8 @@ bool ip6_forward(Worker& w, rte_mbuf* m, const PacketInfo& pi, bool steer) {
     case Verdict::FragOut:
       frag_follow6(w, m, pi, true);
       break;
+    case Verdict::FwmConn:
+      return fwmark_follow6(w, m, pi);
     default:
       break;
   }

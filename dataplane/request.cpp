@@ -297,6 +297,17 @@ void service_request(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapSer
   }
 }
 
+void fwmark_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  bool is_out = false;
+  const Conn* c =
+      w.conns.lookup(make_key(pi.saddr, pi.daddr, pi.sport, pi.dport, pi.proto), &is_out);
+  const SnapService* svc = c && !is_out ? w.snap->find_by_id(c->svc_id) : nullptr;
+  // A SYN starts anew (conn_reuse_mode), and with no mark there is no service to start it in.
+  const bool syn = pi.proto == kIpProtoTcp && (pi.tcp_flags & kTcpSyn);
+  if (svc && svc->fwmark && !syn) return service_request(w, m, pi, *svc);
+  return local_input(w, m, pi);
+}
+
 // ---- IPv6 -------------------------------------------------------------------------------------
 
 // The client's address under an IPv6 service's -M prefix, folded (persistence's key).
@@ -324,6 +335,19 @@ Conn* conn_schedule6(Worker& w, const PacketInfo& pi, const uint8_t* ip, const S
   Conn* c = w.conns.insert6(in, method == ForwardMethod::Masq ? &out : nullptr, 3 * kTicksPerSecond,
                             w.now, &collision, /*in_absent=*/true);
   return conn_bind(w, c, collision, d, svc, method, rport, tmpl, why);
+}
+
+bool fwmark_follow6(Worker& w, rte_mbuf* m, const PacketInfo& pi) {
+  if (!w.conns.ipv6()) return false;
+  const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, pi.l3_off);
+  bool is_out = false;
+  const Conn* c =
+      w.conns.lookup6(make_key6(ip + 8, ip + 24, pi.sport, pi.dport, pi.proto), &is_out);
+  const SnapService* svc = c && !is_out ? w.snap->find_by_id(c->svc_id) : nullptr;
+  const bool syn = pi.proto == kIpProtoTcp && (pi.tcp_flags & kTcpSyn);
+  if (!svc || !svc->fwmark || syn) return false;
+  service_request6(w, m, pi, *svc);
+  return true;
 }
 
 // service_request for IPv6 (ip_vs_in with af AF_INET6): the same rules, the IPv6 index.

@@ -141,6 +141,8 @@ static void build_mark_rules(const Config& cfg, Snapshot& s) {
     r.mark = mr.mark;
     (mr.v6 ? s.mark_rules6 : s.mark_rules4).push_back(r);
   }
+  s.fwm_any4 = s.fwm4;
+  s.fwm_any6 = s.fwm6;
   s.fwm4 = s.fwm4 && !s.mark_rules4.empty();
   s.fwm6 = s.fwm6 && !s.mark_rules6.empty();
 }

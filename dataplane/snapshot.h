@@ -144,6 +144,9 @@ struct Snapshot {
   // mark rules, and the services by mark_key(). A packet is walked through the rules only when
   // its destination is one of the director's addresses (IPVS sees it at LOCAL_IN).
   bool fwm4 = false, fwm6 = false;
+  // A firewall-mark service of the family exists, rules or not: packets to our addresses that
+  // nothing else claims may be its connections' (Verdict::FwmConn).
+  bool fwm_any4 = false, fwm_any6 = false;
   std::vector<SnapMarkRule> mark_rules4, mark_rules6;
   FlatMap64<uint32_t> service_by_mark;
   static uint64_t mark_key(uint32_t mark, bool v6) { return uint64_t{v6} << 32 | mark; }

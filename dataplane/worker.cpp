@@ -98,6 +98,10 @@ Verdict classify(const Worker& w, uint16_t in_port, const PacketInfo& pi, uint32
         *cip = pi.daddr;
         return Verdict::Reply;
       }
+      if (unlikely(s.fwm_any4) && s.local_by_ip.find(pi.daddr)) {
+        *cip = pi.saddr;
+        return Verdict::FwmConn;
+      }
       break;
     case PktKind::Icmp:
       // A fragment of an ICMP message has no whole message to check or translate.
@@ -166,6 +170,8 @@ void process(Worker& w, rte_mbuf* m, const PacketInfo& pi, Verdict v, const Snap
       return frag_follow(w, m, pi, false);
     case Verdict::FragOut:
       return frag_follow(w, m, pi, true);
+    case Verdict::FwmConn:
+      return fwmark_follow(w, m, pi);
     case Verdict::Drop:
       break;
   }

@@ -55,6 +55,10 @@ enum class Verdict : uint8_t {
   Local,         // ARP or ICMP for one of our addresses: answered by whichever worker has it
   FragIn,        // a non-first fragment toward a VIP: follows its first fragment (frag_table.h)
   FragOut,       // a non-first fragment from a Masq real server: follows its first fragment
+  // To one of our addresses while a firewall-mark service exists, and no service or reply
+  // claims it: a connection of that service's (the mark rules changed since it was made), or
+  // the host's as Local (fwmark_follow).
+  FwmConn,
   Drop,
 };
 
@@ -299,6 +303,12 @@ Conn* conn_restore(Worker& w, const Conn& saved, uint32_t remaining, bool* colli
 void conn_count(Worker& w, Destination* d, rte_mbuf* m, bool in);
 // A template's PersistConn and reference on its destination, in this worker's slot.
 void tmpl_bind(Worker& w, Destination* d, int delta);
+
+// A packet that FwmConn classified (request.cpp): a firewall-mark service's connection goes on
+// by its tuple whatever the mark rules say now (ip_vs_in looks the connection up before any
+// service), else it is the host's (local_input). The IPv6 form answers false for the host's.
+void fwmark_follow(Worker& w, rte_mbuf* m, const PacketInfo& pi);
+bool fwmark_follow6(Worker& w, rte_mbuf* m, const PacketInfo& pi);
 
 // IPv6's request path (request.cpp), as service_request's.
 void service_request6(Worker& w, rte_mbuf* m, const PacketInfo& pi, const SnapService& svc);

@@ -49,6 +49,7 @@ enum class Op : uint8_t {
   KeepalivedReload,  // --keepalived-reload [FILE]: keepalived.conf's virtual servers again
   MarkAdd,           // iptables -t mangle -A|-I PREROUTING [N] RULE -j MARK --set-mark N
   MarkDel,           // iptables -t mangle -D PREROUTING RULE|N
+  MarkCheck,         // iptables -t mangle -C PREROUTING RULE: whether it is there
   MarkList,          // iptables -t mangle -L [PREROUTING] [-n] [--line-numbers]
   MarkSave,          // iptables -t mangle -S [PREROUTING]
   MarkFlush,         // iptables -t mangle -F [PREROUTING]

@@ -78,6 +78,8 @@ std::string command_name(Op op) {
       return "iptables -A";
     case Op::MarkDel:
       return "iptables -D";
+    case Op::MarkCheck:
+      return "iptables -C";
     case Op::MarkList:
       return "iptables -L";
     case Op::MarkSave:
@@ -101,6 +103,7 @@ bool changes_config(Op op) {
     case Op::CheckList:
     case Op::MarkList:
     case Op::MarkSave:
+    case Op::MarkCheck:
       return false;
     default:
       return true;

@@ -42,7 +42,9 @@ constexpr IptForm kIptForms[] = {
      "iptables -t mangle -A PREROUTING -p tcp -d 172.16.254.200/32 -m multiport --dports "
      "80,443 -j MARK --set-mark 80"},
     {"iptables -t mangle -D PREROUTING RULE -j MARK --set-mark MARK | N",
-     "delete a rule (by its words, or its number)", "iptables -t mangle -D PREROUTING 1"},
+     "delete a rule (the same rule, or its number)", "iptables -t mangle -D PREROUTING 1"},
+    {"iptables -t mangle -C PREROUTING RULE -j MARK --set-mark MARK",
+     "whether the rule is there (exit 0, else 1)", nullptr},
     {"iptables -t mangle -L|-S|-F [PREROUTING]",
      "list (-n, --line-numbers), print as iptables -S does, flush", "iptables -t mangle -S"},
     {"  RULE: [-p tcp|udp|all] [-s ADDR[/LEN]] [-d ADDR[/LEN]] [-i dpdkN] [--sport P[:Q]]",
@@ -85,17 +87,24 @@ Status parse_net(std::string_view what, std::string_view s, bool v6, IpAddr& ip,
   return {};
 }
 
+// A port as xtables_parse_port reads one: a number, or a name of the services database.
+std::optional<uint16_t> port_of(std::string_view s) {
+  if (const auto p = parse_port(s)) return p;
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return std::nullopt;
+  return service_port(s);
+}
+
 // P or P:Q (P: is P..65535, :Q is 0..Q), as xtables_parse_port ranges.
 std::optional<std::pair<uint16_t, uint16_t>> parse_range(std::string_view s) {
   const size_t colon = s.find(':');
   if (colon == s.npos) {
-    const auto p = parse_port(s);
+    const auto p = port_of(s);
     if (!p) return std::nullopt;
     return std::pair{*p, *p};
   }
   const std::string_view a = s.substr(0, colon), b = s.substr(colon + 1);
-  const auto lo = a.empty() ? std::optional<uint16_t>(0) : parse_port(a);
-  const auto hi = b.empty() ? std::optional<uint16_t>(65535) : parse_port(b);
+  const auto lo = a.empty() ? std::optional<uint16_t>(0) : port_of(a);
+  const auto hi = b.empty() ? std::optional<uint16_t>(65535) : port_of(b);
   if (!lo || !hi || *lo > *hi) return std::nullopt;
   return std::pair{*lo, *hi};
 }
@@ -107,7 +116,8 @@ Status parse_port_list(std::string_view opt, std::string_view s,
   for (const std::string_view part : split(s, ',')) {
     const auto r = parse_range(part);
     if (!r)
-      return Error{"bad port " + quoted(part) + " in " + std::string(opt) + " (0..65535 or P:Q)"};
+      return Error{"bad port " + quoted(part) + " in " + std::string(opt) +
+                   " (0..65535, a service name, or P:Q)"};
     slots += r->first == r->second ? 1 : 2;
     out.push_back(*r);
   }
@@ -117,19 +127,31 @@ Status parse_port_list(std::string_view opt, std::string_view s,
   return {};
 }
 
-enum class IptCmd { None, Append, Insert, Delete, List, Save, Flush };
+enum class IptCmd { None, Append, Insert, Delete, Check, List, Save, Flush };
 
 struct IptParse {
   Command cmd;
   IptCmd which = IptCmd::None;
   bool table_given = false, proto_given = false, multiport = false, target = false;
-  bool have_sport = false, have_dport = false;
+  bool have_sport = false, have_dport = false, mark_given = false;
   std::string tool;
+  std::string seen = " ";  // the options given once, as iptables allows them
 
   Status set(IptCmd c, Op op) {
-    if (which != IptCmd::None) return Error{tool + ": one command at a time (-A -I -D -L -S -F)"};
+    if (which != IptCmd::None)
+      return Error{tool + ": one command at a time (-A -I -D -C -L -S -F)"};
     which = c;
     cmd.op = op;
+    return {};
+  }
+  // iptables' "multiple -p flags not allowed" (and MARK's "can only be used once").
+  Status once(const std::string& flag) {
+    if (seen.find(" " + flag + " ") != std::string::npos) {
+      if (flag == "--set-mark")
+        return Error{tool + ": MARK: option \"--set-mark\" can only be used once."};
+      return Error{tool + ": multiple " + flag + " flags not allowed"};
+    }
+    seen += flag + " ";
     return {};
   }
 };
@@ -140,11 +162,22 @@ bool is_option(std::string_view w) {
 
 }  // namespace
 
-Result<Command> parse_iptables(const std::vector<std::string>& words) {
+Result<Command> parse_iptables(const std::vector<std::string>& line) {
   IptParse p;
-  p.tool = words[0];
+  p.tool = line[0];
+  // getopt_long's --option=value is --option value.
+  std::vector<std::string> words;
+  for (const std::string& w : line) {
+    const size_t eq = w.find('=');
+    if (w.size() > 2 && w[0] == '-' && w[1] == '-' && eq != std::string::npos) {
+      words.push_back(w.substr(0, eq));
+      words.push_back(w.substr(eq + 1));
+    } else {
+      words.push_back(w);
+    }
+  }
   MarkRule& r = p.cmd.mark_rule;
-  r.v6 = words[0] == "ip6tables";
+  r.v6 = line[0] == "ip6tables";
   if (r.v6) r.src = r.dst = IpAddr::any(IpAddr::Family::V6);
   const auto need = [&](size_t i, std::string_view opt) -> Result<std::string_view> {
     if (i + 1 >= words.size() || words[i + 1].empty())
@@ -158,6 +191,7 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
     if (w == "-t" || w == "--table") {
       auto a = need(i, w);
       if (!a) return Error{a.error()};
+      if (!(st = p.once("-t"))) return Error{st.error()};
       ++i;
       if (*a != "mangle")
         return Error{p.tool + ": table " + quoted(*a) +
@@ -171,12 +205,14 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
     if (w == "-A" || w == "--append") c = IptCmd::Append, op = Op::MarkAdd;
     if (w == "-I" || w == "--insert") c = IptCmd::Insert, op = Op::MarkAdd;
     if (w == "-D" || w == "--delete") c = IptCmd::Delete, op = Op::MarkDel;
+    if (w == "-C" || w == "--check") c = IptCmd::Check, op = Op::MarkCheck;
     if (w == "-L" || w == "--list") c = IptCmd::List, op = Op::MarkList;
     if (w == "-S" || w == "--list-rules") c = IptCmd::Save, op = Op::MarkSave;
     if (w == "-F" || w == "--flush") c = IptCmd::Flush, op = Op::MarkFlush;
     if (c != IptCmd::None) {
       if (!(st = p.set(c, op))) return Error{st.error()};
-      const bool chain_required = c == IptCmd::Append || c == IptCmd::Insert || c == IptCmd::Delete;
+      const bool chain_required =
+          c == IptCmd::Append || c == IptCmd::Insert || c == IptCmd::Delete || c == IptCmd::Check;
       if (i + 1 < words.size() && !is_option(words[i + 1])) {
         const std::string& chain = words[++i];
         if (chain != "PREROUTING")
@@ -188,7 +224,7 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
             !is_option(words[i + 1])) {
           const auto n = parse_uint(words[i + 1], 1u << 20);
           if (!n || *n == 0)
-            return Error{p.tool + ": bad rule number " + quoted(words[i + 1]) + " (1, 2, ...)"};
+            return Error{p.tool + ": Invalid rule number `" + excerpt(words[i + 1]) + "'"};
           p.cmd.rule_num = static_cast<uint32_t>(*n);
           ++i;
         }
@@ -207,9 +243,15 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
       p.cmd.list_line_numbers = true;
       continue;
     }
+    if (w == "-w" || w == "--wait") {
+      // The xtables lock: fastvsd applies one change at a time, there is none to wait for.
+      if (i + 1 < words.size() && parse_uint(words[i + 1], 1u << 30)) ++i;
+      continue;
+    }
     if (w == "-p" || w == "--protocol") {
       auto a = need(i, w);
       if (!a) return Error{a.error()};
+      if (!(st = p.once("-p"))) return Error{st.error()};
       ++i;
       const std::string v = lower(*a);
       if (v == "tcp" || v == "6")
@@ -230,6 +272,7 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
       if (!a) return Error{a.error()};
       ++i;
       const bool src = w == "-s" || w == "--source" || w == "--src";
+      if (!(st = p.once(src ? "-s" : "-d"))) return Error{st.error()};
       if (!(st = parse_net(src ? "source" : "destination", *a, r.v6, src ? r.src : r.dst,
                            src ? r.src_len : r.dst_len)))
         return Error{p.tool + ": " + st.error()};
@@ -238,6 +281,7 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
     if (w == "-i" || w == "--in-interface") {
       auto a = need(i, w);
       if (!a) return Error{a.error()};
+      if (!(st = p.once("-i"))) return Error{st.error()};
       ++i;
       uint16_t port = 0;
       if (!(st = parse_device(*a, port))) return Error{p.tool + ": " + st.error()};
@@ -287,7 +331,8 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
         if (!(st = parse_port_list(w, *a, list))) return Error{p.tool + ": " + st.error()};
       } else {
         const auto range = parse_range(*a);
-        if (!range) return Error{p.tool + ": bad port " + quoted(*a) + " (0..65535 or P:Q)"};
+        if (!range)
+          return Error{p.tool + ": bad port " + quoted(*a) + " (0..65535, a service name, or P:Q)"};
         r.proto_match = true;
         // 0:65535 is no condition: the rule is the one without it (as iptables stores it).
         if (*range != std::pair<uint16_t, uint16_t>{0, 65535}) list.push_back(*range);
@@ -299,6 +344,7 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
     if (w == "-j" || w == "--jump") {
       auto a = need(i, w);
       if (!a) return Error{a.error()};
+      if (!(st = p.once("-j"))) return Error{st.error()};
       ++i;
       if (*a != "MARK")
         return Error{p.tool + ": target " + quoted(*a) +
@@ -311,6 +357,8 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
       if (!a) return Error{a.error()};
       ++i;
       if (!p.target) return Error{p.tool + ": " + w + " needs -j MARK before it"};
+      if (!(st = p.once("--set-mark"))) return Error{st.error()};
+      p.mark_given = true;
       // VALUE[/MASK]: a mask other than all ones would keep bits of a mark the packet had,
       // and packets here have none.
       const std::string_view v = *a;
@@ -332,7 +380,7 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
     return Error{p.tool + ": unexpected argument " + quoted(w)};
   }
   if (p.which == IptCmd::None)
-    return Error{p.tool + ": no command given (-A, -I, -D, -L, -S or -F)"};
+    return Error{p.tool + ": no command given (-A, -I, -D, -C, -L, -S or -F)"};
   if (!p.table_given)
     return Error{p.tool +
                  ": give -t mangle (fastvsadm marks packets in the mangle table's "
@@ -340,15 +388,16 @@ Result<Command> parse_iptables(const std::vector<std::string>& words) {
   const bool has_match = p.proto_given || r.src_len || r.dst_len || r.in_port ||
                          !r.sports.empty() || !r.dports.empty() || p.target;
   const bool rule_cmd = p.which == IptCmd::Append || p.which == IptCmd::Insert ||
+                        p.which == IptCmd::Check ||
                         (p.which == IptCmd::Delete && p.cmd.rule_num == 0);
   if (rule_cmd) {
     if (!p.target) return Error{p.tool + ": a rule needs -j MARK --set-mark MARK"};
-    if (r.mark == 0)
-      return Error{p.tool + ": a rule needs --set-mark MARK (not 0: marks 1.. name -f services)"};
+    // (--set-mark 0 clears the mark: a later rule that exempts what an earlier one marked.)
+    if (!p.mark_given) return Error{p.tool + ": MARK target: Parameter --set-mark is required"};
     if (p.multiport && r.sports.empty() && r.dports.empty())
       return Error{p.tool + ": -m multiport needs --sports or --dports"};
   } else if (has_match || p.multiport) {
-    return Error{p.tool + ": a rule's options go with -A, -I or -D only"};
+    return Error{p.tool + ": a rule's options go with -A, -I, -D or -C only"};
   }
   if ((p.cmd.numeric || p.cmd.list_line_numbers) && p.which != IptCmd::List)
     return Error{p.tool + ": -n and --line-numbers go with -L only"};

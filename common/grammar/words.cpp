@@ -128,9 +128,6 @@ std::string bad_ip(std::string_view what, std::string_view s) {
   return "bad " + std::string(what) + " " + quoted(s) + " (expected a dotted quad like 10.0.0.1)";
 }
 
-namespace {
-// A service name's port (getservbyname_r, any protocol: the names -S writes are the same port
-// for TCP and UDP in the services database), or none.
 std::optional<uint16_t> service_port(std::string_view name) {
   const std::string n(name);
   std::vector<char> buf(1024);
@@ -146,7 +143,6 @@ std::optional<uint16_t> service_port(std::string_view name) {
     return ntohs(static_cast<uint16_t>(found->s_port));
   }
 }
-}  // namespace
 
 // ipvsadm's parse_service: "[V6]:PORT" (the brackets need the port), a bare IPv6 address, else
 // IPv4[:PORT]. ipvsadm also takes "[10.0.0.1]:80" and then drops the port; refused here.

@@ -57,6 +57,10 @@ std::string bad_ip(std::string_view what, std::string_view s);
 Status parse_host_port(std::string_view what, std::string_view s, IpAddr& ip,
                        std::optional<uint16_t>& port);
 
+// A service name's port (getservbyname_r, any protocol: the names -S writes are the same port
+// for TCP and UDP in the services database), or none.
+std::optional<uint16_t> service_port(std::string_view name);
+
 // dpdkN.
 Status parse_device(std::string_view s, uint16_t& port);
 

@@ -141,6 +141,7 @@ std::vector<std::string> vip_reach_changes(const Config& before, const Config& a
   // twice.
   std::vector<const ServiceConfig*> maybe;
   for (const ServiceConfig& s : after.services) {
+    if (s.key.is_fwmark()) continue;  // no VIP: it takes what its marks bring to any address
     const bool now = local(is, s.key.vip);
     if (!now || now != local(was, s.key.vip)) maybe.push_back(&s);
   }

@@ -47,7 +47,7 @@ class ConfigApplier {
     if (is_service_op(cmd.op)) {
       const std::optional<size_t> i = service_index(cmd.service);
       Status st = apply_service(cfg_, cmd, i ? &cfg_.services[*i] : nullptr);
-      if (st && cmd.op == Op::AddService) index_[service_key(cmd.service)] = before;
+      if (st && cmd.op == Op::AddService) index_[cmd.service] = before;
       if (cfg_.services.size() < before) index_valid_ = false;
       return st;
     }
@@ -75,18 +75,13 @@ class ConfigApplier {
       return std::hash<IpAddr>{}(k.first) * 31 + k.second;
     }
   };
-  static AddrPort service_key(const ServiceKey& k) {
-    return {k.vip, uint32_t{static_cast<uint8_t>(k.proto)} << 16 | k.vport};
-  }
-
   std::optional<size_t> service_index(const ServiceKey& k) {
     if (!index_valid_) {
       index_.clear();
-      for (size_t i = 0; i < cfg_.services.size(); ++i)
-        index_[service_key(cfg_.services[i].key)] = i;
+      for (size_t i = 0; i < cfg_.services.size(); ++i) index_[cfg_.services[i].key] = i;
       index_valid_ = true;
     }
-    const auto it = index_.find(service_key(k));
+    const auto it = index_.find(k);
     if (it == index_.end()) return std::nullopt;
     return it->second;
   }
@@ -99,7 +94,7 @@ class ConfigApplier {
 
   Config& cfg_;
   unsigned num_ports_;
-  std::unordered_map<AddrPort, size_t, AddrPortHash> index_;
+  std::unordered_map<ServiceKey, size_t> index_;  // the whole key: a mark's too
   bool index_valid_ = false;
   size_t run_svc_ = kNone;
   std::vector<DestConfig> run_;  // in the order of the lines

@@ -139,9 +139,11 @@ std::string format_mark_list(const Config& cfg, bool v6, bool chain_given, bool 
         // multiport_print1: " multiport sports|dports LIST" (one flag each rule).
         if (r.sport_multi) line += " multiport sports " + port_list(r.sports, r.proto, numeric);
         if (r.dport_multi) line += " multiport dports " + port_list(r.dports, r.proto, numeric);
-        // mark_tg_print: "or" when the value is the mask (all ones), else "set".
-        line += r.mark == 0xffffffffu ? fmt::format(" MARK or {:#x}", r.mark)
-                                      : fmt::format(" MARK set {:#x}", r.mark);
+        // mark_tg_print: "and" ~mask for a value of 0, "or" when the value is the mask (all
+        // ones), else "set".
+        line += r.mark == 0             ? std::string(" MARK and 0x0")
+                : r.mark == 0xffffffffu ? fmt::format(" MARK or {:#x}", r.mark)
+                                        : fmt::format(" MARK set {:#x}", r.mark);
         out += line + "\n";
       }
     }

@@ -96,13 +96,37 @@ TEST(FwmarkFixtures, IcmpErrorAboutAMarkedConnection) {
 // address services take their ports back; connections already made go on.
 TEST(FwmarkFixtures, RulesFollowTheConfiguration) {
   Pipeline p(1024, kMarks);
+  p.set_neigh(CIP2, kClient, 0);
   run_steps(p, {{"marked: RS2:80",
                  0,
                  c2d(tcp_pkt(CIP, VIP, 40000, 80, SYN, 64)),
                  {{1, d2rs(kRs2, tcp_pkt(CIP, RS2, 40000, 80, SYN, 63))}},
+                 {}},
+                {"marked: another client's to 7001, RS1",
+                 0,
+                 c2d(tcp_pkt(CIP2, VIP, 40000, 7001, SYN, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP2, RS1, 40000, 7001, SYN, 63))}},
                  {}}});
   reconfigure(p, [](Config& c) { c.mark_rules.clear(); });
   EXPECT_FALSE(p.snap->fwm4);
+  EXPECT_TRUE(p.snap->fwm_any4);
+  // A port of no address service: its connection goes on by its tuple (ip_vs_in finds the
+  // connection before any service), and its real server's replies come back; a new SYN there,
+  // unmarked, is no service's.
+  run_steps(p, {{"7001's connection goes on without its rule",
+                 0,
+                 c2d(tcp_pkt(CIP2, VIP, 40000, 7001, ACK, 64)),
+                 {{1, d2rs(kRs1, tcp_pkt(CIP2, RS1, 40000, 7001, ACK, 63))}},
+                 {}},
+                {"and RS1's replies",
+                 1,
+                 rs2d(kRs1, tcp_pkt(RS1, CIP2, 7001, 40000, ACK, 64)),
+                 {{0, d2c(tcp_pkt(VIP, CIP2, 7001, 40000, ACK, 63))}},
+                 {}}});
+  const WorkerCounters before = p.w.ctr;
+  for (const auto& [port, frame] : p.run(0, c2d(tcp_pkt(CIP2, VIP, 40001, 7001, SYN, 64))))
+    EXPECT_NE(port, 1) << "a new flow of no mark forwarded";
+  EXPECT_EQ(p.w.ctr.conns_created, before.conns_created);
   run_steps(p, {{"the marked connection goes on",
                  0,
                  c2d(tcp_pkt(CIP, VIP, 40000, 80, ACK, 64)),

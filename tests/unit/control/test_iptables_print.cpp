@@ -106,8 +106,22 @@ TEST(IptablesGrammar, RefusesWhatItDoesNotHave) {
             "iptables: mark mask '0xff' is not supported (the whole mark: 0xffffffff)");
   EXPECT_EQ(err("iptables -t mangle -A PREROUTING -p tcp"),
             "iptables: a rule needs -j MARK --set-mark MARK");
-  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -j MARK --set-mark 0"),
-            "iptables: a rule needs --set-mark MARK (not 0: marks 1.. name -f services)");
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -j MARK"),
+            "iptables: MARK target: Parameter --set-mark is required");
+  // As iptables 1.8.9 refuses an option given twice (a typo must not make another rule).
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -p tcp -p udp -j MARK --set-mark 1"),
+            "iptables: multiple -p flags not allowed");
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -s 1.1.1.1 -s 2.2.2.2 -j MARK --set-mark 1"),
+            "iptables: multiple -s flags not allowed");
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -d 1.1.1.1 -d 2.2.2.2 -j MARK --set-mark 1"),
+            "iptables: multiple -d flags not allowed");
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -i dpdk0 -i dpdk1 -j MARK --set-mark 1"),
+            "iptables: multiple -i flags not allowed");
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -j MARK --set-mark 1 --set-mark 2"),
+            "iptables: MARK: option \"--set-mark\" can only be used once.");
+  EXPECT_EQ(err("iptables -t mangle -D PREROUTING 0"), "iptables: Invalid rule number `0'");
+  EXPECT_EQ(err("iptables -t mangle -I PREROUTING 0 -j MARK --set-mark 1"),
+            "iptables: Invalid rule number `0'");
   EXPECT_EQ(err("iptables -t mangle -A PREROUTING -d 2001:db8::1 -j MARK --set-mark 1"),
             "iptables: destination '2001:db8::1' is IPv6: use ip6tables for IPv6");
   EXPECT_EQ(err("ip6tables -t mangle -A PREROUTING -d 10.0.0.1 -j MARK --set-mark 1"),
@@ -119,7 +133,7 @@ TEST(IptablesGrammar, RefusesWhatItDoesNotHave) {
                 "-j MARK --set-mark 1"),
             "iptables: multiport can only have one option (--sports or --dports)");
   EXPECT_EQ(err("iptables -t mangle -L -p tcp"),
-            "iptables: a rule's options go with -A, -I or -D only");
+            "iptables: a rule's options go with -A, -I, -D or -C only");
   EXPECT_EQ(err("iptables -t mangle -S -n"), "iptables: -n and --line-numbers go with -L only");
   EXPECT_EQ(err("iptables -t mangle -A PREROUTING -i eth0 -j MARK --set-mark 1"),
             "iptables: unknown device 'eth0' (the director's ports are dpdk0, dpdk1, ...)");
@@ -127,6 +141,51 @@ TEST(IptablesGrammar, RefusesWhatItDoesNotHave) {
   EXPECT_EQ(err("iptables -t mangle -A PREROUTING -p tcp -m multiport --dports "
                 "1,2,3,4,5,6,7,8,9,10,11,12,13,14:15 -j MARK --set-mark 1"),
             "(accepted)");
+}
+
+// What scripts write that iptables takes: --opt=value, -w (the lock: none to wait for here),
+// port names, a mark of 0 (a later rule that exempts), -C (whether a rule is there).
+TEST(IptablesGrammar, WhatScriptsWrite) {
+  Result<Command> c = parse_command(
+      split_words("iptables -w 5 --table=mangle --append PREROUTING --protocol=tcp --dport http "
+                  "-j MARK --set-mark 0"));
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->op, Op::MarkAdd);
+  EXPECT_EQ(c->mark_rule.mark, 0u);
+  EXPECT_EQ(c->mark_rule.dports, (std::vector<std::pair<uint16_t, uint16_t>>{{80, 80}}));
+  c = parse_command(split_words(
+      "iptables -t mangle -A PREROUTING -p tcp -m multiport --dports http,https,8000:8010 "
+      "-j MARK --set-mark 1"));
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->mark_rule.dports,
+            (std::vector<std::pair<uint16_t, uint16_t>>{{80, 80}, {443, 443}, {8000, 8010}}));
+  EXPECT_EQ(err("iptables -t mangle -A PREROUTING -p tcp --dport nosuchservice -j MARK "
+                "--set-mark 1"),
+            "iptables: bad port 'nosuchservice' (0..65535, a service name, or P:Q)");
+  c = parse_command(split_words("iptables -t mangle -C PREROUTING -p tcp -j MARK --set-mark 1"));
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->op, Op::MarkCheck);
+  EXPECT_FALSE(changes_config(Op::MarkCheck));
+  EXPECT_EQ(err("iptables -t mangle -C PREROUTING"),
+            "iptables: a rule needs -j MARK --set-mark MARK");
+}
+
+// The last match wins, so a rule of mark 0 after one that marks exempts what it matches.
+TEST(IptablesRules, MarkZeroExempts) {
+  Config cfg;
+  for (const char* line :
+       {"iptables -t mangle -A PREROUTING -p tcp -d 10.0.0.0/24 -j MARK --set-mark 80",
+        "iptables -t mangle -A PREROUTING -s 10.9.0.0/16 -j MARK --set-mark 0"}) {
+    Result<Command> c = parse_command(split_words(line));
+    ASSERT_TRUE(c) << c.error();
+    ASSERT_TRUE(apply_command(cfg, *c, 2));
+  }
+  ASSERT_EQ(cfg.mark_rules.size(), 2u);
+  EXPECT_EQ(cfg.mark_rules[1].mark, 0u);
+  EXPECT_EQ(format_mark_save(cfg, false, true),
+            "-P PREROUTING ACCEPT\n"
+            "-A PREROUTING -d 10.0.0.0/24 -p tcp -j MARK --set-xmark 0x50/0xffffffff\n"
+            "-A PREROUTING -s 10.9.0.0/16 -j MARK --set-xmark 0x0/0xffffffff\n");
 }
 
 TEST(IptablesApply, NumbersAndMissingRules) {

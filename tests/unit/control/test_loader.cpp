@@ -83,6 +83,26 @@ TEST(ApplyConfigText, SameAsOneLineAtATime) {
             "t:18: destination 192.168.0.38:80 already exists in service TCP 172.16.254.200:80");
 }
 
+// -R's batching indexes services by their whole key: two marks are two services (the index
+// once took every IPv4 mark for one, and refused the second as existing).
+TEST(ApplyConfigText, FirewallMarkServicesRestore) {
+  const std::string text =
+      "ip addr add 10.0.0.1/24 dev dpdk1\n-A -f 100 -s rr\n-A -f 200 -s wlc\n-A -f 100 -6 -s rr\n"
+      "-a -f 100 -r 10.0.0.2:0 -m -w 1\n-a -f 200 -r 10.0.0.3:0 -g -w 2\n"
+      "-a -f 100 -r 10.0.0.4:0 -m -w 1\n";
+  Result<Config> r = apply_config_text(Config{}, text, "-R input", 2);
+  ASSERT_TRUE(r) << r.error();
+  ASSERT_EQ(r->services.size(), 3u);
+  EXPECT_EQ(r->services[0].key, ServiceKey::of_fwmark(100, false));
+  EXPECT_EQ(r->services[0].dests.size(), 2u);
+  EXPECT_EQ(r->services[1].key, ServiceKey::of_fwmark(200, false));
+  EXPECT_EQ(r->services[1].dests.size(), 1u);
+  EXPECT_TRUE(r->services[2].dests.empty());
+  const Result<Config> again = apply_config_text(*r, "-A -f 200\n", "-R input", 2);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), "-R input:1: service FWM 200 already exists");
+}
+
 TEST(ConfigFile, TwoArmExample) {
   Result<Config> r = load_config_text(kTwoArm, "fastvs.conf", 2);
   ASSERT_TRUE(r.ok()) << r.error();

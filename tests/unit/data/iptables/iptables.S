@@ -11,3 +11,4 @@
 -A PREROUTING -d 192.168.0.0/16 -p udp -m multiport --sports 1:5,9 -j MARK --set-xmark 0x8/0xffffffff
 -A PREROUTING -p tcp -m multiport --dports 21,20 -j MARK --set-xmark 0x15/0xffffffff
 -A PREROUTING -d 172.16.254.201/32 -p tcp -m tcp --dport 0:1023 -j MARK --set-xmark 0x2/0xffffffff
+-A PREROUTING -s 10.9.0.0/16 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x0/0xffffffff
