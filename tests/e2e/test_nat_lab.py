@@ -68,6 +68,34 @@ class Lab:
         self.d.close()
 
 
+def live_fastvsd(testcase, name):
+    """fastvsd on the lab's ports with no configuration, to be configured live: (the process,
+    adm(*args) running fastvsadm on its socket, which must succeed and gives its output). It is
+    stopped, and must exit 0, when the test ends."""
+    t = testcase.topo
+    sock = os.path.join(t.dir, "fastvsd.sock")
+    eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
+        topo.vdev_args(t.ports, DRIVER)
+    d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, name,
+                netns=topo.DIRECTOR_NS, kernel_path=True)
+    d.wait_started()
+
+    def stop():
+        rc = d.stop()
+        out = d.output()
+        d.close()
+        testcase.assertEqual(rc, 0, out)
+    testcase.addCleanup(stop)
+    adm_path = os.path.join(os.path.dirname(fvtest.fastvsd_path()), "fastvsadm")
+
+    def adm(*args):
+        r = subprocess.run([adm_path, "--socket", sock, *args], capture_output=True, text=True,
+                           timeout=20)
+        testcase.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
+        return r.stdout
+    return d, adm
+
+
 class LabCase(unittest.TestCase):
     """A topology of `kind` with its servers, built once for the class's tests."""
     kind = "nat"
@@ -274,26 +302,7 @@ class LiveNatLab(LabCase):
     """The NAT lab configured live through fastvsadm, changed while curl runs in a loop."""
 
     def test_add_drain_remove_under_curl(self):
-        t = self.topo
-        sock = os.path.join(t.dir, "fastvsd.sock")
-        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
-            topo.vdev_args(t.ports, DRIVER)
-        d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, "fvslive",
-                    netns=topo.DIRECTOR_NS, kernel_path=True)
-        d.wait_started()
-        def stop():
-            rc = d.stop()
-            out = d.output()
-            d.close()
-            self.assertEqual(rc, 0, out)
-        self.addCleanup(stop)
-        adm_path = os.path.join(os.path.dirname(fvtest.fastvsd_path()), "fastvsadm")
-
-        def adm(*args):
-            r = subprocess.run([adm_path, "--socket", sock, *args], capture_output=True,
-                               text=True, timeout=20)
-            self.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
-            return r.stdout
+        d, adm = live_fastvsd(self, "fvslive")
         # The seeds' commands, live.
         adm("ip", "addr", "add", f"{topo.VIP}/24", "dev", "dpdk0")
         adm("ip", "addr", "add", f"{topo.DIP}/24", "dev", "dpdk1")
@@ -347,26 +356,7 @@ class FwmarkLab(LabCase):
         for name in topo.RS:
             t.start_http(name, 443, page=f"{name}-443")
             self.addCleanup(t.stop_http, name, 443)
-        sock = os.path.join(t.dir, "fastvsd.sock")
-        eal = ["--lcores", "0@0,1@1", "--no-huge", "-m", "512", "--no-shconf"] + \
-            topo.vdev_args(t.ports, DRIVER)
-        d = Fastvsd(eal, ["--socket", sock, "--idle-sleep-us", "200"], t.dir, "fvsfwm",
-                    netns=topo.DIRECTOR_NS, kernel_path=True)
-        d.wait_started()
-
-        def stop():
-            rc = d.stop()
-            out = d.output()
-            d.close()
-            self.assertEqual(rc, 0, out)
-        self.addCleanup(stop)
-        adm_path = os.path.join(os.path.dirname(fvtest.fastvsd_path()), "fastvsadm")
-
-        def adm(*args):
-            r = subprocess.run([adm_path, "--socket", sock, *args], capture_output=True,
-                               text=True, timeout=20)
-            self.assertEqual(r.returncode, 0, f"fastvsadm {' '.join(args)}: {r.stderr}")
-            return r.stdout
+        d, adm = live_fastvsd(self, "fvsfwm")
         adm("ip", "addr", "add", f"{topo.VIP}/24", "dev", "dpdk0")
         adm("ip", "addr", "add", f"{topo.DIP}/24", "dev", "dpdk1")
         adm(*f"iptables -t mangle -A PREROUTING -p tcp -d {topo.VIP}/32 -m multiport "
